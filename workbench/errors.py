@@ -1,0 +1,81 @@
+"""Errors workbench raises on purpose. Each message names the value, the rule and the fix.
+
+The tree::
+
+    WorkbenchError
+    ├── ConfigError            a setting has a value it cannot take
+    ├── StoreError             the database file cannot be used
+    │   ├── StoreLockedError       another process holds the file
+    │   ├── SchemaVersionError     the file was written by another schema version
+    │   └── ImportFormatError      an imported Parquet file is missing columns or tables
+    ├── FilterError            a filter expression cannot be understood
+    ├── DecodeError            an OTLP request body cannot be decoded (the server answers 400)
+    ├── QueueFullError         the write queue is full; retry later (the server answers 503)
+    ├── NotFoundError          a trace, span or object that was asked for does not exist
+    └── ServerError            the server cannot start (port in use, bad address) or answer
+
+The command line prints a WorkbenchError as one line, never a traceback.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "ConfigError",
+    "DecodeError",
+    "FilterError",
+    "ImportFormatError",
+    "NotFoundError",
+    "QueueFullError",
+    "SchemaVersionError",
+    "ServerError",
+    "StoreError",
+    "StoreLockedError",
+    "WorkbenchError",
+]
+
+
+class WorkbenchError(Exception):
+    """Base class of every error workbench raises on purpose."""
+
+
+class ConfigError(WorkbenchError, ValueError):
+    """A setting has a value it cannot take."""
+
+
+class StoreError(WorkbenchError):
+    """The database file cannot be opened or used."""
+
+
+class StoreLockedError(StoreError):
+    """Another process holds the database file."""
+
+
+class SchemaVersionError(StoreError):
+    """The database file was written with another schema version."""
+
+
+class ImportFormatError(StoreError):
+    """An imported Parquet file does not have the columns or tables workbench writes."""
+
+
+class FilterError(WorkbenchError, ValueError):
+    """A filter expression cannot be parsed or names an unknown field."""
+
+
+class DecodeError(WorkbenchError, ValueError):
+    """An OTLP request body cannot be decoded."""
+
+
+class QueueFullError(WorkbenchError):
+    """The write queue is full; the caller should retry after a moment."""
+
+
+class NotFoundError(WorkbenchError, KeyError):
+    """A trace, span or other object that was asked for does not exist."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0]) if self.args else ""
+
+
+class ServerError(WorkbenchError):
+    """The server cannot start or cannot answer."""
