@@ -1,0 +1,187 @@
+"""Lenient conversions from attribute values to the types the model wants.
+
+Senders disagree about types: a token count may come as ``12``, ``12.0`` or ``"12"``; MLflow
+JSON-encodes every attribute, so a string arrives as ``'"gpt-4o"'``; an OTLP ``kvlistValue``
+becomes a dict. Every function here returns ``None`` for a value it cannot use and never
+raises, so that one odd attribute costs only the field it would have filled.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_MICROSECOND = timedelta(microseconds=1)
+
+__all__ = [
+    "as_count",
+    "as_float",
+    "as_json",
+    "as_str",
+    "looks_like_json",
+    "time_to_ns",
+    "to_text",
+]
+
+
+def as_count(value: Any) -> int | None:
+    """Return ``value`` as a non-negative integer count, or ``None``.
+
+    Accepts ints, integral or fractional floats (rounded), and numeric strings such as
+    ``"12"``, ``" 12 "`` or ``"12.0"``. Booleans are refused: ``True`` is not a token count.
+    """
+    if type(value) is int:  # the common case first, and it excludes bool
+        return value if value >= 0 else None
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, float):
+        if not math.isfinite(value) or value < 0:
+            return None
+        return round(value)
+    if isinstance(value, str):
+        text = value.strip()
+        if len(text) > 2 and text[0] == '"' == text[-1]:
+            text = text[1:-1].strip()  # MLflow JSON-quotes its values
+        try:
+            number = int(text)
+        except ValueError:
+            number_f = as_float(text)
+            return None if number_f is None or number_f < 0 else round(number_f)
+        return number if number >= 0 else None
+    if isinstance(value, int):  # int subclasses other than bool (numpy-like)
+        return int(value) if value >= 0 else None
+    return None
+
+
+def as_float(value: Any) -> float | None:
+    """Return ``value`` as a finite float, or ``None`` (NaN and infinities are refused)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        number = float(value)
+    elif isinstance(value, str):
+        try:
+            number = float(value.strip().strip('"'))
+        except ValueError:
+            return None
+    else:
+        return None
+    return number if math.isfinite(number) else None
+
+
+def as_str(value: Any) -> str | None:
+    """Return ``value`` as a non-empty string, or ``None``.
+
+    Numbers become their decimal text (a session id sent as an int is still an id); bytes
+    are decoded as UTF-8. A JSON-quoted string (MLflow's encoding) is unquoted. Empty and
+    blank strings count as absent, so a lower-priority key can still supply the field.
+    """
+    if isinstance(value, str):
+        if not value or value.isspace():
+            return None
+        if len(value) > 1 and value[0] == '"' == value[-1]:
+            try:
+                inner = json.loads(value)
+            except ValueError:
+                return value
+            return inner if isinstance(inner, str) and inner.strip() else None
+        return value
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        return str(value)
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace") or None
+    return None
+
+
+def looks_like_json(text: str) -> bool:
+    """Whether ``text`` is probably a JSON object or array (a cheap check, no parsing)."""
+    stripped = text.strip()
+    return len(stripped) > 1 and (
+        (stripped[0] == "{" and stripped[-1] == "}") or (stripped[0] == "[" and stripped[-1] == "]")
+    )
+
+
+def as_json(value: Any) -> Any:
+    """Return ``value`` parsed as JSON when it is JSON text, the value itself when it is
+    already a dict or list, else ``None``.
+
+    Only objects, arrays and quoted strings are parsed: a bare ``"12"`` stays a string
+    elsewhere and is not turned into a number here.
+    """
+    if isinstance(value, (dict, list, tuple)):
+        return value
+    if isinstance(value, bytes):
+        value = value.decode("utf-8", "replace")
+    if not isinstance(value, str):
+        return None
+    stripped = value.strip()
+    if not stripped or stripped[0] not in '{["':
+        return None
+    try:
+        return json.loads(stripped)
+    except (ValueError, RecursionError):
+        return None
+
+
+def to_text(value: Any) -> str | None:
+    """Render any attribute value as display text: strings as they are, the rest as JSON."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value or None
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace") or None
+    try:
+        return json.dumps(value, ensure_ascii=False, default=str)
+    except (TypeError, ValueError, RecursionError):
+        return str(value)
+
+
+def time_to_ns(value: Any) -> int | None:
+    """Return a point in time as integer nanoseconds since the epoch, or ``None``.
+
+    Accepts ISO 8601 text (a trailing ``Z`` and a JSON quoting are allowed; a time with no
+    offset is taken as UTC) and numbers. A number is read by its size, because senders use
+    seconds, milliseconds, microseconds and nanoseconds alike.
+    """
+    if isinstance(value, str) and _has_date_mark(value):
+        number = None
+    elif isinstance(value, str) and value.strip().isdigit():
+        number = int(value.strip())  # keep full precision of a nanosecond timestamp
+    elif type(value) is int:
+        number = value
+    else:
+        number = as_float(value)
+    if number is not None:
+        if number <= 0:
+            return None
+        whole = int(number)
+        exact = whole == number  # multiply integers exactly; floats only when fractional
+        for limit, scale in ((10**11, 10**9), (10**14, 10**6), (10**17, 10**3)):
+            if number < limit:
+                return whole * scale if exact else int(number * scale)
+        return whole
+    text = as_str(value)
+    if text is None:
+        return None
+    text = text.strip()
+    if text.endswith(("Z", "z")):
+        text = text[:-1] + "+00:00"
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    # Integer microseconds (all datetime keeps), so no float rounding creeps in.
+    return (moment - _EPOCH) // _MICROSECOND * 1000
+
+
+def _has_date_mark(text: str) -> bool:
+    """Whether ``text`` looks like a date rather than a bare number."""
+    return "-" in text.lstrip("-") or "T" in text or ":" in text

@@ -1,0 +1,145 @@
+"""OpenInference's structured attributes: messages, documents, embeddings, first token.
+
+The scalar fields (model, tokens, cost ...) are read through the tables in
+:mod:`workbench.semconv.keys`; this module rebuilds the flattened lists::
+
+    llm.input_messages.0.message.role = "user"
+    llm.input_messages.0.message.contents.0.message_content.text = "Hi"
+    llm.output_messages.0.message.tool_calls.0.tool_call.function.name = "search"
+    retrieval.documents.3.document.score = 0.82
+    embedding.embeddings.0.embedding.vector = (0.1, 0.2, ...)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from openinference.semconv.trace import DocumentAttributes as D
+from openinference.semconv.trace import EmbeddingAttributes as E
+from openinference.semconv.trace import MessageAttributes as M
+from openinference.semconv.trace import MessageContentAttributes as MC
+from openinference.semconv.trace import ToolCallAttributes as T
+
+from workbench.model import Document, Embedding, Event, Message, ToolCall
+from workbench.semconv.coerce import as_float, as_json, as_str, to_text
+from workbench.semconv.indexed import Groups, subgroups
+
+__all__ = ["documents", "embeddings", "first_token_ms", "messages"]
+
+_CONTENTS = M.MESSAGE_CONTENTS + "."
+_TOOL_CALLS = M.MESSAGE_TOOL_CALLS + "."
+_FIRST_TOKEN_MARKS = ("first token", "first_token", "first-token", "firsttoken")
+
+
+def messages(groups: Groups | None) -> tuple[Message, ...]:
+    """Messages from ``llm.input_messages.*`` or ``llm.output_messages.*`` groups."""
+    if not groups:
+        return ()
+    return tuple(_message(groups[index]) for index in sorted(groups))
+
+
+def _message(item: Mapping[str, Any]) -> Message:
+    content = as_str(item.get(M.MESSAGE_CONTENT))
+    if content is None:
+        # Multimodal messages put text in contents.M.message_content.text instead.
+        parts = subgroups(item, _CONTENTS)
+        texts = [as_str(parts[i].get(MC.MESSAGE_CONTENT_TEXT)) for i in sorted(parts)]
+        content = "\n".join(text for text in texts if text) or None
+    calls = subgroups(item, _TOOL_CALLS)
+    tool_calls = tuple(
+        ToolCall(
+            id=as_str(calls[i].get(T.TOOL_CALL_ID)),
+            name=as_str(calls[i].get(T.TOOL_CALL_FUNCTION_NAME)),
+            arguments=_text(calls[i].get(T.TOOL_CALL_FUNCTION_ARGUMENTS_JSON)),
+        )
+        for i in sorted(calls)
+    )
+    legacy_name = as_str(item.get(M.MESSAGE_FUNCTION_CALL_NAME))
+    if legacy_name is not None:  # OpenAI's pre-tools function_call
+        legacy_args = _text(item.get(M.MESSAGE_FUNCTION_CALL_ARGUMENTS_JSON))
+        tool_calls += (ToolCall(name=legacy_name, arguments=legacy_args),)
+    return Message(
+        role=as_str(item.get(M.MESSAGE_ROLE)),
+        content=content,
+        name=as_str(item.get(M.MESSAGE_NAME)),
+        tool_call_id=as_str(item.get(M.MESSAGE_TOOL_CALL_ID)),
+        tool_calls=tool_calls,
+    )
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) else to_text(value)
+
+
+def documents(groups: Groups | None) -> tuple[Document, ...]:
+    """Documents from ``retrieval.documents.*`` or ``reranker.output_documents.*`` groups."""
+    if not groups:
+        return ()
+    return tuple(
+        Document(
+            position=index,
+            id=as_str(groups[index].get(D.DOCUMENT_ID)),
+            content=as_str(groups[index].get(D.DOCUMENT_CONTENT)),
+            score=as_float(groups[index].get(D.DOCUMENT_SCORE)),
+            metadata=metadata(groups[index].get(D.DOCUMENT_METADATA)),
+        )
+        for index in sorted(groups)
+    )
+
+
+def metadata(value: Any) -> Mapping[str, Any] | None:
+    """Document metadata as a dict: a JSON object is parsed, anything else is wrapped."""
+    if value is None:
+        return None
+    if isinstance(value, Mapping):
+        return dict(value)
+    parsed = as_json(value)
+    if isinstance(parsed, Mapping):
+        return dict(parsed)
+    text = to_text(value)
+    return {"value": text} if text is not None else None
+
+
+def embeddings(groups: Groups | None, model: str | None) -> tuple[Embedding, ...]:
+    """Embeddings from ``embedding.embeddings.*`` groups; ``model`` applies to all."""
+    if not groups:
+        return ()
+    return tuple(
+        Embedding(
+            position=index,
+            text=as_str(groups[index].get(E.EMBEDDING_TEXT)),
+            vector=vector(groups[index].get(E.EMBEDDING_VECTOR)),
+            model=model,
+        )
+        for index in sorted(groups)
+    )
+
+
+def vector(value: Any) -> tuple[float, ...] | None:
+    """A vector as a tuple of floats (a JSON array text is accepted), or ``None``.
+
+    A vector with any non-numeric element is refused whole: a partial vector would
+    silently corrupt distances downstream.
+    """
+    if isinstance(value, (str, bytes)):
+        value = as_json(value)
+    if not isinstance(value, Sequence) or isinstance(value, (str, bytes)) or not value:
+        return None
+    try:
+        floats = tuple(float(x) for x in value if not isinstance(x, (bool, str, bytes)))
+    except (TypeError, ValueError):
+        return None
+    return floats if len(floats) == len(value) else None
+
+
+def first_token_ms(events: Sequence[Event], start_time_ns: int) -> float | None:
+    """Time to first token from a first-token span event (OpenInference instrumentors name
+    it "First Token Stream Event"; others "first_token"), in milliseconds after the start."""
+    for event in events:
+        name = getattr(event, "name", None)
+        if isinstance(name, str) and any(mark in name.lower() for mark in _FIRST_TOKEN_MARKS):
+            time_ns = getattr(event, "time_ns", None)
+            if isinstance(time_ns, int) and time_ns >= start_time_ns:
+                return (time_ns - start_time_ns) / 1e6
+    return None
