@@ -1,0 +1,92 @@
+"""workbench: a local, notebook-friendly tracing workbench for LLM applications.
+
+Three ways in::
+
+    import workbench
+    provider = workbench.register(project_name="support-bot")   # spans into a local file
+    session = workbench.launch()                                 # the app, in a notebook
+    wb = workbench.open()                                        # read spans as DataFrames
+
+and ``workbench serve`` on the command line (OTLP/HTTP on 127.0.0.1:4318, the app at /).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from workbench.errors import (
+    ConfigError,
+    DecodeError,
+    FilterError,
+    ImportFormatError,
+    NotFoundError,
+    QueueFullError,
+    SchemaVersionError,
+    ServerError,
+    StoreError,
+    StoreLockedError,
+    WorkbenchError,
+)
+from workbench.instrument import register, span, traced
+from workbench.model import SpanKind
+
+if TYPE_CHECKING:
+    from workbench.query import Reader
+    from workbench.remote import RemoteReader
+    from workbench.store import Store
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ConfigError",
+    "DecodeError",
+    "FilterError",
+    "ImportFormatError",
+    "NotFoundError",
+    "QueueFullError",
+    "SchemaVersionError",
+    "ServerError",
+    "SpanKind",
+    "Store",
+    "StoreError",
+    "StoreLockedError",
+    "WorkbenchError",
+    "__version__",
+    "open",
+    "register",
+    "span",
+    "traced",
+]
+
+
+def open(target: str | Path | None = None, *, read_only: bool = True) -> Reader | RemoteReader:  # noqa: A001
+    """Open spans for reading, from a DuckDB file or from a running ``workbench serve``.
+
+    Args:
+        target: A file path (default ``WORKBENCH_DB``), or the URL of a server such as
+            ``http://127.0.0.1:4318``. While a server writes a file, no other process can
+            open it; read through the server's URL instead.
+        read_only: Open the file without writing (the default).
+
+    Returns:
+        A reader with ``spans()``, ``traces()``, ``trace()``, ``documents()``,
+        ``embeddings()``, ``annotations()`` and ``export_parquet()``.
+    """
+    if isinstance(target, str) and target.startswith(("http://", "https://")):
+        from workbench.remote import RemoteReader
+
+        return RemoteReader(target)
+    from workbench.query import Reader
+    from workbench.store import Store
+
+    return Reader(Store(target, read_only=read_only))
+
+
+def __getattr__(name: str) -> Any:
+    # The store pulls in duckdb; load it only when asked for.
+    if name == "Store":
+        from workbench.store import Store
+
+        return Store
+    raise AttributeError(f"module 'workbench' has no attribute {name!r}")

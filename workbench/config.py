@@ -1,0 +1,160 @@
+"""Every ``WORKBENCH_*`` setting, in one place.
+
+An explicit argument beats the environment variable, which beats the default. Nothing else
+in workbench reads ``os.environ``. Each setting documents itself; ``workbench settings``
+prints them all, and the README table is written from :data:`SETTINGS`.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from workbench.errors import ConfigError
+
+__all__ = ["SETTINGS", "Setting", "get", "describe"]
+
+
+def _path(value: str) -> Path:
+    return Path(value).expanduser()
+
+
+def _positive_int(value: str) -> int:
+    number = int(value)
+    if number <= 0:
+        raise ValueError("must be a positive whole number")
+    return number
+
+
+def _port(value: str) -> int:
+    number = int(value)
+    if not 0 <= number <= 65535:
+        raise ValueError("must be a port number from 0 to 65535 (0 picks a free one)")
+    return number
+
+
+def _bool(value: str) -> bool:
+    lowered = value.strip().lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off", ""}:
+        return False
+    raise ValueError("must be one of true/false, yes/no, on/off, 1/0")
+
+
+def _fraction(value: str) -> float:
+    number = float(value)
+    if not 0.0 <= number <= 1.0:
+        raise ValueError("must be a number from 0 to 1")
+    return number
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One setting: its environment variable, default, parser and meaning."""
+
+    name: str
+    default: Any
+    parse: Callable[[str], Any]
+    doc: str
+
+    @property
+    def env(self) -> str:
+        """The environment variable that sets it."""
+        return "WORKBENCH_" + self.name.upper()
+
+
+SETTINGS: dict[str, Setting] = {
+    s.name: s
+    for s in [
+        Setting(
+            "db",
+            "~/.workbench/workbench.duckdb",
+            _path,
+            "The DuckDB file spans are stored in. Default: ~/.workbench/workbench.duckdb.",
+        ),
+        Setting("host", "127.0.0.1", str, "The address `workbench serve` listens on. Default: 127.0.0.1."),
+        Setting(
+            "port",
+            4318,
+            _port,
+            "The port `workbench serve` listens on for OTLP/HTTP, the HTTP API and the app. "
+            "Default: 4318, the OTLP/HTTP default, so an exporter with no configuration sends here.",
+        ),
+        Setting(
+            "project",
+            "default",
+            str,
+            "The project a span belongs to when its resource names none "
+            "(openinference.project.name, then service.name). Default: default.",
+        ),
+        Setting(
+            "queue_spans",
+            200_000,
+            _positive_int,
+            "How many spans may wait to be written before the OTLP receiver answers 503 with "
+            "Retry-After (and the in-process collector drops, with a warning). Default: 200000.",
+        ),
+        Setting(
+            "max_request_mb",
+            64,
+            _positive_int,
+            "The largest OTLP request body accepted, in MiB (after decompression). Default: 64.",
+        ),
+        Setting(
+            "batch_spans",
+            20_000,
+            _positive_int,
+            "The most spans the writer commits in one transaction. Default: 20000.",
+        ),
+        Setting(
+            "redact",
+            False,
+            _bool,
+            "Redact personal data (emails, phone and card numbers, keys ...) before storing. "
+            "Default: false.",
+        ),
+        Setting(
+            "capture_text",
+            True,
+            _bool,
+            "Store prompt and response text. When false, only tokens, timings and costs are kept. "
+            "Default: true.",
+        ),
+        Setting(
+            "sample_rate",
+            1.0,
+            _fraction,
+            "The fraction of healthy traces kept by outcome-based sampling; traces with errors "
+            "are always kept. Default: 1 (keep everything).",
+        ),
+    ]
+}
+
+
+def get(name: str, value: Any = None, environ: Mapping[str, str] | None = None) -> Any:
+    """Return a setting: ``value`` if given, else its environment variable, else its default.
+
+    Raises:
+        ConfigError: The environment variable holds a value the setting cannot take.
+    """
+    setting = SETTINGS[name]
+    if value is not None:
+        return setting.parse(value) if isinstance(value, str) and setting.parse is not str else value
+    env = os.environ if environ is None else environ
+    raw = env.get(setting.env)
+    if raw is None or raw == "":
+        default = setting.default
+        return setting.parse(default) if isinstance(default, str) and setting.parse is _path else default
+    try:
+        return setting.parse(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{setting.env}={raw!r} is not valid: it {exc}.") from None
+
+
+def describe() -> list[dict[str, str]]:
+    """Return every setting as rows of ``env``, ``default`` and ``doc``."""
+    return [{"env": s.env, "default": str(s.default), "doc": s.doc} for s in SETTINGS.values()]

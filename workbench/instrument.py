@@ -1,0 +1,228 @@
+"""Getting spans in from the running program: :func:`register`, :func:`traced` and :func:`span`.
+
+``register()`` builds an OpenTelemetry ``TracerProvider`` whose spans go into a local
+workbench store (or, given an endpoint, to a running ``workbench serve`` over OTLP), so any
+instrumentor works unchanged::
+
+    provider = workbench.register(project_name="support-bot")
+    OpenAIInstrumentor().instrument(tracer_provider=provider)
+
+``traced`` and ``span`` make OpenInference spans by hand, recording inputs and outputs.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import json
+import logging
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, TypeVar
+
+from opentelemetry import trace
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor
+from opentelemetry.trace import Status
+from opentelemetry.trace import StatusCode as OtelStatusCode
+
+from workbench import config
+from workbench.collector.pipeline import build_pipeline
+from workbench.collector.processor import CollectorProcessor
+from workbench.collector.sink import SpanSink
+from workbench.model import SpanKind
+
+__all__ = ["SpanRecorder", "register", "span", "traced"]
+
+logger = logging.getLogger(__name__)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+_TRACER_NAME = "workbench"
+
+
+def register(
+    project_name: str | None = None,
+    *,
+    db: str | Path | None = None,
+    endpoint: str | None = None,
+    sink: SpanSink | None = None,
+    set_global: bool = True,
+    resource_attributes: Mapping[str, Any] | None = None,
+    redact: bool | None = None,
+    capture_text: bool | None = None,
+    max_queue_size: int | None = None,
+) -> TracerProvider:
+    """Set up tracing into workbench and return the ``TracerProvider``.
+
+    Args:
+        project_name: The project spans belong to (the ``openinference.project.name``
+            resource attribute). Default: ``WORKBENCH_PROJECT`` or ``default``.
+        db: The DuckDB file to write (default ``WORKBENCH_DB``). Ignored with ``endpoint``.
+        endpoint: Send spans over OTLP/HTTP to a running ``workbench serve`` instead, e.g.
+            ``http://127.0.0.1:4318`` (``/v1/traces`` is added when missing).
+        sink: Write into this sink instead of a file (an open :class:`workbench.Store`, or
+            an in-memory sink in tests).
+        set_global: Also make it the global provider (``trace.set_tracer_provider``).
+        resource_attributes: More resource attributes (``service.name`` ...).
+        redact: Redact personal data before storing (default ``WORKBENCH_REDACT``).
+        capture_text: Store prompt and response text (default ``WORKBENCH_CAPTURE_TEXT``).
+        max_queue_size: Ended spans that may wait before new ones are dropped.
+
+    Raises:
+        StoreLockedError: The file is held by another process (a running ``workbench
+            serve``); pass ``endpoint=`` with its URL instead.
+    """
+    project = config.get("project", project_name)
+    attributes = {"openinference.project.name": project}
+    attributes.update(resource_attributes or {})
+    attributes.setdefault("service.name", project)
+    provider = TracerProvider(resource=Resource.create(attributes))
+    if endpoint is not None:
+        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+
+        url = endpoint.rstrip("/")
+        if not url.endswith("/v1/traces"):
+            url += "/v1/traces"
+        provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(endpoint=url)))
+    else:
+        owned = sink is None
+        if sink is None:
+            from workbench.store import Store  # only this branch needs the store
+
+            sink = Store(db)
+        processor = CollectorProcessor(
+            sink,
+            pipeline=build_pipeline(redact=redact, capture_text=capture_text),
+            max_queue_size=max_queue_size or config.get("queue_spans"),
+            default_project=project,
+            close_sink=owned,
+        )
+        provider.add_span_processor(processor)
+    if set_global:
+        trace.set_tracer_provider(provider)
+    return provider
+
+
+def _text(value: Any) -> tuple[str, str]:
+    """Render an input or output for ``input.value``: text as is, anything else as JSON."""
+    if isinstance(value, str):
+        return value, "text/plain"
+    try:
+        return json.dumps(value, default=repr, ensure_ascii=False), "application/json"
+    except (TypeError, ValueError):
+        return repr(value), "text/plain"
+
+
+class SpanRecorder:
+    """The handle :func:`span` yields: records output and attributes on the open span."""
+
+    def __init__(self, otel_span: trace.Span) -> None:
+        self.otel_span = otel_span
+
+    def set_input(self, value: Any) -> None:
+        """Record the span's input (text, or anything JSON can encode)."""
+        text, mime = _text(value)
+        self.otel_span.set_attributes({"input.value": text, "input.mime_type": mime})
+
+    def set_output(self, value: Any) -> None:
+        """Record the span's output."""
+        text, mime = _text(value)
+        self.otel_span.set_attributes({"output.value": text, "output.mime_type": mime})
+
+    def set_attributes(self, attributes: Mapping[str, Any]) -> None:
+        """Set any attributes (OpenInference keys are understood)."""
+        self.otel_span.set_attributes(dict(attributes))
+
+
+@contextmanager
+def span(
+    name: str,
+    *,
+    kind: SpanKind | str = SpanKind.CHAIN,
+    input: Any = None,
+    attributes: Mapping[str, Any] | None = None,
+    tracer_provider: TracerProvider | None = None,
+) -> Iterator[SpanRecorder]:
+    """Open a span of an OpenInference ``kind`` around a block; errors mark it failed.
+
+    Example::
+
+        with workbench.span("retrieve", kind="RETRIEVER", input=question) as s:
+            docs = search(question)
+            s.set_output([d.text for d in docs])
+    """
+    tracer = trace.get_tracer(_TRACER_NAME, tracer_provider=tracer_provider)
+    with tracer.start_as_current_span(name, record_exception=True, set_status_on_exception=True) as otel_span:
+        recorder = SpanRecorder(otel_span)
+        otel_span.set_attribute("openinference.span.kind", SpanKind.parse(kind).value)
+        if input is not None:
+            recorder.set_input(input)
+        if attributes:
+            recorder.set_attributes(attributes)
+        yield recorder
+
+
+def _call_input(signature: inspect.Signature | None, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    if signature is None:
+        return {"args": list(args), "kwargs": kwargs}
+    try:
+        bound = signature.bind_partial(*args, **kwargs)
+    except TypeError:
+        return {"args": list(args), "kwargs": kwargs}
+    values = {k: v for k, v in bound.arguments.items() if k not in ("self", "cls")}
+    if len(values) == 1:
+        return next(iter(values.values()))
+    return values
+
+
+def traced(
+    kind: SpanKind | str = SpanKind.CHAIN,
+    *,
+    name: str | None = None,
+    tracer_provider: TracerProvider | None = None,
+) -> Callable[[F], F]:
+    """Decorate a function (sync or async) so each call is a span with its input and output.
+
+    Example::
+
+        @workbench.traced(kind="TOOL")
+        def lookup_invoice(invoice_id: str) -> dict: ...
+    """
+
+    def decorate(func: F) -> F:
+        span_name = name or func.__qualname__
+        try:
+            signature: inspect.Signature | None = inspect.signature(func)
+        except (TypeError, ValueError):
+            signature = None
+        span_kind = SpanKind.parse(kind)
+        extra = {"tool.name": func.__name__} if span_kind is SpanKind.TOOL else None
+
+        if inspect.iscoroutinefunction(func):
+
+            @functools.wraps(func)
+            async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
+                with span(span_name, kind=span_kind, input=_call_input(signature, args, kwargs),
+                          attributes=extra, tracer_provider=tracer_provider) as s:
+                    result = await func(*args, **kwargs)
+                    s.set_output(result)
+                    s.otel_span.set_status(Status(OtelStatusCode.OK))
+                    return result
+
+            return async_wrapper  # type: ignore[return-value]
+
+        @functools.wraps(func)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            with span(span_name, kind=span_kind, input=_call_input(signature, args, kwargs),
+                      attributes=extra, tracer_provider=tracer_provider) as s:
+                result = func(*args, **kwargs)
+                s.set_output(result)
+                s.otel_span.set_status(Status(OtelStatusCode.OK))
+                return result
+
+        return wrapper  # type: ignore[return-value]
+
+    return decorate

@@ -1,0 +1,428 @@
+"""The read API that the app, the HTTP API and users share.
+
+:class:`Reader` answers questions about a store: spans and traces as DataFrames (or Arrow),
+one trace as a tree, retrieved documents, embeddings, annotations. The same methods exist on
+:class:`workbench.remote.RemoteReader`, which asks a running ``workbench serve`` instead,
+so ``workbench.open(path_or_url)`` gives either and code does not care which.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Sequence
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+
+from workbench.errors import FilterError, NotFoundError
+from workbench.filters import compile_filter
+from workbench.store import Store
+from workbench.store.schema import TABLES
+from workbench.tree import Trace
+
+__all__ = ["Reader", "SPAN_FIELDS", "TRACE_COLUMNS", "parse_time"]
+
+SPAN_FIELDS: tuple[str, ...] = tuple(TABLES["spans"].column_names)
+_HEAVY = ("attributes", "resource", "events", "links", "input_messages", "output_messages")
+_RELATIVE = re.compile(r"^-?\s*(\d+(?:\.\d+)?)\s*(s|m|h|d|w)$")
+_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+
+TRACE_COLUMNS = (
+    "trace_id", "start_time", "end_time", "latency_ms", "name", "span_kind", "status_code",
+    "status_message", "project", "session_id", "user_id", "input_value", "output_value",
+    "span_count", "error_count", "llm_count", "prompt_tokens", "completion_tokens",
+    "total_tokens", "models",
+)
+
+
+def parse_time(value: Any, *, now: dt.datetime | None = None) -> dt.datetime | None:
+    """A time bound from a datetime, ISO text, a timedelta before now, or '-24h'/'7d'-style text.
+
+    Raises:
+        FilterError: The text is not a time.
+    """
+    if value is None or value == "":
+        return None
+    now = now or dt.datetime.now(dt.timezone.utc)
+    if isinstance(value, pd.Timestamp):
+        value = value.to_pydatetime()
+    if isinstance(value, dt.timedelta):
+        return now - value
+    if isinstance(value, dt.datetime):
+        return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
+    if isinstance(value, dt.date):
+        return dt.datetime(value.year, value.month, value.day, tzinfo=dt.timezone.utc)
+    if isinstance(value, str):
+        text = value.strip()
+        match = _RELATIVE.match(text)
+        if match:
+            return now - dt.timedelta(**{_UNITS[match[2]]: float(match[1])})
+        try:
+            parsed = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+        except ValueError:
+            raise FilterError(
+                f"{value!r} is not a time; give ISO text like 2026-11-23T08:00, or a span back "
+                "from now like 24h, 7d or 30m."
+            ) from None
+        return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.timezone.utc)
+    raise FilterError(f"{value!r} is not a time; give a datetime, ISO text, or text like 24h.")
+
+
+def _frame(table: pa.Table, arrow: bool) -> pd.DataFrame | pa.Table:
+    if arrow:
+        return table
+    return table.to_pandas(types_mapper=None)
+
+
+class _Where:
+    """Collects WHERE conditions and their parameters."""
+
+    def __init__(self) -> None:
+        self.parts: list[str] = []
+        self.params: list[Any] = []
+
+    def add(self, sql: str, *params: Any) -> None:
+        self.parts.append(sql)
+        self.params.extend(params)
+
+    @property
+    def sql(self) -> str:
+        return " AND ".join(self.parts) if self.parts else "TRUE"
+
+
+class Reader:
+    """Reads a workbench store.
+
+    Args:
+        store: An open :class:`workbench.store.Store`.
+    """
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def __repr__(self) -> str:
+        return f"Reader({self.store.path!r})"
+
+    def close(self) -> None:
+        """Close the store."""
+        self.store.close()
+
+    # Filters ---------------------------------------------------------------------------
+
+    def _where(
+        self,
+        filter: str | None,
+        start: Any,
+        end: Any,
+        project: str | Sequence[str] | None,
+        *,
+        alias: str = "s",
+    ) -> _Where:
+        where = _Where()
+        begin, finish = parse_time(start), parse_time(end)
+        if begin is not None:
+            where.add(f"{alias}.start_time >= ?", begin)
+        if finish is not None:
+            where.add(f"{alias}.start_time < ?", finish)
+        if project:
+            projects = [project] if isinstance(project, str) else list(project)
+            where.add(f"{alias}.project IN (SELECT unnest(?::VARCHAR[]))", projects)
+        if filter:
+            compiled = compile_filter(filter, SPAN_FIELDS, table_alias=alias)
+            where.add(compiled.sql, *compiled.params)
+        return where
+
+    @staticmethod
+    def _order(order_by: str, descending: bool, allowed: Sequence[str], alias: str = "") -> str:
+        if order_by not in allowed:
+            raise FilterError(f"Cannot sort by {order_by!r}; choose one of {', '.join(allowed)}.")
+        direction = "DESC" if descending else "ASC"
+        return f'{alias}"{order_by}" {direction} NULLS LAST'
+
+    # Spans -----------------------------------------------------------------------------
+
+    def spans(
+        self,
+        filter: str | None = None,
+        *,
+        start: Any = None,
+        end: Any = None,
+        project: str | Sequence[str] | None = None,
+        trace_ids: Sequence[str] | None = None,
+        root_only: bool = False,
+        columns: Sequence[str] | None = None,
+        order_by: str = "start_time",
+        descending: bool = False,
+        limit: int | None = None,
+        offset: int = 0,
+        arrow: bool = False,
+    ) -> pd.DataFrame | pa.Table:
+        """Spans as a DataFrame (or an Arrow table with ``arrow=True``).
+
+        Args:
+            filter: A filter expression, e.g. ``"span_kind == 'LLM' and latency_ms > 2000"``
+                (see :mod:`workbench.filters`).
+            start: Spans starting at or after this (datetime, ISO text, or ``"24h"`` back).
+            end: Spans starting before this.
+            project: One project or several.
+            trace_ids: Only these traces.
+            root_only: Only spans without a parent.
+            columns: Only these columns (default: all).
+            order_by: A column to sort by; ``descending`` reverses it.
+            limit: At most this many rows; ``offset`` skips rows first.
+        """
+        where = self._where(filter, start, end, project)
+        if trace_ids is not None:
+            where.add("s.trace_id IN (SELECT unnest(?::VARCHAR[]))", list(trace_ids))
+        if root_only:
+            where.add("s.parent_span_id IS NULL")
+        cols = list(columns) if columns else list(SPAN_FIELDS)
+        unknown = [c for c in cols if c not in SPAN_FIELDS]
+        if unknown:
+            raise FilterError(f"Unknown column(s) {', '.join(unknown)}; choose from {', '.join(SPAN_FIELDS)}.")
+        sql = (
+            f"SELECT {', '.join(f's.{c}' for c in cols)} FROM spans s WHERE {where.sql} "
+            f"ORDER BY {self._order(order_by, descending, SPAN_FIELDS, 's.')}, s.span_id"
+        )
+        params = list(where.params)
+        if limit is not None:
+            sql += " LIMIT ? OFFSET ?"
+            params += [int(limit), int(offset)]
+        return _frame(self.store.query(sql, params), arrow)
+
+    def count(
+        self,
+        filter: str | None = None,
+        *,
+        start: Any = None,
+        end: Any = None,
+        project: str | Sequence[str] | None = None,
+        root_only: bool = False,
+    ) -> int:
+        """How many spans match."""
+        where = self._where(filter, start, end, project)
+        if root_only:
+            where.add("s.parent_span_id IS NULL")
+        return int(self.store.fetchall(f"SELECT count(*) FROM spans s WHERE {where.sql}", where.params)[0][0])
+
+    # Traces ----------------------------------------------------------------------------
+
+    def traces(
+        self,
+        filter: str | None = None,
+        *,
+        start: Any = None,
+        end: Any = None,
+        project: str | Sequence[str] | None = None,
+        order_by: str = "start_time",
+        descending: bool = True,
+        limit: int | None = 100,
+        offset: int = 0,
+        arrow: bool = False,
+    ) -> pd.DataFrame | pa.Table:
+        """One row per trace: its root span and totals over all its spans.
+
+        A trace is listed when any of its spans matches ``filter`` (so
+        ``model_name == 'gpt-4o'`` finds the traces that called gpt-4o). ``start``/``end``
+        bound the root span's start.
+        """
+        allowed = TRACE_COLUMNS
+        order = self._order(order_by, descending, allowed, "t.")
+        span_where = self._where(filter, None, None, None, alias="m") if filter else None
+        root_where = self._where(None, start, end, project, alias="r")
+        root_where.add("r.parent_span_id IS NULL")
+        if span_where is not None:
+            root_where.add(f"r.trace_id IN (SELECT m.trace_id FROM spans m WHERE {span_where.sql})", *span_where.params)
+        params = list(root_where.params)
+        cheap_sort = order_by in ("start_time", "latency_ms", "name", "status_code", "project", "trace_id")
+        page = ""
+        if limit is not None and cheap_sort:
+            # Sorting by a root column: page the roots first, then total only that page.
+            page = f"ORDER BY {self._order(order_by, descending, allowed, 'r.')} LIMIT ? OFFSET ?"
+            params += [int(limit), int(offset)]
+        sql = f"""
+            WITH roots AS (
+                SELECT r.* FROM spans r WHERE {root_where.sql} {page}
+            ),
+            totals AS (
+                SELECT s.trace_id,
+                       count(*) AS span_count,
+                       count(*) FILTER (WHERE s.status_code = 'ERROR') AS error_count,
+                       count(*) FILTER (WHERE s.span_kind = 'LLM') AS llm_count,
+                       sum(s.prompt_tokens) FILTER (WHERE s.span_kind = 'LLM') AS prompt_tokens,
+                       sum(s.completion_tokens) FILTER (WHERE s.span_kind = 'LLM') AS completion_tokens,
+                       sum(s.total_tokens) FILTER (WHERE s.span_kind = 'LLM') AS total_tokens,
+                       list_sort(list_distinct(list(s.model_name) FILTER (WHERE s.model_name IS NOT NULL))) AS models,
+                       max(s.end_time) AS last_end
+                FROM spans s WHERE s.trace_id IN (SELECT trace_id FROM roots)
+                GROUP BY s.trace_id
+            )
+            SELECT * FROM (
+                SELECT r.trace_id, r.start_time, greatest(r.end_time, t.last_end) AS end_time,
+                       r.latency_ms, r.name, r.span_kind, r.status_code, r.status_message, r.project,
+                       r.session_id, r.user_id, left(r.input_value, 500) AS input_value,
+                       left(r.output_value, 500) AS output_value,
+                       t.span_count, t.error_count, t.llm_count, t.prompt_tokens, t.completion_tokens,
+                       t.total_tokens, t.models
+                FROM roots r JOIN totals t USING (trace_id)
+            ) t
+            ORDER BY {order}, t.trace_id
+        """
+        if limit is not None and not cheap_sort:
+            sql += " LIMIT ? OFFSET ?"
+            params += [int(limit), int(offset)]
+        return _frame(self.store.query(sql, params), arrow)
+
+    def count_traces(
+        self,
+        filter: str | None = None,
+        *,
+        start: Any = None,
+        end: Any = None,
+        project: str | Sequence[str] | None = None,
+    ) -> int:
+        """How many traces :meth:`traces` would list without a limit."""
+        root_where = self._where(None, start, end, project, alias="r")
+        root_where.add("r.parent_span_id IS NULL")
+        if filter:
+            span_where = self._where(filter, None, None, None, alias="m")
+            root_where.add(f"r.trace_id IN (SELECT m.trace_id FROM spans m WHERE {span_where.sql})", *span_where.params)
+        return int(self.store.fetchall(f"SELECT count(*) FROM spans r WHERE {root_where.sql}", root_where.params)[0][0])
+
+    def trace(self, trace_id: str) -> Trace:
+        """One trace as a tree (:class:`workbench.tree.Trace`).
+
+        Raises:
+            NotFoundError: No span of that trace is stored.
+        """
+        table = self.store.query(
+            "SELECT * FROM spans WHERE trace_id = ? ORDER BY start_time, span_id", [trace_id.lower()]
+        )
+        if not table.num_rows:
+            raise NotFoundError(f"There is no trace {trace_id!r} in {self.store.path}; check the id.")
+        return Trace(trace_id.lower(), table.to_pylist())
+
+    def span(self, span_id: str) -> dict[str, Any]:
+        """One span as a dict, with its documents and embeddings.
+
+        Raises:
+            NotFoundError: No such span.
+        """
+        rows = self.store.query("SELECT * FROM spans WHERE span_id = ? LIMIT 1", [span_id.lower()]).to_pylist()
+        if not rows:
+            raise NotFoundError(f"There is no span {span_id!r} in {self.store.path}; check the id.")
+        row = rows[0]
+        row["documents"] = self.documents(span_ids=[row["span_id"]], arrow=True).to_pylist()
+        row["embeddings"] = self.embeddings(span_ids=[row["span_id"]], arrow=True).to_pylist()
+        return row
+
+    # Things hanging on spans -------------------------------------------------------------
+
+    def _child_rows(
+        self,
+        table: str,
+        *,
+        span_ids: Sequence[str] | None,
+        trace_ids: Sequence[str] | None,
+        filter: str | None,
+        start: Any,
+        end: Any,
+        project: str | Sequence[str] | None,
+        limit: int | None,
+        arrow: bool,
+    ) -> pd.DataFrame | pa.Table:
+        where = _Where()
+        if span_ids is not None:
+            where.add("c.span_id IN (SELECT unnest(?::VARCHAR[]))", [s.lower() for s in span_ids])
+        if trace_ids is not None:
+            where.add("c.trace_id IN (SELECT unnest(?::VARCHAR[]))", [t.lower() for t in trace_ids])
+        begin, finish = parse_time(start), parse_time(end)
+        if begin is not None:
+            where.add("c.start_time >= ?", begin)
+        if finish is not None:
+            where.add("c.start_time < ?", finish)
+        if filter or project:
+            span_where = self._where(filter, None, None, project)
+            where.add(
+                f"EXISTS (SELECT 1 FROM spans s WHERE s.span_id = c.span_id AND s.trace_id = c.trace_id AND {span_where.sql})",
+                *span_where.params,
+            )
+        sql = f"SELECT c.* FROM {table} c WHERE {where.sql} ORDER BY c.start_time, c.span_id, c.position"
+        params = list(where.params)
+        if limit is not None:
+            sql += " LIMIT ?"
+            params.append(int(limit))
+        return _frame(self.store.query(sql, params), arrow)
+
+    def documents(
+        self,
+        filter: str | None = None,
+        *,
+        span_ids: Sequence[str] | None = None,
+        trace_ids: Sequence[str] | None = None,
+        start: Any = None,
+        end: Any = None,
+        project: str | Sequence[str] | None = None,
+        limit: int | None = None,
+        arrow: bool = False,
+    ) -> pd.DataFrame | pa.Table:
+        """Retrieved documents (one row per document, in order), of spans matching the filter."""
+        return self._child_rows("documents", span_ids=span_ids, trace_ids=trace_ids, filter=filter,
+                                start=start, end=end, project=project, limit=limit, arrow=arrow)
+
+    def embeddings(
+        self,
+        filter: str | None = None,
+        *,
+        span_ids: Sequence[str] | None = None,
+        trace_ids: Sequence[str] | None = None,
+        start: Any = None,
+        end: Any = None,
+        project: str | Sequence[str] | None = None,
+        limit: int | None = None,
+        arrow: bool = False,
+    ) -> pd.DataFrame | pa.Table:
+        """Embedded texts with their vectors (``vector`` is a list of float32)."""
+        return self._child_rows("embeddings", span_ids=span_ids, trace_ids=trace_ids, filter=filter,
+                                start=start, end=end, project=project, limit=limit, arrow=arrow)
+
+    def annotations(
+        self,
+        name: str | None = None,
+        *,
+        span_ids: Sequence[str] | None = None,
+        trace_ids: Sequence[str] | None = None,
+        arrow: bool = False,
+    ) -> pd.DataFrame | pa.Table:
+        """Evaluations and feedback, optionally of one name or on some spans or traces."""
+        where = _Where()
+        if name:
+            where.add("a.name = ?", name)
+        if span_ids is not None:
+            where.add("a.span_id IN (SELECT unnest(?::VARCHAR[]))", list(span_ids))
+        if trace_ids is not None:
+            where.add("a.trace_id IN (SELECT unnest(?::VARCHAR[]))", list(trace_ids))
+        sql = f"SELECT a.* FROM annotations a WHERE {where.sql} ORDER BY a.created_at, a.annotation_id"
+        return _frame(self.store.query(sql, where.params), arrow)
+
+    def corpus(self, *, arrow: bool = False) -> pd.DataFrame | pa.Table:
+        """The indexed documents loaded with :meth:`workbench.Store.load_corpus`."""
+        return _frame(self.store.query("SELECT * FROM corpus ORDER BY document_id"), arrow)
+
+    def projects(self) -> list[str]:
+        """Every project with spans, by name."""
+        return [r[0] for r in self.store.fetchall("SELECT DISTINCT project FROM spans ORDER BY project")]
+
+    def stats(self) -> dict[str, Any]:
+        """Row counts and the time range of the stored spans."""
+        counts = self.store.counts()
+        first, last = self.store.fetchall("SELECT min(start_time), max(end_time) FROM spans")[0]
+        return {"counts": counts, "first_start": first, "last_end": last, "path": self.store.path}
+
+    # Export ----------------------------------------------------------------------------
+
+    def export_parquet(self, out_dir: str) -> dict[str, int]:
+        """Write every table as Parquet partitioned by day (see docs/schema.md)."""
+        return self.store.export_parquet(out_dir)

@@ -1,0 +1,160 @@
+"""The DuckDB connection: opening a file, session settings, per-thread cursors.
+
+One :class:`Database` owns one DuckDB connection. Every thread that reads gets its own
+cursor (DuckDB cursors are connections to the same database, safe to use side by side);
+writes go through :class:`workbench.store.writer.Writer` alone.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from workbench.errors import SchemaVersionError, StoreError, StoreLockedError
+from workbench.store.schema import SCHEMA_VERSION, ddl
+
+__all__ = ["Database", "MEMORY"]
+
+MEMORY = ":memory:"
+
+_LOCK_HOLDER = re.compile(r"Conflicting lock is held in (?P<exe>.+?) \(PID (?P<pid>\d+)\)")
+
+
+def _session_settings(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute("SET TimeZone = 'UTC'")
+
+
+def _connect(path: str, read_only: bool) -> duckdb.DuckDBPyConnection:
+    # Replacement scans off: a notebook variable named `spans` must never shadow the table.
+    config = {"python_enable_replacements": False}
+    try:
+        return duckdb.connect(path, read_only=read_only, config=config)
+    except duckdb.IOException as exc:
+        text = str(exc)
+        holder = _LOCK_HOLDER.search(text)
+        if holder:
+            raise StoreLockedError(
+                f"The database file {path} is in use by another process (PID {holder['pid']}, "
+                f"{Path(holder['exe']).name}); read it through that process's server with "
+                "workbench.open('http://127.0.0.1:4318') (its URL), or stop that process first."
+            ) from None
+        if "not a valid DuckDB database file" in text:
+            raise StoreError(
+                f"The file {path} is not a DuckDB database (it may be corrupt or another kind of "
+                "file); pass another path with --db, or move this file away."
+            ) from None
+        raise StoreError(f"Cannot open the database file {path}: {text}") from None
+    except duckdb.Error as exc:
+        raise StoreError(f"Cannot open the database file {path}: {exc}") from None
+
+
+class Database:
+    """A DuckDB database file (or ``:memory:``) with workbench's tables.
+
+    Args:
+        path: The file to open or create, or ``":memory:"``.
+        read_only: Open without writing. Several read-only openers of one file may coexist,
+            but none can while another process writes it.
+
+    Raises:
+        StoreLockedError: Another process holds the file.
+        SchemaVersionError: The file was written with another schema version.
+        StoreError: The file cannot be opened (not a database, no permission ...).
+    """
+
+    def __init__(self, path: str | Path = MEMORY, *, read_only: bool = False) -> None:
+        if str(path) != MEMORY:
+            path = Path(path).expanduser()
+            if not read_only:
+                try:
+                    path.parent.mkdir(parents=True, exist_ok=True)
+                except OSError as exc:
+                    raise StoreError(
+                        f"Cannot create the folder {path.parent} for the database: {exc.strerror}; "
+                        "pass a writable path with --db or WORKBENCH_DB."
+                    ) from None
+            elif not path.exists():
+                raise StoreError(f"There is no database file at {path}; check the path.")
+        self.path = str(path)
+        self.read_only = read_only
+        self._con = _connect(self.path, read_only)
+        _session_settings(self._con)
+        self._local = threading.local()
+        self._cursors: list[duckdb.DuckDBPyConnection] = []
+        self._cursors_lock = threading.Lock()
+        self._closed = False
+        self._prepare()
+
+    def _prepare(self) -> None:
+        con = self._con
+        has_meta = con.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_name = 'workbench_meta'"
+        ).fetchone()[0]
+        if has_meta:
+            row = con.execute("SELECT value FROM workbench_meta WHERE key = 'schema_version'").fetchone()
+            found = int(row[0]) if row else None
+            if found != SCHEMA_VERSION:
+                raise SchemaVersionError(
+                    f"The database file {self.path} has schema version {found}, and this workbench "
+                    f"reads version {SCHEMA_VERSION}; export it with the workbench version that wrote "
+                    "it (workbench export), then import the Parquet into a new file."
+                )
+            return
+        if self.read_only:
+            raise StoreError(f"The file {self.path} is a DuckDB database but not a workbench store.")
+        con.execute("BEGIN")
+        for statement in ddl():
+            con.execute(statement)
+        con.execute(
+            "INSERT INTO workbench_meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)]
+        )
+        con.execute("COMMIT")
+
+    def cursor(self) -> duckdb.DuckDBPyConnection:
+        """Return this thread's own cursor, creating it on first use."""
+        cur = getattr(self._local, "cursor", None)
+        if cur is None:
+            if self._closed:
+                raise StoreError("The store is closed; open it again.")
+            cur = self._con.cursor()
+            _session_settings(cur)
+            self._local.cursor = cur
+            with self._cursors_lock:
+                self._cursors.append(cur)
+        return cur
+
+    def new_cursor(self) -> duckdb.DuckDBPyConnection:
+        """Return a cursor owned by the caller (the writer keeps one for itself)."""
+        cur = self._con.cursor()
+        _session_settings(cur)
+        with self._cursors_lock:
+            self._cursors.append(cur)
+        return cur
+
+    def query(self, sql: str, params: Sequence[Any] | None = None) -> pa.Table:
+        """Run a read query on this thread's cursor and return an Arrow table."""
+        return self.cursor().sql(sql, params=params or None).to_arrow_table()
+
+    def fetchall(self, sql: str, params: Sequence[Any] | None = None) -> list[tuple[Any, ...]]:
+        """Run a query on this thread's cursor and return its rows as tuples."""
+        return self.cursor().execute(sql, params or []).fetchall()
+
+    def close(self) -> None:
+        """Close every cursor and the connection."""
+        if self._closed:
+            return
+        self._closed = True
+        with self._cursors_lock:
+            for cur in self._cursors:
+                try:
+                    cur.close()
+                except duckdb.Error:
+                    pass
+            self._cursors.clear()
+        self._con.close()

@@ -1,0 +1,183 @@
+"""Parquet export and import of every table, partitioned by day.
+
+Layout of an export folder::
+
+    DIR/spans/day=2026-11-23/data_0.parquet
+    DIR/documents/day=.../...
+    DIR/embeddings/day=.../...
+    DIR/annotations/day=.../...
+    DIR/corpus/corpus.parquet
+
+Import reads such a folder (or a single Parquet file of spans), checks every table has the
+columns of :mod:`workbench.store.schema`, and skips rows already present, so importing the
+same export twice changes nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import duckdb
+
+from workbench.errors import ImportFormatError, StoreError
+from workbench.store.database import Database
+from workbench.store.schema import TABLES, Table
+
+__all__ = ["export_parquet", "import_parquet", "latest_time"]
+
+# The columns that identify a row, so an import skips what is already stored.
+_KEYS: dict[str, tuple[str, ...]] = {
+    "spans": ("trace_id", "span_id"),
+    "documents": ("trace_id", "span_id", "position"),
+    "embeddings": ("trace_id", "span_id", "position"),
+    "annotations": ("annotation_id",),
+    "corpus": ("document_id",),
+}
+
+
+def _quote(path: Path) -> str:
+    return "'" + str(path).replace("'", "''") + "'"
+
+
+def export_parquet(db: Database, out_dir: str | Path, *, compression: str = "zstd") -> dict[str, int]:
+    """Write every non-empty table to ``out_dir`` as Parquet; return the row count per table.
+
+    Raises:
+        StoreError: The folder cannot be written.
+    """
+    out = Path(out_dir).expanduser()
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StoreError(f"Cannot create the export folder {out}: {exc.strerror}; choose another folder.") from None
+    cur = db.cursor()
+    counts: dict[str, int] = {}
+    for table in TABLES.values():
+        n = cur.execute(f"SELECT count(*) FROM {table.name}").fetchone()[0]
+        counts[table.name] = n
+        if not n:
+            continue
+        target = out / table.name
+        order = ", ".join(_KEYS[table.name])
+        try:
+            if table.time_column:
+                cur.execute(
+                    f"COPY (SELECT *, strftime({table.time_column}, '%Y-%m-%d') AS day FROM {table.name} "
+                    f"ORDER BY {table.time_column}, {order}) TO {_quote(target)} "
+                    f"(FORMAT PARQUET, PARTITION_BY (day), OVERWRITE_OR_IGNORE, COMPRESSION {compression})"
+                )
+            else:
+                target.mkdir(exist_ok=True)
+                cur.execute(
+                    f"COPY (SELECT * FROM {table.name} ORDER BY {order}) TO "
+                    f"{_quote(target / (table.name + '.parquet'))} (FORMAT PARQUET, COMPRESSION {compression})"
+                )
+        except duckdb.Error as exc:
+            raise StoreError(f"Cannot write Parquet to {target}: {exc}") from None
+    return counts
+
+
+def _sources(path: Path) -> dict[str, str]:
+    if path.is_file():
+        return {"spans": _quote(path)}
+    if not path.is_dir():
+        raise ImportFormatError(f"There is nothing at {path}; give a folder written by `workbench export` or a Parquet file.")
+    found = {}
+    for name in TABLES:
+        folder = path / name
+        if folder.is_dir() and any(folder.rglob("*.parquet")):
+            found[name] = _quote(folder / "**" / "*.parquet")
+    if not found:
+        raise ImportFormatError(
+            f"No workbench Parquet tables were found in {path} (expected folders such as spans/ and "
+            "documents/ as `workbench export` writes them)."
+        )
+    return found
+
+
+def _reader(source: str) -> str:
+    return f"read_parquet({source}, hive_partitioning = false, union_by_name = true)"
+
+
+def _check_columns(cur: duckdb.DuckDBPyConnection, table: Table, source: str) -> None:
+    present = {row[0] for row in cur.execute(f"DESCRIBE SELECT * FROM {_reader(source)}").fetchall()}
+    missing = [c for c in table.column_names if c not in present]
+    if missing:
+        raise ImportFormatError(
+            f"The {table.name} Parquet at {source.strip(chr(39))} lacks the column(s) "
+            f"{', '.join(missing)}; import files written by `workbench export` (see docs/schema.md "
+            "for the columns each table needs)."
+        )
+
+
+def _shifted(table: Table, shift_us: int) -> list[str]:
+    exprs = []
+    for column in table.columns:
+        name = column.name
+        if shift_us and column.sql == "TIMESTAMPTZ":
+            exprs.append(f"{name} + to_microseconds({shift_us}::BIGINT) AS {name}")
+        elif shift_us and name == "events":
+            shift_ns = shift_us * 1000
+            exprs.append(
+                "CAST(list_transform(CAST(events AS JSON[]), e -> json_merge_patch(e, "
+                f"json_object('time_ns', CAST(e->>'time_ns' AS BIGINT) + {shift_ns}))) AS JSON) AS events"
+            )
+        else:
+            exprs.append(name)
+    return exprs
+
+
+def latest_time(path: str | Path) -> dt.datetime | None:
+    """Return the latest span end time in an export folder (to shift it to now on load)."""
+    sources = _sources(Path(path).expanduser())
+    if "spans" not in sources:
+        return None
+    con = duckdb.connect(":memory:", config={"python_enable_replacements": False})
+    try:
+        con.execute("SET TimeZone = 'UTC'")
+        return con.execute(f"SELECT max(end_time) FROM {_reader(sources['spans'])}").fetchone()[0]
+    finally:
+        con.close()
+
+
+def import_parquet(db: Database, path: str | Path, *, shift: dt.timedelta | None = None) -> dict[str, int]:
+    """Import an export folder (or one Parquet file of spans); return rows added per table.
+
+    Args:
+        db: The database to import into.
+        path: A folder written by :func:`export_parquet`, or a single Parquet file of spans.
+        shift: Added to every time (span times, event times, annotation times), e.g. to
+            move sample data so its latest trace is recent.
+
+    Raises:
+        ImportFormatError: The files lack columns or tables workbench needs.
+    """
+    sources = _sources(Path(path).expanduser())
+    shift_us = int(shift / dt.timedelta(microseconds=1)) if shift else 0
+    cur = db.new_cursor()
+    added: dict[str, int] = {}
+    try:
+        for name, source in sources.items():
+            _check_columns(cur, TABLES[name], source)
+        cur.execute("BEGIN TRANSACTION")
+        for name, source in sources.items():
+            table = TABLES[name]
+            keys = _KEYS[name]
+            join = " AND ".join(f"t.{k} IS NOT DISTINCT FROM n.{k}" for k in keys)
+            before = cur.execute(f"SELECT count(*) FROM {name}").fetchone()[0]
+            cur.execute(
+                f"INSERT INTO {name} BY NAME SELECT n.* FROM (SELECT {', '.join(_shifted(table, shift_us))} "
+                f"FROM {_reader(source)}) n WHERE NOT EXISTS (SELECT 1 FROM {name} t WHERE {join})"
+            )
+            added[name] = cur.execute(f"SELECT count(*) FROM {name}").fetchone()[0] - before
+        cur.execute("COMMIT")
+    except duckdb.Error as exc:
+        try:
+            cur.execute("ROLLBACK")
+        except duckdb.Error:
+            pass
+        raise ImportFormatError(f"Cannot import {path}: {exc}") from None
+    finally:
+        cur.close()
+    return added

@@ -1,0 +1,164 @@
+"""Spans to Arrow tables: the columns of the ``spans``, ``documents`` and ``embeddings`` tables.
+
+This runs on the write path for every span, so it builds plain Python column lists in one
+pass and hands them to Arrow once; no per-row dictionaries.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import pyarrow as pa
+
+from workbench.model import Message, Span
+from workbench.store.schema import DOCUMENTS, EMBEDDINGS, SPANS
+
+__all__ = ["SpanBatch", "to_tables", "to_json", "messages_json"]
+
+_VECTOR_SUFFIX = ".embedding.vector"
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return base64.b64encode(bytes(value)).decode("ascii")
+    if isinstance(value, (set, frozenset)):
+        return list(value)
+    return str(value)
+
+
+_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=_json_default).encode
+
+
+def to_json(value: Any) -> str:
+    """Encode ``value`` as compact JSON; bytes become base64, unknown objects their ``str``."""
+    return _dumps(value)
+
+
+def _message_dict(message: Message) -> dict[str, Any]:
+    out: dict[str, Any] = {"role": message.role, "content": message.content}
+    if message.name is not None:
+        out["name"] = message.name
+    if message.tool_call_id is not None:
+        out["tool_call_id"] = message.tool_call_id
+    if message.tool_calls:
+        out["tool_calls"] = [
+            {"id": call.id, "name": call.name, "arguments": call.arguments} for call in message.tool_calls
+        ]
+    return out
+
+
+def messages_json(messages: Sequence[Message]) -> str | None:
+    """Encode messages as the JSON the ``input_messages``/``output_messages`` columns hold."""
+    if not messages:
+        return None
+    return _dumps([_message_dict(m) for m in messages])
+
+
+def _stored_attributes(span: Span) -> Mapping[str, Any]:
+    # Vectors are kept once, as real float arrays in the embeddings table; the JSON copy would
+    # be most of the file and slow every read of `attributes`.
+    if not span.embeddings:
+        return span.attributes
+    return {k: v for k, v in span.attributes.items() if not k.endswith(_VECTOR_SUFFIX)}
+
+
+class SpanBatch:
+    """Arrow tables for a batch of spans, one per stored table."""
+
+    __slots__ = ("spans", "documents", "embeddings")
+
+    def __init__(self, spans: pa.Table, documents: pa.Table, embeddings: pa.Table) -> None:
+        self.spans = spans
+        self.documents = documents
+        self.embeddings = embeddings
+
+    @property
+    def num_spans(self) -> int:
+        """How many spans the batch holds."""
+        return self.spans.num_rows
+
+
+def to_tables(spans: Iterable[Span]) -> SpanBatch:
+    """Convert spans to the Arrow tables of the ``spans``, ``documents`` and ``embeddings`` tables."""
+    cols: dict[str, list[Any]] = {name: [] for name in SPANS.column_names}
+    docs: dict[str, list[Any]] = {name: [] for name in DOCUMENTS.column_names}
+    embs: dict[str, list[Any]] = {name: [] for name in EMBEDDINGS.column_names}
+    # Bound appends, looked up once: this loop is the hot path of ingest.
+    a = {name: values.append for name, values in cols.items()}
+    for s in spans:
+        start_us = s.start_time_ns // 1000
+        tokens = s.tokens
+        a["trace_id"](s.trace_id)
+        a["span_id"](s.span_id)
+        a["parent_span_id"](s.parent_span_id or None)
+        a["name"](s.name)
+        a["span_kind"](s.span_kind.value)
+        a["otel_kind"](s.otel_kind)
+        a["start_time"](start_us)
+        a["end_time"](s.end_time_ns // 1000)
+        a["latency_ms"]((s.end_time_ns - s.start_time_ns) / 1e6)
+        a["status_code"](s.status_code.value)
+        a["status_message"](s.status_message or "")
+        a["project"](s.project)
+        a["model_name"](s.model_name)
+        a["provider"](s.provider)
+        a["input_value"](s.input_value)
+        a["input_mime_type"](s.input_mime_type)
+        a["output_value"](s.output_value)
+        a["output_mime_type"](s.output_mime_type)
+        a["prompt_tokens"](tokens.prompt)
+        a["completion_tokens"](tokens.completion)
+        a["total_tokens"](tokens.total)
+        a["cache_read_tokens"](tokens.cache_read)
+        a["cache_write_tokens"](tokens.cache_write)
+        a["reasoning_tokens"](tokens.reasoning)
+        a["prompt_includes_cache"](tokens.prompt_includes_cache)
+        a["client_cost"](s.client_cost)
+        a["time_to_first_token_ms"](s.time_to_first_token_ms)
+        a["session_id"](s.session_id)
+        a["user_id"](s.user_id)
+        a["prompt_template"](s.prompt_template)
+        a["prompt_template_version"](s.prompt_template_version)
+        a["tool_name"](s.tool_name)
+        a["input_messages"](messages_json(s.input_messages))
+        a["output_messages"](messages_json(s.output_messages))
+        a["attributes"](_dumps(_stored_attributes(s)))
+        a["resource"](_dumps(s.resource))
+        a["events"](
+            _dumps([{"name": e.name, "time_ns": e.time_ns, "attributes": e.attributes} for e in s.events])
+            if s.events
+            else "[]"
+        )
+        a["links"](
+            _dumps([{"trace_id": k.trace_id, "span_id": k.span_id, "attributes": k.attributes} for k in s.links])
+            if s.links
+            else "[]"
+        )
+        a["scope_name"](s.scope_name)
+        a["scope_version"](s.scope_version)
+        a["conventions"](list(s.conventions))
+        for d in s.documents:
+            docs["trace_id"].append(s.trace_id)
+            docs["span_id"].append(s.span_id)
+            docs["start_time"].append(start_us)
+            docs["position"].append(d.position)
+            docs["document_id"].append(d.id)
+            docs["content"].append(d.content)
+            docs["score"].append(d.score)
+            docs["metadata"].append(_dumps(d.metadata) if d.metadata is not None else None)
+        for e in s.embeddings:
+            embs["trace_id"].append(s.trace_id)
+            embs["span_id"].append(s.span_id)
+            embs["start_time"].append(start_us)
+            embs["position"].append(e.position)
+            embs["text"].append(e.text)
+            embs["vector"].append(e.vector)
+            embs["model"].append(e.model)
+    return SpanBatch(
+        pa.Table.from_pydict(cols, schema=SPANS.arrow_schema),
+        pa.Table.from_pydict(docs, schema=DOCUMENTS.arrow_schema),
+        pa.Table.from_pydict(embs, schema=EMBEDDINGS.arrow_schema),
+    )

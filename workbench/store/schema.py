@@ -1,0 +1,218 @@
+"""The tables workbench stores, described once.
+
+Each :class:`Table` lists its columns with the DuckDB type, the Arrow type and a one-line
+meaning. The DDL, the Arrow schemas used for writing and for Parquet, and the schema page in
+``docs/schema.md`` all come from here (a test checks the page is current).
+
+Bump :data:`SCHEMA_VERSION` whenever a column changes; a file written with another version
+is refused with an error that says how to move the data (export, then import).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pyarrow as pa
+
+__all__ = ["SCHEMA_VERSION", "TABLES", "Column", "Table", "ddl", "markdown"]
+
+SCHEMA_VERSION = 1
+
+_TS = pa.timestamp("us", tz="UTC")
+_JSON = pa.string()
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column: its name, DuckDB type, Arrow type and meaning."""
+
+    name: str
+    sql: str
+    arrow: pa.DataType
+    doc: str
+
+
+@dataclass(frozen=True)
+class Table:
+    """One table and its columns."""
+
+    name: str
+    doc: str
+    columns: tuple[Column, ...]
+    time_column: str | None = None  # the column Parquet export partitions by (its day)
+
+    @property
+    def arrow_schema(self) -> pa.Schema:
+        """The Arrow schema of the table's rows."""
+        return pa.schema([pa.field(c.name, c.arrow) for c in self.columns])
+
+    @property
+    def column_names(self) -> list[str]:
+        """The names of the columns, in order."""
+        return [c.name for c in self.columns]
+
+
+def _c(name: str, sql: str, doc: str) -> Column:
+    arrow = {
+        "VARCHAR": pa.string(),
+        "JSON": _JSON,
+        "TIMESTAMPTZ": _TS,
+        "DOUBLE": pa.float64(),
+        "BIGINT": pa.int64(),
+        "INTEGER": pa.int32(),
+        "BOOLEAN": pa.bool_(),
+        "FLOAT[]": pa.list_(pa.float32()),
+        "VARCHAR[]": pa.list_(pa.string()),
+    }[sql]
+    return Column(name, sql, arrow, doc)
+
+
+SPANS = Table(
+    "spans",
+    "One row per span. The raw OpenTelemetry span is kept whole in `attributes`, `resource`, "
+    "`events` and `links`; the other columns are extracted from it.",
+    (
+        _c("trace_id", "VARCHAR", "Trace id, 32 lowercase hex characters."),
+        _c("span_id", "VARCHAR", "Span id, 16 lowercase hex characters."),
+        _c("parent_span_id", "VARCHAR", "Parent span id; null for a root span."),
+        _c("name", "VARCHAR", "Span name."),
+        _c("span_kind", "VARCHAR", "OpenInference kind: LLM, CHAIN, RETRIEVER, EMBEDDING, RERANKER, "
+           "TOOL, AGENT, GUARDRAIL, EVALUATOR, PROMPT or UNKNOWN."),
+        _c("otel_kind", "VARCHAR", "OpenTelemetry span kind: INTERNAL, SERVER, CLIENT, PRODUCER, CONSUMER."),
+        _c("start_time", "TIMESTAMPTZ", "Start, UTC, microseconds."),
+        _c("end_time", "TIMESTAMPTZ", "End, UTC, microseconds."),
+        _c("latency_ms", "DOUBLE", "end_time - start_time in milliseconds (from the nanosecond times)."),
+        _c("status_code", "VARCHAR", "UNSET, OK or ERROR."),
+        _c("status_message", "VARCHAR", "Status description; empty when none."),
+        _c("project", "VARCHAR", "openinference.project.name, else service.name, else the default project."),
+        _c("model_name", "VARCHAR", "Model name of an LLM or embedding call."),
+        _c("provider", "VARCHAR", "Model provider or system (openai, anthropic ...)."),
+        _c("input_value", "VARCHAR", "The span's input as text."),
+        _c("input_mime_type", "VARCHAR", "text/plain or application/json."),
+        _c("output_value", "VARCHAR", "The span's output as text."),
+        _c("output_mime_type", "VARCHAR", "text/plain or application/json."),
+        _c("prompt_tokens", "BIGINT", "Input tokens as reported."),
+        _c("completion_tokens", "BIGINT", "Output tokens."),
+        _c("total_tokens", "BIGINT", "Total tokens (prompt + completion when not reported)."),
+        _c("cache_read_tokens", "BIGINT", "Input tokens read from the provider's prompt cache."),
+        _c("cache_write_tokens", "BIGINT", "Input tokens written to the provider's prompt cache."),
+        _c("reasoning_tokens", "BIGINT", "Output tokens spent on reasoning."),
+        _c("prompt_includes_cache", "BOOLEAN", "Whether prompt_tokens already counts the cache tokens."),
+        _c("client_cost", "DOUBLE", "Total cost in USD as the sender reported it (not computed)."),
+        _c("time_to_first_token_ms", "DOUBLE", "Time to first streamed token, in milliseconds."),
+        _c("session_id", "VARCHAR", "Session or conversation id."),
+        _c("user_id", "VARCHAR", "End user id."),
+        _c("prompt_template", "VARCHAR", "Prompt template text or name."),
+        _c("prompt_template_version", "VARCHAR", "Prompt template version."),
+        _c("tool_name", "VARCHAR", "Tool name of a TOOL span."),
+        _c("input_messages", "JSON", "Input chat messages: [{role, content, name, tool_call_id, tool_calls}]."),
+        _c("output_messages", "JSON", "Output chat messages, same shape."),
+        _c("attributes", "JSON", "Every span attribute as sent (embedding vectors live in `embeddings`)."),
+        _c("resource", "JSON", "Every resource attribute as sent."),
+        _c("events", "JSON", "Span events: [{name, time_ns, attributes}]."),
+        _c("links", "JSON", "Span links: [{trace_id, span_id, attributes}]."),
+        _c("scope_name", "VARCHAR", "Instrumentation scope name."),
+        _c("scope_version", "VARCHAR", "Instrumentation scope version."),
+        _c("conventions", "VARCHAR[]", "Attribute conventions recognised (openinference, gen_ai ...)."),
+    ),
+    time_column="start_time",
+)
+
+DOCUMENTS = Table(
+    "documents",
+    "One row per document a RETRIEVER or RERANKER span returned.",
+    (
+        _c("trace_id", "VARCHAR", "Trace of the span."),
+        _c("span_id", "VARCHAR", "The retriever or reranker span."),
+        _c("start_time", "TIMESTAMPTZ", "Start of the span (for time filters and partitioning)."),
+        _c("position", "INTEGER", "Position in the returned list, from 0."),
+        _c("document_id", "VARCHAR", "Document id as sent."),
+        _c("content", "VARCHAR", "Document text."),
+        _c("score", "DOUBLE", "Retrieval or reranking score."),
+        _c("metadata", "JSON", "Document metadata."),
+    ),
+    time_column="start_time",
+)
+
+EMBEDDINGS = Table(
+    "embeddings",
+    "One row per embedded text of an EMBEDDING span.",
+    (
+        _c("trace_id", "VARCHAR", "Trace of the span."),
+        _c("span_id", "VARCHAR", "The embedding span."),
+        _c("start_time", "TIMESTAMPTZ", "Start of the span."),
+        _c("position", "INTEGER", "Position in the span's list, from 0."),
+        _c("text", "VARCHAR", "The embedded text."),
+        _c("vector", "FLOAT[]", "The vector, 32-bit floats."),
+        _c("model", "VARCHAR", "Embedding model name."),
+    ),
+    time_column="start_time",
+)
+
+ANNOTATIONS = Table(
+    "annotations",
+    "Evaluations and feedback on a span, a trace, a retrieved document or a session.",
+    (
+        _c("annotation_id", "VARCHAR", "Unique id."),
+        _c("target", "VARCHAR", "What is annotated: span, trace, document or session."),
+        _c("trace_id", "VARCHAR", "Trace annotated (or of the span annotated)."),
+        _c("span_id", "VARCHAR", "Span annotated; null for a trace or session."),
+        _c("document_position", "INTEGER", "Position of the document annotated, for target document."),
+        _c("session_id", "VARCHAR", "Session annotated, for target session."),
+        _c("name", "VARCHAR", "Name of the evaluation or feedback (user_feedback, faithfulness ...)."),
+        _c("score", "DOUBLE", "Numeric score."),
+        _c("label", "VARCHAR", "Label (thumbs_up, relevant ...)."),
+        _c("explanation", "VARCHAR", "Why, in words."),
+        _c("annotator_kind", "VARCHAR", "HUMAN, LLM or CODE."),
+        _c("annotator", "VARCHAR", "Who or what made it (user id, judge model, evaluator name)."),
+        _c("created_at", "TIMESTAMPTZ", "When it was made."),
+        _c("metadata", "JSON", "Anything else."),
+    ),
+    time_column="created_at",
+)
+
+CORPUS = Table(
+    "corpus",
+    "The user's indexed documents, for retrieval and drift analysis.",
+    (
+        _c("document_id", "VARCHAR", "Document id (retrieved documents link here by id)."),
+        _c("text", "VARCHAR", "Document text."),
+        _c("vector", "FLOAT[]", "Document embedding."),
+        _c("metadata", "JSON", "Anything else (topic, title, source ...)."),
+    ),
+)
+
+TABLES: dict[str, Table] = {t.name: t for t in (SPANS, DOCUMENTS, EMBEDDINGS, ANNOTATIONS, CORPUS)}
+
+
+def ddl() -> list[str]:
+    """Return the statements that create every table and the meta table."""
+    statements = [
+        "CREATE TABLE IF NOT EXISTS workbench_meta (key VARCHAR PRIMARY KEY, value VARCHAR)",
+    ]
+    for table in TABLES.values():
+        cols = ", ".join(f"{c.name} {c.sql}" for c in table.columns)
+        statements.append(f"CREATE TABLE IF NOT EXISTS {table.name} ({cols})")
+    return statements
+
+
+def markdown() -> str:
+    """Return the schema as a Markdown page (``docs/schema.md``)."""
+    lines = [
+        "# Storage and Parquet schema",
+        "",
+        f"Schema version {SCHEMA_VERSION}. The DuckDB file and the Parquet export hold the same "
+        "tables with the same columns. `workbench export DIR` writes one folder per table, "
+        "partitioned by day (`DIR/spans/day=2026-11-23/*.parquet`); any Parquet reader "
+        "(pandas, polars, DuckDB, Spark) reads them. JSON columns are UTF-8 text holding JSON. "
+        "Times are UTC, microseconds.",
+        "",
+    ]
+    for table in TABLES.values():
+        lines += [f"## `{table.name}`", "", table.doc, ""]
+        if table.time_column:
+            lines += [f"Partitioned by the day of `{table.time_column}`.", ""]
+        lines += ["| column | type | meaning |", "| --- | --- | --- |"]
+        lines += [f"| `{c.name}` | {c.sql} | {c.doc} |" for c in table.columns]
+        lines.append("")
+    return "\n".join(lines)

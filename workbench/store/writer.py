@@ -1,0 +1,191 @@
+"""The one write path: a thread that batches spans into DuckDB transactions (group commit).
+
+Callers hand over spans with :meth:`Writer.submit` and get a future that completes once the
+spans are committed. While one transaction runs, further submissions queue up; the next
+transaction takes all of them at once, so many small requests cost one commit.
+
+Threading contract: :meth:`submit` never blocks and never waits on DuckDB. When more than
+``max_queued_spans`` are waiting it raises :class:`QueueFullError` (the OTLP receiver answers
+503 with Retry-After; the in-process collector drops and counts).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import deque
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future
+
+import duckdb
+import pyarrow as pa
+
+from workbench.errors import QueueFullError, StoreError
+from workbench.model import Span
+from workbench.store.database import Database
+from workbench.store.rows import SpanBatch, to_tables
+
+__all__ = ["Writer"]
+
+logger = logging.getLogger(__name__)
+
+
+class _Item:
+    """Something waiting to be written: spans, or ready rows for one table."""
+
+    __slots__ = ("spans", "table", "rows", "future", "size")
+
+    def __init__(self, spans: Sequence[Span], table: str | None, rows: pa.Table | None, future: Future[int]) -> None:
+        self.spans = spans
+        self.table = table
+        self.rows = rows
+        self.future = future
+        self.size = len(spans) if rows is None else rows.num_rows
+
+
+class Writer:
+    """Batches spans into transactions on a background thread.
+
+    Args:
+        database: The database to write into.
+        max_queued_spans: How many spans may wait before :meth:`submit` refuses more.
+        batch_spans: The most spans one transaction takes.
+    """
+
+    def __init__(self, database: Database, *, max_queued_spans: int = 200_000, batch_spans: int = 20_000) -> None:
+        self._db = database
+        self._cursor = database.new_cursor()
+        self._max_queued = max_queued_spans
+        self._batch_spans = batch_spans
+        self._queue: deque[_Item] = deque()
+        self._queued_spans = 0
+        self._busy = False
+        self._cond = threading.Condition()
+        self._stopping = False
+        self.committed_spans = 0
+        self.failed_batches = 0
+        self._listeners: list[Callable[[int], None]] = []
+        self._thread = threading.Thread(target=self._run, name="workbench-writer", daemon=True)
+        self._thread.start()
+
+    @property
+    def queued_spans(self) -> int:
+        """Spans waiting to be written."""
+        return self._queued_spans
+
+    def on_commit(self, listener: Callable[[int], None]) -> None:
+        """Call ``listener(n_spans)`` on the writer thread after each commit."""
+        self._listeners.append(listener)
+
+    def submit(self, spans: Sequence[Span]) -> Future[int]:
+        """Queue spans for writing; the future gives the number written once committed.
+
+        Raises:
+            QueueFullError: Too many spans are waiting already.
+            StoreError: The writer is closed.
+        """
+        return self._enqueue(_Item(spans, None, None, Future()))
+
+    def submit_rows(self, table: str, rows: pa.Table) -> Future[int]:
+        """Queue ready rows for ``table`` (annotations, corpus ...); same contract as :meth:`submit`."""
+        return self._enqueue(_Item((), table, rows, Future()))
+
+    def _enqueue(self, item: _Item) -> Future[int]:
+        if not item.size:
+            item.future.set_result(0)
+            return item.future
+        with self._cond:
+            if self._stopping:
+                raise StoreError("The store is closed; nothing more can be written.")
+            # A single request larger than the whole queue is still taken when the queue is
+            # empty, or it could never be accepted.
+            if self._queued_spans and self._queued_spans + item.size > self._max_queued:
+                raise QueueFullError(
+                    f"{self._queued_spans} spans are waiting to be written (the limit is "
+                    f"{self._max_queued}); retry in a moment."
+                )
+            self._queue.append(item)
+            self._queued_spans += item.size
+            self._cond.notify()
+        return item.future
+
+    def flush(self, timeout: float | None = None) -> bool:
+        """Wait until everything submitted so far is committed. Returns False on timeout."""
+        with self._cond:
+            return self._cond.wait_for(lambda: not self._queue and not self._busy, timeout)
+
+    def close(self, timeout: float | None = 30.0) -> None:
+        """Write what is queued, then stop the thread."""
+        with self._cond:
+            self._stopping = True
+            self._cond.notify_all()
+        self._thread.join(timeout)
+        try:
+            self._cursor.close()
+        except duckdb.Error:
+            pass
+
+    def _take(self) -> list[_Item]:
+        taken: list[_Item] = []
+        count = 0
+        while self._queue and (not taken or count + self._queue[0].size <= self._batch_spans):
+            item = self._queue.popleft()
+            taken.append(item)
+            count += item.size
+        self._queued_spans -= count
+        return taken
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                self._cond.wait_for(lambda: self._queue or self._stopping)
+                if not self._queue and self._stopping:
+                    return
+                taken = self._take()
+                self._busy = True
+            try:
+                self._write(taken)
+            finally:
+                with self._cond:
+                    self._busy = False
+                    self._cond.notify_all()
+
+    def _write(self, taken: list[_Item]) -> None:
+        try:
+            batch = to_tables(span for item in taken if item.rows is None for span in item.spans)
+            extra = [(item.table, item.rows) for item in taken if item.rows is not None]
+            self._insert(batch, extra)
+        except Exception as exc:  # a failed batch must not stop the writer
+            self.failed_batches += 1
+            logger.exception("workbench could not write a batch of %d items", len(taken))
+            error = exc if isinstance(exc, StoreError) else StoreError(f"Writing to the store failed: {exc}")
+            for item in taken:
+                item.future.set_exception(error)
+            return
+        self.committed_spans += batch.num_spans
+        for item in taken:
+            item.future.set_result(item.size)
+        for listener in self._listeners:
+            try:
+                listener(batch.num_spans)
+            except Exception:
+                logger.exception("a commit listener failed")
+
+    def _insert(self, batch: SpanBatch, extra: list[tuple[str | None, pa.Table | None]]) -> None:
+        """Insert a batch in one transaction. Only the writer thread calls this."""
+        cur = self._cursor
+        inserts = [("spans", batch.spans), ("documents", batch.documents), ("embeddings", batch.embeddings)]
+        inserts += extra
+        cur.execute("BEGIN TRANSACTION")
+        try:
+            for table, rows in inserts:
+                if rows is not None and rows.num_rows:
+                    cur.register("_incoming", rows)
+                    try:
+                        cur.execute(f"INSERT INTO {table} BY NAME SELECT * FROM _incoming")
+                    finally:
+                        cur.unregister("_incoming")
+            cur.execute("COMMIT")
+        except BaseException:
+            cur.execute("ROLLBACK")
+            raise
