@@ -56,8 +56,9 @@ def compile_pattern(pattern: str) -> re.Pattern[str]:
     return re.compile(f"{PREFIX}(?:{pattern}){SUFFIX}", re.IGNORECASE)
 
 
-# Characters with a meaning of their own in a regular expression, outside a class.
-_SYNTAX = frozenset(".^$*+?|()[]{}\\")
+# Characters with a meaning of their own in a regular expression. Classes and quantifier
+# braces are skipped whole, so a ']' or '}' met alone is a literal, as it is to ``re``.
+_SYNTAX = frozenset(".^$*+?|()[{\\")
 _QUANTIFIER = re.compile(r"\{\d*(?:,\d*)?\}")
 
 

@@ -141,11 +141,11 @@ def parse_row(data: Mapping[str, object], *, where: str, origin: Origin) -> Pric
         )
     for name in data:
         if name not in COLUMNS:
-            guess = difflib.get_close_matches(str(name), COLUMNS, n=1)
-            hint = f"did you mean {guess[0]!r}?" if guess else "rename or remove it."
+            guess = difflib.get_close_matches(str(name), COLUMNS, n=1, cutoff=0.75)
+            fix = f"rename it to {guess[0]!r} or remove it" if guess else "rename or remove it"
             raise ConfigError(
-                f"{where}: {name!r} is not a price column; the columns are "
-                f"{', '.join(COLUMNS)}, so {hint}"
+                f"{where}: {name!r} is not a price column (the columns are "
+                f"{', '.join(COLUMNS)}); {fix}."
             )
     values = {name: _blank_to_none(data.get(name)) for name in COLUMNS}
     for name in _REQUIRED[origin]:
