@@ -86,9 +86,7 @@ def test_real_name_variants_find_their_row(
         ("gpt-4.1-mini", "gpt-4.1"),
     ],
 )
-def test_a_longer_family_name_never_takes_the_shorter_ones_row(
-    table: PriceTable, name: str, not_model: str
-) -> None:
+def test_a_longer_family_name_never_takes_the_shorter_ones_row(table: PriceTable, name: str, not_model: str) -> None:
     found = table.match(name, at=DAY)
     assert found is not None
     assert found.model != not_model

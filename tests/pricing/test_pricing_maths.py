@@ -30,9 +30,7 @@ def test_openai_convention_prompt_includes_cached_tokens() -> None:
 
 
 def test_anthropic_convention_bills_cache_tokens_on_top() -> None:
-    tokens = TokenUsage(
-        prompt=2_000, completion=500, cache_read=10_000, cache_write=5_000, prompt_includes_cache=False
-    )
+    tokens = TokenUsage(prompt=2_000, completion=500, cache_read=10_000, cache_write=5_000, prompt_includes_cache=False)
     # 2,000 x $3 + 10,000 x $0.30 + 5,000 x $3.75 + 500 x $15, per million.
     _approx(
         cost(tokens, SONNET),
@@ -46,7 +44,9 @@ def test_anthropic_convention_bills_cache_tokens_on_top() -> None:
 
 def test_both_conventions_agree_on_the_same_call() -> None:
     native = TokenUsage(prompt=2_000, completion=500, cache_read=10_000, cache_write=5_000, prompt_includes_cache=False)
-    inclusive = TokenUsage(prompt=17_000, completion=500, cache_read=10_000, cache_write=5_000, prompt_includes_cache=True)
+    inclusive = TokenUsage(
+        prompt=17_000, completion=500, cache_read=10_000, cache_write=5_000, prompt_includes_cache=True
+    )
     assert cost(native, SONNET) == cost(inclusive, SONNET)
 
 
@@ -153,7 +153,7 @@ def test_cost_columns_agree_with_cost(kind: str) -> None:
     else:
         tokens = token_lists
     columns = cost_columns(tokens, _price_frame(PRICES))
-    for i, (usage, price) in enumerate(zip(CASES, PRICES)):
+    for i, (usage, price) in enumerate(zip(CASES, PRICES, strict=False)):
         expected = cost(usage, price)
         for part in ["input", "output", "cache_read", "cache_write", "reasoning", "total"]:
             assert columns[f"{part}_cost"][i] == pytest.approx(getattr(expected, part), abs=1e-15), (i, part)
@@ -176,7 +176,7 @@ def test_cost_sql_agrees_with_cost_through_a_join() -> None:
         " completion_tokens INTEGER, cache_read_tokens INTEGER, cache_write_tokens INTEGER,"
         " reasoning_tokens INTEGER, prompt_includes_cache BOOLEAN)"
     )
-    for i, (usage, model) in enumerate(zip(CASES, models)):
+    for i, (usage, model) in enumerate(zip(CASES, models, strict=False)):
         connection.execute(
             "INSERT INTO spans VALUES (?, ?, NULL, ?, ?, ?, ?, ?, ?, ?)",
             (i, model, day.isoformat(), *[getattr(usage, f) for f in FIELDS]),
@@ -196,12 +196,12 @@ def test_cost_sql_agrees_with_cost_through_a_join() -> None:
     )
     results = connection.execute(query).fetchall()
     assert len(results) == len(CASES)
-    for (i, *parts), usage, model in zip(results, CASES, models):
+    for (i, *parts), usage, model in zip(results, CASES, models, strict=False):
         found = table.match(model, at=day)
         if found is None:
             assert parts == [None] * 6  # unpriced: unknown, not $0
             continue
         expected = cost(usage, found.price)
-        got = dict(zip(expressions, parts))
+        got = dict(zip(expressions, parts, strict=False))
         for part in ["input", "output", "cache_read", "cache_write", "reasoning", "total"]:
             assert got[f"{part}_cost"] == pytest.approx(getattr(expected, part), abs=1e-15), (i, part)

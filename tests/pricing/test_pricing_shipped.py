@@ -31,7 +31,19 @@ def test_every_row_is_sourced_and_dated() -> None:
 
 def test_the_providers_asked_for_are_covered() -> None:
     providers = {row.provider for row in shipped_rows()}
-    assert {"openai", "anthropic", "google", "mistral", "deepseek", "xai", "together", "fireworks", "groq", "bedrock", "cohere"} <= providers
+    assert {
+        "openai",
+        "anthropic",
+        "google",
+        "mistral",
+        "deepseek",
+        "xai",
+        "together",
+        "fireworks",
+        "groq",
+        "bedrock",
+        "cohere",
+    } <= providers
 
 
 @pytest.mark.parametrize("name", ["gpt-4o-mini", "gpt-4o", "claude-3-5-sonnet", "llama-3.1-8b-instruct"])
@@ -40,9 +52,7 @@ def test_the_workloads_model_names_are_priced(name: str) -> None:
 
 
 def test_gpt_4o_price_cut_is_two_dated_rows() -> None:
-    history = sorted(
-        (row.valid_from, row.input, row.output) for row in shipped_rows() if row.pattern == "gpt-4o"
-    )
+    history = sorted((row.valid_from, row.input, row.output) for row in shipped_rows() if row.pattern == "gpt-4o")
     assert history == [(date(2024, 5, 13), 5.00, 15.00), (date(2024, 10, 1), 2.50, 10.00)]
 
 

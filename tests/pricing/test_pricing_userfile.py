@@ -91,7 +91,9 @@ def test_the_file_is_plain_json_rows(path: Path) -> None:
 @pytest.mark.parametrize("suffix", [".csv", ".json"])
 def test_export_and_import_round_trip(tmp_path: Path, path: Path, suffix: str) -> None:
     set_price(path, pattern="acme-1", input=1.0, output=2.0, cache_write=1.25, provider="acme")
-    set_price(path, pattern="acme-2", input=0.5, output=1.0, valid_from="2025-06-01", source="https://acme.example/prices")
+    set_price(
+        path, pattern="acme-2", input=0.5, output=1.0, valid_from="2025-06-01", source="https://acme.example/prices"
+    )
     exported = tmp_path / f"export{suffix}"
     write_rows(exported, load_user_prices(path))
     assert read_rows(exported) == load_user_prices(path)
@@ -111,7 +113,7 @@ def test_the_shipped_table_exports_to_csv(tmp_path: Path) -> None:
 
 def test_csv_import_with_a_subset_of_columns(tmp_path: Path) -> None:
     source = tmp_path / "deal.csv"
-    source.write_text("pattern,input,output,cache_read\nacme-1,1.0,2.0,\n\"acme-(?:2|3)\",$0.5,1,0.1\n")
+    source.write_text('pattern,input,output,cache_read\nacme-1,1.0,2.0,\n"acme-(?:2|3)",$0.5,1,0.1\n')
     rows = read_rows(source)
     assert [(r.pattern, r.input, r.cache_read) for r in rows] == [("acme-1", 1.0, None), ("acme-(?:2|3)", 0.5, 0.1)]
 
@@ -153,10 +155,19 @@ def test_set_price_refuses_bad_values(path: Path, kwargs: dict, fragments: list[
 @pytest.mark.parametrize(
     ("content", "fragments"),
     [
-        ('{"rows": [{"pattern": "a", "inptu": 1, "output": 1}]}', ["row 1: 'inptu' is not a price column", "rename it to 'input' or remove it."]),
-        ('{"rows": [{"pattern": "a", "price": 1, "output": 1}]}', ["'price' is not a price column", "rename or remove it"]),
+        (
+            '{"rows": [{"pattern": "a", "inptu": 1, "output": 1}]}',
+            ["row 1: 'inptu' is not a price column", "rename it to 'input' or remove it."],
+        ),
+        (
+            '{"rows": [{"pattern": "a", "price": 1, "output": 1}]}',
+            ["'price' is not a price column", "rename or remove it"],
+        ),
         ('{"rows": [{"pattern": "a", "output": 1}]}', ["row 1: the 'input' column is missing or empty"]),
-        ('{"rows": [{"pattern": "a", "input": 1, "output": 1}, {"pattern": "a", "input": 2, "output": 2}]}', ["rows 1 and 2 both price pattern 'a'", "remove one of them"]),
+        (
+            '{"rows": [{"pattern": "a", "input": 1, "output": 1}, {"pattern": "a", "input": 2, "output": 2}]}',
+            ["rows 1 and 2 both price pattern 'a'", "remove one of them"],
+        ),
         ('{"rows": {"pattern": "a"}}', ['"rows" is missing or is not a list']),
         ('{"prices": []}', ["'prices' is not a key of a price file"]),
         ('"hello"', ["the file holds str, not price rows"]),

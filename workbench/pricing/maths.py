@@ -123,10 +123,9 @@ def cost(tokens: TokenUsage, price: _Prices) -> CostBreakdown:
     cache_read = tokens.cache_read or 0
     cache_write = tokens.cache_write or 0
     reasoning = tokens.reasoning or 0
-    if tokens.prompt_includes_cache is False:
-        uncached = prompt
-    else:
-        uncached = max(prompt - cache_read - cache_write, 0)
+    # An unknown convention (None) counts as inclusive: see the module docstring.
+    inclusive = tokens.prompt_includes_cache is not False
+    uncached = max(prompt - cache_read - cache_write, 0) if inclusive else prompt
     plain_output = completion - reasoning if reasoning <= completion else completion
     parts = (
         uncached * price.input / _PER,
@@ -188,9 +187,7 @@ def cost_columns(tokens: Mapping[str, Any], prices: Mapping[str, Any]) -> dict[s
     return out
 
 
-def cost_sql(
-    spans: str = "s", prices: str = "p", columns: Mapping[str, str] | None = None
-) -> dict[str, str]:
+def cost_sql(spans: str = "s", prices: str = "p", columns: Mapping[str, str] | None = None) -> dict[str, str]:
     """Return SQL expressions for each cost part, over a span table joined to resolved prices.
 
     The expressions use only ``COALESCE``, ``CASE`` and arithmetic, so they run on DuckDB
@@ -242,7 +239,7 @@ def _floats(values: Any) -> np.ndarray:
     if hasattr(values, "to_pylist"):  # pyarrow arrays
         values = values.to_pylist()
     elif hasattr(values, "to_numpy"):  # pandas, nullable dtypes too
-        return values.to_numpy(dtype=np.float64, na_value=np.nan)
+        return np.asarray(values.to_numpy(dtype=np.float64, na_value=np.nan))
     return np.array([np.nan if _is_null(v) else v for v in values], dtype=np.float64)
 
 
@@ -251,7 +248,8 @@ def _counts(values: Any, size: int) -> np.ndarray:
 
     if values is None:
         return np.zeros(size)
-    return np.nan_to_num(_floats(values), nan=0.0)
+    counts: np.ndarray = np.nan_to_num(_floats(values), nan=0.0)
+    return counts
 
 
 def _flags(values: Any, size: int) -> np.ndarray:

@@ -137,16 +137,13 @@ def parse_row(data: Mapping[str, object], *, where: str, origin: Origin) -> Pric
     if not isinstance(data, Mapping):
         raise ConfigError(
             f"{where}: {data!r} is not a row; write each row as an object of column names "
-            "to values, such as {\"pattern\": \"gpt-4o\", \"input\": 2.5, \"output\": 10}."
+            'to values, such as {"pattern": "gpt-4o", "input": 2.5, "output": 10}.'
         )
     for name in data:
         if name not in COLUMNS:
             guess = difflib.get_close_matches(str(name), COLUMNS, n=1, cutoff=0.75)
             fix = f"rename it to {guess[0]!r} or remove it" if guess else "rename or remove it"
-            raise ConfigError(
-                f"{where}: {name!r} is not a price column (the columns are "
-                f"{', '.join(COLUMNS)}); {fix}."
-            )
+            raise ConfigError(f"{where}: {name!r} is not a price column (the columns are {', '.join(COLUMNS)}); {fix}.")
     values = {name: _blank_to_none(data.get(name)) for name in COLUMNS}
     for name in _REQUIRED[origin]:
         if values[name] is None:
@@ -181,9 +178,7 @@ def parse_row(data: Mapping[str, object], *, where: str, origin: Origin) -> Pric
     )
 
 
-def parse_document(
-    data: object, *, where: str, origin: Origin
-) -> tuple[str | None, list[PriceRow]]:
+def parse_document(data: object, *, where: str, origin: Origin) -> tuple[str | None, list[PriceRow]]:
     """Check a whole price document: ``{"version": ..., "rows": [...]}`` or a bare list of rows.
 
     Args:
@@ -199,7 +194,7 @@ def parse_document(
             share a pattern, provider and ``valid_from`` (which would make the winner
             depend on file order).
     """
-    version: object = None
+    version: str | None = None
     if isinstance(data, list):
         items: object = data
     elif isinstance(data, Mapping):
@@ -210,22 +205,19 @@ def parse_document(
                     "notes and rows, so rename or remove it."
                 )
         items = data.get("rows")
-        version = data.get("version")
-        if version is not None and not isinstance(version, str):
+        given = data.get("version")
+        if given is not None and not isinstance(given, str):
             raise ConfigError(
-                f"{where}: version {version!r} is not text; write it as a date string such "
-                "as \"2025-06-01\"."
+                f'{where}: version {given!r} is not text; write it as a date string such as "2025-06-01".'
             )
+        version = given
     else:
         raise ConfigError(
             f"{where}: the file holds {type(data).__name__}, not price rows; write an object "
-            "with a \"rows\" list, as save_user_prices() does."
+            'with a "rows" list, as save_user_prices() does.'
         )
     if not isinstance(items, list):
-        raise ConfigError(
-            f"{where}: \"rows\" is missing or is not a list; put the rows in a list under "
-            "\"rows\"."
-        )
+        raise ConfigError(f'{where}: "rows" is missing or is not a list; put the rows in a list under "rows".')
     rows = [parse_row(item, where=f"{where}, row {n}", origin=origin) for n, item in enumerate(items, 1)]
     first_seen: dict[tuple[str, str | None, date | None], int] = {}
     for n, row in enumerate(rows, 1):
@@ -279,13 +271,11 @@ def _price(value: object, name: str, where: str) -> float | None:
         number = math.nan
     if not math.isfinite(number):
         raise ConfigError(
-            f"{where}: {name} {value!r} is not a number; write USD per million tokens as a "
-            "plain number such as 2.5."
+            f"{where}: {name} {value!r} is not a number; write USD per million tokens as a plain number such as 2.5."
         )
     if number < 0:
         raise ConfigError(
-            f"{where}: {name} {value!r} is negative; prices are USD per million tokens, so "
-            "write zero or more."
+            f"{where}: {name} {value!r} is negative; prices are USD per million tokens, so write zero or more."
         )
     return number
 

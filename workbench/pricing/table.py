@@ -145,7 +145,7 @@ def to_day(at: object = None) -> date:
     if type(at).__name__ == "datetime64":  # numpy, without importing it
         return to_day(int(at.astype("datetime64[ns]").astype("int64")))  # type: ignore[attr-defined]
     if isinstance(at, int) or hasattr(at, "__index__"):
-        return (_EPOCH + timedelta(microseconds=int(at) // 1000)).date()  # type: ignore[call-overload]
+        return (_EPOCH + timedelta(microseconds=at.__index__() // 1000)).date()
     raise TypeError(f"cannot take a day from {at!r}; pass a date, a datetime or nanoseconds")
 
 
@@ -158,7 +158,7 @@ def _shipped() -> tuple[str, tuple[PriceRow, ...]]:
         raise ConfigError(f"{_SHIPPED_WHERE} is not valid JSON ({exc}); reinstall workbench.") from None
     version, rows = parse_document(data, where=_SHIPPED_WHERE, origin="shipped")
     if version is None:
-        raise ConfigError(f"{_SHIPPED_WHERE} has no version; give it a \"version\" date string.")
+        raise ConfigError(f'{_SHIPPED_WHERE} has no version; give it a "version" date string.')
     return version, tuple(rows)
 
 
@@ -209,9 +209,7 @@ class PriceLookup(Protocol):
     in-memory twin for tests. Both methods are safe to call from several threads.
     """
 
-    def match(
-        self, model_name: str | None, provider: str | None = None, at: object = None
-    ) -> PriceMatch | None:
+    def match(self, model_name: str | None, provider: str | None = None, at: object = None) -> PriceMatch | None:
         """Return the row that prices ``model_name`` on the day of ``at``, or ``None``."""
         ...
 
@@ -308,9 +306,7 @@ class PriceTable:
         """Hits and misses of the (name, provider, day) cache."""
         return self._match.cache_info()
 
-    def match(
-        self, model_name: str | None, provider: str | None = None, at: object = None
-    ) -> PriceMatch | None:
+    def match(self, model_name: str | None, provider: str | None = None, at: object = None) -> PriceMatch | None:
         """Return the row that prices a model name on a day, or ``None`` when unpriced.
 
         Args:
@@ -355,9 +351,7 @@ class PriceTable:
                 lines.extend("  " + self._describe(i) for i in later)
             else:
                 lines.append("No row's pattern matches this name.")
-            lines.append(
-                "To price it, add a row with set_price(path, pattern=..., input=..., output=...)."
-            )
+            lines.append("To price it, add a row with set_price(path, pattern=..., input=..., output=...).")
             return "\n".join(lines)
         ranked = sorted(live, key=lambda i: self._rank(i, wanted), reverse=True)
         best = ranked[0]
@@ -449,7 +443,7 @@ class PriceTable:
         )
         frame = frame.astype({"model_name": object, "provider": object}).where(frame.notna(), None)
         distinct = frame.drop_duplicates()
-        keys = zip(distinct["model_name"], distinct["provider"], distinct["day"].dt.date)
+        keys = zip(distinct["model_name"], distinct["provider"], distinct["day"].dt.date, strict=True)
         resolved = self.resolve(keys).to_pandas()
         resolved["day"] = pd.to_datetime(resolved["day"])
         merged = frame.merge(resolved, on=["model_name", "provider", "day"], how="left", sort=False)
@@ -482,7 +476,7 @@ class PriceTable:
         )
 
     def _loss(self, best: int, other: int, provider: str | None) -> str:
-        for words, won, lost in zip(_RANK_WORDS, self._rank(best, provider), self._rank(other, provider)):
+        for words, won, lost in zip(_RANK_WORDS, self._rank(best, provider), self._rank(other, provider), strict=True):
             if won != lost:
                 if words.startswith("the winner's pattern is more specific"):
                     return f"{words}: {won} against {lost}"
@@ -522,18 +516,16 @@ def _applies(row: PriceRow, day: date) -> bool:
 def _or(row: PriceRow | None, name: str, fallback: str) -> float | None:
     if row is None:
         return None
-    value = getattr(row, name)
-    return getattr(row, fallback) if value is None else value
+    value: float | None = getattr(row, name)
+    return float(getattr(row, fallback)) if value is None else value
 
 
 def _key_triples(keys: Any) -> Iterable[tuple[str | None, str | None, date]]:
     """Yield ``(model_name, provider, day)`` from tuples, a DataFrame or an Arrow table."""
     if hasattr(keys, "to_pylist"):  # pyarrow.Table
-        records: Iterable[Any] = (
-            (r["model_name"], r["provider"], r["day"]) for r in keys.to_pylist()
-        )
+        records: Iterable[Any] = ((r["model_name"], r["provider"], r["day"]) for r in keys.to_pylist())
     elif hasattr(keys, "itertuples"):  # pandas.DataFrame
-        records = zip(keys["model_name"], keys["provider"], keys["day"])
+        records = zip(keys["model_name"], keys["provider"], keys["day"], strict=True)
     else:
         records = keys
     for model_name, provider, day in records:

@@ -148,9 +148,7 @@ def remove_price(
     wanted = provider.lower() if provider else None
     rows = load_user_prices(path)
     kept = [
-        r
-        for r in rows
-        if not (r.pattern == pattern and r.provider == wanted and (day is None or r.valid_from == day))
+        r for r in rows if not (r.pattern == pattern and r.provider == wanted and (day is None or r.valid_from == day))
     ]
     if len(kept) != len(rows):
         save_user_prices(path, kept)
