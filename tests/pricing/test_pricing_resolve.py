@@ -122,3 +122,10 @@ def test_explain_a_user_row_win() -> None:
     text = PriceTable([shipped], [user]).explain("azure/gpt-4o", provider="azure", at=date(2025, 1, 1))
     assert "priced by user row 'our gpt-4o deal' (any provider), pattern 'gpt-4o', always: $2 in, $8 out" in text
     assert "Why: a user row beats a shipped row." in text
+
+
+def test_explain_a_dated_user_row_against_an_undated_one() -> None:
+    always = PriceRow(provider=None, model="deal", pattern="acme", input=2.0, output=8.0)
+    later = PriceRow(provider=None, model="deal", pattern="acme", input=1.0, output=4.0, valid_from=date(2025, 1, 1))
+    text = PriceTable([], [always, later]).explain("acme", at=date(2025, 2, 1))
+    assert "Why: the winner's price is more recent: from 2025-01-01, the other from always." in text

@@ -481,7 +481,7 @@ class PriceTable:
                 if words.startswith("the winner's pattern is more specific"):
                     return f"{words}: {won} against {lost}"
                 if words.startswith("the winner's price is more recent"):
-                    return f"{words}: from {won}, the other from {lost}"
+                    return f"{words}: from {_since(won)}, the other from {_since(lost)}"
                 return words
         return "tied"  # unreachable: the last part, the row's position, always differs
 
@@ -503,6 +503,10 @@ class PriceTable:
             f"{row.origin} row {row.model!r} ({row.provider or 'any provider'}), "
             f"pattern {row.pattern!r}, {valid}: {prices} per million tokens"
         )
+
+
+def _since(day: object) -> str:
+    return "always" if day == date.min else str(day)  # date.min stands for "no valid_from"
 
 
 def _as_origin(row: PriceRow, origin: Origin) -> PriceRow:
