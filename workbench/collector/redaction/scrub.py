@@ -1,0 +1,110 @@
+"""Finding and replacing sensitive values in one string.
+
+:class:`Scrubber` runs every enabled detector over a string, resolves overlapping matches
+(the earliest start wins, then the detector listed first, then the longest) and replaces each
+kept match with a placeholder (``<EMAIL>``) or a salted hash (``<EMAIL:3f9a1c2b>``).
+
+Matches are collected on the original text rather than detector after detector, so that one
+detector never sees another's placeholder (a hash of digits must not look like a phone).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Sequence
+
+from workbench.collector.redaction.detectors import HAS_DIGIT, Detector
+
+__all__ = ["HASH", "MODES", "PLACEHOLDER", "Found", "Scrubber"]
+
+PLACEHOLDER = "placeholder"
+HASH = "hash"
+MODES = (PLACEHOLDER, HASH)
+
+#: What a scrub found, by detector name: the distinct original values.
+Found = dict[str, set[str]]
+
+
+class Scrubber:
+    """Replaces what a fixed list of detectors finds. Immutable, so safe to share.
+
+    Args:
+        detectors: The detectors to run, in priority order.
+        hashed: Names of detectors whose values become salted hashes instead of placeholders.
+        salt: The HMAC key for hashed values.
+        hash_length: How many hex characters of the HMAC-SHA256 digest to keep.
+    """
+
+    def __init__(
+        self,
+        detectors: Sequence[Detector],
+        *,
+        hashed: frozenset[str] = frozenset(),
+        salt: str = "",
+        hash_length: int = 8,
+    ) -> None:
+        self.detectors = tuple(detectors)
+        # The pre-checks as plain tuples: this loop runs for every string of every span.
+        self._checks = tuple(
+            (rank, d, d.min_length, d.needs_digit, d.hints) for rank, d in enumerate(self.detectors)
+        )
+        self._shortest = min((d.min_length for d in self.detectors), default=0)
+        self._hashed = hashed
+        self._key = salt.encode("utf-8")
+        self._hash_length = hash_length
+
+    def replacement(self, detector: Detector, value: str) -> str:
+        """The text that stands in for ``value`` found by ``detector``."""
+        label = detector.label
+        if detector.name not in self._hashed:
+            return f"<{label}>"
+        normalized = detector.normalize(value) if detector.normalize else value
+        digest = hmac.new(self._key, normalized.encode("utf-8"), hashlib.sha256).hexdigest()
+        return f"<{label}:{digest[: self._hash_length]}>"
+
+    def scrub(self, text: str, found: Found | None = None) -> str:
+        """Return ``text`` with every detected value replaced.
+
+        Args:
+            text: The string to scan.
+            found: If given, each replaced original value is added to ``found[name]``.
+
+        Returns:
+            The redacted string, or ``text`` itself when nothing was found.
+        """
+        size = len(text)
+        if size < self._shortest:
+            return text
+        has_digit = HAS_DIGIT(text) is not None
+        candidates: list[tuple[int, int, int]] = []
+        for rank, detector, min_length, needs_digit, hints in self._checks:
+            if size < min_length or (needs_digit and not has_digit):
+                continue
+            if hints:
+                for hint in hints:
+                    if hint in text:
+                        break
+                else:
+                    continue
+            for start, end in detector.find(text):
+                candidates.append((start, rank, end))
+        if not candidates:
+            return text
+        if len(candidates) > 1:
+            # Earliest start first; at one start the higher-priority detector, then the longer.
+            candidates.sort(key=lambda c: (c[0], c[1], -c[2]))
+        parts: list[str] = []
+        last = 0
+        for start, rank, end in candidates:
+            if start < last:  # overlaps a match already kept
+                continue
+            detector = self.detectors[rank]
+            value = text[start:end]
+            parts.append(text[last:start])
+            parts.append(self.replacement(detector, value))
+            if found is not None:
+                found.setdefault(detector.name, set()).add(value)
+            last = end
+        parts.append(text[last:])
+        return "".join(parts)
