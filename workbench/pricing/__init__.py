@@ -57,6 +57,7 @@ skipped by ``SUM``: report them as unpriced, never as $0. In pandas, use
 
 from __future__ import annotations
 
+from workbench.pricing.keys import normalize_provider, to_day
 from workbench.pricing.maths import COST_COLUMNS, TOKEN_COLUMNS, CostBreakdown, cost, cost_columns, cost_sql
 from workbench.pricing.patterns import literal_length
 from workbench.pricing.rows import COLUMNS, PRICE_COLUMNS, Price, PriceRow
@@ -65,10 +66,8 @@ from workbench.pricing.table import (
     PriceLookup,
     PriceMatch,
     PriceTable,
-    normalize_provider,
     shipped_rows,
     shipped_version,
-    to_day,
 )
 from workbench.pricing.userfile import (
     DEFAULT_USER_PRICES_PATH,

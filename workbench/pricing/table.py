@@ -28,11 +28,12 @@ import importlib.resources
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
-from datetime import date, datetime, timedelta, timezone
+from datetime import date
 from os import PathLike
 from typing import TYPE_CHECKING, Any, Protocol
 
 from workbench.errors import ConfigError
+from workbench.pricing.keys import day_series, key_triples, normalize_provider, to_day
 from workbench.pricing.patterns import compile_pattern, literal_length
 from workbench.pricing.rows import Origin, Price, PriceRow, parse_document
 
@@ -45,10 +46,8 @@ __all__ = [
     "PriceLookup",
     "PriceMatch",
     "PriceTable",
-    "normalize_provider",
     "shipped_rows",
     "shipped_version",
-    "to_day",
 ]
 
 #: The columns of :meth:`PriceTable.resolve`'s table, in order. The first three are the key.
@@ -69,84 +68,7 @@ RESOLVED_COLUMNS: tuple[str, ...] = (
     "price_valid_from",
 )
 
-# Spellings of a provider seen in the conventions (OpenInference llm.provider/llm.system,
-# OTel gen_ai.system and gen_ai.provider.name, LiteLLM prefixes), to the names rows use.
-_PROVIDER_ALIASES: dict[str, str] = {
-    "mistralai": "mistral",
-    "mistral_ai": "mistral",
-    "aws": "bedrock",
-    "aws.bedrock": "bedrock",
-    "aws_bedrock": "bedrock",
-    "amazon": "bedrock",
-    "amazon_bedrock": "bedrock",
-    "amazon-bedrock": "bedrock",
-    "bedrock_converse": "bedrock",
-    "gemini": "google",
-    "gcp.gemini": "google",
-    "gcp.gen_ai": "google",
-    "gcp.vertex_ai": "google",
-    "google_genai": "google",
-    "google-genai": "google",
-    "google_ai_studio": "google",
-    "vertex": "google",
-    "vertexai": "google",
-    "vertex_ai": "google",
-    "google_vertexai": "google",
-    "x.ai": "xai",
-    "x_ai": "xai",
-    "x-ai": "xai",
-    "together_ai": "together",
-    "togetherai": "together",
-    "together.ai": "together",
-    "fireworks_ai": "fireworks",
-    "fireworks-ai": "fireworks",
-    "fireworks.ai": "fireworks",
-}
-
 _SHIPPED_WHERE = "the shipped price table workbench/pricing/prices.json"
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
-
-
-def normalize_provider(provider: str | None) -> str | None:
-    """Return the name price rows use for a provider (``"aws.bedrock"`` -> ``"bedrock"``)."""
-    if provider is None:
-        return None
-    name = str(provider).strip().lower()
-    if not name:
-        return None
-    return _PROVIDER_ALIASES.get(name, name)
-
-
-def to_day(at: object = None) -> date:
-    """Return the UTC calendar day of a moment.
-
-    Args:
-        at: A ``date``; a ``datetime`` (naive ones are taken as UTC; pandas ``Timestamp``
-            is one); a ``numpy.datetime64``; an ``int`` of nanoseconds since the Unix epoch
-            (the span model's time unit); an ISO ``YYYY-MM-DD...`` string; or ``None`` for
-            today.
-
-    Returns:
-        The day.
-
-    Raises:
-        TypeError: When ``at`` is none of those.
-    """
-    if at is None:
-        return datetime.now(timezone.utc).date()
-    if isinstance(at, datetime):
-        if at.tzinfo is not None:
-            at = at.astimezone(timezone.utc)
-        return at.date()
-    if isinstance(at, date):
-        return at
-    if isinstance(at, str):
-        return to_day(datetime.fromisoformat(at.strip()))
-    if type(at).__name__ == "datetime64":  # numpy, without importing it
-        return to_day(int(at.astype("datetime64[ns]").astype("int64")))  # type: ignore[attr-defined]
-    if isinstance(at, int) or hasattr(at, "__index__"):
-        return (_EPOCH + timedelta(microseconds=at.__index__() // 1000)).date()
-    raise TypeError(f"cannot take a day from {at!r}; pass a date, a datetime or nanoseconds")
 
 
 @functools.cache
@@ -314,7 +236,7 @@ class PriceTable:
                 tolerate (``us.anthropic.claude-3-5-sonnet-20241022-v2:0``).
             provider: The provider as the span names it, if known (aliases such as
                 ``aws.bedrock`` are understood).
-            at: When the call happened (see :func:`to_day`); ``None`` for today.
+            at: When the call happened (see :func:`~workbench.pricing.keys.to_day`); ``None`` for today.
 
         Returns:
             The winning row with the reason it won, or ``None`` when no row applies.
@@ -331,7 +253,7 @@ class PriceTable:
         Args:
             model_name: The name to test.
             provider: The provider, if any.
-            at: The moment to price (see :func:`to_day`); ``None`` for today.
+            at: The moment to price (see :func:`~workbench.pricing.keys.to_day`); ``None`` for today.
 
         Returns:
             A few lines of text.
@@ -376,7 +298,7 @@ class PriceTable:
         Args:
             keys: The distinct keys of a query window: an iterable of
                 ``(model_name, provider, day)`` tuples, or a pandas DataFrame or Arrow
-                table with those three columns. ``day`` may be anything :func:`to_day`
+                table with those three columns. ``day`` may be anything :func:`~workbench.pricing.keys.to_day`
                 takes. Repeated keys are priced once.
 
         Returns:
@@ -390,7 +312,7 @@ class PriceTable:
         import pyarrow as pa
 
         out: dict[str, list[Any]] = {name: [] for name in RESOLVED_COLUMNS}
-        for model_name, provider, day in dict.fromkeys(_key_triples(keys)):
+        for model_name, provider, day in dict.fromkeys(key_triples(keys)):
             found = self.match(model_name, provider, day)
             out["model_name"].append(model_name)
             out["provider"].append(provider)
@@ -438,7 +360,7 @@ class PriceTable:
             {
                 "model_name": names,
                 "provider": pd.Series(provider_values, dtype=object),
-                "day": _day_series(times, count),
+                "day": day_series(times, count),
             }
         )
         frame = frame.astype({"model_name": object, "provider": object}).where(frame.notna(), None)
@@ -522,37 +444,6 @@ def _or(row: PriceRow | None, name: str, fallback: str) -> float | None:
         return None
     value: float | None = getattr(row, name)
     return float(getattr(row, fallback)) if value is None else value
-
-
-def _key_triples(keys: Any) -> Iterable[tuple[str | None, str | None, date]]:
-    """Yield ``(model_name, provider, day)`` from tuples, a DataFrame or an Arrow table."""
-    if hasattr(keys, "to_pylist"):  # pyarrow.Table
-        records: Iterable[Any] = ((r["model_name"], r["provider"], r["day"]) for r in keys.to_pylist())
-    elif hasattr(keys, "itertuples"):  # pandas.DataFrame
-        records = zip(keys["model_name"], keys["provider"], keys["day"], strict=True)
-    else:
-        records = keys
-    for model_name, provider, day in records:
-        yield (
-            model_name if isinstance(model_name, str) else None,
-            provider if isinstance(provider, str) else None,  # NaN and None alike
-            to_day(day),
-        )
-
-
-def _day_series(times: Any, count: int) -> Any:
-    """Return UTC midnights (datetime64[ns], no zone) for ``times``."""
-    import pandas as pd
-
-    if times is None:
-        today = pd.Timestamp(datetime.now(timezone.utc).date())
-        return pd.Series([today] * count, dtype="datetime64[ns]")
-    series = pd.Series(list(times))
-    if pd.api.types.is_integer_dtype(series) or pd.api.types.is_float_dtype(series):
-        stamps = pd.to_datetime(series, unit="ns", utc=True)
-    else:
-        stamps = pd.to_datetime(series, utc=True)
-    return stamps.dt.tz_convert(None).dt.normalize().astype("datetime64[ns]")
 
 
 @functools.cache
