@@ -241,8 +241,8 @@ class PriceTable:
         Returns:
             The winning row with the reason it won, or ``None`` when no row applies.
         """
-        if not model_name or not model_name.strip():
-            return None
+        if not isinstance(model_name, str) or not model_name.strip():
+            return None  # None, "" and pandas' NaN alike: no name, no price
         return self._match(model_name.strip(), normalize_provider(provider), to_day(at))
 
     def explain(self, model_name: str, provider: str | None = None, at: object = None) -> str:
