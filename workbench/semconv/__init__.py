@@ -43,12 +43,13 @@ type only leaves its field unset.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from workbench.model import Event, Link, Span, SpanKind, StatusCode
-from workbench.semconv import fields, keys, openinference
-from workbench.semconv.indexed import scan
+from workbench.model import Document, Embedding, Event, Link, Message, Span, SpanKind, StatusCode
+from workbench.semconv import fields, genai, openinference, vendors
+from workbench.semconv.build import new_span
+from workbench.semconv.indexed import Groups, Hits, scan
 from workbench.semconv.messages import render_input, render_output
 from workbench.semconv.usage import client_cost, token_usage
 
@@ -67,6 +68,7 @@ _CONVENTION_ORDER = (
     "vercel",
     "gen_ai",
 )
+_CONVENTION_RANK = {name: rank for rank, name in enumerate(_CONVENTION_ORDER)}
 _EMPTY: Mapping[str, Any] = {}
 
 
@@ -117,37 +119,35 @@ def make_span(
     Returns:
         The span, with its extracted fields filled.
     """
-    events_t = tuple(events)
+    raw = {
+        "trace_id": trace_id,
+        "span_id": span_id,
+        "parent_span_id": parent_span_id,
+        "name": name,
+        "start_time_ns": start_time_ns,
+        "end_time_ns": end_time_ns,
+        "status_code": status_code,
+        "status_message": status_message,
+        "otel_kind": otel_kind,
+        "attributes": attributes,
+        "resource": resource,
+        "events": events if type(events) is tuple else tuple(events),
+        "links": links if type(links) is tuple else tuple(links),
+        "scope_name": scope_name,
+        "scope_version": scope_version,
+    }
     try:
-        extracted = _extract(
-            attributes if isinstance(attributes, Mapping) else _EMPTY,
-            resource if isinstance(resource, Mapping) else _EMPTY,
-            events_t,
-            start_time_ns,
-            scope_name,
-            default_project,
-        )
+        return new_span(**raw, **_extract(raw, default_project))
     except Exception:  # a bug of ours must not cost the host its span
         _warn_once()
-        extracted = {"project": default_project}
-    return Span(
-        trace_id=trace_id,
-        span_id=span_id,
-        parent_span_id=parent_span_id,
-        name=name,
-        start_time_ns=start_time_ns,
-        end_time_ns=end_time_ns,
-        status_code=status_code,
-        status_message=status_message,
-        otel_kind=otel_kind,
-        attributes=attributes,
-        resource=resource,
-        events=events_t,
-        links=tuple(links),
-        scope_name=scope_name,
-        scope_version=scope_version,
-        **extracted,
-    )
+        return new_span(**raw, project=default_project)
+
+
+def _ordered(found: set[str]) -> tuple[str, ...]:
+    """The recognised conventions in ``_CONVENTION_ORDER``."""
+    if len(found) < 2:
+        return tuple(found)
+    return tuple(sorted(found, key=_CONVENTION_RANK.__getitem__))
 
 
 def _warn_once() -> None:
@@ -157,40 +157,57 @@ def _warn_once() -> None:
         _log.warning("workbench could not read a span's attributes; kept it raw", exc_info=True)
 
 
-def _extract(
-    attributes: Mapping[str, Any],
-    resource: Mapping[str, Any],
-    events: tuple[Event, ...],
-    start_time_ns: int,
-    scope_name: str | None,
-    default_project: str,
-) -> dict[str, Any]:
+def _extract(raw: Mapping[str, Any], default_project: str) -> dict[str, Any]:
     """Every extracted field, as keyword arguments for :class:`Span`."""
-    found, groups = scan(attributes)
-    kind = fields.span_kind(attributes)
-    provider = fields.provider(attributes)
-    model = fields.first_str(attributes, keys.MODEL_NAME)
+    attributes = raw["attributes"]
+    if type(attributes) is not dict and not isinstance(attributes, Mapping):
+        attributes = _EMPTY  # not a mapping at all: nothing to read, but keep it raw
+    resource = raw["resource"]
+    if type(resource) is not dict and not isinstance(resource, Mapping):
+        resource = _EMPTY
+    events: tuple[Event, ...] = raw["events"]
+    start_time_ns: int = raw["start_time_ns"]
+    found, groups, hits = scan(attributes)
+    if "gen_ai" in found and vendors.is_openlit(attributes, resource, raw["scope_name"]):
+        found.add("openlit")
+    kind = fields.span_kind(attributes, hits)
+    provider = fields.provider(attributes, hits)
+    model = fields.pick_str(attributes, hits, "model")
+    input_messages, output_messages = _messages(attributes, events, found, groups)
 
-    input_messages = openinference.messages(groups.get("llm.input_messages."))
-    output_messages = openinference.messages(groups.get("llm.output_messages."))
-
-    input_value, input_mime = fields.io_value(attributes, keys.INPUT_VALUE)
+    input_value, input_mime = fields.io_value(attributes, hits, "input")
     if input_value is None and input_messages:
         input_value, input_mime = render_input(input_messages), "text/plain"
-    output_value, output_mime = fields.io_value(attributes, keys.OUTPUT_VALUE)
+    output_value, output_mime = fields.io_value(attributes, hits, "output")
     if output_value is None and output_messages:
         output_value, output_mime = render_output(output_messages), "text/plain"
 
-    if kind is SpanKind.RERANKER:
-        documents = openinference.documents(groups.get("reranker.output_documents."))
-    else:
-        documents = ()
-    if not documents:
-        documents = openinference.documents(groups.get("retrieval.documents."))
+    documents: tuple[Document, ...] = ()
+    embeddings: tuple[Embedding, ...] = ()
+    if groups:
+        if kind is SpanKind.RERANKER:
+            documents = openinference.documents(groups.get("reranker.output_documents."))
+        if not documents:
+            documents = openinference.documents(groups.get("retrieval.documents."))
+        embedding_model = fields.pick_str(attributes, hits, "embedding_model") or model
+        embeddings = openinference.embeddings(groups.get("embedding.embeddings."), embedding_model)
+    if not embeddings and "vercel" in found:
+        embeddings = vendors.vercel_embeddings(attributes, model)
 
-    ttft = openinference.first_token_ms(events, start_time_ns) if events else None
-    if ttft is None:
-        ttft = fields.ttft_ms(attributes)
+    usage_details = None
+    cost_details = None
+    if "langfuse" in found:
+        usage_details = vendors.langfuse_usage(attributes)
+        cost_details = vendors.langfuse_cost(attributes)
+    if "mlflow" in found:
+        usage_details = usage_details or vendors.mlflow_usage(attributes)
+        cost_details = cost_details if cost_details is not None else vendors.mlflow_cost(attributes)
+
+    tool_name = fields.pick_str(attributes, hits, "tool") if "tool" in hits else None
+    if tool_name is None and "openllmetry" in found:
+        tool_name = vendors.openllmetry_tool_name(attributes)
+    if tool_name is None and "vercel" in found:
+        tool_name = fields.pick_str(attributes, hits, "tool_late")
 
     return {
         "project": fields.project(resource, default_project),
@@ -201,20 +218,96 @@ def _extract(
         "input_mime_type": input_mime if input_value is not None else None,
         "output_value": output_value,
         "output_mime_type": output_mime if output_value is not None else None,
-        "tokens": token_usage(attributes, found, provider),
-        "client_cost": client_cost(attributes),
-        "time_to_first_token_ms": ttft,
-        "session_id": fields.first_str(attributes, keys.SESSION_ID),
-        "user_id": fields.first_str(attributes, keys.USER_ID),
-        "prompt_template": fields.first_str(attributes, keys.PROMPT_TEMPLATE),
-        "prompt_template_version": fields.first_str(attributes, keys.PROMPT_TEMPLATE_VERSION),
-        "tool_name": fields.first_str(attributes, keys.TOOL_NAME),
+        "tokens": token_usage(attributes, hits, found, provider, usage_details),
+        "client_cost": client_cost(attributes, hits, cost_details),
+        "time_to_first_token_ms": _ttft(attributes, hits, events, start_time_ns, found),
+        "session_id": fields.pick_str(attributes, hits, "session") if "session" in hits else None,
+        "user_id": fields.pick_str(attributes, hits, "user") if "user" in hits else None,
+        "prompt_template": (
+            fields.pick_str(attributes, hits, "template") if "template" in hits else None
+        ),
+        "prompt_template_version": (
+            fields.pick_str(attributes, hits, "template_version")
+            if "template_version" in hits
+            else None
+        ),
+        "tool_name": tool_name,
         "input_messages": input_messages,
         "output_messages": output_messages,
         "documents": documents,
-        "embeddings": openinference.embeddings(
-            groups.get("embedding.embeddings."),
-            fields.first_str(attributes, keys.EMBEDDING_MODEL) or model,
-        ),
-        "conventions": tuple(name for name in _CONVENTION_ORDER if name in found),
+        "embeddings": embeddings,
+        "conventions": _ordered(found),
     }
+
+
+Messages = tuple[Message, ...]
+
+
+def _messages(
+    attributes: Mapping[str, Any],
+    events: tuple[Event, ...],
+    found: set[str],
+    groups: dict[str, Groups],
+) -> tuple[Messages, Messages]:
+    """Input and output messages from the first reader, in priority order, that has them.
+
+    Inputs and outputs are settled separately: a span may carry its prompt in one shape
+    and its answer in another (OpenLLMetry's flattened prompt with an event choice).
+    """
+    inputs = openinference.messages(groups.get("llm.input_messages."))
+    outputs = openinference.messages(groups.get("llm.output_messages."))
+    if inputs and outputs:
+        return inputs, outputs
+    readers: list[Callable[[], tuple[Messages, Messages]]] = []
+    if "gen_ai" in found:
+        readers.append(lambda: genai.json_messages(attributes))
+    if events:
+        readers.append(lambda: genai.event_messages(events))
+    if "gen_ai.prompt." in groups or "gen_ai.completion." in groups:
+        readers.append(
+            lambda: (
+                genai.indexed_messages(groups.get("gen_ai.prompt.")),
+                genai.indexed_messages(groups.get("gen_ai.completion.")),
+            )
+        )
+    if "langfuse" in found:
+        readers.append(
+            lambda: (
+                vendors.chat_from_io(attributes.get("langfuse.observation.input")),
+                vendors.chat_from_io(attributes.get("langfuse.observation.output")),
+            )
+        )
+    if "mlflow" in found:
+        readers.append(lambda: vendors.mlflow_messages(attributes))
+    if "vercel" in found:
+        readers.append(lambda: vendors.vercel_messages(attributes))
+    for reader in readers:
+        if inputs and outputs:
+            break
+        more_in, more_out = reader()
+        inputs = inputs or more_in
+        outputs = outputs or more_out
+    return inputs, outputs
+
+
+def _ttft(
+    attributes: Mapping[str, Any],
+    hits: Hits,
+    events: tuple[Event, ...],
+    start_time_ns: int,
+    found: set[str],
+) -> float | None:
+    """Time to first token, in the documented priority: OpenInference's event, GenAI,
+    OpenLIT, Langfuse, then the Vercel AI SDK."""
+    if events:
+        ttft = openinference.first_token_ms(events, start_time_ns)
+        if ttft is not None:
+            return ttft
+    elif "ttft" not in hits and "langfuse" not in found:
+        return None
+    ttft, source = fields.ttft_ms(attributes, hits)
+    if (ttft is None or source == "vercel") and "langfuse" in found:
+        langfuse = vendors.langfuse_ttft_ms(attributes, start_time_ns)
+        if langfuse is not None:
+            return langfuse
+    return ttft

@@ -79,23 +79,32 @@ def as_str(value: Any) -> str | None:
     are decoded as UTF-8. A JSON-quoted string (MLflow's encoding) is unquoted. Empty and
     blank strings count as absent, so a lower-priority key can still supply the field.
     """
-    if isinstance(value, str):
-        if not value or value.isspace():
-            return None
-        if len(value) > 1 and value[0] == '"' == value[-1]:
-            try:
-                inner = json.loads(value)
-            except ValueError:
-                return value
-            return inner if isinstance(inner, str) and inner.strip() else None
-        return value
+    if type(value) is str:
+        if not value or value[0] == '"' or value[0].isspace():
+            return _odd_str(value)
+        return value  # the common case, checked cheaply: make_span is on the hot path
     if isinstance(value, bool):
         return None
     if isinstance(value, (int, float)):
         return str(value)
     if isinstance(value, bytes):
         return value.decode("utf-8", "replace") or None
+    if isinstance(value, str):  # a str subclass
+        return _odd_str(str(value))
     return None
+
+
+def _odd_str(value: str) -> str | None:
+    """:func:`as_str` for strings that are empty, blank or JSON-quoted."""
+    if not value or value.isspace():
+        return None
+    if len(value) > 1 and value[0] == '"' == value[-1]:
+            try:
+                inner = json.loads(value)
+            except ValueError:
+                return value
+            return inner if isinstance(inner, str) and inner.strip() else None
+    return value
 
 
 def looks_like_json(text: str) -> bool:

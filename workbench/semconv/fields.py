@@ -1,51 +1,59 @@
-"""Readers of the scalar fields, each a pure function over the attribute dict and a table
-from :mod:`workbench.semconv.keys`."""
+"""Readers of the scalar fields.
+
+Each reader takes the attributes and the *hits* :func:`~workbench.semconv.indexed.scan`
+found (which attributes fill which field, with their rank in the field's table in
+:mod:`workbench.semconv.keys`), and returns the value of the best-ranked attribute whose
+value is usable. A junk value at a high rank therefore falls through to the next key.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
 
 from workbench.model import SpanKind
 from workbench.semconv import keys
 from workbench.semconv.coerce import as_float, as_str, looks_like_json, to_text
+from workbench.semconv.indexed import Hits
 
-__all__ = [
-    "first_count",
-    "first_str",
-    "io_value",
-    "project",
-    "provider",
-    "span_kind",
-    "ttft_ms",
-]
+__all__ = ["io_value", "pick", "pick_str", "project", "provider", "span_kind", "ttft_ms"]
+
+T = TypeVar("T")
 
 _JSON = "application/json"
 _TEXT = "text/plain"
+_UNKNOWN = SpanKind.UNKNOWN
+# SpanKind.parse builds an enum by value, which is slow; a dict lookup is not.
+_KINDS = {kind.value: kind for kind in SpanKind}
 
 
-def first_str(attributes: Mapping[str, Any], table: keys.KeyTable) -> str | None:
-    """The first usable string among the table's keys."""
-    for key, _ in table:
-        value = attributes.get(key)
+def _ranked(hits: Hits, field: str) -> list[tuple[int, str]] | None:
+    candidates = hits.get(field)
+    if candidates is not None and len(candidates) > 1:
+        candidates.sort()
+    return candidates
+
+
+def pick(
+    attributes: Mapping[str, Any], hits: Hits, field: str, convert: Callable[[Any], T | None]
+) -> tuple[T | None, int]:
+    """The best-ranked value of ``field`` that ``convert`` accepts, and its rank (-1 if
+    none)."""
+    candidates = hits.get(field)
+    if candidates is None:
+        return None, -1
+    if len(candidates) > 1:
+        candidates.sort()
+    for rank, key in candidates:
+        value = convert(attributes[key])
         if value is not None:
-            text = as_str(value)
-            if text is not None:
-                return text
-    return None
+            return value, rank
+    return None, -1
 
 
-def first_count(
-    attributes: Mapping[str, Any], table: keys.KeyTable, convert: Any
-) -> tuple[Any, str | None]:
-    """The first value among the table's keys that ``convert`` accepts, and its convention."""
-    for key, convention in table:
-        value = attributes.get(key)
-        if value is not None:
-            converted = convert(value)
-            if converted is not None:
-                return converted, convention
-    return None, None
+def pick_str(attributes: Mapping[str, Any], hits: Hits, field: str) -> str | None:
+    """The best-ranked usable string of ``field``."""
+    return pick(attributes, hits, field, as_str)[0]
 
 
 def project(resource: Mapping[str, Any], default: str) -> str:
@@ -61,56 +69,59 @@ def project(resource: Mapping[str, Any], default: str) -> str:
     return default
 
 
-def provider(attributes: Mapping[str, Any]) -> str | None:
+def provider(attributes: Mapping[str, Any], hits: Hits) -> str | None:
     """The model provider, lower-cased so that "OpenAI" and "openai" group together.
 
     The Vercel AI SDK names a provider with its API (``openai.chat``,
     ``anthropic.messages``); only the provider part is kept.
     """
-    for key, convention in keys.PROVIDER:
-        text = as_str(attributes.get(key))
-        if text is not None:
-            text = text.strip().lower()
-            if convention == "vercel":
-                text = text.partition(".")[0]
-            return text or None
-    return None
+    text, rank = pick(attributes, hits, "provider", as_str)
+    if text is None:
+        return None
+    text = text.strip().lower()
+    if keys.PROVIDER[rank][1] == "vercel":
+        text = text.partition(".")[0]
+    return text or None
 
 
-def span_kind(attributes: Mapping[str, Any]) -> SpanKind:
-    """The span kind from the first kind-bearing key whose value we know."""
-    for key, values in keys.SPAN_KIND:
-        raw = attributes.get(key)
-        if raw is None:
-            continue
-        text = as_str(raw)  # also unquotes MLflow's JSON-encoded '"LLM"'
+def span_kind(attributes: Mapping[str, Any], hits: Hits) -> SpanKind:
+    """The span kind from the best-ranked kind-bearing key whose value we know."""
+    candidates = _ranked(hits, "kind")
+    if candidates is None:
+        return _UNKNOWN
+    for rank, key in candidates:
+        text = as_str(attributes[key])  # also unquotes MLflow's JSON-encoded '"LLM"'
         if text is None:
             continue
+        values = keys.SPAN_KIND[rank][1]
         if values is None:
-            kind = SpanKind.parse(text)
+            kind = _KINDS.get(text) or _KINDS.get(text.strip().upper(), _UNKNOWN)
         else:
-            kind = values.get(text.strip().lower(), SpanKind.UNKNOWN)
-        if kind is not SpanKind.UNKNOWN:
+            kind = values.get(text) or values.get(text.strip().lower(), _UNKNOWN)
+        if kind is not _UNKNOWN:
             return kind
-    return SpanKind.UNKNOWN
+    return _UNKNOWN
 
 
-def io_value(
-    attributes: Mapping[str, Any], table: tuple[tuple[str, str, str], ...]
-) -> tuple[str | None, str | None]:
-    """An input or output value and its MIME type.
+def io_value(attributes: Mapping[str, Any], hits: Hits, field: str) -> tuple[str | None, str | None]:
+    """An input or output value (``field`` is ``"input"`` or ``"output"``) and its MIME type.
 
     Non-string values (a kvlist dict, a list) are rendered as JSON. When the sender gives
     no MIME type, JSON-looking text is labelled ``application/json``, other text
     ``text/plain``.
     """
-    for key, mime_key, _ in table:
-        value = attributes.get(key)
-        if value is None:
-            continue
+    candidates = _ranked(hits, field)
+    if candidates is None:
+        return None, None
+    table = keys.INPUT_VALUE if field == "input" else keys.OUTPUT_VALUE
+    for rank, key in candidates:
+        value = attributes[key]
+        if isinstance(value, str) and len(value) > 1 and value[0] == '"' == value[-1]:
+            value = as_str(value)  # a JSON-encoded string (MLflow): show the string
         text = to_text(value)
         if text is None:
             continue
+        mime_key = table[rank][1]
         mime = as_str(attributes.get(mime_key)) if mime_key else None
         if mime is None:
             mime = _JSON if not isinstance(value, str) or looks_like_json(text) else _TEXT
@@ -118,12 +129,14 @@ def io_value(
     return None, None
 
 
-def ttft_ms(attributes: Mapping[str, Any]) -> float | None:
-    """Time to first token in milliseconds, from attributes that state it as a duration."""
-    for key, unit_ms, _ in keys.TTFT:
-        value = attributes.get(key)
-        if value is not None:
-            number = as_float(value)
+def ttft_ms(attributes: Mapping[str, Any], hits: Hits) -> tuple[float | None, str | None]:
+    """Time to first token in milliseconds, from attributes that state it as a duration,
+    and the convention that stated it."""
+    candidates = _ranked(hits, "ttft")
+    if candidates is not None:
+        for rank, key in candidates:
+            number = as_float(attributes[key])
             if number is not None and number >= 0:
-                return number * unit_ms
-    return None
+                _, unit_ms, convention = keys.TTFT[rank]
+                return number * unit_ms, convention
+    return None, None

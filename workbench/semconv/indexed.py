@@ -1,9 +1,13 @@
-"""Flattened lists: ``prefix.N.rest`` attribute keys regrouped by their index.
+"""One walk over the attributes: conventions seen, table hits, flattened lists regrouped.
 
 OpenTelemetry attributes cannot hold lists of objects, so OpenInference and OpenLLMetry
 flatten them: ``llm.input_messages.0.message.role``, ``gen_ai.completion.1.content``.
-:func:`scan` walks the attributes once, both to regroup these keys and to note which
-conventions' namespaces occur, so that no extractor has to walk them again.
+:func:`scan` walks the attributes once to regroup these keys by index, to note which
+conventions' namespaces occur, and to find which attributes fill which scalar fields (see
+:data:`workbench.semconv.keys.INDEX`), so that no reader has to walk them again.
+
+What a key means never changes, so each key's classification is cached: instrumentors send
+the same few hundred keys over and over, and a cached key costs one dict lookup.
 """
 
 from __future__ import annotations
@@ -11,10 +15,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["INDEXED_PREFIXES", "Groups", "scan", "subgroups"]
+from workbench.semconv.keys import INDEX
+
+__all__ = ["INDEXED_PREFIXES", "Groups", "Hits", "scan", "subgroups"]
 
 #: Index -> {rest of key: value}, e.g. ``{0: {"message.role": "user"}}``.
 Groups = dict[int, dict[str, Any]]
+#: Field name -> [(rank in the field's table, attribute key)], unsorted.
+Hits = dict[str, list[tuple[int, str]]]
 
 INDEXED_PREFIXES: tuple[str, ...] = (
     "llm.input_messages.",
@@ -64,47 +72,92 @@ _OPENINFERENCE_LLM = frozenset(
     }
 )
 
+# (convention, list prefix, index, rest of key, field hits as (field, (rank, key)));
+# None stands for "irrelevant". The hit tuples are made once, not per span.
+_Info = tuple[str | None, str | None, int, str, tuple[tuple[str, tuple[int, str]], ...]]
+_CACHE: dict[Any, _Info | None] = {}
+# Keys with ever-new names (metadata.<uuid> ...) must not grow the cache without bound.
+_CACHE_LIMIT = 50_000
 
-def scan(attributes: Mapping[str, Any]) -> tuple[set[str], dict[str, Groups]]:
+
+def _classify(key: Any) -> _Info | None:
+    if type(key) is not str:
+        return None
+    head, _, rest = key.partition(".")
+    convention = _NAMESPACES.get(head)
+    if convention is None and head == "llm":
+        llm_openinference = rest.partition(".")[0] in _OPENINFERENCE_LLM or rest in (
+            "request.model_name",
+            "response.model_name",
+        )
+        convention = "openinference" if llm_openinference else "openllmetry"
+    prefix, index, tail = None, -1, ""
+    if convention is not None:
+        for candidate in INDEXED_PREFIXES:
+            if key.startswith(candidate):
+                number, dot, tail = key[len(candidate) :].partition(".")
+                if dot and number.isdigit():
+                    prefix, index = candidate, int(number)
+                break
+    hits = tuple((field, (rank, key)) for field, rank in INDEX.get(key, ()))
+    if convention is None and not hits:
+        return None
+    return convention, prefix, index, tail, hits
+
+
+def _learn(key: Any) -> _Info | None:
+    """Classify a key not seen before, and remember it while the cache has room."""
+    try:
+        info = _classify(key)
+        if len(_CACHE) < _CACHE_LIMIT:
+            _CACHE[key] = info
+    except TypeError:  # an unhashable key cannot come from OTel, but never raise
+        return None
+    return info
+
+
+def scan(attributes: Mapping[str, Any]) -> tuple[set[str], dict[str, Groups], Hits]:
     """Walk ``attributes`` once.
 
     Returns:
-        The conventions whose namespaces occur, and for each prefix in
-        :data:`INDEXED_PREFIXES` that occurs, its keys grouped by index.
+        The conventions whose namespaces occur; for each prefix in
+        :data:`INDEXED_PREFIXES` that occurs, its keys grouped by index; and the scalar
+        fields' hits.
     """
     found: set[str] = set()
     groups: dict[str, Groups] = {}
-    namespaces = _NAMESPACES
+    hits: Hits = {}
+    cache = _CACHE
+    last = None
     for key, value in attributes.items():
-        if type(key) is not str:
+        try:
+            info = cache[key]
+        except (KeyError, TypeError):
+            info = _learn(key)
+        if info is None:
             continue
-        head, _, rest = key.partition(".")
-        convention = namespaces.get(head)
-        if convention is None:
-            if head == "llm":
-                found.add(
-                    "openinference"
-                    if rest.partition(".")[0] in _OPENINFERENCE_LLM
-                    or rest in ("request.model_name", "response.model_name")
-                    else "openllmetry"
-                )
-            else:
-                continue
-        else:
+        convention, prefix, index, tail, fields = info
+        if convention is not last and convention is not None:
             found.add(convention)
-        if key.startswith(INDEXED_PREFIXES):
-            _add(groups, key, value)
-    return found, groups
-
-
-def _add(groups: dict[str, Groups], key: str, value: Any) -> None:
-    """File ``key`` under its prefix and index; keys with no numeric index are skipped."""
-    for prefix in INDEXED_PREFIXES:
-        if key.startswith(prefix):
-            index, dot, rest = key[len(prefix) :].partition(".")
-            if dot and index.isdigit():
-                groups.setdefault(prefix, {}).setdefault(int(index), {})[rest] = value
-            return
+            last = convention
+        if prefix is not None:  # a list item's key: it fills no scalar field
+            by_index = groups.get(prefix)
+            if by_index is None:
+                groups[prefix] = {index: {tail: value}}
+            else:
+                item = by_index.get(index)
+                if item is None:
+                    by_index[index] = {tail: value}
+                else:
+                    item[tail] = value
+            continue
+        for field, hit in fields:
+            field_hits = hits.get(field)
+            if field_hits is None:
+                hits[field] = [hit]
+            else:
+                field_hits.append(hit)
+    return found, groups, hits
 
 
 def subgroups(group: Mapping[str, Any], prefix: str) -> Groups:
@@ -114,9 +167,14 @@ def subgroups(group: Mapping[str, Any], prefix: str) -> Groups:
     gives ``{0: {"tool_call.id": "c1"}}``.
     """
     found: Groups = {}
+    size = len(prefix)
     for key, value in group.items():
         if key.startswith(prefix):
-            index, dot, rest = key[len(prefix) :].partition(".")
+            index, dot, rest = key[size:].partition(".")
             if dot and index.isdigit():
-                found.setdefault(int(index), {})[rest] = value
+                item = found.get(int(index))
+                if item is None:
+                    found[int(index)] = {rest: value}
+                else:
+                    item[rest] = value
     return found

@@ -81,11 +81,13 @@ PROMPT_TEMPLATE_VERSION: KeyTable = (
     ("langfuse.observation.prompt.version", "langfuse"),
 )
 
+# OpenLLMetry's tool name (traceloop.entity.name on tool spans) is conditional, so it is
+# read between these two tables, by vendors.openllmetry_tool_name.
 TOOL_NAME: KeyTable = (
     (OI.TOOL_NAME, "openinference"),
     ("gen_ai.tool.name", "gen_ai"),
-    ("ai.toolCall.name", "vercel"),
 )
+TOOL_NAME_LATE: KeyTable = (("ai.toolCall.name", "vercel"),)
 
 # (value key, mime-type key or "", convention). Rendered GenAI messages come after these.
 INPUT_VALUE: tuple[tuple[str, str, str], ...] = (
@@ -263,3 +265,43 @@ SPAN_KIND = tuple(
     (key, None if values is None else {name.lower(): kind for name, kind in values.items()})
     for key, values in SPAN_KIND
 )
+
+#: Every scalar field and its table. Readers in fields.py and usage.py look fields up by
+#: these names.
+FIELDS: dict[str, tuple[tuple[object, ...], ...]] = {
+    "model": MODEL_NAME,
+    "embedding_model": EMBEDDING_MODEL,
+    "provider": PROVIDER,
+    "session": SESSION_ID,
+    "user": USER_ID,
+    "template": PROMPT_TEMPLATE,
+    "template_version": PROMPT_TEMPLATE_VERSION,
+    "tool": TOOL_NAME,
+    "tool_late": TOOL_NAME_LATE,
+    "input": INPUT_VALUE,
+    "output": OUTPUT_VALUE,
+    "prompt": PROMPT_TOKENS,
+    "completion": COMPLETION_TOKENS,
+    "total": TOTAL_TOKENS,
+    "cache_read": CACHE_READ_TOKENS,
+    "cache_write": CACHE_WRITE_TOKENS,
+    "reasoning": REASONING_TOKENS,
+    "cost_total": COST_TOTAL,
+    "cost_part": tuple((key, "openinference") for key in COST_PARTS),
+    "ttft": TTFT,
+    "kind": SPAN_KIND,
+}
+
+
+def _build_index() -> dict[str, tuple[tuple[str, int], ...]]:
+    index: dict[str, list[tuple[str, int]]] = {}
+    for field, table in FIELDS.items():
+        for rank, entry in enumerate(table):
+            index.setdefault(str(entry[0]), []).append((field, rank))
+    return {key: tuple(entries) for key, entries in index.items()}
+
+
+#: Attribute key -> the (field, rank in its table) pairs it can fill. One dict lookup per
+#: attribute finds every field an attribute matters to, so that fields a span does not
+#: carry cost nothing (make_span runs on the ingest hot path).
+INDEX: dict[str, tuple[tuple[str, int], ...]] = _build_index()

@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from workbench.semconv.build import new_message, new_tool_call
 from workbench.model import Message, ToolCall
 from workbench.semconv.coerce import as_json, as_str, to_text
 
@@ -51,7 +52,7 @@ def _tool_call(obj: Mapping[str, Any]) -> ToolCall:
     """A tool call from any of the shapes above (OpenAI nests name and arguments)."""
     function = obj.get("function")
     inner = function if isinstance(function, Mapping) else obj
-    return ToolCall(
+    return new_tool_call(
         id=as_str(_first(obj, "id", "toolCallId", "tool_call_id")),
         name=as_str(_first(inner, "name", "toolName")),
         arguments=_arguments(_first(inner, "arguments", "args", "input")),
@@ -125,7 +126,7 @@ def message_from_dict(obj: Any) -> Message | None:
     call_id = as_str(obj.get("tool_call_id")) or answered
     if call_id is None and role == "tool":
         call_id = as_str(_first(obj, "toolCallId", "id"))  # GenAI tool-message events
-    return Message(
+    return new_message(
         role=role,
         content=text,
         name=as_str(obj.get("name")),

@@ -21,6 +21,7 @@ from openinference.semconv.trace import MessageAttributes as M
 from openinference.semconv.trace import MessageContentAttributes as MC
 from openinference.semconv.trace import ToolCallAttributes as T
 
+from workbench.semconv.build import new_document, new_embedding, new_message, new_tool_call
 from workbench.model import Document, Embedding, Event, Message, ToolCall
 from workbench.semconv.coerce import as_float, as_json, as_str, to_text
 from workbench.semconv.indexed import Groups, subgroups
@@ -36,35 +37,54 @@ def messages(groups: Groups | None) -> tuple[Message, ...]:
     """Messages from ``llm.input_messages.*`` or ``llm.output_messages.*`` groups."""
     if not groups:
         return ()
-    return tuple(_message(groups[index]) for index in sorted(groups))
+    return tuple([_message(groups[index]) for index in sorted(groups)])
+
+
+_ROLE, _CONTENT, _NAME, _CALL_ID = (
+    M.MESSAGE_ROLE,
+    M.MESSAGE_CONTENT,
+    M.MESSAGE_NAME,
+    M.MESSAGE_TOOL_CALL_ID,
+)
 
 
 def _message(item: Mapping[str, Any]) -> Message:
-    content = as_str(item.get(M.MESSAGE_CONTENT))
-    if content is None:
-        # Multimodal messages put text in contents.M.message_content.text instead.
-        parts = subgroups(item, _CONTENTS)
-        texts = [as_str(parts[i].get(MC.MESSAGE_CONTENT_TEXT)) for i in sorted(parts)]
-        content = "\n".join(text for text in texts if text) or None
-    calls = subgroups(item, _TOOL_CALLS)
-    tool_calls = tuple(
-        ToolCall(
-            id=as_str(calls[i].get(T.TOOL_CALL_ID)),
-            name=as_str(calls[i].get(T.TOOL_CALL_FUNCTION_NAME)),
-            arguments=_text(calls[i].get(T.TOOL_CALL_FUNCTION_ARGUMENTS_JSON)),
+    get = item.get
+    role = get(_ROLE)
+    content = get(_CONTENT)
+    name = get(_NAME)
+    call_id = get(_CALL_ID)
+    plain = (role is not None) + (content is not None) + (name is not None) + (call_id is not None)
+    if type(content) is not str:
+        content = as_str(content)
+    tool_calls: tuple[ToolCall, ...] = ()
+    if len(item) > plain:  # nested lists or legacy keys are present: look for them
+        if content is None:
+            # Multimodal messages put text in contents.M.message_content.text instead.
+            parts = subgroups(item, _CONTENTS)
+            texts = [as_str(parts[i].get(MC.MESSAGE_CONTENT_TEXT)) for i in sorted(parts)]
+            content = "\n".join(text for text in texts if text) or None
+        calls = subgroups(item, _TOOL_CALLS)
+        tool_calls = tuple(
+            [
+                new_tool_call(
+                    id=as_str(calls[i].get(T.TOOL_CALL_ID)),
+                    name=as_str(calls[i].get(T.TOOL_CALL_FUNCTION_NAME)),
+                    arguments=_text(calls[i].get(T.TOOL_CALL_FUNCTION_ARGUMENTS_JSON)),
+                )
+                for i in sorted(calls)
+            ]
         )
-        for i in sorted(calls)
-    )
-    legacy_name = as_str(item.get(M.MESSAGE_FUNCTION_CALL_NAME))
-    if legacy_name is not None:  # OpenAI's pre-tools function_call
-        legacy_args = _text(item.get(M.MESSAGE_FUNCTION_CALL_ARGUMENTS_JSON))
-        tool_calls += (ToolCall(name=legacy_name, arguments=legacy_args),)
-    return Message(
-        role=as_str(item.get(M.MESSAGE_ROLE)),
-        content=content,
-        name=as_str(item.get(M.MESSAGE_NAME)),
-        tool_call_id=as_str(item.get(M.MESSAGE_TOOL_CALL_ID)),
-        tool_calls=tool_calls,
+        legacy_name = as_str(item.get(M.MESSAGE_FUNCTION_CALL_NAME))
+        if legacy_name is not None:  # OpenAI's pre-tools function_call
+            legacy_args = _text(item.get(M.MESSAGE_FUNCTION_CALL_ARGUMENTS_JSON))
+            tool_calls += (new_tool_call(name=legacy_name, arguments=legacy_args),)
+    return new_message(
+        role if type(role) is str and role else as_str(role),
+        content,
+        None if name is None else as_str(name),
+        None if call_id is None else as_str(call_id),
+        tool_calls,
     )
 
 
@@ -77,7 +97,7 @@ def documents(groups: Groups | None) -> tuple[Document, ...]:
     if not groups:
         return ()
     return tuple(
-        Document(
+        new_document(
             position=index,
             id=as_str(groups[index].get(D.DOCUMENT_ID)),
             content=as_str(groups[index].get(D.DOCUMENT_CONTENT)),
@@ -106,7 +126,7 @@ def embeddings(groups: Groups | None, model: str | None) -> tuple[Embedding, ...
     if not groups:
         return ()
     return tuple(
-        Embedding(
+        new_embedding(
             position=index,
             text=as_str(groups[index].get(E.EMBEDDING_TEXT)),
             vector=vector(groups[index].get(E.EMBEDDING_VECTOR)),

@@ -26,10 +26,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from workbench.semconv.build import new_tokens
 from workbench.model import TokenUsage
 from workbench.semconv import keys
 from workbench.semconv.coerce import as_count, as_float
-from workbench.semconv.fields import first_count
+from workbench.semconv.fields import pick
+from workbench.semconv.indexed import Hits
 
 __all__ = ["UsageFallback", "client_cost", "token_usage"]
 
@@ -38,31 +40,35 @@ __all__ = ["UsageFallback", "client_cost", "token_usage"]
 UsageFallback = Mapping[str, Any]
 
 _NATIVE_ANTHROPIC_COPIERS = frozenset({"openlit", "vercel"})
-_EMPTY = TokenUsage()
+_EMPTY = new_tokens()
+_NO_FALLBACK: UsageFallback = {}
+_TOKEN_FIELDS = frozenset({"prompt", "completion", "total", "cache_read", "cache_write", "reasoning"})
 
 
 def token_usage(
     attributes: Mapping[str, Any],
+    hits: Hits,
     conventions: set[str],
     provider: str | None,
     fallback: UsageFallback | None = None,
 ) -> TokenUsage:
     """Token usage from the attribute tables, then from a vendor's usage dict."""
-    fallback = fallback or {}
-    prompt, source = first_count(attributes, keys.PROMPT_TOKENS, as_count)
+    if fallback is None:
+        if hits.keys().isdisjoint(_TOKEN_FIELDS):
+            return _EMPTY  # most spans are not model calls: share one empty value
+        fallback = _NO_FALLBACK
+    prompt, rank = pick(attributes, hits, "prompt", as_count)
+    source = keys.PROMPT_TOKENS[rank][1] if prompt is not None else None
     if prompt is None and fallback.get("prompt") is not None:
         prompt, source = fallback["prompt"], fallback.get("convention")
-    completion = _count(attributes, keys.COMPLETION_TOKENS, fallback, "completion")
-    total = _count(attributes, keys.TOTAL_TOKENS, fallback, "total")
-    cache_read = _count(attributes, keys.CACHE_READ_TOKENS, fallback, "cache_read")
-    cache_write = _count(attributes, keys.CACHE_WRITE_TOKENS, fallback, "cache_write")
-    reasoning = _count(attributes, keys.REASONING_TOKENS, fallback, "reasoning")
-    if prompt is None and completion is None and total is None:
-        if cache_read is None and cache_write is None and reasoning is None:
-            return _EMPTY  # most spans are not model calls: share one empty value
+    completion = _count(attributes, hits, "completion", fallback)
+    total = _count(attributes, hits, "total", fallback)
+    cache_read = _count(attributes, hits, "cache_read", fallback)
+    cache_write = _count(attributes, hits, "cache_write", fallback)
+    reasoning = _count(attributes, hits, "reasoning", fallback)
     if total is None and prompt is not None and completion is not None:
         total = prompt + completion
-    return TokenUsage(
+    return new_tokens(
         prompt=prompt,
         completion=completion,
         total=total,
@@ -76,9 +82,9 @@ def token_usage(
 
 
 def _count(
-    attributes: Mapping[str, Any], table: keys.KeyTable, fallback: UsageFallback, field: str
+    attributes: Mapping[str, Any], hits: Hits, field: str, fallback: UsageFallback
 ) -> int | None:
-    value, _ = first_count(attributes, table, as_count)
+    value = pick(attributes, hits, field, as_count)[0] if field in hits else None
     return value if value is not None else fallback.get(field)
 
 
@@ -107,18 +113,18 @@ def _includes_cache(
     return True
 
 
-def client_cost(attributes: Mapping[str, Any], fallback: float | None = None) -> float | None:
+def client_cost(attributes: Mapping[str, Any], hits: Hits, fallback: float | None = None) -> float | None:
     """The total cost the sender reported, in USD.
 
     OpenInference's ``llm.cost.total`` first, else the sum of its prompt and completion
     costs, else ``gen_ai.usage.cost``, else ``fallback`` (a vendor's cost details).
     """
-    total, source = first_count(attributes, keys.COST_TOTAL[:1], as_float)
-    if total is not None:
+    total, rank = pick(attributes, hits, "cost_total", as_float)
+    if total is not None and rank == 0:
         return total
-    parts = [as_float(attributes.get(key)) for key in keys.COST_PARTS]
-    present = [part for part in parts if part is not None]
-    if present:
-        return sum(present)
-    total, source = first_count(attributes, keys.COST_TOTAL[1:], as_float)
+    if "cost_part" in hits:
+        parts = [as_float(attributes[key]) for _, key in hits["cost_part"]]
+        present = [part for part in parts if part is not None]
+        if present:
+            return sum(present)
     return total if total is not None else fallback
