@@ -465,9 +465,10 @@ BUILTIN_DETECTORS: tuple[Detector, ...] = (
         "PHONE",
         _compile(
             # International: "+" and digit groups separated by one space, dot or dash, with
-            # optional parentheses ("+44 (0) 20 7946 0958"). Groups are maximal digit runs,
-            # so the pattern cannot backtrack through the ways of splitting one run.
-            _lead(r"\+", 1, r"\w.+/-") + r"\d+(?:[ .-]?\(\d{1,5}\)|[ .-]\d+)*" + _NUMBER_END,
+            # optional parentheses ("+44 (0) 20 7946 0958", "+49 (0)30 1234567"). Groups are
+            # maximal digit runs, so the pattern cannot backtrack through the ways of
+            # splitting one run.
+            _lead(r"\+", 1, r"\w.+/-") + r"\d+(?:[ .-]?\(\d{1,5}\)\d*|[ .-]\d+)*" + _NUMBER_END,
             # Parenthesised area code: (415) 555-2671; (020) 7946 0958, (030) 1234567.
             _lead(r"\(", 1, r"\w.+/-")
             + r"(?:\d{3}\) ?\d{3}[.-]\d{4}|0\d{1,4}\)[ .-]?\d{2,8}(?:[ .-]\d{2,8}){0,3})"

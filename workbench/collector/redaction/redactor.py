@@ -16,7 +16,7 @@ __all__ = ["Redactor"]
 
 def _detectors(config: RedactionConfig) -> tuple[Detector, ...]:
     builtins = {d.name: d for d in BUILTIN_DETECTORS}
-    custom = tuple(Detector(c.name, c.label, c.compiled()) for c in config.custom)
+    custom = tuple(Detector(c.name, c.label, (c.compiled(),)) for c in config.custom)
     return (*custom, *(builtins[name] for name in config.builtin_names()))
 
 

@@ -27,7 +27,7 @@ from workbench.collector.redaction.scope import (
     KeyMatcher,
     expand_scope,
 )
-from workbench.model import Document, Embedding, Event, Link, Message, Span
+from workbench.model import Document, Embedding, Event, Link, Message, Span, ToolCall
 
 __all__ = ["ScanPlan", "drop_text", "redact_span"]
 
@@ -51,10 +51,13 @@ class ScanPlan:
     Attributes:
         scanned: Whether an attribute key is in scope and not allow-listed.
         fields: Names of Span fields to scan.
+        event_text: Whether the message keys of ``gen_ai.*`` events (``content``, ``body``
+            ...) are scanned, which they are whenever messages are.
     """
 
     scanned: Callable[[str], bool]
     fields: frozenset[str]
+    event_text: bool = False
 
     @classmethod
     def build(cls, scope: Iterable[str], allow: Iterable[str]) -> ScanPlan:
@@ -63,7 +66,8 @@ class ScanPlan:
         # A field is scanned if any key it can come from is: a field must never keep a value
         # that its attribute copy lost.
         fields = frozenset(name for name, keys in FIELD_SOURCES.items() if scanned.any(keys))
-        return cls(scanned, fields)
+        event_text = bool({"input_messages", "output_messages"} & fields)
+        return cls(scanned, fields, event_text)
 
 
 def _value(value: Any, text: TextFn) -> Any:
@@ -96,13 +100,22 @@ def _mapping(
     return attributes if changed is None else changed
 
 
+def _each(items: tuple[Any, ...], change: Callable[[Any], Any]) -> tuple[Any, ...]:
+    new = tuple(change(item) for item in items)
+    return items if all(a is b for a, b in zip(new, items)) else new
+
+
+def _tool_call(call: ToolCall, text: TextFn) -> ToolCall:
+    if not call.arguments:
+        return call
+    arguments = text(call.arguments)
+    return call if arguments is call.arguments else replace(call, arguments=arguments)
+
+
 def _message(message: Message, text: TextFn) -> Message:
     content = text(message.content) if message.content else message.content
-    calls = tuple(
-        replace(call, arguments=text(call.arguments)) if call.arguments else call
-        for call in message.tool_calls
-    )
-    if content is message.content and all(a is b for a, b in zip(calls, message.tool_calls)):
+    calls = _each(message.tool_calls, lambda call: _tool_call(call, text))
+    if content is message.content and calls is message.tool_calls:
         return message
     return replace(message, content=content, tool_calls=calls)
 
@@ -122,11 +135,6 @@ def _embedding(embedding: Embedding, text: TextFn) -> Embedding:
     return embedding if new is embedding.text else replace(embedding, text=new)
 
 
-def _each(items: tuple[Any, ...], change: Callable[[Any], Any]) -> tuple[Any, ...]:
-    new = tuple(change(item) for item in items)
-    return items if all(a is b for a, b in zip(new, items)) else new
-
-
 def redact_span(span: Span, text: TextFn, plan: ScanPlan) -> Span:
     """Return ``span`` with ``text`` applied to every string the plan puts in scope.
 
@@ -142,8 +150,12 @@ def redact_span(span: Span, text: TextFn, plan: ScanPlan) -> Span:
         if new is not mapping:
             changes[name] = new
 
+    def event_scanned(key: str) -> bool:
+        return key in EVENT_TEXT_KEYS or plan.scanned(key)
+
     def event(item: Event) -> Event:
-        attributes = _mapping(item.attributes, text, plan.scanned)
+        genai = plan.event_text and item.name.startswith("gen_ai.")
+        attributes = _mapping(item.attributes, text, event_scanned if genai else plan.scanned)
         return item if attributes is item.attributes else replace(item, attributes=attributes)
 
     def link(item: Link) -> Link:
