@@ -171,7 +171,7 @@ def _extract(raw: Mapping[str, Any], default_project: str) -> dict[str, Any]:
     if "gen_ai" in found and vendors.is_openlit(attributes, resource, raw["scope_name"]):
         found.add("openlit")
     kind = fields.span_kind(attributes, hits)
-    provider = fields.provider(attributes, hits)
+    provider = fields.provider(attributes, hits, "vercel" in found)
     model = fields.pick_str(attributes, hits, "model")
     input_messages, output_messages = _messages(attributes, events, found, groups)
 

@@ -69,17 +69,19 @@ def project(resource: Mapping[str, Any], default: str) -> str:
     return default
 
 
-def provider(attributes: Mapping[str, Any], hits: Hits) -> str | None:
+def provider(attributes: Mapping[str, Any], hits: Hits, vercel: bool) -> str | None:
     """The model provider, lower-cased so that "OpenAI" and "openai" group together.
 
     The Vercel AI SDK names a provider with its API (``openai.chat``,
-    ``anthropic.messages``); only the provider part is kept.
+    ``anthropic.messages``), in ``ai.model.provider`` and in ``gen_ai.system`` alike; on
+    its spans (``vercel`` true) only the provider part is kept. Elsewhere a dotted name is
+    a real provider name (``aws.bedrock``) and is kept whole.
     """
-    text, rank = pick(attributes, hits, "provider", as_str)
+    text = pick(attributes, hits, "provider", as_str)[0]
     if text is None:
         return None
     text = text.strip().lower()
-    if keys.PROVIDER[rank][1] == "vercel":
+    if vercel:
         text = text.partition(".")[0]
     return text or None
 
@@ -103,7 +105,9 @@ def span_kind(attributes: Mapping[str, Any], hits: Hits) -> SpanKind:
     return _UNKNOWN
 
 
-def io_value(attributes: Mapping[str, Any], hits: Hits, field: str) -> tuple[str | None, str | None]:
+def io_value(
+    attributes: Mapping[str, Any], hits: Hits, field: str
+) -> tuple[str | None, str | None]:
     """An input or output value (``field`` is ``"input"`` or ``"output"``) and its MIME type.
 
     Non-string values (a kvlist dict, a list) are rendered as JSON. When the sender gives

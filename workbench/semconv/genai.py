@@ -19,8 +19,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from workbench.semconv.build import new_message, new_tool_call
 from workbench.model import Event, Message, ToolCall
+from workbench.semconv.build import new_message, new_tool_call
 from workbench.semconv.coerce import as_json, as_str, to_text
 from workbench.semconv.indexed import Groups, subgroups
 from workbench.semconv.messages import content_text, message_from_dict, messages_from_value

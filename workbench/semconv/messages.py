@@ -17,8 +17,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from workbench.semconv.build import new_message, new_tool_call
 from workbench.model import Message, ToolCall
+from workbench.semconv.build import new_message, new_tool_call
 from workbench.semconv.coerce import as_json, as_str, to_text
 
 __all__ = [
@@ -59,7 +59,9 @@ def _tool_call(obj: Mapping[str, Any]) -> ToolCall:
     )
 
 
-def content_text(content: Any, calls: list[ToolCall] | None = None) -> tuple[str | None, str | None]:
+def content_text(
+    content: Any, calls: list[ToolCall] | None = None
+) -> tuple[str | None, str | None]:
     """Return the visible text of ``content`` and the tool-call id it answers, if any.
 
     ``content`` may be a string, a JSON string of parts, or a list of parts. Tool calls
@@ -107,8 +109,12 @@ def message_from_dict(obj: Any) -> Message | None:
     inner = obj.get("message")
     if isinstance(inner, str):
         inner = as_json(inner)
-    if isinstance(inner, Mapping) and "role" not in obj:
-        obj = inner  # GenAI "choice" events and OpenAI choices wrap the message
+    if isinstance(inner, Mapping) and "content" not in obj and "parts" not in obj:
+        # GenAI "choice" events and OpenAI choices wrap the message; the wrapper may carry
+        # the role when the message does not.
+        if "role" not in inner and "role" in obj:
+            inner = {**inner, "role": obj["role"]}
+        obj = inner
     calls: list[ToolCall] = []
     content = obj.get("parts") if "parts" in obj else obj.get("content")
     text, answered = content_text(content, calls) if content is not None else (None, None)

@@ -21,8 +21,8 @@ from openinference.semconv.trace import MessageAttributes as M
 from openinference.semconv.trace import MessageContentAttributes as MC
 from openinference.semconv.trace import ToolCallAttributes as T
 
-from workbench.semconv.build import new_document, new_embedding, new_message, new_tool_call
 from workbench.model import Document, Embedding, Event, Message, ToolCall
+from workbench.semconv.build import new_document, new_embedding, new_message, new_tool_call
 from workbench.semconv.coerce import as_float, as_json, as_str, to_text
 from workbench.semconv.indexed import Groups, subgroups
 

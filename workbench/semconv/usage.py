@@ -26,8 +26,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from workbench.semconv.build import new_tokens
 from workbench.model import TokenUsage
+from workbench.semconv.build import new_tokens
 from workbench.semconv import keys
 from workbench.semconv.coerce import as_count, as_float
 from workbench.semconv.fields import pick
@@ -42,7 +42,9 @@ UsageFallback = Mapping[str, Any]
 _NATIVE_ANTHROPIC_COPIERS = frozenset({"openlit", "vercel"})
 _EMPTY = new_tokens()
 _NO_FALLBACK: UsageFallback = {}
-_TOKEN_FIELDS = frozenset({"prompt", "completion", "total", "cache_read", "cache_write", "reasoning"})
+_TOKEN_FIELDS = frozenset(
+    {"prompt", "completion", "total", "cache_read", "cache_write", "reasoning"}
+)
 
 
 def token_usage(
@@ -113,7 +115,9 @@ def _includes_cache(
     return True
 
 
-def client_cost(attributes: Mapping[str, Any], hits: Hits, fallback: float | None = None) -> float | None:
+def client_cost(
+    attributes: Mapping[str, Any], hits: Hits, fallback: float | None = None
+) -> float | None:
     """The total cost the sender reported, in USD.
 
     OpenInference's ``llm.cost.total`` first, else the sum of its prompt and completion

@@ -17,8 +17,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from workbench.semconv.build import new_embedding, new_message, new_tool_call
 from workbench.model import Embedding, Message, ToolCall
+from workbench.semconv.build import new_embedding, new_message, new_tool_call
 from workbench.semconv.coerce import as_count, as_float, as_json, as_str, time_to_ns, to_text
 from workbench.semconv.messages import message_from_dict, messages_from_value
 from workbench.semconv.openinference import vector
@@ -209,8 +209,9 @@ def vercel_messages(attributes: Mapping[str, Any]) -> tuple[Messages, Messages]:
         inputs = _vercel_prompt(attributes.get("ai.prompt"))
     text = as_str(attributes.get("ai.response.text"))
     calls = _vercel_tool_calls(attributes.get("ai.response.toolCalls"))
-    outputs = (new_message(role="assistant", content=text, tool_calls=calls),) if text or calls else ()
-    return inputs, outputs
+    if not text and not calls:
+        return inputs, ()
+    return inputs, (new_message(role="assistant", content=text, tool_calls=calls),)
 
 
 def _vercel_prompt(value: Any) -> Messages:
