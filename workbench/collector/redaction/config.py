@@ -56,18 +56,13 @@ def _strings(name: str, value: Any) -> tuple[str, ...]:
         items = tuple(value)
         if all(isinstance(item, str) for item in items):
             return items
-    raise ConfigError(
-        f"redaction.{name} is {value!r} but must be a list of strings; "
-        f'write it like {name} = ["..."].'
-    )
+    raise ConfigError(f'redaction.{name} is {value!r} but must be a list of strings; write it like {name} = ["..."].')
 
 
 def _boolean(name: str, value: Any) -> bool:
     if isinstance(value, bool):
         return value
-    raise ConfigError(
-        f"redaction.{name} is {value!r} but must be true or false; write it without quotes."
-    )
+    raise ConfigError(f"redaction.{name} is {value!r} but must be true or false; write it without quotes.")
 
 
 @dataclass(frozen=True)
@@ -208,8 +203,7 @@ class RedactionConfig:
     def _check_modes(self) -> None:
         if self.mode not in MODES:
             raise ConfigError(
-                f"redaction.mode is {self.mode!r} but must be 'placeholder' or 'hash'; set it "
-                "to one of them."
+                f"redaction.mode is {self.mode!r} but must be 'placeholder' or 'hash'; set it to one of them."
             )
         if not isinstance(self.modes, Mapping):
             raise ConfigError(
@@ -225,8 +219,7 @@ class RedactionConfig:
                 )
             if mode not in MODES:
                 raise ConfigError(
-                    f"redaction.modes.{name} is {mode!r} but must be 'placeholder' or 'hash'; "
-                    "set it to one of them."
+                    f"redaction.modes.{name} is {mode!r} but must be 'placeholder' or 'hash'; set it to one of them."
                 )
         set_ = object.__setattr__
         set_(self, "modes", types.MappingProxyType(dict(self.modes)))
@@ -268,9 +261,7 @@ class RedactionConfig:
         """The detectors whose values become salted hashes."""
         if not self.enabled:
             return frozenset()
-        return frozenset(
-            name for name in self.detector_names() if self.modes.get(name, self.mode) == HASH
-        )
+        return frozenset(name for name in self.detector_names() if self.modes.get(name, self.mode) == HASH)
 
     def allow_keys(self) -> tuple[str, ...]:
         """The effective allow-list of key globs."""
@@ -320,8 +311,7 @@ def _custom_from(value: Any) -> tuple[CustomPattern, ...]:
     for index, entry in enumerate(value):
         if not isinstance(entry, Mapping) or not {"name", "pattern"} <= entry.keys():
             raise ConfigError(
-                f"redaction.custom[{index}] is {entry!r} but must be a table with at least "
-                "name and pattern."
+                f"redaction.custom[{index}] is {entry!r} but must be a table with at least name and pattern."
             )
         for key in entry:
             if key not in allowed:

@@ -124,17 +124,15 @@ def luhn_is_valid(digits: str) -> bool:
 # before the checksum is even computed.
 _IBAN_LENGTHS: dict[str, int] = {
     code: int(length)
-    for code, length in (
-        item.split(":")
-        for item in (
-            "AD:24 AE:23 AL:28 AT:20 AZ:28 BA:20 BE:16 BG:22 BH:22 BI:27 BR:29 BY:28 CH:21 "
-            "CR:22 CY:28 CZ:24 DE:22 DJ:27 DK:18 DO:28 EE:20 EG:29 ES:24 FI:18 FK:18 FO:18 "
-            "FR:27 GB:22 GE:22 GI:23 GL:18 GR:27 GT:28 HR:21 HU:28 IE:22 IL:23 IQ:23 IS:26 "
-            "IT:27 JO:30 KW:30 KZ:20 LB:28 LC:32 LI:21 LT:20 LU:20 LV:21 LY:25 MC:27 MD:24 "
-            "ME:22 MK:19 MN:20 MR:27 MT:31 MU:30 NI:28 NL:18 NO:15 OM:23 PK:24 PL:28 PS:29 "
-            "PT:25 QA:29 RO:24 RS:22 RU:33 SA:24 SC:31 SD:18 SE:24 SI:19 SK:24 SM:27 SO:23 "
-            "ST:25 SV:28 TL:23 TN:24 TR:26 UA:29 VA:22 VG:24 XK:20 YE:30"
-        ).split()
+    for code, length in re.findall(
+        r"([A-Z]{2}):(\d+)",
+        "AD:24 AE:23 AL:28 AT:20 AZ:28 BA:20 BE:16 BG:22 BH:22 BI:27 BR:29 BY:28 CH:21 "
+        "CR:22 CY:28 CZ:24 DE:22 DJ:27 DK:18 DO:28 EE:20 EG:29 ES:24 FI:18 FK:18 FO:18 "
+        "FR:27 GB:22 GE:22 GI:23 GL:18 GR:27 GT:28 HR:21 HU:28 IE:22 IL:23 IQ:23 IS:26 "
+        "IT:27 JO:30 KW:30 KZ:20 LB:28 LC:32 LI:21 LT:20 LU:20 LV:21 LY:25 MC:27 MD:24 "
+        "ME:22 MK:19 MN:20 MR:27 MT:31 MU:30 NI:28 NL:18 NO:15 OM:23 PK:24 PL:28 PS:29 "
+        "PT:25 QA:29 RO:24 RS:22 RU:33 SA:24 SC:31 SD:18 SE:24 SI:19 SK:24 SM:27 SO:23 "
+        "ST:25 SV:28 TL:23 TN:24 TR:26 UA:29 VA:22 VG:24 XK:20 YE:30",
     )
 }
 
@@ -341,9 +339,7 @@ BUILTIN_DETECTORS: tuple[Detector, ...] = (
     Detector(
         "aws_access_key",
         "AWS_ACCESS_KEY",
-        _compile(
-            _lead("(?:AKIA|ASIA|ABIA|ACCA)", 4, "A-Za-z0-9") + r"[A-Z0-9]{16}(?![A-Za-z0-9])"
-        ),
+        _compile(_lead("(?:AKIA|ASIA|ABIA|ACCA)", 4, "A-Za-z0-9") + r"[A-Z0-9]{16}(?![A-Za-z0-9])"),
         hints=("AKIA", "ASIA", "ABIA", "ACCA"),
         min_length=20,
     ),
@@ -415,10 +411,7 @@ BUILTIN_DETECTORS: tuple[Detector, ...] = (
     Detector(
         "iban",
         "IBAN",
-        _compile(
-            _lead("[A-Z]", 1, r"\w")
-            + r"[A-Z]\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,4})?(?![A-Za-z0-9])"
-        ),
+        _compile(_lead("[A-Z]", 1, r"\w") + r"[A-Z]\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,4})?(?![A-Za-z0-9])"),
         needs_digit=True,
         check=_iban_check,
         normalize=_compact_upper,
@@ -473,8 +466,7 @@ BUILTIN_DETECTORS: tuple[Detector, ...] = (
             _lead(r"\(", 1, r"\w.+/-")
             + r"(?:\d{3}\) ?\d{3}[.-]\d{4}|0\d{1,4}\)[ .-]?\d{2,8}(?:[ .-]\d{2,8}){0,3})"
             + _NUMBER_END,
-            _lead(r"\d", 1, r"\w.+/-")
-            + r"(?:"
+            _lead(r"\d", 1, r"\w.+/-") + r"(?:"
             # Trunk prefix 0 (most of Europe, the UK, Australia ...), one separator used
             # throughout: 020 7946 0958, 07700 900123, 01 23 45 67 89, 030-1234567.
             r"(?<=0)[1-9]\d{0,3}(?P<sep>[ .-])\d{2,8}(?:(?P=sep)\d{2,8}){0,3}"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
 
 from workbench.collector.redaction.config import RedactionConfig
 from workbench.collector.redaction.detectors import BUILTIN_DETECTORS, Detector
@@ -80,7 +79,7 @@ class Redactor:
                     self._counts[name] += len(values)
         return span
 
-    def counts(self) -> Mapping[str, int]:
+    def counts(self) -> dict[str, int]:
         """How many values each detector has replaced, by detector name (a copy).
 
         A value counts once per span however many copies of it the span carries (the raw

@@ -17,12 +17,13 @@ from collections.abc import Iterable
 
 __all__ = [
     "DEFAULT_ALLOW",
+    "EVENT_TEXT_KEYS",
     "FIELD_SOURCES",
     "SCOPE_PRESETS",
     "TEXT_KEEP_KEYS",
     "TEXT_KEYS",
-    "EVENT_TEXT_KEYS",
     "KeyMatcher",
+    "expand_scope",
 ]
 
 #: Named groups of attribute key globs, for ``scope``.

@@ -46,9 +46,7 @@ class Scrubber:
     ) -> None:
         self.detectors = tuple(detectors)
         # The pre-checks as plain tuples: this loop runs for every string of every span.
-        self._checks = tuple(
-            (rank, d, d.min_length, d.needs_digit, d.hints) for rank, d in enumerate(self.detectors)
-        )
+        self._checks = tuple((rank, d, d.min_length, d.needs_digit, d.hints) for rank, d in enumerate(self.detectors))
         self._shortest = min((d.min_length for d in self.detectors), default=0)
         self._hashed = hashed
         self._key = salt.encode("utf-8")

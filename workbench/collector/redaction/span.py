@@ -76,7 +76,7 @@ def _value(value: Any, text: TextFn) -> Any:
         return text(value)
     if isinstance(value, (list, tuple)):
         items = [_value(item, text) for item in value]
-        if any(new is not old for new, old in zip(items, value)):
+        if any(new is not old for new, old in zip(items, value, strict=True)):
             return type(value)(items)
         return value
     if isinstance(value, Mapping):
@@ -84,9 +84,7 @@ def _value(value: Any, text: TextFn) -> Any:
     return value  # numbers, booleans, bytes, None
 
 
-def _mapping(
-    attributes: Mapping[str, Any], text: TextFn, scanned: Callable[[str], bool] | None
-) -> Mapping[str, Any]:
+def _mapping(attributes: Mapping[str, Any], text: TextFn, scanned: Callable[[str], bool] | None) -> Mapping[str, Any]:
     """Apply ``text`` to the values of ``attributes`` whose key is scanned (all if None)."""
     changed: dict[str, Any] | None = None
     for key, value in attributes.items():
@@ -102,7 +100,7 @@ def _mapping(
 
 def _each(items: tuple[Any, ...], change: Callable[[Any], Any]) -> tuple[Any, ...]:
     new = tuple(change(item) for item in items)
-    return items if all(a is b for a, b in zip(new, items)) else new
+    return items if all(a is b for a, b in zip(new, items, strict=True)) else new
 
 
 def _tool_call(call: ToolCall, text: TextFn) -> ToolCall:
@@ -162,12 +160,6 @@ def redact_span(span: Span, text: TextFn, plan: ScanPlan) -> Span:
         attributes = _mapping(item.attributes, text, plan.scanned)
         return item if attributes is item.attributes else replace(item, attributes=attributes)
 
-    for name, change in (("events", event), ("links", link)):
-        items = getattr(span, name)
-        new_items = _each(items, change)
-        if new_items is not items:
-            changes[name] = new_items
-
     for name in _STRING_FIELDS:
         value = getattr(span, name)
         if value and name in plan.fields:
@@ -175,15 +167,18 @@ def redact_span(span: Span, text: TextFn, plan: ScanPlan) -> Span:
             if new_value is not value:
                 changes[name] = new_value
 
-    per_item: tuple[tuple[str, Callable[[Any], Any]], ...] = (
-        ("input_messages", lambda m: _message(m, text)),
-        ("output_messages", lambda m: _message(m, text)),
-        ("documents", lambda d: _document(d, text)),
-        ("embeddings", lambda e: _embedding(e, text)),
-    )
+    per_item: list[tuple[str, Callable[[Any], Any]]] = [("events", event), ("links", link)]
+    if "input_messages" in plan.fields:
+        per_item.append(("input_messages", lambda m: _message(m, text)))
+    if "output_messages" in plan.fields:
+        per_item.append(("output_messages", lambda m: _message(m, text)))
+    if "documents" in plan.fields:
+        per_item.append(("documents", lambda d: _document(d, text)))
+    if "embeddings" in plan.fields:
+        per_item.append(("embeddings", lambda e: _embedding(e, text)))
     for name, change in per_item:
         items = getattr(span, name)
-        if items and name in plan.fields:
+        if items:
             new_items = _each(items, change)
             if new_items is not items:
                 changes[name] = new_items
@@ -193,9 +188,7 @@ def redact_span(span: Span, text: TextFn, plan: ScanPlan) -> Span:
 _IS_TEXT_KEY = KeyMatcher(TEXT_KEYS, TEXT_KEEP_KEYS)
 
 
-def _without_text(
-    attributes: Mapping[str, Any], is_text: Callable[[str], bool]
-) -> Mapping[str, Any]:
+def _without_text(attributes: Mapping[str, Any], is_text: Callable[[str], bool]) -> Mapping[str, Any]:
     if not any(is_text(key) for key in attributes):
         return attributes
     return {key: value for key, value in attributes.items() if not is_text(key)}
@@ -204,9 +197,7 @@ def _without_text(
 def _strip_message(message: Message) -> Message:
     if message.content is None and all(c.arguments is None for c in message.tool_calls):
         return message
-    calls = tuple(
-        replace(c, arguments=None) if c.arguments is not None else c for c in message.tool_calls
-    )
+    calls = tuple(replace(c, arguments=None) if c.arguments is not None else c for c in message.tool_calls)
     return replace(message, content=None, tool_calls=calls)
 
 
@@ -246,9 +237,7 @@ def drop_text(span: Span, is_text_key: Callable[[str], bool] = _IS_TEXT_KEY) -> 
         messages = _each(getattr(span, name), _strip_message)
         if messages is not getattr(span, name):
             changes[name] = messages
-    documents = _each(
-        span.documents, lambda d: d if d.content is None else replace(d, content=None)
-    )
+    documents = _each(span.documents, lambda d: d if d.content is None else replace(d, content=None))
     if documents is not span.documents:
         changes["documents"] = documents
     embeddings = _each(span.embeddings, lambda e: e if e.text is None else replace(e, text=None))
