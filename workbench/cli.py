@@ -1,0 +1,99 @@
+"""The ``workbench`` command. Each command parses, makes one library call, and prints.
+
+A :class:`~workbench.errors.WorkbenchError` is printed as one line on stderr (exit 1),
+never as a traceback.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+from workbench import __version__, config
+from workbench.errors import WorkbenchError
+
+__all__ = ["main"]
+
+
+def _friendly(func: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except WorkbenchError as exc:
+            click.echo(f"Error: {exc}", err=True)
+            sys.exit(1)
+
+    return wrapper
+
+
+_db_option = click.option(
+    "--db", "db", type=click.Path(dir_okay=False), default=None,
+    help=f"The DuckDB file (default: ${config.SETTINGS['db'].env} or {config.SETTINGS['db'].default}).",
+)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="workbench")
+def main() -> None:
+    """workbench: see what your LLM application did. Local, no account, no server farm."""
+
+
+@main.command()
+@_db_option
+@click.option("--host", default=None, help="Address to listen on (default 127.0.0.1).")
+@click.option("--port", type=int, default=None, help="Port for OTLP/HTTP, the API and the app (default 4318; 0 = any free port).")
+@click.option("--sample", is_flag=True, help="Load the sample data (a fictional support bot's traces) first.")
+@click.option("--no-app", is_flag=True, help="Serve OTLP and the API only, without the web app.")
+@click.option("--redact/--no-redact", default=None, help="Redact personal data before storing (default: $WORKBENCH_REDACT).")
+@_friendly
+def serve(db: str | None, host: str | None, port: int | None, sample: bool, no_app: bool, redact: bool | None) -> None:
+    """Receive OTLP spans and serve the app, on one port."""
+    from workbench.serve import serve as run
+
+    run(db=db, host=host, port=port, sample=sample, app=not no_app, redact=redact, echo=click.echo)
+
+
+@main.command("export")
+@click.argument("out_dir", type=click.Path(file_okay=False))
+@_db_option
+@click.option("--url", default=None, help="Export from a running server instead of a file, e.g. http://127.0.0.1:4318.")
+@_friendly
+def export_cmd(out_dir: str, db: str | None, url: str | None) -> None:
+    """Write every table as Parquet, partitioned by day, into OUT_DIR."""
+    import workbench
+
+    reader = workbench.open(url or db)
+    try:
+        counts = reader.export_parquet(out_dir)
+    finally:
+        reader.close()
+    click.echo(f"Exported to {out_dir}: " + ", ".join(f"{n} {t}" for t, n in counts.items() if n))
+
+
+@main.command("import")
+@click.argument("path", type=click.Path(exists=True))
+@_db_option
+@_friendly
+def import_cmd(path: str, db: str | None) -> None:
+    """Import Parquet written by `workbench export` (a folder, or one file of spans)."""
+    from workbench.store import Store
+
+    with Store(db) as store:
+        added = store.import_parquet(path)
+    click.echo(f"Imported into {store.path}: " + (", ".join(f"{n} {t}" for t, n in added.items()) or "nothing new"))
+
+
+@main.command()
+def settings() -> None:
+    """List every WORKBENCH_* setting with its default."""
+    for row in config.describe():
+        click.echo(f"{row['env']}\n    {row['doc']}")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,51 @@
+"""serve(): open the store, optionally load the sample, and run the server until interrupted.
+
+Shared by ``workbench serve`` and anything else that wants a blocking server.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from workbench.server import Server
+from workbench.store import Store
+
+__all__ = ["serve"]
+
+
+def serve(
+    *,
+    db: str | Path | None = None,
+    host: str | None = None,
+    port: int | None = None,
+    sample: bool = False,
+    app: bool = True,
+    redact: bool | None = None,
+    echo: Callable[[str], None] = print,
+) -> None:
+    """Serve a store on this thread until Ctrl-C.
+
+    Raises:
+        StoreLockedError: Another process holds the file.
+        ServerError: The port is in use.
+    """
+    store = Store(db)
+    try:
+        if sample:
+            from workbench.sample import load_sample
+
+            added = load_sample(store)
+            echo(f"Loaded the sample data: {added.get('spans', 0)} new spans.")
+        server = Server(store, host=host, port=port, app=app, redact=redact)
+    except BaseException:
+        store.close()
+        raise
+    echo(f"workbench is serving {store.path}")
+    echo(f"  app and API: {server.url}/")
+    echo(f"  OTLP/HTTP:   {server.url}/v1/traces  (protobuf or JSON)")
+    echo("Press Ctrl-C to stop.")
+    try:
+        server.run()
+    finally:
+        store.close()

@@ -1,0 +1,287 @@
+"""The HTTP read API under ``/api``: the same questions :class:`workbench.query.Reader` answers.
+
+Tables come back as Arrow IPC streams by default (``?format=parquet|json|csv`` for others),
+so ``workbench.open("http://...")`` gets the same DataFrames a local file gives.
+
+=================================  ============================================
+``GET /api/health``                ``{"status": "ok", ...}``
+``GET /api/stats``                 row counts and time range
+``GET /api/projects``              project names
+``GET /api/spans``                 spans; query: filter, start, end, project (repeatable),
+                                   trace_id (repeatable), root_only, columns, order_by,
+                                   descending, limit, offset
+``GET /api/traces``                one row per trace; same filters
+``GET /api/traces/{trace_id}``     the spans of one trace
+``GET /api/spans/{span_id}``       one span with its documents and embeddings, as JSON
+``GET /api/documents``             retrieved documents; filter, span_id, trace_id, start, end
+``GET /api/embeddings``            embeddings; same
+``GET /api/annotations``           annotations; name, span_id, trace_id
+``POST /api/annotations``          add annotations: a JSON object or list of objects
+=================================  ============================================
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import io
+import json
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+from tornado.web import RequestHandler
+
+from workbench.errors import ConfigError, FilterError, NotFoundError, WorkbenchError
+from workbench.query import Reader
+
+__all__ = ["ARROW_STREAM", "api_handlers"]
+
+ARROW_STREAM = "application/vnd.apache.arrow.stream"
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, (dt.datetime, dt.date)):
+        return value.isoformat()
+    if isinstance(value, bytes):
+        return value.hex()
+    return str(value)
+
+
+class _ApiHandler(RequestHandler):
+    def initialize(self, reader: Reader, executor: ThreadPoolExecutor, info: Callable[[], dict[str, Any]]) -> None:  # noqa: D102
+        self.reader = reader
+        self.executor = executor
+        self.info = info
+
+    async def run(self, func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self.executor, lambda: func(*args, **kwargs))
+
+    def error(self, status: int, message: str) -> None:
+        self.set_status(status)
+        self.set_header("Content-Type", "application/json")
+        self.finish(json.dumps({"error": message}))
+
+    def send_json(self, payload: Any) -> None:
+        self.set_header("Content-Type", "application/json")
+        self.finish(json.dumps(payload, default=_json_default))
+
+    def send_table(self, table: pa.Table) -> None:
+        fmt = self.get_query_argument("format", "arrow")
+        if fmt == "arrow":
+            sink = pa.BufferOutputStream()
+            with pa.ipc.new_stream(sink, table.schema) as writer:
+                writer.write_table(table)
+            self.set_header("Content-Type", ARROW_STREAM)
+            self.finish(sink.getvalue().to_pybytes())
+        elif fmt == "parquet":
+            buffer = io.BytesIO()
+            pq.write_table(table, buffer, compression="zstd")
+            self.set_header("Content-Type", "application/vnd.apache.parquet")
+            self.finish(buffer.getvalue())
+        elif fmt == "json":
+            self.send_json(table.to_pylist())
+        elif fmt == "csv":
+            buffer = io.BytesIO()
+            pacsv.write_csv(table, buffer)
+            self.set_header("Content-Type", "text/csv")
+            self.finish(buffer.getvalue())
+        else:
+            self.error(400, f"format={fmt!r} is not known; use arrow, parquet, json or csv.")
+
+    def arg(self, name: str) -> str | None:
+        value = self.get_query_argument(name, None)
+        return value if value not in (None, "") else None
+
+    def args(self, name: str) -> list[str] | None:
+        values = [v for v in self.get_query_arguments(name) if v]
+        return values or None
+
+    def int_arg(self, name: str, default: int | None) -> int | None:
+        value = self.arg(name)
+        if value is None:
+            return default
+        try:
+            return int(value)
+        except ValueError:
+            raise FilterError(f"{name}={value!r} is not a whole number.") from None
+
+    def bool_arg(self, name: str) -> bool:
+        return (self.arg(name) or "").lower() in ("1", "true", "yes")
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        self.set_header("Content-Type", "application/json")
+        self.finish(json.dumps({"error": self._reason}))
+
+    async def guarded(self, coro: Any) -> None:
+        try:
+            await coro
+        except NotFoundError as exc:
+            self.error(404, str(exc))
+        except (FilterError, ConfigError) as exc:
+            self.error(400, str(exc))
+        except WorkbenchError as exc:
+            self.error(500, str(exc))
+
+
+class HealthHandler(_ApiHandler):
+    async def get(self) -> None:  # noqa: D102
+        self.send_json({"status": "ok", **self.info()})
+
+
+class StatsHandler(_ApiHandler):
+    async def get(self) -> None:  # noqa: D102
+        async def go() -> None:
+            self.send_json(await self.run(self.reader.stats))
+
+        await self.guarded(go())
+
+
+class ProjectsHandler(_ApiHandler):
+    async def get(self) -> None:  # noqa: D102
+        async def go() -> None:
+            self.send_json(await self.run(self.reader.projects))
+
+        await self.guarded(go())
+
+
+class SpansHandler(_ApiHandler):
+    async def get(self) -> None:  # noqa: D102
+        async def go() -> None:
+            columns = self.arg("columns")
+            table = await self.run(
+                self.reader.spans,
+                self.arg("filter"),
+                start=self.arg("start"),
+                end=self.arg("end"),
+                project=self.args("project"),
+                trace_ids=self.args("trace_id"),
+                root_only=self.bool_arg("root_only"),
+                columns=columns.split(",") if columns else None,
+                order_by=self.arg("order_by") or "start_time",
+                descending=self.bool_arg("descending"),
+                limit=self.int_arg("limit", None),
+                offset=self.int_arg("offset", 0) or 0,
+                arrow=True,
+            )
+            self.send_table(table)
+
+        await self.guarded(go())
+
+
+class TracesHandler(_ApiHandler):
+    async def get(self) -> None:  # noqa: D102
+        async def go() -> None:
+            table = await self.run(
+                self.reader.traces,
+                self.arg("filter"),
+                start=self.arg("start"),
+                end=self.arg("end"),
+                project=self.args("project"),
+                order_by=self.arg("order_by") or "start_time",
+                descending=self.arg("descending") is None or self.bool_arg("descending"),
+                limit=self.int_arg("limit", 100),
+                offset=self.int_arg("offset", 0) or 0,
+                arrow=True,
+            )
+            self.send_table(table)
+
+        await self.guarded(go())
+
+
+class TraceHandler(_ApiHandler):
+    async def get(self, trace_id: str) -> None:  # noqa: D102
+        async def go() -> None:
+            table = await self.run(self.reader.spans, None, trace_ids=[trace_id.lower()], arrow=True)
+            if not table.num_rows:
+                raise NotFoundError(f"There is no trace {trace_id!r}; check the id.")
+            self.send_table(table)
+
+        await self.guarded(go())
+
+
+class SpanHandler(_ApiHandler):
+    async def get(self, span_id: str) -> None:  # noqa: D102
+        async def go() -> None:
+            self.send_json(await self.run(self.reader.span, span_id))
+
+        await self.guarded(go())
+
+
+class _ChildRowsHandler(_ApiHandler):
+    method = "documents"
+
+    async def get(self) -> None:  # noqa: D102
+        async def go() -> None:
+            table = await self.run(
+                getattr(self.reader, self.method),
+                self.arg("filter"),
+                span_ids=self.args("span_id"),
+                trace_ids=self.args("trace_id"),
+                start=self.arg("start"),
+                end=self.arg("end"),
+                project=self.args("project"),
+                limit=self.int_arg("limit", None),
+                arrow=True,
+            )
+            self.send_table(table)
+
+        await self.guarded(go())
+
+
+class DocumentsHandler(_ChildRowsHandler):
+    method = "documents"
+
+
+class EmbeddingsHandler(_ChildRowsHandler):
+    method = "embeddings"
+
+
+class AnnotationsHandler(_ApiHandler):
+    async def get(self) -> None:  # noqa: D102
+        async def go() -> None:
+            table = await self.run(
+                self.reader.annotations,
+                self.arg("name"),
+                span_ids=self.args("span_id"),
+                trace_ids=self.args("trace_id"),
+                arrow=True,
+            )
+            self.send_table(table)
+
+        await self.guarded(go())
+
+    async def post(self) -> None:  # noqa: D102
+        async def go() -> None:
+            try:
+                payload = json.loads(self.request.body or b"null")
+            except ValueError as exc:
+                raise ConfigError(f"The body is not valid JSON ({exc}); send an object or a list of objects.") from None
+            if not isinstance(payload, (dict, list)):
+                raise ConfigError("Send an annotation object, or a list of them, as JSON.")
+            added = await self.run(self.reader.store.add_annotations, payload)
+            self.set_status(201)
+            self.send_json({"added": added})
+
+        await self.guarded(go())
+
+
+def api_handlers(reader: Reader, executor: ThreadPoolExecutor, info: Callable[[], dict[str, Any]]) -> list[tuple[Any, ...]]:
+    """The Tornado URL patterns of the read API."""
+    kwargs = {"reader": reader, "executor": executor, "info": info}
+    return [
+        (r"/api/health", HealthHandler, kwargs),
+        (r"/api/stats", StatsHandler, kwargs),
+        (r"/api/projects", ProjectsHandler, kwargs),
+        (r"/api/spans", SpansHandler, kwargs),
+        (r"/api/spans/([0-9a-fA-F]{16})", SpanHandler, kwargs),
+        (r"/api/traces", TracesHandler, kwargs),
+        (r"/api/traces/([0-9a-fA-F]{32})", TraceHandler, kwargs),
+        (r"/api/documents", DocumentsHandler, kwargs),
+        (r"/api/embeddings", EmbeddingsHandler, kwargs),
+        (r"/api/annotations", AnnotationsHandler, kwargs),
+    ]

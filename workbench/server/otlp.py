@@ -1,0 +1,213 @@
+"""``POST /v1/traces``: the OTLP/HTTP receiver, protobuf or JSON, gzip or not.
+
+A request is decoded off the event loop, run through the ingest pipeline, and queued on the
+store's writer; the answer waits for the commit (group commit), so a 200 means the spans are
+on disk. When the writer's queue is full, or too many requests are being decoded, the
+answer is 503 with ``Retry-After`` and standard exporters retry. A malformed request gets a
+4xx with a message that says what is wrong; the server goes on serving.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import threading
+import zlib
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+
+from google.rpc import status_pb2
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
+from tornado.web import RequestHandler
+
+from workbench.collector.otlp import Decoded, decode_json, decode_protobuf
+from workbench.errors import DecodeError, QueueFullError, StoreError
+from workbench.model import Span
+from workbench.store import Store
+
+__all__ = ["Ingest", "OtlpTracesHandler"]
+
+logger = logging.getLogger(__name__)
+
+PROTOBUF = "application/x-protobuf"
+JSON = "application/json"
+_RETRY_AFTER_S = 1
+
+
+class Ingest:
+    """Everything the receiver needs: the store, the pipeline, decoding threads, counters.
+
+    Args:
+        store: Where spans are written.
+        pipeline: Applied to decoded spans before writing (redaction, sampling).
+        default_project: Project of spans whose resource names none.
+        max_body_bytes: Largest body accepted after decompression.
+        max_pending_requests: Requests being decoded at once before 503s.
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        *,
+        pipeline: Callable[[list[Span]], list[Span]] | None = None,
+        default_project: str = "default",
+        max_body_bytes: int = 64 << 20,
+        max_pending_requests: int = 64,
+    ) -> None:
+        self.store = store
+        self.pipeline = pipeline
+        self.default_project = default_project
+        self.max_body_bytes = max_body_bytes
+        self.max_pending = max_pending_requests
+        self.pending = 0
+        self.accepted_spans = 0
+        self.rejected_spans = 0
+        self.refused_requests = 0
+        self._lock = threading.Lock()
+        # One thread: decoding is Python-bound (the GIL), and DuckDB's commit on the writer
+        # thread releases it, so one decoder overlaps with writing without contention.
+        self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="workbench-decode")
+
+    def decode(self, body: bytes, content_type: str) -> Decoded:
+        """Decode a body by content type and run the pipeline (on a decode thread)."""
+        if content_type == JSON:
+            decoded = decode_json(body, default_project=self.default_project)
+        else:
+            decoded = decode_protobuf(body, default_project=self.default_project)
+        if self.pipeline is not None and decoded.spans:
+            decoded.spans = self.pipeline(decoded.spans)
+        return decoded
+
+    def close(self) -> None:
+        """Stop the decoding thread."""
+        self.executor.shutdown(wait=True)
+
+
+def _inflate(body: bytes, limit: int) -> bytes:
+    inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
+    try:
+        data = inflater.decompress(body, limit + 1)
+    except zlib.error as exc:
+        raise DecodeError(f"The body is marked Content-Encoding: gzip but is not gzip data ({exc}).") from None
+    if len(data) > limit or inflater.unconsumed_tail:
+        raise _TooLarge(limit)
+    return data
+
+
+class _TooLarge(Exception):
+    def __init__(self, limit: int) -> None:
+        super().__init__(limit)
+        self.limit = limit
+
+
+class OtlpTracesHandler(RequestHandler):
+    """The OTLP/HTTP traces endpoint."""
+
+    def initialize(self, ingest: Ingest) -> None:  # noqa: D102 - tornado's hook
+        self.ingest = ingest
+
+    def set_default_headers(self) -> None:
+        # Browser apps instrumented with OTel JS post here from another origin.
+        self.set_header("Access-Control-Allow-Origin", "*")
+        self.set_header("Access-Control-Allow-Headers", "Content-Type, Content-Encoding")
+        self.set_header("Access-Control-Allow-Methods", "POST, OPTIONS")
+
+    def options(self) -> None:  # noqa: D102
+        self.set_status(204)
+
+    def _fail(self, status: int, message: str, content_type: str) -> None:
+        self.set_status(status)
+        if status in (429, 503):
+            self.set_header("Retry-After", str(_RETRY_AFTER_S))
+        if content_type == PROTOBUF:
+            self.set_header("Content-Type", PROTOBUF)
+            self.finish(status_pb2.Status(code=_rpc_code(status), message=message).SerializeToString())
+        else:
+            self.set_header("Content-Type", JSON)
+            self.finish(json.dumps({"code": _rpc_code(status), "message": message}))
+
+    async def post(self) -> None:  # noqa: D102
+        ingest = self.ingest
+        content_type = (self.request.headers.get("Content-Type") or "").split(";")[0].strip().lower()
+        if content_type not in (PROTOBUF, JSON):
+            self._fail(
+                415,
+                f"Content-Type {content_type or '(none)'!r} is not supported; send OTLP as "
+                f"{PROTOBUF} or {JSON}.",
+                JSON,
+            )
+            return
+        body = self.request.body
+        encoding = (self.request.headers.get("Content-Encoding") or "identity").strip().lower()
+        try:
+            if encoding == "gzip":
+                body = _inflate(body, ingest.max_body_bytes)
+            elif encoding not in ("identity", ""):
+                self._fail(415, f"Content-Encoding {encoding!r} is not supported; use gzip or none.", content_type)
+                return
+            elif len(body) > ingest.max_body_bytes:
+                raise _TooLarge(ingest.max_body_bytes)
+        except _TooLarge as exc:
+            self._fail(413, f"The body is larger than {exc.limit >> 20} MiB; send smaller batches.", content_type)
+            return
+        except DecodeError as exc:
+            self._fail(400, str(exc), content_type)
+            return
+        with ingest._lock:
+            if ingest.pending >= ingest.max_pending:
+                ingest.refused_requests += 1
+                busy = True
+            else:
+                ingest.pending += 1
+                busy = False
+        if busy:
+            self._fail(503, "The server is busy decoding other requests; retry shortly.", content_type)
+            return
+        try:
+            loop = asyncio.get_running_loop()
+            decoded = await loop.run_in_executor(ingest.executor, ingest.decode, body, content_type)
+            if not decoded.spans and decoded.rejected:
+                ingest.rejected_spans += decoded.rejected
+                self._fail(400, f"No span was accepted: {decoded.error}.", content_type)
+                return
+            try:
+                committed = ingest.store.submit(decoded.spans)
+            except QueueFullError as exc:
+                ingest.refused_requests += 1
+                self._fail(503, str(exc), content_type)
+                return
+            await asyncio.wrap_future(committed)
+        except DecodeError as exc:
+            self._fail(400, str(exc), content_type)
+            return
+        except StoreError as exc:
+            logger.error("spans could not be written: %s", exc)
+            self._fail(503, f"The spans could not be written ({exc}); retry later.", content_type)
+            return
+        finally:
+            with ingest._lock:
+                ingest.pending -= 1
+        ingest.accepted_spans += len(decoded.spans)
+        ingest.rejected_spans += decoded.rejected
+        self._answer(decoded, content_type)
+
+    def _answer(self, decoded: Decoded, content_type: str) -> None:
+        response = ExportTraceServiceResponse()
+        if decoded.rejected:
+            response.partial_success.rejected_spans = decoded.rejected
+            response.partial_success.error_message = decoded.error
+        if content_type == PROTOBUF:
+            self.set_header("Content-Type", PROTOBUF)
+            self.finish(response.SerializeToString())
+            return
+        self.set_header("Content-Type", JSON)
+        payload = {}
+        if decoded.rejected:
+            payload = {"partialSuccess": {"rejectedSpans": str(decoded.rejected), "errorMessage": decoded.error}}
+        self.finish(json.dumps(payload))
+
+
+def _rpc_code(status: int) -> int:
+    # google.rpc.Code values, as OTLP's error body carries them.
+    return {400: 3, 413: 3, 415: 3, 429: 8, 503: 14}.get(status, 2)
