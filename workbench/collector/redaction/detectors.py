@@ -21,10 +21,26 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-__all__ = ["BUILTIN_DETECTORS", "DETECTOR_GROUPS", "Detector", "iban_is_valid", "luhn_is_valid"]
+__all__ = [
+    "BUILTIN_DETECTORS",
+    "DETECTOR_GROUPS",
+    "Detector",
+    "has_digit",
+    "iban_is_valid",
+    "luhn_is_valid",
+]
 
-#: Replaces a digit-only prefix check: compiled once, run in C.
-HAS_DIGIT = re.compile(r"\d").search
+
+def has_digit(text: str) -> bool:
+    """Whether ``text`` holds an ASCII digit.
+
+    Ten single-character ``in`` tests (memchr) are about ten times faster than one regex
+    pass; this runs on every string of every span.
+    """
+    for digit in "0123456789":
+        if digit in text:
+            return True
+    return False
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,7 +221,7 @@ def _ipv4_check(text: str) -> int:
 def _ipv6_valid(text: str) -> bool:
     colons = text.count(":")
     # Cheap rejections first: "12:30:45" is a time, "dead::beef" more likely code.
-    if colons < 2 or ("::" not in text and colons != 7) or not HAS_DIGIT(text):
+    if colons < 2 or ("::" not in text and colons != 7) or not has_digit(text):
         return False
     try:
         ipaddress.IPv6Address(text)
@@ -220,7 +236,7 @@ def _ipv6_check(text: str) -> int:
 
 def _has_digit_check(text: str) -> int:
     # Real keys are random base62; a kebab-case slug after "sk-" has no digit.
-    return len(text) if HAS_DIGIT(text) else 0
+    return len(text) if has_digit(text) else 0
 
 
 def _not_a_word_check(text: str) -> int:
@@ -275,8 +291,8 @@ def _anchored(
         least: The shortest first part.
         trim: Characters dropped from the start of the first part.
     """
-    search = re.compile(pattern).search
-    before = re.compile(rf"[\\{forbidden}]").match if forbidden else None
+    search = re.compile(pattern, re.ASCII).search
+    before = re.compile(rf"[\\{forbidden}]", re.ASCII).match if forbidden else None
 
     def find(text: str) -> Iterator[tuple[int, int]]:
         pos = 0
@@ -314,7 +330,8 @@ _WORD_END = r"(?![\w-])"
 
 
 def _compile(*patterns: str) -> tuple[re.Pattern[str], ...]:
-    return tuple(re.compile(pattern) for pattern in patterns)
+    # ASCII: \d and \w mean what the digit pre-check and the checksums assume.
+    return tuple(re.compile(pattern, re.ASCII) for pattern in patterns)
 
 
 #: Every built-in detector, in priority order: when two matches start at the same place the
@@ -325,7 +342,7 @@ BUILTIN_DETECTORS: tuple[Detector, ...] = (
         "anthropic_key",
         "ANTHROPIC_KEY",
         _compile(_lead("sk-ant-", 7, r"\w-") + r"[A-Za-z0-9_-]{20,}"),
-        hints=("sk-ant-",),
+        hints=("sk-",),
         min_length=27,
     ),
     Detector(
@@ -339,8 +356,9 @@ BUILTIN_DETECTORS: tuple[Detector, ...] = (
     Detector(
         "aws_access_key",
         "AWS_ACCESS_KEY",
-        _compile(_lead("(?:AKIA|ASIA|ABIA|ACCA)", 4, "A-Za-z0-9") + r"[A-Z0-9]{16}(?![A-Za-z0-9])"),
-        hints=("AKIA", "ASIA", "ABIA", "ACCA"),
+        # Long-term (AKIA) and temporary (ASIA) access key ids.
+        _compile(_lead("(?:AKIA|ASIA)", 4, "A-Za-z0-9") + r"[A-Z0-9]{16}(?![A-Za-z0-9])"),
+        hints=("AKIA", "ASIA"),
         min_length=20,
     ),
     Detector(
@@ -350,7 +368,7 @@ BUILTIN_DETECTORS: tuple[Detector, ...] = (
             _lead("gh[pousr]_", 4, r"\w-") + r"[A-Za-z0-9]{36,255}" + _WORD_END,
             _lead("github_pat_", 11, r"\w-") + r"[A-Za-z0-9_]{22,255}" + _WORD_END,
         ),
-        hints=("ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_"),
+        hints=("_",),  # one memchr; the patterns start with literals, so they search fast
         min_length=26,
     ),
     Detector(
@@ -370,8 +388,11 @@ BUILTIN_DETECTORS: tuple[Detector, ...] = (
     Detector(
         "stripe_key",
         "STRIPE_KEY",
-        _compile(_lead("[sr]k_(?:live|test)_", 8, r"\w-") + r"[A-Za-z0-9]{16,}" + _WORD_END),
-        hints=("k_live_", "k_test_"),
+        _compile(
+            _lead("sk_(?:live|test)_", 8, r"\w-") + r"[A-Za-z0-9]{16,}" + _WORD_END,
+            _lead("rk_(?:live|test)_", 8, r"\w-") + r"[A-Za-z0-9]{16,}" + _WORD_END,
+        ),
+        hints=("_",),
         min_length=24,
     ),
     Detector(

@@ -14,13 +14,15 @@ import hashlib
 import hmac
 from collections.abc import Sequence
 
-from workbench.collector.redaction.detectors import HAS_DIGIT, Detector
+from workbench.collector.redaction.detectors import Detector, has_digit
 
 __all__ = ["HASH", "MODES", "PLACEHOLDER", "Found", "Scrubber"]
 
 PLACEHOLDER = "placeholder"
 HASH = "hash"
 MODES = (PLACEHOLDER, HASH)
+
+_MEMO_LIMIT = 4096
 
 #: What a scrub found, by detector name: the distinct original values.
 Found = dict[str, set[str]]
@@ -51,15 +53,24 @@ class Scrubber:
         self._hashed = hashed
         self._key = salt.encode("utf-8")
         self._hash_length = hash_length
+        # The same address or number recurs across spans (one user, many calls). A plain
+        # dict is safe to share between threads: a lost race only repeats a pure computation.
+        self._memo: dict[tuple[str, str], str] = {}
 
     def replacement(self, detector: Detector, value: str) -> str:
         """The text that stands in for ``value`` found by ``detector``."""
-        label = detector.label
         if detector.name not in self._hashed:
-            return f"<{label}>"
-        normalized = detector.normalize(value) if detector.normalize else value
-        digest = hmac.new(self._key, normalized.encode("utf-8"), hashlib.sha256).hexdigest()
-        return f"<{label}:{digest[: self._hash_length]}>"
+            return f"<{detector.label}>"
+        memo_key = (detector.name, value)
+        replacement = self._memo.get(memo_key)
+        if replacement is None:
+            normalized = detector.normalize(value) if detector.normalize else value
+            digest = hmac.new(self._key, normalized.encode("utf-8"), hashlib.sha256).hexdigest()
+            replacement = f"<{detector.label}:{digest[: self._hash_length]}>"
+            if len(self._memo) >= _MEMO_LIMIT:
+                self._memo.clear()  # bounded memory; recomputing is cheap
+            self._memo[memo_key] = replacement
+        return replacement
 
     def scrub(self, text: str, found: Found | None = None) -> str:
         """Return ``text`` with every detected value replaced.
@@ -74,14 +85,18 @@ class Scrubber:
         size = len(text)
         if size < self._shortest:
             return text
-        has_digit = HAS_DIGIT(text) is not None
+        digits = has_digit(text)
+        present: dict[str, bool] = {}  # hints shared by detectors ("sk-", "_") are looked for once
         candidates: list[tuple[int, int, int]] = []
         for rank, detector, min_length, needs_digit, hints in self._checks:
-            if size < min_length or (needs_digit and not has_digit):
+            if size < min_length or (needs_digit and not digits):
                 continue
             if hints:
                 for hint in hints:
-                    if hint in text:
+                    found_hint = present.get(hint)
+                    if found_hint is None:
+                        found_hint = present[hint] = hint in text
+                    if found_hint:
                         break
                 else:
                     continue
