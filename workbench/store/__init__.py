@@ -102,7 +102,7 @@ class Store:
         ids = rows.column("document_id").to_pylist()
         cur = self.db.new_cursor()
         try:
-            cur.execute("DELETE FROM corpus WHERE document_id IN (SELECT unnest(?::VARCHAR[]))", [ids])
+            cur.execute("DELETE FROM corpus WHERE document_id IN (SELECT unnest(?::VARCHAR[]))", [ids]).fetchall()
         finally:
             cur.close()
         return self._writer().submit_rows("corpus", rows).result(120)

@@ -95,10 +95,10 @@ class Database:
         con = self._con
         has_meta = con.execute(
             "SELECT count(*) FROM information_schema.tables WHERE table_name = 'workbench_meta'"
-        ).fetchone()[0]
+        ).fetchall()[0][0]
         if has_meta:
-            row = con.execute("SELECT value FROM workbench_meta WHERE key = 'schema_version'").fetchone()
-            found = int(row[0]) if row else None
+            rows = con.execute("SELECT value FROM workbench_meta WHERE key = 'schema_version'").fetchall()
+            found = int(rows[0][0]) if rows else None
             if found != SCHEMA_VERSION:
                 raise SchemaVersionError(
                     f"The database file {self.path} has schema version {found}, and this workbench "
@@ -143,7 +143,10 @@ class Database:
 
     def fetchall(self, sql: str, params: Sequence[Any] | None = None) -> list[tuple[Any, ...]]:
         """Run a query on this thread's cursor and return its rows as tuples."""
-        return self.cursor().execute(sql, params or []).fetchall()
+        # Through Arrow: DuckDB's own conversion of TIMESTAMPTZ to Python needs pytz.
+        table = self.query(sql, params)
+        columns = [column.to_pylist() for column in table.columns]
+        return list(zip(*columns)) if columns else []
 
     def close(self) -> None:
         """Close every cursor and the connection."""

@@ -54,7 +54,7 @@ def export_parquet(db: Database, out_dir: str | Path, *, compression: str = "zst
     cur = db.cursor()
     counts: dict[str, int] = {}
     for table in TABLES.values():
-        n = cur.execute(f"SELECT count(*) FROM {table.name}").fetchone()[0]
+        n = cur.execute(f"SELECT count(*) FROM {table.name}").fetchall()[0][0]
         counts[table.name] = n
         if not n:
             continue
@@ -66,13 +66,13 @@ def export_parquet(db: Database, out_dir: str | Path, *, compression: str = "zst
                     f"COPY (SELECT *, strftime({table.time_column}, '%Y-%m-%d') AS day FROM {table.name} "
                     f"ORDER BY {table.time_column}, {order}) TO {_quote(target)} "
                     f"(FORMAT PARQUET, PARTITION_BY (day), OVERWRITE_OR_IGNORE, COMPRESSION {compression})"
-                )
+                ).fetchall()
             else:
                 target.mkdir(exist_ok=True)
                 cur.execute(
                     f"COPY (SELECT * FROM {table.name} ORDER BY {order}) TO "
                     f"{_quote(target / (table.name + '.parquet'))} (FORMAT PARQUET, COMPRESSION {compression})"
-                )
+                ).fetchall()
         except duckdb.Error as exc:
             raise StoreError(f"Cannot write Parquet to {target}: {exc}") from None
     return counts
@@ -120,7 +120,7 @@ def _shifted(table: Table, shift_us: int) -> list[str]:
         elif shift_us and name == "events":
             shift_ns = shift_us * 1000
             exprs.append(
-                "CAST(list_transform(CAST(events AS JSON[]), e -> json_merge_patch(e, "
+                "CAST(list_transform(CAST(events AS JSON[]), lambda e: json_merge_patch(e, "
                 f"json_object('time_ns', CAST(e->>'time_ns' AS BIGINT) + {shift_ns}))) AS JSON) AS events"
             )
         else:
@@ -136,7 +136,8 @@ def latest_time(path: str | Path) -> dt.datetime | None:
     con = duckdb.connect(":memory:", config={"python_enable_replacements": False})
     try:
         con.execute("SET TimeZone = 'UTC'")
-        return con.execute(f"SELECT max(end_time) FROM {_reader(sources['spans'])}").fetchone()[0]
+        table = con.sql(f"SELECT max(end_time) AS t FROM {_reader(sources['spans'])}").to_arrow_table()
+        return table.column(0)[0].as_py()
     finally:
         con.close()
 
@@ -165,12 +166,12 @@ def import_parquet(db: Database, path: str | Path, *, shift: dt.timedelta | None
             table = TABLES[name]
             keys = _KEYS[name]
             join = " AND ".join(f"t.{k} IS NOT DISTINCT FROM n.{k}" for k in keys)
-            before = cur.execute(f"SELECT count(*) FROM {name}").fetchone()[0]
+            before = cur.execute(f"SELECT count(*) FROM {name}").fetchall()[0][0]
             cur.execute(
                 f"INSERT INTO {name} BY NAME SELECT n.* FROM (SELECT {', '.join(_shifted(table, shift_us))} "
                 f"FROM {_reader(source)}) n WHERE NOT EXISTS (SELECT 1 FROM {name} t WHERE {join})"
-            )
-            added[name] = cur.execute(f"SELECT count(*) FROM {name}").fetchone()[0] - before
+            ).fetchall()
+            added[name] = cur.execute(f"SELECT count(*) FROM {name}").fetchall()[0][0] - before
         cur.execute("COMMIT")
     except duckdb.Error as exc:
         try:

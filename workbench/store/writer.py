@@ -182,7 +182,7 @@ class Writer:
                 if rows is not None and rows.num_rows:
                     cur.register("_incoming", rows)
                     try:
-                        cur.execute(f"INSERT INTO {table} BY NAME SELECT * FROM _incoming")
+                        cur.execute(f"INSERT INTO {table} BY NAME SELECT * FROM _incoming").fetchall()
                     finally:
                         cur.unregister("_incoming")
             cur.execute("COMMIT")

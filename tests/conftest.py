@@ -1,0 +1,51 @@
+"""Shared fixtures: a store in a temp file, a real server on a free port, span makers."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.helpers import make_span
+from workbench.model import Document, Embedding, Message, Span, SpanKind, StatusCode, TokenUsage
+
+
+@pytest.fixture
+def db_path(tmp_path: Path) -> Path:
+    return tmp_path / "workbench.duckdb"
+
+
+@pytest.fixture
+def store(db_path: Path) -> Iterator[Any]:
+    from workbench.store import Store
+
+    s = Store(db_path)
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def rag_spans() -> list[Span]:
+    """One RAG trace: CHAIN root, EMBEDDING, RETRIEVER with documents, LLM with messages."""
+    return [
+        make_span(0, kind=SpanKind.CHAIN, name="rag", duration_ms=1000, input_value="How do refunds work?",
+                  output_value="Within 30 days.", session_id="s-1", user_id="u-1"),
+        make_span(1, parent=0, kind=SpanKind.EMBEDDING, name="embed", start_ms=10, duration_ms=40,
+                  model_name="all-MiniLM-L6-v2",
+                  embeddings=(Embedding(0, "How do refunds work?", (0.6, 0.8, 0.0), "all-MiniLM-L6-v2"),),
+                  attributes={"openinference.span.kind": "EMBEDDING",
+                              "embedding.embeddings.0.embedding.vector": [0.6, 0.8, 0.0],
+                              "embedding.embeddings.0.embedding.text": "How do refunds work?"}),
+        make_span(2, parent=0, kind=SpanKind.RETRIEVER, name="retrieve", start_ms=60, duration_ms=200,
+                  documents=(Document(0, "kb-1", "Refunds within 30 days.", 0.91, {"topic": "billing"}),
+                             Document(1, "kb-2", "Invoices are monthly.", 0.42, None))),
+        make_span(3, parent=0, kind=SpanKind.LLM, name="llm", start_ms=300, duration_ms=650,
+                  model_name="gpt-4o", provider="openai",
+                  tokens=TokenUsage(prompt=120, completion=30, total=150, cache_read=100, prompt_includes_cache=True),
+                  time_to_first_token_ms=210.0,
+                  input_messages=(Message("system", "Be brief."), Message("user", "How do refunds work?")),
+                  output_messages=(Message("assistant", "Within 30 days."),),
+                  status_code=StatusCode.OK),
+    ]

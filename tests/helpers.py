@@ -1,0 +1,49 @@
+"""Helpers shared by tests: waiting for a condition, and span makers."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from workbench.model import Span, SpanKind
+
+
+def wait_for(condition: Callable[[], Any], timeout: float = 10.0, interval: float = 0.02) -> Any:
+    """Poll ``condition`` until it returns something truthy; fail after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout}s")
+        time.sleep(interval)
+
+
+def make_span(
+    n: int = 0,
+    *,
+    trace: int = 0,
+    parent: int | None = None,
+    kind: SpanKind = SpanKind.LLM,
+    start_ms: float = 0.0,
+    duration_ms: float = 100.0,
+    base_ns: int = 1_763_884_800_000_000_000,  # 2025-11-23T08:00:00Z
+    **fields: Any,
+) -> Span:
+    """A span with made-up but consistent ids and times (trace ``trace``, span ``n``)."""
+    start = base_ns + int(start_ms * 1e6)
+    values: dict[str, Any] = {
+        "trace_id": f"{trace + 1:032x}",
+        "span_id": f"{(trace << 16) + n + 1:016x}",
+        "parent_span_id": None if parent is None else f"{(trace << 16) + parent + 1:016x}",
+        "name": fields.pop("name", f"span-{n}"),
+        "start_time_ns": start,
+        "end_time_ns": start + int(duration_ms * 1e6),
+        "span_kind": kind,
+        "project": "test",
+        "attributes": {"openinference.span.kind": kind.value, "custom.key": n},
+    }
+    values.update(fields)
+    return Span(**values)

@@ -1,0 +1,193 @@
+"""The store: writing spans, reading them back, and the errors a user can meet."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import duckdb
+import pyarrow.parquet as pq
+import pytest
+
+from tests.helpers import make_span, wait_for
+from workbench.errors import ImportFormatError, QueueFullError, SchemaVersionError, StoreError, StoreLockedError
+from workbench.store import Store
+
+
+def test_spans_documents_and_embeddings_are_stored_in_their_tables(store, rag_spans):
+    assert store.write(rag_spans) == 4
+    assert store.counts() == {"spans": 4, "documents": 2, "embeddings": 1, "annotations": 0, "corpus": 0}
+    llm = store.query("SELECT * FROM spans WHERE name = 'llm'").to_pylist()[0]
+    assert llm["model_name"] == "gpt-4o"
+    assert llm["prompt_tokens"] == 120 and llm["cache_read_tokens"] == 100 and llm["prompt_includes_cache"] is True
+    assert llm["latency_ms"] == pytest.approx(650.0)
+    assert str(llm["start_time"].tzinfo) == "UTC"
+    assert json.loads(llm["input_messages"]) == [
+        {"role": "system", "content": "Be brief."},
+        {"role": "user", "content": "How do refunds work?"},
+    ]
+    docs = store.query("SELECT document_id, score, metadata FROM documents ORDER BY position").to_pylist()
+    assert [d["document_id"] for d in docs] == ["kb-1", "kb-2"]
+    assert json.loads(docs[0]["metadata"]) == {"topic": "billing"}
+    vector = store.query("SELECT vector FROM embeddings").column(0).to_pylist()[0]
+    assert vector == pytest.approx([0.6, 0.8, 0.0])
+
+
+def test_vectors_are_kept_once_in_embeddings_and_other_attributes_whole(store, rag_spans):
+    store.write(rag_spans)
+    attrs = json.loads(store.query("SELECT attributes FROM spans WHERE name = 'embed'").column(0)[0].as_py())
+    assert "embedding.embeddings.0.embedding.vector" not in attrs
+    assert attrs["embedding.embeddings.0.embedding.text"] == "How do refunds work?"
+    custom = store.query("SELECT attributes FROM spans WHERE name = 'llm'").column(0)[0].as_py()
+    assert json.loads(custom)["custom.key"] == 3
+
+
+def test_a_store_reopens_with_its_data(db_path, rag_spans):
+    with Store(db_path) as store:
+        store.write(rag_spans)
+    with Store(db_path, read_only=True) as again:
+        assert again.counts()["spans"] == 4
+
+
+def test_a_file_of_another_schema_version_is_refused(db_path):
+    Store(db_path).close()
+    con = duckdb.connect(str(db_path))
+    con.execute("UPDATE workbench_meta SET value = '999' WHERE key = 'schema_version'")
+    con.close()
+    with pytest.raises(SchemaVersionError, match="schema version 999.*export it"):
+        Store(db_path)
+
+
+def test_a_corrupt_file_gets_one_sentence(tmp_path):
+    bad = tmp_path / "bad.duckdb"
+    bad.write_bytes(b"this is not a database" * 100)
+    with pytest.raises(StoreError, match="is not a DuckDB database"):
+        Store(bad)
+
+
+def test_a_file_held_by_another_process_names_the_holder_and_the_fix(db_path):
+    Store(db_path).close()
+    holder = subprocess.Popen(
+        [sys.executable, "-c", textwrap.dedent(f"""
+            import sys, duckdb
+            con = duckdb.connect({str(db_path)!r})
+            print("held", flush=True)
+            sys.stdin.read()
+        """)],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        with pytest.raises(StoreLockedError) as caught:
+            Store(db_path, read_only=True)
+        message = str(caught.value)
+        assert f"PID {holder.pid}" in message
+        assert "workbench.open('http://127.0.0.1:4318')" in message
+    finally:
+        holder.stdin.close()
+        holder.wait(10)
+
+
+def test_writes_beyond_the_queue_limit_are_refused_not_lost(db_path):
+    store = Store(db_path, max_queued_spans=10)
+    try:
+        # Hold the writer inside a transaction so submissions pile up.
+        futures = []
+        refused = 0
+        for i in range(200):
+            try:
+                futures.append(store.submit([make_span(j, trace=i) for j in range(5)]))
+            except QueueFullError as exc:
+                refused += 1
+                assert "retry" in str(exc)
+        accepted = sum(f.result(30) for f in futures)
+        assert refused > 0
+        assert store.counts()["spans"] == accepted == 5 * len(futures)
+    finally:
+        store.close()
+
+
+def test_parquet_round_trip_is_lossless(tmp_path, store, rag_spans):
+    store.write(rag_spans)
+    store.add_annotations([{"span_id": rag_spans[3].span_id, "trace_id": rag_spans[3].trace_id,
+                            "name": "faithfulness", "score": 0.5, "annotator_kind": "LLM"}])
+    store.load_corpus([{"id": "kb-1", "text": "Refunds within 30 days.", "vector": [0.1, 0.2], "topic": "billing"}])
+    first = tmp_path / "first"
+    counts = store.export_parquet(first)
+    assert counts == {"spans": 4, "documents": 2, "embeddings": 1, "annotations": 1, "corpus": 1}
+    day_dirs = sorted(p.name for p in (first / "spans").iterdir())
+    assert day_dirs == ["day=2025-11-23"]
+
+    with Store(tmp_path / "second.duckdb") as second:
+        assert second.import_parquet(first) == counts
+        again = tmp_path / "again"
+        second.export_parquet(again)
+    for table in counts:
+        a = pq.read_table(first / table).sort_by([(c, "ascending") for c in _key(table)])
+        b = pq.read_table(again / table).sort_by([(c, "ascending") for c in _key(table)])
+        assert a.drop_columns([c for c in ("day",) if c in a.column_names]).equals(
+            b.drop_columns([c for c in ("day",) if c in b.column_names])), table
+
+
+def _key(table: str) -> list[str]:
+    return {"annotations": ["annotation_id"], "corpus": ["document_id"]}.get(table, ["span_id"])
+
+
+def test_importing_twice_adds_nothing_the_second_time(tmp_path, store, rag_spans):
+    store.write(rag_spans)
+    store.export_parquet(tmp_path / "out")
+    with Store(tmp_path / "b.duckdb") as other:
+        assert other.import_parquet(tmp_path / "out")["spans"] == 4
+        assert other.import_parquet(tmp_path / "out")["spans"] == 0
+        assert other.counts()["spans"] == 4
+
+
+def test_import_with_a_missing_column_says_which(tmp_path, store, rag_spans):
+    store.write(rag_spans)
+    store.export_parquet(tmp_path / "out")
+    table = pq.read_table(tmp_path / "out" / "spans").drop_columns(["model_name", "day"])
+    broken = tmp_path / "broken.parquet"
+    pq.write_table(table, broken)
+    with Store(tmp_path / "c.duckdb") as other, pytest.raises(ImportFormatError, match="lacks the column.*model_name"):
+        other.import_parquet(broken)
+
+
+def test_import_of_a_folder_without_tables_explains(tmp_path, store):
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ImportFormatError, match="No workbench Parquet tables"):
+        store.import_parquet(tmp_path / "empty")
+
+
+def test_import_can_shift_times(tmp_path, store, rag_spans):
+    import datetime as dt
+
+    store.write(rag_spans)
+    store.export_parquet(tmp_path / "out")
+    with Store(tmp_path / "d.duckdb") as other:
+        other.import_parquet(tmp_path / "out", shift=dt.timedelta(days=2))
+        before = store.fetchall("SELECT min(start_time) FROM spans")[0][0]
+        after = other.fetchall("SELECT min(start_time) FROM spans")[0][0]
+        assert after - before == dt.timedelta(days=2)
+
+
+def test_annotations_need_a_name_and_a_target(store):
+    from workbench.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="has no name"):
+        store.add_annotations([{"score": 1, "span_id": "ab" * 8}])
+    with pytest.raises(ConfigError, match="neither a score nor a label"):
+        store.add_annotations([{"name": "x", "span_id": "ab" * 8}])
+    with pytest.raises(ConfigError, match="does not say what it annotates"):
+        store.add_annotations([{"name": "x", "score": 1}])
+
+
+def test_readers_see_committed_rows_while_the_writer_works(store):
+    store.write([make_span(0, trace=0)])
+    future = store.submit([make_span(j, trace=t) for t in range(1, 200) for j in range(4)])
+    seen = store.fetchall("SELECT count(*) FROM spans")[0][0]
+    assert seen >= 1
+    future.result(30)
+    wait_for(lambda: store.fetchall("SELECT count(*) FROM spans")[0][0] == 1 + 199 * 4)
