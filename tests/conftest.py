@@ -49,3 +49,13 @@ def rag_spans() -> list[Span]:
                   output_messages=(Message("assistant", "Within 30 days."),),
                   status_code=StatusCode.OK),
     ]
+
+
+@pytest.fixture
+def server(store):
+    """A real workbench server on a free port of 127.0.0.1, serving ``store``."""
+    from workbench.server import Server
+
+    srv = Server(store, host="127.0.0.1", port=0, app=False).start()
+    yield srv
+    srv.stop()
