@@ -25,14 +25,9 @@ The modules, in the order a span meets them: :mod:`.config` (the policy),
 
 from __future__ import annotations
 
+from workbench.collector.redaction.checks import iban_is_valid, luhn_is_valid
 from workbench.collector.redaction.config import CustomPattern, RedactionConfig
-from workbench.collector.redaction.detectors import (
-    BUILTIN_DETECTORS,
-    DETECTOR_GROUPS,
-    Detector,
-    iban_is_valid,
-    luhn_is_valid,
-)
+from workbench.collector.redaction.detectors import BUILTIN_DETECTORS, DETECTOR_GROUPS, Detector
 from workbench.collector.redaction.redactor import Redactor
 from workbench.collector.redaction.scope import DEFAULT_ALLOW, SCOPE_PRESETS, TEXT_KEYS
 from workbench.collector.redaction.span import drop_text

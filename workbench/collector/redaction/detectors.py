@@ -16,31 +16,24 @@ string and inside JSON-encoded attributes (``gen_ai.input.messages``, tool-call 
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-__all__ = [
-    "BUILTIN_DETECTORS",
-    "DETECTOR_GROUPS",
-    "Detector",
-    "has_digit",
-    "iban_is_valid",
-    "luhn_is_valid",
-]
+from workbench.collector.redaction.checks import (
+    card_check,
+    compact_upper,
+    digits_only,
+    iban_check,
+    ipv4_check,
+    ipv6_check,
+    key_check,
+    phone_check,
+    ssn_check,
+    token_check,
+)
 
-
-def has_digit(text: str) -> bool:
-    """Whether ``text`` holds an ASCII digit.
-
-    Ten single-character ``in`` tests (memchr) are about ten times faster than one regex
-    pass; this runs on every string of every span.
-    """
-    for digit in "0123456789":
-        if digit in text:
-            return True
-    return False
+__all__ = ["BUILTIN_DETECTORS", "DETECTOR_GROUPS", "Detector"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,7 +51,8 @@ class Detector:
         hints: Literal substrings of which at least one must occur for a match to be
             possible; empty means "always scan". Checked with ``in``, far cheaper than a
             regex pass over text that cannot match.
-        needs_digit: Whether every match contains a digit (another cheap pre-check).
+        min_digits: How many ASCII digits every match contains (another cheap pre-check:
+            a string with four digits holds no card number).
         min_length: The shortest possible match; shorter strings are not scanned.
         check: Given the matched text, the length of its longest valid prefix, or 0 to
             reject. Shortening lets ``4111 1111 1111 1111 23`` redact the card and keep
@@ -73,7 +67,7 @@ class Detector:
     label: str
     patterns: tuple[re.Pattern[str], ...] = ()
     hints: tuple[str, ...] = ()
-    needs_digit: bool = False
+    min_digits: int = 0
     min_length: int = 1
     check: Callable[[str], int] | None = None
     normalize: Callable[[str], str] | None = None
@@ -118,138 +112,6 @@ def _lead(head: str, width: int, forbidden: str) -> str:
     """
     dots = "." * width
     return rf"{head}(?:(?<=\\[nrtbf]{dots})|(?<![\\{forbidden}]{dots}))"
-
-
-# --- checks -----------------------------------------------------------------------------
-
-
-def luhn_is_valid(digits: str) -> bool:
-    """Whether a string of digits passes the Luhn checksum used by payment cards."""
-    total = 0
-    for index, char in enumerate(reversed(digits)):
-        value = ord(char) - 48
-        if index % 2:
-            value *= 2
-            if value > 9:
-                value -= 9
-        total += value
-    return total % 10 == 0
-
-
-# IBAN length per country (ISO 13616 registry). A wrong length rejects most look-alikes
-# before the checksum is even computed.
-_IBAN_LENGTHS: dict[str, int] = {
-    code: int(length)
-    for code, length in re.findall(
-        r"([A-Z]{2}):(\d+)",
-        "AD:24 AE:23 AL:28 AT:20 AZ:28 BA:20 BE:16 BG:22 BH:22 BI:27 BR:29 BY:28 CH:21 "
-        "CR:22 CY:28 CZ:24 DE:22 DJ:27 DK:18 DO:28 EE:20 EG:29 ES:24 FI:18 FK:18 FO:18 "
-        "FR:27 GB:22 GE:22 GI:23 GL:18 GR:27 GT:28 HR:21 HU:28 IE:22 IL:23 IQ:23 IS:26 "
-        "IT:27 JO:30 KW:30 KZ:20 LB:28 LC:32 LI:21 LT:20 LU:20 LV:21 LY:25 MC:27 MD:24 "
-        "ME:22 MK:19 MN:20 MR:27 MT:31 MU:30 NI:28 NL:18 NO:15 OM:23 PK:24 PL:28 PS:29 "
-        "PT:25 QA:29 RO:24 RS:22 RU:33 SA:24 SC:31 SD:18 SE:24 SI:19 SK:24 SM:27 SO:23 "
-        "ST:25 SV:28 TL:23 TN:24 TR:26 UA:29 VA:22 VG:24 XK:20 YE:30",
-    )
-}
-
-
-def iban_is_valid(iban: str) -> bool:
-    """Whether ``iban`` (spaces allowed) has its country's length and a valid mod-97 check."""
-    compact = iban.replace(" ", "").upper()
-    if _IBAN_LENGTHS.get(compact[:2]) != len(compact) or not compact.isalnum():
-        return False
-    rearranged = compact[4:] + compact[:4]
-    # int(c, 36) maps 0-9 to themselves and A-Z to 10-35, exactly the IBAN letter encoding.
-    return int("".join(str(int(c, 36)) for c in rearranged)) % 97 == 1
-
-
-def _longest_prefix(text: str, separators: str, valid: Callable[[str], bool]) -> int:
-    """The length of the longest valid prefix of ``text``, cut only at separators.
-
-    A greedy pattern may run on into the next group of digits ("4111 1111 1111 1111 2024");
-    trying shorter cuts at separator positions recovers the real value.
-    """
-    end = len(text)
-    while end > 0:
-        if valid(text[:end]):
-            return end
-        end = max(text.rfind(sep, 0, end) for sep in separators)
-    return 0
-
-
-def _card_check(text: str) -> int:
-    def valid(candidate: str) -> bool:
-        digits = candidate.replace(" ", "").replace("-", "")
-        return 13 <= len(digits) <= 19 and luhn_is_valid(digits)
-
-    return _longest_prefix(text, " -", valid)
-
-
-def _iban_check(text: str) -> int:
-    return _longest_prefix(text, " ", iban_is_valid)
-
-
-def _phone_check(text: str) -> int:
-    digits = sum(c.isdigit() for c in text)
-    if text.startswith("+"):
-        # E.164 allows at most 15 digits; fewer than 8 is a short code or a plain number.
-        valid = 8 <= digits <= 15
-    elif text.lstrip("(").startswith("0"):
-        # Trunk-prefix numbers have 9-12 digits; "01.02.2024" has 8 and is a date.
-        valid = 9 <= digits <= 12
-    else:
-        valid = True  # North American shapes have a fixed length already
-    return len(text) if valid else 0
-
-
-def _ssn_check(text: str) -> int:
-    # Never issued: area 000, 666 or 9xx; group 00; serial 0000.
-    area, group, serial = text.split("-")
-    if area in ("000", "666") or area[0] == "9" or group == "00" or serial == "0000":
-        return 0
-    return len(text)
-
-
-def _ipv4_check(text: str) -> int:
-    # "01.02.03.04" (leading zeros) is not how addresses are written; 256+ is not an octet.
-    for octet in text.split("."):
-        if int(octet) > 255 or (len(octet) > 1 and octet[0] == "0"):
-            return 0
-    return len(text)
-
-
-def _ipv6_valid(text: str) -> bool:
-    colons = text.count(":")
-    # Cheap rejections first: "12:30:45" is a time, "dead::beef" more likely code.
-    if colons < 2 or ("::" not in text and colons != 7) or not has_digit(text):
-        return False
-    try:
-        ipaddress.IPv6Address(text)
-    except ValueError:
-        return False
-    return True
-
-
-def _ipv6_check(text: str) -> int:
-    return _longest_prefix(text, ":", _ipv6_valid)
-
-
-def _has_digit_check(text: str) -> int:
-    # Real keys are random base62; a kebab-case slug after "sk-" has no digit.
-    return len(text) if has_digit(text) else 0
-
-
-def _not_a_word_check(text: str) -> int:
-    # "Bearer tokenauthentication" in prose is a word, not a token.
-    return 0 if text.isalpha() else len(text)
-
-
-def _digits_only(text: str) -> str:
-    return "".join(c for c in text if c.isdigit() or c == "+")
-
-
-def _compact_upper(text: str) -> str:
-    return text.replace(" ", "").upper()
 
 
 # --- anchored finders -------------------------------------------------------------------
@@ -350,7 +212,7 @@ BUILTIN_DETECTORS: tuple[Detector, ...] = (
         "OPENAI_KEY",
         _compile(_lead("sk-", 3, r"\w-") + r"(?!ant-)(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20,}"),
         hints=("sk-",),
-        check=_has_digit_check,
+        check=key_check,
         min_length=23,
     ),
     Detector(
@@ -407,7 +269,7 @@ BUILTIN_DETECTORS: tuple[Detector, ...] = (
         "BEARER_TOKEN",
         _compile(_lead("[Bb]", 1, r"\w") + r"(?i:earer)[ \t]+(?P<value>[\w.~+/-]{16,}=*)"),
         hints=("earer", "EARER"),
-        check=_not_a_word_check,
+        check=token_check,
         min_length=23,
     ),
     Detector(
@@ -424,18 +286,18 @@ BUILTIN_DETECTORS: tuple[Detector, ...] = (
         # Issuer prefixes 2-6 only: numbers starting with 1 are mostly ids and nanosecond
         # timestamps (19 digits, 17...).
         _compile(_lead("[2-6]", 1, r"\w.,-") + r"(?:[ -]?\d){12,18}" + _NUMBER_END),
-        needs_digit=True,
-        check=_card_check,
-        normalize=_digits_only,
+        min_digits=13,
+        check=card_check,
+        normalize=digits_only,
         min_length=13,
     ),
     Detector(
         "iban",
         "IBAN",
         _compile(_lead("[A-Z]", 1, r"\w") + r"[A-Z]\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,4})?(?![A-Za-z0-9])"),
-        needs_digit=True,
-        check=_iban_check,
-        normalize=_compact_upper,
+        min_digits=2,
+        check=iban_check,
+        normalize=compact_upper,
         min_length=15,
     ),
     Detector(
@@ -444,8 +306,8 @@ BUILTIN_DETECTORS: tuple[Detector, ...] = (
         # Dashed form only: "512 64 1024" is far more often three numbers than an SSN.
         finder=_anchored(r"-\d{2}-\d{4}" + _NUMBER_END, _DIGITS, 3, r"\w.+/-", least=3),
         hints=("-",),
-        needs_digit=True,
-        check=_ssn_check,
+        min_digits=9,
+        check=ssn_check,
         min_length=11,
     ),
     Detector(
@@ -461,8 +323,8 @@ BUILTIN_DETECTORS: tuple[Detector, ...] = (
             least=0,
         ),
         hints=(":",),
-        needs_digit=True,
-        check=_ipv6_check,
+        min_digits=1,
+        check=ipv6_check,
         min_length=3,
     ),
     Detector(
@@ -470,8 +332,8 @@ BUILTIN_DETECTORS: tuple[Detector, ...] = (
         "IP_ADDRESS",
         finder=_anchored(r"\.\d{1,3}\.\d{1,3}\.\d{1,3}(?!\w|\.\d)", _DIGITS, 3, r"\w."),
         hints=(".",),
-        needs_digit=True,
-        check=_ipv4_check,
+        min_digits=4,
+        check=ipv4_check,
         min_length=7,
     ),
     Detector(
@@ -500,9 +362,9 @@ BUILTIN_DETECTORS: tuple[Detector, ...] = (
             r"|(?<=[2-9])\d{2} [2-9]\d{2} \d{4}"
             r")" + _NUMBER_END,
         ),
-        needs_digit=True,
-        check=_phone_check,
-        normalize=_digits_only,
+        min_digits=8,
+        check=phone_check,
+        normalize=digits_only,
         min_length=8,
     ),
 )

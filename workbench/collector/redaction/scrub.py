@@ -14,7 +14,8 @@ import hashlib
 import hmac
 from collections.abc import Sequence
 
-from workbench.collector.redaction.detectors import Detector, has_digit
+from workbench.collector.redaction.checks import count_digits
+from workbench.collector.redaction.detectors import Detector
 
 __all__ = ["HASH", "MODES", "PLACEHOLDER", "Found", "Scrubber"]
 
@@ -48,7 +49,7 @@ class Scrubber:
     ) -> None:
         self.detectors = tuple(detectors)
         # The pre-checks as plain tuples: this loop runs for every string of every span.
-        self._checks = tuple((rank, d, d.min_length, d.needs_digit, d.hints) for rank, d in enumerate(self.detectors))
+        self._checks = tuple((rank, d, d.min_length, d.min_digits, d.hints) for rank, d in enumerate(self.detectors))
         self._shortest = min((d.min_length for d in self.detectors), default=0)
         self._hashed = hashed
         self._key = salt.encode("utf-8")
@@ -85,11 +86,11 @@ class Scrubber:
         size = len(text)
         if size < self._shortest:
             return text
-        digits = has_digit(text)
+        digits = count_digits(text)
         present: dict[str, bool] = {}  # hints shared by detectors ("sk-", "_") are looked for once
         candidates: list[tuple[int, int, int]] = []
-        for rank, detector, min_length, needs_digit, hints in self._checks:
-            if size < min_length or (needs_digit and not digits):
+        for rank, detector, min_length, min_digits, hints in self._checks:
+            if size < min_length or digits < min_digits:
                 continue
             if hints:
                 for hint in hints:
