@@ -51,6 +51,15 @@ def _json_default(value: Any) -> Any:
     return str(value)
 
 
+def _flat(table: pa.Table) -> pa.Table:
+    """Lists as JSON text, since CSV has no lists."""
+    for i, column in enumerate(table.schema):
+        if pa.types.is_list(column.type) or pa.types.is_large_list(column.type):
+            values = [None if v is None else json.dumps(v) for v in table.column(i).to_pylist()]
+            table = table.set_column(i, column.name, pa.array(values, pa.string()))
+    return table
+
+
 class _ApiHandler(RequestHandler):
     def initialize(self, reader: Reader, executor: ThreadPoolExecutor, info: Callable[[], dict[str, Any]]) -> None:  # noqa: D102
         self.reader = reader
@@ -87,7 +96,7 @@ class _ApiHandler(RequestHandler):
             self.send_json(table.to_pylist())
         elif fmt == "csv":
             buffer = io.BytesIO()
-            pacsv.write_csv(table, buffer)
+            pacsv.write_csv(_flat(table), buffer)
             self.set_header("Content-Type", "text/csv")
             self.finish(buffer.getvalue())
         else:
