@@ -119,28 +119,49 @@ def make_span(
     Returns:
         The span, with its extracted fields filled.
     """
-    raw = {
-        "trace_id": trace_id,
-        "span_id": span_id,
-        "parent_span_id": parent_span_id,
-        "name": name,
-        "start_time_ns": start_time_ns,
-        "end_time_ns": end_time_ns,
-        "status_code": status_code,
-        "status_message": status_message,
-        "otel_kind": otel_kind,
-        "attributes": attributes,
-        "resource": resource,
-        "events": events if type(events) is tuple else tuple(events),
-        "links": links if type(links) is tuple else tuple(links),
-        "scope_name": scope_name,
-        "scope_version": scope_version,
-    }
+    if type(events) is not tuple:
+        events = tuple(events)
+    if type(links) is not tuple:
+        links = tuple(links)
     try:
-        return new_span(**raw, **_extract(raw, default_project))
+        return _build(
+            trace_id,
+            span_id,
+            parent_span_id,
+            name,
+            start_time_ns,
+            end_time_ns,
+            status_code,
+            status_message,
+            otel_kind,
+            attributes,
+            resource,
+            events,
+            links,
+            scope_name,
+            scope_version,
+            default_project,
+        )
     except Exception:  # a bug of ours must not cost the host its span
         _warn_once()
-        return new_span(**raw, project=default_project)
+        return new_span(
+            trace_id=trace_id,
+            span_id=span_id,
+            parent_span_id=parent_span_id,
+            name=name,
+            start_time_ns=start_time_ns,
+            end_time_ns=end_time_ns,
+            status_code=status_code,
+            status_message=status_message,
+            otel_kind=otel_kind,
+            attributes=attributes,
+            resource=resource,
+            events=events,
+            links=links,
+            scope_name=scope_name,
+            scope_version=scope_version,
+            project=default_project,
+        )
 
 
 def _ordered(found: set[str]) -> tuple[str, ...]:
@@ -157,28 +178,40 @@ def _warn_once() -> None:
         _log.warning("workbench could not read a span's attributes; kept it raw", exc_info=True)
 
 
-def _extract(raw: Mapping[str, Any], default_project: str) -> dict[str, Any]:
-    """Every extracted field, as keyword arguments for :class:`Span`."""
-    attributes = raw["attributes"]
-    if type(attributes) is not dict and not isinstance(attributes, Mapping):
-        attributes = _EMPTY  # not a mapping at all: nothing to read, but keep it raw
-    resource = raw["resource"]
-    if type(resource) is not dict and not isinstance(resource, Mapping):
-        resource = _EMPTY
-    events: tuple[Event, ...] = raw["events"]
-    start_time_ns: int = raw["start_time_ns"]
-    found, groups, hits = scan(attributes)
-    if "gen_ai" in found and vendors.is_openlit(attributes, resource, raw["scope_name"]):
+def _build(
+    trace_id: str,
+    span_id: str,
+    parent_span_id: str | None,
+    name: str,
+    start_time_ns: int,
+    end_time_ns: int,
+    status_code: StatusCode,
+    status_message: str,
+    otel_kind: str,
+    attributes: Mapping[str, Any],
+    resource: Mapping[str, Any],
+    events: tuple[Event, ...],
+    links: tuple[Link, ...],
+    scope_name: str | None,
+    scope_version: str | None,
+    default_project: str,
+) -> Span:
+    """The span, its extracted fields read from ``attributes``, ``resource`` and ``events``."""
+    # Keep the raw values as given, but read only what is a mapping.
+    attrs = attributes if type(attributes) is dict or isinstance(attributes, Mapping) else _EMPTY
+    res = resource if type(resource) is dict or isinstance(resource, Mapping) else _EMPTY
+    found, groups, hits = scan(attrs)
+    if "gen_ai" in found and vendors.is_openlit(attrs, res, scope_name):
         found.add("openlit")
-    kind = fields.span_kind(attributes, hits)
-    provider = fields.provider(attributes, hits, "vercel" in found)
-    model = fields.pick_str(attributes, hits, "model")
-    input_messages, output_messages = _messages(attributes, events, found, groups)
+    kind = fields.span_kind(attrs, hits)
+    provider = fields.provider(attrs, hits, "vercel" in found)
+    model = fields.pick_str(attrs, hits, "model")
+    input_messages, output_messages = _messages(attrs, events, found, groups)
 
-    input_value, input_mime = fields.io_value(attributes, hits, "input")
+    input_value, input_mime = fields.io_value(attrs, hits, "input")
     if input_value is None and input_messages:
         input_value, input_mime = render_input(input_messages), "text/plain"
-    output_value, output_mime = fields.io_value(attributes, hits, "output")
+    output_value, output_mime = fields.io_value(attrs, hits, "output")
     if output_value is None and output_messages:
         output_value, output_mime = render_output(output_messages), "text/plain"
 
@@ -189,55 +222,70 @@ def _extract(raw: Mapping[str, Any], default_project: str) -> dict[str, Any]:
             documents = openinference.documents(groups.get("reranker.output_documents."))
         if not documents:
             documents = openinference.documents(groups.get("retrieval.documents."))
-        embedding_model = fields.pick_str(attributes, hits, "embedding_model") or model
+        embedding_model = fields.pick_str(attrs, hits, "embedding_model") or model
         embeddings = openinference.embeddings(groups.get("embedding.embeddings."), embedding_model)
     if not embeddings and "vercel" in found:
-        embeddings = vendors.vercel_embeddings(attributes, model)
+        embeddings = vendors.vercel_embeddings(attrs, model)
 
     usage_details = None
     cost_details = None
     if "langfuse" in found:
-        usage_details = vendors.langfuse_usage(attributes)
-        cost_details = vendors.langfuse_cost(attributes)
+        usage_details = vendors.langfuse_usage(attrs)
+        cost_details = vendors.langfuse_cost(attrs)
     if "mlflow" in found:
-        usage_details = usage_details or vendors.mlflow_usage(attributes)
-        cost_details = cost_details if cost_details is not None else vendors.mlflow_cost(attributes)
+        usage_details = usage_details or vendors.mlflow_usage(attrs)
+        cost_details = cost_details if cost_details is not None else vendors.mlflow_cost(attrs)
 
-    tool_name = fields.pick_str(attributes, hits, "tool") if "tool" in hits else None
+    tool_name = fields.pick_str(attrs, hits, "tool") if "tool" in hits else None
     if tool_name is None and "openllmetry" in found:
-        tool_name = vendors.openllmetry_tool_name(attributes)
+        tool_name = vendors.openllmetry_tool_name(attrs)
     if tool_name is None and "vercel" in found:
-        tool_name = fields.pick_str(attributes, hits, "tool_late")
+        tool_name = fields.pick_str(attrs, hits, "tool_late")
 
-    return {
-        "project": fields.project(resource, default_project),
-        "span_kind": kind,
-        "model_name": model,
-        "provider": provider,
-        "input_value": input_value,
-        "input_mime_type": input_mime if input_value is not None else None,
-        "output_value": output_value,
-        "output_mime_type": output_mime if output_value is not None else None,
-        "tokens": token_usage(attributes, hits, found, provider, usage_details),
-        "client_cost": client_cost(attributes, hits, cost_details),
-        "time_to_first_token_ms": _ttft(attributes, hits, events, start_time_ns, found),
-        "session_id": fields.pick_str(attributes, hits, "session") if "session" in hits else None,
-        "user_id": fields.pick_str(attributes, hits, "user") if "user" in hits else None,
-        "prompt_template": (
-            fields.pick_str(attributes, hits, "template") if "template" in hits else None
+    return new_span(
+        trace_id=trace_id,
+        span_id=span_id,
+        parent_span_id=parent_span_id,
+        name=name,
+        start_time_ns=start_time_ns,
+        end_time_ns=end_time_ns,
+        status_code=status_code,
+        status_message=status_message,
+        otel_kind=otel_kind,
+        attributes=attributes,
+        resource=resource,
+        events=events,
+        links=links,
+        scope_name=scope_name,
+        scope_version=scope_version,
+        project=fields.project(res, default_project),
+        span_kind=kind,
+        model_name=model,
+        provider=provider,
+        input_value=input_value,
+        input_mime_type=input_mime if input_value is not None else None,
+        output_value=output_value,
+        output_mime_type=output_mime if output_value is not None else None,
+        tokens=token_usage(attrs, hits, found, provider, usage_details),
+        client_cost=client_cost(attrs, hits, cost_details),
+        time_to_first_token_ms=_ttft(attrs, hits, events, start_time_ns, found),
+        session_id=fields.pick_str(attrs, hits, "session") if "session" in hits else None,
+        user_id=fields.pick_str(attrs, hits, "user") if "user" in hits else None,
+        prompt_template=(
+            fields.pick_str(attrs, hits, "template") if "template" in hits else None
         ),
-        "prompt_template_version": (
-            fields.pick_str(attributes, hits, "template_version")
+        prompt_template_version=(
+            fields.pick_str(attrs, hits, "template_version")
             if "template_version" in hits
             else None
         ),
-        "tool_name": tool_name,
-        "input_messages": input_messages,
-        "output_messages": output_messages,
-        "documents": documents,
-        "embeddings": embeddings,
-        "conventions": _ordered(found),
-    }
+        tool_name=tool_name,
+        input_messages=input_messages,
+        output_messages=output_messages,
+        documents=documents,
+        embeddings=embeddings,
+        conventions=_ordered(found),
+    )
 
 
 Messages = tuple[Message, ...]

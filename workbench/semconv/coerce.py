@@ -13,6 +13,7 @@ import math
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+_loads = json.loads
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _MICROSECOND = timedelta(microseconds=1)
 
@@ -122,17 +123,18 @@ def as_json(value: Any) -> Any:
     Only objects, arrays and quoted strings are parsed: a bare ``"12"`` stays a string
     elsewhere and is not turned into a number here.
     """
-    if isinstance(value, (dict, list, tuple)):
-        return value
-    if isinstance(value, bytes):
-        value = value.decode("utf-8", "replace")
-    if not isinstance(value, str):
-        return None
-    stripped = value.strip()
-    if not stripped or stripped[0] not in '{["':
-        return None
+    if type(value) is not str:
+        if isinstance(value, (dict, list, tuple)):
+            return value
+        if not isinstance(value, (str, bytes)):
+            return None
+        value = value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+    if not value or value[0] not in '{["':
+        value = value.strip()
+        if not value or value[0] not in '{["':
+            return None
     try:
-        return json.loads(stripped)
+        return _loads(value)
     except (ValueError, RecursionError):
         return None
 

@@ -27,27 +27,32 @@ _UNKNOWN = SpanKind.UNKNOWN
 _KINDS = {kind.value: kind for kind in SpanKind}
 
 
-def _ranked(hits: Hits, field: str) -> list[tuple[int, str]] | None:
-    candidates = hits.get(field)
-    if candidates is not None and len(candidates) > 1:
-        candidates.sort()
-    return candidates
-
-
 def pick(
     attributes: Mapping[str, Any], hits: Hits, field: str, convert: Callable[[Any], T | None]
 ) -> tuple[T | None, int]:
     """The best-ranked value of ``field`` that ``convert`` accepts, and its rank (-1 if
     none)."""
-    candidates = hits.get(field)
-    if candidates is None:
+    hit = hits.get(field)
+    if hit is None:
         return None, -1
-    if len(candidates) > 1:
-        candidates.sort()
-    for rank, key in candidates:
-        value = convert(attributes[key])
-        if value is not None:
-            return value, rank
+    rank, key = hit
+    value = convert(attributes[key])
+    if value is not None:
+        return value, rank
+    return _fall_through(attributes, field, rank, convert)
+
+
+def _fall_through(
+    attributes: Mapping[str, Any], field: str, rank: int, convert: Callable[[Any], T | None]
+) -> tuple[T | None, int]:
+    """The best key held an unusable value: try the rest of the field's table in order."""
+    table = keys.FIELDS[field]
+    for lower in range(rank + 1, len(table)):
+        raw = attributes.get(table[lower][0])  # type: ignore[call-overload]
+        if raw is not None:
+            value = convert(raw)
+            if value is not None:
+                return value, lower
     return None, -1
 
 
@@ -88,14 +93,16 @@ def provider(attributes: Mapping[str, Any], hits: Hits, vercel: bool) -> str | N
 
 def span_kind(attributes: Mapping[str, Any], hits: Hits) -> SpanKind:
     """The span kind from the best-ranked kind-bearing key whose value we know."""
-    candidates = _ranked(hits, "kind")
-    if candidates is None:
+    hit = hits.get("kind")
+    if hit is None:
         return _UNKNOWN
-    for rank, key in candidates:
-        text = as_str(attributes[key])  # also unquotes MLflow's JSON-encoded '"LLM"'
+    first = hit[0]
+    for rank in range(first, len(keys.SPAN_KIND)):
+        key, values = keys.SPAN_KIND[rank]
+        raw = attributes[hit[1]] if rank == first else attributes.get(key)
+        text = as_str(raw)  # also unquotes MLflow's JSON-encoded '"LLM"'
         if text is None:
             continue
-        values = keys.SPAN_KIND[rank][1]
         if values is None:
             kind = _KINDS.get(text) or _KINDS.get(text.strip().upper(), _UNKNOWN)
         else:
@@ -114,12 +121,15 @@ def io_value(
     no MIME type, JSON-looking text is labelled ``application/json``, other text
     ``text/plain``.
     """
-    candidates = _ranked(hits, field)
-    if candidates is None:
+    hit = hits.get(field)
+    if hit is None:
         return None, None
     table = keys.INPUT_VALUE if field == "input" else keys.OUTPUT_VALUE
-    for rank, key in candidates:
-        value = attributes[key]
+    for rank in range(hit[0], len(table)):
+        key = table[rank][0]
+        value = attributes.get(key)
+        if value is None:
+            continue
         if isinstance(value, str) and len(value) > 1 and value[0] == '"' == value[-1]:
             value = as_str(value)  # a JSON-encoded string (MLflow): show the string
         text = to_text(value)
@@ -136,11 +146,12 @@ def io_value(
 def ttft_ms(attributes: Mapping[str, Any], hits: Hits) -> tuple[float | None, str | None]:
     """Time to first token in milliseconds, from attributes that state it as a duration,
     and the convention that stated it."""
-    candidates = _ranked(hits, "ttft")
-    if candidates is not None:
-        for rank, key in candidates:
-            number = as_float(attributes[key])
-            if number is not None and number >= 0:
-                _, unit_ms, convention = keys.TTFT[rank]
-                return number * unit_ms, convention
+    hit = hits.get("ttft")
+    if hit is None:
+        return None, None
+    for rank in range(hit[0], len(keys.TTFT)):
+        key, unit_ms, convention = keys.TTFT[rank]
+        number = as_float(attributes.get(key))
+        if number is not None and number >= 0:
+            return number * unit_ms, convention
     return None, None

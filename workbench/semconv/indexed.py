@@ -21,8 +21,9 @@ __all__ = ["INDEXED_PREFIXES", "Groups", "Hits", "scan", "subgroups"]
 
 #: Index -> {rest of key: value}, e.g. ``{0: {"message.role": "user"}}``.
 Groups = dict[int, dict[str, Any]]
-#: Field name -> [(rank in the field's table, attribute key)], unsorted.
-Hits = dict[str, list[tuple[int, str]]]
+#: Field name -> (rank in the field's table, attribute key) of the best-ranked attribute
+#: present. Readers fall back down the table themselves if its value is unusable.
+Hits = dict[str, tuple[int, str]]
 
 INDEXED_PREFIXES: tuple[str, ...] = (
     "llm.input_messages.",
@@ -152,11 +153,9 @@ def scan(attributes: Mapping[str, Any]) -> tuple[set[str], dict[str, Groups], Hi
                     item[tail] = value
             continue
         for field, hit in fields:
-            field_hits = hits.get(field)
-            if field_hits is None:
-                hits[field] = [hit]
-            else:
-                field_hits.append(hit)
+            best = hits.get(field)
+            if best is None or hit < best:  # ranks differ within a table: keys never compared
+                hits[field] = hit
     return found, groups, hits
 
 

@@ -67,25 +67,37 @@ def content_text(
     ``content`` may be a string, a JSON string of parts, or a list of parts. Tool calls
     found among the parts are appended to ``calls``; hidden reasoning is left out.
     """
-    if isinstance(content, str):
-        parsed = as_json(content) if content[:1] == "[" else None
-        if not isinstance(parsed, list):
+    # Exact type checks first: JSON gives plain str/list/dict, and the abstract
+    # Mapping check is slow on the hot path.
+    shape = type(content)
+    if shape is str:
+        if content[:1] != "[":
+            return content, None
+        parsed = as_json(content)
+        if type(parsed) is not list:
             return content, None
         content = parsed  # OpenLLMetry sends Anthropic content blocks as JSON text
-    if isinstance(content, Mapping):
-        content = [content]
-    if not isinstance(content, (list, tuple)):
-        return to_text(content), None
+    elif shape is not list and shape is not tuple:
+        if isinstance(content, Mapping):
+            content = [content]
+        elif not isinstance(content, (list, tuple)):
+            return to_text(content), None
     texts: list[str] = []
     answered: str | None = None
     for part in content:
-        if isinstance(part, str):
+        if type(part) is str:
             texts.append(part)
             continue
-        if not isinstance(part, Mapping):
+        if type(part) is not dict and not isinstance(part, Mapping):
             continue
         kind = part.get("type")
-        if kind in _CALL_TYPES or (kind is None and "function_call" in part):
+        if kind == "text":
+            text = part.get("content")
+            if text is None:
+                text = part.get("text")
+            if type(text) is str:
+                texts.append(text)
+        elif kind in _CALL_TYPES or (kind is None and "function_call" in part):
             call = part.get("function_call") if kind is None else part
             if calls is not None and isinstance(call, Mapping):
                 calls.append(_tool_call(call))
@@ -104,51 +116,63 @@ def content_text(
 
 def message_from_dict(obj: Any) -> Message | None:
     """Return a :class:`Message` from a message dict of any known shape, or ``None``."""
-    if not isinstance(obj, Mapping):
+    if type(obj) is not dict and not isinstance(obj, Mapping):
         return None
-    inner = obj.get("message")
-    if isinstance(inner, str):
-        inner = as_json(inner)
-    if isinstance(inner, Mapping) and "content" not in obj and "parts" not in obj:
-        # GenAI "choice" events and OpenAI choices wrap the message; the wrapper may carry
-        # the role when the message does not.
-        if "role" not in inner and "role" in obj:
-            inner = {**inner, "role": obj["role"]}
-        obj = inner
+    get = obj.get
+    inner = get("message")
+    if inner is not None and "content" not in obj and "parts" not in obj:
+        # GenAI "choice" events and OpenAI choices wrap the message (once); the wrapper
+        # may carry the role when the message does not.
+        if isinstance(inner, str):
+            inner = as_json(inner)
+        if isinstance(inner, Mapping):
+            if "role" not in inner and "role" in obj:
+                inner = {**inner, "role": obj["role"]}
+            obj = inner
+            get = obj.get
     calls: list[ToolCall] = []
-    content = obj.get("parts") if "parts" in obj else obj.get("content")
+    content = get("parts")
+    if content is None:
+        content = get("content")
     text, answered = content_text(content, calls) if content is not None else (None, None)
-    raw_calls = obj.get("tool_calls")
-    if isinstance(raw_calls, str):
-        raw_calls = as_json(raw_calls)
-    if isinstance(raw_calls, (list, tuple)):
-        calls.extend(_tool_call(call) for call in raw_calls if isinstance(call, Mapping))
-    legacy = obj.get("function_call")
-    if isinstance(legacy, Mapping):
+    raw_calls = get("tool_calls")
+    if raw_calls is not None:
+        if isinstance(raw_calls, str):
+            raw_calls = as_json(raw_calls)
+        if isinstance(raw_calls, (list, tuple)):
+            calls.extend(_tool_call(call) for call in raw_calls if isinstance(call, Mapping))
+    legacy = get("function_call")
+    if legacy is not None and isinstance(legacy, Mapping):
         calls.append(_tool_call(legacy))
-    role = as_str(obj.get("role"))
+    role = get("role")
+    if type(role) is not str or not role:
+        role = as_str(role)
     if role is None and text is None and not calls:
         return None
-    call_id = as_str(obj.get("tool_call_id")) or answered
+    call_id = get("tool_call_id")
+    call_id = answered if call_id is None else as_str(call_id) or answered
     if call_id is None and role == "tool":
         call_id = as_str(_first(obj, "toolCallId", "id"))  # GenAI tool-message events
+    name = get("name")
     return new_message(
         role=role,
         content=text,
-        name=as_str(obj.get("name")),
+        name=None if name is None else as_str(name),
         tool_call_id=call_id,
-        tool_calls=tuple(calls),
+        tool_calls=tuple(calls) if calls else (),
     )
 
 
 def messages_from_value(value: Any) -> tuple[Message, ...]:
     """Messages from a JSON array (text or list) of message dicts; ``()`` if it is not one."""
     parsed = as_json(value)
-    if isinstance(parsed, Mapping):
-        parsed = parsed.get("messages")  # {"messages": [...]} request bodies
-    if not isinstance(parsed, (list, tuple)):
-        return ()
-    return tuple(message for message in map(message_from_dict, parsed) if message is not None)
+    if type(parsed) is not list:
+        if isinstance(parsed, Mapping):
+            parsed = parsed.get("messages")  # {"messages": [...]} request bodies
+        if not isinstance(parsed, (list, tuple)):
+            return ()
+    found = [message_from_dict(item) for item in parsed]
+    return tuple(found) if None not in found else tuple(m for m in found if m is not None)
 
 
 def _readable(message: Message) -> str | None:

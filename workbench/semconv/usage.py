@@ -127,7 +127,7 @@ def client_cost(
     if total is not None and rank == 0:
         return total
     if "cost_part" in hits:
-        parts = [as_float(attributes[key]) for _, key in hits["cost_part"]]
+        parts = [as_float(attributes.get(key)) for key in keys.COST_PARTS]
         present = [part for part in parts if part is not None]
         if present:
             return sum(present)
