@@ -20,7 +20,8 @@ extracted fields. ``capture_text=False`` drops prompt and response text altogeth
 
 The modules, in the order a span meets them: :mod:`.config` (the policy),
 :mod:`.redactor` (compiled policy and counters), :mod:`.span` (walking a Span),
-:mod:`.scope` (key tables), :mod:`.scrub` (one string), :mod:`.detectors` (the patterns).
+:mod:`.scope` (key tables), :mod:`.scrub` (one string), :mod:`.detectors` (the patterns),
+:mod:`.checks` (what a pattern cannot check: Luhn, mod-97 ...).
 """
 
 from __future__ import annotations

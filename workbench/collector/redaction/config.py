@@ -82,6 +82,7 @@ class CustomPattern:
     pattern: str
     replacement: str | None = None
     ignore_case: bool = False
+    _compiled: re.Pattern[str] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         where = f"redaction.custom {self.name!r}"
@@ -91,7 +92,8 @@ class CustomPattern:
                 "and underscores, starting with a letter, e.g. employee_id."
             )
         if not isinstance(self.pattern, str):
-            raise ConfigError(f"{where} pattern is {self.pattern!r} but must be a string.")
+            raise ConfigError(f"{where} pattern is {self.pattern!r} but must be a string; put it in quotes.")
+        _boolean("custom ignore_case", self.ignore_case)
         try:
             compiled = re.compile(self.pattern, re.IGNORECASE if self.ignore_case else 0)
         except re.error as exc:
@@ -111,7 +113,6 @@ class CustomPattern:
                 f"{where} replacement {self.replacement!r} is not a valid placeholder; use "
                 "letters, digits, _ . or -, optionally in angle brackets, e.g. <EMPLOYEE_ID>."
             )
-        _boolean("custom ignore_case", self.ignore_case)
         object.__setattr__(self, "_compiled", compiled)
 
     @property
@@ -121,7 +122,7 @@ class CustomPattern:
 
     def compiled(self) -> re.Pattern[str]:
         """The compiled pattern (compiled once, when the pattern was checked)."""
-        return self._compiled  # type: ignore[attr-defined,no-any-return]
+        return self._compiled
 
 
 @dataclass(frozen=True)
@@ -168,6 +169,11 @@ class RedactionConfig:
         set_(self, "detectors", _strings("detectors", self.detectors))
         set_(self, "scope", _strings("scope", self.scope))
         set_(self, "allow", _strings("allow", self.allow))
+        if not isinstance(self.custom, (list, tuple)):
+            raise ConfigError(
+                f"redaction.custom is {self.custom!r} but must be a list of CustomPattern "
+                "(in a file: [[redaction.custom]] tables with name and pattern)."
+            )
         set_(self, "custom", tuple(self.custom))
         known = {**DETECTOR_GROUPS, **{n: (n,) for n in _BUILTIN_NAMES}}
         for name in self.detectors:
@@ -306,7 +312,7 @@ def _custom_from(value: Any) -> tuple[CustomPattern, ...]:
             f"redaction.custom is {value!r} but must be a list of tables with name and "
             "pattern, e.g. [[redaction.custom]] in TOML."
         )
-    allowed = [f.name for f in fields(CustomPattern)]
+    allowed = [f.name for f in fields(CustomPattern) if f.init]
     patterns = []
     for index, entry in enumerate(value):
         if not isinstance(entry, Mapping) or not {"name", "pattern"} <= entry.keys():

@@ -134,7 +134,9 @@ DEFAULT_ALLOW: tuple[str, ...] = (
     "ai.operationId",
     "service.*",
     "telemetry.*",
-    "otel.*",
+    "otel.status_code",  # not otel.status_description: error text can carry anything
+    "otel.scope.*",
+    "otel.library.*",
     "exception.type",
 )
 

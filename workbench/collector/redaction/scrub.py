@@ -30,7 +30,7 @@ Found = dict[str, set[str]]
 
 
 class Scrubber:
-    """Replaces what a fixed list of detectors finds. Immutable, so safe to share.
+    """Replaces what a fixed list of detectors finds. Safe to share between threads.
 
     Args:
         detectors: The detectors to run, in priority order.
@@ -51,6 +51,7 @@ class Scrubber:
         # The pre-checks as plain tuples: this loop runs for every string of every span.
         self._checks = tuple((rank, d, d.min_length, d.min_digits, d.hints) for rank, d in enumerate(self.detectors))
         self._shortest = min((d.min_length for d in self.detectors), default=0)
+        self._count_digits = any(d.min_digits for d in self.detectors)
         self._hashed = hashed
         self._key = salt.encode("utf-8")
         self._hash_length = hash_length
@@ -86,7 +87,7 @@ class Scrubber:
         size = len(text)
         if size < self._shortest:
             return text
-        digits = count_digits(text)
+        digits = count_digits(text) if self._count_digits else 0
         present: dict[str, bool] = {}  # hints shared by detectors ("sk-", "_") are looked for once
         candidates: list[tuple[int, int, int]] = []
         for rank, detector, min_length, min_digits, hints in self._checks:
