@@ -28,12 +28,23 @@ Priority, when two conventions disagree about a field::
     OpenInference > OTel GenAI new names > GenAI old names > OpenLLMetry (traceloop)
         > OpenLIT > Langfuse > MLflow > Vercel AI SDK
 
-The order is encoded in the key tables of :mod:`workbench.semconv.keys` (first key present
-wins) and, for structured fields (messages, documents, embeddings), in the order
-:func:`make_span` tries the readers. Within one convention the response beats the request
-(``gen_ai.response.model`` over ``gen_ai.request.model``). Explicit input/output values
-beat values rendered from chat messages. The prompt-cache rule for token counts is in
+The order is encoded in the key tables of :mod:`workbench.semconv.keys` (the best-ranked
+key whose value is usable wins; a junk value falls through to the next key) and, for
+structured fields (messages, documents, embeddings), in the order :func:`make_span` tries
+the readers. Inputs and outputs are settled separately. Within one convention the response
+beats the request (``gen_ai.response.model`` over ``gen_ai.request.model``). Explicit
+input/output values beat text rendered from chat messages (the last user message, the
+first output message). The prompt-cache rule for token counts is in
 :mod:`workbench.semconv.usage`.
+
+``project`` is the resource's ``openinference.project.name``, else its ``service.name``,
+else ``default_project``; the SDK's stand-in ``unknown_service...`` counts as unset.
+The status is kept as sent: an ``exception`` event does not turn UNSET into ERROR.
+
+Modules: ``keys`` (the tables), ``indexed`` (the one walk over the attributes),
+``fields`` and ``usage`` (scalar readers), ``openinference``, ``genai``, ``messages`` and
+``vendors`` (structured readers), ``coerce`` (lenient conversions), ``build`` (quick
+constructors for the frozen model classes).
 
 Everything here is a pure function over dicts, standard library plus
 ``openinference-semantic-conventions``. Nothing raises on odd input: a value of the wrong
@@ -172,6 +183,7 @@ def _ordered(found: set[str]) -> tuple[str, ...]:
 
 
 def _warn_once() -> None:
+    """Log the first reader failure with its traceback; later ones would only repeat it."""
     global _warned
     if not _warned:
         _warned = True

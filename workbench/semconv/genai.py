@@ -55,8 +55,8 @@ def json_messages(attributes: Mapping[str, Any]) -> tuple[Messages, Messages]:
     if not outputs:
         outputs = messages_from_value(attributes.get("gen_ai.completion"))
     system = attributes.get("gen_ai.system_instructions")
-    if system is not None:
-        parsed = as_json(system)
+    if isinstance(system, (str, list, tuple)):
+        parsed = as_json(system)  # a JSON array of parts, or plain text
         text = content_text(parsed if parsed is not None else system)[0]
         if text and not (inputs and inputs[0].role == "system"):
             inputs = (new_message(role="system", content=text), *inputs)
@@ -68,10 +68,12 @@ def event_messages(events: Sequence[Event]) -> tuple[Messages, Messages]:
     inputs: list[Message] = []
     outputs: list[Message] = []
     for event in events:
-        name = event.name
+        name = getattr(event, "name", None)
         if not isinstance(name, str) or not name.startswith("gen_ai."):
             continue
-        attributes = event.attributes if isinstance(event.attributes, Mapping) else {}
+        attributes = getattr(event, "attributes", None)
+        if not isinstance(attributes, Mapping):
+            attributes = {}
         role = _EVENT_ROLES.get(name)
         if role is not None:
             message = _event_message(attributes, role)
