@@ -56,9 +56,10 @@ class _Operand:
 
 
 class _Compiler:
-    def __init__(self, source: str, fields: Iterable[str], table_alias: str | None) -> None:
+    def __init__(self, source: str, fields: Iterable[str], table_alias: str | None, booleans: Iterable[str]) -> None:
         self.source = source
         self.fields = set(fields)
+        self.booleans = set(booleans)
         self.prefix = f"{table_alias}." if table_alias else ""
         self.params: list[Any] = []
 
@@ -85,7 +86,7 @@ class _Compiler:
             return parts[0] if len(parts) == 1 else "(" + " AND ".join(parts) + ")"
         if isinstance(node, ast.Call):
             return self.call(node)
-        if isinstance(node, ast.Name) and node.id in self.fields:
+        if isinstance(node, ast.Name) and node.id in self.booleans:
             return f"({self.operand(node).sql} = TRUE)"  # a boolean field on its own
         if isinstance(node, ast.Constant) and isinstance(node.value, bool):
             return "TRUE" if node.value else "FALSE"
@@ -179,15 +180,23 @@ def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def compile_filter(expression: str, fields: Iterable[str], *, table_alias: str | None = None) -> CompiledFilter:
+def compile_filter(
+    expression: str,
+    fields: Iterable[str],
+    *,
+    table_alias: str | None = None,
+    booleans: Iterable[str] = (),
+) -> CompiledFilter:
     """Compile a filter expression to SQL over the given fields.
+
+    ``booleans`` names the fields that may stand alone as a condition.
 
     Raises:
         FilterError: The expression is not valid, or names a field that does not exist; the
             message says where and what is allowed.
     """
     source = expression.strip()
-    compiler = _Compiler(source, fields, table_alias)
+    compiler = _Compiler(source, fields, table_alias, booleans)
     if not source:
         return CompiledFilter("TRUE")
     try:

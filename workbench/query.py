@@ -25,6 +25,7 @@ from workbench.tree import Trace
 __all__ = ["Reader", "SPAN_FIELDS", "TRACE_COLUMNS", "parse_time"]
 
 SPAN_FIELDS: tuple[str, ...] = tuple(TABLES["spans"].column_names)
+_BOOLEAN_FIELDS = tuple(c.name for c in TABLES["spans"].columns if c.sql == "BOOLEAN")
 _HEAVY = ("attributes", "resource", "events", "links", "input_messages", "output_messages")
 _RELATIVE = re.compile(r"^-?\s*(\d+(?:\.\d+)?)\s*(s|m|h|d|w)$")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
@@ -130,7 +131,7 @@ class Reader:
             projects = [project] if isinstance(project, str) else list(project)
             where.add(f"{alias}.project IN (SELECT unnest(?::VARCHAR[]))", projects)
         if filter:
-            compiled = compile_filter(filter, SPAN_FIELDS, table_alias=alias)
+            compiled = compile_filter(filter, SPAN_FIELDS, table_alias=alias, booleans=_BOOLEAN_FIELDS)
             where.add(compiled.sql, *compiled.params)
         return where
 
