@@ -373,6 +373,32 @@ def test_only_enabled_detectors_run() -> None:
     assert redact("10.0.0.1 and ::1", detectors=("ip",)) == "<IP_ADDRESS> and <IP_ADDRESS>"
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "2024-06-12T14:03:22.123456Z INFO request_id=550e8400-e29b-41d4-a716-446655440000 latency_ms=1234.56",
+        "sha256 e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855, md5 d41d8cd98f00b204e9800998ecf8427e",
+        '{"usage": {"prompt_tokens": 1523, "completion_tokens": 412}, "created": 1718203402, "id": "chatcmpl-9Zcb"}',
+        "def f(x):\n    return x[1:3] + arr[0:10:2]  # std::map<int, int>",
+        "https://example.com/path?a=1&b=2#frag and http://localhost:8080/v1/chat",
+        "Python 3.11.7, numpy 1.26.4, torch 2.3.0+cu121, node v20.11.1",
+        "coordinates 48.8566, 2.3522; ratio 0.12345678901234",
+        "invoice INV-2024-000123, total 1,234,567.89 EUR",
+        "pages 123-145, years 1990-2000, score 98.5/100",
+        "ISBN 978-3-16-148410-0, DOI 10.1000/182, arXiv:2106.09685",
+        "trace_id=4bf92f3577b34da6a3ce929d0e0e4736 span_id=00f067aa0ba902b7",
+        "embedding [0.0123, -0.0456, 0.0789, 0.1011, -0.1213, 0.1415]",
+        "tracking 1Z999AA10123456784, order #123456789012",
+        "open 09:00-17:00, at 14:45:00, ratio 3:2:1",
+        "numbers 100 200 300 400 500 600 700 800 900 1000 1100 1200",
+        "timestamps 1718203402123 and 1718203402123456789",
+        "German date 31.12.2023 14:00, French 31/12/2023",
+    ],
+)
+def test_ordinary_technical_text_is_left_alone(text: str) -> None:
+    assert redact(text) == text
+
+
 def test_redaction_inside_json_text_keeps_it_valid_json() -> None:
     # The raw attribute is JSON text: escapes such as \n sit right before the values.
     document = {"content": "hi\nalice@example.com\n+44 20 7946 0958\n10.0.0.1\n123-45-6789"}

@@ -102,11 +102,22 @@ def longest_prefix(text: str, separators: str, valid: Callable[[str], bool]) -> 
 
 
 def card_check(text: str) -> int:
-    """Card numbers: 13 to 19 digits passing Luhn, spaces and dashes ignored."""
+    """Card numbers: 13 to 19 digits passing Luhn, written whole or grouped as cards are.
+
+    Printed cards group digits 4-4-4-4 (Visa, Mastercard), 4-6-5 (Amex) or 4-6-4 (Diners),
+    with one kind of separator; "200 300 400 500 600" is a list of numbers even when its
+    digits happen to pass Luhn.
+    """
 
     def valid(candidate: str) -> bool:
         digits = candidate.replace(" ", "").replace("-", "")
-        return 13 <= len(digits) <= 19 and luhn_is_valid(digits)
+        if not 13 <= len(digits) <= 19 or not luhn_is_valid(digits):
+            return False
+        if len(digits) == len(candidate):
+            return True
+        separator = " " if " " in candidate else "-"
+        groups = candidate.split(separator)
+        return len(groups[0]) == 4 and all(3 <= len(group) <= 6 and group.isdigit() for group in groups)
 
     return longest_prefix(text, " -", valid)
 

@@ -358,8 +358,9 @@ BUILTIN_DETECTORS: tuple[Detector, ...] = (
             # North American: 415-555-2671, 415.555.2671 ...
             r"|\d{2}[.-]\d{3}[.-]\d{4}"
             # ... and with spaces only when area code and exchange are valid NANP numbers
-            # (first digit 2-9), so that "100 200 3000" stays a list of numbers.
-            r"|(?<=[2-9])\d{2} [2-9]\d{2} \d{4}"
+            # (first digit 2-9) and no other number is next to it, so that "100 200 3000"
+            # and "700 800 900 1000 1100" stay lists of numbers.
+            r"|(?<=[2-9])(?<![0-9] [0-9])\d{2} [2-9]\d{2} \d{4}(?! [0-9])"
             r")" + _NUMBER_END,
         ),
         min_digits=8,
