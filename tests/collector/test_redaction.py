@@ -166,6 +166,10 @@ def test_email_look_alikes_are_kept(text: str) -> None:
         "01 23 45 67 89",
         "030-1234567",
         "(030) 1234567",
+        "0049 30 1234567",
+        "03-1234-5678",
+        "415 555-2671",
+        "(415) 555 2671",
     ],
 )
 def test_phone_numbers_are_replaced(value: str) -> None:

@@ -133,6 +133,8 @@ def phone_check(text: str) -> int:
     if text.startswith("+"):
         # E.164 allows at most 15 digits; fewer than 8 is a short code or a plain number.
         valid = 8 <= digits <= 15
+    elif text.startswith("00"):
+        valid = 10 <= digits <= 17  # the same behind the 00 international prefix
     elif text.lstrip("(").startswith("0"):
         # Trunk-prefix numbers have 9-12 digits; "01.02.2024" has 8 and is a date.
         valid = 9 <= digits <= 12

@@ -345,18 +345,19 @@ BUILTIN_DETECTORS: tuple[Detector, ...] = (
             # maximal digit runs, so the pattern cannot backtrack through the ways of
             # splitting one run.
             _lead(r"\+", 1, r"\w.+/-") + r"\d+(?:[ .-]?\(\d{1,5}\)\d*|[ .-]\d+)*" + _NUMBER_END,
-            # Parenthesised area code: (415) 555-2671; (020) 7946 0958, (030) 1234567.
+            # Parenthesised area code: (415) 555-2671, (415) 555 2671; (020) 7946 0958.
             _lead(r"\(", 1, r"\w.+/-")
-            + r"(?:\d{3}\) ?\d{3}[.-]\d{4}|0\d{1,4}\)[ .-]?\d{2,8}(?:[ .-]\d{2,8}){0,3})"
+            + r"(?:\d{3}\) ?\d{3}[ .-]\d{4}|0\d{1,4}\)[ .-]?\d{2,8}(?:[ .-]\d{2,8}){0,3})"
             + _NUMBER_END,
             _lead(r"\d", 1, r"\w.+/-") + r"(?:"
-            # Trunk prefix 0 (most of Europe, the UK, Australia ...), one separator used
-            # throughout: 020 7946 0958, 07700 900123, 01 23 45 67 89, 030-1234567.
-            r"(?<=0)[1-9]\d{0,3}(?P<sep>[ .-])\d{2,8}(?:(?P=sep)\d{2,8}){0,3}"
+            # Trunk prefix 0 (most of Europe, the UK, Australia, Japan ...), one separator
+            # used throughout: 020 7946 0958, 07700 900123, 01 23 45 67 89, 030-1234567;
+            # and the 00 international prefix: 0049 30 1234567.
+            r"(?<=0)(?:0[1-9]\d{0,2}|[1-9]\d{0,3})(?P<sep>[ .-])\d{2,8}(?:(?P=sep)\d{2,8}){0,4}"
             # North American with a country code: 1-800-555-0199, 1 (800) 555-0199.
             r"|(?<=1)[ .-](?:\(\d{3}\) ?|\d{3}[.-])\d{3}[.-]\d{4}"
-            # North American: 415-555-2671, 415.555.2671 ...
-            r"|\d{2}[.-]\d{3}[.-]\d{4}"
+            # North American: 415-555-2671, 415.555.2671, 415 555-2671 ...
+            r"|\d{2}(?:[.-]\d{3}[ .-]|[ ]\d{3}[.-])\d{4}"
             # ... and with spaces only when area code and exchange are valid NANP numbers
             # (first digit 2-9) and no other number is next to it, so that "100 200 3000"
             # and "700 800 900 1000 1100" stay lists of numbers.
