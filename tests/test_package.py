@@ -1,0 +1,126 @@
+"""The package's shape: the public API, the layering, and that every setting is documented."""
+
+from __future__ import annotations
+
+import ast
+import os
+from pathlib import Path
+
+import pytest
+
+import workbench
+from workbench import config
+from workbench.errors import ConfigError
+
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGE = ROOT / "workbench"
+
+# Which top-level parts of the package each part may import. A module imports only downward.
+ALLOWED = {
+    "model": set(),
+    "errors": set(),
+    "config": {"errors"},
+    "semconv": {"model", "errors"},
+    "pricing": {"model", "errors"},
+    "filters": {"errors"},
+    "tree": set(),
+    "collector": {"model", "errors", "semconv", "pricing", "config"},
+    "store": {"model", "errors", "config"},
+    "query": {"store", "filters", "tree", "errors", "model", "pricing", "config"},
+    "remote": {"tree", "errors"},
+    "drift": {"query", "store", "model", "errors", "config"},
+    "instrument": {"collector", "store", "model", "config", "errors"},
+    "app": {"query", "drift", "tree", "model", "errors", "config", "pricing", "remote"},
+    "server": {"app", "query", "store", "collector", "errors", "config", "model", "drift", "pricing"},
+    "serve": {"server", "store", "sample", "errors"},
+    "sample": {"store", "errors"},
+    "notebook": {"server", "app", "store", "instrument", "query", "errors", "config", "sample"},
+    "cli": {"serve", "config", "errors", "store", "query", "remote", "pricing"},
+}
+
+
+def _imports(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text())
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("workbench."):
+            found.add(node.module.split(".")[1])
+        elif isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.name.startswith("workbench."):
+                    found.add(alias.name.split(".")[1])
+    return found
+
+
+def _part(path: Path) -> str:
+    relative = path.relative_to(PACKAGE)
+    return relative.parts[0].removesuffix(".py")
+
+
+def test_modules_import_only_downward():
+    wrong = []
+    for path in PACKAGE.rglob("*.py"):
+        part = _part(path)
+        if part in ("__init__", "__main__"):
+            continue
+        allowed = ALLOWED.get(part)
+        assert allowed is not None, f"{path} belongs to no known layer; add it to ALLOWED"
+        for target in _imports(path) - {part, "__version__"}:
+            if target not in allowed:
+                wrong.append(f"{path.relative_to(ROOT)} imports workbench.{target}")
+    assert not wrong, "\n".join(wrong)
+
+
+@pytest.mark.parametrize(("module", "package"), [("duckdb", "store"), ("panel", "app"), ("plotly", "app")])
+def test_heavy_libraries_stay_in_their_package(module, package):
+    offenders = []
+    for path in PACKAGE.rglob("*.py"):
+        if _part(path) == package:
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module]
+            if any(n == module or n.startswith(module + ".") for n in names):
+                offenders.append(str(path.relative_to(ROOT)))
+    allowed_extra = {"drift"} if module == "plotly" else set()
+    assert [o for o in offenders if _part(ROOT / o) not in allowed_extra] == []
+
+
+def test_public_api_is_what_all_says():
+    for name in workbench.__all__:
+        assert hasattr(workbench, name), name
+    assert {"register", "open", "Store", "traced", "span"} <= set(workbench.__all__)
+
+
+def test_every_setting_is_documented_in_the_readme():
+    readme = (ROOT / "README.md").read_text()
+    for setting in config.SETTINGS.values():
+        assert setting.env in readme, f"{setting.env} is missing from the README"
+        assert setting.doc
+
+
+def test_argument_beats_environment_beats_default():
+    assert config.get("port", environ={}) == 4318
+    assert config.get("port", environ={"WORKBENCH_PORT": "9000"}) == 9000
+    assert config.get("port", 7000, environ={"WORKBENCH_PORT": "9000"}) == 7000
+    with pytest.raises(ConfigError, match="WORKBENCH_PORT='abc' is not valid"):
+        config.get("port", environ={"WORKBENCH_PORT": "abc"})
+
+
+def test_nothing_but_config_reads_the_environment():
+    readers = [
+        str(p.relative_to(ROOT)) for p in PACKAGE.rglob("*.py")
+        if p.name != "config.py" and ("os.environ" in p.read_text() or "os.getenv" in p.read_text())
+    ]
+    assert readers == []
+
+
+def test_the_schema_page_is_current():
+    from workbench.store.schema import markdown
+
+    assert (ROOT / "docs" / "schema.md").read_text() == markdown() + "\n", "regenerate docs/schema.md"
+
+
