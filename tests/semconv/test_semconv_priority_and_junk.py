@@ -224,8 +224,8 @@ def test_junk_values_never_raise(attributes):
 
 
 def test_non_mappings_and_odd_events_never_raise():
-    odd_events = [Event(None, "late", None), {"name": "gen_ai.choice"}, None]  # type: ignore[arg-type]
-    span = _span(None, resource=None, events=odd_events)  # type: ignore[arg-type]
+    odd_events: list[Any] = [Event(None, "late", None), {"name": "gen_ai.choice"}, None]
+    span = _span(None, resource=None, events=odd_events)
     assert span.attributes is None
     assert span.project == "default"
     assert span.tokens == TokenUsage()

@@ -57,7 +57,17 @@ import logging
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from workbench.model import Document, Embedding, Event, Link, Message, Span, SpanKind, StatusCode
+from workbench.model import (
+    Document,
+    Embedding,
+    Event,
+    Link,
+    Message,
+    Span,
+    SpanKind,
+    StatusCode,
+    TokenUsage,
+)
 from workbench.semconv import fields, genai, openinference, vendors
 from workbench.semconv.build import new_span
 from workbench.semconv.indexed import Groups, Hits, scan
@@ -81,6 +91,8 @@ _CONVENTION_ORDER = (
 )
 _CONVENTION_RANK = {name: rank for rank, name in enumerate(_CONVENTION_ORDER)}
 _EMPTY: Mapping[str, Any] = {}
+_NONE2: tuple[None, None] = (None, None)
+_NO_TOKENS = TokenUsage()
 
 
 def make_span(
@@ -215,15 +227,22 @@ def _build(
     found, groups, hits = scan(attrs)
     if "gen_ai" in found and vendors.is_openlit(attrs, res, scope_name):
         found.add("openlit")
-    kind = fields.span_kind(attrs, hits)
-    provider = fields.provider(attrs, hits, "vercel" in found)
-    model = fields.pick_str(attrs, hits, "model")
-    input_messages, output_messages = _messages(attrs, events, found, groups)
+    # Each reader is skipped when the walk saw nothing for it: most spans are plain spans
+    # with few attributes, and this runs for every span ingested.
+    kind = fields.span_kind(attrs, hits) if "kind" in hits else SpanKind.UNKNOWN
+    provider = fields.provider(attrs, hits, "vercel" in found) if "provider" in hits else None
+    model = fields.pick_str(attrs, hits, "model") if "model" in hits else None
+    if found or events:
+        input_messages, output_messages = _messages(attrs, events, found, groups)
+    else:
+        input_messages = output_messages = ()
 
-    input_value, input_mime = fields.io_value(attrs, hits, "input")
+    input_value, input_mime = fields.io_value(attrs, hits, "input") if "input" in hits else _NONE2
     if input_value is None and input_messages:
         input_value, input_mime = render_input(input_messages), "text/plain"
-    output_value, output_mime = fields.io_value(attrs, hits, "output")
+    output_value, output_mime = (
+        fields.io_value(attrs, hits, "output") if "output" in hits else _NONE2
+    )
     if output_value is None and output_messages:
         output_value, output_mime = render_output(output_messages), "text/plain"
 
@@ -278,9 +297,13 @@ def _build(
         input_mime_type=input_mime if input_value is not None else None,
         output_value=output_value,
         output_mime_type=output_mime if output_value is not None else None,
-        tokens=token_usage(attrs, hits, found, provider, usage_details),
-        client_cost=client_cost(attrs, hits, cost_details),
-        time_to_first_token_ms=_ttft(attrs, hits, events, start_time_ns, found),
+        tokens=token_usage(attrs, hits, found, provider, usage_details) if hits else _NO_TOKENS,
+        client_cost=client_cost(attrs, hits, cost_details) if hits else cost_details,
+        time_to_first_token_ms=(
+            _ttft(attrs, hits, events, start_time_ns, found)
+            if events or "ttft" in hits or "langfuse" in found
+            else None
+        ),
         session_id=fields.pick_str(attrs, hits, "session") if "session" in hits else None,
         user_id=fields.pick_str(attrs, hits, "user") if "user" in hits else None,
         prompt_template=(
@@ -296,7 +319,7 @@ def _build(
         output_messages=output_messages,
         documents=documents,
         embeddings=embeddings,
-        conventions=_ordered(found),
+        conventions=_ordered(found) if found else (),
     )
 
 
@@ -363,8 +386,6 @@ def _ttft(
         ttft = openinference.first_token_ms(events, start_time_ns)
         if ttft is not None:
             return ttft
-    elif "ttft" not in hits and "langfuse" not in found:
-        return None
     ttft, source = fields.ttft_ms(attributes, hits)
     if (ttft is None or source == "vercel") and "langfuse" in found:
         langfuse = vendors.langfuse_ttft_ms(attributes, start_time_ns)
