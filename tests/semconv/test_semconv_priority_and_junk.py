@@ -298,3 +298,12 @@ def test_a_reader_bug_still_returns_the_raw_span(monkeypatch):
     assert span.attributes is attributes
     assert span.model_name is None and span.span_kind is SpanKind.UNKNOWN
     assert span.project == "nb"
+
+
+def test_spans_built_without_attributes_do_not_share_a_dict():
+    ids = {"trace_id": "ab" * 16, "parent_span_id": None, "start_time_ns": 0, "end_time_ns": 1}
+    first = make_span(span_id="cd" * 8, name="a", **ids)
+    second = make_span(span_id="ce" * 8, name="b", **ids)
+    assert first.attributes == {} and first.resource == {}
+    assert first.attributes is not second.attributes
+    assert first.resource is not second.resource

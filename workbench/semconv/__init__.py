@@ -55,6 +55,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping, Sequence
+from types import MappingProxyType
 from typing import Any
 
 from workbench.model import (
@@ -90,7 +91,10 @@ _CONVENTION_ORDER = (
     "gen_ai",
 )
 _CONVENTION_RANK = {name: rank for rank, name in enumerate(_CONVENTION_ORDER)}
-_EMPTY: Mapping[str, Any] = {}
+_EMPTY: Mapping[str, Any] = MappingProxyType({})  # read-only: never handed to a Span
+# The default for attributes and resource; each span gets its own fresh dict instead, so
+# that no two spans share one mutable default.
+_UNSET: Mapping[str, Any] = MappingProxyType({})
 _NONE2: tuple[None, None] = (None, None)
 _NO_TOKENS = TokenUsage()
 
@@ -106,8 +110,8 @@ def make_span(
     status_code: StatusCode = StatusCode.UNSET,
     status_message: str = "",
     otel_kind: str = "INTERNAL",
-    attributes: Mapping[str, Any] = _EMPTY,
-    resource: Mapping[str, Any] = _EMPTY,
+    attributes: Mapping[str, Any] = _UNSET,
+    resource: Mapping[str, Any] = _UNSET,
     events: Sequence[Event] = (),
     links: Sequence[Link] = (),
     scope_name: str | None = None,
@@ -142,6 +146,10 @@ def make_span(
     Returns:
         The span, with its extracted fields filled.
     """
+    if attributes is _UNSET:
+        attributes = {}
+    if resource is _UNSET:
+        resource = {}
     if type(events) is not tuple:
         events = tuple(events)
     if type(links) is not tuple:

@@ -48,7 +48,7 @@ def _fall_through(
     """The best key held an unusable value: try the rest of the field's table in order."""
     table = keys.FIELDS[field]
     for lower in range(rank + 1, len(table)):
-        raw = attributes.get(table[lower][0])  # type: ignore[call-overload]
+        raw = attributes.get(str(table[lower][0]))
         if raw is not None:
             value = convert(raw)
             if value is not None:
