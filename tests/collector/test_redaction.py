@@ -13,7 +13,7 @@ import json
 import re
 import threading
 import time
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from typing import Any
 
 import pytest
@@ -134,7 +134,7 @@ def llm_span(user: str, answer: str, arguments: str = "", extra: dict[str, Any] 
     [
         "alice@example.com",
         "first.last+tag@mail.example.co.uk",
-        "o'brien@example.ie".replace("'", ""),
+        "obrien@example.ie",
         "ALICE_99@Example.ORG",
     ],
 )
@@ -325,7 +325,7 @@ def test_provider_keys_are_replaced_and_counted_by_provider(name: str) -> None:
     ],
 )
 def test_other_key_shapes_are_replaced(value: str) -> None:
-    assert "<" in redact(f"key {value}") and value not in redact(f"key {value}")
+    assert re.fullmatch(r"key <[A-Z_]+>", redact(f"key {value}"))
 
 
 def test_bearer_token_keeps_the_scheme() -> None:
@@ -515,13 +515,9 @@ def test_default_allow_list_contents() -> None:
 
 def test_user_id_is_scanned_because_apps_put_emails_there() -> None:
     span = text_span("hello", **{"user.id": "jane@example.com"})
-    span = Span(**{**asdict_shallow(span), "user_id": "jane@example.com"})
+    span = replace(span, user_id="jane@example.com")
     out = Redactor().apply(span)
     assert out.attributes["user.id"] == "<EMAIL>" and out.user_id == "<EMAIL>"
-
-
-def asdict_shallow(span: Span) -> dict[str, Any]:
-    return {name: getattr(span, name) for name in span.__dataclass_fields__}
 
 
 def test_allow_list_extends_the_defaults_or_replaces_them() -> None:
@@ -574,24 +570,22 @@ def test_strings_inside_lists_and_maps_are_scanned() -> None:
 def test_messages_tool_calls_documents_embeddings_events_links_resource() -> None:
     mail = "jane@example.com"
     span = llm_span(f"I am {mail}", f"Thanks {mail}")
-    span = Span(
-        **{
-            **asdict_shallow(span),
-            "status_code": StatusCode.ERROR,
-            "status_message": f"no account for {mail}",
-            "resource": {"service.name": "bot", "host.owner": mail},
-            "events": (
-                Event(
-                    "exception",
-                    1_700_000_000_100_000_000,
-                    {"exception.type": "KeyError", "exception.message": f"no account for {mail}"},
-                ),
+    span = replace(
+        span,
+        status_code=StatusCode.ERROR,
+        status_message=f"no account for {mail}",
+        resource={"service.name": "bot", "host.owner": mail},
+        events=(
+            Event(
+                "exception",
+                1_700_000_000_100_000_000,
+                {"exception.type": "KeyError", "exception.message": f"no account for {mail}"},
             ),
-            "links": (Link(TRACE_ID, "1111111111111111", {"note": mail}),),
-            "documents": (Document(0, id="doc-1", content=f"contact {mail}", score=0.9, metadata={"author": mail}),),
-            "embeddings": (Embedding(0, text=f"embed {mail}", vector=(0.1, 0.2), model="e5"),),
-            "prompt_template": f"Reply to {mail}",
-        }
+        ),
+        links=(Link(TRACE_ID, "1111111111111111", {"note": mail}),),
+        documents=(Document(0, id="doc-1", content=f"contact {mail}", score=0.9, metadata={"author": mail}),),
+        embeddings=(Embedding(0, text=f"embed {mail}", vector=(0.1, 0.2), model="e5"),),
+        prompt_template=f"Reply to {mail}",
     )
     out = Redactor().apply(span)
     assert out.input_messages[1].content == "I am <EMAIL>"
@@ -615,14 +609,12 @@ def test_messages_tool_calls_documents_embeddings_events_links_resource() -> Non
 
 
 def test_genai_content_events_follow_the_messages_scope() -> None:
-    span = Span(
-        **{
-            **asdict_shallow(text_span("x")),
-            "events": (
-                Event("gen_ai.user.message", 5, {"content": "I am jane@example.com", "role": "user"}),
-                Event("log", 6, {"content": "jane@example.com"}),
-            ),
-        }
+    span = replace(
+        text_span("x"),
+        events=(
+            Event("gen_ai.user.message", 5, {"content": "I am jane@example.com", "role": "user"}),
+            Event("log", 6, {"content": "jane@example.com"}),
+        ),
     )
     out = Redactor(RedactionConfig(scope=("messages",))).apply(span)
     assert out.events[0].attributes == {"content": "I am <EMAIL>", "role": "user"}
@@ -654,24 +646,22 @@ def everything(span: Span) -> str:
 
 def test_capture_text_off_drops_openinference_text_but_keeps_the_numbers() -> None:
     span = llm_span(f"tell me about {PLANTED}", f"{PLANTED} is a place")
-    span = Span(
-        **{
-            **asdict_shallow(span),
-            "documents": (Document(0, id="d1", content=PLANTED, score=0.5, metadata={"source": "kb"}),),
-            "embeddings": (Embedding(0, text=PLANTED, vector=(0.25, 0.5), model="e5"),),
-            "prompt_template": f"About {PLANTED}",
-            "attributes": {
-                **span.attributes,
-                "retrieval.documents.0.document.id": "d1",
-                "retrieval.documents.0.document.content": PLANTED,
-                "retrieval.documents.0.document.score": 0.5,
-                "embedding.embeddings.0.embedding.text": PLANTED,
-                "embedding.embeddings.0.embedding.vector": [0.25, 0.5],
-                "llm.prompt_template.template": f"About {PLANTED}",
-                "llm.prompt_template.variables": json.dumps({"topic": PLANTED}),
-                "llm.prompt_template.version": "v3",
-            },
-        }
+    span = replace(
+        span,
+        documents=(Document(0, id="d1", content=PLANTED, score=0.5, metadata={"source": "kb"}),),
+        embeddings=(Embedding(0, text=PLANTED, vector=(0.25, 0.5), model="e5"),),
+        prompt_template=f"About {PLANTED}",
+        attributes={
+            **span.attributes,
+            "retrieval.documents.0.document.id": "d1",
+            "retrieval.documents.0.document.content": PLANTED,
+            "retrieval.documents.0.document.score": 0.5,
+            "embedding.embeddings.0.embedding.text": PLANTED,
+            "embedding.embeddings.0.embedding.vector": [0.25, 0.5],
+            "llm.prompt_template.template": f"About {PLANTED}",
+            "llm.prompt_template.variables": json.dumps({"topic": PLANTED}),
+            "llm.prompt_template.version": "v3",
+        },
     )
     redactor = Redactor(RedactionConfig(enabled=False, capture_text=False))
     assert redactor.active
