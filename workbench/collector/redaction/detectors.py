@@ -51,7 +51,7 @@ class Detector:
         hints: Literal substrings of which at least one must occur for a match to be
             possible; empty means "always scan". Checked with ``in``, far cheaper than a
             regex pass over text that cannot match.
-        min_digits: How many ASCII digits every match contains (another cheap pre-check:
+        min_digits: The fewest ASCII digits any match contains (another cheap pre-check:
             a string with four digits holds no card number).
         min_length: The shortest possible match; shorter strings are not scanned.
         check: Given the matched text, the length of its longest valid prefix, or 0 to
