@@ -6,21 +6,49 @@ policy set once applies to every span, before any value reaches the store, a log
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 from workbench import config
 from workbench.model import Span
 
+if TYPE_CHECKING:
+    from workbench.collector.redaction import RedactionConfig, Redactor
+
 __all__ = ["Pipeline", "build_pipeline"]
+
+logger = logging.getLogger(__name__)
 
 Stage = Callable[[list[Span]], list[Span]]
 
 
 class Pipeline:
-    """Stages applied in order to each batch of spans."""
+    """Stages applied in order to each batch of spans.
 
-    def __init__(self, stages: Sequence[Stage]) -> None:
+    Attributes:
+        redactor: The redactor in use (its ``counts()`` say what was replaced), or None.
+        dropped: Spans dropped because a stage could not process them safely.
+    """
+
+    def __init__(self, stages: Sequence[Stage] = (), *, redactor: Redactor | None = None) -> None:
         self.stages = list(stages)
+        self.redactor = redactor
+        self.dropped = 0
+        if redactor is not None:
+            self.stages.insert(0, self._redact)
+
+    def _redact(self, spans: list[Span]) -> list[Span]:
+        assert self.redactor is not None
+        out = []
+        for span in spans:
+            try:
+                out.append(self.redactor.apply(span))
+            except Exception:
+                # Storing a span we failed to redact would defeat the point: drop it.
+                self.dropped += 1
+                logger.exception("redaction failed; span %s was dropped, not stored", span.span_id)
+        return out
 
     def __call__(self, spans: list[Span]) -> list[Span]:
         for stage in self.stages:
@@ -33,23 +61,26 @@ class Pipeline:
         return bool(self.stages)
 
 
-def build_pipeline(*, redact: bool | None = None, capture_text: bool | None = None, redaction: object = None) -> Pipeline | None:
+def build_pipeline(
+    *,
+    redact: bool | None = None,
+    capture_text: bool | None = None,
+    redaction: RedactionConfig | None = None,
+) -> Pipeline | None:
     """Build the ingest pipeline from arguments and settings; None when it has nothing to do.
 
     Args:
-        redact: Redact personal data (default: the ``redact`` setting).
+        redact: Redact personal data with the default detectors (default: the ``redact`` setting).
         capture_text: Keep prompt and response text (default: the ``capture_text`` setting).
-        redaction: A ready ``RedactionConfig`` (overrides ``redact``).
+        redaction: A full redaction policy; overrides ``redact`` and ``capture_text``.
     """
-    redact = config.get("redact", redact)
-    capture_text = config.get("capture_text", capture_text)
-    stages: list[Stage] = []
-    if redaction is not None or redact or not capture_text:
-        from workbench.collector.redaction import RedactionConfig, Redactor
+    if redaction is None:
+        redact = config.get("redact", redact)
+        capture_text = config.get("capture_text", capture_text)
+        if not redact and capture_text:
+            return None
+    from workbench.collector.redaction import RedactionConfig, Redactor
 
-        cfg = redaction if redaction is not None else RedactionConfig(capture_text=capture_text)
-        if redaction is None and not redact:
-            cfg = RedactionConfig(detectors=(), capture_text=capture_text)
-        redactor = Redactor(cfg)
-        stages.append(lambda spans: [redactor.apply(s) for s in spans])
-    return Pipeline(stages) if stages else None
+    if redaction is None:
+        redaction = RedactionConfig(enabled=bool(redact), capture_text=bool(capture_text))
+    return Pipeline(redactor=Redactor(redaction))

@@ -50,13 +50,25 @@ class Writer:
         database: The database to write into.
         max_queued_spans: How many spans may wait before :meth:`submit` refuses more.
         batch_spans: The most spans one transaction takes.
+        linger: Seconds a small batch waits for more before committing (group commit).
     """
 
-    def __init__(self, database: Database, *, max_queued_spans: int = 200_000, batch_spans: int = 20_000) -> None:
+    def __init__(
+        self,
+        database: Database,
+        *,
+        max_queued_spans: int = 200_000,
+        batch_spans: int = 20_000,
+        linger: float = 0.02,
+    ) -> None:
         self._db = database
         self._cursor = database.new_cursor()
         self._max_queued = max_queued_spans
         self._batch_spans = batch_spans
+        self._linger = linger
+        # Each commit costs tens of milliseconds whatever its size, so a small batch waits up
+        # to `linger` seconds for company while fewer than this many spans are queued.
+        self._min_batch = min(4096, batch_spans)
         self._queue: deque[_Item] = deque()
         self._queued_spans = 0
         self._busy = False
@@ -141,6 +153,10 @@ class Writer:
                 self._cond.wait_for(lambda: self._queue or self._stopping)
                 if not self._queue and self._stopping:
                     return
+                if self._linger and not self._stopping and self._queued_spans < self._min_batch:
+                    self._cond.wait_for(
+                        lambda: self._stopping or self._queued_spans >= self._min_batch, self._linger
+                    )
                 taken = self._take()
                 self._busy = True
             try:
