@@ -223,6 +223,11 @@ def test_junk_values_never_raise(attributes):
     assert span.attributes is attributes
 
 
+def test_events_and_links_that_are_not_collections_are_read_as_none():
+    span = _span({}, events=None, links=5)
+    assert span.events == () and span.links == ()
+
+
 def test_non_mappings_and_odd_events_never_raise():
     odd_events: list[Any] = [Event(None, "late", None), {"name": "gen_ai.choice"}, None]
     span = _span(None, resource=None, events=odd_events)
@@ -290,7 +295,7 @@ def test_a_reader_bug_still_returns_the_raw_span(monkeypatch):
     def broken(attributes: Any) -> None:
         raise RuntimeError("bug")
 
-    monkeypatch.setattr(semconv, "scan", broken)
+    monkeypatch.setattr(semconv.extract, "scan", broken)
     monkeypatch.setattr(semconv, "_warn_once", lambda: calls.append(1))
     attributes = {"llm.model_name": "gpt-4o"}
     span = _span(attributes, resource={"service.name": "api"}, default_project="nb")

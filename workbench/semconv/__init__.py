@@ -41,10 +41,10 @@ first output message). The prompt-cache rule for token counts is in
 else ``default_project``; the SDK's stand-in ``unknown_service...`` counts as unset.
 The status is kept as sent: an ``exception`` event does not turn UNSET into ERROR.
 
-Modules: ``keys`` (the tables), ``indexed`` (the one walk over the attributes),
-``fields`` and ``usage`` (scalar readers), ``openinference``, ``genai``, ``messages`` and
-``vendors`` (structured readers), ``coerce`` (lenient conversions), ``build`` (quick
-constructors for the frozen model classes).
+Modules: ``extract`` (the readers, in order), ``keys`` (the tables), ``indexed`` (the one
+walk over the attributes), ``fields`` and ``usage`` (scalar readers), ``openinference``,
+``genai``, ``messages`` and ``vendors`` (structured readers), ``coerce`` (lenient
+conversions), ``build`` (quick constructors for the frozen model classes).
 
 Everything here is a pure function over dicts, standard library plus
 ``openinference-semantic-conventions``. Nothing raises on odd input: a value of the wrong
@@ -54,49 +54,22 @@ type only leaves its field unset.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from types import MappingProxyType
 from typing import Any
 
-from workbench.model import (
-    Document,
-    Embedding,
-    Event,
-    Link,
-    Message,
-    Span,
-    SpanKind,
-    StatusCode,
-    TokenUsage,
-)
-from workbench.semconv import fields, genai, openinference, vendors
+from workbench.model import Event, Link, Span, StatusCode
 from workbench.semconv.build import new_span
-from workbench.semconv.indexed import Groups, Hits, scan
-from workbench.semconv.messages import render_input, render_output
-from workbench.semconv.usage import client_cost, token_usage
+from workbench.semconv.extract import build_span
 
 __all__ = ["make_span"]
 
 _log = logging.getLogger(__name__)
 _warned = False
 
-# The order of Span.conventions: vendor namespaces first, the shared gen_ai namespace last.
-_CONVENTION_ORDER = (
-    "openinference",
-    "openllmetry",
-    "openlit",
-    "langfuse",
-    "mlflow",
-    "vercel",
-    "gen_ai",
-)
-_CONVENTION_RANK = {name: rank for rank, name in enumerate(_CONVENTION_ORDER)}
-_EMPTY: Mapping[str, Any] = MappingProxyType({})  # read-only: never handed to a Span
 # The default for attributes and resource; each span gets its own fresh dict instead, so
 # that no two spans share one mutable default.
 _UNSET: Mapping[str, Any] = MappingProxyType({})
-_NONE2: tuple[None, None] = (None, None)
-_NO_TOKENS = TokenUsage()
 
 
 def make_span(
@@ -151,11 +124,11 @@ def make_span(
     if resource is _UNSET:
         resource = {}
     if type(events) is not tuple:
-        events = tuple(events)
+        events = _as_tuple(events)
     if type(links) is not tuple:
-        links = tuple(links)
+        links = _as_tuple(links)
     try:
-        return _build(
+        return build_span(
             trace_id,
             span_id,
             parent_span_id,
@@ -195,11 +168,14 @@ def make_span(
         )
 
 
-def _ordered(found: set[str]) -> tuple[str, ...]:
-    """The recognised conventions in ``_CONVENTION_ORDER``."""
-    if len(found) < 2:
-        return tuple(found)
-    return tuple(sorted(found, key=_CONVENTION_RANK.__getitem__))
+def _as_tuple(items: Any) -> tuple[Any, ...]:
+    """``items`` as a tuple, or ``()`` when it is not a collection (``None``, a number)."""
+    if isinstance(items, (str, bytes, Mapping)):
+        return ()
+    try:
+        return tuple(items)
+    except TypeError:
+        return ()
 
 
 def _warn_once() -> None:
@@ -208,195 +184,3 @@ def _warn_once() -> None:
     if not _warned:
         _warned = True
         _log.warning("workbench could not read a span's attributes; kept it raw", exc_info=True)
-
-
-def _build(
-    trace_id: str,
-    span_id: str,
-    parent_span_id: str | None,
-    name: str,
-    start_time_ns: int,
-    end_time_ns: int,
-    status_code: StatusCode,
-    status_message: str,
-    otel_kind: str,
-    attributes: Mapping[str, Any],
-    resource: Mapping[str, Any],
-    events: tuple[Event, ...],
-    links: tuple[Link, ...],
-    scope_name: str | None,
-    scope_version: str | None,
-    default_project: str,
-) -> Span:
-    """The span, its extracted fields read from ``attributes``, ``resource`` and ``events``."""
-    # Keep the raw values as given, but read only what is a mapping.
-    attrs = attributes if type(attributes) is dict or isinstance(attributes, Mapping) else _EMPTY
-    res = resource if type(resource) is dict or isinstance(resource, Mapping) else _EMPTY
-    found, groups, hits = scan(attrs)
-    if "gen_ai" in found and vendors.is_openlit(attrs, res, scope_name):
-        found.add("openlit")
-    # Each reader is skipped when the walk saw nothing for it: most spans are plain spans
-    # with few attributes, and this runs for every span ingested.
-    kind = fields.span_kind(attrs, hits) if "kind" in hits else SpanKind.UNKNOWN
-    provider = fields.provider(attrs, hits, "vercel" in found) if "provider" in hits else None
-    model = fields.pick_str(attrs, hits, "model") if "model" in hits else None
-    if found or events:
-        input_messages, output_messages = _messages(attrs, events, found, groups)
-    else:
-        input_messages = output_messages = ()
-
-    input_value, input_mime = fields.io_value(attrs, hits, "input") if "input" in hits else _NONE2
-    if input_value is None and input_messages:
-        input_value, input_mime = render_input(input_messages), "text/plain"
-    output_value, output_mime = (
-        fields.io_value(attrs, hits, "output") if "output" in hits else _NONE2
-    )
-    if output_value is None and output_messages:
-        output_value, output_mime = render_output(output_messages), "text/plain"
-
-    documents: tuple[Document, ...] = ()
-    embeddings: tuple[Embedding, ...] = ()
-    if groups:
-        if kind is SpanKind.RERANKER:
-            documents = openinference.documents(groups.get("reranker.output_documents."))
-        if not documents:
-            documents = openinference.documents(groups.get("retrieval.documents."))
-        embedding_model = fields.pick_str(attrs, hits, "embedding_model") or model
-        embeddings = openinference.embeddings(groups.get("embedding.embeddings."), embedding_model)
-    if not embeddings and "vercel" in found:
-        embeddings = vendors.vercel_embeddings(attrs, model)
-
-    usage_details = None
-    cost_details = None
-    if "langfuse" in found:
-        usage_details = vendors.langfuse_usage(attrs)
-        cost_details = vendors.langfuse_cost(attrs)
-    if "mlflow" in found:
-        usage_details = usage_details or vendors.mlflow_usage(attrs)
-        cost_details = cost_details if cost_details is not None else vendors.mlflow_cost(attrs)
-
-    tool_name = fields.pick_str(attrs, hits, "tool") if "tool" in hits else None
-    if tool_name is None and "openllmetry" in found:
-        tool_name = vendors.openllmetry_tool_name(attrs)
-    if tool_name is None and "vercel" in found:
-        tool_name = fields.pick_str(attrs, hits, "tool_late")
-
-    return new_span(
-        trace_id=trace_id,
-        span_id=span_id,
-        parent_span_id=parent_span_id,
-        name=name,
-        start_time_ns=start_time_ns,
-        end_time_ns=end_time_ns,
-        status_code=status_code,
-        status_message=status_message,
-        otel_kind=otel_kind,
-        attributes=attributes,
-        resource=resource,
-        events=events,
-        links=links,
-        scope_name=scope_name,
-        scope_version=scope_version,
-        project=fields.project(res, default_project),
-        span_kind=kind,
-        model_name=model,
-        provider=provider,
-        input_value=input_value,
-        input_mime_type=input_mime if input_value is not None else None,
-        output_value=output_value,
-        output_mime_type=output_mime if output_value is not None else None,
-        tokens=token_usage(attrs, hits, found, provider, usage_details) if hits else _NO_TOKENS,
-        client_cost=client_cost(attrs, hits, cost_details) if hits else cost_details,
-        time_to_first_token_ms=(
-            _ttft(attrs, hits, events, start_time_ns, found)
-            if events or "ttft" in hits or "langfuse" in found
-            else None
-        ),
-        session_id=fields.pick_str(attrs, hits, "session") if "session" in hits else None,
-        user_id=fields.pick_str(attrs, hits, "user") if "user" in hits else None,
-        prompt_template=(
-            fields.pick_str(attrs, hits, "template") if "template" in hits else None
-        ),
-        prompt_template_version=(
-            fields.pick_str(attrs, hits, "template_version")
-            if "template_version" in hits
-            else None
-        ),
-        tool_name=tool_name,
-        input_messages=input_messages,
-        output_messages=output_messages,
-        documents=documents,
-        embeddings=embeddings,
-        conventions=_ordered(found) if found else (),
-    )
-
-
-Messages = tuple[Message, ...]
-
-
-def _messages(
-    attributes: Mapping[str, Any],
-    events: tuple[Event, ...],
-    found: set[str],
-    groups: dict[str, Groups],
-) -> tuple[Messages, Messages]:
-    """Input and output messages from the first reader, in priority order, that has them.
-
-    Inputs and outputs are settled separately: a span may carry its prompt in one shape
-    and its answer in another (OpenLLMetry's flattened prompt with an event choice).
-    """
-    inputs = openinference.messages(groups.get("llm.input_messages."))
-    outputs = openinference.messages(groups.get("llm.output_messages."))
-    if inputs and outputs:
-        return inputs, outputs
-    readers: list[Callable[[], tuple[Messages, Messages]]] = []
-    if "gen_ai" in found:
-        readers.append(lambda: genai.json_messages(attributes))
-    if events:
-        readers.append(lambda: genai.event_messages(events))
-    if "gen_ai.prompt." in groups or "gen_ai.completion." in groups:
-        readers.append(
-            lambda: (
-                genai.indexed_messages(groups.get("gen_ai.prompt.")),
-                genai.indexed_messages(groups.get("gen_ai.completion.")),
-            )
-        )
-    if "langfuse" in found:
-        readers.append(
-            lambda: (
-                vendors.chat_from_io(attributes.get("langfuse.observation.input")),
-                vendors.chat_from_io(attributes.get("langfuse.observation.output")),
-            )
-        )
-    if "mlflow" in found:
-        readers.append(lambda: vendors.mlflow_messages(attributes))
-    if "vercel" in found:
-        readers.append(lambda: vendors.vercel_messages(attributes))
-    for reader in readers:
-        if inputs and outputs:
-            break
-        more_in, more_out = reader()
-        inputs = inputs or more_in
-        outputs = outputs or more_out
-    return inputs, outputs
-
-
-def _ttft(
-    attributes: Mapping[str, Any],
-    hits: Hits,
-    events: tuple[Event, ...],
-    start_time_ns: int,
-    found: set[str],
-) -> float | None:
-    """Time to first token, in the documented priority: OpenInference's event, GenAI,
-    OpenLIT, Langfuse, then the Vercel AI SDK."""
-    if events:
-        ttft = openinference.first_token_ms(events, start_time_ns)
-        if ttft is not None:
-            return ttft
-    ttft, source = fields.ttft_ms(attributes, hits)
-    if (ttft is None or source == "vercel") and "langfuse" in found:
-        langfuse = vendors.langfuse_ttft_ms(attributes, start_time_ns)
-        if langfuse is not None:
-            return langfuse
-    return ttft
