@@ -1,0 +1,53 @@
+"""The sample data: synthetic traces of a fictional support assistant, with real text and
+real embeddings, shipped with the package (``workbench.sample_data``).
+
+:func:`load_sample` imports it into a store, moving every time so that the latest trace is
+a few minutes old; "last 24 hours" then shows data. Loading twice adds nothing the second
+time.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from importlib import resources
+from pathlib import Path
+
+from workbench.errors import StoreError
+from workbench.store import Store
+from workbench.store.parquet import latest_time
+
+__all__ = ["load_sample", "sample_path"]
+
+
+def sample_path() -> Path:
+    """The folder of the shipped sample export.
+
+    Raises:
+        StoreError: The sample files are not installed.
+    """
+    try:
+        path = Path(str(resources.files("workbench.sample_data") / "traces"))
+    except ModuleNotFoundError:
+        path = Path(__file__).resolve().parents[1] / "sample_data" / "traces"
+    if not (path / "spans").is_dir():
+        raise StoreError(
+            f"The sample data is not installed (looked in {path}); reinstall workbench from a "
+            "source checkout with `pip install -e .`."
+        )
+    return path
+
+
+def load_sample(store: Store, *, now: dt.datetime | None = None) -> dict[str, int]:
+    """Import the sample into ``store``, shifted so its latest span ends at ``now``.
+
+    Returns:
+        Rows added per table.
+    """
+    path = sample_path()
+    latest = latest_time(path)
+    shift = None
+    if latest is not None:
+        target = (now or dt.datetime.now(dt.timezone.utc)) - dt.timedelta(minutes=2)
+        # Whole minutes keep the shifted times readable.
+        shift = dt.timedelta(minutes=(target - latest) // dt.timedelta(minutes=1))
+    return store.import_parquet(path, shift=shift)
