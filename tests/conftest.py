@@ -56,6 +56,6 @@ def server(store):
     """A real workbench server on a free port of 127.0.0.1, serving ``store``."""
     from workbench.server import Server
 
-    srv = Server(store, host="127.0.0.1", port=0, app=False).start()
+    srv = Server(store, host="127.0.0.1", port=0, app=False, decode_workers=0).start()
     yield srv
     srv.stop()

@@ -29,6 +29,13 @@ def _positive_int(value: str) -> int:
     return number
 
 
+def _non_negative_int(value: str) -> int:
+    number = int(value)
+    if number < 0:
+        raise ValueError("must be 0 or a positive whole number")
+    return number
+
+
 def _port(value: str) -> int:
     number = int(value)
     if not 0 <= number <= 65535:
@@ -109,6 +116,13 @@ SETTINGS: dict[str, Setting] = {
             20_000,
             _positive_int,
             "The most spans the writer commits in one transaction. Default: 20000.",
+        ),
+        Setting(
+            "decode_workers",
+            min(2, os.cpu_count() or 1),
+            _non_negative_int,
+            "Processes `workbench serve` uses to decode OTLP requests; 0 decodes on a thread of "
+            "the server process. Default: the number of CPUs, at most 2.",
         ),
         Setting(
             "redact",

@@ -192,7 +192,7 @@ def test_protobuf_answers_are_protobuf(server):
 def test_an_oversized_body_is_refused_with_413(store):
     from workbench.server import Server
 
-    srv = Server(store, host="127.0.0.1", port=0, app=False).start()
+    srv = Server(store, host="127.0.0.1", port=0, app=False, decode_workers=0).start()
     srv.ingest.max_body_bytes = 1024
     try:
         big = gzip.compress(json.dumps(_otlp_json()).encode() + b" " * 5000)
@@ -210,7 +210,7 @@ def test_a_full_queue_answers_503_with_retry_after_and_loses_nothing(db_path):
     from workbench.store import Store
 
     store = Store(db_path, max_queued_spans=1)
-    srv = Server(store, host="127.0.0.1", port=0, app=False).start()
+    srv = Server(store, host="127.0.0.1", port=0, app=False, decode_workers=0).start()
     try:
         statuses = []
         # Stall the writer inside its transaction so the queue stays full.
@@ -254,3 +254,26 @@ def _fake_span(n: int):
     from tests.helpers import make_span
 
     return make_span(n, trace=99)
+
+
+def test_worker_processes_decode_and_redact(db_path):
+    from workbench.server import Server
+    from workbench.store import Store
+
+    with Store(db_path) as store:
+        srv = Server(store, host="127.0.0.1", port=0, app=False, decode_workers=1, redact=True).start()
+        try:
+            body = _otlp_json()
+            attrs = body["resourceSpans"][0]["scopeSpans"][0]["spans"][0]["attributes"]
+            attrs.append({"key": "input.value", "value": {"stringValue": "mail me at jane.doe@example.com"}})
+            response = requests.post(srv.url + "/v1/traces", json=body, timeout=60)
+            assert response.status_code == 200, response.text
+            row = Reader(store).spans().iloc[0]
+            assert row["input_value"] == "mail me at <EMAIL>"
+            assert "jane.doe" not in row["attributes"]
+            assert srv.ingest.redacted["email"] >= 1
+            bad = requests.post(srv.url + "/v1/traces", data=b"\x0a\xff", timeout=60,
+                                headers={"Content-Type": "application/x-protobuf"})
+            assert bad.status_code == 400 and "not a valid OTLP" in _message(bad)
+        finally:
+            srv.stop()

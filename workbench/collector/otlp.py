@@ -78,7 +78,7 @@ _DOUBLE_ITEM = np.dtype([("head", "S3"), ("value", "<f8")])
 _DOUBLE_HEAD = b"\x0a\x09\x21"
 
 
-def _doubles(array: Any) -> list[float] | None:
+def _doubles(array: Any) -> tuple[float, ...] | None:
     """The floats of an all-double ArrayValue, or None when the layout is anything else."""
     raw = array.SerializeToString()
     if len(raw) != 11 * len(array.values):
@@ -86,7 +86,7 @@ def _doubles(array: Any) -> list[float] | None:
     items = np.frombuffer(raw, dtype=_DOUBLE_ITEM)
     if not (items["head"] == _DOUBLE_HEAD).all():
         return None
-    return items["value"].tolist()
+    return tuple(items["value"].tolist())
 
 
 def _pb_attributes(items: Iterable[Any]) -> dict[str, Any]:

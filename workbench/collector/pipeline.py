@@ -16,7 +16,7 @@ from workbench.model import Span
 if TYPE_CHECKING:
     from workbench.collector.redaction import RedactionConfig, Redactor
 
-__all__ = ["Pipeline", "build_pipeline"]
+__all__ = ["Pipeline", "build_pipeline", "redaction_config"]
 
 logger = logging.getLogger(__name__)
 
@@ -61,6 +61,26 @@ class Pipeline:
         return bool(self.stages)
 
 
+def redaction_config(
+    *,
+    redact: bool | None = None,
+    capture_text: bool | None = None,
+) -> RedactionConfig | None:
+    """The redaction policy the settings ask for, or None when nothing is to be redacted.
+
+    Args:
+        redact: Redact personal data with the default detectors (default: the ``redact`` setting).
+        capture_text: Keep prompt and response text (default: the ``capture_text`` setting).
+    """
+    redact = config.get("redact", redact)
+    capture_text = config.get("capture_text", capture_text)
+    if not redact and capture_text:
+        return None
+    from workbench.collector.redaction import RedactionConfig
+
+    return RedactionConfig(enabled=bool(redact), capture_text=bool(capture_text))
+
+
 def build_pipeline(
     *,
     redact: bool | None = None,
@@ -75,12 +95,9 @@ def build_pipeline(
         redaction: A full redaction policy; overrides ``redact`` and ``capture_text``.
     """
     if redaction is None:
-        redact = config.get("redact", redact)
-        capture_text = config.get("capture_text", capture_text)
-        if not redact and capture_text:
-            return None
-    from workbench.collector.redaction import RedactionConfig, Redactor
-
+        redaction = redaction_config(redact=redact, capture_text=capture_text)
     if redaction is None:
-        redaction = RedactionConfig(enabled=bool(redact), capture_text=bool(capture_text))
+        return None
+    from workbench.collector.redaction import Redactor
+
     return Pipeline(redactor=Redactor(redaction))

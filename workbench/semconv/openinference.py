@@ -136,12 +136,21 @@ def embeddings(groups: Groups | None, model: str | None) -> tuple[Embedding, ...
     )
 
 
+_FLOAT_ONLY = {float}
+
+
 def vector(value: Any) -> tuple[float, ...] | None:
     """A vector as a tuple of floats (a JSON array text is accepted), or ``None``.
 
     A vector with any non-numeric element is refused whole: a partial vector would
     silently corrupt distances downstream.
     """
+    # Fast paths. A tuple is what the OTel SDK (which enforces homogeneous arrays) and the
+    # OTLP decoder's numeric path hand over: take it as it is. A list is checked in C.
+    if type(value) is tuple and value and type(value[0]) is float and type(value[-1]) is float:
+        return value
+    if type(value) is list and value and set(map(type, value)) == _FLOAT_ONLY:
+        return tuple(value)
     if isinstance(value, (str, bytes)):
         value = as_json(value)
     if not isinstance(value, Sequence) or isinstance(value, (str, bytes)) or not value:

@@ -21,7 +21,7 @@ from tornado.netutil import bind_sockets
 from tornado.web import Application, RequestHandler
 
 from workbench import __version__, config
-from workbench.collector.pipeline import build_pipeline
+from workbench.collector.pipeline import redaction_config
 from workbench.errors import ServerError
 from workbench.query import Reader
 from workbench.server.api import api_handlers
@@ -64,6 +64,8 @@ class Server:
         redact: Redact personal data on the way in (default ``WORKBENCH_REDACT``).
         capture_text: Keep prompt and response text (default ``WORKBENCH_CAPTURE_TEXT``).
         default_project: Project of spans whose resource names none.
+        decode_workers: Processes that decode OTLP requests (default ``WORKBENCH_DECODE_WORKERS``);
+            0 decodes on a thread of this process.
 
     Raises:
         ServerError: The port is in use or the address cannot be bound.
@@ -79,6 +81,7 @@ class Server:
         redact: bool | None = None,
         capture_text: bool | None = None,
         default_project: str | None = None,
+        decode_workers: int | None = None,
     ) -> None:
         self.store = store
         self.reader = Reader(store)
@@ -89,9 +92,10 @@ class Server:
         self.port = self._sockets[0].getsockname()[1]
         self.ingest = Ingest(
             store,
-            pipeline=build_pipeline(redact=redact, capture_text=capture_text),
+            redaction=redaction_config(redact=redact, capture_text=capture_text),
             default_project=config.get("project", default_project),
             max_body_bytes=config.get("max_request_mb") << 20,
+            decode_workers=config.get("decode_workers", decode_workers),
         )
         self.read_executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix="workbench-read")
         self.with_app = app

@@ -14,17 +14,19 @@ import json
 import logging
 import threading
 import zlib
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from collections import Counter
+from typing import TYPE_CHECKING
 
 from google.rpc import status_pb2
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
 from tornado.web import RequestHandler
 
-from workbench.collector.otlp import Decoded, decode_json, decode_protobuf
 from workbench.errors import DecodeError, QueueFullError, StoreError
-from workbench.model import Span
+from workbench.server.decode import DecodedBatch, DecodePool
 from workbench.store import Store
+
+if TYPE_CHECKING:
+    from workbench.collector.redaction import RedactionConfig
 
 __all__ = ["Ingest", "OtlpTracesHandler"]
 
@@ -36,27 +38,29 @@ _RETRY_AFTER_S = 1
 
 
 class Ingest:
-    """Everything the receiver needs: the store, the pipeline, decoding threads, counters.
+    """Everything the receiver needs: the store, the decode pool, the policy, counters.
 
     Args:
         store: Where spans are written.
-        pipeline: Applied to decoded spans before writing (redaction, sampling).
+        redaction: The redaction policy applied before storing, or None.
         default_project: Project of spans whose resource names none.
         max_body_bytes: Largest body accepted after decompression.
         max_pending_requests: Requests being decoded at once before 503s.
+        decode_workers: Worker processes that decode requests (0: a thread in this process).
     """
 
     def __init__(
         self,
         store: Store,
         *,
-        pipeline: Callable[[list[Span]], list[Span]] | None = None,
+        redaction: RedactionConfig | None = None,
         default_project: str = "default",
         max_body_bytes: int = 64 << 20,
         max_pending_requests: int = 64,
+        decode_workers: int = 0,
     ) -> None:
         self.store = store
-        self.pipeline = pipeline
+        self.redaction = redaction
         self.default_project = default_project
         self.max_body_bytes = max_body_bytes
         self.max_pending = max_pending_requests
@@ -64,24 +68,20 @@ class Ingest:
         self.accepted_spans = 0
         self.rejected_spans = 0
         self.refused_requests = 0
+        self.redacted: Counter[str] = Counter()
         self._lock = threading.Lock()
-        # One thread: decoding is Python-bound (the GIL), and DuckDB's commit on the writer
-        # thread releases it, so one decoder overlaps with writing without contention.
-        self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="workbench-decode")
+        self.pool = DecodePool(decode_workers)
 
-    def decode(self, body: bytes, content_type: str) -> Decoded:
-        """Decode a body by content type and run the pipeline (on a decode thread)."""
-        if content_type == JSON:
-            decoded = decode_json(body, default_project=self.default_project)
-        else:
-            decoded = decode_protobuf(body, default_project=self.default_project)
-        if self.pipeline is not None and decoded.spans:
-            decoded.spans = self.pipeline(decoded.spans)
+    async def decode(self, body: bytes, content_type: str) -> DecodedBatch:
+        """Decode, redact and convert a body to Arrow, off the event loop."""
+        decoded = await self.pool.decode(body, content_type, self.default_project, self.redaction)
+        if decoded.redacted:
+            self.redacted.update(decoded.redacted)
         return decoded
 
     def close(self) -> None:
-        """Stop the decoding thread."""
-        self.executor.shutdown(wait=True)
+        """Stop the decoders."""
+        self.pool.close()
 
 
 def _inflate(body: bytes, limit: int) -> bytes:
@@ -165,14 +165,13 @@ class OtlpTracesHandler(RequestHandler):
             self._fail(503, "The server is busy decoding other requests; retry shortly.", content_type)
             return
         try:
-            loop = asyncio.get_running_loop()
-            decoded = await loop.run_in_executor(ingest.executor, ingest.decode, body, content_type)
+            decoded = await ingest.decode(body, content_type)
             if not decoded.spans and decoded.rejected:
                 ingest.rejected_spans += decoded.rejected
                 self._fail(400, f"No span was accepted: {decoded.error}.", content_type)
                 return
             try:
-                committed = ingest.store.submit(decoded.spans)
+                committed = ingest.store.writer.submit_batch(decoded.to_batch())
             except QueueFullError as exc:
                 ingest.refused_requests += 1
                 self._fail(503, str(exc), content_type)
@@ -188,11 +187,11 @@ class OtlpTracesHandler(RequestHandler):
         finally:
             with ingest._lock:
                 ingest.pending -= 1
-        ingest.accepted_spans += len(decoded.spans)
+        ingest.accepted_spans += decoded.spans
         ingest.rejected_spans += decoded.rejected
         self._answer(decoded, content_type)
 
-    def _answer(self, decoded: Decoded, content_type: str) -> None:
+    def _answer(self, decoded: DecodedBatch, content_type: str) -> None:
         response = ExportTraceServiceResponse()
         if decoded.rejected:
             response.partial_success.rejected_spans = decoded.rejected

@@ -86,6 +86,37 @@ class SpanBatch:
         """How many spans the batch holds."""
         return self.spans.num_rows
 
+    @classmethod
+    def concat(cls, batches: Sequence[SpanBatch]) -> SpanBatch:
+        """One batch holding the rows of all of ``batches`` (an empty batch for none)."""
+        if len(batches) == 1:
+            return batches[0]
+        if not batches:
+            return cls(SPANS.arrow_schema.empty_table(), DOCUMENTS.arrow_schema.empty_table(),
+                       EMBEDDINGS.arrow_schema.empty_table())
+        return cls(
+            pa.concat_tables([b.spans for b in batches]),
+            pa.concat_tables([b.documents for b in batches]),
+            pa.concat_tables([b.embeddings for b in batches]),
+        )
+
+    def to_ipc(self) -> tuple[bytes, bytes, bytes]:
+        """The three tables as Arrow IPC streams (to pass between processes)."""
+        return tuple(_ipc(t) for t in (self.spans, self.documents, self.embeddings))  # type: ignore[return-value]
+
+    @classmethod
+    def from_ipc(cls, streams: tuple[bytes, bytes, bytes]) -> SpanBatch:
+        """The inverse of :meth:`to_ipc`."""
+        spans, documents, embeddings = (pa.ipc.open_stream(s).read_all() for s in streams)
+        return cls(spans, documents, embeddings)
+
+
+def _ipc(table: pa.Table) -> bytes:
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, table.schema) as writer:
+        writer.write_table(table)
+    return sink.getvalue().to_pybytes()
+
 
 def to_tables(spans: Iterable[Span]) -> SpanBatch:
     """Convert spans to the Arrow tables of the ``spans``, ``documents`` and ``embeddings`` tables."""

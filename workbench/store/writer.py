@@ -31,16 +31,30 @@ logger = logging.getLogger(__name__)
 
 
 class _Item:
-    """Something waiting to be written: spans, or ready rows for one table."""
+    """Something waiting to be written: spans, a ready span batch, or ready rows for a table."""
 
-    __slots__ = ("spans", "table", "rows", "future", "size")
+    __slots__ = ("spans", "batch", "table", "rows", "future", "size")
 
-    def __init__(self, spans: Sequence[Span], table: str | None, rows: pa.Table | None, future: Future[int]) -> None:
+    def __init__(
+        self,
+        future: Future[int],
+        *,
+        spans: Sequence[Span] = (),
+        batch: SpanBatch | None = None,
+        table: str | None = None,
+        rows: pa.Table | None = None,
+    ) -> None:
         self.spans = spans
+        self.batch = batch
         self.table = table
         self.rows = rows
         self.future = future
-        self.size = len(spans) if rows is None else rows.num_rows
+        if batch is not None:
+            self.size = batch.num_spans
+        elif rows is not None:
+            self.size = rows.num_rows
+        else:
+            self.size = len(spans)
 
 
 class Writer:
@@ -96,11 +110,15 @@ class Writer:
             QueueFullError: Too many spans are waiting already.
             StoreError: The writer is closed.
         """
-        return self._enqueue(_Item(spans, None, None, Future()))
+        return self._enqueue(_Item(Future(), spans=spans))
+
+    def submit_batch(self, batch: SpanBatch) -> Future[int]:
+        """Queue spans already converted to Arrow (by a decoding worker); same contract."""
+        return self._enqueue(_Item(Future(), batch=batch))
 
     def submit_rows(self, table: str, rows: pa.Table) -> Future[int]:
         """Queue ready rows for ``table`` (annotations, corpus ...); same contract as :meth:`submit`."""
-        return self._enqueue(_Item((), table, rows, Future()))
+        return self._enqueue(_Item(Future(), table=table, rows=rows))
 
     def _enqueue(self, item: _Item) -> Future[int]:
         if not item.size:
@@ -168,7 +186,10 @@ class Writer:
 
     def _write(self, taken: list[_Item]) -> None:
         try:
-            batch = to_tables(span for item in taken if item.rows is None for span in item.spans)
+            batches = [item.batch for item in taken if item.batch is not None]
+            if any(item.spans for item in taken):
+                batches.append(to_tables(span for item in taken for span in item.spans))
+            batch = SpanBatch.concat(batches)
             extra = [(item.table, item.rows) for item in taken if item.rows is not None]
             self._insert(batch, extra)
         except Exception as exc:  # a failed batch must not stop the writer

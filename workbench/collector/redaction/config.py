@@ -162,6 +162,12 @@ class RedactionConfig:
     custom: tuple[CustomPattern, ...] = ()
     capture_text: bool = True
 
+    def __reduce__(self) -> tuple[object, ...]:
+        # Sent to decoding worker processes; the read-only `modes` view cannot be pickled.
+        values = {f.name: getattr(self, f.name) for f in fields(self) if f.init}
+        values["modes"] = dict(self.modes)
+        return (_rebuild_config, (values,))
+
     def __post_init__(self) -> None:
         set_ = object.__setattr__  # frozen: normalise lists to tuples once, here
         for name in ("enabled", "default_allow", "capture_text"):
@@ -327,3 +333,7 @@ def _custom_from(value: Any) -> tuple[CustomPattern, ...]:
                 )
         patterns.append(CustomPattern(**entry))
     return tuple(patterns)
+
+
+def _rebuild_config(values: dict[str, Any]) -> RedactionConfig:
+    return RedactionConfig(**values)

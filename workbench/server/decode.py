@@ -1,0 +1,149 @@
+"""Turning OTLP request bodies into Arrow batches, on worker processes or on a thread.
+
+Decoding a request and building its Arrow rows is pure Python: under the GIL it caps a server
+at one core. :class:`DecodePool` runs that work in worker processes (spawned, so no lock or
+DuckDB handle of the server is inherited) that return Arrow IPC streams; the server process
+only receives HTTP and writes to DuckDB. With ``workers=0`` the same work runs on one thread
+in the server process (what a notebook wants).
+
+The ingest pipeline's redaction runs inside the workers, from the same configuration, and
+each answer carries the redaction counts it added.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import multiprocessing
+import pickle
+import threading
+from collections import Counter
+from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from workbench.collector.otlp import decode_json, decode_protobuf
+from workbench.collector.pipeline import Pipeline
+from workbench.store.rows import SpanBatch, to_tables
+
+if TYPE_CHECKING:
+    from workbench.collector.redaction import RedactionConfig
+
+__all__ = ["DecodePool", "DecodedBatch", "decode_body"]
+
+logger = logging.getLogger(__name__)
+
+JSON = "application/json"
+
+
+@dataclass
+class DecodedBatch:
+    """What decoding one request gives back (picklable)."""
+
+    streams: tuple[bytes, bytes, bytes] | None = None  # Arrow IPC, when from a worker
+    batch: SpanBatch | None = None  # Arrow tables, when decoded in-process
+    spans: int = 0
+    rejected: int = 0
+    error: str = ""
+    redacted: dict[str, int] = field(default_factory=dict)
+
+    def to_batch(self) -> SpanBatch:
+        """The Arrow tables, deserializing them if they crossed a process boundary."""
+        if self.batch is None:
+            assert self.streams is not None
+            self.batch = SpanBatch.from_ipc(self.streams)
+        return self.batch
+
+
+# One pipeline per process and redaction policy; a worker builds it on first use. The policy
+# arrives pickled with every request, so its pickled form is the key.
+_pipelines: dict[bytes, Pipeline] = {}
+
+
+def _pipeline(redaction: RedactionConfig | None) -> Pipeline | None:
+    if redaction is None:
+        return None
+    key = pickle.dumps(redaction)
+    pipeline = _pipelines.get(key)
+    if pipeline is None:
+        from workbench.collector.redaction import Redactor
+
+        pipeline = _pipelines[key] = Pipeline(redactor=Redactor(redaction))
+    return pipeline
+
+
+def decode_body(
+    body: bytes,
+    content_type: str,
+    default_project: str,
+    redaction: RedactionConfig | None,
+    serialize: bool,
+) -> DecodedBatch:
+    """Decode a request body, redact, and build Arrow rows.
+
+    Raises:
+        DecodeError: The body cannot be decoded.
+    """
+    decoded = (decode_json if content_type == JSON else decode_protobuf)(body, default_project=default_project)
+    spans = decoded.spans
+    redacted: dict[str, int] = {}
+    pipeline = _pipeline(redaction)
+    if pipeline is not None and spans:
+        before = Counter(pipeline.redactor.counts()) if pipeline.redactor else Counter()
+        spans = pipeline(spans)
+        if pipeline.redactor is not None:
+            after = Counter(pipeline.redactor.counts())
+            redacted = dict(after - before)
+    batch = to_tables(spans)
+    out = DecodedBatch(spans=batch.num_spans, rejected=decoded.rejected, error=decoded.error, redacted=redacted)
+    if serialize:
+        out.streams = batch.to_ipc()
+    else:
+        out.batch = batch
+    return out
+
+
+def _warm() -> int:
+    return 0
+
+
+class DecodePool:
+    """Where request bodies are decoded: ``workers`` processes, or one thread when 0.
+
+    Args:
+        workers: Worker processes; 0 decodes on a thread of this process.
+    """
+
+    def __init__(self, workers: int = 0) -> None:
+        self.workers = workers
+        self._executor: Executor
+        if workers > 0:
+            context = multiprocessing.get_context("spawn")
+            self._executor = ProcessPoolExecutor(max_workers=workers, mp_context=context)
+            # Start the workers now, off the caller's path: their imports take a second.
+            threading.Thread(target=self._warm_up, name="workbench-decode-warmup", daemon=True).start()
+        else:
+            # One thread: decoding holds the GIL, and a DuckDB commit on the writer thread
+            # releases it, so one decoder overlaps with writing without contention.
+            self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="workbench-decode")
+
+    def _warm_up(self) -> None:
+        try:
+            futures = [self._executor.submit(_warm) for _ in range(self.workers)]
+            for future in futures:
+                future.result(60)
+        except Exception:  # a pool that cannot start reports on first use instead
+            logger.exception("decode workers did not start")
+
+    async def decode(
+        self, body: bytes, content_type: str, default_project: str, redaction: RedactionConfig | None
+    ) -> DecodedBatch:
+        """Decode on the pool without blocking the event loop."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(
+            self._executor, decode_body, body, content_type, default_project, redaction, self.workers > 0
+        )
+
+    def close(self) -> None:
+        """Stop the workers."""
+        self._executor.shutdown(wait=True, cancel_futures=True)
