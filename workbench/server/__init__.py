@@ -99,6 +99,7 @@ class Server:
         )
         self.read_executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix="workbench-read")
         self.with_app = app
+        self._app_host: Any = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._http: HTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -146,12 +147,25 @@ class Server:
         ]
 
     def _application(self) -> Application:
+        if self.with_app:
+            try:
+                from workbench.app.hosting import AppHost
+            except ImportError as exc:
+                logger.warning("The app is not served (%s); install it with pip install 'workbench[app]'.", exc)
+            else:
+                self._app_host = AppHost(
+                    self.reader, extra_patterns=self.handlers(), host=self.host, port=self.port, url=self.url
+                )
+                return self._app_host.application
         routes = self.handlers()
         routes.append((r"/", _HomeHandler, {"server": self}))
         return Application(routes)
 
     async def _start(self) -> None:
-        self._http = HTTPServer(self._application(), max_body_size=self.ingest.max_body_bytes, xheaders=False)
+        application = self._application()
+        self._http = HTTPServer(application, max_body_size=self.ingest.max_body_bytes, xheaders=False)
+        if self._app_host is not None:
+            self._app_host.start()
         self._http.add_sockets(self._sockets)
 
     def _serve_forever(self) -> None:
@@ -172,6 +186,8 @@ class Server:
             self._stopped.set()
 
     async def _shutdown(self) -> None:
+        if self._app_host is not None:
+            self._app_host.stop()
         if self._http is not None:
             self._http.stop()
             await self._http.close_all_connections()

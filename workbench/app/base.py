@@ -1,0 +1,214 @@
+"""What every page shares: the scope (time range, project, filter expression), the view base
+class, and the links between pages.
+
+The app hands one :class:`Scope` to every page, so the time range, project and filter chosen
+on one page hold on the next. A view used on its own in a notebook makes its own scope, and
+its links open the target page below it (:class:`InlineLinks`) instead of switching pages.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from typing import Any, ClassVar, Protocol
+
+import panel as pn
+import param
+from panel.viewable import Viewer
+
+from workbench.app.style import CSS
+from workbench.errors import WorkbenchError
+from workbench.query import Reader
+
+__all__ = ["InlineLinks", "Links", "PageView", "RANGES", "Scope"]
+
+#: The time ranges offered: a span back from now, everything, or explicit bounds.
+RANGES = {
+    "Last 15 minutes": "15m",
+    "Last hour": "1h",
+    "Last 6 hours": "6h",
+    "Last 24 hours": "24h",
+    "Last 7 days": "7d",
+    "Last 30 days": "30d",
+    "All time": "all",
+    "Custom": "custom",
+}
+
+
+class Links(Protocol):
+    """Where a page sends the user: ``open("trace", trace_id=...)`` shows another page."""
+
+    def open(self, page: str, **params: Any) -> None:  # noqa: D102
+        ...
+
+
+class Scope(param.Parameterized):
+    """The time range, project and filter expression the pages share."""
+
+    range = param.Selector(default="all", objects=list(RANGES.values()), doc="A span back from now, all, or custom.")
+    start = param.String(default="", doc="Start of a custom range (ISO text), inclusive.")
+    end = param.String(default="", doc="End of a custom range (ISO text), exclusive.")
+    project = param.String(default="", doc="Only this project; empty for all.")
+    filter = param.String(default="", doc="A filter expression over span fields.")
+
+    url_params: ClassVar[tuple[str, ...]] = ("range", "start", "end", "project", "filter")
+
+    def bounds(self) -> tuple[Any, Any]:
+        """``(start, end)`` as the read API takes them."""
+        if self.range == "custom":
+            return (self.start or None, self.end or None)
+        if self.range == "all":
+            return (None, None)
+        return (self.range, None)
+
+    @property
+    def projects(self) -> str | None:
+        """The project, or None for all."""
+        return self.project or None
+
+    def set_window(self, start: dt.datetime | str, end: dt.datetime | str) -> None:
+        """Show an explicit time window (from a chart's bucket, say)."""
+        as_text = [v.isoformat() if isinstance(v, dt.datetime) else str(v) for v in (start, end)]
+        self.param.update(range="custom", start=as_text[0], end=as_text[1])
+
+    def widgets(self, reader: Reader, *, filter_width: int = 420) -> list[Any]:
+        """The widgets that set the scope: range, custom bounds, project, filter expression."""
+        labels = {v: k for k, v in RANGES.items()}
+        range_select = pn.widgets.Select(
+            name="", options=RANGES, value=self.range, width=150, margin=(5, 5),
+        )
+        start = pn.widgets.TextInput(placeholder="from (ISO time)", value=self.start, width=170, margin=(5, 2),
+                                     visible=self.range == "custom")
+        end = pn.widgets.TextInput(placeholder="to (ISO time)", value=self.end, width=170, margin=(5, 2),
+                                   visible=self.range == "custom")
+        try:
+            projects = reader.projects()
+        except WorkbenchError:
+            projects = []
+        options = {"All projects": ""} | {p: p for p in projects}
+        if self.project and self.project not in options.values():
+            options[self.project] = self.project
+        project = pn.widgets.Select(name="", options=options, value=self.project, width=160, margin=(5, 5))
+        expression = pn.widgets.TextInput(
+            placeholder="filter: span_kind == 'LLM' and latency_ms > 2000", value=self.filter,
+            width=filter_width, margin=(5, 5), stylesheets=[".bk-input { font-family: monospace; font-size: 12px; }"],
+        )
+        range_select.param.watch(lambda e: self.param.update(range=e.new), "value")
+        start.param.watch(lambda e: setattr(self, "start", e.new), "value")
+        end.param.watch(lambda e: setattr(self, "end", e.new), "value")
+        project.param.watch(lambda e: setattr(self, "project", e.new), "value")
+        expression.param.watch(lambda e: setattr(self, "filter", e.new.strip()), "value")
+
+        def follow(*_: Any) -> None:
+            range_select.value = self.range
+            start.param.update(value=self.start, visible=self.range == "custom")
+            end.param.update(value=self.end, visible=self.range == "custom")
+            if self.project not in project.options.values():
+                project.options = {**project.options, self.project: self.project}
+            project.value = self.project
+            expression.value = self.filter
+
+        self.param.watch(follow, list(self.url_params))
+        del labels
+        return [range_select, start, end, project, expression]
+
+
+class InlineLinks:
+    """Links for a view shown on its own: the target page opens in a panel below the view."""
+
+    def __init__(self, reader: Reader, scope: Scope) -> None:
+        self.reader = reader
+        self.scope = scope
+        self.panel = pn.Column(sizing_mode="stretch_width", margin=0)
+
+    def open(self, page: str, **params: Any) -> None:
+        """Show ``page`` with ``params`` under the current view."""
+        from workbench.app.registry import get_page
+
+        view_class = get_page(page).view_class()
+        known = {k: v for k, v in params.items() if k in view_class.param or k in Scope.url_params}
+        scope_params = {k: v for k, v in known.items() if k in Scope.url_params}
+        if scope_params:
+            self.scope.param.update(**scope_params)
+        view = view_class(self.reader, scope=self.scope, links=self,
+                          **{k: v for k, v in known.items() if k not in Scope.url_params})
+        close = pn.widgets.Button(name="Close", button_type="light", width=80, margin=(4, 0))
+        close.on_click(lambda _: self.panel.clear())
+        header = pn.Row(pn.pane.HTML(f"<h2 class='wb-title'>{page.title()}</h2>", stylesheets=[CSS], margin=(8, 0)),
+                        pn.layout.HSpacer(), close, sizing_mode="stretch_width")
+        self.panel[:] = [pn.layout.Divider(), header, view]
+
+
+class PageView(Viewer):
+    """The base of every page's view.
+
+    A view is built from the read API alone. Its state lives in params (``url_params`` name
+    the ones kept in the app's URL); ``refresh()`` reloads its data.
+
+    Args:
+        reader: Where the data comes from.
+        scope: The shared time range, project and filter (default: its own).
+        links: Where links go (default: open the target page below this view).
+    """
+
+    url_params: ClassVar[tuple[str, ...]] = ()
+    uses_scope: ClassVar[bool] = True
+
+    def __init__(self, reader: Reader, *, scope: Scope | None = None, links: Links | None = None, **params: Any) -> None:
+        scope_params = {k: params.pop(k) for k in list(params) if k in Scope.url_params}
+        super().__init__(**params)
+        self.reader = reader
+        self.standalone = links is None
+        self.scope = scope or Scope()
+        if scope_params:
+            self.scope.param.update(**scope_params)
+        self.links: Links = links or InlineLinks(reader, self.scope)
+        self._layout: Any = None
+
+    def __panel__(self) -> Any:
+        if self._layout is None:
+            body = self._build()
+            if self.standalone and isinstance(self.links, InlineLinks):
+                body = pn.Column(body, self.links.panel, sizing_mode="stretch_width", margin=0)
+            self._layout = body
+        return self._layout
+
+    def _build(self) -> Any:
+        """Build the view's layout once (subclasses)."""
+        raise NotImplementedError
+
+    def refresh(self) -> None:
+        """Reload the data shown (subclasses)."""
+
+    def url_state(self) -> dict[str, Any]:
+        """The params kept in the URL, by name."""
+        return {name: getattr(self, name) for name in self.url_params}
+
+    def apply_url(self, values: Mapping[str, Any]) -> None:
+        """Set params from URL text; unknown or invalid values are ignored."""
+        updates = {}
+        for name in self.url_params:
+            if name in values:
+                parameter = self.param[name]
+                value = values[name]
+                try:
+                    if isinstance(parameter, param.Boolean):
+                        value = str(value).lower() in ("1", "true", "yes")
+                    elif isinstance(parameter, param.Integer):
+                        value = int(value)
+                    parameter._validate(value)
+                except (ValueError, TypeError):
+                    continue
+                updates[name] = value
+        if updates:
+            self.param.update(**updates)
+
+    def link(self, page: str, **params: Any) -> None:
+        """Open another page (or, on its own, show it below)."""
+        self.links.open(page, **params)
+
+
+def status_line(text: str = "", *, error: bool = False) -> str:
+    """The HTML of a page's one-line status (counts, or what is wrong with the filter)."""
+    css = "wb-error-text" if error else "wb-muted"
+    return f"<div class='{css}' style='min-height:18px'>{text}</div>"

@@ -1,0 +1,249 @@
+"""Two small browser components the pages are built from.
+
+* :class:`LinkedHTML`: HTML whose in-app links (``<a href="?page=trace&trace_id=...">``)
+  navigate inside the app without a page reload; a middle click still opens a new tab,
+  since every link is a real URL.
+* :class:`Waterfall`: a trace's span tree beside a time bar per span on one axis, with
+  collapse and expand in the browser (instant, no round trip) and the selected span synced
+  back to Python.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import parse_qsl
+
+import param
+from panel.custom import JSComponent
+
+from workbench.app.style import CSS, KIND_COLORS, STATUS_COLORS
+
+__all__ = ["LinkedHTML", "Waterfall", "parse_href"]
+
+
+def parse_href(href: str) -> tuple[str, dict[str, str]]:
+    """The page and parameters of an in-app link such as ``?page=trace&trace_id=ab``."""
+    query = dict(parse_qsl(href.lstrip("?"), keep_blank_values=False))
+    return query.pop("page", "traces"), query
+
+
+class LinkedHTML(JSComponent):
+    """HTML whose ``?page=...`` links call ``on_link(page, params)`` instead of reloading."""
+
+    html = param.String(default="", doc="The HTML shown.")
+
+    _stylesheets = [CSS]
+
+    _esm = """
+    export function render({ model }) {
+      const root = document.createElement("div");
+      root.className = "wb-html";
+      const draw = () => { root.innerHTML = model.html; };
+      draw();
+      model.on("html", draw);
+      root.addEventListener("click", (event) => {
+        const link = event.target.closest("a[href^='?']");
+        if (!link || event.button !== 0 || event.ctrlKey || event.metaKey || event.shiftKey || event.altKey) {
+          return;
+        }
+        event.preventDefault();
+        model.send_msg({ href: link.getAttribute("href") });
+      });
+      return root;
+    }
+    """
+
+    def __init__(self, html: str = "", *, on_link: Callable[[str, dict[str, str]], Any] | None = None, **params: Any) -> None:
+        super().__init__(html=html, **params)
+        self.on_link = on_link
+
+    def _handle_msg(self, data: Any) -> None:
+        if self.on_link is not None and isinstance(data, dict) and isinstance(data.get("href"), str):
+            page, params = parse_href(data["href"])
+            self.on_link(page, params)
+
+
+_WATERFALL_CSS = CSS + """
+:host { display: block; }
+.wf { height: 100%; overflow: auto; border: 1px solid #e2e8f0; border-radius: 6px; background: white; position: relative; }
+.wf-row { display: grid; grid-template-columns: minmax(240px, 38%) 72px 72px 1fr; align-items: center;
+          height: 24px; border-bottom: 1px solid #f1f5f9; cursor: pointer; }
+.wf-row:hover { background: #f8fafc; }
+.wf-row.sel { background: #e0ecff; }
+.wf-row.hidden { display: none; }
+.wf-head { position: sticky; top: 0; z-index: 2; background: #f8fafc; border-bottom: 1px solid #cbd5e1; cursor: default;
+           font-size: 11px; font-weight: 600; color: #475569; height: 26px; }
+.wf-head:hover { background: #f8fafc; }
+.wf-name { display: flex; align-items: center; gap: 4px; overflow: hidden; white-space: nowrap; padding-right: 6px; }
+.wf-name .nm { overflow: hidden; text-overflow: ellipsis; }
+.wf-row.err .nm { color: #b91c1c; font-weight: 600; }
+.wf-row.crit .nm { font-weight: 600; }
+.wf-tog { width: 14px; flex: 0 0 14px; text-align: center; color: #64748b; font-size: 10px; user-select: none; }
+.wf-tog:hover { color: #0f172a; }
+.wf-kind { font-size: 9px; font-weight: 700; color: white; border-radius: 3px; padding: 0 4px; line-height: 15px; flex: 0 0 auto; }
+.wf-num { text-align: right; padding-right: 8px; font-variant-numeric: tabular-nums; font-size: 12px; color: #334155; }
+.wf-num.self { color: #64748b; }
+.wf-time { position: relative; height: 100%; margin-right: 70px; }
+.wf-bar { position: absolute; top: 6px; height: 12px; border-radius: 2px; min-width: 2px; opacity: .45; }
+.wf-row.crit .wf-bar { opacity: 1; box-shadow: inset 0 -3px 0 rgba(15, 23, 42, .45); }
+.wf-row.err .wf-bar { background: #dc2626 !important; opacity: .9; }
+.wf-lab { position: absolute; top: 4px; font-size: 11px; color: #475569; white-space: nowrap; padding-left: 4px; }
+.wf-axis { position: relative; height: 100%; margin-right: 70px; }
+.wf-tick { position: absolute; top: 0; bottom: 0; border-left: 1px solid #cbd5e1; padding-left: 3px; line-height: 26px;
+           font-weight: 500; }
+.wf-grid { position: absolute; top: 0; bottom: 0; border-left: 1px dashed #eef2f7; pointer-events: none; }
+.wf-tools { display: flex; gap: 6px; align-items: center; font-weight: 500; }
+.wf-tools a { cursor: pointer; font-weight: 500; }
+.wf-err { color: #dc2626; font-size: 12px; }
+"""
+
+
+class Waterfall(JSComponent):
+    """A span tree with a waterfall: one time bar per span on a shared axis.
+
+    ``rows`` are in display order (parents before children), each a dict with ``id``,
+    ``parent``, ``depth``, ``name``, ``kind``, ``status``, ``offset`` and ``duration`` (ms from
+    the trace's start), ``self`` (self time, ms), ``critical`` (on the critical path) and
+    ``children`` (how many). Clicking a row sets ``selected``; the triangle folds a subtree.
+    """
+
+    rows = param.List(default=[], doc="The spans, in display order.")
+    total_ms = param.Number(default=0.0, doc="The trace's duration: the axis runs from 0 to this.")
+    selected = param.String(default="", doc="The id of the selected span.")
+
+    _stylesheets = [_WATERFALL_CSS]
+
+    _esm = (
+        "const KIND = " + repr(KIND_COLORS).replace("'", '"') + ";\n"
+        + "const ERROR = " + repr(STATUS_COLORS["ERROR"]).replace("'", '"') + ";\n"
+        + """
+    const ABBR = {LLM: "LLM", CHAIN: "CHAIN", RETRIEVER: "RETR", EMBEDDING: "EMB", RERANKER: "RERANK",
+                  TOOL: "TOOL", AGENT: "AGENT", GUARDRAIL: "GUARD", EVALUATOR: "EVAL", PROMPT: "PROMPT",
+                  UNKNOWN: "SPAN"};
+
+    function esc(text) {
+      return String(text ?? "").replace(/[&<>"']/g, (c) => ({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;"}[c]));
+    }
+
+    function fmt(ms) {
+      if (ms == null) return "";
+      if (ms < 1) return ms.toFixed(2) + " ms";
+      if (ms < 1000) return Math.round(ms) + " ms";
+      const s = ms / 1000;
+      if (s < 10) return s.toFixed(2) + " s";
+      if (s < 60) return s.toFixed(1) + " s";
+      const m = Math.floor(s / 60);
+      return m + "m " + String(Math.round(s - m * 60)).padStart(2, "0") + "s";
+    }
+
+    function ticks(total) {
+      if (!(total > 0)) return [0];
+      const raw = total / 5;
+      const mag = Math.pow(10, Math.floor(Math.log10(raw)));
+      const step = [1, 2, 2.5, 5, 10].map((f) => f * mag).find((s) => total / s <= 6) || raw;
+      const out = [];
+      for (let t = 0; t <= total + 1e-9; t += step) out.push(t);
+      return out;
+    }
+
+    export function render({ model }) {
+      const box = document.createElement("div");
+      box.className = "wf";
+      const collapsed = new Set();
+      let rowEls = new Map();
+
+      function draw() {
+        const rows = model.rows || [];
+        const total = model.total_ms > 0 ? model.total_ms : 1;
+        const pct = (v) => Math.max(0, Math.min(100, (v / total) * 100));
+        const errors = rows.filter((r) => r.status === "ERROR").length;
+        let html = '<div class="wf-row wf-head"><div class="wf-name wf-tools">Span &middot; ' + rows.length +
+          (errors ? ' <span class="wf-err">&middot; ' + errors + ' error' + (errors > 1 ? 's' : '') + '</span>' : '') +
+          ' &middot; <a data-act="expand">expand all</a> <a data-act="collapse">collapse all</a></div>' +
+          '<div class="wf-num">Duration</div><div class="wf-num self">Self</div><div class="wf-axis">';
+        for (const t of ticks(total)) {
+          html += '<span class="wf-tick" style="left:' + pct(t) + '%">' + fmt(t) + '</span>';
+        }
+        html += '</div></div>';
+        for (const r of rows) {
+          const color = KIND[r.kind] || KIND.UNKNOWN;
+          const cls = "wf-row" + (r.critical ? " crit" : "") + (r.status === "ERROR" ? " err" : "") +
+                      (r.id === model.selected ? " sel" : "");
+          const left = pct(r.offset), width = Math.max(pct(r.duration), 0.15);
+          const tog = r.children ? '<span class="wf-tog" data-tog="' + esc(r.id) + '">' +
+                      (collapsed.has(r.id) ? "&#9654;" : "&#9660;") + '</span>' : '<span class="wf-tog"></span>';
+          const title = esc(r.name) + " (" + esc(r.kind) + ")\\nstarts at +" + fmt(r.offset) + ", takes " + fmt(r.duration) +
+                        ", self " + fmt(r.self) + (r.critical ? "\\non the critical path" : "") +
+                        (r.status === "ERROR" ? "\\nERROR" : "");
+          html += '<div class="' + cls + '" data-id="' + esc(r.id) + '" title="' + title + '">' +
+            '<div class="wf-name" style="padding-left:' + (4 + r.depth * 14) + 'px">' + tog +
+            '<span class="wf-kind" style="background:' + color + '">' + (ABBR[r.kind] || esc(r.kind)) + '</span>' +
+            '<span class="nm">' + (r.status === "ERROR" ? "&#9888; " : "") + esc(r.name) + '</span></div>' +
+            '<div class="wf-num">' + fmt(r.duration) + '</div><div class="wf-num self">' + fmt(r.self) + '</div>' +
+            '<div class="wf-time"><div class="wf-bar" style="left:' + left + '%;width:' + width + '%;background:' + color + '"></div>' +
+            '<span class="wf-lab" style="left:' + Math.min(left + width, 100) + '%">' + fmt(r.duration) + '</span></div></div>';
+        }
+        box.innerHTML = html;
+        rowEls = new Map();
+        for (const el of box.querySelectorAll(".wf-row[data-id]")) rowEls.set(el.dataset.id, el);
+        applyCollapse();
+      }
+
+      function applyCollapse() {
+        const hidden = new Set();
+        for (const r of model.rows || []) {
+          if (r.parent && (hidden.has(r.parent) || collapsed.has(r.parent))) hidden.add(r.id);
+        }
+        for (const [id, el] of rowEls) {
+          el.classList.toggle("hidden", hidden.has(id));
+          const tog = el.querySelector("[data-tog]");
+          if (tog) tog.innerHTML = collapsed.has(id) ? "&#9654;" : "&#9660;";
+        }
+      }
+
+      function select(id, scroll) {
+        for (const [rid, el] of rowEls) el.classList.toggle("sel", rid === id);
+        const el = rowEls.get(id);
+        if (el && scroll) {
+          const top = el.offsetTop, bottom = top + el.offsetHeight;
+          if (top < box.scrollTop + 26 || bottom > box.scrollTop + box.clientHeight) {
+            box.scrollTop = Math.max(0, top - box.clientHeight / 3);
+          }
+        }
+      }
+
+      box.addEventListener("click", (event) => {
+        const act = event.target.closest("[data-act]");
+        if (act) {
+          collapsed.clear();
+          if (act.dataset.act === "collapse") {
+            for (const r of model.rows || []) if (r.children && r.depth >= 0 && r.parent) collapsed.add(r.id);
+          }
+          applyCollapse();
+          return;
+        }
+        const tog = event.target.closest("[data-tog]");
+        if (tog) {
+          const id = tog.dataset.tog;
+          if (collapsed.has(id)) collapsed.delete(id); else collapsed.add(id);
+          applyCollapse();
+          event.stopPropagation();
+          return;
+        }
+        const row = event.target.closest(".wf-row[data-id]");
+        if (row) {
+          model.selected = row.dataset.id;
+          select(row.dataset.id, false);
+        }
+      });
+
+      model.on("rows", () => { collapsed.clear(); draw(); });
+      model.on("total_ms", draw);
+      model.on("selected", () => select(model.selected, true));
+      draw();
+      setTimeout(() => select(model.selected, true), 0);
+      return box;
+    }
+    """
+    )

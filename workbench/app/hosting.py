@@ -1,0 +1,91 @@
+"""Serving the app inside workbench's own Tornado server, on the port it has already bound.
+
+Panel's own ``serve`` binds its port itself; workbench binds first (so "port in use" is one
+sentence before anything starts) and routes OTLP, the API and the app through one Tornado
+application. :class:`AppHost` builds that application: Bokeh's server application with
+Panel's handlers and the app at ``/``, plus the routes it is given.
+
+Threading contract: construct it on any thread; call :meth:`AppHost.start` on the thread
+running the event loop that serves it, and :meth:`AppHost.stop` on that same thread.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+import panel as pn
+from bokeh.server.tornado import BokehTornado
+from bokeh.server.util import create_hosts_allowlist
+from panel.io.application import build_applications
+from panel.io.server import INDEX_HTML  # importing panel.io.server installs Panel's handlers
+from tornado.ioloop import IOLoop
+
+from workbench.app.shell import served_app
+from workbench.query import Reader
+
+__all__ = ["AppHost", "warm_up"]
+
+logger = logging.getLogger(__name__)
+
+TITLE = "workbench"
+
+
+def _origins(host: str, port: int) -> list[str]:
+    """The browser origins allowed to open the app's websocket."""
+    if host in ("0.0.0.0", "::", ""):
+        # Listening on every interface: the name users reach it by is not known here.
+        return ["*"]
+    names = {host, "localhost", "127.0.0.1"}
+    return create_hosts_allowlist([f"{name}:{port}" for name in sorted(names)], port)
+
+
+class AppHost:
+    """The Tornado application serving the app at ``/`` beside ``extra_patterns``.
+
+    Args:
+        reader: What the app reads.
+        extra_patterns: Tornado routes to serve too (OTLP and the HTTP API).
+        host: The address listened on; port: the port (for the websocket origin check).
+        url: The server's base URL.
+    """
+
+    def __init__(self, reader: Reader, *, extra_patterns: Sequence[tuple[Any, ...]], host: str, port: int, url: str) -> None:
+        self.reader = reader
+        pn.config.design = None  # the plain design: the app brings its own stylesheet
+        applications = build_applications({"/": self._session}, title=TITLE, location=True)
+        self.application = BokehTornado(
+            applications,
+            extra_patterns=list(extra_patterns),
+            extra_websocket_origins=_origins(host, port),
+            absolute_url=url,
+            index=INDEX_HTML,
+            websocket_max_message_size_bytes=64 << 20,
+        )
+        self._started = False
+
+    def _session(self) -> Any:
+        return served_app(self.reader)
+
+    def start(self) -> None:
+        """Start serving sessions on the current thread's event loop."""
+        self.application.initialize(IOLoop.current())
+        self.application.start()
+        self._started = True
+
+    def stop(self) -> None:
+        """Stop the sessions' callbacks (the HTTP server is stopped by its owner)."""
+        if self._started:
+            self._started = False
+            try:
+                self.application.stop(wait=False)
+            except Exception:  # pragma: no cover - shutting down anyway
+                logger.debug("stopping the app's sessions failed", exc_info=True)
+
+
+def warm_up(reader: Reader) -> None:
+    """Build the first page once, off-screen, so the first browser session finds every import done."""
+    from workbench.app.shell import App
+
+    App(reader).__panel__().get_root()

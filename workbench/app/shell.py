@@ -1,0 +1,183 @@
+"""The app: a header with the navigation, and the current page below it.
+
+:class:`App` creates each page's view the first time it is shown and keeps it, so going back
+to a page finds it as it was left (and refreshed). The URL's query string holds the page,
+the shared scope and the page's own state (``?page=trace&trace_id=...``), so any view can be
+shared as a link; opening that link restores it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import urlencode
+
+import panel as pn
+import param
+from panel.viewable import Viewer
+
+from workbench import __version__
+from workbench.app.base import PageView, Scope
+from workbench.app.registry import get_page, ordered
+from workbench.app.style import ACCENT, CSS
+from workbench.errors import WorkbenchError
+from workbench.query import Reader
+
+__all__ = ["App", "create_app"]
+
+_HEADER_CSS = CSS + f"""
+.wb-brand {{ font-weight: 700; font-size: 16px; color: #0f172a; letter-spacing: -.01em; }}
+.wb-brand span {{ color: {ACCENT}; }}
+.wb-store {{ font-size: 12px; color: #64748b; text-align: right; white-space: nowrap; }}
+"""
+
+_NAV_CSS = """
+:host .bk-btn-group .bk-btn { border: none; background: transparent; font-weight: 500; color: #334155;
+  border-bottom: 2px solid transparent; border-radius: 0; padding: 6px 14px; }
+:host .bk-btn-group .bk-btn.bk-active { color: #1d4ed8; border-bottom-color: #2563eb; background: transparent;
+  box-shadow: none; }
+:host .bk-btn-group .bk-btn:hover { color: #0f172a; background: #f1f5f9; }
+"""
+
+
+class App(Viewer):
+    """The whole app over one reader: navigation, pages, and the URL.
+
+    Args:
+        reader: Where the data comes from.
+        page: The page shown first.
+        query: URL parameters to start from (page, scope and page params), as a served app
+            receives them.
+    """
+
+    page = param.String(default="traces", doc="The page shown.")
+
+    def __init__(self, reader: Reader, *, page: str = "traces", query: Mapping[str, Any] | None = None) -> None:
+        super().__init__(page=page)
+        self.reader = reader
+        self.scope = Scope()
+        self._views: dict[str, PageView] = {}
+        self._url_enabled = False
+        self._content = pn.Column(sizing_mode="stretch_both", margin=0)
+        pages = [p for p in ordered() if p.nav]
+        self._nav = pn.widgets.RadioButtonGroup(
+            options={p.title: p.name for p in pages}, value=None, button_type="light",
+            stylesheets=[_NAV_CSS], margin=(6, 10, 0, 20),
+        )
+        self._nav.param.watch(lambda e: e.new and self.open(e.new), "value")
+        self._store_info = pn.pane.HTML("", stylesheets=[_HEADER_CSS], margin=(14, 14, 0, 0))
+        self._header = pn.Row(
+            pn.pane.HTML("<div class='wb-brand'>work<span>bench</span></div>", stylesheets=[_HEADER_CSS],
+                         margin=(12, 0, 0, 16)),
+            self._nav, pn.layout.HSpacer(), self._store_info,
+            sizing_mode="stretch_width", height=48, styles={"border-bottom": "1px solid #e2e8f0", "background": "white"},
+            margin=0,
+        )
+        self._layout = pn.Column(self._header, self._content, sizing_mode="stretch_both", margin=0,
+                                 styles={"background": "white"})
+        initial = dict(query or {})
+        page_name = str(initial.pop("page", page) or page)
+        self._update_store_info()
+        self.open(page_name if page_name in {p.name for p in ordered()} else "traces", **initial)
+
+    def __panel__(self) -> Any:
+        return self._layout
+
+    # Navigation ------------------------------------------------------------------------
+
+    def view(self, name: str) -> PageView:
+        """The view of page ``name``, created on first use."""
+        if name not in self._views:
+            view_class = get_page(name).view_class()
+            view = view_class(self.reader, scope=self.scope, links=self)
+            for parameter in getattr(view, "url_params", ()):
+                view.param.watch(self._push_url, parameter)
+            self._views[name] = view
+        return self._views[name]
+
+    def open(self, page: str, **params: Any) -> None:
+        """Show ``page``, first setting the scope and the page's params from ``params``."""
+        try:
+            get_page(page)
+        except KeyError:
+            page = "traces"
+        scope = {k: v for k, v in params.items() if k in Scope.url_params}
+        fresh = page not in self._views
+        view = self.view(page)
+        self._url_enabled = False
+        try:
+            if scope:
+                self.scope.param.update(**{k: str(v) for k, v in scope.items()})
+            rest = {k: v for k, v in params.items() if k not in Scope.url_params}
+            defaults = {name: view.param[name].default for name in view.url_params if name not in rest}
+            if rest and not fresh:
+                # A link states the whole view: what it leaves out goes back to its default.
+                view.param.update(**{k: v for k, v in defaults.items() if k not in ("page_size",)})
+            if rest:
+                view.apply_url(rest)
+        finally:
+            self._url_enabled = True
+        revisit = not fresh and self.page == page and not params
+        self.page = page
+        if self._nav.value != page:
+            self._nav.value = page if page in self._nav.options.values() else None
+        panel = view.__panel__()
+        if not fresh and not params and not revisit:
+            view.refresh()
+        if not self._content.objects or self._content.objects[0] is not panel:
+            self._content[:] = [panel]
+        self._push_url()
+
+    # The URL ---------------------------------------------------------------------------
+
+    def url_query(self) -> dict[str, str]:
+        """The query string parameters describing what is shown now."""
+        query: dict[str, str] = {"page": self.page}
+        for name in Scope.url_params:
+            value = getattr(self.scope, name)
+            if value != self.scope.param[name].default:
+                query[name] = str(value)
+        view = self._views.get(self.page)
+        if view is not None:
+            for name, value in view.url_state().items():
+                if value != view.param[name].default and value not in (None, ""):
+                    query[name] = str(value).lower() if isinstance(value, bool) else str(value)
+        return query
+
+    def _push_url(self, *_: Any) -> None:
+        if not self._url_enabled:
+            return
+        location = pn.state.location
+        if location is None or pn.state.curdoc is None or not pn.state.curdoc.session_context:
+            return
+        search = "?" + urlencode(self.url_query())
+        if location.search != search:
+            location.search = search
+
+    def _update_store_info(self) -> None:
+        try:
+            counts = self.reader.store.counts()
+            self._store_info.object = (
+                f"<div class='wb-store'>{counts.get('spans', 0):,} spans &middot; "
+                f"<span title='{self.reader.store.path}'>{_short_path(str(self.reader.store.path))}</span>"
+                f" &middot; v{__version__}</div>"
+            )
+        except (WorkbenchError, AttributeError):
+            self._store_info.object = ""
+
+
+def _short_path(path: str, limit: int = 40) -> str:
+    return path if len(path) <= limit else "\u2026" + path[-(limit - 1):]
+
+
+def create_app(source: Any, *, query: Mapping[str, Any] | None = None) -> App:
+    """The app over a :class:`~workbench.query.Reader` or a :class:`~workbench.Store`."""
+    reader = source if hasattr(source, "traces") else Reader(source)
+    return App(reader, query=query)
+
+
+def served_app(reader: Reader) -> App:
+    """The app for one browser session of ``workbench serve``, started from the URL's query."""
+    # The raw arguments: Location's parsed ones turn an all-digit trace id into a number.
+    query = {k: v[0].decode() for k, v in (pn.state.session_args or {}).items() if v}
+    return App(reader, query=query)

@@ -1,0 +1,102 @@
+"""The app's look: colours per span kind and status, and the stylesheet every HTML part shares.
+
+Panel renders each component in its own shadow DOM, so the stylesheet is handed to each
+component (``stylesheets=[CSS]``) rather than set once on the page.
+"""
+
+from __future__ import annotations
+
+__all__ = ["CSS", "KIND_COLORS", "PAGE_CSS", "STATUS_COLORS", "kind_color"]
+
+KIND_COLORS = {
+    "LLM": "#7c3aed",
+    "CHAIN": "#64748b",
+    "RETRIEVER": "#059669",
+    "EMBEDDING": "#0891b2",
+    "RERANKER": "#65a30d",
+    "TOOL": "#d97706",
+    "AGENT": "#2563eb",
+    "GUARDRAIL": "#db2777",
+    "EVALUATOR": "#9333ea",
+    "PROMPT": "#0d9488",
+    "UNKNOWN": "#94a3b8",
+}
+
+STATUS_COLORS = {"ERROR": "#dc2626", "OK": "#16a34a", "UNSET": "#94a3b8"}
+
+ACCENT = "#2563eb"
+FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, 'DejaVu Sans', sans-serif"
+MONO = "ui-monospace, 'SFMono-Regular', Menlo, Consolas, 'DejaVu Sans Mono', monospace"
+
+
+def kind_color(kind: str | None) -> str:
+    """The colour of a span kind."""
+    return KIND_COLORS.get(str(kind or "UNKNOWN").upper(), KIND_COLORS["UNKNOWN"])
+
+
+# The stylesheet of every HTML fragment the app renders.
+CSS = f"""
+:host {{ font-family: {FONT}; font-size: 13px; color: #1e293b; }}
+a {{ color: {ACCENT}; text-decoration: none; }}
+a:hover {{ text-decoration: underline; }}
+.wb-muted {{ color: #64748b; }}
+.wb-error-text {{ color: #b91c1c; }}
+.wb-mono {{ font-family: {MONO}; font-size: 12px; }}
+.wb-pre {{ font-family: {MONO}; font-size: 12px; white-space: pre-wrap; word-break: break-word;
+          margin: 0; padding: 6px 8px; background: #f8fafc; border: 1px solid #e2e8f0; border-radius: 4px; }}
+.wb-json {{ background: #f8fafc; }}
+details.wb-fold > summary {{ list-style: none; cursor: pointer; }}
+details.wb-fold > summary::-webkit-details-marker {{ display: none; }}
+details.wb-fold > summary .wb-pre {{ border-bottom-left-radius: 0; border-bottom-right-radius: 0; }}
+details.wb-fold[open] > summary .wb-more {{ display: none; }}
+details.wb-fold > pre {{ border-top: none; border-top-left-radius: 0; border-top-right-radius: 0; }}
+.wb-more {{ display: inline-block; margin: 2px 0 4px; color: {ACCENT}; font-size: 12px; }}
+.wb-badge {{ display: inline-block; padding: 0 6px; border-radius: 3px; font-size: 11px; font-weight: 600;
+            line-height: 18px; color: white; white-space: nowrap; }}
+.wb-chip {{ display: inline-block; padding: 0 6px; border-radius: 9px; font-size: 11px; line-height: 18px;
+           background: #eef2ff; color: #3730a3; margin-right: 4px; white-space: nowrap; }}
+.wb-status-ERROR {{ color: {STATUS_COLORS['ERROR']}; font-weight: 600; }}
+.wb-status-OK {{ color: {STATUS_COLORS['OK']}; }}
+.wb-status-UNSET {{ color: #64748b; }}
+table.wb-kv {{ border-collapse: collapse; margin: 2px 0 8px; }}
+table.wb-kv th {{ text-align: left; font-weight: 500; color: #64748b; padding: 2px 12px 2px 0; vertical-align: top;
+                 white-space: nowrap; }}
+table.wb-kv td {{ padding: 2px 0; vertical-align: top; }}
+h3.wb-h {{ font-size: 13px; font-weight: 600; margin: 14px 0 6px; color: #0f172a;
+          border-bottom: 1px solid #e2e8f0; padding-bottom: 3px; }}
+h2.wb-title {{ font-size: 16px; font-weight: 600; margin: 0 0 6px; }}
+.wb-msg {{ border: 1px solid #e2e8f0; border-radius: 6px; margin: 0 0 8px; overflow: hidden; }}
+.wb-msg-head {{ padding: 3px 8px; background: #f1f5f9; font-size: 12px; font-weight: 600; display: flex; gap: 8px; }}
+.wb-msg .wb-pre {{ border: none; border-radius: 0; background: white; }}
+.wb-role-system .wb-msg-head {{ background: #f1f5f9; color: #475569; }}
+.wb-role-user .wb-msg-head {{ background: #eff6ff; color: #1d4ed8; }}
+.wb-role-assistant .wb-msg-head {{ background: #f5f3ff; color: #6d28d9; }}
+.wb-role-tool .wb-msg-head {{ background: #fffbeb; color: #b45309; }}
+.wb-call {{ margin: 6px 8px 8px; border-left: 3px solid #d97706; padding-left: 8px; }}
+.wb-doc {{ border: 1px solid #e2e8f0; border-radius: 6px; margin: 0 0 8px; }}
+.wb-doc-head {{ padding: 3px 8px; background: #f0fdf4; font-size: 12px; display: flex; gap: 12px; }}
+.wb-doc .wb-pre {{ border: none; background: white; }}
+.wb-event {{ margin: 0 0 8px; }}
+.wb-exc {{ border-left: 3px solid #dc2626; padding-left: 8px; }}
+.wb-empty {{ color: #64748b; padding: 24px 4px; }}
+.wb-cards {{ display: flex; gap: 10px; flex-wrap: wrap; }}
+.wb-card {{ border: 1px solid #e2e8f0; border-radius: 6px; padding: 8px 14px; min-width: 110px; background: white; }}
+.wb-card .v {{ font-size: 20px; font-weight: 600; }}
+.wb-card .l {{ font-size: 11px; color: #64748b; text-transform: uppercase; letter-spacing: .04em; }}
+table.wb-list {{ border-collapse: collapse; width: 100%; }}
+table.wb-list th {{ text-align: left; font-weight: 600; font-size: 12px; color: #475569; border-bottom: 1px solid #cbd5e1;
+                   padding: 4px 8px; white-space: nowrap; }}
+table.wb-list td {{ padding: 4px 8px; border-bottom: 1px solid #f1f5f9; vertical-align: top; }}
+table.wb-list tr:hover td {{ background: #f8fafc; }}
+table.wb-list td.num, table.wb-list th.num {{ text-align: right; white-space: nowrap; }}
+.wb-turn {{ border: 1px solid #e2e8f0; border-radius: 6px; margin: 0 0 10px; }}
+.wb-turn-head {{ display: flex; gap: 14px; align-items: baseline; padding: 4px 10px; background: #f8fafc;
+                border-bottom: 1px solid #e2e8f0; font-size: 12px; }}
+.wb-turn-body {{ padding: 6px 10px; display: grid; grid-template-columns: 70px 1fr; gap: 4px 8px; }}
+.wb-turn-body .who {{ color: #64748b; font-size: 12px; padding-top: 6px; }}
+"""
+
+# The page around the components: the header bar and the navigation.
+PAGE_CSS = f"""
+body {{ font-family: {FONT}; background: #f8fafc; margin: 0; }}
+"""

@@ -1,0 +1,297 @@
+"""The Traces page: one row per trace (or, switched, per span), filtered, sorted and paged
+in the store, so it stays fast with millions of spans."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import pandas as pd
+import panel as pn
+import param
+
+from workbench.analysis.facets import facets
+from workbench.app.base import PageView, status_line
+from workbench.app.format import esc, fmt_count, fmt_ms, fmt_time, short
+from workbench.app.style import CSS
+from workbench.errors import FilterError, WorkbenchError
+from workbench.model import SpanKind
+
+__all__ = ["TracesView"]
+
+# Table column -> the read API's sort key, per mode.
+_TRACE_SORT = {
+    "Start (UTC)": "start_time", "Name": "name", "Status": "status_code", "Latency": "latency_ms",
+    "Spans": "span_count", "Tokens": "total_tokens", "Models": "models", "Session": "session_id",
+    "User": "user_id", "Project": "project",
+}
+_SPAN_SORT = {
+    "Start (UTC)": "start_time", "Name": "name", "Kind": "span_kind", "Status": "status_code",
+    "Latency": "latency_ms", "Model": "model_name", "Tokens": "total_tokens", "Session": "session_id",
+    "Project": "project",
+}
+_SPAN_COLUMNS = (
+    "trace_id", "span_id", "start_time", "name", "span_kind", "status_code", "latency_ms", "model_name",
+    "total_tokens", "session_id", "project", "input_value", "output_value",
+)
+_RIGHT = ("Latency", "Spans", "Tokens")
+
+
+def _tokens(value: Any) -> str:
+    return fmt_count(value)
+
+
+def trace_rows(frame: pd.DataFrame) -> pd.DataFrame:
+    """The traces table as shown: formatted text, ids kept in hidden columns."""
+    return pd.DataFrame({
+        "trace_id": frame["trace_id"],
+        "Start (UTC)": [fmt_time(v) for v in frame["start_time"]],
+        "Name": frame["name"].fillna(""),
+        "Status": frame["status_code"].fillna(""),
+        "Latency": [fmt_ms(v) for v in frame["latency_ms"]],
+        "Spans": [f"{n:,}" + (f" ({e} err)" if e else "") for n, e in zip(frame["span_count"], frame["error_count"])],
+        "Tokens": [_tokens(v) for v in frame["total_tokens"]],
+        "Models": [", ".join(v) if v is not None and len(v) else "" for v in frame["models"]],
+        "Session": frame["session_id"].fillna(""),
+        "User": frame["user_id"].fillna(""),
+        "Project": frame["project"].fillna(""),
+        "Input": [short(v, 160) for v in frame["input_value"]],
+        "Output": [short(v, 160) for v in frame["output_value"]],
+    })
+
+
+def span_rows(frame: pd.DataFrame) -> pd.DataFrame:
+    """The spans table as shown."""
+    return pd.DataFrame({
+        "trace_id": frame["trace_id"],
+        "span_id": frame["span_id"],
+        "Start (UTC)": [fmt_time(v) for v in frame["start_time"]],
+        "Name": frame["name"].fillna(""),
+        "Kind": frame["span_kind"].fillna(""),
+        "Status": frame["status_code"].fillna(""),
+        "Latency": [fmt_ms(v) for v in frame["latency_ms"]],
+        "Model": frame["model_name"].fillna(""),
+        "Tokens": [_tokens(v) for v in frame["total_tokens"]],
+        "Session": frame["session_id"].fillna(""),
+        "Project": frame["project"].fillna(""),
+        "Input": [short(v, 160) for v in frame["input_value"]],
+        "Output": [short(v, 160) for v in frame["output_value"]],
+    })
+
+
+class TracesView(PageView):
+    """Every trace (root span) with totals, or every span; filtered, sorted and paged in the store.
+
+    Args:
+        reader: Where the spans come from.
+        mode: ``"traces"`` or ``"spans"``.
+        status, kind, model, text: Quick filters (any span of a trace matching lists the trace).
+    """
+
+    mode = param.Selector(default="traces", objects=["traces", "spans"], doc="List traces or spans.")
+    status = param.Selector(default="", objects=["", "OK", "ERROR", "UNSET"], doc="Only this status.")
+    kind = param.String(default="", doc="Only this span kind.")
+    model = param.String(default="", doc="Only this model.")
+    text = param.String(default="", doc="Text in the input or output (case-insensitive).")
+    sort = param.String(default="start_time", doc="The column sorted by.")
+    descending = param.Boolean(default=True, doc="Sort from the largest.")
+    page_no = param.Integer(default=1, bounds=(1, None), doc="Page number, from 1.")
+    page_size = param.Integer(default=50, bounds=(5, 500), doc="Rows per page.")
+
+    url_params: ClassVar[tuple[str, ...]] = ("mode", "status", "kind", "model", "text", "sort", "descending", "page_no")
+
+    def __init__(self, reader: Any, **params: Any) -> None:
+        super().__init__(reader, **params)
+        self.total = 0
+        self.frame = pd.DataFrame()
+        self.error: str | None = None
+
+    # Data -------------------------------------------------------------------------------
+
+    def expression(self) -> str | None:
+        """The filter expression this page asks the read API for (scope filter and quick filters)."""
+        parts = []
+        if self.scope.filter:
+            parts.append(f"({self.scope.filter})")
+        if self.status:
+            parts.append(f"status_code == {self.status!r}")
+        if self.kind:
+            parts.append(f"span_kind == {self.kind!r}")
+        if self.model:
+            parts.append(f"model_name == {self.model!r}")
+        if self.text:
+            parts.append(f"({self.text!r} in input_value or {self.text!r} in output_value)")
+        return " and ".join(parts) or None
+
+    def _sort_key(self) -> str:
+        allowed = set((_TRACE_SORT if self.mode == "traces" else _SPAN_SORT).values())
+        return self.sort if self.sort in allowed else "start_time"
+
+    def load(self, *, count: bool = True) -> None:
+        """Query the current page (and, with ``count``, how many rows match)."""
+        start, end = self.scope.bounds()
+        project = self.scope.projects
+        try:
+            if self.scope.filter:  # name the user's own expression in an error, not the combined one
+                self.reader._where(self.scope.filter, None, None, None)
+            expression = self.expression()
+            offset = (self.page_no - 1) * self.page_size
+            if self.mode == "traces":
+                if count:
+                    self.total = self.reader.count_traces(expression, start=start, end=end, project=project)
+                frame = self.reader.traces(expression, start=start, end=end, project=project,
+                                           order_by=self._sort_key(), descending=self.descending,
+                                           limit=self.page_size, offset=offset)
+                self.frame = trace_rows(frame)
+            else:
+                if count:
+                    self.total = self.reader.count(expression, start=start, end=end, project=project)
+                frame = self.reader.spans(expression, start=start, end=end, project=project,
+                                          columns=_SPAN_COLUMNS, order_by=self._sort_key(),
+                                          descending=self.descending, limit=self.page_size, offset=offset)
+                self.frame = span_rows(frame)
+            self.error = None
+        except FilterError as exc:
+            self.error = str(exc)
+            self.total = 0
+            self.frame = (trace_rows if self.mode == "traces" else span_rows)(pd.DataFrame(
+                columns=[*_SPAN_COLUMNS, "span_count", "error_count", "models", "user_id"]))
+        except WorkbenchError as exc:
+            self.error = str(exc)
+
+    # Layout -----------------------------------------------------------------------------
+
+    def _build(self) -> Any:
+        try:
+            values = facets(self.reader)
+        except WorkbenchError:
+            values = {"models": [], "kinds": [], "names": [], "projects": []}
+        self._mode = pn.widgets.RadioButtonGroup(options={"Traces": "traces", "Spans": "spans"}, value=self.mode,
+                                                 button_type="light", width=140, margin=(5, 5))
+        self._status = pn.widgets.Select(options={"Any status": "", "Error": "ERROR", "OK": "OK", "Unset": "UNSET"},
+                                         value=self.status, width=110, margin=(5, 5))
+        kinds = {"Any kind": ""} | {k.value: k.value for k in SpanKind}
+        self._kind = pn.widgets.Select(options=kinds, value=self.kind, width=120, margin=(5, 5))
+        models = {"Any model": ""} | {m: m for m in values["models"]}
+        if self.model and self.model not in models:
+            models[self.model] = self.model
+        self._model = pn.widgets.Select(options=models, value=self.model, width=170, margin=(5, 5))
+        self._text = pn.widgets.TextInput(placeholder="text in input or output", value=self.text, width=200,
+                                          margin=(5, 5))
+        self._refresh = pn.widgets.Button(name="Refresh", button_type="light", width=80, margin=(5, 5))
+        self._status_line = pn.pane.HTML(status_line(), stylesheets=[CSS], sizing_mode="stretch_width",
+                                         margin=(0, 10), height=20)
+        self._table = pn.widgets.Tabulator(
+            pd.DataFrame(), show_index=False, disabled=True, selectable=False, pagination=None,
+            sizing_mode="stretch_both", min_height=300, layout="fit_data_table", theme="simple",
+            header_align={c: "right" for c in _RIGHT}, text_align={c: "right" for c in _RIGHT},
+            hidden_columns=["trace_id", "span_id"],
+            widths={"Name": 170, "Input": 280, "Output": 280, "Models": 150, "Session": 120, "User": 100},
+            configuration={"sortMode": "remote", "columnDefaults": {"tooltip": True, "headerTooltip": True}},
+            formatters={"Status": {"type": "lookup", "OK": "OK", "ERROR": "\u26a0 ERROR", "UNSET": "\u2013"}},
+            stylesheets=[_TABLE_CSS], margin=(0, 10),
+        )
+        self._prev = pn.widgets.Button(name="\u2039 Prev", button_type="light", width=80, margin=(4, 4))
+        self._next = pn.widgets.Button(name="Next \u203a", button_type="light", width=80, margin=(4, 4))
+        self._page_info = pn.pane.HTML("", stylesheets=[CSS], margin=(10, 8), width=260)
+        self._table.on_click(self._clicked)
+        self._table.param.watch(self._sorted, "sorters")
+        self._prev.on_click(lambda _: self._turn(-1))
+        self._next.on_click(lambda _: self._turn(1))
+        self._refresh.on_click(lambda _: self.refresh())
+        self._mode.param.watch(lambda e: self.param.update(mode=e.new, page_no=1, sort="start_time", descending=True), "value")
+        self._status.param.watch(lambda e: self.param.update(status=e.new, page_no=1), "value")
+        self._kind.param.watch(lambda e: self.param.update(kind=e.new, page_no=1), "value")
+        self._model.param.watch(lambda e: self.param.update(model=e.new, page_no=1), "value")
+        self._text.param.watch(lambda e: self.param.update(text=e.new.strip(), page_no=1), "value")
+        self.param.watch(self._changed, ["mode", "status", "kind", "model", "text", "sort", "descending"])
+        self.param.watch(self._paged, ["page_no", "page_size"])
+        self.scope.param.watch(self._scope_changed, list(self.scope.url_params))
+
+        scope_row = pn.Row(*self.scope.widgets(self.reader), self._refresh, sizing_mode="stretch_width",
+                           margin=(4, 5, 0, 5))
+        quick_row = pn.Row(self._mode, self._status, self._kind, self._model, self._text,
+                           sizing_mode="stretch_width", margin=(0, 5))
+        pager = pn.Row(self._prev, self._next, self._page_info, sizing_mode="stretch_width", margin=(0, 5), height=42)
+        self.load()
+        self._render()
+        return pn.Column(scope_row, quick_row, self._status_line, self._table, pager,
+                         sizing_mode="stretch_both", margin=0)
+
+    def _render(self) -> None:
+        noun = "traces" if self.mode == "traces" else "spans"
+        if self.error:
+            self._status_line.object = status_line(esc(self.error), error=True)
+        else:
+            self._status_line.object = status_line(f"{self.total:,} {noun} match" + (
+                f" <span class='wb-mono'>{esc(self.expression())}</span>" if self.expression() else ""))
+        frame = self.frame
+        sort_map = _TRACE_SORT if self.mode == "traces" else _SPAN_SORT
+        shown_sort = next((c for c, key in sort_map.items() if key == self._sort_key()), None)
+        self._table.param.update(
+            value=frame,
+            sorters=[] if shown_sort is None else [{"field": shown_sort, "dir": "desc" if self.descending else "asc"}],
+        )
+        first = (self.page_no - 1) * self.page_size + 1 if self.total else 0
+        last = min(self.page_no * self.page_size, self.total)
+        self._page_info.object = f"<span class='wb-muted'>{first:,}\u2013{last:,} of {self.total:,} {noun}</span>"
+        self._prev.disabled = self.page_no <= 1
+        self._next.disabled = last >= self.total
+
+    # Events -----------------------------------------------------------------------------
+
+    def refresh(self) -> None:
+        """Query again (new spans may have arrived)."""
+        self.load()
+        self._render()
+
+    def _changed(self, *_: Any) -> None:
+        for widget, value in ((self._mode, self.mode), (self._status, self.status), (self._kind, self.kind),
+                              (self._text, self.text)):
+            widget.value = value
+        if self.model not in self._model.options.values():
+            self._model.options = {**self._model.options, self.model: self.model}
+        self._model.value = self.model
+        self.load()
+        self._render()
+
+    def _paged(self, *_: Any) -> None:
+        self.load(count=False)
+        self._render()
+
+    def _scope_changed(self, *_: Any) -> None:
+        if self.page_no != 1:
+            self.page_no = 1  # reloads through _paged; the count must follow too
+        self.refresh()
+
+    def _turn(self, step: int) -> None:
+        self.page_no = max(1, self.page_no + step)
+
+    def _sorted(self, event: Any) -> None:
+        sorters = event.new or []
+        if not sorters:
+            return
+        column, direction = sorters[0].get("field"), sorters[0].get("dir")
+        key = (_TRACE_SORT if self.mode == "traces" else _SPAN_SORT).get(column)
+        if key is None:
+            return
+        descending = direction == "desc"
+        if key != self.sort or descending != self.descending:
+            self.param.update(sort=key, descending=descending, page_no=1)
+
+    def _clicked(self, event: Any) -> None:
+        if event.row is None or event.row >= len(self.frame):
+            return
+        row = self.frame.iloc[event.row]
+        if self.mode == "spans":
+            self.link("trace", trace_id=row["trace_id"], span_id=row["span_id"])
+        else:
+            self.link("trace", trace_id=row["trace_id"])
+
+
+_TABLE_CSS = """
+.tabulator { font-size: 12.5px; border: 1px solid #e2e8f0; border-radius: 6px; }
+.tabulator .tabulator-header .tabulator-col { background: #f8fafc; }
+.tabulator-row { cursor: pointer; min-height: 26px; }
+.tabulator-row:hover { background: #eef4ff !important; }
+.tabulator-cell { padding: 4px 8px !important; }
+"""
