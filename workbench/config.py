@@ -139,6 +139,14 @@ SETTINGS: dict[str, Setting] = {
             "Default: true.",
         ),
         Setting(
+            "prices",
+            "~/.workbench/prices.json",
+            _path,
+            "The user's price file: model prices (USD per million tokens) that beat the shipped "
+            "ones; `workbench prices` edits it. Cost is computed when queried, so a change "
+            "re-costs history. Default: ~/.workbench/prices.json.",
+        ),
+        Setting(
             "sample_rate",
             1.0,
             _fraction,
