@@ -48,6 +48,21 @@ def _rss_mib(pid: int, field: str = "VmRSS") -> float:
     return float("nan")
 
 
+def _cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) used so far by a process and its live children."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        child_pid, parent = int(stat.parent.name), int(fields[1])
+        if child_pid == pid or parent == pid:
+            total += (int(fields[11]) + int(fields[12])) / ticks
+    return total
+
+
 def _get_json(url: str) -> dict:
     with urllib.request.urlopen(url, timeout=30) as response:
         return json.loads(response.read())
@@ -90,7 +105,16 @@ def bench_server(bench_dir: Path, work: Path, traces: int) -> dict:
     meta = json.loads((recorded / "meta.json").read_text())
     db = work / "replay.duckdb"
     server = ServerProcess(db)
+    # Let the decode workers finish starting (their imports) before measuring: wait for idle.
+    previous = _cpu_s(server.proc.pid)
+    while True:
+        time.sleep(0.5)
+        now = _cpu_s(server.proc.pid)
+        if now - previous < 0.02:
+            break
+        previous = now
     idle_rss = _rss_mib(server.proc.pid)
+    cpu0 = _cpu_s(server.proc.pid)
     t0 = time.perf_counter()
     sent = subprocess.run(
         [sys.executable, str(bench_dir / "replay.py"), "send", "--endpoint", server.url + "/v1/traces",
@@ -99,6 +123,7 @@ def bench_server(bench_dir: Path, work: Path, traces: int) -> dict:
     while server.spans() < meta["spans"] - result["requests_lost"] * meta["batch"]:
         time.sleep(0.01)
     visible_s = time.perf_counter() - t0
+    cpu_s = _cpu_s(server.proc.pid) - cpu0
     peak_rss = _rss_mib(server.proc.pid, "VmHWM")
 
     t_remote = time.perf_counter()
@@ -127,6 +152,8 @@ def bench_server(bench_dir: Path, work: Path, traces: int) -> dict:
         "accepted_spans_per_s": result["accepted_spans_per_s"],
         "all_queryable_after_s": round(visible_s, 3),
         "committed_spans_per_s": round(meta["spans"] / visible_s, 1),
+        "server_cpu_us_per_span": round(cpu_s / meta["spans"] * 1e6, 1),
+        "cpu_bound_spans_per_s_on_2_idle_cores": round(2 * meta["spans"] / cpu_s, 1),
         "peak_rss_mib": round(peak_rss, 1),
         "file_mib": round(db.stat().st_size / 2**20, 1),
         "read_all_spans_dataframe_s": round(read_s, 3),
