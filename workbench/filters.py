@@ -15,13 +15,28 @@ field, case-insensitive), ``is None`` / ``is not None``, ``and or not``, parenth
 ``contains(field, text)``, ``startswith(field, text)``, ``endswith(field, text)``.
 Values are bound as parameters, never pasted into SQL. ``span_kind`` and ``status_code``
 compare without regard to case.
+
+Annotations (evaluations and feedback) are terms too, when filtering spans::
+
+    annotations['faithfulness'].score < 0.5
+    annotations['user_feedback'].label == 'thumbs_down'
+    annotations['user_feedback'] is not None        # has any feedback at all
+    annotations['relevance'].annotator_kind == 'HUMAN'
+
+``annotations['name'].field`` (``score``, ``label``, ``explanation``, ``annotator_kind``,
+``annotator``) holds for a span when *there exists* an annotation of that name, made on the
+span itself, on one of its retrieved documents, on its trace or on its session, whose field
+satisfies the comparison. So a trace's thumbs-down matches every span of that trace; several
+annotations of one name (from different judges) match when any one does; ``not`` negates the
+whole existence (``not annotations['x'].score < 0.5``: no annotation ``x`` scores below 0.5).
+``annotations['name'] is None`` holds when the span has no annotation of that name at all.
 """
 
 from __future__ import annotations
 
 import ast
 import difflib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,7 +44,7 @@ from workbench.errors import FilterError
 
 __all__ = ["CompiledFilter", "compile_filter"]
 
-_UPPERCASE_FIELDS = {"span_kind", "status_code", "otel_kind"}
+_UPPERCASE_FIELDS = {"span_kind", "status_code", "otel_kind", "annotator_kind"}
 _JSON_FIELDS = {"attributes", "resource"}
 _OPS = {ast.Eq: "=", ast.NotEq: "!=", ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">="}
 _TEXT_FUNCTIONS = {
@@ -38,6 +53,10 @@ _TEXT_FUNCTIONS = {
     "endswith": "ends_with({0}, {1})",
 }
 _HELP = "write conditions like span_kind == 'LLM' and latency_ms > 2000"
+_ANNOTATIONS = "annotations"
+_ANNOTATION_FIELDS = ("score", "label", "explanation", "annotator_kind", "annotator")
+# The span columns an annotation term is matched on; annotation terms need all three.
+_ANNOTATION_KEYS = ("span_id", "trace_id", "session_id")
 
 
 @dataclass
@@ -62,6 +81,8 @@ class _Compiler:
         self.booleans = set(booleans)
         self.prefix = f"{table_alias}." if table_alias else ""
         self.params: list[Any] = []
+        self.annotations = all(key in self.fields for key in _ANNOTATION_KEYS)
+        self.annotation: str | None = None  # the annotation name the current comparison reads
 
     def fail(self, node: ast.AST | None, message: str) -> FilterError:
         where = f" (at column {node.col_offset + 1})" if node is not None and hasattr(node, "col_offset") else ""
@@ -78,21 +99,93 @@ class _Compiler:
         if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
             return f"(NOT {self.compile(node.operand)})"
         if isinstance(node, ast.Compare):
-            parts = []
-            left = node.left
-            for op, right in zip(node.ops, node.comparators):
-                parts.append(self.comparison(left, op, right))
-                left = right
-            return parts[0] if len(parts) == 1 else "(" + " AND ".join(parts) + ")"
+            return self.annotated(node, lambda: self.compare(node))
         if isinstance(node, ast.Call):
-            return self.call(node)
+            return self.annotated(node, lambda: self.call(node))
         if isinstance(node, ast.Name) and node.id in self.booleans:
             return f"({self.operand(node).sql} = TRUE)"  # a boolean field on its own
         if isinstance(node, ast.Constant) and isinstance(node.value, bool):
             return "TRUE" if node.value else "FALSE"
         raise self.fail(node, f"{ast.unparse(node)!r} is not a condition")
 
+    def compare(self, node: ast.Compare) -> str:
+        parts = []
+        left = node.left
+        for op, right in zip(node.ops, node.comparators):
+            parts.append(self.comparison(left, op, right))
+            left = right
+        return parts[0] if len(parts) == 1 else "(" + " AND ".join(parts) + ")"
+
+    def annotated(self, node: ast.AST, build: Callable[[], str]) -> str:
+        """Compile one comparison or call; if it reads an annotation, as an existence test."""
+        if not self.annotations:
+            return build()
+        outer, self.params = self.params, []
+        self.annotation = None
+        try:
+            condition = build()
+            name, inner = self.annotation, self.params
+        finally:
+            self.params = outer
+            self.annotation = None
+        if name is None:
+            self.params.extend(inner)
+            return condition
+        return self.exists(name, condition, inner)
+
+    def exists(self, name: str, condition: str, params: list[Any]) -> str:
+        """Whether the span, one of its documents, its trace or its session has a matching annotation."""
+        p = self.prefix
+        scopes = (
+            ("span_id", "_a.target IN ('span', 'document')"),
+            ("trace_id", "_a.target = 'trace'"),
+            ("session_id", "_a.target = 'session'"),
+        )
+        parts = []
+        for key, target in scopes:
+            parts.append(
+                f"{p}\"{key}\" IN (SELECT _a.{key} FROM annotations _a WHERE {target} AND _a.{key} IS NOT NULL "
+                f"AND _a.name = ? AND {condition})"
+            )
+            self.params.append(name)
+            self.params.extend(params)
+        # coalesce: a span without a session gives NULL, which `not` must not turn into NULL again.
+        return "coalesce(" + " OR ".join(parts) + ", FALSE)"
+
+    def annotation_ref(self, node: ast.AST) -> tuple[str, str | None] | None:
+        """``annotations['name']`` -> (name, None); ``annotations['name'].score`` -> (name, 'score')."""
+        if not self.annotations:
+            return None
+        attribute = None
+        if isinstance(node, ast.Attribute):
+            attribute, node = node.attr, node.value
+        if not (isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name) and node.value.id == _ANNOTATIONS):
+            return None
+        key = node.slice
+        if not (isinstance(key, ast.Constant) and isinstance(key.value, str)):
+            raise self.fail(node, "annotations[...] takes a name in quotes, like annotations['faithfulness'].score")
+        if attribute is not None and attribute not in _ANNOTATION_FIELDS:
+            raise self.fail(
+                node, f"an annotation has no field {attribute!r} (fields: {', '.join(_ANNOTATION_FIELDS)})"
+            )
+        return key.value, attribute
+
+    def annotation_operand(self, node: ast.AST, name: str, attribute: str | None) -> _Operand:
+        if attribute is None:
+            raise self.fail(
+                node,
+                f"compare a field of the annotation, like annotations[{name!r}].score < 0.5 or "
+                f"annotations[{name!r}].label == 'thumbs_down', or test annotations[{name!r}] is None",
+            )
+        if self.annotation is not None and self.annotation != name:
+            raise self.fail(node, "one comparison can read one annotation; join two with 'and'")
+        self.annotation = name
+        return _Operand(f'_a."{attribute}"', field=attribute)
+
     def operand(self, node: ast.AST) -> _Operand:
+        ref = self.annotation_ref(node)
+        if ref is not None:
+            return self.annotation_operand(node, *ref)
         if isinstance(node, ast.Name):
             if node.id in ("True", "False", "None"):
                 return _Operand(self.param({"True": True, "False": False, "None": None}[node.id]))
@@ -123,7 +216,26 @@ class _Compiler:
             return value.upper()
         return value
 
+    def has_annotation(self, left: ast.AST, op: ast.cmpop, right: ast.AST) -> str | None:
+        """``annotations['x'] is None`` and its kin: whether an annotation of that name exists."""
+        ref = self.annotation_ref(left)
+        if ref is None or ref[1] is not None:
+            return None
+        if not (isinstance(op, (ast.Is, ast.IsNot, ast.Eq, ast.NotEq))
+                and isinstance(right, ast.Constant) and right.value is None):
+            self.annotation_operand(left, *ref)  # raises with the fix
+        self.annotation = ref[0]
+        return "TRUE" if isinstance(op, (ast.IsNot, ast.NotEq)) else None
+
     def comparison(self, left: ast.AST, op: ast.cmpop, right: ast.AST) -> str:
+        if self.annotations and isinstance(left, ast.Subscript):
+            found = self.has_annotation(left, op, right)
+            if found is not None:
+                return found
+            if self.annotation is not None:  # `annotations['x'] is None`: no annotation x exists
+                name = self.annotation
+                self.annotation = None
+                return f"(NOT {self.exists(name, 'TRUE', [])})"
         if isinstance(op, (ast.Is, ast.IsNot)):
             if not (isinstance(right, ast.Constant) and right.value is None):
                 raise self.fail(right, "'is' compares only with None")
