@@ -26,7 +26,8 @@ ALLOWED = {
     "tree": set(),
     "collector": {"model", "errors", "semconv", "pricing", "config"},
     "store": {"model", "errors", "config", "semconv"},
-    "query": {"store", "filters", "tree", "errors", "model", "pricing", "config"},
+    # query reaches analysis only for cost (workbench.analysis.price_join), imported lazily.
+    "query": {"store", "filters", "tree", "errors", "model", "pricing", "config", "analysis"},
     "remote": {"tree", "errors"},
     "drift": {"query", "store", "model", "errors", "config"},
     "analysis": {"query", "store", "filters", "tree", "errors", "model", "pricing", "config", "evals"},
@@ -37,8 +38,10 @@ ALLOWED = {
     "serve": {"server", "store", "sample", "errors"},
     "sample": {"store", "errors"},
     "notebook": {"server", "app", "store", "instrument", "query", "errors", "config", "sample"},
-    "cli": {"serve", "config", "errors", "store", "query", "remote", "pricing", "cli_evals", "evals"},
+    "cli": {"serve", "config", "errors", "store", "query", "remote", "pricing", "cli_evals", "evals",
+            "cli_prices"},
     "cli_evals": {"evals", "config", "errors"},
+    "cli_prices": {"analysis", "pricing", "config", "errors"},
 }
 
 

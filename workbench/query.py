@@ -34,8 +34,10 @@ TRACE_COLUMNS = (
     "trace_id", "start_time", "end_time", "latency_ms", "name", "span_kind", "status_code",
     "status_message", "project", "session_id", "user_id", "input_value", "output_value",
     "span_count", "error_count", "llm_count", "prompt_tokens", "completion_tokens",
-    "total_tokens", "models",
+    "total_tokens", "models", "cost", "client_cost", "unpriced",
 )
+# Computed after the SQL (workbench.analysis.price_join): sorting by them sorts every trace.
+_TRACE_COSTS = ("cost", "client_cost", "unpriced")
 
 
 def parse_time(value: Any, *, now: dt.datetime | None = None) -> dt.datetime | None:
@@ -170,19 +172,29 @@ class Reader:
             project: One project or several.
             trace_ids: Only these traces.
             root_only: Only spans without a parent.
-            columns: Only these columns (default: all).
+            columns: Only these columns (default: all, then ``cost``).
             order_by: A column to sort by; ``descending`` reverses it.
             limit: At most this many rows; ``offset`` skips rows first.
+
+        ``cost`` is a call's cost in USD, computed now from the current prices (else the
+        cost its sender reported); null for a span that is no model call and for an
+        unpriced one. See :mod:`workbench.analysis.cost`.
         """
         where = self._where(filter, start, end, project)
         if trace_ids is not None:
             where.add("s.trace_id IN (SELECT unnest(?::VARCHAR[]))", list(trace_ids))
         if root_only:
             where.add("s.parent_span_id IS NULL")
-        cols = list(columns) if columns else list(SPAN_FIELDS)
-        unknown = [c for c in cols if c not in SPAN_FIELDS]
+        wanted = list(columns) if columns else [*SPAN_FIELDS, "cost"]
+        unknown = [c for c in wanted if c not in SPAN_FIELDS and c != "cost"]
         if unknown:
-            raise FilterError(f"Unknown column(s) {', '.join(unknown)}; choose from {', '.join(SPAN_FIELDS)}.")
+            raise FilterError(f"Unknown column(s) {', '.join(unknown)}; choose from {', '.join(SPAN_FIELDS)}, cost.")
+        cols = [c for c in wanted if c != "cost"]
+        if "cost" in wanted:
+            # Imported here, not at the top: workbench.analysis imports this module.
+            from workbench.analysis.price_join import COST_INPUTS
+
+            cols += [c for c in COST_INPUTS if c not in cols]
         sql = (
             f"SELECT {', '.join(f's.{c}' for c in cols)} FROM spans s WHERE {where.sql} "
             f"ORDER BY {self._order(order_by, descending, SPAN_FIELDS, 's.')}, s.span_id"
@@ -191,7 +203,12 @@ class Reader:
         if limit is not None:
             sql += " LIMIT ? OFFSET ?"
             params += [int(limit), int(offset)]
-        return _frame(self.store.query(sql, params), arrow)
+        table = self.store.query(sql, params)
+        if "cost" in wanted:
+            from workbench.analysis.price_join import with_span_cost
+
+            table = with_span_cost(self.store, table).select(wanted)
+        return _frame(table, arrow)
 
     def count(
         self,
@@ -228,9 +245,16 @@ class Reader:
         A trace is listed when any of its spans matches ``filter`` (so
         ``model_name == 'gpt-4o'`` finds the traces that called gpt-4o). ``start``/``end``
         bound the root span's start.
+
+        ``cost`` sums its model calls' costs, computed now from the current prices (else as
+        their senders reported them): 0 without calls, null when every call is unpriced;
+        ``unpriced`` is true when any call has no price (see :mod:`workbench.analysis.cost`).
         """
         allowed = TRACE_COLUMNS
-        order = self._order(order_by, descending, allowed, "t.")
+        by_cost = order_by in _TRACE_COSTS
+        if by_cost:
+            self._order(order_by, descending, allowed)  # checks the name
+        order = self._order("start_time" if by_cost else order_by, descending, allowed, "t.")
         span_where = self._where(filter, None, None, None, alias="m") if filter else None
         root_where = self._where(None, start, end, project, alias="r")
         root_where.add("r.parent_span_id IS NULL")
@@ -238,8 +262,9 @@ class Reader:
             root_where.add(f"r.trace_id IN (SELECT m.trace_id FROM spans m WHERE {span_where.sql})", *span_where.params)
         params = list(root_where.params)
         cheap_sort = order_by in ("start_time", "latency_ms", "name", "status_code", "project", "trace_id")
+        paged = limit is not None and not by_cost
         page = ""
-        if limit is not None and cheap_sort:
+        if paged and cheap_sort:
             # Sorting by a root column: page the roots first, then total only that page.
             page = f"ORDER BY {self._order(order_by, descending, allowed, 'r.')} LIMIT ? OFFSET ?"
             params += [int(limit), int(offset)]
@@ -271,10 +296,16 @@ class Reader:
             ) t
             ORDER BY {order}, t.trace_id
         """
-        if limit is not None and not cheap_sort:
+        if paged and not cheap_sort:
             sql += " LIMIT ? OFFSET ?"
             params += [int(limit), int(offset)]
-        return _frame(self.store.query(sql, params), arrow)
+        from workbench.analysis.price_join import with_trace_costs
+
+        table = with_trace_costs(self.store, self.store.query(sql, params))
+        if by_cost:
+            table = table.sort_by([(order_by, "descending" if descending else "ascending"), ("trace_id", "ascending")])
+            table = table.slice(int(offset), None if limit is None else int(limit))
+        return _frame(table, arrow)
 
     def count_traces(
         self,

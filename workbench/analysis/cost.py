@@ -1,77 +1,52 @@
-"""Tokens and cost, computed when asked: by model, feature, user, session and prompt version.
+"""Tokens and cost by model, provider, project, feature, user, session and prompt version.
 
-Nothing is priced at ingest. Each view finds the distinct (model name, provider, UTC day)
-keys of the spans it reads, prices them through the effective
-:class:`~workbench.pricing.PriceTable` (the shipped rows plus the user's price file, see
-:class:`Prices`), registers the answer as an Arrow table on this thread's cursor and joins
-it in SQL. A price set a moment ago therefore re-costs all of history at once.
+Every view takes a :class:`~workbench.query.Reader` and the usual filters (a filter
+expression, ``start``/``end``, ``project``), which choose *calls* (``LLM`` and ``EMBEDDING``
+spans) by their own start time, and returns a DataFrame. A *request* is a trace. User,
+session and feature are the call's own, else its trace root's.
 
-How a view runs, in two queries:
+Cost is computed when the view runs, from the effective prices
+(:mod:`workbench.analysis.prices`: shipped rows plus the user's price file), so a price set a
+moment ago re-costs all of history; :mod:`workbench.analysis.price_join` says how. Each view
+shows ``cost`` (computed where a price matches, else the client-sent cost),
+``computed_cost``, ``client_cost`` and ``unpriced_calls``. Calls of a model without a price
+are unknown, never $0: :func:`unpriced_models` lists them so that a price can be added.
 
-1. Over ``spans``: sum each group's calls per (model name, provider, day): token counts and
-   the tokens billed at each price (uncached input, output, cache read, cache write,
-   reasoning; the rules are :mod:`workbench.pricing.maths`', taken from
-   :func:`~workbench.pricing.cost_sql`). Cost is linear in the billed counts, so summing
-   before pricing gives the same figure as pricing every span.
-2. Over that small result: price its keys, join, multiply, and sum per group.
-
-The figures, in every view:
-
-* ``computed_cost``: what the prices say the calls cost.
-* ``client_cost``: what the instrumented app reported (``llm.cost.*``, ``gen_ai.usage.cost``).
-* ``cost``: the computed cost where a price matches, else the client's; the figure to use.
-* ``unpriced_calls``: calls with neither. They count as unknown, **never as $0**: a group
-  whose calls are all unpriced has a ``cost`` of null, and :func:`unpriced_models` lists
-  them with their tokens so that a price can be added.
-
-A *call* is an ``LLM`` or ``EMBEDDING`` span. A *request* is a trace. The filter expression,
-``start``, ``end`` and ``project`` choose the calls (by their own start time), not traces.
-User, session and feature are read from the call's span, else from its trace's root span.
+=========================  =========================================================
+:func:`cost_by`            calls, tokens and cost per group, in total or per hour/day
+:func:`burn_rate`          spend per day, a trailing mean, and an optional budget
+:func:`top_traces`         the costliest requests
+:func:`top_users`          the costliest users
+:func:`request_costs`      one row per request, for a distribution
+:func:`cost_per_request`   mean and quantiles of cost per request, per group
+:func:`span_costs`         one trace's spans, each with its subtree's cost
+:func:`unpriced_models`    the models no price row prices, with their tokens
+=========================  =========================================================
 """
 
 from __future__ import annotations
 
-import datetime as dt
-import os
-import threading
-import uuid
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
-from pathlib import Path
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
 
-from workbench import config
+from workbench.analysis.price_join import TOKEN_SUMS, day_sql, is_call_sql, price_groups, quote
+from workbench.analysis.prices import effective
 from workbench.errors import FilterError
-from workbench.pricing import (
-    COLUMNS,
-    PriceLookup,
-    PriceMatch,
-    PriceRow,
-    PriceTable,
-    cost_sql,
-    import_prices,
-    load_user_prices,
-    remove_price,
-    set_price,
-    write_rows,
-)
+from workbench.pricing import PriceLookup
 
 if TYPE_CHECKING:
     from workbench.query import Reader
-    from workbench.store import Store
 
 __all__ = [
-    "CALL_KINDS",
     "DIMENSIONS",
-    "Prices",
     "burn_rate",
     "cost_by",
     "cost_per_request",
-    "prices",
+    "dimension_sql",
+    "feature_sql",
     "request_costs",
     "span_costs",
     "top_traces",
@@ -79,202 +54,20 @@ __all__ = [
     "unpriced_models",
 ]
 
-#: The span kinds that are model calls, and so carry a cost.
-CALL_KINDS: tuple[str, ...] = ("LLM", "EMBEDDING")
-
 #: What cost can be grouped by. ``feature`` reads an attribute (see :func:`feature_sql`).
 DIMENSIONS: tuple[str, ...] = ("model", "provider", "project", "feature", "user", "session", "prompt_version")
 
-#: The token columns every view sums, as named in the ``spans`` table.
-TOKEN_SUMS: tuple[str, ...] = (
-    "prompt_tokens",
-    "completion_tokens",
-    "cache_read_tokens",
-    "cache_write_tokens",
-    "reasoning_tokens",
-    "total_tokens",
-)
-
 Project = str | Sequence[str] | None
 
-_KINDS = ("input", "output", "cache_read", "cache_write", "reasoning")
-_UNIT = "wb_unit_price"
-_US = {"hour": 3_600_000_000, "day": 86_400_000_000}
-_DAY_US = _US["day"]
-_EPOCH = dt.date(1970, 1, 1)
-# Per span: the columns read from the call itself, and those that may come from its root.
+_BUCKET_US = {"hour": 3_600_000_000, "day": 86_400_000_000}
 _SPAN_DIMENSIONS = {
     "model": "{a}.model_name",
     "provider": "{a}.provider",
     "project": "{a}.project",
     "prompt_version": "{a}.prompt_template_version",
 }
+# Read from the call, else from its trace's root span.
 _ROOT_DIMENSIONS = {"user": "{a}.user_id", "session": "{a}.session_id"}
-
-
-# -- the effective price table -------------------------------------------------------------
-
-
-class Prices:
-    """The prices cost is computed with: the shipped table plus the user's price file.
-
-    The user's file is ``WORKBENCH_PRICES`` (default ``~/.workbench/prices.json``) unless a
-    path is given. Its rows beat the shipped ones. Every change is read by the next query,
-    so history is re-costed at once. ``workbench.prices`` is an instance for the configured
-    file; ``workbench prices ...`` on the command line does the same things.
-
-    Args:
-        path: The user's price file; ``None`` uses the setting.
-
-    Example:
-        >>> workbench.prices.set("gpt-4o", input=2.5, output=10, valid_from="2024-10-01")
-        >>> print(workbench.prices.test("openai/gpt-4o-2024-08-06"))
-    """
-
-    _lock = threading.Lock()
-    _cache: dict[tuple[str, int, int], PriceTable] = {}
-
-    def __init__(self, path: str | os.PathLike[str] | None = None) -> None:
-        self._path = path
-
-    def __repr__(self) -> str:
-        return f"Prices({str(self.path)!r})"
-
-    @property
-    def path(self) -> Path:
-        """The user's price file (it need not exist yet)."""
-        return Path(config.get("prices", self._path)).expanduser()
-
-    def table(self) -> PriceTable:
-        """The effective :class:`~workbench.pricing.PriceTable`, re-read when the file changes.
-
-        Raises:
-            ConfigError: The user's file is malformed (the message says where and how to fix it).
-        """
-        file = self.path
-        try:
-            stat = file.stat()
-            key = (str(file), stat.st_mtime_ns, stat.st_size)
-        except FileNotFoundError:
-            key = (str(file), 0, -1)
-        with self._lock:
-            found = self._cache.get(key)
-        if found is None:
-            found = PriceTable.load(file)
-            with self._lock:
-                self._cache = {k: v for k, v in self._cache.items() if k[0] != key[0]}
-                self._cache[key] = found
-        return found
-
-    def list(self, model: str | None = None, *, user_only: bool = False) -> pd.DataFrame:
-        """The price rows, user rows last, with an ``origin`` column (``shipped`` or ``user``).
-
-        Args:
-            model: Only rows whose pattern matches this model name (as pricing would match it),
-                or whose model or pattern contains it.
-            user_only: Only the user's rows.
-        """
-        table = self.table()
-        rows = [r for r in table.rows if r.origin == "user" or not user_only]
-        if model:
-            needle = model.strip().lower()
-            matching = {id(m.row) for m in _all_matches(table, model)}
-            rows = [r for r in rows if id(r) in matching or needle in r.model.lower() or needle in r.pattern.lower()]
-        return pd.DataFrame(
-            [{**{c: getattr(r, c) for c in COLUMNS}, "origin": r.origin} for r in rows],
-            columns=[*COLUMNS, "origin"],
-        )
-
-    def set(
-        self,
-        pattern: str,
-        *,
-        input: float,  # noqa: A002 - the price's name everywhere else
-        output: float,
-        cache_read: float | None = None,
-        cache_write: float | None = None,
-        reasoning: float | None = None,
-        provider: str | None = None,
-        model: str | None = None,
-        valid_from: dt.date | str | None = None,
-        source: str | None = None,
-    ) -> PriceRow:
-        """Add a price (USD per million tokens), or replace the one with the same key.
-
-        A row's key is its pattern, provider and ``valid_from``. Give a new ``valid_from`` to
-        keep the old price for the days before it. See :func:`workbench.pricing.set_price`.
-
-        Raises:
-            ConfigError: A value breaks a rule (a bad pattern, a negative price ...).
-        """
-        return set_price(
-            self.path, pattern=pattern, input=input, output=output, cache_read=cache_read,
-            cache_write=cache_write, reasoning=reasoning, provider=provider, model=model,
-            valid_from=valid_from, source=source,
-        )
-
-    def remove(self, pattern: str, *, provider: str | None = None, valid_from: dt.date | str | None = None) -> int:
-        """Remove the user's rows with this pattern and provider (and ``valid_from``); return how many."""
-        return remove_price(self.path, pattern=pattern, provider=provider, valid_from=valid_from)
-
-    def import_from(self, source: str | os.PathLike[str]) -> int:
-        """Add the rows of a ``.json`` or ``.csv`` file to the user's prices; return how many."""
-        return import_prices(self.path, source)
-
-    def export_to(self, target: str | os.PathLike[str], *, user_only: bool = True) -> int:
-        """Write the user's rows (or every row, with ``user_only=False``) to ``.json`` or ``.csv``.
-
-        Returns:
-            How many rows were written.
-        """
-        rows = load_user_prices(self.path) if user_only else list(self.table().rows)
-        write_rows(target, rows)
-        return len(rows)
-
-    def match(self, model_name: str, provider: str | None = None, at: object = None) -> PriceMatch | None:
-        """The row that prices a model name on a day (today by default), or ``None``."""
-        return self.table().match(model_name, provider, at)
-
-    def test(self, model_name: str, provider: str | None = None, at: object = None) -> str:
-        """Which row prices a model name and why, in words (:meth:`PriceTable.explain`)."""
-        return self.table().explain(model_name, provider, at)
-
-
-#: The prices of the configured user file; ``workbench.prices``.
-prices = Prices()
-
-
-def _all_matches(table: PriceTable, model: str) -> list[PriceMatch]:
-    found = table.match(model, None, dt.date.max)
-    return [found] if found else []
-
-
-def _lookup(given: PriceLookup | None) -> PriceLookup:
-    return prices.table() if given is None else given
-
-
-# -- SQL pieces ----------------------------------------------------------------------------
-
-
-def _is_call(alias: str = "s") -> str:
-    kinds = ", ".join(f"'{k}'" for k in CALL_KINDS)
-    return f"{alias}.span_kind IN ({kinds})"
-
-
-def billed_tokens_sql(alias: str = "s") -> dict[str, str]:
-    """SQL for the tokens one span bills at each price (``input``, ``output``, ``cache_read`` ...).
-
-    They are :func:`~workbench.pricing.cost_sql`'s parts at a price of one dollar per token,
-    so the cached-token and reasoning rules live in one place. Cost is linear in them.
-    """
-    parts = cost_sql(alias, _UNIT)
-    out = {}
-    for kind in _KINDS:
-        expr = parts[f"{kind}_cost"]
-        for name in _KINDS:
-            expr = expr.replace(f"{_UNIT}.{name}_per_mtok", "1e6")
-        out[kind] = expr
-    return out
 
 
 def _sql_text(value: str) -> str:
@@ -334,125 +127,9 @@ def dimension_sql(by: str, alias: str = "s", feature_key: str | None = None) -> 
     raise FilterError(f"Cannot group cost by {by!r}; choose one of {', '.join(DIMENSIONS)}.")
 
 
-def _measures(alias: str = "s", *, seen: bool = False) -> str:
-    billed = billed_tokens_sql(alias)
-    parts = ["count(*) AS calls"]
-    parts += [f"sum({alias}.{c})::BIGINT AS {c}" for c in TOKEN_SUMS]
-    parts += [f"sum({billed[k]}) AS billed_{k}" for k in _KINDS]
-    parts += [f"sum({alias}.client_cost) AS client_cost", f"count({alias}.client_cost) AS client_calls"]
-    if seen:
-        parts += [f"min({alias}.start_time) AS first_seen", f"max({alias}.start_time) AS last_seen"]
-    return ", ".join(parts)
-
-
-def _priced_measures(*, seen: bool = False) -> str:
-    cost = " + ".join(f"c.billed_{k} * p.{k}_per_mtok" for k in _KINDS)
-    parts = ["sum(c.calls)::BIGINT AS calls", "sum(CASE WHEN p.priced THEN c.calls ELSE 0 END)::BIGINT AS priced_calls"]
-    parts += [f"sum(c.{t})::BIGINT AS {t}" for t in TOKEN_SUMS]
-    parts += [
-        f"sum(CASE WHEN p.priced THEN ({cost}) / 1e6 END) AS computed_cost",
-        "sum(c.client_cost) AS client_cost",
-        f"sum(CASE WHEN p.priced THEN ({cost}) / 1e6 ELSE c.client_cost END) AS cost",
-        "sum(CASE WHEN p.priced THEN 0 ELSE c.calls - c.client_calls END)::BIGINT AS unpriced_calls",
-    ]
-    if seen:
-        parts += ["min(c.first_seen) AS first_seen", "max(c.last_seen) AS last_seen"]
-    return ", ".join(parts)
-
-
-@contextmanager
-def _registered(store: Store, **tables: pa.Table) -> Iterator[dict[str, str]]:
-    """Expose Arrow tables to SQL on this thread's cursor, under fresh names, for a moment."""
-    cursor = store.db.cursor()
-    names = {key: f"wb_{key}_{uuid.uuid4().hex[:12]}" for key in tables}
-    for key, table in tables.items():
-        cursor.register(names[key], table)
-    try:
-        yield names
-    finally:
-        for name in names.values():
-            cursor.unregister(name)
-
-
-def _resolved(cube: pa.Table, table: PriceLookup) -> pa.Table:
-    """Price the distinct (model_name, provider, day) keys of ``cube``; ``day`` in days since 1970."""
-    keys = cube.select(["model_name", "provider", "day"]).group_by(["model_name", "provider", "day"]).aggregate([])
-    triples = [
-        (m, p, _EPOCH + dt.timedelta(days=int(d)))
-        for m, p, d in zip(*(keys.column(i).to_pylist() for i in range(3)), strict=True)
-    ]
-    resolved = table.resolve(triples)
-    return resolved.set_column(
-        resolved.schema.get_field_index("day"), "day", pc.cast(resolved.column("day"), pa.int32())
-    )
-
-
-def price_groups(
-    store: Store,
-    keys: Mapping[str, str],
-    source: str,
-    params: Sequence[Any] = (),
-    *,
-    prices: PriceLookup | None = None,
-    select: Mapping[str, str] | None = None,
-    seen: bool = False,
-    tail: str = "",
-) -> pa.Table:
-    """Sum calls per group and (model, provider, day), price those keys, and sum per group.
-
-    Args:
-        store: The store.
-        keys: The group columns: output name -> SQL over the calls (alias ``s``).
-        source: The ``FROM ... WHERE ...`` choosing the calls, over ``spans s``.
-        params: The parameters of ``source``.
-        prices: The price table; the effective one (:class:`Prices`) by default.
-        select: For some keys, SQL with ``{}`` for the key's value, replacing it in the output
-            (a bucket number to a time, a null to a label).
-        seen: Also return ``first_seen`` and ``last_seen``: the calls' first and last start.
-        tail: SQL after ``GROUP BY``: ``HAVING``, ``ORDER BY``, ``LIMIT`` over the output names.
-
-    Returns:
-        The keys, then ``calls``, ``priced_calls``, the :data:`TOKEN_SUMS`, ``computed_cost``,
-        ``client_cost``, ``cost`` and ``unpriced_calls`` (and the two times).
-    """
-    inner = {name: f"k_{i}" for i, name in enumerate(keys)}  # never clash with model_name, day ...
-    columns = "".join(f"{expr} AS {inner[name]}, " for name, expr in keys.items())
-    cube = store.query(
-        f"SELECT {columns}s.model_name, s.provider, {_day('s')} AS day, {_measures('s', seen=seen)} "
-        f"{source} GROUP BY ALL",
-        params,
-    )
-    resolved = _resolved(cube, _lookup(prices))
-    select = select or {}
-    outputs = "".join(
-        f"{select.get(name, '{}').format(f'c.{inner[name]}')} AS {_quote(name)}, " for name in keys
-    )
-    group = ", ".join(f"c.{inner[name]}" for name in keys) or "()"
-    with _registered(store, cube=cube, prices=resolved) as names:
-        return store.query(
-            f"""
-            SELECT {outputs}{_priced_measures(seen=seen)}
-            FROM {names['cube']} c
-            LEFT JOIN {names['prices']} p
-              ON p.model_name IS NOT DISTINCT FROM c.model_name
-             AND p.provider IS NOT DISTINCT FROM c.provider
-             AND p.day = c.day
-            GROUP BY {group} {tail}
-            """
-        )
-
-
-def _quote(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def _day(alias: str = "s") -> str:
-    return f"(epoch_us({alias}.start_time) // {_DAY_US})::INTEGER"
-
-
 def _calls_where(reader: Reader, filter: str | None, start: Any, end: Any, project: Project) -> Any:
     where = reader._where(filter, start, end, project, alias="s")
-    where.add(_is_call("s"))
+    where.add(is_call_sql("s"))
     return where
 
 
@@ -508,15 +185,15 @@ def _grouped(
     seen: bool = False,
     tail: str = "",
 ) -> pa.Table:
-    if every is not None and every not in _US:
+    if every is not None and every not in _BUCKET_US:
         raise FilterError(f"every={every!r} is not known; use 'hour' or 'day' (or None for totals).")
     where = _calls_where(reader, filter, start, end, project)
     exprs, join, join_params = _dimensions(by, feature_key, where)
     keys: dict[str, str] = {}
     select: dict[str, str] = {}
     if every is not None:
-        keys["bucket"] = f"epoch_us(s.start_time) // {_US[every]}"
-        select["bucket"] = f"to_timestamp({{}} * {_US[every] // 1_000_000})"
+        keys["bucket"] = f"epoch_us(s.start_time) // {_BUCKET_US[every]}"
+        select["bucket"] = f"to_timestamp({{}} * {_BUCKET_US[every] // 1_000_000})"
     for name, expr in zip(by, exprs, strict=True):
         keys[name] = expr
         select[name] = "COALESCE({}, '(none)')"
@@ -564,7 +241,7 @@ def cost_by(
         ``client_cost``, ``cost`` and ``unpriced_calls``; ordered by bucket, then cost.
     """
     names = _by_list(by)
-    order = ", ".join([*(["bucket"] if every else []), "cost DESC NULLS LAST", *map(_quote, names)])
+    order = ", ".join([*(["bucket"] if every else []), "cost DESC NULLS LAST", *map(quote, names)])
     table = _grouped(reader, filter, start, end, project, by=names, feature_key=feature_key, prices=prices,
                      every=every, tail=f"ORDER BY {order}")
     if max_groups is None or len(names) != 1:
@@ -775,7 +452,7 @@ def span_costs(reader: Reader, trace_id: str, *, prices: PriceLookup | None = No
         "WHERE trace_id = ? ORDER BY start_time, span_id", [trace_id],
     ).to_pandas()
     own = price_groups(
-        reader.store, {"span_id": "s.span_id"}, f"FROM spans s WHERE s.trace_id = ? AND {_is_call('s')}",
+        reader.store, {"span_id": "s.span_id"}, f"FROM spans s WHERE s.trace_id = ? AND {is_call_sql('s')}",
         [trace_id], prices=prices,
     ).to_pandas()
     frame = spans.merge(own[["span_id", "calls", "total_tokens", "cost", "computed_cost", "client_cost",
@@ -819,7 +496,7 @@ def _subtree_cost(total: tuple[float | None, int, int, int]) -> float | None:
     return cost
 
 
-def _post_order(span_ids: Iterator[str] | pd.Series, children: Mapping[str, list[str]]) -> list[str]:
+def _post_order(span_ids: Iterable[str], children: Mapping[str, list[str]]) -> list[str]:
     """Children before parents, without recursion (traces can be deep)."""
     order: list[str] = []
     seen: set[str] = set()
@@ -857,9 +534,9 @@ def unpriced_models(
         ``client_cost``, ``first_seen``, ``last_seen``, ``reason`` (why nothing matched) and
         ``fix`` (the command that adds a price); most calls first.
     """
-    table = _lookup(prices)
+    table = effective(prices)
     frame = _grouped(reader, filter, start, end, project, by=[], feature_key=None, prices=table, seen=True,
-                     extra={"model_name": "s.model_name", "provider": "s.provider", "day": _day("s")}).to_pandas()
+                     extra={"model_name": "s.model_name", "provider": "s.provider", "day": day_sql("s")}).to_pandas()
     frame = frame[frame["priced_calls"] < frame["calls"]]
     columns = ["model_name", "provider", "calls", "calls_with_client_cost", *TOKEN_SUMS, "client_cost",
                "first_seen", "last_seen", "reason", "fix"]

@@ -1,0 +1,263 @@
+"""Pricing calls in SQL: sum, look up the prices of the keys, register them, join.
+
+Nothing is priced at ingest. A query that needs cost runs in two steps:
+
+1. Over ``spans``: sum each group's calls per (model name, provider, UTC day): their token
+   counts, and the tokens billed at each price (uncached input, output, cache read, cache
+   write, reasoning). The billing rules are :mod:`workbench.pricing.maths`', taken from
+   :func:`~workbench.pricing.cost_sql` (see :func:`billed_tokens_sql`), so cached tokens
+   follow each span's ``prompt_includes_cache``. Cost is linear in the billed counts, so
+   summing first and pricing after gives the figure pricing every span would.
+2. Price the distinct keys of that small result with
+   :meth:`~workbench.pricing.PriceTable.resolve`, register the answer as an Arrow table on
+   this thread's cursor, join, multiply, and sum per group.
+
+Each group gets, besides its token sums:
+
+* ``computed_cost``: what the prices say its calls cost;
+* ``client_cost``: what the instrumented app reported (``llm.cost.*``, ``gen_ai.usage.cost``);
+* ``cost``: the computed cost where a price matches, else the client's; the figure to show;
+* ``unpriced_calls``: calls with neither. They are unknown, **never $0**: a group whose calls
+  are all unpriced has a null ``cost``.
+
+A *call* is a span of a kind in :data:`CALL_KINDS`. :func:`with_span_cost` and
+:func:`with_trace_costs` put the figures on the rows :class:`workbench.query.Reader` returns.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from workbench.analysis.prices import effective
+from workbench.pricing import PriceLookup, cost_sql
+
+if TYPE_CHECKING:
+    from workbench.store import Store
+
+__all__ = [
+    "CALL_KINDS",
+    "COST_INPUTS",
+    "TOKEN_SUMS",
+    "billed_tokens_sql",
+    "day_sql",
+    "is_call_sql",
+    "price_groups",
+    "with_span_cost",
+    "with_trace_costs",
+]
+
+#: The span kinds that are model calls, and so carry a cost.
+CALL_KINDS: tuple[str, ...] = ("LLM", "EMBEDDING")
+
+#: The token sums every group gets, named as the ``spans`` columns. ``total_tokens`` counts
+#: prompt plus completion where the sender gave no total.
+TOKEN_SUMS: tuple[str, ...] = (
+    "prompt_tokens",
+    "completion_tokens",
+    "cache_read_tokens",
+    "cache_write_tokens",
+    "reasoning_tokens",
+    "total_tokens",
+)
+
+#: The span columns a span's cost is computed from.
+COST_INPUTS: tuple[str, ...] = ("span_kind", "model_name", "provider", "start_time", *TOKEN_SUMS,
+                                "prompt_includes_cache", "client_cost")
+
+_KINDS = ("input", "output", "cache_read", "cache_write", "reasoning")
+_UNIT = "wb_unit_price"
+_DAY_US = 86_400_000_000
+_EPOCH = dt.date(1970, 1, 1)
+
+
+def is_call_sql(alias: str = "s") -> str:
+    """SQL that is true for a call (a span of a kind in :data:`CALL_KINDS`)."""
+    return f"{alias}.span_kind IN ({', '.join(repr(k) for k in CALL_KINDS)})"
+
+
+def day_sql(alias: str = "s") -> str:
+    """SQL for a span's UTC day as whole days since 1970 (arithmetic: no time zone look-ups)."""
+    return f"(epoch_us({alias}.start_time) // {_DAY_US})::INTEGER"
+
+
+def billed_tokens_sql(alias: str = "s") -> dict[str, str]:
+    """SQL for the tokens one span bills at each price: ``input`` (uncached), ``output``,
+    ``cache_read``, ``cache_write`` and ``reasoning``.
+
+    They are :func:`~workbench.pricing.cost_sql`'s parts at a price of one dollar per token,
+    so the cached-token and reasoning rules are written once, in :mod:`workbench.pricing.maths`.
+    """
+    parts = cost_sql(alias, _UNIT)
+    out = {}
+    for kind in _KINDS:
+        expr = parts[f"{kind}_cost"]
+        for name in _KINDS:
+            expr = expr.replace(f"{_UNIT}.{name}_per_mtok", "1e6")  # 1e6 per million: $1 a token
+        out[kind] = expr
+    return out
+
+
+def _span_measures(alias: str, seen: bool) -> str:
+    billed = billed_tokens_sql(alias)
+    total = f"COALESCE({alias}.total_tokens, COALESCE({alias}.prompt_tokens, 0) + COALESCE({alias}.completion_tokens, 0))"
+    parts = ["count(*) AS calls"]
+    parts += [f"COALESCE(sum({alias}.{c}), 0)::BIGINT AS {c}" for c in TOKEN_SUMS if c != "total_tokens"]
+    parts.append(f"sum({total})::BIGINT AS total_tokens")
+    parts += [f"sum({billed[k]}) AS billed_{k}" for k in _KINDS]
+    parts += [f"sum({alias}.client_cost) AS client_cost", f"count({alias}.client_cost) AS client_calls"]
+    if seen:
+        parts += [f"min({alias}.start_time) AS first_seen", f"max({alias}.start_time) AS last_seen"]
+    return ", ".join(parts)
+
+
+def _priced_measures(seen: bool) -> str:
+    cost = "(" + " + ".join(f"c.billed_{k} * p.{k}_per_mtok" for k in _KINDS) + ") / 1e6"
+    parts = [
+        "sum(c.calls)::BIGINT AS calls",
+        "sum(CASE WHEN p.priced THEN c.calls ELSE 0 END)::BIGINT AS priced_calls",
+    ]
+    parts += [f"sum(c.{t})::BIGINT AS {t}" for t in TOKEN_SUMS]
+    parts += [
+        f"sum(CASE WHEN p.priced THEN {cost} END) AS computed_cost",
+        "sum(c.client_cost) AS client_cost",
+        f"sum(CASE WHEN p.priced THEN {cost} ELSE c.client_cost END) AS cost",
+        "sum(CASE WHEN p.priced THEN 0 ELSE c.calls - c.client_calls END)::BIGINT AS unpriced_calls",
+    ]
+    if seen:
+        parts += ["min(c.first_seen) AS first_seen", "max(c.last_seen) AS last_seen"]
+    return ", ".join(parts)
+
+
+@contextmanager
+def _registered(store: Store, **tables: pa.Table) -> Iterator[dict[str, str]]:
+    """Expose Arrow tables to SQL on this thread's cursor, under fresh names, for a moment."""
+    cursor = store.db.cursor()
+    names = {key: f"wb_{key}_{uuid.uuid4().hex[:12]}" for key in tables}
+    for key, table in tables.items():
+        cursor.register(names[key], table)
+    try:
+        yield names
+    finally:
+        for name in names.values():
+            cursor.unregister(name)
+
+
+def _resolved(cube: pa.Table, table: PriceLookup) -> pa.Table:
+    """Price the distinct (model_name, provider, day) keys of ``cube``; ``day`` in days since 1970."""
+    keys = cube.select(["model_name", "provider", "day"]).group_by(["model_name", "provider", "day"]).aggregate([])
+    names, providers, days = (keys.column(i).to_pylist() for i in range(3))
+    resolved = table.resolve(
+        (m, p, _EPOCH + dt.timedelta(days=d)) for m, p, d in zip(names, providers, days, strict=True)
+    )
+    at = resolved.schema.get_field_index("day")
+    return resolved.set_column(at, "day", pc.cast(resolved.column("day"), pa.int32()))
+
+
+def quote(name: str) -> str:
+    """A SQL identifier in double quotes."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def price_groups(
+    store: Store,
+    keys: Mapping[str, str],
+    source: str,
+    params: Sequence[Any] = (),
+    *,
+    prices: PriceLookup | None = None,
+    select: Mapping[str, str] | None = None,
+    seen: bool = False,
+    tail: str = "",
+) -> pa.Table:
+    """Sum calls per group and (model, provider, day), price those keys, and sum per group.
+
+    Args:
+        store: The store.
+        keys: The group columns: output name -> SQL over the calls (alias ``s``).
+        source: ``FROM ... WHERE ...`` choosing the calls, over ``spans s`` (or any relation
+            with the ``spans`` columns the cost needs, :data:`COST_INPUTS`).
+        params: The parameters of ``keys`` and ``source``, in order.
+        prices: The price table; the effective one (:mod:`workbench.analysis.prices`) by default.
+        select: For some keys, SQL with ``{}`` for the key's value, replacing it in the output
+            (a bucket number to a time, a null to a label).
+        seen: Also return ``first_seen`` and ``last_seen``: the calls' first and last start.
+        tail: SQL after ``GROUP BY`` (``HAVING``, ``ORDER BY``, ``LIMIT``) over the output names.
+
+    Returns:
+        The keys, then ``calls``, ``priced_calls``, the :data:`TOKEN_SUMS`, ``computed_cost``,
+        ``client_cost``, ``cost`` and ``unpriced_calls`` (and the two times).
+    """
+    inner = {name: f"k_{i}" for i, name in enumerate(keys)}  # never clash with model_name, day ...
+    columns = "".join(f"{expr} AS {inner[name]}, " for name, expr in keys.items())
+    cube = store.query(
+        f"SELECT {columns}s.model_name, s.provider, {day_sql('s')} AS day, {_span_measures('s', seen)} "
+        f"{source} GROUP BY ALL",
+        params,
+    )
+    resolved = _resolved(cube, effective(prices))
+    select = select or {}
+    outputs = "".join(f"{select.get(name, '{}').format('c.' + inner[name])} AS {quote(name)}, " for name in keys)
+    group = ", ".join(f"c.{inner[name]}" for name in keys) or "()"
+    with _registered(store, cube=cube, prices=resolved) as names:
+        return store.query(
+            f"""
+            SELECT {outputs}{_priced_measures(seen)}
+            FROM {names['cube']} c
+            LEFT JOIN {names['prices']} p
+              ON p.model_name IS NOT DISTINCT FROM c.model_name
+             AND p.provider IS NOT DISTINCT FROM c.provider
+             AND p.day = c.day
+            GROUP BY {group} {tail}
+            """
+        )
+
+
+def with_span_cost(store: Store, rows: pa.Table, *, prices: PriceLookup | None = None) -> pa.Table:
+    """Append a ``cost`` column to span rows that hold :data:`COST_INPUTS`.
+
+    A call's cost is its computed cost, else its client-sent cost, else null (unpriced).
+    A span that is not a call has a null cost.
+    """
+    numbered = rows.select(list(COST_INPUTS)).append_column("row_index", pa.array(range(rows.num_rows), pa.int64()))
+    with _registered(store, page=numbered) as names:
+        costs = price_groups(
+            store, {"row_index": "s.row_index"}, f"FROM {names['page']} s WHERE {is_call_sql('s')}", prices=prices
+        )
+    values: list[float | None] = [None] * rows.num_rows
+    for row, cost in zip(costs.column("row_index").to_pylist(), costs.column("cost").to_pylist(), strict=True):
+        values[row] = cost
+    return rows.append_column("cost", pa.array(values, pa.float64()))
+
+
+def with_trace_costs(store: Store, rows: pa.Table, *, prices: PriceLookup | None = None) -> pa.Table:
+    """Append ``cost``, ``client_cost`` and ``unpriced`` to trace rows (one per ``trace_id``).
+
+    ``cost`` sums the cost of every call in the trace; it is 0 for a trace without calls and
+    null when every call is unpriced. ``unpriced`` is true when any call is.
+    """
+    ids = rows.column("trace_id").to_pylist()
+    costs = price_groups(
+        store, {"trace_id": "s.trace_id"},
+        f"FROM spans s WHERE s.trace_id IN (SELECT unnest(?::VARCHAR[])) AND {is_call_sql('s')}",
+        [ids], prices=prices,
+    ).to_pydict()
+    found = {
+        t: (cost, client, unpriced > 0)
+        for t, cost, client, unpriced in zip(
+            costs["trace_id"], costs["cost"], costs["client_cost"], costs["unpriced_calls"], strict=True
+        )
+    }
+    empty = (0.0, None, False)
+    cost, client, unpriced = zip(*(found.get(t, empty) for t in ids), strict=True) if ids else ((), (), ())
+    return (
+        rows.append_column("cost", pa.array(cost, pa.float64()))
+        .append_column("client_cost", pa.array(client, pa.float64()))
+        .append_column("unpriced", pa.array(unpriced, pa.bool_()))
+    )
