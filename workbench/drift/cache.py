@@ -1,0 +1,185 @@
+"""Cached projections, keyed by a hash of the points and the parameters.
+
+A projection (coordinates and cluster labels) is the slow part of a drift analysis, so it is
+kept. The key hashes everything that changes it: the point ids and vectors, in order, the
+projector's :attr:`~workbench.drift.projection.Projector.key` and the clustering
+parameters. Metrics are not cached: they are cheap, and feedback that arrives later should
+show up.
+
+:class:`StoreCache` keeps entries in the store, in a table of drift's own, created on first
+use (it is not part of the exported schema; dropping it loses nothing but time)::
+
+    drift_cache (
+        key         VARCHAR PRIMARY KEY,   -- blake2b hex of inputs and parameters
+        created_at  TIMESTAMPTZ,
+        params      VARCHAR,               -- JSON: projector key and clustering parameters
+        n_points    INTEGER,
+        dims        INTEGER,               -- 2 or 3
+        coords      BLOB,                  -- float32, little-endian, n_points x dims, row-major
+        labels      BLOB                   -- int32, little-endian, one per point
+    )
+
+The newest :data:`KEEP` entries are kept. :class:`MemoryCache` is its in-memory twin, used for
+read-only stores and in tests.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import logging
+import threading
+from collections import OrderedDict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import numpy as np
+
+from workbench.errors import WorkbenchError
+from workbench.store import Store
+
+__all__ = ["CACHE_VERSION", "KEEP", "CachedProjection", "MemoryCache", "ProjectionCache", "StoreCache", "cache_key"]
+
+logger = logging.getLogger(__name__)
+
+#: Bump when the projection or clustering code changes what it returns for the same input.
+CACHE_VERSION = 1
+#: How many projections a store keeps.
+KEEP = 50
+
+_DDL = (
+    "CREATE TABLE IF NOT EXISTS drift_cache (key VARCHAR PRIMARY KEY, created_at TIMESTAMPTZ, "
+    "params VARCHAR, n_points INTEGER, dims INTEGER, coords BLOB, labels BLOB)"
+)
+
+
+@dataclass(frozen=True)
+class CachedProjection:
+    """A projection as it is cached: coordinates and cluster labels, row for row."""
+
+    coords: np.ndarray
+    labels: np.ndarray
+
+
+class ProjectionCache(Protocol):
+    """Somewhere to keep projections. ``get`` and ``put`` may be called from any thread."""
+
+    def get(self, key: str) -> CachedProjection | None:
+        """The projection stored under ``key``, or None."""
+        ...
+
+    def put(self, key: str, value: CachedProjection, params: dict[str, Any]) -> None:
+        """Keep a projection; a failure to keep it is logged, never raised."""
+        ...
+
+
+def cache_key(point_ids: Iterable[str], vectors: np.ndarray, params: dict[str, Any]) -> str:
+    """A hex digest of the points (ids and vectors, in order) and the parameters."""
+    digest = hashlib.blake2b(digest_size=20)
+    digest.update(json.dumps({"v": CACHE_VERSION, **params}, sort_keys=True, default=str).encode())
+    for point_id in point_ids:
+        digest.update(str(point_id).encode())
+        digest.update(b"\x00")
+    digest.update(np.ascontiguousarray(vectors, dtype="<f4").tobytes())
+    return digest.hexdigest()
+
+
+class MemoryCache:
+    """Projections in a dict, newest ``keep`` only."""
+
+    def __init__(self, keep: int = KEEP) -> None:
+        self._items: OrderedDict[str, CachedProjection] = OrderedDict()
+        self._keep = keep
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def get(self, key: str) -> CachedProjection | None:
+        with self._lock:
+            value = self._items.get(key)
+            if value is not None:
+                self._items.move_to_end(key)
+            return value
+
+    def put(self, key: str, value: CachedProjection, params: dict[str, Any]) -> None:
+        with self._lock:
+            self._items[key] = value
+            self._items.move_to_end(key)
+            while len(self._items) > self._keep:
+                self._items.popitem(last=False)
+
+
+class StoreCache:
+    """Projections in the store's ``drift_cache`` table (see the module docstring).
+
+    A read-only store cannot keep anything; then this behaves like a :class:`MemoryCache`.
+    """
+
+    def __init__(self, store: Store, keep: int = KEEP) -> None:
+        self.store = store
+        self._keep = keep
+        self._fallback: MemoryCache | None = None
+        self._ready = False
+        self._lock = threading.Lock()
+
+    def _prepare(self) -> bool:
+        if self._ready:
+            return self._fallback is None
+        with self._lock:
+            if not self._ready:
+                try:
+                    if self.store.db.read_only:
+                        raise WorkbenchError("read-only")
+                    self.store.query(_DDL)
+                except Exception as exc:  # noqa: BLE001 - a read-only or closed store: keep them in memory
+                    logger.info("drift: projections are cached in memory only (%s)", exc)
+                    self._fallback = MemoryCache(self._keep)
+                self._ready = True
+        return self._fallback is None
+
+    def get(self, key: str) -> CachedProjection | None:
+        if not self._prepare():
+            return self._fallback.get(key) if self._fallback else None
+        try:
+            table = self.store.query("SELECT n_points, dims, coords, labels FROM drift_cache WHERE key = ?", [key])
+        except Exception as exc:  # noqa: BLE001 - a cache miss, never a failed analysis
+            logger.warning("drift: cannot read the projection cache: %s", exc)
+            return None
+        if table.num_rows == 0:
+            return None
+        row = table.to_pylist()[0]
+        coords = np.frombuffer(row["coords"], dtype="<f4").reshape(row["n_points"], row["dims"]).astype(np.float32)
+        labels = np.frombuffer(row["labels"], dtype="<i4").astype(np.int32)
+        return CachedProjection(coords, labels)
+
+    def put(self, key: str, value: CachedProjection, params: dict[str, Any]) -> None:
+        if not self._prepare():
+            if self._fallback is not None:
+                self._fallback.put(key, value, params)
+            return
+        coords = np.ascontiguousarray(value.coords, dtype="<f4")
+        try:
+            self.store.query(
+                "INSERT OR REPLACE INTO drift_cache VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING key",
+                [key, dt.datetime.now(dt.timezone.utc), json.dumps(params, sort_keys=True, default=str),
+                 int(coords.shape[0]), int(coords.shape[1]), coords.tobytes(),
+                 np.ascontiguousarray(value.labels, dtype="<i4").tobytes()],
+            )
+            self.store.query(
+                "DELETE FROM drift_cache WHERE key NOT IN "
+                "(SELECT key FROM drift_cache ORDER BY created_at DESC LIMIT ?) RETURNING key",
+                [self._keep],
+            )
+        except Exception as exc:  # noqa: BLE001 - a lost entry, never a failed analysis
+            logger.warning("drift: cannot keep the projection in the store: %s", exc)
+
+    def clear(self) -> int:
+        """Drop every cached projection; return how many there were."""
+        if not self._prepare():
+            count = len(self._fallback) if self._fallback else 0
+            self._fallback = MemoryCache(self._keep)
+            return count
+        return self.store.query("DELETE FROM drift_cache RETURNING key").num_rows
