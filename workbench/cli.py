@@ -14,6 +14,7 @@ from typing import Any
 import click
 
 from workbench import __version__, config
+from workbench.cli_prices import prices
 from workbench.errors import WorkbenchError
 
 __all__ = ["main"]
@@ -94,6 +95,8 @@ def settings() -> None:
     for row in config.describe():
         click.echo(f"{row['env']}\n    {row['doc']}")
 
+
+main.add_command(prices)
 
 if __name__ == "__main__":  # pragma: no cover
     main()
