@@ -128,6 +128,7 @@ class Waterfall(JSComponent):
 
     function fmt(ms) {
       if (ms == null) return "";
+      if (ms === 0) return "0";
       if (ms < 1) return ms.toFixed(2) + " ms";
       if (ms < 1000) return Math.round(ms) + " ms";
       const s = ms / 1000;

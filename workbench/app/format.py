@@ -151,9 +151,11 @@ def number(value: Any, digits: int = 1) -> str:
     return f"{value:,.{digits}f}"
 
 
-def kv_table(rows: Mapping[str, Any]) -> str:
-    """A two-column table of label and already-formatted HTML value, skipping empty values."""
-    cells = "".join(
-        f"<tr><th>{esc(k)}</th><td>{v}</td></tr>" for k, v in rows.items() if v not in (None, "")
-    )
-    return f'<table class="wb-kv">{cells}</table>'
+def kv_table(rows: Mapping[str, Any], *, pairs: int = 1) -> str:
+    """A table of label and already-formatted HTML value, ``pairs`` to a line; empty values are skipped."""
+    items = [(k, v) for k, v in rows.items() if v not in (None, "")]
+    lines = []
+    for i in range(0, len(items), pairs):
+        cells = "".join(f"<th>{esc(k)}</th><td>{v}</td>" for k, v in items[i:i + pairs])
+        lines.append(f"<tr>{cells}</tr>")
+    return f'<table class="wb-kv">{"".join(lines)}</table>'

@@ -1,14 +1,238 @@
-"""Placeholder."""
+"""The Latency page: percentiles over time by name, model, kind or project; LLM timings; where
+the time goes (self time by kind); and the slowest traces, each one click from its tree."""
+
 from __future__ import annotations
+
 from typing import Any, ClassVar
+
+import numpy as np
+import pandas as pd
 import panel as pn
 import param
-from workbench.app.base import PageView
+
+from workbench.analysis.latency import (
+    GROUPS,
+    latency_over_time,
+    latency_summary,
+    llm_timing_summary,
+    llm_timings,
+    self_time_by_kind,
+    slowest_traces,
+)
+from workbench.app.base import PageView, status_line
+from workbench.app.charts import bars, histogram, lines_over_time
+from workbench.app.components import LinkedHTML
+from workbench.app.format import esc, fmt_count, fmt_ms, fmt_time, href, number, short
+from workbench.app.style import CSS
+from workbench.errors import FilterError, WorkbenchError
+
+__all__ = ["LatencyView"]
+
+_GROUP_LABELS = {"Nothing": "none", "Span name": "name", "Model": "model", "Kind": "kind", "Project": "project"}
+
+
+def _cards(summary: dict[str, Any], noun: str) -> str:
+    cards = [
+        (fmt_count(summary["count"]), noun),
+        (fmt_count(summary["errors"]), "errors"),
+        (fmt_ms(summary["p50"]), "p50"),
+        (fmt_ms(summary["p95"]), "p95"),
+        (fmt_ms(summary["p99"]), "p99"),
+        (fmt_ms(summary["max"]), "max"),
+    ]
+    return "<div class='wb-cards'>" + "".join(
+        f"<div class='wb-card'><div class='v'>{esc(v) or '&ndash;'}</div><div class='l'>{esc(label)}</div></div>"
+        for v, label in cards) + "</div>"
+
+
+def _slowest_html(frame: pd.DataFrame) -> str:
+    if frame.empty:
+        return "<div class='wb-muted'>No traces.</div>"
+    rows = []
+    for row in frame.itertuples(index=False):
+        status = "ERROR" if row.error_count else row.status_code
+        rows.append(
+            f"<tr><td class='num'><a href='{esc(href('trace', trace_id=row.trace_id))}'><b>{esc(fmt_ms(row.latency_ms))}</b></a></td>"
+            f"<td><a href='{esc(href('trace', trace_id=row.trace_id))}'>{esc(row.name)}</a></td>"
+            f"<td class='wb-status-{esc(status)}'>{esc(status)}</td>"
+            f"<td>{esc(fmt_time(row.start_time))}</td>"
+            f"<td class='num'>{fmt_count(row.span_count)}</td>"
+            f"<td>{esc(', '.join(row.models) if row.models is not None else '')}</td>"
+            f"<td>{esc(short(row.input_value, 90))}</td></tr>"
+        )
+    return ("<table class='wb-list'><tr><th class='num'>Latency</th><th>Trace</th><th>Status</th><th>Start (UTC)</th>"
+            "<th class='num'>Spans</th><th>Models</th><th>Input</th></tr>" + "".join(rows) + "</table>")
+
+
+def _models_html(frame: pd.DataFrame) -> str:
+    if frame.empty:
+        return "<div class='wb-muted'>No LLM calls.</div>"
+    rows = "".join(
+        f"<tr><td>{esc(r.model_name)}</td><td class='num'>{fmt_count(r.calls)}</td>"
+        f"<td class='num'>{esc(fmt_ms(r.ttft_p50))}</td><td class='num'>{esc(fmt_ms(r.ttft_p95))}</td>"
+        f"<td class='num'>{esc(fmt_ms(r.latency_p50))}</td><td class='num'>{esc(fmt_ms(r.latency_p95))}</td>"
+        f"<td class='num'>{esc(fmt_ms(r.latency_p99))}</td><td class='num'>{esc(number(r.tokens_per_s_p50))}</td></tr>"
+        for r in frame.itertuples(index=False)
+    )
+    return ("<table class='wb-list'><tr><th>Model</th><th class='num'>Calls</th><th class='num'>TTFT p50</th>"
+            "<th class='num'>TTFT p95</th><th class='num'>p50</th><th class='num'>p95</th><th class='num'>p99</th>"
+            "<th class='num'>Tokens/s p50</th></tr>" + rows + "</table>")
+
 
 class LatencyView(PageView):
-    trace_id = param.String(default="")
-    span_id = param.String(default="")
-    session_id = param.String(default="")
-    url_params: ClassVar[tuple[str, ...]] = ("trace_id", "span_id", "session_id")
+    """Latency percentiles over time, LLM timings, self time by kind, and the slowest traces.
+
+    Args:
+        reader: Where the spans come from.
+        filter: A filter expression (the shared scope's); ``start``/``end``/``project`` likewise.
+        level: Measure whole ``traces`` or the matching ``spans``.
+        by: Group the lines by ``none``, ``name``, ``model``, ``kind`` or ``project``.
+        percentile: The percentile drawn per group (``p50``, ``p95``, ``p99``).
+    """
+
+    level = param.Selector(default="traces", objects=["traces", "spans"], doc="Measure traces or spans.")
+    by = param.Selector(default="none", objects=list(GROUPS), doc="Group the lines by.")
+    percentile = param.Selector(default="p95", objects=["p50", "p95", "p99"], doc="The percentile per group.")
+
+    url_params: ClassVar[tuple[str, ...]] = ("level", "by", "percentile")
+
     def _build(self) -> Any:
-        return pn.pane.Markdown("todo LatencyView")
+        self._level = pn.widgets.RadioButtonGroup(options={"Traces": "traces", "Spans": "spans"}, value=self.level,
+                                                  button_type="light", width=140, margin=(5, 5))
+        self._by = pn.widgets.Select(options=_GROUP_LABELS, value=self.by, width=140, margin=(5, 5),
+                                     name="")
+        self._percentile = pn.widgets.RadioButtonGroup(options=["p50", "p95", "p99"], value=self.percentile,
+                                                       button_type="light", width=150, margin=(5, 5))
+        self._level.param.watch(lambda e: setattr(self, "level", e.new), "value")
+        self._by.param.watch(lambda e: setattr(self, "by", e.new), "value")
+        self._percentile.param.watch(lambda e: setattr(self, "percentile", e.new), "value")
+        self._status = pn.pane.HTML(status_line(), stylesheets=[CSS], height=20, margin=(0, 10),
+                                    sizing_mode="stretch_width")
+        self._cards = pn.pane.HTML("", stylesheets=[CSS], sizing_mode="stretch_width", margin=(4, 10), height=62)
+        self._over_time = pn.pane.Bokeh(None, sizing_mode="stretch_width", height=300, margin=(4, 10))
+        self._ttft = pn.pane.Bokeh(None, sizing_mode="stretch_width", height=220, margin=(4, 6))
+        self._last = pn.pane.Bokeh(None, sizing_mode="stretch_width", height=220, margin=(4, 6))
+        self._speed = pn.pane.Bokeh(None, sizing_mode="stretch_width", height=220, margin=(4, 6))
+        self._self_time = pn.pane.Bokeh(None, sizing_mode="stretch_width", height=260, margin=(4, 6))
+        self._models = pn.pane.HTML("", stylesheets=[CSS], sizing_mode="stretch_width", margin=(4, 6))
+        self._slowest = LinkedHTML(on_link=lambda page, params: self.link(page, **params),
+                                   sizing_mode="stretch_width", margin=(4, 10))
+        self.param.watch(lambda _: self.refresh(), ["level", "by", "percentile"])
+        self.scope.param.watch(lambda _: self.refresh(), list(self.scope.url_params))
+
+        def heading(text: str, note: str = "") -> Any:
+            extra = f" <span class='wb-muted' style='font-weight:400'>{note}</span>" if note else ""
+            return pn.pane.HTML(f"<h3 class='wb-h'>{text}{extra}</h3>", stylesheets=[CSS],
+                                sizing_mode="stretch_width", margin=(6, 10, 0, 10))
+
+        controls = pn.Row(
+            pn.pane.HTML("<span class='wb-muted'>Measure</span>", stylesheets=[CSS], margin=(12, 2, 0, 10)),
+            self._level,
+            pn.pane.HTML("<span class='wb-muted'>group by</span>", stylesheets=[CSS], margin=(12, 2, 0, 10)),
+            self._by, self._percentile, sizing_mode="stretch_width", margin=(0, 5),
+        )
+        self.refresh()
+        body = pn.Column(
+            self._cards,
+            heading("Latency over time", "click a point to list the traces of that bucket, slowest first"),
+            self._over_time,
+            heading("LLM calls", "time to first token, time to last token, output tokens per second"),
+            pn.Row(self._ttft, self._last, self._speed, sizing_mode="stretch_width", margin=(0, 4)),
+            pn.Row(
+                pn.Column(heading("Where the time goes", "self time summed by span kind"), self._self_time,
+                          sizing_mode="stretch_width", margin=0),
+                pn.Column(heading("By model"), self._models, sizing_mode="stretch_width", margin=0),
+                sizing_mode="stretch_width", margin=(0, 4),
+            ),
+            heading("Slowest traces"),
+            self._slowest,
+            sizing_mode="stretch_both", scroll=True, margin=0,
+        )
+        scope_row = pn.Row(*self.scope.widgets(self.reader), sizing_mode="stretch_width", margin=(4, 5, 0, 5))
+        return pn.Column(scope_row, controls, self._status, body, sizing_mode="stretch_both", margin=0)
+
+    # Data -------------------------------------------------------------------------------
+
+    def refresh(self) -> None:
+        """Query every figure again."""
+        if not hasattr(self, "_cards"):
+            return
+        for widget, value in ((self._level, self.level), (self._by, self.by), (self._percentile, self.percentile)):
+            widget.value = value
+        start, end = self.scope.bounds()
+        project = self.scope.projects
+        expression = self.scope.filter or None
+        noun = self.level
+        try:
+            summary = latency_summary(self.reader, expression, level=self.level, start=start, end=end, project=project)
+            over_time = latency_over_time(self.reader, expression, by=self.by, level=self.level, start=start,
+                                          end=end, project=project)
+            timings = llm_timings(self.reader, expression, start=start, end=end, project=project)
+            by_model = llm_timing_summary(self.reader, expression, start=start, end=end, project=project)
+            self_time = self_time_by_kind(self.reader, expression, start=start, end=end, project=project)
+            slowest = slowest_traces(self.reader, expression, start=start, end=end, project=project, limit=15)
+        except (FilterError, WorkbenchError) as exc:
+            self._status.object = status_line(esc(exc), error=True)
+            return
+        width = ""
+        if len(over_time) > 1:
+            step = (over_time["bucket_end"].iloc[0] - over_time["bucket"].iloc[0])
+            width = f"; one point per {_duration_text(step)}"
+        self._status.object = status_line(
+            f"{summary['count']:,} {noun}" + (f" matching <span class='wb-mono'>{esc(expression)}</span>" if expression else "")
+            + width)
+        self._cards.object = _cards(summary, noun)
+        value = self.percentile if self.by != "none" else "p95"
+        if self.by == "none":
+            frame = over_time.melt(id_vars=["bucket", "bucket_end", "count"], value_vars=["p50", "p95", "p99"],
+                                   var_name="group", value_name="value")
+            title = f"{noun.title()} latency: p50, p95 and p99"
+        else:
+            frame = over_time.rename(columns={value: "value"})
+            title = f"{noun.title()} latency, {value}, by {self.by}"
+        self._over_time.object = lines_over_time(frame, value="value", title=title, on_tap=self._bucket_tapped)
+        ttft = timings["ttft_ms"].dropna().to_numpy(dtype=float)
+        last = timings["latency_ms"].dropna().to_numpy(dtype=float)
+        speed = timings["output_tokens_per_s"].dropna().to_numpy(dtype=float)
+        self._ttft.object = histogram(ttft, title="Time to first token", x_label="ms", color="#7c3aed",
+                                      marks=_marks(ttft))
+        self._last.object = histogram(last, title="Time to last token", x_label="ms", color="#2563eb",
+                                      marks=_marks(last))
+        self._speed.object = histogram(speed, title="Output tokens per second", x_label="tokens/s",
+                                       color="#059669", marks=_marks(speed, (50,)))
+        texts = [f"{fmt_ms(ms)} ({share:.0%})" for ms, share in zip(self_time["self_ms"], self_time["share"])]
+        self._self_time.object = bars(list(self_time["span_kind"]), list(self_time["self_ms"] / 1000),
+                                      title="", x_label="seconds of self time", texts=texts)
+        self._models.object = _models_html(by_model)
+        self._slowest.html = _slowest_html(slowest)
+
+    def _bucket_tapped(self, row: dict[str, Any]) -> None:
+        """A point was clicked: list that bucket's traces (or spans), slowest first."""
+        params: dict[str, Any] = {"mode": self.level, "sort": "latency_ms", "descending": True}
+        group = row.get("group")
+        if self.by == "kind":
+            params["kind"] = group
+        elif self.by == "model" and group not in ("(no model)", "other"):
+            params["model"] = group
+        elif self.by == "project" and group != "other":
+            params["project"] = group
+        elif self.by == "name" and group != "other":
+            condition = f"name == {group!r}"
+            params["filter"] = f"({self.scope.filter}) and {condition}" if self.scope.filter else condition
+        self.scope.set_window(str(row["start"]), str(row["bucket_end"]))
+        self.link("traces", **params)
+
+
+def _marks(values: np.ndarray, percentiles: tuple[int, ...] = (50, 95)) -> list[tuple[str, float]]:
+    if not values.size:
+        return []
+    return [(f"p{p} {number(np.percentile(values, p), 0)}", float(np.percentile(values, p))) for p in percentiles]
+
+
+def _duration_text(step: Any) -> str:
+    seconds = step.total_seconds()
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds >= size and seconds % size == 0:
+            n = int(seconds // size)
+            return f"{n} {unit}{'s' if n > 1 else ''}" if n > 1 else unit
+    return f"{int(seconds)} seconds"

@@ -1,14 +1,166 @@
-"""Placeholder."""
+"""The Sessions page: conversations listed with their turns, duration and tokens; the selected
+session's turns in order, each one click from its trace."""
+
 from __future__ import annotations
+
 from typing import Any, ClassVar
+
+import pandas as pd
 import panel as pn
 import param
-from workbench.app.base import PageView
+
+from workbench.analysis.sessions import count_sessions, session_turns, sessions
+from workbench.app.base import PageView, status_line
+from workbench.app.components import LinkedHTML
+from workbench.app.format import esc, fmt_count, fmt_ms, fmt_time, fold, href, is_missing, short
+from workbench.app.style import CSS
+from workbench.errors import FilterError, WorkbenchError
+
+__all__ = ["SessionsView"]
+
+
+def sessions_html(frame: pd.DataFrame, selected: str) -> str:
+    """The list of sessions, each a link that selects it."""
+    if frame.empty:
+        return "<div class='wb-empty'>No sessions. Spans join a session through <span class='wb-mono'>session.id</span>.</div>"
+    rows = []
+    for r in frame.itertuples(index=False):
+        style = " style='background:#e0ecff'" if r.session_id == selected else ""
+        errors = f" <span class='wb-error-text'>&#9888; {r.error_count}</span>" if r.error_count else ""
+        rows.append(
+            f"<tr{style}><td><a href='{esc(href('sessions', session_id=r.session_id))}'><b>{esc(r.session_id)}</b></a>{errors}"
+            f"<div class='wb-muted'>{esc(short(r.first_input, 70))}</div></td>"
+            f"<td style='white-space:nowrap'>{esc(r.user_id)}</td><td class='num'>{fmt_count(r.turns)}</td>"
+            f"<td class='num'>{esc(fmt_ms(r.duration_ms))}</td><td class='num'>{fmt_count(r.total_tokens)}</td>"
+            f"<td style='white-space:nowrap'>{esc(fmt_time(r.last_end))}</td></tr>"
+        )
+    return ("<table class='wb-list'><tr><th>Session</th><th>User</th><th class='num'>Turns</th>"
+            "<th class='num'>Duration</th><th class='num'>Tokens</th><th>Last activity (UTC)</th></tr>"
+            + "".join(rows) + "</table>")
+
+
+def turns_html(session_id: str, turns: pd.DataFrame) -> str:
+    """A session's turns in order: what the user asked, what came back, and each turn's trace."""
+    if turns.empty:
+        return f"<div class='wb-empty'>No turns found for session <span class='wb-mono'>{esc(session_id)}</span>.</div>"
+    first, last = turns["start_time"].min(), turns["end_time"].max()
+    tokens = turns["total_tokens"].fillna(0).sum()
+    users = sorted({u for u in turns["user_id"] if not is_missing(u)})
+    head = (
+        f"<h2 class='wb-title'>Session <span class='wb-mono'>{esc(session_id)}</span></h2>"
+        f"<div class='wb-muted' style='margin-bottom:8px'>{len(turns)} turns &middot; {esc(fmt_time(first))} UTC &middot; "
+        f"{esc(fmt_ms((last - first).total_seconds() * 1000))} &middot; {fmt_count(tokens)} tokens"
+        + (f" &middot; user {esc(', '.join(users))}" if users else "")
+        + f" &middot; <a href='{esc(href('traces', filter=f'session_id == {session_id!r}'))}'>as a trace list</a></div>"
+    )
+    out = [head]
+    for r in turns.itertuples(index=False):
+        status = "ERROR" if r.error_count else r.status_code
+        link = href("trace", trace_id=r.trace_id)
+        out.append(
+            "<div class='wb-turn'><div class='wb-turn-head'>"
+            f"<b>Turn {r.turn}</b><span>{esc(fmt_time(r.start_time))}</span>"
+            f"<span>{esc(fmt_ms(r.latency_ms))}</span><span>{fmt_count(r.total_tokens)} tokens</span>"
+            f"<span class='wb-status-{esc(status)}'>{esc(status)}</span>"
+            f"<span>{esc(', '.join(r.models) if r.models is not None else '')}</span>"
+            f"<span style='margin-left:auto'><a href='{esc(link)}'>open trace &rarr;</a></span></div>"
+            "<div class='wb-turn-body'>"
+            f"<div class='who'>input</div><div>{fold(str(r.input_value or ''), limit=400)}</div>"
+            f"<div class='who'>output</div><div>{fold(str(r.output_value or ''), limit=400)}</div>"
+            "</div></div>"
+        )
+    return "".join(out)
+
 
 class SessionsView(PageView):
-    trace_id = param.String(default="")
-    span_id = param.String(default="")
-    session_id = param.String(default="")
-    url_params: ClassVar[tuple[str, ...]] = ("trace_id", "span_id", "session_id")
+    """Sessions with their turns; the selected session's conversation, turn by turn.
+
+    Args:
+        reader: Where the spans come from.
+        session_id: The session shown (default: the most recent).
+        search: Text in the session id or user id.
+    """
+
+    session_id = param.String(default="", doc="The session shown.")
+    search = param.String(default="", doc="Text in the session or user id.")
+    page_no = param.Integer(default=1, bounds=(1, None), doc="Page of the session list, from 1.")
+    page_size = param.Integer(default=30, bounds=(5, 200), doc="Sessions per page.")
+
+    url_params: ClassVar[tuple[str, ...]] = ("session_id", "search", "page_no")
+
     def _build(self) -> Any:
-        return pn.pane.Markdown("todo SessionsView")
+        self._search = pn.widgets.TextInput(placeholder="session or user id", value=self.search, width=200,
+                                            margin=(5, 5))
+        self._search.param.watch(lambda e: self.param.update(search=e.new.strip(), page_no=1), "value")
+        self._status = pn.pane.HTML(status_line(), stylesheets=[CSS], height=20, margin=(0, 10),
+                                    sizing_mode="stretch_width")
+        self._list = LinkedHTML(on_link=self._follow, sizing_mode="stretch_width", margin=(4, 8))
+        self._turns = LinkedHTML(on_link=self._follow, sizing_mode="stretch_width", margin=(4, 8))
+        self._prev = pn.widgets.Button(name="\u2039 Prev", button_type="light", width=80, margin=(4, 4))
+        self._next = pn.widgets.Button(name="Next \u203a", button_type="light", width=80, margin=(4, 4))
+        self._page_info = pn.pane.HTML("", stylesheets=[CSS], margin=(10, 8))
+        self._prev.on_click(lambda _: setattr(self, "page_no", max(1, self.page_no - 1)))
+        self._next.on_click(lambda _: setattr(self, "page_no", self.page_no + 1))
+        self.param.watch(lambda _: self._load_list(), ["search", "page_no"])
+        self.param.watch(lambda _: self._load_turns(), "session_id")
+        self.scope.param.watch(lambda _: self.refresh(), list(self.scope.url_params))
+        self.refresh()
+        left = pn.Column(
+            pn.Column(self._list, scroll=True, sizing_mode="stretch_both", margin=0),
+            pn.Row(self._prev, self._next, self._page_info, height=42, margin=(0, 4)),
+            width=600, sizing_mode="stretch_height", margin=0,
+        )
+        right = pn.Column(self._turns, scroll=True, sizing_mode="stretch_both", margin=0,
+                          styles={"border-left": "1px solid #e2e8f0"})
+        scope_row = pn.Row(*self.scope.widgets(self.reader, filter_width=340), self._search,
+                           sizing_mode="stretch_width", margin=(4, 5, 0, 5))
+        return pn.Column(scope_row, self._status, pn.Row(left, right, sizing_mode="stretch_both", margin=0),
+                         sizing_mode="stretch_both", margin=0)
+
+    def _follow(self, page: str, params: dict[str, str]) -> None:
+        if page == "sessions" and set(params) <= {"session_id"}:
+            self.session_id = params.get("session_id", "")
+            return
+        self.link(page, **params)
+
+    def refresh(self) -> None:
+        """Query the list and the selected session again."""
+        self._load_list()
+        self._load_turns()
+
+    def _load_list(self) -> None:
+        start, end = self.scope.bounds()
+        try:
+            total = count_sessions(self.reader, self.scope.filter or None, start=start, end=end,
+                                   project=self.scope.projects, search=self.search or None)
+            frame = sessions(self.reader, self.scope.filter or None, start=start, end=end,
+                             project=self.scope.projects, search=self.search or None,
+                             limit=self.page_size, offset=(self.page_no - 1) * self.page_size)
+        except (FilterError, WorkbenchError) as exc:
+            self._status.object = status_line(esc(exc), error=True)
+            self._list.html = ""
+            return
+        self._frame = frame
+        self._status.object = status_line(f"{total:,} sessions")
+        if not self.session_id and len(frame):
+            self.session_id = str(frame["session_id"].iloc[0])  # loads its turns
+        self._list.html = sessions_html(frame, self.session_id)
+        first = (self.page_no - 1) * self.page_size + 1 if total else 0
+        last = min(self.page_no * self.page_size, total)
+        self._page_info.object = f"<span class='wb-muted'>{first:,}\u2013{last:,} of {total:,}</span>"
+        self._prev.disabled = self.page_no <= 1
+        self._next.disabled = last >= total
+
+    def _load_turns(self) -> None:
+        if not self.session_id:
+            self._turns.html = "<div class='wb-empty'>Choose a session.</div>"
+            return
+        try:
+            turns = session_turns(self.reader, self.session_id)
+        except WorkbenchError as exc:
+            self._turns.html = f"<div class='wb-error-text'>{esc(exc)}</div>"
+            return
+        self._turns.html = turns_html(self.session_id, turns)
+        frame = getattr(self, "_frame", None)
+        if frame is not None:
+            self._list.html = sessions_html(frame, self.session_id)

@@ -1,14 +1,188 @@
-"""Placeholder."""
+"""The Trace page: one trace's span tree beside a waterfall, and the selected span's detail."""
+
 from __future__ import annotations
+
 from typing import Any, ClassVar
+
 import panel as pn
 import param
+
 from workbench.app.base import PageView
+from workbench.app.components import LinkedHTML, Waterfall
+from workbench.app.format import esc, fmt_count, fmt_ms, fmt_time, href, is_missing
+from workbench.app.span_detail import attributes_html, events_html, overview_html, resource_html
+from workbench.app.style import CSS
+from workbench.errors import NotFoundError, WorkbenchError
+from workbench.tree import Trace
+
+__all__ = ["TraceView", "waterfall_rows"]
+
+
+def waterfall_rows(trace: Trace) -> list[dict[str, Any]]:
+    """The rows the :class:`Waterfall` draws, in display order."""
+    start = trace.start_us
+    rows = []
+    for node in trace:
+        span = node.span
+        parent = span.get("parent_span_id")
+        rows.append({
+            "id": node.span_id,
+            "parent": parent if parent in trace.nodes else None,
+            "depth": node.depth,
+            "name": str(span.get("name") or ""),
+            "kind": str(span.get("span_kind") or "UNKNOWN"),
+            "status": str(span.get("status_code") or "UNSET"),
+            "offset": (node.start_us - start) / 1000,
+            "duration": node.duration_ms,
+            "self": node.self_time_ms,
+            "critical": node.on_critical_path,
+            "children": len(node.children),
+        })
+    return rows
+
+
+def _summary_html(trace: Trace) -> str:
+    root = trace.roots[0].span if trace.roots else {}
+    spans = [n.span for n in trace.nodes.values()]
+    errors = sum(1 for s in spans if s.get("status_code") == "ERROR")
+    llm = [s for s in spans if s.get("span_kind") == "LLM"]
+    tokens = sum(int(s["total_tokens"]) for s in llm if not is_missing(s.get("total_tokens")))
+    models = sorted({str(s["model_name"]) for s in spans if s.get("model_name")})
+    status = "ERROR" if errors else str(root.get("status_code") or "UNSET")
+    critical = " &rarr; ".join(esc(n.span.get("name")) for n in trace.critical_path[1:6])
+    parts = [
+        f"<span class='wb-status-{status}'>{'&#9888; ' if errors else ''}{status}</span>",
+        esc(fmt_time(root.get("start_time"))) + " UTC",
+        f"<b>{esc(fmt_ms(trace.duration_ms))}</b>",
+        f"{len(spans):,} spans" + (f" <span class='wb-error-text'>({errors} failed)</span>" if errors else ""),
+        f"{len(llm)} LLM calls, {fmt_count(tokens)} tokens" if llm else "",
+        esc(", ".join(models)),
+    ]
+    if root.get("session_id"):
+        parts.append(f"session <a href='{esc(href('sessions', session_id=root['session_id']))}'>{esc(root['session_id'])}</a>")
+    if root.get("user_id"):
+        parts.append(f"user {esc(root['user_id'])}")
+    if root.get("project"):
+        parts.append(f"project {esc(root['project'])}")
+    line = " &middot; ".join(p for p in parts if p)
+    return (
+        f"<div style='display:flex;gap:10px;align-items:baseline;flex-wrap:wrap'>"
+        f"<h2 class='wb-title' style='margin:0'>{esc(root.get('name'))}</h2><span>{line}</span></div>"
+        f"<div class='wb-muted' style='margin-top:3px'>trace <span class='wb-mono'>{esc(trace.trace_id)}</span>"
+        + (f" &middot; critical path: {critical}" if critical else "")
+        + f" &middot; <a href='{esc(href('traces', mode='spans', filter=f'trace_id == {trace.trace_id!r}'))}'>its spans as a list</a></div>"
+    )
+
 
 class TraceView(PageView):
-    trace_id = param.String(default="")
-    span_id = param.String(default="")
-    session_id = param.String(default="")
-    url_params: ClassVar[tuple[str, ...]] = ("trace_id", "span_id", "session_id")
+    """One trace: the span tree with a waterfall, and the detail of the selected span.
+
+    Args:
+        reader: Where the trace comes from.
+        trace_id: The trace shown.
+        span_id: The span selected (default: the root).
+    """
+
+    trace_id = param.String(default="", doc="The trace shown.")
+    span_id = param.String(default="", doc="The selected span.")
+
+    url_params: ClassVar[tuple[str, ...]] = ("trace_id", "span_id")
+    uses_scope: ClassVar[bool] = False
+
+    def __init__(self, reader: Any, **params: Any) -> None:
+        super().__init__(reader, **params)
+        self.trace: Trace | None = None
+        self._extras: dict[str, Any] = {}
+
     def _build(self) -> Any:
-        return pn.pane.Markdown("todo TraceView")
+        self._id_input = pn.widgets.TextInput(placeholder="trace id (32 hex characters)", value=self.trace_id,
+                                              width=320, margin=(5, 10))
+        self._id_input.param.watch(lambda e: self.param.update(trace_id=e.new.strip().lower(), span_id=""), "value")
+        self._summary = LinkedHTML(on_link=self._follow, sizing_mode="stretch_width", margin=(6, 12), min_height=44)
+        self._waterfall = Waterfall(sizing_mode="stretch_both", min_height=320, margin=(4, 6, 8, 12))
+        self._waterfall.param.watch(lambda e: e.new and setattr(self, "span_id", e.new), "selected")
+        self._overview = LinkedHTML(on_link=self._follow, sizing_mode="stretch_width", margin=(4, 8))
+        self._attributes = LinkedHTML(sizing_mode="stretch_width", margin=(4, 8))
+        self._events = LinkedHTML(on_link=self._follow, sizing_mode="stretch_width", margin=(4, 8))
+        self._resource = LinkedHTML(sizing_mode="stretch_width", margin=(4, 8))
+
+        def scrolled(obj: Any) -> Any:
+            return pn.Column(obj, scroll=True, sizing_mode="stretch_both", margin=0)
+
+        self._tabs = pn.Tabs(
+            ("Overview", scrolled(self._overview)), ("Attributes", scrolled(self._attributes)),
+            ("Events", scrolled(self._events)), ("Resource", scrolled(self._resource)),
+            dynamic=False, sizing_mode="stretch_both", margin=(0, 12, 8, 6),
+        )
+        self._detail = pn.Column(self._tabs, width=560, sizing_mode="stretch_height", margin=0,
+                                 styles={"border-left": "1px solid #e2e8f0"})
+        self.param.watch(lambda _: self._load(), "trace_id")
+        self.param.watch(lambda _: self._select(), "span_id")
+        self._body = pn.Row(self._waterfall, self._detail, sizing_mode="stretch_both", margin=0)
+        self._load()
+        return pn.Column(pn.Row(self._summary, self._id_input, sizing_mode="stretch_width", margin=0),
+                         self._body, sizing_mode="stretch_both", margin=0)
+
+    def _follow(self, page: str, params: dict[str, str]) -> None:
+        if page == "trace" and params.get("trace_id") == self.trace_id:
+            self.span_id = params.get("span_id", "")
+            return
+        self.link(page, **params)
+
+    def refresh(self) -> None:
+        """Load the trace again (spans may still be arriving)."""
+        self._load()
+
+    def _load(self) -> None:
+        self._id_input.value = self.trace_id
+        self.trace = None
+        if not self.trace_id:
+            self._show_message("Choose a trace on the <a href='?page=traces'>Traces</a> page, or paste its id above.")
+            return
+        try:
+            self.trace = self.reader.trace(self.trace_id)
+        except NotFoundError:
+            self._show_message(f"There is no trace <span class='wb-mono'>{esc(self.trace_id)}</span> in this store.")
+            return
+        except WorkbenchError as exc:
+            self._show_message(f"<span class='wb-error-text'>{esc(exc)}</span>")
+            return
+        self._summary.html = _summary_html(self.trace)
+        if self.span_id not in self.trace.nodes:
+            first = next(iter(self.trace), None)
+            self.param.update(span_id=first.span_id if first else "")
+        self._waterfall.param.update(rows=waterfall_rows(self.trace), total_ms=self.trace.duration_ms,
+                                     selected=self.span_id)
+        self._body.visible = True
+        self._select()
+
+    def _show_message(self, html: str) -> None:
+        self._summary.html = f"<div class='wb-empty'>{html}</div>"
+        self._waterfall.param.update(rows=[], total_ms=0.0, selected="")
+        self._body.visible = False
+
+    def _select(self) -> None:
+        if self.trace is None or self.span_id not in self.trace.nodes:
+            return
+        node = self.trace.nodes[self.span_id]
+        span = node.span
+        documents: list[dict[str, Any]] = []
+        embeddings: list[dict[str, Any]] = []
+        kind = span.get("span_kind")
+        try:
+            if kind in ("RETRIEVER", "RERANKER"):
+                documents = self.reader.documents(span_ids=[self.span_id], arrow=True).to_pylist()
+            elif kind == "EMBEDDING":
+                embeddings = self.reader.embeddings(span_ids=[self.span_id], arrow=True).to_pylist()
+        except WorkbenchError:
+            pass
+        self._waterfall.selected = self.span_id
+        self._overview.html = overview_html(span, documents=documents, embeddings=embeddings,
+                                            self_time_ms=node.self_time_ms, critical=node.on_critical_path)
+        self._attributes.html = attributes_html(span)
+        events = events_html(span)
+        self._events.html = events
+        self._resource.html = resource_html(span)
+
+
+_ = CSS  # the components carry the stylesheet
