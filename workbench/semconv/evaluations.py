@@ -66,6 +66,7 @@ _LISTS: tuple[tuple[str, str, str], ...] = (
 )
 _FIRST_NAMES = tuple(f"{prefix}0.{word}.name" for prefix, word, _ in _LISTS)
 _GENAI_NAME = "gen_ai.evaluation.name"
+_EVALUATOR = SpanKind.EVALUATOR
 _GENAI = {
     "name": _GENAI_NAME,
     "score": "gen_ai.evaluation.score.value",
@@ -112,22 +113,23 @@ class Evaluation:
 def read_evaluations(span: Span) -> tuple[Evaluation, ...]:
     """The evaluations and feedback ``span`` carries, in the conventions above; usually ``()``."""
     attrs = span.attributes
+    if type(attrs) is not dict and not isinstance(attrs, Mapping):
+        attrs = {}
+    k0, k1, k2, k3, k4, k5 = _FIRST_NAMES
+    # Runs for every span stored: plain membership tests, no loop, for the common empty case.
+    walk = (span.span_kind is _EVALUATOR or k0 in attrs or k1 in attrs or k2 in attrs or k3 in attrs
+            or k4 in attrs or k5 in attrs)
+    genai = _GENAI_NAME in attrs
+    if not (walk or genai or span.events):
+        return ()
     found: list[Evaluation] = []
-    if isinstance(attrs, Mapping) and attrs:
-        walk = span.span_kind is SpanKind.EVALUATOR
-        if not walk:
-            for key in _FIRST_NAMES:
-                if key in attrs:
-                    walk = True
-                    break
-        if walk:
-            found.extend(_lists(span, attrs))
-        if _GENAI_NAME in attrs:
-            item = {f: attrs.get(k) for f, k in _GENAI.items()}
-            target = _genai_target(span)
-            found.extend(_build(span, item, target, "gen_ai.evaluation.", "gen_ai", span.end_time_ns))
+    if walk:
+        found.extend(_lists(span, attrs))
+    if genai:
+        item = {f: attrs.get(k) for f, k in _GENAI.items()}
+        found.extend(_build(span, item, _genai_target(span), "gen_ai.evaluation.", "gen_ai", span.end_time_ns))
     for number, event in enumerate(span.events):
-        if getattr(event, "name", None) == GENAI_EVENT and isinstance(event.attributes, Mapping):
+        if getattr(event, "name", None) == GENAI_EVENT and isinstance(getattr(event, "attributes", None), Mapping):
             item = {f: event.attributes.get(k) for f, k in _GENAI.items()}
             target = ("span", span.trace_id, span.span_id)
             found.extend(_build(span, item, target, f"event.{number}.", "gen_ai", event.time_ns))

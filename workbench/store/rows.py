@@ -14,7 +14,8 @@ import orjson
 import pyarrow as pa
 
 from workbench.model import Message, Span
-from workbench.store.schema import DOCUMENTS, EMBEDDINGS, SPANS
+from workbench.semconv.evaluations import Evaluation, read_evaluations
+from workbench.store.schema import ANNOTATIONS, DOCUMENTS, EMBEDDINGS, SPANS
 
 __all__ = ["SpanBatch", "to_tables", "to_json", "messages_json"]
 
@@ -72,14 +73,20 @@ def _stored_attributes(span: Span) -> Mapping[str, Any]:
 
 
 class SpanBatch:
-    """Arrow tables for a batch of spans, one per stored table."""
+    """Arrow tables for a batch of spans, one per stored table.
 
-    __slots__ = ("spans", "documents", "embeddings")
+    ``annotations`` holds the evaluations and feedback the spans carried as attributes or
+    events (see :mod:`workbench.semconv.evaluations`); usually empty.
+    """
 
-    def __init__(self, spans: pa.Table, documents: pa.Table, embeddings: pa.Table) -> None:
+    __slots__ = ("spans", "documents", "embeddings", "annotations")
+
+    def __init__(self, spans: pa.Table, documents: pa.Table, embeddings: pa.Table,
+                 annotations: pa.Table | None = None) -> None:
         self.spans = spans
         self.documents = documents
         self.embeddings = embeddings
+        self.annotations = ANNOTATIONS.arrow_schema.empty_table() if annotations is None else annotations
 
     @property
     def num_spans(self) -> int:
@@ -98,17 +105,17 @@ class SpanBatch:
             pa.concat_tables([b.spans for b in batches]),
             pa.concat_tables([b.documents for b in batches]),
             pa.concat_tables([b.embeddings for b in batches]),
+            pa.concat_tables([b.annotations for b in batches]),
         )
 
-    def to_ipc(self) -> tuple[bytes, bytes, bytes]:
-        """The three tables as Arrow IPC streams (to pass between processes)."""
-        return tuple(_ipc(t) for t in (self.spans, self.documents, self.embeddings))  # type: ignore[return-value]
+    def to_ipc(self) -> tuple[bytes, ...]:
+        """The tables as Arrow IPC streams (to pass between processes)."""
+        return tuple(_ipc(t) for t in (self.spans, self.documents, self.embeddings, self.annotations))
 
     @classmethod
-    def from_ipc(cls, streams: tuple[bytes, bytes, bytes]) -> SpanBatch:
+    def from_ipc(cls, streams: Sequence[bytes]) -> SpanBatch:
         """The inverse of :meth:`to_ipc`."""
-        spans, documents, embeddings = (pa.ipc.open_stream(s).read_all() for s in streams)
-        return cls(spans, documents, embeddings)
+        return cls(*(pa.ipc.open_stream(s).read_all() for s in streams))
 
 
 def _ipc(table: pa.Table) -> bytes:
@@ -119,10 +126,11 @@ def _ipc(table: pa.Table) -> bytes:
 
 
 def to_tables(spans: Iterable[Span]) -> SpanBatch:
-    """Convert spans to the Arrow tables of the ``spans``, ``documents`` and ``embeddings`` tables."""
+    """Convert spans to the Arrow tables of the ``spans``, ``documents``, ``embeddings`` and ``annotations`` tables."""
     cols: dict[str, list[Any]] = {name: [] for name in SPANS.column_names}
     docs: dict[str, list[Any]] = {name: [] for name in DOCUMENTS.column_names}
     embs: dict[str, list[Any]] = {name: [] for name in EMBEDDINGS.column_names}
+    evaluations: list[Evaluation] = []
     # Bound appends, looked up once: this loop is the hot path of ingest.
     a = {name: values.append for name, values in cols.items()}
     for s in spans:
@@ -194,8 +202,33 @@ def to_tables(spans: Iterable[Span]) -> SpanBatch:
             embs["text"].append(e.text)
             embs["vector"].append(e.vector)
             embs["model"].append(e.model)
+        found = read_evaluations(s)  # a few dict lookups for a span that carries none
+        if found:
+            evaluations.extend(found)
     return SpanBatch(
         pa.Table.from_pydict(cols, schema=SPANS.arrow_schema),
         pa.Table.from_pydict(docs, schema=DOCUMENTS.arrow_schema),
         pa.Table.from_pydict(embs, schema=EMBEDDINGS.arrow_schema),
+        _annotations(evaluations) if evaluations else None,
     )
+
+
+def _annotations(evaluations: Sequence[Evaluation]) -> pa.Table:
+    """Rows of the ``annotations`` table for evaluations read from spans."""
+    cols: dict[str, list[Any]] = {name: [] for name in ANNOTATIONS.column_names}
+    for e in evaluations:
+        cols["annotation_id"].append(e.annotation_id)
+        cols["target"].append(e.target)
+        cols["trace_id"].append(e.trace_id)
+        cols["span_id"].append(e.span_id)
+        cols["document_position"].append(None)
+        cols["session_id"].append(e.session_id)
+        cols["name"].append(e.name)
+        cols["score"].append(e.score)
+        cols["label"].append(e.label)
+        cols["explanation"].append(e.explanation)
+        cols["annotator_kind"].append(e.annotator_kind)
+        cols["annotator"].append(e.annotator)
+        cols["created_at"].append(e.time_ns // 1000)
+        cols["metadata"].append(_dumps(e.metadata) if e.metadata else None)
+    return pa.Table.from_pydict(cols, schema=ANNOTATIONS.arrow_schema)

@@ -211,7 +211,8 @@ class Writer:
     def _insert(self, batch: SpanBatch, extra: list[tuple[str | None, pa.Table | None]]) -> None:
         """Insert a batch in one transaction. Only the writer thread calls this."""
         cur = self._cursor
-        inserts = [("spans", batch.spans), ("documents", batch.documents), ("embeddings", batch.embeddings)]
+        inserts = [("spans", batch.spans), ("documents", batch.documents), ("embeddings", batch.embeddings),
+                   ("annotations", batch.annotations)]
         inserts += extra
         cur.execute("BEGIN TRANSACTION")
         try:
