@@ -8,6 +8,7 @@ price set here re-costs every stored call at once.
 from __future__ import annotations
 
 import functools
+import math
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -42,7 +43,7 @@ def _prices(ctx: click.Context) -> Any:
 
 
 def _money(value: Any) -> str:
-    return "" if value is None or value != value else f"{value:g}"
+    return "" if value is None or math.isnan(value) else f"{value:g}"
 
 
 @click.group("prices")

@@ -21,6 +21,7 @@ from typing import ClassVar
 import pandas as pd
 
 from workbench import config
+from workbench.errors import ConfigError
 from workbench.pricing import (
     COLUMNS,
     PriceLookup,
@@ -55,7 +56,7 @@ class Prices:
     """
 
     _lock: ClassVar[threading.Lock] = threading.Lock()
-    _cache: ClassVar[dict[tuple[str, int, int], PriceTable]] = {}
+    _cache: ClassVar[dict[str, tuple[bytes | None, PriceTable]]] = {}  # per file: its bytes, its table
 
     def __init__(self, path: str | os.PathLike[str] | None = None) -> None:
         self._path = path
@@ -69,25 +70,29 @@ class Prices:
         return Path(config.get("prices", self._path)).expanduser()
 
     def table(self) -> PriceTable:
-        """The effective :class:`~workbench.pricing.PriceTable`, re-read when the file changes.
+        """The effective :class:`~workbench.pricing.PriceTable`, rebuilt whenever the file changes.
 
         Raises:
             ConfigError: The user's file is malformed (the message says where and how to fix it).
         """
         file = self.path
         try:
-            stat = file.stat()
-            key = (str(file), stat.st_mtime_ns, stat.st_size)
+            content = file.read_bytes()  # a few kB: comparing contents beats trusting mtimes
         except FileNotFoundError:
-            key = (str(file), 0, -1)
+            content = None
+        except OSError as exc:
+            raise ConfigError(
+                f"The price file {file} cannot be read ({exc.strerror}); fix its permissions or "
+                f"point {config.SETTINGS['prices'].env} at another file."
+            ) from None
         with self._lock:
-            found = self._cache.get(key)
-        if found is None:
-            found = PriceTable.load(file)
-            with self._lock:
-                self._cache = {k: v for k, v in self._cache.items() if k[0] != key[0]}
-                self._cache[key] = found
-        return found
+            cached = self._cache.get(str(file))
+        if cached is not None and cached[0] == content:
+            return cached[1]
+        table = PriceTable.load(file)
+        with self._lock:
+            self._cache[str(file)] = (content, table)
+        return table
 
     def list(self, model: str | None = None, *, user_only: bool = False) -> pd.DataFrame:
         """The price rows (shipped rows first, then the user's), with an ``origin`` column.
