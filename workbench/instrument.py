@@ -31,6 +31,7 @@ from opentelemetry.trace import StatusCode as OtelStatusCode
 from workbench import config
 from workbench.collector.pipeline import build_pipeline
 from workbench.collector.processor import CollectorProcessor
+from workbench.collector.sampling import SamplingPolicy, sampling_policy
 from workbench.collector.sink import SpanSink
 from workbench.model import SpanKind
 
@@ -54,6 +55,7 @@ def register(
     redact: bool | None = None,
     capture_text: bool | None = None,
     max_queue_size: int | None = None,
+    sampling: SamplingPolicy | float | None = None,
 ) -> TracerProvider:
     """Set up tracing into workbench and return the ``TracerProvider``.
 
@@ -70,6 +72,9 @@ def register(
         redact: Redact personal data before storing (default ``WORKBENCH_REDACT``).
         capture_text: Store prompt and response text (default ``WORKBENCH_CAPTURE_TEXT``).
         max_queue_size: Ended spans that may wait before new ones are dropped.
+        sampling: Outcome-based sampling: a :class:`~workbench.collector.sampling.SamplingPolicy`,
+            or just the share of healthy traces to keep (default ``WORKBENCH_SAMPLE_RATE``,
+            1: keep everything). Traces with errors are always kept.
 
     Raises:
         StoreLockedError: The file is held by another process (a running ``workbench
@@ -99,6 +104,7 @@ def register(
             max_queue_size=max_queue_size or config.get("queue_spans"),
             default_project=project,
             close_sink=owned,
+            sampling=sampling_policy(sampling),
         )
         provider.add_span_processor(processor)
     if set_global:

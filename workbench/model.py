@@ -206,6 +206,7 @@ class Span:
     documents: tuple[Document, ...] = ()
     embeddings: tuple[Embedding, ...] = ()
     conventions: tuple[str, ...] = ()  # the conventions recognised, e.g. ("openinference",)
+    sample_weight: float | None = None  # traces kept by sampling stand for 1/rate traces
 
     @property
     def latency_ms(self) -> float:

@@ -190,3 +190,33 @@ def test_register_on_a_served_file_explains_the_fix(db_path):
     finally:
         holder.stdin.close()
         holder.wait(10)
+
+
+def test_register_with_sampling_keeps_failures_and_weights_the_rest(db_path):
+    from opentelemetry.trace import Status, StatusCode
+
+    from workbench.collector.sampling import SamplingPolicy, trace_id_fraction
+
+    policy = SamplingPolicy(rate=0.25, decision_wait_s=0)
+    provider = workbench.register("sampled", db=db_path, set_global=False, sampling=policy)
+    tracer = provider.get_tracer("t")
+    for i in range(200):
+        with tracer.start_as_current_span(f"request-{i}") as root:
+            with tracer.start_as_current_span("llm") as child:
+                if i % 20 == 0:
+                    child.set_status(Status(StatusCode.ERROR, "boom"))
+            root.set_attribute("i", i)
+    provider.shutdown()
+    wb = workbench.open(db_path)
+    roots = wb.spans(root_only=True)
+    errors = set(wb.spans("status_code == 'ERROR'")["trace_id"])
+    assert len(errors) == 10  # every failing trace was kept
+    kept_healthy = roots[~roots["trace_id"].isin(errors)]
+    assert all(trace_id_fraction(t) < 0.25 for t in kept_healthy["trace_id"])
+    assert set(kept_healthy["sample_weight"]) == {4.0}
+    assert set(roots[roots["trace_id"].isin(errors)]["sample_weight"]) == {1.0}
+    # Both spans of every kept trace are there.
+    assert len(wb.spans()) == 2 * len(roots)
+    # Re-weighted, the sample stands for the 200 requests made.
+    assert 120 <= roots["sample_weight"].sum() <= 280
+    wb.close()

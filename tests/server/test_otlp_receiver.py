@@ -277,3 +277,34 @@ def test_worker_processes_decode_and_redact(db_path):
             assert bad.status_code == 400 and "not a valid OTLP" in _message(bad)
         finally:
             srv.stop()
+
+
+def test_the_receiver_samples_by_outcome(db_path):
+    from workbench.collector.sampling import SamplingPolicy, trace_id_fraction
+    from workbench.server import Server
+    from workbench.store import Store
+
+    with Store(db_path) as store:
+        srv = Server(store, host="127.0.0.1", port=0, app=False, decode_workers=0,
+                     sampling=SamplingPolicy(rate=0.2, decision_wait_s=0.2)).start()
+        try:
+            provider = _provider(srv.url + "/v1/traces")
+            tracer = provider.get_tracer("t")
+            for i in range(100):
+                _emit_rag_trace(tracer, i)  # every fifth trace has an LLM error
+            assert provider.force_flush(10_000)
+            provider.shutdown()
+            reader = Reader(store)
+            wait_for(lambda: srv.ingest.sampler.holding == 0 and store.flush(5) and reader.count(root_only=True) > 20)
+            roots = reader.spans(root_only=True)
+            errors = set(reader.spans("status_code == 'ERROR'")["trace_id"])
+            assert len(errors) == 20
+            healthy = roots[~roots["trace_id"].isin(errors)]
+            assert all(trace_id_fraction(t) < 0.2 for t in healthy["trace_id"])
+            assert set(healthy["sample_weight"]) <= {5.0}
+            assert reader.count() == 3 * len(roots)  # whole traces, never parts
+            stats = srv.info()["sampling"]
+            assert stats["kept_traces"]["error"] == 20
+            assert stats["dropped_traces"] == 100 - len(roots)
+        finally:
+            srv.stop()

@@ -191,3 +191,13 @@ def test_readers_see_committed_rows_while_the_writer_works(store):
     assert seen >= 1
     future.result(30)
     wait_for(lambda: store.fetchall("SELECT count(*) FROM spans")[0][0] == 1 + 199 * 4)
+
+
+def test_import_fills_optional_columns_an_older_export_lacks(tmp_path, store, rag_spans):
+    store.write(rag_spans)
+    store.export_parquet(tmp_path / "out")
+    older = pq.read_table(tmp_path / "out" / "spans").drop_columns(["sample_weight", "day"])
+    pq.write_table(older, tmp_path / "older.parquet")
+    with Store(tmp_path / "e.duckdb") as other:
+        assert other.import_parquet(tmp_path / "older.parquet")["spans"] == 4
+        assert other.fetchall("SELECT count(*) FROM spans WHERE sample_weight IS NULL")[0][0] == 4

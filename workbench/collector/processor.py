@@ -14,6 +14,7 @@ import logging
 import threading
 import time
 from collections import deque
+from dataclasses import replace
 from collections.abc import Callable
 from concurrent.futures import Future
 
@@ -22,7 +23,9 @@ from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor
 from opentelemetry.sdk.trace import Span as SdkSpan
 
 from workbench.collector.readable import from_readable
+from workbench.collector.sampling import SamplingPolicy, TailSampler
 from workbench.collector.sink import SpanSink
+from workbench.collector.summary import span_outcome
 from workbench.errors import QueueFullError
 from workbench.model import Span
 
@@ -44,6 +47,7 @@ class CollectorProcessor(SpanProcessor):
         schedule_delay: Seconds the thread waits for a batch to fill before sending less.
         default_project: Project of spans whose resource names none.
         close_sink: Close the sink on shutdown (when the processor opened it).
+        sampling: Outcome-based sampling; None (or a rate of 1) keeps everything.
     """
 
     def __init__(
@@ -56,8 +60,12 @@ class CollectorProcessor(SpanProcessor):
         schedule_delay: float = 0.5,
         default_project: str = "default",
         close_sink: bool = False,
+        sampling: SamplingPolicy | None = None,
     ) -> None:
         self.sink = sink
+        self.sampler: TailSampler[Span] | None = (
+            TailSampler(sampling) if sampling is not None and sampling.active else None
+        )
         self._pipeline = pipeline
         self._max = max_queue_size
         self._batch = batch_size
@@ -112,6 +120,8 @@ class CollectorProcessor(SpanProcessor):
             self._wake.wait(self._delay)
             self._wake.clear()
             self._drain()
+            if self.sampler is not None:
+                self._release(everything=self._stopped)
             if self._stopped and not self._queue:
                 return
 
@@ -138,18 +148,41 @@ class CollectorProcessor(SpanProcessor):
             except Exception:
                 self.failed += 1
                 logger.exception("workbench could not convert span %r", getattr(readable, "name", "?"))
+        if self.sampler is not None:
+            try:
+                if self._pipeline is not None:
+                    spans = self._pipeline(spans)
+                for span in spans:
+                    self.sampler.offer(span, **span_outcome(span, self.sampler.policy))
+            except Exception:
+                self.failed += len(spans)
+                logger.exception("workbench could not sample %d spans", len(spans))
+            return
         try:
             if self._pipeline is not None:
                 spans = self._pipeline(spans)
-            if not spans:
-                return
-            future = self.sink.submit(spans)
-        except QueueFullError:
-            self._drop(len(spans))
-            return
+            self._submit(spans)
         except Exception:
             self.failed += len(spans)
             logger.exception("workbench could not store %d spans", len(spans))
+
+    def _release(self, everything: bool = False) -> None:
+        """Submit the spans of traces the sampler has decided to keep."""
+        assert self.sampler is not None
+        try:
+            ready = self.sampler.take_ready(everything=everything)
+            if ready:
+                self._submit([replace(span, sample_weight=weight) for span, weight in ready])
+        except Exception:
+            logger.exception("workbench could not store sampled spans")
+
+    def _submit(self, spans: list[Span]) -> None:
+        if not spans:
+            return
+        try:
+            future = self.sink.submit(spans)
+        except QueueFullError:
+            self._drop(len(spans))
             return
         self.exported += len(spans)
         future.add_done_callback(self._on_stored)
@@ -172,6 +205,10 @@ class CollectorProcessor(SpanProcessor):
             )
         if not done:
             return False
+        if self.sampler is not None:
+            # A flush asks for everything ended so far to be stored: decide every trace now.
+            with self._idle:
+                self._release(everything=True)
         return bool(self.sink.flush(max(0.0, deadline - time.monotonic())))
 
     def shutdown(self) -> None:

@@ -27,9 +27,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
+from workbench import config
 from workbench.errors import ConfigError
 
-__all__ = ["SamplingPolicy", "TailSampler", "trace_id_fraction"]
+__all__ = ["SamplingPolicy", "TailSampler", "sampling_policy", "trace_id_fraction"]
 
 T = TypeVar("T")
 
@@ -134,12 +135,21 @@ class TailSampler(Generic[T]):
     Args:
         policy: What to keep.
         clock: Seconds, monotonic (tests pass their own).
+        track_dropped: Keep dropped items for :meth:`take_dropped` (to free what holds them).
 
     Thread-safe: ``offer`` and ``take_ready`` may run on different threads.
     """
 
-    def __init__(self, policy: SamplingPolicy, *, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        policy: SamplingPolicy,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        track_dropped: bool = False,
+    ) -> None:
         self.policy = policy
+        self._track_dropped = track_dropped
+        self._dropped_items: list[T] = []
         self._clock = clock
         self._lock = threading.Lock()
         self._traces: OrderedDict[str, _Trace[T]] = OrderedDict()
@@ -173,6 +183,8 @@ class TailSampler(Generic[T]):
                 weight = self._decided[trace_id]
                 if weight is None:
                     self.dropped_spans += 1
+                    if self._track_dropped:
+                        self._dropped_items.append(item)
                 else:
                     self.kept_spans += 1
                     self._late.append((item, weight))
@@ -219,6 +231,8 @@ class TailSampler(Generic[T]):
         if weight is None:
             self.dropped_traces += 1
             self.dropped_spans += count
+            if self._track_dropped:
+                self._dropped_items.extend(trace.items)
         else:
             self.kept_traces[reason or "sampled"] += 1
             self.kept_spans += count
@@ -252,6 +266,12 @@ class TailSampler(Generic[T]):
                     self._decide(trace_id, trace, out)
         return out
 
+    def take_dropped(self) -> list[T]:
+        """Items dropped since the last call (with ``track_dropped``)."""
+        with self._lock:
+            out, self._dropped_items = self._dropped_items, []
+        return out
+
     def stats(self) -> dict[str, Any]:
         """Kept and dropped counts, for the app and ``/api/health``."""
         with self._lock:
@@ -263,3 +283,14 @@ class TailSampler(Generic[T]):
                 "dropped_spans": self.dropped_spans,
                 "buffered_spans": self._buffered,
             }
+
+
+def sampling_policy(value: SamplingPolicy | float | None = None) -> SamplingPolicy | None:
+    """A policy from an argument (a policy, or a rate), else the ``sample_rate`` setting.
+
+    Returns None when everything is kept.
+    """
+    if isinstance(value, SamplingPolicy):
+        return value if value.active else None
+    rate = config.get("sample_rate", None if value is None else float(value))
+    return SamplingPolicy(rate=rate) if rate < 1.0 else None

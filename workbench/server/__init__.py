@@ -17,11 +17,13 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from tornado.httpserver import HTTPServer
+from tornado.ioloop import PeriodicCallback
 from tornado.netutil import bind_sockets
 from tornado.web import Application, RequestHandler
 
 from workbench import __version__, config
 from workbench.collector.pipeline import redaction_config
+from workbench.collector.sampling import SamplingPolicy, sampling_policy
 from workbench.errors import ServerError
 from workbench.query import Reader
 from workbench.server.api import api_handlers
@@ -66,6 +68,8 @@ class Server:
         default_project: Project of spans whose resource names none.
         decode_workers: Processes that decode OTLP requests (default ``WORKBENCH_DECODE_WORKERS``);
             0 decodes on a thread of this process.
+        sampling: Outcome-based sampling: a policy, or the share of healthy traces kept
+            (default ``WORKBENCH_SAMPLE_RATE``, 1: keep everything).
 
     Raises:
         ServerError: The port is in use or the address cannot be bound.
@@ -82,6 +86,7 @@ class Server:
         capture_text: bool | None = None,
         default_project: str | None = None,
         decode_workers: int | None = None,
+        sampling: SamplingPolicy | float | None = None,
     ) -> None:
         self.store = store
         self.reader = Reader(store)
@@ -96,7 +101,9 @@ class Server:
             default_project=config.get("project", default_project),
             max_body_bytes=config.get("max_request_mb") << 20,
             decode_workers=config.get("decode_workers", decode_workers),
+            sampling=sampling_policy(sampling),
         )
+        self._release: PeriodicCallback | None = None
         self.read_executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix="workbench-read")
         self.with_app = app
         self._app_host: Any = None
@@ -136,6 +143,8 @@ class Server:
             "rejected_spans": self.ingest.rejected_spans,
             "refused_requests": self.ingest.refused_requests,
             "queued_spans": writer.queued_spans if writer else 0,
+            "redacted": dict(self.ingest.redacted),
+            "sampling": self.ingest.sampler.sampler.stats() if self.ingest.sampler else None,
             "uptime_s": round(time.time() - self.started_at, 1),
         }
 
@@ -167,6 +176,9 @@ class Server:
         if self._app_host is not None:
             self._app_host.start()
         self._http.add_sockets(self._sockets)
+        if self.ingest.sampler is not None:
+            self._release = PeriodicCallback(self.ingest.sampler.release, 500)
+            self._release.start()
 
     def _serve_forever(self) -> None:
         loop = asyncio.new_event_loop()
@@ -186,6 +198,9 @@ class Server:
             self._stopped.set()
 
     async def _shutdown(self) -> None:
+        if self._release is not None:
+            self._release.stop()
+            self.ingest.sampler.release(everything=True)  # decide and store what is held
         if self._app_host is not None:
             self._app_host.stop()
         if self._http is not None:

@@ -23,10 +23,12 @@ from tornado.web import RequestHandler
 
 from workbench.errors import DecodeError, QueueFullError, StoreError
 from workbench.server.decode import DecodedBatch, DecodePool
+from workbench.server.sampling import BatchSampler
 from workbench.store import Store
 
 if TYPE_CHECKING:
     from workbench.collector.redaction import RedactionConfig
+    from workbench.collector.sampling import SamplingPolicy
 
 __all__ = ["Ingest", "OtlpTracesHandler"]
 
@@ -47,6 +49,7 @@ class Ingest:
         max_body_bytes: Largest body accepted after decompression.
         max_pending_requests: Requests being decoded at once before 503s.
         decode_workers: Worker processes that decode requests (0: a thread in this process).
+        sampling: Outcome-based sampling; None keeps everything.
     """
 
     def __init__(
@@ -58,6 +61,7 @@ class Ingest:
         max_body_bytes: int = 64 << 20,
         max_pending_requests: int = 64,
         decode_workers: int = 0,
+        sampling: SamplingPolicy | None = None,
     ) -> None:
         self.store = store
         self.redaction = redaction
@@ -71,6 +75,7 @@ class Ingest:
         self.redacted: Counter[str] = Counter()
         self._lock = threading.Lock()
         self.pool = DecodePool(decode_workers)
+        self.sampler = BatchSampler(sampling, store.writer.submit_batch) if sampling is not None else None
 
     async def decode(self, body: bytes, content_type: str) -> DecodedBatch:
         """Decode, redact and convert a body to Arrow, off the event loop."""
@@ -169,6 +174,13 @@ class OtlpTracesHandler(RequestHandler):
             if not decoded.spans and decoded.rejected:
                 ingest.rejected_spans += decoded.rejected
                 self._fail(400, f"No span was accepted: {decoded.error}.", content_type)
+                return
+            if ingest.sampler is not None:
+                # Held until the trace is decided: the answer cannot wait for that.
+                ingest.sampler.offer(decoded.to_batch())
+                ingest.accepted_spans += decoded.spans
+                ingest.rejected_spans += decoded.rejected
+                self._answer(decoded, content_type)
                 return
             try:
                 committed = ingest.store.writer.submit_batch(decoded.to_batch())

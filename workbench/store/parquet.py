@@ -100,22 +100,25 @@ def _reader(source: str) -> str:
     return f"read_parquet({source}, hive_partitioning = false, union_by_name = true)"
 
 
-def _check_columns(cur: duckdb.DuckDBPyConnection, table: Table, source: str) -> None:
+def _check_columns(cur: duckdb.DuckDBPyConnection, table: Table, source: str) -> set[str]:
     present = {row[0] for row in cur.execute(f"DESCRIBE SELECT * FROM {_reader(source)}").fetchall()}
-    missing = [c for c in table.column_names if c not in present]
+    missing = [c.name for c in table.columns if c.name not in present and not c.optional]
     if missing:
         raise ImportFormatError(
             f"The {table.name} Parquet at {source.strip(chr(39))} lacks the column(s) "
             f"{', '.join(missing)}; import files written by `workbench export` (see docs/schema.md "
             "for the columns each table needs)."
         )
+    return present
 
 
-def _shifted(table: Table, shift_us: int) -> list[str]:
+def _shifted(table: Table, shift_us: int, present: set[str]) -> list[str]:
     exprs = []
     for column in table.columns:
         name = column.name
-        if shift_us and column.sql == "TIMESTAMPTZ":
+        if name not in present:
+            exprs.append(f"CAST(NULL AS {column.sql}) AS {name}")
+        elif shift_us and column.sql == "TIMESTAMPTZ":
             exprs.append(f"{name} + to_microseconds({shift_us}::BIGINT) AS {name}")
         elif shift_us and name == "events":
             shift_ns = shift_us * 1000
@@ -159,8 +162,7 @@ def import_parquet(db: Database, path: str | Path, *, shift: dt.timedelta | None
     cur = db.new_cursor()
     added: dict[str, int] = {}
     try:
-        for name, source in sources.items():
-            _check_columns(cur, TABLES[name], source)
+        present = {name: _check_columns(cur, TABLES[name], source) for name, source in sources.items()}
         cur.execute("BEGIN TRANSACTION")
         for name, source in sources.items():
             table = TABLES[name]
@@ -168,7 +170,7 @@ def import_parquet(db: Database, path: str | Path, *, shift: dt.timedelta | None
             join = " AND ".join(f"t.{k} IS NOT DISTINCT FROM n.{k}" for k in keys)
             before = cur.execute(f"SELECT count(*) FROM {name}").fetchall()[0][0]
             cur.execute(
-                f"INSERT INTO {name} BY NAME SELECT n.* FROM (SELECT {', '.join(_shifted(table, shift_us))} "
+                f"INSERT INTO {name} BY NAME SELECT n.* FROM (SELECT {', '.join(_shifted(table, shift_us, present[name]))} "
                 f"FROM {_reader(source)}) n WHERE NOT EXISTS (SELECT 1 FROM {name} t WHERE {join})"
             ).fetchall()
             added[name] = cur.execute(f"SELECT count(*) FROM {name}").fetchall()[0][0] - before

@@ -185,6 +185,7 @@ def to_tables(spans: Iterable[Span]) -> SpanBatch:
         a["scope_name"](s.scope_name)
         a["scope_version"](s.scope_version)
         a["conventions"](list(s.conventions))
+        a["sample_weight"](s.sample_weight)
         for d in s.documents:
             docs["trace_id"].append(s.trace_id)
             docs["span_id"].append(s.span_id)

@@ -31,6 +31,7 @@ class Column:
     arrow: pa.DataType
     doc: str
     json: bool = False  # VARCHAR holding JSON text
+    optional: bool = False  # added after schema 1's first release: imports may lack it
 
     @property
     def display_type(self) -> str:
@@ -58,7 +59,7 @@ class Table:
         return [c.name for c in self.columns]
 
 
-def _c(name: str, sql: str, doc: str) -> Column:
+def _c(name: str, sql: str, doc: str, *, optional: bool = False) -> Column:
     arrow = {
         "VARCHAR": pa.string(),
         "JSON": _JSON,
@@ -73,8 +74,8 @@ def _c(name: str, sql: str, doc: str) -> Column:
     # JSON is stored as VARCHAR: DuckDB's JSON functions read either, and the JSON type made
     # reading every span into a DataFrame half again slower (measured).
     if sql == "JSON":
-        return Column(name, "VARCHAR", arrow, doc, json=True)
-    return Column(name, sql, arrow, doc)
+        return Column(name, "VARCHAR", arrow, doc, json=True, optional=optional)
+    return Column(name, sql, arrow, doc, optional=optional)
 
 
 SPANS = Table(
@@ -124,6 +125,8 @@ SPANS = Table(
         _c("scope_name", "VARCHAR", "Instrumentation scope name."),
         _c("scope_version", "VARCHAR", "Instrumentation scope version."),
         _c("conventions", "VARCHAR[]", "Attribute conventions recognised (openinference, gen_ai ...)."),
+        _c("sample_weight", "DOUBLE", "How many traces this one stands for when sampling kept it "
+           "(1 / rate); null when not sampled.", optional=True),
     ),
     time_column="start_time",
 )

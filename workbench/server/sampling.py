@@ -1,0 +1,157 @@
+"""Tail sampling of decoded Arrow batches in the server, before the writer.
+
+Requests are decoded (in worker processes) into Arrow batches; this holds each batch's rows
+in a :class:`~workbench.collector.sampling.TailSampler` by trace, and once traces are
+decided, hands the kept rows, weighted, to the writer. With sampling on, a 200 answer means
+the spans were accepted for sampling; they are stored when their trace is decided.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import logging
+from collections import defaultdict
+from collections.abc import Callable
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from workbench.collector.sampling import SamplingPolicy, TailSampler
+from workbench.errors import QueueFullError
+from workbench.model import TokenUsage
+from workbench.pricing import PriceTable, cost
+from workbench.store.rows import SpanBatch
+
+__all__ = ["BatchSampler"]
+
+logger = logging.getLogger(__name__)
+
+
+class BatchSampler:
+    """Samples the rows of span batches by trace outcome.
+
+    Args:
+        policy: What to keep.
+        submit: Called with each batch of kept, weighted rows.
+    """
+
+    def __init__(self, policy: SamplingPolicy, submit: Callable[[SpanBatch], Any]) -> None:
+        self.sampler: TailSampler[tuple[int, int]] = TailSampler(policy, track_dropped=True)
+        self.policy = policy
+        self._submit = submit
+        self._batches: dict[int, SpanBatch] = {}
+        self._remaining: dict[int, int] = {}
+        self._ids = itertools.count()
+        self._prices: PriceTable | None = None
+        self._unsent: list[SpanBatch] = []  # kept rows the writer could not take yet
+
+    def offer(self, batch: SpanBatch) -> None:
+        """Hold a batch's rows until their traces are decided."""
+        if not batch.num_spans:
+            return
+        key = next(self._ids)
+        self._batches[key] = batch
+        self._remaining[key] = batch.num_spans
+        spans = batch.spans
+        trace_ids = spans.column("trace_id").to_pylist()
+        roots = spans.column("parent_span_id").is_null().to_pylist()
+        errors = pc.equal(spans.column("status_code"), "ERROR").to_pylist()
+        latencies = spans.column("latency_ms").to_pylist()
+        costs = self._costs(spans) if self.policy.cost_usd is not None else None
+        failed = self._failed_traces(batch) if self.policy.keep_failed_evaluations else set()
+        offer = self.sampler.offer
+        for row, trace_id in enumerate(trace_ids):
+            offer(
+                (key, row),
+                trace_id=trace_id,
+                is_root=roots[row],
+                error=bool(errors[row]),
+                latency_ms=latencies[row] or 0.0,
+                cost=costs[row] if costs is not None else None,
+                failed_evaluation=trace_id in failed,
+            )
+
+    def _failed_traces(self, batch: SpanBatch) -> set[str]:
+        rows = batch.annotations
+        if not rows.num_rows:
+            return set()
+        return {
+            trace_id
+            for trace_id, score, label in zip(
+                rows.column("trace_id").to_pylist(), rows.column("score").to_pylist(), rows.column("label").to_pylist()
+            )
+            if self.policy.failed(score, label)
+        }
+
+    def _costs(self, spans: pa.Table) -> list[float | None]:
+        if self._prices is None:
+            self._prices = PriceTable.load(None)
+        columns = {name: spans.column(name).to_pylist() for name in (
+            "model_name", "provider", "start_time", "prompt_tokens", "completion_tokens", "cache_read_tokens",
+            "cache_write_tokens", "reasoning_tokens", "prompt_includes_cache", "client_cost")}
+        out: list[float | None] = []
+        for i, model in enumerate(columns["model_name"]):
+            match = None
+            if model:
+                start: dt.datetime = columns["start_time"][i]
+                match = self._prices.match(model, columns["provider"][i], start.date())
+            if match is None:
+                out.append(columns["client_cost"][i])
+                continue
+            tokens = TokenUsage(
+                prompt=columns["prompt_tokens"][i], completion=columns["completion_tokens"][i],
+                cache_read=columns["cache_read_tokens"][i], cache_write=columns["cache_write_tokens"][i],
+                reasoning=columns["reasoning_tokens"][i], prompt_includes_cache=columns["prompt_includes_cache"][i],
+            )
+            out.append(cost(tokens, match.price).total)
+        return out
+
+    def release(self, *, everything: bool = False) -> int:
+        """Submit the kept rows of every decided trace; return how many spans were submitted."""
+        submitted = self._send_unsent()
+        ready = self.sampler.take_ready(everything=everything)
+        by_batch: dict[int, list[tuple[int, float]]] = defaultdict(list)
+        for (key, row), weight in ready:
+            by_batch[key].append((row, weight))
+        for key, rows in by_batch.items():
+            batch = self._batches[key]
+            indices = pa.array([row for row, _ in rows], pa.int64())
+            spans = batch.spans.take(indices)
+            column = spans.schema.get_field_index("sample_weight")
+            spans = spans.set_column(column, "sample_weight", pa.array([w for _, w in rows], pa.float64()))
+            kept = spans.column("span_id")
+            self._unsent.append(SpanBatch(
+                spans,
+                batch.documents.filter(pc.is_in(batch.documents.column("span_id"), value_set=kept)),
+                batch.embeddings.filter(pc.is_in(batch.embeddings.column("span_id"), value_set=kept)),
+                batch.annotations.filter(
+                    pc.is_in(batch.annotations.column("trace_id"), value_set=spans.column("trace_id"))
+                ),
+            ))
+        for key, row in self.sampler.take_dropped():
+            by_batch.setdefault(key, [])
+            self._remaining[key] -= 1
+        for key, rows in by_batch.items():
+            self._remaining[key] -= len(rows)
+            if self._remaining[key] <= 0:  # every row decided: let the batch go
+                del self._remaining[key], self._batches[key]
+        return submitted + self._send_unsent()
+
+    def _send_unsent(self) -> int:
+        sent = 0
+        while self._unsent:
+            batch = self._unsent[0]
+            try:
+                self._submit(batch)
+            except QueueFullError:
+                break  # the writer is behind: try again on the next release
+            self._unsent.pop(0)
+            sent += batch.num_spans
+        return sent
+
+    @property
+    def holding(self) -> int:
+        """Spans buffered or waiting for the writer."""
+        return self.sampler.buffered_spans + sum(b.num_spans for b in self._unsent)
