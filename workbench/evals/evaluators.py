@@ -33,7 +33,17 @@ from workbench.errors import ConfigError
 from workbench.evals.judge import Judge, Task
 from workbench.evals.records import Record
 
-__all__ = ["AnswerRelevance", "ContextRecall", "ContextRelevance", "Evaluator", "Faithfulness", "Target"]
+__all__ = [
+    "BUILT_IN",
+    "AnswerRelevance",
+    "ContextRecall",
+    "ContextRelevance",
+    "Evaluator",
+    "Faithfulness",
+    "Target",
+    "built_in",
+    "read_references",
+]
 
 #: Where a result is written: {"target": "span"|"document", "trace_id", "span_id", "document_position"}.
 Target = dict[str, Any]
@@ -225,3 +235,46 @@ def _reference_lookup(references: References) -> Callable[[Record], str | None] 
         references = mapping
     table = dict(references)
     return lambda r: table.get(r.trace_id) or table.get(r.span_id) or table.get((r.question or "").strip())
+
+
+#: The built-in evaluators by the name they write.
+BUILT_IN: dict[str, type[Evaluator]] = {
+    "context_relevance": ContextRelevance,
+    "faithfulness": Faithfulness,
+    "answer_relevance": AnswerRelevance,
+    "context_recall": ContextRecall,
+}
+
+
+def built_in(names: Sequence[str], judge: Judge, *, references: References = None) -> list[Evaluator]:
+    """The built-in evaluators named, each with ``judge`` (``references`` for context recall).
+
+    Raises:
+        ConfigError: A name is not one of :data:`BUILT_IN`.
+    """
+    out: list[Evaluator] = []
+    for name in names:
+        cls = BUILT_IN.get(name)
+        if cls is None:
+            raise ConfigError(f"There is no evaluator {name!r}; choose from {', '.join(BUILT_IN)}.")
+        out.append(cls(judge, references=references) if cls is ContextRecall else cls(judge))  # type: ignore[call-arg]
+    return out
+
+
+def read_references(path: str) -> pd.DataFrame:
+    """Reference answers from a CSV, JSON Lines or Parquet file (see :class:`ContextRecall`).
+
+    Raises:
+        ConfigError: The file cannot be read or lacks the columns.
+    """
+    try:
+        if path.endswith(".parquet"):
+            frame = pd.read_parquet(path)
+        elif path.endswith((".jsonl", ".ndjson")):
+            frame = pd.read_json(path, lines=True)
+        else:
+            frame = pd.read_csv(path, dtype=str)  # ids such as 000...01 must stay text
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"Cannot read reference answers from {path} ({exc}); give a CSV, JSONL or Parquet file.") from None
+    _reference_lookup(frame)  # checks the columns
+    return frame
