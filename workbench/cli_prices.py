@@ -176,6 +176,7 @@ def unpriced_cmd(ctx: click.Context, db: str | None, start: str | None) -> None:
         return
     for row in frame.itertuples():
         provider = f" ({row.provider})" if row.provider else ""
-        click.echo(f"{row.model_name or '(no model name)'}{provider}: {row.calls} calls, "
+        calls = f"{row.calls} call{'s' if row.calls != 1 else ''}"
+        click.echo(f"{row.model_name or '(no model name)'}{provider}: {calls}, "
                    f"{row.prompt_tokens} input and {row.completion_tokens} output tokens; {row.reason}.")
         click.echo(f"    {row.fix}")

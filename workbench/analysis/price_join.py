@@ -119,16 +119,17 @@ def _span_measures(alias: str, seen: bool) -> str:
 
 def _priced_measures(seen: bool) -> str:
     cost = "(" + " + ".join(f"c.billed_{k} * p.{k}_per_mtok" for k in _KINDS) + ") / 1e6"
+    # Without any call (a total over nothing) the counts and the cost are 0: nothing was spent.
     parts = [
-        "sum(c.calls)::BIGINT AS calls",
-        "sum(CASE WHEN p.priced THEN c.calls ELSE 0 END)::BIGINT AS priced_calls",
+        "COALESCE(sum(c.calls), 0)::BIGINT AS calls",
+        "COALESCE(sum(CASE WHEN p.priced THEN c.calls ELSE 0 END), 0)::BIGINT AS priced_calls",
     ]
-    parts += [f"sum(c.{t})::BIGINT AS {t}" for t in TOKEN_SUMS]
+    parts += [f"COALESCE(sum(c.{t}), 0)::BIGINT AS {t}" for t in TOKEN_SUMS]
     parts += [
-        f"sum(CASE WHEN p.priced THEN {cost} END) AS computed_cost",
+        f"CASE WHEN count(*) = 0 THEN 0 ELSE sum(CASE WHEN p.priced THEN {cost} END) END AS computed_cost",
         "sum(c.client_cost) AS client_cost",
-        f"sum(CASE WHEN p.priced THEN {cost} ELSE c.client_cost END) AS cost",
-        "sum(CASE WHEN p.priced THEN 0 ELSE c.calls - c.client_calls END)::BIGINT AS unpriced_calls",
+        f"CASE WHEN count(*) = 0 THEN 0 ELSE sum(CASE WHEN p.priced THEN {cost} ELSE c.client_cost END) END AS cost",
+        "COALESCE(sum(CASE WHEN p.priced THEN 0 ELSE c.calls - c.client_calls END), 0)::BIGINT AS unpriced_calls",
     ]
     if seen:
         parts += ["min(c.first_seen) AS first_seen", "max(c.last_seen) AS last_seen"]
