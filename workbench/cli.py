@@ -52,12 +52,16 @@ def main() -> None:
 @click.option("--sample", is_flag=True, help="Load the sample data (a fictional support bot's traces) first.")
 @click.option("--no-app", is_flag=True, help="Serve OTLP and the API only, without the web app.")
 @click.option("--redact/--no-redact", default=None, help="Redact personal data before storing (default: $WORKBENCH_REDACT).")
+@click.option("--sample-rate", type=click.FloatRange(0, 1), default=None,
+              help="Keep this share of healthy traces; traces with errors are always kept (default: 1, all).")
 @_friendly
-def serve(db: str | None, host: str | None, port: int | None, sample: bool, no_app: bool, redact: bool | None) -> None:
+def serve(db: str | None, host: str | None, port: int | None, sample: bool, no_app: bool, redact: bool | None,
+          sample_rate: float | None) -> None:
     """Receive OTLP spans and serve the app, on one port."""
     from workbench.serve import serve as run
 
-    run(db=db, host=host, port=port, sample=sample, app=not no_app, redact=redact, echo=click.echo)
+    run(db=db, host=host, port=port, sample=sample, app=not no_app, redact=redact, sample_rate=sample_rate,
+        echo=click.echo)
 
 
 @main.command("export")

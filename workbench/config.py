@@ -15,7 +15,7 @@ from typing import Any
 
 from workbench.errors import ConfigError
 
-__all__ = ["SETTINGS", "Setting", "get", "describe"]
+__all__ = ["SETTINGS", "Setting", "describe", "file_section", "get"]
 
 
 def _path(value: str) -> Path:
@@ -118,6 +118,14 @@ SETTINGS: dict[str, Setting] = {
             "The most spans the writer commits in one transaction. Default: 20000.",
         ),
         Setting(
+            "config",
+            "~/.workbench/config.toml",
+            _path,
+            "A TOML file with [redaction] and [sampling] tables for what the other settings "
+            "cannot say (detectors, hash salt, latency and cost thresholds ...). Default: "
+            "~/.workbench/config.toml; a missing file means none.",
+        ),
+        Setting(
             "decode_workers",
             min(2, os.cpu_count() or 1),
             _non_negative_int,
@@ -180,3 +188,26 @@ def get(name: str, value: Any = None, environ: Mapping[str, str] | None = None) 
 def describe() -> list[dict[str, str]]:
     """Return every setting as rows of ``env``, ``default`` and ``doc``."""
     return [{"env": s.env, "default": str(s.default), "doc": s.doc} for s in SETTINGS.values()]
+
+
+def file_section(section: str, path: str | Path | None = None, environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """One table of the config file (``[redaction]``, ``[sampling]``), or ``{}`` without a file.
+
+    Raises:
+        ConfigError: The file is not valid TOML, or the table is not a table.
+    """
+    file = get("config", path, environ)
+    if not Path(file).is_file():
+        return {}
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10
+        import tomli as tomllib  # type: ignore[no-redef]
+    try:
+        data = tomllib.loads(Path(file).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"The config file {file} cannot be read ({exc}); fix it or point WORKBENCH_CONFIG elsewhere.") from None
+    table = data.get(section, {})
+    if not isinstance(table, dict):
+        raise ConfigError(f"In {file}, [{section}] must be a table of settings, not {type(table).__name__}.")
+    return table

@@ -22,6 +22,7 @@ def serve(
     sample: bool = False,
     app: bool = True,
     redact: bool | None = None,
+    sample_rate: float | None = None,
     echo: Callable[[str], None] = print,
 ) -> None:
     """Serve a store on this thread until Ctrl-C.
@@ -37,7 +38,7 @@ def serve(
 
             added = load_sample(store)
             echo(f"Loaded the sample data: {added.get('spans', 0)} new spans.")
-        server = Server(store, host=host, port=port, app=app, redact=redact)
+        server = Server(store, host=host, port=port, app=app, redact=redact, sampling=sample_rate)
     except BaseException:
         store.close()
         raise

@@ -78,7 +78,12 @@ def redaction_config(
         return None
     from workbench.collector.redaction import RedactionConfig
 
-    return RedactionConfig(enabled=bool(redact), capture_text=bool(capture_text))
+    # The config file's [redaction] table says how (detectors, mode, salt, scope ...);
+    # whether is the redact setting's, so an argument or variable can still turn it off.
+    values = dict(config.file_section("redaction"))
+    values["enabled"] = bool(redact)
+    values["capture_text"] = bool(capture_text)
+    return RedactionConfig.from_mapping(values)
 
 
 def build_pipeline(

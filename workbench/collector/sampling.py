@@ -293,4 +293,10 @@ def sampling_policy(value: SamplingPolicy | float | None = None) -> SamplingPoli
     if isinstance(value, SamplingPolicy):
         return value if value.active else None
     rate = config.get("sample_rate", None if value is None else float(value))
-    return SamplingPolicy(rate=rate) if rate < 1.0 else None
+    if rate >= 1.0:
+        return None
+    # The config file's [sampling] table gives thresholds and waits; the rate comes from the
+    # argument or the sample_rate setting.
+    values = dict(config.file_section("sampling"))
+    values["rate"] = rate
+    return SamplingPolicy.from_mapping(values)
