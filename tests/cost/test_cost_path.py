@@ -181,7 +181,7 @@ def test_client_cost_is_shown_beside_and_used_when_unpriced(store, reader):
     assert mini["cost"] == pytest.approx(0.75) and mini["client_cost"] == 9.99
     listed = cost.unpriced_models(reader)
     assert list(listed["model_name"]) == ["in-house-llm"] and listed["calls_with_client_cost"].iloc[0] == 1
-    assert reader.traces(limit=None).set_index("trace_id").loc[f"{1:032x}", "unpriced"] == False  # noqa: E712
+    assert not reader.traces(limit=None).set_index("trace_id").loc[f"{1:032x}", "unpriced"]
 
 
 def test_every_span_costs_what_the_python_maths_says(store, reader):
