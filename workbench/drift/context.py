@@ -38,26 +38,36 @@ def retrievals(reader: Reader, trace_ids: Sequence[str]) -> pd.DataFrame:
     return table.select(columns).to_pandas()
 
 
-def _retriever_of(points: pd.DataFrame, docs: pd.DataFrame) -> pd.Series:
-    """The retriever span of each query point (parent first, else the trace's first)."""
+def _retrieval_index(docs: pd.DataFrame) -> tuple[dict[str, tuple[float, str]], dict[str, str]]:
+    """Each retriever span's best (score, document id), and each trace's first retriever span."""
+    best: dict[str, tuple[float, str]] = {}
+    first: dict[str, tuple[object, str]] = {}
     if docs.empty:
-        return pd.Series(None, index=points.index, dtype=object)
-    spans = docs.drop_duplicates("span_id").sort_values(["start_time", "span_id"])
-    first_of_trace = spans.drop_duplicates("trace_id").set_index("trace_id")["span_id"]
-    is_retriever = points["parent_span_id"].isin(set(spans["span_id"]))
-    return points["parent_span_id"].where(is_retriever, points["trace_id"].map(first_of_trace))
+        return best, {}
+    columns = (docs[c].tolist() for c in ("trace_id", "span_id", "start_time", "document_id", "score"))
+    for trace_id, span_id, start, document_id, score in zip(*columns):
+        value = float(score) if score is not None and score == score else float("-inf")
+        if span_id not in best or value > best[span_id][0]:
+            best[span_id] = (value, document_id)
+        if trace_id not in first or (start, span_id) < first[trace_id]:
+            first[trace_id] = (start, span_id)
+    return best, {trace_id: span_id for trace_id, (_, span_id) in first.items()}
 
 
-def _annotation_scores(reader: Reader, trace_ids: Sequence[str]) -> pd.DataFrame:
-    """Mean annotation score per trace (rows) and annotation name (``score_<name>`` columns)."""
+def _annotation_scores(reader: Reader, trace_ids: Sequence[str]) -> dict[str, dict[str, float]]:
+    """Mean annotation score per ``score_<name>`` column and trace."""
     table = reader.annotations(trace_ids=list(trace_ids), arrow=True)
-    if table.num_rows == 0:
-        return pd.DataFrame()
-    frame = table.select(["trace_id", "name", "score"]).to_pandas().dropna(subset=["score", "trace_id"])
-    if frame.empty:
-        return pd.DataFrame()
-    frame["name"] = "score_" + frame["name"].map(lambda n: _NAME.sub("_", str(n)).strip("_").lower())
-    return frame.pivot_table(index="trace_id", columns="name", values="score", aggfunc="mean")
+    sums: dict[str, dict[str, list[float]]] = {}
+    names: dict[str, str] = {}
+    for trace_id, name, score in zip(*(table.column(c).to_pylist() for c in ("trace_id", "name", "score"))):
+        if trace_id is None or score is None:
+            continue
+        if name not in names:
+            names[name] = "score_" + _NAME.sub("_", str(name)).strip("_").lower()
+        entry = sums.setdefault(names[name], {}).setdefault(trace_id, [0.0, 0])
+        entry[0] += score
+        entry[1] += 1
+    return {column: {t: total / n for t, (total, n) in by_trace.items()} for column, by_trace in sums.items()}
 
 
 def attach_context(reader: Reader, points: pd.DataFrame, docs: pd.DataFrame) -> pd.DataFrame:
@@ -69,26 +79,29 @@ def attach_context(reader: Reader, points: pd.DataFrame, docs: pd.DataFrame) -> 
         docs: The retrieved documents of (at least) the points' traces, from :func:`retrievals`.
     """
     points = points.copy()
-    is_query = points["source"] != "corpus"
-    trace_ids = sorted(set(points.loc[is_query, "trace_id"].dropna()))
-    queries = points[is_query]
-    retriever = _retriever_of(queries, docs)
-    points["retriever_span_id"] = pd.Series(retriever, index=queries.index).reindex(points.index)
-    if not docs.empty:
-        by_span = docs.sort_values(["span_id", "score"], ascending=[True, False], na_position="last")
-        top = by_span.drop_duplicates("span_id").set_index("span_id")
-        points["retrieval_score"] = points["retriever_span_id"].map(top["score"]).astype(float)
-        points["top_document_id"] = points["retriever_span_id"].map(top["document_id"])
-    else:
-        points["retrieval_score"] = np.nan
-        points["top_document_id"] = None
+    sources = points["source"].tolist()
+    traces = points["trace_id"].tolist()
+    parents = points["parent_span_id"].tolist()
+    trace_ids = sorted({t for t, s in zip(traces, sources) if s != "corpus" and t is not None})
+    best, first = _retrieval_index(docs)
+    retriever = [
+        None if source == "corpus" else parent if parent in best else first.get(trace)
+        for source, parent, trace in zip(sources, parents, traces)
+    ]
+    nothing = (float("nan"), None)
+    found = [best.get(span, nothing) if span is not None else nothing for span in retriever]
+    points["retriever_span_id"] = retriever
+    points["retrieval_score"] = np.array([f[0] if f[0] != float("-inf") else np.nan for f in found], dtype=float)
+    points["top_document_id"] = [f[1] for f in found]
+    latency: dict[str, float] = {}
+    scores: dict[str, dict[str, float]] = {}
     if trace_ids:
-        roots = reader.spans(trace_ids=trace_ids, root_only=True, columns=["trace_id", "latency_ms"])
-        latency = roots.drop_duplicates("trace_id").set_index("trace_id")["latency_ms"]
-        points["latency_ms"] = points["trace_id"].map(latency).astype(float)
+        roots = reader.spans(trace_ids=trace_ids, root_only=True, columns=["trace_id", "latency_ms"], arrow=True)
+        latency = dict(zip(roots.column("trace_id").to_pylist(), roots.column("latency_ms").to_pylist()))
         scores = _annotation_scores(reader, trace_ids)
-        for column in scores.columns:
-            points[column] = points["trace_id"].map(scores[column]).astype(float)
-    else:
-        points["latency_ms"] = np.nan
+    nan = float("nan")
+    points["latency_ms"] = np.array([latency.get(t, nan) if t is not None else nan for t in traces], dtype=float)
+    for column in sorted(scores):
+        by_trace = scores[column]
+        points[column] = np.array([by_trace.get(t, nan) if t is not None else nan for t in traces], dtype=float)
     return points

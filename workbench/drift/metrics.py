@@ -15,6 +15,8 @@ sizes compare fairly):
 
 from __future__ import annotations
 
+from collections import Counter
+
 import numpy as np
 import pandas as pd
 
@@ -68,19 +70,30 @@ def centroid_timeline(
     if not len(vectors) or not len(reference):
         return pd.DataFrame(columns=columns)
     centre = reference.astype(np.float64).mean(axis=0)
-    floored = pd.to_datetime(times, utc=True).dt.floor("h" if bucket == "hour" else "D")
-    keys = pd.DataFrame({"time": floored.to_numpy(), "source": np.asarray(sources)})
-    rows = []
-    for (when, source), index in keys.groupby(["time", "source"], sort=True).indices.items():
-        mean = vectors[index].astype(np.float64).mean(axis=0)
-        rows.append((when, source, len(index), float(np.linalg.norm(mean - centre))))
-    frame = pd.DataFrame(rows, columns=columns)
+    width = 3_600_000_000 if bucket == "hour" else 86_400_000_000  # microseconds
+    micros = pd.to_datetime(times, utc=True).dt.as_unit("us").astype("int64").to_numpy()
+    stamps = micros // width * width
+    is_primary = (np.asarray(sources, dtype=object) == PRIMARY).astype(np.int64)
+    pairs, group = np.unique(np.stack([stamps, is_primary], axis=1), axis=0, return_inverse=True)
+    group = group.ravel()
+    order = np.argsort(group, kind="stable")
+    starts = np.flatnonzero(np.r_[True, np.diff(group[order]) != 0])
+    sums = np.add.reduceat(vectors[order].astype(np.float64), starts, axis=0)
+    counts = np.bincount(group, minlength=len(pairs))
+    distances = np.linalg.norm(sums / counts[:, None] - centre, axis=1)
+    frame = pd.DataFrame({
+        "time": pd.to_datetime(pairs[:, 0], unit="us", utc=True),
+        "source": np.where(pairs[:, 1] == 1, PRIMARY, REFERENCE),
+        "count": counts.astype(np.int64),
+        "distance": distances,
+    })
     return frame.sort_values(["time", "source"], ignore_index=True)
 
 
-def _ratio(a: pd.Series, b: pd.Series) -> pd.Series:
+def _ratio(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     total = a + b
-    return ((a - b) / total.where(total > 0)).astype(float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(total > 0, (a - b) / np.where(total > 0, total, 1), np.nan)
 
 
 def cluster_table(points: pd.DataFrame, *, gap_ratio: float = 0.8) -> pd.DataFrame:
@@ -99,42 +112,44 @@ def cluster_table(points: pd.DataFrame, *, gap_ratio: float = 0.8) -> pd.DataFra
     score_columns = sorted(c for c in points.columns if c.startswith("score_"))
     if points.empty:
         return pd.DataFrame(columns=[*CLUSTER_COLUMNS, *score_columns])
-    counts = pd.crosstab(points["cluster"], points["source"])
-    for source in (PRIMARY, REFERENCE, CORPUS):
-        if source not in counts:
-            counts[source] = 0
-    totals = {s: int((points["source"] == s).sum()) for s in (PRIMARY, REFERENCE, CORPUS)}
-    table = pd.DataFrame({"cluster": counts.index.astype(int)})
-    for source in (PRIMARY, REFERENCE, CORPUS):
-        table[source] = counts[source].to_numpy().astype(int)
-    table["size"] = table[[PRIMARY, REFERENCE, CORPUS]].sum(axis=1)
+    labels = points["cluster"].to_numpy(dtype=np.int64)
+    sources = points["source"].to_numpy(dtype=object)
+    clusters, index = np.unique(labels, return_inverse=True)
+    index = index.ravel()
+    k = len(clusters)
 
-    def share(source: str) -> pd.Series:
-        return table[source] / totals[source] if totals[source] else pd.Series(0.0, index=table.index)
+    def count(mask: np.ndarray) -> np.ndarray:
+        return np.bincount(index[mask], minlength=k)
 
-    table["primary_share"] = share(PRIMARY)
-    table["reference_share"] = share(REFERENCE)
-    table["drift_ratio"] = _ratio(table["primary_share"], table["reference_share"]) if totals[REFERENCE] \
-        else np.nan
+    n = {s: count(sources == s) for s in (PRIMARY, REFERENCE, CORPUS)}
+    totals = {s: int(n[s].sum()) for s in n}
+    share = {s: n[s] / totals[s] if totals[s] else np.zeros(k) for s in n}
+    table = pd.DataFrame({"cluster": clusters, PRIMARY: n[PRIMARY], REFERENCE: n[REFERENCE], CORPUS: n[CORPUS]})
+    table["size"] = n[PRIMARY] + n[REFERENCE] + n[CORPUS]
+    table["primary_share"] = share[PRIMARY]
+    table["reference_share"] = share[REFERENCE]
+    table["drift_ratio"] = _ratio(share[PRIMARY], share[REFERENCE]) if totals[REFERENCE] else np.nan
     queries = totals[PRIMARY] + totals[REFERENCE]
     if totals[CORPUS] and queries:
-        query_share = (table[PRIMARY] + table[REFERENCE]) / queries
-        table["corpus_ratio"] = _ratio(query_share, share(CORPUS))
+        table["corpus_ratio"] = _ratio((n[PRIMARY] + n[REFERENCE]) / queries, share[CORPUS])
         table["coverage_gap"] = (table["corpus_ratio"] >= gap_ratio) & (table["cluster"] != NOISE)
     else:
         table["corpus_ratio"] = np.nan
         table["coverage_gap"] = False
 
-    is_query = points["source"] != CORPUS
-    queries_only = points[is_query]
-    by_cluster = queries_only.groupby("cluster")
-    if "retrieval_score" in points:
-        table["mean_retrieval_score"] = table["cluster"].map(by_cluster["retrieval_score"].mean())
-    else:
-        table["mean_retrieval_score"] = np.nan
-    for column in score_columns:
-        table[column] = table["cluster"].map(by_cluster[column].mean())
-    table["example"] = table["cluster"].map(_examples(points))
+    is_query = sources != CORPUS
+    for column in ("retrieval_score", *score_columns):
+        if column not in points:
+            table["mean_retrieval_score"] = np.nan
+            continue
+        values = points[column].to_numpy(dtype=np.float64)
+        usable = is_query & ~np.isnan(values)
+        total = np.bincount(index[usable], weights=values[usable], minlength=k)
+        seen = np.bincount(index[usable], minlength=k)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            table["mean_retrieval_score" if column == "retrieval_score" else column] = np.where(
+                seen > 0, total / np.where(seen > 0, seen, 1), np.nan)
+    table["example"] = _examples(index, k, sources, points["text"].tolist())
 
     ranked = table[table["cluster"] != NOISE].sort_values(
         ["drift_ratio", PRIMARY, "size", "cluster"], ascending=[False, False, False, True], na_position="last"
@@ -146,12 +161,14 @@ def cluster_table(points: pd.DataFrame, *, gap_ratio: float = 0.8) -> pd.DataFra
     return table[[*CLUSTER_COLUMNS, *score_columns]]
 
 
-def _examples(points: pd.DataFrame) -> pd.Series:
+def _examples(index: np.ndarray, k: int, sources: np.ndarray, texts: list[object]) -> list[object]:
     """Each cluster's most frequent query text (or corpus text when it has no queries)."""
-    examples = {}
-    for label, group in points.groupby("cluster"):
-        texts = group.loc[group["source"] != CORPUS, "text"].dropna()
-        if texts.empty:
-            texts = group["text"].dropna()
-        examples[label] = texts.value_counts().index[0] if not texts.empty else None
-    return pd.Series(examples, dtype=object)
+    query_counts: list[Counter[object]] = [Counter() for _ in range(k)]
+    corpus_counts: list[Counter[object]] = [Counter() for _ in range(k)]
+    for i, source, text in zip(index.tolist(), sources.tolist(), texts):
+        if text is not None:
+            (corpus_counts if source == CORPUS else query_counts)[i][text] += 1
+    return [
+        (q or c).most_common(1)[0][0] if (q or c) else None
+        for q, c in zip(query_counts, corpus_counts)
+    ]

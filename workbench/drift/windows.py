@@ -188,20 +188,31 @@ def _empty() -> EmbeddingSet:
     return EmbeddingSet(pd.DataFrame(columns=list(POINT_COLUMNS)), np.zeros((0, 0), np.float32))
 
 
-def _frame(embeddings: pa.Table, spans: pd.DataFrame, source: str) -> EmbeddingSet:
+def _frame(embeddings: pa.Table, spans: pa.Table, source: str) -> EmbeddingSet:
     """Embeddings joined with their spans' name, project and parent."""
     if embeddings.num_rows == 0:
         return _empty()
     vectors = vectors_of(embeddings.column("vector"), "embedded texts")
-    frame = embeddings.select(["trace_id", "span_id", "position", "start_time", "text"]).to_pandas()
-    info = spans.drop_duplicates("span_id").set_index("span_id")
-    frame["parent_span_id"] = frame["span_id"].map(info["parent_span_id"])
-    frame["project"] = frame["span_id"].map(info["project"])
-    frame["span_name"] = frame["span_id"].map(info["name"])
-    frame = frame.rename(columns={"start_time": "time"})
-    frame["point_id"] = frame["span_id"] + ":" + frame["position"].astype(str)
-    frame["source"] = source
-    return EmbeddingSet(frame[list(POINT_COLUMNS)], vectors)
+    # Plain lists and dicts: pandas' per-column machinery costs more than the work at this size.
+    info = {sid: (parent, project, name) for sid, parent, project, name in zip(
+        *(spans.column(c).to_pylist() for c in ("span_id", "parent_span_id", "project", "name")))}
+    span_ids = embeddings.column("span_id").to_pylist()
+    positions = embeddings.column("position").to_pylist()
+    missing = (None, None, None)
+    found = [info.get(sid, missing) for sid in span_ids]
+    frame = pd.DataFrame({
+        "point_id": [f"{sid}:{pos}" for sid, pos in zip(span_ids, positions)],
+        "source": source,
+        "trace_id": embeddings.column("trace_id").to_pylist(),
+        "span_id": span_ids,
+        "parent_span_id": [f[0] for f in found],
+        "position": positions,
+        "time": embeddings.column("start_time").to_pandas(),
+        "project": [f[1] for f in found],
+        "span_name": [f[2] for f in found],
+        "text": embeddings.column("text").to_pylist(),
+    }, columns=list(POINT_COLUMNS))
+    return EmbeddingSet(frame, vectors)
 
 
 _SPAN_INFO = ["trace_id", "span_id", "parent_span_id", "name", "project"]
@@ -224,13 +235,14 @@ def extract(reader: Reader, window: Window, source: str = "primary") -> Embeddin
                                                     table.column("position").to_pylist())]
         table = table.filter(pa.array(mask, pa.bool_()))
         spans = reader.spans(trace_ids=sorted(set(keys["trace_id"])), columns=_SPAN_INFO,
-                             filter="span_kind == 'EMBEDDING'")
+                             filter="span_kind == 'EMBEDDING'", arrow=True)
         return _frame(table, spans, source)
     filter_ = window.span_filter()
     table = reader.embeddings(filter_, start=window.start, end=window.end, project=window.project, arrow=True)
     if table.num_rows == 0:
         return _empty()
-    spans = reader.spans(filter_, start=window.start, end=window.end, project=window.project, columns=_SPAN_INFO)
+    spans = reader.spans(filter_, start=window.start, end=window.end, project=window.project, columns=_SPAN_INFO,
+                         arrow=True)
     return _frame(table, spans, source)
 
 
