@@ -116,7 +116,7 @@ def analyze_once(db: str, sample: bool, *, cache: str) -> dict:
         seconds = time.perf_counter() - mark
     top = result.clusters.iloc[0]
     return {"seconds": round(seconds, 3), "import_s": round(imported, 3), "cached": result.cached,
-            "points": int(len(result.points)), "clusters": int(result.clusters["rank"].notna().sum()),
+            "points": len(result.points), "clusters": int(result.clusters["rank"].notna().sum()),
             "timings": {k: round(v, 3) for k, v in result.timings.items()},
             "top_cluster": {"primary": int(top["primary"]), "reference": int(top["reference"]),
                             "corpus": int(top["corpus"]), "drift_ratio": round(float(top["drift_ratio"]), 3),

@@ -9,6 +9,7 @@ score of that span. Evaluations and feedback are averaged per trace and annotati
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Sequence
 
@@ -46,7 +47,7 @@ def _retrieval_index(docs: pd.DataFrame) -> tuple[dict[str, tuple[float, str]], 
         return best, {}
     columns = (docs[c].tolist() for c in ("trace_id", "span_id", "start_time", "document_id", "score"))
     for trace_id, span_id, start, document_id, score in zip(*columns):
-        value = float(score) if score is not None and score == score else float("-inf")
+        value = float("-inf") if score is None or math.isnan(score) else float(score)
         if span_id not in best or value > best[span_id][0]:
             best[span_id] = (value, document_id)
         if trace_id not in first or (start, span_id) < first[trace_id]:
