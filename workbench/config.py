@@ -155,6 +155,14 @@ SETTINGS: dict[str, Setting] = {
             "re-costs history. Default: ~/.workbench/prices.json.",
         ),
         Setting(
+            "monitors",
+            "~/.workbench/monitors.toml",
+            _path,
+            "The monitors file: which rules `workbench check` and the Monitors page run, their "
+            "parameters, and the webhook to notify (TOML, or JSON with a .json name). Without it "
+            "the default rules run. Default: ~/.workbench/monitors.toml.",
+        ),
+        Setting(
             "sample_rate",
             1.0,
             _fraction,
