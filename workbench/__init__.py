@@ -53,6 +53,7 @@ __all__ = [
     "StoreLockedError",
     "WorkbenchError",
     "__version__",
+    "launch",
     "open",
     "register",
     "span",
@@ -84,9 +85,13 @@ def open(target: str | Path | None = None, *, read_only: bool = True) -> Reader 
 
 
 def __getattr__(name: str) -> Any:
-    # The store pulls in duckdb; load it only when asked for.
+    # The store pulls in duckdb, launch the server; load them only when asked for.
     if name == "Store":
         from workbench.store import Store
 
         return Store
+    if name == "launch":
+        from workbench.notebook import launch
+
+        return launch
     raise AttributeError(f"module 'workbench' has no attribute {name!r}")

@@ -75,7 +75,7 @@ class Scope(param.Parameterized):
         """The widgets that set the scope: range, custom bounds, project, filter expression."""
         labels = {v: k for k, v in RANGES.items()}
         range_select = pn.widgets.Select(
-            name="", options=RANGES, value=self.range, width=150, margin=(5, 5),
+            options=RANGES, value=self.range, width=150, margin=(5, 5),
         )
         start = pn.widgets.TextInput(placeholder="from (ISO time)", value=self.start, width=170, margin=(5, 2),
                                      visible=self.range == "custom")
@@ -88,7 +88,7 @@ class Scope(param.Parameterized):
         options = {"All projects": ""} | {p: p for p in projects}
         if self.project and self.project not in options.values():
             options[self.project] = self.project
-        project = pn.widgets.Select(name="", options=options, value=self.project, width=160, margin=(5, 5))
+        project = pn.widgets.Select(options=options, value=self.project, width=160, margin=(5, 5))
         expression = pn.widgets.TextInput(
             placeholder="filter: span_kind == 'LLM' and latency_ms > 2000", value=self.filter,
             width=filter_width, margin=(5, 5), stylesheets=[".bk-input { font-family: monospace; font-size: 12px; }"],
@@ -132,7 +132,7 @@ class InlineLinks:
             self.scope.param.update(**scope_params)
         view = view_class(self.reader, scope=self.scope, links=self,
                           **{k: v for k, v in known.items() if k not in Scope.url_params})
-        close = pn.widgets.Button(name="Close", button_type="light", width=80, margin=(4, 0))
+        close = pn.widgets.Button(label="Close", color="light", width=80, margin=(4, 0))
         close.on_click(lambda _: self.panel.clear())
         header = pn.Row(pn.pane.HTML(f"<h2 class='wb-title'>{page.title()}</h2>", stylesheets=[CSS], margin=(8, 0)),
                         pn.layout.HSpacer(), close, sizing_mode="stretch_width")

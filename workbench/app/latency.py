@@ -98,11 +98,10 @@ class LatencyView(PageView):
 
     def _build(self) -> Any:
         self._level = pn.widgets.RadioButtonGroup(options={"Traces": "traces", "Spans": "spans"}, value=self.level,
-                                                  button_type="light", width=140, margin=(5, 5))
-        self._by = pn.widgets.Select(options=_GROUP_LABELS, value=self.by, width=140, margin=(5, 5),
-                                     name="")
+                                                  color="light", width=140, margin=(5, 5))
+        self._by = pn.widgets.Select(options=_GROUP_LABELS, value=self.by, width=140, margin=(5, 5))
         self._percentile = pn.widgets.RadioButtonGroup(options=["p50", "p95", "p99"], value=self.percentile,
-                                                       button_type="light", width=150, margin=(5, 5))
+                                                       color="light", width=150, margin=(5, 5))
         self._level.param.watch(lambda e: setattr(self, "level", e.new), "value")
         self._by.param.watch(lambda e: setattr(self, "by", e.new), "value")
         self._percentile.param.watch(lambda e: setattr(self, "percentile", e.new), "value")

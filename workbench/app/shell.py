@@ -61,7 +61,7 @@ class App(Viewer):
         self._content = pn.Column(sizing_mode="stretch_both", margin=0)
         pages = [p for p in ordered() if p.nav]
         self._nav = pn.widgets.RadioButtonGroup(
-            options={p.title: p.name for p in pages}, value=None, button_type="light",
+            options={p.title: p.name for p in pages}, value=None, color="light",
             stylesheets=[_NAV_CSS], margin=(6, 10, 0, 20),
         )
         self._nav.param.watch(lambda e: e.new and self.open(e.new), "value")
@@ -75,6 +75,7 @@ class App(Viewer):
         )
         self._layout = pn.Column(self._header, self._content, sizing_mode="stretch_both", margin=0,
                                  styles={"background": "white"})
+        self.scope.param.watch(self._push_url, list(Scope.url_params))
         initial = dict(query or {})
         page_name = str(initial.pop("page", page) or page)
         self._update_store_info()

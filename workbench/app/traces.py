@@ -166,7 +166,7 @@ class TracesView(PageView):
         except WorkbenchError:
             values = {"models": [], "kinds": [], "names": [], "projects": []}
         self._mode = pn.widgets.RadioButtonGroup(options={"Traces": "traces", "Spans": "spans"}, value=self.mode,
-                                                 button_type="light", width=140, margin=(5, 5))
+                                                 color="light", width=140, margin=(5, 5))
         self._status = pn.widgets.Select(options={"Any status": "", "Error": "ERROR", "OK": "OK", "Unset": "UNSET"},
                                          value=self.status, width=110, margin=(5, 5))
         kinds = {"Any kind": ""} | {k.value: k.value for k in SpanKind}
@@ -177,7 +177,7 @@ class TracesView(PageView):
         self._model = pn.widgets.Select(options=models, value=self.model, width=170, margin=(5, 5))
         self._text = pn.widgets.TextInput(placeholder="text in input or output", value=self.text, width=200,
                                           margin=(5, 5))
-        self._refresh = pn.widgets.Button(name="Refresh", button_type="light", width=80, margin=(5, 5))
+        self._refresh = pn.widgets.Button(label="Refresh", color="light", width=80, margin=(5, 5))
         self._status_line = pn.pane.HTML(status_line(), stylesheets=[CSS], sizing_mode="stretch_width",
                                          margin=(0, 10), height=20)
         self._table = pn.widgets.Tabulator(
@@ -190,8 +190,8 @@ class TracesView(PageView):
             formatters={"Status": {"type": "lookup", "OK": "OK", "ERROR": "\u26a0 ERROR", "UNSET": "\u2013"}},
             stylesheets=[_TABLE_CSS], margin=(0, 10),
         )
-        self._prev = pn.widgets.Button(name="\u2039 Prev", button_type="light", width=80, margin=(4, 4))
-        self._next = pn.widgets.Button(name="Next \u203a", button_type="light", width=80, margin=(4, 4))
+        self._prev = pn.widgets.Button(label="\u2039 Prev", color="light", width=80, margin=(4, 4))
+        self._next = pn.widgets.Button(label="Next \u203a", color="light", width=80, margin=(4, 4))
         self._page_info = pn.pane.HTML("", stylesheets=[CSS], margin=(10, 8), width=260)
         self._table.on_click(self._clicked)
         self._table.param.watch(self._sorted, "sorters")

@@ -1,0 +1,156 @@
+"""The app in a real browser (headless chromium) against a real server with data made here."""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import parse_qs, urlparse
+
+import pytest
+
+from tests.app.browser import new_app_page
+
+pytestmark = pytest.mark.browser
+
+
+def _query(url: str) -> dict[str, str]:
+    return {k: v[0] for k, v in parse_qs(urlparse(url).query).items()}
+
+
+def _matching(app) -> int:
+    text = app.text(".wb-muted >> text=/match/")
+    return int(re.search(r"([\d,]+) (traces|spans) match", text)[1].replace(",", ""))
+
+
+def test_the_traces_page_lists_every_trace(app, dataset, shots):
+    app.goto(ready=".tabulator-row")
+    assert _matching(app) == len(dataset.trace_ids)
+    rows = app.page.locator(".tabulator-row")
+    assert rows.count() == min(50, len(dataset.trace_ids))
+    assert "support_chat" in rows.first.inner_text()
+    app.screenshot(shots("traces"))
+
+
+def test_a_filter_narrows_the_trace_list_and_errors_show_inline(app, dataset):
+    app.goto(ready=".tabulator-row")
+    box = app.page.get_by_placeholder("filter: span_kind == 'LLM' and latency_ms > 2000")
+    box.fill("status_code == 'ERROR'")
+    box.press("Enter")
+    app.wait_for(".wb-muted", text=f"{len(set(dataset.errors))} traces match")
+    app.wait_count(".tabulator-row", len(set(dataset.errors)))
+    app.wait_url(filter="status_code == 'ERROR'")
+    box.fill("latncy_ms > 5")
+    box.press("Enter")
+    app.wait_for(".wb-error-text", text="did you mean 'latency_ms'")
+
+
+def test_quick_filters_and_the_spans_switch(app, dataset):
+    app.goto("status=ERROR", ready=".tabulator-row")
+    app.wait_for(".wb-muted", text=f"{len(set(dataset.errors))} traces match")
+    app.page.get_by_role("button", name="Spans").click()
+    # Only the failed spans are listed now (one TOOL span per failed trace).
+    app.wait_for(".wb-muted", text=f"{len(dataset.errors)} spans match")
+    app.wait_for(".tabulator-row:first-child", text="lookup_invoice")
+    app.wait_count(".tabulator-row", len(dataset.errors))
+    assert _query(app.page.url)["mode"] == "spans"
+
+
+def test_sorting_happens_in_the_store(app, dataset):
+    app.goto(ready=".tabulator-row")
+    app.page.locator(".tabulator-col[tabulator-field='Latency'] .tabulator-col-title").click()
+    app.wait_url(sort="latency_ms")
+    header = app.page.locator(".tabulator-col[tabulator-field='Latency']")
+    if header.get_attribute("aria-sort") != "descending":
+        header.locator(".tabulator-col-title").click()
+        app.wait_url(sort="latency_ms", descending=None)
+    # Slowest first: the planted slow traces lead.
+    app.wait_for(".tabulator-row:first-child .tabulator-cell[tabulator-field='Latency']", text=" s")
+    first = app.page.locator(".tabulator-row").first.locator(".tabulator-cell[tabulator-field='Latency']").inner_text()
+    assert float(first.split()[0]) >= 8
+
+
+def test_clicking_a_trace_opens_its_tree(app, dataset):
+    app.goto(ready=".tabulator-row")
+    app.page.locator(".tabulator-row").first.locator(".tabulator-cell[tabulator-field='Name']").click()
+    app.wait_for(".wf-row[data-id]")
+    trace_id = _query(app.page.url)["trace_id"]
+    assert trace_id in dataset.trace_ids and _query(app.page.url)["page"] == "trace"
+    names = app.page.locator(".wf-row[data-id] .nm").all_inner_texts()
+    assert names[0] == "support_chat" and {"embed_question", "search_knowledge_base", "answer"} <= set(names)
+
+
+def test_selecting_an_llm_span_shows_its_messages(app, dataset, shots):
+    app.goto(f"page=trace&trace_id={dataset.llm_trace}", ready=".wf-row[data-id]")
+    app.page.locator(".wf-row[data-id]", has_text="answer").first.click()
+    app.wait_for(".wb-msg-head", text="system")
+    overview = app.page.locator(".wb-html", has_text="Input messages").first.inner_text()
+    assert "You are Acme Cloud's support assistant" in overview
+    assert "Time to first token" in overview and "Invocation parameters" in overview
+    assert app.page.locator(".wb-role-assistant").count() >= 1
+    assert _query(app.page.url)["span_id"]
+    app.screenshot(shots("trace"))
+
+
+def test_a_failed_tool_shows_its_stack_trace_and_folds_expand(app, dataset):
+    app.goto(f"page=trace&trace_id={dataset.errors[0]}", ready=".wf-row.err")
+    app.page.locator(".wf-row.err").first.click()
+    app.wait_for(".wb-exc", text="TimeoutError")
+    assert "support/tools.py" in app.text(".wb-exc")
+    app.page.locator(".bk-tab", has_text="Attributes").click()
+    app.wait_for(".wb-list", text="tool.name")
+
+
+def test_collapse_and_expand_in_the_tree(app, dataset):
+    app.goto(f"page=trace&trace_id={dataset.llm_trace}", ready=".wf-row[data-id]")
+    visible = app.page.locator(".wf-row[data-id]:not(.hidden)")
+    total = visible.count()
+    app.page.locator(".wf-tog[data-tog]").first.click()
+    app.wait_count(".wf-row[data-id]:not(.hidden)", 1)
+    app.page.locator(".wf-tog[data-tog]").first.click()
+    app.wait_count(".wf-row[data-id]:not(.hidden)", total)
+
+
+def test_the_latency_page_shows_the_slow_tail(app, dataset, shots):
+    app.goto("page=latency", ready=".wb-card")
+    cards = dict(zip(app.page.locator(".wb-card .l").all_inner_texts(), app.page.locator(".wb-card .v").all_inner_texts()))
+    assert cards["TRACES"] == str(len(dataset.trace_ids))
+    p99 = cards["P99"]
+    assert p99.endswith(" s") and float(p99.split()[0]) >= 8, cards  # the planted tail
+    slowest = app.page.locator("table.wb-list a[href*='page=trace']").first
+    trace_id = _query(slowest.get_attribute("href"))["trace_id"]
+    assert trace_id in dataset.slow
+    app.screenshot(shots("latency"))
+    slowest.click()
+    app.wait_for(".wf-row[data-id]")
+    assert _query(app.page.url)["trace_id"] == trace_id
+
+
+def test_the_sessions_page_lists_turns_in_order(app, dataset, shots):
+    session_id = max(dataset.sessions, key=lambda s: len(dataset.sessions[s]))
+    app.goto(f"page=sessions&session_id={session_id}", ready=".wb-turn")
+    heads = app.page.locator(".wb-turn-head b").all_inner_texts()
+    assert heads == [f"Turn {i}" for i in range(1, len(dataset.sessions[session_id]) + 1)]
+    app.screenshot(shots("sessions"))
+    app.page.locator(".wb-turn a", has_text="open trace").first.click()
+    app.wait_for(".wf-row[data-id]")
+    assert _query(app.page.url)["trace_id"] == dataset.sessions[session_id][0]
+
+
+def test_a_shared_link_restores_the_view(browser, app_server, dataset):
+    tab = new_app_page(browser, app_server.url)
+    try:
+        tab.goto("page=traces&status=ERROR&mode=spans", ready=".tabulator-row")
+        tab.wait_for(".wb-muted", text=f"{len(dataset.errors)} spans match")
+        assert tab.page.locator(".bk-btn.bk-active", has_text="Spans").count() == 1
+        tab.assert_no_errors()
+    finally:
+        tab.page.context.close()
+
+
+def test_navigation_between_pages_keeps_the_scope(app):
+    app.goto(ready=".tabulator-row")
+    app.page.locator("select").first.select_option(label="Last 24 hours")
+    app.wait_url(range="24h")
+    app.page.get_by_role("button", name="Latency").click()
+    app.wait_for(".wb-card")
+    query = _query(app.page.url)
+    assert query["page"] == "latency" and query["range"] == "24h"
