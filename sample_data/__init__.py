@@ -9,11 +9,14 @@ OpenTelemetry SDK and ``workbench.register()``; the texts and the embeddings
 Files, found with :func:`path`:
 
 * ``knowledge_base.jsonl``: the documentation, one chunk a line (id, topic, title, text).
-* ``corpus.parquet``: the same chunks with their vectors (id, topic, title, text, vector).
-* ``traces/``: the spans, in workbench's Parquet export format.
-* ``annotations.parquet``: user feedback and per-document relevance labels, when the
-  store's export does not already carry them.
-* ``manifest.json``: what the generator made: seed, time span, counts, and the stories.
+* ``questions.jsonl``: what users ask, each question linked to the chunks that answer it
+  (none for questions about a feature launched after the docs were indexed).
+* ``corpus.parquet``: the chunks with their vectors (id, topic, title, text, vector).
+* ``traces/``: the tables of ``workbench export`` (spans, documents, embeddings,
+  annotations, corpus), one Parquet file per table; ``workbench.sample.load_sample``
+  imports them.
+* ``manifest.json``: what the generator made: seed, timeline, counts, and the measured
+  numbers behind each story.
 
 This package holds data only; reading it needs nothing beyond the standard library, and
 loading it into a store is the store's business.
@@ -26,12 +29,12 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-__all__ = ["MANIFEST", "KNOWLEDGE_BASE", "CORPUS", "TRACES", "ANNOTATIONS", "path", "manifest", "knowledge_base"]
+__all__ = ["CORPUS", "KNOWLEDGE_BASE", "MANIFEST", "QUESTIONS", "TRACES", "knowledge_base", "manifest", "path"]
 
 KNOWLEDGE_BASE = "knowledge_base.jsonl"
 CORPUS = "corpus.parquet"
 TRACES = "traces"
-ANNOTATIONS = "annotations.parquet"
+QUESTIONS = "questions.jsonl"
 MANIFEST = "manifest.json"
 
 

@@ -78,6 +78,8 @@ def annotations(rng: np.random.Generator, emitted: Sequence[Emitted], kb: Knowle
             })
         if e.retriever_span_id and rng.random() < 0.15:
             rows.extend(_relevance(rng, e, kb))
+    for row in rows:  # ids from the seeded generator, so runs are identical
+        row["annotation_id"] = f"{int(rng.integers(0, 2**63)):016x}{int(rng.integers(0, 2**63)):016x}"
     return rows
 
 

@@ -5,7 +5,8 @@ model, lays out three weeks of requests (:mod:`sample_data.scenario`), emits the
 through the OpenTelemetry SDK and ``workbench.register()`` exactly as an instrumented app
 would, adds feedback and relevance labels with ``Store.add_annotations``, and writes:
 
-* ``traces/``: ``Store.export_parquet`` of the spans, documents, embeddings, annotations;
+* ``traces/``: ``Store.export_parquet`` of the spans, documents, embeddings, annotations
+  and corpus, one file per table;
 * ``corpus.parquet``: id, topic, title, text, vector (float32, 384-d, unit norm);
 * ``manifest.json``: seed, timeline, counts and the numbers behind each story.
 
@@ -37,7 +38,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from opentelemetry.sdk.trace.id_generator import IdGenerator
 
-from . import CORPUS, KNOWLEDGE_BASE, MANIFEST, TRACES, path
+from . import CORPUS, KNOWLEDGE_BASE, MANIFEST, QUESTIONS, TRACES, path
 from .answers import Chunk, Knowledge
 from .billing_agent import BillingAgent
 from .embed import DIMENSIONS, MODEL_NAME, Embedder
@@ -121,7 +122,7 @@ def generate(out_dir: Path, seed: int = SEED, weekday_requests: int = WEEKDAY_RE
     log("Embedding the knowledge base ...")
     embedder = Embedder()
     kb = Knowledge(_chunks(path(KNOWLEDGE_BASE)), embedder)
-    questions = load_questions(path("questions.jsonl"))
+    questions = load_questions(path(QUESTIONS))
     requests = plan(rng, questions, weekday_requests=weekday_requests)
     log(f"Planned {len(requests)} requests; embedding the queries ...")
     vectors = embedder.encode([r.asked for r in requests])
@@ -133,7 +134,8 @@ def generate(out_dir: Path, seed: int = SEED, weekday_requests: int = WEEKDAY_RE
             provider = workbench.register(
                 project_name=project, sink=store, set_global=False, redact=False, capture_text=True,
                 max_queue_size=2_000_000,
-                resource_attributes={"service.name": service, "deployment.environment.name": "production"},
+                resource_attributes={"service.name": service, "service.instance.id": f"{service}-7d9f5c6b8-x2k4q",
+                                     "deployment.environment.name": "production"},
             )
             provider.id_generator = SeededIds(seed * 10 + offset)
             providers[project] = provider
@@ -150,20 +152,26 @@ def generate(out_dir: Path, seed: int = SEED, weekday_requests: int = WEEKDAY_RE
         for provider in providers.values():
             provider.force_flush()
             provider.shutdown()
+        failed = store.writer.failed_batches if store.writer is not None else 0
         rows = annotations(rng, emitted, kb)
         store.add_annotations(rows)
+        _write_corpus(kb, out_dir / CORPUS)
+        store.load_corpus(out_dir / CORPUS)  # so the export, and load_sample, carry it too
         store.flush()
         log("Exporting Parquet ...")
         exported = Path(tmp) / "export"
         counts = store.export_parquet(exported)
         stories = measure(store)
+        by_kind = dict(store.fetchall("SELECT span_kind, count(*) FROM spans GROUP BY 1 ORDER BY 2 DESC"))
+        n_traces = store.fetchall("SELECT count(DISTINCT trace_id) FROM spans")[0][0]
+        if not n_traces or failed:
+            raise RuntimeError(f"The store refused {failed} spans; see the log above.")
         store.close()
 
         traces = out_dir / TRACES
         if traces.exists():
             shutil.rmtree(traces)
         _compact(exported, traces)
-    _write_corpus(kb, out_dir / CORPUS)
 
     manifest = {
         "description": "Synthetic traces of a fictional support assistant (\"Lumen\"); the text and the embeddings are real.",
@@ -172,9 +180,9 @@ def generate(out_dir: Path, seed: int = SEED, weekday_requests: int = WEEKDAY_RE
         "embedding_model": MODEL_NAME,
         "dimensions": DIMENSIONS,
         "timeline": Timeline.as_dict(),
-        "files": {"traces": TRACES, "corpus": CORPUS, "knowledge_base": KNOWLEDGE_BASE, "questions": "questions.jsonl"},
-        "load": "store.import_parquet(traces, shift=...) then store.load_corpus(corpus.parquet)",
-        "counts": {**{k: v for k, v in counts.items() if v}, "requests": len(requests), "corpus": len(kb.chunks)},
+        "files": {"traces": TRACES, "corpus": CORPUS, "knowledge_base": KNOWLEDGE_BASE, "questions": QUESTIONS},
+        "load": "workbench.sample.load_sample(store): Store.import_parquet of traces/ (corpus included), shifted to now",
+        "counts": {**{k: v for k, v in counts.items() if v}, "traces": n_traces, "spans_by_kind": by_kind},
         "stories": stories,
     }
     (out_dir / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
