@@ -191,16 +191,20 @@ def _grouped(
     exprs, join, join_params = _dimensions(by, feature_key, where)
     keys: dict[str, str] = {}
     select: dict[str, str] = {}
+    day = None
     if every is not None:
-        keys["bucket"] = f"epoch_us(s.start_time) // {_BUCKET_US[every]}"
-        select["bucket"] = f"to_timestamp({{}} * {_BUCKET_US[every] // 1_000_000})"
+        unit = _BUCKET_US[every]
+        keys["bucket"] = f"epoch_us(s.start_time) // {unit}"
+        select["bucket"] = f"to_timestamp({{}} * {unit // 1_000_000})"
+        day = f"(({keys['bucket']}) * {unit} // {_BUCKET_US['day']})::INTEGER"  # the bucket fixes the day
     for name, expr in zip(by, exprs, strict=True):
         keys[name] = expr
         select[name] = "COALESCE({}, '(none)')"
     keys.update(extra or {})
     source = f"FROM spans s {join} WHERE {where.sql}"
     return price_groups(
-        reader.store, keys, source, [*join_params, *where.params], prices=prices, select=select, seen=seen, tail=tail
+        reader.store, keys, source, [*join_params, *where.params], prices=prices, select=select, day=day, seen=seen,
+        tail=tail,
     )
 
 

@@ -88,29 +88,32 @@ def day_sql(alias: str = "s") -> str:
 
 
 def billed_tokens_sql(alias: str = "s") -> dict[str, str]:
-    """SQL for the tokens one span bills at each price: ``input`` (uncached), ``output``,
+    """SQL for the whole tokens one span bills at each price: ``input`` (uncached), ``output``,
     ``cache_read``, ``cache_write`` and ``reasoning``.
 
-    They are :func:`~workbench.pricing.cost_sql`'s parts at a price of one dollar per token,
-    so the cached-token and reasoning rules are written once, in :mod:`workbench.pricing.maths`.
+    They are :func:`~workbench.pricing.cost_sql`'s parts without their price factor, so the
+    cached-token and reasoning rules are written once, in :mod:`workbench.pricing.maths`.
     """
-    parts = cost_sql(alias, _UNIT)
     out = {}
-    for kind in _KINDS:
-        expr = parts[f"{kind}_cost"]
-        for name in _KINDS:
-            expr = expr.replace(f"{_UNIT}.{name}_per_mtok", "1e6")  # 1e6 per million: $1 a token
-        out[kind] = expr
+    for kind, expr in cost_sql(alias, _UNIT).items():
+        if kind == "total_cost":
+            continue
+        tokens, _, price = expr.rpartition(" * ")  # each part is "<tokens> * <price> / 1e6"
+        if _UNIT in tokens or _UNIT not in price or not price.endswith(" / 1e6"):
+            raise RuntimeError(f"cost_sql()'s {kind} is no longer tokens times a price: {expr}")
+        out[kind.removesuffix("_cost")] = tokens
     return out
 
 
 def _span_measures(alias: str, seen: bool) -> str:
+    # Token sums are written as the billed counts are (sum of COALESCE), so DuckDB computes
+    # the equal ones (cache reads, cache writes, reasoning) once.
     billed = billed_tokens_sql(alias)
     total = f"COALESCE({alias}.total_tokens, COALESCE({alias}.prompt_tokens, 0) + COALESCE({alias}.completion_tokens, 0))"
     parts = ["count(*) AS calls"]
-    parts += [f"COALESCE(sum({alias}.{c}), 0)::BIGINT AS {c}" for c in TOKEN_SUMS if c != "total_tokens"]
+    parts += [f"sum(COALESCE({alias}.{c}, 0))::BIGINT AS {c}" for c in TOKEN_SUMS if c != "total_tokens"]
     parts.append(f"sum({total})::BIGINT AS total_tokens")
-    parts += [f"sum({billed[k]}) AS billed_{k}" for k in _KINDS]
+    parts += [f"sum({billed[k]})::BIGINT AS billed_{k}" for k in _KINDS]
     parts += [f"sum({alias}.client_cost) AS client_cost", f"count({alias}.client_cost) AS client_calls"]
     if seen:
         parts += [f"min({alias}.start_time) AS first_seen", f"max({alias}.start_time) AS last_seen"]
@@ -118,7 +121,7 @@ def _span_measures(alias: str, seen: bool) -> str:
 
 
 def _priced_measures(seen: bool) -> str:
-    cost = "(" + " + ".join(f"c.billed_{k} * p.{k}_per_mtok" for k in _KINDS) + ") / 1e6"
+    cost = "(" + " + ".join(f"c.billed_{k} * p.{k}_per_mtok" for k in _KINDS) + ") / 1e6"  # USD per million
     # Without any call (a total over nothing) the counts and the cost are 0: nothing was spent.
     parts = [
         "COALESCE(sum(c.calls), 0)::BIGINT AS calls",
@@ -174,6 +177,7 @@ def price_groups(
     *,
     prices: PriceLookup | None = None,
     select: Mapping[str, str] | None = None,
+    day: str | None = None,
     seen: bool = False,
     tail: str = "",
 ) -> pa.Table:
@@ -188,6 +192,8 @@ def price_groups(
         prices: The price table; the effective one (:mod:`workbench.analysis.prices`) by default.
         select: For some keys, SQL with ``{}`` for the key's value, replacing it in the output
             (a bucket number to a time, a null to a label).
+        day: SQL for the calls' UTC day (days since 1970) computed from the keys' SQL, when a
+            key already fixes the day (an hourly bucket); saves grouping by the day too.
         seen: Also return ``first_seen`` and ``last_seen``: the calls' first and last start.
         tail: SQL after ``GROUP BY`` (``HAVING``, ``ORDER BY``, ``LIMIT``) over the output names.
 
@@ -197,9 +203,10 @@ def price_groups(
     """
     inner = {name: f"k_{i}" for i, name in enumerate(keys)}  # never clash with model_name, day ...
     columns = "".join(f"{expr} AS {inner[name]}, " for name, expr in keys.items())
+    groups = [*keys.values(), "s.model_name", "s.provider", *([] if day else [day_sql("s")])]
     cube = store.query(
-        f"SELECT {columns}s.model_name, s.provider, {day_sql('s')} AS day, {_span_measures('s', seen)} "
-        f"{source} GROUP BY ALL",
+        f"SELECT {columns}s.model_name, s.provider, {day or day_sql('s')} AS day, {_span_measures('s', seen)} "
+        f"{source} GROUP BY {', '.join(groups)}",
         params,
     )
     resolved = _resolved(cube, effective(prices))
