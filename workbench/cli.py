@@ -14,6 +14,7 @@ from typing import Any
 import click
 
 from workbench import __version__, config
+from workbench.cli_check import check
 from workbench.cli_evals import eval_command
 from workbench.cli_prices import prices
 from workbench.errors import WorkbenchError
@@ -103,6 +104,7 @@ def settings() -> None:
 
 main.add_command(prices)
 main.add_command(eval_command)
+main.add_command(check)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -1,0 +1,472 @@
+"""What every rule shares: the :class:`Rule` base class, the :class:`Result` it returns, the
+:class:`Context` a check runs in, and the small helpers rules measure with.
+
+A rule looks back over its *window* (``14d`` unless set; the check's ``window`` changes it for
+every rule) and reports, per group it watches (a model, a feature, a project ...), whether
+the condition held there, since when, with the values measured and a filter expression that
+selects the offending spans.
+
+Time is cut into UTC buckets of an hour or a day. A bucket breaches or not; the breaching
+buckets of a group make its result: ``since`` is the start of the first, ``until`` the end of
+the last, and ``ongoing`` says whether the latest bucket breaches.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, fields
+from typing import Any, ClassVar
+
+from workbench.errors import ConfigError
+from workbench.query import Reader
+
+__all__ = [
+    "DEFAULT_WINDOW",
+    "EVERY",
+    "SEVERITIES",
+    "Context",
+    "Result",
+    "Rule",
+    "Episode",
+    "GROUPS",
+    "parse_duration",
+]
+
+#: How far back a rule looks unless told otherwise.
+DEFAULT_WINDOW = "14d"
+#: The severities a result can have, mildest first.
+SEVERITIES: tuple[str, ...] = ("info", "warning", "critical")
+#: The bucket widths rules count in.
+EVERY: dict[str, dt.timedelta] = {"hour": dt.timedelta(hours=1), "day": dt.timedelta(days=1)}
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(m|h|d|w)\s*$")
+_UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+_UTC = dt.timezone.utc
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=_UTC)
+
+#: What span-level rules can group by: the SQL of the group (alias ``s``) and the field a
+#: filter expression names it with.
+GROUPS: dict[str, tuple[str, str]] = {
+    "model": ("s.model_name", "model_name"),
+    "provider": ("s.provider", "provider"),
+    "name": ("s.name", "name"),
+    "kind": ("s.span_kind", "span_kind"),
+    "project": ("s.project", "project"),
+}
+
+
+def parse_duration(value: Any, *, what: str) -> dt.timedelta:
+    """A duration from text such as ``30m``, ``6h``, ``14d`` or ``2w``, or a timedelta.
+
+    Args:
+        value: The text or timedelta.
+        what: Where the value came from, for the error (``"window of the rule 'cost_jump'"``).
+
+    Raises:
+        ConfigError: The value is not a positive duration.
+    """
+    if isinstance(value, dt.timedelta):
+        duration = value
+    else:
+        match = _DURATION.match(str(value)) if isinstance(value, str) else None
+        if not match:
+            raise ConfigError(
+                f"The {what} is {value!r}, which is not a duration; write a number and a unit "
+                "(m, h, d or w) such as '30m', '6h' or '14d'."
+            )
+        duration = dt.timedelta(**{_UNITS[match[2]]: float(match[1])})
+    if duration <= dt.timedelta(0):
+        raise ConfigError(f"The {what} is {value!r}, but it must be longer than zero; write e.g. '14d'.")
+    return duration
+
+
+def floor_time(when: dt.datetime, width: dt.timedelta) -> dt.datetime:
+    """The start of the UTC bucket of ``width`` holding ``when``."""
+    micros = int(width / dt.timedelta(microseconds=1))
+    since = int((when - _EPOCH) / dt.timedelta(microseconds=1))
+    return _EPOCH + dt.timedelta(microseconds=(since // micros) * micros)
+
+
+def bucket_sql(width: dt.timedelta, alias: str = "s", column: str = "start_time") -> str:
+    """SQL numbering the UTC bucket of ``width`` a row's time falls in (buckets since 1970)."""
+    micros = int(width / dt.timedelta(microseconds=1))
+    return f"(epoch_us({alias}.{column}) // {micros})"
+
+
+def bucket_start(number: int, width: dt.timedelta) -> dt.datetime:
+    """The start of bucket ``number`` (as :func:`bucket_sql` numbers them)."""
+    return _EPOCH + number * width
+
+
+def bucket_number(when: dt.datetime, width: dt.timedelta) -> int:
+    """The number of the bucket holding ``when``."""
+    return int((floor_time(when, width) - _EPOCH) / width)
+
+
+def wilson(successes: int, total: int, z: float = 1.96) -> tuple[float, float]:
+    """The Wilson score interval of a proportion (95% by default); ``(0, 1)`` for no trials."""
+    if total <= 0:
+        return 0.0, 1.0
+    p = successes / total
+    denominator = 1 + z * z / total
+    centre = (p + z * z / (2 * total)) / denominator
+    spread = z * math.sqrt(p * (1 - p) / total + z * z / (4 * total * total)) / denominator
+    return max(0.0, centre - spread), min(1.0, centre + spread)
+
+
+def two_proportion_z(k1: int, n1: int, k2: int, n2: int) -> float:
+    """The z statistic of proportion 1 minus proportion 2 (pooled); 0 when undefined."""
+    if n1 <= 0 or n2 <= 0:
+        return 0.0
+    pooled = (k1 + k2) / (n1 + n2)
+    variance = pooled * (1 - pooled) * (1 / n1 + 1 / n2)
+    if variance <= 0:
+        return 0.0
+    return (k1 / n1 - k2 / n2) / math.sqrt(variance)
+
+
+def literal(value: Any) -> str:
+    """A value as the filter language writes it."""
+    if value is None:
+        return "None"
+    if isinstance(value, bool):
+        return "True" if value else "False"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(literal(v) for v in value) + "]"
+    return repr(value)
+
+
+def both(*conditions: str | None) -> str | None:
+    """Filter expressions joined with ``and`` (each in parentheses when it has an ``or``)."""
+    parts = [c if " or " not in c else f"({c})" for c in conditions if c]
+    return " and ".join(parts) or None
+
+
+def when(value: dt.datetime | None, width: dt.timedelta | None = None) -> str:
+    """A time for a message: ``2026-10-28 16:14 UTC``, or the day alone for a day bucket."""
+    if value is None:
+        return "never"
+    value = value.astimezone(_UTC)
+    if width is not None and width >= dt.timedelta(days=1):
+        return value.strftime("%Y-%m-%d")
+    return value.strftime("%Y-%m-%d %H:%M UTC")
+
+
+def ago(value: dt.datetime, now: dt.datetime) -> str:
+    """How long before ``now``: ``3 h``, ``9 days``."""
+    seconds = max(0.0, (now - value).total_seconds())
+    if seconds < 3600:
+        return f"{seconds / 60:.0f} min"
+    if seconds < 2 * 86400:
+        return f"{seconds / 3600:.0f} h"
+    return f"{seconds / 86400:.0f} days"
+
+
+def money(value: float | None) -> str:
+    """USD with enough digits for small amounts."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "unknown"
+    if abs(value) >= 100:
+        return f"${value:,.0f}"
+    if abs(value) >= 1:
+        return f"${value:,.2f}"
+    return f"${value:.3g}"
+
+
+def millis(value: float) -> str:
+    """A latency: ``850 ms`` or ``12.4 s``."""
+    return f"{value:.0f} ms" if value < 1000 else f"{value / 1000:.1f} s"
+
+
+def percent(value: float) -> str:
+    """A share as a percentage."""
+    return f"{value * 100:.1f}%" if value < 0.1 else f"{value * 100:.0f}%"
+
+
+@dataclass(frozen=True)
+class Episode:
+    """The breaching buckets of a group: first start, last end, how many, and whether it goes on."""
+
+    since: dt.datetime
+    until: dt.datetime
+    buckets: int
+    ongoing: bool
+
+    @classmethod
+    def of(cls, numbers: Iterable[int], width: dt.timedelta, latest: int) -> Episode | None:
+        """From breaching bucket numbers; ``latest`` is the bucket holding the check's time.
+
+        The latest bucket has only begun, so a breach in the one before it still counts as going on.
+        """
+        found = sorted(set(numbers))
+        if not found:
+            return None
+        return cls(bucket_start(found[0], width), bucket_start(found[-1] + 1, width), len(found),
+                   found[-1] >= latest - 1)
+
+    def describe(self, width: dt.timedelta) -> str:
+        """``since 2026-10-28 (3 days)`` or ``from ... to ... (5 hours)``."""
+        unit = "day" if width >= dt.timedelta(days=1) else "hour"
+        count = f"{self.buckets} {unit}{'s' if self.buckets != 1 else ''}"
+        if self.ongoing:
+            return f"since {when(self.since, width)} ({count})"
+        last = self.until - width
+        if self.buckets == 1:
+            return f"on {when(self.since, width)}" if unit == "day" else f"at {when(self.since)}"
+        return f"from {when(self.since, width)} to {when(last, width)} ({count})"
+
+
+@dataclass(frozen=True)
+class Result:
+    """What one rule found for one thing it watches.
+
+    Attributes:
+        rule: The rule's name (its key in the config file).
+        kind: The rule's kind (``cost_jump``, ``model_deprecation`` ...).
+        fired: Whether the condition held in the window.
+        severity: ``info``, ``warning`` or ``critical``; ``ok`` when it did not fire.
+        subject: What it is about (``model 'gpt-4o'``, ``feature 'search'``); empty for all.
+        message: One sentence saying what happened and since when.
+        filter: A filter expression selecting the offending spans (for the trace list).
+        since: When the condition first held in the window.
+        until: When it last held (the end of the last breaching bucket).
+        ongoing: Whether it still holds at the end of the window.
+        window_start: The start of the window looked at.
+        window_end: The end of the window (the time of the check).
+        values: The figures measured (peaks, baselines, thresholds, counts).
+    """
+
+    rule: str
+    kind: str
+    fired: bool
+    severity: str
+    subject: str
+    message: str
+    filter: str | None
+    since: dt.datetime | None
+    until: dt.datetime | None
+    ongoing: bool
+    window_start: dt.datetime
+    window_end: dt.datetime
+    values: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The result as JSON-ready values (times as ISO text)."""
+        out: dict[str, Any] = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            out[f.name] = _jsonable(value)
+        return out
+
+    def __str__(self) -> str:
+        mark = f"[{self.severity.upper()}]" if self.fired else "[ok]"
+        return f"{mark} {self.rule}: {self.message}"
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dt.datetime):
+        return value.astimezone(_UTC).isoformat().replace("+00:00", "Z")
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, float) and (math.isnan(value) or math.isinf(value)):
+        return None
+    if hasattr(value, "item") and callable(value.item):  # numpy scalars
+        return _jsonable(value.item())
+    return value
+
+
+@dataclass(frozen=True)
+class Context:
+    """What a check runs against: a local reader, the time of the check and the default window."""
+
+    reader: Reader
+    now: dt.datetime
+    window: dt.timedelta
+
+    def bounds(self, rule: Rule) -> tuple[dt.datetime, dt.datetime]:
+        """The window a rule looks at: ``(start, now)``."""
+        window = parse_duration(rule.window, what=f"window of the rule {rule.name!r}") if rule.window else self.window
+        return self.now - window, self.now
+
+
+@dataclass(kw_only=True)
+class Rule:
+    """A monitor rule. Subclasses set :attr:`kind`, add parameters and implement :meth:`evaluate`.
+
+    Attributes:
+        name: The rule's name; defaults to its kind. Two rules of one kind need two names.
+        enabled: Whether checks run it.
+        window: How far back it looks (``"14d"``); ``None`` takes the check's window.
+        project: Only spans of this project (or these projects).
+        filter: A filter expression choosing the spans it watches (see :mod:`workbench.filters`).
+        severity: The severity of its results when they fire.
+    """
+
+    kind: ClassVar[str] = ""
+    #: One line saying what the rule watches, for listings.
+    summary: ClassVar[str] = ""
+
+    name: str = ""
+    enabled: bool = True
+    window: str | None = None
+    project: str | list[str] | None = None
+    filter: str | None = None
+    severity: str = "warning"
+
+    def __post_init__(self) -> None:
+        if not self.name:
+            self.name = self.kind
+        self.validate()
+
+    # Validation ----------------------------------------------------------------------------
+
+    def fail(self, parameter: str, rule: str, fix: str) -> ConfigError:
+        """A ConfigError naming this rule, the parameter and its value, the rule it breaks and the fix."""
+        value = getattr(self, parameter, None)
+        return ConfigError(f"The rule {self.name!r} has {parameter} = {value!r}, but {rule}; {fix}.")
+
+    def validate(self) -> None:
+        """Check the parameters; subclasses extend it.
+
+        Raises:
+            ConfigError: A parameter has a value the rule cannot use.
+        """
+        if self.severity not in SEVERITIES:
+            raise self.fail("severity", f"severity must be one of {', '.join(SEVERITIES)}",
+                            "write severity = \"warning\" or \"critical\"")
+        if self.window is not None:
+            parse_duration(self.window, what=f"window of the rule {self.name!r}")
+        if self.filter is not None and not isinstance(self.filter, str):
+            raise self.fail("filter", "a filter is text", "write it like filter = \"span_kind == 'LLM'\"")
+        if self.project is not None and not isinstance(self.project, (str, list)):
+            raise self.fail("project", "project is a name or a list of names", "write project = \"support-bot\"")
+
+    def check_choice(self, parameter: str, choices: Sequence[Any]) -> None:
+        """Raise unless the parameter is one of ``choices``."""
+        if getattr(self, parameter) not in choices:
+            names = ", ".join(literal(c) for c in choices)
+            raise self.fail(parameter, f"{parameter} must be one of {names}", f"set it to {literal(choices[0])}")
+
+    def check_number(self, parameter: str, *, low: float | None = None, high: float | None = None,
+                     strict_low: bool = False, allow_none: bool = False) -> None:
+        """Raise unless the parameter is a number in ``[low, high]`` (``(low, high]`` when strict)."""
+        value = getattr(self, parameter)
+        if value is None and allow_none:
+            return
+        bounds = []
+        if low is not None:
+            bounds.append(f"{'over' if strict_low else 'at least'} {literal(low)}")
+        if high is not None:
+            bounds.append(f"at most {literal(high)}")
+        wanted = "a number" + (" " + " and ".join(bounds) if bounds else "")
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+        if ok and low is not None:
+            ok = value > low if strict_low else value >= low
+        if ok and high is not None:
+            ok = value <= high
+        if not ok:
+            default = getattr(type(self), "__dataclass_fields__")[parameter].default
+            raise self.fail(parameter, f"{parameter} must be {wanted}", f"write e.g. {parameter} = {literal(default)}")
+
+    # Evaluation ----------------------------------------------------------------------------
+
+    def evaluate(self, ctx: Context) -> list[Result]:
+        """Measure over the context's reader; return one result per group watched (fired or not).
+
+        A rule that finds nothing wrong returns one result with ``fired=False``.
+        """
+        raise NotImplementedError
+
+    def lookback(self) -> dt.timedelta:
+        """How much time before its window the rule reads too (for baselines and history)."""
+        return dt.timedelta(0)
+
+    def parameters(self) -> dict[str, Any]:
+        """The rule's parameters and their values."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+    def result(
+        self,
+        ctx: Context,
+        *,
+        fired: bool,
+        message: str,
+        subject: str = "",
+        filter: str | None = None,
+        episode: Episode | None = None,
+        severity: str | None = None,
+        values: dict[str, Any] | None = None,
+    ) -> Result:
+        """A result of this rule for the context's window."""
+        start, end = ctx.bounds(self)
+        return Result(
+            rule=self.name,
+            kind=self.kind,
+            fired=fired,
+            severity=(severity or self.severity) if fired else "ok",
+            subject=subject,
+            message=message,
+            filter=filter,
+            since=episode.since if episode else None,
+            until=episode.until if episode else None,
+            ongoing=episode.ongoing if episode else False,
+            window_start=start,
+            window_end=end,
+            values=values or {},
+        )
+
+    def quiet(self, ctx: Context, message: str, *, values: dict[str, Any] | None = None) -> Result:
+        """The one result of a rule that found nothing wrong."""
+        return self.result(ctx, fired=False, message=message, filter=self.filter, values=values)
+
+
+# Groups and scopes shared by the span-level rules -----------------------------------------
+
+
+def check_group(rule: Rule, parameter: str = "by") -> None:
+    """Raise unless the rule's ``by`` is one of :data:`GROUPS` or None."""
+    if getattr(rule, parameter) is not None and getattr(rule, parameter) not in GROUPS:
+        rule.check_choice(parameter, [*GROUPS, None])
+
+
+def group_sql(by: str | None) -> str:
+    """SQL for the group of a span (alias ``s``); a constant for no group."""
+    return GROUPS[by][0] if by else "NULL::VARCHAR"
+
+
+def subject(by: str | None, value: Any) -> str:
+    """What a group is called in messages: ``model 'gpt-4o'``; empty for no group."""
+    if not by:
+        return ""
+    return f"{by} {value!r}" if value is not None else f"spans without a {by}"
+
+
+def group_filter(by: str | None, value: Any) -> str | None:
+    """The filter expression selecting a group's spans."""
+    if not by:
+        return None
+    name = GROUPS[by][1]
+    return f"{name} is None" if value is None else f"{name} == {literal(value)}"
+
+
+def scope_where(reader: Reader, rule: Rule, start: Any, end: Any, *, level: str = "spans") -> Any:
+    """The WHERE clause (alias ``s``) choosing what a rule measures.
+
+    ``level="spans"`` measures the spans matching the rule's filter; ``"traces"`` measures
+    root spans, of traces where any span matches the filter.
+    """
+    if level == "spans":
+        return reader._where(rule.filter, start, end, rule.project, alias="s")
+    where = reader._where(None, start, end, rule.project, alias="s")
+    where.add("s.parent_span_id IS NULL")
+    if rule.filter:
+        inner = reader._where(rule.filter, None, None, None, alias="m")
+        where.add(f"s.trace_id IN (SELECT m.trace_id FROM spans m WHERE {inner.sql})", *inner.params)
+    return where
