@@ -62,6 +62,13 @@ def _scope(reader: Reader, level: str, filter: str | None, start: Any, end: Any,
     return where
 
 
+def _failed(level: str) -> str:
+    """SQL: the measured span failed (for a trace: any of its spans did)."""
+    if level == "traces":
+        return "(s.status_code = 'ERROR' OR s.trace_id IN (SELECT e.trace_id FROM spans e WHERE e.status_code = 'ERROR'))"
+    return "(s.status_code = 'ERROR')"
+
+
 def bucket_width(first: dt.datetime | None, last: dt.datetime | None, buckets: int = 60) -> dt.timedelta:
     """The narrowest of 10 s, 1 m, 5 m, 15 m, 1 h, 3 h, 6 h, 1 d, 7 d giving at most ``buckets``."""
     if first is None or last is None or last <= first:
@@ -82,10 +89,14 @@ def latency_summary(
     end: Any = None,
     project: Project = None,
 ) -> dict[str, Any]:
-    """Count, error count, p50/p95/p99 and max latency (ms), and the time range measured."""
+    """Count, error count, p50/p95/p99 and max latency (ms), and the time range measured.
+
+    At the ``traces`` level a trace counts as an error when any of its spans failed.
+    """
     where = _scope(reader, level, filter, start, end, project)
+    failed = _failed(level)
     row = reader.store.fetchall(
-        f"""SELECT count(*), count(*) FILTER (WHERE s.status_code = 'ERROR'),
+        f"""SELECT count(*), count(*) FILTER (WHERE {failed}),
                    quantile_cont(s.latency_ms, [0.5, 0.95, 0.99]), max(s.latency_ms),
                    min(s.start_time), max(s.start_time)
             FROM spans s WHERE {where.sql}""",
@@ -132,16 +143,17 @@ def latency_over_time(
     micros = int(width / dt.timedelta(microseconds=1))
     group = GROUPS[by]
     sql = f"""
-        WITH m AS (SELECT {group} AS grp, s.start_time, s.latency_ms, s.status_code FROM spans s WHERE {where.sql}),
+        WITH m AS (SELECT {group} AS grp, s.start_time, s.latency_ms, {_failed(level)} AS failed
+                   FROM spans s WHERE {where.sql}),
         top AS (SELECT grp FROM m GROUP BY grp ORDER BY count(*) DESC, grp LIMIT ?),
         g AS (
             SELECT time_bucket(to_microseconds(?::BIGINT), m.start_time) AS bucket,
                    CASE WHEN m.grp IN (SELECT grp FROM top) THEN coalesce(m.grp, '(none)') ELSE 'other' END AS "group",
-                   m.latency_ms, m.status_code
+                   m.latency_ms, m.failed
             FROM m
         )
         SELECT bucket, bucket + to_microseconds(?::BIGINT) AS bucket_end, "group", count(*) AS count,
-               count(*) FILTER (WHERE status_code = 'ERROR') AS errors,
+               count(*) FILTER (WHERE failed) AS errors,
                quantile_cont(latency_ms, 0.5) AS p50, quantile_cont(latency_ms, 0.95) AS p95,
                quantile_cont(latency_ms, 0.99) AS p99, max(latency_ms) AS max
         FROM g GROUP BY bucket, "group" ORDER BY bucket, "group"
@@ -262,7 +274,8 @@ def self_time_by_kind(
             FROM islands GROUP BY ALL
         )
         SELECT x.span_kind, count(*) AS spans,
-               sum(greatest(x.latency_ms - coalesce(v.covered_ms, 0), 0)) AS self_ms
+               sum(greatest((epoch_us(x.end_time) - epoch_us(x.start_time)) / 1000.0 - coalesce(v.covered_ms, 0), 0))
+                   AS self_ms
         FROM x LEFT JOIN covered v ON v.trace_id = x.trace_id AND v.pid = x.span_id
         GROUP BY x.span_kind ORDER BY self_ms DESC, x.span_kind
     """

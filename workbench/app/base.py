@@ -73,7 +73,6 @@ class Scope(param.Parameterized):
 
     def widgets(self, reader: Reader, *, filter_width: int = 420) -> list[Any]:
         """The widgets that set the scope: range, custom bounds, project, filter expression."""
-        labels = {v: k for k, v in RANGES.items()}
         range_select = pn.widgets.Select(
             options=RANGES, value=self.range, width=150, margin=(5, 5),
         )
@@ -109,7 +108,6 @@ class Scope(param.Parameterized):
             expression.value = self.filter
 
         self.param.watch(follow, list(self.url_params))
-        del labels
         return [range_select, start, end, project, expression]
 
 
@@ -120,6 +118,12 @@ class InlineLinks:
         self.reader = reader
         self.scope = scope
         self.panel = pn.Column(sizing_mode="stretch_width", margin=0)
+        self.view: Any = None  # the view opened last
+
+    def close(self) -> None:
+        """Remove the page shown below."""
+        self.view = None
+        self.panel.clear()
 
     def open(self, page: str, **params: Any) -> None:
         """Show ``page`` with ``params`` under the current view."""
@@ -133,9 +137,10 @@ class InlineLinks:
         view = view_class(self.reader, scope=self.scope, links=self,
                           **{k: v for k, v in known.items() if k not in Scope.url_params})
         close = pn.widgets.Button(label="Close", color="light", width=80, margin=(4, 0))
-        close.on_click(lambda _: self.panel.clear())
+        close.on_click(lambda _: self.close())
         header = pn.Row(pn.pane.HTML(f"<h2 class='wb-title'>{page.title()}</h2>", stylesheets=[CSS], margin=(8, 0)),
                         pn.layout.HSpacer(), close, sizing_mode="stretch_width")
+        self.view = view
         self.panel[:] = [pn.layout.Divider(), header, view]
 
 

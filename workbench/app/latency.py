@@ -116,8 +116,8 @@ class LatencyView(PageView):
         self._models = pn.pane.HTML("", stylesheets=[CSS], sizing_mode="stretch_width", margin=(4, 6))
         self._slowest = LinkedHTML(on_link=lambda page, params: self.link(page, **params),
                                    sizing_mode="stretch_width", margin=(4, 10))
-        self.param.watch(lambda _: self.refresh(), ["level", "by", "percentile"])
-        self.scope.param.watch(lambda _: self.refresh(), list(self.scope.url_params))
+        self.param.watch(lambda *_: self.refresh(), ["level", "by", "percentile"])
+        self.scope.param.watch(lambda *_: self.refresh(), list(self.scope.url_params))
 
         def heading(text: str, note: str = "") -> Any:
             extra = f" <span class='wb-muted' style='font-weight:400'>{note}</span>" if note else ""

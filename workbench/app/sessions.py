@@ -101,9 +101,9 @@ class SessionsView(PageView):
         self._page_info = pn.pane.HTML("", stylesheets=[CSS], margin=(10, 8))
         self._prev.on_click(lambda _: setattr(self, "page_no", max(1, self.page_no - 1)))
         self._next.on_click(lambda _: setattr(self, "page_no", self.page_no + 1))
-        self.param.watch(lambda _: self._load_list(), ["search", "page_no"])
-        self.param.watch(lambda _: self._load_turns(), "session_id")
-        self.scope.param.watch(lambda _: self.refresh(), list(self.scope.url_params))
+        self.param.watch(lambda *_: self._load_list(), ["search", "page_no"])
+        self.param.watch(lambda *_: self._load_turns(), "session_id")
+        self.scope.param.watch(lambda *_: self.refresh(), list(self.scope.url_params))
         self.refresh()
         left = pn.Column(
             pn.Column(self._list, scroll=True, sizing_mode="stretch_both", margin=0),

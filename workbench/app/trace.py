@@ -116,8 +116,8 @@ class TraceView(PageView):
         )
         self._detail = pn.Column(self._tabs, width=560, sizing_mode="stretch_height", margin=0,
                                  styles={"border-left": "1px solid #e2e8f0"})
-        self.param.watch(lambda _: self._load(), "trace_id")
-        self.param.watch(lambda _: self._select(), "span_id")
+        self.param.watch(lambda *_: self._load(), "trace_id")
+        self.param.watch(lambda *_: self._select(), "span_id")
         self._body = pn.Row(self._waterfall, self._detail, sizing_mode="stretch_both", margin=0)
         self._load()
         return pn.Column(pn.Row(self._summary, self._id_input, sizing_mode="stretch_width", margin=0),

@@ -197,7 +197,7 @@ class TracesView(PageView):
         self._table.param.watch(self._sorted, "sorters")
         self._prev.on_click(lambda _: self._turn(-1))
         self._next.on_click(lambda _: self._turn(1))
-        self._refresh.on_click(lambda _: self.refresh())
+        self._refresh.on_click(lambda *_: self.refresh())
         self._mode.param.watch(lambda e: self.param.update(mode=e.new, page_no=1, sort="start_time", descending=True), "value")
         self._status.param.watch(lambda e: self.param.update(status=e.new, page_no=1), "value")
         self._kind.param.watch(lambda e: self.param.update(kind=e.new, page_no=1), "value")
