@@ -137,6 +137,19 @@ def test_unpriced_calls_are_unknown_never_zero(store, reader):
     assert nameless["calls"] == 1 and "no model name" in nameless["reason"]
 
 
+def test_an_unpriced_call_without_tokens_costs_nothing_at_any_price(store, reader):
+    store.write([
+        _call(0, "all-MiniLM-L6-v2", None, kind=SpanKind.EMBEDDING, tokens=TokenUsage()),
+        _call(0, "gpt-4o-mini", "openai", n=1),
+    ])
+    assert reader.traces()["cost"].iloc[0] == pytest.approx(0.75) and not reader.traces()["unpriced"].iloc[0]
+    by_model = cost.cost_by(reader, by="model").set_index("model")
+    assert by_model.loc["all-MiniLM-L6-v2", "cost"] == 0 and by_model.loc["all-MiniLM-L6-v2", "unpriced_calls"] == 0
+    listed = cost.unpriced_models(reader).iloc[0]  # listed still, and said to cost nothing
+    assert (listed["model_name"], listed["calls"], listed["unpriced_calls"]) == ("all-MiniLM-L6-v2", 1, 0)
+    assert "report no tokens" in listed["reason"]
+
+
 @pytest.mark.parametrize(
     "tokens",
     [
@@ -216,8 +229,9 @@ def test_spans_and_traces_carry_cost_columns(store, reader, rag_spans):
     assert llm["cost"].iloc[0] == pytest.approx((20 * 2.5 + 100 * 1.25 + 30 * 10) / M)
     assert reader.spans("span_kind == 'CHAIN'")["cost"].isna().all()  # not a call
     trace = reader.traces().iloc[0]
-    assert trace["cost"] == pytest.approx(llm["cost"].iloc[0])  # the embedding model is unpriced
-    assert trace["unpriced"]
+    # The embedding model has no price, but its call reports no tokens: it costs nothing.
+    assert trace["cost"] == pytest.approx(llm["cost"].iloc[0]) and not trace["unpriced"]
+    assert reader.spans("span_kind == 'EMBEDDING'")["cost"].iloc[0] == 0
 
 
 def test_traces_sort_and_page_by_cost(store, reader):

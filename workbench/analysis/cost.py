@@ -531,36 +531,40 @@ def unpriced_models(
     """Models called in the window that no price row prices, with their tokens: add a price for each.
 
     A call of such a model has no computed cost (unknown, not $0); its client-sent cost is used
-    where there is one.
+    where there is one, and a call reporting no tokens costs nothing at any price.
 
     Returns:
-        ``model_name``, ``provider``, ``calls``, ``calls_with_client_cost``, the token sums,
+        ``model_name``, ``provider``, ``calls``, ``unpriced_calls`` (those whose cost stays
+        unknown until a price is added), ``calls_with_client_cost``, the token sums,
         ``client_cost``, ``first_seen``, ``last_seen``, ``reason`` (why nothing matched) and
-        ``fix`` (the command that adds a price); most calls first.
+        ``fix`` (the command that adds a price); the models waiting for a price first.
     """
     table = effective(prices)
     frame = _grouped(reader, filter, start, end, project, by=[], feature_key=None, prices=table, seen=True,
                      extra={"model_name": "s.model_name", "provider": "s.provider", "day": day_sql("s")}).to_pandas()
     frame = frame[frame["priced_calls"] < frame["calls"]]
-    columns = ["model_name", "provider", "calls", "calls_with_client_cost", *TOKEN_SUMS, "client_cost",
-               "first_seen", "last_seen", "reason", "fix"]
+    columns = ["model_name", "provider", "calls", "unpriced_calls", "calls_with_client_cost", *TOKEN_SUMS,
+               "client_cost", "first_seen", "last_seen", "reason", "fix"]
     if not len(frame):
         return pd.DataFrame(columns=columns)
-    frame = frame.assign(calls_with_client_cost=frame["calls"] - frame["unpriced_calls"])
+    frame = frame.rename(columns={"client_calls": "calls_with_client_cost"})
     grouped = frame.groupby(["model_name", "provider"], dropna=False, sort=False)
-    out = grouped[["calls", "calls_with_client_cost", *TOKEN_SUMS]].sum()
+    out = grouped[["calls", "unpriced_calls", "calls_with_client_cost", *TOKEN_SUMS]].sum()
     out["client_cost"] = grouped["client_cost"].sum(min_count=1)
     out["first_seen"], out["last_seen"] = grouped["first_seen"].min(), grouped["last_seen"].max()
     out = out.reset_index()
     out["model_name"] = out["model_name"].astype(object).where(out["model_name"].notna(), None)
     out["provider"] = out["provider"].astype(object).where(out["provider"].notna(), None)
-    out["reason"] = [_unpriced_reason(table, m, p, last) for m, p, last in
-                     zip(out["model_name"], out["provider"], out["last_seen"], strict=True)]
+    out["reason"] = [_unpriced_reason(table, m, p, last, tokens) for m, p, last, tokens in
+                     zip(out["model_name"], out["provider"], out["last_seen"], out["total_tokens"], strict=True)]
     out["fix"] = [_fix(m, p) for m, p in zip(out["model_name"], out["provider"], strict=True)]
-    return out.sort_values(["calls", "model_name"], ascending=[False, True]).reset_index(drop=True)[columns]
+    order = out.sort_values(["unpriced_calls", "calls", "model_name"], ascending=[False, False, True])
+    return order.reset_index(drop=True)[columns]
 
 
-def _unpriced_reason(table: PriceLookup, model: str | None, provider: str | None, last: Any) -> str:
+def _unpriced_reason(table: PriceLookup, model: str | None, provider: str | None, last: Any, tokens: int) -> str:
+    if not tokens:
+        return "no price row matches, but its calls report no tokens, so they cost nothing at any price"
     if not model:
         return "the calls carry no model name, so no price can match"
     explain = getattr(table, "explain", None)

@@ -17,8 +17,10 @@ Each group gets, besides its token sums:
 * ``computed_cost``: what the prices say its calls cost;
 * ``client_cost``: what the instrumented app reported (``llm.cost.*``, ``gen_ai.usage.cost``);
 * ``cost``: the computed cost where a price matches, else the client's; the figure to show;
-* ``unpriced_calls``: calls with neither. They are unknown, **never $0**: a group whose calls
-  are all unpriced has a null ``cost``.
+* ``unpriced_calls``: calls with neither that have tokens to bill. Their cost is unknown,
+  **never $0**: a group whose calls are all unpriced has a null ``cost``. (A call that
+  reports no tokens costs nothing at any price, as :mod:`workbench.pricing.maths` counts
+  missing tokens as zero, so it is not waiting for a price.)
 
 A *call* is a span of a kind in :data:`CALL_KINDS`. :func:`with_span_cost` and
 :func:`with_trace_costs` put the figures on the rows :class:`workbench.query.Reader` returns.
@@ -115,6 +117,10 @@ def _span_measures(alias: str, seen: bool) -> str:
     parts.append(f"sum({total})::BIGINT AS total_tokens")
     parts += [f"sum({billed[k]})::BIGINT AS billed_{k}" for k in _KINDS]
     parts += [f"sum({alias}.client_cost) AS client_cost", f"count({alias}.client_cost) AS client_calls"]
+    # Calls that need a price to be costed: tokens to bill and no cost of their own. A call
+    # reporting no tokens costs nothing at any price (missing counts are zero).
+    tokens = " + ".join(f"COALESCE({alias}.{c}, 0)" for c in TOKEN_SUMS if c != "total_tokens")
+    parts.append(f"count(*) FILTER (WHERE {tokens} > 0 AND {alias}.client_cost IS NULL) AS needs_price")
     if seen:
         parts += [f"min({alias}.start_time) AS first_seen", f"max({alias}.start_time) AS last_seen"]
     return ", ".join(parts)
@@ -131,8 +137,11 @@ def _priced_measures(seen: bool) -> str:
     parts += [
         f"CASE WHEN count(*) = 0 THEN 0 ELSE sum(CASE WHEN p.priced THEN {cost} END) END AS computed_cost",
         "sum(c.client_cost) AS client_cost",
-        f"CASE WHEN count(*) = 0 THEN 0 ELSE sum(CASE WHEN p.priced THEN {cost} ELSE c.client_cost END) END AS cost",
-        "COALESCE(sum(CASE WHEN p.priced THEN 0 ELSE c.calls - c.client_calls END), 0)::BIGINT AS unpriced_calls",
+        "COALESCE(sum(c.client_calls), 0)::BIGINT AS client_calls",
+        # Unpriced calls with a client cost or no tokens are known; the others make it partial or null.
+        (f"CASE WHEN count(*) = 0 THEN 0 ELSE sum(CASE WHEN p.priced THEN {cost} "
+         "WHEN c.needs_price < c.calls THEN COALESCE(c.client_cost, 0) END) END AS cost"),
+        "COALESCE(sum(CASE WHEN p.priced THEN 0 ELSE c.needs_price END), 0)::BIGINT AS unpriced_calls",
     ]
     if seen:
         parts += ["min(c.first_seen) AS first_seen", "max(c.last_seen) AS last_seen"]
@@ -199,7 +208,8 @@ def price_groups(
 
     Returns:
         The keys, then ``calls``, ``priced_calls``, the :data:`TOKEN_SUMS`, ``computed_cost``,
-        ``client_cost``, ``cost`` and ``unpriced_calls`` (and the two times).
+        ``client_cost``, ``client_calls`` (calls with a client cost), ``cost`` and
+        ``unpriced_calls`` (and the two times).
     """
     inner = {name: f"k_{i}" for i, name in enumerate(keys)}  # never clash with model_name, day ...
     columns = "".join(f"{expr} AS {inner[name]}, " for name, expr in keys.items())
