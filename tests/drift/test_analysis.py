@@ -49,12 +49,15 @@ def test_the_planted_new_topic_is_found_and_ranked_first(reader, drift_scenario)
 def test_the_centroid_distance_rises_when_the_shift_begins(reader):
     result = run(reader)
     timeline = result.timeline
-    assert list(timeline.columns) == ["time", "source", "count", "distance"]
+    assert list(timeline.columns) == ["time", "source", "count", "distance", "adjusted"]
     assert set(timeline["source"]) == {"primary", "reference"}
     assert (timeline["time"].diff().dropna() == pd.Timedelta(days=1)).all()  # six days: daily buckets
     before = timeline[timeline["time"] < scenario.SHIFT]["distance"]
     after = timeline[timeline["time"] >= scenario.SHIFT]["distance"]
     assert after.min() > 2 * before.max()
+    adjusted_before = timeline[timeline["time"] < scenario.SHIFT]["adjusted"]
+    assert timeline[timeline["time"] >= scenario.SHIFT]["adjusted"].min() > 3 * adjusted_before.max()
+    assert (timeline["adjusted"] <= timeline["distance"]).all()
     assert result.centroid_distance > before.max()
 
 

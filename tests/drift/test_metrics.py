@@ -56,6 +56,9 @@ def test_centroid_timeline_measures_each_bucket_against_the_reference_centroid()
     assert frame["source"].tolist() == ["reference", "primary"]
     assert frame["count"].tolist() == [2, 1]
     assert frame["distance"].tolist() == pytest.approx([0.0, np.hypot(2, 4)])
+    # The reference bucket's centroid is the reference centroid: nothing left after noise.
+    assert frame["adjusted"].iloc[0] == 0.0
+    assert np.isnan(frame["adjusted"].iloc[1])  # one point: no spread to estimate
     assert centroid_distance(vectors[2:], reference) == pytest.approx(np.hypot(2, 4))
     assert np.isnan(centroid_distance(vectors[:0], reference))
 
@@ -64,3 +67,17 @@ def test_buckets_are_hours_for_three_days_and_days_beyond():
     start = pd.Timestamp("2026-01-01", tz="UTC")
     assert auto_bucket(pd.Series([start, start + pd.Timedelta(days=3)])) == "hour"
     assert auto_bucket(pd.Series([start, start + pd.Timedelta(days=4)])) == "day"
+
+
+def test_adjusted_distance_takes_out_sampling_noise():
+    rng = np.random.default_rng(3)
+    dims = 200
+    reference = rng.normal(size=(2000, dims)).astype(np.float32)
+    small = rng.normal(size=(20, dims)).astype(np.float32)          # same distribution, few points
+    shifted = (rng.normal(size=(500, dims)) + 0.05).astype(np.float32)  # truly moved by 0.05 * sqrt(200)
+    times = pd.Series(pd.to_datetime(["2026-01-01T00:00Z"] * 20 + ["2026-01-01T01:00Z"] * 500))
+    frame = centroid_timeline(times, pd.Series(["primary"] * 520), np.vstack([small, shifted]), reference, "hour")
+    noise, moved = frame.iloc[0], frame.iloc[1]
+    assert noise["distance"] > 2.5  # sqrt(200 / 20): pure noise looks like a large distance
+    assert noise["adjusted"] < noise["distance"] / 2
+    assert moved["adjusted"] == pytest.approx(0.05 * np.sqrt(dims), rel=0.25)

@@ -4,7 +4,9 @@ Definitions (``share`` is a cluster's count over its set's count, so sets of dif
 sizes compare fairly):
 
 * **centroid distance**: the Euclidean distance, in the original embedding space, between
-  the mean vector of a time bucket's queries and the mean vector of the whole reference set.
+  the mean vector of a time bucket's queries and the mean vector of the whole reference set;
+  ``adjusted`` is the same with sampling noise taken out, so that buckets of few points
+  (nights, weekends) do not look drifted.
 * **drift ratio** of a cluster: ``(primary_share - reference_share) / (primary_share +
   reference_share)``, from -1 (only reference queries: a topic that went away) to +1 (only
   primary queries: a new topic).
@@ -61,10 +63,10 @@ def centroid_timeline(
         bucket: ``"hour"`` or ``"day"``.
 
     Returns:
-        One row per source and bucket: ``time`` (the bucket's start), ``source``, ``count``,
-        ``distance``, oldest first.
+        One row per source and bucket, oldest first: ``time`` (the bucket's start),
+        ``source``, ``count``, ``distance`` and ``adjusted`` (see :func:`_adjusted`).
     """
-    columns = ["time", "source", "count", "distance"]
+    columns = ["time", "source", "count", "distance", "adjusted"]
     if bucket not in ("hour", "day"):
         raise ValueError(f"bucket={bucket!r}; use 'hour' or 'day'.")
     if not len(vectors) or not len(reference):
@@ -80,14 +82,36 @@ def centroid_timeline(
     starts = np.flatnonzero(np.r_[True, np.diff(group[order]) != 0])
     sums = np.add.reduceat(vectors[order].astype(np.float64), starts, axis=0)
     counts = np.bincount(group, minlength=len(pairs))
-    distances = np.linalg.norm(sums / counts[:, None] - centre, axis=1)
+    means = sums / counts[:, None]
+    squared = np.bincount(group, weights=np.einsum("ij,ij->i", vectors, vectors, dtype=np.float64),
+                          minlength=len(pairs))
     frame = pd.DataFrame({
         "time": pd.to_datetime(pairs[:, 0], unit="us", utc=True),
         "source": np.where(pairs[:, 1] == 1, PRIMARY, REFERENCE),
         "count": counts.astype(np.int64),
-        "distance": distances,
+        "distance": np.linalg.norm(means - centre, axis=1),
+        "adjusted": _adjusted(means, centre, counts, squared, reference),
     })
     return frame.sort_values(["time", "source"], ignore_index=True)
+
+
+def _adjusted(means: np.ndarray, centre: np.ndarray, counts: np.ndarray, squared: np.ndarray,
+              reference: np.ndarray) -> np.ndarray:
+    """The distance with the part due to sampling noise taken out.
+
+    A bucket of n points has a centroid that lies, on average, ``tr(S) / n`` (squared) from
+    the true one even when nothing changed (S is the bucket's covariance). For embeddings
+    with hundreds of dimensions that is of the same order as real drift, so small buckets
+    (nights, weekends) look drifted. ``adjusted = sqrt(max(0, distance² - tr(S_b)/n_b -
+    tr(S_r)/n_r))``, the usual unbiased estimate; NaN for a bucket of one point.
+    """
+    r = reference.astype(np.float64)
+    n_r = len(r)
+    spread_r = ((r - centre) ** 2).sum() / (n_r - 1) / n_r if n_r > 1 else 0.0
+    with np.errstate(invalid="ignore", divide="ignore"):
+        spread_b = (squared - counts * np.einsum("ij,ij->i", means, means)) / (counts - 1) / counts
+        d2 = ((means - centre) ** 2).sum(axis=1) - spread_b - spread_r
+    return np.where(counts > 1, np.sqrt(np.clip(d2, 0.0, None)), np.nan)
 
 
 def _ratio(a: np.ndarray, b: np.ndarray) -> np.ndarray:
