@@ -82,6 +82,6 @@ def test_thumbs_down_with_a_note_is_stored(app, quality_store):
     mine = stored[stored["annotator"] == "workbench app"]
     assert list(mine["label"]) == ["thumbs_down"] and list(mine["explanation"]) == ["Still too short after the fix"]
     assert list(mine["annotator_kind"]) == ["HUMAN"] and list(mine["target"]) == ["trace"]
-    app.page.locator(".wb-thumbs-up button").click()
-    app.wait_until("() => document.querySelectorAll('.wb-feedback-list tr').length >= 4")
+    app.page.locator(".wb-thumbs-up button").click()  # the reviewed trace had only thumbs down so far
+    app.wait_for(".wb-feedback-list", text="thumbs_up")
     assert len(Reader(quality_store).annotations("user_feedback", trace_ids=[reviewed])) == 3
