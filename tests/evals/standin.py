@@ -21,7 +21,7 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-_SECTION = re.compile(r"^([A-Z]+):\n<<<\n(.*?)\n>>>", re.S | re.M)
+_SECTION = re.compile(r"^([A-Z]+):\n<<<\n(.*?)\n>>>", re.DOTALL | re.MULTILINE)
 _WORD = re.compile(r"[a-z]{5,}")
 _LABELS = {
     "context_relevance": ("relevant", "irrelevant"),
@@ -46,7 +46,7 @@ def _supported_share(text: str, context: str) -> float:
 
 def judge(prompt: str) -> dict[str, Any]:
     """The verdict the stand-in gives for a judge prompt."""
-    kind = re.search(r"^TASK: (\w+)", prompt, re.M).group(1)
+    kind = re.search(r"^TASK: (\w+)", prompt, re.MULTILINE).group(1)
     parts = dict(_SECTION.findall(prompt))
     question = parts.get("QUESTION", "")
     if kind in ("context_relevance", "answer_relevance"):
@@ -93,7 +93,7 @@ class StandIn:
                 self.end_headers()
                 self.wfile.write(body)
 
-            def do_POST(self) -> None:  # noqa: N802
+            def do_POST(self) -> None:
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 with stand_in._lock:
                     stand_in.requests.append(body)
@@ -130,7 +130,7 @@ class StandIn:
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/v1"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
-    def __enter__(self) -> StandIn:
+    def __enter__(self) -> StandIn:  # noqa: PYI034 - typing.Self needs Python 3.11
         self.thread.start()
         return self
 

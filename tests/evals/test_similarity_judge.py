@@ -6,7 +6,15 @@ import pytest
 
 from tests.evals.conftest import ids
 from tests.helpers import make_span
-from workbench.evals import AnswerRelevance, ContextRelevance, Faithfulness, JudgeError, SimilarityJudge, Task, run_evals
+from workbench.evals import (
+    AnswerRelevance,
+    ContextRelevance,
+    Faithfulness,
+    JudgeError,
+    SimilarityJudge,
+    Task,
+    run_evals,
+)
 from workbench.evals.similarity import cosine, lexical_vector, sentences
 from workbench.model import Document, Embedding, SpanKind
 from workbench.query import Reader

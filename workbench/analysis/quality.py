@@ -313,7 +313,7 @@ def feedback_rate(
     votes = facts.assign(_pass=facts["passed"].map(lambda v: 1.0 if v is True else 0.0 if v is False else None))
     per_trace = votes.groupby("trace_id")["_pass"].mean()
     traces["with_feedback"] = traces["trace_id"].isin(set(facts["trace_id"]))
-    traces["positive"] = traces["trace_id"].map(per_trace).map(lambda v: v is not None and v == v and v > 0.5)
+    traces["positive"] = traces["trace_id"].map(per_trace).map(lambda v: v is not None and not pd.isna(v) and v > 0.5)
     traces["group"] = _group_column(traces, by)
     columns = ["group", "traces", "with_feedback", "feedback_rate", "positive", "positive_rate"]
     if traces.empty:

@@ -111,8 +111,8 @@ class FeedbackWidget(Viewer):
         self._status = pn.pane.HTML("", stylesheets=[CSS], margin=(10, 8), css_classes=["wb-feedback-status"])
         self._list = pn.pane.HTML("", stylesheets=[CSS], sizing_mode="stretch_width", margin=(4, 8),
                                   css_classes=["wb-feedback-list"])
-        self._up.on_click(lambda _: self.give(True))
-        self._down.on_click(lambda _: self.give(False))
+        self._up.on_click(self._on_up)
+        self._down.on_click(self._on_down)
         self.param.watch(lambda _: self.refresh(), ["trace_id", "span_id"])
         self._layout = pn.Column(self._title, self._note, pn.Row(self._up, self._down, self._status, margin=0),
                                  self._list, sizing_mode="stretch_width", margin=0)
@@ -121,17 +121,22 @@ class FeedbackWidget(Viewer):
     def __panel__(self) -> Any:
         return self._layout
 
+    def _on_up(self, _: Any) -> None:
+        self.give(True)
+
+    def _on_down(self, _: Any) -> None:
+        self.give(False)
+
     def give(self, good: bool) -> str | None:
         """Record thumbs up (``good``) or down, with the note; return the annotation id."""
         if not self.trace_id:
             self._status.object = "<span class='wb-error-text'>Choose a trace first.</span>"
             return None
-        note = self._note.value.strip() or None
-        target = {"span_id": self.span_id, "trace_id": self.trace_id} if self.span_id else {"trace_id": self.trace_id}
+        note = (self._note.value or "").strip() or None
         try:
             annotation_id = annotate(self.reader, name=self.annotation, label="thumbs_up" if good else "thumbs_down",
                                      score=1.0 if good else 0.0, explanation=note, annotator_kind="HUMAN",
-                                     annotator=self.annotator, **target)
+                                     annotator=self.annotator, trace_id=self.trace_id, span_id=self.span_id or None)
         except WorkbenchError as exc:
             self._status.object = f"<span class='wb-error-text'>{esc(exc)}</span>"
             return None

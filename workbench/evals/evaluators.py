@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, TypeAlias
 
 import pandas as pd
 
@@ -101,7 +101,7 @@ class ContextRelevance(Evaluator):
     kind = "context_relevance"
     default_spans = "span_kind == 'RETRIEVER'"
 
-    def tasks(self, record: Record) -> Planned:  # noqa: D102
+    def tasks(self, record: Record) -> Planned:
         if not record.question:
             return "no query"
         if not record.documents:
@@ -124,7 +124,7 @@ class Faithfulness(Evaluator):
     default_name = "faithfulness"
     kind = "faithfulness"
 
-    def tasks(self, record: Record) -> Planned:  # noqa: D102
+    def tasks(self, record: Record) -> Planned:
         if not record.answer:
             return "no answer"
         texts = tuple(c.content for c in record.contexts if c.content)
@@ -140,7 +140,7 @@ class AnswerRelevance(Evaluator):
     default_name = "answer_relevance"
     kind = "answer_relevance"
 
-    def tasks(self, record: Record) -> Planned:  # noqa: D102
+    def tasks(self, record: Record) -> Planned:
         if not record.question:
             return "no question"
         if not record.answer:
@@ -148,7 +148,7 @@ class AnswerRelevance(Evaluator):
         return [(self.span_target(record), Task(self.kind, question=record.question, answer=record.answer))]
 
 
-References = Mapping[str, str] | pd.DataFrame | Callable[[Record], str | None] | None
+References: TypeAlias = Mapping[str, str] | pd.DataFrame | Callable[[Record], str | None] | None
 
 
 class ContextRecall(Evaluator):
@@ -205,7 +205,7 @@ class ContextRecall(Evaluator):
                             return str(nested[key])
         return None
 
-    def tasks(self, record: Record) -> Planned:  # noqa: D102
+    def tasks(self, record: Record) -> Planned:
         reference = self.reference(record)
         if not reference:
             return "no reference answer"

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import random
-import socket
 import threading
 import time
 import urllib.error
@@ -147,7 +146,7 @@ class LLMJudge:
                 if exc.code not in _RETRY_STATUS or attempt >= self.max_retries:
                     raise JudgeError(_http_message(url, exc.code, detail, self.model)) from None
                 wait = _retry_after(exc) or self._delay(attempt)
-            except (urllib.error.URLError, socket.timeout, TimeoutError, ConnectionError) as exc:
+            except (urllib.error.URLError, TimeoutError, ConnectionError) as exc:
                 if attempt >= self.max_retries:
                     reason = getattr(exc, "reason", exc)
                     raise JudgeError(

@@ -17,10 +17,10 @@ from workbench.evals.judge import KINDS, JudgeError, Verdict
 
 __all__ = ["verdict"]
 
-_FENCE = re.compile(r"```(?:json|JSON)?\s*(.*?)```", re.S)
-_SCORE = re.compile(r'["\']?score["\']?\s*[:=]\s*["\']?([0-9.]+\s*(?:%|/\s*[0-9.]+)?)', re.I)
-_LABEL = re.compile(r'["\']?label["\']?\s*[:=]\s*["\']([^"\']+)["\']', re.I)
-_EXPLANATION = re.compile(r'["\']?explanation["\']?\s*[:=]\s*["\'](.+?)["\']\s*[,}]', re.I | re.S)
+_FENCE = re.compile(r"```(?:json|JSON)?\s*(.*?)```", re.DOTALL)
+_SCORE = re.compile(r'["\']?score["\']?\s*[:=]\s*["\']?([0-9.]+\s*(?:%|/\s*[0-9.]+)?)', re.IGNORECASE)
+_LABEL = re.compile(r'["\']?label["\']?\s*[:=]\s*["\']([^"\']+)["\']', re.IGNORECASE)
+_EXPLANATION = re.compile(r'["\']?explanation["\']?\s*[:=]\s*["\'](.+?)["\']\s*[,}]', re.IGNORECASE | re.DOTALL)
 
 _YES = {"yes", "true", "pass", "passed", "correct", "supported", "grounded", "good"}
 _NO = {"no", "false", "fail", "failed", "incorrect", "unsupported", "ungrounded", "hallucinated",

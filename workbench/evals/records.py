@@ -91,7 +91,7 @@ def corpus_vectors(reader: Any) -> dict[str, list[float]]:
         return {}
     try:
         frame = corpus()
-    except Exception:  # a remote reader without the corpus, or an old store
+    except Exception:  # noqa: BLE001 - a remote reader without the corpus, or an old store
         return {}
     return {str(d): list(v) for d, v in zip(frame["document_id"], frame["vector"]) if v is not None}
 

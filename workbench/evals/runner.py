@@ -226,7 +226,7 @@ def run_evals(
                     evaluator, target = running.pop(future)
                     try:
                         verdict = future.result()
-                    except Exception as exc:  # one task's failure must not end the run
+                    except Exception as exc:  # noqa: BLE001 - one task's failure must not end the run
                         message = str(exc) if isinstance(exc, JudgeError) else f"{type(exc).__name__}: {exc}"
                         errors[message] += 1
                         bar.update(ok=False)

@@ -40,8 +40,7 @@ Vector = Any  # a dense sequence of floats, or a Counter of words
 _WORD = re.compile(r"[a-z0-9]+")
 _SENTENCE = re.compile(r"(?<=[.!?])\s+|\n+")
 _STOP = frozenset(
-    "a an and are as at be by can do does for from has have how i if in is it its me my no not of on or our so "
-    "that the their them then there these this to was we what when where which who why will with you your".split()
+    ["a", "an", "and", "are", "as", "at", "be", "by", "can", "do", "does", "for", "from", "has", "have", "how", "i", "if", "in", "is", "it", "its", "me", "my", "no", "not", "of", "on", "or", "our", "so", "that", "the", "their", "them", "then", "there", "these", "this", "to", "was", "we", "what", "when", "where", "which", "who", "why", "will", "with", "you", "your"]
 )
 
 
@@ -101,7 +100,7 @@ class SimilarityJudge:
             return [lexical_vector(t) for t in texts], "lexical"
         try:
             vectors = [list(map(float, v)) for v in self.embed(texts)]
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - the user's function: report whatever it raised
             raise JudgeError(f"The embedding function failed ({type(exc).__name__}: {exc}); check it.") from None
         if len(vectors) != len(texts):
             raise JudgeError(

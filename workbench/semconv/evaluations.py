@@ -149,11 +149,11 @@ def _lists(span: Span, attrs: Mapping[str, Any]) -> list[Evaluation]:
                     groups.setdefault((number, int(index)), {})[name] = value
                 break
     out: list[Evaluation] = []
-    for (number, index), item in sorted(groups.items()):
-        prefix, word, scope = _LISTS[number]
+    for (number, position), item in sorted(groups.items()):
+        prefix, _, scope = _LISTS[number]
         target = _list_target(span, scope)
         if target is not None:
-            out.extend(_build(span, item, target, f"{prefix}{index}.", "openinference", span.end_time_ns))
+            out.extend(_build(span, item, target, f"{prefix}{position}.", "openinference", span.end_time_ns))
     return out
 
 

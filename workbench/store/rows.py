@@ -79,7 +79,7 @@ class SpanBatch:
     events (see :mod:`workbench.semconv.evaluations`); usually empty.
     """
 
-    __slots__ = ("spans", "documents", "embeddings", "annotations")
+    __slots__ = ("annotations", "documents", "embeddings", "spans")
 
     def __init__(self, spans: pa.Table, documents: pa.Table, embeddings: pa.Table,
                  annotations: pa.Table | None = None) -> None:
