@@ -58,3 +58,17 @@ def test_a_failing_job_carries_its_error(reader):
         assert job.state == "failed" and "has no embeddings" in job.stage
         # The worker goes on.
         assert worker.submit(PRIMARY, REFERENCE, projector=PCAProjector()).result(timeout=60)
+
+
+def test_the_shared_worker_is_one_per_store(reader):
+    from workbench.query import Reader
+
+    first = DriftWorker.shared(reader, warm=False)
+    try:
+        assert DriftWorker.shared(Reader(reader.store)) is first
+        assert first.jobs() == []
+    finally:
+        first.stop()
+    second = DriftWorker.shared(reader, warm=False)
+    assert second is not first  # a stopped worker is not handed out again
+    second.stop()

@@ -37,6 +37,8 @@ __all__ = ["DriftJob", "DriftWorker"]
 logger = logging.getLogger(__name__)
 
 _ids = itertools.count(1)
+_shared: dict[int, DriftWorker] = {}
+_shared_lock = threading.Lock()
 
 
 class DriftJob:
@@ -126,6 +128,20 @@ class DriftWorker:
         self._thread: threading.Thread | None = None
         self._warm_thread: threading.Thread | None = None
 
+    @classmethod
+    def shared(cls, reader: Reader, *, warm: bool = True) -> DriftWorker:
+        """The process's one started worker for ``reader``'s store (created, and warmed, on first call).
+
+        A server calls this at start so UMAP is compiled before anyone opens the Drift page;
+        the page calls it to get the same worker and its cache.
+        """
+        key = id(reader.store)
+        with _shared_lock:
+            worker = _shared.get(key)
+            if worker is None or worker.reader.store is not reader.store:
+                worker = _shared[key] = cls(reader, warm=warm).start()
+            return worker
+
     def __enter__(self) -> DriftWorker:  # noqa: PYI034 - typing.Self needs Python 3.11
         return self.start()
 
@@ -150,6 +166,10 @@ class DriftWorker:
     def stop(self, timeout: float | None = 30.0) -> None:
         """Cancel queued jobs, let the running one finish (up to ``timeout``), stop the thread."""
         self.cancel_pending()
+        with _shared_lock:
+            for key, worker in list(_shared.items()):
+                if worker is self:
+                    del _shared[key]
         if self._thread is not None:
             self._queue.put(_Stop())
             self._thread.join(timeout)
