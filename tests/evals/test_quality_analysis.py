@@ -18,6 +18,7 @@ from workbench.analysis.quality import (
     quality_over_time,
     quality_summary,
     score_distribution,
+    trace_annotations,
     worst_traces,
 )
 from workbench.errors import FilterError
@@ -115,3 +116,11 @@ def test_summary_and_names(story):
     assert summary.loc["faithfulness", "count"] == 12 and summary.loc["user_feedback", "pass_rate"] == pytest.approx(7 / 11)
     names = annotation_names(story)
     assert list(names["name"]) == ["faithfulness", "user_feedback"] and list(names["kinds"].iloc[0]) == ["LLM"]
+
+
+def test_trace_annotations_summarise_a_page_of_traces(story):
+    rows = trace_annotations(story, [f"{1:032x}", f"{8:032x}", f"{12:032x}", "ff" * 16]).set_index("trace_id")
+    assert list(rows.index) == [f"{1:032x}", f"{8:032x}", f"{12:032x}"]
+    assert rows.loc[f"{8:032x}", "feedback"] == "thumbs_down" and rows.loc[f"{8:032x}", "failed"] == 2
+    assert pd.isna(rows.loc[f"{12:032x}", "feedback"]) and rows.loc[f"{12:032x}", "annotations"] == 1
+    assert rows.loc[f"{1:032x}", "scores"] == {"faithfulness": 0.9, "user_feedback": 1.0}

@@ -40,6 +40,7 @@ __all__ = [
     "quality_over_time",
     "quality_summary",
     "score_distribution",
+    "trace_annotations",
     "worst_traces",
 ]
 
@@ -47,6 +48,7 @@ __all__ = [
 GROUPS: tuple[str, ...] = ("none", "prompt_version", "model", "feature", "project", "annotator", "annotator_kind")
 
 Project = str | Sequence[str] | None
+_FEEDBACK = "user_feedback"
 
 _FACT_COLUMNS = [
     "annotation_id", "name", "target", "trace_id", "span_id", "document_position", "session_id", "score", "label",
@@ -377,3 +379,37 @@ def worst_traces(
     inputs = dict(zip(roots["trace_id"], roots["input_value"].fillna("").str.slice(0, 200)))
     out["input"] = out["trace_id"].map(inputs)
     return out[columns]
+
+
+def trace_annotations(reader: Reader, trace_ids: Sequence[str], *, feedback: str = _FEEDBACK,
+                      threshold: float = 0.5) -> pd.DataFrame:
+    """A summary of each trace's annotations, for columns beside a trace list.
+
+    Counts every annotation about the trace: on it, on its spans and their documents.
+
+    Returns:
+        One row per trace of ``trace_ids`` with any: ``trace_id``, ``annotations``, ``failed``,
+        ``feedback`` (the label of the latest ``feedback`` annotation on it, e.g.
+        ``thumbs_down``), ``scores`` (annotation name -> mean score).
+    """
+    columns = ["trace_id", "annotations", "failed", "feedback", "scores"]
+    ids = [str(t).lower() for t in trace_ids]
+    if not ids:
+        return pd.DataFrame(columns=columns)
+    frame = reader.store.query(
+        """SELECT coalesce(a.trace_id, s.trace_id) AS trace_id, a.name, a.score, a.label, a.created_at
+           FROM annotations a LEFT JOIN spans s ON a.trace_id IS NULL AND a.span_id = s.span_id
+           WHERE coalesce(a.trace_id, s.trace_id) IN (SELECT unnest(?::VARCHAR[]))""",
+        [ids],
+    ).to_pandas()
+    if frame.empty:
+        return pd.DataFrame(columns=columns)
+    frame["failed"] = [passed(s, lab, threshold) is False for s, lab in zip(frame["score"], frame["label"])]
+    rows = []
+    for trace_id, group in frame.groupby("trace_id", sort=False):
+        mine = group[group["name"] == feedback].sort_values("created_at")
+        scores = group.dropna(subset=["score"]).groupby("name")["score"].mean()
+        rows.append({"trace_id": trace_id, "annotations": len(group), "failed": int(group["failed"].sum()),
+                     "feedback": mine["label"].iloc[-1] if len(mine) else None,
+                     "scores": {str(k): float(v) for k, v in scores.items()}})
+    return pd.DataFrame(rows, columns=columns)

@@ -55,8 +55,9 @@ def _percent(value: Any) -> str:
 def _value_html(score: Any, label: Any) -> str:
     parts = []
     if not is_missing(label):
-        icon = {"thumbs_up": "&#128077; ", "thumbs_down": "&#128078; "}.get(str(label), "")
-        parts.append(f"<b>{icon}{esc(label)}</b>")
+        color = {"thumbs_up": "#059669", "thumbs_down": "#dc2626"}.get(str(label))
+        style = f" style='color:{color}'" if color else ""
+        parts.append(f"<b{style}>{esc(label)}</b>")
     if not is_missing(score):
         parts.append(f"{float(score):.2f}")
     return " &middot; ".join(parts)
@@ -104,9 +105,9 @@ class FeedbackWidget(Viewer):
         self._note = pn.widgets.TextAreaInput(placeholder="A note (optional): what was right or wrong",
                                               height=64, sizing_mode="stretch_width", margin=(4, 8),
                                               css_classes=["wb-feedback-note"])
-        self._up = pn.widgets.Button(label="\U0001F44D Good", color="success", width=110, margin=(4, 8),
+        self._up = pn.widgets.Button(label="Thumbs up", color="success", width=120, margin=(4, 8),
                                      css_classes=["wb-thumbs-up"])
-        self._down = pn.widgets.Button(label="\U0001F44E Bad", color="danger", width=110, margin=(4, 4),
+        self._down = pn.widgets.Button(label="Thumbs down", color="danger", width=120, margin=(4, 4),
                                        css_classes=["wb-thumbs-down"])
         self._status = pn.pane.HTML("", stylesheets=[CSS], margin=(10, 8), css_classes=["wb-feedback-status"])
         self._list = pn.pane.HTML("", stylesheets=[CSS], sizing_mode="stretch_width", margin=(4, 8),
@@ -141,8 +142,8 @@ class FeedbackWidget(Viewer):
             self._status.object = f"<span class='wb-error-text'>{esc(exc)}</span>"
             return None
         self._note.value = ""
-        self._status.object = (f"<span class='wb-muted'>Saved {'&#128077;' if good else '&#128078;'} "
-                               f"{'with your note' if note else ''}</span>")
+        self._status.object = (f"<span class='wb-muted'>Saved: thumbs {'up' if good else 'down'}"
+                               f"{', with your note' if note else ''}.</span>")
         self._load_list()
         return annotation_id
 
@@ -352,7 +353,7 @@ class QualityView(PageView):
             ),
             heading("Feedback rate by feature", "traces with user feedback, and how much of it was positive"),
             self._feedback,
-            heading("Worst traces", "most failing evaluations first; review one to see why and add feedback"),
+            heading("Worst traces", "most failing first, by the evaluation chosen; review one to see why and add feedback"),
             self._worst,
             heading("Review"),
             self._review_note,
@@ -402,7 +403,7 @@ class QualityView(PageView):
             over_time = quality_over_time(self.reader, name, by=self.by, **scope)
             scores = score_distribution(self.reader, name, by=self.by if self.by != "none" else "none", **scope)
             feedback = feedback_rate(self.reader, by="feature", **scope)
-            worst = worst_traces(self.reader, limit=15, **scope)
+            worst = worst_traces(self.reader, name, limit=15, **scope)
         except (FilterError, WorkbenchError) as exc:
             self._status.object = status_line(esc(exc), error=True)
             return
