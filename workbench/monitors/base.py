@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
+import statistics
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, fields
 from typing import Any, ClassVar
@@ -106,15 +107,58 @@ def bucket_number(when: dt.datetime, width: dt.timedelta) -> int:
     return int((floor_time(when, width) - _EPOCH) / width)
 
 
-def wilson(successes: int, total: int, z: float = 1.96) -> tuple[float, float]:
-    """The Wilson score interval of a proportion (95% by default); ``(0, 1)`` for no trials."""
-    if total <= 0:
-        return 0.0, 1.0
-    p = successes / total
-    denominator = 1 + z * z / total
-    centre = (p + z * z / (2 * total)) / denominator
-    spread = z * math.sqrt(p * (1 - p) / total + z * z / (4 * total * total)) / denominator
-    return max(0.0, centre - spread), min(1.0, centre + spread)
+#: The chance that a healthy group fires anywhere in a window, for the rules that test rates.
+FALSE_ALARM = 0.01
+
+
+def per_bucket_alpha(buckets: int) -> float:
+    """The significance each of ``buckets`` tests needs so that all of them together raise a
+    false alarm at most :data:`FALSE_ALARM` of the time (Bonferroni)."""
+    return FALSE_ALARM / max(1, buckets)
+
+
+def binomial_tail(k: int, n: int, p: float) -> float:
+    """P(X >= k) for X ~ Binomial(n, p): how likely ``k`` or more hits are by chance at rate ``p``.
+
+    At or below the mean (``k <= n * p``) it returns 1.0: the tail is then at least about one
+    half, and the rules only ask whether it is small.
+    """
+    if k <= 0 or k <= n * p:
+        return 1.0
+    if k > n or p <= 0.0:
+        return 0.0
+    if p >= 1.0:
+        return 1.0
+    log_p, log_q = math.log(p), math.log1p(-p)
+    total, i = 0.0, k
+    while i <= n:
+        term = math.exp(math.lgamma(n + 1) - math.lgamma(i + 1) - math.lgamma(n - i + 1) + i * log_p + (n - i) * log_q)
+        total += term
+        # Past the mode the terms only shrink; stop once they no longer count.
+        if i > n * p and term < total * 1e-12:
+            break
+        i += 1
+    return min(1.0, total)
+
+
+def poisson_tail(k: int, mean: float) -> float:
+    """P(X >= k) for X ~ Poisson(mean); 1.0 at or below the mean (see :func:`binomial_tail`)."""
+    if k <= 0 or k <= mean:
+        return 1.0
+    if mean <= 0:
+        return 0.0
+    total, i, log_mean = 0.0, k, math.log(mean)
+    while True:
+        term = math.exp(i * log_mean - mean - math.lgamma(i + 1))
+        total += term
+        if term < total * 1e-12:
+            return min(1.0, total)
+        i += 1
+
+
+def z_for(alpha: float) -> float:
+    """The one-sided normal quantile for a significance ``alpha``."""
+    return statistics.NormalDist().inv_cdf(1 - alpha)
 
 
 def two_proportion_z(k1: int, n1: int, k2: int, n2: int) -> float:
@@ -165,6 +209,15 @@ def ago(value: dt.datetime, now: dt.datetime) -> str:
     if seconds < 2 * 86400:
         return f"{seconds / 3600:.0f} h"
     return f"{seconds / 86400:.0f} days"
+
+
+def duration_text(value: dt.timedelta) -> str:
+    """A duration in words: ``7 days``, ``6 hours``, ``30 minutes``."""
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        count = value.total_seconds() / size
+        if count >= 1 and count == int(count):
+            return f"{int(count)} {unit}{'s' if count != 1 else ''}"
+    return f"{value.total_seconds() / 3600:.1f} hours"
 
 
 def money(value: float | None) -> str:

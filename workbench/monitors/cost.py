@@ -26,6 +26,8 @@ from workbench.monitors.base import (
     bucket_start,
     literal,
     money,
+    per_bucket_alpha,
+    poisson_tail,
     when,
 )
 
@@ -41,6 +43,7 @@ _FIELDS = {
     "prompt_version": "prompt_template_version",
 }
 _NONE = "(none)"  # how cost_by labels calls without a value
+_FROM_ROOT = ("feature", "user", "session")  # read from the call, else from its trace's root
 
 
 def feature_filter(value: str, key: str | None) -> str:
@@ -87,25 +90,28 @@ class _CostRule(Rule):
         if self.by is not None and self.by not in DIMENSIONS:
             self.check_choice("by", [*DIMENSIONS, None])
 
-    def _costs(self, ctx: Context, first: int) -> dict[Any, dict[int, float]]:
-        """Cost per group and bucket number, from bucket ``first`` to the check's time."""
+    def _costs(self, ctx: Context, first: int) -> dict[Any, dict[int, tuple[float, int]]]:
+        """Cost and calls per group and bucket number, from bucket ``first`` to the check's time."""
         width = EVERY[self.every]
         frame = cost_by(ctx.reader, both(self.filter), by=self.by, every=self.every,
                         start=bucket_start(first, width), end=ctx.now, project=self.project,
                         feature_key=self.feature_key)
-        out: dict[Any, dict[int, float]] = {}
+        out: dict[Any, dict[int, tuple[float, int]]] = {}
         if not len(frame):
             return out
         groups = frame[self.by] if self.by else pd.Series([None] * len(frame))
-        for group, bucket, cost in zip(groups, frame["bucket"], frame["cost"], strict=True):
+        for group, bucket, cost, calls in zip(groups, frame["bucket"], frame["cost"], frame["calls"], strict=True):
             if pd.isna(cost):
                 continue
             number = bucket_number(pd.Timestamp(bucket).to_pydatetime(), width)
-            out.setdefault(group, {})[number] = out.get(group, {}).get(number, 0.0) + float(cost)
+            out.setdefault(group, {})[number] = (float(cost), int(calls))
         return out
 
     def _filter(self, group: Any) -> str | None:
-        return both(self.filter, _CALLS, cost_group_filter(self.by, group, self.feature_key))
+        # A call's feature, user and session may be its trace root's: then the root carries the
+        # value, not the call, and the filter must match the root (the trace list shows the trace).
+        calls = None if self.by in _FROM_ROOT else _CALLS
+        return both(self.filter, calls, cost_group_filter(self.by, group, self.feature_key))
 
 
 @dataclass(kw_only=True)
@@ -138,7 +144,8 @@ class CostBudget(_CostRule):
         first, latest = bucket_number(start, width), bucket_number(end, width)
         budget = float(self.budget or 0)
         results = []
-        for group, costs in sorted(self._costs(ctx, first).items(), key=lambda kv: str(kv[0])):
+        for group, buckets in sorted(self._costs(ctx, first).items(), key=lambda kv: str(kv[0])):
+            costs = {b: cost for b, (cost, _) in buckets.items()}
             over = {b: c for b, c in costs.items() if c > budget}
             episode = Episode.of(over, width, latest)
             if episode is None:
@@ -172,7 +179,11 @@ class CostJump(_CostRule):
 
     A bucket breaches when its cost is at least ``factor`` times the median cost of the same
     bucket on each of the ``baseline_days`` days before (the same hour for hourly buckets, so
-    a daily rhythm is no jump), and at least ``min_increase`` USD above it. A group with no
+    a daily rhythm is no jump), at least ``min_increase`` USD above it, and made of at least
+    ``min_calls`` calls. The jump must also be more than chance: either the cost per call rose
+    ``factor`` times (longer prompts, a dearer model), or there were more calls than the
+    mean count of those days explains (a Poisson test with a 1% false-alarm chance over the
+    window), so thirteen calls in an hour that usually has five do not fire. A group with no
     spend in most of those days has no baseline and cannot jump (a budget watches new spend).
 
     Attributes:
@@ -181,6 +192,7 @@ class CostJump(_CostRule):
         by: Watch each feature, model, project ... apart; ``None`` for the total.
         baseline_days: Days before a bucket whose median is its baseline.
         min_increase: The least rise over the baseline, in USD, worth an alert.
+        min_calls: The fewest calls a bucket needs to be judged.
         feature_key: The attribute naming a call's feature (for ``by="feature"``).
     """
 
@@ -192,11 +204,13 @@ class CostJump(_CostRule):
     by: str | None = "feature"
     baseline_days: int = 7
     min_increase: float = 0.05
+    min_calls: int = 10
 
     def validate(self) -> None:
         super().validate()
         self.check_number("factor", low=1, strict_low=True)
         self.check_number("min_increase", low=0)
+        self.check_number("min_calls", low=1)
         if not isinstance(self.baseline_days, int) or isinstance(self.baseline_days, bool) or not 1 <= self.baseline_days <= 90:
             raise self.fail("baseline_days", "baseline_days must be a whole number of days from 1 to 90",
                             "write e.g. baseline_days = 7")
@@ -209,14 +223,24 @@ class CostJump(_CostRule):
         step = int(dt.timedelta(days=1) / width)
         start, end = ctx.bounds(self)
         first, latest = bucket_number(start, width), bucket_number(end, width)
+        alpha = per_bucket_alpha(latest - first + 1)
         results = []
-        for group, costs in sorted(self._costs(ctx, first - self.baseline_days * step).items(),
-                                   key=lambda kv: str(kv[0])):
+        for group, buckets in sorted(self._costs(ctx, first - self.baseline_days * step).items(),
+                                     key=lambda kv: str(kv[0])):
             breaches: dict[int, tuple[float, float]] = {}
             for number in range(first, latest + 1):
-                cost = costs.get(number, 0.0)
-                baseline = statistics.median(costs.get(number - k * step, 0.0) for k in range(1, self.baseline_days + 1))
-                if baseline > 0 and cost >= self.factor * baseline and cost - baseline >= self.min_increase:
+                cost, calls = buckets.get(number, (0.0, 0))
+                if calls < self.min_calls:
+                    continue
+                before = [buckets.get(number - k * step, (0.0, 0)) for k in range(1, self.baseline_days + 1)]
+                baseline = statistics.median(c for c, _ in before)
+                if baseline <= 0 or cost < self.factor * baseline or cost - baseline < self.min_increase:
+                    continue
+                # Pooled over the baseline days: a few cheap calls in one of them must not set the bar.
+                base_calls = sum(n for _, n in before)
+                per_call = sum(c for c, _ in before) / base_calls
+                more_calls = poisson_tail(calls, base_calls / len(before)) < alpha
+                if more_calls or cost / calls >= self.factor * per_call:
                     breaches[number] = (cost, baseline)
             episode = Episode.of(breaches, width, latest)
             if episode is None:

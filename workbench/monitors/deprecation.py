@@ -31,6 +31,7 @@ from workbench.monitors.base import (
     Rule,
     ago,
     both,
+    duration_text,
     literal,
     parse_duration,
     percent,
@@ -68,10 +69,11 @@ _SAMPLE = """COALESCE(NULLIF(s.status_message, ''),
 
 _API_MESSAGE = re.compile(r"""['"]message['"]\s*:\s*(['"])(?P<m>.+?)\1\s*[,}]""")
 _API_CODE = re.compile(r"""['"]code['"]\s*:\s*['"](?P<c>[^'"]+)['"]""")
+_LEARN_MORE = re.compile(r"\s*(?:Learn more|See|Visit)\b[^.]*?https?://\S+", re.IGNORECASE)
 _HTTP = re.compile(r"(?:Error code|status(?: code)?)\s*:?\s*(?P<s>[45]\d\d)\b", re.IGNORECASE)
 
 
-def gist(text: str | None, limit: int = 160) -> str:
+def gist(text: str | None, limit: int = 120) -> str:
     """The gist of a provider's error text: ``404 model_not_found: The model ... is retired.``"""
     if not text:
         return ""
@@ -79,7 +81,7 @@ def gist(text: str | None, limit: int = 160) -> str:
     if message:
         head = " ".join(x for x in (status and status["s"], code and code["c"]) if x)
         text = f"{head}: {message['m']}" if head else message["m"]
-    text = " ".join(text.split())
+    text = " ".join(_LEARN_MORE.sub("", text).split())
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
@@ -205,7 +207,7 @@ class ModelDeprecation(Rule):
                 continue
             use, err = usage.get(key), errors.get(key)
             err = err if err and err["errors"] >= self.min_errors else None
-            silent = use is not None and self._silent(use, start, end, min_silence)
+            silent = use is not None and self._silent(use, end, min_silence)
             if not err and not silent:
                 continue
             results.append(self._result(ctx, project, model, use, err, silent, usage, start - history))
@@ -216,8 +218,10 @@ class ModelDeprecation(Rule):
                                 "called or failed with not-found or deprecation errors.",
                            values={"models": models})]
 
-    def _silent(self, use: dict, start: dt.datetime, end: dt.datetime, min_silence: dt.timedelta) -> bool:
-        if use["last_seen"] < start or end - use["last_seen"] < min_silence:
+    def _silent(self, use: dict, end: dt.datetime, min_silence: dt.timedelta) -> bool:
+        # Silence is a state: it holds from the last call until the next, whenever that began,
+        # as long as the steady use before it is within reach (the window plus the history).
+        if end - use["last_seen"] < min_silence:
             return False
         if use["history_calls"] < self.min_calls or use["active_days"] < self.min_active_days:
             return False
@@ -247,9 +251,10 @@ class ModelDeprecation(Rule):
                 failed += f' ("{quote}")'
             parts.append(failed)
         if silent and use:
+            history = duration_text(parse_duration(self.history, what="history"))
             parts.append(f"it has not been called since {when(use['last_seen'])} ({ago(use['last_seen'], now)} ago) "
-                         f"after {use['history_calls']:,} calls on {use['active_days']} days; "
-                         f"{use['calls_since']:,} calls to other models since")
+                         f"after {use['history_calls']:,} calls in the {history} before, while "
+                         f"{use['calls_since']:,} calls went to other models")
         elif err and use:
             parts.append(f"it was last called at {when(use['last_seen'])}, "
                          f"{err['calls_since_first_error']:,} times since the first error")

@@ -19,10 +19,11 @@ from workbench.monitors.base import (
     group_filter,
     group_sql,
     percent,
+    binomial_tail,
+    per_bucket_alpha,
     scope_where,
     subject,
     when,
-    wilson,
 )
 
 __all__ = ["ErrorRate"]
@@ -34,8 +35,10 @@ class ErrorRate(Rule):
 
     A bucket (an hour or a day, UTC) with at least ``min_count`` spans breaches when its error
     rate is over ``threshold``, or over ``factor`` times the rate of the ``baseline_days``
-    before it (and over ``min_rate``), *with 95% confidence*: the lower end of the rate's
-    Wilson interval must clear the bar, so two failures among ten calls do not trip it.
+    before it (and over ``min_rate``), by more than chance allows: a one-sided binomial test
+    against the bar, at a significance split over the window's buckets, so that a healthy
+    group fires anywhere in the window less than one time in a hundred. One failure among ten
+    calls trips nothing; a real outage trips it within the hour.
 
     Attributes:
         threshold: The error rate that is too high, from 0 to 1.
@@ -93,28 +96,28 @@ class ErrorRate(Rule):
         per_group: dict[object, dict[int, tuple[int, int]]] = {}
         for row in rows:
             per_group.setdefault(row["grp"], {})[row["bucket"]] = (row["n"], row["errors"])
+        alpha = per_bucket_alpha(latest - first + 1)
         results = []
         for group, counts in sorted(per_group.items(), key=lambda kv: str(kv[0])):
             breaches: dict[int, dict] = {}
             for number, (n, errors) in counts.items():
                 if number < first or n < self.min_count:
                     continue
-                low, _ = wilson(errors, n)
                 base_n = base_err = 0
                 for b in range(number - lookback, number):
                     bn, be = counts.get(b, (0, 0))
                     base_n, base_err = base_n + bn, base_err + be
-                baseline = base_err / base_n if base_n else None
-                over = low > self.threshold
-                jumped = (self.factor > 0 and baseline is not None and base_n >= self.min_count
-                          and low > max(self.min_rate, self.factor * baseline))
+                baseline = base_err / base_n if base_n >= self.min_count else None
+                over = binomial_tail(errors, n, self.threshold) < alpha
+                jumped = (self.factor > 0 and baseline is not None
+                          and binomial_tail(errors, n, max(self.min_rate, self.factor * baseline)) < alpha)
                 if over or jumped:
-                    breaches[number] = {"n": n, "errors": errors, "rate": errors / n, "low": low,
-                                        "baseline": baseline, "over": over}
+                    breaches[number] = {"n": n, "errors": errors, "rate": errors / n, "baseline": baseline,
+                                        "over": over}
             episode = Episode.of(breaches, width, latest)
             if episode is None:
                 continue
-            peak_at = max(breaches, key=lambda b: (breaches[b]["low"], b))
+            peak_at = max(breaches, key=lambda b: (breaches[b]["rate"], breaches[b]["n"], b))
             peak = breaches[peak_at]
             period = (f"on {when(bucket_start(peak_at, width), width)}" if self.every == "day"
                       else f"in the hour from {when(bucket_start(peak_at, width))}")

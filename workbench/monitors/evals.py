@@ -22,10 +22,12 @@ from workbench.monitors.base import (
     bucket_sql,
     bucket_start,
     literal,
+    binomial_tail,
+    per_bucket_alpha,
     percent,
     two_proportion_z,
     when,
-    wilson,
+    z_for,
 )
 
 __all__ = ["EvalPassRate", "PASS_LABELS"]
@@ -36,17 +38,16 @@ PASS_LABELS: tuple[str, ...] = (
     "grounded", "factual", "helpful", "positive", "accurate", "ok",
 )
 
-_Z = 1.96  # a drop this many standard errors deep is no accident (95%, two-sided)
-
-
 @dataclass(kw_only=True)
 class EvalPassRate(Rule):
     """The pass rate of an evaluation dropping against its trailing baseline (or under a floor).
 
     A bucket with at least ``min_count`` annotations breaches when its pass rate is
     ``max_drop`` or more below the pooled rate of the ``baseline_days`` before it and the drop
-    is significant (a two-proportion z-test at 95%); or, with ``min_pass_rate``, when even the
-    upper end of its rate's Wilson interval is under that floor.
+    is more than chance allows (a one-sided two-proportion z-test); or, with
+    ``min_pass_rate``, when its passes are too few for that floor (a binomial test). The
+    significance is split over the window's buckets, so a healthy evaluation fires anywhere
+    in the window less than one time in a hundred.
 
     Attributes:
         names: Which evaluations (annotation names); empty for each one found.
@@ -142,6 +143,8 @@ class EvalPassRate(Rule):
         per_name: dict[str, dict[int, dict]] = {}
         for row in self._counts(ctx, bucket_start(first - lookback, width), end):
             per_name.setdefault(row["name"], {})[row["bucket"]] = row
+        alpha = per_bucket_alpha(latest - first + 1)
+        z = z_for(alpha)
         results = []
         for name, counts in sorted(per_name.items()):
             breaches: dict[int, dict] = {}
@@ -154,8 +157,10 @@ class EvalPassRate(Rule):
                 rate = passed / n
                 baseline = base_pass / base_n if base_n else None
                 dropped = (baseline is not None and base_n >= self.min_count and baseline - rate >= self.max_drop
-                           and two_proportion_z(base_pass, base_n, passed, n) >= _Z)
-                floor = self.min_pass_rate is not None and wilson(passed, n)[1] < self.min_pass_rate
+                           and two_proportion_z(base_pass, base_n, passed, n) >= z)
+                # Too few passes for the floor: as many failures are unlikely at 1 - floor.
+                floor = (self.min_pass_rate is not None
+                         and binomial_tail(n - passed, n, 1 - self.min_pass_rate) < alpha)
                 if dropped or floor:
                     breaches[number] = {"n": n, "passed": passed, "rate": rate, "baseline": baseline,
                                         "dropped": dropped}
@@ -188,4 +193,4 @@ class EvalPassRate(Rule):
         if not per_name:
             return [self.quiet(ctx, "No evaluations or feedback to judge in the window.")]
         return [self.quiet(ctx, f"Pass rates of {', '.join(repr(n) for n in sorted(per_name))} held "
-                                f"within {percent(self.max_drop)} of their trailing {self.baseline_days}-day rates.")]
+                                f"within {self.max_drop * 100:.0f} points of their trailing {self.baseline_days}-day rates.")]
