@@ -15,6 +15,7 @@ are unknown, never $0: :func:`unpriced_models` lists them so that a price can be
 =========================  =========================================================
 :func:`cost_by`            calls, tokens and cost per group, in total or per hour/day
 :func:`burn_rate`          spend per day, a trailing mean, and an optional budget
+:func:`cost_change`        each group's spend, and how its daily spend moved
 :func:`top_traces`         the costliest requests
 :func:`top_users`          the costliest users
 :func:`request_costs`      one row per request, for a distribution
@@ -44,6 +45,7 @@ __all__ = [
     "DIMENSIONS",
     "burn_rate",
     "cost_by",
+    "cost_change",
     "cost_per_request",
     "dimension_sql",
     "feature_sql",
@@ -305,6 +307,54 @@ def burn_rate(
         frame["budget"] = float(budget)
         frame["over_budget"] = frame["cost"] > float(budget)
     return frame
+
+
+def cost_change(
+    reader: Reader,
+    filter: str | None = None,
+    *,
+    by: str = "feature",
+    start: Any = None,
+    end: Any = None,
+    project: Project = None,
+    feature_key: str | None = None,
+    prices: PriceLookup | None = None,
+) -> pd.DataFrame:
+    """Each group's spend, and how its daily spend moved: the first half of the days against the second.
+
+    The days run from the first to the last day with calls (UTC); with an odd count the
+    middle day is left out. A feature whose burn jumped shows a large ``change``.
+
+    Returns:
+        The ``by`` column, ``calls``, ``total_tokens``, ``cost``, ``share`` (of all cost),
+        ``per_day_before``, ``per_day_after`` (mean cost per day in each half) and ``change``
+        (``after / before - 1``; null without two days or without spend before), costliest first.
+    """
+    names = _by_list(by)
+    if len(names) != 1:
+        raise FilterError("cost_change() compares one dimension at a time; give by a single name.")
+    daily = cost_by(reader, filter, by=by, every="day", start=start, end=end, project=project,
+                    feature_key=feature_key, prices=prices)
+    columns = [by, "calls", "total_tokens", "cost", "share", "per_day_before", "per_day_after", "change"]
+    if daily.empty:
+        return pd.DataFrame(columns=columns)
+    grouped = daily.groupby(by, dropna=False)
+    out = pd.DataFrame({"calls": grouped["calls"].sum(), "total_tokens": grouped["total_tokens"].sum(),
+                        "cost": grouped["cost"].sum(min_count=1)})
+    total = out["cost"].sum()
+    out["share"] = out["cost"] / total if total else float("nan")
+    days = pd.date_range(daily["bucket"].min(), daily["bucket"].max(), freq="D")
+    per_day = daily.pivot_table(index="bucket", columns=by, values="cost", aggfunc="sum").reindex(days).fillna(0.0)
+    half = len(days) // 2
+    if half:
+        out["per_day_before"] = per_day.iloc[:half].mean()
+        out["per_day_after"] = per_day.iloc[len(days) - half:].mean()
+        before = out["per_day_before"].where(out["per_day_before"] > 0)
+        out["change"] = out["per_day_after"] / before - 1
+    else:
+        out["per_day_before"] = out["per_day_after"] = out["change"] = float("nan")
+    out = out.reset_index().sort_values(["cost", "calls"], ascending=False, na_position="last")
+    return out[columns].reset_index(drop=True)
 
 
 def request_costs(

@@ -13,10 +13,12 @@ day) are :mod:`workbench.pricing.table`'s.
 from __future__ import annotations
 
 import datetime as dt
+import math
 import os
 import threading
+from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import pandas as pd
 
@@ -31,10 +33,12 @@ from workbench.pricing import (
     import_prices,
     load_user_prices,
     remove_price,
+    save_user_prices,
     set_price,
     write_rows,
 )
 from workbench.pricing.patterns import compile_pattern
+from workbench.pricing.rows import parse_row
 
 __all__ = ["Prices", "effective", "prices"]
 
@@ -143,6 +147,29 @@ class Prices:
             valid_from=valid_from, source=source,
         )
 
+    def save(self, rows: Iterable[PriceRow | Mapping[str, Any]]) -> list[PriceRow]:
+        """Replace all of the user's rows (what the app's editable price table does).
+
+        Args:
+            rows: Price rows, or mappings of column name to value (missing values, empty text
+                and NaN mean "not given").
+
+        Returns:
+            The rows as stored.
+
+        Raises:
+            ConfigError: A row breaks a rule, or two rows share a pattern, provider and
+                ``valid_from``; nothing is written then.
+        """
+        parsed = [
+            row if isinstance(row, PriceRow)
+            else parse_row({k: v for k, v in row.items() if k in COLUMNS and not _missing(v)},
+                           where=f"price row {n}", origin="user")
+            for n, row in enumerate(rows, 1)
+        ]
+        save_user_prices(self.path, parsed)
+        return parsed
+
     def remove(self, pattern: str, *, provider: str | None = None, valid_from: dt.date | str | None = None) -> int:
         """Remove the user's rows with this pattern and provider (and ``valid_from``); return how many."""
         return remove_price(self.path, pattern=pattern, provider=provider, valid_from=valid_from)
@@ -177,3 +204,8 @@ prices = Prices()
 def effective(given: PriceLookup | None = None) -> PriceLookup:
     """``given``, or else the effective table of the configured price file."""
     return prices.table() if given is None else given
+
+
+def _missing(value: Any) -> bool:
+    # None, NaN and NaT (a pandas table's empty cells) are not given.
+    return value is None or (isinstance(value, float) and math.isnan(value)) or str(value) == "NaT"

@@ -1,0 +1,120 @@
+"""The Cost page in a real browser, over the shipped sample: the ticket-draft feature's burn
+jump shows without configuration, a model without a price gets one from the form (and
+history is re-costed), prices are tested and edited, and a costly trace is one click away."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import parse_qsl, urlparse
+
+import pytest
+
+from tests.app.browser import serve_app
+from tests.helpers import make_span
+from workbench.app.registry import PAGES, Page, register_page
+from workbench.model import SpanKind, TokenUsage
+
+pytestmark = pytest.mark.browser
+
+
+def _query(url: str) -> dict[str, str]:
+    return dict(parse_qsl(urlparse(url).query or url.lstrip("?")))
+
+
+@pytest.fixture(scope="module")
+def price_file(tmp_path_factory: Any) -> Iterator[Any]:
+    path = tmp_path_factory.mktemp("prices") / "prices.json"
+    before = os.environ.get("WORKBENCH_PRICES")
+    os.environ["WORKBENCH_PRICES"] = str(path)
+    yield path
+    if before is None:
+        os.environ.pop("WORKBENCH_PRICES", None)
+    else:
+        os.environ["WORKBENCH_PRICES"] = before
+
+
+@pytest.fixture(scope="module")
+def cost_store(tmp_path_factory: Any, price_file: Any) -> Iterator[Any]:
+    """The sample, plus three calls to an in-house model that no price row knows."""
+    from workbench.sample import load_sample
+    from workbench.store import Store
+
+    store = Store(tmp_path_factory.mktemp("cost") / "workbench.duckdb")
+    load_sample(store)
+    now_ns = int(__import__("time").time() * 1e9)
+    store.write([
+        make_span(0, trace=90_000 + i, kind=SpanKind.LLM, name="homegrown", model_name="homegrown-7b",
+                  provider="local", base_ns=now_ns - 3_600_000_000_000, start_ms=i * 1000,
+                  tokens=TokenUsage(prompt=400_000, completion=100_000))
+        for i in range(3)
+    ])
+    yield store
+    store.close()
+
+
+@pytest.fixture(scope="module")
+def app_server(cost_store: Any) -> Iterator[Any]:
+    added = "cost" not in PAGES
+    if added:  # until the app's registry lists the page
+        register_page(Page("cost", "Cost", "workbench.app.cost:CostView", order=50,
+                           description="Spend and tokens by feature, model, user; burn rate; prices"))
+    with serve_app(cost_store) as server:
+        yield server
+    if added:
+        PAGES.pop("cost", None)
+
+
+def _cards(app: Any) -> dict[str, str]:
+    labels = app.page.locator(".wb-cost-cards .wb-card .l").all_inner_texts()
+    values = app.page.locator(".wb-cost-cards .wb-card .v").all_inner_texts()
+    return dict(zip((label.lower() for label in labels), values, strict=True))
+
+
+def test_the_ticket_draft_burn_jump_shows_without_configuration(app, shots):
+    app.goto("page=cost", ready=".wb-cost-groups")
+    rows = {line.split("\t")[0]: line for line in app.text(".wb-cost-groups").splitlines()[1:]}
+    assert set(rows) >= {"ticket_draft", "support_chat", "billing_assistant", "help_center_search"}, rows
+    rising = [name for name, line in rows.items() if line.split("\t")[-1].startswith("+")
+              and int(line.split("\t")[-1].strip("+%")) >= 100]
+    assert rising == ["ticket_draft"], rows
+    assert app.page.locator(".wb-cost-groups .wb-up").count() == 1
+    cards = _cards(app)
+    assert cards["spent"].startswith("$") and cards["unpriced calls"] == "3", cards
+    assert "homegrown-7b" in app.text(".wb-unpriced-models")
+    app.screenshot(shots("cost"))
+
+
+def test_a_price_added_from_the_form_recosts_history(app, price_file):
+    app.goto("page=cost", ready=".wb-unpriced-models")
+    spent_before = float(_cards(app)["spent"].strip("$").replace(",", ""))
+    assert app.page.locator(".wb-form-pattern input").input_value() == "homegrown-7b"
+    app.page.locator(".wb-form-input input").fill("2")
+    app.page.locator(".wb-form-output input").fill("10")
+    app.page.locator(".wb-form-output input").press("Tab")
+    app.page.locator(".wb-form-add button").click()
+    app.wait_for(".wb-form-status", text="Added")
+    app.wait_for(".wb-unpriced-none")
+    assert _cards(app)["unpriced calls"] == "0"
+    # Three calls of 400k input and 100k output tokens at $2 and $10 per million: $5.40.
+    spent_after = float(_cards(app)["spent"].strip("$").replace(",", ""))
+    assert spent_after == pytest.approx(spent_before + 5.40, abs=0.01)
+    assert "homegrown-7b" in price_file.read_text()
+    app.wait_for(".wb-user-prices", text="homegrown-7b")
+
+
+def test_testing_a_model_name_says_which_row_and_why(app):
+    app.goto("page=cost", ready=".wb-test-name")
+    app.page.locator(".wb-test-name input").fill("us.anthropic.claude-3-5-sonnet-20241022-v2:0")
+    app.page.locator(".wb-test-button button").click()
+    app.wait_for(".wb-test-result", text="priced by shipped row 'claude-3-5-sonnet'")
+
+
+def test_the_costliest_trace_is_one_click_away(app):
+    app.goto("page=cost&by=model&every=hour", ready=".wb-top-traces")
+    link = app.page.locator(".wb-top-traces a[href*='page=trace']").first
+    trace_id = _query(link.get_attribute("href"))["trace_id"]
+    link.click()
+    app.wait_for(".wf-row[data-id]")
+    assert _query(app.page.url)["trace_id"] == trace_id
