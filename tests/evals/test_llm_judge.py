@@ -77,7 +77,7 @@ def test_context_recall_uses_reference_answers_where_they_exist(rag_store, stand
     scores = dict(zip(run.annotations["trace_id"], run.annotations["score"]))
     assert scores == {ids(0, 0)[0]: 1.0, ids(1, 0)[0]: 1.0}
     assert run.skipped["context_recall"] == {"no reference answer": 1}
-    assert "REFERENCE:\n<<<\nAnnual plans" in standin.requests[0]["messages"][-1]["content"]
+    assert any("REFERENCE:\n<<<\nAnnual plans" in r["messages"][-1]["content"] for r in standin.requests)
 
 
 def test_retryable_failures_are_retried_with_backoff(standin):

@@ -5,7 +5,8 @@ documents and (when asked) embeddings, through the reader's public methods, so a
 and a running server are read alike. For a span it settles:
 
 * ``question``: a RETRIEVER's or RERANKER's own input (the query); for any other span the
-  input of its trace's root (what the user asked), else its own input;
+  input of its trace's root (what the user asked), else its own input, else the first input
+  in the trace (an agent root often has none; its first LLM call's user message is it);
 * ``answer``: the span's output;
 * ``documents``: the span's own retrieved documents, in order;
 * ``contexts``: what the answer could have used: the documents of the trace's retrievals that
@@ -130,6 +131,14 @@ def build_records(
                                   attributes, max_contexts)
 
 
+def _first_input(trace_spans: pd.DataFrame) -> str | None:
+    for value in trace_spans["input_value"]:
+        text = _text(value)
+        if text:
+            return text
+    return None
+
+
 def _contexts_of(docs: pd.DataFrame | None, span_ids: list[str]) -> list[Context]:
     if docs is None or not span_ids:
         return []
@@ -149,7 +158,7 @@ def _record(row: Any, trace_spans: pd.DataFrame, docs: pd.DataFrame | None, embs
     root_input = _text(roots.iloc[0]["input_value"]) if len(roots) else None
     own_input = _text(row.input_value)
     retrieval = row.span_kind in _RETRIEVAL
-    question = own_input if retrieval else (root_input or own_input)
+    question = own_input if retrieval else (root_input or own_input or _first_input(trace_spans))
     documents = _contexts_of(docs, [row.span_id]) if retrieval else []
 
     others = trace_spans[trace_spans["span_kind"].isin(_RETRIEVAL) & (trace_spans["span_id"] != row.span_id)]
