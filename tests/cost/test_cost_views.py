@@ -175,3 +175,16 @@ def test_wrong_arguments_say_what_is_allowed(reader):
     with pytest.raises(FilterError, match="there is no field"):
         cost.cost_by(reader, "modle_name == 'x'")
     assert cost.unpriced_models(reader).empty and cost.top_users(reader).empty
+
+
+def test_cost_change_finds_the_feature_whose_burn_jumped(reader, app_spans):
+    change = cost.cost_change(reader).set_index("feature")
+    # Three days: day 1 against day 3 (the middle day is left out).
+    assert change.loc["drafts", "per_day_before"] == pytest.approx(1.5)
+    assert change.loc["drafts", "per_day_after"] == pytest.approx(15.0)
+    assert change.loc["drafts", "change"] == pytest.approx(9.0)
+    assert change.loc["chat", "change"] == pytest.approx(0.0)
+    assert change["share"].sum() == pytest.approx(1.0)
+    assert list(change.index) == ["drafts", "chat"]  # costliest first
+    with pytest.raises(FilterError, match="one dimension at a time"):
+        cost.cost_change(reader, by=None)

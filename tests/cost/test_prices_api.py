@@ -62,3 +62,18 @@ def test_a_broken_file_names_itself_and_the_fix(prices, price_file):
     price_file.write_text(json.dumps({"rows": [{"pattern": "x", "input": -1, "output": 1}]}))
     with pytest.raises(ConfigError, match="negative"):
         prices.table()
+
+
+def test_save_replaces_the_users_rows_and_refuses_a_broken_one(prices, price_file):
+    prices.set("old-model", input=1, output=1)
+    saved = prices.save([
+        {"pattern": "acme-1", "input": 1.0, "output": 2.0, "provider": "acme", "valid_from": "2025-01-01",
+         "cache_read": float("nan"), "source": None},
+        {"pattern": "acme-1", "input": 3.0, "output": 4.0, "provider": "acme", "valid_from": "2025-06-01"},
+    ])
+    assert [r.input for r in saved] == [1.0, 3.0]
+    assert [r.pattern for r in prices.table().rows if r.origin == "user"] == ["acme-1", "acme-1"]
+    assert prices.match("acme-1", "acme", "2025-03-01").row.input == 1.0
+    with pytest.raises(ConfigError, match="both price pattern 'x'"):
+        prices.save([{"pattern": "x", "input": 1, "output": 1}, {"pattern": "x", "input": 2, "output": 2}])
+    assert len(prices.list(user_only=True)) == 2  # nothing written
