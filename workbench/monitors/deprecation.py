@@ -69,7 +69,8 @@ _SAMPLE = """COALESCE(NULLIF(s.status_message, ''),
 
 _API_MESSAGE = re.compile(r"""['"]message['"]\s*:\s*(['"])(?P<m>.+?)\1\s*[,}]""")
 _API_CODE = re.compile(r"""['"]code['"]\s*:\s*['"](?P<c>[^'"]+)['"]""")
-_LEARN_MORE = re.compile(r"\s*(?:Learn more|See|Visit)\b[^.]*?https?://\S+", re.IGNORECASE)
+# "Learn more: https://..." and "See https://... for more." say nothing a reader of the alert needs.
+_LEARN_MORE = re.compile(r"\s*(?:Learn more|See|Visit)\b[^.]*?https?://\S+(?:[^.]*\.)?", re.IGNORECASE)
 _HTTP = re.compile(r"(?:Error code|status(?: code)?)\s*:?\s*(?P<s>[45]\d\d)\b", re.IGNORECASE)
 
 
@@ -235,8 +236,8 @@ class ModelDeprecation(Rule):
     def _result(self, ctx: Context, project: str, model: str, use: dict | None, err: dict | None, silent: bool,
                 usage: dict, query_start: dt.datetime) -> Result:
         now = ctx.now
-        name = f"Model {model!r}" + (f" (project {project!r})" if project and len(
-            {p for p, _ in usage}) > 1 else "")
+        several = len({p for p, _ in usage}) > 1  # name the project only when it tells models apart
+        name = f"Model {model!r}" + (f" (project {project!r})" if project and several else "")
         followers = self._followers(project, model, use, err, usage, query_start) if silent else []
         after = ""
         if followers:
@@ -269,7 +270,7 @@ class ModelDeprecation(Rule):
         ongoing = bool(silent) or (err is not None and now - err["last_error"] < dt.timedelta(hours=1))
         until = err["last_error"] if err else None
         episode = Episode(since=since, until=until or now, buckets=err["errors"] if err else 0, ongoing=ongoing)
-        filter_ = both(self.filter, f"project == {literal(project)}" if project else None,
+        filter_ = both(self.filter, f"project == {literal(project)}" if project and several else None,
                        f"model_name == {literal(model)}", "status_code == 'ERROR'" if err else None)
         values: dict[str, Any] = {
             "model": model, "project": project,
