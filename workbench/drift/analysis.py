@@ -103,6 +103,7 @@ class DriftResult:
         clusters: One row per cluster, ranked by drift (see :mod:`workbench.drift.metrics`).
         timeline: Centroid distance per time bucket and source.
         centroid_distance: The distance between the primary and reference centroids overall.
+        bucket: The time series' bucket, ``"hour"`` or ``"day"``.
         key: The cache key of the projection.
         cached: Whether the projection came from the cache.
         timings: Seconds per stage.
@@ -118,6 +119,7 @@ class DriftResult:
     reference: Window | None
     key: str
     cached: bool
+    bucket: str = "day"
     timings: dict[str, float] = field(default_factory=dict)
     counts: dict[str, int] = field(default_factory=dict)
     _queries: EmbeddingSet | None = field(default=None, repr=False)
@@ -315,7 +317,7 @@ def analyze(
     return DriftResult(
         points=points, clusters=clusters, timeline=timeline, centroid_distance=overall, params=params,
         projector=dict(projector.key), primary=primary, reference=reference, key=key, cached=cached,
-        timings=timings, counts=counts, _queries=queries, _corpus=corpus, _documents=documents,
+        bucket=bucket, timings=timings, counts=counts, _queries=queries, _corpus=corpus, _documents=documents,
     )
 
 

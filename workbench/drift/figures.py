@@ -93,17 +93,17 @@ def point_cloud(points: pd.DataFrame, *, color_by: str = "source", selected: int
                 "showscale": True, "colorbar": {"title": {"text": COLOR_BY.get(color_by, color_by)}, "thickness": 12},
             }))
     for name, part, marker in groups:
-        opacity = 0.85
-        if faded:
-            inside = part["cluster"] == selected
-            if inside.any() and not inside.all():
-                # Split so that only the selected cluster keeps full colour.
-                fig.add_trace(_trace(go, part[~inside], three, name=name, showlegend=False,
-                                     marker={**_sub(marker, ~inside), "size": size, "opacity": 0.12}))
-                part, marker = part[inside], _sub(marker, inside)
-            opacity = 0.95 if inside.all() else 0.12
-        outline = {"line": {"width": 1, "color": "#0f172a"}} if faded and (part["cluster"] == selected).all() else {}
-        fig.add_trace(_trace(go, part, three, name=name, marker={**marker, "size": size, "opacity": opacity, **outline}))
+        if not faded:
+            fig.add_trace(_trace(go, part, three, name=name, marker={**marker, "size": size, "opacity": 0.85}))
+            continue
+        # Only the selected cluster keeps its colour, outlined; the rest fades.
+        inside = part["cluster"] == selected
+        if (~inside).any():
+            fig.add_trace(_trace(go, part[~inside], three, name=name, showlegend=not inside.any(),
+                                 marker={**_sub(marker, ~inside), "size": size, "opacity": 0.12}))
+        if inside.any():
+            fig.add_trace(_trace(go, part[inside], three, name=name, marker={
+                **_sub(marker, inside), "size": size + 1, "opacity": 0.95, "line": {"width": 1, "color": "#0f172a"}}))
     fig.update_layout(
         height=height, margin={"l": 10, "r": 10, "t": 10, "b": 10}, plot_bgcolor="white", paper_bgcolor="white",
         legend={"orientation": "h", "y": 1.02, "x": 0, "font": {"size": 11}}, hovermode="closest",

@@ -1,0 +1,112 @@
+"""The Drift page: as a view on its own, and in a real browser (cluster selection, point click).
+
+The data is the drift tests' synthetic scenario: a new topic (5) appears in the primary days
+with no corpus documents. The page runs with the instant PCA projection; UMAP has its own
+tests in tests/drift.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from typing import Any
+
+import pandas as pd
+import panel as pn
+import pytest
+
+from tests.app.browser import serve_app
+from tests.drift import scenario
+from workbench.app.registry import PAGES, Page, register_page
+from workbench.drift import DriftWorker
+from workbench.query import Reader
+
+WINDOWS = {
+    "primary_start": "2026-03-04T00:00Z", "primary_end": "2026-03-07T00:00Z",
+    "reference_start": "2026-03-01T00:00Z", "reference_end": "2026-03-04T00:00Z", "method": "pca",
+}
+QUERY = "&".join(f"{k}={v}" for k, v in WINDOWS.items())
+
+
+@pytest.fixture(scope="module")
+def drift_store(tmp_path_factory: Any) -> Iterator[Any]:
+    from workbench.store import Store
+
+    store = Store(tmp_path_factory.mktemp("drift") / "workbench.duckdb")
+    scenario.load(store, scenario.build())
+    yield store
+    DriftWorker.shared(Reader(store), warm=False).stop()
+    store.close()
+
+
+@pytest.fixture(scope="module", autouse=True)
+def drift_page() -> Iterator[None]:
+    added = "drift" not in PAGES
+    if added:  # until the app's registry lists the page
+        register_page(Page("drift", "Drift", "workbench.app.drift:DriftView", order=60, extensions=("plotly",)))
+    yield
+    if added:
+        PAGES.pop("drift", None)
+
+
+@pytest.fixture(scope="module")
+def app_server(drift_store: Any) -> Iterator[Any]:
+    with serve_app(drift_store) as server:
+        yield server
+
+
+def _view(store: Any, **params: Any) -> Any:
+    from workbench.app.drift import DriftView
+
+    view = DriftView(Reader(store), **{**WINDOWS, **params})
+    pn.panel(view).get_root()
+    assert view.wait(60) is not None
+    return view
+
+
+def test_the_view_ranks_the_new_topic_first_and_lists_a_cluster(drift_store):
+    view = _view(drift_store)
+    top = view.result.clusters.iloc[0]
+    assert top["drift_ratio"] == pytest.approx(1.0) and top["coverage_gap"]
+    assert "question about topic 5" in view._clusters.html
+    assert "1 coverage gap" not in view._status.object and "coverage gaps" in view._status.object
+    view.cluster = int(top["cluster"])
+    assert "question about topic 5" in view._queries.html and view._export.visible
+    exported = pd.read_parquet(io.BytesIO(view._export_bytes().read()))
+    assert len(exported) == top["size"]
+    assert len(view.selected_points()) == top["size"]
+    assert "question about topic" in view._far.html and "Top score" in view._weak.html
+
+
+def test_a_point_click_opens_its_trace_below_a_view_on_its_own(drift_store):
+    view = _view(drift_store, color_by="cluster")
+    point = view.result.points[view.result.points["source"] == "primary"].iloc[0]
+    view._cloud.click_data = {"points": [{"customdata": [point["trace_id"], point["point_id"], str(point["cluster"])]}]}
+    assert view.links.view is not None and view.links.view.trace_id == point["trace_id"]
+
+
+def test_bad_windows_are_shown_not_raised(drift_store):
+    from workbench.app.drift import DriftView
+
+    view = DriftView(Reader(drift_store), **{**WINDOWS, "primary_start": "yesterday"})
+    pn.panel(view).get_root()
+    view.wait(30)
+    assert "is not a time" in view._status.object and view.result is None
+
+
+@pytest.mark.browser
+def test_the_page_renders_a_cluster_lists_its_queries_and_a_point_opens_a_trace(app, shots):
+    app.goto(f"page=drift&{QUERY}", ready=".wb-drift-clusters")
+    app.wait_for(".js-plotly-plot .scatterlayer .point")
+    assert "question about topic 5" in app.text(".wb-drift-clusters")
+    app.page.locator(".wb-drift-clusters a").first.click()
+    app.wait_for(".wb-drift-queries", text="question about topic 5")
+    app.wait_until("() => new URLSearchParams(location.search).get('cluster') !== null")
+    app.screenshot(shots("drift"))
+    # A click on a primary query's point opens its trace.
+    point = app.page.locator(".js-plotly-plot .scatterlayer .trace").first.locator(".point").first
+    box = point.bounding_box()
+    app.page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    app.page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    app.wait_url(page="trace")
+    app.wait_for(".wb-title, .wb-waterfall, .wb-html")

@@ -1,0 +1,414 @@
+"""The Drift page: is retrieval finding relevant context, and did traffic move away from the corpus?
+
+The centroid distance of each day's (or hour's) queries from the reference sits on top; below
+it, the point cloud of primary and reference queries and corpus documents (UMAP, plotly),
+coloured by source, cluster or a metric; the clusters, most drifted first, with coverage gaps
+flagged; the selected cluster's queries with an export to Parquet; and retrieval diagnostics.
+Clicking a query point opens its trace.
+
+Everything shown comes from :mod:`workbench.drift`. Projections run on the process's shared
+:class:`~workbench.drift.DriftWorker`, never on the page's thread: the page polls the job and
+shows its stage until the result is there; a projection seen before comes from the store's
+cache at once.
+"""
+
+from __future__ import annotations
+
+import io
+from typing import Any, ClassVar
+
+import pandas as pd
+import panel as pn
+import param
+from bokeh.models import NumeralTickFormatter
+
+from workbench.app.base import PageView, status_line
+from workbench.app.charts import lines_over_time
+from workbench.app.components import LinkedHTML
+from workbench.app.format import esc, fmt_count, fmt_time, href, is_missing, short
+from workbench.app.style import CSS
+from workbench.drift import DriftJob, DriftParams, DriftResult, DriftWorker, PCAProjector, Window, baselines
+from workbench.drift.figures import COLOR_BY, point_cloud
+from workbench.errors import WorkbenchError
+
+__all__ = ["DriftView"]
+
+_POLL_MS = 250
+_CSS = """
+.wb-drift-gap { font-size: 11px; font-weight: 600; color: #b45309; background: #fef3c7; border-radius: 3px;
+  padding: 0 4px; }
+table.wb-list tr.wb-selected td { background: #eff6ff; }
+"""
+_METHODS = {"UMAP": "umap", "PCA (instant)": "pca"}
+
+
+def _score(value: Any, digits: int = 2) -> str:
+    return "&ndash;" if is_missing(value) else f"{float(value):.{digits}f}"
+
+
+def _clusters_html(clusters: pd.DataFrame, selected: int | None) -> str:
+    if clusters.empty:
+        return "<div class='wb-muted'>No clusters.</div>"
+    feedback = "score_user_feedback" in clusters
+    rows = []
+    for r in clusters.to_dict("records"):
+        label = "noise" if r["cluster"] == -1 else f"#{r['cluster']}"
+        gap = "<span class='wb-drift-gap' title='queries with few or no corpus documents near them'>gap</span>" \
+            if r["coverage_gap"] else ""
+        chosen = " class='wb-selected'" if selected == r["cluster"] else ""
+        rows.append(
+            f"<tr{chosen}><td class='num'>{'' if is_missing(r['rank']) else int(r['rank'])}</td>"
+            f"<td><a href='{esc(href('drift', cluster=int(r['cluster'])))}'>{esc(label)}</a> {gap}"
+            f"<div class='wb-muted'>{esc(short(r['example'], 70)) if isinstance(r['example'], str) else ''}</div></td>"
+            f"<td class='num'>{fmt_count(r['primary'])}</td><td class='num'>{fmt_count(r['reference'])}</td>"
+            f"<td class='num'>{fmt_count(r['corpus'])}</td><td class='num'><b>{_score(r['drift_ratio'])}</b></td>"
+            f"<td class='num'>{_score(r['corpus_ratio'])}</td><td class='num'>{_score(r['mean_retrieval_score'])}</td>"
+            + (f"<td class='num'>{_score(r['score_user_feedback'])}</td>" if feedback else "") + "</tr>"
+        )
+    return ("<table class='wb-list wb-drift-clusters'><tr><th class='num'>#</th><th>Cluster</th>"
+            "<th class='num'>Primary</th><th class='num'>Ref.</th><th class='num'>Corpus</th>"
+            "<th class='num' title='(primary - reference) / (primary + reference), by share of each set'>Drift</th>"
+            "<th class='num' title='(queries - corpus) / (queries + corpus): 1 means no documents near'>Q/C</th>"
+            "<th class='num'>Retrieval</th>" + ("<th class='num'>Feedback</th>" if feedback else "")
+            + "</tr>" + "".join(rows) + "</table>")
+
+
+def _queries_html(frame: pd.DataFrame, limit: int = 50) -> str:
+    if frame.empty:
+        return "<div class='wb-muted'>No queries in this cluster (corpus documents only).</div>"
+    rows = []
+    for r in frame.head(limit).to_dict("records"):
+        link = href("trace", trace_id=r["trace_id"])
+        rows.append(
+            f"<tr><td><a href='{esc(link)}'>{esc(short(r['text'], 140))}</a></td><td>{esc(r['source'])}</td>"
+            f"<td style='white-space:nowrap'>{esc(fmt_time(r['time']))}</td>"
+            f"<td class='num'>{_score(r.get('retrieval_score'))}</td>"
+            f"<td>{esc(r.get('top_document_id') or '')}</td></tr>"
+        )
+    more = f"<div class='wb-muted'>{len(frame) - limit:,} more; export the cluster to see all.</div>" \
+        if len(frame) > limit else ""
+    return ("<table class='wb-list wb-drift-queries'><tr><th>Query</th><th>Window</th><th>When (UTC)</th>"
+            "<th class='num'>Top score</th><th>Top document</th></tr>" + "".join(rows) + "</table>" + more)
+
+
+def _table_html(frame: pd.DataFrame, columns: dict[str, str], css: str, *, link: str | None = None) -> str:
+    if frame.empty:
+        return "<div class='wb-muted'>Nothing to show.</div>"
+    head = "".join(f"<th>{esc(title)}</th>" for title in columns.values())
+    rows = []
+    for r in frame.to_dict("records"):
+        cells = []
+        for i, name in enumerate(columns):
+            value = r.get(name)
+            text = _score(value) if isinstance(value, float) else esc(short(value, 110)) if isinstance(value, str) \
+                else esc(fmt_time(value)) if isinstance(value, pd.Timestamp) else esc("" if is_missing(value) else value)
+            if i == 0 and link and isinstance(r.get(link), str):
+                text = f"<a href='{esc(href('trace', trace_id=r[link]))}'>{text}</a>"
+            cells.append(f"<td>{text}</td>")
+        rows.append("<tr>" + "".join(cells) + "</tr>")
+    return f"<table class='wb-list {css}'><tr>{head}</tr>" + "".join(rows) + "</table>"
+
+
+class DriftView(PageView):
+    """Query drift and retrieval debugging over two windows of query embeddings and the corpus.
+
+    The shared scope's project and filter apply to both windows; the windows' times are the
+    page's own (a span back from now such as ``7d``, or ISO text).
+
+    Args:
+        reader: Where the data comes from.
+        primary_start, primary_end: The window under study (default the last 7 days).
+        reference_start, reference_end: What it is compared with (default the 21 days before).
+        baseline: A saved baseline to compare with instead of the reference window.
+        span_name: Only embedding spans of this name.
+        dims: 2 or 3 dimensions.
+        method: ``umap``, or ``pca`` for an instant linear projection.
+        color_by: ``source``, ``cluster``, ``retrieval_score``, ``score_user_feedback`` or ``latency_ms``.
+        cluster: The selected cluster.
+    """
+
+    primary_start = param.String(default="7d", doc="Start of the primary window.")
+    primary_end = param.String(default="", doc="End of the primary window (empty: now).")
+    reference_start = param.String(default="28d", doc="Start of the reference window.")
+    reference_end = param.String(default="7d", doc="End of the reference window.")
+    baseline = param.String(default="", doc="A saved baseline instead of the reference window.")
+    span_name = param.String(default="", doc="Only embedding spans of this name.")
+    dims = param.Integer(default=2, bounds=(2, 3), doc="2 or 3 dimensions.")
+    method = param.Selector(default="umap", objects=list(_METHODS.values()), doc="The projection.")
+    color_by = param.Selector(default="source", objects=list(COLOR_BY), doc="What colours the points.")
+    cluster = param.Integer(default=None, allow_None=True, doc="The selected cluster.")
+
+    url_params: ClassVar[tuple[str, ...]] = (
+        "primary_start", "primary_end", "reference_start", "reference_end", "baseline", "span_name", "dims",
+        "method", "color_by", "cluster",
+    )
+    _inputs: ClassVar[tuple[str, ...]] = url_params[:8]
+
+    def __init__(self, reader: Any, **params: Any) -> None:
+        super().__init__(reader, **params)
+        self.result: DriftResult | None = None
+        self.job: DriftJob | None = None
+        self._poll: Any = None
+
+    # Layout -----------------------------------------------------------------------------
+
+    def _build(self) -> Any:
+        def text(name: str, placeholder: str, width: int = 90) -> Any:
+            widget = pn.widgets.TextInput(value=getattr(self, name), placeholder=placeholder, width=width,
+                                          margin=(5, 3))
+            widget.param.watch(lambda e: setattr(self, name, e.new.strip()), "value")
+            self.param.watch(lambda e: setattr(widget, "value", e.new), name)
+            return widget
+
+        def select(name: str, options: Any, width: int) -> Any:
+            widget = pn.widgets.Select(options=options, value=getattr(self, name), width=width, margin=(5, 3))
+            widget.param.watch(lambda e: setattr(self, name, e.new), "value")
+            self.param.watch(lambda e: setattr(widget, "value", e.new), name)
+            return widget
+
+        def label(words: str) -> Any:
+            return pn.pane.HTML(f"<span class='wb-muted'>{words}</span>", stylesheets=[CSS], margin=(12, 2, 0, 8))
+
+        self._baseline = select("baseline", self._baseline_options(), 130)
+        windows = pn.Row(
+            label("Primary from"), text("primary_start", "7d"), label("to"), text("primary_end", "now"),
+            label("Reference from"), text("reference_start", "28d"), label("to"), text("reference_end", "7d"),
+            label("or baseline"), self._baseline,
+            label("span"), text("span_name", "any name", 120),
+            sizing_mode="stretch_width", margin=(4, 5, 0, 5),
+        )
+        dims = pn.widgets.RadioButtonGroup(options={"2D": 2, "3D": 3}, value=self.dims, color="light", width=90,
+                                           margin=(5, 5))
+        dims.param.watch(lambda e: setattr(self, "dims", e.new), "value")
+        self.param.watch(lambda e: setattr(dims, "value", e.new), "dims")
+        scope = self.scope.widgets(self.reader, filter_width=320)[3:]  # project and filter; times are the page's
+        options = pn.Row(
+            *scope, label("projection"), select("method", _METHODS, 130), dims,
+            label("colour by"), select("color_by", {v: k for k, v in COLOR_BY.items()}, 140),
+            sizing_mode="stretch_width", margin=(0, 5),
+        )
+        self._status = pn.pane.HTML(status_line(), stylesheets=[CSS], height=20, margin=(0, 10),
+                                    sizing_mode="stretch_width")
+        self._progress = pn.indicators.Progress(value=0, max=100, width=220, height=12, visible=False,
+                                                margin=(4, 10), bar_color="primary")
+        self._timeline = pn.pane.Bokeh(None, sizing_mode="stretch_width", height=220, margin=(4, 10))
+        self._cloud = pn.pane.Plotly(None, sizing_mode="stretch_width", height=540, margin=(4, 6),
+                                     config={"displaylogo": False, "responsive": True})
+        self._cloud.param.watch(self._point_clicked, "click_data")
+        self._clusters = LinkedHTML(on_link=self._follow, sizing_mode="stretch_width", margin=(4, 6), stylesheets=[_CSS],
+                                    styles={"max-height": "540px", "overflow-y": "auto"})
+        self._cluster_title = pn.pane.HTML("", stylesheets=[CSS], sizing_mode="stretch_width", margin=(6, 10, 0, 10))
+        self._export = pn.widgets.FileDownload(callback=self._export_bytes, filename="drift-cluster.parquet",
+                                               label="Export cluster (Parquet)", color="light", width=200,
+                                               margin=(6, 10), visible=False)
+        self._queries = LinkedHTML(on_link=self._follow, sizing_mode="stretch_width", margin=(4, 10))
+        self._far = LinkedHTML(on_link=self._follow, sizing_mode="stretch_width", margin=(4, 10), name="Far from the corpus")
+        self._weak = LinkedHTML(on_link=self._follow, sizing_mode="stretch_width", margin=(4, 10), name="Weak retrievals")
+        self._unused = LinkedHTML(on_link=self._follow, sizing_mode="stretch_width", margin=(4, 10), name="Never retrieved")
+
+        def heading(words: str, note: str = "") -> Any:
+            extra = f" <span class='wb-muted' style='font-weight:400'>{note}</span>" if note else ""
+            return pn.pane.HTML(f"<h3 class='wb-h'>{words}{extra}</h3>", stylesheets=[CSS],
+                                sizing_mode="stretch_width", margin=(6, 10, 0, 10))
+
+        for name in self._inputs:
+            self.param.watch(lambda *_: self.refresh(), name)
+        self.param.watch(lambda *_: self._show(), ["color_by", "cluster"])
+        self.scope.param.watch(lambda *_: self.refresh(), ["project", "filter"])
+        self.refresh()
+        body = pn.Column(
+            heading("Distance from the reference",
+                    "each bucket's query centroid against the reference centroid, sampling noise taken out"),
+            self._timeline,
+            pn.Row(
+                pn.Column(heading("Queries and corpus", "click a query to open its trace"), self._cloud,
+                          sizing_mode="stretch_width", margin=0),
+                pn.Column(heading("Clusters", "most drifted first; gap: queries with no corpus near"),
+                          self._clusters, width=560, margin=0),
+                sizing_mode="stretch_width", margin=0,
+            ),
+            pn.Row(self._cluster_title, self._export, sizing_mode="stretch_width", margin=0),
+            self._queries,
+            heading("Retrieval", "over every query of the primary window"),
+            pn.Tabs(self._far, self._weak, self._unused, sizing_mode="stretch_width", margin=(0, 10)),
+            sizing_mode="stretch_both", scroll=True, margin=0,
+        )
+        return pn.Column(windows, options, pn.Row(self._status, self._progress, sizing_mode="stretch_width",
+                                                  margin=0), body, sizing_mode="stretch_both", margin=0)
+
+    def _baseline_options(self) -> dict[str, str]:
+        try:
+            names = baselines(self.reader)["name"].tolist() if hasattr(self.reader, "store") else []
+        except WorkbenchError:
+            names = []
+        options = {"(none)": ""} | {name: name for name in names}
+        if self.baseline and self.baseline not in options.values():
+            options[self.baseline] = self.baseline
+        return options
+
+    # Running ----------------------------------------------------------------------------
+
+    def windows(self) -> tuple[Window, Window]:
+        """The primary and reference windows the controls describe."""
+        project = self.scope.projects
+        common = {"project": project, "span_name": self.span_name or None, "filter": self.scope.filter or None}
+        primary = Window(start=self.primary_start or None, end=self.primary_end or None, **common)
+        if self.baseline:
+            return primary, Window(baseline=self.baseline)
+        return primary, Window(start=self.reference_start or None, end=self.reference_end or None, **common)
+
+    def refresh(self) -> None:
+        """Start the analysis for the current controls (on the worker; the page does not wait)."""
+        if not hasattr(self, "_status"):
+            return
+        try:
+            primary, reference = self.windows()
+            worker = DriftWorker.shared(self.reader, warm=self.method == "umap")
+        except WorkbenchError as exc:
+            self._status.object = status_line(esc(exc), error=True)
+            return
+        projector = PCAProjector(self.dims) if self.method == "pca" else None
+        self.job = worker.submit(primary, reference, params=DriftParams(n_components=self.dims),
+                                 projector=projector, replace=True)
+        self._progress.param.update(value=0, visible=True)
+        self._status.object = status_line("Starting&hellip;")
+        self._watch_job()
+
+    def _watch_job(self) -> None:
+        if self._poll is not None:
+            return
+        try:
+            self._poll = pn.state.add_periodic_callback(self._check, period=_POLL_MS)
+        except Exception:  # noqa: BLE001 - no event loop (a plain script): wait() shows the result
+            self._poll = None
+
+    def _check(self) -> None:
+        job = self.job
+        if job is None:
+            return
+        if not job.done():
+            self._progress.value = int(job.fraction * 100)
+            self._status.object = status_line(f"{esc(job.stage.capitalize())}&hellip;")
+            return
+        if self._poll is not None:
+            self._poll.stop()
+            self._poll = None
+        self._finish(job)
+
+    def wait(self, timeout: float | None = 120.0) -> DriftResult | None:
+        """Wait for the running analysis and show it (for scripts and tests); return it."""
+        if self.job is not None:
+            try:
+                self.job.exception(timeout)
+            except Exception:  # noqa: BLE001 - cancelled: nothing to show
+                return self.result
+            self._check()
+        return self.result
+
+    def _finish(self, job: DriftJob) -> None:
+        self._progress.visible = False
+        if job is not self.job:
+            return
+        error = job.exception(0) if job.state != "cancelled" else None
+        if job.state == "cancelled":
+            return
+        if error is not None:
+            self.result = None
+            words = str(error) if isinstance(error, (WorkbenchError, ImportError)) else f"{type(error).__name__}: {error}"
+            self._status.object = status_line(esc(words), error=True)
+            for pane in (self._clusters, self._queries, self._far, self._weak, self._unused):
+                pane.html = ""
+            self._cloud.object = None
+            self._timeline.object = None
+            return
+        self.result = job.result()
+        if self.cluster is not None and self.cluster not in set(self.result.points["cluster"]):
+            with param.discard_events(self):
+                self.cluster = None
+        self._show(diagnostics=True)
+
+    # Showing ----------------------------------------------------------------------------
+
+    def _show(self, diagnostics: bool = False) -> None:
+        result = self.result
+        if result is None or not hasattr(self, "_status"):
+            return
+        counts = result.counts
+        gaps = int(result.clusters["coverage_gap"].sum())
+        seconds = result.timings.get("total", 0.0)
+        self._status.object = status_line(
+            f"{counts['primary']:,} primary and {counts['reference']:,} reference queries, "
+            f"{counts['corpus']:,} corpus documents; {counts['projected']:,} projected "
+            f"({esc(result.projector['projector'].upper())}); {int(result.clusters['rank'].notna().sum())} clusters, "
+            f"{gaps} coverage gap{'s' if gaps != 1 else ''}; {seconds:.1f} s{' (cached)' if result.cached else ''}")
+        timeline = result.timeline
+        if len(timeline):
+            step = pd.Timedelta(hours=1) if result.bucket == "hour" else pd.Timedelta(days=1)
+            frame = timeline.assign(bucket=timeline["time"], bucket_end=timeline["time"] + step,
+                                    group=timeline["source"])
+            figure = lines_over_time(frame, value="adjusted", title="", y_label="distance")
+            figure.yaxis.formatter = NumeralTickFormatter(format="0.00")
+            self._timeline.object = figure
+        else:
+            self._timeline.object = None
+        self._cloud.object = point_cloud(result.points, color_by=self.color_by, selected=self.cluster)
+        self._clusters.html = _clusters_html(result.clusters, self.cluster)
+        self._show_cluster()
+        if diagnostics:
+            self._far.html = _table_html(result.far_queries(limit=25), {
+                "text": "Query", "nearest_similarity": "Nearest cosine", "nearest_document_id": "Nearest document",
+                "time": "When (UTC)"}, "wb-drift-far", link="trace_id")
+            self._weak.html = _table_html(result.low_score_retrievals(limit=25), {
+                "query": "Query", "top_score": "Top score", "top_document_id": "Top document",
+                "documents": "Documents", "start_time": "When (UTC)"}, "wb-drift-weak", link="trace_id")
+            self._unused.html = _table_html(result.unretrieved_documents().head(50), {
+                "document_id": "Document", "nearest_query_similarity": "Nearest query cosine", "text": "Text"},
+                "wb-drift-unused")
+
+    def _show_cluster(self) -> None:
+        result = self.result
+        if result is None or self.cluster is None:
+            self._cluster_title.object = "<div class='wb-muted'>Choose a cluster to list its queries.</div>"
+            self._queries.html = ""
+            self._export.visible = False
+            return
+        row = result.clusters[result.clusters["cluster"] == self.cluster].iloc[0]
+        name = "Noise" if self.cluster == -1 else f"Cluster #{self.cluster}"
+        self._cluster_title.object = (
+            f"<h3 class='wb-h wb-drift-selected'>{name} <span class='wb-muted' style='font-weight:400'>"
+            f"{fmt_count(row['primary'])} primary, {fmt_count(row['reference'])} reference queries, "
+            f"{fmt_count(row['corpus'])} corpus documents; drift {_score(row['drift_ratio'])}"
+            f"{'; coverage gap' if row['coverage_gap'] else ''}</span></h3>")
+        self._queries.html = _queries_html(result.cluster_queries(self.cluster))
+        self._export.param.update(visible=True, filename=f"drift-cluster-{self.cluster}.parquet")
+
+    def selected_points(self) -> pd.DataFrame:
+        """The selected cluster's points as a DataFrame (empty when none is selected)."""
+        if self.result is None or self.cluster is None:
+            return pd.DataFrame()
+        return self.result.export_cluster(self.cluster)
+
+    def _export_bytes(self) -> io.BytesIO:
+        buffer = io.BytesIO()
+        self.selected_points().to_parquet(buffer, index=False)
+        buffer.seek(0)
+        return buffer
+
+    # Clicks -----------------------------------------------------------------------------
+
+    def _follow(self, page: str, params: dict[str, str]) -> None:
+        if page == "drift":
+            if "cluster" in params:
+                self.cluster = int(params["cluster"])
+            return
+        self.link(page, **params)
+
+    def _point_clicked(self, event: Any) -> None:
+        points = (event.new or {}).get("points") or []
+        if not points:
+            return
+        custom = points[0].get("customdata") or []
+        if custom and custom[0]:
+            self.link("trace", trace_id=str(custom[0]))
+        elif len(custom) > 2 and custom[2] not in (None, "", "-1"):
+            self.cluster = int(custom[2])  # a corpus document: show its cluster instead
