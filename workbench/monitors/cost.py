@@ -184,7 +184,8 @@ class CostJump(_CostRule):
     ``factor`` times (longer prompts, a dearer model), or there were more calls than the
     mean count of those days explains (a Poisson test with a 1% false-alarm chance over the
     window), so thirteen calls in an hour that usually has five do not fire. A group with no
-    spend in most of those days has no baseline and cannot jump (a budget watches new spend).
+    spend in most of those days has no baseline and cannot jump (a budget watches new spend),
+    nor can any bucket whose baseline days reach back before the first span stored.
 
     Attributes:
         factor: How many times the baseline counts as a jump.
@@ -224,13 +225,18 @@ class CostJump(_CostRule):
         start, end = ctx.bounds(self)
         first, latest = bucket_number(start, width), bucket_number(end, width)
         alpha = per_bucket_alpha(latest - first + 1)
+        # Days before the first span stored are no baseline: a store a few days old has none yet.
+        stored_from = ctx.reader.store.fetchall("SELECT min(start_time) FROM spans")[0][0]
+        if stored_from is None:
+            return [self.quiet(ctx, "No calls stored yet.")]
+        earliest = bucket_number(stored_from, width) + 1  # its first bucket is likely partial
         results = []
         for group, buckets in sorted(self._costs(ctx, first - self.baseline_days * step).items(),
                                      key=lambda kv: str(kv[0])):
             breaches: dict[int, tuple[float, float]] = {}
             for number in range(first, latest + 1):
                 cost, calls = buckets.get(number, (0.0, 0))
-                if calls < self.min_calls:
+                if calls < self.min_calls or number - self.baseline_days * step < earliest:
                     continue
                 before = [buckets.get(number - k * step, (0.0, 0)) for k in range(1, self.baseline_days + 1)]
                 baseline = statistics.median(c for c, _ in before)

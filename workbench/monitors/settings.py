@@ -92,9 +92,14 @@ def _where(source: str | None) -> str:
     return f"In {source}: " if source else ""
 
 
+def _error(where: str, text: str) -> ConfigError:
+    """A ConfigError saying where (the file), then what; a sentence either way."""
+    return ConfigError(where + text if where else text[:1].upper() + text[1:])
+
+
 def _suggest(word: str, choices: list[str]) -> str:
     close = difflib.get_close_matches(word, choices, n=1)
-    return f"did you mean {close[0]!r}?" if close else f"the known ones are {', '.join(choices)}"
+    return f"did you mean {close[0]!r}?" if close else f"the known ones are {', '.join(choices)}."
 
 
 def _read(path: Path) -> dict[str, Any]:
@@ -164,23 +169,23 @@ def parse_config(data: Mapping[str, Any], *, source: str | None = None) -> Monit
     where = _where(source)
     for key in data:
         if key not in _TOP_KEYS:
-            raise ConfigError(f"{where}there is no setting {key!r} at the top of a monitors file; "
+            raise _error(where, f"there is no setting {key!r} at the top of a monitors file; "
                               f"{_suggest(key, list(_TOP_KEYS))}")
     window = data.get("window", DEFAULT_WINDOW)
     try:
         parse_duration(window, what="window of the monitors file")
     except ConfigError as exc:
-        raise ConfigError(f"{where}{exc}") from None
+        raise _error(where, f"{exc}") from None
     project = data.get("project")
     if project is not None and not isinstance(project, (str, list)):
-        raise ConfigError(f"{where}project = {project!r} is not a project name; write project = \"support-bot\".")
+        raise _error(where, f"project = {project!r} is not a project name; write project = \"support-bot\".")
     use_defaults = data.get("defaults", True)
     if not isinstance(use_defaults, bool):
-        raise ConfigError(f"{where}defaults = {use_defaults!r} is not true or false; write defaults = false "
+        raise _error(where, f"defaults = {use_defaults!r} is not true or false; write defaults = false "
                           "to run only the rules the file names.")
     tables = data.get("rules", {})
     if not isinstance(tables, Mapping):
-        raise ConfigError(f"{where}rules must be a table of rules ([rules.cost_jump] ...), not {tables!r}.")
+        raise _error(where, f"rules must be a table of rules ([rules.cost_jump] ...), not {tables!r}.")
     rules: dict[str, Rule] = {}
     if use_defaults:
         for kind in DEFAULT_KINDS:
@@ -194,13 +199,13 @@ def parse_config(data: Mapping[str, Any], *, source: str | None = None) -> Monit
 
 def _rule(name: str, table: Any, project: Any, where: str) -> Rule:
     if not isinstance(table, Mapping):
-        raise ConfigError(f"{where}the rule {name!r} must be a table of parameters ([rules.{name}]), not {table!r}.")
+        raise _error(where, f"the rule {name!r} must be a table of parameters ([rules.{name}]), not {table!r}.")
     kind = table.get("kind", name)
     if kind not in KINDS:
         if "kind" in table:
-            raise ConfigError(f"{where}the rule {name!r} has kind = {kind!r}, which is not a kind of rule; "
+            raise _error(where, f"the rule {name!r} has kind = {kind!r}, which is not a kind of rule; "
                               f"{_suggest(str(kind), list(KINDS))}")
-        raise ConfigError(f"{where}there is no rule kind {name!r}; {_suggest(name, list(KINDS))} "
+        raise _error(where, f"there is no rule kind {name!r}; {_suggest(name, list(KINDS))} "
                           f"(to name a rule yourself, add kind = \"latency_slo\" or another kind to [rules.{name}])")
     params = {k: v for k, v in table.items() if k != "kind"}
     return _build(name, KINDS[kind], params, project, where)
@@ -210,7 +215,7 @@ def _build(name: str, cls: type[Rule], params: dict[str, Any], project: Any, whe
     known = {f.name: f for f in dataclasses.fields(cls) if f.name != "name"}
     for key in params:
         if key not in known:
-            raise ConfigError(f"{where}the rule {name!r} ({cls.kind}) has no parameter {key!r}; "
+            raise _error(where, f"the rule {name!r} ({cls.kind}) has no parameter {key!r}; "
                               f"{_suggest(key, sorted(known))}")
     values = {k: (None if isinstance(v, str) and v.strip().lower() in _NONE and _optional(known[k]) else v)
               for k, v in params.items()}
@@ -219,7 +224,7 @@ def _build(name: str, cls: type[Rule], params: dict[str, Any], project: Any, whe
     try:
         return cls(name=name, **values)
     except ConfigError as exc:
-        raise ConfigError(f"{where}{exc}") from None
+        raise _error(where, f"{exc}") from None
 
 
 def _optional(f: dataclasses.Field) -> bool:
@@ -230,14 +235,14 @@ def _webhook(table: Any, where: str) -> Webhook | None:
     if table is None:
         return None
     if not isinstance(table, Mapping):
-        raise ConfigError(f"{where}webhook must be a table ([webhook] with url = \"https://...\"), not {table!r}.")
+        raise _error(where, f"webhook must be a table ([webhook] with url = \"https://...\"), not {table!r}.")
     known = [f.name for f in dataclasses.fields(Webhook)]
     for key in table:
         if key not in known:
-            raise ConfigError(f"{where}the webhook has no setting {key!r}; {_suggest(key, known)}")
+            raise _error(where, f"the webhook has no setting {key!r}; {_suggest(key, known)}")
     if "url" not in table:
-        raise ConfigError(f"{where}the webhook has no url; add url = \"https://...\" to [webhook], or remove [webhook].")
+        raise _error(where, f"the webhook has no url; add url = \"https://...\" to [webhook], or remove [webhook].")
     try:
         return Webhook(**table)
     except ConfigError as exc:
-        raise ConfigError(f"{where}{exc}") from None
+        raise _error(where, f"{exc}") from None

@@ -1,0 +1,140 @@
+"""``workbench check`` in-process: what it prints and its exit codes (0 quiet, 1 fired, 2 broken)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from tests.monitors.receiver import Receiver
+from tests.monitors.world import Deprecation, World, fill
+from workbench.cli import main
+
+DAY = dt.timedelta(days=1)
+OLD, NEW = "gpt-4o-2024-05-13", "gpt-4.1-2025-04-14"
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+
+
+@pytest.fixture(scope="module")
+def healthy_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from workbench.store import Store
+
+    path = tmp_path_factory.mktemp("cli") / "healthy.duckdb"
+    with Store(path) as store:
+        fill(store, World(now=_now(), days=10))
+    return path
+
+
+@pytest.fixture(scope="module")
+def deprecated_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from workbench.store import Store
+
+    now = _now()
+    brownouts = ((now - 3 * DAY, now - 3 * DAY + dt.timedelta(hours=2)),)
+    path = tmp_path_factory.mktemp("cli") / "deprecated.duckdb"
+    with Store(path) as store:
+        fill(store, World(now=now, days=10, models={OLD: 0.6, "claude-3-5-haiku-20241022": 0.4},
+                          deprecation=Deprecation(OLD, NEW, brownouts, now - 2 * DAY)))
+    return path
+
+
+def _run(*args: str):
+    return CliRunner().invoke(main, ["check", *args])
+
+
+def test_quiet_store_exits_0(healthy_db):
+    result = _run("--db", str(healthy_db))
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("All quiet: none of 5 rules fired (from ")
+
+
+def test_all_lists_the_quiet_rules(healthy_db):
+    result = _run("--db", str(healthy_db), "--all")
+    assert result.exit_code == 0
+    lines = result.stdout.splitlines()
+    assert [line.split()[0] for line in lines[:5]] == ["ok"] * 5
+    assert "model_deprecation: None of 2 models stopped being called" in result.output
+
+
+def test_a_fired_rule_exits_1_with_the_spans_to_look_at(deprecated_db):
+    result = _run("--db", str(deprecated_db))
+    assert result.exit_code == 1, result.output
+    first, spans = result.stdout.splitlines()[:2]
+    assert first.startswith(f"CRITICAL model_deprecation: Model {OLD!r} looks deprecated: ")
+    assert spans.strip() == f"spans: model_name == {OLD!r} and status_code == 'ERROR'"
+    assert "1 of 5 rules fired" in result.output
+
+
+def test_json_output(deprecated_db):
+    result = _run("--db", str(deprecated_db), "--json")
+    assert result.exit_code == 1
+    data = json.loads(result.stdout)
+    assert data["fired"] == 1 and data["config"] is not None and data["webhook"] is None
+    assert len(data["results"]) == 5
+    fired = data["results"][0]
+    assert fired["rule"] == "model_deprecation" and fired["fired"] and fired["values"]["model"] == OLD
+    assert fired["since"].endswith("Z")
+
+
+def test_a_short_window_for_cron(deprecated_db, tmp_path):
+    # The errors were three days ago; the silence goes on, so the rule still fires, as a warning.
+    result = _run("--db", str(deprecated_db), "--window", "1h")
+    assert result.exit_code == 1
+    assert result.stdout.startswith(f"WARNING  model_deprecation: Model {OLD!r} stopped being called")
+    config = tmp_path / "monitors.toml"
+    config.write_text(f"[rules.model_deprecation]\nignore = [{OLD!r}]\n")
+    assert _run("--db", str(deprecated_db), "--window", "1h", "--config", str(config)).exit_code == 0
+
+
+def test_webhook_from_the_monitors_file(deprecated_db, tmp_path):
+    with Receiver() as receiver:
+        config = tmp_path / "monitors.toml"
+        config.write_text(f'[webhook]\nurl = "{receiver.url}"\n')
+        result = _run("--db", str(deprecated_db), "--config", str(config))
+        assert result.exit_code == 1
+        assert receiver.json()["fired"] == 1
+        assert _run("--db", str(deprecated_db), "--config", str(config), "--no-notify").exit_code == 1
+        assert len(receiver.requests) == 1
+
+
+def test_an_undelivered_webhook_is_a_warning(deprecated_db, tmp_path):
+    with Receiver(answers=[400]) as receiver:
+        config = tmp_path / "monitors.json"
+        config.write_text(json.dumps({"webhook": {"url": receiver.url, "retries": 0}}))
+        result = CliRunner().invoke(main, ["check", "--db", str(deprecated_db), "--config", str(config)])
+    assert result.exit_code == 1
+    assert result.stderr.startswith(f"Warning: The webhook {receiver.url} was not delivered after 1 attempt")
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--config", "{missing}"], "Error: There is no monitors file at"),
+    (["--config", "{bad}"], "Error: In {bad}: The rule 'latency_slo' has percentile = 200"),
+    (["--window", "soon"], "Error: The window of the check is 'soon', which is not a duration"),
+    (["--db", "{nodb}"], "Error: There is no database file at"),
+    (["--url", "http://127.0.0.1:9"], "Error: Cannot reach a workbench server at http://127.0.0.1:9"),
+])
+def test_a_check_that_cannot_run_exits_2_with_one_line(healthy_db, tmp_path, args, message):
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[rules.latency_slo]\npercentile = 200\n")
+    names = {"missing": str(tmp_path / "missing.toml"), "bad": str(bad), "nodb": str(tmp_path / "no.duckdb")}
+    args = [a.format(**names) for a in args]
+    if "--db" not in args and "--url" not in args:
+        args += ["--db", str(healthy_db)]
+    result = CliRunner().invoke(main, ["check", *args])
+    assert result.exit_code == 2, result.stdout
+    assert result.stderr.startswith(message.format(**names))
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert "Traceback" not in result.stderr
+
+
+def test_help_lists_the_rules():
+    result = CliRunner().invoke(main, ["check", "--help"])
+    assert result.exit_code == 0
+    for kind in ("model_deprecation", "cost_jump", "latency_slo", "error_rate", "eval_pass_rate", "cost_budget"):
+        assert kind in result.output
