@@ -81,6 +81,7 @@ class BillingAgent:
             **common,
         }, kind=OtelKind.SERVER)
         messages: list[dict[str, Any]] = [{"role": "user", "parts": _parts_text(request.asked)}]
+        root.set_attribute("gen_ai.input.messages", json.dumps(messages))
         template = request.extra.get("template")
         grounded, error = True, None
         if template is not None:
