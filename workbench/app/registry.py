@@ -83,5 +83,7 @@ for _page in (
          description="Percentiles over time, LLM timings, where the time goes"),
     Page("sessions", "Sessions", "workbench.app.sessions:SessionsView", order=40,
          description="Conversations and their turns"),
+    Page("drift", "Drift", "workbench.app.drift:DriftView", order=60, extensions=("plotly",),
+         description="Query drift and retrieval: clusters of queries against the corpus"),
 ):
     register_page(_page)
