@@ -1,10 +1,12 @@
-"""The Cost page in a real browser, over the shipped sample: the ticket-draft feature's burn
+"""The Cost page over the shipped sample, in a real browser: the ticket-draft feature's burn
 jump shows without configuration, a model without a price gets one from the form (and
-history is re-costed), prices are tested and edited, and a costly trace is one click away."""
+history is re-costed), a model name is tested, and a costly trace is one click away. The
+editable price table is driven through the view's own methods."""
 
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import parse_qsl, urlparse
@@ -15,8 +17,6 @@ from tests.app.browser import serve_app
 from tests.helpers import make_span
 from workbench.app.registry import PAGES, Page, register_page
 from workbench.model import SpanKind, TokenUsage
-
-pytestmark = pytest.mark.browser
 
 
 def _query(url: str) -> dict[str, str]:
@@ -43,7 +43,7 @@ def cost_store(tmp_path_factory: Any, price_file: Any) -> Iterator[Any]:
 
     store = Store(tmp_path_factory.mktemp("cost") / "workbench.duckdb")
     load_sample(store)
-    now_ns = int(__import__("time").time() * 1e9)
+    now_ns = time.time_ns()
     store.write([
         make_span(0, trace=90_000 + i, kind=SpanKind.LLM, name="homegrown", model_name="homegrown-7b",
                   provider="local", base_ns=now_ns - 3_600_000_000_000, start_ms=i * 1000,
@@ -72,6 +72,7 @@ def _cards(app: Any) -> dict[str, str]:
     return dict(zip((label.lower() for label in labels), values, strict=True))
 
 
+@pytest.mark.browser
 def test_the_ticket_draft_burn_jump_shows_without_configuration(app, shots):
     app.goto("page=cost", ready=".wb-cost-groups")
     rows = {line.split("\t")[0]: line for line in app.text(".wb-cost-groups").splitlines()[1:]}
@@ -86,6 +87,7 @@ def test_the_ticket_draft_burn_jump_shows_without_configuration(app, shots):
     app.screenshot(shots("cost"))
 
 
+@pytest.mark.browser
 def test_a_price_added_from_the_form_recosts_history(app, price_file):
     app.goto("page=cost", ready=".wb-unpriced-models")
     spent_before = float(_cards(app)["spent"].strip("$").replace(",", ""))
@@ -104,6 +106,7 @@ def test_a_price_added_from_the_form_recosts_history(app, price_file):
     app.wait_for(".wb-user-prices", text="homegrown-7b")
 
 
+@pytest.mark.browser
 def test_testing_a_model_name_says_which_row_and_why(app):
     app.goto("page=cost", ready=".wb-test-name")
     app.page.locator(".wb-test-name input").fill("us.anthropic.claude-3-5-sonnet-20241022-v2:0")
@@ -111,6 +114,7 @@ def test_testing_a_model_name_says_which_row_and_why(app):
     app.wait_for(".wb-test-result", text="priced by shipped row 'claude-3-5-sonnet'")
 
 
+@pytest.mark.browser
 def test_the_costliest_trace_is_one_click_away(app):
     app.goto("page=cost&by=model&every=hour", ready=".wb-top-traces")
     link = app.page.locator(".wb-top-traces a[href*='page=trace']").first
@@ -118,3 +122,39 @@ def test_the_costliest_trace_is_one_click_away(app):
     link.click()
     app.wait_for(".wf-row[data-id]")
     assert _query(app.page.url)["trace_id"] == trace_id
+
+
+def test_editing_the_price_table_saves_and_recosts(cost_store, tmp_path):
+    from workbench.analysis.prices import Prices
+    from workbench.app.cost import CostView
+    from workbench.query import Reader
+
+    prices = Prices(tmp_path / "prices.json")
+    prices.set("homegrown-7b", input=1, output=1, provider="local")
+    prices.set("spare-model", input=3, output=3)
+    view = CostView(Reader(cost_store), prices=prices, by="model")
+    view.__panel__()
+    assert list(view._user_table.value["pattern"]) == ["homegrown-7b", "spare-model"]
+    spent = _spent(view)
+
+    edited = view._user_table.value.copy()
+    edited.loc[0, "output"] = 11.0  # 300k more output tokens at $10 more per million: $3 more
+    view._user_table.value = edited
+    assert view.save_user_table()
+    assert prices.match("homegrown-7b", "local").row.output == 11.0
+    assert _spent(view) == pytest.approx(spent + 3.0, abs=0.01)
+
+    broken = view._user_table.value.copy()
+    broken.loc[1, "input"] = -1.0
+    view._user_table.value = broken
+    assert not view.save_user_table()
+    assert "negative" in view._prices_status.object and prices.match("spare-model").row.input == 3
+
+    view._user_table.selection = [1]
+    assert view.remove_selected() == 1
+    assert [r.pattern for r in prices.table().rows if r.origin == "user"] == ["homegrown-7b"]
+
+
+def _spent(view) -> float:
+    text = view._cards.object.split("<div class='v'>")[1].split("<")[0]
+    return float(text.strip("$").replace(",", ""))
