@@ -127,8 +127,8 @@ def test_rate_limits_are_not_not_found(healthy):
 
 
 @pytest.mark.parametrize(("text", "expected"), [
-    ("Error code: 404 - {'error': {'message': 'The model `x` does not exist or you do not have access to it.', "
-     "'type': 'invalid_request_error', 'code': 'model_not_found'}}",
+    (("Error code: 404 - {'error': {'message': 'The model `x` does not exist or you do not have access to it.', "
+      "'type': 'invalid_request_error', 'code': 'model_not_found'}}"),
      "404 model_not_found: The model `x` does not exist or you do not have access to it."),
     ('{"type":"error","error":{"type":"not_found_error","message":"model: claude-2.0"}}', "model: claude-2.0"),
     ("NotFoundError: model_not_found", "NotFoundError: model_not_found"),

@@ -108,21 +108,21 @@ def test_check_takes_a_dict_a_path_or_rules(healthy, tmp_path):
 
 @pytest.mark.parametrize(("data", "message"), [
     ({"windw": "7d"}, "there is no setting 'windw' at the top of a monitors file; did you mean 'window'?"),
-    ({"window": "a fortnight"}, "The window of the monitors file is 'a fortnight', which is not a duration; "
-                                "write a number and a unit"),
+    ({"window": "a fortnight"}, ("The window of the monitors file is 'a fortnight', which is not a duration; "
+                                 "write a number and a unit")),
     ({"rules": {"cost_jmup": {}}}, "there is no rule kind 'cost_jmup'; did you mean 'cost_jump'?"),
-    ({"rules": {"mine": {"kind": "latency"}}}, "the rule 'mine' has kind = 'latency', which is not a kind of rule; "
-                                               "did you mean 'latency_slo'?"),
-    ({"rules": {"latency_slo": {"slo": 5}}}, "the rule 'latency_slo' (latency_slo) has no parameter 'slo'; "
-                                             "did you mean 'slo_ms'?"),
+    ({"rules": {"mine": {"kind": "latency"}}}, ("the rule 'mine' has kind = 'latency', which is not a kind of rule; "
+                                                "did you mean 'latency_slo'?")),
+    ({"rules": {"latency_slo": {"slo": 5}}}, ("the rule 'latency_slo' (latency_slo) has no parameter 'slo'; "
+                                              "did you mean 'slo_ms'?")),
     ({"rules": {"latency_slo": {"percentile": 150}}},
-     "The rule 'latency_slo' has percentile = 150, but percentile must be a number at least 50 and at most 99.9; "
-     "write e.g. percentile = 99."),
+     ("The rule 'latency_slo' has percentile = 150, but percentile must be a number at least 50 and at most 99.9; "
+      "write e.g. percentile = 99.")),
     ({"rules": {"cost_jump": {"every": "week"}}},
      "The rule 'cost_jump' has every = 'week', but every must be one of 'hour', 'day'; set it to 'hour'."),
     ({"rules": {"cost_jump": {"by": "colour"}}}, "by must be one of 'model', 'provider', 'project', 'feature'"),
-    ({"rules": {"cost_budget": {}}}, "The rule 'cost_budget' has budget = None, but a cost budget needs an amount; "
-                                     "set budget = 50 (USD per day) in its [rules.cost_budget] table."),
+    ({"rules": {"cost_budget": {}}}, ("The rule 'cost_budget' has budget = None, but a cost budget needs an amount; "
+                                      "set budget = 50 (USD per day) in its [rules.cost_budget] table.")),
     ({"rules": {"error_rate": {"threshold": "5%"}}}, "has threshold = '5%', but threshold must be a number"),
     ({"rules": {"error_rate": {"severity": "loud"}}}, "severity must be one of info, warning, critical"),
     ({"rules": {"model_deprecation": {"patterns": ["(unclosed"]}}}, "'(unclosed' is not a regular expression"),

@@ -27,12 +27,12 @@ from workbench.query import Reader
 __all__ = [
     "DEFAULT_WINDOW",
     "EVERY",
+    "GROUPS",
     "SEVERITIES",
     "Context",
+    "Episode",
     "Result",
     "Rule",
-    "Episode",
-    "GROUPS",
     "parse_duration",
 ]
 
@@ -425,7 +425,7 @@ class Rule:
         if ok and high is not None:
             ok = value <= high
         if not ok:
-            default = getattr(type(self), "__dataclass_fields__")[parameter].default
+            default = type(self).__dataclass_fields__[parameter].default
             raise self.fail(parameter, f"{parameter} must be {wanted}", f"write e.g. {parameter} = {literal(default)}")
 
     # Evaluation ----------------------------------------------------------------------------

@@ -38,7 +38,7 @@ from workbench.monitors.base import (
     when,
 )
 
-__all__ = ["ModelDeprecation", "PATTERNS"]
+__all__ = ["PATTERNS", "ModelDeprecation"]
 
 #: Regular expressions (case-insensitive) that mark an error as "this model is gone".
 PATTERNS: tuple[str, ...] = (

@@ -18,11 +18,11 @@ from workbench.monitors.base import (
     Episode,
     Result,
     Rule,
+    binomial_tail,
     bucket_number,
     bucket_sql,
     bucket_start,
     literal,
-    binomial_tail,
     per_bucket_alpha,
     percent,
     two_proportion_z,
@@ -30,7 +30,7 @@ from workbench.monitors.base import (
     z_for,
 )
 
-__all__ = ["EvalPassRate", "PASS_LABELS"]
+__all__ = ["PASS_LABELS", "EvalPassRate"]
 
 #: Labels that count as a pass when an annotation has no score (compared without case).
 PASS_LABELS: tuple[str, ...] = (

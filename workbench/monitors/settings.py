@@ -241,7 +241,7 @@ def _webhook(table: Any, where: str) -> Webhook | None:
         if key not in known:
             raise _error(where, f"the webhook has no setting {key!r}; {_suggest(key, known)}")
     if "url" not in table:
-        raise _error(where, f"the webhook has no url; add url = \"https://...\" to [webhook], or remove [webhook].")
+        raise _error(where, "the webhook has no url; add url = \"https://...\" to [webhook], or remove [webhook].")
     try:
         return Webhook(**table)
     except ConfigError as exc:
