@@ -11,7 +11,7 @@ import pytest
 
 from tests.helpers import make_span
 from workbench.analysis import cost
-from workbench.errors import FilterError
+from workbench.errors import FilterError, WorkbenchError
 from workbench.model import SpanKind, TokenUsage
 
 M = 1_000_000
@@ -188,3 +188,10 @@ def test_cost_change_finds_the_feature_whose_burn_jumped(reader, app_spans):
     assert list(change.index) == ["drafts", "chat"]  # costliest first
     with pytest.raises(FilterError, match="one dimension at a time"):
         cost.cost_change(reader, by=None)
+
+
+def test_a_remote_reader_is_told_where_cost_views_run():
+    from workbench.remote import RemoteReader
+
+    with pytest.raises(WorkbenchError, match="read a database file directly"):
+        cost.cost_by(RemoteReader("http://127.0.0.1:9"))

@@ -35,7 +35,7 @@ import pyarrow as pa
 
 from workbench.analysis.price_join import TOKEN_SUMS, day_sql, is_call_sql, price_groups, quote
 from workbench.analysis.prices import effective
-from workbench.errors import FilterError
+from workbench.errors import FilterError, WorkbenchError
 from workbench.pricing import PriceLookup
 
 if TYPE_CHECKING:
@@ -129,8 +129,18 @@ def dimension_sql(by: str, alias: str = "s", feature_key: str | None = None) -> 
     raise FilterError(f"Cannot group cost by {by!r}; choose one of {', '.join(DIMENSIONS)}.")
 
 
+def _local(reader: Reader) -> Reader:
+    if not hasattr(reader, "store"):
+        raise WorkbenchError(
+            f"The cost views read a database file directly, and {reader!r} reads through a server; "
+            "use them in the server's process (the app's Cost page), or open the file with "
+            "workbench.open(path) while no server holds it."
+        )
+    return reader
+
+
 def _calls_where(reader: Reader, filter: str | None, start: Any, end: Any, project: Project) -> Any:
-    where = reader._where(filter, start, end, project, alias="s")
+    where = _local(reader)._where(filter, start, end, project, alias="s")
     where.add(is_call_sql("s"))
     return where
 
@@ -501,7 +511,7 @@ def span_costs(reader: Reader, trace_id: str, *, prices: PriceLookup | None = No
         0 for a subtree without calls and null when all of its calls are unpriced.
     """
     trace_id = trace_id.lower()
-    spans = reader.store.query(
+    spans = _local(reader).store.query(
         "SELECT span_id, parent_span_id, name, span_kind, model_name, start_time FROM spans "
         "WHERE trace_id = ? ORDER BY start_time, span_id", [trace_id],
     ).to_pandas()
