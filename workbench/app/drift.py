@@ -224,7 +224,7 @@ class DriftView(PageView):
                 pn.Column(heading("Queries and corpus", "click a query to open its trace"), self._cloud,
                           sizing_mode="stretch_width", margin=0),
                 pn.Column(heading("Clusters", "most drifted first; gap: queries with no corpus near"),
-                          self._clusters, width=560, margin=0),
+                          self._clusters, width=640, margin=0),
                 sizing_mode="stretch_width", margin=0,
             ),
             pn.Row(self._cluster_title, self._export, sizing_mode="stretch_width", margin=0),
