@@ -140,3 +140,9 @@ def test_replies_are_read_leniently(reply, expected):
 
     result = verdict(reply, "context_relevance")
     assert (result.score, result.label, result.explanation) == expected
+
+
+def test_a_run_through_a_server_url_reads_and_writes_over_http(server, rag_store, standin):
+    run = run_evals(server.url, Faithfulness(LLMJudge("judge-1", base_url=standin.url)), progress=False)
+    assert run.written == 2 and run.failed == 0
+    assert sorted(Reader(rag_store).annotations("faithfulness")["score"]) == [0.0, 1.0]
