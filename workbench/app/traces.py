@@ -46,7 +46,7 @@ def trace_rows(frame: pd.DataFrame) -> pd.DataFrame:
         "trace_id": frame["trace_id"],
         "Start (UTC)": [fmt_time(v) for v in frame["start_time"]],
         "Name": frame["name"].fillna(""),
-        "Status": frame["status_code"].fillna(""),
+        "Status": ["ERROR" if errors else (status or "") for status, errors in zip(frame["status_code"], frame["error_count"])],
         "Latency": [fmt_ms(v) for v in frame["latency_ms"]],
         "Spans": [f"{n:,}" + (f" ({e} err)" if e else "") for n, e in zip(frame["span_count"], frame["error_count"])],
         "Tokens": [_tokens(v) for v in frame["total_tokens"]],
