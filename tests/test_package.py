@@ -133,3 +133,18 @@ def test_the_schema_page_is_current():
     assert (ROOT / "docs" / "schema.md").read_text() == markdown() + "\n", "regenerate docs/schema.md"
 
 
+
+
+def test_every_package_is_listed_for_installation():
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10
+        import tomli as tomllib
+
+    listed = set(tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
+    found = {
+        ".".join(p.parent.relative_to(ROOT).parts) for p in PACKAGE.rglob("__init__.py")
+    }
+    assert found <= listed, f"add to pyproject's packages: {sorted(found - listed)}"
+    folders = {".".join(p.relative_to(ROOT).parts) for p in PACKAGE.rglob("*") if p.is_dir() and p.name != "__pycache__"}
+    assert folders <= found | {"workbench"}, f"folders without __init__.py: {sorted(folders - found)}"
