@@ -292,6 +292,8 @@ class Result:
         window_start: The start of the window looked at.
         window_end: The end of the window (the time of the check).
         values: The figures measured (peaks, baselines, thresholds, counts).
+        spans_from: Where to start looking for the offending spans, when not at the window's
+            start or ``since`` (a silent model's last calls came before either).
     """
 
     rule: str
@@ -307,6 +309,12 @@ class Result:
     window_start: dt.datetime
     window_end: dt.datetime
     values: dict[str, Any] = field(default_factory=dict)
+    spans_from: dt.datetime | None = None
+
+    def spans_range(self) -> tuple[dt.datetime, dt.datetime]:
+        """The time range in which :attr:`filter` finds the offending spans: ``(start, end)``."""
+        start = min(t for t in (self.window_start, self.since, self.spans_from) if t is not None)
+        return start, self.window_end
 
     def to_dict(self) -> dict[str, Any]:
         """The result as JSON-ready values (times as ISO text)."""
@@ -456,6 +464,7 @@ class Rule:
         episode: Episode | None = None,
         severity: str | None = None,
         values: dict[str, Any] | None = None,
+        spans_from: dt.datetime | None = None,
     ) -> Result:
         """A result of this rule for the context's window."""
         start, end = ctx.bounds(self)
@@ -473,6 +482,7 @@ class Rule:
             window_start=start,
             window_end=end,
             values=values or {},
+            spans_from=spans_from,
         )
 
     def quiet(self, ctx: Context, message: str, *, values: dict[str, Any] | None = None) -> Result:

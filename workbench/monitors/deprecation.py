@@ -286,8 +286,11 @@ class ModelDeprecation(Rule):
             "calls_since": use["calls_since"] if use else 0,
             "followers": [{"model": f["model"], "first_seen": f["first_seen"]} for f in followers],
         }
+        # A silent model's offending spans are its last calls, before the silence began.
+        spans_from = use["last_seen"] - dt.timedelta(days=1) if use and not err else None
         return self.result(ctx, fired=True, message=message, subject=f"model {model!r}", filter=filter_,
-                           episode=episode, severity=self.severity if err else "warning", values=values)
+                           episode=episode, severity=self.severity if err else "warning", values=values,
+                           spans_from=spans_from)
 
     @staticmethod
     def _share(use: dict) -> float:
