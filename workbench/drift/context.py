@@ -30,7 +30,8 @@ def retrievals(reader: Reader, trace_ids: Sequence[str]) -> pd.DataFrame:
     """The documents returned by the RETRIEVER spans of these traces.
 
     Returns:
-        ``trace_id, span_id, start_time, position, document_id, score``, in order.
+        ``trace_id, span_id, start_time, position, document_id, score``, ordered by start
+        time, span and position.
     """
     columns = ["trace_id", "span_id", "start_time", "position", "document_id", "score"]
     if not len(trace_ids):
@@ -40,19 +41,22 @@ def retrievals(reader: Reader, trace_ids: Sequence[str]) -> pd.DataFrame:
 
 
 def _retrieval_index(docs: pd.DataFrame) -> tuple[dict[str, tuple[float, str]], dict[str, str]]:
-    """Each retriever span's best (score, document id), and each trace's first retriever span."""
+    """Each retriever span's best (score, document id), and each trace's first retriever span.
+
+    ``docs`` comes ordered by start time, span and position (as :func:`retrievals` returns
+    it), so a trace's first span met is its first retriever.
+    """
     best: dict[str, tuple[float, str]] = {}
-    first: dict[str, tuple[object, str]] = {}
+    first: dict[str, str] = {}
     if docs.empty:
-        return best, {}
-    columns = (docs[c].tolist() for c in ("trace_id", "span_id", "start_time", "document_id", "score"))
-    for trace_id, span_id, start, document_id, score in zip(*columns):
+        return best, first
+    columns = (docs[c].tolist() for c in ("trace_id", "span_id", "document_id", "score"))
+    for trace_id, span_id, document_id, score in zip(*columns):
         value = float("-inf") if score is None or math.isnan(score) else float(score)
         if span_id not in best or value > best[span_id][0]:
             best[span_id] = (value, document_id)
-        if trace_id not in first or (start, span_id) < first[trace_id]:
-            first[trace_id] = (start, span_id)
-    return best, {trace_id: span_id for trace_id, (_, span_id) in first.items()}
+        first.setdefault(trace_id, span_id)
+    return best, first
 
 
 def _annotation_scores(reader: Reader, trace_ids: Sequence[str]) -> dict[str, dict[str, float]]:
