@@ -110,6 +110,7 @@ def test_collapse_and_expand_in_the_tree(app, dataset):
 
 
 def test_the_latency_page_shows_the_slow_tail(app, dataset, shots):
+    app.page.set_viewport_size({"width": 1440, "height": 1480})  # the whole page, for the screenshot
     app.goto("page=latency", ready=".wb-card")
     cards = dict(zip(app.page.locator(".wb-card .l").all_inner_texts(), app.page.locator(".wb-card .v").all_inner_texts()))
     assert cards["TRACES"] == str(len(dataset.trace_ids))
@@ -118,6 +119,7 @@ def test_the_latency_page_shows_the_slow_tail(app, dataset, shots):
     slowest = app.page.locator("table.wb-list a[href*='page=trace']").first
     trace_id = _query(slowest.get_attribute("href"))["trace_id"]
     assert trace_id in dataset.slow
+    app.wait_for("table.wb-list", text="Tokens/s p50")
     app.screenshot(shots("latency"))
     slowest.click()
     app.wait_for(".wf-row[data-id]")

@@ -60,7 +60,7 @@ def header_html(span: Mapping[str, Any], *, self_time_ms: float | None = None, c
         "Status": f"<span class='wb-status-{esc(status)}'>{esc(status)}</span>"
         + (f" &middot; <span class='wb-error-text'>{esc(span.get('status_message'))}</span>"
            if span.get("status_message") else ""),
-        "Started": esc(fmt_time(span.get("start_time"))) + " UTC",
+        "Started": f"<span style='white-space:nowrap'>{esc(fmt_time(span.get('start_time')))}</span>",
         "Duration": esc(fmt_ms(span.get("latency_ms"))),
         "Self time": esc(fmt_ms(self_time_ms)) if self_time_ms is not None else "",
         "Critical path": "yes" if critical else "",
@@ -76,8 +76,6 @@ def header_html(span: Mapping[str, Any], *, self_time_ms: float | None = None, c
             if span.get("prompt_template_version") else "") if x),
         "Span id": f"<span class='wb-mono'>{esc(span.get('span_id'))}</span>",
         "Parent": f"<span class='wb-mono'>{esc(span.get('parent_span_id'))}</span>" if span.get("parent_span_id") else "",
-        "Trace id": f"<a class='wb-mono' href='{esc(href('trace', trace_id=span.get('trace_id')))}'>"
-        f"{esc(span.get('trace_id'))}</a>",
         "Instrumentation": esc(" ".join(str(x) for x in (span.get("scope_name"), span.get("scope_version")) if x)),
     }
     return (f"<h2 class='wb-title'>{_badge(str(span.get('span_kind') or 'UNKNOWN'))} {esc(span.get('name'))}</h2>"

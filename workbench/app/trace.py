@@ -95,8 +95,8 @@ class TraceView(PageView):
         self._extras: dict[str, Any] = {}
 
     def _build(self) -> Any:
-        self._id_input = pn.widgets.TextInput(placeholder="trace id (32 hex characters)", value=self.trace_id,
-                                              width=320, margin=(5, 10))
+        self._id_input = pn.widgets.TextInput(placeholder="go to a trace id", value=self.trace_id,
+                                              width=250, margin=(8, 12), stylesheets=[_ID_CSS])
         self._id_input.param.watch(lambda e: self.param.update(trace_id=e.new.strip().lower(), span_id=""), "value")
         self._summary = LinkedHTML(on_link=self._follow, sizing_mode="stretch_width", margin=(6, 12), min_height=44)
         self._waterfall = Waterfall(sizing_mode="stretch_both", min_height=320, margin=(4, 6, 8, 12))
@@ -186,3 +186,4 @@ class TraceView(PageView):
 
 
 _ = CSS  # the components carry the stylesheet
+_ID_CSS = ".bk-input { font-family: monospace; font-size: 11px; height: 28px; color: #475569; }"

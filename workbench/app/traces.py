@@ -36,6 +36,12 @@ _SPAN_COLUMNS = (
 _RIGHT = ("Latency", "Spans", "Tokens")
 
 
+def _status(code: Any) -> str:
+    code = str(code or "UNSET")
+    label = {"ERROR": "\u26a0 ERROR", "UNSET": "\u2013"}.get(code, code)
+    return f"<span class='st-{esc(code)}'>{esc(label)}</span>"
+
+
 def _tokens(value: Any) -> str:
     return fmt_count(value)
 
@@ -46,7 +52,7 @@ def trace_rows(frame: pd.DataFrame) -> pd.DataFrame:
         "trace_id": frame["trace_id"],
         "Start (UTC)": [fmt_time(v) for v in frame["start_time"]],
         "Name": frame["name"].fillna(""),
-        "Status": ["ERROR" if errors else (status or "") for status, errors in zip(frame["status_code"], frame["error_count"])],
+        "Status": [_status("ERROR" if errors else status) for status, errors in zip(frame["status_code"], frame["error_count"])],
         "Latency": [fmt_ms(v) for v in frame["latency_ms"]],
         "Spans": [f"{n:,}" + (f" ({e} err)" if e else "") for n, e in zip(frame["span_count"], frame["error_count"])],
         "Tokens": [_tokens(v) for v in frame["total_tokens"]],
@@ -67,7 +73,7 @@ def span_rows(frame: pd.DataFrame) -> pd.DataFrame:
         "Start (UTC)": [fmt_time(v) for v in frame["start_time"]],
         "Name": frame["name"].fillna(""),
         "Kind": frame["span_kind"].fillna(""),
-        "Status": frame["status_code"].fillna(""),
+        "Status": [_status(v) for v in frame["status_code"]],
         "Latency": [fmt_ms(v) for v in frame["latency_ms"]],
         "Model": frame["model_name"].fillna(""),
         "Tokens": [_tokens(v) for v in frame["total_tokens"]],
@@ -187,7 +193,7 @@ class TracesView(PageView):
             hidden_columns=["trace_id", "span_id"],
             widths={"Name": 170, "Input": 280, "Output": 280, "Models": 150, "Session": 120, "User": 100},
             configuration={"sortMode": "remote", "columnDefaults": {"tooltip": True, "headerTooltip": True}},
-            formatters={"Status": {"type": "lookup", "OK": "OK", "ERROR": "\u26a0 ERROR", "UNSET": "\u2013"}},
+            formatters={"Status": {"type": "html"}},
             stylesheets=[_TABLE_CSS], margin=(0, 10),
         )
         self._prev = pn.widgets.Button(label="\u2039 Prev", color="light", width=80, margin=(4, 4))
@@ -294,4 +300,7 @@ _TABLE_CSS = """
 .tabulator-row { cursor: pointer; min-height: 26px; }
 .tabulator-row:hover { background: #eef4ff !important; }
 .tabulator-cell { padding: 4px 8px !important; }
+.st-ERROR { color: #dc2626; font-weight: 600; }
+.st-OK { color: #16a34a; }
+.st-UNSET { color: #94a3b8; }
 """
