@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sys
+import traceback
 
 import click
 
@@ -58,6 +59,9 @@ def check(db: str | None, url: str | None, config_path: str | None, window: str 
             reader.close()
     except WorkbenchError as exc:
         click.echo(f"Error: {exc}", err=True)
+        sys.exit(FAILED)
+    except Exception:  # noqa: BLE001 - a bug, not a finding: exit 2 (not 1, which means "fired"), with the traceback
+        traceback.print_exc()
         sys.exit(FAILED)
     delivery = monitors.notify(results, cfg.webhook, checked_at=results.checked_at) if notify and cfg.webhook else None
     if as_json:

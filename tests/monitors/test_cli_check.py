@@ -138,3 +138,14 @@ def test_help_lists_the_rules():
     assert result.exit_code == 0
     for kind in ("model_deprecation", "cost_jump", "latency_slo", "error_rate", "eval_pass_rate", "cost_budget"):
         assert kind in result.output
+
+
+def test_a_crash_is_not_mistaken_for_a_finding(healthy_db, monkeypatch):
+    from workbench import monitors
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(monitors, "check", broken)
+    result = CliRunner().invoke(main, ["check", "--db", str(healthy_db)])
+    assert result.exit_code == 2 and "RuntimeError: a bug" in result.stderr

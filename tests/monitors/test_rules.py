@@ -200,3 +200,11 @@ def test_results_as_frame_and_json(world_reader):
 def test_a_bad_filter_names_the_rule(healthy):
     with pytest.raises(ConfigError, match="The rule 'latency_slo' cannot run: .*latncy_ms"):
         monitors.check(healthy, [LatencySLO(filter="latncy_ms > 3")], now=NOW)
+
+
+def test_an_empty_store_is_quiet(store):
+    from workbench.query import Reader
+
+    results = monitors.check(Reader(store), now=NOW)
+    assert results.fired == [] and len(results) == 5
+    assert "No calls stored yet." in [r.message for r in results]

@@ -169,3 +169,18 @@ def test_rules_check_their_parameters_in_python():
     with pytest.raises(ConfigError, match="The rule 'p' has slo_ms = 0, but slo_ms must be a number over 0"):
         LatencySLO(name="p", slo_ms=0)
     assert LatencySLO(slo_ms=250).name == "latency_slo"
+
+
+def test_toml_on_a_python_without_tomllib(tmp_path, monkeypatch):
+    import sys
+
+    path = tmp_path / "monitors.toml"
+    path.write_text("window = '7d'\n")
+    monkeypatch.setitem(sys.modules, "tomllib", None)  # as on Python 3.10
+    monkeypatch.setitem(sys.modules, "tomli", None)
+    with pytest.raises(ConfigError, match="cannot read without the tomli package; pip install tomli, or write "
+                                          "the same settings as JSON in a .json file"):
+        load_config(path)
+    json_path = tmp_path / "monitors.json"
+    json_path.write_text('{"window": "7d"}')
+    assert load_config(json_path).window == "7d"
