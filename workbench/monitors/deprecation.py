@@ -69,6 +69,8 @@ _SAMPLE = """COALESCE(NULLIF(s.status_message, ''),
 
 _API_MESSAGE = re.compile(r"""['"]message['"]\s*:\s*(['"])(?P<m>.+?)\1\s*[,}]""")
 _API_CODE = re.compile(r"""['"]code['"]\s*:\s*['"](?P<c>[^'"]+)['"]""")
+# Python's re accepts these, DuckDB's RE2 does not.
+_UNSUPPORTED = re.compile(r"\(\?<?[=!]|\\[1-9]")
 # "Learn more: https://..." and "See https://... for more." say nothing a reader of the alert needs.
 _LEARN_MORE = re.compile(r"\s*(?:Learn more|See|Visit)\b[^.]*?https?://\S+(?:[^.]*\.)?", re.IGNORECASE)
 _HTTP = re.compile(r"(?:Error code|status(?: code)?)\s*:?\s*(?P<s>[45]\d\d)\b", re.IGNORECASE)
@@ -130,6 +132,10 @@ class ModelDeprecation(Rule):
             except (re.error, TypeError) as exc:
                 raise self.fail("patterns", f"{pattern!r} is not a regular expression ({exc})",
                                 "fix or remove that pattern") from None
+            if _UNSUPPORTED.search(pattern):
+                raise self.fail("patterns", f"{pattern!r} uses a lookaround or a back-reference, which the "
+                                "store's regular expressions (RE2) do not support",
+                                "match the text itself, e.g. 'model_not_found'")
         self.check_number("min_errors", low=1)
         self.check_number("min_calls", low=1)
         self.check_number("min_active_days", low=1)
