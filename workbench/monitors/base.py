@@ -16,12 +16,12 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
-import statistics
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, fields
 from typing import Any, ClassVar
 
 from workbench.errors import ConfigError
+from workbench.monitors.words import literal, when
 from workbench.query import Reader
 
 __all__ = [
@@ -105,140 +105,6 @@ def bucket_start(number: int, width: dt.timedelta) -> dt.datetime:
 def bucket_number(when: dt.datetime, width: dt.timedelta) -> int:
     """The number of the bucket holding ``when``."""
     return int((floor_time(when, width) - _EPOCH) / width)
-
-
-#: The chance that a healthy group fires anywhere in a window, for the rules that test rates.
-FALSE_ALARM = 0.01
-
-
-def per_bucket_alpha(buckets: int) -> float:
-    """The significance each of ``buckets`` tests needs so that all of them together raise a
-    false alarm at most :data:`FALSE_ALARM` of the time (Bonferroni)."""
-    return FALSE_ALARM / max(1, buckets)
-
-
-def binomial_tail(k: int, n: int, p: float) -> float:
-    """P(X >= k) for X ~ Binomial(n, p): how likely ``k`` or more hits are by chance at rate ``p``.
-
-    At or below the mean (``k <= n * p``) it returns 1.0: the tail is then at least about one
-    half, and the rules only ask whether it is small.
-    """
-    if k <= 0 or k <= n * p:
-        return 1.0
-    if k > n or p <= 0.0:
-        return 0.0
-    if p >= 1.0:
-        return 1.0
-    log_p, log_q = math.log(p), math.log1p(-p)
-    total, i = 0.0, k
-    while i <= n:
-        term = math.exp(math.lgamma(n + 1) - math.lgamma(i + 1) - math.lgamma(n - i + 1) + i * log_p + (n - i) * log_q)
-        total += term
-        # Past the mode the terms only shrink; stop once they no longer count.
-        if i > n * p and term < total * 1e-12:
-            break
-        i += 1
-    return min(1.0, total)
-
-
-def poisson_tail(k: int, mean: float) -> float:
-    """P(X >= k) for X ~ Poisson(mean); 1.0 at or below the mean (see :func:`binomial_tail`)."""
-    if k <= 0 or k <= mean:
-        return 1.0
-    if mean <= 0:
-        return 0.0
-    total, i, log_mean = 0.0, k, math.log(mean)
-    while True:
-        term = math.exp(i * log_mean - mean - math.lgamma(i + 1))
-        total += term
-        if term < total * 1e-12:
-            return min(1.0, total)
-        i += 1
-
-
-def z_for(alpha: float) -> float:
-    """The one-sided normal quantile for a significance ``alpha``."""
-    return statistics.NormalDist().inv_cdf(1 - alpha)
-
-
-def two_proportion_z(k1: int, n1: int, k2: int, n2: int) -> float:
-    """The z statistic of proportion 1 minus proportion 2 (pooled); 0 when undefined."""
-    if n1 <= 0 or n2 <= 0:
-        return 0.0
-    pooled = (k1 + k2) / (n1 + n2)
-    variance = pooled * (1 - pooled) * (1 / n1 + 1 / n2)
-    if variance <= 0:
-        return 0.0
-    return (k1 / n1 - k2 / n2) / math.sqrt(variance)
-
-
-def literal(value: Any) -> str:
-    """A value as the filter language writes it."""
-    if value is None:
-        return "None"
-    if isinstance(value, bool):
-        return "True" if value else "False"
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    if isinstance(value, (list, tuple)):
-        return "[" + ", ".join(literal(v) for v in value) + "]"
-    return repr(value)
-
-
-def both(*conditions: str | None) -> str | None:
-    """Filter expressions joined with ``and`` (each in parentheses when it has an ``or``)."""
-    parts = [c if " or " not in c else f"({c})" for c in conditions if c]
-    return " and ".join(parts) or None
-
-
-def when(value: dt.datetime | None, width: dt.timedelta | None = None) -> str:
-    """A time for a message: ``2026-10-28 16:14 UTC``, or the day alone for a day bucket."""
-    if value is None:
-        return "never"
-    value = value.astimezone(_UTC)
-    if width is not None and width >= dt.timedelta(days=1):
-        return value.strftime("%Y-%m-%d")
-    return value.strftime("%Y-%m-%d %H:%M UTC")
-
-
-def ago(value: dt.datetime, now: dt.datetime) -> str:
-    """How long before ``now``: ``3 h``, ``9 days``."""
-    seconds = max(0.0, (now - value).total_seconds())
-    if seconds < 3600:
-        return f"{seconds / 60:.0f} min"
-    if seconds < 2 * 86400:
-        return f"{seconds / 3600:.0f} h"
-    return f"{seconds / 86400:.0f} days"
-
-
-def duration_text(value: dt.timedelta) -> str:
-    """A duration in words: ``7 days``, ``6 hours``, ``30 minutes``."""
-    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
-        count = value.total_seconds() / size
-        if count >= 1 and count == int(count):
-            return f"{int(count)} {unit}{'s' if count != 1 else ''}"
-    return f"{value.total_seconds() / 3600:.1f} hours"
-
-
-def money(value: float | None) -> str:
-    """USD with enough digits for small amounts."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "unknown"
-    if abs(value) >= 100:
-        return f"${value:,.0f}"
-    if abs(value) >= 1:
-        return f"${value:,.2f}"
-    return f"${value:.3g}"
-
-
-def millis(value: float) -> str:
-    """A latency: ``850 ms`` or ``12.4 s``."""
-    return f"{value:.0f} ms" if value < 1000 else f"{value / 1000:.1f} s"
-
-
-def percent(value: float) -> str:
-    """A share as a percentage."""
-    return f"{value * 100:.1f}%" if value < 0.1 else f"{value * 100:.0f}%"
 
 
 @dataclass(frozen=True)

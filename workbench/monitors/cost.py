@@ -21,15 +21,11 @@ from workbench.monitors.base import (
     Episode,
     Result,
     Rule,
-    both,
     bucket_number,
     bucket_start,
-    literal,
-    money,
-    per_bucket_alpha,
-    poisson_tail,
-    when,
 )
+from workbench.monitors.stats import per_bucket_alpha, poisson_tail
+from workbench.monitors.words import both, literal, money, when
 
 __all__ = ["CostBudget", "CostJump"]
 

@@ -29,14 +29,9 @@ from workbench.monitors.base import (
     Episode,
     Result,
     Rule,
-    ago,
-    both,
-    duration_text,
-    literal,
     parse_duration,
-    percent,
-    when,
 )
+from workbench.monitors.words import ago, both, duration_text, literal, percent, when
 
 __all__ = ["PATTERNS", "ModelDeprecation"]
 

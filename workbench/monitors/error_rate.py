@@ -11,20 +11,17 @@ from workbench.monitors.base import (
     Episode,
     Result,
     Rule,
-    binomial_tail,
-    both,
     bucket_number,
     bucket_sql,
     bucket_start,
     check_group,
     group_filter,
     group_sql,
-    per_bucket_alpha,
-    percent,
     scope_where,
     subject,
-    when,
 )
+from workbench.monitors.stats import binomial_tail, per_bucket_alpha
+from workbench.monitors.words import both, percent, when
 
 __all__ = ["ErrorRate"]
 

@@ -18,17 +18,12 @@ from workbench.monitors.base import (
     Episode,
     Result,
     Rule,
-    binomial_tail,
     bucket_number,
     bucket_sql,
     bucket_start,
-    literal,
-    per_bucket_alpha,
-    percent,
-    two_proportion_z,
-    when,
-    z_for,
 )
+from workbench.monitors.stats import binomial_tail, per_bucket_alpha, two_proportion_z, z_for
+from workbench.monitors.words import literal, percent, when
 
 __all__ = ["PASS_LABELS", "EvalPassRate"]
 

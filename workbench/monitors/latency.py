@@ -10,19 +10,16 @@ from workbench.monitors.base import (
     Episode,
     Result,
     Rule,
-    both,
     bucket_number,
     bucket_sql,
     bucket_start,
     check_group,
     group_filter,
     group_sql,
-    literal,
-    millis,
     scope_where,
     subject,
-    when,
 )
+from workbench.monitors.words import both, literal, millis, when
 
 __all__ = ["LatencySLO"]
 
