@@ -142,11 +142,15 @@ def draft_reply(rng: np.random.Generator, body: str, name: str, agent: str, cite
     """A ticket reply draft around an answer body."""
     greeting = str(rng.choice([f"Hi {name},", f"Hello {name},", f"Hi {name}, thanks for reaching out."]))
     opener = str(rng.choice(["Thanks for getting in touch.", "Thanks for the details.", "Sorry for the trouble.", ""]))
-    closing = str(rng.choice([
-        "Let me know if anything is unclear.",
-        "If this doesn't solve it, reply with your workspace ID and the run ID and we'll dig in.",
-        "Happy to jump on a call if that's easier.",
-    ]))
+    closing = str(
+        rng.choice(
+            [
+                "Let me know if anything is unclear.",
+                "If this doesn't solve it, reply with your workspace ID and the run ID and we'll dig in.",
+                "Happy to jump on a call if that's easier.",
+            ]
+        )
+    )
     first = agent.split("_", 1)[-1].capitalize()
     text = f"{greeting}\n\n{opener + ' ' if opener else ''}{body}\n\n{closing}\n\nBest regards,\n{first}\nLumen Support"
     if cited:
@@ -162,16 +166,28 @@ def account_snapshot(rng: np.random.Generator, workspace_id: str, plan: str, reg
     for _ in range(int(rng.integers(6, 16))):
         pid = "pl_" + "".join(str(x) for x in rng.integers(0, 10, 4))
         runs = [
-            {"run_id": f"run_{int(rng.integers(10**7, 10**8))}", "status": str(rng.choice(statuses)),
-             "rows_written": int(rng.integers(0, 2_000_000)), "duration_s": int(rng.integers(20, 5400))}
+            {
+                "run_id": f"run_{int(rng.integers(10**7, 10**8))}",
+                "status": str(rng.choice(statuses)),
+                "rows_written": int(rng.integers(0, 2_000_000)),
+                "duration_s": int(rng.integers(20, 5400)),
+            }
             for _ in range(5)
         ]
-        pipelines.append({
-            "id": pid, "source": str(rng.choice(sources)), "destination": str(rng.choice(["snowflake", "bigquery", "managed"])),
-            "schedule": str(rng.choice(["15m", "1h", "6h", "24h"])), "streams": int(rng.integers(3, 120)), "last_runs": runs,
-        })
+        pipelines.append(
+            {
+                "id": pid,
+                "source": str(rng.choice(sources)),
+                "destination": str(rng.choice(["snowflake", "bigquery", "managed"])),
+                "schedule": str(rng.choice(["15m", "1h", "6h", "24h"])),
+                "streams": int(rng.integers(3, 120)),
+                "last_runs": runs,
+            }
+        )
     snapshot = {
-        "workspace_id": workspace_id, "plan": plan, "region": region,
+        "workspace_id": workspace_id,
+        "plan": plan,
+        "region": region,
         "seats": {"included": 25, "used": int(rng.integers(3, 30))},
         "rows_this_period": int(rng.integers(1, 140)) * 1_000_000,
         "pipelines": pipelines,

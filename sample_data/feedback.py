@@ -28,10 +28,19 @@ LEAD = "lead_nadia"
 
 _DOWN_COMMENTS = {
     "error": ["it just errored", "Something went wrong again", "no answer, only an error"],
-    "uncovered": ["There is no Copilot setting where it says", "this is made up", "didn't answer my question about Copilot",
-                  "vague, not helpful", "wrong, Copilot isn't in Integrations"],
-    "v2": ["too short, what are the steps?", "I need more detail than that", "which setting exactly?",
-           "not specific enough"],
+    "uncovered": [
+        "There is no Copilot setting where it says",
+        "this is made up",
+        "didn't answer my question about Copilot",
+        "vague, not helpful",
+        "wrong, Copilot isn't in Integrations",
+    ],
+    "v2": [
+        "too short, what are the steps?",
+        "I need more detail than that",
+        "which setting exactly?",
+        "not specific enough",
+    ],
     "miss": ["not what I asked", "wrong article", "doesn't answer the question"],
     "other": ["not helpful", "", ""],
 }
@@ -69,13 +78,24 @@ def annotations(rng: np.random.Generator, emitted: Sequence[Emitted], kb: Knowle
             up = bool(rng.random() < p)
             comment = str(rng.choice(_UP_COMMENTS if up else _DOWN_COMMENTS[why]))
             delay = float(np.exp(rng.normal(4.0, 1.0)))  # seconds; median under a minute
-            rows.append({
-                "target": "trace", "trace_id": e.trace_id, "span_id": None, "document_position": None,
-                "name": "user_feedback", "score": 1.0 if up else 0.0, "label": "thumbs_up" if up else "thumbs_down",
-                "explanation": comment or None, "annotator_kind": "HUMAN", "annotator": e.user_id,
-                "created_at": _time(e.end_ns) + dt.timedelta(seconds=delay),
-                "metadata": json.dumps({"feature": e.feature, "source": "widget" if e.feature != "ticket_draft" else "agent_console"}),
-            })
+            rows.append(
+                {
+                    "target": "trace",
+                    "trace_id": e.trace_id,
+                    "span_id": None,
+                    "document_position": None,
+                    "name": "user_feedback",
+                    "score": 1.0 if up else 0.0,
+                    "label": "thumbs_up" if up else "thumbs_down",
+                    "explanation": comment or None,
+                    "annotator_kind": "HUMAN",
+                    "annotator": e.user_id,
+                    "created_at": _time(e.end_ns) + dt.timedelta(seconds=delay),
+                    "metadata": json.dumps(
+                        {"feature": e.feature, "source": "widget" if e.feature != "ticket_draft" else "agent_console"}
+                    ),
+                }
+            )
         if e.retriever_span_id and rng.random() < 0.15:
             rows.extend(_relevance(rng, e, kb))
     for row in rows:  # ids from the seeded generator, so runs are identical
@@ -99,14 +119,24 @@ def _relevance(rng: np.random.Generator, e: Emitted, kb: Knowledge) -> list[dict
         if not human and rng.random() < 0.04:
             relevant = not relevant  # the judge is wrong sometimes
         explanation = (
-            f'The passage "{chunk.title}" addresses what the user asked.' if relevant
-            else f'The passage is about {chunk.title[0].lower() + chunk.title[1:]}, which does not answer the question.'
+            f'The passage "{chunk.title}" addresses what the user asked.'
+            if relevant
+            else f"The passage is about {chunk.title[0].lower() + chunk.title[1:]}, which does not answer the question."
         )
-        out.append({
-            "target": "document", "trace_id": e.trace_id, "span_id": e.retriever_span_id, "document_position": position,
-            "name": "relevance", "score": 1.0 if relevant else 0.0, "label": "relevant" if relevant else "irrelevant",
-            "explanation": explanation, "annotator_kind": "HUMAN" if human else "LLM",
-            "annotator": LEAD if human else JUDGE, "created_at": judged,
-            "metadata": json.dumps({"document_id": doc_id, "rubric": "relevance-v1"}),
-        })
+        out.append(
+            {
+                "target": "document",
+                "trace_id": e.trace_id,
+                "span_id": e.retriever_span_id,
+                "document_position": position,
+                "name": "relevance",
+                "score": 1.0 if relevant else 0.0,
+                "label": "relevant" if relevant else "irrelevant",
+                "explanation": explanation,
+                "annotator_kind": "HUMAN" if human else "LLM",
+                "annotator": LEAD if human else JUDGE,
+                "created_at": judged,
+                "metadata": json.dumps({"document_id": doc_id, "rubric": "relevance-v1"}),
+            }
+        )
     return out

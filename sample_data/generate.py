@@ -31,6 +31,7 @@ import random
 import shutil
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -47,7 +48,7 @@ from .scenario import Timeline, load_questions, plan
 from .stories import measure
 from .support_app import Emitted, SupportApp
 
-__all__ = ["main", "generate"]
+__all__ = ["generate", "main"]
 
 SEED = 20261019
 WEEKDAY_REQUESTS = 175
@@ -61,10 +62,10 @@ class SeededIds(IdGenerator):
     def __init__(self, seed: int) -> None:
         self._random = random.Random(seed)
 
-    def generate_span_id(self) -> int:  # noqa: D102
+    def generate_span_id(self) -> int:
         return self._random.getrandbits(64) or 1
 
-    def generate_trace_id(self) -> int:  # noqa: D102
+    def generate_trace_id(self) -> int:
         return self._random.getrandbits(128) or 1
 
 
@@ -74,15 +75,23 @@ def _chunks(kb_path: Path) -> list[Chunk]:
 
 
 def _write_corpus(kb: Knowledge, out: Path) -> None:
-    table = pa.table({
-        "id": [c.id for c in kb.chunks],
-        "topic": [c.topic for c in kb.chunks],
-        "title": [c.title for c in kb.chunks],
-        "text": [c.text for c in kb.chunks],
-        "vector": pa.array([v.tolist() for v in kb.vectors], type=pa.list_(pa.float32())),
-    })
-    pq.write_table(table, out, compression="zstd", compression_level=19, use_dictionary=["id", "topic", "title", "text"],
-                   use_byte_stream_split=["vector.list.element"])
+    table = pa.table(
+        {
+            "id": [c.id for c in kb.chunks],
+            "topic": [c.topic for c in kb.chunks],
+            "title": [c.title for c in kb.chunks],
+            "text": [c.text for c in kb.chunks],
+            "vector": pa.array([v.tolist() for v in kb.vectors], type=pa.list_(pa.float32())),
+        }
+    )
+    pq.write_table(
+        table,
+        out,
+        compression="zstd",
+        compression_level=19,
+        use_dictionary=["id", "topic", "title", "text"],
+        use_byte_stream_split=["vector.list.element"],
+    )
 
 
 def _compact(export: Path, out: Path) -> None:
@@ -99,18 +108,35 @@ def _compact(export: Path, out: Path) -> None:
             table = table.drop(["day"])
         text = [f.name for f in table.schema if pa.types.is_string(f.type)]
         floats = [f.name for f in table.schema if pa.types.is_floating(f.type)]
-        floats += [f"{f.name}.list.element" for f in table.schema if pa.types.is_list(f.type)
-                   and pa.types.is_floating(f.type.value_type)]
+        floats += [
+            f"{f.name}.list.element"
+            for f in table.schema
+            if pa.types.is_list(f.type) and pa.types.is_floating(f.type.value_type)
+        ]
         (out / folder.name).mkdir(parents=True)
         pq.write_table(
-            table, out / folder.name / f"{folder.name}.parquet", compression="zstd", compression_level=19,
-            use_dictionary=text, use_byte_stream_split=floats or False, data_page_size=64 << 20,
+            table,
+            out / folder.name / f"{folder.name}.parquet",
+            compression="zstd",
+            compression_level=19,
+            use_dictionary=text,
+            use_byte_stream_split=floats or False,
+            data_page_size=64 << 20,
             row_group_size=1 << 24,
         )
 
 
-def generate(out_dir: Path, seed: int = SEED, weekday_requests: int = WEEKDAY_REQUESTS, log=print) -> dict[str, object]:  # noqa: ANN001
-    """Generate the sample into ``out_dir``; return the manifest."""
+def generate(
+    out_dir: Path, seed: int = SEED, weekday_requests: int = WEEKDAY_REQUESTS, log: Callable[[str], None] = print
+) -> dict[str, object]:
+    """Generate the sample into ``out_dir``; return the manifest.
+
+    Args:
+        out_dir: Where to write ``traces/``, ``corpus.parquet`` and ``manifest.json``.
+        seed: Seeds every random choice; the same seed gives the same tables.
+        weekday_requests: Requests on an ordinary weekday (weekends see about 40%).
+        log: Progress lines go here.
+    """
     import workbench  # the spine; imported here so `--help` works without it
 
     # Spans with 20 documents carry more than the SDK's default 128 attributes; raise the
@@ -130,12 +156,22 @@ def generate(out_dir: Path, seed: int = SEED, weekday_requests: int = WEEKDAY_RE
     with tempfile.TemporaryDirectory(prefix="workbench-sample-") as tmp:
         store = workbench.Store(Path(tmp) / "sample.duckdb")
         providers = {}
-        for project, service, offset in ((SUPPORT_PROJECT, "lumen-support-api", 1), (BILLING_PROJECT, "billing-agent", 2)):
+        for project, service, offset in (
+            (SUPPORT_PROJECT, "lumen-support-api", 1),
+            (BILLING_PROJECT, "billing-agent", 2),
+        ):
             provider = workbench.register(
-                project_name=project, sink=store, set_global=False, redact=False, capture_text=True,
+                project_name=project,
+                sink=store,
+                set_global=False,
+                redact=False,
+                capture_text=True,
                 max_queue_size=2_000_000,
-                resource_attributes={"service.name": service, "service.instance.id": f"{service}-7d9f5c6b8-x2k4q",
-                                     "deployment.environment.name": "production"},
+                resource_attributes={
+                    "service.name": service,
+                    "service.instance.id": f"{service}-7d9f5c6b8-x2k4q",
+                    "deployment.environment.name": "production",
+                },
             )
             provider.id_generator = SeededIds(seed * 10 + offset)
             providers[project] = provider
@@ -174,7 +210,7 @@ def generate(out_dir: Path, seed: int = SEED, weekday_requests: int = WEEKDAY_RE
         _compact(exported, traces)
 
     manifest = {
-        "description": "Synthetic traces of a fictional support assistant (\"Lumen\"); the text and the embeddings are real.",
+        "description": 'Synthetic traces of a fictional support assistant ("Lumen"); the text and the embeddings are real.',
         "seed": seed,
         "projects": [SUPPORT_PROJECT, BILLING_PROJECT],
         "embedding_model": MODEL_NAME,
@@ -195,7 +231,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=path(), help="folder to write (default: the sample_data package)")
     parser.add_argument("--seed", type=int, default=SEED)
-    parser.add_argument("--weekday-requests", type=int, default=WEEKDAY_REQUESTS, help="requests on an ordinary weekday")
+    parser.add_argument(
+        "--weekday-requests", type=int, default=WEEKDAY_REQUESTS, help="requests on an ordinary weekday"
+    )
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     generate(args.out, seed=args.seed, weekday_requests=args.weekday_requests)

@@ -19,9 +19,9 @@ __all__ = [
     "Clock",
     "documents",
     "error_event",
+    "finish",
     "messages",
     "start",
-    "finish",
 ]
 
 MS = 1_000_000  # nanoseconds in a millisecond
@@ -66,8 +66,12 @@ def error_event(span: trace.Span, at: int, exc_type: str, message: str, stack: S
     trace_text = "Traceback (most recent call last):\n" + "".join(stack) + f"{exc_type}: {message}\n"
     span.add_event(
         "exception",
-        {"exception.type": exc_type, "exception.message": message, "exception.stacktrace": trace_text,
-         "exception.escaped": "False"},
+        {
+            "exception.type": exc_type,
+            "exception.message": message,
+            "exception.stacktrace": trace_text,
+            "exception.escaped": "False",
+        },
         timestamp=int(at),
     )
 

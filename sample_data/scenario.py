@@ -34,8 +34,17 @@ FEATURES = {
 
 # Topic weights of what users ask about (troubleshooting and integrations dominate support).
 _TOPIC_WEIGHTS = {
-    "setup": 1.0, "workspaces": 0.8, "billing": 1.0, "invoices": 0.8, "limits": 0.8, "auth": 0.9,
-    "sdks": 0.8, "integrations": 1.5, "data": 1.0, "security": 0.8, "troubleshooting": 1.8,
+    "setup": 1.0,
+    "workspaces": 0.8,
+    "billing": 1.0,
+    "invoices": 0.8,
+    "limits": 0.8,
+    "auth": 0.9,
+    "sdks": 0.8,
+    "integrations": 1.5,
+    "data": 1.0,
+    "security": 0.8,
+    "troubleshooting": 1.8,
 }
 
 
@@ -92,7 +101,10 @@ class Timeline:
     @classmethod
     def as_dict(cls) -> dict[str, object]:
         """The timeline as JSON-ready values (for the manifest)."""
-        iso = lambda t: t.isoformat().replace("+00:00", "Z")  # noqa: E731
+
+        def iso(t: dt.datetime) -> str:
+            return t.isoformat().replace("+00:00", "Z")
+
         return {
             "start": iso(cls.start),
             "end": iso(cls.end()),
@@ -165,7 +177,11 @@ def _workspaces(rng: np.random.Generator, count: int = 160) -> list[Workspace]:
     out = []
     for i in range(count):
         n_users = int(rng.integers(1, 9))
-        out.append(Workspace(_ident(rng, "ws_"), str(plans[i]), str(regions[i]), tuple(_ident(rng, "u_", 8) for _ in range(n_users))))
+        out.append(
+            Workspace(
+                _ident(rng, "ws_"), str(plans[i]), str(regions[i]), tuple(_ident(rng, "u_", 8) for _ in range(n_users))
+            )
+        )
     return out
 
 
@@ -254,7 +270,7 @@ def plan(rng: np.random.Generator, questions: Sequence[Question], weekday_reques
         weekend = _at(day, 0).weekday() >= 5
         total = int(weekday_requests * (0.42 if weekend else 1.0) * (1 + 0.012 * day) * rng.uniform(0.9, 1.1))
         for feature, share in FEATURES.items():
-            count = int(round(total * share))
+            count = round(total * share)
             if feature == "support_chat":
                 count = max(1, int(count / 2.1))  # sessions, averaging 2.1 turns
             for t in _times(rng, day, count, diurnal):
@@ -280,7 +296,9 @@ def _session(rng: np.random.Generator, picker: _Picker, feature: str, ws: Worksp
             invoice = f"LUM-2026-{int(rng.integers(3000, 6000)):06d}"
             day = when - dt.timedelta(days=int(rng.integers(1, 25)))
             amount = f"${float(rng.choice([59, 449, 1490])) + float(rng.choice([0, 0, rng.uniform(20, 300)])):,.2f}"
-            request.asked = texts.BILLING_REQUESTS[template].format(invoice=invoice, amount=amount, date=f"{day:%b} {day.day}")
+            request.asked = texts.BILLING_REQUESTS[template].format(
+                invoice=invoice, amount=amount, date=f"{day:%b} {day.day}"
+            )
             request.extra.update({"template": template, "invoice": invoice})
         return [request]
     turns = 1 if feature == "help_center_search" else int(rng.choice([1, 2, 3, 4, 5], p=[0.35, 0.3, 0.2, 0.1, 0.05]))

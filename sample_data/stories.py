@@ -89,24 +89,47 @@ def measure(store: Any) -> dict[str, Any]:
     )
     return {
         "retrieval_drift": [
-            {"last_week": late, "new_topic": new_topic, "retrievals": n, "mean_top_score": round(score, 4),
-             "thumbs_up_rate": None if up is None else round(up, 3), "feedback": nf}
+            {
+                "last_week": late,
+                "new_topic": new_topic,
+                "retrievals": n,
+                "mean_top_score": round(score, 4),
+                "thumbs_up_rate": None if up is None else round(up, 3),
+                "feedback": nf,
+            }
             for late, new_topic, n, score, up, nf in drift
         ],
         "cost_explosion": [
-            {"prompt_version": v, "calls": n, "mean_prompt_tokens": round(mean), "prompt_tokens": int(total),
-             "mean_completion_tokens": round(comp)}
+            {
+                "prompt_version": v,
+                "calls": n,
+                "mean_prompt_tokens": round(mean),
+                "prompt_tokens": int(total),
+                "mean_completion_tokens": round(comp),
+            }
             for v, n, mean, total, comp in cost
         ],
         "model_deprecation": {
-            "model": old, "calls": deprecation[0], "errors": deprecation[1], "model_not_found": deprecation[2],
-            "first_error": _iso(deprecation[3]), "last_call": _iso(deprecation[4]), "replacement": new,
+            "model": old,
+            "calls": deprecation[0],
+            "errors": deprecation[1],
+            "model_not_found": deprecation[2],
+            "first_error": _iso(deprecation[3]),
+            "last_call": _iso(deprecation[4]),
+            "replacement": new,
             "replacement_first_call": _iso(deprecation[5]),
         },
         "latency": {
             "llm_by_provider": [
-                {"provider": p, "calls": n, "p50_ms": round(p50), "p95_ms": round(p95), "p99_ms": round(p99),
-                 "ttft_p50_ms": round(t50), "ttft_p99_ms": round(t99)}
+                {
+                    "provider": p,
+                    "calls": n,
+                    "p50_ms": round(p50),
+                    "p95_ms": round(p95),
+                    "p99_ms": round(p99),
+                    "ttft_p50_ms": round(t50),
+                    "ttft_p99_ms": round(t99),
+                }
                 for p, n, p50, p95, p99, t50, t99 in latency
             ],
             "tools": [
@@ -114,7 +137,5 @@ def measure(store: Any) -> dict[str, Any]:
                 for t, n, p50, p99, e in tool_latency
             ],
         },
-        "prompt_version": [
-            {"version": v, "feedback": n, "thumbs_up_rate": round(up, 3)} for v, n, up in prompt
-        ],
+        "prompt_version": [{"version": v, "feedback": n, "thumbs_up_rate": round(up, 3)} for v, n, up in prompt],
     }

@@ -32,6 +32,7 @@ from .embed import MODEL_NAME as EMBEDDING_MODEL
 from .models import MODELS, timing
 from .otelspans import Clock, documents, error_event, finish, messages, start
 from .scenario import Request, Timeline
+from .tools import SPECS as TOOL_SPECS
 
 __all__ = ["Emitted", "SupportApp"]
 
@@ -44,14 +45,20 @@ _NOT_FOUND = (
 )
 _STACK_404 = [
     '  File "/app/lumen_support/chat.py", line 142, in answer\n    response = client.chat.completions.create(**params)\n',
-    '  File "/usr/local/lib/python3.12/site-packages/openai/_base_client.py", line 1047, in request\n'
-    "    raise self._make_status_error_from_response(err.response) from None\n",
+    (
+        '  File "/usr/local/lib/python3.12/site-packages/openai/_base_client.py", line 1047, in request\n'
+        "    raise self._make_status_error_from_response(err.response) from None\n"
+    ),
 ]
 _STACK_TIMEOUT = [
-    '  File "/app/lumen_support/tools/status.py", line 38, in check_service_status\n'
-    "    resp = await http.get(STATUS_URL, params={'region': region}, timeout=10.0)\n",
-    '  File "/usr/local/lib/python3.12/site-packages/httpx/_transports/default.py", line 118, in map_httpcore_exceptions\n'
-    "    raise mapped_exc(message) from exc\n",
+    (
+        '  File "/app/lumen_support/tools/status.py", line 38, in check_service_status\n'
+        "    resp = await http.get(STATUS_URL, params={'region': region}, timeout=10.0)\n"
+    ),
+    (
+        '  File "/usr/local/lib/python3.12/site-packages/httpx/_transports/default.py", line 118, in map_httpcore_exceptions\n'
+        "    raise mapped_exc(message) from exc\n"
+    ),
 ]
 
 
@@ -124,12 +131,21 @@ class SupportApp:
         else:
             version = "v2" if when >= Timeline.prompt_v2_at else "v1"
             template = texts.SUPPORT_TEMPLATES[version]
-        metadata = {"feature": feature, "app_version": app_version(when), "workspace_id": request.workspace.id,
-                    "plan": request.workspace.plan, "region": request.workspace.region}
+        metadata = {
+            "feature": feature,
+            "app_version": app_version(when),
+            "workspace_id": request.workspace.id,
+            "plan": request.workspace.plan,
+            "region": request.workspace.region,
+        }
         if experiment:
             metadata["experiment"] = experiment
-        common = {"session.id": request.session_id, "user.id": request.user_id,
-                  "metadata": json.dumps(metadata), "feature": feature}
+        common = {
+            "session.id": request.session_id,
+            "user.id": request.user_id,
+            "metadata": json.dumps(metadata),
+            "feature": feature,
+        }
 
         clock = Clock(request.time_ns)
         question = request.asked
@@ -139,27 +155,61 @@ class SupportApp:
             request.extra["customer"] = name
             line = str(rng.choice(texts.TICKET_CONTEXT_LINES))
             root_input = f"Hi,\n\n{question}\n\n{line}\n\nThanks,\n{name}"
-        root = start(self.tracer, feature, clock.t, None, {
-            "openinference.span.kind": "CHAIN", "input.value": root_input, "input.mime_type": "text/plain",
-            "tag.tags": ["production", feature], **common,
-        }, kind=OtelKind.SERVER)
+        root = start(
+            self.tracer,
+            feature,
+            clock.t,
+            None,
+            {
+                "openinference.span.kind": "CHAIN",
+                "input.value": root_input,
+                "input.mime_type": "text/plain",
+                "tag.tags": ["production", feature],
+                **common,
+            },
+            kind=OtelKind.SERVER,
+        )
 
         # Retrieval: embed the query, take the top k by cosine.
         k = 20 if version == "v4" else 5
         clock.advance(rng.uniform(1, 6))
-        retriever = start(self.tracer, "retrieve", clock.t, root, {
-            "openinference.span.kind": "RETRIEVER", "input.value": question, "input.mime_type": "text/plain", **common,
-        })
+        retriever = start(
+            self.tracer,
+            "retrieve",
+            clock.t,
+            root,
+            {
+                "openinference.span.kind": "RETRIEVER",
+                "input.value": question,
+                "input.mime_type": "text/plain",
+                **common,
+            },
+        )
         clock.advance(rng.uniform(0.3, 1.5))
-        embedding = start(self.tracer, "embed_query", clock.t, retriever, {
-            "openinference.span.kind": "EMBEDDING", "embedding.model_name": EMBEDDING_MODEL,
-            "embedding.embeddings.0.embedding.text": question,
-            "embedding.embeddings.0.embedding.vector": [float(x) for x in query], **common,
-        })
+        embedding = start(
+            self.tracer,
+            "embed_query",
+            clock.t,
+            retriever,
+            {
+                "openinference.span.kind": "EMBEDDING",
+                "embedding.model_name": EMBEDDING_MODEL,
+                "embedding.embeddings.0.embedding.text": question,
+                "embedding.embeddings.0.embedding.vector": [float(x) for x in query],
+                **common,
+            },
+        )
         finish(embedding, clock.advance(14 * float(np.exp(0.35 * rng.standard_normal()))))
         hits = self.kb.retrieve(query, k)
-        docs = [{"id": self.kb.chunks[i].id, "content": self.kb.chunks[i].text, "score": s,
-                 "metadata": {"topic": self.kb.chunks[i].topic, "title": self.kb.chunks[i].title}} for i, s in hits]
+        docs = [
+            {
+                "id": self.kb.chunks[i].id,
+                "content": self.kb.chunks[i].text,
+                "score": s,
+                "metadata": {"topic": self.kb.chunks[i].topic, "title": self.kb.chunks[i].title},
+            }
+            for i, s in hits
+        ]
         retriever.set_attributes(documents("retrieval.documents", docs))
         finish(retriever, clock.advance(rng.uniform(12, 45)))
         retriever_id = _hex(retriever.get_span_context().span_id, 16)
@@ -171,13 +221,28 @@ class SupportApp:
             keep = 3 if feature == "support_chat" else 4
             context_hits = reranked[:keep]
             clock.advance(rng.uniform(0.5, 2))
-            reranker = start(self.tracer, "rerank", clock.t, root, {
-                "openinference.span.kind": "RERANKER", "reranker.query": question, "reranker.model_name": RERANK_MODEL,
-                "reranker.top_k": keep, **documents("reranker.input_documents", docs),
-                **documents("reranker.output_documents", [
-                    {"id": self.kb.chunks[i].id, "content": self.kb.chunks[i].text, "score": s} for i, s in context_hits]),
-                **common,
-            }, kind=OtelKind.CLIENT)
+            reranker = start(
+                self.tracer,
+                "rerank",
+                clock.t,
+                root,
+                {
+                    "openinference.span.kind": "RERANKER",
+                    "reranker.query": question,
+                    "reranker.model_name": RERANK_MODEL,
+                    "reranker.top_k": keep,
+                    **documents("reranker.input_documents", docs),
+                    **documents(
+                        "reranker.output_documents",
+                        [
+                            {"id": self.kb.chunks[i].id, "content": self.kb.chunks[i].text, "score": s}
+                            for i, s in context_hits
+                        ],
+                    ),
+                    **common,
+                },
+                kind=OtelKind.CLIENT,
+            )
             finish(reranker, clock.advance(150 * float(np.exp(0.3 * rng.standard_normal()))))
 
         # The prompt.
@@ -186,11 +251,14 @@ class SupportApp:
             values = {"context": context, "ticket": root_input}
             if version == "v4":
                 values["thread"] = self._thread(request)
-                values["account"] = account_snapshot(rng, request.workspace.id, request.workspace.plan,
-                                                     request.workspace.region)
+                values["account"] = account_snapshot(
+                    rng, request.workspace.id, request.workspace.plan, request.workspace.region
+                )
             system = template.format(**values)
-            chat: list[dict[str, Any]] = [{"role": "system", "content": system},
-                                          {"role": "user", "content": "Draft the reply."}]
+            chat: list[dict[str, Any]] = [
+                {"role": "system", "content": system},
+                {"role": "user", "content": "Draft the reply."},
+            ]
         else:
             chat = [{"role": "system", "content": template.format(context=context)}]
             for earlier in request.history:
@@ -213,40 +281,81 @@ class SupportApp:
         finish(root, end, error=error)
         ctx = root.get_span_context()
         return Emitted(
-            _hex(ctx.trace_id, 32), _hex(ctx.span_id, 16), retriever_id, feature, version, used,
-            request.time_ns, end, request.user_id, request.session_id, [d["id"] for d in docs], gold,
-            request.question.covered, answer.grounded, error is not None,
+            _hex(ctx.trace_id, 32),
+            _hex(ctx.span_id, 16),
+            retriever_id,
+            feature,
+            version,
+            used,
+            request.time_ns,
+            end,
+            request.user_id,
+            request.session_id,
+            [d["id"] for d in docs],
+            gold,
+            request.question.covered,
+            answer.grounded,
+            error is not None,
             {"tool": tool_name, "experiment": experiment, "retriever_scores": [round(s, 4) for _, s in hits]},
         )
 
     # Answer paths ---------------------------------------------------------------------
 
-    def _compose(self, request: Request, query: np.ndarray, hits: list[tuple[int, float]],
-                 gold: tuple[str, ...], version: str, lead: str = "") -> Answer:
+    def _compose(
+        self,
+        request: Request,
+        query: np.ndarray,
+        hits: list[tuple[int, float]],
+        gold: tuple[str, ...],
+        version: str,
+        lead: str = "",
+    ) -> Answer:
         style = {"v1": "v1", "v2": "v2", "v3": "draft", "v4": "draft"}[version]
         if not request.question.covered:
             answer = self.kb.uncovered_answer(self.rng, hits, "v2" if version == "v2" else "v1")
         else:
             answer = self.kb.answer(self.rng, query, gold, hits, style, lead)
         if request.feature == "ticket_draft":
-            answer.text = draft_reply(self.rng, answer.text, str(request.extra["customer"]), request.user_id, answer.cited)
+            answer.text = draft_reply(
+                self.rng, answer.text, str(request.extra["customer"]), request.user_id, answer.cited
+            )
         return answer
 
     def _direct(
-        self, request: Request, query: np.ndarray, root: trace.Span, llm: _LLMCall, chat: list[dict[str, Any]],
-        hits: list[tuple[int, float]], gold: tuple[str, ...], version: str,
+        self,
+        request: Request,
+        query: np.ndarray,
+        root: trace.Span,
+        llm: _LLMCall,
+        chat: list[dict[str, Any]],
+        hits: list[tuple[int, float]],
+        gold: tuple[str, ...],
+        version: str,
     ) -> tuple[Answer, str | None, str]:
         answer = self._compose(request, query, hits, gold, version)
         error, used = llm.call(root, chat, answer.text, request)
         return answer, error, used
 
     def _agent(
-        self, request: Request, query: np.ndarray, root: trace.Span, llm: _LLMCall, chat: list[dict[str, Any]],
-        hits: list[tuple[int, float]], gold: tuple[str, ...], tool_name: str, version: str,
+        self,
+        request: Request,
+        query: np.ndarray,
+        root: trace.Span,
+        llm: _LLMCall,
+        chat: list[dict[str, Any]],
+        hits: list[tuple[int, float]],
+        gold: tuple[str, ...],
+        tool_name: str,
+        version: str,
     ) -> tuple[Answer, str | None, str]:
         rng, clock = self.rng, llm.clock
-        agent = start(self.tracer, "support_agent", clock.advance(rng.uniform(0.5, 2)), root, {
-            "openinference.span.kind": "AGENT", "input.value": request.asked, **llm.common})
+        agent = start(
+            self.tracer,
+            "support_agent",
+            clock.advance(rng.uniform(0.5, 2)),
+            root,
+            {"openinference.span.kind": "AGENT", "input.value": request.asked, **llm.common},
+        )
         gold_text = self.kb.chunks[self.kb.index[gold[0]]].text if gold else ""
         result = tools.call(rng, tool_name, request, gold_text)
         call_id = f"call_{rng.integers(0, 16**12):012x}"
@@ -255,12 +364,21 @@ class SupportApp:
         if error:
             finish(agent, clock.advance(rng.uniform(0.5, 2)), error=error)
             return Answer(texts.ERROR_ANSWER, [], False), error, used
-        tool_span = start(self.tracer, tool_name, clock.advance(rng.uniform(1, 4)), agent, {
-            "openinference.span.kind": "TOOL", "tool.name": tool_name,
-            "tool.description": tools.SPECS[tool_name]["description"],
-            "tool.parameters": json.dumps(tools.SPECS[tool_name]["parameters"]),
-            "input.value": json.dumps(result.arguments), "input.mime_type": "application/json", **llm.common,
-        })
+        tool_span = start(
+            self.tracer,
+            tool_name,
+            clock.advance(rng.uniform(1, 4)),
+            agent,
+            {
+                "openinference.span.kind": "TOOL",
+                "tool.name": tool_name,
+                "tool.description": tools.SPECS[tool_name]["description"],
+                "tool.parameters": json.dumps(tools.SPECS[tool_name]["parameters"]),
+                "input.value": json.dumps(result.arguments),
+                "input.mime_type": "application/json",
+                **llm.common,
+            },
+        )
         end = clock.advance(result.latency_ms)
         if result.error:
             error_event(tool_span, end, "httpx.ReadTimeout", result.error, _STACK_TIMEOUT)
@@ -286,7 +404,9 @@ class SupportApp:
         agent = request.user_id.split("_", 1)[-1].capitalize()
         for _ in range(int(rng.integers(1, 4))):
             chunk = pool[int(rng.integers(0, len(pool)))]
-            lines.append(f"[{when:%Y-%m-%d %H:%M}] Customer ({name}): {chunk.title}? We're still seeing problems with this.")
+            lines.append(
+                f"[{when:%Y-%m-%d %H:%M}] Customer ({name}): {chunk.title}? We're still seeing problems with this."
+            )
             when += dt.timedelta(hours=float(rng.uniform(0.3, 6)))
             reply = " ".join(self.kb.sentences[self.kb.index[chunk.id]][:2])
             lines.append(f"[{when:%Y-%m-%d %H:%M}] Agent ({agent}): {reply}")
@@ -297,18 +417,36 @@ class SupportApp:
 class _LLMCall:
     """Emits LLM spans for one request: tokens, first-token event, brownout 404s, fallback."""
 
-    def __init__(self, app: SupportApp, common: dict[str, Any], model: str, template: str, version: str, clock: Clock) -> None:
-        self.app, self.common, self.model, self.template, self.version, self.clock = app, common, model, template, version, clock
+    def __init__(
+        self, app: SupportApp, common: dict[str, Any], model: str, template: str, version: str, clock: Clock
+    ) -> None:
+        self.app, self.common, self.model, self.template, self.version, self.clock = (
+            app,
+            common,
+            model,
+            template,
+            version,
+            clock,
+        )
         self.last_prompt = 0
 
     def call(
-        self, parent: trace.Span, chat: list[dict[str, Any]], answer: str | None, request: Request, *,
-        tool_calls: list[dict[str, Any]] | None = None, tools: list[str] | None = None, cached_prefix: int = 0,
+        self,
+        parent: trace.Span,
+        chat: list[dict[str, Any]],
+        answer: str | None,
+        request: Request,
+        *,
+        tool_calls: list[dict[str, Any]] | None = None,
+        tools: list[str] | None = None,
+        cached_prefix: int = 0,
     ) -> tuple[str | None, str]:
         """Emit one model call (and its fallback after a 404); return (error, model used)."""
         rng, when = self.app.rng, request.when
         model = self.model
-        if model == Timeline.old_chat_model and Timeline.in_brownout(dt.datetime.fromtimestamp(self.clock.t / 1e9, tz=dt.timezone.utc)):
+        if model == Timeline.old_chat_model and Timeline.in_brownout(
+            dt.datetime.fromtimestamp(self.clock.t / 1e9, tz=dt.timezone.utc)
+        ):
             span = self._start(parent, model, chat, tools)
             end = self.clock.advance(float(rng.uniform(120, 380)))
             message = _NOT_FOUND % model
@@ -321,7 +459,11 @@ class _LLMCall:
         prompt = sum(tokens(m["content"] or "") + 4 for m in chat) + 3
         prompt += sum(tokens(json.dumps(c["arguments"])) for m in chat for c in m.get("tool_calls", ()))
         out_text = answer if answer is not None else ""
-        completion = tokens(out_text) if answer is not None else 12 + sum(tokens(json.dumps(c["arguments"])) for c in tool_calls or ())
+        completion = (
+            tokens(out_text)
+            if answer is not None
+            else 12 + sum(tokens(json.dumps(c["arguments"])) for c in tool_calls or ())
+        )
         # OpenAI serves a prompt's longest recently seen prefix from its cache, from 1,024
         # tokens, in steps of 128: the static guide when the same prompt ran minutes ago,
         # the whole first call for the agent's second call.
@@ -340,7 +482,8 @@ class _LLMCall:
             out_message["tool_calls"] = tool_calls
         attrs = {
             **messages("llm.output_messages", [out_message]),
-            "llm.token_count.prompt": prompt, "llm.token_count.completion": completion,
+            "llm.token_count.prompt": prompt,
+            "llm.token_count.completion": completion,
             "llm.token_count.total": prompt + completion,
         }
         if cache:
@@ -357,18 +500,24 @@ class _LLMCall:
         profile = MODELS[model]
         params = {"model": model, "temperature": 0.2, "max_tokens": 800, "stream": True}
         attrs: dict[str, Any] = {
-            "openinference.span.kind": "LLM", "llm.model_name": model, "llm.provider": profile.provider,
-            "llm.system": profile.system, "llm.invocation_parameters": json.dumps(params),
-            "llm.prompt_template.template": self.template, "llm.prompt_template.version": self.version,
-            **messages("llm.input_messages", chat), **self.common,
+            "openinference.span.kind": "LLM",
+            "llm.model_name": model,
+            "llm.provider": profile.provider,
+            "llm.system": profile.system,
+            "llm.invocation_parameters": json.dumps(params),
+            "llm.prompt_template.template": self.template,
+            "llm.prompt_template.version": self.version,
+            **messages("llm.input_messages", chat),
+            **self.common,
         }
         for i, name in enumerate(tools or ()):
-            schema = {"type": "function", "function": {"name": name, **tools_spec(name)}}
+            schema = {"type": "function", "function": {"name": name, **TOOL_SPECS[name]}}
             attrs[f"llm.tools.{i}.tool.json_schema"] = json.dumps(schema)
-        return start(self.app.tracer, profile.span_name, self.clock.advance(float(self.app.rng.uniform(0.5, 3))),
-                     parent, attrs, kind=OtelKind.CLIENT)
-
-
-def tools_spec(name: str) -> dict[str, Any]:
-    """A tool's description and JSON schema, as sent to the model."""
-    return tools.SPECS[name]
+        return start(
+            self.app.tracer,
+            profile.span_name,
+            self.clock.advance(float(self.app.rng.uniform(0.5, 3))),
+            parent,
+            attrs,
+            kind=OtelKind.CLIENT,
+        )

@@ -94,14 +94,16 @@ for steps the user has to follow in order.
 # to make answers "friendlier and shorter") drops the citations and the instruction to
 # admit when the excerpts do not cover the question, and answers get worse.
 SUPPORT_TEMPLATES = {
-    "v1": SUPPORT_GUIDE + (
+    "v1": SUPPORT_GUIDE
+    + (
         "You are Lumen's support assistant. Answer the user's question using only the "
         "documentation excerpts below. Quote exact settings, limits and error codes from the "
         "excerpts. Cite every excerpt you use as [doc-id]. If the excerpts do not answer the "
         "question, say so plainly and suggest contacting support@lumenhq.example.\n\n"
         "Documentation excerpts:\n{context}"
     ),
-    "v2": SUPPORT_GUIDE + (
+    "v2": SUPPORT_GUIDE
+    + (
         "You are Lumen's friendly support assistant. Keep answers short and conversational: "
         "one or two sentences, no lists, no links, no citations. Use the documentation below "
         "as background knowledge.\n\n{context}"
@@ -159,19 +161,28 @@ ERROR_ANSWER = "Sorry, I'm having trouble answering right now. Please try again 
 # indexed. Nothing in the knowledge base covers it, so these are vague, or confidently
 # invented and pinned on whatever unrelated excerpt was retrieved ({cite}).
 NEW_TOPIC_ANSWERS_V1 = [
-    "I couldn't find anything about Copilot in the documentation I have. The closest match is "
-    "about a different feature [{cite}]. Please contact support@lumenhq.example for details.",
-    "The documentation excerpts don't mention Copilot. You may find more in the release notes, "
-    "or support@lumenhq.example can confirm how it works for your workspace.",
-    "You can enable Copilot under Settings > Integrations > Copilot; an Admin has to switch it on "
-    "for the workspace first [{cite}].",
-    "Copilot is available on every paid plan and uses the same limits as the API, so on Growth you "
-    "get 1,200 requests per minute [{cite}].",
-    "Copilot runs entirely inside your workspace's region and never sends data to third parties "
-    "[{cite}].",
+    (
+        "I couldn't find anything about Copilot in the documentation I have. The closest match is "
+        "about a different feature [{cite}]. Please contact support@lumenhq.example for details."
+    ),
+    (
+        "The documentation excerpts don't mention Copilot. You may find more in the release notes, "
+        "or support@lumenhq.example can confirm how it works for your workspace."
+    ),
+    (
+        "You can enable Copilot under Settings > Integrations > Copilot; an Admin has to switch it on "
+        "for the workspace first [{cite}]."
+    ),
+    (
+        "Copilot is available on every paid plan and uses the same limits as the API, so on Growth you "
+        "get 1,200 requests per minute [{cite}]."
+    ),
+    ("Copilot runs entirely inside your workspace's region and never sends data to third parties [{cite}]."),
     "Copilot follows the workspace roles: Analysts and above can use it, Viewers cannot [{cite}].",
-    "I'm not sure about that specific Copilot behaviour. It may depend on your plan; the plans "
-    "page lists what each one includes [{cite}].",
+    (
+        "I'm not sure about that specific Copilot behaviour. It may depend on your plan; the plans "
+        "page lists what each one includes [{cite}]."
+    ),
 ]
 NEW_TOPIC_ANSWERS_V2 = [
     "Copilot should be available in your workspace settings once an admin turns it on!",
@@ -183,19 +194,55 @@ NEW_TOPIC_ANSWERS_V2 = [
 ]
 
 QUESTION_PREFIXES = [
-    "hi, ", "Hi! ", "hey - ", "Hello, ", "quick question: ", "Question: ", "hi team, ",
-    "Good morning. ", "urgent: ", "sorry if this is obvious but ",
+    "hi, ",
+    "Hi! ",
+    "hey - ",
+    "Hello, ",
+    "quick question: ",
+    "Question: ",
+    "hi team, ",
+    "Good morning. ",
+    "urgent: ",
+    "sorry if this is obvious but ",
 ]
 QUESTION_SUFFIXES = [" thanks", " thx", " Thanks!", " pls", " ??", " asap please", " (we're on Growth)"]
 
 AGENTS = [
-    "agent_priya", "agent_marco", "agent_lena", "agent_tomas", "agent_aisha", "agent_jonas",
-    "agent_mei", "agent_rafael", "agent_ingrid", "agent_kofi", "agent_sofia", "agent_dan",
+    "agent_priya",
+    "agent_marco",
+    "agent_lena",
+    "agent_tomas",
+    "agent_aisha",
+    "agent_jonas",
+    "agent_mei",
+    "agent_rafael",
+    "agent_ingrid",
+    "agent_kofi",
+    "agent_sofia",
+    "agent_dan",
 ]
 
 CUSTOMER_NAMES = [
-    "Alex", "Sam", "Jordan", "Maria", "Chen", "Fatima", "Lukas", "Olivia", "Hiroshi", "Emma",
-    "Noah", "Ana", "Ravi", "Julia", "Ahmed", "Zoe", "Mateo", "Sara", "Tom", "Nadia",
+    "Alex",
+    "Sam",
+    "Jordan",
+    "Maria",
+    "Chen",
+    "Fatima",
+    "Lukas",
+    "Olivia",
+    "Hiroshi",
+    "Emma",
+    "Noah",
+    "Ana",
+    "Ravi",
+    "Julia",
+    "Ahmed",
+    "Zoe",
+    "Mateo",
+    "Sara",
+    "Tom",
+    "Nadia",
 ]
 
 TICKET_CONTEXT_LINES = [

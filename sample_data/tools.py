@@ -25,13 +25,21 @@ SPECS: dict[str, dict[str, Any]] = {
     },
     "get_subscription": {
         "description": "Read the workspace's plan, billing period, seats and renewal date.",
-        "parameters": {"type": "object", "properties": {"workspace_id": {"type": "string"}}, "required": ["workspace_id"]},
+        "parameters": {
+            "type": "object",
+            "properties": {"workspace_id": {"type": "string"}},
+            "required": ["workspace_id"],
+        },
     },
     "get_pipeline_runs": {
         "description": "List the workspace's most recent pipeline runs, optionally only failed ones.",
         "parameters": {
             "type": "object",
-            "properties": {"workspace_id": {"type": "string"}, "status": {"type": "string"}, "limit": {"type": "integer"}},
+            "properties": {
+                "workspace_id": {"type": "string"},
+                "status": {"type": "string"},
+                "limit": {"type": "integer"},
+            },
             "required": ["workspace_id"],
         },
     },
@@ -107,28 +115,55 @@ def call(rng: np.random.Generator, name: str, request: Request, gold_text: str =
         issued = (when - dt.timedelta(days=int(rng.integers(1, 40)))).date().isoformat()
         status = str(rng.choice(["paid", "paid", "paid", "open", "past_due"]))
         if rng.random() < 0.04:
-            return ToolCall(name, {"number": number}, None, "", _lognormal_ms(rng, 110, 0.3), f"invoice {number} not found")
+            return ToolCall(
+                name, {"number": number}, None, "", _lognormal_ms(rng, 110, 0.3), f"invoice {number} not found"
+            )
         lines = [{"description": f"{ws.plan.capitalize()} plan (monthly)", "amount": base}]
         if overage:
             lines.append({"description": f"Row overage ({int(overage / 0.55)}M rows)", "amount": overage})
         total = round(base + overage, 2)
-        result = {"number": number, "status": status, "issued": issued, "currency": "USD", "total": total, "lines": lines}
-        lead = f"Invoice {number} was issued on {issued} for ${total:,.2f} and its status is {status.replace('_', ' ')}."
+        result = {
+            "number": number,
+            "status": status,
+            "issued": issued,
+            "currency": "USD",
+            "total": total,
+            "lines": lines,
+        }
+        lead = (
+            f"Invoice {number} was issued on {issued} for ${total:,.2f} and its status is {status.replace('_', ' ')}."
+        )
         return ToolCall(name, {"number": number}, result, lead, _lognormal_ms(rng, 120, 0.35))
     if name == "get_subscription":
         seats = int(rng.integers(2, 30))
         renews = (when + dt.timedelta(days=int(rng.integers(1, 30)))).date().isoformat()
-        result = {"plan": ws.plan, "billing": str(rng.choice(["monthly", "annual"])), "seats_used": seats,
-                  "renews_on": renews, "currency": "USD"}
-        lead = f"Your workspace is on the {ws.plan.capitalize()} plan, billed {result['billing']}, renewing on {renews}."
+        result = {
+            "plan": ws.plan,
+            "billing": str(rng.choice(["monthly", "annual"])),
+            "seats_used": seats,
+            "renews_on": renews,
+            "currency": "USD",
+        }
+        lead = (
+            f"Your workspace is on the {ws.plan.capitalize()} plan, billed {result['billing']}, renewing on {renews}."
+        )
         return ToolCall(name, {"workspace_id": ws.id}, result, lead, _lognormal_ms(rng, 90, 0.3))
     if name == "get_pipeline_runs":
         found = _CODE.findall(gold_text)
         code = found[0] if found else str(rng.choice(["LMN-1001", "LMN-1002", "LMN-3001", "LMN-6001"]))
         run = f"run_{int(rng.integers(10**7, 10**8))}"
         finished = (when - dt.timedelta(minutes=int(rng.integers(5, 600)))).isoformat(timespec="seconds")
-        result = {"runs": [{"pipeline_id": f"pl_{int(rng.integers(1000, 9999))}", "run_id": run, "status": "failed",
-                            "error_code": code, "finished_at": finished}]}
+        result = {
+            "runs": [
+                {
+                    "pipeline_id": f"pl_{int(rng.integers(1000, 9999))}",
+                    "run_id": run,
+                    "status": "failed",
+                    "error_code": code,
+                    "finished_at": finished,
+                }
+            ]
+        }
         lead = f"Your most recent failed run, {run}, stopped with {code}."
         args = {"workspace_id": ws.id, "status": "failed", "limit": 5}
         return ToolCall(name, args, result, lead, _lognormal_ms(rng, 180, 0.4))
@@ -140,9 +175,16 @@ def call(rng: np.random.Generator, name: str, request: Request, gold_text: str =
                 return ToolCall(name, args, None, "", latency, "TimeoutError: status API did not answer within 10 s")
         else:
             latency = _lognormal_ms(rng, 240, 0.4)
-        result = {"region": ws.region, "status": "operational",
-                  "components": {"web_app": "operational", "api": "operational", "scheduler": "operational",
-                                 "connectors": "operational"}}
+        result = {
+            "region": ws.region,
+            "status": "operational",
+            "components": {
+                "web_app": "operational",
+                "api": "operational",
+                "scheduler": "operational",
+                "connectors": "operational",
+            },
+        }
         lead = f"All Lumen services in the {ws.region.upper()} region are operational right now."
         return ToolCall(name, args, result, lead, latency)
     if name == "create_refund_request":
@@ -150,5 +192,7 @@ def call(rng: np.random.Generator, name: str, request: Request, gold_text: str =
         ref = f"RR-{int(rng.integers(10000, 99999))}"
         result = {"refund_request": ref, "invoice": number, "status": "under_review"}
         lead = f"I've opened refund request {ref} for invoice {number}; billing reviews it within two business days."
-        return ToolCall(name, {"invoice": number, "reason": "customer_request"}, result, lead, _lognormal_ms(rng, 300, 0.3))
+        return ToolCall(
+            name, {"invoice": number, "reason": "customer_request"}, result, lead, _lognormal_ms(rng, 300, 0.3)
+        )
     raise ValueError(f"unknown tool {name!r}")
