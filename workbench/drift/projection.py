@@ -175,6 +175,8 @@ class UMAPProjector:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # n_jobs overridden by the seed; precomputed_knn notes
             coords = model.fit_transform(X)
+        global _warm
+        _warm = True  # compiled now, whoever asked
         return np.asarray(coords, dtype=np.float32)
 
 
