@@ -21,6 +21,8 @@ from workbench.app.registry import PAGES, Page, register_page
 from workbench.drift import DriftWorker
 from workbench.query import Reader
 
+pytest.importorskip("sklearn", reason="the Drift page clusters with scikit-learn: pip install 'workbench[drift]'")
+
 WINDOWS = {
     "primary_start": "2026-03-04T00:00Z", "primary_end": "2026-03-07T00:00Z",
     "reference_start": "2026-03-01T00:00Z", "reference_end": "2026-03-04T00:00Z", "method": "pca",

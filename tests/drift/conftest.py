@@ -1,8 +1,16 @@
-"""Fixtures for drift: a store holding the synthetic scenario."""
+"""Fixtures for drift: a store holding the synthetic scenario.
+
+Clustering needs scikit-learn (the ``drift`` extra); without it the tests that analyse are
+skipped, with the reason shown.
+"""
 
 from __future__ import annotations
 
 import pytest
+
+
+def needs_sklearn() -> None:
+    pytest.importorskip("sklearn", reason="drift analyses need scikit-learn: pip install 'workbench[drift]'")
 
 from tests.drift import scenario
 
@@ -14,6 +22,7 @@ def drift_scenario() -> scenario.Scenario:
 
 @pytest.fixture
 def drift_store(store, drift_scenario):
+    needs_sklearn()
     scenario.load(store, drift_scenario)
     return store
 

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from tests.drift.conftest import needs_sklearn
 from tests.drift.scenario import rag_trace
 from workbench.drift import PCAProjector, Window, analyze
 from workbench.errors import NotFoundError
@@ -28,6 +29,7 @@ R = 1 / np.sqrt(2)
 
 @pytest.fixture
 def tiny(store):
+    needs_sklearn()
     q1 = rag_trace(0, T0, "q1", np.array([1.0, 0.0, 0.0]), [("d2", 0.10), ("d3", 0.71)])
     q2 = rag_trace(1, T0 + dt.timedelta(minutes=5), "q2", np.array([0.0, 0.0, 1.0]), [("d3", 0.05)])
     q3 = rag_trace(2, T0 - dt.timedelta(days=1), "q3", np.array([R, R, 0.0]), [("d1", 0.71), ("d3", 1.0)])
