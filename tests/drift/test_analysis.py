@@ -173,3 +173,10 @@ def test_window_rules_are_explained():
         DriftParams(n_components=4)
     with pytest.raises(ConfigError, match="choose 'hour', 'day'"):
         DriftParams(bucket="week")
+
+
+def test_corpus_documents_without_vectors_are_left_out(reader, drift_store):
+    drift_store.load_corpus([{"id": "no-vector", "text": "title only"}])
+    result = run(reader)
+    assert result.counts["corpus"] == 160
+    assert "no-vector" not in set(result.points["point_id"])

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -319,8 +319,3 @@ def analyze(
         projector=dict(projector.key), primary=primary, reference=reference, key=key, cached=cached,
         bucket=bucket, timings=timings, counts=counts, _queries=queries, _corpus=corpus, _documents=documents,
     )
-
-
-def params_dict(params: DriftParams) -> dict[str, Any]:
-    """The parameters as a plain dict."""
-    return asdict(params)

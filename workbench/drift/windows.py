@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from workbench.errors import ConfigError, NotFoundError
 from workbench.query import Reader, parse_time
@@ -249,8 +250,8 @@ def extract(reader: Reader, window: Window, source: str = "primary") -> Embeddin
 def corpus_set(reader: Reader) -> EmbeddingSet:
     """The corpus documents that have a vector, by id."""
     table = reader.corpus(arrow=True)
-    table = table.filter(pa.array([v is not None for v in table.column("vector").to_pylist()], pa.bool_())) \
-        if table.column("vector").null_count else table
+    if table.column("vector").null_count:
+        table = table.filter(pc.is_valid(table.column("vector")))
     if table.num_rows == 0:
         return _empty()
     vectors = vectors_of(table.column("vector"), "corpus documents")
