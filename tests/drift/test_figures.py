@@ -21,6 +21,7 @@ def test_every_colouring_shows_every_point_once(reader):
         for selected in (None, int(result.clusters.iloc[0]["cluster"])):
             fig = point_cloud(result.points, color_by=color_by, selected=selected)
             assert sum(len(t.x) for t in fig.data) == len(result.points), (color_by, selected)
+            assert sum(bool(t.marker.showscale) for t in fig.data) <= 1  # one colour bar at most
     top = int(result.clusters.iloc[0]["cluster"])
     highlighted = [t for t in point_cloud(result.points, color_by="source", selected=top).data
                    if t.marker.opacity > 0.5]

@@ -88,8 +88,10 @@ def point_cloud(points: pd.DataFrame, *, color_by: str = "source", selected: int
         if (~has).any():
             groups.append(("no value", points[~has], {"color": _NOISE_COLOR}))
         if has.any():
+            numbers = values[has].astype(float)
             groups.append((COLOR_BY.get(color_by, color_by), points[has], {
-                "color": values[has].astype(float), "colorscale": "RdYlGn_r" if color_by == "latency_ms" else "RdYlGn",
+                "color": numbers, "cmin": float(numbers.min()), "cmax": float(numbers.max()),
+                "colorscale": "RdYlGn_r" if color_by == "latency_ms" else "RdYlGn",
                 "showscale": True, "colorbar": {"title": {"text": COLOR_BY.get(color_by, color_by)}, "thickness": 12},
             }))
     for name, part, marker in groups:
@@ -100,7 +102,8 @@ def point_cloud(points: pd.DataFrame, *, color_by: str = "source", selected: int
         inside = part["cluster"] == selected
         if (~inside).any():
             fig.add_trace(_trace(go, part[~inside], three, name=name, showlegend=not inside.any(),
-                                 marker={**_sub(marker, ~inside), "size": size, "opacity": 0.12}))
+                                 marker={**_sub(marker, ~inside), "size": size, "opacity": 0.12,
+                                         **({"showscale": False} if "showscale" in marker else {})}))
         if inside.any():
             fig.add_trace(_trace(go, part[inside], three, name=name, marker={
                 **_sub(marker, inside), "size": size + 1, "opacity": 0.95, "line": {"width": 1, "color": "#0f172a"}}))
