@@ -41,11 +41,14 @@ def test_submit_never_blocks_and_replace_cancels_what_is_queued(reader):
     with DriftWorker(reader, warm=False, cache=MemoryCache()) as worker:
         running = worker.submit(PRIMARY, REFERENCE, projector=Slow())
         wait_for(lambda: running.stage == "projecting")
-        queued = worker.submit(PRIMARY, REFERENCE, projector=PCAProjector(3))
-        latest = worker.submit(PRIMARY, REFERENCE, projector=PCAProjector(), replace=True)
+        page, other = object(), object()
+        queued = worker.submit(PRIMARY, REFERENCE, projector=PCAProjector(3), owner=page)
+        others = worker.submit(PRIMARY, REFERENCE, projector=PCAProjector(3), owner=other)
+        latest = worker.submit(PRIMARY, REFERENCE, projector=PCAProjector(), replace=True, owner=page)
         assert queued.state == "cancelled" and queued.done()
-        assert [j.id for j in worker.jobs()] == [running.id, latest.id]
+        assert [j.id for j in worker.jobs()] == [running.id, others.id, latest.id]  # another page's job stays
         gate.set()
+        assert others.result(timeout=60).points.shape[1] > 0
         assert not running.result(timeout=60).cached
         assert latest.result(timeout=60).points.shape[0] == 520
 

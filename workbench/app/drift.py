@@ -269,7 +269,7 @@ class DriftView(PageView):
             return
         projector = PCAProjector(self.dims) if self.method == "pca" else None
         self.job = worker.submit(primary, reference, params=DriftParams(n_components=self.dims),
-                                 projector=projector, replace=True)
+                                 projector=projector, replace=True, owner=self)
         self._progress.param.update(value=0, visible=True)
         self._status.object = status_line("Starting&hellip;")
         self._watch_job()

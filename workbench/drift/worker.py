@@ -8,8 +8,8 @@ waits for it, reporting ``"compiling UMAP"`` as its stage.
 
 Threading contract: :meth:`DriftWorker.submit` never blocks. Progress callbacks and
 :class:`DriftJob` done-callbacks run on the worker's thread; a UI must hand them to its own
-event loop. Analyses run one at a time, in the order submitted; ``submit(replace=True)``
-cancels the ones still queued, so only the latest request of a changing page runs.
+event loop. Analyses run one at a time, in the order submitted; ``submit(replace=True,
+owner=page)`` cancels that page's jobs still queued, so only its latest request runs.
 """
 
 from __future__ import annotations
@@ -52,8 +52,9 @@ class DriftJob:
     """
 
     def __init__(self, primary: Window, reference: Window | None, params: DriftParams,
-                 projector: Projector | None) -> None:
+                 projector: Projector | None, owner: object = None) -> None:
         self.id = next(_ids)
+        self.owner = owner
         self.primary = primary
         self.reference = reference
         self.params = params
@@ -204,26 +205,29 @@ class DriftWorker:
         params: DriftParams | None = None,
         projector: Projector | None = None,
         replace: bool = False,
+        owner: object = None,
     ) -> DriftJob:
         """Queue an analysis; return its job at once.
 
         Args:
-            replace: Cancel the jobs still queued first (a page asks for its latest view only).
+            replace: Cancel the queued jobs of the same ``owner`` first (a page asks for its
+                latest view only; other pages' jobs are left alone).
+            owner: Who asks (a page view, a session); None for nobody in particular.
         """
         if self._thread is None:
             self.start()
         if replace:
-            self.cancel_pending()
-        job = DriftJob(primary, reference, params or DriftParams(), projector)
+            self.cancel_pending(owner=owner)
+        job = DriftJob(primary, reference, params or DriftParams(), projector, owner)
         with self._lock:
             self._jobs = [j for j in self._jobs if not j.done()] + [job]
         self._queue.put(job)
         return job
 
-    def cancel_pending(self) -> int:
-        """Cancel every job not yet started; return how many."""
+    def cancel_pending(self, *, owner: object = None) -> int:
+        """Cancel the jobs not yet started (only ``owner``'s, when given); return how many."""
         with self._lock:
-            jobs = list(self._jobs)
+            jobs = [j for j in self._jobs if owner is None or j.owner is owner]
         return sum(job.cancel() for job in jobs if job.state == "queued")
 
     def jobs(self) -> list[DriftJob]:
