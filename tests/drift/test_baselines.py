@@ -9,7 +9,7 @@ import pytest
 
 from tests.drift import scenario
 from workbench.drift import PCAProjector, Window, analyze, baselines, delete_baseline, save_baseline
-from workbench.errors import ConfigError, NotFoundError
+from workbench.errors import ConfigError, NotFoundError, StoreError
 
 REFERENCE = Window(start=scenario.START, end=scenario.PRIMARY_FROM)
 PRIMARY = Window(start=scenario.PRIMARY_FROM, end=scenario.END)
@@ -41,3 +41,17 @@ def test_baseline_names_are_checked(reader):
         save_baseline(reader, "empty", Window(project="elsewhere"))
     assert delete_baseline(reader, "launch") and not delete_baseline(reader, "launch")
     assert baselines(reader).empty
+
+
+def test_a_read_only_store_lists_no_baselines_and_says_why_it_cannot_save(drift_store, db_path):
+    from workbench.query import Reader
+    from workbench.store import Store
+
+    drift_store.close()
+    with Store(db_path, read_only=True) as store:
+        reader = Reader(store)
+        assert baselines(reader).empty and not delete_baseline(reader, "launch")
+        with pytest.raises(NotFoundError, match="none is saved yet"):
+            analyze(reader, PRIMARY, Window(baseline="launch"), projector=PCAProjector())
+        with pytest.raises(StoreError, match="open read-only, so a baseline cannot be saved"):
+            save_baseline(reader, "launch", REFERENCE)

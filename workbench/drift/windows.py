@@ -27,7 +27,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from workbench.errors import ConfigError, NotFoundError
+from workbench.errors import ConfigError, NotFoundError, StoreError
 from workbench.query import Reader, parse_time
 
 __all__ = [
@@ -267,7 +267,20 @@ def corpus_set(reader: Reader) -> EmbeddingSet:
 # Baselines -----------------------------------------------------------------------------
 
 
+def _has_baselines(reader: Reader) -> bool:
+    found = reader.store.query(
+        "SELECT count(*) AS n FROM information_schema.tables WHERE table_name = 'drift_baselines'")
+    return bool(found.column(0)[0].as_py())
+
+
 def _ensure_baselines(reader: Reader) -> None:
+    if _has_baselines(reader):
+        return
+    if reader.store.db.read_only:
+        raise StoreError(
+            f"The store {reader.store.path} is open read-only, so a baseline cannot be saved; open it with "
+            "workbench.open(path, read_only=False), or save the baseline through the process that writes it."
+        )
     reader.store.query(_BASELINES_DDL)
 
 
@@ -277,6 +290,7 @@ def save_baseline(reader: Reader, name: str, window: Window, *, replace: bool = 
     Raises:
         ConfigError: The name is taken (pass ``replace=True``), or the window is a baseline.
         NotFoundError: The window selects no embeddings.
+        StoreError: The store is open read-only.
     """
     if not name or not isinstance(name, str):
         raise ConfigError(f"A baseline needs a name; got {name!r}.")
@@ -308,7 +322,9 @@ def save_baseline(reader: Reader, name: str, window: Window, *, replace: bool = 
 
 def baselines(reader: Reader) -> pd.DataFrame:
     """The saved baselines: name, points, created_at."""
-    _ensure_baselines(reader)
+    if not _has_baselines(reader):
+        return pd.DataFrame({"name": pd.Series(dtype=object), "points": pd.Series(dtype="int64"),
+                             "created_at": pd.Series(dtype="datetime64[us, UTC]")})
     return reader.store.query(
         "SELECT name, count(*) AS points, max(created_at) AS created_at FROM drift_baselines "
         "GROUP BY name ORDER BY name"
@@ -317,16 +333,16 @@ def baselines(reader: Reader) -> pd.DataFrame:
 
 def delete_baseline(reader: Reader, name: str) -> bool:
     """Delete a baseline; return whether it existed."""
-    _ensure_baselines(reader)
+    if not _has_baselines(reader):
+        return False
     return reader.store.query("DELETE FROM drift_baselines WHERE name = ? RETURNING name", [name]).num_rows > 0
 
 
 def _baseline_keys(reader: Reader, name: str) -> dict[str, list[Any]]:
-    _ensure_baselines(reader)
     table = reader.store.query(
         "SELECT trace_id, span_id, position FROM drift_baselines WHERE name = ?", [name]
-    )
-    if table.num_rows == 0:
+    ) if _has_baselines(reader) else None
+    if table is None or table.num_rows == 0:
         known = baselines(reader)["name"].tolist()
         hint = f"saved ones: {', '.join(known)}" if known else "none is saved yet; save one with save_baseline()"
         raise NotFoundError(f"There is no drift baseline named {name!r} ({hint}).")
