@@ -87,6 +87,17 @@ def test_a_point_click_opens_its_trace_below_a_view_on_its_own(drift_store):
     assert view.links.view is not None and view.links.view.trace_id == point["trace_id"]
 
 
+def test_the_reference_window_is_saved_as_a_baseline_and_compared_with(drift_store):
+    view = _view(drift_store)
+    view.save_baseline("")
+    assert "needs a name" in view._status.object
+    view.save_baseline("before-launch")
+    assert view.baseline == "before-launch" and "before-launch" in view._baseline.options
+    result = view.wait(60)
+    assert result.reference.baseline == "before-launch" and result.counts["reference"] == 180
+    assert result.clusters.iloc[0]["drift_ratio"] == pytest.approx(1.0)
+
+
 def test_bad_windows_are_shown_not_raised(drift_store):
     from workbench.app.drift import DriftView
 

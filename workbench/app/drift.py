@@ -27,7 +27,16 @@ from workbench.app.charts import lines_over_time
 from workbench.app.components import LinkedHTML
 from workbench.app.format import esc, fmt_count, fmt_time, href, is_missing, short
 from workbench.app.style import CSS
-from workbench.drift import DriftJob, DriftParams, DriftResult, DriftWorker, PCAProjector, Window, baselines
+from workbench.drift import (
+    DriftJob,
+    DriftParams,
+    DriftResult,
+    DriftWorker,
+    PCAProjector,
+    Window,
+    baselines,
+    save_baseline,
+)
 from workbench.drift.figures import COLOR_BY, point_cloud
 from workbench.errors import WorkbenchError
 
@@ -170,10 +179,14 @@ class DriftView(PageView):
             return pn.pane.HTML(f"<span class='wb-muted'>{words}</span>", stylesheets=[CSS], margin=(12, 2, 0, 8))
 
         self._baseline = select("baseline", self._baseline_options(), 130)
+        self._baseline_name = pn.widgets.TextInput(placeholder="name", width=100, margin=(5, 3))
+        save = pn.widgets.Button(label="Save reference", color="light", width=120, margin=(5, 3),
+                                 description="Keep the reference window's queries as a named baseline")
+        save.on_click(lambda _: self.save_baseline(self._baseline_name.value.strip()))
         windows = pn.Row(
             label("Primary from"), text("primary_start", "7d"), label("to"), text("primary_end", "now"),
             label("Reference from"), text("reference_start", "28d"), label("to"), text("reference_end", "7d"),
-            label("or baseline"), self._baseline,
+            label("or baseline"), self._baseline, self._baseline_name, save,
             label("span"), text("span_name", "any name", 120),
             sizing_mode="stretch_width", margin=(4, 5, 0, 5),
         )
@@ -245,6 +258,22 @@ class DriftView(PageView):
         if self.baseline and self.baseline not in options.values():
             options[self.baseline] = self.baseline
         return options
+
+    def save_baseline(self, name: str) -> None:
+        """Keep the reference window's queries as baseline ``name`` and compare with it."""
+        _, reference = self.windows() if not self.baseline else (None, None)
+        if reference is None:
+            self._status.object = status_line("A baseline is chosen; clear it to save the reference window.",
+                                              error=True)
+            return
+        try:
+            count = save_baseline(self.reader, name, reference, replace=True)
+        except WorkbenchError as exc:
+            self._status.object = status_line(esc(exc), error=True)
+            return
+        self._baseline.options = self._baseline_options() | {name: name}
+        self._status.object = status_line(f"Saved {count:,} queries as baseline <b>{esc(name)}</b>.")
+        self.baseline = name
 
     # Running ----------------------------------------------------------------------------
 
