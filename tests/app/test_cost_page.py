@@ -15,7 +15,7 @@ import pytest
 
 from tests.app.browser import serve_app
 from tests.helpers import make_span
-from workbench.app.registry import PAGES, Page, register_page
+from workbench.app.registry import PAGES
 from workbench.model import SpanKind, TokenUsage
 
 
@@ -56,14 +56,9 @@ def cost_store(tmp_path_factory: Any, price_file: Any) -> Iterator[Any]:
 
 @pytest.fixture(scope="module")
 def app_server(cost_store: Any) -> Iterator[Any]:
-    added = "cost" not in PAGES
-    if added:  # until the app's registry lists the page
-        register_page(Page("cost", "Cost", "workbench.app.cost:CostView", order=50,
-                           description="Spend and tokens by feature, model, user; burn rate; prices"))
+    assert "cost" in PAGES  # listed in the app's registry
     with serve_app(cost_store) as server:
         yield server
-    if added:
-        PAGES.pop("cost", None)
 
 
 def _cards(app: Any) -> dict[str, str]:

@@ -17,7 +17,7 @@ import pytest
 
 from tests.app.browser import serve_app
 from tests.drift import scenario
-from workbench.app.registry import PAGES, Page, register_page
+from workbench.app.registry import PAGES
 from workbench.drift import DriftWorker
 from workbench.query import Reader
 
@@ -43,12 +43,8 @@ def drift_store(tmp_path_factory: Any) -> Iterator[Any]:
 
 @pytest.fixture(scope="module", autouse=True)
 def drift_page() -> Iterator[None]:
-    added = "drift" not in PAGES
-    if added:  # until the app's registry lists the page
-        register_page(Page("drift", "Drift", "workbench.app.drift:DriftView", order=60, extensions=("plotly",)))
+    assert "drift" in PAGES  # listed in the app's registry
     yield
-    if added:
-        PAGES.pop("drift", None)
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,7 @@ from tests.app.browser import serve_app
 from tests.monitors.world import Deprecation, World, fill
 from workbench.app.components import parse_href
 from workbench.app.monitors import MonitorsView, results_html
-from workbench.app.registry import PAGES, Page, register_page
+from workbench.app.registry import PAGES
 from workbench.query import Reader
 
 DAY = dt.timedelta(days=1)
@@ -102,13 +102,9 @@ def test_nothing_to_show(monitored_store):
 
 @pytest.fixture(scope="module")
 def app_server(monitored_store: Any) -> Iterator[Any]:
-    added = "monitors" not in PAGES
-    if added:  # until the app's registry lists the page
-        register_page(Page("monitors", "Monitors", "workbench.app.monitors:MonitorsView", order=70))
+    assert "monitors" in PAGES  # listed in the app's registry
     with serve_app(monitored_store) as server:
         yield server
-    if added:
-        PAGES.pop("monitors", None)
 
 
 @pytest.mark.browser

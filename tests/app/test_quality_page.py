@@ -11,7 +11,7 @@ import pytest
 
 from tests.app.browser import serve_app
 from tests.helpers import make_span
-from workbench.app.registry import PAGES, Page, register_page
+from workbench.app.registry import PAGES
 from workbench.evals import log_annotations
 from workbench.model import SpanKind
 from workbench.query import Reader
@@ -50,13 +50,9 @@ def quality_store(tmp_path_factory: Any) -> Iterator[Any]:
 
 @pytest.fixture(scope="module")
 def app_server(quality_store: Any) -> Iterator[Any]:
-    added = "quality" not in PAGES
-    if added:  # until the app's registry lists the page
-        register_page(Page("quality", "Quality", "workbench.app.quality:QualityView", order=45))
+    assert "quality" in PAGES  # listed in the app's registry
     with serve_app(quality_store) as server:
         yield server
-    if added:
-        PAGES.pop("quality", None)
 
 
 def test_the_prompt_version_story_shows_without_configuration(app, shots):

@@ -83,7 +83,13 @@ for _page in (
          description="Percentiles over time, LLM timings, where the time goes"),
     Page("sessions", "Sessions", "workbench.app.sessions:SessionsView", order=40,
          description="Conversations and their turns"),
+    Page("quality", "Quality", "workbench.app.quality:QualityView", order=45,
+         description="Evaluations and feedback: pass rates, scores, worst traces"),
+    Page("cost", "Cost", "workbench.app.cost:CostView", order=50,
+         description="Spend and tokens by feature, model, user; burn rate; prices"),
     Page("drift", "Drift", "workbench.app.drift:DriftView", order=60, extensions=("plotly",),
          description="Query drift and retrieval: clusters of queries against the corpus"),
+    Page("monitors", "Monitors", "workbench.app.monitors:MonitorsView", order=70,
+         description="What the monitor rules found, with links to the spans"),
 ):
     register_page(_page)
