@@ -53,12 +53,28 @@ __all__ = [
     "StoreLockedError",
     "WorkbenchError",
     "__version__",
+    "annotate",
+    "evals",
     "launch",
+    "log_annotations",
+    "monitors",
     "open",
+    "prices",
     "register",
     "span",
     "traced",
 ]
+
+# Loaded on first use: each pulls in duckdb, pandas or the app.
+_LAZY = {
+    "Store": ("workbench.store", "Store"),
+    "launch": ("workbench.notebook", "launch"),
+    "prices": ("workbench.analysis.prices", "prices"),
+    "annotate": ("workbench.evals.annotate", "annotate"),
+    "log_annotations": ("workbench.evals.annotate", "log_annotations"),
+    "evals": ("workbench.evals", None),
+    "monitors": ("workbench.monitors", None),
+}
 
 
 def open(target: str | Path | None = None, *, read_only: bool = True) -> Reader | RemoteReader:  # noqa: A001
@@ -85,13 +101,10 @@ def open(target: str | Path | None = None, *, read_only: bool = True) -> Reader 
 
 
 def __getattr__(name: str) -> Any:
-    # The store pulls in duckdb, launch the server; load them only when asked for.
-    if name == "Store":
-        from workbench.store import Store
+    if name not in _LAZY:
+        raise AttributeError(f"module 'workbench' has no attribute {name!r}")
+    import importlib
 
-        return Store
-    if name == "launch":
-        from workbench.notebook import launch
-
-        return launch
-    raise AttributeError(f"module 'workbench' has no attribute {name!r}")
+    module_name, attribute = _LAZY[name]
+    module = importlib.import_module(module_name)
+    return module if attribute is None else getattr(module, attribute)
