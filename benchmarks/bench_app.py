@@ -179,12 +179,12 @@ def browser_figures(store: Store, big_id: str, repeat: int) -> None:
                                         args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
             page = browser.new_page(viewport={"width": 1440, "height": 900})
             page.goto(server.url + "/")  # the first session pays for imports; not counted
-            page.wait_for_selector(".tabulator-row", timeout=120_000)
+            page.wait_for_selector(".wb-grid tbody tr[data-href]", timeout=120_000)
             first, opened, clicked = [], [], []
             for _ in range(repeat):
                 t = time.perf_counter()
                 page.goto(server.url + "/")
-                page.wait_for_selector(".tabulator-row", timeout=60_000)
+                page.wait_for_selector(".wb-grid tbody tr[data-href]", timeout=60_000)
                 first.append(time.perf_counter() - t)
                 t = time.perf_counter()
                 page.goto(f"{server.url}/?page=trace&trace_id={big_id}")
@@ -192,9 +192,9 @@ def browser_figures(store: Store, big_id: str, repeat: int) -> None:
                 opened.append(time.perf_counter() - t)
                 # In the app: from the Traces page, a click on the trace opens its tree.
                 page.goto(f"{server.url}/?filter=trace_id+%3D%3D+%27{big_id}%27")
-                page.wait_for_selector(".tabulator-row", timeout=60_000)
+                page.wait_for_selector(".wb-grid tbody tr[data-href]", timeout=60_000)
                 t = time.perf_counter()
-                page.locator(".tabulator-row").first.locator(".tabulator-cell[tabulator-field='Name']").click()
+                page.locator(".wb-grid tbody tr[data-href]").first.locator("td").nth(3).click()
                 expect(page.locator(".wf-row[data-id]")).to_have_count(500, timeout=60_000)
                 clicked.append(time.perf_counter() - t)
             browser.close()

@@ -16,27 +16,36 @@ def _query(url: str) -> dict[str, str]:
     return {k: v[0] for k, v in parse_qs(urlparse(url).query).items()}
 
 
+ROWS = ".wb-grid tbody tr[data-href]"
+
+
+def _cell(app, label: str, row: int = 0) -> str:
+    """The text of column ``label`` in a row of the list."""
+    headers = [h.strip(" \u25b2\u25bc") for h in app.page.locator(".wb-grid th").all_inner_texts()]
+    return app.page.locator(ROWS).nth(row).locator("td").nth(headers.index(label)).inner_text()
+
+
 def _matching(app) -> int:
     text = app.text(".wb-muted >> text=/match/")
     return int(re.search(r"([\d,]+) (traces|spans) match", text)[1].replace(",", ""))
 
 
 def test_the_traces_page_lists_every_trace(app, dataset, shots):
-    app.goto(ready=".tabulator-row")
+    app.goto(ready=ROWS)
     assert _matching(app) == len(dataset.trace_ids)
-    rows = app.page.locator(".tabulator-row")
+    rows = app.page.locator(ROWS)
     assert rows.count() == min(50, len(dataset.trace_ids))
     assert "support_chat" in rows.first.inner_text()
     app.screenshot(shots("traces"))
 
 
 def test_a_filter_narrows_the_trace_list_and_errors_show_inline(app, dataset):
-    app.goto(ready=".tabulator-row")
+    app.goto(ready=ROWS)
     box = app.page.get_by_placeholder("filter: span_kind == 'LLM' and latency_ms > 2000")
     box.fill("status_code == 'ERROR'")
     box.press("Enter")
     app.wait_for(".wb-muted", text=f"{len(set(dataset.errors))} traces match")
-    app.wait_count(".tabulator-row", len(set(dataset.errors)))
+    app.wait_count(ROWS, len(set(dataset.errors)))
     app.wait_url(filter="status_code == 'ERROR'")
     box.fill("latncy_ms > 5")
     box.press("Enter")
@@ -44,33 +53,31 @@ def test_a_filter_narrows_the_trace_list_and_errors_show_inline(app, dataset):
 
 
 def test_quick_filters_and_the_spans_switch(app, dataset):
-    app.goto("status=ERROR", ready=".tabulator-row")
+    app.goto("status=ERROR", ready=ROWS)
     app.wait_for(".wb-muted", text=f"{len(set(dataset.errors))} traces match")
     app.page.get_by_role("button", name="Spans").click()
     # Only the failed spans are listed now (one TOOL span per failed trace).
     app.wait_for(".wb-muted", text=f"{len(dataset.errors)} spans match")
-    app.wait_for(".tabulator-row:first-child", text="lookup_invoice")
-    app.wait_count(".tabulator-row", len(dataset.errors))
+    app.wait_for(ROWS + ":first-child", text="lookup_invoice")
+    app.wait_count(ROWS, len(dataset.errors))
     assert _query(app.page.url)["mode"] == "spans"
 
 
 def test_sorting_happens_in_the_store(app, dataset):
-    app.goto(ready=".tabulator-row")
-    app.page.locator(".tabulator-col[tabulator-field='Latency'] .tabulator-col-title").click()
-    app.wait_url(sort="latency_ms")
-    header = app.page.locator(".tabulator-col[tabulator-field='Latency']")
-    if header.get_attribute("aria-sort") != "descending":
-        header.locator(".tabulator-col-title").click()
-        app.wait_url(sort="latency_ms", descending=None)
-    # Slowest first: the planted slow traces lead.
-    app.wait_for(".tabulator-row:first-child .tabulator-cell[tabulator-field='Latency']", text=" s")
-    first = app.page.locator(".tabulator-row").first.locator(".tabulator-cell[tabulator-field='Latency']").inner_text()
-    assert float(first.split()[0]) >= 8
+    app.goto(ready=ROWS)
+    app.page.locator(".wb-grid th a", has_text="Latency").click()
+    app.wait_url(sort="latency_ms")  # slowest first
+    app.wait_for(".wb-grid th.sorted", text="Latency \u25bc")
+    assert float(_cell(app, "Latency").split()[0]) >= 8  # the planted slow traces lead
+    app.page.locator(".wb-grid th a", has_text="Latency").click()
+    app.wait_url(sort="latency_ms", descending="false")
+    app.wait_for(".wb-grid th.sorted", text="Latency \u25b2")
+    assert _cell(app, "Latency").endswith("ms")  # fastest first
 
 
 def test_clicking_a_trace_opens_its_tree(app, dataset):
-    app.goto(ready=".tabulator-row")
-    app.page.locator(".tabulator-row").first.locator(".tabulator-cell[tabulator-field='Name']").click()
+    app.goto(ready=ROWS)
+    app.page.locator(ROWS).first.locator("td").nth(3).click()
     app.wait_for(".wf-row[data-id]")
     trace_id = _query(app.page.url)["trace_id"]
     assert trace_id in dataset.trace_ids and _query(app.page.url)["page"] == "trace"
@@ -95,8 +102,9 @@ def test_a_failed_tool_shows_its_stack_trace_and_folds_expand(app, dataset):
     app.page.locator(".wf-row.err").first.click()
     app.wait_for(".wb-exc", text="TimeoutError")
     assert "support/tools.py" in app.text(".wb-exc")
-    app.page.locator(".bk-tab", has_text="Attributes").click()
-    app.wait_for(".wb-list", text="tool.name")
+    app.page.locator(".wb-tab", has_text="Attributes").click()
+    app.wait_for(".wb-pane[data-pane='attributes'] .wb-list", text="tool.name")
+    assert not app.page.locator(".wb-pane[data-pane='overview']").is_visible()
 
 
 def test_collapse_and_expand_in_the_tree(app, dataset):
@@ -140,7 +148,7 @@ def test_the_sessions_page_lists_turns_in_order(app, dataset, shots):
 def test_a_shared_link_restores_the_view(browser, app_server, dataset):
     tab = new_app_page(browser, app_server.url)
     try:
-        tab.goto("page=traces&status=ERROR&mode=spans", ready=".tabulator-row")
+        tab.goto("page=traces&status=ERROR&mode=spans", ready=ROWS)
         tab.wait_for(".wb-muted", text=f"{len(dataset.errors)} spans match")
         assert tab.page.locator(".bk-btn.bk-active", has_text="Spans").count() == 1
         tab.assert_no_errors()
@@ -149,7 +157,7 @@ def test_a_shared_link_restores_the_view(browser, app_server, dataset):
 
 
 def test_navigation_between_pages_keeps_the_scope(app):
-    app.goto(ready=".tabulator-row")
+    app.goto(ready=ROWS)
     app.page.locator("select").first.select_option(label="Last 24 hours")
     app.wait_url(range="24h")
     app.page.get_by_role("button", name="Latency").click()

@@ -28,6 +28,10 @@ def test_the_traces_view_pages_filters_and_sorts_in_the_store(reader, dataset):
     assert set(view.frame["trace_id"]) == set(dataset.errors)
     view.param.update(status="", sort="latency_ms", descending=True)
     assert set(view.frame["trace_id"].iloc[:len(dataset.slow)]) == set(dataset.slow)
+    html = view._table.html
+    assert "Latency \u25bc" in html and f"?page=trace&amp;trace_id={view.frame['trace_id'].iloc[0]}" in html
+    view._follow("traces", {"sort": "latency_ms", "descending": "false"})  # a header's link
+    assert view.descending is False and "Latency \u25b2" in view._table.html
 
 
 def test_the_traces_view_lists_spans_and_combines_filters(reader, dataset):
@@ -59,7 +63,7 @@ def test_the_trace_view_shows_a_tree_with_critical_path(reader, dataset):
     assert answer["critical"]  # the last thing the root waited on
     view._waterfall.selected = answer["id"]  # as a click in the browser does
     assert view.span_id == answer["id"]
-    assert "Input messages" in view._overview.html and "You are Acme Cloud" in view._overview.html
+    assert "Input messages" in view._detail.html and "You are Acme Cloud" in view._detail.html
 
 
 def test_the_trace_view_explains_a_missing_trace(reader):

@@ -9,6 +9,9 @@ its links open the target page below it (:class:`InlineLinks`) instead of switch
 from __future__ import annotations
 
 import datetime as dt
+import threading
+import time
+import weakref
 from collections.abc import Mapping
 from typing import Any, ClassVar, Protocol
 
@@ -16,11 +19,12 @@ import panel as pn
 import param
 from panel.viewable import Viewer
 
+from workbench.analysis.facets import facets
 from workbench.app.style import CSS
 from workbench.errors import WorkbenchError
 from workbench.query import Reader
 
-__all__ = ["InlineLinks", "Links", "PageView", "RANGES", "Scope"]
+__all__ = ["InlineLinks", "Links", "PageView", "RANGES", "Scope", "cached_facets"]
 
 #: The time ranges offered: a span back from now, everything, or explicit bounds.
 RANGES = {
@@ -33,6 +37,32 @@ RANGES = {
     "All time": "all",
     "Custom": "custom",
 }
+
+
+_FACETS_TTL_S = 60.0
+_facets_cache: weakref.WeakKeyDictionary[Any, tuple[float, dict[str, list[str]]]] = weakref.WeakKeyDictionary()
+_facets_lock = threading.Lock()
+
+
+def cached_facets(reader: Reader) -> dict[str, list[str]]:
+    """The models, kinds, names and projects stored, remembered for a minute per store.
+
+    Each browser session's first page asks for them; over a million spans that is a few
+    hundred milliseconds a session, for lists that rarely change.
+    """
+    key = reader.store
+    now = time.monotonic()
+    with _facets_lock:
+        hit = _facets_cache.get(key)
+    if hit is not None and now - hit[0] < _FACETS_TTL_S:
+        return hit[1]
+    try:
+        values = facets(reader)
+    except WorkbenchError:
+        values = {"models": [], "kinds": [], "names": [], "projects": []}
+    with _facets_lock:
+        _facets_cache[key] = (now, values)
+    return values
 
 
 class Links(Protocol):
@@ -80,10 +110,7 @@ class Scope(param.Parameterized):
                                      visible=self.range == "custom")
         end = pn.widgets.TextInput(placeholder="to (ISO time)", value=self.end, width=170, margin=(5, 2),
                                    visible=self.range == "custom")
-        try:
-            projects = reader.projects()
-        except WorkbenchError:
-            projects = []
+        projects = sorted(cached_facets(reader)["projects"])
         options = {"All projects": ""} | {p: p for p in projects}
         if self.project and self.project not in options.values():
             options[self.project] = self.project

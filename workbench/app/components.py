@@ -29,26 +29,50 @@ def parse_href(href: str) -> tuple[str, dict[str, str]]:
 
 
 class LinkedHTML(JSComponent):
-    """HTML whose ``?page=...`` links call ``on_link(page, params)`` instead of reloading."""
+    """HTML whose ``?page=...`` links call ``on_link(page, params)`` instead of reloading.
+
+    Tabs switch in the browser: elements with ``data-tab="name"`` show the element with
+    ``data-pane="name"`` and hide the other panes (see :func:`workbench.app.format.tabs`);
+    the chosen tab stays chosen when the HTML changes.
+    """
 
     html = param.String(default="", doc="The HTML shown.")
 
-    _stylesheets = [CSS]
+    _stylesheets = [CSS + """
+:host(.wb-scroll) { display: block; }
+:host(.wb-scroll) .wb-html { height: 100%; overflow: auto; padding-right: 6px; box-sizing: border-box; }
+"""]
 
     _esm = """
     export function render({ model }) {
       const root = document.createElement("div");
       root.className = "wb-html";
-      const draw = () => { root.innerHTML = model.html; };
+      let activeTab = null;
+      const showTab = (name) => {
+        const tabs = root.querySelectorAll("[data-tab]");
+        if (!tabs.length) return;
+        if (!root.querySelector(`[data-tab="${name}"]`)) name = tabs[0].dataset.tab;
+        activeTab = name;
+        for (const tab of tabs) tab.classList.toggle("active", tab.dataset.tab === name);
+        for (const pane of root.querySelectorAll("[data-pane]")) pane.hidden = pane.dataset.pane !== name;
+      };
+      const draw = () => { root.innerHTML = model.html; showTab(activeTab); };
       draw();
       model.on("html", draw);
       root.addEventListener("click", (event) => {
+        const tab = event.target.closest("[data-tab]");
+        if (tab) { showTab(tab.dataset.tab); return; }
         const link = event.target.closest("a[href^='?']");
-        if (!link || event.button !== 0 || event.ctrlKey || event.metaKey || event.shiftKey || event.altKey) {
-          return;
+        const row = link ? null : event.target.closest("[data-href]");
+        const href = link ? link.getAttribute("href") : (row ? row.dataset.href : null);
+        if (!href) return;
+        if (event.button !== 0 || event.ctrlKey || event.metaKey || event.shiftKey || event.altKey) {
+          if (row && (event.ctrlKey || event.metaKey)) window.open(href, "_blank");
+          return;  // a link's own new-tab behaviour
         }
+        if (row && String(window.getSelection ? window.getSelection() : "").length) return;  // selecting text
         event.preventDefault();
-        model.send_msg({ href: link.getAttribute("href") });
+        model.send_msg({ href });
       });
       return root;
     }

@@ -64,7 +64,7 @@ class App(Viewer):
             options={p.title: p.name for p in pages}, value=None, color="light",
             stylesheets=[_NAV_CSS], margin=(6, 10, 0, 20),
         )
-        self._nav.param.watch(lambda e: e.new and self.open(e.new), "value")
+        self._nav.param.watch(self._nav_clicked, "value")
         self._store_info = pn.pane.HTML("", stylesheets=[_HEADER_CSS], margin=(14, 14, 0, 0))
         self._header = pn.Row(
             pn.pane.HTML("<div class='wb-brand'>work<span>bench</span></div>", stylesheets=[_HEADER_CSS],
@@ -85,6 +85,10 @@ class App(Viewer):
         return self._layout
 
     # Navigation ------------------------------------------------------------------------
+
+    def _nav_clicked(self, event: Any) -> None:
+        if event.new and event.new != self.page:
+            self.open(event.new)
 
     def view(self, name: str) -> PageView:
         """The view of page ``name``, created on first use."""

@@ -89,6 +89,27 @@ table.wb-list th {{ text-align: left; font-weight: 600; font-size: 12px; color: 
 table.wb-list td {{ padding: 4px 8px; border-bottom: 1px solid #f1f5f9; vertical-align: top; }}
 table.wb-list tr:hover td {{ background: #f8fafc; }}
 table.wb-list td.num, table.wb-list th.num {{ text-align: right; white-space: nowrap; }}
+.wb-tabs {{ display: flex; gap: 2px; border-bottom: 1px solid #e2e8f0; margin: 0 0 8px; position: sticky; top: 0;
+           background: white; z-index: 1; }}
+.wb-tab {{ border: none; background: none; padding: 7px 12px; font: inherit; color: #475569; cursor: pointer;
+          border-bottom: 2px solid transparent; margin-bottom: -1px; }}
+.wb-tab:hover {{ color: #0f172a; background: #f8fafc; }}
+.wb-tab.active {{ color: #1d4ed8; border-bottom-color: {ACCENT}; font-weight: 500; }}
+.wb-tab .n {{ color: #94a3b8; font-size: 11px; margin-left: 3px; }}
+table.wb-grid {{ border-collapse: separate; border-spacing: 0; table-layout: fixed; min-width: 100%; font-size: 12.5px; }}
+table.wb-grid th {{ position: sticky; top: 0; z-index: 1; background: #f8fafc; border-bottom: 1px solid #cbd5e1;
+                   text-align: left; padding: 6px 8px; font-weight: 600; color: #334155; white-space: nowrap;
+                   overflow: hidden; text-overflow: ellipsis; }}
+table.wb-grid th a {{ color: inherit; }}
+table.wb-grid th.sorted a {{ color: #1d4ed8; }}
+table.wb-grid td {{ padding: 5px 8px; border-bottom: 1px solid #f1f5f9; white-space: nowrap; overflow: hidden;
+                   text-overflow: ellipsis; height: 18px; }}
+table.wb-grid tbody tr {{ cursor: pointer; }}
+table.wb-grid tbody tr:hover td {{ background: #eef4ff; }}
+table.wb-grid .num {{ text-align: right; font-variant-numeric: tabular-nums; }}
+.st-ERROR {{ color: {STATUS_COLORS['ERROR']}; font-weight: 600; }}
+.st-OK {{ color: {STATUS_COLORS['OK']}; }}
+.st-UNSET {{ color: #94a3b8; }}
 .wb-turn {{ border: 1px solid #e2e8f0; border-radius: 6px; margin: 0 0 10px; }}
 .wb-turn-head {{ display: flex; gap: 14px; align-items: baseline; padding: 4px 10px; background: #f8fafc;
                 border-bottom: 1px solid #e2e8f0; font-size: 12px; }}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any, ClassVar
 
 import panel as pn
@@ -9,13 +10,33 @@ import param
 
 from workbench.app.base import PageView
 from workbench.app.components import LinkedHTML, Waterfall
-from workbench.app.format import esc, fmt_count, fmt_ms, fmt_time, href, is_missing
+from workbench.app.format import esc, fmt_count, fmt_ms, fmt_time, href, is_missing, tabs
 from workbench.app.span_detail import attributes_html, events_html, overview_html, resource_html
 from workbench.app.style import CSS
 from workbench.errors import NotFoundError, WorkbenchError
 from workbench.tree import Trace
 
 __all__ = ["TraceView", "waterfall_rows"]
+
+
+def _loads_list(value: Any) -> list[Any]:
+    if isinstance(value, list):
+        return value
+    try:
+        loaded = json.loads(value) if value else []
+    except (TypeError, ValueError):
+        return []
+    return loaded if isinstance(loaded, list) else []
+
+
+def _count_keys(value: Any) -> int:
+    if isinstance(value, dict):
+        return len(value)
+    try:
+        loaded = json.loads(value) if value else {}
+    except (TypeError, ValueError):
+        return 0
+    return len(loaded) if isinstance(loaded, dict) else 0
 
 
 def waterfall_rows(trace: Trace) -> list[dict[str, Any]]:
@@ -92,7 +113,6 @@ class TraceView(PageView):
     def __init__(self, reader: Any, **params: Any) -> None:
         super().__init__(reader, **params)
         self.trace: Trace | None = None
-        self._extras: dict[str, Any] = {}
 
     def _build(self) -> Any:
         self._id_input = pn.widgets.TextInput(placeholder="go to a trace id", value=self.trace_id,
@@ -101,21 +121,9 @@ class TraceView(PageView):
         self._summary = LinkedHTML(on_link=self._follow, sizing_mode="stretch_width", margin=(6, 12), min_height=44)
         self._waterfall = Waterfall(sizing_mode="stretch_both", min_height=320, margin=(4, 6, 8, 12))
         self._waterfall.param.watch(lambda e: e.new and setattr(self, "span_id", e.new), "selected")
-        self._overview = LinkedHTML(on_link=self._follow, sizing_mode="stretch_width", margin=(4, 8))
-        self._attributes = LinkedHTML(sizing_mode="stretch_width", margin=(4, 8))
-        self._events = LinkedHTML(on_link=self._follow, sizing_mode="stretch_width", margin=(4, 8))
-        self._resource = LinkedHTML(sizing_mode="stretch_width", margin=(4, 8))
-
-        def scrolled(obj: Any) -> Any:
-            return pn.Column(obj, scroll=True, sizing_mode="stretch_both", margin=0)
-
-        self._tabs = pn.Tabs(
-            ("Overview", scrolled(self._overview)), ("Attributes", scrolled(self._attributes)),
-            ("Events", scrolled(self._events)), ("Resource", scrolled(self._resource)),
-            dynamic=False, sizing_mode="stretch_both", margin=(0, 12, 8, 6),
-        )
-        self._detail = pn.Column(self._tabs, width=560, sizing_mode="stretch_height", margin=0,
-                                 styles={"border-left": "1px solid #e2e8f0"})
+        self._detail = LinkedHTML(on_link=self._follow, width=560, sizing_mode="stretch_height",
+                                  css_classes=["wb-scroll"], margin=(0, 0, 8, 0),
+                                  styles={"border-left": "1px solid #e2e8f0", "padding-left": "12px"})
         self.param.watch(lambda *_: self._load(), "trace_id")
         self.param.watch(lambda *_: self._select(), "span_id")
         self._body = pn.Row(self._waterfall, self._detail, sizing_mode="stretch_both", margin=0)
@@ -177,13 +185,15 @@ class TraceView(PageView):
         except WorkbenchError:
             pass
         self._waterfall.selected = self.span_id
-        self._overview.html = overview_html(span, documents=documents, embeddings=embeddings,
-                                            self_time_ms=node.self_time_ms, critical=node.on_critical_path)
-        self._attributes.html = attributes_html(span)
-        events = events_html(span)
-        self._events.html = events
-        self._resource.html = resource_html(span)
-
+        events = _loads_list(span.get("events"))
+        attributes = span.get("attributes") or "{}"
+        self._detail.html = tabs([
+            ("overview", "Overview", overview_html(span, documents=documents, embeddings=embeddings,
+                                                   self_time_ms=node.self_time_ms, critical=node.on_critical_path)),
+            ("attributes", f"Attributes<span class='n'>{_count_keys(attributes)}</span>", attributes_html(span)),
+            ("events", f"Events<span class='n'>{len(events)}</span>", events_html(span)),
+            ("resource", "Resource", resource_html(span)),
+        ])
 
 _ = CSS  # the components carry the stylesheet
 _ID_CSS = ".bk-input { font-family: monospace; font-size: 11px; height: 28px; color: #475569; }"

@@ -9,9 +9,9 @@ import pandas as pd
 import panel as pn
 import param
 
-from workbench.analysis.facets import facets
-from workbench.app.base import PageView, status_line
-from workbench.app.format import esc, fmt_count, fmt_ms, fmt_time, short
+from workbench.app.base import PageView, cached_facets, status_line
+from workbench.app.components import LinkedHTML
+from workbench.app.format import GridColumn, esc, fmt_count, fmt_ms, fmt_time, grid, href, short
 from workbench.app.style import CSS
 from workbench.errors import FilterError, WorkbenchError
 from workbench.model import SpanKind
@@ -34,6 +34,10 @@ _SPAN_COLUMNS = (
     "total_tokens", "session_id", "project", "input_value", "output_value",
 )
 _RIGHT = ("Latency", "Spans", "Tokens")
+_WIDTHS = {
+    "Start (UTC)": 150, "Name": 160, "Kind": 90, "Status": 80, "Latency": 75, "Spans": 80, "Tokens": 70,
+    "Models": 150, "Model": 130, "Session": 110, "User": 90, "Project": 110, "Input": 250, "Output": 250,
+}
 
 
 def _status(code: Any) -> str:
@@ -167,10 +171,7 @@ class TracesView(PageView):
     # Layout -----------------------------------------------------------------------------
 
     def _build(self) -> Any:
-        try:
-            values = facets(self.reader)
-        except WorkbenchError:
-            values = {"models": [], "kinds": [], "names": [], "projects": []}
+        values = cached_facets(self.reader)
         self._mode = pn.widgets.RadioButtonGroup(options={"Traces": "traces", "Spans": "spans"}, value=self.mode,
                                                  color="light", width=140, margin=(5, 5))
         self._status = pn.widgets.Select(options={"Any status": "", "Error": "ERROR", "OK": "OK", "Unset": "UNSET"},
@@ -186,21 +187,12 @@ class TracesView(PageView):
         self._refresh = pn.widgets.Button(label="Refresh", color="light", width=80, margin=(5, 5))
         self._status_line = pn.pane.HTML(status_line(), stylesheets=[CSS], sizing_mode="stretch_width",
                                          margin=(0, 10), height=20)
-        self._table = pn.widgets.Tabulator(
-            pd.DataFrame(), show_index=False, disabled=True, selectable=False, pagination=None,
-            sizing_mode="stretch_both", min_height=300, layout="fit_data_table", theme="simple",
-            header_align={c: "right" for c in _RIGHT}, text_align={c: "right" for c in _RIGHT},
-            hidden_columns=["trace_id", "span_id"],
-            widths={"Name": 170, "Input": 280, "Output": 280, "Models": 150, "Session": 120, "User": 100},
-            configuration={"sortMode": "remote", "columnDefaults": {"tooltip": True, "headerTooltip": True}},
-            formatters={"Status": {"type": "html"}},
-            stylesheets=[_TABLE_CSS], margin=(0, 10),
-        )
+        self._table = LinkedHTML(on_link=self._follow, sizing_mode="stretch_both", min_height=240,
+                                 css_classes=["wb-scroll"], margin=(0, 10),
+                                 styles={"border": "1px solid #e2e8f0", "border-radius": "6px"})
         self._prev = pn.widgets.Button(label="\u2039 Prev", color="light", width=80, margin=(4, 4))
         self._next = pn.widgets.Button(label="Next \u203a", color="light", width=80, margin=(4, 4))
         self._page_info = pn.pane.HTML("", stylesheets=[CSS], margin=(10, 8), width=260)
-        self._table.on_click(self._clicked)
-        self._table.param.watch(self._sorted, "sorters")
         self._prev.on_click(lambda _: self._turn(-1))
         self._next.on_click(lambda _: self._turn(1))
         self._refresh.on_click(lambda *_: self.refresh())
@@ -230,13 +222,7 @@ class TracesView(PageView):
         else:
             self._status_line.object = status_line(f"{self.total:,} {noun} match" + (
                 f" <span class='wb-mono'>{esc(self.expression())}</span>" if self.expression() else ""))
-        frame = self.frame
-        sort_map = _TRACE_SORT if self.mode == "traces" else _SPAN_SORT
-        shown_sort = next((c for c, key in sort_map.items() if key == self._sort_key()), None)
-        self._table.param.update(
-            value=frame,
-            sorters=[] if shown_sort is None else [{"field": shown_sort, "dir": "desc" if self.descending else "asc"}],
-        )
+        self._table.html = self.table_html()
         first = (self.page_no - 1) * self.page_size + 1 if self.total else 0
         last = min(self.page_no * self.page_size, self.total)
         self._page_info.object = f"<span class='wb-muted'>{first:,}\u2013{last:,} of {self.total:,} {noun}</span>"
@@ -272,35 +258,49 @@ class TracesView(PageView):
     def _turn(self, step: int) -> None:
         self.page_no = max(1, self.page_no + step)
 
-    def _sorted(self, event: Any) -> None:
-        sorters = event.new or []
-        if not sorters:
+    def _follow(self, page: str, params: dict[str, str]) -> None:
+        if page != "traces":
+            self.link(page, **params)
             return
-        column, direction = sorters[0].get("field"), sorters[0].get("dir")
-        key = (_TRACE_SORT if self.mode == "traces" else _SPAN_SORT).get(column)
-        if key is None:
-            return
-        descending = direction == "desc"
-        if key != self.sort or descending != self.descending:
-            self.param.update(sort=key, descending=descending, page_no=1)
+        # A header's link: this page's own state (sorting), applied in place.
+        scope = {k: v for k, v in params.items() if k in self.scope.url_params}
+        self.apply_url({k: v for k, v in params.items() if k not in scope})
+        if scope and any(getattr(self.scope, k) != v for k, v in scope.items()):
+            self.scope.param.update(**scope)
 
-    def _clicked(self, event: Any) -> None:
-        if event.row is None or event.row >= len(self.frame):
-            return
-        row = self.frame.iloc[event.row]
-        if self.mode == "spans":
-            self.link("trace", trace_id=row["trace_id"], span_id=row["span_id"])
-        else:
-            self.link("trace", trace_id=row["trace_id"])
+    # The table --------------------------------------------------------------------------
 
+    def href(self, **changes: Any) -> str:
+        """The URL of this page as it is, with ``changes``."""
+        state: dict[str, Any] = {k: getattr(self.scope, k) for k in self.scope.url_params
+                                 if getattr(self.scope, k) != self.scope.param[k].default}
+        for name in self.url_params:
+            value = changes.get(name, getattr(self, name))
+            if value != self.param[name].default:
+                state[name] = str(value).lower() if isinstance(value, bool) else value
+        return href("traces", **state)
 
-_TABLE_CSS = """
-.tabulator { font-size: 12.5px; border: 1px solid #e2e8f0; border-radius: 6px; }
-.tabulator .tabulator-header .tabulator-col { background: #f8fafc; }
-.tabulator-row { cursor: pointer; min-height: 26px; }
-.tabulator-row:hover { background: #eef4ff !important; }
-.tabulator-cell { padding: 4px 8px !important; }
-.st-ERROR { color: #dc2626; font-weight: 600; }
-.st-OK { color: #16a34a; }
-.st-UNSET { color: #94a3b8; }
-"""
+    def table_html(self) -> str:
+        """The current page of rows as an HTML table with sorting headers."""
+        spans = self.mode == "spans"
+        sort_map = _SPAN_SORT if spans else _TRACE_SORT
+        current = self._sort_key()
+        columns = []
+        for label in self.frame.columns:
+            if label in ("trace_id", "span_id"):
+                continue
+            key = sort_map.get(label)
+            sorted_ = ("desc" if self.descending else "asc") if key == current else ""
+            sort_href = ""
+            if key is not None:
+                descending = not self.descending if key == current else True
+                sort_href = self.href(sort=key, descending=descending, page_no=1)
+            columns.append(GridColumn(label, label, _WIDTHS.get(label, 120), numeric=label in _RIGHT,
+                                      html=label in ("Status", "Name"), sort_href=sort_href, sorted=sorted_))
+        rows, links = [], []
+        for row in self.frame.to_dict("records"):
+            link = href("trace", trace_id=row["trace_id"], span_id=row.get("span_id"))
+            row = dict(row, Name=f"<a href='{esc(link)}' title='{esc(row['Name'])}'>{esc(row['Name'])}</a>")
+            rows.append(row)
+            links.append(link)
+        return grid(columns, rows, links, empty="No traces match." if not spans else "No spans match.")
