@@ -95,6 +95,13 @@ class Server:
         self.started_at = time.time()
         self._sockets = self._bind(self.host, requested)
         self.port = self._sockets[0].getsockname()[1]
+        self.with_app = app
+        self._app_host: Any = None
+        self._app_error: str | None = None
+        if app:
+            # Import the app (panel) before the decode workers start: on a small machine the
+            # two would share the cores and the first page would wait for both.
+            self._import_app()
         self.ingest = Ingest(
             store,
             redaction=redaction_config(redact=redact, capture_text=capture_text),
@@ -105,8 +112,6 @@ class Server:
         )
         self._release: PeriodicCallback | None = None
         self.read_executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix="workbench-read")
-        self.with_app = app
-        self._app_host: Any = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._http: HTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -155,17 +160,21 @@ class Server:
             *api_handlers(self.reader, self.read_executor, self.info),
         ]
 
+    def _import_app(self) -> None:
+        try:
+            import workbench.app.hosting  # noqa: F401
+        except ImportError as exc:
+            self._app_error = str(exc)
+            logger.warning("The app is not served (%s); install it with pip install 'workbench[app]'.", exc)
+
     def _application(self) -> Application:
-        if self.with_app:
-            try:
-                from workbench.app.hosting import AppHost
-            except ImportError as exc:
-                logger.warning("The app is not served (%s); install it with pip install 'workbench[app]'.", exc)
-            else:
-                self._app_host = AppHost(
-                    self.reader, extra_patterns=self.handlers(), host=self.host, port=self.port, url=self.url
-                )
-                return self._app_host.application
+        if self.with_app and self._app_error is None:
+            from workbench.app.hosting import AppHost
+
+            self._app_host = AppHost(
+                self.reader, extra_patterns=self.handlers(), host=self.host, port=self.port, url=self.url
+            )
+            return self._app_host.application
         routes = self.handlers()
         routes.append((r"/", _HomeHandler, {"server": self}))
         return Application(routes)
