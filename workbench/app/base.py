@@ -9,14 +9,17 @@ its links open the target page below it (:class:`InlineLinks`) instead of switch
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import threading
 import time
 import weakref
-from collections.abc import Mapping
-from typing import Any, ClassVar, Protocol
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any, ClassVar, Protocol, TypeVar
 
 import panel as pn
 import param
+from panel.io.state import set_curdoc
 from panel.viewable import Viewer
 
 from workbench.analysis.facets import facets
@@ -38,6 +41,14 @@ RANGES = {
     "Custom": "custom",
 }
 
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+# Queries of served pages run here, so a slow one never holds the event loop that also
+# receives OTLP and serves the other browser sessions. DuckDB releases the GIL while it works.
+_QUERIES = ThreadPoolExecutor(max_workers=4, thread_name_prefix="workbench-app")
 
 _FACETS_TTL_S = 60.0
 _facets_cache: weakref.WeakKeyDictionary[Any, tuple[float, dict[str, list[str]]]] = weakref.WeakKeyDictionary()
@@ -211,6 +222,41 @@ class PageView(Viewer):
 
     def refresh(self) -> None:
         """Reload the data shown (subclasses)."""
+
+    def in_background(self, fetch: Callable[[], T], show: Callable[[T], None], *, busy: Sequence[Any] = (),
+                      key: str = "data") -> None:
+        """Run ``fetch`` (queries only: no panel objects) off the event loop, then ``show`` its result.
+
+        Served, ``busy`` components show a spinner meanwhile and only the latest request is
+        shown (an older one finishing late is dropped). In a notebook or a test there is no
+        server loop: both run at once, here. Requests with different ``key`` do not replace
+        each other.
+        """
+        doc = pn.state.curdoc
+        if doc is None or doc.session_context is None:
+            show(fetch())
+            return
+        generations = self.__dict__.setdefault("_generations", {})
+        generations[key] = generation = generations.get(key, 0) + 1
+        for component in busy:
+            component.loading = True
+
+        def shown(future: Future[T]) -> None:
+            def apply() -> None:
+                if generation != generations[key]:
+                    return
+                with set_curdoc(doc):
+                    try:
+                        show(future.result())
+                    except Exception:  # a failed query must not leave the spinner on
+                        logger.exception("a page could not show its data")
+                    finally:
+                        for component in busy:
+                            component.loading = False
+
+            doc.add_next_tick_callback(apply)  # the one thread-safe way back into the document
+
+        _QUERIES.submit(fetch).add_done_callback(shown)
 
     def url_state(self) -> dict[str, Any]:
         """The params kept in the URL, by name."""

@@ -24,10 +24,11 @@ from workbench.app.charts import bars, histogram, lines_over_time
 from workbench.app.components import LinkedHTML
 from workbench.app.format import esc, fmt_count, fmt_ms, fmt_time, href, number, short
 from workbench.app.style import CSS
-from workbench.errors import FilterError, WorkbenchError
+from workbench.errors import WorkbenchError
 
 __all__ = ["LatencyView"]
 
+_SELF_TIME_TRACES = 5_000
 _GROUP_LABELS = {"Nothing": "none", "Span name": "name", "Model": "model", "Kind": "kind", "Project": "project"}
 
 
@@ -120,9 +121,10 @@ class LatencyView(PageView):
         self.scope.param.watch(lambda *_: self.refresh(), list(self.scope.url_params))
 
         def heading(text: str, note: str = "") -> Any:
-            extra = f" <span class='wb-muted' style='font-weight:400'>{note}</span>" if note else ""
-            return pn.pane.HTML(f"<h3 class='wb-h'>{text}{extra}</h3>", stylesheets=[CSS],
-                                sizing_mode="stretch_width", margin=(6, 10, 0, 10))
+            return pn.pane.HTML(_heading_html(text, note), stylesheets=[CSS], sizing_mode="stretch_width",
+                                margin=(6, 10, 0, 10))
+
+        self._self_time_note = heading("Where the time goes", "self time summed by span kind")
 
         controls = pn.Row(
             pn.pane.HTML("<span class='wb-muted'>Measure</span>", stylesheets=[CSS], margin=(12, 2, 0, 10)),
@@ -130,15 +132,14 @@ class LatencyView(PageView):
             pn.pane.HTML("<span class='wb-muted'>group by</span>", stylesheets=[CSS], margin=(12, 2, 0, 10)),
             self._by, self._percentile, sizing_mode="stretch_width", margin=(0, 5),
         )
-        self.refresh()
-        body = pn.Column(
+        self._body = body = pn.Column(
             self._cards,
             heading("Latency over time", "click a point to list the traces of that bucket, slowest first"),
             self._over_time,
             heading("LLM calls", "time to first token, time to last token, output tokens per second"),
             pn.Row(self._ttft, self._last, self._speed, sizing_mode="stretch_width", margin=(0, 4)),
             pn.Row(
-                pn.Column(heading("Where the time goes", "self time summed by span kind"), self._self_time,
+                pn.Column(self._self_time_note, self._self_time,
                           sizing_mode="stretch_width", margin=0),
                 pn.Column(heading("By model"), self._models, sizing_mode="stretch_width", margin=0),
                 sizing_mode="stretch_width", margin=(0, 4),
@@ -147,32 +148,49 @@ class LatencyView(PageView):
             self._slowest,
             sizing_mode="stretch_both", scroll=True, margin=0,
         )
+        self._show(self.query())  # the first look is part of the page, not a spinner
         scope_row = pn.Row(*self.scope.widgets(self.reader), sizing_mode="stretch_width", margin=(4, 5, 0, 5))
         return pn.Column(scope_row, controls, self._status, body, sizing_mode="stretch_both", margin=0)
 
     # Data -------------------------------------------------------------------------------
 
+    def query(self) -> dict[str, Any]:
+        """Every figure's data for the current scope and settings (or the error)."""
+        start, end = self.scope.bounds()
+        project = self.scope.projects
+        expression = self.scope.filter or None
+        out: dict[str, Any] = {"level": self.level, "by": self.by, "percentile": self.percentile,
+                               "expression": expression}
+        try:
+            out.update(
+                summary=latency_summary(self.reader, expression, level=self.level, start=start, end=end,
+                                        project=project),
+                over_time=latency_over_time(self.reader, expression, by=self.by, level=self.level, start=start,
+                                            end=end, project=project),
+                timings=llm_timings(self.reader, expression, start=start, end=end, project=project),
+                by_model=llm_timing_summary(self.reader, expression, start=start, end=end, project=project),
+                self_time=self_time_by_kind(self.reader, expression, start=start, end=end, project=project,
+                                            max_traces=_SELF_TIME_TRACES),
+                slowest=slowest_traces(self.reader, expression, start=start, end=end, project=project, limit=15),
+            )
+        except WorkbenchError as exc:  # FilterError included
+            out["error"] = str(exc)
+        return out
+
     def refresh(self) -> None:
-        """Query every figure again."""
+        """Query every figure again (in the background when served)."""
         if not hasattr(self, "_cards"):
             return
         for widget, value in ((self._level, self.level), (self._by, self.by), (self._percentile, self.percentile)):
             widget.value = value
-        start, end = self.scope.bounds()
-        project = self.scope.projects
-        expression = self.scope.filter or None
-        noun = self.level
-        try:
-            summary = latency_summary(self.reader, expression, level=self.level, start=start, end=end, project=project)
-            over_time = latency_over_time(self.reader, expression, by=self.by, level=self.level, start=start,
-                                          end=end, project=project)
-            timings = llm_timings(self.reader, expression, start=start, end=end, project=project)
-            by_model = llm_timing_summary(self.reader, expression, start=start, end=end, project=project)
-            self_time = self_time_by_kind(self.reader, expression, start=start, end=end, project=project)
-            slowest = slowest_traces(self.reader, expression, start=start, end=end, project=project, limit=15)
-        except (FilterError, WorkbenchError) as exc:
-            self._status.object = status_line(esc(exc), error=True)
+        self.in_background(self.query, self._show, busy=[self._body])
+
+    def _show(self, data: dict[str, Any]) -> None:
+        if "error" in data:
+            self._status.object = status_line(esc(data["error"]), error=True)
             return
+        summary, over_time, timings = data["summary"], data["over_time"], data["timings"]
+        noun, by, expression = data["level"], data["by"], data["expression"]
         width = ""
         if len(over_time) > 1:
             step = (over_time["bucket_end"].iloc[0] - over_time["bucket"].iloc[0])
@@ -181,14 +199,14 @@ class LatencyView(PageView):
             f"{summary['count']:,} {noun}" + (f" matching <span class='wb-mono'>{esc(expression)}</span>" if expression else "")
             + width)
         self._cards.object = _cards(summary, noun)
-        value = self.percentile if self.by != "none" else "p95"
-        if self.by == "none":
+        value = data["percentile"] if by != "none" else "p95"
+        if by == "none":
             frame = over_time.melt(id_vars=["bucket", "bucket_end", "count"], value_vars=["p50", "p95", "p99"],
                                    var_name="group", value_name="value")
             title = f"{noun.title()} latency: p50, p95 and p99"
         else:
             frame = over_time.rename(columns={value: "value"})
-            title = f"{noun.title()} latency, {value}, by {self.by}"
+            title = f"{noun.title()} latency, {value}, by {by}"
         self._over_time.object = lines_over_time(frame, value="value", title=title, on_tap=self._bucket_tapped)
         ttft = timings["ttft_ms"].dropna().to_numpy(dtype=float)
         last = timings["latency_ms"].dropna().to_numpy(dtype=float)
@@ -199,11 +217,16 @@ class LatencyView(PageView):
                                       marks=_marks(last))
         self._speed.object = histogram(speed, title="Output tokens per second", x_label="tokens/s",
                                        color="#059669", marks=_marks(speed, (50,)))
+        self_time = data["self_time"]
         texts = [f"{fmt_ms(ms)} ({share:.0%})" for ms, share in zip(self_time["self_ms"], self_time["share"])]
         self._self_time.object = bars(list(self_time["span_kind"]), list(self_time["self_ms"] / 1000),
                                       title="", x_label="seconds of self time", texts=texts)
-        self._models.object = _models_html(by_model)
-        self._slowest.html = _slowest_html(slowest)
+        sampled = summary["count"] > _SELF_TIME_TRACES and noun == "traces"
+        self._self_time_note.object = _heading_html(
+            "Where the time goes", "self time summed by span kind"
+            + (f", over the latest {_SELF_TIME_TRACES:,} traces" if sampled else ""))
+        self._models.object = _models_html(data["by_model"])
+        self._slowest.html = _slowest_html(data["slowest"])
 
     def _bucket_tapped(self, row: dict[str, Any]) -> None:
         """A point was clicked: list that bucket's traces (or spans), slowest first."""
@@ -220,6 +243,11 @@ class LatencyView(PageView):
             params["filter"] = f"({self.scope.filter}) and {condition}" if self.scope.filter else condition
         self.scope.set_window(str(row["start"]), str(row["bucket_end"]))
         self.link("traces", **params)
+
+
+def _heading_html(text: str, note: str = "") -> str:
+    extra = f" <span class='wb-muted' style='font-weight:400'>{esc(note)}</span>" if note else ""
+    return f"<h3 class='wb-h'>{esc(text)}{extra}</h3>"
 
 
 def _marks(values: np.ndarray, percentiles: tuple[int, ...] = (50, 95)) -> list[tuple[str, float]]:

@@ -14,7 +14,7 @@ from workbench.app.base import PageView, status_line
 from workbench.app.components import LinkedHTML
 from workbench.app.format import esc, fmt_count, fmt_ms, fmt_time, fold, href, is_missing, short
 from workbench.app.style import CSS
-from workbench.errors import FilterError, WorkbenchError
+from workbench.errors import WorkbenchError
 
 __all__ = ["SessionsView"]
 
@@ -101,10 +101,18 @@ class SessionsView(PageView):
         self._page_info = pn.pane.HTML("", stylesheets=[CSS], margin=(10, 8))
         self._prev.on_click(lambda _: setattr(self, "page_no", max(1, self.page_no - 1)))
         self._next.on_click(lambda _: setattr(self, "page_no", self.page_no + 1))
+        # The first look is part of the page (no spinner): queried here, before the watchers.
+        self._show_list(self._query_list())
+        if self.session_id:
+            try:
+                self._show_turns(self.session_id, session_turns(self.reader, self.session_id))
+            except WorkbenchError as exc:
+                self._show_turns(self.session_id, exc)
+        else:
+            self._turns.html = "<div class='wb-empty'>Choose a session.</div>"
         self.param.watch(lambda *_: self._load_list(), ["search", "page_no"])
         self.param.watch(lambda *_: self._load_turns(), "session_id")
         self.scope.param.watch(lambda *_: self.refresh(), list(self.scope.url_params))
-        self.refresh()
         left = pn.Column(
             pn.Column(self._list, scroll=True, sizing_mode="stretch_both", margin=0),
             pn.Row(self._prev, self._next, self._page_info, height=42, margin=(0, 4)),
@@ -128,7 +136,7 @@ class SessionsView(PageView):
         self._load_list()
         self._load_turns()
 
-    def _load_list(self) -> None:
+    def _query_list(self) -> dict[str, Any]:
         start, end = self.scope.bounds()
         try:
             total = count_sessions(self.reader, self.scope.filter or None, start=start, end=end,
@@ -136,10 +144,19 @@ class SessionsView(PageView):
             frame = sessions(self.reader, self.scope.filter or None, start=start, end=end,
                              project=self.scope.projects, search=self.search or None,
                              limit=self.page_size, offset=(self.page_no - 1) * self.page_size)
-        except (FilterError, WorkbenchError) as exc:
-            self._status.object = status_line(esc(exc), error=True)
+        except WorkbenchError as exc:  # FilterError included
+            return {"error": str(exc)}
+        return {"total": total, "frame": frame}
+
+    def _load_list(self) -> None:
+        self.in_background(self._query_list, self._show_list, busy=[self._list], key="list")
+
+    def _show_list(self, data: dict[str, Any]) -> None:
+        if "error" in data:
+            self._status.object = status_line(esc(data["error"]), error=True)
             self._list.html = ""
             return
+        total, frame = data["total"], data["frame"]
         self._frame = frame
         self._status.object = status_line(f"{total:,} sessions")
         if not self.session_id and len(frame):
@@ -155,12 +172,21 @@ class SessionsView(PageView):
         if not self.session_id:
             self._turns.html = "<div class='wb-empty'>Choose a session.</div>"
             return
-        try:
-            turns = session_turns(self.reader, self.session_id)
-        except WorkbenchError as exc:
-            self._turns.html = f"<div class='wb-error-text'>{esc(exc)}</div>"
+        session_id = self.session_id
+
+        def fetch() -> Any:
+            try:
+                return session_turns(self.reader, session_id)
+            except WorkbenchError as exc:
+                return exc
+
+        self.in_background(fetch, lambda turns: self._show_turns(session_id, turns), busy=[self._turns], key="turns")
+
+    def _show_turns(self, session_id: str, turns: Any) -> None:
+        if isinstance(turns, Exception):
+            self._turns.html = f"<div class='wb-error-text'>{esc(turns)}</div>"
             return
-        self._turns.html = turns_html(self.session_id, turns)
+        self._turns.html = turns_html(session_id, turns)
         frame = getattr(self, "_frame", None)
         if frame is not None:
             self._list.html = sessions_html(frame, self.session_id)

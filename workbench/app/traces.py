@@ -136,10 +136,11 @@ class TracesView(PageView):
         allowed = set((_TRACE_SORT if self.mode == "traces" else _SPAN_SORT).values())
         return self.sort if self.sort in allowed else "start_time"
 
-    def load(self, *, count: bool = True) -> None:
-        """Query the current page (and, with ``count``, how many rows match)."""
+    def query(self, *, count: bool = True) -> dict[str, Any]:
+        """The current page of rows (and, with ``count``, how many match), or the error."""
         start, end = self.scope.bounds()
         project = self.scope.projects
+        out: dict[str, Any] = {"mode": self.mode, "error": None}
         try:
             if self.scope.filter:  # name the user's own expression in an error, not the combined one
                 self.reader._where(self.scope.filter, None, None, None)
@@ -147,26 +148,44 @@ class TracesView(PageView):
             offset = (self.page_no - 1) * self.page_size
             if self.mode == "traces":
                 if count:
-                    self.total = self.reader.count_traces(expression, start=start, end=end, project=project)
+                    out["total"] = self.reader.count_traces(expression, start=start, end=end, project=project)
                 frame = self.reader.traces(expression, start=start, end=end, project=project,
                                            order_by=self._sort_key(), descending=self.descending,
                                            limit=self.page_size, offset=offset)
-                self.frame = trace_rows(frame)
+                out["frame"] = trace_rows(frame)
             else:
                 if count:
-                    self.total = self.reader.count(expression, start=start, end=end, project=project)
+                    out["total"] = self.reader.count(expression, start=start, end=end, project=project)
                 frame = self.reader.spans(expression, start=start, end=end, project=project,
                                           columns=_SPAN_COLUMNS, order_by=self._sort_key(),
                                           descending=self.descending, limit=self.page_size, offset=offset)
-                self.frame = span_rows(frame)
-            self.error = None
-        except FilterError as exc:
-            self.error = str(exc)
-            self.total = 0
-            self.frame = (trace_rows if self.mode == "traces" else span_rows)(pd.DataFrame(
-                columns=[*_SPAN_COLUMNS, "span_count", "error_count", "models", "user_id"]))
-        except WorkbenchError as exc:
-            self.error = str(exc)
+                out["frame"] = span_rows(frame)
+        except WorkbenchError as exc:  # FilterError included: shown under the filter
+            out["error"] = str(exc)
+            if isinstance(exc, FilterError):
+                out["total"] = 0
+                out["frame"] = (trace_rows if self.mode == "traces" else span_rows)(pd.DataFrame(
+                    columns=[*_SPAN_COLUMNS, "span_count", "error_count", "models", "user_id"]))
+        return out
+
+    def load(self, *, count: bool = True) -> None:
+        """Query the current page (and, with ``count``, how many rows match) on this thread."""
+        self._take(self.query(count=count))
+
+    def _take(self, result: dict[str, Any]) -> None:
+        self.error = result["error"]
+        if "total" in result:
+            self.total = result["total"]
+        if "frame" in result:
+            self.frame = result["frame"]
+
+    def _reload(self, *, count: bool = True) -> None:
+        """Query in the background when served, then show."""
+        def show(result: dict[str, Any]) -> None:
+            self._take(result)
+            self._render()
+
+        self.in_background(lambda: self.query(count=count), show, busy=[self._table])
 
     # Layout -----------------------------------------------------------------------------
 
@@ -233,8 +252,7 @@ class TracesView(PageView):
 
     def refresh(self) -> None:
         """Query again (new spans may have arrived)."""
-        self.load()
-        self._render()
+        self._reload()
 
     def _changed(self, *_: Any) -> None:
         for widget, value in ((self._mode, self.mode), (self._status, self.status), (self._kind, self.kind),
@@ -243,12 +261,10 @@ class TracesView(PageView):
         if self.model not in self._model.options.values():
             self._model.options = {**self._model.options, self.model: self.model}
         self._model.value = self.model
-        self.load()
-        self._render()
+        self._reload()
 
     def _paged(self, *_: Any) -> None:
-        self.load(count=False)
-        self._render()
+        self._reload(count=False)
 
     def _scope_changed(self, *_: Any) -> None:
         if self.page_no != 1:
