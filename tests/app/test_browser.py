@@ -1,4 +1,7 @@
-"""The app in a real browser (headless chromium) against a real server with data made here."""
+"""The app in a real browser (headless chromium) against a real server with data made here.
+
+The README's screenshots come from the sample data instead: tests/app/test_serve.py with --screenshots.
+"""
 
 from __future__ import annotations
 
@@ -30,13 +33,12 @@ def _matching(app) -> int:
     return int(re.search(r"([\d,]+) (traces|spans) match", text)[1].replace(",", ""))
 
 
-def test_the_traces_page_lists_every_trace(app, dataset, shots):
+def test_the_traces_page_lists_every_trace(app, dataset):
     app.goto(ready=ROWS)
     assert _matching(app) == len(dataset.trace_ids)
     rows = app.page.locator(ROWS)
     assert rows.count() == min(50, len(dataset.trace_ids))
     assert "support_chat" in rows.first.inner_text()
-    app.screenshot(shots("traces"))
 
 
 def test_a_filter_narrows_the_trace_list_and_errors_show_inline(app, dataset):
@@ -85,7 +87,7 @@ def test_clicking_a_trace_opens_its_tree(app, dataset):
     assert names[0] == "support_chat" and {"embed_question", "search_knowledge_base", "answer"} <= set(names)
 
 
-def test_selecting_an_llm_span_shows_its_messages(app, dataset, shots):
+def test_selecting_an_llm_span_shows_its_messages(app, dataset):
     app.goto(f"page=trace&trace_id={dataset.llm_trace}", ready=".wf-row[data-id]")
     app.page.locator(".wf-row[data-id]", has_text="answer").first.click()
     app.wait_for(".wb-msg-head", text="system")
@@ -94,7 +96,6 @@ def test_selecting_an_llm_span_shows_its_messages(app, dataset, shots):
     assert "Time to first token" in overview and "Invocation parameters" in overview
     assert app.page.locator(".wb-role-assistant").count() >= 1
     assert _query(app.page.url)["span_id"]
-    app.screenshot(shots("trace"))
 
 
 def test_a_failed_tool_shows_its_stack_trace_and_folds_expand(app, dataset):
@@ -117,8 +118,7 @@ def test_collapse_and_expand_in_the_tree(app, dataset):
     app.wait_count(".wf-row[data-id]:not(.hidden)", total)
 
 
-def test_the_latency_page_shows_the_slow_tail(app, dataset, shots):
-    app.page.set_viewport_size({"width": 1440, "height": 1480})  # the whole page, for the screenshot
+def test_the_latency_page_shows_the_slow_tail(app, dataset):
     app.goto("page=latency", ready=".wb-card")
     cards = dict(zip(app.page.locator(".wb-card .l").all_inner_texts(), app.page.locator(".wb-card .v").all_inner_texts()))
     assert cards["TRACES"] == str(len(dataset.trace_ids))
@@ -128,18 +128,16 @@ def test_the_latency_page_shows_the_slow_tail(app, dataset, shots):
     trace_id = _query(slowest.get_attribute("href"))["trace_id"]
     assert trace_id in dataset.slow
     app.wait_for("table.wb-list", text="Tokens/s p50")
-    app.screenshot(shots("latency"))
     slowest.click()
     app.wait_for(".wf-row[data-id]")
     assert _query(app.page.url)["trace_id"] == trace_id
 
 
-def test_the_sessions_page_lists_turns_in_order(app, dataset, shots):
+def test_the_sessions_page_lists_turns_in_order(app, dataset):
     session_id = max(dataset.sessions, key=lambda s: len(dataset.sessions[s]))
     app.goto(f"page=sessions&session_id={session_id}", ready=".wb-turn")
     heads = app.page.locator(".wb-turn-head b").all_inner_texts()
     assert heads == [f"Turn {i}" for i in range(1, len(dataset.sessions[session_id]) + 1)]
-    app.screenshot(shots("sessions"))
     app.page.locator(".wb-turn a", has_text="open trace").first.click()
     app.wait_for(".wf-row[data-id]")
     assert _query(app.page.url)["trace_id"] == dataset.sessions[session_id][0]

@@ -83,3 +83,39 @@ def test_serve_without_the_app_serves_a_plain_page(db_file):
         assert page.status_code == 200 and "/v1/traces" in page.text
     finally:
         _stop(process)
+
+
+def test_serve_sample_shows_the_slow_tail(browser, tmp_path, shots):
+    """``workbench serve --sample``: the sample's slow tail (gemini's p99) is on the Latency page."""
+    process = _serve(tmp_path / "sample.duckdb", "--sample")
+    try:
+        url = _url(process)
+        tab = new_app_page(browser, url)
+        tab.goto(ready=".wb-grid tbody tr[data-href]")
+        tab.screenshot(shots("traces"))
+        tab.page.set_viewport_size({"width": 1440, "height": 1480})
+        tab.goto("page=latency&by=model&level=spans&filter=span_kind+%3D%3D+%27LLM%27", ready=".wb-card")
+        tab.wait_for("table.wb-list", text="gemini-2.0-flash")
+        p99 = {}
+        for row in tab.page.locator("table.wb-list tr").all():
+            cells = row.locator("td").all_inner_texts()
+            if len(cells) == 8:  # the By model table: model, calls, ttft p50/p95, p50, p95, p99, tokens/s
+                value, unit = cells[6].split()
+                p99[cells[0]] = float(value) * (1 if unit == "s" else 0.001)
+        slowest = max(p99, key=p99.get)
+        assert slowest.startswith("gemini") and p99[slowest] > 10, p99
+        assert all(v < 6 for k, v in p99.items() if not k.startswith("gemini")), p99
+        tab.screenshot(shots("latency"))
+        tab.page.set_viewport_size({"width": 1440, "height": 900})
+        tab.goto("page=sessions&order=turns", ready=".wb-turn")
+        tab.screenshot(shots("sessions"))
+        tab.goto("page=traces&filter=name+%3D%3D+%27support_chat%27&sort=latency_ms", ready=".wb-grid tbody tr[data-href]")
+        tab.page.locator(".wb-grid tbody tr[data-href]").nth(2).locator("td").nth(3).click()
+        tab.wait_for(".wf-row[data-id]")
+        tab.page.locator(".wf-row[data-id]", has=tab.page.locator(".wf-kind", has_text="LLM")).last.click()
+        tab.wait_for(".wb-msg-head")
+        tab.screenshot(shots("trace"))
+        tab.assert_no_errors()
+        tab.page.context.close()
+    finally:
+        _stop(process)

@@ -40,7 +40,7 @@ class LinkedHTML(JSComponent):
 
     _stylesheets = [CSS + """
 :host(.wb-scroll) { display: block; }
-:host(.wb-scroll) .wb-html { height: 100%; overflow: auto; padding-right: 6px; box-sizing: border-box; }
+:host(.wb-scroll) .wb-html { height: 100%; overflow: auto; padding: 0 8px 0 12px; box-sizing: border-box; }
 """]
 
     _esm = """
@@ -115,7 +115,7 @@ _WATERFALL_CSS = CSS + """
 .wf-lab { position: absolute; top: 4px; font-size: 11px; color: #475569; white-space: nowrap; padding-left: 4px; }
 .wf-axis { position: relative; height: 100%; margin-right: 70px; }
 .wf-tick { position: absolute; top: 0; bottom: 0; border-left: 1px solid #cbd5e1; padding-left: 3px; line-height: 26px;
-           font-weight: 500; }
+           font-weight: 500; white-space: nowrap; }
 .wf-grid { position: absolute; top: 0; bottom: 0; border-left: 1px dashed #eef2f7; pointer-events: none; }
 .wf-tools { display: flex; gap: 6px; align-items: center; font-weight: 500; }
 .wf-tools a { cursor: pointer; font-weight: 500; }

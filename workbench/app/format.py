@@ -116,8 +116,12 @@ def pretty_json(value: Any) -> str | None:
 
 
 def fold(text: str, *, limit: int = FOLD_AT, css: str = "wb-pre") -> str:
-    """HTML for preformatted text; past ``limit`` characters the rest folds behind a summary."""
-    if len(text) <= limit:
+    """HTML for preformatted text; past ``limit`` characters the rest folds behind a summary.
+
+    Text only a little longer than ``limit`` (under half as much again) is shown whole: an
+    expander for a few more words costs more than it saves.
+    """
+    if len(text) <= limit * 1.5:
         return f'<pre class="{css}">{esc(text)}</pre>'
     cut = text.rfind("\n", 0, limit)
     cut = cut if cut > limit // 2 else limit
@@ -163,7 +167,8 @@ def kv_table(rows: Mapping[str, Any], *, pairs: int = 1) -> str:
     for i in range(0, len(items), pairs):
         cells = "".join(f"<th>{esc(k)}</th><td>{v}</td>" for k, v in items[i:i + pairs])
         lines.append(f"<tr>{cells}</tr>")
-    return f'<table class="wb-kv">{"".join(lines)}</table>'
+    css = "wb-kv wb-kv-grid" if pairs > 1 else "wb-kv"
+    return f'<table class="{css}">{"".join(lines)}</table>'
 
 
 def tabs(panes: list[tuple[str, str, str]]) -> str:

@@ -19,6 +19,10 @@ from workbench.errors import WorkbenchError
 __all__ = ["SessionsView"]
 
 
+_ORDERS = {"Latest activity": "last_end", "Most turns": "turns", "Longest": "duration_ms",
+           "Most tokens": "total_tokens", "Most errors": "error_count"}
+
+
 def sessions_html(frame: pd.DataFrame, selected: str) -> str:
     """The list of sessions, each a link that selects it."""
     if frame.empty:
@@ -48,7 +52,7 @@ def turns_html(session_id: str, turns: pd.DataFrame) -> str:
     users = sorted({u for u in turns["user_id"] if not is_missing(u)})
     head = (
         f"<h2 class='wb-title'>Session <span class='wb-mono'>{esc(session_id)}</span></h2>"
-        f"<div class='wb-muted' style='margin-bottom:8px'>{len(turns)} turns &middot; {esc(fmt_time(first))} UTC &middot; "
+        f"<div class='wb-muted' style='margin-bottom:8px'>{len(turns)} turn{'s' if len(turns) != 1 else ''} &middot; {esc(fmt_time(first))} UTC &middot; "
         f"{esc(fmt_ms((last - first).total_seconds() * 1000))} &middot; {fmt_count(tokens)} tokens"
         + (f" &middot; user {esc(', '.join(users))}" if users else "")
         + f" &middot; <a href='{esc(href('traces', filter=f'session_id == {session_id!r}'))}'>as a trace list</a></div>"
@@ -83,15 +87,18 @@ class SessionsView(PageView):
 
     session_id = param.String(default="", doc="The session shown.")
     search = param.String(default="", doc="Text in the session or user id.")
+    order = param.Selector(default="last_end", objects=list(_ORDERS.values()), doc="What the list is sorted by.")
     page_no = param.Integer(default=1, bounds=(1, None), doc="Page of the session list, from 1.")
     page_size = param.Integer(default=30, bounds=(5, 200), doc="Sessions per page.")
 
-    url_params: ClassVar[tuple[str, ...]] = ("session_id", "search", "page_no")
+    url_params: ClassVar[tuple[str, ...]] = ("session_id", "search", "order", "page_no")
 
     def _build(self) -> Any:
         self._search = pn.widgets.TextInput(placeholder="session or user id", value=self.search, width=200,
                                             margin=(5, 5))
         self._search.param.watch(lambda e: self.param.update(search=e.new.strip(), page_no=1), "value")
+        self._order = pn.widgets.Select(options=_ORDERS, value=self.order, width=150, margin=(5, 5))
+        self._order.param.watch(lambda e: self.param.update(order=e.new, page_no=1), "value")
         self._status = pn.pane.HTML(status_line(), stylesheets=[CSS], height=20, margin=(0, 10),
                                     sizing_mode="stretch_width")
         self._list = LinkedHTML(on_link=self._follow, sizing_mode="stretch_width", margin=(4, 8))
@@ -110,7 +117,7 @@ class SessionsView(PageView):
                 self._show_turns(self.session_id, exc)
         else:
             self._turns.html = "<div class='wb-empty'>Choose a session.</div>"
-        self.param.watch(lambda *_: self._load_list(), ["search", "page_no"])
+        self.param.watch(lambda *_: self._load_list(), ["search", "order", "page_no"])
         self.param.watch(lambda *_: self._load_turns(), "session_id")
         self.scope.param.watch(lambda *_: self.refresh(), list(self.scope.url_params))
         left = pn.Column(
@@ -120,7 +127,7 @@ class SessionsView(PageView):
         )
         right = pn.Column(self._turns, scroll=True, sizing_mode="stretch_both", margin=0,
                           styles={"border-left": "1px solid #e2e8f0"})
-        scope_row = pn.Row(*self.scope.widgets(self.reader, filter_width=340), self._search,
+        scope_row = pn.Row(*self.scope.widgets(self.reader, filter_width=340), self._search, self._order,
                            sizing_mode="stretch_width", margin=(4, 5, 0, 5))
         return pn.Column(scope_row, self._status, pn.Row(left, right, sizing_mode="stretch_both", margin=0),
                          sizing_mode="stretch_both", margin=0)
@@ -142,7 +149,7 @@ class SessionsView(PageView):
             total = count_sessions(self.reader, self.scope.filter or None, start=start, end=end,
                                    project=self.scope.projects, search=self.search or None)
             frame = sessions(self.reader, self.scope.filter or None, start=start, end=end,
-                             project=self.scope.projects, search=self.search or None,
+                             project=self.scope.projects, search=self.search or None, order_by=self.order,
                              limit=self.page_size, offset=(self.page_no - 1) * self.page_size)
         except WorkbenchError as exc:  # FilterError included
             return {"error": str(exc)}

@@ -100,7 +100,7 @@ def _tokens_html(span: Mapping[str, Any]) -> str:
     if not is_missing(span.get("client_cost")):
         rows["Cost (sent)"] = f"${float(span['client_cost']):.6f}"
     shown = {k: esc(v) for k, v in rows.items() if v}
-    return (_h("Tokens and timing") + kv_table(shown, pairs=3)) if shown else ""
+    return (_h("Tokens and timing") + kv_table(shown, pairs=2)) if shown else ""
 
 
 def messages_html(messages: Sequence[Mapping[str, Any]]) -> str:

@@ -62,6 +62,9 @@ table.wb-kv {{ border-collapse: collapse; margin: 2px 0 8px; }}
 table.wb-kv th {{ text-align: left; font-weight: 500; color: #64748b; padding: 2px 10px 2px 0; vertical-align: top;
                  white-space: nowrap; }}
 table.wb-kv td {{ padding: 2px 22px 2px 0; vertical-align: top; overflow-wrap: anywhere; }}
+table.wb-kv-grid {{ width: 100%; table-layout: fixed; }}
+table.wb-kv-grid th {{ width: 104px; white-space: normal; }}
+table.wb-kv-grid td {{ padding-right: 12px; }}
 h3.wb-h {{ font-size: 13px; font-weight: 600; margin: 14px 0 6px; color: #0f172a;
           border-bottom: 1px solid #e2e8f0; padding-bottom: 3px; }}
 h2.wb-title {{ font-size: 16px; font-weight: 600; margin: 0 0 6px; }}

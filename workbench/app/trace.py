@@ -123,7 +123,7 @@ class TraceView(PageView):
         self._waterfall.param.watch(lambda e: e.new and setattr(self, "span_id", e.new), "selected")
         self._detail = LinkedHTML(on_link=self._follow, width=560, sizing_mode="stretch_height",
                                   css_classes=["wb-scroll"], margin=(0, 0, 8, 0),
-                                  styles={"border-left": "1px solid #e2e8f0", "padding-left": "12px"})
+                                  styles={"border-left": "1px solid #e2e8f0"})
         self.param.watch(lambda *_: self._load(), "trace_id")
         self.param.watch(lambda *_: self._select(), "span_id")
         self._body = pn.Row(self._waterfall, self._detail, sizing_mode="stretch_both", margin=0)
