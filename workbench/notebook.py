@@ -105,13 +105,10 @@ class Session:
             page: The page to open (``traces``, ``trace``, ``latency``, ``sessions`` ...).
             params: That page's parameters, e.g. ``trace_id=...`` for ``page="trace"``.
         """
-        import panel as pn
-
-        from workbench.app import create_app
+        from workbench.app.shell import inline_app
 
         self.flush()
-        pn.extension()
-        return create_app(self.reader, query={"page": page, **params})
+        return inline_app(self.reader, query={"page": page, **params})
 
     def stop(self) -> None:
         """Stop serving, write what is queued, and close the store. Safe to call twice."""

@@ -23,7 +23,7 @@ from workbench.app.style import ACCENT, CSS
 from workbench.errors import WorkbenchError
 from workbench.query import Reader
 
-__all__ = ["App", "create_app"]
+__all__ = ["App", "create_app", "inline_app", "served_app"]
 
 _HEADER_CSS = CSS + f"""
 .wb-brand {{ font-weight: 700; font-size: 16px; color: #0f172a; letter-spacing: -.01em; }}
@@ -178,6 +178,12 @@ def _short_path(path: str, limit: int = 40) -> str:
 def create_app(source: Any, *, query: Mapping[str, Any] | None = None) -> App:
     """The app over a :class:`~workbench.query.Reader` or a :class:`~workbench.Store`."""
     reader = source if hasattr(source, "traces") else Reader(source)
+    return App(reader, query=query)
+
+
+def inline_app(reader: Reader, *, query: Mapping[str, Any] | None = None) -> App:
+    """The app for a notebook cell: Panel's notebook support loaded, then the app."""
+    pn.extension()
     return App(reader, query=query)
 
 
