@@ -162,3 +162,24 @@ def test_navigation_between_pages_keeps_the_scope(app):
     app.wait_for(".wb-card")
     query = _query(app.page.url)
     assert query["page"] == "latency" and query["range"] == "24h"
+
+
+def test_live_shows_new_traces_as_they_arrive(browser, tmp_path):
+    """With Live on, spans written after the page opened appear without a reload."""
+    from tests.app.browser import serve_app
+    from tests.app.data import make_dataset
+    from workbench.store import Store
+
+    first, more = make_dataset(sessions=6, seed=4), make_dataset(sessions=12, seed=1)
+    with Store(tmp_path / "live.duckdb") as store, serve_app(store) as server:
+        store.write(first.spans)
+        tab = new_app_page(browser, server.url)
+        try:
+            tab.goto(ready=ROWS)
+            tab.wait_for(".wb-muted", text=f"{len(first.trace_ids)} traces match")
+            tab.page.get_by_role("button", name="Live").click()
+            store.write(more.spans)
+            tab.wait_for(".wb-muted", text=f"{len(first.trace_ids) + len(more.trace_ids)} traces match")
+            tab.assert_no_errors()
+        finally:
+            tab.page.context.close()

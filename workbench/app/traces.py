@@ -34,6 +34,7 @@ _SPAN_COLUMNS = (
     "total_tokens", "session_id", "project", "input_value", "output_value",
 )
 _RIGHT = ("Latency", "Spans", "Tokens")
+_LIVE_MS = 5_000
 _WIDTHS = {
     "Start (UTC)": 150, "Name": 160, "Kind": 90, "Status": 80, "Latency": 75, "Spans": 80, "Tokens": 70,
     "Models": 150, "Model": 130, "Session": 110, "User": 90, "Project": 110, "Input": 250, "Output": 250,
@@ -106,6 +107,7 @@ class TracesView(PageView):
     descending = param.Boolean(default=True, doc="Sort from the largest.")
     page_no = param.Integer(default=1, bounds=(1, None), doc="Page number, from 1.")
     page_size = param.Integer(default=50, bounds=(5, 500), doc="Rows per page.")
+    live = param.Boolean(default=False, doc="Query again every few seconds, to watch spans arrive.")
 
     url_params: ClassVar[tuple[str, ...]] = ("mode", "status", "kind", "model", "text", "sort", "descending", "page_no")
 
@@ -204,6 +206,10 @@ class TracesView(PageView):
         self._text = pn.widgets.TextInput(placeholder="text in input or output", value=self.text, width=200,
                                           margin=(5, 5))
         self._refresh = pn.widgets.Button(label="Refresh", color="light", width=80, margin=(5, 5))
+        self._live = pn.widgets.Toggle(label="Live", value=self.live, color="light", width=70, margin=(5, 5))
+        self._live.param.watch(lambda e: setattr(self, "live", e.new), "value")
+        self.param.watch(self._live_changed, "live")
+        self._live_callback: Any = None
         self._status_line = pn.pane.HTML(status_line(), stylesheets=[CSS], sizing_mode="stretch_width",
                                          margin=(0, 10), height=20)
         self._table = LinkedHTML(on_link=self._follow, sizing_mode="stretch_both", min_height=240,
@@ -224,7 +230,7 @@ class TracesView(PageView):
         self.param.watch(self._paged, ["page_no", "page_size"])
         self.scope.param.watch(self._scope_changed, list(self.scope.url_params))
 
-        scope_row = pn.Row(*self.scope.widgets(self.reader), self._refresh, sizing_mode="stretch_width",
+        scope_row = pn.Row(*self.scope.widgets(self.reader), self._refresh, self._live, sizing_mode="stretch_width",
                            margin=(4, 5, 0, 5))
         quick_row = pn.Row(self._mode, self._status, self._kind, self._model, self._text,
                            sizing_mode="stretch_width", margin=(0, 5))
@@ -253,6 +259,14 @@ class TracesView(PageView):
     def refresh(self) -> None:
         """Query again (new spans may have arrived)."""
         self._reload()
+
+    def _live_changed(self, event: Any) -> None:
+        self._live.value = event.new
+        if self._live_callback is not None:
+            self._live_callback.stop()
+            self._live_callback = None
+        if event.new:
+            self._live_callback = pn.state.add_periodic_callback(self.refresh, period=_LIVE_MS)
 
     def _changed(self, *_: Any) -> None:
         for widget, value in ((self._mode, self.mode), (self._status, self.status), (self._kind, self.kind),
