@@ -37,7 +37,7 @@ ALLOWED = {
     "app": {"query", "analysis", "drift", "tree", "model", "errors", "config", "pricing", "remote", "evals",
             "monitors"},
     "server": {"app", "query", "store", "collector", "errors", "config", "model", "drift", "pricing", "monitors"},
-    "serve": {"server", "store", "sample", "errors"},
+    "serve": {"server", "store", "sample", "errors", "drift"},
     "sample": {"store", "errors"},
     "notebook": {"server", "app", "store", "instrument", "query", "errors", "config", "sample"},
     "cli": {"serve", "config", "errors", "store", "query", "remote", "pricing", "cli_evals", "evals",

@@ -42,6 +42,7 @@ def serve(
     except BaseException:
         store.close()
         raise
+    worker = _warm_drift(server) if app else None
     echo(f"workbench is serving {store.path}")
     echo(f"  app and API: {server.url}/")
     echo(f"  OTLP/HTTP:   {server.url}/v1/traces  (protobuf or JSON)")
@@ -49,4 +50,16 @@ def serve(
     try:
         server.run()
     finally:
+        if worker is not None:
+            worker.stop()
         store.close()
+
+
+def _warm_drift(server: Server) -> object | None:
+    """Start the drift worker, which compiles UMAP on its own thread, so the Drift page never waits."""
+    try:
+        from workbench.drift import DriftWorker
+
+        return DriftWorker.shared(server.reader)
+    except ImportError:  # the drift extra is not installed; the page says how to get it
+        return None
