@@ -15,8 +15,8 @@ from workbench.analysis.latency import (
     bucket_width,
     latency_over_time,
     latency_summary,
-    llm_timings,
     llm_timing_summary,
+    llm_timings,
     self_time_by_kind,
     slowest_traces,
 )

@@ -27,7 +27,7 @@ from workbench.app.style import CSS
 from workbench.errors import WorkbenchError
 from workbench.query import Reader
 
-__all__ = ["InlineLinks", "Links", "PageView", "RANGES", "Scope", "cached_facets"]
+__all__ = ["RANGES", "InlineLinks", "Links", "PageView", "Scope", "cached_facets"]
 
 #: The time ranges offered: a span back from now, everything, or explicit bounds.
 RANGES = {
@@ -79,7 +79,7 @@ def cached_facets(reader: Reader) -> dict[str, list[str]]:
 class Links(Protocol):
     """Where a page sends the user: ``open("trace", trace_id=...)`` shows another page."""
 
-    def open(self, page: str, **params: Any) -> None:  # noqa: D102
+    def open(self, page: str, **params: Any) -> None:
         ...
 
 

@@ -13,7 +13,7 @@ from bokeh.plotting import figure
 
 from workbench.app.style import FONT, kind_color
 
-__all__ = ["bars", "histogram", "lines_over_time", "PALETTE"]
+__all__ = ["PALETTE", "bars", "histogram", "lines_over_time"]
 
 PALETTE = ("#2563eb", "#7c3aed", "#059669", "#d97706", "#db2777", "#0891b2", "#65a30d", "#dc2626", "#64748b")
 

@@ -11,7 +11,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import parse_qsl
 
 import param
@@ -38,7 +38,7 @@ class LinkedHTML(JSComponent):
 
     html = param.String(default="", doc="The HTML shown.")
 
-    _stylesheets = [CSS + """
+    _stylesheets: ClassVar[list[str]] = [CSS + """
 :host(.wb-scroll) { display: block; }
 :host(.wb-scroll) .wb-html { height: 100%; overflow: auto; padding: 0 8px 0 12px; box-sizing: border-box; }
 """]
@@ -136,7 +136,7 @@ class Waterfall(JSComponent):
     total_ms = param.Number(default=0.0, doc="The trace's duration: the axis runs from 0 to this.")
     selected = param.String(default="", doc="The id of the selected span.")
 
-    _stylesheets = [_WATERFALL_CSS]
+    _stylesheets: ClassVar[list[str]] = [_WATERFALL_CSS]
 
     _esm = (
         "const KIND = " + repr(KIND_COLORS).replace("'", '"') + ";\n"

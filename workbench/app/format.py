@@ -10,25 +10,24 @@ import datetime as dt
 import html
 import json
 import math
-from collections.abc import Mapping
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
 __all__ = [
+    "GridColumn",
     "esc",
     "fmt_count",
     "fmt_ms",
     "fmt_time",
     "fold",
+    "grid",
     "href",
     "is_missing",
     "json_block",
     "pretty_json",
     "short",
-    "GridColumn",
-    "grid",
     "tabs",
 ]
 
@@ -41,7 +40,7 @@ def is_missing(value: Any) -> bool:
     if value is None:
         return True
     try:
-        return bool(value != value)  # NaN and NaT are not equal to themselves
+        return bool(value != value)  # noqa: PLR0124 - NaN and NaT are not equal to themselves
     except (TypeError, ValueError):
         return False
 
@@ -63,7 +62,7 @@ def fmt_ms(ms: Any) -> str:
     seconds = ms / 1000
     if seconds < 60:
         return f"{seconds:.2f} s" if seconds < 10 else f"{seconds:.1f} s"
-    minutes, sec = divmod(int(round(seconds)), 60)
+    minutes, sec = divmod(round(seconds), 60)
     if minutes < 60:
         return f"{minutes}m {sec:02d}s"
     hours, minutes = divmod(minutes, 60)
