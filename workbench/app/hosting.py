@@ -12,6 +12,7 @@ running the event loop that serves it, and :meth:`AppHost.stop` on that same thr
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Sequence
 from typing import Any
 
@@ -69,10 +70,11 @@ class AppHost:
         return served_app(self.reader)
 
     def start(self) -> None:
-        """Start serving sessions on the current thread's event loop."""
+        """Start serving sessions on the current thread's event loop; warm up on another thread."""
         self.application.initialize(IOLoop.current())
         self.application.start()
         self._started = True
+        threading.Thread(target=warm_up, args=(self.reader,), name="workbench-app-warm-up", daemon=True).start()
 
     def stop(self) -> None:
         """Stop the sessions' callbacks (the HTTP server is stopped by its owner)."""
@@ -85,7 +87,17 @@ class AppHost:
 
 
 def warm_up(reader: Reader) -> None:
-    """Build the first page once, off-screen, so the first browser session finds every import done."""
-    from workbench.app.shell import App
+    """Do ahead of the first browser session what it would do first: import the first page, read
+    the filter values (kept a minute), and bring the first page's columns into DuckDB's cache.
 
-    App(reader).__panel__().get_root()
+    Safe on any thread (no panel objects are made); failures only cost the first page's speed.
+    """
+    try:
+        import workbench.app.traces  # noqa: F401
+        from workbench.app.base import cached_facets
+
+        cached_facets(reader)
+        reader.count_traces()
+        reader.traces(limit=50)
+    except Exception:  # pragma: no cover - a warm-up must never break serving
+        logger.debug("warming the app up failed", exc_info=True)
