@@ -31,6 +31,7 @@ __all__ = ["AppHost", "warm_up"]
 logger = logging.getLogger(__name__)
 
 TITLE = "workbench"
+_WARM_UP_AFTER_S = 1.0
 
 
 def _origins(host: str, port: int) -> list[str]:
@@ -65,8 +66,10 @@ class AppHost:
             websocket_max_message_size_bytes=64 << 20,
         )
         self._started = False
+        self._sessions = 0
 
     def _session(self) -> Any:
+        self._sessions += 1
         return served_app(self.reader)
 
     def start(self) -> None:
@@ -74,7 +77,15 @@ class AppHost:
         self.application.initialize(IOLoop.current())
         self.application.start()
         self._started = True
-        threading.Thread(target=warm_up, args=(self.reader,), name="workbench-app-warm-up", daemon=True).start()
+        # A browser opened at once does this work itself; the warm-up is for the one opened a
+        # little later, and must not compete with the first page for the cores.
+        timer = threading.Timer(_WARM_UP_AFTER_S, self._warm_up)
+        timer.daemon = True
+        timer.start()
+
+    def _warm_up(self) -> None:
+        if not self._sessions:
+            warm_up(self.reader)
 
     def stop(self) -> None:
         """Stop the sessions' callbacks (the HTTP server is stopped by its owner)."""
