@@ -29,6 +29,8 @@ def reader(store, rag_spans):
         ("model_name != None and not span_kind == 'LLM'", ["embed"]),
         ("contains(output_value, '30 days') and session_id == 's-1'", ["rag"]),
         ("startswith(model_name, 'gpt')", ["llm"]),
+        ("matches(model_name, '^GPT-4o?$')", ["llm"]),
+        ("matches(output_value, '\\d+ days')", ["rag"]),
         ("prompt_includes_cache", ["llm"]),
         ("attributes['custom.key'] >= 3", ["llm"]),
         ("attributes['openinference.span.kind'] == 'EMBEDDING'", ["embed"]),
@@ -52,6 +54,7 @@ def test_filters_select_the_right_spans(reader, expression, names):
         ("latency_ms", "is not a condition") ,
         ("3 in input_value", "needs text on the left"),
         ("model_name is 'x'", "compares only with None"),
+        ("matches(name, '(unclosed')", "is not a regular expression"),
     ],
 )
 def test_bad_filters_get_a_clear_error(reader, expression, message):

@@ -12,7 +12,8 @@ What it accepts: field names (the ``spans`` columns), strings, numbers, ``True``
 ``None``, lists; ``== != < <= > >=``, ``in`` / ``not in`` (a list, or a substring of a text
 field, case-insensitive), ``is None`` / ``is not None``, ``and or not``, parentheses,
 ``attributes['key']`` (and ``resource['key']``) for raw attributes, and the functions
-``contains(field, text)``, ``startswith(field, text)``, ``endswith(field, text)``.
+``contains(field, text)``, ``startswith(field, text)``, ``endswith(field, text)`` and
+``matches(field, regex)`` (a case-insensitive regular expression search).
 Values are bound as parameters, never pasted into SQL. ``span_kind`` and ``status_code``
 compare without regard to case.
 
@@ -36,6 +37,7 @@ from __future__ import annotations
 
 import ast
 import difflib
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -51,6 +53,7 @@ _TEXT_FUNCTIONS = {
     "contains": "{0} ILIKE '%' || {1} || '%'",
     "startswith": "starts_with({0}, {1})",
     "endswith": "ends_with({0}, {1})",
+    "matches": "regexp_matches({0}, {1}, 'i')",
 }
 _HELP = "write conditions like span_kind == 'LLM' and latency_ms > 2000"
 _ANNOTATIONS = "annotations"
@@ -285,6 +288,11 @@ class _Compiler:
             raise self.fail(node.args[1], f"{name}() needs text as its second argument")
         if name == "contains":
             return f"coalesce({hay.sql} ILIKE {self.param('%' + _escape_like(needle) + '%')} ESCAPE '\\', FALSE)"
+        if name == "matches":
+            try:
+                re.compile(needle)
+            except re.error as exc:
+                raise self.fail(node.args[1], f"{needle!r} is not a regular expression ({exc})") from None
         return f"coalesce({template.format(hay.sql, self.param(needle))}, FALSE)"
 
 

