@@ -135,6 +135,16 @@ def test_the_app_opens_pages_from_a_url_query(reader, dataset):
     assert app.page == "traces"
 
 
+def test_a_link_to_a_span_selects_it_in_an_open_trace_view(reader, dataset):
+    app = App(reader, query={"page": "trace", "trace_id": dataset.llm_trace})
+    other = dataset.errors[0]
+    failed = next(s.span_id for s in dataset.spans if s.trace_id == other and s.status_code.value == "ERROR")
+    app.open("trace", trace_id=other, span_id=failed)
+    view = app.view("trace")
+    assert (view.trace_id, view.span_id) == (other, failed)
+    assert view._waterfall.selected == failed and "TimeoutError" in view._detail.html
+
+
 def test_create_app_takes_a_store_or_a_reader(reader, loaded_store):
     assert isinstance(create_app(reader), App)
     assert create_app(loaded_store).reader.store is loaded_store

@@ -116,6 +116,7 @@ class TracesView(PageView):
         self.total = 0
         self.frame = pd.DataFrame()
         self.error: str | None = None
+        self._resetting = False
 
     # Data -------------------------------------------------------------------------------
 
@@ -221,13 +222,13 @@ class TracesView(PageView):
         self._prev.on_click(lambda _: self._turn(-1))
         self._next.on_click(lambda _: self._turn(1))
         self._refresh.on_click(lambda *_: self.refresh())
-        self._mode.param.watch(lambda e: self.param.update(mode=e.new, page_no=1, sort="start_time", descending=True), "value")
-        self._status.param.watch(lambda e: self.param.update(status=e.new, page_no=1), "value")
-        self._kind.param.watch(lambda e: self.param.update(kind=e.new, page_no=1), "value")
-        self._model.param.watch(lambda e: self.param.update(model=e.new, page_no=1), "value")
-        self._text.param.watch(lambda e: self.param.update(text=e.new.strip(), page_no=1), "value")
-        self.param.watch(self._changed, ["mode", "status", "kind", "model", "text", "sort", "descending"])
-        self.param.watch(self._paged, ["page_no", "page_size"])
+        self._mode.param.watch(lambda e: self._pick(mode=e.new, sort="start_time", descending=True), "value")
+        self._status.param.watch(lambda e: self._pick(status=e.new), "value")
+        self._kind.param.watch(lambda e: self._pick(kind=e.new), "value")
+        self._model.param.watch(lambda e: self._pick(model=e.new), "value")
+        self._text.param.watch(lambda e: self._pick(text=e.new.strip()), "value")
+        self.param.watch(self._changed, ["mode", "status", "kind", "model", "text", "sort", "descending",
+                                         "page_no", "page_size"])
         self.scope.param.watch(self._scope_changed, list(self.scope.url_params))
 
         scope_row = pn.Row(*self.scope.widgets(self.reader), self._refresh, self._live, sizing_mode="stretch_width",
@@ -260,6 +261,11 @@ class TracesView(PageView):
         """Query again (new spans may have arrived)."""
         self._reload()
 
+    def _pick(self, **values: Any) -> None:
+        """A quick filter was changed in the page (not when it only follows the params)."""
+        if any(getattr(self, name) != value for name, value in values.items()):
+            self.param.update(**values)
+
     def _live_changed(self, event: Any) -> None:
         self._live.value = event.new
         if self._live_callback is not None:
@@ -268,7 +274,15 @@ class TracesView(PageView):
         if event.new:
             self._live_callback = pn.state.add_periodic_callback(self.refresh, period=_LIVE_MS)
 
-    def _changed(self, *_: Any) -> None:
+    def _changed(self, *events: Any) -> None:
+        if self._resetting:
+            return
+        names = {e.name for e in events}
+        if not names - {"page_no", "page_size"}:
+            self._reload(count=False)  # another page of the same rows
+            return
+        if "page_no" not in names:
+            self._first_page()  # other rows: from their start
         for widget, value in ((self._mode, self.mode), (self._status, self.status), (self._kind, self.kind),
                               (self._text, self.text)):
             widget.value = value
@@ -277,12 +291,15 @@ class TracesView(PageView):
         self._model.value = self.model
         self._reload()
 
-    def _paged(self, *_: Any) -> None:
-        self._reload(count=False)
+    def _first_page(self) -> None:
+        self._resetting = True
+        try:
+            self.page_no = 1
+        finally:
+            self._resetting = False
 
     def _scope_changed(self, *_: Any) -> None:
-        if self.page_no != 1:
-            self.page_no = 1  # reloads through _paged; the count must follow too
+        self._first_page()
         self.refresh()
 
     def _turn(self, step: int) -> None:
