@@ -96,9 +96,10 @@ class SessionsView(PageView):
     def _build(self) -> Any:
         self._search = pn.widgets.TextInput(placeholder="session or user id", value=self.search, width=200,
                                             margin=(5, 5))
-        self._search.param.watch(lambda e: self.param.update(search=e.new.strip(), page_no=1), "value")
+        self._search.param.watch(lambda e: e.new.strip() != self.search and self.param.update(
+            search=e.new.strip(), page_no=1), "value")
         self._order = pn.widgets.Select(options=_ORDERS, value=self.order, width=150, margin=(5, 5))
-        self._order.param.watch(lambda e: self.param.update(order=e.new, page_no=1), "value")
+        self._order.param.watch(lambda e: e.new != self.order and self.param.update(order=e.new, page_no=1), "value")
         self._status = pn.pane.HTML(status_line(), stylesheets=[CSS], height=20, margin=(0, 10),
                                     sizing_mode="stretch_width")
         self._list = LinkedHTML(on_link=self._follow, sizing_mode="stretch_width", margin=(4, 8))
@@ -117,7 +118,7 @@ class SessionsView(PageView):
                 self._show_turns(self.session_id, exc)
         else:
             self._turns.html = "<div class='wb-empty'>Choose a session.</div>"
-        self.param.watch(lambda *_: self._load_list(), ["search", "order", "page_no"])
+        self.param.watch(self._list_changed, ["search", "order", "page_no"])
         self.param.watch(lambda *_: self._load_turns(), "session_id")
         self.scope.param.watch(lambda *_: self.refresh(), list(self.scope.url_params))
         left = pn.Column(
@@ -131,6 +132,11 @@ class SessionsView(PageView):
                            sizing_mode="stretch_width", margin=(4, 5, 0, 5))
         return pn.Column(scope_row, self._status, pn.Row(left, right, sizing_mode="stretch_both", margin=0),
                          sizing_mode="stretch_both", margin=0)
+
+    def _list_changed(self, *_: Any) -> None:
+        self._search.value = self.search
+        self._order.value = self.order
+        self._load_list()
 
     def _follow(self, page: str, params: dict[str, str]) -> None:
         if page == "sessions" and set(params) <= {"session_id"}:
