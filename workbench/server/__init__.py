@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import errno
 import logging
+import signal
 import socket
 import threading
 import time
@@ -224,13 +225,27 @@ class Server:
         return self
 
     def run(self) -> None:
-        """Serve on this thread until interrupted (Ctrl-C), then stop cleanly."""
+        """Serve on this thread until interrupted (Ctrl-C or SIGTERM), then stop cleanly."""
+        self._stop_on_sigterm()
         try:
             self._serve_forever()
         except KeyboardInterrupt:
             pass
         finally:
             self._close_resources()
+
+    def _stop_on_sigterm(self) -> None:
+        # `kill` and service managers send SIGTERM: stop as for Ctrl-C, so queued spans are
+        # written and the database is closed, not left to be recovered from its log.
+        if threading.current_thread() is not threading.main_thread():
+            return
+
+        def handle(signum: int, frame: object) -> None:
+            loop = self._loop
+            if loop is not None and loop.is_running():
+                loop.call_soon_threadsafe(loop.stop)
+
+        signal.signal(signal.SIGTERM, handle)
 
     def stop(self, timeout: float = 30.0) -> None:
         """Stop serving, write what is queued, and release the port."""

@@ -30,6 +30,14 @@ def _session_settings(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("SET TimeZone = 'UTC'")
 
 
+def _database_settings(con: duckdb.DuckDBPyConnection) -> None:
+    # Each checkpoint rewrites the row group still being filled, so DuckDB's default of one
+    # checkpoint per 16 MB of log made ingest spend a quarter of its CPU re-compressing the
+    # same rows (measured: 185 against 138 CPU microseconds a span). The log is still on disk
+    # and replayed on open, so nothing committed is lost by checkpointing less often.
+    con.execute("SET checkpoint_threshold = '128MB'")
+
+
 def _connect(path: str, read_only: bool) -> duckdb.DuckDBPyConnection:
     # Replacement scans off: a notebook variable named `spans` must never shadow the table.
     config = {"python_enable_replacements": False}
@@ -85,6 +93,8 @@ class Database:
         self.read_only = read_only
         self._con = _connect(self.path, read_only)
         _session_settings(self._con)
+        if not read_only:
+            _database_settings(self._con)
         self._local = threading.local()
         self._cursors: list[duckdb.DuckDBPyConnection] = []
         self._cursors_lock = threading.Lock()
