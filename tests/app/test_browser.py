@@ -133,6 +133,22 @@ def test_the_latency_page_shows_the_slow_tail(app, dataset):
     assert _query(app.page.url)["trace_id"] == trace_id
 
 
+def test_a_point_on_the_latency_chart_lists_its_traces_slowest_first(app):
+    app.goto("page=latency&by=kind&level=spans", ready=".wb-card")
+    # What a tap on a point does: select it in its Bokeh data source.
+    found = app.page.evaluate("""() => {
+      for (const model of Bokeh.documents[0].all_models) {
+        const groups = model.data && (model.data.get ? model.data.get("group") : model.data.group);
+        if (groups && groups[0] === "LLM") { model.selected.indices = [0]; return true; }
+      }
+      return false;
+    }""")
+    assert found
+    app.wait_url(page="traces", mode="spans", kind="LLM", sort="latency_ms", range="custom")
+    app.wait_for(".wb-muted", text="spans match")
+    app.wait_for(ROWS)
+
+
 def test_the_sessions_page_lists_turns_in_order(app, dataset):
     session_id = max(dataset.sessions, key=lambda s: len(dataset.sessions[s]))
     app.goto(f"page=sessions&session_id={session_id}", ready=".wb-turn")

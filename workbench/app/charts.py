@@ -64,13 +64,14 @@ def lines_over_time(
     renderers = []
     for i, group in enumerate(groups):
         part = frame[frame["group"] == group]
+        # Plain arrays: a Series would be indexed by its labels, not by the position a tap gives.
         source = ColumnDataSource({
-            "bucket": _naive(part["bucket"]),
-            "bucket_end": part["bucket_end"].astype(str),
-            "value": part[value].astype(float),
-            "count": part["count"],
-            "group": part["group"],
-            "start": part["bucket"].astype(str),
+            "bucket": _naive(part["bucket"]).to_numpy(),
+            "bucket_end": part["bucket_end"].astype(str).tolist(),
+            "value": part[value].astype(float).to_numpy(),
+            "count": part["count"].to_numpy(),
+            "group": part["group"].astype(str).tolist(),
+            "start": part["bucket"].astype(str).tolist(),
         })
         color = PALETTE[i % len(PALETTE)]
         fig.line("bucket", "value", source=source, color=color, line_width=2, legend_label=str(group))
