@@ -462,3 +462,15 @@ def test_retrieval_scores_are_cosine_similarities(store):
         sims = corpus @ query
         assert np.allclose([sims[index[i]] for i in ids], scores, atol=1e-4)
         assert np.isclose(scores[0], sims.max(), atol=1e-4)  # exact top-k
+
+
+def test_loading_the_sample_twice_leaves_the_store_as_it_was(tmp_path):
+    from workbench.sample import load_sample
+    from workbench.store import Store
+
+    with Store(tmp_path / "twice.duckdb") as store:
+        first = load_sample(store)
+        before = store.counts()
+        assert first["spans"] == before["spans"] > 0
+        assert load_sample(store) == {}
+        assert store.counts() == before

@@ -37,7 +37,10 @@ def serve(
             from workbench.sample import load_sample
 
             added = load_sample(store)
-            echo(f"Loaded the sample data: {added.get('spans', 0)} new spans.")
+            if added:
+                echo(f"Loaded the sample data: {added.get('spans', 0)} spans of a fictional support assistant.")
+            else:
+                echo("The sample data is already in this store.")
         server = Server(store, host=host, port=port, app=app, redact=redact, sampling=sample_rate)
     except BaseException:
         store.close()

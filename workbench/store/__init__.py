@@ -107,6 +107,22 @@ class Store:
             cur.close()
         return self._writer().submit_rows("corpus", rows).result(120)
 
+    def set_meta(self, key: str, value: str) -> None:
+        """Record a value in the store's own key-value table (``workbench_meta``)."""
+        cur = self.db.new_cursor()
+        try:
+            cur.execute(
+                "INSERT INTO workbench_meta VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                [key, value],
+            ).fetchall()
+        finally:
+            cur.close()
+
+    def get_meta(self, key: str) -> str | None:
+        """A value recorded with :meth:`set_meta`, or None."""
+        rows = self.fetchall("SELECT value FROM workbench_meta WHERE key = ?", [key])
+        return rows[0][0] if rows else None
+
     # Reading ---------------------------------------------------------------------------
 
     def query(self, sql: str, params: Sequence[Any] | None = None) -> pa.Table:
