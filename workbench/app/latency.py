@@ -148,6 +148,7 @@ class LatencyView(PageView):
             self._slowest,
             sizing_mode="stretch_both", scroll=True, margin=0,
         )
+        self._percentile.disabled = self.by == "none"
         self._show(self.query())  # the first look is part of the page, not a spinner
         scope_row = pn.Row(*self.scope.widgets(self.reader), sizing_mode="stretch_width", margin=(4, 5, 0, 5))
         return pn.Column(scope_row, controls, self._status, body, sizing_mode="stretch_both", margin=0)
@@ -183,6 +184,7 @@ class LatencyView(PageView):
             return
         for widget, value in ((self._level, self.level), (self._by, self.by), (self._percentile, self.percentile)):
             widget.value = value
+        self._percentile.disabled = self.by == "none"  # ungrouped, all three are drawn
         self.in_background(self.query, self._show, busy=[self._body])
 
     def _show(self, data: dict[str, Any]) -> None:
