@@ -41,10 +41,11 @@ ALLOWED = {
     "sample": {"store", "errors"},
     "notebook": {"server", "app", "store", "instrument", "query", "errors", "config", "sample"},
     "cli": {"serve", "config", "errors", "store", "query", "remote", "pricing", "cli_evals", "evals",
-            "cli_prices", "cli_check", "monitors"},
+            "cli_prices", "cli_check", "monitors", "cli_errors"},
+    "cli_errors": {"errors"},
     "cli_check": {"monitors", "config", "errors"},
     "cli_evals": {"evals", "config", "errors"},
-    "cli_prices": {"analysis", "pricing", "config", "errors"},
+    "cli_prices": {"cli_errors", "analysis", "pricing", "config", "errors"},
 }
 
 

@@ -6,32 +6,16 @@ never as a traceback.
 
 from __future__ import annotations
 
-import functools
-import sys
-from collections.abc import Callable
-from typing import Any
-
 import click
 
 from workbench import __version__, config
 from workbench.cli_check import check
+from workbench.cli_errors import one_line_errors
 from workbench.cli_evals import eval_command
 from workbench.cli_prices import prices
-from workbench.errors import WorkbenchError
 
 __all__ = ["main"]
 
-
-def _friendly(func: Callable[..., Any]) -> Callable[..., Any]:
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except WorkbenchError as exc:
-            click.echo(f"Error: {exc}", err=True)
-            sys.exit(1)
-
-    return wrapper
 
 
 _db_option = click.option(
@@ -55,7 +39,7 @@ def main() -> None:
 @click.option("--redact/--no-redact", default=None, help="Redact personal data before storing (default: $WORKBENCH_REDACT).")
 @click.option("--sample-rate", type=click.FloatRange(0, 1), default=None,
               help="Keep this share of healthy traces; traces with errors are always kept (default: 1, all).")
-@_friendly
+@one_line_errors
 def serve(db: str | None, host: str | None, port: int | None, sample: bool, no_app: bool, redact: bool | None,
           sample_rate: float | None) -> None:
     """Receive OTLP spans and serve the app, on one port."""
@@ -69,7 +53,7 @@ def serve(db: str | None, host: str | None, port: int | None, sample: bool, no_a
 @click.argument("out_dir", type=click.Path(file_okay=False))
 @_db_option
 @click.option("--url", default=None, help="Export from a running server instead of a file, e.g. http://127.0.0.1:4318.")
-@_friendly
+@one_line_errors
 def export_cmd(out_dir: str, db: str | None, url: str | None) -> None:
     """Write every table as Parquet, partitioned by day, into OUT_DIR."""
     import workbench
@@ -85,7 +69,7 @@ def export_cmd(out_dir: str, db: str | None, url: str | None) -> None:
 @main.command("import")
 @click.argument("path", type=click.Path(exists=True))
 @_db_option
-@_friendly
+@one_line_errors
 def import_cmd(path: str, db: str | None) -> None:
     """Import Parquet written by `workbench export` (a folder, or one file of spans)."""
     from workbench.store import Store

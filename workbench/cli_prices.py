@@ -7,33 +7,18 @@ price set here re-costs every stored call at once.
 
 from __future__ import annotations
 
-import functools
 import math
-import sys
-from collections.abc import Callable
 from typing import Any
 
 import click
 
 from workbench import config
-from workbench.errors import WorkbenchError
+from workbench.cli_errors import one_line_errors
 
 __all__ = ["prices"]
 
 _FILE = config.SETTINGS["prices"]
 
-
-def _friendly(func: Callable[..., Any]) -> Callable[..., Any]:
-    # As in workbench.cli (which nothing may import): an error is one line, never a traceback.
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except WorkbenchError as exc:
-            click.echo(f"Error: {exc}", err=True)
-            sys.exit(1)
-
-    return wrapper
 
 
 def _prices(ctx: click.Context) -> Any:
@@ -66,7 +51,7 @@ def prices(ctx: click.Context, path: str | None) -> None:
 @click.argument("model", required=False)
 @click.option("--user", "user_only", is_flag=True, help="Only your own rows.")
 @click.pass_context
-@_friendly
+@one_line_errors
 def list_cmd(ctx: click.Context, model: str | None, user_only: bool) -> None:
     """List price rows; with MODEL, the rows whose pattern matches that name."""
     frame = _prices(ctx).list(model, user_only=user_only)
@@ -93,7 +78,7 @@ def list_cmd(ctx: click.Context, model: str | None, user_only: bool) -> None:
 @click.option("--from", "valid_from", default=None, help="The first day it applies, YYYY-MM-DD (default: always).")
 @click.option("--source", default=None, help="Where the figure comes from (a contract, a URL).")
 @click.pass_context
-@_friendly
+@one_line_errors
 def set_cmd(ctx: click.Context, pattern: str, input_: float, **fields: Any) -> None:
     """Add a price for model names matching PATTERN (a regular expression), or replace it.
 
@@ -114,7 +99,7 @@ def set_cmd(ctx: click.Context, pattern: str, input_: float, **fields: Any) -> N
 @click.option("--provider", default=None, help="Only the row for this provider.")
 @click.option("--from", "valid_from", default=None, help="Only the row starting this day, YYYY-MM-DD.")
 @click.pass_context
-@_friendly
+@one_line_errors
 def remove_cmd(ctx: click.Context, pattern: str, provider: str | None, valid_from: str | None) -> None:
     """Remove your rows for PATTERN (shipped rows stay; override them with `set`)."""
     table = _prices(ctx)
@@ -125,7 +110,7 @@ def remove_cmd(ctx: click.Context, pattern: str, provider: str | None, valid_fro
 @prices.command("import")
 @click.argument("source", type=click.Path(dir_okay=False))
 @click.pass_context
-@_friendly
+@one_line_errors
 def import_cmd(ctx: click.Context, source: str) -> None:
     """Add the rows of a .json or .csv file to your prices (same key: replaced)."""
     table = _prices(ctx)
@@ -137,7 +122,7 @@ def import_cmd(ctx: click.Context, source: str) -> None:
 @click.argument("target", type=click.Path(dir_okay=False))
 @click.option("--all", "everything", is_flag=True, help="Every row, the shipped ones too (default: yours).")
 @click.pass_context
-@_friendly
+@one_line_errors
 def export_cmd(ctx: click.Context, target: str, everything: bool) -> None:
     """Write your rows (or all rows) to a .json or .csv file."""
     written = _prices(ctx).export_to(target, user_only=not everything)
@@ -149,7 +134,7 @@ def export_cmd(ctx: click.Context, target: str, everything: bool) -> None:
 @click.option("--provider", default=None, help="The provider the calls name (openai, aws.bedrock ...).")
 @click.option("--at", default=None, help="The day to price, YYYY-MM-DD (default: today, UTC).")
 @click.pass_context
-@_friendly
+@one_line_errors
 def test_cmd(ctx: click.Context, model: str, provider: str | None, at: str | None) -> None:
     """Show which row prices MODEL and why."""
     click.echo(_prices(ctx).test(model, provider, at))
@@ -160,7 +145,7 @@ def test_cmd(ctx: click.Context, model: str, provider: str | None, at: str | Non
               help=f"The DuckDB file (default: ${config.SETTINGS['db'].env} or {config.SETTINGS['db'].default}).")
 @click.option("--start", default=None, help="Only calls since then: 24h, 7d or an ISO time (default: all).")
 @click.pass_context
-@_friendly
+@one_line_errors
 def unpriced_cmd(ctx: click.Context, db: str | None, start: str | None) -> None:
     """List the stored models no price row prices (their cost is unknown, not $0)."""
     import workbench
