@@ -21,7 +21,7 @@ __all__ = ["TracesView"]
 # Table column -> the read API's sort key, per mode.
 _TRACE_SORT = {
     "Start (UTC)": "start_time", "Name": "name", "Status": "status_code", "Latency": "latency_ms",
-    "Spans": "span_count", "Tokens": "total_tokens", "Models": "models", "Session": "session_id",
+    "Spans": "span_count", "Tokens": "total_tokens", "Cost": "cost", "Models": "models", "Session": "session_id",
     "User": "user_id", "Project": "project",
 }
 _SPAN_SORT = {
@@ -31,12 +31,13 @@ _SPAN_SORT = {
 }
 _SPAN_COLUMNS = (
     "trace_id", "span_id", "start_time", "name", "span_kind", "status_code", "latency_ms", "model_name",
-    "total_tokens", "session_id", "project", "input_value", "output_value",
+    "total_tokens", "cost", "session_id", "project", "input_value", "output_value",
 )
-_RIGHT = ("Latency", "Spans", "Tokens")
+_RIGHT = ("Latency", "Spans", "Tokens", "Cost")
 _LIVE_MS = 5_000
 _WIDTHS = {
     "Start (UTC)": 150, "Name": 160, "Kind": 90, "Status": 80, "Latency": 75, "Spans": 80, "Tokens": 70,
+    "Cost": 80, "Feedback": 90,
     "Models": 150, "Model": 130, "Session": 110, "User": 90, "Project": 110, "Input": 250, "Output": 250,
 }
 
@@ -51,8 +52,43 @@ def _tokens(value: Any) -> str:
     return fmt_count(value)
 
 
-def trace_rows(frame: pd.DataFrame) -> pd.DataFrame:
-    """The traces table as shown: formatted text, ids kept in hidden columns."""
+def _cost(value: Any, unpriced: Any = False) -> str:
+    """USD, never $0 for what has no price: 'unpriced', or a '+' when part of it is unpriced."""
+    if value is None or value != value:  # None or NaN
+        return "<span class='wb-muted' title='a model without a price'>unpriced</span>" if unpriced else ""
+    text = f"${value:,.4f}" if value < 1 else f"${value:,.2f}"
+    return text + ("<span title='some calls have no price'>+</span>" if unpriced else "")
+
+
+def _feedback(row: Any) -> str:
+    """Thumbs and failed evaluations of a trace, from its annotations."""
+    if row is None:
+        return ""
+    parts = []
+    feedback = row.get("feedback")
+    if feedback:
+        label = str(feedback).lower()
+        if "up" in label or label in ("positive", "good", "helpful"):
+            parts.append("<span title='user feedback'>\U0001f44d</span>")
+        elif "down" in label or label in ("negative", "bad", "unhelpful"):
+            parts.append("<span title='user feedback'>\U0001f44e</span>")
+        else:
+            parts.append(esc(label))
+    if row.get("failed"):
+        parts.append(f"<span class='st-ERROR' title='failed evaluations'>{int(row['failed'])} failed</span>")
+    return " ".join(parts)
+
+
+def trace_rows(frame: pd.DataFrame, annotations: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The traces table as shown: formatted text, ids kept in hidden columns.
+
+    ``annotations`` (from :func:`workbench.analysis.quality.trace_annotations`) adds feedback.
+    """
+    notes = {} if annotations is None or annotations.empty else {
+        row["trace_id"]: row for row in annotations.to_dict(orient="records")
+    }
+    costs = frame["cost"] if "cost" in frame else [None] * len(frame)
+    unpriced = frame["unpriced"] if "unpriced" in frame else [False] * len(frame)
     return pd.DataFrame({
         "trace_id": frame["trace_id"],
         "Start (UTC)": [fmt_time(v) for v in frame["start_time"]],
@@ -61,6 +97,8 @@ def trace_rows(frame: pd.DataFrame) -> pd.DataFrame:
         "Latency": [fmt_ms(v) for v in frame["latency_ms"]],
         "Spans": [f"{n:,}" + (f" ({e} err)" if e else "") for n, e in zip(frame["span_count"], frame["error_count"])],
         "Tokens": [_tokens(v) for v in frame["total_tokens"]],
+        "Cost": [_cost(c, u) for c, u in zip(costs, unpriced)],
+        "Feedback": [_feedback(notes.get(t)) for t in frame["trace_id"]],
         "Models": [", ".join(v) if v is not None and len(v) else "" for v in frame["models"]],
         "Session": frame["session_id"].fillna(""),
         "User": frame["user_id"].fillna(""),
@@ -82,11 +120,21 @@ def span_rows(frame: pd.DataFrame) -> pd.DataFrame:
         "Latency": [fmt_ms(v) for v in frame["latency_ms"]],
         "Model": frame["model_name"].fillna(""),
         "Tokens": [_tokens(v) for v in frame["total_tokens"]],
+        "Cost": [_cost(v) for v in (frame["cost"] if "cost" in frame else [None] * len(frame))],
         "Session": frame["session_id"].fillna(""),
         "Project": frame["project"].fillna(""),
         "Input": [short(v, 160) for v in frame["input_value"]],
         "Output": [short(v, 160) for v in frame["output_value"]],
     })
+
+
+def _annotations(reader: Any, frame: pd.DataFrame) -> pd.DataFrame | None:
+    """Feedback and failed evaluations of the page's traces (None when there is nothing to ask)."""
+    if frame.empty:
+        return None
+    from workbench.analysis.quality import trace_annotations
+
+    return trace_annotations(reader, list(frame["trace_id"]))
 
 
 class TracesView(PageView):
@@ -155,7 +203,7 @@ class TracesView(PageView):
                 frame = self.reader.traces(expression, start=start, end=end, project=project,
                                            order_by=self._sort_key(), descending=self.descending,
                                            limit=self.page_size, offset=offset)
-                out["frame"] = trace_rows(frame)
+                out["frame"] = trace_rows(frame, _annotations(self.reader, frame))
             else:
                 if count:
                     out["total"] = self.reader.count(expression, start=start, end=end, project=project)
