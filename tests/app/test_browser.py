@@ -199,3 +199,17 @@ def test_live_shows_new_traces_as_they_arrive(browser, tmp_path):
             tab.assert_no_errors()
         finally:
             tab.page.context.close()
+
+
+def test_a_span_shows_its_cost_and_takes_feedback(app, app_server, dataset):
+    app.goto(f"page=trace&trace_id={dataset.llm_trace}", ready=".wf-row[data-id]")
+    app.page.locator(".wf-row[data-id]", has_text="answer").first.click()
+    app.wait_for(".wb-span-cost", text="this call")
+    cost = app.page.locator(".wb-span-cost .wb-muted").first.inner_text()
+    assert cost.startswith("Cost: $") and "this call" in cost
+    app.page.locator(".wb-feedback-note textarea").fill("cited the wrong document")
+    app.page.locator(".wb-thumbs-down button").click()
+    app.wait_for(".wb-feedback-list", text="cited the wrong document")
+    notes = app_server.reader.annotations("user_feedback", trace_ids=[dataset.llm_trace])
+    assert list(notes["label"]) == ["thumbs_down"] and list(notes["explanation"]) == ["cited the wrong document"]
+    assert notes["span_id"].iloc[0]  # on the span selected, not the whole trace

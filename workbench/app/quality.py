@@ -114,7 +114,7 @@ class FeedbackWidget(Viewer):
                                   css_classes=["wb-feedback-list"])
         self._up.on_click(self._on_up)
         self._down.on_click(self._on_down)
-        self.param.watch(lambda _: self.refresh(), ["trace_id", "span_id"])
+        self.param.watch(lambda *_: self.refresh(), ["trace_id", "span_id"])
         self._layout = pn.Column(self._title, self._note, pn.Row(self._up, self._down, self._status, margin=0),
                                  self._list, sizing_mode="stretch_width", margin=0)
         self.refresh()

@@ -11,6 +11,7 @@ import param
 from workbench.app.base import PageView
 from workbench.app.components import LinkedHTML, Waterfall
 from workbench.app.format import esc, fmt_count, fmt_ms, fmt_time, href, is_missing, tabs
+from workbench.app.quality import FeedbackWidget
 from workbench.app.span_detail import attributes_html, events_html, overview_html, resource_html
 from workbench.app.style import CSS
 from workbench.errors import NotFoundError, WorkbenchError
@@ -113,6 +114,7 @@ class TraceView(PageView):
     def __init__(self, reader: Any, **params: Any) -> None:
         super().__init__(reader, **params)
         self.trace: Trace | None = None
+        self._costs: dict[str, dict[str, Any]] = {}
 
     def _build(self) -> Any:
         self._id_input = pn.widgets.TextInput(placeholder="go to a trace id", value=self.trace_id,
@@ -126,7 +128,12 @@ class TraceView(PageView):
                                   styles={"border-left": "1px solid #e2e8f0"})
         self.param.watch(lambda *_: self._load(), "trace_id")
         self.param.watch(lambda *_: self._select(), "span_id")
-        self._body = pn.Row(self._waterfall, self._detail, sizing_mode="stretch_both", margin=0)
+        self._cost = pn.pane.HTML("", stylesheets=[CSS], width=560, margin=(4, 8, 0, 8), css_classes=["wb-span-cost"])
+        self._feedback = FeedbackWidget(self.reader)
+        side = pn.Column(self._cost, self._detail, pn.pane.HTML("<b>Feedback</b>", margin=(8, 8, 0, 8)),
+                         self._feedback, width=560, sizing_mode="stretch_height", margin=0,
+                         css_classes=["wb-scroll"])
+        self._body = pn.Row(self._waterfall, side, sizing_mode="stretch_both", margin=0)
         self._load()
         return pn.Column(pn.Row(self._summary, self._id_input, sizing_mode="stretch_width", margin=0),
                          self._body, sizing_mode="stretch_both", margin=0)
@@ -160,6 +167,7 @@ class TraceView(PageView):
         except WorkbenchError as exc:
             self._show_message(f"<span class='wb-error-text'>{esc(exc)}</span>")
             return
+        self._costs = _costs(self.reader, self.trace_id)
         self._summary.html = _summary_html(self.trace)
         if self.span_id not in self.trace.nodes:
             first = next(iter(self.trace), None)
@@ -190,6 +198,8 @@ class TraceView(PageView):
         except WorkbenchError:
             pass
         self._waterfall.selected = self.span_id
+        self._cost.object = _cost_html(self._costs.get(self.span_id))
+        self._feedback.param.update(trace_id=self.trace_id, span_id="" if node.depth == 0 else self.span_id)
         events = _loads_list(span.get("events"))
         attributes = span.get("attributes") or "{}"
         self._detail.html = tabs([
@@ -199,6 +209,36 @@ class TraceView(PageView):
             ("events", f"Events<span class='n'>{len(events)}</span>", events_html(span)),
             ("resource", "Resource", resource_html(span)),
         ])
+
+def _costs(reader: Any, trace_id: str) -> dict[str, dict[str, Any]]:
+    """Each span's own cost and its subtree's, by span id; empty when it cannot be priced here."""
+    from workbench.analysis.cost import span_costs
+
+    try:
+        frame = span_costs(reader, trace_id)
+    except (WorkbenchError, AttributeError):  # e.g. a server's reader, which has no local store
+        return {}
+    return {row["span_id"]: row for row in frame.to_dict(orient="records")}
+
+
+def _usd(value: Any) -> str:
+    return f"${value:,.4f}" if value < 1 else f"${value:,.2f}"
+
+
+def _cost_html(row: dict[str, Any] | None) -> str:
+    """'Cost: $x this call · $y with its children', never $0 for what has no price."""
+    if not row:
+        return ""
+    parts = []
+    own, subtree = row.get("cost"), row.get("subtree_cost")
+    if row.get("calls"):
+        parts.append(f"{_usd(own)} this call" if not is_missing(own) else "this call has no price")
+    if not is_missing(subtree) and subtree and (is_missing(own) or abs(subtree - own) > 1e-12):
+        parts.append(f"{_usd(subtree)} with its children")
+    if row.get("subtree_unpriced_calls"):
+        parts.append(f"{int(row['subtree_unpriced_calls'])} call(s) without a price")
+    return f"<div class='wb-muted'>Cost: {' · '.join(parts)}</div>" if parts else ""
+
 
 _ = CSS  # the components carry the stylesheet
 _ID_CSS = ".bk-input { font-family: monospace; font-size: 11px; height: 28px; color: #475569; }"
