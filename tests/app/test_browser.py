@@ -213,3 +213,35 @@ def test_a_span_shows_its_cost_and_takes_feedback(app, app_server, dataset):
     notes = app_server.reader.annotations("user_feedback", trace_ids=[dataset.llm_trace])
     assert list(notes["label"]) == ["thumbs_down"] and list(notes["explanation"]) == ["cited the wrong document"]
     assert notes["span_id"].iloc[0]  # on the span selected, not the whole trace
+
+
+def test_the_header_says_when_redaction_is_on_and_data_is_sampled(browser, tmp_path):
+    import requests
+
+    from tests.helpers import wait_for
+    from workbench.collector.sampling import SamplingPolicy
+    from workbench.server import Server
+    from workbench.store import Store
+
+    with Store(tmp_path / "redacted.duckdb") as store:
+        server = Server(store, host="127.0.0.1", port=0, decode_workers=0, redact=True,
+                        sampling=SamplingPolicy(rate=0.5, decision_wait_s=0)).start()
+        try:
+            body = {"resourceSpans": [{"scopeSpans": [{"spans": [{
+                "traceId": "5b8efff798038103d269b633813fc60c", "spanId": "eee19b7ec3c1b174", "name": "chat",
+                "startTimeUnixNano": "1700000000000000000", "endTimeUnixNano": "1700000001000000000",
+                "attributes": [{"key": "input.value", "value": {"stringValue": "reach me at ann@example.com"}}],
+                "status": {"code": 2},
+            }]}]}]}
+            assert requests.post(server.url + "/v1/traces", json=body, timeout=30).status_code == 200
+            wait_for(lambda: store.counts()["spans"] == 1)
+            app = new_app_page(browser, server.url)
+            try:
+                app.goto("page=traces", ready=".wb-store")
+                header = app.page.locator(".wb-store").first.inner_text()
+                assert "redaction on (1 replaced)" in header and "sampled data" in header
+                assert app.errors == []
+            finally:
+                app.page.context.close()
+        finally:
+            server.stop()

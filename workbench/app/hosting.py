@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import panel as pn
@@ -53,8 +53,18 @@ class AppHost:
         url: The server's base URL.
     """
 
-    def __init__(self, reader: Reader, *, extra_patterns: Sequence[tuple[Any, ...]], host: str, port: int, url: str) -> None:
+    def __init__(
+        self,
+        reader: Reader,
+        *,
+        extra_patterns: Sequence[tuple[Any, ...]],
+        host: str,
+        port: int,
+        url: str,
+        ingest_status: Callable[[], Mapping[str, Any]] | None = None,
+    ) -> None:
         self.reader = reader
+        self.ingest_status = ingest_status
         pn.config.design = None  # the plain design: the app brings its own stylesheet
         applications = build_applications({"/": self._session}, title=TITLE, location=True)
         self.application = BokehTornado(
@@ -70,7 +80,7 @@ class AppHost:
 
     def _session(self) -> Any:
         self._sessions += 1
-        return served_app(self.reader)
+        return served_app(self.reader, self.ingest_status)
 
     def start(self) -> None:
         """Start serving sessions on the current thread's event loop; warm up on another thread."""

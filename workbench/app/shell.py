@@ -8,7 +8,7 @@ shared as a link; opening that link restores it.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import urlencode
 
@@ -18,6 +18,7 @@ from panel.viewable import Viewer
 
 from workbench import __version__
 from workbench.app.base import PageView, Scope
+from workbench.app.format import esc
 from workbench.app.registry import get_page, ordered
 from workbench.app.style import ACCENT, CSS
 from workbench.errors import WorkbenchError
@@ -48,13 +49,23 @@ class App(Viewer):
         page: The page shown first.
         query: URL parameters to start from (page, scope and page params), as a served app
             receives them.
+        ingest_status: The server's counters (``Server.info``): whether redaction is on and
+            what it replaced, and what sampling kept, shown in the header.
     """
 
     page = param.String(default="traces", doc="The page shown.")
 
-    def __init__(self, reader: Reader, *, page: str = "traces", query: Mapping[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        reader: Reader,
+        *,
+        page: str = "traces",
+        query: Mapping[str, Any] | None = None,
+        ingest_status: Callable[[], Mapping[str, Any]] | None = None,
+    ) -> None:
         super().__init__(page=page)
         self.reader = reader
+        self._ingest_status = ingest_status
         self.scope = Scope()
         self._views: dict[str, PageView] = {}
         self._url_enabled = False
@@ -162,13 +173,34 @@ class App(Viewer):
     def _update_store_info(self) -> None:
         try:
             counts = self.reader.store.counts()
+            weight = self.reader.store.fetchall("SELECT max(sample_weight) FROM spans")[0][0]
             self._store_info.object = (
                 f"<div class='wb-store'>{counts.get('spans', 0):,} spans &middot; "
-                f"<span title='{self.reader.store.path}'>{_short_path(str(self.reader.store.path))}</span>"
+                f"<span title='{esc(self.reader.store.path)}'>{esc(_short_path(str(self.reader.store.path)))}</span>"
+                f"{_ingest_notes(self._ingest_status() if self._ingest_status else {}, weight)}"
                 f" &middot; v{__version__}</div>"
             )
         except (WorkbenchError, AttributeError):
             self._store_info.object = ""
+
+
+def _ingest_notes(status: Mapping[str, Any], max_weight: float | None) -> str:
+    """' · redaction on (N replaced)' and ' · sampled' notes for the header, with details on hover."""
+    notes = []
+    if status.get("redaction"):
+        replaced = status.get("redacted") or {}
+        detail = ", ".join(f"{name}: {n:,}" for name, n in sorted(replaced.items())) or "nothing yet"
+        notes.append(f"<span class='wb-note' title='values replaced since start: {esc(detail)}'>"
+                     f"redaction on ({sum(replaced.values()):,} replaced)</span>")
+    sampling = status.get("sampling")
+    if sampling or (max_weight is not None and max_weight > 1):
+        detail = "traces kept by sampling carry sample_weight; a healthy one stands for 1/rate traces"
+        if sampling:
+            kept = sum(sampling.get("kept_traces", {}).values())
+            detail = (f"rate {sampling.get('rate')}: kept {kept:,} traces, dropped {sampling.get('dropped_traces', 0):,} "
+                      "since start; " + detail)
+        notes.append(f"<span class='wb-note' title='{esc(detail)}'>sampled data</span>")
+    return "".join(f" &middot; {note}" for note in notes)
 
 
 def _short_path(path: str, limit: int = 40) -> str:
@@ -187,8 +219,8 @@ def inline_app(reader: Reader, *, query: Mapping[str, Any] | None = None) -> App
     return App(reader, query=query)
 
 
-def served_app(reader: Reader) -> App:
+def served_app(reader: Reader, ingest_status: Callable[[], Mapping[str, Any]] | None = None) -> App:
     """The app for one browser session of ``workbench serve``, started from the URL's query."""
     # The raw arguments: Location's parsed ones turn an all-digit trace id into a number.
     query = {k: v[0].decode() for k, v in (pn.state.session_args or {}).items() if v}
-    return App(reader, query=query)
+    return App(reader, query=query, ingest_status=ingest_status)

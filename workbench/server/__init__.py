@@ -149,6 +149,7 @@ class Server:
             "rejected_spans": self.ingest.rejected_spans,
             "refused_requests": self.ingest.refused_requests,
             "queued_spans": writer.queued_spans if writer else 0,
+            "redaction": bool(self.ingest.redaction is not None and self.ingest.redaction.enabled),
             "redacted": dict(self.ingest.redacted),
             "sampling": self.ingest.sampler.sampler.stats() if self.ingest.sampler else None,
             "uptime_s": round(time.time() - self.started_at, 1),
@@ -173,7 +174,8 @@ class Server:
             from workbench.app.hosting import AppHost
 
             self._app_host = AppHost(
-                self.reader, extra_patterns=self.handlers(), host=self.host, port=self.port, url=self.url
+                self.reader, extra_patterns=self.handlers(), host=self.host, port=self.port, url=self.url,
+                ingest_status=self.info,
             )
             return self._app_host.application
         routes = self.handlers()
