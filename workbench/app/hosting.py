@@ -23,6 +23,7 @@ from panel.io.application import build_applications
 from panel.io.server import INDEX_HTML  # importing panel.io.server installs Panel's handlers
 from tornado.ioloop import IOLoop
 
+from workbench.app.registry import ordered
 from workbench.app.shell import served_app
 from workbench.query import Reader
 
@@ -66,6 +67,11 @@ class AppHost:
         self.reader = reader
         self.ingest_status = ingest_status
         pn.config.design = None  # the plain design: the app brings its own stylesheet
+        # Every page's extensions, loaded up front: a session opened on one page loads only what
+        # that page shows, and navigating to a plotly page later would find no plotly model.
+        extensions = sorted({name for page in ordered() for name in page.extensions})
+        if extensions:
+            pn.extension(*extensions)
         applications = build_applications({"/": self._session}, title=TITLE, location=True)
         self.application = BokehTornado(
             applications,
