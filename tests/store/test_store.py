@@ -201,3 +201,29 @@ def test_import_fills_optional_columns_an_older_export_lacks(tmp_path, store, ra
     with Store(tmp_path / "e.duckdb") as other:
         assert other.import_parquet(tmp_path / "older.parquet")["spans"] == 4
         assert other.fetchall("SELECT count(*) FROM spans WHERE sample_weight IS NULL")[0][0] == 4
+
+
+def test_closing_interrupts_a_query_running_on_another_thread(db_path):
+    import threading
+
+    store = Store(db_path)
+    store.write([make_span(j, trace=t) for t in range(50) for j in range(4)])
+    started = threading.Event()
+    outcome: list[object] = []
+
+    def slow_reader():
+        started.set()
+        try:
+            # A long query on this thread's own cursor.
+            store.fetchall("SELECT count(*) FROM range(2000000000) a, spans b WHERE a.range % 7 = 3")
+            outcome.append("finished")
+        except Exception as exc:  # interrupted, as intended
+            outcome.append(exc)
+
+    thread = threading.Thread(target=slow_reader)
+    thread.start()
+    started.wait(5)
+    wait_for(lambda: store.db._cursors)  # its cursor exists
+    store.close()  # must neither raise nor wait for the whole query
+    thread.join(10)
+    assert not thread.is_alive() and outcome and outcome[0] != "finished"

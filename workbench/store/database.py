@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import threading
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -130,21 +131,23 @@ class Database:
         """Return this thread's own cursor, creating it on first use."""
         cur = getattr(self._local, "cursor", None)
         if cur is None:
-            if self._closed:
-                raise StoreError("The store is closed; open it again.")
-            cur = self._con.cursor()
+            with self._cursors_lock:  # atomic with close(): no cursor is born after it starts
+                if self._closed:
+                    raise StoreError("The store is closed; open it again.")
+                cur = self._con.cursor()
+                self._cursors.append(cur)
             _session_settings(cur)
             self._local.cursor = cur
-            with self._cursors_lock:
-                self._cursors.append(cur)
         return cur
 
     def new_cursor(self) -> duckdb.DuckDBPyConnection:
         """Return a cursor owned by the caller (the writer keeps one for itself)."""
-        cur = self._con.cursor()
-        _session_settings(cur)
         with self._cursors_lock:
+            if self._closed:
+                raise StoreError("The store is closed; open it again.")
+            cur = self._con.cursor()
             self._cursors.append(cur)
+        _session_settings(cur)
         return cur
 
     def query(self, sql: str, params: Sequence[Any] | None = None) -> pa.Table:
@@ -158,16 +161,36 @@ class Database:
         columns = [column.to_pylist() for column in table.columns]
         return list(zip(*columns)) if columns else []
 
-    def close(self) -> None:
-        """Close every cursor and the connection."""
-        if self._closed:
-            return
-        self._closed = True
+    def close(self, timeout: float = 10.0) -> None:
+        """Stop running queries, close every cursor and the connection.
+
+        A query still running on another thread (a page being drawn, say) is interrupted,
+        and the close waits for it to let go, up to ``timeout`` seconds.
+
+        Raises:
+            StoreError: A query would not let go within ``timeout``.
+        """
         with self._cursors_lock:
-            for cur in self._cursors:
+            if self._closed:
+                return
+            self._closed = True
+            cursors = list(self._cursors)
+        deadline = time.monotonic() + timeout
+        for closable in (*cursors, self._con):
+            while True:
+                for cur in cursors:
+                    try:
+                        cur.interrupt()
+                    except duckdb.Error:
+                        pass
                 try:
-                    cur.close()
-                except duckdb.Error:
-                    pass
-            self._cursors.clear()
-        self._con.close()
+                    closable.close()
+                    break
+                except duckdb.Error as exc:  # busy: another thread's query is still running
+                    if time.monotonic() > deadline:
+                        raise StoreError(
+                            f"Cannot close {self.path}: a query is still running ({exc}); stop what is "
+                            "reading it (the app, a notebook cell) and close again."
+                        ) from None
+                    time.sleep(0.02)
+        self._cursors.clear()
