@@ -137,7 +137,8 @@ class Embedding:
 
     position: int
     text: str | None = None
-    vector: tuple[float, ...] | None = None
+    # A tuple of floats; a one-dimensional numpy float array when decoded from OTLP protobuf.
+    vector: tuple[float, ...] | Any | None = None
     model: str | None = None
 
 

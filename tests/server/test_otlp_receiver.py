@@ -222,20 +222,23 @@ def test_a_full_queue_answers_503_with_retry_after_and_loses_nothing(db_path):
             insert(*args)
 
         store.writer._insert = stalled
-        in_progress = store.writer.submit([_fake_span(0)])
-        wait_for(lambda: store.writer.queued_spans == 0)  # taken by the writer, now stalled
-        queued = store.writer.submit([_fake_span(1)])
+        in_progress = []
+        for i in range(store.writer.threads):  # one stalled transaction per writer thread
+            in_progress.append(store.writer.submit([_fake_span(i)]))
+            wait_for(lambda: store.writer.queued_spans == 0)  # taken by a writer, now stalled
+        queued = store.writer.submit([_fake_span(99)])
         response = requests.post(srv.url + "/v1/traces", json=_otlp_json(), timeout=10)
         statuses.append(response.status_code)
         assert response.headers.get("Retry-After") == "1"
         assert "retry" in response.json()["message"]
         release.set()
-        in_progress.result(10)
+        for future in in_progress:
+            future.result(10)
         queued.result(10)
         retry = requests.post(srv.url + "/v1/traces", json=_otlp_json(), timeout=10)
         statuses.append(retry.status_code)
         assert statuses == [503, 200]
-        assert store.counts()["spans"] == 3
+        assert store.counts()["spans"] == store.writer.threads + 2
     finally:
         srv.stop()
         store.close()

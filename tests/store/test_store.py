@@ -184,6 +184,38 @@ def test_annotations_need_a_name_and_a_target(store):
         store.add_annotations([{"name": "x", "score": 1}])
 
 
+def test_a_slow_transaction_does_not_hold_up_the_next_one(db_path):
+    import threading
+
+    store = Store(db_path)
+    writer = store.writer
+    assert writer.threads == 2
+    release = threading.Event()
+    insert = writer._insert
+    stalled_once = []
+
+    def first_one_stalls(*args):
+        if not stalled_once:
+            stalled_once.append(True)
+            release.wait(10)
+        insert(*args)
+
+    writer._insert = first_one_stalls
+    try:
+        slow = writer.submit([make_span(0, trace=0)])
+        wait_for(lambda: stalled_once and writer.queued_spans == 0)
+        fast = writer.submit([make_span(j, trace=1) for j in range(3)])
+        assert fast.result(10) == 3  # committed while the first transaction is still open
+        assert not slow.done()
+        assert store.fetchall("SELECT count(*) FROM spans")[0][0] == 3
+        release.set()
+        assert slow.result(10) == 1
+        assert store.counts()["spans"] == 4
+    finally:
+        release.set()
+        store.close()
+
+
 def test_readers_see_committed_rows_while_the_writer_works(store):
     store.write([make_span(0, trace=0)])
     future = store.submit([make_span(j, trace=t) for t in range(1, 200) for j in range(4)])

@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import numpy as np
 from openinference.semconv.trace import DocumentAttributes as D
 from openinference.semconv.trace import EmbeddingAttributes as E
 from openinference.semconv.trace import MessageAttributes as M
@@ -139,14 +140,18 @@ def embeddings(groups: Groups | None, model: str | None) -> tuple[Embedding, ...
 _FLOAT_ONLY = {float}
 
 
-def vector(value: Any) -> tuple[float, ...] | None:
+def vector(value: Any) -> tuple[float, ...] | np.ndarray | None:
     """A vector as a tuple of floats (a JSON array text is accepted), or ``None``.
 
     A vector with any non-numeric element is refused whole: a partial vector would
-    silently corrupt distances downstream.
+    silently corrupt distances downstream. A one-dimensional float numpy array (what the
+    OTLP protobuf decoder makes of a double array) is taken as it is.
     """
-    # Fast paths. A tuple is what the OTel SDK (which enforces homogeneous arrays) and the
-    # OTLP decoder's numeric path hand over: take it as it is. A list is checked in C.
+    # Fast paths. A tuple is what the OTel SDK (which enforces homogeneous arrays) hands
+    # over, a float array what the OTLP decoder does: take them as they are. A list is
+    # checked in C.
+    if type(value) is np.ndarray:
+        return value if value.ndim == 1 and value.size and value.dtype.kind == "f" else None
     if type(value) is tuple and value and type(value[0]) is float and type(value[-1]) is float:
         return value
     if type(value) is list and value and set(map(type, value)) == _FLOAT_ONLY:

@@ -2,9 +2,11 @@
 
 Decoding a request and building its Arrow rows is pure Python: under the GIL it caps a server
 at one core. :class:`DecodePool` runs that work in worker processes (spawned, so no lock or
-DuckDB handle of the server is inherited) that return Arrow IPC streams; the server process
-only receives HTTP and writes to DuckDB. With ``workers=0`` the same work runs on one thread
-in the server process (what a notebook wants).
+DuckDB handle of the server is inherited) that write Arrow IPC streams to a file in a spool
+folder, on a memory file system where there is one; the server process maps the file and
+hands the tables to DuckDB without copying them, so it only receives HTTP and writes to
+DuckDB. With ``workers=0`` the same work runs on one thread in the server process (what a
+notebook wants).
 
 The ingest pipeline's redaction runs inside the workers, from the same configuration, and
 each answer carries the redaction counts it added.
@@ -15,8 +17,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import multiprocessing
+import os
 import pickle
+import shutil
+import tempfile
 import threading
+import uuid
 from collections import Counter
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -40,7 +46,8 @@ JSON = "application/json"
 class DecodedBatch:
     """What decoding one request gives back (picklable)."""
 
-    streams: tuple[bytes, bytes, bytes] | None = None  # Arrow IPC, when from a worker
+    path: str | None = None  # a spool file of Arrow IPC streams, when from a worker
+    sizes: tuple[int, ...] = ()  # the size of each stream in that file
     batch: SpanBatch | None = None  # Arrow tables, when decoded in-process
     spans: int = 0
     rejected: int = 0
@@ -48,11 +55,23 @@ class DecodedBatch:
     redacted: dict[str, int] = field(default_factory=dict)
 
     def to_batch(self) -> SpanBatch:
-        """The Arrow tables, deserializing them if they crossed a process boundary."""
+        """The Arrow tables, mapped from the worker's spool file (then removed) if need be."""
         if self.batch is None:
-            assert self.streams is not None
-            self.batch = SpanBatch.from_ipc(self.streams)
+            assert self.path is not None
+            try:
+                self.batch = SpanBatch.read_file(self.path, self.sizes)
+            finally:
+                self.discard()
         return self.batch
+
+    def discard(self) -> None:
+        """Remove the spool file, if any (the mapped tables stay readable)."""
+        if self.path is not None:
+            try:
+                os.unlink(self.path)
+            except FileNotFoundError:
+                pass
+            self.path = None
 
 
 # One pipeline per process and redaction policy; a worker builds it on first use. The policy
@@ -77,9 +96,11 @@ def decode_body(
     content_type: str,
     default_project: str,
     redaction: RedactionConfig | None,
-    serialize: bool,
+    spool: str | None,
 ) -> DecodedBatch:
     """Decode a request body, redact, and build Arrow rows.
+
+    With ``spool`` (a folder), the rows are written to a new file there rather than returned.
 
     Raises:
         DecodeError: The body cannot be decoded.
@@ -96,8 +117,9 @@ def decode_body(
             redacted = dict(after - before)
     batch = to_tables(spans)
     out = DecodedBatch(spans=batch.num_spans, rejected=decoded.rejected, error=decoded.error, redacted=redacted)
-    if serialize:
-        out.streams = batch.to_ipc()
+    if spool is not None:
+        out.path = os.path.join(spool, f"{uuid.uuid4().hex}.arrows")
+        out.sizes = batch.write_file(out.path)
     else:
         out.batch = batch
     return out
@@ -117,7 +139,11 @@ class DecodePool:
     def __init__(self, workers: int = 0) -> None:
         self.workers = workers
         self._executor: Executor
+        self._spool: str | None = None
         if workers > 0:
+            shm = "/dev/shm"
+            base = shm if os.path.isdir(shm) and os.access(shm, os.W_OK) else None
+            self._spool = tempfile.mkdtemp(prefix="workbench-spool-", dir=base)
             context = multiprocessing.get_context("spawn")
             self._executor = ProcessPoolExecutor(max_workers=workers, mp_context=context)
             # Start the workers now, off the caller's path: their imports take a second.
@@ -141,9 +167,11 @@ class DecodePool:
         """Decode on the pool without blocking the event loop."""
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(
-            self._executor, decode_body, body, content_type, default_project, redaction, self.workers > 0
+            self._executor, decode_body, body, content_type, default_project, redaction, self._spool
         )
 
     def close(self) -> None:
-        """Stop the workers."""
+        """Stop the workers and remove the spool folder."""
         self._executor.shutdown(wait=True, cancel_futures=True)
+        if self._spool is not None:
+            shutil.rmtree(self._spool, ignore_errors=True)

@@ -169,6 +169,7 @@ class OtlpTracesHandler(RequestHandler):
         if busy:
             self._fail(503, "The server is busy decoding other requests; retry shortly.", content_type)
             return
+        decoded: DecodedBatch | None = None
         try:
             decoded = await ingest.decode(body, content_type)
             if not decoded.spans and decoded.rejected:
@@ -197,6 +198,8 @@ class OtlpTracesHandler(RequestHandler):
             self._fail(503, f"The spans could not be written ({exc}); retry later.", content_type)
             return
         finally:
+            if decoded is not None:
+                decoded.discard()  # a spool file not read (nothing to write, or an error)
             with ingest._lock:
                 ingest.pending -= 1
         ingest.accepted_spans += decoded.spans

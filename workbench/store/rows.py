@@ -10,6 +10,7 @@ import base64
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+import numpy as np
 import orjson
 import pyarrow as pa
 
@@ -108,14 +109,45 @@ class SpanBatch:
             pa.concat_tables([b.annotations for b in batches]),
         )
 
+    def _tables(self) -> tuple[pa.Table, ...]:
+        return (self.spans, self.documents, self.embeddings, self.annotations)
+
     def to_ipc(self) -> tuple[bytes, ...]:
         """The tables as Arrow IPC streams (to pass between processes)."""
-        return tuple(_ipc(t) for t in (self.spans, self.documents, self.embeddings, self.annotations))
+        return tuple(_ipc(t) for t in self._tables())
 
     @classmethod
     def from_ipc(cls, streams: Sequence[bytes]) -> SpanBatch:
         """The inverse of :meth:`to_ipc`."""
         return cls(*(pa.ipc.open_stream(s).read_all() for s in streams))
+
+    def write_file(self, path: str) -> tuple[int, ...]:
+        """Write the tables to ``path`` as consecutive Arrow IPC streams; returns their sizes.
+
+        A file on a memory file system hands a batch to another process without a copy
+        through a pipe: the reader maps it (:meth:`read_file`).
+        """
+        sizes = []
+        with pa.OSFile(path, "wb") as sink:
+            for table in self._tables():
+                start = sink.tell()
+                writer = pa.ipc.new_stream(sink, table.schema)
+                writer.write_table(table)
+                writer.close()
+                sizes.append(sink.tell() - start)
+        return tuple(sizes)
+
+    @classmethod
+    def read_file(cls, path: str, sizes: Sequence[int]) -> SpanBatch:
+        """The inverse of :meth:`write_file`: the tables, mapped from the file without copying."""
+        with pa.memory_map(path) as source:
+            buffer = source.read_buffer()
+        tables = []
+        offset = 0
+        for size in sizes:
+            tables.append(pa.ipc.open_stream(buffer.slice(offset, size)).read_all())
+            offset += size
+        return cls(*tables)
 
 
 def _ipc(table: pa.Table) -> bytes:
@@ -131,6 +163,7 @@ def to_tables(spans: Iterable[Span]) -> SpanBatch:
     docs: dict[str, list[Any]] = {name: [] for name in DOCUMENTS.column_names}
     embs: dict[str, list[Any]] = {name: [] for name in EMBEDDINGS.column_names}
     evaluations: list[Evaluation] = []
+    vectors: list[Any] = []
     # Bound appends, looked up once: this loop is the hot path of ingest.
     a = {name: values.append for name, values in cols.items()}
     for s in spans:
@@ -201,17 +234,39 @@ def to_tables(spans: Iterable[Span]) -> SpanBatch:
             embs["start_time"].append(start_us)
             embs["position"].append(e.position)
             embs["text"].append(e.text)
-            embs["vector"].append(e.vector)
+            vectors.append(e.vector)
             embs["model"].append(e.model)
         found = read_evaluations(s)  # a few dict lookups for a span that carries none
         if found:
             evaluations.extend(found)
+    embeddings = pa.Table.from_pydict(embs, schema=_EMBEDDINGS_NO_VECTOR)
+    embeddings = embeddings.append_column(_VECTOR_FIELD, _vector_column(vectors))
     return SpanBatch(
         pa.Table.from_pydict(cols, schema=SPANS.arrow_schema),
         pa.Table.from_pydict(docs, schema=DOCUMENTS.arrow_schema),
-        pa.Table.from_pydict(embs, schema=EMBEDDINGS.arrow_schema),
+        embeddings.select(EMBEDDINGS.column_names),
         _annotations(evaluations) if evaluations else None,
     )
+
+
+_VECTOR_FIELD = EMBEDDINGS.arrow_schema.field("vector")
+_EMBEDDINGS_NO_VECTOR = EMBEDDINGS.arrow_schema.remove(EMBEDDINGS.arrow_schema.get_field_index("vector"))
+
+
+def _vector_column(vectors: Sequence[Any]) -> pa.Array:
+    """The ``vector`` column: one float32 buffer and offsets, whatever each vector arrived as."""
+    arrays = [np.asarray(v, dtype=np.float32) if v is not None else _NO_FLOATS for v in vectors]
+    offsets = np.zeros(len(arrays) + 1, dtype=np.int32)
+    if arrays:
+        np.cumsum([a.size for a in arrays], out=offsets[1:])
+    values = np.concatenate(arrays) if arrays else _NO_FLOATS
+    mask = None
+    if any(v is None for v in vectors):
+        mask = pa.array([v is None for v in vectors], type=pa.bool_())
+    return pa.ListArray.from_arrays(pa.array(offsets), pa.array(values), type=_VECTOR_FIELD.type, mask=mask)
+
+
+_NO_FLOATS = np.zeros(0, dtype=np.float32)
 
 
 def _annotations(evaluations: Sequence[Evaluation]) -> pa.Table:
