@@ -216,6 +216,23 @@ def test_a_slow_transaction_does_not_hold_up_the_next_one(db_path):
         store.close()
 
 
+def test_an_idle_writer_checkpoints_the_log(db_path):
+    from workbench.store.database import Database
+    from workbench.store.writer import Writer
+
+    db = Database(db_path)
+    writer = Writer(db, idle_checkpoint_s=0.1, idle_checkpoint_bytes=1)
+    try:
+        assert writer.submit([make_span(j, trace=t) for t in range(50) for j in range(4)]).result(10) == 200
+        assert db.log_bytes() > 1  # committed into the log, not yet checkpointed
+        wait_for(lambda: writer.checkpoints >= 1)
+        assert db.log_bytes() == 0
+        assert db.fetchall("SELECT count(*) FROM spans")[0][0] == 200
+    finally:
+        writer.close()
+        db.close()
+
+
 def test_readers_see_committed_rows_while_the_writer_works(store):
     store.write([make_span(0, trace=0)])
     future = store.submit([make_span(j, trace=t) for t in range(1, 200) for j in range(4)])
