@@ -15,6 +15,7 @@ each answer carries the redaction counts it added.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import multiprocessing
 import os
@@ -129,6 +130,13 @@ def _warm() -> int:
     return 0
 
 
+def _start_worker() -> None:
+    # Everything a worker imported stays for its life: freezing it keeps the garbage
+    # collector from walking it again on every collection, a tenth of decoding's time
+    # (measured: 69 against 60 microseconds a span).
+    gc.freeze()
+
+
 class DecodePool:
     """Where request bodies are decoded: ``workers`` processes, or one thread when 0.
 
@@ -145,7 +153,9 @@ class DecodePool:
             base = shm if os.path.isdir(shm) and os.access(shm, os.W_OK) else None
             self._spool = tempfile.mkdtemp(prefix="workbench-spool-", dir=base)
             context = multiprocessing.get_context("spawn")
-            self._executor = ProcessPoolExecutor(max_workers=workers, mp_context=context)
+            self._executor = ProcessPoolExecutor(
+                max_workers=workers, mp_context=context, initializer=_start_worker
+            )
             # Start the workers now, off the caller's path: their imports take a second.
             threading.Thread(target=self._warm_up, name="workbench-decode-warmup", daemon=True).start()
         else:
