@@ -15,7 +15,6 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import numpy as np
 from openinference.semconv.trace import DocumentAttributes as D
 from openinference.semconv.trace import EmbeddingAttributes as E
 from openinference.semconv.trace import MessageAttributes as M
@@ -140,17 +139,18 @@ def embeddings(groups: Groups | None, model: str | None) -> tuple[Embedding, ...
 _FLOAT_ONLY = {float}
 
 
-def vector(value: Any) -> tuple[float, ...] | np.ndarray | None:
-    """A vector as a tuple of floats (a JSON array text is accepted), or ``None``.
+def vector(value: Any) -> Any:
+    """A vector: a tuple of floats (from a sequence or a JSON array text), a one-dimensional
+    numpy float array as given (what the OTLP protobuf decoder makes of a double array), or
+    ``None``.
 
     A vector with any non-numeric element is refused whole: a partial vector would
-    silently corrupt distances downstream. A one-dimensional float numpy array (what the
-    OTLP protobuf decoder makes of a double array) is taken as it is.
+    silently corrupt distances downstream.
     """
     # Fast paths. A tuple is what the OTel SDK (which enforces homogeneous arrays) hands
     # over, a float array what the OTLP decoder does: take them as they are. A list is
     # checked in C.
-    if type(value) is np.ndarray:
+    if type(value).__name__ == "ndarray":  # numpy's, recognised without importing numpy
         return value if value.ndim == 1 and value.size and value.dtype.kind == "f" else None
     if type(value) is tuple and value and type(value[0]) is float and type(value[-1]) is float:
         return value
