@@ -63,6 +63,18 @@ def _cpu_s(pid: int) -> float:
     return total
 
 
+def _children(pid: int) -> list[int]:
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
 def _get_json(url: str) -> dict:
     with urllib.request.urlopen(url, timeout=30) as response:
         return json.loads(response.read())
@@ -97,33 +109,81 @@ class ServerProcess:
         self.proc.wait(60)
 
 
-def bench_server(bench_dir: Path, work: Path, traces: int) -> dict:
+def _record(bench_dir: Path, work: Path, traces: int) -> tuple[Path, dict]:
     recorded = work / f"otlp-{traces}"
     if not (recorded / "meta.json").exists():
         subprocess.run([sys.executable, str(bench_dir / "replay.py"), "record", "--traces", str(traces),
                         "--out", str(recorded)], check=True, cwd=bench_dir, stdout=subprocess.DEVNULL)
-    meta = json.loads((recorded / "meta.json").read_text())
-    db = work / "replay.duckdb"
-    server = ServerProcess(db)
-    # Let the decode workers finish starting (their imports) before measuring: wait for idle.
-    previous = _cpu_s(server.proc.pid)
+    return recorded, json.loads((recorded / "meta.json").read_text())
+
+
+def _wait_idle(pid: int) -> None:
+    previous = _cpu_s(pid)
     while True:
         time.sleep(0.5)
-        now = _cpu_s(server.proc.pid)
+        now = _cpu_s(pid)
         if now - previous < 0.02:
-            break
+            return
         previous = now
-    idle_rss = _rss_mib(server.proc.pid)
+
+
+def _replay(server: ServerProcess, bench_dir: Path, recorded: Path, meta: dict, before: int = 0) -> dict:
+    """Post the recorded requests; the figures of that burst."""
     cpu0 = _cpu_s(server.proc.pid)
     t0 = time.perf_counter()
     sent = subprocess.run(
         [sys.executable, str(bench_dir / "replay.py"), "send", "--endpoint", server.url + "/v1/traces",
          "--dir", str(recorded)], capture_output=True, text=True, cwd=bench_dir)
     result = json.loads(sent.stdout)
-    while server.spans() < meta["spans"] - result["requests_lost"] * meta["batch"]:
+    while server.spans() < before + meta["spans"] - result["requests_lost"] * meta["batch"]:
         time.sleep(0.01)
     visible_s = time.perf_counter() - t0
     cpu_s = _cpu_s(server.proc.pid) - cpu0
+    return {
+        "requests_lost": result["requests_lost"],
+        "status_counts": result["status_counts"],
+        "send_wall_s": result["wall_s"],
+        "accepted_spans_per_s": result["accepted_spans_per_s"],
+        "all_queryable_after_s": round(visible_s, 3),
+        "committed_spans_per_s": round(meta["spans"] / visible_s, 1),
+        "server_cpu_us_per_span": round(cpu_s / meta["spans"] * 1e6, 1),
+    }
+
+
+_ONE_SPAN = json.dumps({"resourceSpans": [{"resource": {"attributes": []}, "scopeSpans": [{"spans": [{
+    "traceId": "0af7651916cd43dd8448eb211c80319c", "spanId": "b7ad6b7169203331", "name": "warm-up",
+    "startTimeUnixNano": "1700000000000000000", "endTimeUnixNano": "1700000001000000000"}]}]}]}).encode()
+
+
+def _warm_up(server: ServerProcess) -> None:
+    """One small request, then wait until the decode workers it started are answering."""
+    request = urllib.request.Request(server.url + "/v1/traces", data=_ONE_SPAN,
+                                     headers={"Content-Type": "application/json"})
+    urllib.request.urlopen(request, timeout=30).read()
+    deadline = time.monotonic() + 60
+    while not _get_json(server.url + "/api/health")["decode_workers"]["running"]:
+        if time.monotonic() > deadline:
+            raise RuntimeError("the decode workers did not start within 60 s")
+        time.sleep(0.05)
+    _wait_idle(server.proc.pid)
+
+
+def bench_server(bench_dir: Path, work: Path, traces: int) -> dict:
+    recorded, meta = _record(bench_dir, work, traces)
+
+    # Cold: a server that has received nothing yet, so the burst also starts the workers.
+    server = ServerProcess(work / "cold.duckdb")
+    _wait_idle(server.proc.pid)
+    idle_rss = _rss_mib(server.proc.pid)
+    cold = _replay(server, bench_dir, recorded, meta)
+    server.stop()
+
+    # Warm: the workers already running, as for any server that has received spans before.
+    db = work / "replay.duckdb"
+    server = ServerProcess(db)
+    _warm_up(server)
+    idle_rss_warm = sum(_rss_mib(pid) for pid in [server.proc.pid, *_children(server.proc.pid)])
+    warm = _replay(server, bench_dir, recorded, meta, before=1)
     peak_rss = _rss_mib(server.proc.pid, "VmHWM")
 
     t_remote = time.perf_counter()
@@ -144,16 +204,11 @@ def bench_server(bench_dir: Path, work: Path, traces: int) -> dict:
     return {
         "start_to_first_answer_s": round(server.start_s, 3),
         "idle_rss_mib": round(idle_rss, 1),
+        "idle_rss_with_workers_running_mib": round(idle_rss_warm, 1),
         "spans": meta["spans"],
         "requests": meta["requests"],
-        "requests_lost": result["requests_lost"],
-        "status_counts": result["status_counts"],
-        "send_wall_s": result["wall_s"],
-        "accepted_spans_per_s": result["accepted_spans_per_s"],
-        "all_queryable_after_s": round(visible_s, 3),
-        "committed_spans_per_s": round(meta["spans"] / visible_s, 1),
-        "server_cpu_us_per_span": round(cpu_s / meta["spans"] * 1e6, 1),
-        "cpu_bound_spans_per_s_on_2_idle_cores": round(2 * meta["spans"] / cpu_s, 1),
+        "warm": warm,
+        "cold_first_burst": cold,
         "peak_rss_mib": round(peak_rss, 1),
         "file_mib": round(db.stat().st_size / 2**20, 1),
         "read_all_spans_dataframe_s": round(read_s, 3),

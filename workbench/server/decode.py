@@ -25,7 +25,7 @@ import tempfile
 import threading
 import uuid
 from collections import Counter
-from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -140,48 +140,80 @@ def _start_worker() -> None:
 class DecodePool:
     """Where request bodies are decoded: ``workers`` processes, or one thread when 0.
 
+    The worker processes start with the first request, not with the server: a server that
+    receives no spans (one opened to browse a file, a notebook's) does not carry them. Until
+    they have started (about a second), requests are decoded on the thread.
+
     Args:
         workers: Worker processes; 0 decodes on a thread of this process.
     """
 
     def __init__(self, workers: int = 0) -> None:
         self.workers = workers
-        self._executor: Executor
+        # One thread: decoding holds the GIL, and a DuckDB commit on a writer thread releases
+        # it, so one decoder overlaps with writing without contention.
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="workbench-decode")
+        self._processes: ProcessPoolExecutor | None = None
         self._spool: str | None = None
-        if workers > 0:
+        self._starting = threading.Lock()
+        self.ready = threading.Event()  # set once the worker processes answer
+
+    @property
+    def started(self) -> bool:
+        """Whether the worker processes have been started (by a first request)."""
+        return self._processes is not None
+
+    @property
+    def spool(self) -> str | None:
+        """The folder the workers hand their batches over in, once they have started."""
+        return self._spool
+
+    def _start_processes(self) -> None:
+        with self._starting:
+            if self._processes is not None or self.workers <= 0:
+                return
             shm = "/dev/shm"
             base = shm if os.path.isdir(shm) and os.access(shm, os.W_OK) else None
             self._spool = tempfile.mkdtemp(prefix="workbench-spool-", dir=base)
             context = multiprocessing.get_context("spawn")
-            self._executor = ProcessPoolExecutor(
-                max_workers=workers, mp_context=context, initializer=_start_worker
+            self._processes = ProcessPoolExecutor(
+                max_workers=self.workers, mp_context=context, initializer=_start_worker
             )
-            # Start the workers now, off the caller's path: their imports take a second.
-            threading.Thread(target=self._warm_up, name="workbench-decode-warmup", daemon=True).start()
-        else:
-            # One thread: decoding holds the GIL, and a DuckDB commit on the writer thread
-            # releases it, so one decoder overlaps with writing without contention.
-            self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="workbench-decode")
+        # Off the caller's path: a worker's imports take a second.
+        threading.Thread(target=self._warm_up, name="workbench-decode-warmup", daemon=True).start()
 
     def _warm_up(self) -> None:
+        assert self._processes is not None
         try:
-            futures = [self._executor.submit(_warm) for _ in range(self.workers)]
+            futures = [self._processes.submit(_warm) for _ in range(self.workers)]
             for future in futures:
                 future.result(60)
-        except Exception:  # a pool that cannot start reports on first use instead
-            logger.exception("decode workers did not start")
+        except Exception:  # decoding stays on the thread
+            logger.exception("decode workers did not start; decoding on one thread instead")
+            return
+        self.ready.set()
 
     async def decode(
         self, body: bytes, content_type: str, default_project: str, redaction: RedactionConfig | None
     ) -> DecodedBatch:
         """Decode on the pool without blocking the event loop."""
         loop = asyncio.get_running_loop()
+        if self.ready.is_set():
+            return await loop.run_in_executor(
+                self._processes, decode_body, body, content_type, default_project, redaction, self._spool
+            )
+        if self.workers > 0 and self._processes is None:
+            self._start_processes()
         return await loop.run_in_executor(
-            self._executor, decode_body, body, content_type, default_project, redaction, self._spool
+            self._thread, decode_body, body, content_type, default_project, redaction, None
         )
 
     def close(self) -> None:
         """Stop the workers and remove the spool folder."""
-        self._executor.shutdown(wait=True, cancel_futures=True)
+        self._thread.shutdown(wait=True, cancel_futures=True)
+        with self._starting:
+            processes, self._processes = self._processes, None
+        if processes is not None:
+            processes.shutdown(wait=True, cancel_futures=True)
         if self._spool is not None:
             shutil.rmtree(self._spool, ignore_errors=True)

@@ -1,0 +1,271 @@
+""":class:`Server`: one port for the OTLP receiver, the HTTP API and the app.
+
+It runs on its own thread with its own event loop (so a notebook can host it)
+or on the calling thread (the command line). The port is bound before anything else starts,
+so "port in use" is reported at once, as one sentence.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import logging
+import signal
+import socket
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from tornado.httpserver import HTTPServer
+from tornado.ioloop import PeriodicCallback
+from tornado.netutil import bind_sockets
+from tornado.web import Application, RequestHandler
+
+from workbench import __version__, config
+from workbench.collector.pipeline import redaction_config
+from workbench.collector.sampling import SamplingPolicy, sampling_policy
+from workbench.errors import ServerError
+from workbench.query import Reader
+from workbench.server.api import api_handlers
+from workbench.server.otlp import Ingest, OtlpTracesHandler
+from workbench.store import Store
+
+__all__ = ["Server"]
+
+logger = logging.getLogger(__name__)
+
+
+class _HomeHandler(RequestHandler):
+    """A plain page at ``/`` when the app's packages are not installed."""
+
+    def initialize(self, server: Server) -> None:  # noqa: D102
+        self.server = server
+
+    def get(self) -> None:  # noqa: D102
+        stats = self.server.info()
+        self.set_header("Content-Type", "text/html; charset=utf-8")
+        self.finish(
+            "<!doctype html><html><head><title>workbench</title></head><body style='font-family:sans-serif'>"
+            f"<h1>workbench {__version__}</h1>"
+            f"<p>Store: <code>{stats['db']}</code>: {stats['spans']} spans.</p>"
+            f"<p>Send OTLP/HTTP to <code>{self.server.url}/v1/traces</code>. "
+            "Read spans at <a href='/api/spans?format=json&limit=20'>/api/spans</a> and traces at "
+            "<a href='/api/traces?format=json'>/api/traces</a>.</p>"
+            "<p>The app needs its packages: <code>pip install 'workbench[app]'</code>.</p></body></html>"
+        )
+
+
+class Server:
+    """A workbench server over one store.
+
+    Args:
+        store: The store to serve (opened for writing).
+        host: Address to listen on (default ``WORKBENCH_HOST``, 127.0.0.1).
+        port: Port to listen on (default ``WORKBENCH_PORT``, 4318); 0 picks a free one.
+        app: Serve the app at ``/`` (needs the ``app`` extra); False serves a plain page.
+        redact: Redact personal data on the way in (default ``WORKBENCH_REDACT``).
+        capture_text: Keep prompt and response text (default ``WORKBENCH_CAPTURE_TEXT``).
+        default_project: Project of spans whose resource names none.
+        decode_workers: Processes that decode OTLP requests (default ``WORKBENCH_DECODE_WORKERS``);
+            0 decodes on a thread of this process.
+        sampling: Outcome-based sampling: a policy, or the share of healthy traces kept
+            (default ``WORKBENCH_SAMPLE_RATE``, 1: keep everything).
+
+    Raises:
+        ServerError: The port is in use or the address cannot be bound.
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        *,
+        host: str | None = None,
+        port: int | None = None,
+        app: bool = True,
+        redact: bool | None = None,
+        capture_text: bool | None = None,
+        default_project: str | None = None,
+        decode_workers: int | None = None,
+        sampling: SamplingPolicy | float | None = None,
+    ) -> None:
+        self.store = store
+        self.reader = Reader(store)
+        self.host = config.get("host", host)
+        requested = config.get("port", port)
+        self.started_at = time.time()
+        self._sockets = self._bind(self.host, requested)
+        self.port = self._sockets[0].getsockname()[1]
+        self.with_app = app
+        self._app_host: Any = None
+        self._app_error: str | None = None
+        if app:
+            # Import the app (panel) before the decode workers start: on a small machine the
+            # two would share the cores and the first page would wait for both.
+            self._import_app()
+        self.ingest = Ingest(
+            store,
+            redaction=redaction_config(redact=redact, capture_text=capture_text),
+            default_project=config.get("project", default_project),
+            max_body_bytes=config.get("max_request_mb") << 20,
+            decode_workers=config.get("decode_workers", decode_workers),
+            sampling=sampling_policy(sampling),
+        )
+        self._release: PeriodicCallback | None = None
+        self.read_executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix="workbench-read")
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._http: HTTPServer | None = None
+        self._thread: threading.Thread | None = None
+        self._ready = threading.Event()
+        self._stopped = threading.Event()
+
+    @staticmethod
+    def _bind(host: str, port: int) -> list[socket.socket]:
+        try:
+            return bind_sockets(port, host, family=socket.AF_INET if host not in ("::", "::1") else socket.AF_UNSPEC)
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise ServerError(
+                    f"Port {port} on {host} is already in use (another workbench serve, or an OTLP "
+                    "collector?); pass --port with another number, --port 0 for any free port, or "
+                    "stop the other process."
+                ) from None
+            raise ServerError(f"Cannot listen on {host}:{port}: {exc.strerror}; check --host and --port.") from None
+
+    @property
+    def url(self) -> str:
+        """The base URL, e.g. ``http://127.0.0.1:4318``."""
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "") else self.host
+        return f"http://{host}:{self.port}"
+
+    def info(self) -> dict[str, Any]:
+        """Counters shown by ``/api/health`` and the home page."""
+        writer = self.store.writer
+        return {
+            "version": __version__,
+            "db": self.store.path,
+            "spans": self.store.fetchall("SELECT count(*) FROM spans")[0][0],
+            "accepted_spans": self.ingest.accepted_spans,
+            "rejected_spans": self.ingest.rejected_spans,
+            "refused_requests": self.ingest.refused_requests,
+            "queued_spans": writer.queued_spans if writer else 0,
+            # Worker processes start with the first request and are used once they answer.
+            "decode_workers": {
+                "configured": self.ingest.pool.workers,
+                "running": self.ingest.pool.ready.is_set(),
+            },
+            "redaction": bool(self.ingest.redaction is not None and self.ingest.redaction.enabled),
+            "redacted": dict(self.ingest.redacted),
+            "sampling": self.ingest.sampler.sampler.stats() if self.ingest.sampler else None,
+            "uptime_s": round(time.time() - self.started_at, 1),
+        }
+
+    def handlers(self) -> list[tuple[Any, ...]]:
+        """Every Tornado route except the app's."""
+        return [
+            (r"/v1/traces", OtlpTracesHandler, {"ingest": self.ingest}),
+            *api_handlers(self.reader, self.read_executor, self.info),
+        ]
+
+    def _import_app(self) -> None:
+        try:
+            import workbench.app.hosting  # noqa: F401
+        except ImportError as exc:
+            self._app_error = str(exc)
+            logger.warning("The app is not served (%s); install it with pip install 'workbench[app]'.", exc)
+
+    def _application(self) -> Application:
+        if self.with_app and self._app_error is None:
+            from workbench.app.hosting import AppHost
+
+            self._app_host = AppHost(
+                self.reader, extra_patterns=self.handlers(), host=self.host, port=self.port, url=self.url,
+                ingest_status=self.info,
+            )
+            return self._app_host.application
+        routes = self.handlers()
+        routes.append((r"/", _HomeHandler, {"server": self}))
+        return Application(routes)
+
+    async def _start(self) -> None:
+        application = self._application()
+        self._http = HTTPServer(application, max_body_size=self.ingest.max_body_bytes, xheaders=False)
+        if self._app_host is not None:
+            self._app_host.start()
+        self._http.add_sockets(self._sockets)
+        if self.ingest.sampler is not None:
+            self._release = PeriodicCallback(self.ingest.sampler.release, 500)
+            self._release.start()
+
+    def _serve_forever(self) -> None:
+        loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(loop)
+        self._loop = loop
+        try:
+            loop.run_until_complete(self._start())
+        except Exception:
+            self._ready.set()
+            raise
+        self._ready.set()
+        try:
+            loop.run_forever()
+        finally:
+            loop.run_until_complete(self._shutdown())
+            loop.close()
+            self._stopped.set()
+
+    async def _shutdown(self) -> None:
+        if self._release is not None:
+            self._release.stop()
+            self.ingest.sampler.release(everything=True)  # decide and store what is held
+        if self._app_host is not None:
+            self._app_host.stop()
+        if self._http is not None:
+            self._http.stop()
+            await self._http.close_all_connections()
+
+    def start(self) -> Server:
+        """Serve on a background thread; return once the server answers."""
+        self._thread = threading.Thread(target=self._serve_forever, name="workbench-server", daemon=True)
+        self._thread.start()
+        self._ready.wait(30)
+        return self
+
+    def run(self) -> None:
+        """Serve on this thread until interrupted (Ctrl-C or SIGTERM), then stop cleanly."""
+        self._stop_on_sigterm()
+        try:
+            self._serve_forever()
+        except KeyboardInterrupt:
+            pass
+        finally:
+            self._close_resources()
+
+    def _stop_on_sigterm(self) -> None:
+        # `kill` and service managers send SIGTERM: stop as for Ctrl-C, so queued spans are
+        # written and the database is closed, not left to be recovered from its log.
+        if threading.current_thread() is not threading.main_thread():
+            return
+
+        def handle(signum: int, frame: object) -> None:
+            loop = self._loop
+            if loop is not None and loop.is_running():
+                loop.call_soon_threadsafe(loop.stop)
+
+        signal.signal(signal.SIGTERM, handle)
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """Stop serving, write what is queued, and release the port."""
+        loop = self._loop
+        if loop is not None and loop.is_running():
+            loop.call_soon_threadsafe(loop.stop)
+        if self._thread is not None:
+            self._thread.join(timeout)
+        self._close_resources()
+
+    def _close_resources(self) -> None:
+        self.ingest.close()
+        self.read_executor.shutdown(wait=False)
+        for sock in self._sockets:
+            sock.close()
+        self.store.flush()
