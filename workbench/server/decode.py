@@ -48,6 +48,7 @@ class DecodedBatch:
     """What decoding one request gives back (picklable)."""
 
     path: str | None = None  # a spool file of Arrow IPC streams, when from a worker
+    streams: tuple[bytes, ...] = ()  # the same streams inline, when the spool could not be written
     sizes: tuple[int, ...] = ()  # the size of each stream in that file
     batch: SpanBatch | None = None  # Arrow tables, when decoded in-process
     spans: int = 0
@@ -57,6 +58,8 @@ class DecodedBatch:
 
     def to_batch(self) -> SpanBatch:
         """The Arrow tables, mapped from the worker's spool file (then removed) if need be."""
+        if self.batch is None and self.path is None:
+            self.batch = SpanBatch.from_ipc(self.streams)
         if self.batch is None:
             assert self.path is not None
             try:
@@ -119,11 +122,35 @@ def decode_body(
     batch = to_tables(spans)
     out = DecodedBatch(spans=batch.num_spans, rejected=decoded.rejected, error=decoded.error, redacted=redacted)
     if spool is not None:
-        out.path = os.path.join(spool, f"{uuid.uuid4().hex}.arrows")
-        out.sizes = batch.write_file(out.path)
+        path = os.path.join(spool, f"{uuid.uuid4().hex}.arrows")
+        try:
+            out.sizes = batch.write_file(path)
+            out.path = path
+        except OSError:  # the spool is full or gone: hand the rows over through the pipe
+            try:
+                os.unlink(path)
+            except OSError:
+                pass
+            out.streams = batch.to_ipc()
     else:
         out.batch = batch
     return out
+
+
+_SHM = "/dev/shm"
+_SHM_MIN_FREE = 512 << 20  # room for the batches of many requests in flight
+
+
+def _spool_base() -> str | None:
+    """A memory file system with room to spare (containers often give /dev/shm 64 MB), or
+    None for the system's temporary folder."""
+    try:
+        stat = os.statvfs(_SHM)
+    except OSError:
+        return None
+    if stat.f_bavail * stat.f_frsize < _SHM_MIN_FREE or not os.access(_SHM, os.W_OK):
+        return None
+    return _SHM
 
 
 def _warm() -> int:
@@ -172,9 +199,7 @@ class DecodePool:
         with self._starting:
             if self._processes is not None or self.workers <= 0:
                 return
-            shm = "/dev/shm"
-            base = shm if os.path.isdir(shm) and os.access(shm, os.W_OK) else None
-            self._spool = tempfile.mkdtemp(prefix="workbench-spool-", dir=base)
+            self._spool = tempfile.mkdtemp(prefix="workbench-spool-", dir=_spool_base())
             context = multiprocessing.get_context("spawn")
             self._processes = ProcessPoolExecutor(
                 max_workers=self.workers, mp_context=context, initializer=_start_worker

@@ -1,0 +1,51 @@
+"""Handing decoded batches from a worker to the server: the spool file, and its fallback."""
+
+from __future__ import annotations
+
+import os
+
+from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExporter, SpanExportResult
+
+from workbench.server.decode import decode_body
+
+
+class _Keep(SpanExporter):
+    def __init__(self) -> None:
+        self.spans = []
+
+    def export(self, spans):
+        self.spans.extend(spans)
+        return SpanExportResult.SUCCESS
+
+
+def _body() -> bytes:
+    keep = _Keep()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(keep))
+    tracer = provider.get_tracer("t")
+    with tracer.start_as_current_span("embed") as span:
+        span.set_attribute("openinference.span.kind", "EMBEDDING")
+        span.set_attribute("embedding.embeddings.0.embedding.text", "hello")
+        span.set_attribute("embedding.embeddings.0.embedding.vector", [0.5] * 16)
+    provider.shutdown()
+    return encode_spans(keep.spans).SerializeToString()
+
+
+def test_a_batch_is_handed_over_in_a_spool_file_and_the_file_removed(tmp_path):
+    decoded = decode_body(_body(), "application/x-protobuf", "p", None, str(tmp_path))
+    assert decoded.path is not None and os.path.dirname(decoded.path) == str(tmp_path)
+    batch = decoded.to_batch()
+    assert os.listdir(tmp_path) == []
+    assert batch.num_spans == 1
+    assert batch.embeddings.column("vector").to_pylist() == [[0.5] * 16]
+
+
+def test_a_spool_that_cannot_be_written_falls_back_to_the_pipe(tmp_path):
+    gone = tmp_path / "gone"  # a spool folder removed under the worker
+    decoded = decode_body(_body(), "application/x-protobuf", "p", None, str(gone))
+    assert decoded.path is None and decoded.streams
+    batch = decoded.to_batch()
+    assert batch.num_spans == 1
+    assert batch.embeddings.column("text").to_pylist() == ["hello"]
