@@ -233,6 +233,43 @@ def test_an_idle_writer_checkpoints_the_log(db_path):
         db.close()
 
 
+def test_under_sustained_load_duckdb_writes_on_one_thread_until_ingest_pauses(db_path):
+    import threading
+
+    from workbench.store.database import Database
+    from workbench.store.writer import Writer
+
+    db = Database(db_path)
+    db.fetchall("SET threads = 2")
+    writer = Writer(db, idle_checkpoint_s=0.1)
+    release = threading.Event()
+    insert = writer._insert
+    stalled = []
+
+    def first_one_stalls(*args):
+        if not stalled:
+            stalled.append(True)
+            release.wait(10)
+        insert(*args)
+
+    writer._insert = first_one_stalls
+    threads = lambda: int(db.fetchall("SELECT current_setting('threads')")[0][0])  # noqa: E731
+    try:
+        slow = writer.submit([make_span(0, trace=0)])
+        wait_for(lambda: stalled and writer.queued_spans == 0)
+        assert threads() == 2  # one transaction at a time is not sustained load
+        writer.submit([make_span(1, trace=1)]).result(10)  # written beside the stalled one
+        assert threads() == 1
+        release.set()
+        slow.result(10)
+        wait_for(lambda: threads() == 2)  # back once nothing has been written for a moment
+        assert db.fetchall("SELECT count(*) FROM spans")[0][0] == 2
+    finally:
+        release.set()
+        writer.close()
+        db.close()
+
+
 def test_readers_see_committed_rows_while_the_writer_works(store):
     store.write([make_span(0, trace=0)])
     future = store.submit([make_span(j, trace=t) for t in range(1, 200) for j in range(4)])
