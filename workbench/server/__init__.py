@@ -1,7 +1,7 @@
 """``workbench serve``: one port for the OTLP receiver, the HTTP API and the app.
 
 :class:`Server` (in :mod:`workbench.server.server`) loads on first use, so the decode
-workers, which import :mod:`workbench.server.decode` alone, do not load Tornado and pandas.
+workers, which import :mod:`workbench.server.decode` alone, do not load Tornado.
 """
 
 from __future__ import annotations

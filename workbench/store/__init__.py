@@ -4,7 +4,7 @@
 run on per-thread cursors, and Parquet goes out and comes back in.
 
 The names below load on first use, so a process that only needs a light module of this
-package (the decode workers use :mod:`workbench.store.rows`) does not load DuckDB or pandas.
+package (the decode workers use :mod:`workbench.store.rows`) does not load DuckDB.
 """
 
 from __future__ import annotations
