@@ -324,3 +324,43 @@ def test_the_receiver_samples_by_outcome(db_path):
             assert stats["dropped_traces"] == 100 - len(roots)
         finally:
             srv.stop()
+
+
+def test_a_batch_sent_again_after_a_lost_answer_is_stored_once(db_path):
+    from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExporter, SpanExportResult
+
+    from workbench.server import Server
+    from workbench.store import Store
+
+    class Keep(SpanExporter):
+        def __init__(self) -> None:
+            self.spans = []
+
+        def export(self, spans):
+            self.spans.extend(spans)
+            return SpanExportResult.SUCCESS
+
+    keep = Keep()
+    provider = TracerProvider(resource=Resource.create({"service.name": "svc"}))
+    provider.add_span_processor(SimpleSpanProcessor(keep))
+    for i in range(5):
+        _emit_rag_trace(provider.get_tracer("t"), i)
+    provider.shutdown()
+    body = encode_spans(keep.spans).SerializeToString()  # what the SDK's exporter posts
+
+    with Store(db_path) as store:
+        srv = Server(store, host="127.0.0.1", port=0, app=False, decode_workers=0).start()
+        try:
+            headers = {"Content-Type": "application/x-protobuf"}
+            for _ in range(2):  # the retry of a request whose 200 never reached the client
+                assert requests.post(srv.url + "/v1/traces", data=body, headers=headers, timeout=30).status_code == 200
+            assert store.counts()["spans"] == 30  # both copies are committed at first ...
+            wait_for(lambda: store.counts()["spans"] == 15)  # ... and the later one removed once ingest pauses
+            counts = store.counts()
+            assert counts["documents"] == 5 and counts["embeddings"] == 5
+            assert store.writer.duplicates_removed == 15
+            twice = store.fetchall("SELECT count(*) FROM (SELECT trace_id, span_id FROM spans GROUP BY ALL HAVING count(*) > 1)")
+            assert twice == [(0,)]
+        finally:
+            srv.stop()

@@ -6,13 +6,17 @@ transaction takes all of them at once, so many small requests cost one commit.
 
 Two threads write, each with its own cursor and transaction: while one waits for its commit
 to reach the disk, the other inserts (measured on the shared ingest workload: 40,000 spans
-written in 1.35-1.43 s against 1.94 s with one thread). Transactions only append rows, so
+written in 1.35-1.43 s against 1.94 s with one thread). Write transactions only append, so
 they never conflict; each future completes when its own transaction has committed.
 
 Checkpoints: DuckDB stops all commits while it checkpoints. The writer runs one itself once
 nothing has been written for ``idle_checkpoint_s`` and the log holds more than
 ``idle_checkpoint_bytes``, so bursts of spans meet no checkpoint; DuckDB's own checkpoint
 (at a larger log) remains for load that never pauses.
+
+At the same pause, before checkpointing, the writer removes spans stored twice (a batch a
+client sent again after losing its answer) in the time range written since the last pause;
+see :mod:`workbench.store.dedupe`.
 
 Under sustained load (two transactions at once), DuckDB inserts with one thread: every core
 is busy decoding and writing already, and its extra threads only added handing over between
@@ -33,10 +37,12 @@ from concurrent.futures import Future
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from workbench.errors import QueueFullError, StoreError
 from workbench.model import Span
 from workbench.store.database import Database
+from workbench.store.dedupe import remove_duplicates
 from workbench.store.rows import SpanBatch, to_tables
 
 __all__ = ["Writer"]
@@ -112,6 +118,8 @@ class Writer:
         self._idle_checkpoint_bytes = idle_checkpoint_bytes
         self._checkpointing = False
         self._narrowed = False
+        self._written: tuple[object, object] | None = None  # start times written since the last pass
+        self.duplicates_removed = 0
         self._db_threads = int(database.fetchall("SELECT current_setting('threads')")[0][0])
         self.checkpoints = 0
         self.committed_spans = 0
@@ -227,6 +235,7 @@ class Writer:
                         self._busy += 1
                 if not woken:
                     self._widen(cursor)
+                    self._remove_duplicates(cursor)
                     self._checkpoint_if_due(cursor)
                     continue
                 if narrow:
@@ -258,10 +267,29 @@ class Writer:
             if not self._narrowed:
                 return
             self._narrowed = False
+        self._written: tuple[object, object] | None = None  # start times written since the last pass
+        self.duplicates_removed = 0
         try:
             cursor.execute(f"SET threads = {self._db_threads}")
         except duckdb.Error as exc:
             logger.debug("could not restore DuckDB's threads: %s", exc)
+
+    def _remove_duplicates(self, cursor: duckdb.DuckDBPyConnection) -> None:
+        with self._cond:
+            written, self._written = self._written, None
+        if written is None:
+            return
+        try:
+            removed = remove_duplicates(cursor, *written)
+        except duckdb.Error as exc:  # e.g. a conflicting transaction: try again next pause
+            logger.debug("removing re-sent spans failed: %s", exc)
+            with self._cond:
+                self._written = _widest(self._written, written)
+            return
+        if removed:
+            with self._cond:
+                self.duplicates_removed += removed
+            logger.info("removed %d spans that were sent twice", removed)
 
     def _checkpoint_if_due(self, cursor: duckdb.DuckDBPyConnection) -> None:
         try:
@@ -290,8 +318,14 @@ class Writer:
             for item in taken:
                 item.future.set_exception(error)
             return
+        written = None
+        if batch.num_spans:
+            bounds = pc.min_max(batch.spans.column("start_time"))
+            written = (bounds["min"].as_py(), bounds["max"].as_py())
         with self._cond:
             self.committed_spans += batch.num_spans
+            if written is not None:
+                self._written = _widest(self._written, written)
         for item in taken:
             item.future.set_result(item.size)
         for listener in self._listeners:
@@ -320,3 +354,10 @@ class Writer:
         except BaseException:
             cur.execute("ROLLBACK")
             raise
+
+
+def _widest(a: tuple[object, object] | None, b: tuple[object, object] | None) -> tuple[object, object] | None:
+    """The time range covering both ranges (either may be None)."""
+    if a is None or b is None:
+        return a or b
+    return (min(a[0], b[0]), max(a[1], b[1]))  # type: ignore[type-var]
