@@ -49,3 +49,32 @@ def test_a_spool_that_cannot_be_written_falls_back_to_the_pipe(tmp_path):
     batch = decoded.to_batch()
     assert batch.num_spans == 1
     assert batch.embeddings.column("text").to_pylist() == ["hello"]
+
+
+def test_worker_processes_start_with_a_request_and_stop_after_a_pause():
+    import asyncio
+
+    from tests.helpers import wait_for
+    from workbench.server.decode import DecodePool
+
+    pool = DecodePool(1, idle_stop_s=0.5)
+    body = _body()
+
+    def decode():
+        return asyncio.run(pool.decode(body, "application/x-protobuf", "p", None))
+
+    try:
+        assert not pool.started
+        assert decode().to_batch().num_spans == 1  # on the thread, while the worker starts
+        wait_for(pool.ready.is_set, timeout=60)
+        spool = pool.spool
+        on_worker = decode()
+        assert on_worker.path is not None  # handed over through the spool by the worker
+        assert on_worker.to_batch().num_spans == 1
+        wait_for(lambda: not pool.started and not os.path.exists(spool), timeout=30)  # stopped in the pause
+        assert not pool.ready.is_set()
+        assert decode().to_batch().num_spans == 1  # and a new request starts them again
+        assert pool.started
+    finally:
+        pool.close()
+    assert not pool.started

@@ -23,6 +23,7 @@ import pickle
 import shutil
 import tempfile
 import threading
+import time
 import uuid
 from collections import Counter
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
@@ -167,66 +168,97 @@ def _start_worker() -> None:
 class DecodePool:
     """Where request bodies are decoded: ``workers`` processes, or one thread when 0.
 
-    The worker processes start with the first request, not with the server: a server that
-    receives no spans (one opened to browse a file, a notebook's) does not carry them. Until
-    they have started (about a second), requests are decoded on the thread.
+    The worker processes start with the first request, not with the server, and stop again
+    after ``idle_stop_s`` without one: a server that receives no spans (one opened to browse
+    a file, a notebook's, a laptop's between test runs) does not carry them. Until they have
+    started (about a second), requests are decoded on the thread.
 
     Args:
         workers: Worker processes; 0 decodes on a thread of this process.
+        idle_stop_s: Seconds without a request after which the worker processes stop.
     """
 
-    def __init__(self, workers: int = 0) -> None:
+    def __init__(self, workers: int = 0, *, idle_stop_s: float = 300.0) -> None:
         self.workers = workers
+        self.idle_stop_s = idle_stop_s
         # One thread: decoding holds the GIL, and a DuckDB commit on a writer thread releases
         # it, so one decoder overlaps with writing without contention.
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="workbench-decode")
         self._processes: ProcessPoolExecutor | None = None
         self._spool: str | None = None
-        self._starting = threading.Lock()
-        self.ready = threading.Event()  # set once the worker processes answer
+        self._lock = threading.Lock()
+        self._in_flight = 0  # requests on the worker processes now
+        self._last_request = time.monotonic()
+        self._closed = threading.Event()
+        self.ready = threading.Event()  # set while the worker processes answer
 
     @property
     def started(self) -> bool:
-        """Whether the worker processes have been started (by a first request)."""
+        """Whether the worker processes are running (started by a request)."""
         return self._processes is not None
 
     @property
     def spool(self) -> str | None:
-        """The folder the workers hand their batches over in, once they have started."""
+        """The folder the workers hand their batches over in, while they run."""
         return self._spool
 
     def _start_processes(self) -> None:
-        with self._starting:
-            if self._processes is not None or self.workers <= 0:
+        with self._lock:
+            if self._processes is not None or self.workers <= 0 or self._closed.is_set():
                 return
             self._spool = tempfile.mkdtemp(prefix="workbench-spool-", dir=_spool_base())
             context = multiprocessing.get_context("spawn")
-            self._processes = ProcessPoolExecutor(
+            processes = self._processes = ProcessPoolExecutor(
                 max_workers=self.workers, mp_context=context, initializer=_start_worker
             )
         # Off the caller's path: a worker's imports take a second.
-        threading.Thread(target=self._warm_up, name="workbench-decode-warmup", daemon=True).start()
+        threading.Thread(
+            target=self._run_processes, args=(processes,), name="workbench-decode-workers", daemon=True
+        ).start()
 
-    def _warm_up(self) -> None:
-        assert self._processes is not None
+    def _run_processes(self, processes: ProcessPoolExecutor) -> None:
         try:
-            futures = [self._processes.submit(_warm) for _ in range(self.workers)]
+            futures = [processes.submit(_warm) for _ in range(self.workers)]
             for future in futures:
                 future.result(60)
         except Exception:  # decoding stays on the thread
             logger.exception("decode workers did not start; decoding on one thread instead")
             return
         self.ready.set()
+        # Then watch for a long pause, and stop the processes in it.
+        while not self._closed.wait(min(self.idle_stop_s / 4, 30.0)):
+            with self._lock:
+                idle = time.monotonic() - self._last_request
+                if self._processes is not processes or self._in_flight or idle < self.idle_stop_s:
+                    continue
+                self.ready.clear()
+                self._processes = None
+                spool, self._spool = self._spool, None
+            processes.shutdown(wait=True)
+            if spool is not None:
+                shutil.rmtree(spool, ignore_errors=True)
+            logger.info("decode workers stopped after %.0f s without a request", idle)
+            return
 
     async def decode(
         self, body: bytes, content_type: str, default_project: str, redaction: RedactionConfig | None
     ) -> DecodedBatch:
         """Decode on the pool without blocking the event loop."""
         loop = asyncio.get_running_loop()
-        if self.ready.is_set():
-            return await loop.run_in_executor(
-                self._processes, decode_body, body, content_type, default_project, redaction, self._spool
-            )
+        with self._lock:
+            self._last_request = time.monotonic()
+            processes = self._processes if self.ready.is_set() else None
+            spool = self._spool
+            if processes is not None:
+                self._in_flight += 1
+        if processes is not None:
+            try:
+                return await loop.run_in_executor(
+                    processes, decode_body, body, content_type, default_project, redaction, spool
+                )
+            finally:
+                with self._lock:
+                    self._in_flight -= 1
         if self.workers > 0 and self._processes is None:
             self._start_processes()
         return await loop.run_in_executor(
@@ -235,10 +267,13 @@ class DecodePool:
 
     def close(self) -> None:
         """Stop the workers and remove the spool folder."""
+        self._closed.set()
         self._thread.shutdown(wait=True, cancel_futures=True)
-        with self._starting:
+        with self._lock:
             processes, self._processes = self._processes, None
+            spool, self._spool = self._spool, None
+            self.ready.clear()
         if processes is not None:
             processes.shutdown(wait=True, cancel_futures=True)
-        if self._spool is not None:
-            shutil.rmtree(self._spool, ignore_errors=True)
+        if spool is not None:
+            shutil.rmtree(spool, ignore_errors=True)
