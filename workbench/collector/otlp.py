@@ -128,38 +128,46 @@ def decode_protobuf(body: bytes, *, default_project: str = "default") -> Decoded
         resource = _pb_attributes(resource_spans.resource.attributes)
         for scope_spans in resource_spans.scope_spans:
             scope = scope_spans.scope
+            scope_name = scope.name or None
+            scope_version = scope.version or None
             for s in scope_spans.spans:
-                trace_id = s.trace_id.hex()
-                span_id = s.span_id.hex()
-                if len(s.trace_id) != 16 or trace_id == _ZERO_TRACE:
-                    out.reject(f"span {s.name!r} has trace_id of {len(s.trace_id)} bytes; it must be 16 non-zero bytes")
+                raw_trace, raw_span, raw_parent = s.trace_id, s.span_id, s.parent_span_id
+                trace_id = raw_trace.hex()
+                span_id = raw_span.hex()
+                if len(raw_trace) != 16 or trace_id == _ZERO_TRACE:
+                    out.reject(f"span {s.name!r} has trace_id of {len(raw_trace)} bytes; it must be 16 non-zero bytes")
                     continue
-                if len(s.span_id) != 8 or span_id == _ZERO_SPAN:
-                    out.reject(f"span {s.name!r} has span_id of {len(s.span_id)} bytes; it must be 8 non-zero bytes")
+                if len(raw_span) != 8 or span_id == _ZERO_SPAN:
+                    out.reject(f"span {s.name!r} has span_id of {len(raw_span)} bytes; it must be 8 non-zero bytes")
                     continue
-                parent = s.parent_span_id.hex() if len(s.parent_span_id) == 8 else None
-                code = s.status.code
+                parent = raw_parent.hex() if len(raw_parent) == 8 else None
+                status = s.status
+                code = status.code
+                kind = s.kind
+                start = s.start_time_unix_nano
+                events = s.events
+                links = s.links
                 out.spans.append(
                     make_span(
                         trace_id=trace_id,
                         span_id=span_id,
                         parent_span_id=parent if parent != _ZERO_SPAN else None,
                         name=s.name,
-                        start_time_ns=s.start_time_unix_nano,
-                        end_time_ns=s.end_time_unix_nano or s.start_time_unix_nano,
+                        start_time_ns=start,
+                        end_time_ns=s.end_time_unix_nano or start,
                         status_code=_STATUS[code] if 0 <= code < 3 else StatusCode.UNSET,
-                        status_message=s.status.message,
-                        otel_kind=_KINDS[s.kind] if 0 <= s.kind < 6 else "INTERNAL",
+                        status_message=status.message,
+                        otel_kind=_KINDS[kind] if 0 <= kind < 6 else "INTERNAL",
                         attributes=_pb_attributes(s.attributes),
                         resource=resource,
                         events=tuple(
-                            Event(e.name, e.time_unix_nano, _pb_attributes(e.attributes)) for e in s.events
-                        ),
+                            Event(e.name, e.time_unix_nano, _pb_attributes(e.attributes)) for e in events
+                        ) if events else (),
                         links=tuple(
-                            Link(k.trace_id.hex(), k.span_id.hex(), _pb_attributes(k.attributes)) for k in s.links
-                        ),
-                        scope_name=scope.name or None,
-                        scope_version=scope.version or None,
+                            Link(k.trace_id.hex(), k.span_id.hex(), _pb_attributes(k.attributes)) for k in links
+                        ) if links else (),
+                        scope_name=scope_name,
+                        scope_version=scope_version,
                         default_project=default_project,
                     )
                 )
