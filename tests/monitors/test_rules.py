@@ -151,6 +151,17 @@ def test_error_rate_by_request(world_reader):
     assert result.ongoing
 
 
+def test_error_rate_leaves_not_found_and_deprecation_errors_to_the_deprecation_rule(world_reader):
+    start = NOW - 3 * DAY - dt.timedelta(hours=5)
+    gone = ErrorBurst("gpt-4o", start, start + dt.timedelta(hours=3), share=0.9, message=world.NOT_FOUND)
+    reader = world_reader(per_hour=20, error_burst=gone)
+    assert monitors.check(reader, [ErrorRate()], now=NOW).fired == []  # one retired model, one alert
+    [counted] = monitors.check(reader, [ErrorRate(leave_deprecation_errors=False)], now=NOW).fired
+    assert counted.subject == "model 'gpt-4o'" and "over the 5.0% threshold" in counted.message
+    with pytest.raises(ConfigError):
+        ErrorRate(leave_deprecation_errors="yes").validate()
+
+
 # Evaluations -------------------------------------------------------------------------------
 
 

@@ -53,6 +53,7 @@ def test_a_spool_that_cannot_be_written_falls_back_to_the_pipe(tmp_path):
 
 def test_worker_processes_start_with_a_request_and_stop_after_a_pause():
     import asyncio
+    from concurrent.futures import ThreadPoolExecutor
 
     from tests.helpers import wait_for
     from workbench.server.decode import DecodePool
@@ -61,7 +62,10 @@ def test_worker_processes_start_with_a_request_and_stop_after_a_pause():
     body = _body()
 
     def decode():
-        return asyncio.run(pool.decode(body, "application/x-protobuf", "p", None))
+        # On a thread of its own: the server runs decode() on its event loop's thread, and
+        # this thread may already have a loop of another test's.
+        with ThreadPoolExecutor(1) as thread:
+            return thread.submit(asyncio.run, pool.decode(body, "application/x-protobuf", "p", None)).result(60)
 
     try:
         assert not pool.started

@@ -33,7 +33,7 @@ from workbench.monitors.base import (
 )
 from workbench.monitors.words import ago, both, duration_text, literal, percent, when
 
-__all__ = ["PATTERNS", "ModelDeprecation"]
+__all__ = ["ERROR_TEXT", "PATTERNS", "ModelDeprecation", "deprecation_regex"]
 
 #: Regular expressions (case-insensitive) that mark an error as "this model is gone".
 PATTERNS: tuple[str, ...] = (
@@ -57,6 +57,15 @@ _TEXT = """concat_ws(' ', s.status_message,
     json_extract_string(s.attributes, '$."exception.message"'),
     array_to_string(json_extract_string(s.events, '$[*].attributes."exception.type"'), ' '),
     array_to_string(json_extract_string(s.events, '$[*].attributes."exception.message"'), ' '))"""
+#: The error text of span ``s``, as SQL (other rules use it to leave these errors to this one).
+ERROR_TEXT = _TEXT
+
+
+def deprecation_regex(patterns: tuple[str, ...] = PATTERNS) -> str:
+    """One regular expression matching any of ``patterns``."""
+    return "|".join(f"(?:{p})" for p in patterns)
+
+
 # What to quote in a message: the status message, else the first exception message.
 _SAMPLE = """COALESCE(NULLIF(s.status_message, ''),
     json_extract_string(s.events, '$[0].attributes."exception.message"'),
@@ -143,7 +152,7 @@ class ModelDeprecation(Rule):
 
     @property
     def _regex(self) -> str:
-        return "|".join(f"(?:{p})" for p in self.patterns)
+        return deprecation_regex(tuple(self.patterns))
 
     def _usage(self, ctx: Context, since: dt.datetime, end: dt.datetime, history: dt.timedelta) -> list[dict]:
         where = ctx.reader._where(self.filter, since, end, self.project, alias="s")

@@ -20,6 +20,7 @@ from workbench.monitors.base import (
     scope_where,
     subject,
 )
+from workbench.monitors.deprecation import ERROR_TEXT, deprecation_regex
 from workbench.monitors.stats import binomial_tail, per_bucket_alpha
 from workbench.monitors.words import both, percent, when
 
@@ -48,6 +49,9 @@ class ErrorRate(Rule):
         level: ``"spans"`` counts the spans matching ``filter``; ``"traces"`` counts requests
             (root spans of traces with a matching span) by their root's status.
         filter: Which spans; by default model calls.
+        leave_deprecation_errors: Leave out calls that failed with not-found or deprecation
+            errors (the patterns of ``model_deprecation``): that rule reports them, with the
+            model that replaced the one gone, and one retired model is one alert, not two.
     """
 
     kind = "error_rate"
@@ -62,6 +66,7 @@ class ErrorRate(Rule):
     min_count: int = 10
     baseline_days: int = 7
     level: str = "spans"
+    leave_deprecation_errors: bool = True
 
     def validate(self) -> None:
         super().validate()
@@ -72,6 +77,7 @@ class ErrorRate(Rule):
         self.check_number("baseline_days", low=1, high=90)
         self.check_choice("every", list(EVERY))
         self.check_choice("level", ["spans", "traces"])
+        self.check_choice("leave_deprecation_errors", [True, False])
         check_group(self)
 
     def lookback(self) -> dt.timedelta:
@@ -84,6 +90,8 @@ class ErrorRate(Rule):
         per_day = int(86_400 / width.total_seconds())
         lookback = int(self.baseline_days) * per_day
         where = scope_where(ctx.reader, self, bucket_start(first - lookback, width), end, level=self.level)
+        if self.leave_deprecation_errors:
+            where.add(f"NOT (s.status_code = 'ERROR' AND regexp_matches({ERROR_TEXT}, ?, 'i'))", deprecation_regex())
         rows = ctx.reader.store.query(
             f"""SELECT {group_sql(self.by)} AS grp, {bucket_sql(width)} AS bucket, count(*) AS n,
                        count(*) FILTER (WHERE s.status_code = 'ERROR') AS errors
