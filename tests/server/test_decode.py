@@ -82,3 +82,31 @@ def test_worker_processes_start_with_a_request_and_stop_after_a_pause():
     finally:
         pool.close()
     assert not pool.started
+
+
+def test_a_killed_worker_loses_no_request():
+    import asyncio
+    import signal
+    from concurrent.futures import ThreadPoolExecutor
+
+    from tests.helpers import wait_for
+    from workbench.server.decode import DecodePool
+
+    pool = DecodePool(1)
+    body = _body()
+
+    def decode():
+        with ThreadPoolExecutor(1) as thread:
+            return thread.submit(asyncio.run, pool.decode(body, "application/x-protobuf", "p", None)).result(60)
+
+    try:
+        decode()
+        wait_for(pool.ready.is_set, timeout=60)
+        for pid in list(pool._processes._processes):
+            os.kill(pid, signal.SIGKILL)
+        assert decode().to_batch().num_spans == 1  # decoded on the thread instead
+        assert not pool.ready.is_set()  # new workers are starting
+        wait_for(pool.ready.is_set, timeout=60)
+        assert decode().path is not None  # and they decode again
+    finally:
+        pool.close()

@@ -27,6 +27,7 @@ import time
 import uuid
 from collections import Counter
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -256,6 +257,11 @@ class DecodePool:
                 return await loop.run_in_executor(
                     processes, decode_body, body, content_type, default_project, redaction, spool
                 )
+            except BrokenProcessPool:
+                # A worker died (killed, out of memory): this request is decoded on the thread,
+                # and the next one starts new workers.
+                logger.warning("a decode worker stopped unexpectedly; starting new ones")
+                self._discard(processes)
             finally:
                 with self._lock:
                     self._in_flight -= 1
@@ -264,6 +270,17 @@ class DecodePool:
         return await loop.run_in_executor(
             self._thread, decode_body, body, content_type, default_project, redaction, None
         )
+
+    def _discard(self, processes: ProcessPoolExecutor) -> None:
+        with self._lock:
+            if self._processes is not processes:
+                return  # another request has discarded them already
+            self.ready.clear()
+            self._processes = None
+            spool, self._spool = self._spool, None
+        processes.shutdown(wait=False, cancel_futures=True)
+        if spool is not None:
+            shutil.rmtree(spool, ignore_errors=True)
 
     def close(self) -> None:
         """Stop the workers and remove the spool folder."""
