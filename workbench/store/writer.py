@@ -116,7 +116,7 @@ class Writer:
         self._stopping = False
         self._idle_checkpoint_s = idle_checkpoint_s
         self._idle_checkpoint_bytes = idle_checkpoint_bytes
-        self._checkpointing = False
+        self._tidying = False  # one thread tidies up in a pause
         self._narrowed = False
         self._written: tuple[object, object] | None = None  # start times written since the last pass
         self.duplicates_removed = 0
@@ -211,9 +211,9 @@ class Writer:
                 with self._cond:
                     woken = bool(self._cond.wait_for(lambda: self._queue or self._stopping, self._idle_checkpoint_s))
                     if not woken:
-                        if self._busy or self._checkpointing:
+                        if self._busy or self._tidying:
                             continue
-                        self._checkpointing = True
+                        self._tidying = True
                     else:
                         if not self._queue and self._stopping:
                             return
@@ -234,9 +234,15 @@ class Writer:
                             self._narrowed = True
                         self._busy += 1
                 if not woken:
-                    self._widen(cursor)
-                    self._remove_duplicates(cursor)
-                    self._checkpoint_if_due(cursor)
+                    try:
+                        self._widen(cursor)
+                        self._remove_duplicates(cursor)
+                        self._checkpoint_if_due(cursor)
+                    except Exception:  # housekeeping must never stop the writer
+                        logger.exception("workbench's writer could not tidy up in a pause")
+                    finally:
+                        with self._cond:
+                            self._tidying = False
                     continue
                 if narrow:
                     self._narrow(cursor)
@@ -298,9 +304,6 @@ class Writer:
                 self.checkpoints += 1
         except duckdb.Error as exc:  # a transaction began meanwhile: the next idle moment will do
             logger.debug("idle checkpoint skipped: %s", exc)
-        finally:
-            with self._cond:
-                self._checkpointing = False
 
     def _write(self, cursor: duckdb.DuckDBPyConnection, taken: list[_Item]) -> None:
         try:
@@ -320,8 +323,11 @@ class Writer:
             return
         written = None
         if batch.num_spans:
-            bounds = pc.min_max(batch.spans.column("start_time"))
-            written = (bounds["min"].as_py(), bounds["max"].as_py())
+            try:
+                bounds = pc.min_max(batch.spans.column("start_time"))
+                written = (bounds["min"].as_py(), bounds["max"].as_py())
+            except Exception:  # no duplicates looked for in this batch; nothing else changes
+                logger.exception("could not read the time range of a written batch")
         with self._cond:
             self.committed_spans += batch.num_spans
             if written is not None:
