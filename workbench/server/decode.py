@@ -146,8 +146,11 @@ _SHM_MIN_FREE = 512 << 20  # room for the batches of many requests in flight
 def _spool_base() -> str | None:
     """A memory file system with room to spare (containers often give /dev/shm 64 MB), or
     None for the system's temporary folder."""
+    statvfs = getattr(os, "statvfs", None)  # not on Windows
+    if statvfs is None:
+        return None
     try:
-        stat = os.statvfs(_SHM)
+        stat = statvfs(_SHM)
     except OSError:
         return None
     if stat.f_bavail * stat.f_frsize < _SHM_MIN_FREE or not os.access(_SHM, os.W_OK):
