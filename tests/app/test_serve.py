@@ -75,6 +75,22 @@ def test_serve_answers_otlp_api_and_the_app_on_one_port(browser, db_file):
         _stop(process)
 
 
+def test_serve_stops_on_sigterm_quietly_and_cleanly(browser, db_file):
+    process = _serve(db_file)
+    try:
+        url = _url(process)
+        tab = new_app_page(browser, url)
+        tab.goto(ready=".wb-grid tbody tr[data-href]")  # a store that has served the app
+        tab.page.context.close()
+    finally:
+        process.terminate()
+    rest, _ = process.communicate(timeout=60)
+    assert process.returncode == 0, rest
+    # No traceback, and no objects reported leaked when Python exits.
+    noise = [line for line in rest.splitlines() if any(w in line for w in ("leaked", "Traceback", "Error"))]
+    assert noise == []
+
+
 def test_serve_without_the_app_serves_a_plain_page(db_file):
     process = _serve(db_file, "--no-app")
     try:

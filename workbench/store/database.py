@@ -211,3 +211,7 @@ class Database:
                         ) from None
                     time.sleep(0.02)
         self._cursors.clear()
+        # Let go of the closed cursors other threads still hold in their locals, so none
+        # outlives the store (DuckDB reports such objects as leaked when Python exits).
+        self._local = threading.local()
+        self._con = None  # type: ignore[assignment]
