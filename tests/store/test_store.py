@@ -260,10 +260,13 @@ def test_under_sustained_load_duckdb_writes_on_one_thread_until_ingest_pauses(db
         assert threads() == 2  # one transaction at a time is not sustained load
         writer.submit([make_span(1, trace=1)]).result(10)  # written beside the stalled one
         assert threads() == 1
+        writer.submit([make_span(1, trace=1)]).result(10)  # the same span again, as a retry sends it
         release.set()
         slow.result(10)
         wait_for(lambda: threads() == 2)  # back once nothing has been written for a moment
-        assert db.fetchall("SELECT count(*) FROM spans")[0][0] == 2
+        # ... and the pause removed the copy written under load.
+        wait_for(lambda: db.fetchall("SELECT count(*) FROM spans")[0][0] == 2)
+        assert writer.duplicates_removed == 1
     finally:
         release.set()
         writer.close()

@@ -273,8 +273,6 @@ class Writer:
             if not self._narrowed:
                 return
             self._narrowed = False
-        self._written: tuple[object, object] | None = None  # start times written since the last pass
-        self.duplicates_removed = 0
         try:
             cursor.execute(f"SET threads = {self._db_threads}")
         except duckdb.Error as exc:
