@@ -47,3 +47,26 @@ def make_span(
     }
     values.update(fields)
     return Span(**values)
+
+
+def otlp_body(emit: Callable[[Any], None], resource: dict[str, Any] | None = None) -> bytes:
+    """The OTLP protobuf request body the SDK's exporter would post for the spans ``emit(tracer)`` makes."""
+    from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
+    from opentelemetry.sdk.resources import Resource
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExporter, SpanExportResult
+
+    class Keep(SpanExporter):
+        def __init__(self) -> None:
+            self.spans: list[Any] = []
+
+        def export(self, spans: Any) -> SpanExportResult:
+            self.spans.extend(spans)
+            return SpanExportResult.SUCCESS
+
+    keep = Keep()
+    provider = TracerProvider(resource=Resource.create(resource or {}))
+    provider.add_span_processor(SimpleSpanProcessor(keep))
+    emit(provider.get_tracer("test"))
+    provider.shutdown()
+    return encode_spans(keep.spans).SerializeToString()

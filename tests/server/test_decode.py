@@ -4,33 +4,19 @@ from __future__ import annotations
 
 import os
 
-from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
-from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExporter, SpanExportResult
-
+from tests.helpers import otlp_body
 from workbench.server.decode import decode_body
 
 
-class _Keep(SpanExporter):
-    def __init__(self) -> None:
-        self.spans = []
-
-    def export(self, spans):
-        self.spans.extend(spans)
-        return SpanExportResult.SUCCESS
-
-
-def _body() -> bytes:
-    keep = _Keep()
-    provider = TracerProvider()
-    provider.add_span_processor(SimpleSpanProcessor(keep))
-    tracer = provider.get_tracer("t")
+def _embed(tracer) -> None:
     with tracer.start_as_current_span("embed") as span:
         span.set_attribute("openinference.span.kind", "EMBEDDING")
         span.set_attribute("embedding.embeddings.0.embedding.text", "hello")
         span.set_attribute("embedding.embeddings.0.embedding.vector", [0.5] * 16)
-    provider.shutdown()
-    return encode_spans(keep.spans).SerializeToString()
+
+
+def _body() -> bytes:
+    return otlp_body(_embed)
 
 
 def test_a_batch_is_handed_over_in_a_spool_file_and_the_file_removed(tmp_path):

@@ -327,27 +327,15 @@ def test_the_receiver_samples_by_outcome(db_path):
 
 
 def test_a_batch_sent_again_after_a_lost_answer_is_stored_once(db_path):
-    from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
-    from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExporter, SpanExportResult
-
+    from tests.helpers import otlp_body
     from workbench.server import Server
     from workbench.store import Store
 
-    class Keep(SpanExporter):
-        def __init__(self) -> None:
-            self.spans = []
+    def five_traces(tracer) -> None:
+        for i in range(5):
+            _emit_rag_trace(tracer, i)
 
-        def export(self, spans):
-            self.spans.extend(spans)
-            return SpanExportResult.SUCCESS
-
-    keep = Keep()
-    provider = TracerProvider(resource=Resource.create({"service.name": "svc"}))
-    provider.add_span_processor(SimpleSpanProcessor(keep))
-    for i in range(5):
-        _emit_rag_trace(provider.get_tracer("t"), i)
-    provider.shutdown()
-    body = encode_spans(keep.spans).SerializeToString()  # what the SDK's exporter posts
+    body = otlp_body(five_traces, {"service.name": "svc"})  # what the SDK's exporter posts
 
     with Store(db_path) as store:
         srv = Server(store, host="127.0.0.1", port=0, app=False, decode_workers=0).start()

@@ -184,23 +184,30 @@ def test_annotations_need_a_name_and_a_target(store):
         store.add_annotations([{"name": "x", "score": 1}])
 
 
-def test_a_slow_transaction_does_not_hold_up_the_next_one(db_path):
+def _stall_first_transaction(writer):
+    """Hold the writer's first transaction open until the returned event is set; the list
+    returned with it fills once that transaction has started."""
     import threading
 
-    store = Store(db_path)
-    writer = store.writer
-    assert writer.threads == 2
     release = threading.Event()
     insert = writer._insert
-    stalled_once = []
+    stalled = []
 
     def first_one_stalls(*args):
-        if not stalled_once:
-            stalled_once.append(True)
+        if not stalled:
+            stalled.append(True)
             release.wait(10)
         insert(*args)
 
     writer._insert = first_one_stalls
+    return release, stalled
+
+
+def test_a_slow_transaction_does_not_hold_up_the_next_one(db_path):
+    store = Store(db_path)
+    writer = store.writer
+    assert writer.threads == 2
+    release, stalled_once = _stall_first_transaction(writer)
     try:
         slow = writer.submit([make_span(0, trace=0)])
         wait_for(lambda: stalled_once and writer.queued_spans == 0)
@@ -234,25 +241,13 @@ def test_an_idle_writer_checkpoints_the_log(db_path):
 
 
 def test_under_sustained_load_duckdb_writes_on_one_thread_until_ingest_pauses(db_path):
-    import threading
-
     from workbench.store.database import Database
     from workbench.store.writer import Writer
 
     db = Database(db_path)
     db.fetchall("SET threads = 2")
     writer = Writer(db, idle_checkpoint_s=0.1)
-    release = threading.Event()
-    insert = writer._insert
-    stalled = []
-
-    def first_one_stalls(*args):
-        if not stalled:
-            stalled.append(True)
-            release.wait(10)
-        insert(*args)
-
-    writer._insert = first_one_stalls
+    release, stalled = _stall_first_transaction(writer)
     threads = lambda: int(db.fetchall("SELECT current_setting('threads')")[0][0])  # noqa: E731
     try:
         slow = writer.submit([make_span(0, trace=0)])
