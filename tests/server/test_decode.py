@@ -96,3 +96,31 @@ def test_a_killed_worker_loses_no_request():
         assert decode().path is not None  # and they decode again
     finally:
         pool.close()
+
+
+def test_arrays_of_doubles_are_read_exactly_and_other_arrays_item_by_item():
+    import json
+
+    from workbench.collector.otlp import decode_protobuf
+
+    exact = [0.1 * i for i in range(20)]  # not representable in 32 bits: must come back as sent
+    with_zero = [0.0] * 12  # zero doubles are on the wire too (a set oneof is always written)
+
+    def emit(tracer):
+        with tracer.start_as_current_span("s") as span:
+            span.set_attribute("app.weights", exact)
+            span.set_attribute("app.zeros", with_zero)
+            span.set_attribute("app.ints", list(range(20)))
+            span.set_attribute("app.flags", [True, False] * 6)
+            span.set_attribute("app.words", ["a"] * 12)
+
+    (span,) = decode_protobuf(otlp_body(emit)).spans
+    assert list(span.attributes["app.weights"]) == exact
+    assert list(span.attributes["app.zeros"]) == with_zero
+    assert span.attributes["app.ints"] == list(range(20))
+    assert span.attributes["app.flags"] == [True, False] * 6
+    assert span.attributes["app.words"] == ["a"] * 12
+    # and the stored JSON keeps the doubles exactly
+    stored = json.loads(decode_body(otlp_body(emit), "application/x-protobuf", "p", None, None)
+                        .to_batch().spans.column("attributes")[0].as_py())
+    assert stored["app.weights"] == exact
