@@ -124,3 +124,20 @@ def test_arrays_of_doubles_are_read_exactly_and_other_arrays_item_by_item():
     stored = json.loads(decode_body(otlp_body(emit), "application/x-protobuf", "p", None, None)
                         .to_batch().spans.column("attributes")[0].as_py())
     assert stored["app.weights"] == exact
+
+
+def test_a_worker_pauses_the_cycle_collector_only_while_it_decodes():
+    import gc
+
+    import pytest
+
+    from workbench.errors import DecodeError
+    from workbench.server.decode import _decode_in_worker, _warm
+
+    assert gc.isenabled()
+    assert _decode_in_worker(_body(), "application/x-protobuf", "p", None, None).spans == 1
+    assert gc.isenabled()
+    with pytest.raises(DecodeError):
+        _decode_in_worker(b"\xff\x00 not protobuf", "application/x-protobuf", "p", None, None)
+    assert gc.isenabled()  # back on after a request that failed, too
+    assert _warm() == 1  # a starting worker decodes one span before it takes requests
