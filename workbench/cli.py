@@ -76,7 +76,7 @@ def import_cmd(path: str, db: str | None) -> None:
 
     with Store(db) as store:
         added = store.import_parquet(path)
-    click.echo(f"Imported into {store.path}: " + (", ".join(f"{n} {t}" for t, n in added.items()) or "nothing new"))
+    click.echo(f"Imported into {store.path}: " + (", ".join(f"{n} {t}" for t, n in added.items() if n) or "nothing new"))
 
 
 @main.command()

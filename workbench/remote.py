@@ -186,10 +186,13 @@ class RemoteReader:
 
         folder = pathlib.Path(out_dir).expanduser()
         counts = {}
-        for table in ("spans", "documents", "embeddings", "annotations"):
-            _, payload = self._request(f"/api/{table}", [("format", "parquet")])
+        _, listing = self._request("/api/tables", [])
+        for table in json.loads(listing)["tables"]:
+            _, payload = self._request(f"/api/tables/{table}", [("format", "parquet")])
+            counts[table] = pq.read_metadata(pa.BufferReader(payload)).num_rows
+            if not counts[table]:
+                continue
             target = folder / table
             target.mkdir(parents=True, exist_ok=True)
             (target / f"{table}.parquet").write_bytes(payload)
-            counts[table] = pq.read_metadata(target / f"{table}.parquet").num_rows
         return counts

@@ -59,9 +59,27 @@ def test_tables_come_in_every_format(server, store, rag_spans):
     assert wrong.status_code == 400
 
 
-def test_remote_export_can_be_imported(tmp_path, server, store, rag_spans):
+def test_remote_export_holds_every_table_and_can_be_imported(tmp_path, server, store, rag_spans):
+    from workbench.drift import Window, save_baseline
+
     store.write(rag_spans)
+    store.load_corpus([{"id": "kb-1", "text": "Refunds within 30 days.", "vector": [0.1, 0.2]}])
+    save_baseline(Reader(store), "launch", Window())
     counts = workbench.open(server.url).export_parquet(tmp_path / "out")
-    assert counts["spans"] == 4 and counts["documents"] == 2
+    assert counts == {"spans": 4, "documents": 2, "embeddings": 1, "annotations": 0, "corpus": 1,
+                      "drift_baselines": 1}
+    assert not (tmp_path / "out" / "annotations").exists()  # an empty table is not written
     with workbench.Store(tmp_path / "copy.duckdb") as copy:
-        assert copy.import_parquet(tmp_path / "out")["spans"] == 4
+        added = copy.import_parquet(tmp_path / "out")
+        assert added == counts
+        assert copy.counts() == store.counts()
+
+
+def test_a_whole_table_comes_from_the_tables_api(server, store, rag_spans):
+    store.write(rag_spans)
+    listing = requests.get(server.url + "/api/tables", timeout=10).json()
+    assert listing["tables"][:3] == ["spans", "documents", "embeddings"] and "drift_baselines" in listing["tables"]
+    rows = requests.get(server.url + "/api/tables/documents", params={"format": "json"}, timeout=10).json()
+    assert [r["document_id"] for r in rows] == ["kb-1", "kb-2"]
+    missing = requests.get(server.url + "/api/tables/secrets", timeout=10)
+    assert missing.status_code == 404 and "the tables are spans, documents" in missing.json()["error"]

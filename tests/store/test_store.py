@@ -19,7 +19,8 @@ from workbench.store import Store
 
 def test_spans_documents_and_embeddings_are_stored_in_their_tables(store, rag_spans):
     assert store.write(rag_spans) == 4
-    assert store.counts() == {"spans": 4, "documents": 2, "embeddings": 1, "annotations": 0, "corpus": 0}
+    assert store.counts() == {"spans": 4, "documents": 2, "embeddings": 1, "annotations": 0, "corpus": 0,
+                              "drift_baselines": 0}
     llm = store.query("SELECT * FROM spans WHERE name = 'llm'").to_pylist()[0]
     assert llm["model_name"] == "gpt-4o"
     assert llm["prompt_tokens"] == 120 and llm["cache_read_tokens"] == 100 and llm["prompt_includes_cache"] is True
@@ -115,9 +116,14 @@ def test_parquet_round_trip_is_lossless(tmp_path, store, rag_spans):
     store.add_annotations([{"span_id": rag_spans[3].span_id, "trace_id": rag_spans[3].trace_id,
                             "name": "faithfulness", "score": 0.5, "annotator_kind": "LLM"}])
     store.load_corpus([{"id": "kb-1", "text": "Refunds within 30 days.", "vector": [0.1, 0.2], "topic": "billing"}])
+    from workbench.drift import Window, save_baseline
+    from workbench.query import Reader
+
+    assert save_baseline(Reader(store), "launch", Window()) == 1
     first = tmp_path / "first"
     counts = store.export_parquet(first)
-    assert counts == {"spans": 4, "documents": 2, "embeddings": 1, "annotations": 1, "corpus": 1}
+    assert counts == {"spans": 4, "documents": 2, "embeddings": 1, "annotations": 1, "corpus": 1,
+                      "drift_baselines": 1}
     day_dirs = sorted(p.name for p in (first / "spans").iterdir())
     assert day_dirs == ["day=2025-11-23"]
 
@@ -133,7 +139,8 @@ def test_parquet_round_trip_is_lossless(tmp_path, store, rag_spans):
 
 
 def _key(table: str) -> list[str]:
-    return {"annotations": ["annotation_id"], "corpus": ["document_id"]}.get(table, ["span_id"])
+    return {"annotations": ["annotation_id"], "corpus": ["document_id"],
+            "drift_baselines": ["name", "span_id"]}.get(table, ["span_id"])
 
 
 def test_importing_twice_adds_nothing_the_second_time(tmp_path, store, rag_spans):
@@ -311,3 +318,21 @@ def test_closing_interrupts_a_query_running_on_another_thread(db_path):
     store.close()  # must neither raise nor wait for the whole query
     thread.join(10)
     assert not thread.is_alive() and outcome and outcome[0] != "finished"
+
+
+def test_a_file_made_before_drift_baselines_existed_exports_and_gains_the_table(tmp_path, rag_spans):
+    import duckdb
+
+    path = tmp_path / "older.duckdb"
+    with Store(path) as older:
+        older.write(rag_spans)
+    con = duckdb.connect(str(path))  # as a file of the first release: no drift_baselines table
+    con.execute("DROP TABLE drift_baselines")
+    con.close()
+    with Store(path, read_only=True) as store:  # read-only: the table cannot be added
+        assert store.counts()["drift_baselines"] == 0
+        assert store.export_parquet(tmp_path / "out")["spans"] == 4
+    assert not (tmp_path / "out" / "drift_baselines").exists()
+    with Store(path) as store:  # opened to write: the table is there
+        assert "drift_baselines" in store.db.tables()
+        assert store.counts()["drift_baselines"] == 0

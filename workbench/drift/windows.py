@@ -6,13 +6,10 @@ names a baseline saved earlier with :func:`save_baseline`. :func:`extract` turns
 into an :class:`EmbeddingSet`: one row per embedded text with its ids, time and text, and a
 float32 matrix of the vectors, row for row. :func:`corpus_set` does the same for the corpus.
 
-Baselines live in a table of their own, created on first save::
-
-    drift_baselines (name VARCHAR, trace_id VARCHAR, span_id VARCHAR, position INTEGER,
-                     created_at TIMESTAMPTZ)
-
-It holds the embeddings' keys only (the vectors stay in ``embeddings``), so a baseline stays
-the same set of points however much data arrives later.
+Baselines live in the store's ``drift_baselines`` table (see ``docs/schema.md``), which
+Parquet export and import carry like the others. It holds the embeddings' keys only (the
+vectors stay in ``embeddings``), so a baseline stays the same set of points however much
+data arrives later.
 """
 
 from __future__ import annotations
@@ -29,6 +26,7 @@ import pyarrow.compute as pc
 
 from workbench.errors import ConfigError, NotFoundError, StoreError
 from workbench.query import Reader, parse_time
+from workbench.store.schema import TABLES
 
 __all__ = [
     "EmbeddingSet",
@@ -47,10 +45,6 @@ POINT_COLUMNS = (
     "project", "span_name", "text",
 )
 
-_BASELINES_DDL = (
-    "CREATE TABLE IF NOT EXISTS drift_baselines (name VARCHAR, trace_id VARCHAR, span_id VARCHAR, "
-    "position INTEGER, created_at TIMESTAMPTZ)"
-)
 
 
 @dataclass(frozen=True)
@@ -273,15 +267,18 @@ def _has_baselines(reader: Reader) -> bool:
     return bool(found.column(0)[0].as_py())
 
 
-def _ensure_baselines(reader: Reader) -> None:
-    if _has_baselines(reader):
-        return
+def _writable(reader: Reader, doing: str) -> None:
     if reader.store.db.read_only:
         raise StoreError(
-            f"The store {reader.store.path} is open read-only, so a baseline cannot be saved; open it with "
-            "workbench.open(path, read_only=False), or save the baseline through the process that writes it."
+            f"The store {reader.store.path} is open read-only, so a baseline cannot be {doing}; open it with "
+            f"workbench.open(path, read_only=False), or do it through the process that writes the store."
         )
-    reader.store.query(_BASELINES_DDL)
+
+
+def _ensure_baselines(reader: Reader) -> None:
+    _writable(reader, "saved")
+    if not _has_baselines(reader):  # a file made before the table was
+        reader.store.query(TABLES["drift_baselines"].create_statement)
 
 
 def save_baseline(reader: Reader, name: str, window: Window, *, replace: bool = False) -> int:
@@ -335,6 +332,11 @@ def delete_baseline(reader: Reader, name: str) -> bool:
     """Delete a baseline; return whether it existed."""
     if not _has_baselines(reader):
         return False
+    if reader.store.db.read_only:
+        found = reader.store.query("SELECT count(*) FROM drift_baselines WHERE name = ?", [name]).column(0)[0].as_py()
+        if not found:
+            return False
+        _writable(reader, "deleted")
     return reader.store.query("DELETE FROM drift_baselines WHERE name = ? RETURNING name", [name]).num_rows > 0
 
 

@@ -17,6 +17,8 @@ so ``workbench.open("http://...")`` gets the same DataFrames a local file gives.
 ``GET /api/embeddings``            embeddings; same
 ``GET /api/annotations``           annotations; name, span_id, trace_id
 ``POST /api/annotations``          add annotations: a JSON object or list of objects
+``GET /api/tables``                the names of the stored tables
+``GET /api/tables/{name}``         every row of one stored table (docs/schema.md), for export
 =================================  ============================================
 """
 
@@ -37,6 +39,7 @@ from tornado.web import RequestHandler
 
 from workbench.errors import ConfigError, FilterError, NotFoundError, WorkbenchError
 from workbench.query import Reader
+from workbench.store.schema import TABLES
 
 __all__ = ["ARROW_STREAM", "api_handlers"]
 
@@ -279,6 +282,19 @@ class AnnotationsHandler(_ApiHandler):
         await self.guarded(go())
 
 
+class TablesHandler(_ApiHandler):
+    async def get(self) -> None:  # noqa: D102
+        self.send_json({"tables": list(TABLES)})
+
+
+class TableHandler(_ApiHandler):
+    async def get(self, name: str) -> None:  # noqa: D102
+        async def go() -> None:
+            self.send_table(await self.run(self.reader.store.read_table, name))
+
+        await self.guarded(go())
+
+
 def api_handlers(reader: Reader, executor: ThreadPoolExecutor, info: Callable[[], dict[str, Any]]) -> list[tuple[Any, ...]]:
     """The Tornado URL patterns of the read API."""
     kwargs = {"reader": reader, "executor": executor, "info": info}
@@ -293,4 +309,6 @@ def api_handlers(reader: Reader, executor: ThreadPoolExecutor, info: Callable[[]
         (r"/api/documents", DocumentsHandler, kwargs),
         (r"/api/embeddings", EmbeddingsHandler, kwargs),
         (r"/api/annotations", AnnotationsHandler, kwargs),
+        (r"/api/tables", TablesHandler, kwargs),
+        (r"/api/tables/([a-z_]+)", TableHandler, kwargs),
     ]

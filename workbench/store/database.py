@@ -19,7 +19,7 @@ import duckdb
 import pyarrow as pa
 
 from workbench.errors import SchemaVersionError, StoreError, StoreLockedError
-from workbench.store.schema import SCHEMA_VERSION, ddl
+from workbench.store.schema import SCHEMA_VERSION, TABLES, ddl
 
 __all__ = ["Database", "MEMORY"]
 
@@ -124,6 +124,10 @@ class Database:
                     f"reads version {SCHEMA_VERSION}; export it with the workbench version that wrote "
                     "it (workbench export), then import the Parquet into a new file."
                 )
+            if not self.read_only:  # tables added since the file was made
+                for table in TABLES.values():
+                    if table.added_later:
+                        con.execute(table.create_statement)
             return
         if self.read_only:
             raise StoreError(f"The file {self.path} is a DuckDB database but not a workbench store.")
@@ -177,6 +181,11 @@ class Database:
         table = self.query(sql, params)
         columns = [column.to_pylist() for column in table.columns]
         return list(zip(*columns)) if columns else []
+
+    def tables(self) -> set[str]:
+        """The workbench tables the file holds: a file opened read-only may predate some."""
+        rows = self.fetchall("SELECT table_name FROM information_schema.tables WHERE table_schema = 'main'")
+        return {name for (name,) in rows if name in TABLES}
 
     def close(self, timeout: float = 10.0) -> None:
         """Stop running queries, close every cursor and the connection.

@@ -33,6 +33,7 @@ _KEYS: dict[str, tuple[str, ...]] = {
     "embeddings": ("trace_id", "span_id", "position"),
     "annotations": ("annotation_id",),
     "corpus": ("document_id",),
+    "drift_baselines": ("name", "trace_id", "span_id", "position"),
 }
 
 
@@ -53,7 +54,11 @@ def export_parquet(db: Database, out_dir: str | Path, *, compression: str = "zst
         raise StoreError(f"Cannot create the export folder {out}: {exc.strerror}; choose another folder.") from None
     cur = db.cursor()
     counts: dict[str, int] = {}
+    present = db.tables()
     for table in TABLES.values():
+        if table.name not in present:  # a table added after this file was made, never written
+            counts[table.name] = 0
+            continue
         n = cur.execute(f"SELECT count(*) FROM {table.name}").fetchall()[0][0]
         counts[table.name] = n
         if not n:
@@ -160,7 +165,7 @@ def import_parquet(db: Database, path: str | Path, *, shift: dt.timedelta | None
     sources = _sources(Path(path).expanduser())
     shift_us = int(shift / dt.timedelta(microseconds=1)) if shift else 0
     cur = db.new_cursor()
-    added: dict[str, int] = {}
+    added: dict[str, int] = dict.fromkeys(TABLES, 0)
     try:
         present = {name: _check_columns(cur, TABLES[name], source) for name, source in sources.items()}
         cur.execute("BEGIN TRANSACTION")

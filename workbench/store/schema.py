@@ -47,6 +47,13 @@ class Table:
     doc: str
     columns: tuple[Column, ...]
     time_column: str | None = None  # the column Parquet export partitions by (its day)
+    added_later: bool = False  # after schema 1's first release: older files get it when opened to write
+
+    @property
+    def create_statement(self) -> str:
+        """The ``CREATE TABLE IF NOT EXISTS`` statement of the table."""
+        cols = ", ".join(f"{c.name} {c.sql}" for c in self.columns)
+        return f"CREATE TABLE IF NOT EXISTS {self.name} ({cols})"
 
     @property
     def arrow_schema(self) -> pa.Schema:
@@ -195,7 +202,23 @@ CORPUS = Table(
     ),
 )
 
-TABLES: dict[str, Table] = {t.name: t for t in (SPANS, DOCUMENTS, EMBEDDINGS, ANNOTATIONS, CORPUS)}
+DRIFT_BASELINES = Table(
+    "drift_baselines",
+    "Named sets of query embeddings saved as a reference for drift (`workbench.drift.save_baseline`). "
+    "They hold the embeddings' keys; the vectors stay in `embeddings`.",
+    (
+        _c("name", "VARCHAR", "Name of the baseline."),
+        _c("trace_id", "VARCHAR", "Trace of the embedding span."),
+        _c("span_id", "VARCHAR", "The embedding span."),
+        _c("position", "INTEGER", "Position of the embedding in the span's list."),
+        _c("created_at", "TIMESTAMPTZ", "When the baseline was saved."),
+    ),
+    added_later=True,
+)
+
+TABLES: dict[str, Table] = {
+    t.name: t for t in (SPANS, DOCUMENTS, EMBEDDINGS, ANNOTATIONS, CORPUS, DRIFT_BASELINES)
+}
 
 
 def ddl() -> list[str]:
@@ -203,9 +226,7 @@ def ddl() -> list[str]:
     statements = [
         "CREATE TABLE IF NOT EXISTS workbench_meta (key VARCHAR PRIMARY KEY, value VARCHAR)",
     ]
-    for table in TABLES.values():
-        cols = ", ".join(f"{c.name} {c.sql}" for c in table.columns)
-        statements.append(f"CREATE TABLE IF NOT EXISTS {table.name} ({cols})")
+    statements += [table.create_statement for table in TABLES.values()]
     return statements
 
 

@@ -13,7 +13,7 @@ from typing import Any
 import pyarrow as pa
 
 from workbench import config
-from workbench.errors import StoreError
+from workbench.errors import NotFoundError, StoreError
 from workbench.model import Span
 from workbench.store import parquet
 from workbench.store.database import MEMORY, Database
@@ -133,7 +133,20 @@ class Store:
 
     def counts(self) -> dict[str, int]:
         """Rows per table."""
-        return {name: self.fetchall(f"SELECT count(*) FROM {name}")[0][0] for name in TABLES}
+        present = self.db.tables()
+        return {name: self.fetchall(f"SELECT count(*) FROM {name}")[0][0] if name in present else 0 for name in TABLES}
+
+    def read_table(self, name: str) -> pa.Table:
+        """Every row of one stored table (``docs/schema.md`` lists them), as Arrow.
+
+        Raises:
+            NotFoundError: There is no such table.
+        """
+        if name not in TABLES:
+            raise NotFoundError(f"There is no table {name!r}; the tables are {', '.join(TABLES)}.")
+        if name not in self.db.tables():  # a file made before the table was
+            return TABLES[name].arrow_schema.empty_table()
+        return self.query(f"SELECT * FROM {name}")
 
     # Parquet ---------------------------------------------------------------------------
 
