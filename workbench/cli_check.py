@@ -63,7 +63,10 @@ def check(db: str | None, url: str | None, config_path: str | None, window: str 
     except Exception:  # noqa: BLE001 - a bug, not a finding: exit 2 (not 1, which means "fired"), with the traceback
         traceback.print_exc()
         sys.exit(FAILED)
-    delivery = monitors.notify(results, cfg.webhook, checked_at=results.checked_at) if notify and cfg.webhook else None
+    delivery = None
+    if notify and cfg.webhook:
+        log = _alert_log(cfg, url or str(config.get("db", db)))
+        delivery = monitors.notify(results, cfg.webhook, checked_at=results.checked_at, log=log)
     if as_json:
         click.echo(json.dumps({
             "checked_at": results.checked_at.isoformat().replace("+00:00", "Z") if results.checked_at else None,
@@ -71,13 +74,31 @@ def check(db: str | None, url: str | None, config_path: str | None, window: str 
             "fired": len(results.fired),
             "results": results.to_dicts(),
             "webhook": None if delivery is None else {"sent": delivery.sent, "attempts": delivery.attempts,
-                                                      "status": delivery.status, "error": delivery.error},
+                                                      "status": delivery.status, "error": delivery.error,
+                                                      "held": delivery.held, "resolved": delivery.resolved},
         }, indent=2, default=str))
     else:
         _print(results, show_all)
     if delivery is not None and delivery.error:
         click.echo(f"Warning: {delivery.error}", err=True)
     sys.exit(FIRED if results.fired else 0)
+
+
+def _alert_log(cfg, target: str):  # noqa: ANN001, ANN202 - monitors stay a lazy import
+    """The log of what the webhook was told: [webhook] state, else beside the monitors file."""
+    from pathlib import Path
+
+    from workbench.monitors import AlertLog
+
+    state = cfg.webhook.state
+    if isinstance(state, str) and state.strip().lower() in ("none", ""):
+        return None
+    if state is None:
+        if cfg.source is None:
+            return None
+        source = Path(cfg.source)
+        state = str(source.with_name(source.stem + ".alerts.json"))
+    return AlertLog(state, target=target)
 
 
 def _print(results: list, show_all: bool) -> None:

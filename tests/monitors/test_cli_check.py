@@ -103,6 +103,23 @@ def test_webhook_from_the_monitors_file(deprecated_db, tmp_path):
         assert len(receiver.requests) == 1
 
 
+def test_a_cron_job_tells_the_webhook_once(deprecated_db, tmp_path):
+    with Receiver() as receiver:
+        config = tmp_path / "monitors.toml"
+        config.write_text(f'[webhook]\nurl = "{receiver.url}"\n')
+        assert _run("--db", str(deprecated_db), "--config", str(config)).exit_code == 1
+        again = _run("--db", str(deprecated_db), "--config", str(config), "--json")
+        assert again.exit_code == 1  # still firing: the exit code says so every time
+        assert json.loads(again.stdout)["webhook"]["held"] == 1
+        assert len(receiver.requests) == 1  # but the webhook heard it once
+        log = json.loads((tmp_path / "monitors.alerts.json").read_text())["alerts"]
+        assert [entry["rule"] for entry in log.values()] == ["model_deprecation"]
+
+        config.write_text(f'[webhook]\nurl = "{receiver.url}"\nstate = "none"\n')  # no log: every check
+        assert _run("--db", str(deprecated_db), "--config", str(config)).exit_code == 1
+        assert len(receiver.requests) == 2
+
+
 def test_an_undelivered_webhook_is_a_warning(deprecated_db, tmp_path):
     with Receiver(answers=[400]) as receiver:
         config = tmp_path / "monitors.json"

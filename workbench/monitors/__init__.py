@@ -25,11 +25,13 @@ model's availability went wrong, and since when.
 
 Each result carries a filter expression selecting the offending spans, for
 ``wb.traces(result.filter)`` or the app's trace list. Rules and their parameters come from the
-monitors file (:mod:`workbench.monitors.settings`); :func:`notify` posts what fired to a webhook.
+monitors file (:mod:`workbench.monitors.settings`); :func:`notify` posts what fired to a webhook,
+and with an :class:`AlertLog` only what is news (:mod:`workbench.monitors.alerts`).
 """
 
 from __future__ import annotations
 
+from workbench.monitors.alerts import AlertLog
 from workbench.monitors.base import DEFAULT_WINDOW, Context, Result, Rule
 from workbench.monitors.check import Results, check
 from workbench.monitors.cost import CostBudget, CostJump
@@ -42,6 +44,7 @@ from workbench.monitors.webhook import Delivery, Webhook, notify, payload
 
 __all__ = [
     "DEFAULT_WINDOW",
+    "AlertLog",
     "KINDS",
     "Context",
     "CostBudget",

@@ -28,6 +28,9 @@ TOML (``.toml``; Python 3.11+, or 3.10 with ``tomli``) and JSON (``.json``) say 
     url = "https://hooks.example.com/workbench"
     timeout = 5                 # seconds per attempt
     retries = 3                 # more attempts after a failure
+    repeat_after = "24h"        # an alert still ongoing is told again after this ("never": once)
+    send_resolved = true        # and when it stops
+    # state = "none"            # keep no alert log: every check tells all that fired
 
 TOML has no null: write ``"none"`` (or ``""``) for an optional parameter such as ``by``.
 Set ``defaults = false`` at the top to run only the rules the file names.

@@ -6,6 +6,10 @@ it is, and the full results under ``results`` for anything else.
 
 A failed delivery never raises: :func:`notify` returns a :class:`Delivery` saying what
 happened, and the caller decides (``workbench check`` prints it on stderr).
+
+Given an :class:`~workbench.monitors.alerts.AlertLog`, :func:`notify` tells only what is
+news: a new alert once, an ongoing one again after ``repeat_after``, and when one stops
+(``send_resolved``). ``workbench check`` keeps that log next to the monitors file.
 """
 
 from __future__ import annotations
@@ -22,7 +26,8 @@ from typing import Any
 
 from workbench import __version__
 from workbench.errors import ConfigError
-from workbench.monitors.base import Result
+from workbench.monitors.alerts import AlertLog, Resolved
+from workbench.monitors.base import Result, parse_duration
 
 __all__ = ["Delivery", "Webhook", "notify", "payload"]
 
@@ -39,7 +44,13 @@ class Webhook:
         retries: Attempts after the first when it fails (connection errors, 408, 429, 5xx).
         backoff: Seconds before the first retry; doubled before each next one.
         headers: Extra request headers (``Authorization`` ...).
-        send: ``"fired"`` posts only when something fired; ``"always"`` posts every check.
+        send: ``"fired"`` posts only when there is news; ``"always"`` posts every check.
+        repeat_after: With an alert log, how long before an alert still ongoing is told
+            again (``"24h"``), or ``"never"``.
+        send_resolved: With an alert log, also tell when an alert told before stops.
+        state: The alert log file for ``workbench check``: ``None`` for the monitors file's
+            name with ``.alerts.json``, ``"none"`` to keep no log and tell every check all
+            that fired.
     """
 
     url: str
@@ -48,6 +59,9 @@ class Webhook:
     backoff: float = 0.5
     headers: Mapping[str, str] = field(default_factory=dict)
     send: str = "fired"
+    repeat_after: str = "24h"
+    send_resolved: bool = True
+    state: str | None = None
 
     def __post_init__(self) -> None:
         scheme = urllib.parse.urlsplit(str(self.url)).scheme if isinstance(self.url, str) else ""
@@ -70,6 +84,26 @@ class Webhook:
         if self.send not in ("fired", "always"):
             raise ConfigError(f"The webhook has send = {self.send!r}, but it must be \"fired\" or \"always\"; "
                               "write send = \"fired\" to post only when a rule fires.")
+        _repeat_interval(self.repeat_after)
+        if not isinstance(self.send_resolved, bool):
+            raise ConfigError(f"The webhook has send_resolved = {self.send_resolved!r}, but it must be true or false.")
+        if self.state is not None and not isinstance(self.state, str):
+            raise ConfigError(f"The webhook has state = {self.state!r}, but it must be a file path or \"none\".")
+
+    @property
+    def repeat_interval(self) -> dt.timedelta | None:
+        """``repeat_after`` as a duration; None for never."""
+        return _repeat_interval(self.repeat_after)
+
+
+def _repeat_interval(value: Any) -> dt.timedelta | None:
+    if isinstance(value, str) and value.strip().lower() == "never":
+        return None
+    try:
+        return parse_duration(value, what="webhook's repeat_after")
+    except ConfigError:
+        raise ConfigError(f"The webhook has repeat_after = {value!r}, but it must be a duration "
+                          "such as \"24h\" or \"30m\", or \"never\".") from None
 
 
 @dataclass(frozen=True)
@@ -87,25 +121,41 @@ class Delivery:
     attempts: int
     status: int | None = None
     error: str | None = None
+    held: int = 0  # fired results not posted because the webhook was told already
+    resolved: int = 0  # alerts posted as stopped
 
 
-def payload(results: Sequence[Result], *, checked_at: dt.datetime | None = None) -> dict[str, Any]:
-    """The JSON body: a summary ``text``, counts, and every fired result as a dict."""
+def payload(
+    results: Sequence[Result],
+    *,
+    checked_at: dt.datetime | None = None,
+    resolved: Sequence[Resolved] = (),
+    held: int = 0,
+    checked: int | None = None,
+) -> dict[str, Any]:
+    """The JSON body: a summary ``text``, counts, every fired result as a dict, and the alerts
+    that stopped (``resolved``)."""
     fired = [r for r in results if r.fired]
     at = (checked_at or dt.datetime.now(dt.timezone.utc)).astimezone(dt.timezone.utc)
+    lines = [f"[{r.severity}] {r.rule}: {r.message}" for r in fired] + [str(r) for r in resolved]
     if fired:
-        text = f"workbench: {len(fired)} monitor{'s' if len(fired) != 1 else ''} fired\n" + "\n".join(
-            f"[{r.severity}] {r.rule}: {r.message}" for r in fired)
+        head = f"workbench: {len(fired)} monitor{'s' if len(fired) != 1 else ''} fired"
+    elif resolved:
+        head = f"workbench: {len(resolved)} alert{'s' if len(resolved) != 1 else ''} resolved"
     else:
-        text = "workbench: no monitor fired"
+        head = "workbench: no monitor fired"
+    if held:
+        head += f" ({held} still firing, told before)"
     return {
         "source": "workbench",
         "version": __version__,
         "checked_at": at.isoformat().replace("+00:00", "Z"),
         "fired": len(fired),
-        "checked": len({r.rule for r in results}),
-        "text": text,
+        "checked": len({r.rule for r in results}) if checked is None else checked,
+        "held": held,
+        "text": "\n".join([head, *lines]),
         "results": [r.to_dict() for r in fired],
+        "resolved": [r.to_dict() for r in resolved],
     }
 
 
@@ -115,15 +165,33 @@ def notify(
     *,
     checked_at: dt.datetime | None = None,
     sleep: Callable[[float], None] = time.sleep,
+    log: AlertLog | None = None,
 ) -> Delivery:
     """POST the results to the webhook when something fired (or always, with ``send="always"``).
+
+    With ``log``, only what is news is posted (see :mod:`workbench.monitors.alerts`), and the
+    log is updated once the receiver took it.
 
     Retries connection errors, timeouts, 408, 425, 429 and 5xx answers, waiting ``backoff``
     seconds and doubling; any other answer ends it. Never raises for a failed delivery.
     """
-    if webhook.send == "fired" and not any(r.fired for r in results):
-        return Delivery(sent=False, attempts=0)
-    body = json.dumps(payload(results, checked_at=checked_at), default=str).encode()
+    now = (checked_at or dt.datetime.now(dt.timezone.utc)).astimezone(dt.timezone.utc)
+    checked = len({r.rule for r in results})
+    due = None
+    log_error = None
+    if log is not None:
+        try:
+            due = log.due(results, now=now, repeat_after=webhook.repeat_interval, send_resolved=webhook.send_resolved)
+            results = due.fired
+        except ConfigError as exc:  # without the log, everything that fired is told
+            log, log_error = None, str(exc)
+    fired = [r for r in results if r.fired]
+    resolved = due.resolved if due is not None else []
+    held = due.held if due is not None else 0
+    if webhook.send == "fired" and not fired and not resolved:
+        return Delivery(sent=False, attempts=0, held=held)
+    body = json.dumps(payload(fired, checked_at=now, resolved=resolved, held=held, checked=checked),
+                      default=str).encode()
     headers = {"Content-Type": "application/json", "User-Agent": f"workbench/{__version__}", **webhook.headers}
     attempts, status, error = 0, None, None
     for attempt in range(webhook.retries + 1):
@@ -135,7 +203,14 @@ def notify(
             with urllib.request.urlopen(request, timeout=webhook.timeout) as response:
                 status = response.status
                 response.read()
-            return Delivery(sent=True, attempts=attempts, status=status)
+            error = log_error
+            if due is not None and log is not None:
+                try:
+                    log.record(due)
+                except ConfigError as exc:  # delivered; the next check will repeat it
+                    error = str(exc)
+            return Delivery(sent=True, attempts=attempts, status=status, error=error, held=held,
+                            resolved=len(resolved))
         except urllib.error.HTTPError as exc:
             status, error = exc.code, f"the receiver answered {exc.code} {exc.reason}"
             exc.close()
@@ -144,6 +219,6 @@ def notify(
         except (urllib.error.URLError, TimeoutError, OSError) as exc:
             reason = getattr(exc, "reason", exc)
             status, error = None, f"no answer ({reason})"
-    return Delivery(sent=False, attempts=attempts, status=status,
+    return Delivery(sent=False, attempts=attempts, status=status, held=held,
                     error=f"The webhook {webhook.url} was not delivered after {attempts} attempt"
                           f"{'s' if attempts != 1 else ''}: {error}; check the URL and that the receiver is up.")
