@@ -141,3 +141,23 @@ def test_a_worker_pauses_the_cycle_collector_only_while_it_decodes():
         _decode_in_worker(b"\xff\x00 not protobuf", "application/x-protobuf", "p", None, None)
     assert gc.isenabled()  # back on after a request that failed, too
     assert _warm() == 1  # a starting worker decodes one span before it takes requests
+
+
+def test_a_server_in_the_users_process_leaves_its_garbage_collector_alone(store):
+    import gc
+
+    from workbench.server import Server
+    from workbench.server.server import _settle_garbage_collector
+
+    threshold, frozen = gc.get_threshold(), gc.get_freeze_count()
+    server = Server(store, host="127.0.0.1", port=0, app=False, decode_workers=0).start()  # a notebook's
+    try:
+        assert gc.get_threshold() == threshold and gc.get_freeze_count() == frozen
+    finally:
+        server.stop()
+    try:  # what `workbench serve`, a process of its own, does once it answers
+        _settle_garbage_collector()
+        assert gc.get_threshold()[0] == 10_000 and gc.get_freeze_count() > frozen
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*threshold)
