@@ -29,11 +29,12 @@ ALLOWED = {
     # query reaches analysis only for cost (workbench.analysis.price_join), imported lazily.
     "query": {"store", "filters", "tree", "errors", "model", "pricing", "config", "analysis"},
     "remote": {"tree", "errors"},
+    "snapshots": {"query", "store", "errors"},
     "drift": {"query", "store", "model", "errors", "config"},
     "analysis": {"query", "store", "filters", "tree", "errors", "model", "pricing", "config", "evals"},
     "evals": {"query", "store", "model", "errors", "config", "filters", "remote"},
     "instrument": {"collector", "store", "model", "config", "errors"},
-    "monitors": {"analysis", "query", "store", "pricing", "model", "errors", "config", "filters"},
+    "monitors": {"analysis", "query", "store", "pricing", "model", "errors", "config", "filters", "snapshots"},
     "app": {"query", "analysis", "drift", "tree", "model", "errors", "config", "pricing", "remote", "evals",
             "monitors"},
     "server": {"app", "query", "store", "collector", "errors", "config", "model", "drift", "pricing", "monitors"},

@@ -6,6 +6,7 @@ Three ways in::
     provider = workbench.register(project_name="support-bot")   # spans into a local file
     session = workbench.launch()                                 # the app, in a notebook
     wb = workbench.open()                                        # read spans as DataFrames
+    local = workbench.snapshot(wb, start="7d")                   # a server's range, for SQL analysis
 
 and ``workbench serve`` on the command line (OTLP/HTTP on 127.0.0.1:4318, the app at /).
 """
@@ -61,6 +62,7 @@ __all__ = [
     "open",
     "prices",
     "register",
+    "snapshot",
     "span",
     "traced",
 ]
@@ -74,6 +76,7 @@ _LAZY = {
     "log_annotations": ("workbench.evals.annotate", "log_annotations"),
     "evals": ("workbench.evals", None),
     "monitors": ("workbench.monitors", None),
+    "snapshot": ("workbench.snapshots", "snapshot"),
 }
 
 

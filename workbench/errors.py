@@ -12,7 +12,8 @@ The tree::
     ├── DecodeError            an OTLP request body cannot be decoded (the server answers 400)
     ├── QueueFullError         the write queue is full; retry later (the server answers 503)
     ├── NotFoundError          a trace, span or object that was asked for does not exist
-    └── ServerError            the server cannot start (port in use, bad address) or answer
+    ├── ServerError            the server cannot start (port in use, bad address) or answer
+    └── RemoteReaderError      SQL analysis was given a server's reader (copy a range with snapshot)
 
 The command line prints a WorkbenchError as one line, never a traceback.
 """
@@ -26,6 +27,7 @@ __all__ = [
     "ImportFormatError",
     "NotFoundError",
     "QueueFullError",
+    "RemoteReaderError",
     "SchemaVersionError",
     "ServerError",
     "StoreError",
@@ -79,3 +81,10 @@ class NotFoundError(WorkbenchError, KeyError):
 
 class ServerError(WorkbenchError):
     """The server cannot start or cannot answer."""
+
+
+class RemoteReaderError(WorkbenchError, AttributeError):
+    """Analysis that runs SQL over the store was given a server's reader, which has no store.
+
+    Also an AttributeError, so ``hasattr(reader, "store")`` stays False for such a reader.
+    """

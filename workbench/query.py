@@ -102,15 +102,23 @@ class Reader:
         store: An open :class:`workbench.store.Store`.
     """
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, *, owns_store: bool = True) -> None:
         self.store = store
+        self._owns_store = owns_store
 
     def __repr__(self) -> str:
         return f"Reader({self.store.path!r})"
 
     def close(self) -> None:
-        """Close the store."""
-        self.store.close()
+        """Close the store (unless the reader only borrowed it)."""
+        if self._owns_store:
+            self.store.close()
+
+    def __enter__(self) -> Reader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     # Filters ---------------------------------------------------------------------------
 

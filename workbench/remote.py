@@ -18,7 +18,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from workbench.errors import FilterError, NotFoundError, ServerError, WorkbenchError
+from workbench.errors import FilterError, NotFoundError, RemoteReaderError, ServerError, WorkbenchError
 from workbench.tree import Trace
 
 __all__ = ["RemoteReader"]
@@ -57,6 +57,26 @@ class RemoteReader:
 
     def close(self) -> None:
         """Nothing to release; present so both readers can be closed alike."""
+
+    def __enter__(self) -> RemoteReader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __getattr__(self, name: str) -> Any:
+        # What analysis reaches for on a local reader: say how to get one, not AttributeError.
+        if name in ("store", "_where", "db"):
+            raise RemoteReaderError(
+                f"This analysis runs SQL over the store, which the server at {self.url} does not do for "
+                "its readers; copy a time range into memory and pass that: "
+                "local = workbench.snapshot(wb, start=\"7d\")."
+            )
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    def table(self, name: str) -> pa.Table:
+        """Every row of one stored table (``docs/schema.md``), as Arrow."""
+        return self._table(f"/api/tables/{name}")
 
     def _request(self, path: str, params: list[tuple[str, str]] | None = None, body: Any = None) -> tuple[str, bytes]:
         query = ("?" + urllib.parse.urlencode(params)) if params else ""

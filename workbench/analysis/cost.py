@@ -132,9 +132,9 @@ def dimension_sql(by: str, alias: str = "s", feature_key: str | None = None) -> 
 def _local(reader: Reader) -> Reader:
     if not hasattr(reader, "store"):
         raise WorkbenchError(
-            f"The cost views read a database file directly, and {reader!r} reads through a server; "
-            "use them in the server's process (the app's Cost page), or open the file with "
-            "workbench.open(path) while no server holds it."
+            f"The cost views run SQL over the store, and {reader!r} reads through a server; copy a "
+            "time range into memory and pass that (local = workbench.snapshot(wb, start=\"7d\")), or "
+            "use the app's Cost page."
         )
     return reader
 
