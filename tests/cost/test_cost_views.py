@@ -193,5 +193,14 @@ def test_cost_change_finds_the_feature_whose_burn_jumped(reader, app_spans):
 def test_a_remote_reader_is_told_where_cost_views_run():
     from workbench.remote import RemoteReader
 
-    with pytest.raises(WorkbenchError, match="read a database file directly"):
+    with pytest.raises(WorkbenchError, match=r"run SQL over the store.*workbench\.snapshot\(wb, start=\"7d\"\)"):
         cost.cost_by(RemoteReader("http://127.0.0.1:9"))
+
+
+def test_cost_views_over_a_snapshot_of_a_server(server, reader, app_spans):
+    import workbench
+
+    local_answer = cost.cost_by(reader, by="feature", every="day")
+    assert len(local_answer) == 6
+    with workbench.snapshot(workbench.open(server.url)) as local:
+        pd.testing.assert_frame_equal(cost.cost_by(local, by="feature", every="day"), local_answer)
