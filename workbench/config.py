@@ -52,6 +52,19 @@ def _bool(value: str) -> bool:
     raise ValueError("must be one of true/false, yes/no, on/off, 1/0")
 
 
+def _zone(value: str) -> str:
+    name = value.strip()
+    if name.lower() in ("local", "utc"):
+        return name.lower() if name.lower() == "local" else "UTC"
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError("must be local, UTC or a zone name such as Europe/Paris") from None
+    return name
+
+
 def _fraction(value: str) -> float:
     number = float(value)
     if not 0.0 <= number <= 1.0:
@@ -161,6 +174,14 @@ SETTINGS: dict[str, Setting] = {
             "The monitors file: which rules `workbench check` and the Monitors page run, their "
             "parameters, and the webhook to notify (TOML, or JSON with a .json name). Without it "
             "the default rules run. Default: ~/.workbench/monitors.toml.",
+        ),
+        Setting(
+            "timezone",
+            "local",
+            _zone,
+            "The time zone the app shows times in, and reads times typed without an offset in: "
+            "local (this machine's), UTC, or a zone name such as Europe/Paris. Per-day and "
+            "per-hour charts count in UTC days and hours, and say so. Default: local.",
         ),
         Setting(
             "sample_rate",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import panel as pn
+import pandas as pd
 import pytest
 
 from workbench.app import App, LatencyView, SessionsView, TracesView, TraceView, create_app
@@ -32,6 +33,17 @@ def test_the_traces_view_pages_filters_and_sorts_in_the_store(reader, dataset):
     assert "Latency \u25bc" in html and f"?page=trace&amp;trace_id={view.frame['trace_id'].iloc[0]}" in html
     view._follow("traces", {"sort": "latency_ms", "descending": "false"})  # a header's link
     assert view.descending is False and "Latency \u25b2" in view._table.html
+
+
+def test_the_trace_list_shows_start_times_in_the_chosen_zone(reader, dataset, monkeypatch):
+    monkeypatch.setenv("WORKBENCH_TIMEZONE", "Asia/Kolkata")  # UTC+05:30, no summer time
+    view = TracesView(reader, page_size=5)
+    _render(view)
+    first = view.frame.iloc[0]
+    utc = reader.traces(limit=5)["start_time"].iloc[0]
+    shown = (utc + pd.Timedelta(hours=5, minutes=30)).strftime("%Y-%m-%d %H:%M:%S")
+    assert first["Start"] == shown
+    assert "Start (IST)" in view._table.html and "(UTC)" not in view._table.html
 
 
 def test_the_traces_view_lists_spans_and_combines_filters(reader, dataset):
@@ -167,10 +179,41 @@ def test_pages_plug_in_through_the_registry(reader):
         get_page("hello")
 
 
-def test_scope_bounds():
+def test_scope_bounds(monkeypatch):
+    import datetime as dt
+
     assert Scope().bounds() == (None, None)
     assert Scope(range="24h").bounds() == ("24h", None)
-    assert Scope(range="custom", start="2026-01-01", end="").bounds() == ("2026-01-01", None)
+    monkeypatch.setenv("WORKBENCH_TIMEZONE", "Europe/Paris")
+    # A time typed without an offset is a time in the zone the app shows.
+    start, end = Scope(range="custom", start="2026-01-01T09:00", end="").bounds()
+    assert start == dt.datetime(2026, 1, 1, 8, tzinfo=dt.timezone.utc) and end is None
+    assert Scope(range="custom", start="2026-07-01T09:00+00:00").bounds()[0].utcoffset() == dt.timedelta(0)
+    # A window picked on a chart (UTC buckets) keeps its zone written out.
+    scope = Scope()
+    scope.set_window(dt.datetime(2026, 7, 1, 9), dt.datetime(2026, 7, 1, 10))
+    assert scope.start == "2026-07-01T09:00:00+00:00"
+    assert scope.bounds()[0] == dt.datetime(2026, 7, 1, 9, tzinfo=dt.timezone.utc)
+
+
+def test_times_are_shown_in_the_chosen_zone(monkeypatch):
+    import datetime as dt
+
+    from workbench.app.format import fmt_time, zone_label
+
+    noon = dt.datetime(2026, 7, 1, 12, tzinfo=dt.timezone.utc)
+    monkeypatch.setenv("WORKBENCH_TIMEZONE", "UTC")
+    assert fmt_time(noon) == "2026-07-01 12:00:00" and zone_label() == "UTC"
+    monkeypatch.setenv("WORKBENCH_TIMEZONE", "America/New_York")
+    assert fmt_time(noon) == "2026-07-01 08:00:00"  # summer time
+    assert fmt_time(noon.replace(month=1)) == "2026-01-01 07:00:00"  # winter time
+    assert zone_label() in ("EST", "EDT")
+    assert fmt_time(dt.datetime(2026, 7, 1, 12)) == "2026-07-01 08:00:00"  # a naive time is UTC
+    monkeypatch.setenv("WORKBENCH_TIMEZONE", "Mars/Olympus")
+    from workbench.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="must be local, UTC or a zone name such as Europe/Paris"):
+        fmt_time(noon)
 
 
 def test_parse_href():

@@ -23,6 +23,7 @@ from panel.io.state import set_curdoc
 from panel.viewable import Viewer
 
 from workbench.analysis.facets import facets
+from workbench.app.format import local_bound, zone_label
 from workbench.app.style import CSS
 from workbench.errors import WorkbenchError
 from workbench.query import Reader
@@ -97,7 +98,7 @@ class Scope(param.Parameterized):
     def bounds(self) -> tuple[Any, Any]:
         """``(start, end)`` as the read API takes them."""
         if self.range == "custom":
-            return (self.start or None, self.end or None)
+            return (local_bound(self.start), local_bound(self.end))
         if self.range == "all":
             return (None, None)
         return (self.range, None)
@@ -109,7 +110,9 @@ class Scope(param.Parameterized):
 
     def set_window(self, start: dt.datetime | str, end: dt.datetime | str) -> None:
         """Show an explicit time window (from a chart's bucket, say)."""
-        as_text = [v.isoformat() if isinstance(v, dt.datetime) else str(v) for v in (start, end)]
+        # With the zone written out: naive text typed in the box means the display zone.
+        as_text = [(v if v.tzinfo else v.replace(tzinfo=dt.timezone.utc)).isoformat()
+                   if isinstance(v, dt.datetime) else str(v) for v in (start, end)]
         self.param.update(range="custom", start=as_text[0], end=as_text[1])
 
     def widgets(self, reader: Reader, *, filter_width: int = 420) -> list[Any]:
@@ -117,9 +120,10 @@ class Scope(param.Parameterized):
         range_select = pn.widgets.Select(
             options=RANGES, value=self.range, width=150, margin=(5, 5),
         )
-        start = pn.widgets.TextInput(placeholder="from (ISO time)", value=self.start, width=170, margin=(5, 2),
-                                     visible=self.range == "custom")
-        end = pn.widgets.TextInput(placeholder="to (ISO time)", value=self.end, width=170, margin=(5, 2),
+        zone = zone_label()
+        start = pn.widgets.TextInput(placeholder=f"from (ISO time, {zone})", value=self.start, width=170,
+                                     margin=(5, 2), visible=self.range == "custom")
+        end = pn.widgets.TextInput(placeholder=f"to (ISO time, {zone})", value=self.end, width=170, margin=(5, 2),
                                    visible=self.range == "custom")
         projects = sorted(cached_facets(reader)["projects"])
         options = {"All projects": ""} | {p: p for p in projects}

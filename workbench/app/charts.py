@@ -43,7 +43,7 @@ def _style(fig: Any) -> Any:
 
 
 def _naive(times: pd.Series) -> pd.Series:
-    """UTC times without a zone (Bokeh plots naive times as they are)."""
+    """UTC times without a zone (Bokeh plots naive times as they are; the axis says UTC)."""
     return times.dt.tz_convert(None) if getattr(times.dt, "tz", None) is not None else times
 
 
@@ -60,6 +60,7 @@ def lines_over_time(
     fig = figure(x_axis_type="datetime", height=height, sizing_mode="stretch_width", title=title,
                  tools="pan,box_zoom,reset", toolbar_location="above")
     fig.yaxis.axis_label = y_label
+    fig.xaxis.axis_label = "UTC"  # buckets are UTC hours and days, whatever zone the tables show
     groups = list(dict.fromkeys(frame["group"])) if len(frame) else []
     renderers = []
     for i, group in enumerate(groups):

@@ -34,7 +34,7 @@ from workbench.analysis.prices import Prices
 from workbench.app.base import PageView, status_line
 from workbench.app.charts import PALETTE
 from workbench.app.components import LinkedHTML
-from workbench.app.format import esc, fmt_count, fmt_time, href, is_missing
+from workbench.app.format import esc, fmt_count, fmt_time, href, is_missing, zone_label
 from workbench.app.style import CSS, FONT
 from workbench.errors import FilterError, WorkbenchError
 
@@ -109,6 +109,7 @@ def _lines(frame: pd.DataFrame, *, group: str, value: str, money: bool, title: s
         formatters={"@bucket": "datetime"}))
     fig.yaxis.formatter = NumeralTickFormatter(format="$0,0.00[00]" if money else "0.[0]a")
     fig.yaxis.axis_label = "USD" if money else "tokens"
+    fig.xaxis.axis_label = "UTC"
     if renderers:
         fig.legend.location = "top_left"
         fig.legend.click_policy = "hide"
@@ -120,7 +121,7 @@ def _lines(frame: pd.DataFrame, *, group: str, value: str, money: bool, title: s
 def _burn(frame: pd.DataFrame, budget: float | None, height: int = 240) -> Any:
     """Spend per day as bars, the trailing 7-day mean as a line, and the budget as a dashed rule."""
     fig = figure(x_axis_type="datetime", height=height, sizing_mode="stretch_width", title="Spend per day",
-                 tools="", toolbar_location=None)
+                 tools="", toolbar_location=None, x_axis_label="UTC days")
     if len(frame):
         over = frame["over_budget"] if "over_budget" in frame else pd.Series(False, index=frame.index)
         source = ColumnDataSource({
@@ -227,7 +228,7 @@ def _traces_html(frame: pd.DataFrame) -> str:
             f"<td style='white-space:nowrap'>{esc(fmt_time(r.start_time))}</td></tr>"
         )
     return ("<table class='wb-list wb-top-traces'><tr><th class='num'>Cost</th><th>Trace</th><th>User</th>"
-            "<th class='num'>Calls</th><th class='num'>Tokens</th><th>Start (UTC)</th></tr>" + "".join(rows) + "</table>")
+            f"<th class='num'>Calls</th><th class='num'>Tokens</th><th>Start ({zone_label()})</th></tr>" + "".join(rows) + "</table>")
 
 
 def _users_html(frame: pd.DataFrame) -> str:

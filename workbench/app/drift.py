@@ -25,7 +25,7 @@ from bokeh.models import NumeralTickFormatter
 from workbench.app.base import PageView, status_line
 from workbench.app.charts import lines_over_time
 from workbench.app.components import LinkedHTML
-from workbench.app.format import esc, fmt_count, fmt_time, href, is_missing, short
+from workbench.app.format import esc, fmt_count, fmt_time, href, is_missing, short, zone_label
 from workbench.app.style import CSS
 from workbench.drift import (
     DriftJob,
@@ -96,7 +96,7 @@ def _queries_html(frame: pd.DataFrame, limit: int = 50) -> str:
         )
     more = f"<div class='wb-muted'>{len(frame) - limit:,} more; export the cluster to see all.</div>" \
         if len(frame) > limit else ""
-    return ("<table class='wb-list wb-drift-queries'><tr><th>Query</th><th>Window</th><th>When (UTC)</th>"
+    return (f"<table class='wb-list wb-drift-queries'><tr><th>Query</th><th>Window</th><th>When ({zone_label()})</th>"
             "<th class='num'>Top score</th><th>Top document</th></tr>" + "".join(rows) + "</table>" + more)
 
 
@@ -386,10 +386,10 @@ class DriftView(PageView):
         if diagnostics:
             self._far.html = _table_html(result.far_queries(limit=25), {
                 "text": "Query", "nearest_similarity": "Nearest cosine", "nearest_document_id": "Nearest document",
-                "time": "When (UTC)"}, "wb-drift-far", link="trace_id")
+                "time": f"When ({zone_label()})"}, "wb-drift-far", link="trace_id")
             self._weak.html = _table_html(result.low_score_retrievals(limit=25), {
                 "query": "Query", "top_score": "Top score", "top_document_id": "Top document",
-                "documents": "Documents", "start_time": "When (UTC)"}, "wb-drift-weak", link="trace_id")
+                "documents": "Documents", "start_time": f"When ({zone_label()})"}, "wb-drift-weak", link="trace_id")
             self._unused.html = _table_html(result.unretrieved_documents().head(50), {
                 "document_id": "Document", "nearest_query_similarity": "Nearest query cosine", "text": "Text"},
                 "wb-drift-unused")

@@ -7,6 +7,7 @@ goes into HTML passes through :func:`esc`.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import html
 import json
 import math
@@ -15,8 +16,11 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
+from workbench import config
+
 __all__ = [
     "GridColumn",
+    "display_zone",
     "esc",
     "fmt_count",
     "fmt_ms",
@@ -26,8 +30,10 @@ __all__ = [
     "href",
     "is_missing",
     "json_block",
+    "local_bound",
     "pretty_json",
     "short",
+    "zone_label",
     "tabs",
 ]
 
@@ -79,15 +85,53 @@ def fmt_count(value: Any) -> str:
         return str(value)
 
 
+def display_zone() -> dt.tzinfo | None:
+    """The zone times are shown in: the ``timezone`` setting; None for this machine's own
+    (whose offset, with daylight saving, depends on the date shown)."""
+    return _zone(config.get("timezone"))
+
+
+@functools.lru_cache(maxsize=8)
+def _zone(name: str) -> dt.tzinfo | None:
+    if name == "UTC":
+        return dt.timezone.utc
+    if name == "local":
+        return None
+    from zoneinfo import ZoneInfo
+
+    return ZoneInfo(name)
+
+
+def zone_label() -> str:
+    """The short name of :func:`display_zone` now, for headers: ``UTC``, ``CET``, ``EST`` ..."""
+    return dt.datetime.now(dt.timezone.utc).astimezone(display_zone()).tzname() or "UTC"
+
+
+def local_bound(text: str | None) -> dt.datetime | str | None:
+    """A time typed in the app: ISO text without an offset is a time in :func:`display_zone`;
+    anything else (``24h``, text with an offset) is passed on as it is."""
+    if not text:
+        return None
+    try:
+        moment = dt.datetime.fromisoformat(text.strip())
+    except ValueError:
+        return text
+    if moment.tzinfo is not None:
+        return moment
+    zone = display_zone()
+    return moment.astimezone() if zone is None else moment.replace(tzinfo=zone)
+
+
 def fmt_time(value: Any, *, seconds: bool = True) -> str:
-    """A timestamp as ``2026-11-23 08:01:02`` (UTC)."""
+    """A timestamp as ``2026-11-23 08:01:02``, in :func:`display_zone` (naive times are UTC)."""
     if is_missing(value):
         return ""
     if hasattr(value, "to_pydatetime"):
         value = value.to_pydatetime()
     if isinstance(value, dt.datetime):
-        if value.tzinfo is not None:
-            value = value.astimezone(dt.timezone.utc)
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=dt.timezone.utc)
+        value = value.astimezone(display_zone())
         return value.strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
     return str(value)
 

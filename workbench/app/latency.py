@@ -22,7 +22,7 @@ from workbench.analysis.latency import (
 from workbench.app.base import PageView, status_line
 from workbench.app.charts import bars, histogram, lines_over_time
 from workbench.app.components import LinkedHTML
-from workbench.app.format import esc, fmt_count, fmt_ms, fmt_time, href, number, short
+from workbench.app.format import esc, fmt_count, fmt_ms, fmt_time, href, number, short, zone_label
 from workbench.app.style import CSS
 from workbench.errors import WorkbenchError
 
@@ -61,7 +61,7 @@ def _slowest_html(frame: pd.DataFrame) -> str:
             f"<td>{esc(', '.join(row.models) if row.models is not None else '')}</td>"
             f"<td>{esc(short(row.input_value, 90))}</td></tr>"
         )
-    return ("<table class='wb-list'><tr><th class='num'>Latency</th><th>Trace</th><th>Status</th><th>Start (UTC)</th>"
+    return (f"<table class='wb-list'><tr><th class='num'>Latency</th><th>Trace</th><th>Status</th><th>Start ({zone_label()})</th>"
             "<th class='num'>Spans</th><th>Models</th><th>Input</th></tr>" + "".join(rows) + "</table>")
 
 

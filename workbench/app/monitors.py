@@ -16,7 +16,7 @@ import param
 
 from workbench.app.base import PageView, status_line
 from workbench.app.components import LinkedHTML
-from workbench.app.format import esc, fmt_time, href
+from workbench.app.format import esc, fmt_time, href, zone_label
 from workbench.app.style import CSS
 from workbench.errors import WorkbenchError
 from workbench.monitors import Result, Results, Rule, check
@@ -82,7 +82,7 @@ def results_html(results: list[Result], *, show_quiet: bool = True) -> str:
             f"<td style='white-space:nowrap'>{_when(r)}</td><td style='white-space:nowrap'>{link}</td></tr>"
         )
     return ("<table class='wb-list wb-monitor-results'><tr><th></th><th>Rule</th><th>What happened</th>"
-            "<th>When (UTC)</th><th></th></tr>" + "".join(rows) + "</table>")
+            f"<th>When ({zone_label()})</th><th></th></tr>" + "".join(rows) + "</table>")
 
 
 def _value(value: Any) -> str:
@@ -112,7 +112,7 @@ def _cards(results: Results) -> str:
     critical = sum(1 for r in fired if r.severity == "critical")
     checked = len({r.rule for r in results})
     at = fmt_time(results.checked_at, seconds=False) if results.checked_at else ""
-    cards = [("fired", len(fired)), ("critical", critical), ("rules checked", checked), ("checked (UTC)", at)]
+    cards = [("fired", len(fired)), ("critical", critical), ("rules checked", checked), (f"checked ({zone_label()})", at)]
     return "<div class='wb-cards'>" + "".join(
         f"<div class='wb-card'><div class='v'>{esc(v)}</div><div class='l'>{esc(k)}</div></div>" for k, v in cards
     ) + "</div>"
@@ -187,7 +187,7 @@ class MonitorsView(PageView):
         fired = len({r.rule for r in results.fired})
         span = f"the {_span_text(results.window)} before" if results.window else "the window"
         self._status.object = status_line(
-            f"{fired} of {len({r.rule for r in results})} rules fired in {span} {esc(fmt_time(results.checked_at))} UTC")
+            f"{fired} of {len({r.rule for r in results})} rules fired in {span} {esc(fmt_time(results.checked_at))} {esc(zone_label())}")
         self._cards.object = _cards(results)
         self._list.html = results_html(list(results), show_quiet=self.show_quiet)
         self._rules.object = rules_html(config.rules, config.source) if config else ""

@@ -34,7 +34,7 @@ from workbench.analysis.quality import (
 from workbench.app.base import PageView, status_line
 from workbench.app.charts import PALETTE, bars
 from workbench.app.components import LinkedHTML
-from workbench.app.format import esc, fmt_count, fmt_time, href, is_missing, short
+from workbench.app.format import esc, fmt_count, fmt_time, href, is_missing, short, zone_label
 from workbench.app.style import CSS, FONT
 from workbench.errors import FilterError, WorkbenchError
 from workbench.evals import annotate
@@ -78,7 +78,7 @@ def annotations_html(frame: pd.DataFrame, *, empty: str = "No annotations yet.")
             f"<td style='white-space:nowrap'>{esc(fmt_time(r.created_at))}</td>"
             f"<td>{esc(short(r.explanation, 300)) if not is_missing(r.explanation) else ''}</td></tr>"
         )
-    return ("<table class='wb-list wb-annotations'><tr><th>Name</th><th>Result</th><th>By</th><th>When (UTC)</th>"
+    return (f"<table class='wb-list wb-annotations'><tr><th>Name</th><th>Result</th><th>By</th><th>When ({zone_label()})</th>"
             "<th>Why</th></tr>" + "".join(rows) + "</table>")
 
 
@@ -174,7 +174,7 @@ class FeedbackWidget(Viewer):
 def rate_lines(frame: pd.DataFrame, *, title: str, height: int = 280) -> Any:
     """Pass rate (0-100%) per ``bucket`` and ``group``, one line with markers per group."""
     fig = figure(x_axis_type="datetime", height=height, sizing_mode="stretch_width", title=title,
-                 tools="pan,box_zoom,reset", toolbar_location="above")
+                 tools="pan,box_zoom,reset", toolbar_location="above", x_axis_label="UTC")
     renderers = []
     for i, group in enumerate(dict.fromkeys(frame["group"]) if len(frame) else []):
         part = frame[(frame["group"] == group) & frame["pass_rate"].notna()]
@@ -264,7 +264,7 @@ def _worst_html(frame: pd.DataFrame, reviewing: str) -> str:
             f" &middot; <a href='{esc(href('trace', trace_id=r.trace_id))}'>trace &rarr;</a></td></tr>"
         )
     return ("<table class='wb-list wb-worst'><tr><th class='num'>Failed</th><th>Worst</th><th>Input</th><th>Feature</th>"
-            "<th>Prompt</th><th>When (UTC)</th><th></th></tr>" + "".join(rows) + "</table>")
+            f"<th>Prompt</th><th>When ({zone_label()})</th><th></th></tr>" + "".join(rows) + "</table>")
 
 
 def _rates_html(frame: pd.DataFrame, label: str) -> str:
@@ -453,7 +453,7 @@ class QualityView(PageView):
             return
         root = roots.iloc[0]
         self._review_note.html = (
-            f"<div class='wb-review-trace'><b>{esc(root['name'])}</b> <span class='wb-muted'>{esc(fmt_time(root['start_time']))} UTC"
+            f"<div class='wb-review-trace'><b>{esc(root['name'])}</b> <span class='wb-muted'>{esc(fmt_time(root['start_time']))} {esc(zone_label())}"
             f" &middot; <a href='{esc(href('trace', trace_id=self.review))}'>open trace &rarr;</a></span>"
             f"<div class='wb-muted'>input</div><div>{esc(short(root['input_value'], 600))}</div>"
             f"<div class='wb-muted'>output</div><div>{esc(short(root['output_value'], 1200))}</div></div>"

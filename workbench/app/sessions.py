@@ -12,7 +12,7 @@ import param
 from workbench.analysis.sessions import count_sessions, session_turns, sessions
 from workbench.app.base import PageView, status_line
 from workbench.app.components import LinkedHTML
-from workbench.app.format import esc, fmt_count, fmt_ms, fmt_time, fold, href, is_missing, short
+from workbench.app.format import esc, fmt_count, fmt_ms, fmt_time, fold, href, is_missing, short, zone_label
 from workbench.app.style import CSS
 from workbench.errors import WorkbenchError
 
@@ -39,7 +39,7 @@ def sessions_html(frame: pd.DataFrame, selected: str) -> str:
             f"<td style='white-space:nowrap'>{esc(fmt_time(r.last_end))}</td></tr>"
         )
     return ("<table class='wb-list'><tr><th>Session</th><th>User</th><th class='num'>Turns</th>"
-            "<th class='num'>Duration</th><th class='num'>Tokens</th><th>Last activity (UTC)</th></tr>"
+            f"<th class='num'>Duration</th><th class='num'>Tokens</th><th>Last activity ({zone_label()})</th></tr>"
             + "".join(rows) + "</table>")
 
 
@@ -52,7 +52,7 @@ def turns_html(session_id: str, turns: pd.DataFrame) -> str:
     users = sorted({u for u in turns["user_id"] if not is_missing(u)})
     head = (
         f"<h2 class='wb-title'>Session <span class='wb-mono'>{esc(session_id)}</span></h2>"
-        f"<div class='wb-muted' style='margin-bottom:8px'>{len(turns)} turn{'s' if len(turns) != 1 else ''} &middot; {esc(fmt_time(first))} UTC &middot; "
+        f"<div class='wb-muted' style='margin-bottom:8px'>{len(turns)} turn{'s' if len(turns) != 1 else ''} &middot; {esc(fmt_time(first))} {esc(zone_label())} &middot; "
         f"{esc(fmt_ms((last - first).total_seconds() * 1000))} &middot; {fmt_count(tokens)} tokens"
         + (f" &middot; user {esc(', '.join(users))}" if users else "")
         + f" &middot; <a href='{esc(href('traces', filter=f'session_id == {session_id!r}'))}'>as a trace list</a></div>"

@@ -10,7 +10,7 @@ import param
 
 from workbench.app.base import PageView
 from workbench.app.components import LinkedHTML, Waterfall
-from workbench.app.format import esc, fmt_count, fmt_ms, fmt_time, href, is_missing, tabs
+from workbench.app.format import esc, fmt_count, fmt_ms, fmt_time, href, is_missing, tabs, zone_label
 from workbench.app.quality import FeedbackWidget
 from workbench.app.span_detail import attributes_html, events_html, overview_html, resource_html
 from workbench.app.style import CSS
@@ -74,7 +74,7 @@ def _summary_html(trace: Trace) -> str:
     critical = " &rarr; ".join(esc(n.span.get("name")) for n in trace.critical_path[1:6])
     parts = [
         f"<span class='wb-status-{status}'>{'&#9888; ' if errors else ''}{status}</span>",
-        esc(fmt_time(root.get("start_time"))) + " UTC",
+        esc(fmt_time(root.get("start_time"))) + " " + esc(zone_label()),
         f"<b>{esc(fmt_ms(trace.duration_ms))}</b>",
         f"{len(spans):,} spans" + (f" <span class='wb-error-text'>({errors} failed)</span>" if errors else ""),
         f"{len(llm)} LLM calls, {fmt_count(tokens)} tokens" if llm else "",

@@ -11,7 +11,7 @@ import param
 
 from workbench.app.base import PageView, cached_facets, status_line
 from workbench.app.components import LinkedHTML
-from workbench.app.format import GridColumn, esc, fmt_count, fmt_ms, fmt_time, grid, href, short
+from workbench.app.format import GridColumn, esc, fmt_count, fmt_ms, fmt_time, grid, href, short, zone_label
 from workbench.app.style import CSS
 from workbench.errors import FilterError, WorkbenchError
 from workbench.model import SpanKind
@@ -20,12 +20,12 @@ __all__ = ["TracesView"]
 
 # Table column -> the read API's sort key, per mode.
 _TRACE_SORT = {
-    "Start (UTC)": "start_time", "Name": "name", "Status": "status_code", "Latency": "latency_ms",
+    "Start": "start_time", "Name": "name", "Status": "status_code", "Latency": "latency_ms",
     "Spans": "span_count", "Tokens": "total_tokens", "Cost": "cost", "Models": "models", "Session": "session_id",
     "User": "user_id", "Project": "project",
 }
 _SPAN_SORT = {
-    "Start (UTC)": "start_time", "Name": "name", "Kind": "span_kind", "Status": "status_code",
+    "Start": "start_time", "Name": "name", "Kind": "span_kind", "Status": "status_code",
     "Latency": "latency_ms", "Model": "model_name", "Tokens": "total_tokens", "Session": "session_id",
     "Project": "project",
 }
@@ -36,7 +36,7 @@ _SPAN_COLUMNS = (
 _RIGHT = ("Latency", "Spans", "Tokens", "Cost")
 _LIVE_MS = 5_000
 _WIDTHS = {
-    "Start (UTC)": 150, "Name": 160, "Kind": 90, "Status": 80, "Latency": 75, "Spans": 80, "Tokens": 70,
+    "Start": 150, "Name": 160, "Kind": 90, "Status": 80, "Latency": 75, "Spans": 80, "Tokens": 70,
     "Cost": 80, "Feedback": 90,
     "Models": 150, "Model": 130, "Session": 110, "User": 90, "Project": 110, "Input": 250, "Output": 250,
 }
@@ -91,7 +91,7 @@ def trace_rows(frame: pd.DataFrame, annotations: pd.DataFrame | None = None) -> 
     unpriced = frame["unpriced"] if "unpriced" in frame else [False] * len(frame)
     return pd.DataFrame({
         "trace_id": frame["trace_id"],
-        "Start (UTC)": [fmt_time(v) for v in frame["start_time"]],
+        "Start": [fmt_time(v) for v in frame["start_time"]],
         "Name": frame["name"].fillna(""),
         "Status": [_status("ERROR" if errors else status) for status, errors in zip(frame["status_code"], frame["error_count"])],
         "Latency": [fmt_ms(v) for v in frame["latency_ms"]],
@@ -113,7 +113,7 @@ def span_rows(frame: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame({
         "trace_id": frame["trace_id"],
         "span_id": frame["span_id"],
-        "Start (UTC)": [fmt_time(v) for v in frame["start_time"]],
+        "Start": [fmt_time(v) for v in frame["start_time"]],
         "Name": frame["name"].fillna(""),
         "Kind": frame["span_kind"].fillna(""),
         "Status": [_status(v) for v in frame["status_code"]],
@@ -390,7 +390,8 @@ class TracesView(PageView):
             if key is not None:
                 descending = not self.descending if key == current else True
                 sort_href = self.href(sort=key, descending=descending, page_no=1)
-            columns.append(GridColumn(label, label, _WIDTHS.get(label, 120), numeric=label in _RIGHT,
+            title = f"Start ({zone_label()})" if label == "Start" else label
+            columns.append(GridColumn(label, title, _WIDTHS.get(label, 120), numeric=label in _RIGHT,
                                       html=label in ("Status", "Name"), sort_href=sort_href, sorted=sorted_))
         rows, links = [], []
         for row in self.frame.to_dict("records"):
