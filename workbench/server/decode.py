@@ -29,7 +29,7 @@ from collections import Counter
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from workbench.collector.otlp import decode_json, decode_protobuf
 from workbench.collector.pipeline import Pipeline
@@ -183,14 +183,8 @@ def _start_worker() -> None:
     gc.freeze()
 
 
-def _decode_in_worker(
-    body: bytes,
-    content_type: str,
-    default_project: str,
-    redaction: RedactionConfig | None,
-    spool: str | None,
-) -> DecodedBatch:
-    """:func:`decode_body` with the cycle collector paused, in a worker process.
+def _decode_in_worker(*args: Any) -> DecodedBatch:
+    """:func:`decode_body` (same arguments) with the cycle collector paused, in a worker process.
 
     Decoding a request builds tens of thousands of dicts, tuples and spans that all live until
     the request is done, so the collector would walk them over and over while they are built
@@ -201,7 +195,7 @@ def _decode_in_worker(
     """
     gc.disable()
     try:
-        return decode_body(body, content_type, default_project, redaction, spool)
+        return decode_body(*args)
     finally:
         gc.enable()
 
