@@ -219,3 +219,17 @@ def test_times_are_shown_in_the_chosen_zone(monkeypatch):
 def test_parse_href():
     assert parse_href("?page=trace&trace_id=ab&span_id=cd") == ("trace", {"trace_id": "ab", "span_id": "cd"})
     assert parse_href("?filter=a+%3D%3D+1") == ("traces", {"filter": "a == 1"})
+
+
+def test_feedback_and_unpriced_cost_show_as_marks_not_markup(store, rag_spans):
+    from workbench.query import Reader
+
+    store.write(rag_spans)
+    store.add_annotations([{"trace_id": rag_spans[0].trace_id, "name": "user_feedback", "label": "thumbs_down"},
+                           {"span_id": rag_spans[3].span_id, "trace_id": rag_spans[3].trace_id,
+                            "name": "faithfulness", "label": "fail", "score": 0}])
+    view = TracesView(Reader(store))
+    _render(view)
+    html = view._table.html
+    assert "\U0001f44e" in html  # the thumb, as a mark
+    assert "&lt;span" not in html and ">nan<" not in html and "nan " not in html

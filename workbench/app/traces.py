@@ -11,7 +11,7 @@ import param
 
 from workbench.app.base import PageView, cached_facets, status_line
 from workbench.app.components import LinkedHTML
-from workbench.app.format import GridColumn, esc, fmt_count, fmt_ms, fmt_time, grid, href, short, zone_label
+from workbench.app.format import GridColumn, esc, fmt_count, fmt_ms, fmt_time, grid, href, is_missing, short, zone_label
 from workbench.app.style import CSS
 from workbench.errors import FilterError, WorkbenchError
 from workbench.model import SpanKind
@@ -34,6 +34,7 @@ _SPAN_COLUMNS = (
     "total_tokens", "cost", "session_id", "project", "input_value", "output_value",
 )
 _RIGHT = ("Latency", "Spans", "Tokens", "Cost")
+_HTML = ("Status", "Name", "Cost", "Feedback")  # cells built as HTML (their text escaped where made)
 _LIVE_MS = 5_000
 _WIDTHS = {
     "Start": 150, "Name": 160, "Kind": 90, "Status": 80, "Latency": 75, "Spans": 80, "Tokens": 70,
@@ -66,7 +67,7 @@ def _feedback(row: Any) -> str:
         return ""
     parts = []
     feedback = row.get("feedback")
-    if feedback:
+    if not is_missing(feedback) and feedback:
         label = str(feedback).lower()
         if "up" in label or label in ("positive", "good", "helpful"):
             parts.append("<span title='user feedback'>\U0001f44d</span>")
@@ -74,7 +75,8 @@ def _feedback(row: Any) -> str:
             parts.append("<span title='user feedback'>\U0001f44e</span>")
         else:
             parts.append(esc(label))
-    if row.get("failed"):
+    failed = row.get("failed")
+    if not is_missing(failed) and failed:
         parts.append(f"<span class='st-ERROR' title='failed evaluations'>{int(row['failed'])} failed</span>")
     return " ".join(parts)
 
@@ -392,7 +394,7 @@ class TracesView(PageView):
                 sort_href = self.href(sort=key, descending=descending, page_no=1)
             title = f"Start ({zone_label()})" if label == "Start" else label
             columns.append(GridColumn(label, title, _WIDTHS.get(label, 120), numeric=label in _RIGHT,
-                                      html=label in ("Status", "Name"), sort_href=sort_href, sorted=sorted_))
+                                      html=label in _HTML, sort_href=sort_href, sorted=sorted_))
         rows, links = [], []
         for row in self.frame.to_dict("records"):
             link = href("trace", trace_id=row["trace_id"], span_id=row.get("span_id"))
