@@ -18,7 +18,7 @@ NEW_TOPIC = r"(?i)copilot|\bai\b"  # how the sample finds its new topic's questi
 
 
 @pytest.fixture(scope="module")
-def sample_result(tmp_path_factory):
+def sample_store(tmp_path_factory):
     pytest.importorskip("umap")
     from workbench.sample import load_sample, sample_path
     from workbench.store import Store
@@ -29,7 +29,12 @@ def sample_result(tmp_path_factory):
         pytest.skip("the sample data is not installed")
     with Store(tmp_path_factory.mktemp("sample") / "sample.duckdb") as store:
         load_sample(store)
-        yield analyze(Reader(store), Window(start="7d"), Window(start="21d", end="7d"), cache=MemoryCache())
+        yield store
+
+
+@pytest.fixture(scope="module")
+def sample_result(sample_store):
+    return analyze(Reader(sample_store), Window(start="7d"), Window(start="21d", end="7d"), cache=MemoryCache())
 
 
 def test_the_new_topic_cluster_is_ranked_first(sample_result):
@@ -50,3 +55,17 @@ def test_the_adjusted_centroid_distance_is_up_in_the_primary_window(sample_resul
 def test_the_farthest_queries_are_about_the_new_topic(sample_result):
     far = sample_result.far_queries(limit=20)
     assert far["text"].str.contains(NEW_TOPIC).mean() >= 0.7
+
+
+@pytest.mark.parametrize("minutes", [10, 20])
+def test_the_story_holds_when_the_windows_move_a_little(sample_store, minutes):
+    # The same data checked a little later: the clustering must not fold the new topic away.
+    import datetime as dt
+
+    now = dt.datetime.now(dt.timezone.utc) + dt.timedelta(minutes=minutes)
+    week = dt.timedelta(days=7)
+    result = analyze(Reader(sample_store), Window(start=now - week, end=now),
+                     Window(start=now - 3 * week, end=now - week), cache=MemoryCache())
+    top = result.clusters.iloc[0]
+    assert top["drift_ratio"] > 0.9 and top["coverage_gap"]
+    assert result.cluster_queries(int(top["cluster"]))["text"].str.contains(NEW_TOPIC).mean() >= 0.8

