@@ -45,7 +45,7 @@ __all__ = ["CACHE_VERSION", "KEEP", "CachedProjection", "MemoryCache", "Projecti
 logger = logging.getLogger(__name__)
 
 #: Bump when the projection or clustering code changes what it returns for the same input.
-CACHE_VERSION = 1
+CACHE_VERSION = 2  # 2: clusters capped at a quarter of the points
 #: How many projections a store keeps.
 KEEP = 50
 
