@@ -34,7 +34,10 @@ def monitored_store(tmp_path_factory: Any) -> Iterator[Any]:
     from workbench.store import Store
 
     now = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
-    brownouts = ((now - 3 * DAY, now - 3 * DAY + dt.timedelta(hours=2)),)
+    # An afternoon three days ago, whatever the hour now: a brownout in the night floor of
+    # traffic (or a weekend's) could make fewer than min_errors calls.
+    afternoon = (now - 3 * DAY).replace(hour=12, minute=0, second=0)
+    brownouts = ((afternoon, afternoon + dt.timedelta(hours=4)),)
     store = Store(tmp_path_factory.mktemp("monitors") / "workbench.duckdb")
     fill(store, World(now=now, days=10, models={OLD: 0.6, "claude-3-5-haiku-20241022": 0.4},
                       deprecation=Deprecation(OLD, NEW, brownouts, now - 2 * DAY)))

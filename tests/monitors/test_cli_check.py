@@ -36,7 +36,10 @@ def deprecated_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from workbench.store import Store
 
     now = _now()
-    brownouts = ((now - 3 * DAY, now - 3 * DAY + dt.timedelta(hours=2)),)
+    # An afternoon three days ago, whatever the hour now: a brownout in the night floor of
+    # traffic (or a weekend's) could make fewer than min_errors calls.
+    afternoon = (now - 3 * DAY).replace(hour=12, minute=0, second=0)
+    brownouts = ((afternoon, afternoon + dt.timedelta(hours=4)),)
     path = tmp_path_factory.mktemp("cli") / "deprecated.duckdb"
     with Store(path) as store:
         fill(store, World(now=now, days=10, models={OLD: 0.6, "claude-3-5-haiku-20241022": 0.4},
