@@ -133,15 +133,21 @@ class AlertLog:
         entries = self._load()
         due = Due()
         seen: set[str] = set()
+
+        def stop(key: str, entry: dict[str, Any], *, forget: bool) -> None:
+            # A told alert that stopped: say so once, then forget it or keep it as resolved.
+            if not entry.get("resolved") and send_resolved:
+                due.resolved.append(Resolved(str(entry.get("rule")), str(entry.get("subject")),
+                                             _time(entry.get("since")), now))
+            due._entries[key] = {} if forget else {**entry, "resolved": True}
+
         for result in results:
             key = self._key(result.rule, result.subject)
             seen.add(key)
             entry = entries.get(key)
             if not result.fired:
                 if entry is not None:
-                    if not entry.get("resolved") and send_resolved:
-                        due.resolved.append(Resolved(result.rule, result.subject, _time(entry.get("since")), now))
-                    due._entries[key] = {}  # forget it
+                    stop(key, entry, forget=True)
                 continue
             new_entry = {"rule": result.rule, "subject": result.subject, "since": _iso(result.since),
                          "severity": result.severity, "told_at": _iso(now), "resolved": not result.ongoing}
@@ -153,9 +159,7 @@ class AlertLog:
                     due.fired.append(result)
                     due._entries[key] = new_entry
             elif not result.ongoing:
-                if send_resolved:
-                    due.resolved.append(Resolved(result.rule, result.subject, _time(entry.get("since")), now))
-                due._entries[key] = {**entry, "resolved": True}
+                stop(key, entry, forget=False)
             else:
                 told = _time(entry.get("told_at"))
                 worse = _rank(result.severity) > _rank(str(entry.get("severity")))
@@ -167,10 +171,7 @@ class AlertLog:
         prefix = f"{self.target}\t"
         for key, entry in entries.items():
             if key.startswith(prefix) and key not in seen:  # its rule no longer runs
-                if not entry.get("resolved") and send_resolved:
-                    due.resolved.append(Resolved(str(entry.get("rule")), str(entry.get("subject")),
-                                                 _time(entry.get("since")), now))
-                due._entries[key] = {}
+                stop(key, entry, forget=True)
         return due
 
     def record(self, due: Due) -> None:
