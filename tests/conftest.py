@@ -6,10 +6,43 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import os
+
 import pytest
 
 from tests.helpers import make_span
 from workbench.model import Document, Embedding, Message, Span, SpanKind, StatusCode, TokenUsage
+
+
+@pytest.fixture(autouse=True)
+def _isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Keep every test away from the user's ``~/.workbench`` and ``WORKBENCH_*`` variables.
+
+    HOME points at a fresh folder (so the default database, price file and config file are
+    the test's own), and every ``WORKBENCH_*`` variable of the shell that runs the tests is
+    unset; a test that wants one sets it with ``monkeypatch``. Subprocesses inherit both.
+    """
+    home = tmp_path_factory.mktemp("home")
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("USERPROFILE", str(home))
+    for name in [n for n in os.environ if n.startswith("WORKBENCH_")]:
+        monkeypatch.delenv(name)
+    return home
+
+
+# Fixtures that start chromium: a test using any of them is a browser test.
+BROWSER_FIXTURES = frozenset({"browser", "app", "jupyter_page"})
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "browser: drives a page in headless chromium")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark every test that starts chromium, so ``-m "not browser"`` skips all of them."""
+    for item in items:
+        if BROWSER_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.browser)
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ import pytest
 
 
 def needs_sklearn() -> None:
-    pytest.importorskip("sklearn", reason="drift analyses need scikit-learn: pip install 'workbench[drift]'")
+    pytest.importorskip("sklearn", reason="drift analyses need scikit-learn: pip install 'llm-trace-workbench[drift]'")
 
 from tests.drift import scenario
 

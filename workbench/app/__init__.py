@@ -20,7 +20,7 @@ try:
     import panel  # noqa: F401
 except ImportError as exc:  # pragma: no cover - depends on the installation
     raise ImportError(
-        f"The workbench app needs panel ({exc}); install it with pip install 'workbench[app]'."
+        f"The workbench app needs panel ({exc}); install it with pip install 'llm-trace-workbench[app]'."
     ) from None
 
 from workbench.app.registry import PAGES, Page, get_page, register_page

@@ -25,7 +25,7 @@ The modules, in the order an analysis runs:
 * :mod:`~workbench.drift.analysis`: :func:`analyze` and :class:`DriftResult`;
 * :mod:`~workbench.drift.worker`: :class:`DriftWorker`, analyses on a warmed background thread.
 
-UMAP and scikit-learn come with the ``drift`` extra (``pip install 'workbench[drift]'``);
+UMAP and scikit-learn come with the ``drift`` extra (``pip install 'llm-trace-workbench[drift]'``);
 they are imported only when a projection or clustering runs.
 """
 

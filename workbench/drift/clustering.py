@@ -50,7 +50,7 @@ def cluster(coords: np.ndarray, *, min_cluster_size: int | None = None, min_samp
         from sklearn.cluster import HDBSCAN
     except ImportError as exc:
         raise ImportError(
-            "Clustering needs scikit-learn 1.3 or later: pip install 'workbench[drift]'."
+            "Clustering needs scikit-learn 1.3 or later: pip install 'llm-trace-workbench[drift]'."
         ) from exc
     model = HDBSCAN(min_cluster_size=size, min_samples=min_samples, max_cluster_size=max(size, n // 4), copy=True)
     return model.fit_predict(np.asarray(coords, dtype=np.float64)).astype(np.int32)

@@ -30,7 +30,7 @@ def _plotly() -> Any:
     try:
         import plotly.graph_objects as go
     except ImportError as exc:
-        raise ImportError("Drift figures need plotly: pip install 'workbench[app]'.") from exc
+        raise ImportError("Drift figures need plotly: pip install 'llm-trace-workbench[app]'.") from exc
     return go
 
 

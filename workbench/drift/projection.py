@@ -27,7 +27,7 @@ import numpy as np
 
 __all__ = ["PCAProjector", "Projector", "UMAPProjector", "nearest_neighbours", "unit_rows", "warm_up"]
 
-_EXTRA_HINT = "pip install 'workbench[drift]' (umap-learn and scikit-learn)"
+_EXTRA_HINT = "pip install 'llm-trace-workbench[drift]' (umap-learn and scikit-learn)"
 _warm_lock = threading.Lock()
 _warm = False
 

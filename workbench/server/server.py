@@ -53,7 +53,7 @@ class _HomeHandler(RequestHandler):
             f"<p>Send OTLP/HTTP to <code>{self.server.url}/v1/traces</code>. "
             "Read spans at <a href='/api/spans?format=json&limit=20'>/api/spans</a> and traces at "
             "<a href='/api/traces?format=json'>/api/traces</a>.</p>"
-            "<p>The app needs its packages: <code>pip install 'workbench[app]'</code>.</p></body></html>"
+            "<p>The app needs its packages: <code>pip install 'llm-trace-workbench[app]'</code>.</p></body></html>"
         )
 
 
@@ -173,7 +173,7 @@ class Server:
             import workbench.app.hosting  # noqa: F401
         except ImportError as exc:
             self._app_error = str(exc)
-            logger.warning("The app is not served (%s); install it with pip install 'workbench[app]'.", exc)
+            logger.warning("The app is not served (%s); install it with pip install 'llm-trace-workbench[app]'.", exc)
 
     def _application(self) -> Application:
         if self.with_app and self._app_error is None:
