@@ -84,9 +84,11 @@ def open(target: str | Path | None = None, *, read_only: bool = True) -> Reader 
     """Open spans for reading, from a DuckDB file or from a running ``workbench serve``.
 
     Args:
-        target: A file path (default ``WORKBENCH_DB``), or the URL of a server such as
-            ``http://127.0.0.1:4318``. While a server writes a file, no other process can
-            open it; read through the server's URL instead.
+        target: A file path, or the URL of a server such as ``http://127.0.0.1:4318``.
+            Default: the store of the session ``workbench.launch()`` runs in this process,
+            else ``WORKBENCH_DB``. Within one process, ``register()``, ``open()`` and
+            ``launch()`` share the open file, and reads see what was just recorded. While a
+            server in another process writes a file, read through the server's URL instead.
         read_only: Open the file without writing (the default).
 
     Returns:
@@ -97,10 +99,18 @@ def open(target: str | Path | None = None, *, read_only: bool = True) -> Reader 
         from workbench.remote import RemoteReader
 
         return RemoteReader(target)
+    from workbench.errors import StoreLockedError
     from workbench.query import Reader
     from workbench.store import Store
+    from workbench.store.shared import process_store
 
-    return Reader(Store(target, read_only=read_only))
+    current = process_store()
+    if target is None and current is not None:  # the store of this process's running session
+        return Reader(current.handle(read_only=read_only))  # type: ignore[attr-defined]
+    try:
+        return Reader(Store(target, read_only=read_only))
+    except StoreLockedError as exc:
+        raise exc.for_python() from None
 
 
 def __getattr__(name: str) -> Any:

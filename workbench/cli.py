@@ -34,7 +34,8 @@ def main() -> None:
 @_db_option
 @click.option("--host", default=None, help="Address to listen on (default 127.0.0.1).")
 @click.option("--port", type=int, default=None, help="Port for OTLP/HTTP, the API and the app (default 4318; 0 = any free port).")
-@click.option("--sample", is_flag=True, help="Load the sample data (a fictional support bot's traces) first.")
+@click.option("--sample", is_flag=True, help="Load the sample data (a fictional support bot's traces) first, into a file of its own "
+              "(sample.duckdb beside the default database) unless --db names one.")
 @click.option("--no-app", is_flag=True, help="Serve OTLP and the API only, without the web app.")
 @click.option("--redact/--no-redact", default=None, help="Redact personal data before storing (default: $WORKBENCH_REDACT).")
 @click.option("--sample-rate", type=click.FloatRange(0, 1), default=None,

@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 
 import click
 
-from workbench.errors import WorkbenchError
+from workbench.errors import StoreLockedError, WorkbenchError
 
 __all__ = ["one_line_errors"]
 
@@ -24,6 +24,8 @@ def one_line_errors(func: F) -> F:
         try:
             return func(*args, **kwargs)
         except WorkbenchError as exc:
+            if isinstance(exc, StoreLockedError):  # the fix on the command line is --url
+                exc = exc.for_cli()
             click.echo(f"Error: {exc}", err=True)
             sys.exit(1)
 

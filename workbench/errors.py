@@ -49,7 +49,59 @@ class StoreError(WorkbenchError):
 
 
 class StoreLockedError(StoreError):
-    """Another process holds the database file."""
+    """Another process holds the database file.
+
+    Attributes:
+        path: The database file.
+        pid: The process that holds it, when known.
+        program: That process's program name, when known.
+        url: The address of the workbench server that holds it, when it is one.
+
+    The message's fix depends on where the user is: ``for_python()`` (read through the
+    server with ``workbench.open(url)``), ``for_register()`` (send spans with
+    ``endpoint=``) and ``for_cli()`` (pass ``--url``) each give the same error with its fix.
+    """
+
+    def __init__(self, path: str, *, pid: int | None = None, program: str | None = None,
+                 url: str | None = None, where: str = "python") -> None:
+        self.path = path
+        self.pid = pid
+        self.program = program
+        self.url = url
+        self.where = where
+        super().__init__(self._message())
+
+    def _message(self) -> str:
+        if self.url:
+            holder = f"the workbench server at {self.url} (PID {self.pid})"
+        elif self.pid is not None:
+            holder = f"another process (PID {self.pid}{', ' + self.program if self.program else ''})"
+        else:
+            holder = "another process"
+        head = f"The database file {self.path} is in use by {holder}"
+        if not self.url:
+            return f"{head}; stop that process, or pass another database file."
+        fixes = {
+            "python": f"read it through that server with workbench.open({self.url!r})",
+            "register": f"send spans to that server with workbench.register(endpoint={self.url!r})",
+            "cli": f"pass --url {self.url} to read through that server",
+        }
+        return f"{head}; {fixes[self.where]}, or stop that server first."
+
+    def _where(self, where: str) -> StoreLockedError:
+        return StoreLockedError(self.path, pid=self.pid, program=self.program, url=self.url, where=where)
+
+    def for_python(self) -> StoreLockedError:
+        """The same error, with the fix for a notebook or script that reads."""
+        return self._where("python")
+
+    def for_register(self) -> StoreLockedError:
+        """The same error, with the fix for ``workbench.register()``."""
+        return self._where("register")
+
+    def for_cli(self) -> StoreLockedError:
+        """The same error, with the fix for the command line."""
+        return self._where("cli")
 
 
 class SchemaVersionError(StoreError):

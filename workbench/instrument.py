@@ -29,6 +29,7 @@ from opentelemetry.trace import Status
 from opentelemetry.trace import StatusCode as OtelStatusCode
 
 from workbench import config
+from workbench.collector.current import CURRENT
 from workbench.collector.pipeline import build_pipeline
 from workbench.collector.processor import CollectorProcessor
 from workbench.collector.sampling import SamplingPolicy, sampling_policy
@@ -62,12 +63,17 @@ def register(
     Args:
         project_name: The project spans belong to (the ``openinference.project.name``
             resource attribute). Default: ``WORKBENCH_PROJECT`` or ``default``.
-        db: The DuckDB file to write (default ``WORKBENCH_DB``). Ignored with ``endpoint``.
+        db: The DuckDB file to write. Default: the store of the session that
+            ``workbench.launch()`` runs in this process, else ``WORKBENCH_DB``. Within one
+            process, ``register()``, ``open()`` and ``launch()`` share one open file, and reads
+            see what was just recorded. Ignored with ``endpoint``.
         endpoint: Send spans over OTLP/HTTP to a running ``workbench serve`` instead, e.g.
             ``http://127.0.0.1:4318`` (``/v1/traces`` is added when missing).
         sink: Write into this sink instead of a file (an open :class:`workbench.Store`, or
             an in-memory sink in tests).
-        set_global: Also make it the global provider (``trace.set_tracer_provider``).
+        set_global: Make it the process's current provider: spans of instrumentors and tracers
+            that use the global OpenTelemetry provider go to it, until the next ``register()``
+            or ``launch()`` (tracers handed out before follow the switch).
         resource_attributes: More resource attributes (``service.name`` ...).
         redact: Redact personal data before storing (default ``WORKBENCH_REDACT``).
         capture_text: Store prompt and response text (default ``WORKBENCH_CAPTURE_TEXT``).
@@ -88,16 +94,11 @@ def register(
     if endpoint is not None:
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
-        url = endpoint.rstrip("/")
-        if not url.endswith("/v1/traces"):
-            url += "/v1/traces"
-        provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(endpoint=url)))
+        provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(endpoint=_traces_url(endpoint))))
     else:
         owned = sink is None
         if sink is None:
-            from workbench.store import Store  # only this branch needs the store
-
-            sink = Store(db)
+            sink = _store_for(db)
         processor = CollectorProcessor(
             sink,
             pipeline=build_pipeline(redact=redact, capture_text=capture_text),
@@ -106,10 +107,35 @@ def register(
             close_sink=owned,
             sampling=sampling_policy(sampling),
         )
+        add_source = getattr(sink, "add_source", None)
+        if add_source is not None:  # reads in this process see what was just recorded
+            add_source(processor.sync, processor.store_everything)
         provider.add_span_processor(processor)
     if set_global:
-        trace.set_tracer_provider(provider)
+        CURRENT.install(provider)
     return provider
+
+
+def _traces_url(endpoint: str) -> str:
+    url = endpoint.strip().rstrip("/")
+    if "://" not in url:
+        url = "http://" + url
+    return url if url.endswith("/v1/traces") else url + "/v1/traces"
+
+
+def _store_for(db: str | Path | None) -> SpanSink:
+    """The store spans go into: the running session's when no file is named, else that file's."""
+    from workbench.errors import StoreLockedError
+    from workbench.store import Store  # only the local path needs the store
+    from workbench.store.shared import process_store
+
+    current = process_store()
+    if db is None and current is not None:
+        return current.handle()  # type: ignore[attr-defined, no-any-return]
+    try:
+        return Store(db)
+    except StoreLockedError as exc:
+        raise exc.for_register() from None
 
 
 def _text(value: Any) -> tuple[str, str]:
@@ -185,18 +211,23 @@ def _call_input(signature: inspect.Signature | None, args: tuple[Any, ...], kwar
 
 
 def traced(
-    kind: SpanKind | str = SpanKind.CHAIN,
+    kind: SpanKind | str | Callable[..., Any] = SpanKind.CHAIN,
     *,
     name: str | None = None,
     tracer_provider: TracerProvider | None = None,
-) -> Callable[[F], F]:
+) -> Any:
     """Decorate a function (sync or async) so each call is a span with its input and output.
 
-    Example::
+    Works bare or with arguments::
+
+        @workbench.traced
+        def answer(question: str) -> str: ...
 
         @workbench.traced(kind="TOOL")
         def lookup_invoice(invoice_id: str) -> dict: ...
     """
+    if callable(kind) and not isinstance(kind, (str, SpanKind)):
+        return traced(name=name, tracer_provider=tracer_provider)(kind)
 
     def decorate(func: F) -> F:
         span_name = name or func.__qualname__

@@ -119,6 +119,12 @@ class Session:
             self._stopped = True
             if _active is self:
                 _active = None
+        from workbench.collector.current import CURRENT
+        from workbench.store.shared import process_store, set_process_store
+
+        CURRENT.release(self.provider)
+        if process_store() is self.store:
+            set_process_store(None)
         try:
             self.provider.shutdown()
         except Exception:  # pragma: no cover
@@ -150,10 +156,14 @@ def launch(
 
     Args:
         project_name: The project of the spans made here (default ``WORKBENCH_PROJECT``).
-        db: The DuckDB file (default ``WORKBENCH_DB``); ``":memory:"`` keeps nothing.
+        db: The DuckDB file (default ``WORKBENCH_DB``); ``":memory:"`` keeps nothing. While the
+            session runs, ``workbench.register()`` and ``workbench.open()`` without a file of
+            their own use this store.
         host: The address to listen on (default ``WORKBENCH_HOST``).
         port: The port; by default ``WORKBENCH_PORT``, or any free port when that one is taken.
-        sample: Load the sample data first.
+        sample: Load the sample data first. Without ``db``, the session then works on a file
+            of its own (``sample.duckdb`` beside the default database), so the sample never
+            mixes with your traces; pass ``db`` to load it into that file instead.
         redact: Redact personal data before storing (default ``WORKBENCH_REDACT``).
         capture_text: Store prompt and response text (default ``WORKBENCH_CAPTURE_TEXT``).
 
@@ -166,9 +176,18 @@ def launch(
     with _lock:
         if _active is not None and _active.running:
             return _active
+        from workbench.errors import StoreLockedError
         from workbench.instrument import register
+        from workbench.store.shared import set_process_store
 
-        store = Store(db)
+        if sample and db is None:
+            from workbench.sample import sample_db_path
+
+            db = sample_db_path()
+        try:
+            store = Store(db)
+        except StoreLockedError as exc:
+            raise exc.for_python() from None
         try:
             if sample:
                 from workbench.sample import load_sample
@@ -186,5 +205,6 @@ def launch(
         except BaseException:
             store.close()
             raise
+        set_process_store(store)
         _active = Session(store, server, provider)
         return _active

@@ -13,11 +13,12 @@ import hashlib
 from importlib import resources
 from pathlib import Path
 
+from workbench import config
 from workbench.errors import StoreError
 from workbench.store import Store
 from workbench.store.parquet import latest_time
 
-__all__ = ["load_sample", "sample_path"]
+__all__ = ["load_sample", "sample_db_path", "sample_path"]
 
 
 def sample_path() -> Path:
@@ -43,6 +44,12 @@ def _fingerprint(path: Path) -> str:
     for file in sorted(path.rglob("*.parquet")):
         digest.update(f"{file.relative_to(path)}:{file.stat().st_size}".encode())
     return digest.hexdigest()
+
+
+def sample_db_path() -> Path:
+    """The file the sample goes into when no file is named: ``sample.duckdb`` beside the
+    default database, so the sample never mixes with the user's own traces."""
+    return Path(config.get("db")).with_name("sample.duckdb")
 
 
 def load_sample(store: Store, *, now: dt.datetime | None = None) -> dict[str, int]:

@@ -31,6 +31,10 @@ def serve(
         StoreLockedError: Another process holds the file.
         ServerError: The port is in use.
     """
+    if sample and db is None:
+        from workbench.sample import sample_db_path
+
+        db = sample_db_path()
     store = Store(db)
     try:
         if sample:

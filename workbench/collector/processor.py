@@ -211,6 +211,25 @@ class CollectorProcessor(SpanProcessor):
                 self._release(everything=True)
         return bool(self.sink.flush(max(0.0, deadline - time.monotonic())))
 
+    def sync(self, timeout: float = 30.0) -> bool:
+        """Hand over to the sink every span ended so far, without deciding open traces.
+
+        Readers in this process call it before reading (see ``Store.add_source``), so what
+        was just recorded is read. Sampling decisions still wait for their traces to end.
+        Called from the collector's own thread it returns at once, as there is nothing to wait for.
+        """
+        if threading.current_thread() is self._thread or (not self._queue and not self._in_flight):
+            return True
+        self._wake.set()
+        with self._idle:
+            return bool(self._idle.wait_for(lambda: not self._queue and not self._in_flight, timeout))
+
+    def store_everything(self, timeout: float = 30.0) -> bool:
+        """Store everything held, deciding every open trace: for the end of the program."""
+        if threading.current_thread() is self._thread:
+            return True
+        return self.force_flush(int(timeout * 1000))
+
     def shutdown(self) -> None:
         """Store what is queued, stop the thread, and close the sink if this processor owns it."""
         if self._stopped:

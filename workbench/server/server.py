@@ -31,6 +31,7 @@ from workbench.query import Reader
 from workbench.server.api import api_handlers
 from workbench.server.otlp import Ingest, OtlpTracesHandler
 from workbench.store import Store
+from workbench.store.holder import forget_holder, write_holder
 
 __all__ = ["Server"]
 
@@ -97,6 +98,7 @@ class Server:
         self.started_at = time.time()
         self._sockets = self._bind(self.host, requested)
         self.port = self._sockets[0].getsockname()[1]
+        write_holder(store.path, self.url)  # a refused opener of the file can then name this server
         self.with_app = app
         self._app_host: Any = None
         self._app_error: str | None = None
@@ -269,6 +271,7 @@ class Server:
         self._close_resources()
 
     def _close_resources(self) -> None:
+        forget_holder(self.store.path)
         self.ingest.close()
         self.read_executor.shutdown(wait=False)
         for sock in self._sockets:

@@ -19,6 +19,7 @@ import duckdb
 import pyarrow as pa
 
 from workbench.errors import SchemaVersionError, StoreError, StoreLockedError
+from workbench.store.holder import read_holder_url
 from workbench.store.schema import SCHEMA_VERSION, TABLES, ddl
 
 __all__ = ["Database", "MEMORY"]
@@ -56,10 +57,9 @@ def _connect(path: str, read_only: bool) -> duckdb.DuckDBPyConnection:
         text = str(exc)
         holder = _LOCK_HOLDER.search(text)
         if holder:
+            pid = int(holder["pid"])
             raise StoreLockedError(
-                f"The database file {path} is in use by another process (PID {holder['pid']}, "
-                f"{Path(holder['exe']).name}); read it through that process's server with "
-                "workbench.open('http://127.0.0.1:4318') (its URL), or stop that process first."
+                path, pid=pid, program=Path(holder["exe"]).name, url=read_holder_url(path, pid)
             ) from None
         if "not a valid DuckDB database file" in text:
             raise StoreError(

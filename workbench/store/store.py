@@ -17,6 +17,7 @@ from workbench.errors import NotFoundError, StoreError
 from workbench.model import Span
 from workbench.store import parquet
 from workbench.store.database import MEMORY, Database
+from workbench.store.shared import OpenFile, acquire, add_handle, release
 from workbench.store.frames import annotation_rows, corpus_rows
 from workbench.store.schema import SCHEMA_VERSION, TABLES
 from workbench.store.writer import Writer
@@ -45,18 +46,58 @@ class Store:
         max_queued_spans: int | None = None,
         batch_spans: int | None = None,
     ) -> None:
-        self.db = Database(config.get("db", path), read_only=read_only)
-        self.path = self.db.path
-        self.writer: Writer | None = None
-        if not read_only:
-            self.writer = Writer(
-                self.db,
-                max_queued_spans=config.get("queue_spans", max_queued_spans),
-                batch_spans=config.get("batch_spans", batch_spans),
-            )
+        self._read_only = read_only
+        self._file: OpenFile | None = acquire(
+            config.get("db", path),
+            read_only=read_only,
+            writer_options={
+                "max_queued_spans": config.get("queue_spans", max_queued_spans),
+                "batch_spans": config.get("batch_spans", batch_spans),
+            },
+        )
+        self.path = self._file.db.path
+
+    def handle(self, *, read_only: bool = False) -> Store:
+        """Another store on the same open file (the same one, for ``":memory:"``); close each."""
+        shared = self._open
+        add_handle(shared, read_only=read_only)
+        other = Store.__new__(Store)
+        other._read_only = read_only
+        other._file = shared
+        other.path = self.path
+        return other
+
+    @property
+    def _open(self) -> OpenFile:
+        if self._file is None:
+            raise StoreError(f"The store {self.path} is closed; open it again.")
+        return self._file
+
+    @property
+    def db(self) -> Database:
+        """The database connection (shared by every store on this file in this process)."""
+        return self._open.db
+
+    @property
+    def writer(self) -> Writer | None:
+        """The writer, or None for a store opened read-only."""
+        return None if self._read_only or self._file is None else self._file.writer
+
+    def add_source(self, sync: Any, flush: Any) -> None:
+        """Register an in-process collector writing here: reads first take what it holds.
+
+        Args:
+            sync: ``sync(timeout)`` hands over the spans it holds, before a read.
+            flush: ``flush(timeout)`` stores everything it holds, at exit.
+        """
+        self._open.add_source(sync, flush)
+
+    def _sync(self) -> None:
+        if self._file is not None:
+            self._file.sync()
 
     def __repr__(self) -> str:
-        return f"Store({self.path!r}{', read_only=True' if self.db.read_only else ''})"
+        return f"Store({self.path!r}{', read_only=True' if self._read_only else ''})"
 
     def __enter__(self) -> Store:
         return self
@@ -81,7 +122,8 @@ class Store:
 
     def flush(self, timeout: float | None = 60.0) -> bool:
         """Wait until every queued write is committed."""
-        return self.writer.flush(timeout) if self.writer else True
+        writer = self._file.writer if self._file is not None else None
+        return writer.flush(timeout) if writer is not None else True
 
     def add_annotations(self, data: Any, *, annotator_kind: str = "HUMAN") -> int:
         """Add evaluations or feedback (a DataFrame, Arrow table, list of dicts or Parquet path).
@@ -124,11 +166,16 @@ class Store:
     # Reading ---------------------------------------------------------------------------
 
     def query(self, sql: str, params: Sequence[Any] | None = None) -> pa.Table:
-        """Run read-only SQL on this thread's cursor; return an Arrow table."""
+        """Run read-only SQL on this thread's cursor; return an Arrow table.
+
+        What this process's collectors have recorded so far is stored first, so it is read.
+        """
+        self._sync()
         return self.db.query(sql, params)
 
     def fetchall(self, sql: str, params: Sequence[Any] | None = None) -> list[tuple[Any, ...]]:
         """Run SQL on this thread's cursor; return rows as tuples."""
+        self._sync()
         return self.db.fetchall(sql, params)
 
     def counts(self) -> dict[str, int]:
@@ -162,7 +209,10 @@ class Store:
         return parquet.import_parquet(self.db, path, shift=shift)
 
     def close(self) -> None:
-        """Write what is queued and close the file."""
-        if self.writer is not None:
-            self.writer.close()
-        self.db.close()
+        """Let go of the file: the last store on it in this process writes what is queued and closes it."""
+        shared, self._file = self._file, None
+        if shared is None:
+            return
+        if not self._read_only and shared.writer is not None:
+            shared.writer.flush(60)
+        release(shared)
