@@ -81,6 +81,7 @@ class CollectorProcessor(SpanProcessor):
         self._warned = False
         self.dropped = 0
         self.failed = 0
+        self.last_error: str | None = None
         self.exported = 0
         self._thread = threading.Thread(target=self._run, name="workbench-collector", daemon=True)
         self._thread.start()
@@ -191,6 +192,7 @@ class CollectorProcessor(SpanProcessor):
         error = future.exception()
         if error is not None:
             self.failed += 1
+            self.last_error = str(error)
             logger.error("workbench could not store a batch of spans: %s", error)
 
     # Flush and shutdown ----------------------------------------------------------------
@@ -224,11 +226,20 @@ class CollectorProcessor(SpanProcessor):
         with self._idle:
             return bool(self._idle.wait_for(lambda: not self._queue and not self._in_flight, timeout))
 
-    def store_everything(self, timeout: float = 30.0) -> bool:
-        """Store everything held, deciding every open trace: for the end of the program."""
+    def store_everything(self, timeout: float = 30.0) -> str | None:
+        """Store everything held, deciding every open trace: for the end of the program.
+
+        Returns:
+            None when everything was stored, else what went wrong, in a few words.
+        """
         if threading.current_thread() is self._thread:
-            return True
-        return self.force_flush(int(timeout * 1000))
+            return None
+        failed = self.failed
+        if not self.force_flush(int(timeout * 1000)):
+            return f"they were not stored within {timeout:.0f} s"
+        if self.failed > failed:
+            return f"the store refused them ({self.last_error})"
+        return None
 
     def shutdown(self) -> None:
         """Store what is queued, stop the thread, and close the sink if this processor owns it."""

@@ -101,17 +101,23 @@ class OpenFile:
         if self.writer is not None:
             self.writer.flush(timeout)
 
-    def flush_everything(self, timeout: float) -> bool:
-        """Store everything the collectors hold and wait for the writer; False if it could not."""
-        done = True
+    def flush_everything(self, timeout: float) -> str | None:
+        """Store everything the collectors hold and wait for the writer.
+
+        Returns:
+            None when everything was written, else why not.
+        """
+        problems = []
         for flush in self._live(self._flushes):
             try:
-                done = bool(flush(timeout)) and done
-            except Exception:
-                done = False
-        if self.writer is not None:
-            done = self.writer.flush(timeout) and done
-        return done
+                problem = flush(timeout)
+            except Exception as exc:
+                problem = str(exc)
+            if problem:
+                problems.append(str(problem))
+        if self.writer is not None and not self.writer.flush(timeout):
+            problems.append(f"the writer did not finish within {timeout:.0f} s")
+        return "; ".join(problems) or None
 
     def close(self) -> None:
         if self.writer is not None:
@@ -195,13 +201,21 @@ def _close_at_exit() -> None:
     """Write what this process recorded and close every file, before the interpreter goes."""
     with _lock:
         files = list(_files.values())
-    for shared in files:
-        try:
-            if not shared.flush_everything(_EXIT_TIMEOUT_S):
-                print(f"workbench: some spans could not be written to {shared.path} before exit "
-                      f"(they did not finish within {_EXIT_TIMEOUT_S:.0f} s).", file=sys.stderr)
-        except Exception as exc:
-            print(f"workbench: spans could not be written to {shared.path} before exit: {exc}", file=sys.stderr)
+    # One line on stderr says what could not be written; the loggers' tracebacks would bury it.
+    quiet = logging.getLogger("workbench")
+    level = quiet.level
+    quiet.setLevel(logging.CRITICAL)
+    try:
+        for shared in files:
+            try:
+                problem = shared.flush_everything(_EXIT_TIMEOUT_S)
+            except Exception as exc:
+                problem = str(exc)
+            if problem:
+                print(f"workbench: spans could not be written to {shared.path} before exit: {problem}",
+                      file=sys.stderr)
+    finally:
+        quiet.setLevel(level)
     for shared in files:
         with _lock:
             if _files.get(shared.key) is shared:
