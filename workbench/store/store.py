@@ -80,8 +80,13 @@ class Store:
 
     @property
     def writer(self) -> Writer | None:
-        """The writer, or None for a store opened read-only."""
-        return None if self._read_only or self._file is None else self._file.writer
+        """The writer, or None when the file is open read-only in this process.
+
+        A store asked for read-only on a file this process already writes (a notebook that
+        also records) shares that writer: the lock is taken already, and annotations can be
+        written through any reader.
+        """
+        return None if self._file is None else self._file.writer
 
     def add_source(self, sync: Any, flush: Any) -> None:
         """Register an in-process collector writing here: reads first take what it holds.
