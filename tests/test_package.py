@@ -150,3 +150,22 @@ def test_every_package_is_listed_for_installation():
     assert found <= listed, f"add to pyproject's packages: {sorted(found - listed)}"
     folders = {".".join(p.relative_to(ROOT).parts) for p in PACKAGE.rglob("*") if p.is_dir() and p.name != "__pycache__"}
     assert folders <= found | {"workbench"}, f"folders without __init__.py: {sorted(folders - found)}"
+
+
+def test_the_distribution_name_is_free_of_the_other_workbench_and_documented():
+    """`workbench` on the package index is another project; ours installs as llm-trace-workbench."""
+    import importlib.metadata
+
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10
+        import tomli as tomllib
+
+    name = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["name"]
+    assert name == "llm-trace-workbench"
+    assert importlib.metadata.version(name) == workbench.__version__
+    readme = (ROOT / "README.md").read_text()
+    assert f"pip install '{name}[app]'" in readme
+    assert "pip install workbench" not in readme and "pip install 'workbench" not in readme
+    for path in PACKAGE.rglob("*.py"):  # install hints in messages name the right package
+        assert "pip install 'workbench[" not in path.read_text(), path
