@@ -80,7 +80,7 @@ _LAZY = {
 }
 
 
-def open(target: str | Path | None = None, *, read_only: bool = True) -> Reader | RemoteReader:  # noqa: A001
+def open(target: str | Path | None = None, *, read_only: bool = True, token: str | None = None) -> Reader | RemoteReader:  # noqa: A001
     """Open spans for reading, from a DuckDB file or from a running ``workbench serve``.
 
     Args:
@@ -88,6 +88,8 @@ def open(target: str | Path | None = None, *, read_only: bool = True) -> Reader 
             ``http://127.0.0.1:4318``. While a server writes a file, no other process can
             open it; read through the server's URL instead.
         read_only: Open the file without writing (the default).
+        token: A server's access token (default: a ``?token=`` in the URL, else
+            ``WORKBENCH_TOKEN``).
 
     Returns:
         A reader with ``spans()``, ``traces()``, ``trace()``, ``documents()``,
@@ -96,7 +98,7 @@ def open(target: str | Path | None = None, *, read_only: bool = True) -> Reader 
     if isinstance(target, str) and target.startswith(("http://", "https://")):
         from workbench.remote import RemoteReader
 
-        return RemoteReader(target)
+        return RemoteReader(target, token=token)
     from workbench.query import Reader
     from workbench.store import Store
 

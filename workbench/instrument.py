@@ -56,6 +56,7 @@ def register(
     capture_text: bool | None = None,
     max_queue_size: int | None = None,
     sampling: SamplingPolicy | float | None = None,
+    token: str | None = None,
 ) -> TracerProvider:
     """Set up tracing into workbench and return the ``TracerProvider``.
 
@@ -75,6 +76,9 @@ def register(
         sampling: Outcome-based sampling: a :class:`~workbench.collector.sampling.SamplingPolicy`,
             or just the share of healthy traces to keep (default ``WORKBENCH_SAMPLE_RATE``,
             1: keep everything). Traces with errors are always kept.
+        token: With ``endpoint``, the server's access token, sent as ``Authorization: Bearer
+            <token>`` (default ``WORKBENCH_TOKEN``; without either, the exporter's own
+            ``OTEL_EXPORTER_OTLP_HEADERS`` apply).
 
     Raises:
         StoreLockedError: The file is held by another process (a running ``workbench
@@ -91,7 +95,9 @@ def register(
         url = endpoint.rstrip("/")
         if not url.endswith("/v1/traces"):
             url += "/v1/traces"
-        provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(endpoint=url)))
+        secret = config.get("token", token)
+        headers = {"Authorization": f"Bearer {secret}"} if secret else None
+        provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(endpoint=url, headers=headers)))
     else:
         owned = sink is None
         if sink is None:
