@@ -261,7 +261,7 @@ class Access:
             media = (headers.get("Content-Type") or "").split(";")[0].strip().lower()
             if media not in WRITE_TYPES:
                 return 415, (
-                    f"Content-Type {media or '(none)'!r} is not accepted for a {request.method}: send "
+                    f"Content-Type {media or '(none)'!r} is not supported for a {request.method}; send "
                     "application/json (or application/x-protobuf for OTLP)."
                 )
         return None
