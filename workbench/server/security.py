@@ -24,6 +24,7 @@ text elsewhere.
 
 from __future__ import annotations
 
+import functools
 import hmac
 import ipaddress
 import json
@@ -59,6 +60,7 @@ def new_token() -> str:
     return secrets.token_urlsafe(24)
 
 
+@functools.lru_cache(maxsize=1024)
 def is_loopback(host: str) -> bool:
     """Whether a host name or address (no port) names this machine's loopback interface."""
     name = host.strip().lower().strip("[]")
@@ -105,9 +107,8 @@ def _normal_origin(origin: str) -> str:
 def _own_names() -> set[str]:
     """This machine's host names and their addresses: what users type when it listens everywhere."""
     names: set[str] = set()
-    for name in {socket.gethostname(), socket.getfqdn()}:
-        if not name:
-            continue
+    name = socket.gethostname()  # not getfqdn(): a reverse lookup can take seconds
+    if name:
         names.add(name.lower())
         try:
             names.update(info[4][0].lower() for info in socket.getaddrinfo(name, None))
