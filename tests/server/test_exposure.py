@@ -169,6 +169,7 @@ def test_an_allowed_origin_may_post_spans_and_nothing_else(store, rag_spans, mon
         allowed = {h.strip().lower() for h in preflight.headers["Access-Control-Allow-Headers"].split(",")}
         assert {"content-type", "x-custom", "authorization"} <= allowed
         assert "Origin" in preflight.headers["Vary"]
+        assert preflight.headers["Access-Control-Allow-Credentials"] == "true"  # for sendBeacon
         posted = requests.post(srv.url + "/v1/traces", json=_span_json(), headers={"Origin": FOREIGN}, timeout=10)
         assert posted.status_code == 200 and posted.headers["Access-Control-Allow-Origin"] == FOREIGN
         assert store.counts()["spans"] == len(rag_spans) + 1
@@ -337,3 +338,80 @@ def test_a_bad_token_setting_in_the_environment_still_answers(store, monkeypatch
         assert requests.get(srv.url + "/api/health", headers={"Authorization": "Bearer "}, timeout=10).status_code == 401
     finally:
         srv.stop()
+
+
+# As users start it ------------------------------------------------------------------------
+
+
+def _serve_process(db, *args):
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WORKBENCH_")}
+    env["WORKBENCH_DECODE_WORKERS"] = "0"
+    return subprocess.Popen(
+        [sys.executable, "-m", "workbench", "serve", "--db", str(db), "--port", "0", "--no-app", *args],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
+    )
+
+
+def _banner(process) -> list[str]:
+    lines = []
+    for line in process.stdout:
+        lines.append(line.rstrip())
+        if line.startswith("Press Ctrl-C"):
+            return lines
+    raise AssertionError("workbench serve printed no banner:\n" + "\n".join(lines))
+
+
+def test_serve_on_every_interface_prints_where_and_how_and_requires_the_token(tmp_path):
+    process = _serve_process(tmp_path / "cli.duckdb", "--host", "0.0.0.0", "--allowed-host", "alias.lan",
+                             "--allowed-origin", FOREIGN)
+    try:
+        lines = _banner(process)
+        text = "\n".join(lines)
+        port = int(text.split("0.0.0.0:")[1].split()[0])
+        token = next(line.split()[-1] for line in lines if line.strip().startswith("token:"))
+        assert sum(line.startswith("Warning") for line in lines) == 1
+        local = f"http://127.0.0.1:{port}"
+        assert requests.get(local + "/api/health", timeout=10).status_code == 401
+        authorized = {"Authorization": f"Bearer {token}"}
+        assert requests.get(local + "/api/health", headers=authorized, timeout=10).status_code == 200
+        assert requests.get(local + "/api/health", headers={**authorized, "Host": "alias.lan"}, timeout=10).status_code == 200
+        assert requests.get(local + "/api/health", headers={**authorized, "Host": "evil.lan"}, timeout=10).status_code == 403
+        preflight = requests.options(local + "/v1/traces", headers={"Origin": FOREIGN, "Access-Control-Request-Method": "POST"},
+                                     timeout=10)
+        assert preflight.headers.get("Access-Control-Allow-Origin") == FOREIGN
+    finally:
+        process.terminate()
+        process.communicate(timeout=60)
+
+
+def test_serve_takes_the_token_it_is_given(tmp_path):
+    process = _serve_process(tmp_path / "cli.duckdb", "--token", "chosen-token-1234")
+    try:
+        lines = _banner(process)
+        url = next(line.split("app and API:")[1].strip() for line in lines if "app and API:" in line).rstrip("/")
+        assert any("chosen-token-1234" in line for line in lines) and not any(line.startswith("Warning") for line in lines)
+        assert requests.get(url + "/api/health", timeout=10).status_code == 401
+        assert requests.get(url + "/api/health?token=chosen-token-1234", timeout=10).status_code == 200
+    finally:
+        process.terminate()
+        process.communicate(timeout=60)
+
+
+def test_launch_beyond_loopback_follows_the_same_rules(tmp_path):
+    import workbench
+
+    session = workbench.launch("nb-remote", db=tmp_path / "nb.duckdb", host="0.0.0.0", port=0)
+    try:
+        token = session.server.token
+        assert token and f"?token={token}" in session._repr_html_()
+        assert requests.get(session.url + "/api/health", timeout=10).status_code == 401
+        assert requests.get(session.url + "/api/health", headers={"Authorization": f"Bearer {token}"}, timeout=10).ok
+        with workbench.span("in the notebook"):
+            pass
+        assert list(session.traces()["name"]) == ["in the notebook"]  # the in-process collector needs no token
+    finally:
+        session.stop()

@@ -227,6 +227,8 @@ class Access:
             "Access-Control-Allow-Methods": "POST, OPTIONS",
             "Access-Control-Allow-Headers": allowed,
             "Access-Control-Max-Age": "600",
+            # Exporters that send with sendBeacon make credentialed requests; the origin is named.
+            "Access-Control-Allow-Credentials": "true",
             "Vary": "Origin",
         }
 
