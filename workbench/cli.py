@@ -44,7 +44,8 @@ def main() -> None:
 @click.option("--allowed-host", "allowed_hosts", multiple=True,
               help="Also answer to this host name (repeatable; default: $WORKBENCH_ALLOWED_HOSTS).")
 @click.option("--allowed-origin", "allowed_origins", multiple=True,
-              help="Let web pages of this origin post spans, e.g. http://localhost:3000 (repeatable; default: $WORKBENCH_ALLOWED_ORIGINS).")
+              help="Let web pages of this origin post spans, e.g. http://localhost:3000 "
+                   "(repeatable; default: $WORKBENCH_ALLOWED_ORIGINS).")
 @one_line_errors
 def serve(db: str | None, host: str | None, port: int | None, sample: bool, no_app: bool, redact: bool | None,
           sample_rate: float | None, token: str | None, allowed_hosts: tuple[str, ...],

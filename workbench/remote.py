@@ -106,9 +106,10 @@ class RemoteReader:
             if exc.code == 400:
                 raise FilterError(message) from None
             if exc.code == 401:
+                given = "the one given was refused" if self._token else "none was given"
                 raise ServerError(
-                    f"The server at {self.url} needs its access token ({'the one given was refused' if self._token else 'none was given'}); "
-                    "pass token=..., set WORKBENCH_TOKEN, or use the address `workbench serve` printed (it ends in ?token=...)."
+                    f"The server at {self.url} needs its access token ({given}); pass token=..., set "
+                    "WORKBENCH_TOKEN, or use the address `workbench serve` printed (it ends in ?token=...)."
                 ) from None
             raise WorkbenchError(f"The server at {self.url} answered {exc.code}: {message}") from None
         except (urllib.error.URLError, OSError) as exc:

@@ -72,8 +72,9 @@ def banner(server: Server, db: object) -> list[str]:
     lines = [f"workbench is serving {db}"]
     if access.beyond_loopback:
         shown = f"[{server.host}]" if ":" in server.host else (server.host or "0.0.0.0")
-        lines.append(f"  listening:   {shown}:{server.port}" + ("  (every interface)" if server.host in ("", "0.0.0.0", "::") else ""))
-        reach = server.host if server.host not in ("", "0.0.0.0", "::") else socket.gethostname()
+        everywhere = server.host in ("", "0.0.0.0", "::")
+        lines.append(f"  listening:   {shown}:{server.port}" + ("  (every interface)" if everywhere else ""))
+        reach = socket.gethostname() if everywhere else server.host
         base = f"http://[{reach}]:{server.port}" if ":" in reach else f"http://{reach}:{server.port}"
     lines.append(f"  app and API: {base}/")
     lines.append(f"  OTLP/HTTP:   {base}/v1/traces  (protobuf or JSON)")

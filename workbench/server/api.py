@@ -271,7 +271,7 @@ class AnnotationsHandler(_ApiHandler):
         media = (self.request.headers.get("Content-Type") or "").split(";")[0].strip().lower()
         if media != "application/json":
             # A web page can post text/plain to any origin without asking; JSON it cannot.
-            self.error(415, f"Content-Type {media or '(none)'!r} is not accepted; send the annotations as application/json.")
+            self.error(415, f"Content-Type {media or '(none)'!r} is not accepted; send annotations as application/json.")
             return
 
         async def go() -> None:

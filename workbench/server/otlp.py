@@ -129,7 +129,8 @@ class OtlpTracesHandler(RequestHandler):
         if "Access-Control-Allow-Origin" not in self._headers:
             self.set_status(403)
             self.set_header("Content-Type", JSON)
-            self.finish(json.dumps({"code": 7, "message": "This origin may not post spans here; add it to WORKBENCH_ALLOWED_ORIGINS."}))
+            message = "This origin may not post spans here; add it to WORKBENCH_ALLOWED_ORIGINS."
+            self.finish(json.dumps({"code": 7, "message": message}))
             return
         self.set_status(204)
 

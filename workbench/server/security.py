@@ -340,7 +340,9 @@ class Guard(Router):
         self.application = application
         self.access = access
 
-    def find_handler(self, request: httputil.HTTPServerRequest, **kwargs: Any) -> httputil.HTTPMessageDelegate | None:  # noqa: D102
+    def find_handler(  # noqa: D102 - tornado's hook
+        self, request: httputil.HTTPServerRequest, **kwargs: Any
+    ) -> httputil.HTTPMessageDelegate | None:
         refusal = self.access.check(request)
         if refusal is not None:
             status, message = refusal

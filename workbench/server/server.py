@@ -15,8 +15,8 @@ import signal
 import socket
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from tornado.httpserver import HTTPServer
@@ -213,7 +213,8 @@ class Server:
 
     async def _start(self) -> None:
         application = self._application()
-        self._http = HTTPServer(Guard(application, self.access), max_body_size=self.ingest.max_body_bytes, xheaders=False)
+        guarded = Guard(application, self.access)  # host, origin, token and content-type rules first
+        self._http = HTTPServer(guarded, max_body_size=self.ingest.max_body_bytes, xheaders=False)
         if self._app_host is not None:
             self._app_host.start()
         self._http.add_sockets(self._sockets)
