@@ -216,7 +216,8 @@ SETTINGS: dict[str, Setting] = {
             (),
             _names,
             "Web page origins whose browser OTel exporters may post spans to /v1/traces, "
-            "comma-separated, e.g. http://localhost:3000. Default: none (no other web page can post).",
+            "comma-separated, e.g. http://localhost:3000 (* for any page; none may read). "
+            "Default: none (no other web page can post).",
         ),
     ]
 }

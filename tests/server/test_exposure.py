@@ -415,3 +415,15 @@ def test_launch_beyond_loopback_follows_the_same_rules(tmp_path):
         assert list(session.traces()["name"]) == ["in the notebook"]  # the in-process collector needs no token
     finally:
         session.stop()
+
+
+def test_an_allowed_origin_that_is_not_an_origin_is_a_clear_error(store, monkeypatch):
+    from workbench.errors import ConfigError
+    from workbench.server import Server
+
+    for bad in ("localhost:3000", "http://localhost:3000/app", "file:///tmp/x"):
+        with pytest.raises(ConfigError, match="scheme://host"):
+            Server(store, host="127.0.0.1", port=0, app=False, decode_workers=0, allowed_origins=[bad])
+    monkeypatch.setenv("WORKBENCH_ALLOWED_ORIGINS", "example.com")
+    with pytest.raises(ConfigError, match="WORKBENCH_ALLOWED_ORIGINS"):
+        Server(store, host="127.0.0.1", port=0, app=False, decode_workers=0)

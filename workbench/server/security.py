@@ -41,6 +41,7 @@ from tornado.routing import Router
 from tornado.web import Application, RequestHandler, stream_request_body
 
 from workbench import config
+from workbench.errors import ConfigError
 
 __all__ = ["Access", "Guard", "is_loopback", "new_token"]
 
@@ -99,6 +100,15 @@ def _origin_netloc(origin: str) -> tuple[str, int | None] | None:
     return name, port if port is not None else (443 if parsed.scheme == "https" else 80)
 
 
+def _checked_origin(origin: str) -> str:
+    if _origin_netloc(origin) is None or urllib.parse.urlsplit(origin.strip()).path not in ("", "/"):
+        raise ConfigError(
+            f"The allowed origin {origin!r} is not a web page origin; write it as scheme://host[:port], "
+            "e.g. http://localhost:3000, in WORKBENCH_ALLOWED_ORIGINS or --allowed-origin."
+        )
+    return _normal_origin(origin)
+
+
 def _normal_origin(origin: str) -> str:
     parsed = urllib.parse.urlsplit(origin.strip().rstrip("/"))
     return f"{parsed.scheme.lower()}://{parsed.netloc.lower()}"
@@ -149,9 +159,12 @@ class Access:
 
         Beyond loopback a token is required: the one given (or ``WORKBENCH_TOKEN``), else a new
         one. The bound address, and on every interface this machine's names, are accepted hosts.
+
+        Raises:
+            ConfigError: An allowed origin is not of the form ``scheme://host[:port]``.
         """
         hosts = {h.lower().strip("[]") for h in config.get("allowed_hosts", allowed_hosts)}
-        origins = {o if o == "*" else _normal_origin(o) for o in config.get("allowed_origins", allowed_origins)}
+        origins = {o if o == "*" else _checked_origin(o) for o in config.get("allowed_origins", allowed_origins)}
         secret = config.get("token", token) or None
         if bind in _WILDCARD_BINDS:
             hosts |= _own_names()

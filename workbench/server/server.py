@@ -107,9 +107,14 @@ class Server:
         self.started_at = time.time()
         self._sockets = self._bind(self.host, requested)
         self.port = self._sockets[0].getsockname()[1]
-        self.access = Access.for_server(
-            self.host, self.port, token=token, allowed_hosts=allowed_hosts, allowed_origins=allowed_origins
-        )
+        try:
+            self.access = Access.for_server(
+                self.host, self.port, token=token, allowed_hosts=allowed_hosts, allowed_origins=allowed_origins
+            )
+        except BaseException:
+            for sock in self._sockets:
+                sock.close()
+            raise
         self.with_app = app
         self._app_host: Any = None
         self._app_error: str | None = None
