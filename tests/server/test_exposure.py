@@ -147,6 +147,9 @@ def test_the_pages_own_origin_may_write(server, store, rag_spans):
         response = requests.post(server.url + "/api/annotations", json=_annotation(rag_spans[0].span_id),
                                  headers={"Origin": origin, "Host": host}, timeout=10)
         assert response.status_code == 201, response.text
+    other_name = requests.post(server.url + "/api/annotations", json=_annotation(rag_spans[0].span_id),
+                               headers={"Origin": f"http://localhost:{server.port}"}, timeout=10)
+    assert other_name.status_code == 201  # another loopback name of this server, on its port
     other_port = requests.post(server.url + "/api/annotations", json=_annotation(rag_spans[0].span_id),
                                headers={"Origin": f"http://127.0.0.1:{server.port + 1}"}, timeout=10)
     assert other_port.status_code == 403

@@ -192,14 +192,17 @@ class Access:
         return is_loopback(name) or "*" in self.hosts or name in self.hosts
 
     def same_origin(self, origin: str, host_header: str) -> bool:
-        """Whether the page that sent ``Origin`` was served by this server under ``Host``."""
+        """Whether the page that sent ``Origin`` was served by this server: under ``Host``, or
+        under another of its names (a loopback or an allowed one) on its port."""
         page = _origin_netloc(origin)
         if page is None:
             return False
         name, port = split_host(host_header)
         if port is None:  # a browser leaves the port out of Host only when it is the scheme's
             port = 443 if origin.strip().lower().startswith("https:") else 80
-        return page == (name, port)
+        if page == (name, port):
+            return True
+        return page[1] in (port, self.port) and (is_loopback(page[0]) or page[0] in self.hosts)
 
     def origin_allowed(self, origin: str) -> bool:
         """Whether a web page from ``origin`` may post spans (CORS)."""
