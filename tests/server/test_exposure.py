@@ -284,6 +284,8 @@ def test_a_browser_presents_the_token_once_and_keeps_it_in_a_cookie(beyond):
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
     assert session.get(beyond.url + "/api/health", timeout=10).status_code == 200
     assert requests.get(beyond.url + "/api/health", timeout=10).status_code == 401  # no cookie, no entry
+    elsewhere = requests.get(beyond.url + f"//evil.example/?token={beyond.token}", allow_redirects=False, timeout=10)
+    assert elsewhere.headers["Location"].startswith("/evil.example")  # stays on this server
     bad = requests.get(beyond.url + "/?token=wrong", allow_redirects=False, timeout=10)
     assert bad.status_code == 401 and "Set-Cookie" not in bad.headers
 

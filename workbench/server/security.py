@@ -302,7 +302,8 @@ class Access:
 
 def _without_token(request: httputil.HTTPServerRequest) -> str:
     pairs = [(k, v) for k, v in urllib.parse.parse_qsl(request.query, keep_blank_values=True) if k != "token"]
-    return request.path + ("?" + urllib.parse.urlencode(pairs) if pairs else "")
+    path = "/" + request.path.lstrip("/")  # never "//host": that would leave this server
+    return path + ("?" + urllib.parse.urlencode(pairs) if pairs else "")
 
 
 @stream_request_body
