@@ -80,7 +80,7 @@ _LAZY = {
 }
 
 
-def open(target: str | Path | None = None, *, read_only: bool = True) -> Reader | RemoteReader:  # noqa: A001
+def open(target: str | Path | None = None, *, read_only: bool = True, token: str | None = None) -> Reader | RemoteReader:  # noqa: A001
     """Open spans for reading, from a DuckDB file or from a running ``workbench serve``.
 
     Args:
@@ -90,6 +90,8 @@ def open(target: str | Path | None = None, *, read_only: bool = True) -> Reader 
             ``launch()`` share the open file, and reads see what was just recorded. While a
             server in another process writes a file, read through the server's URL instead.
         read_only: Open the file without writing (the default).
+        token: A server's access token (default: a ``?token=`` in the URL, else
+            ``WORKBENCH_TOKEN``).
 
     Returns:
         A reader with ``spans()``, ``traces()``, ``trace()``, ``documents()``,
@@ -98,7 +100,7 @@ def open(target: str | Path | None = None, *, read_only: bool = True) -> Reader 
     if isinstance(target, str) and target.startswith(("http://", "https://")):
         from workbench.remote import RemoteReader
 
-        return RemoteReader(target)
+        return RemoteReader(target, token=token)
     from workbench.errors import StoreLockedError
     from workbench.query import Reader
     from workbench.store import Store

@@ -40,20 +40,32 @@ def main() -> None:
 @click.option("--redact/--no-redact", default=None, help="Redact personal data before storing (default: $WORKBENCH_REDACT).")
 @click.option("--sample-rate", type=click.FloatRange(0, 1), default=None,
               help="Keep this share of healthy traces; traces with errors are always kept (default: 1, all).")
+@click.option("--token", default=None,
+              help="Require this access token of every request (default: $WORKBENCH_TOKEN; beyond loopback one is made up).")
+@click.option("--allowed-host", "allowed_hosts", multiple=True,
+              help="Also answer to this host name (repeatable; default: $WORKBENCH_ALLOWED_HOSTS).")
+@click.option("--allowed-origin", "allowed_origins", multiple=True,
+              help="Let web pages of this origin post spans, e.g. http://localhost:3000 "
+                   "(repeatable; default: $WORKBENCH_ALLOWED_ORIGINS).")
 @one_line_errors
 def serve(db: str | None, host: str | None, port: int | None, sample: bool, no_app: bool, redact: bool | None,
-          sample_rate: float | None) -> None:
-    """Receive OTLP spans and serve the app, on one port."""
+          sample_rate: float | None, token: str | None, allowed_hosts: tuple[str, ...],
+          allowed_origins: tuple[str, ...]) -> None:
+    """Receive OTLP spans and serve the app, on one port.
+
+    Beyond loopback (--host 0.0.0.0) every request must present a token, printed at start.
+    """
     from workbench.serve import serve as run
 
     run(db=db, host=host, port=port, sample=sample, app=not no_app, redact=redact, sample_rate=sample_rate,
-        echo=click.echo)
+        token=token, allowed_hosts=allowed_hosts, allowed_origins=allowed_origins, echo=click.echo)
 
 
 @main.command("export")
 @click.argument("out_dir", type=click.Path(file_okay=False))
 @_db_option
-@click.option("--url", default=None, help="Export from a running server instead of a file, e.g. http://127.0.0.1:4318.")
+@click.option("--url", default=None, help="Export from a running server instead of a file, e.g. http://127.0.0.1:4318 "
+              "(its token: the ?token= of the address it printed, or $WORKBENCH_TOKEN).")
 @one_line_errors
 def export_cmd(out_dir: str, db: str | None, url: str | None) -> None:
     """Write every table as Parquet, partitioned by day, into OUT_DIR."""

@@ -65,6 +65,10 @@ def _zone(value: str) -> str:
     return name
 
 
+def _names(value: str) -> tuple[str, ...]:
+    return tuple(name for name in value.replace(",", " ").split() if name)
+
+
 def _fraction(value: str) -> float:
     number = float(value)
     if not 0.0 <= number <= 1.0:
@@ -189,6 +193,31 @@ SETTINGS: dict[str, Setting] = {
             _fraction,
             "The fraction of healthy traces kept by outcome-based sampling; traces with errors "
             "are always kept. Default: 1 (keep everything).",
+        ),
+        Setting(
+            "token",
+            None,
+            str,
+            "The access token of `workbench serve` (it then requires it of every request), and the "
+            "one workbench clients (workbench.open(url), register(endpoint=...), --url) send as "
+            "'Authorization: Bearer <token>'. A server listening beyond loopback requires one and "
+            "makes one up when none is set. Default: none.",
+        ),
+        Setting(
+            "allowed_hosts",
+            (),
+            _names,
+            "Host names `workbench serve` answers to besides loopback ones (localhost, 127.0.0.1, "
+            "[::1]), comma-separated, e.g. myhost.lan; * answers any (it gives up the defence against "
+            "DNS rebinding). Default: none (on 0.0.0.0, this machine's own names are added).",
+        ),
+        Setting(
+            "allowed_origins",
+            (),
+            _names,
+            "Web page origins whose browser OTel exporters may post spans to /v1/traces, "
+            "comma-separated, e.g. http://localhost:3000 (* for any page; none may read). "
+            "Default: none (no other web page can post).",
         ),
     ]
 }

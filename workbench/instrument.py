@@ -57,6 +57,7 @@ def register(
     capture_text: bool | None = None,
     max_queue_size: int | None = None,
     sampling: SamplingPolicy | float | None = None,
+    token: str | None = None,
 ) -> TracerProvider:
     """Set up tracing into workbench and return the ``TracerProvider``.
 
@@ -81,6 +82,9 @@ def register(
         sampling: Outcome-based sampling: a :class:`~workbench.collector.sampling.SamplingPolicy`,
             or just the share of healthy traces to keep (default ``WORKBENCH_SAMPLE_RATE``,
             1: keep everything). Traces with errors are always kept.
+        token: With ``endpoint``, the server's access token, sent as ``Authorization: Bearer
+            <token>`` (default ``WORKBENCH_TOKEN``; without either, the exporter's own
+            ``OTEL_EXPORTER_OTLP_HEADERS`` apply).
 
     Raises:
         StoreLockedError: The file is held by another process (a running ``workbench
@@ -94,7 +98,9 @@ def register(
     if endpoint is not None:
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
-        provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(endpoint=_traces_url(endpoint))))
+        secret = config.get("token", token)
+        headers = {"Authorization": f"Bearer {secret}"} if secret else None
+        provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(endpoint=_traces_url(endpoint), headers=headers)))
     else:
         owned = sink is None
         if sink is None:

@@ -78,7 +78,7 @@ class Session:
     def _repr_html_(self) -> str:
         if not self.running:
             return f"<p>workbench session (stopped), store <code>{self.store.path}</code></p>"
-        return (f"<p>workbench is running at <a href='{self.url}/' target='_blank'>{self.url}/</a> "
+        return (f"<p>workbench is running at <a href='{self.server.app_url}' target='_blank'>{self.url}/</a> "
                 f"(store <code>{self.store.path}</code>). Show it here with <code>session.view()</code>.</p>")
 
     def __getattr__(self, name: str) -> Any:

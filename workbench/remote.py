@@ -18,6 +18,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from workbench import config
 from workbench.errors import FilterError, NotFoundError, RemoteReaderError, ServerError, WorkbenchError
 from workbench.tree import Trace
 
@@ -44,13 +45,19 @@ class RemoteReader:
     """Reads the store of a running ``workbench serve``.
 
     Args:
-        url: The server's base URL, e.g. ``http://127.0.0.1:4318``.
+        url: The server's base URL, e.g. ``http://127.0.0.1:4318``; the address
+            ``workbench serve`` printed, ending in ``?token=...``, works too.
         timeout: Seconds to wait for each answer.
+        token: The server's access token (default: the one in ``url``, else ``WORKBENCH_TOKEN``),
+            sent as ``Authorization: Bearer <token>``.
     """
 
-    def __init__(self, url: str, *, timeout: float = 60.0) -> None:
-        self.url = url.rstrip("/")
+    def __init__(self, url: str, *, timeout: float = 60.0, token: str | None = None) -> None:
+        parts = urllib.parse.urlsplit(url)
+        query = urllib.parse.parse_qs(parts.query)
+        self.url = urllib.parse.urlunsplit((parts.scheme, parts.netloc, parts.path, "", "")).rstrip("/")
         self.timeout = timeout
+        self._token = config.get("token", token or (query.get("token") or [None])[-1]) or None
 
     def __repr__(self) -> str:
         return f"RemoteReader({self.url!r})"
@@ -84,6 +91,8 @@ class RemoteReader:
         request = urllib.request.Request(self.url + path + query, data=data, method="POST" if data else "GET")
         if data is not None:
             request.add_header("Content-Type", "application/json")
+        if self._token:
+            request.add_header("Authorization", f"Bearer {self._token}")
         try:
             with urllib.request.urlopen(request, timeout=self.timeout) as response:
                 return response.headers.get("Content-Type", ""), response.read()
@@ -96,6 +105,12 @@ class RemoteReader:
                 raise NotFoundError(message) from None
             if exc.code == 400:
                 raise FilterError(message) from None
+            if exc.code == 401:
+                given = "the one given was refused" if self._token else "none was given"
+                raise ServerError(
+                    f"The server at {self.url} needs its access token ({given}); pass token=..., set "
+                    "WORKBENCH_TOKEN, or use the address `workbench serve` printed (it ends in ?token=...)."
+                ) from None
             raise WorkbenchError(f"The server at {self.url} answered {exc.code}: {message}") from None
         except (urllib.error.URLError, OSError) as exc:
             reason = getattr(exc, "reason", exc)

@@ -5,13 +5,14 @@ Shared by ``workbench serve`` and anything else that wants a blocking server.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import socket
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from workbench.server import Server
 from workbench.store import Store
 
-__all__ = ["serve"]
+__all__ = ["banner", "serve"]
 
 
 def serve(
@@ -23,9 +24,15 @@ def serve(
     app: bool = True,
     redact: bool | None = None,
     sample_rate: float | None = None,
+    token: str | None = None,
+    allowed_hosts: Sequence[str] | None = None,
+    allowed_origins: Sequence[str] | None = None,
     echo: Callable[[str], None] = print,
 ) -> None:
     """Serve a store on this thread until Ctrl-C.
+
+    Listening beyond loopback (``host`` such as ``0.0.0.0``) requires a token, made up when
+    none is given; the banner prints it, the address it is reached at, and a warning.
 
     Raises:
         StoreLockedError: Another process holds the file.
@@ -45,21 +52,46 @@ def serve(
                 echo(f"Loaded the sample data: {added.get('spans', 0)} spans of a fictional support assistant.")
             else:
                 echo("The sample data is already in this store.")
-        server = Server(store, host=host, port=port, app=app, redact=redact, sampling=sample_rate)
+        server = Server(store, host=host, port=port, app=app, redact=redact, sampling=sample_rate, token=token,
+                        allowed_hosts=allowed_hosts or None, allowed_origins=allowed_origins or None)
     except BaseException:
         store.close()
         raise
     worker = _warm_drift(server) if app else None
-    echo(f"workbench is serving {store.path}")
-    echo(f"  app and API: {server.url}/")
-    echo(f"  OTLP/HTTP:   {server.url}/v1/traces  (protobuf or JSON)")
-    echo("Press Ctrl-C to stop.")
+    for line in banner(server, store.path):
+        echo(line)
     try:
         server.run()
     finally:
         if worker is not None:
             worker.stop()
         store.close()
+
+
+def banner(server: Server, db: object) -> list[str]:
+    """What ``workbench serve`` prints on start: the real address, the token, and a warning
+    when other machines can reach it."""
+    access = server.access
+    base = server.url
+    lines = [f"workbench is serving {db}"]
+    if access.beyond_loopback:
+        shown = f"[{server.host}]" if ":" in server.host else (server.host or "0.0.0.0")
+        everywhere = server.host in ("", "0.0.0.0", "::")
+        lines.append(f"  listening:   {shown}:{server.port}" + ("  (every interface)" if everywhere else ""))
+        reach = socket.gethostname() if everywhere else server.host
+        base = f"http://[{reach}]:{server.port}" if ":" in reach else f"http://{reach}:{server.port}"
+    lines.append(f"  app and API: {base}/")
+    lines.append(f"  OTLP/HTTP:   {base}/v1/traces  (protobuf or JSON)")
+    if access.token:
+        lines.append(f"  token:       {access.token}")
+        lines.append(f"  browser:     {access.app_url(base)}  (opens the app once, then a cookie keeps the token)")
+        lines.append(f"  exporters:   OTEL_EXPORTER_OTLP_HEADERS=Authorization=Bearer%20{access.token}")
+        lines.append("  clients:     WORKBENCH_TOKEN=<token>, or the browser address as the URL")
+    if access.beyond_loopback:
+        lines.append(f"Warning: listening on {server.host or '0.0.0.0'}, beyond this machine: anyone on the network "
+                     "who has the token can read and write every span.")
+    lines.append("Press Ctrl-C to stop.")
+    return lines
 
 
 def _warm_drift(server: Server) -> object | None:

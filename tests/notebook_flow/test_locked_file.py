@@ -11,8 +11,17 @@ import sys
 import time
 
 import pytest
+import requests
 
 import workbench
+from tests.helpers import wait_for
+
+
+def _answers(url: str) -> bool:
+    try:
+        return requests.get(url + "/api/health", timeout=5).status_code == 200
+    except requests.RequestException:
+        return False
 
 
 @pytest.fixture
@@ -34,6 +43,7 @@ def served(db_path):
         if found and found.group(1) != "0":
             url = found.group(0)
     assert url, "the server did not start:\n" + "".join(lines)
+    wait_for(lambda: _answers(url), timeout=60)  # serving, not just bound
     yield url
     proc.terminate()
     try:

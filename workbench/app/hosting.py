@@ -18,7 +18,6 @@ from typing import Any
 
 import panel as pn
 from bokeh.server.tornado import BokehTornado
-from bokeh.server.util import create_hosts_allowlist
 from panel.io.application import build_applications
 from panel.io.server import INDEX_HTML  # importing panel.io.server installs Panel's handlers
 from tornado.ioloop import IOLoop
@@ -36,12 +35,12 @@ _WARM_UP_AFTER_S = 1.0
 
 
 def _origins(host: str, port: int) -> list[str]:
-    """The browser origins allowed to open the app's websocket."""
-    if host in ("0.0.0.0", "::", ""):
-        # Listening on every interface: the name users reach it by is not known here.
-        return ["*"]
-    names = {host, "localhost", "127.0.0.1"}
-    return create_hosts_allowlist([f"{name}:{port}" for name in sorted(names)], port)
+    """The browser origins allowed to open the app's websocket when the server names none:
+    loopback ones, and the address listened on. Never any origin, whatever ``host`` is."""
+    names = {"localhost", "127.0.0.1"}
+    if host not in ("0.0.0.0", "::", ""):
+        names.add(f"[{host}]" if ":" in host else host)
+    return sorted(f"{name}:{port}" for name in names)
 
 
 class AppHost:
@@ -52,6 +51,8 @@ class AppHost:
         extra_patterns: Tornado routes to serve too (OTLP and the HTTP API).
         host: The address listened on; port: the port (for the websocket origin check).
         url: The server's base URL.
+        websocket_origins: The ``host:port`` patterns of pages that may open the app's
+            websocket (Bokeh's allowlist); by default loopback ones and ``host``.
     """
 
     def __init__(
@@ -63,6 +64,7 @@ class AppHost:
         port: int,
         url: str,
         ingest_status: Callable[[], Mapping[str, Any]] | None = None,
+        websocket_origins: Sequence[str] | None = None,
     ) -> None:
         self.reader = reader
         self.ingest_status = ingest_status
@@ -76,7 +78,7 @@ class AppHost:
         self.application = BokehTornado(
             applications,
             extra_patterns=list(extra_patterns),
-            extra_websocket_origins=_origins(host, port),
+            extra_websocket_origins=list(websocket_origins) if websocket_origins else _origins(host, port),
             absolute_url=url,
             index=INDEX_HTML,
             websocket_max_message_size_bytes=64 << 20,

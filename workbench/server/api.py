@@ -268,6 +268,12 @@ class AnnotationsHandler(_ApiHandler):
         await self.guarded(go())
 
     async def post(self) -> None:  # noqa: D102
+        media = (self.request.headers.get("Content-Type") or "").split(";")[0].strip().lower()
+        if media != "application/json":
+            # A web page can post text/plain to any origin without asking; JSON it cannot.
+            self.error(415, f"Content-Type {media or '(none)'!r} is not accepted; send annotations as application/json.")
+            return
+
         async def go() -> None:
             try:
                 payload = json.loads(self.request.body or b"null")

@@ -29,6 +29,7 @@ from workbench.store import Store
 if TYPE_CHECKING:
     from workbench.collector.redaction import RedactionConfig
     from workbench.collector.sampling import SamplingPolicy
+    from workbench.server.security import Access
 
 __all__ = ["Ingest", "OtlpTracesHandler"]
 
@@ -109,16 +110,28 @@ class _TooLarge(Exception):
 class OtlpTracesHandler(RequestHandler):
     """The OTLP/HTTP traces endpoint."""
 
-    def initialize(self, ingest: Ingest) -> None:  # noqa: D102 - tornado's hook
+    def initialize(self, ingest: Ingest, access: Access | None = None) -> None:  # noqa: D102 - tornado's hook
         self.ingest = ingest
+        self.access = access
+        self.set_default_headers()  # tornado set the defaults before this hook gave the rules
 
     def set_default_headers(self) -> None:
-        # Browser apps instrumented with OTel JS post here from another origin.
-        self.set_header("Access-Control-Allow-Origin", "*")
-        self.set_header("Access-Control-Allow-Headers", "Content-Type, Content-Encoding")
-        self.set_header("Access-Control-Allow-Methods", "POST, OPTIONS")
+        # Browser apps instrumented with OTel JS post here from another origin: only from the
+        # origins the user allows (WORKBENCH_ALLOWED_ORIGINS), never from any web page.
+        if getattr(self, "access", None) is None:
+            return
+        headers = self.request.headers
+        cors = self.access.cors_headers(headers.get("Origin"), headers.get("Access-Control-Request-Headers"))
+        for name, value in cors.items():
+            self.set_header(name, value)
 
     def options(self) -> None:  # noqa: D102
+        if "Access-Control-Allow-Origin" not in self._headers:
+            self.set_status(403)
+            self.set_header("Content-Type", JSON)
+            message = "This origin may not post spans here; add it to WORKBENCH_ALLOWED_ORIGINS."
+            self.finish(json.dumps({"code": 7, "message": message}))
+            return
         self.set_status(204)
 
     def _fail(self, status: int, message: str, content_type: str) -> None:

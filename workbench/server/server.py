@@ -15,6 +15,7 @@ import signal
 import socket
 import threading
 import time
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -30,6 +31,7 @@ from workbench.errors import ServerError
 from workbench.query import Reader
 from workbench.server.api import api_handlers
 from workbench.server.otlp import Ingest, OtlpTracesHandler
+from workbench.server.security import Access, Guard
 from workbench.store import Store
 from workbench.store.holder import forget_holder, write_holder
 
@@ -73,6 +75,11 @@ class Server:
             0 decodes on a thread of this process.
         sampling: Outcome-based sampling: a policy, or the share of healthy traces kept
             (default ``WORKBENCH_SAMPLE_RATE``, 1: keep everything).
+        token: The token every request must present (default ``WORKBENCH_TOKEN``); listening
+            beyond loopback requires one, and one is made up when none is given.
+        allowed_hosts: Host names answered besides loopback ones (default ``WORKBENCH_ALLOWED_HOSTS``).
+        allowed_origins: Web page origins that may post spans to ``/v1/traces``
+            (default ``WORKBENCH_ALLOWED_ORIGINS``).
 
     Raises:
         ServerError: The port is in use or the address cannot be bound.
@@ -90,6 +97,9 @@ class Server:
         default_project: str | None = None,
         decode_workers: int | None = None,
         sampling: SamplingPolicy | float | None = None,
+        token: str | None = None,
+        allowed_hosts: Sequence[str] | str | None = None,
+        allowed_origins: Sequence[str] | str | None = None,
     ) -> None:
         self.store = store
         self.reader = Reader(store)
@@ -98,6 +108,14 @@ class Server:
         self.started_at = time.time()
         self._sockets = self._bind(self.host, requested)
         self.port = self._sockets[0].getsockname()[1]
+        try:
+            self.access = Access.for_server(
+                self.host, self.port, token=token, allowed_hosts=allowed_hosts, allowed_origins=allowed_origins
+            )
+        except BaseException:
+            for sock in self._sockets:
+                sock.close()
+            raise
         write_holder(store.path, self.url)  # a refused opener of the file can then name this server
         self.with_app = app
         self._app_host: Any = None
@@ -137,9 +155,19 @@ class Server:
 
     @property
     def url(self) -> str:
-        """The base URL, e.g. ``http://127.0.0.1:4318``."""
-        host = "127.0.0.1" if self.host in ("0.0.0.0", "") else self.host
-        return f"http://{host}:{self.port}"
+        """The base URL from this machine, e.g. ``http://127.0.0.1:4318`` (also when listening on 0.0.0.0)."""
+        host = {"0.0.0.0": "127.0.0.1", "": "127.0.0.1", "::": "::1"}.get(self.host, self.host)
+        return f"http://[{host}]:{self.port}" if ":" in host else f"http://{host}:{self.port}"
+
+    @property
+    def token(self) -> str | None:
+        """The token requests must present, or None."""
+        return self.access.token
+
+    @property
+    def app_url(self) -> str:
+        """The app's address for a browser, with ``?token=`` when a token is required."""
+        return self.access.app_url(self.url)
 
     def info(self) -> dict[str, Any]:
         """Counters shown by ``/api/health`` and the home page."""
@@ -166,7 +194,7 @@ class Server:
     def handlers(self) -> list[tuple[Any, ...]]:
         """Every Tornado route except the app's."""
         return [
-            (r"/v1/traces", OtlpTracesHandler, {"ingest": self.ingest}),
+            (r"/v1/traces", OtlpTracesHandler, {"ingest": self.ingest, "access": self.access}),
             *api_handlers(self.reader, self.read_executor, self.info),
         ]
 
@@ -183,7 +211,7 @@ class Server:
 
             self._app_host = AppHost(
                 self.reader, extra_patterns=self.handlers(), host=self.host, port=self.port, url=self.url,
-                ingest_status=self.info,
+                ingest_status=self.info, websocket_origins=self.access.websocket_origins(),
             )
             return self._app_host.application
         routes = self.handlers()
@@ -192,7 +220,8 @@ class Server:
 
     async def _start(self) -> None:
         application = self._application()
-        self._http = HTTPServer(application, max_body_size=self.ingest.max_body_bytes, xheaders=False)
+        guarded = Guard(application, self.access)  # host, origin, token and content-type rules first
+        self._http = HTTPServer(guarded, max_body_size=self.ingest.max_body_bytes, xheaders=False)
         if self._app_host is not None:
             self._app_host.start()
         self._http.add_sockets(self._sockets)
