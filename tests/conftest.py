@@ -14,19 +14,30 @@ from tests.helpers import make_span
 from workbench.model import Document, Embedding, Message, Span, SpanKind, StatusCode, TokenUsage
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _no_user_settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Unset every ``WORKBENCH_*`` variable of the shell that runs the tests, once, and point
+    HOME at a folder of the run's own for what is set up before a test (module fixtures).
+
+    Fixtures and tests that want a setting set it themselves (``monkeypatch``), and keep it.
+    """
+    with pytest.MonkeyPatch.context() as patch:
+        for name in [n for n in os.environ if n.startswith("WORKBENCH_")]:
+            patch.delenv(name)
+        home = tmp_path_factory.mktemp("session-home")
+        patch.setenv("HOME", str(home))
+        patch.setenv("USERPROFILE", str(home))
+        yield
+
+
 @pytest.fixture(autouse=True)
 def _isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Keep every test away from the user's ``~/.workbench`` and ``WORKBENCH_*`` variables.
-
-    HOME points at a fresh folder (so the default database, price file and config file are
-    the test's own), and every ``WORKBENCH_*`` variable of the shell that runs the tests is
-    unset; a test that wants one sets it with ``monkeypatch``. Subprocesses inherit both.
-    """
+    """Keep every test away from the user's ``~/.workbench``: HOME is a fresh folder per test,
+    so the default database, price file and config file are the test's own. Subprocesses
+    inherit it."""
     home = tmp_path_factory.mktemp("home")
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.setenv("USERPROFILE", str(home))
-    for name in [n for n in os.environ if n.startswith("WORKBENCH_")]:
-        monkeypatch.delenv(name)
     return home
 
 

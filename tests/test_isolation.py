@@ -38,3 +38,19 @@ def test_browser_tests_carry_the_marker(request) -> None:
     unmarked = [item.nodeid for item in items
                 if BROWSER_FIXTURES & set(getattr(item, "fixturenames", ())) and item.get_closest_marker("browser") is None]
     assert unmarked == []
+
+
+def test_a_shell_setting_does_not_reach_the_tests(tmp_path) -> None:
+    import subprocess
+    import sys
+
+    env = dict(os.environ, WORKBENCH_DB=str(tmp_path / "users-own.duckdb"), WORKBENCH_PORT="1")
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+         f"{Path(__file__)}::test_no_workbench_variable_reaches_a_test",
+         f"{Path(__file__)}::test_the_default_database_is_under_the_tests_own_home"],
+        cwd=TESTS.parent, env=env, capture_output=True, text=True, timeout=300,
+    )
+    assert done.returncode == 0, done.stdout[-2000:]
+    assert "2 passed" in done.stdout
+    assert not (tmp_path / "users-own.duckdb").exists()
