@@ -14,10 +14,11 @@ import pyarrow as pa
 
 from workbench import config
 from workbench.errors import NotFoundError, StoreError
-from workbench.model import Span
+from workbench.model import LogRecord, Span
 from workbench.store import parquet
 from workbench.store.database import MEMORY, Database
 from workbench.store.frames import annotation_rows, corpus_rows
+from workbench.store.logs import LogMerger
 from workbench.store.schema import SCHEMA_VERSION, TABLES
 from workbench.store.writer import Writer
 
@@ -48,12 +49,14 @@ class Store:
         self.db = Database(config.get("db", path), read_only=read_only)
         self.path = self.db.path
         self.writer: Writer | None = None
+        self.logs: LogMerger | None = None
         if not read_only:
             self.writer = Writer(
                 self.db,
                 max_queued_spans=config.get("queue_spans", max_queued_spans),
                 batch_spans=config.get("batch_spans", batch_spans),
             )
+            self.logs = LogMerger(self.db, self.writer)
 
     def __repr__(self) -> str:
         return f"Store({self.path!r}{', read_only=True' if self.db.read_only else ''})"
@@ -79,9 +82,21 @@ class Store:
         """Write spans and wait until they are committed; return how many."""
         return self.submit(spans).result(timeout)
 
+    def submit_logs(self, records: Sequence[LogRecord]) -> Future[int]:
+        """Queue OpenTelemetry log records; each with a span id is merged into its span,
+        whichever is stored first (see :mod:`workbench.store.logs`). Never blocks."""
+        self._writer()
+        assert self.logs is not None
+        return self.logs.submit(records)
+
     def flush(self, timeout: float | None = 60.0) -> bool:
-        """Wait until every queued write is committed."""
-        return self.writer.flush(timeout) if self.writer else True
+        """Wait until every queued write is committed (and log records merged into their spans)."""
+        if self.writer is None:
+            return True
+        done = self.writer.flush(timeout)
+        if done and self.logs is not None and self.logs.waiting:
+            self.logs.attach()
+        return done
 
     def add_annotations(self, data: Any, *, annotator_kind: str = "HUMAN") -> int:
         """Add evaluations or feedback (a DataFrame, Arrow table, list of dicts or Parquet path).
@@ -165,4 +180,8 @@ class Store:
         """Write what is queued and close the file."""
         if self.writer is not None:
             self.writer.close()
+        if self.logs is not None:
+            if self.logs.waiting:
+                self.logs.attach()  # records written last, and spans they waited for
+            self.logs.close()
         self.db.close()
