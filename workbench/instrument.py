@@ -7,6 +7,10 @@ instrumentor works unchanged::
     provider = workbench.register(project_name="support-bot")
     OpenAIInstrumentor().instrument(tracer_provider=provider)
 
+OpenTelemetry log records (the GenAI conventions' message events) emitted through the global
+``LoggerProvider`` go to the same place and are merged into their spans
+(:mod:`workbench.collector.log_processor`).
+
 ``traced`` and ``span`` make OpenInference spans by hand, recording inputs and outputs.
 """
 
@@ -29,6 +33,7 @@ from opentelemetry.trace import Status
 from opentelemetry.trace import StatusCode as OtelStatusCode
 
 from workbench import config
+from workbench.collector.log_processor import install as _collect_logs
 from workbench.collector.pipeline import build_pipeline
 from workbench.collector.processor import CollectorProcessor
 from workbench.collector.sampling import SamplingPolicy, sampling_policy
@@ -91,6 +96,7 @@ def register(
         url = endpoint.rstrip("/")
         if not url.endswith("/v1/traces"):
             url += "/v1/traces"
+        _collect_logs(provider, endpoint=url, set_global=set_global)
         provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(endpoint=url)))
     else:
         owned = sink is None
@@ -106,6 +112,8 @@ def register(
             close_sink=owned,
             sampling=sampling_policy(sampling),
         )
+        _collect_logs(provider, sink=sink, set_global=set_global,
+                      pipeline=build_pipeline(redact=redact, capture_text=capture_text))
         provider.add_span_processor(processor)
     if set_global:
         trace.set_tracer_provider(provider)

@@ -29,6 +29,7 @@ from workbench.collector.sampling import SamplingPolicy, sampling_policy
 from workbench.errors import ServerError
 from workbench.query import Reader
 from workbench.server.api import api_handlers
+from workbench.server.logs import OtlpLogsHandler
 from workbench.server.otlp import Ingest, OtlpTracesHandler
 from workbench.store import Store
 
@@ -165,6 +166,7 @@ class Server:
         """Every Tornado route except the app's."""
         return [
             (r"/v1/traces", OtlpTracesHandler, {"ingest": self.ingest}),
+            (r"/v1/logs", OtlpLogsHandler, {"ingest": self.ingest}),
             *api_handlers(self.reader, self.read_executor, self.info),
         ]
 
