@@ -74,18 +74,27 @@ _SPANS = (
     "s.resource, s.events, s.links, s.scope_name, s.scope_version, s.project "
     "FROM spans s JOIN _keys k ON s.trace_id = k.trace_id AND s.span_id = k.span_id"
 )
-# Only gaps are filled: what the span sent itself (redacted or not) is never replaced.
+# Only gaps are filled: what the span sent itself (redacted or not) is never replaced. One
+# statement for every span merged: each UPDATE ... WHERE scans the spans table.
 _UPDATE = (
-    "UPDATE spans SET events = ?, "
-    "span_kind = CASE WHEN span_kind = 'UNKNOWN' THEN ? ELSE span_kind END, "
-    "input_mime_type = CASE WHEN input_value IS NULL THEN ? ELSE input_mime_type END, "
-    "input_value = coalesce(input_value, ?), "
-    "output_mime_type = CASE WHEN output_value IS NULL THEN ? ELSE output_mime_type END, "
-    "output_value = coalesce(output_value, ?), "
-    "input_messages = coalesce(input_messages, ?), output_messages = coalesce(output_messages, ?), "
-    "time_to_first_token_ms = coalesce(time_to_first_token_ms, ?) "
-    "WHERE trace_id = ? AND span_id = ?"
+    "UPDATE spans SET events = u.events, "
+    "span_kind = CASE WHEN spans.span_kind = 'UNKNOWN' THEN u.span_kind ELSE spans.span_kind END, "
+    "input_mime_type = CASE WHEN spans.input_value IS NULL THEN u.input_mime_type ELSE spans.input_mime_type END, "
+    "input_value = coalesce(spans.input_value, u.input_value), "
+    "output_mime_type = CASE WHEN spans.output_value IS NULL THEN u.output_mime_type "
+    "ELSE spans.output_mime_type END, "
+    "output_value = coalesce(spans.output_value, u.output_value), "
+    "input_messages = coalesce(spans.input_messages, u.input_messages), "
+    "output_messages = coalesce(spans.output_messages, u.output_messages), "
+    "time_to_first_token_ms = coalesce(spans.time_to_first_token_ms, u.time_to_first_token_ms) "
+    "FROM _updates u WHERE spans.trace_id = u.trace_id AND spans.span_id = u.span_id"
 )
+_UPDATE_SCHEMA = pa.schema([
+    ("events", pa.string()), ("span_kind", pa.string()), ("input_mime_type", pa.string()),
+    ("input_value", pa.string()), ("output_mime_type", pa.string()), ("output_value", pa.string()),
+    ("input_messages", pa.string()), ("output_messages", pa.string()),
+    ("time_to_first_token_ms", pa.float64()), ("trace_id", pa.string()), ("span_id", pa.string()),
+])
 _MARK = (
     "UPDATE log_records SET attached = true FROM _keys k WHERE NOT log_records.attached "
     "AND log_records.trace_id = k.trace_id AND log_records.span_id = k.span_id"
@@ -222,20 +231,28 @@ class LogMerger:
         cur.register("_keys", keys)
         try:
             rows = cur.sql(_SPANS).to_arrow_table().to_pylist()
-            updates = []
-            for row in rows:
-                update = _merged(row, events[(row["trace_id"], row["span_id"])])
-                if update is not None:
-                    updates.append(update)
+            updates: dict[tuple[str, str], list[Any]] = {}
+            for row in rows:  # a span stored twice (a retried batch) is merged once
+                key = (row["trace_id"], row["span_id"])
+                if key not in updates:
+                    update = _merged(row, events[key])
+                    if update is not None:
+                        updates[key] = update
+            table = pa.Table.from_pylist(
+                [dict(zip(_UPDATE_SCHEMA.names, values)) for values in updates.values()], schema=_UPDATE_SCHEMA
+            )
+            cur.register("_updates", table)
             cur.execute("BEGIN TRANSACTION")
             try:
                 if updates:
-                    cur.executemany(_UPDATE, updates)
+                    cur.execute(_UPDATE)
                 cur.execute(_MARK)
                 cur.execute("COMMIT")
             except BaseException:
                 cur.execute("ROLLBACK")
                 raise
+            finally:
+                cur.unregister("_updates")
         finally:
             cur.unregister("_keys")
         self.merged_spans += len(updates)
