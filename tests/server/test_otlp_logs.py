@@ -232,3 +232,20 @@ def test_malformed_requests_get_a_4xx_and_the_server_keeps_serving(server, store
     assert words in message
     ok = requests.post(server.url + "/v1/logs", json=_json_logs("ab" * 16, "cd" * 8), timeout=10)
     assert ok.status_code == 200
+
+
+def test_register_with_an_endpoint_sends_the_process_log_records_too(server, store):
+    from opentelemetry import _logs
+
+    import workbench
+
+    provider = workbench.register("remote-app", endpoint=server.url)
+    tracer = provider.get_tracer("app")
+    with tracer.start_as_current_span("chat") as span:
+        span.set_attribute("gen_ai.request.model", "gpt-4o")
+        _logs.get_logger("app").emit(event_name="gen_ai.user.message", body={"content": "Ping?"})
+        span_id = f"{span.get_span_context().span_id:016x}"
+    assert provider.force_flush(20_000)
+    row = wait_for(lambda: _stored(store, span_id).get("input_value") and _stored(store, span_id), timeout=20)
+    assert row["input_value"] == "Ping?" and row["span_kind"] == "LLM"
+    provider.shutdown()
