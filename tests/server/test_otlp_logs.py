@@ -249,3 +249,44 @@ def test_register_with_an_endpoint_sends_the_process_log_records_too(server, sto
     row = wait_for(lambda: _stored(store, span_id).get("input_value") and _stored(store, span_id), timeout=20)
     assert row["input_value"] == "Ping?" and row["span_kind"] == "LLM"
     provider.shutdown()
+
+
+def test_values_that_cannot_be_stored_are_refused_or_dropped_not_a_server_error(server, store):
+    payload = _json_logs("ab" * 16, "cd" * 8)
+    records = payload["resourceLogs"][0]["scopeLogs"][0]["logRecords"]
+    records[0]["timeUnixNano"] = str(2**64 - 1)  # a fixed64 beyond any storable time
+    records[2]["severityNumber"] = 10**12  # not an OTel severity
+    records[1]["body"] = {"bytesValue": "AAEC"}
+    answer = requests.post(server.url + "/v1/logs", json=payload, timeout=10)
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["partialSuccess"]["rejectedLogRecords"] == "1"
+    assert "out of range" in answer.json()["partialSuccess"]["errorMessage"]
+    rows = store.query("SELECT severity_number, body FROM log_records ORDER BY time_ns").to_pylist()
+    assert rows == [{"severity_number": None, "body": '"AAEC"'}, {"severity_number": None, "body": '"no span"'}]
+
+    request = ExportLogsServiceRequest()
+    record = request.resource_logs.add().scope_logs.add().log_records.add()
+    record.time_unix_nano = 2**64 - 1
+    answer = requests.post(server.url + "/v1/logs", data=request.SerializeToString(),
+                           headers={"Content-Type": "application/x-protobuf"}, timeout=10)
+    assert answer.status_code == 400
+    assert "out of range" in status_pb2.Status.FromString(answer.content).message
+    assert requests.get(server.url + "/api/health", timeout=10).status_code == 200
+
+
+def test_the_servers_redaction_applies_to_log_records(store):
+    from workbench.server import Server
+
+    server = Server(store, host="127.0.0.1", port=0, app=False, redact=True, decode_workers=0).start()
+    try:
+        payload = _json_logs("ab" * 16, "cd" * 8)
+        record = payload["resourceLogs"][0]["scopeLogs"][0]["logRecords"][0]
+        record["body"]["kvlistValue"]["values"][0]["value"]["stringValue"] = "Mail bob@example.com please"
+        for path, body in (("/v1/logs", payload), ("/v1/traces", _json_span("ab" * 16, "cd" * 8))):
+            assert requests.post(server.url + path, json=body, timeout=10).status_code == 200
+        row = wait_for(lambda: _stored(store, "cd" * 8).get("output_value") and _stored(store, "cd" * 8), timeout=20)
+        stored = json.dumps(store.query("SELECT body FROM log_records").to_pylist()) + json.dumps(row)
+        assert "bob@example.com" not in stored
+        assert row["input_value"].startswith("Mail ") and row["output_value"] == "Hello!"
+    finally:
+        server.stop()

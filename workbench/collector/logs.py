@@ -46,9 +46,18 @@ class DecodedLogs:
             self.error = reason
 
 
-def _record_time(time_ns: int, observed_ns: int) -> int:
-    # OTLP: the event's time when known, else when it was observed, else now.
-    return time_ns or observed_ns or time.time_ns()
+_MAX_TIME_NS = 2**63 - 1  # a signed 64-bit nanosecond count, as stored
+
+
+def _record_time(time_ns: int, observed_ns: int) -> int | None:
+    """OTLP: the event's time when known, else when it was observed, else now; None when
+    the time is out of range (a fixed64 on the wire may exceed what can be stored)."""
+    moment = time_ns or observed_ns or time.time_ns()
+    return moment if 0 < moment <= _MAX_TIME_NS else None
+
+
+def _out_of_range(value: int) -> str:
+    return f"a log record has time {value}, out of range; send nanoseconds since the Unix epoch"
 
 
 # Protobuf --------------------------------------------------------------------------------
@@ -81,18 +90,22 @@ def decode_logs_protobuf(body: bytes) -> DecodedLogs:
                 if len(raw_span) not in (0, 8):
                     out.reject(f"a log record has span_id of {len(raw_span)} bytes; it must be 8 bytes or empty")
                     continue
+                moment = _record_time(r.time_unix_nano, r.observed_time_unix_nano)
+                if moment is None:
+                    out.reject(_out_of_range(r.time_unix_nano or r.observed_time_unix_nano))
+                    continue
                 trace_id = raw_trace.hex() if raw_trace else None
                 span_id = raw_span.hex() if raw_span else None
                 out.records.append(
                     LogRecord(
-                        time_ns=_record_time(r.time_unix_nano, r.observed_time_unix_nano),
+                        time_ns=moment,
                         trace_id=None if trace_id == _ZERO_TRACE else trace_id,
                         span_id=None if span_id == _ZERO_SPAN else span_id,
                         event_name=getattr(r, "event_name", "") or None,
                         body=_pb_value(r.body) if r.HasField("body") else None,
                         attributes=_pb_attributes(r.attributes),
                         resource=resource,
-                        severity_number=r.severity_number or None,
+                        severity_number=_severity(r.severity_number),
                         severity_text=r.severity_text or None,
                         scope_name=scope.name or None,
                         scope_version=scope.version or None,
@@ -104,7 +117,7 @@ def decode_logs_protobuf(body: bytes) -> DecodedLogs:
 # JSON ------------------------------------------------------------------------------------
 
 
-def _json_id(value: Any, length: int, what: str) -> tuple[bool, str | None]:
+def _json_id(value: Any, length: int) -> tuple[bool, str | None]:
     """(valid, id): an id is optional on a log record, but when present it must be hex."""
     if value in (None, ""):
         return True, None
@@ -119,15 +132,16 @@ def _json_id(value: Any, length: int, what: str) -> tuple[bool, str | None]:
 
 
 def _severity(value: Any) -> int | None:
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value or None
+    """An OTel severity number (1-24), or None when unset or out of that range."""
     if isinstance(value, str):  # the enum's name, as some JSON encoders write it
         from opentelemetry.proto.logs.v1.logs_pb2 import SeverityNumber
 
         try:
-            return SeverityNumber.Value(value.upper()) or None
+            value = SeverityNumber.Value(value.upper())
         except ValueError:
-            return int(value) if value.isdigit() else None
+            value = int(value) if value.isdigit() else None
+    if isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= 24:
+        return value
     return None
 
 
@@ -153,8 +167,8 @@ def decode_logs_json(body: bytes) -> DecodedLogs:
             for scope_logs in _get(resource_logs, "scopeLogs", "scope_logs", []):
                 scope = scope_logs.get("scope") or {}
                 for r in _get(scope_logs, "logRecords", "log_records", []):
-                    ok_trace, trace_id = _json_id(_get(r, "traceId", "trace_id"), 32, "traceId")
-                    ok_span, span_id = _json_id(_get(r, "spanId", "span_id"), 16, "spanId")
+                    ok_trace, trace_id = _json_id(_get(r, "traceId", "trace_id"), 32)
+                    ok_span, span_id = _json_id(_get(r, "spanId", "span_id"), 16)
                     if not ok_trace:
                         out.reject(
                             f"a log record has traceId {_get(r, 'traceId', 'trace_id')!r}; it must be 32 hex "
@@ -168,12 +182,15 @@ def decode_logs_json(body: bytes) -> DecodedLogs:
                         )
                         continue
                     raw_body = r.get("body")
+                    stated = int(_get(r, "timeUnixNano", "time_unix_nano", 0))
+                    observed = int(_get(r, "observedTimeUnixNano", "observed_time_unix_nano", 0))
+                    moment = _record_time(stated, observed)
+                    if moment is None:
+                        out.reject(_out_of_range(stated or observed))
+                        continue
                     out.records.append(
                         LogRecord(
-                            time_ns=_record_time(
-                                int(_get(r, "timeUnixNano", "time_unix_nano", 0)),
-                                int(_get(r, "observedTimeUnixNano", "observed_time_unix_nano", 0)),
-                            ),
+                            time_ns=moment,
                             trace_id=trace_id,
                             span_id=span_id,
                             event_name=_get(r, "eventName", "event_name") or None,

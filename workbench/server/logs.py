@@ -13,6 +13,8 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import threading
+import weakref
 from typing import TYPE_CHECKING
 
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceResponse
@@ -30,6 +32,23 @@ __all__ = ["OtlpLogsHandler"]
 logger = logging.getLogger(__name__)
 
 
+# One redaction pipeline per receiver (Tornado makes a handler per request).
+_pipelines: weakref.WeakKeyDictionary[Ingest, Pipeline | None] = weakref.WeakKeyDictionary()
+_pipelines_lock = threading.Lock()
+
+
+def _pipeline(ingest: Ingest) -> Pipeline | None:
+    with _pipelines_lock:
+        if ingest not in _pipelines:
+            pipeline = None
+            if ingest.redaction is not None:
+                from workbench.collector.redaction import Redactor
+
+                pipeline = Pipeline(redactor=Redactor(ingest.redaction))
+            _pipelines[ingest] = pipeline
+        return _pipelines[ingest]
+
+
 def _decode(body: bytes, content_type: str, pipeline: Pipeline | None) -> DecodedLogs:
     decoded = (decode_logs_json if content_type == JSON else decode_logs_protobuf)(body)
     if pipeline is not None and decoded.records:
@@ -42,11 +61,7 @@ class OtlpLogsHandler(OtlpTracesHandler):
 
     def initialize(self, ingest: Ingest) -> None:  # noqa: D102 - tornado's hook
         self.ingest = ingest
-        self.pipeline: Pipeline | None = None
-        if ingest.redaction is not None:
-            from workbench.collector.redaction import Redactor
-
-            self.pipeline = Pipeline(redactor=Redactor(ingest.redaction))
+        self.pipeline = _pipeline(ingest)
 
     async def post(self) -> None:  # noqa: D102
         ingest = self.ingest
