@@ -93,3 +93,28 @@ def test_a_span_stored_twice_is_merged_in_both_rows(store):
     store.flush()
     outputs = store.query("SELECT output_value FROM spans WHERE span_id = ?", [span.span_id]).to_pylist()
     assert [o["output_value"] for o in outputs] in (["On its way."], ["On its way."] * 2)
+
+
+def test_records_stop_waiting_after_a_while_but_stay_and_wait_again_after_a_restart(tmp_path):
+    import time
+
+    from workbench.store.database import Database
+    from workbench.store.logs import LogMerger
+    from workbench.store.writer import Writer
+
+    span = _genai_span()
+    db = Database(str(tmp_path / "w.duckdb"))
+    writer = Writer(db)
+    merger = LogMerger(db, writer, wait_s=0.2)
+    merger.submit(_records(span)).result(10)
+    assert wait_for(lambda: merger.waiting)
+    time.sleep(0.3)  # past wait_s: the records give up waiting
+    writer.submit([span]).result(10)
+    assert merger.attach() == 0 and not merger.waiting
+    assert db.fetchall("SELECT count(*) FROM log_records WHERE NOT attached")[0][0] == 2
+    merger.close()
+    writer.close()
+    db.close()
+    with Store(tmp_path / "w.duckdb") as store:  # opened again: they wait again, and merge
+        store.flush()
+        wait_for(lambda: _row(store, span)["output_value"] == "On its way.")

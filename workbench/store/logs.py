@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Sequence
 from concurrent.futures import Future
 from typing import Any
@@ -60,13 +61,19 @@ def log_rows(records: Sequence[LogRecord]) -> pa.Table:
     return pa.Table.from_pydict(cols, schema=LOG_RECORDS.arrow_schema)
 
 
+# The records of the waiting keys (_waiting: trace_id, span_id, since) whose span is stored.
+# Spans start before their records, by at most a day here: the bound lets DuckDB skip the
+# row groups of older spans instead of reading every span id.
 _WAITING = (
     "SELECT l.trace_id, l.span_id, l.time_ns, l.event_name, l.severity_text, l.body, l.attributes "
-    "FROM log_records l WHERE NOT l.attached AND l.span_id IS NOT NULL AND l.trace_id IS NOT NULL "
-    "AND EXISTS (SELECT 1 FROM spans s WHERE s.span_id = l.span_id AND s.trace_id = l.trace_id)"
+    "FROM log_records l JOIN _waiting w ON l.trace_id = w.trace_id AND l.span_id = w.span_id "
+    "WHERE NOT l.attached AND l.time >= w.since AND EXISTS (SELECT 1 FROM spans s WHERE "
+    "s.span_id = l.span_id AND s.trace_id = l.trace_id AND s.start_time >= $since - INTERVAL 1 DAY)"
 )
-_ANY_WAITING = (
-    "SELECT count(*) FROM log_records WHERE NOT attached AND span_id IS NOT NULL AND trace_id IS NOT NULL"
+# Keys of records still waiting, with their earliest time, when a store is opened.
+_WAITING_KEYS = (
+    "SELECT trace_id, span_id, min(time) AS since FROM log_records WHERE NOT attached "
+    "AND span_id IS NOT NULL AND trace_id IS NOT NULL GROUP BY trace_id, span_id LIMIT $limit"
 )
 _SPANS = (
     "SELECT s.trace_id, s.span_id, s.parent_span_id, s.name, epoch_us(s.start_time) AS start_us, "
@@ -97,36 +104,65 @@ _UPDATE_SCHEMA = pa.schema([
 ])
 _MARK = (
     "UPDATE log_records SET attached = true FROM _keys k WHERE NOT log_records.attached "
-    "AND log_records.trace_id = k.trace_id AND log_records.span_id = k.span_id"
+    "AND log_records.trace_id = k.trace_id AND log_records.span_id = k.span_id "
+    "AND log_records.time >= $since"
 )
+_WAIT_SCHEMA = pa.schema([("trace_id", pa.string()), ("span_id", pa.string()), ("since", pa.timestamp("us", tz="UTC"))])
 
 
 class LogMerger:
     """Writes log records and merges them into their spans (see the module docstring).
+
+    Records with a span id wait for it in memory (their keys) for ``wait_s`` seconds after
+    they are written: long enough for the span of the call that logged them to end, short
+    enough that logs whose spans never come (sampled out, sent by another service) do not
+    make every later commit look for them. They stay in the table either way, and a store
+    opened again gives the records still waiting another ``wait_s`` (up to ``max_waiting``
+    keys).
 
     Args:
         database: The store's database.
         writer: The store's writer: records are written through it, and its commits wake
             the merge while records wait for their spans.
         interval_s: The shortest pause between two merges run by commits.
+        wait_s: How long records wait for their span.
+        max_waiting: The most span keys that wait at once; the oldest give up first.
     """
 
-    def __init__(self, database: Database, writer: Writer, *, interval_s: float = 0.25) -> None:
+    def __init__(
+        self,
+        database: Database,
+        writer: Writer,
+        *,
+        interval_s: float = 0.25,
+        wait_s: float = 1800.0,
+        max_waiting: int = 100_000,
+    ) -> None:
         self._db = database
         self._writer = writer
         self._interval = interval_s
+        self._wait_s = wait_s
+        self._max_waiting = max_waiting
         self._lock = threading.Lock()  # one merge at a time
+        self._keys_lock = threading.Lock()
+        # (trace_id, span_id) -> (monotonic deadline, earliest record time in microseconds)
+        self._keys: dict[tuple[str, str], tuple[float, int]] = {}
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._cursor: duckdb.DuckDBPyConnection | None = None
         self._thread: threading.Thread | None = None
         self.merged_spans = 0
         try:
-            self._waiting = bool(database.fetchall(_ANY_WAITING)[0][0])
+            left = database.query(_WAITING_KEYS, {"limit": max_waiting}).to_pylist()
         except duckdb.Error:  # a file opened before the table existed: nothing waits
-            self._waiting = False
+            left = []
+        if left:  # records left waiting by an earlier run: they wait again, and are tried now
+            deadline = time.monotonic() + wait_s
+            self._keys = {
+                (row["trace_id"], row["span_id"]): (deadline, _micros(row["since"])) for row in left
+            }
         writer.on_commit(self._on_commit)
-        if self._waiting:  # records left waiting by an earlier run: try them once now
+        if self._keys:
             self._start()
             self._wake.set()
 
@@ -138,9 +174,20 @@ class LogMerger:
             StoreError: The store is closed.
         """
         future = self._writer.submit_rows("log_records", log_rows(records))
-        if any(r.span_id and r.trace_id for r in records):
-            future.add_done_callback(self._on_written)
+        keys: dict[tuple[str, str], int] = {}
+        for r in records:
+            if r.span_id and r.trace_id:
+                key = (r.trace_id, r.span_id)
+                moment = r.time_ns // 1000
+                keys[key] = min(moment, keys.get(key, moment))
+        if keys:
+            future.add_done_callback(lambda done: self._on_written(done, keys))
         return future
+
+    @property
+    def waiting(self) -> bool:
+        """Whether records with a span id wait for their span."""
+        return bool(self._keys)
 
     def attach(self) -> int:
         """Merge every waiting record whose span is stored now; return the spans updated."""
@@ -151,14 +198,8 @@ class LogMerger:
                 return self._attach()
             except duckdb.Error as exc:  # e.g. a write conflict with a dedupe pass: again soon
                 logger.debug("log records not merged yet: %s", exc)
-                self._waiting = True
                 self._wake.set()
                 return 0
-
-    @property
-    def waiting(self) -> bool:
-        """Whether records with a span id may still wait for their span."""
-        return self._waiting
 
     def close(self) -> None:
         """Stop the merge thread (records still waiting stay in the table for next time)."""
@@ -176,14 +217,21 @@ class LogMerger:
 
     # Waking ----------------------------------------------------------------------------
 
-    def _on_written(self, future: Future[int]) -> None:
-        if future.exception() is None:
-            self._waiting = True
-            self._start()
-            self._wake.set()
+    def _on_written(self, future: Future[int], keys: dict[tuple[str, str], int]) -> None:
+        if future.exception() is not None:
+            return
+        deadline = time.monotonic() + self._wait_s
+        with self._keys_lock:
+            for key, since in keys.items():
+                old = self._keys.pop(key, None)  # re-inserted: the newest keys are last
+                self._keys[key] = (deadline, min(since, old[1]) if old else since)
+            while len(self._keys) > self._max_waiting:
+                del self._keys[next(iter(self._keys))]
+        self._start()
+        self._wake.set()
 
     def _on_commit(self, spans: int) -> None:
-        if spans and self._waiting:
+        if spans and self._keys:
             self._wake.set()
 
     def _start(self) -> None:
@@ -205,13 +253,38 @@ class LogMerger:
 
     # The merge ---------------------------------------------------------------------------
 
+    def _waiting_table(self) -> pa.Table | None:
+        """The keys still waiting (those past their deadline give up), as a table."""
+        now = time.monotonic()
+        with self._keys_lock:
+            for key in [key for key, (deadline, _) in self._keys.items() if deadline < now]:
+                del self._keys[key]
+            if not self._keys:
+                return None
+            items = list(self._keys.items())
+        return pa.table(
+            {
+                "trace_id": [key[0] for key, _ in items],
+                "span_id": [key[1] for key, _ in items],
+                "since": pa.array([since for _, (_, since) in items], pa.timestamp("us", tz="UTC")),
+            },
+            schema=_WAIT_SCHEMA,
+        )
+
     def _attach(self) -> int:
+        waiting_keys = self._waiting_table()
+        if waiting_keys is None:
+            return 0
         if self._cursor is None:
             self._cursor = self._db.new_cursor()
         cur = self._cursor
-        waiting = cur.sql(_WAITING).to_arrow_table().to_pylist()
+        since = _earliest(waiting_keys)
+        cur.register("_waiting", waiting_keys)
+        try:
+            waiting = cur.sql(_WAITING, params={"since": since}).to_arrow_table().to_pylist()
+        finally:
+            cur.unregister("_waiting")
         if not waiting:
-            self._waiting = bool(cur.execute(_ANY_WAITING).fetchall()[0][0])
             return 0
         events: dict[tuple[str, str], list[Event]] = {}
         for row in waiting:
@@ -225,9 +298,7 @@ class LogMerger:
                 attributes=_loads(row["attributes"]) or {},
             )
             events.setdefault((row["trace_id"], row["span_id"]), []).append(as_event(record))
-        keys = pa.table(
-            {"trace_id": [k[0] for k in events], "span_id": [k[1] for k in events]}
-        )
+        keys = pa.table({"trace_id": [k[0] for k in events], "span_id": [k[1] for k in events]})
         cur.register("_keys", keys)
         try:
             rows = cur.sql(_SPANS).to_arrow_table().to_pylist()
@@ -246,7 +317,7 @@ class LogMerger:
             try:
                 if updates:
                     cur.execute(_UPDATE)
-                cur.execute(_MARK)
+                cur.execute(_MARK, {"since": since})
                 cur.execute("COMMIT")
             except BaseException:
                 cur.execute("ROLLBACK")
@@ -255,9 +326,23 @@ class LogMerger:
                 cur.unregister("_updates")
         finally:
             cur.unregister("_keys")
+        with self._keys_lock:
+            for key in events:
+                self._keys.pop(key, None)
         self.merged_spans += len(updates)
-        self._waiting = bool(cur.execute(_ANY_WAITING).fetchall()[0][0])
         return len(updates)
+
+
+def _micros(moment: Any) -> int:
+    """A stored time (a datetime) as microseconds since the epoch."""
+    return int(moment.timestamp() * 1_000_000) if moment is not None else 0
+
+
+def _earliest(keys: pa.Table) -> Any:
+    """The earliest ``since`` of the waiting keys, as a datetime for a query parameter."""
+    import pyarrow.compute as pc
+
+    return pc.min(keys.column("since")).as_py()
 
 
 def _loads(text: str | None) -> Any:
