@@ -6,7 +6,8 @@ output from it (:func:`workbench.semconv.logs.with_events`), whichever arrives f
 
 * the span is stored already: the merge runs as soon as the records are committed;
 * the span comes later: the records wait in the table (``attached`` false), and the merge runs
-  again after each later commit while any wait, at most every ``interval_s`` seconds.
+  again after each later commit while any wait, at most every ``interval_s`` seconds, for
+  ``wait_s`` (30 minutes) after they arrived, and once more each time the store is opened.
 
 A merge only fills what the span lacks (messages, input, output, time to first token, a kind
 still UNKNOWN): what the span itself sent, redacted or not, is never replaced. Records stay
