@@ -166,6 +166,9 @@ def test_json_message_lists_still_win_over_the_text_reading(record):
         ({"gen_ai.operation.name": "some_new_operation", "gen_ai.response.model": "m"}, SpanKind.LLM),
         ({"gen_ai.tool.name": "search", "gen_ai.tool.call.id": "c1"}, SpanKind.TOOL),
         ({"gen_ai.agent.name": "planner"}, SpanKind.AGENT),
+        ({"gen_ai.request.model": "text-embedding-3-small", "gen_ai.embeddings.dimension.count": 1536},
+         SpanKind.EMBEDDING),
+        ({"gen_ai.data_source.id": "kb-7", "gen_ai.request.model": "m"}, SpanKind.RETRIEVER),
         ({"llm.usage.total_tokens": 9}, SpanKind.LLM),  # OpenLLMetry without llm.request.type
         ({"gen_ai.system": "openai"}, SpanKind.UNKNOWN),  # a provider alone is no evidence
         ({"http.method": "GET", "user.id": "u"}, SpanKind.UNKNOWN),

@@ -255,7 +255,8 @@ def _ttft(
 
 def _inferred_kind(attributes: Mapping[str, Any], **evidence: bool) -> SpanKind:
     """The kind a span's contents point to when no key names one (``keys.KIND_EVIDENCE``)."""
-    evidence["agent"] = any(attributes.get(key) is not None for key in keys.AGENT_KEYS)
+    for name, names in keys.EVIDENCE_KEYS.items():
+        evidence[name] = any(attributes.get(key) is not None for key in names)
     for name, kind in keys.KIND_EVIDENCE:
         if evidence.get(name):
             return kind

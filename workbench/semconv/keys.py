@@ -305,16 +305,22 @@ SPAN_KIND = tuple(
 # A span whose kind no key names (GenAI attributes without gen_ai.operation.name, an
 # operation name we do not know) is given one from what it carries, the first that applies:
 # (evidence, kind). "tool": a tool name; "embeddings": embedding vectors; "documents":
-# retrieved documents; "llm": a model name, token counts or chat messages; "agent": an
-# agent's name or id (AGENT_KEYS).
+# retrieved documents; "llm": a model name, token counts or chat messages; the others: any
+# of their keys in EVIDENCE_KEYS.
 KIND_EVIDENCE: tuple[tuple[str, SpanKind], ...] = (
     ("tool", _TOOL),
     ("embeddings", _EMB),
     ("documents", SpanKind.RETRIEVER),
+    ("embedding_keys", _EMB),
+    ("retrieval_keys", SpanKind.RETRIEVER),
     ("llm", _LLM),
     ("agent", _AGENT),
 )
-AGENT_KEYS: tuple[str, ...] = ("gen_ai.agent.name", "gen_ai.agent.id")
+EVIDENCE_KEYS: dict[str, tuple[str, ...]] = {
+    "embedding_keys": ("gen_ai.embeddings.dimension.count", "gen_ai.request.encoding_formats"),
+    "retrieval_keys": ("gen_ai.data_source.id",),
+    "agent": ("gen_ai.agent.name", "gen_ai.agent.id"),
+}
 
 #: Every scalar field and its table. Readers in fields.py and usage.py look fields up by
 #: these names.
