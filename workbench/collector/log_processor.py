@@ -255,12 +255,15 @@ def install(
         sink: The span sink; records go to it when it has ``submit_logs``.
         endpoint: A server's OTLP traces URL; records go to its ``/v1/logs`` instead.
         pipeline: Redaction applied to records before the sink.
-        set_global: Route the global LoggerProvider's records here.
+        set_global: Route the global LoggerProvider's records here; without it nothing is
+            installed.
 
     Returns:
-        The log record processor, or None when the sink takes no log records.
+        The log record processor, or None when nothing was installed.
     """
     collector: LogRecordProcessor
+    if not set_global:  # records reach workbench through the global LoggerProvider only
+        return None
     if endpoint is not None:
         from opentelemetry.exporter.otlp.proto.http._log_exporter import OTLPLogExporter
         from opentelemetry.sdk._logs.export import BatchLogRecordProcessor
@@ -272,6 +275,5 @@ def install(
     else:
         return None
     tracer_provider.add_span_processor(_Bridge(collector))
-    if set_global:
-        _route_globally(collector, tracer_provider.resource)
+    _route_globally(collector, tracer_provider.resource)
     return collector
