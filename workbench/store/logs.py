@@ -29,6 +29,7 @@ from typing import Any
 import duckdb
 import orjson
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from workbench.model import Event, Link, LogRecord, Span, StatusCode
 from workbench.semconv.logs import as_event, with_events
@@ -341,8 +342,6 @@ def _micros(moment: Any) -> int:
 
 def _earliest(keys: pa.Table) -> Any:
     """The earliest ``since`` of the waiting keys, as a datetime for a query parameter."""
-    import pyarrow.compute as pc
-
     return pc.min(keys.column("since")).as_py()
 
 
