@@ -91,12 +91,12 @@ def register(
     attributes.setdefault("service.name", project)
     provider = TracerProvider(resource=Resource.create(attributes))
     if endpoint is not None:
+        _collect_logs(provider, endpoint=endpoint, set_global=set_global)
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
         url = endpoint.rstrip("/")
         if not url.endswith("/v1/traces"):
             url += "/v1/traces"
-        _collect_logs(provider, endpoint=url, set_global=set_global)
         provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(endpoint=url)))
     else:
         owned = sink is None

@@ -253,7 +253,8 @@ def install(
     Args:
         tracer_provider: The provider :func:`workbench.register` builds.
         sink: The span sink; records go to it when it has ``submit_logs``.
-        endpoint: A server's OTLP traces URL; records go to its ``/v1/logs`` instead.
+        endpoint: A server's URL (``http://127.0.0.1:4318``, with or without ``/v1/traces``);
+            records go to its ``/v1/logs`` instead.
         pipeline: Redaction applied to records before the sink.
         set_global: Route the global LoggerProvider's records here; without it nothing is
             installed.
@@ -268,7 +269,10 @@ def install(
         from opentelemetry.exporter.otlp.proto.http._log_exporter import OTLPLogExporter
         from opentelemetry.sdk._logs.export import BatchLogRecordProcessor
 
-        url = endpoint.rstrip("/").removesuffix("/v1/traces") + "/v1/logs"
+        url = endpoint.strip().rstrip("/").removesuffix("/v1/traces")
+        if "://" not in url:
+            url = "http://" + url
+        url += "/v1/logs"
         collector = BatchLogRecordProcessor(OTLPLogExporter(endpoint=url))
     elif isinstance(sink, LogSink):
         collector = LogCollector(sink, pipeline=pipeline)

@@ -22,6 +22,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+import weakref
 from collections.abc import Sequence
 from concurrent.futures import Future
 from typing import Any
@@ -31,6 +32,7 @@ import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from workbench.errors import StoreError
 from workbench.model import Event, Link, LogRecord, Span, StatusCode
 from workbench.semconv.logs import as_event, with_events
 from workbench.store.database import Database
@@ -38,7 +40,7 @@ from workbench.store.rows import messages_json, to_json
 from workbench.store.schema import LOG_RECORDS
 from workbench.store.writer import Writer
 
-__all__ = ["LogMerger", "log_rows"]
+__all__ = ["LogMerger", "log_rows", "merger_for"]
 
 logger = logging.getLogger(__name__)
 
@@ -112,6 +114,19 @@ _MARK = (
 _WAIT_SCHEMA = pa.schema([("trace_id", pa.string()), ("span_id", pa.string()), ("since", pa.timestamp("us", tz="UTC"))])
 
 
+_mergers: weakref.WeakKeyDictionary[Writer, LogMerger] = weakref.WeakKeyDictionary()
+_mergers_lock = threading.Lock()
+
+
+def merger_for(database: Database, writer: Writer) -> LogMerger:
+    """The one :class:`LogMerger` of a writer (every store handle on a file shares it)."""
+    with _mergers_lock:
+        merger = _mergers.get(writer)
+        if merger is None:
+            merger = _mergers[writer] = LogMerger(database, writer)
+        return merger
+
+
 class LogMerger:
     """Writes log records and merges them into their spans (see the module docstring).
 
@@ -141,7 +156,7 @@ class LogMerger:
         max_waiting: int = 100_000,
     ) -> None:
         self._db = database
-        self._writer = writer
+        self._writer = weakref.ref(writer)  # the writer owns this merger (see merger_for)
         self._interval = interval_s
         self._wait_s = wait_s
         self._max_waiting = max_waiting
@@ -175,7 +190,10 @@ class LogMerger:
             QueueFullError: The writer's queue is full.
             StoreError: The store is closed.
         """
-        future = self._writer.submit_rows("log_records", log_rows(records))
+        writer = self._writer()
+        if writer is None:
+            raise StoreError("The store is closed; nothing more can be written.")
+        future = writer.submit_rows("log_records", log_rows(records))
         keys: dict[tuple[str, str], int] = {}
         for r in records:
             if r.span_id and r.trace_id:
@@ -198,6 +216,9 @@ class LogMerger:
                 return 0
             try:
                 return self._attach()
+            except (duckdb.ConnectionException, StoreError):  # the store was closed
+                self._stop.set()  # records still waiting are tried when it is opened again
+                return 0
             except duckdb.Error as exc:  # e.g. a write conflict with a dedupe pass: again soon
                 logger.debug("log records not merged yet: %s", exc)
                 self._wake.set()
@@ -237,21 +258,30 @@ class LogMerger:
             self._wake.set()
 
     def _start(self) -> None:
-        with self._lock:
-            if self._thread is None and not self._stop.is_set():
-                self._thread = threading.Thread(target=self._run, name="workbench-log-merge", daemon=True)
-                self._thread.start()
+        with self._keys_lock:
+            if self._stop.is_set() or (self._thread is not None and self._thread.is_alive()):
+                return
+            self._thread = threading.Thread(target=self._run, name="workbench-log-merge", daemon=True)
+            self._thread.start()
 
     def _run(self) -> None:
+        # Runs while records wait (it is started again when more come), so that a store
+        # whose records have all found their spans holds no thread.
         while not self._stop.is_set():
-            self._wake.wait()
+            self._wake.wait(self._interval * 4)
             if self._stop.wait(self._interval):  # let commits that come together share a merge
                 return
+            woken = self._wake.is_set()
             self._wake.clear()
-            try:
-                self.attach()
-            except Exception:  # the merge must never stop: records stay waiting in the table
-                logger.exception("workbench could not merge log records into their spans")
+            if woken:
+                try:
+                    self.attach()
+                except Exception:  # the merge must never stop: records stay waiting in the table
+                    logger.exception("workbench could not merge log records into their spans")
+            with self._keys_lock:
+                if not self._keys:
+                    self._thread = None
+                    return
 
     # The merge ---------------------------------------------------------------------------
 

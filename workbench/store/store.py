@@ -18,7 +18,7 @@ from workbench.model import LogRecord, Span
 from workbench.store import parquet
 from workbench.store.database import MEMORY, Database
 from workbench.store.frames import annotation_rows, corpus_rows
-from workbench.store.logs import LogMerger
+from workbench.store.logs import LogMerger, merger_for
 from workbench.store.schema import SCHEMA_VERSION, TABLES
 from workbench.store.writer import Writer
 
@@ -49,14 +49,13 @@ class Store:
         self.db = Database(config.get("db", path), read_only=read_only)
         self.path = self.db.path
         self.writer: Writer | None = None
-        self.logs: LogMerger | None = None
         if not read_only:
             self.writer = Writer(
                 self.db,
                 max_queued_spans=config.get("queue_spans", max_queued_spans),
                 batch_spans=config.get("batch_spans", batch_spans),
             )
-            self.logs = LogMerger(self.db, self.writer)
+            merger_for(self.db, self.writer)  # log records left waiting for their spans: tried now
 
     def __repr__(self) -> str:
         return f"Store({self.path!r}{', read_only=True' if self.db.read_only else ''})"
@@ -82,12 +81,16 @@ class Store:
         """Write spans and wait until they are committed; return how many."""
         return self.submit(spans).result(timeout)
 
+    @property
+    def logs(self) -> LogMerger | None:
+        """What merges OpenTelemetry log records into their spans; None when read-only."""
+        writer = self.writer
+        return None if writer is None else merger_for(self.db, writer)
+
     def submit_logs(self, records: Sequence[LogRecord]) -> Future[int]:
         """Queue OpenTelemetry log records; each with a span id is merged into its span,
         whichever is stored first (see :mod:`workbench.store.logs`). Never blocks."""
-        self._writer()
-        assert self.logs is not None
-        return self.logs.submit(records)
+        return merger_for(self.db, self._writer()).submit(records)
 
     def flush(self, timeout: float | None = 60.0) -> bool:
         """Wait until every queued write is committed (and log records merged into their spans)."""
@@ -180,8 +183,4 @@ class Store:
         """Write what is queued and close the file."""
         if self.writer is not None:
             self.writer.close()
-        if self.logs is not None:
-            if self.logs.waiting:
-                self.logs.attach()  # records written last, and spans they waited for
-            self.logs.close()
         self.db.close()
