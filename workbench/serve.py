@@ -48,7 +48,7 @@ def serve(
     worker = _warm_drift(server) if app else None
     echo(f"workbench is serving {store.path}")
     echo(f"  app and API: {server.url}/")
-    echo(f"  OTLP/HTTP:   {server.url}/v1/traces and /v1/logs  (protobuf or JSON)")
+    echo(f"  OTLP/HTTP:   {server.url}/v1/traces  (protobuf or JSON)")
     echo("Press Ctrl-C to stop.")
     try:
         server.run()

@@ -15,7 +15,7 @@ import json
 import logging
 import threading
 import weakref
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceResponse
 
@@ -59,8 +59,8 @@ def _decode(body: bytes, content_type: str, pipeline: Pipeline | None) -> Decode
 class OtlpLogsHandler(OtlpTracesHandler):
     """The OTLP/HTTP logs endpoint (CORS, OPTIONS and error bodies as for traces)."""
 
-    def initialize(self, ingest: Ingest) -> None:  # noqa: D102 - tornado's hook
-        self.ingest = ingest
+    def initialize(self, ingest: Ingest, **options: Any) -> None:  # noqa: D102 - tornado's hook
+        super().initialize(ingest, **options)  # the traces handler's options (access rules ...)
         self.pipeline = _pipeline(ingest)
 
     async def post(self) -> None:  # noqa: D102

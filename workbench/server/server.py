@@ -166,8 +166,8 @@ class Server:
         """Every Tornado route except the app's."""
         return [
             (r"/v1/traces", OtlpTracesHandler, {"ingest": self.ingest}),
-            (r"/v1/logs", OtlpLogsHandler, {"ingest": self.ingest}),
             *api_handlers(self.reader, self.read_executor, self.info),
+            (r"/v1/logs", OtlpLogsHandler, {"ingest": self.ingest}),
         ]
 
     def _import_app(self) -> None:
