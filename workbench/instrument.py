@@ -7,6 +7,10 @@ instrumentor works unchanged::
     provider = workbench.register(project_name="support-bot")
     OpenAIInstrumentor().instrument(tracer_provider=provider)
 
+OpenTelemetry log records (the GenAI conventions' message events) emitted through the global
+``LoggerProvider`` go to the same place and are merged into their spans
+(:mod:`workbench.collector.log_processor`).
+
 ``traced`` and ``span`` make OpenInference spans by hand, recording inputs and outputs.
 """
 
@@ -30,6 +34,7 @@ from opentelemetry.trace import StatusCode as OtelStatusCode
 
 from workbench import config
 from workbench.collector.current import CURRENT
+from workbench.collector.log_processor import install as _collect_logs
 from workbench.collector.pipeline import build_pipeline
 from workbench.collector.processor import CollectorProcessor
 from workbench.collector.sampling import SamplingPolicy, sampling_policy
@@ -100,6 +105,7 @@ def register(
 
         secret = config.get("token", token)
         headers = {"Authorization": f"Bearer {secret}"} if secret else None
+        _collect_logs(provider, endpoint=endpoint, set_global=set_global, headers=headers)
         provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(endpoint=_traces_url(endpoint), headers=headers)))
     else:
         owned = sink is None
@@ -113,8 +119,12 @@ def register(
             close_sink=owned,
             sampling=sampling_policy(sampling),
         )
+        logs = _collect_logs(provider, sink=sink, set_global=set_global,
+                             pipeline=build_pipeline(redact=redact, capture_text=capture_text))
         add_source = getattr(sink, "add_source", None)
         if add_source is not None:  # reads in this process see what was just recorded
+            if logs is not None and hasattr(logs, "store_everything"):
+                add_source(logs.sync, logs.store_everything)  # type: ignore[attr-defined]
             add_source(processor.sync, processor.store_everything)
         provider.add_span_processor(processor)
     if set_global:

@@ -26,6 +26,7 @@ __all__ = [
     "Embedding",
     "Event",
     "Link",
+    "LogRecord",
     "Message",
     "Span",
     "SpanKind",
@@ -218,3 +219,25 @@ class Span:
     def is_root(self) -> bool:
         """Whether the span has no parent."""
         return not self.parent_span_id
+
+
+@dataclass(frozen=True, slots=True)
+class LogRecord:
+    """One OpenTelemetry log record (an event, when it has an ``event_name``).
+
+    The OTel GenAI conventions put chat messages in log records (``gen_ai.user.message``,
+    ``gen_ai.choice`` ...) tied to the span of the model call by ``trace_id`` and
+    ``span_id``; records without them belong to no span.
+    """
+
+    time_ns: int
+    trace_id: str | None = None
+    span_id: str | None = None
+    event_name: str | None = None
+    body: AttributeValue = None
+    attributes: Mapping[str, AttributeValue] = field(default_factory=dict)
+    resource: Mapping[str, AttributeValue] = field(default_factory=dict)
+    severity_number: int | None = None
+    severity_text: str | None = None
+    scope_name: str | None = None
+    scope_version: str | None = None

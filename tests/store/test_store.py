@@ -20,7 +20,7 @@ from workbench.store import Store
 def test_spans_documents_and_embeddings_are_stored_in_their_tables(store, rag_spans):
     assert store.write(rag_spans) == 4
     assert store.counts() == {"spans": 4, "documents": 2, "embeddings": 1, "annotations": 0, "corpus": 0,
-                              "drift_baselines": 0}
+                              "drift_baselines": 0, "log_records": 0}
     llm = store.query("SELECT * FROM spans WHERE name = 'llm'").to_pylist()[0]
     assert llm["model_name"] == "gpt-4o"
     assert llm["prompt_tokens"] == 120 and llm["cache_read_tokens"] == 100 and llm["prompt_includes_cache"] is True
@@ -118,6 +118,14 @@ def test_parquet_round_trip_is_lossless(tmp_path, store, rag_spans):
     store.add_annotations([{"span_id": rag_spans[3].span_id, "trace_id": rag_spans[3].trace_id,
                             "name": "faithfulness", "score": 0.5, "annotator_kind": "LLM"}])
     store.load_corpus([{"id": "kb-1", "text": "Refunds within 30 days.", "vector": [0.1, 0.2], "topic": "billing"}])
+    from workbench.model import LogRecord
+
+    llm = rag_spans[3]
+    store.submit_logs([
+        LogRecord(llm.start_time_ns + 1, llm.trace_id, llm.span_id, "gen_ai.user.message", {"content": "Hi"}),
+        LogRecord(llm.start_time_ns + 2, body="a plain line", severity_number=9, severity_text="INFO"),
+    ]).result(10)
+    store.flush()
     from workbench.drift import Window, save_baseline
     from workbench.query import Reader
 
@@ -125,7 +133,7 @@ def test_parquet_round_trip_is_lossless(tmp_path, store, rag_spans):
     first = tmp_path / "first"
     counts = store.export_parquet(first)
     assert counts == {"spans": 4, "documents": 2, "embeddings": 1, "annotations": 1, "corpus": 1,
-                      "drift_baselines": 1}
+                      "drift_baselines": 1, "log_records": 2}
     day_dirs = sorted(p.name for p in (first / "spans").iterdir())
     assert day_dirs == ["day=2025-11-23"]
 
@@ -142,7 +150,7 @@ def test_parquet_round_trip_is_lossless(tmp_path, store, rag_spans):
 
 def _key(table: str) -> list[str]:
     return {"annotations": ["annotation_id"], "corpus": ["document_id"],
-            "drift_baselines": ["name", "span_id"]}.get(table, ["span_id"])
+            "drift_baselines": ["name", "span_id"], "log_records": ["time_ns"]}.get(table, ["span_id"])
 
 
 def test_importing_twice_adds_nothing_the_second_time(tmp_path, store, rag_spans):

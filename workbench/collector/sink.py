@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from concurrent.futures import Future
 from typing import Protocol, runtime_checkable
 
-from workbench.model import Span
+from workbench.model import LogRecord, Span
 
 __all__ = ["InMemorySink", "SpanSink"]
 
@@ -39,6 +39,7 @@ class InMemorySink:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._spans: list[Span] = []
+        self._logs: list[LogRecord] = []
 
     def submit(self, spans: Sequence[Span]) -> Future[int]:
         """Keep the spans."""
@@ -47,6 +48,20 @@ class InMemorySink:
         future: Future[int] = Future()
         future.set_result(len(spans))
         return future
+
+    def submit_logs(self, records: Sequence[LogRecord]) -> Future[int]:
+        """Keep OpenTelemetry log records (not merged into spans: see ``logs``)."""
+        with self._lock:
+            self._logs.extend(records)
+        future: Future[int] = Future()
+        future.set_result(len(records))
+        return future
+
+    @property
+    def logs(self) -> list[LogRecord]:
+        """A copy of the log records received so far."""
+        with self._lock:
+            return list(self._logs)
 
     def flush(self, timeout: float | None = None) -> bool:
         """Nothing is pending."""

@@ -37,11 +37,18 @@ input/output values beat text rendered from chat messages (the last user message
 first output message). The prompt-cache rule for token counts is in
 :mod:`workbench.semconv.usage`.
 
+Time to first token comes from a first-token event, else an attribute stating it, else the
+first per-chunk streaming event (``keys.CHUNK_EVENT_NAMES``). A span whose kind no key names
+gets one from what it carries (``keys.KIND_EVIDENCE``): a model, tokens or messages make it
+LLM. Log records (the GenAI conventions' message events sent as logs) become span events
+through :mod:`workbench.semconv.logs`.
+
 ``project`` is the resource's ``openinference.project.name``, else its ``service.name``,
 else ``default_project``; the SDK's stand-in ``unknown_service...`` counts as unset.
 The status is kept as sent: an ``exception`` event does not turn UNSET into ERROR.
 
-Modules: ``extract`` (the readers, in order), ``keys`` (the tables), ``indexed`` (the one
+Modules: ``extract`` (the readers, in order), ``keys`` (the tables), ``logs`` (log records
+as span events), ``indexed`` (the one
 walk over the attributes), ``fields`` and ``usage`` (scalar readers), ``openinference``,
 ``genai``, ``messages`` and ``vendors`` (structured readers), ``coerce`` (lenient
 conversions), ``build`` (quick constructors for the frozen model classes).

@@ -22,7 +22,7 @@ from workbench.model import (
     StatusCode,
     TokenUsage,
 )
-from workbench.semconv import fields, genai, openinference, vendors
+from workbench.semconv import fields, genai, keys, openinference, vendors
 from workbench.semconv.build import new_span
 from workbench.semconv.indexed import Groups, Hits, scan
 from workbench.semconv.messages import render_input, render_output
@@ -119,6 +119,20 @@ def build_span(
     if tool_name is None and "vercel" in found:
         tool_name = fields.pick_str(attrs, hits, "tool_late")
 
+    tokens = token_usage(attrs, hits, found, provider, usage_details) if hits else _NO_TOKENS
+    if kind is SpanKind.UNKNOWN and found:
+        kind = _inferred_kind(
+            attrs,
+            tool=tool_name is not None,
+            embeddings=bool(embeddings),
+            documents=bool(documents),
+            llm=bool(
+                model or input_messages or output_messages
+                or tokens.prompt is not None or tokens.completion is not None
+                or tokens.total is not None
+            ),
+        )
+
     return new_span(
         trace_id=trace_id,
         span_id=span_id,
@@ -143,7 +157,7 @@ def build_span(
         input_mime_type=input_mime if input_value is not None else None,
         output_value=output_value,
         output_mime_type=output_mime if output_value is not None else None,
-        tokens=token_usage(attrs, hits, found, provider, usage_details) if hits else _NO_TOKENS,
+        tokens=tokens,
         client_cost=client_cost(attrs, hits, cost_details) if hits else cost_details,
         time_to_first_token_ms=(
             _ttft(attrs, hits, events, start_time_ns, found)
@@ -224,7 +238,7 @@ def _ttft(
     found: set[str],
 ) -> float | None:
     """Time to first token, in the documented priority: OpenInference's event, GenAI,
-    OpenLIT, Langfuse, then the Vercel AI SDK."""
+    OpenLIT, Langfuse, the Vercel AI SDK, then the first per-chunk streaming event."""
     if events:
         ttft = openinference.first_token_ms(events, start_time_ns)
         if ttft is not None:
@@ -234,7 +248,19 @@ def _ttft(
         langfuse = vendors.langfuse_ttft_ms(attributes, start_time_ns)
         if langfuse is not None:
             return langfuse
+    if ttft is None and events:
+        ttft = genai.first_chunk_ms(events, start_time_ns)
     return ttft
+
+
+def _inferred_kind(attributes: Mapping[str, Any], **evidence: bool) -> SpanKind:
+    """The kind a span's contents point to when no key names one (``keys.KIND_EVIDENCE``)."""
+    for name, names in keys.EVIDENCE_KEYS.items():
+        evidence[name] = any(attributes.get(key) is not None for key in names)
+    for name, kind in keys.KIND_EVIDENCE:
+        if evidence.get(name):
+            return kind
+    return SpanKind.UNKNOWN
 
 
 def _ordered(found: set[str]) -> tuple[str, ...]:

@@ -20,12 +20,13 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from workbench.model import Event, Message, ToolCall
+from workbench.semconv.keys import CHUNK_EVENT_NAMES, CHUNK_EVENT_SUFFIXES
 from workbench.semconv.build import new_message, new_tool_call
 from workbench.semconv.coerce import as_json, as_str, to_text
 from workbench.semconv.indexed import Groups, subgroups
 from workbench.semconv.messages import content_text, message_from_dict, messages_from_value
 
-__all__ = ["event_messages", "indexed_messages", "json_messages"]
+__all__ = ["event_messages", "first_chunk_ms", "indexed_messages", "json_messages"]
 
 Messages = tuple[Message, ...]
 
@@ -48,10 +49,10 @@ def json_messages(attributes: Mapping[str, Any]) -> tuple[Messages, Messages]:
     A span attribute ``gen_ai.prompt`` / ``gen_ai.completion`` holding a JSON array is read
     the same way, since some senders put the old event attributes on the span.
     """
-    inputs = messages_from_value(attributes.get("gen_ai.input.messages"))
+    inputs = _messages_or_text(attributes.get("gen_ai.input.messages"), "user")
     if not inputs:
         inputs = messages_from_value(attributes.get("gen_ai.prompt"))
-    outputs = messages_from_value(attributes.get("gen_ai.output.messages"))
+    outputs = _messages_or_text(attributes.get("gen_ai.output.messages"), "assistant")
     if not outputs:
         outputs = messages_from_value(attributes.get("gen_ai.completion"))
     system = attributes.get("gen_ai.system_instructions")
@@ -61,6 +62,39 @@ def json_messages(attributes: Mapping[str, Any]) -> tuple[Messages, Messages]:
         if text and not (inputs and inputs[0].role == "system"):
             inputs = (new_message(role="system", content=text), *inputs)
     return inputs, outputs
+
+
+def _messages_or_text(value: Any, role: str) -> Messages:
+    """The JSON message list, or, when the sender put plain text where the list belongs
+    (a string that is not JSON, or a list of strings), that text as one message of ``role``."""
+    found = messages_from_value(value)
+    if found or value is None:
+        return found
+    if isinstance(value, (list, tuple)):
+        texts = [text for text in map(as_str, value) if text]
+        text = "\n".join(texts) if texts and len(texts) == len(value) else None
+    else:
+        text = as_str(value)
+        if text is not None and text.lstrip()[:1] in ("[", "{"):
+            text = None  # JSON (or broken JSON), but no message list we can read: not prose
+    return (new_message(role=role, content=text),) if text else ()
+
+
+def first_chunk_ms(events: Sequence[Event], start_time_ns: int) -> float | None:
+    """Time to first token from per-chunk streaming events: the earliest chunk event's time
+    minus the span start, in milliseconds (see ``keys.CHUNK_EVENT_NAMES``)."""
+    first: int | None = None
+    for event in events:
+        name = getattr(event, "name", None)
+        if not isinstance(name, str):
+            continue
+        lowered = name.lower()
+        if lowered not in CHUNK_EVENT_NAMES and not lowered.endswith(CHUNK_EVENT_SUFFIXES):
+            continue
+        time_ns = getattr(event, "time_ns", None)
+        if type(time_ns) is int and time_ns >= start_time_ns and (first is None or time_ns < first):
+            first = time_ns
+    return None if first is None else (first - start_time_ns) / 1e6
 
 
 def event_messages(events: Sequence[Event]) -> tuple[Messages, Messages]:

@@ -47,22 +47,40 @@ PROVIDER: KeyTable = (
     ("ai.model.provider", "vercel"),  # "openai.chat": the part before the dot is kept
 )
 
+# Session and user ids. Besides the conventions' own keys, the metadata keys that SDKs
+# document for them (Traceloop association properties, Vercel telemetry metadata, LangSmith
+# metadata) are read in both spellings people use, snake_case and camelCase.
 SESSION_ID: KeyTable = (
-    (OI.SESSION_ID, "openinference"),  # also what Langfuse's own SDK sends
+    (OI.SESSION_ID, "openinference"),  # also OTel's general `session.id` and Langfuse's SDK
     ("gen_ai.conversation.id", "gen_ai"),
+    ("gen_ai.session.id", "gen_ai"),  # sent by some GenAI SDKs before conversation.id
     ("traceloop.association.properties.session_id", "openllmetry"),
+    ("traceloop.association.properties.sessionId", "openllmetry"),
+    ("traceloop.association.properties.conversation_id", "openllmetry"),
     ("langfuse.session.id", "langfuse"),
+    ("langfuse.trace.session_id", "langfuse"),
     ("mlflow.trace.session", "mlflow"),
     ("ai.telemetry.metadata.sessionId", "vercel"),
+    ("ai.telemetry.metadata.session_id", "vercel"),
+    ("langsmith.trace.session_id", "langsmith"),
+    ("langsmith.metadata.session_id", "langsmith"),
+    ("langsmith.metadata.thread_id", "langsmith"),
 )
 
 USER_ID: KeyTable = (
-    (OI.USER_ID, "openinference"),  # also Langfuse's own SDK
-    ("enduser.id", "gen_ai"),  # general OTel semantic conventions
+    (OI.USER_ID, "openinference"),  # also OTel's general `user.id` and Langfuse's SDK
+    ("enduser.id", "gen_ai"),  # general OTel semantic conventions (older name)
+    ("gen_ai.user.id", "gen_ai"),
+    ("gen_ai.request.user", "gen_ai"),  # the request's `user` parameter (OpenAI's end user)
+    ("llm.user", "openllmetry"),  # OpenLLMetry's copy of the request's `user`
     ("traceloop.association.properties.user_id", "openllmetry"),
+    ("traceloop.association.properties.userId", "openllmetry"),
     ("langfuse.user.id", "langfuse"),
+    ("langfuse.trace.user_id", "langfuse"),
     ("mlflow.trace.user", "mlflow"),
     ("ai.telemetry.metadata.userId", "vercel"),
+    ("ai.telemetry.metadata.user_id", "vercel"),
+    ("langsmith.metadata.user_id", "langsmith"),
 )
 
 # Template text where the sender gives it, else the prompt's name in a prompt registry.
@@ -181,6 +199,24 @@ TTFT: tuple[tuple[str, float, str], ...] = (
     ("ai.stream.msToFirstChunk", 1.0, "vercel"),  # AI SDK 3
 )
 
+# Span events that mark streamed output, one per chunk or token (OpenLLMetry's
+# "gen_ai.content.completion.chunk" and its older "llm.content.completion.chunk", LangChain's
+# "new_token", the Vercel AI SDK's "ai.stream.firstChunk" ...). When no event names the first
+# token and no attribute states the time to it, the earliest of these events is the first
+# token. Matched on the lower-cased name: exactly, or by its ending.
+CHUNK_EVENT_NAMES: frozenset[str] = frozenset(
+    {
+        "gen_ai.content.completion.chunk",
+        "llm.content.completion.chunk",
+        "gen_ai.completion.chunk",
+        "gen_ai.choice.chunk",
+        "new_token",
+        "on_llm_new_token",
+        "ai.stream.firstchunk",
+    }
+)
+CHUNK_EVENT_SUFFIXES: tuple[str, ...] = (".chunk", "_chunk", ".delta", ".new_token", "firstchunk")
+
 # Span kind: (key, value map or None to parse the value as an OpenInference kind).
 _LLM, _EMB, _TOOL, _AGENT, _CHAIN = (
     SpanKind.LLM,
@@ -265,6 +301,26 @@ SPAN_KIND = tuple(
     (key, None if values is None else {name.lower(): kind for name, kind in values.items()})
     for key, values in SPAN_KIND
 )
+
+# A span whose kind no key names (GenAI attributes without gen_ai.operation.name, an
+# operation name we do not know) is given one from what it carries, the first that applies:
+# (evidence, kind). "tool": a tool name; "embeddings": embedding vectors; "documents":
+# retrieved documents; "llm": a model name, token counts or chat messages; the others: any
+# of their keys in EVIDENCE_KEYS.
+KIND_EVIDENCE: tuple[tuple[str, SpanKind], ...] = (
+    ("tool", _TOOL),
+    ("embeddings", _EMB),
+    ("documents", SpanKind.RETRIEVER),
+    ("embedding_keys", _EMB),
+    ("retrieval_keys", SpanKind.RETRIEVER),
+    ("llm", _LLM),
+    ("agent", _AGENT),
+)
+EVIDENCE_KEYS: dict[str, tuple[str, ...]] = {
+    "embedding_keys": ("gen_ai.embeddings.dimension.count", "gen_ai.request.encoding_formats"),
+    "retrieval_keys": ("gen_ai.data_source.id",),
+    "agent": ("gen_ai.agent.name", "gen_ai.agent.id"),
+}
 
 #: Every scalar field and its table. Readers in fields.py and usage.py look fields up by
 #: these names.

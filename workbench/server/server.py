@@ -30,6 +30,7 @@ from workbench.collector.sampling import SamplingPolicy, sampling_policy
 from workbench.errors import ServerError
 from workbench.query import Reader
 from workbench.server.api import api_handlers
+from workbench.server.logs import OtlpLogsHandler
 from workbench.server.otlp import Ingest, OtlpTracesHandler
 from workbench.server.security import Access, Guard
 from workbench.store import Store
@@ -196,6 +197,7 @@ class Server:
         return [
             (r"/v1/traces", OtlpTracesHandler, {"ingest": self.ingest, "access": self.access}),
             *api_handlers(self.reader, self.read_executor, self.info),
+            (r"/v1/logs", OtlpLogsHandler, {"ingest": self.ingest, "access": self.access}),
         ]
 
     def _import_app(self) -> None:

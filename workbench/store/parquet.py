@@ -34,6 +34,7 @@ _KEYS: dict[str, tuple[str, ...]] = {
     "annotations": ("annotation_id",),
     "corpus": ("document_id",),
     "drift_baselines": ("name", "trace_id", "span_id", "position"),
+    "log_records": ("trace_id", "span_id", "time_ns", "event_name", "body"),
 }
 
 
@@ -125,6 +126,8 @@ def _shifted(table: Table, shift_us: int, present: set[str]) -> list[str]:
             exprs.append(f"CAST(NULL AS {column.sql}) AS {name}")
         elif shift_us and column.sql == "TIMESTAMPTZ":
             exprs.append(f"{name} + to_microseconds({shift_us}::BIGINT) AS {name}")
+        elif shift_us and name == "time_ns":  # log records' nanosecond copy of their time
+            exprs.append(f"time_ns + {shift_us * 1000} AS time_ns")
         elif shift_us and name == "events":
             shift_ns = shift_us * 1000
             exprs.append(

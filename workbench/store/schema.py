@@ -216,8 +216,36 @@ DRIFT_BASELINES = Table(
     added_later=True,
 )
 
+LOG_RECORDS = Table(
+    "log_records",
+    "One row per OpenTelemetry log record received (`POST /v1/logs`, or the in-process logger "
+    "provider). The OTel GenAI conventions send chat messages this way (`gen_ai.user.message`, "
+    "`gen_ai.choice` ...). A record with a span id is also added to that span's `events` and its "
+    "messages, input and output are read again, whichever of the two arrived first.",
+    (
+        _c("trace_id", "VARCHAR", "Trace id of the record's span; null when it has none."),
+        _c("span_id", "VARCHAR", "The span the record belongs to; null when it has none."),
+        _c("time", "TIMESTAMPTZ", "When the event happened (else when it was observed), UTC."),
+        _c("time_ns", "BIGINT", "The same time in nanoseconds since the epoch."),
+        _c("event_name", "VARCHAR", "Event name (gen_ai.user.message, gen_ai.choice ...); null for "
+           "a plain log line."),
+        _c("severity_number", "INTEGER", "OTel severity number (9 = INFO, 17 = ERROR); null when not set."),
+        _c("severity_text", "VARCHAR", "Severity as text (INFO ...)."),
+        _c("body", "JSON", "The record's body: text, or a map such as {content} or {index, "
+           "finish_reason, message}."),
+        _c("attributes", "JSON", "Every record attribute as sent."),
+        _c("resource", "JSON", "Every resource attribute as sent."),
+        _c("scope_name", "VARCHAR", "Instrumentation scope name."),
+        _c("scope_version", "VARCHAR", "Instrumentation scope version."),
+        _c("attached", "BOOLEAN", "Whether the record has been added to its span (false while the "
+           "span has not arrived, and always for records without a span id)."),
+    ),
+    time_column="time",
+    added_later=True,
+)
+
 TABLES: dict[str, Table] = {
-    t.name: t for t in (SPANS, DOCUMENTS, EMBEDDINGS, ANNOTATIONS, CORPUS, DRIFT_BASELINES)
+    t.name: t for t in (SPANS, DOCUMENTS, EMBEDDINGS, ANNOTATIONS, CORPUS, DRIFT_BASELINES, LOG_RECORDS)
 }
 
 

@@ -26,6 +26,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from workbench.store.database import MEMORY, Database
+from workbench.store.logs import merger_for
 from workbench.store.writer import Writer
 
 __all__ = ["OpenFile", "acquire", "add_handle", "process_store", "release", "set_process_store"]
@@ -52,7 +53,7 @@ class OpenFile:
         self.path = path
         self.db = Database(path, read_only=read_only)
         self._writer_options = writer_options
-        self.writer: Writer | None = None if read_only else Writer(self.db, **writer_options)
+        self.writer: Writer | None = None if read_only else self._new_writer()
         self.handles = 0
         self._syncs: list[weakref.WeakMethod[Callable[[float], object]]] = []
         self._flushes: list[weakref.WeakMethod[Callable[[float], object]]] = []
@@ -71,7 +72,12 @@ class OpenFile:
         except BaseException:
             self.db = Database(self.path, read_only=True)
             raise
-        self.writer = Writer(self.db, **self._writer_options)
+        self.writer = self._new_writer()
+
+    def _new_writer(self) -> Writer:
+        writer = Writer(self.db, **self._writer_options)
+        merger_for(self.db, writer)  # log records left waiting for their spans: tried now
+        return writer
 
     # In-process collectors that write here ------------------------------------------------
 
@@ -100,6 +106,9 @@ class OpenFile:
                 logger.debug("a collector could not hand over its spans", exc_info=True)
         if self.writer is not None:
             self.writer.flush(timeout)
+            logs = merger_for(self.db, self.writer)
+            if logs.waiting:  # log records of what was just recorded, into their spans
+                logs.attach()
 
     def flush_everything(self, timeout: float) -> str | None:
         """Store everything the collectors hold and wait for the writer.

@@ -14,12 +14,13 @@ import pyarrow as pa
 
 from workbench import config
 from workbench.errors import NotFoundError, StoreError
-from workbench.model import Span
+from workbench.model import LogRecord, Span
 from workbench.store import parquet
 from workbench.store.database import MEMORY, Database
-from workbench.store.shared import OpenFile, acquire, add_handle, release
 from workbench.store.frames import annotation_rows, corpus_rows
+from workbench.store.logs import LogMerger, merger_for
 from workbench.store.schema import SCHEMA_VERSION, TABLES
+from workbench.store.shared import OpenFile, acquire, add_handle, release
 from workbench.store.writer import Writer
 
 __all__ = ["MEMORY", "SCHEMA_VERSION", "TABLES", "Store"]
@@ -125,10 +126,27 @@ class Store:
         """Write spans and wait until they are committed; return how many."""
         return self.submit(spans).result(timeout)
 
+    @property
+    def logs(self) -> LogMerger | None:
+        """What merges OpenTelemetry log records into their spans; None when read-only."""
+        writer = self.writer
+        return None if writer is None else merger_for(self.db, writer)
+
+    def submit_logs(self, records: Sequence[LogRecord]) -> Future[int]:
+        """Queue OpenTelemetry log records; each with a span id is merged into its span,
+        whichever is stored first (see :mod:`workbench.store.logs`). Never blocks."""
+        return merger_for(self.db, self._writer()).submit(records)
+
     def flush(self, timeout: float | None = 60.0) -> bool:
-        """Wait until every queued write is committed."""
+        """Wait until every queued write is committed (and log records merged into their spans)."""
         writer = self._file.writer if self._file is not None else None
-        return writer.flush(timeout) if writer is not None else True
+        if writer is None:
+            return True
+        done = writer.flush(timeout)
+        logs = self.logs
+        if done and logs is not None and logs.waiting:
+            logs.attach()
+        return done
 
     def add_annotations(self, data: Any, *, annotator_kind: str = "HUMAN") -> int:
         """Add evaluations or feedback (a DataFrame, Arrow table, list of dicts or Parquet path).

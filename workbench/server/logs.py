@@ -1,0 +1,131 @@
+"""``POST /v1/logs``: the OTLP/HTTP logs receiver, protobuf or JSON, gzip or not.
+
+The OTel GenAI conventions send a model call's messages as log records tied to its span
+(``gen_ai.user.message``, ``gen_ai.choice`` ...). Records are decoded off the event loop,
+redacted by the same policy as spans, written to ``log_records``, and merged into their
+spans (see :mod:`workbench.store.logs`); the answer waits for both, so after a 200 a
+stored span shows its messages. Content types, encodings, size limits and error answers
+are those of ``/v1/traces``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import threading
+import weakref
+from typing import TYPE_CHECKING, Any
+
+from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceResponse
+
+from workbench.collector.logs import DecodedLogs, decode_logs_json, decode_logs_protobuf, redact_records
+from workbench.collector.pipeline import Pipeline
+from workbench.errors import DecodeError, QueueFullError, StoreError
+from workbench.server.otlp import JSON, PROTOBUF, OtlpTracesHandler, _inflate, _TooLarge
+
+if TYPE_CHECKING:
+    from workbench.server.otlp import Ingest
+
+__all__ = ["OtlpLogsHandler"]
+
+logger = logging.getLogger(__name__)
+
+
+# One redaction pipeline per receiver (Tornado makes a handler per request).
+_pipelines: weakref.WeakKeyDictionary[Ingest, Pipeline | None] = weakref.WeakKeyDictionary()
+_pipelines_lock = threading.Lock()
+
+
+def _pipeline(ingest: Ingest) -> Pipeline | None:
+    with _pipelines_lock:
+        if ingest not in _pipelines:
+            pipeline = None
+            if ingest.redaction is not None:
+                from workbench.collector.redaction import Redactor
+
+                pipeline = Pipeline(redactor=Redactor(ingest.redaction))
+            _pipelines[ingest] = pipeline
+        return _pipelines[ingest]
+
+
+def _decode(body: bytes, content_type: str, pipeline: Pipeline | None) -> DecodedLogs:
+    decoded = (decode_logs_json if content_type == JSON else decode_logs_protobuf)(body)
+    if pipeline is not None and decoded.records:
+        decoded.records = redact_records(pipeline, decoded.records)
+    return decoded
+
+
+class OtlpLogsHandler(OtlpTracesHandler):
+    """The OTLP/HTTP logs endpoint (CORS, OPTIONS and error bodies as for traces)."""
+
+    def initialize(self, ingest: Ingest, **options: Any) -> None:  # noqa: D102 - tornado's hook
+        super().initialize(ingest, **options)  # the traces handler's options (access rules ...)
+        self.pipeline = _pipeline(ingest)
+
+    async def post(self) -> None:  # noqa: D102
+        ingest = self.ingest
+        content_type = (self.request.headers.get("Content-Type") or "").split(";")[0].strip().lower()
+        if content_type not in (PROTOBUF, JSON):
+            self._fail(
+                415,
+                f"Content-Type {content_type or '(none)'!r} is not supported; send OTLP logs as "
+                f"{PROTOBUF} or {JSON}.",
+                JSON,
+            )
+            return
+        body = self.request.body
+        encoding = (self.request.headers.get("Content-Encoding") or "identity").strip().lower()
+        try:
+            if encoding == "gzip":
+                body = _inflate(body, ingest.max_body_bytes)
+            elif encoding not in ("identity", ""):
+                self._fail(415, f"Content-Encoding {encoding!r} is not supported; use gzip or none.", content_type)
+                return
+            elif len(body) > ingest.max_body_bytes:
+                raise _TooLarge(ingest.max_body_bytes)
+        except _TooLarge as exc:
+            self._fail(413, f"The body is larger than {exc.limit >> 20} MiB; send smaller batches.", content_type)
+            return
+        except DecodeError as exc:
+            self._fail(400, str(exc), content_type)
+            return
+        loop = asyncio.get_running_loop()
+        store = ingest.store
+        try:
+            decoded = await loop.run_in_executor(None, _decode, body, content_type, self.pipeline)
+            if not decoded.records and decoded.rejected:
+                self._fail(400, f"No log record was accepted: {decoded.error}.", content_type)
+                return
+            if decoded.records:
+                await asyncio.wrap_future(store.submit_logs(decoded.records))
+                await loop.run_in_executor(None, store.logs.attach)
+        except DecodeError as exc:
+            self._fail(400, str(exc), content_type)
+            return
+        except QueueFullError as exc:
+            ingest.refused_requests += 1
+            self._fail(503, str(exc), content_type)
+            return
+        except StoreError as exc:
+            logger.error("log records could not be written: %s", exc)
+            self._fail(503, f"The log records could not be written ({exc}); retry later.", content_type)
+            return
+        self._answer_logs(decoded, content_type)
+
+    def _answer_logs(self, decoded: DecodedLogs, content_type: str) -> None:
+        if content_type == PROTOBUF:
+            response = ExportLogsServiceResponse()
+            if decoded.rejected:
+                response.partial_success.rejected_log_records = decoded.rejected
+                response.partial_success.error_message = decoded.error
+            self.set_header("Content-Type", PROTOBUF)
+            self.finish(response.SerializeToString())
+            return
+        payload = {}
+        if decoded.rejected:
+            payload = {
+                "partialSuccess": {"rejectedLogRecords": str(decoded.rejected), "errorMessage": decoded.error}
+            }
+        self.set_header("Content-Type", JSON)
+        self.finish(json.dumps(payload))
