@@ -17,7 +17,7 @@ REFERENCE = Window(start=scenario.START, end=scenario.PRIMARY_FROM)
 
 def test_a_missing_umap_names_the_extra(monkeypatch):
     monkeypatch.setitem(sys.modules, "umap", None)
-    with pytest.raises(ImportError, match=r"pip install 'workbench\[drift\]'"):
+    with pytest.raises(ImportError, match=r"pip install 'llm-trace-workbench\[drift\]'"):
         UMAPProjector().fit_transform(np.zeros((20, 4), np.float32))
 
 
