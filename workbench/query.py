@@ -61,7 +61,12 @@ def parse_time(value: Any, *, now: dt.datetime | None = None) -> dt.datetime | N
         text = value.strip()
         match = _RELATIVE.match(text)
         if match:
-            return now - dt.timedelta(**{_UNITS[match[2]]: float(match[1])})
+            try:
+                return now - dt.timedelta(**{_UNITS[match[2]]: float(match[1])})
+            except (OverflowError, ValueError):
+                raise FilterError(
+                    f"{value!r} reaches back before the year 1; give a shorter span like 52w, or ISO text."
+                ) from None
         try:
             parsed = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
         except ValueError:
@@ -71,6 +76,40 @@ def parse_time(value: Any, *, now: dt.datetime | None = None) -> dt.datetime | N
             ) from None
         return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.timezone.utc)
     raise FilterError(f"{value!r} is not a time; give a datetime, ISO text, or text like 24h.")
+
+
+_MAX_ROWS = 2**63 - 1  # DuckDB's LIMIT and OFFSET are signed 64-bit
+
+
+def _page(limit: Any, offset: Any) -> tuple[int | None, int]:
+    """``limit`` and ``offset`` checked: whole numbers from 0 (limit None for no limit).
+
+    Raises:
+        FilterError: Either is negative, too large, or not a whole number.
+    """
+    checked = []
+    for name, value in (("limit", limit), ("offset", offset)):
+        if value is None and name == "limit":
+            checked.append(None)
+            continue
+        number = _whole(value)
+        if number is None or not 0 <= number <= _MAX_ROWS:
+            raise FilterError(
+                f"{name}={value!r} is not valid; give a whole number from 0 to {_MAX_ROWS}"
+                + (" (or None for no limit)." if name == "limit" else ".")
+            )
+        checked.append(number)
+    return checked[0], checked[1]
+
+
+def _whole(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    try:
+        number = int(value)
+    except (TypeError, ValueError, OverflowError):
+        return None
+    return number if number == value or isinstance(value, str) and value.strip().isdigit() else None
 
 
 def _frame(table: pa.Table, arrow: bool) -> pd.DataFrame | pa.Table:
@@ -188,6 +227,7 @@ class Reader:
         cost its sender reported); null for a span that is no model call and for an
         unpriced one. See :mod:`workbench.analysis.cost`.
         """
+        limit, offset = _page(limit, offset)
         where = self._where(filter, start, end, project)
         if trace_ids is not None:
             where.add("s.trace_id IN (SELECT unnest(?::VARCHAR[]))", list(trace_ids))
@@ -258,6 +298,7 @@ class Reader:
         their senders reported them): 0 without calls, null when every call is unpriced;
         ``unpriced`` is true when any call has no price (see :mod:`workbench.analysis.cost`).
         """
+        limit, offset = _page(limit, offset)
         allowed = TRACE_COLUMNS
         by_cost = order_by in _TRACE_COSTS
         if by_cost:
@@ -373,6 +414,7 @@ class Reader:
         limit: int | None,
         arrow: bool,
     ) -> pd.DataFrame | pa.Table:
+        limit, _ = _page(limit, 0)
         where = _Where()
         if span_ids is not None:
             where.add("c.span_id IN (SELECT unnest(?::VARCHAR[]))", [s.lower() for s in span_ids])
@@ -393,7 +435,7 @@ class Reader:
         params = list(where.params)
         if limit is not None:
             sql += " LIMIT ?"
-            params.append(int(limit))
+            params.append(limit)
         return _frame(self.store.query(sql, params), arrow)
 
     def documents(
@@ -434,9 +476,15 @@ class Reader:
         *,
         span_ids: Sequence[str] | None = None,
         trace_ids: Sequence[str] | None = None,
+        limit: int | None = None,
+        offset: int = 0,
         arrow: bool = False,
     ) -> pd.DataFrame | pa.Table:
-        """Evaluations and feedback, optionally of one name or on some spans or traces."""
+        """Evaluations and feedback, optionally of one name or on some spans or traces.
+
+        ``limit`` keeps at most that many, oldest first, after skipping ``offset``.
+        """
+        limit, offset = _page(limit, offset)
         where = _Where()
         if name:
             where.add("a.name = ?", name)
@@ -445,7 +493,11 @@ class Reader:
         if trace_ids is not None:
             where.add("a.trace_id IN (SELECT unnest(?::VARCHAR[]))", list(trace_ids))
         sql = f"SELECT a.* FROM annotations a WHERE {where.sql} ORDER BY a.created_at, a.annotation_id"
-        return _frame(self.store.query(sql, where.params), arrow)
+        params = list(where.params)
+        if limit is not None or offset:
+            sql += " LIMIT ? OFFSET ?"
+            params += [_MAX_ROWS if limit is None else limit, offset]
+        return _frame(self.store.query(sql, params), arrow)
 
     def corpus(self, *, arrow: bool = False) -> pd.DataFrame | pa.Table:
         """The indexed documents loaded with :meth:`workbench.Store.load_corpus`."""
