@@ -85,7 +85,7 @@ def open(target: str | Path | None = None, *, read_only: bool = True) -> Reader 
 
     Args:
         target: A file path (default ``WORKBENCH_DB``), or the URL of a server such as
-            ``http://127.0.0.1:4318``. While a server writes a file, no other process can
+            ``http://127.0.0.1:4318`` (or ``127.0.0.1:4318``: http is assumed). While a server writes a file, no other process can
             open it; read through the server's URL instead.
         read_only: Open the file without writing (the default).
 
@@ -93,10 +93,11 @@ def open(target: str | Path | None = None, *, read_only: bool = True) -> Reader 
         A reader with ``spans()``, ``traces()``, ``trace()``, ``documents()``,
         ``embeddings()``, ``annotations()`` and ``export_parquet()``.
     """
-    if isinstance(target, str) and target.startswith(("http://", "https://")):
-        from workbench.remote import RemoteReader
+    from workbench.remote import RemoteReader, server_url
 
-        return RemoteReader(target)
+    url = server_url(target)  # http(s)://... or host:port
+    if url is not None:
+        return RemoteReader(url)
     from workbench.query import Reader
     from workbench.store import Store
 

@@ -11,6 +11,7 @@ import sys
 import click
 
 from workbench import config
+from workbench.cli_errors import server_url_option
 from workbench.errors import WorkbenchError
 
 __all__ = ["eval_command"]
@@ -41,7 +42,7 @@ _DEFAULT = ("context_relevance", "faithfulness", "answer_relevance")
 @click.option("--dry-run", is_flag=True, help="Judge, print the summary, write nothing.")
 @click.option("--db", type=click.Path(dir_okay=False), default=None,
               help=f"The DuckDB file (default: ${config.SETTINGS['db'].env}).")
-@click.option("--url", default=None, help="Evaluate through a running server instead, e.g. http://127.0.0.1:4318.")
+@click.option("--url", default=None, callback=server_url_option, help="Evaluate through a running server instead, e.g. http://127.0.0.1:4318.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def eval_command(evaluators: tuple[str, ...], model: str | None, base_url: str, api_key: str | None,
                  similarity: bool, filter_: str | None, start: str | None, end: str | None,

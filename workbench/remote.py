@@ -8,6 +8,7 @@ arguments are those of :class:`workbench.query.Reader`.
 from __future__ import annotations
 
 import json
+import re
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -18,10 +19,51 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from workbench.errors import FilterError, NotFoundError, RemoteReaderError, ServerError, WorkbenchError
+from workbench.errors import (
+    ConfigError,
+    FilterError,
+    NotFoundError,
+    RemoteReaderError,
+    ServerError,
+    WorkbenchError,
+)
 from workbench.tree import Trace
 
-__all__ = ["RemoteReader"]
+__all__ = ["RemoteReader", "as_url", "server_url"]
+
+# host:port with no scheme, as people type it: 127.0.0.1:4318, localhost:4318, [::1]:4318.
+_HOST_PORT = re.compile(r"(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?):\d{1,5}(?:/\S*)?")
+
+
+def as_url(value: str) -> str:
+    """A server's base URL from what a user typed: ``http://`` is assumed when no scheme is given.
+
+    Raises:
+        ConfigError: The text names another scheme, or no host.
+    """
+    text = value.strip().rstrip("/")
+    if "://" not in text:
+        text = "http://" + text
+    parsed = urllib.parse.urlsplit(text)
+    if parsed.scheme.lower() not in ("http", "https") or not parsed.hostname:
+        raise ConfigError(
+            f"{value!r} is not a server URL; give one like http://127.0.0.1:4318 (or 127.0.0.1:4318)."
+        )
+    try:
+        parsed.port  # noqa: B018 - raises on a port outside 0-65535
+    except ValueError:
+        raise ConfigError(f"{value!r} has a port outside 0-65535; give one like http://127.0.0.1:4318.") from None
+    return text
+
+
+def server_url(target: object) -> str | None:
+    """The base URL when ``target`` names a server (``http(s)://...`` or ``host:port``), else None."""
+    if not isinstance(target, str):
+        return None
+    text = target.strip()
+    if text.lower().startswith(("http://", "https://")) or _HOST_PORT.fullmatch(text):
+        return as_url(text)
+    return None
 
 
 def _params(**kwargs: Any) -> list[tuple[str, str]]:
@@ -44,12 +86,12 @@ class RemoteReader:
     """Reads the store of a running ``workbench serve``.
 
     Args:
-        url: The server's base URL, e.g. ``http://127.0.0.1:4318``.
+        url: The server's base URL, e.g. ``http://127.0.0.1:4318`` (``127.0.0.1:4318`` means the same).
         timeout: Seconds to wait for each answer.
     """
 
     def __init__(self, url: str, *, timeout: float = 60.0) -> None:
-        self.url = url.rstrip("/")
+        self.url = as_url(url)
         self.timeout = timeout
 
     def __repr__(self) -> str:

@@ -43,11 +43,11 @@ def open_sink(where: Any) -> Iterator[Sink]:
     from workbench.store import Store
 
     if where is None or isinstance(where, (str, Path)):
-        text = str(where) if where is not None else ""
-        if text.startswith(("http://", "https://")):
-            from workbench.remote import RemoteReader
+        from workbench.remote import RemoteReader, server_url
 
-            remote = RemoteReader(text)
+        url = server_url(str(where)) if where is not None else None
+        if url is not None:
+            remote = RemoteReader(url)
             yield remote.add_annotations, remote
             return
         store = Store(where)
