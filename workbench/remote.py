@@ -41,7 +41,7 @@ def as_url(value: str) -> str:
     Raises:
         ConfigError: The text names another scheme, or no host.
     """
-    text = value.strip().rstrip("/")
+    text = value.strip()
     if "://" not in text:
         text = "http://" + text
     parsed = urllib.parse.urlsplit(text)
@@ -53,7 +53,7 @@ def as_url(value: str) -> str:
         parsed.port  # noqa: B018 - raises on a port outside 0-65535
     except ValueError:
         raise ConfigError(f"{value!r} has a port outside 0-65535; give one like http://127.0.0.1:4318.") from None
-    return text
+    return text.rstrip("/")
 
 
 def server_url(target: object) -> str | None:
