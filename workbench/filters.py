@@ -98,7 +98,7 @@ class _Compiler:
 
     def fail(self, node: ast.AST | None, message: str) -> FilterError:
         where = f" (at column {node.col_offset + 1})" if node is not None and hasattr(node, "col_offset") else ""
-        return FilterError(f"The filter {self.source!r} cannot be used: {message}{where}; {_HELP}.")
+        return FilterError(f"The filter {_shown(self.source)} cannot be used: {message}{where}; {_HELP}.")
 
     def param(self, value: Any) -> str:
         self.params.append(value)
@@ -341,7 +341,7 @@ def compile_filter(
             _compile(hint[1], fields, table_alias, booleans)
         except FilterError:
             raise exc from None
-        raise FilterError(f"The filter {source!r} is not valid: {hint[0]}, as in {hint[1]}") from None
+        raise FilterError(f"The filter {_shown(source)} is not valid: {hint[0]}, as in {hint[1]}") from None
 
 
 def _compile(source: str, fields: set[str], table_alias: str | None, booleans: set[str]) -> CompiledFilter:
@@ -350,7 +350,7 @@ def _compile(source: str, fields: set[str], table_alias: str | None, booleans: s
     try:
         tree = ast.parse(source, mode="eval")
     except SyntaxError as exc:
-        raise FilterError(f"The filter {source!r} is not valid: {_syntax(source, exc)}; {_HELP}.") from None
+        raise FilterError(f"The filter {_shown(source)} is not valid: {_syntax(source, exc)}; {_HELP}.") from None
     except (RecursionError, MemoryError):
         raise _too_deep(source) from None
     if _depth(tree.body) > _MAX_DEPTH:
@@ -360,10 +360,14 @@ def _compile(source: str, fields: set[str], table_alias: str | None, booleans: s
     return CompiledFilter(sql, compiler.params)
 
 
+def _shown(source: str) -> str:
+    """The filter quoted for a message; a long one cut short."""
+    return repr(source if len(source) <= 80 else source[:77] + "...")
+
+
 def _too_deep(source: str) -> FilterError:
-    shown = source if len(source) <= 60 else source[:57] + "..."
     return FilterError(
-        f"The filter {shown!r} nests too deeply (more than {_MAX_DEPTH} levels of not, parentheses "
+        f"The filter {_shown(source)} nests too deeply (more than {_MAX_DEPTH} levels of not, parentheses "
         "or operators); write it flatter."
     )
 

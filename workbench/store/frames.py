@@ -32,7 +32,17 @@ TARGETS = ("span", "trace", "document", "session")
 def to_records(data: Any) -> list[dict[str, Any]]:
     """Turn a DataFrame, Arrow table, Parquet path, mapping or list of mappings into dicts."""
     if isinstance(data, (str, Path)):
-        data = pq.read_table(Path(data).expanduser())
+        path = Path(data).expanduser()
+        if not path.exists():
+            raise ConfigError(
+                f"There is no Parquet file at {str(data)!r}; pass a path that exists, a DataFrame, "
+                "an Arrow table or a list of dicts."
+            )
+        try:
+            data = pq.read_table(path)
+        except (OSError, ValueError, pa.ArrowException) as exc:
+            reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise ConfigError(f"Cannot read {path} as Parquet ({reason}); pass a Parquet file or folder.") from None
     if isinstance(data, pa.Table):
         return data.to_pylist()
     if hasattr(data, "to_dict") and hasattr(data, "columns"):  # a pandas DataFrame
