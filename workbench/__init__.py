@@ -93,6 +93,10 @@ def open(target: str | Path | None = None, *, read_only: bool = True) -> Reader 
         A reader with ``spans()``, ``traces()``, ``trace()``, ``documents()``,
         ``embeddings()``, ``annotations()`` and ``export_parquet()``.
     """
+    if target is not None and not isinstance(target, (str, Path)):
+        raise ConfigError(
+            f"workbench.open({target!r}) needs a file path or a server URL such as http://127.0.0.1:4318."
+        )
     from workbench.remote import RemoteReader, server_url
 
     url = server_url(target)  # http(s)://... or host:port

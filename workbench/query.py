@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import pandas as pd
@@ -112,6 +112,29 @@ def _whole(value: Any) -> int | None:
     return number if number == value or isinstance(value, str) and value.strip().isdigit() else None
 
 
+def _texts(value: Any, name: str, *, lower: bool = False) -> list[str]:
+    """One text or several as a list (a lone string is one value, not its characters).
+
+    Raises:
+        FilterError: The value is not text or a collection of texts.
+    """
+    values = [value] if isinstance(value, str) else value
+    if isinstance(values, (bytes, Mapping)) or not isinstance(values, Iterable):
+        raise FilterError(f"{name}={value!r} is not valid; give one text or a list of texts.")
+    out = []
+    for item in values:
+        if not isinstance(item, str):
+            raise FilterError(f"{name} holds {item!r}, which is not text; give ids and names as text.")
+        out.append(item.lower() if lower else item)
+    return out
+
+
+def _id(value: Any, name: str) -> str:
+    if not isinstance(value, str):
+        raise FilterError(f"{name}={value!r} is not valid; give the id as hex text, as the spans store it.")
+    return value.lower()
+
+
 def _frame(table: pa.Table, arrow: bool) -> pd.DataFrame | pa.Table:
     if arrow:
         return table
@@ -177,7 +200,7 @@ class Reader:
         if finish is not None:
             where.add(f"{alias}.start_time < ?", finish)
         if project:
-            projects = [project] if isinstance(project, str) else list(project)
+            projects = _texts(project, "project")
             where.add(f"{alias}.project IN (SELECT unnest(?::VARCHAR[]))", projects)
         if filter:
             compiled = compile_filter(filter, SPAN_FIELDS, table_alias=alias, booleans=_BOOLEAN_FIELDS)
@@ -230,10 +253,10 @@ class Reader:
         limit, offset = _page(limit, offset)
         where = self._where(filter, start, end, project)
         if trace_ids is not None:
-            where.add("s.trace_id IN (SELECT unnest(?::VARCHAR[]))", list(trace_ids))
+            where.add("s.trace_id IN (SELECT unnest(?::VARCHAR[]))", _texts(trace_ids, "trace_ids", lower=True))
         if root_only:
             where.add("s.parent_span_id IS NULL")
-        wanted = list(columns) if columns else [*SPAN_FIELDS, "cost"]
+        wanted = _texts(columns, "columns") if columns else [*SPAN_FIELDS, "cost"]
         unknown = [c for c in wanted if c not in SPAN_FIELDS and c != "cost"]
         if unknown:
             raise FilterError(f"Unknown column(s) {', '.join(unknown)}; choose from {', '.join(SPAN_FIELDS)}, cost.")
@@ -379,11 +402,11 @@ class Reader:
             NotFoundError: No span of that trace is stored.
         """
         table = self.store.query(
-            "SELECT * FROM spans WHERE trace_id = ? ORDER BY start_time, span_id", [trace_id.lower()]
+            "SELECT * FROM spans WHERE trace_id = ? ORDER BY start_time, span_id", [_id(trace_id, "trace_id")]
         )
         if not table.num_rows:
             raise NotFoundError(f"There is no trace {trace_id!r} in {self.store.path}; check the id.")
-        return Trace(trace_id.lower(), table.to_pylist())
+        return Trace(_id(trace_id, "trace_id"), table.to_pylist())
 
     def span(self, span_id: str) -> dict[str, Any]:
         """One span as a dict, with its documents and embeddings.
@@ -391,7 +414,7 @@ class Reader:
         Raises:
             NotFoundError: No such span.
         """
-        rows = self.store.query("SELECT * FROM spans WHERE span_id = ? LIMIT 1", [span_id.lower()]).to_pylist()
+        rows = self.store.query("SELECT * FROM spans WHERE span_id = ? LIMIT 1", [_id(span_id, "span_id")]).to_pylist()
         if not rows:
             raise NotFoundError(f"There is no span {span_id!r} in {self.store.path}; check the id.")
         row = rows[0]
@@ -417,9 +440,9 @@ class Reader:
         limit, _ = _page(limit, 0)
         where = _Where()
         if span_ids is not None:
-            where.add("c.span_id IN (SELECT unnest(?::VARCHAR[]))", [s.lower() for s in span_ids])
+            where.add("c.span_id IN (SELECT unnest(?::VARCHAR[]))", _texts(span_ids, "span_ids", lower=True))
         if trace_ids is not None:
-            where.add("c.trace_id IN (SELECT unnest(?::VARCHAR[]))", [t.lower() for t in trace_ids])
+            where.add("c.trace_id IN (SELECT unnest(?::VARCHAR[]))", _texts(trace_ids, "trace_ids", lower=True))
         begin, finish = parse_time(start), parse_time(end)
         if begin is not None:
             where.add("c.start_time >= ?", begin)
@@ -489,9 +512,9 @@ class Reader:
         if name:
             where.add("a.name = ?", name)
         if span_ids is not None:
-            where.add("a.span_id IN (SELECT unnest(?::VARCHAR[]))", list(span_ids))
+            where.add("a.span_id IN (SELECT unnest(?::VARCHAR[]))", _texts(span_ids, "span_ids", lower=True))
         if trace_ids is not None:
-            where.add("a.trace_id IN (SELECT unnest(?::VARCHAR[]))", list(trace_ids))
+            where.add("a.trace_id IN (SELECT unnest(?::VARCHAR[]))", _texts(trace_ids, "trace_ids", lower=True))
         sql = f"SELECT a.* FROM annotations a WHERE {where.sql} ORDER BY a.created_at, a.annotation_id"
         params = list(where.params)
         if limit is not None or offset:

@@ -82,6 +82,32 @@ def _params(**kwargs: Any) -> list[tuple[str, str]]:
     return out
 
 
+def _path_part(value: Any, name: str) -> str:
+    """An id or name to put in a URL path, lower case and quoted."""
+    if not isinstance(value, str) or not value:
+        raise FilterError(f"{name}={value!r} is not valid; give it as text.")
+    return urllib.parse.quote(value.lower(), safe="")
+
+
+def _json_body(body: Any) -> bytes:
+    def plain(value: Any) -> Any:
+        if hasattr(value, "isoformat"):
+            return value.isoformat()
+        if hasattr(value, "item"):  # numpy numbers
+            return value.item()
+        if hasattr(value, "tolist"):  # numpy arrays
+            return value.tolist()
+        raise TypeError(type(value).__name__)
+
+    try:
+        return json.dumps(body, default=plain, allow_nan=False).encode()
+    except (TypeError, ValueError, RecursionError) as exc:
+        raise ConfigError(
+            f"The annotations cannot be sent as JSON ({exc}); give plain values: text, numbers, lists and dicts, "
+            "with no NaN."
+        ) from None
+
+
 class RemoteReader:
     """Reads the store of a running ``workbench serve``.
 
@@ -118,11 +144,11 @@ class RemoteReader:
 
     def table(self, name: str) -> pa.Table:
         """Every row of one stored table (``docs/schema.md``), as Arrow."""
-        return self._table(f"/api/tables/{name}")
+        return self._table(f"/api/tables/{_path_part(name, 'table name')}")
 
     def _request(self, path: str, params: list[tuple[str, str]] | None = None, body: Any = None) -> tuple[str, bytes]:
         query = ("?" + urllib.parse.urlencode(params)) if params else ""
-        data = None if body is None else json.dumps(body).encode()
+        data = None if body is None else _json_body(body)
         request = urllib.request.Request(self.url + path + query, data=data, method="POST" if data else "GET")
         if data is not None:
             request.add_header("Content-Type", "application/json")
@@ -130,15 +156,7 @@ class RemoteReader:
             with urllib.request.urlopen(request, timeout=self.timeout) as response:
                 return response.headers.get("Content-Type", ""), response.read()
         except urllib.error.HTTPError as exc:
-            try:
-                message = json.loads(exc.read()).get("error", exc.reason)
-            except ValueError:
-                message = exc.reason
-            if exc.code == 404:
-                raise NotFoundError(message) from None
-            if exc.code == 400:
-                raise FilterError(message) from None
-            raise WorkbenchError(f"The server at {self.url} answered {exc.code}: {message}") from None
+            raise self._error(path, exc) from None
         except (urllib.error.URLError, OSError) as exc:
             reason = getattr(exc, "reason", exc)
             raise ServerError(
@@ -146,9 +164,44 @@ class RemoteReader:
                 "`workbench serve`, or open the database file directly."
             ) from None
 
+    def _error(self, path: str, exc: urllib.error.HTTPError) -> WorkbenchError:
+        """The server's error as the WorkbenchError it was on the server's side."""
+        try:
+            answer = json.loads(exc.read())
+            message, kind = str(answer["error"]), answer.get("type")
+        except (ValueError, TypeError, KeyError, OSError):
+            return ServerError(
+                f"{self.url} answered {exc.code} ({exc.reason}) for {path}, not as a workbench server does; "
+                "give the base URL of `workbench serve`, like http://127.0.0.1:4318."
+            )
+        known = {cls.__name__: cls for cls in (ConfigError, FilterError, NotFoundError, ServerError)}
+        if kind in known:
+            return known[kind](message)
+        if exc.code == 404:
+            return NotFoundError(message)
+        if exc.code == 400:
+            return FilterError(message)
+        return WorkbenchError(f"The server at {self.url} answered {exc.code}: {message}")
+
+    def _json(self, path: str, params: list[tuple[str, str]] | None = None, body: Any = None) -> Any:
+        _, payload = self._request(path, params, body)
+        try:
+            return json.loads(payload)
+        except ValueError:
+            raise self._not_workbench(path) from None
+
+    def _not_workbench(self, path: str) -> ServerError:
+        return ServerError(
+            f"{self.url}{path} answered with something workbench cannot read; is {self.url} a workbench "
+            "server (`workbench serve`) of the same version?"
+        )
+
     def _table(self, path: str, **kwargs: Any) -> pa.Table:
         _, payload = self._request(path, _params(**kwargs))
-        return pa.ipc.open_stream(payload).read_all()
+        try:
+            return pa.ipc.open_stream(payload).read_all()
+        except (pa.ArrowException, ValueError, OSError):
+            raise self._not_workbench(path) from None
 
     @staticmethod
     def _out(table: pa.Table, arrow: bool) -> pd.DataFrame | pa.Table:
@@ -200,13 +253,13 @@ class RemoteReader:
 
     def trace(self, trace_id: str) -> Trace:
         """One trace as a tree."""
-        table = self._table(f"/api/traces/{trace_id.lower()}")
-        return Trace(trace_id.lower(), table.to_pylist())
+        trace_id = _path_part(trace_id, "trace_id")
+        table = self._table(f"/api/traces/{trace_id}")
+        return Trace(trace_id, table.to_pylist())
 
     def span(self, span_id: str) -> dict[str, Any]:
         """One span with its documents and embeddings."""
-        _, payload = self._request(f"/api/spans/{span_id.lower()}")
-        return json.loads(payload)
+        return self._json(f"/api/spans/{_path_part(span_id, 'span_id')}")
 
     def documents(self, filter: str | None = None, *, span_ids: Sequence[str] | None = None,
                   trace_ids: Sequence[str] | None = None, start: Any = None, end: Any = None,
@@ -231,16 +284,15 @@ class RemoteReader:
 
     def add_annotations(self, records: Sequence[dict[str, Any]] | dict[str, Any]) -> int:
         """Add annotations (feedback, evaluations) through the server."""
-        _, payload = self._request("/api/annotations", body=records)
-        return int(json.loads(payload)["added"])
+        return int(self._json("/api/annotations", body=records)["added"])
 
     def projects(self) -> list[str]:
         """Project names."""
-        return json.loads(self._request("/api/projects")[1])
+        return self._json("/api/projects")
 
     def stats(self) -> dict[str, Any]:
         """Row counts and time range."""
-        return json.loads(self._request("/api/stats")[1])
+        return self._json("/api/stats")
 
     def export_parquet(self, out_dir: str) -> dict[str, int]:
         """Download every table as Parquet into ``out_dir/<table>/`` (readable by ``workbench import``)."""
@@ -248,8 +300,7 @@ class RemoteReader:
 
         folder = pathlib.Path(out_dir).expanduser()
         counts = {}
-        _, listing = self._request("/api/tables", [])
-        for table in json.loads(listing)["tables"]:
+        for table in self._json("/api/tables")["tables"]:
             _, payload = self._request(f"/api/tables/{table}", [("format", "parquet")])
             counts[table] = pq.read_metadata(pa.BufferReader(payload)).num_rows
             if not counts[table]:

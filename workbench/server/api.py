@@ -87,11 +87,14 @@ class _ApiHandler(RequestHandler):
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self.executor, lambda: func(*args, **kwargs))
 
-    def error(self, status: int, message: str) -> None:
+    def error(self, status: int, message: str, kind: str | None = None) -> None:
+        """Answer ``{"error": message, "type": kind}``; ``kind`` names the WorkbenchError class."""
         self.clear()
         self.set_status(status)
         self.set_header("Content-Type", "application/json")
-        self.finish(json.dumps({"error": message}))
+        if status == 503:
+            self.set_header("Retry-After", "1")
+        self.finish(json.dumps({"error": message, **({"type": kind} if kind else {})}))
 
     def send_json(self, payload: Any) -> None:
         self.set_header("Content-Type", "application/json")
@@ -148,16 +151,15 @@ class _ApiHandler(RequestHandler):
         try:
             await coro
         except NotFoundError as exc:
-            self.error(404, str(exc))
+            self.error(404, str(exc), type(exc).__name__)
         except (FilterError, ConfigError) as exc:
-            self.error(400, str(exc))
+            self.error(400, str(exc), type(exc).__name__)
         except QueueFullError as exc:
-            self.set_header("Retry-After", "1")
-            self.error(503, str(exc))
+            self.error(503, str(exc), type(exc).__name__)
         except RecursionError:
-            self.error(400, "The request is nested too deeply to read; send something flatter.")
+            self.error(400, "The request is nested too deeply to read; send something flatter.", "ConfigError")
         except WorkbenchError as exc:
-            self.error(500, str(exc))
+            self.error(500, str(exc), type(exc).__name__)
 
 
 def _json_error(handler: RequestHandler, status_code: int, exc_info: Any) -> None:

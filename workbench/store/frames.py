@@ -243,7 +243,13 @@ def corpus_rows(data: Any, *, id_column: str = "id", text_column: str = "text", 
             raise ConfigError(f"Corpus row {number} has no {id_column!r} column; name the id column with id_column=.")
         vector = record.get(vector_column)
         if vector is not None:
-            vector = [float(x) for x in vector]
+            try:
+                vector = [float(x) for x in vector]
+            except (TypeError, ValueError):
+                raise ConfigError(
+                    f"Corpus row {number} ({doc_id!r}) has a {vector_column!r} that is not a list of numbers; "
+                    "give each vector as numbers, or name the column with vector_column=."
+                ) from None
             dims.add(len(vector))
         metadata = {k: v for k, v in record.items() if k not in (id_column, "document_id", text_column, vector_column)}
         cols["document_id"].append(str(doc_id))
