@@ -278,9 +278,11 @@ class RemoteReader:
                                      start=start, end=end, project=project, limit=limit), arrow)
 
     def annotations(self, name: str | None = None, *, span_ids: Sequence[str] | None = None,
-                    trace_ids: Sequence[str] | None = None, arrow: bool = False) -> pd.DataFrame | pa.Table:
+                    trace_ids: Sequence[str] | None = None, limit: int | None = None, offset: int = 0,
+                    arrow: bool = False) -> pd.DataFrame | pa.Table:
         """Annotations; see :meth:`workbench.query.Reader.annotations`."""
-        return self._out(self._table("/api/annotations", name=name, span_id=span_ids, trace_id=trace_ids), arrow)
+        return self._out(self._table("/api/annotations", name=name, span_id=span_ids, trace_id=trace_ids,
+                                     limit=limit, offset=offset or None), arrow)
 
     def add_annotations(self, records: Sequence[dict[str, Any]] | dict[str, Any]) -> int:
         """Add annotations (feedback, evaluations) through the server."""
