@@ -36,7 +36,8 @@ CASES = [
     ],
     *[
         ("GET", path, {name: HUGE}, None, 400, "is not valid; give a whole number from 0")
-        for path in ("/api/spans", "/api/traces", "/api/documents", "/api/annotations")
+        for path in ("/api/spans", "/api/traces", "/api/documents", "/api/annotations", "/api/projects",
+                     "/api/tables/spans")
         for name in ("limit", "offset") if not (path == "/api/documents" and name == "offset")
     ],
     ("GET", "/api/spans", {"offset": "-5"}, None, 400, "offset='-5' is not valid"),

@@ -33,7 +33,6 @@ import asyncio
 import datetime as dt
 import io
 import json
-import logging
 import re
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -51,13 +50,11 @@ from workbench.store.schema import TABLES
 __all__ = ["ARROW_STREAM", "api_handlers"]
 
 ARROW_STREAM = "application/vnd.apache.arrow.stream"
+_MAX_ROWS = 2**63 - 1  # what DuckDB's LIMIT and OFFSET take
 _TRACE_ID = re.compile(r"[0-9a-fA-F]{32}")
 _SPAN_ID = re.compile(r"[0-9a-fA-F]{16}")
 _ROUTES = ("health, stats, projects, spans, spans/{span_id}, traces, traces/{trace_id}, documents, "
            "embeddings, annotations, tables, tables/{name}")
-
-
-logger = logging.getLogger(__name__)
 
 
 def _json_default(value: Any) -> Any:
@@ -136,9 +133,11 @@ class _ApiHandler(RequestHandler):
         if value is None:
             return default
         text = value.strip()
-        if not (text.isascii() and text.isdigit()):
-            raise FilterError(f"{name}={value!r} is not valid; give a whole number from 0 up, like {name}=100.")
-        return int(text)  # the reader refuses what is too large
+        if not (text.isascii() and text.isdigit()) or int(text) > _MAX_ROWS:
+            raise FilterError(
+                f"{name}={value!r} is not valid; give a whole number from 0 to {_MAX_ROWS}, like {name}=100."
+            )
+        return int(text)
 
     def bool_arg(self, name: str) -> bool:
         return (self.arg(name) or "").lower() in ("1", "true", "yes")
