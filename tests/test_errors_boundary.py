@@ -54,7 +54,19 @@ LOCAL = {
     "corpus vector of text": (lambda r: r.store.load_corpus([{"id": "d", "text": "t", "vector": ["a"]}]),
                               ConfigError),
     "a price pattern": (lambda r: workbench.prices.set("gpt-4o(", input=1, output=1), ConfigError),
+    "a price test on no day": (lambda r: workbench.prices.test("gpt-4o", at="tomorrow"), ConfigError),
+    "a store setting out of range": (lambda r: Store(":memory:", max_queued_spans=-5), ConfigError),
 }
+
+
+def test_a_price_file_that_is_not_utf8_is_one_error(tmp_path):
+    from workbench.analysis.prices import Prices
+
+    bad = tmp_path / "rows.csv"
+    bad.write_bytes(b"\xff\xfepattern,input,output\n")
+    with pytest.raises(ConfigError, match="cannot be read as UTF-8 CSV") as caught:
+        Prices(tmp_path / "prices.json").import_from(bad)
+    _one(caught.value)
 
 
 @pytest.mark.parametrize("name", list(LOCAL))
