@@ -126,3 +126,10 @@ def test_eval_with_nothing_to_judge_exits_0(db, no_key):
                                        "--filter", "name == 'no such span'"])
     assert result.exit_code == 0, result.output
     assert "Wrote 0 annotations" in result.output
+
+
+def test_a_failed_eval_leaves_no_new_database_file(tmp_path):
+    db = tmp_path / "new.duckdb"
+    result = CliRunner().invoke(main, ["eval", "--similarity", "--db", str(db), "--quiet", "--filter", "latncy > 1"])
+    assert result.exit_code == 1 and "did you mean 'latency_ms'" in result.output
+    assert list(tmp_path.iterdir()) == []

@@ -154,3 +154,13 @@ def test_the_same_mistakes_in_python_are_workbench_errors(store, rag_spans):
         with pytest.raises(ConfigError):
             store.add_annotations(rows)
     assert store.counts()["annotations"] == 0
+
+
+def test_the_spans_of_one_trace_honour_limit_and_offset(server, store, rag_spans):
+    store.write(rag_spans)
+    url = f"{server.url}/api/traces/{rag_spans[0].trace_id}"
+    names = [r["name"] for r in requests.get(url, params={"format": "json", "limit": 2}, timeout=30).json()]
+    assert names == ["rag", "embed"]
+    rest = requests.get(url, params={"format": "json", "limit": 2, "offset": 3}, timeout=30).json()
+    assert [r["name"] for r in rest] == ["llm"]
+    assert requests.get(url, params={"limit": "-2"}, timeout=30).status_code == 400

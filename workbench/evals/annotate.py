@@ -50,11 +50,14 @@ def open_sink(where: Any) -> Iterator[Sink]:
             remote = RemoteReader(url)
             yield remote.add_annotations, remote
             return
-        store = Store(where)
-        try:
-            yield store.add_annotations, Reader(store)
-        finally:
-            store.close()
+        from workbench.store.fresh import removed_on_failure
+
+        with removed_on_failure(where):  # a failed run leaves no new, empty database file
+            store = Store(where)
+            try:
+                yield store.add_annotations, Reader(store)
+            finally:
+                store.close()
         return
     if isinstance(where, Store):
         yield where.add_annotations, Reader(where)

@@ -11,7 +11,7 @@ so ``workbench.open("http://...")`` gets the same DataFrames a local file gives.
                                    trace_id (repeatable), root_only, columns, order_by,
                                    descending, limit, offset
 ``GET /api/traces``                one row per trace; same filters
-``GET /api/traces/{trace_id}``     the spans of one trace
+``GET /api/traces/{trace_id}``     the spans of one trace; limit, offset
 ``GET /api/spans/{span_id}``       one span with its documents and embeddings, as JSON
 ``GET /api/documents``             retrieved documents; filter, span_id, trace_id, start, end
 ``GET /api/embeddings``            embeddings; same
@@ -253,8 +253,10 @@ class TraceHandler(_ApiHandler):
     async def get(self, trace_id: str) -> None:  # noqa: D102
         async def go() -> None:
             _check_id(trace_id, "trace", _TRACE_ID, 32)
-            table = await self.run(self.reader.spans, None, trace_ids=[trace_id.lower()], arrow=True)
-            if not table.num_rows:
+            offset, limit = self.int_arg("offset", 0) or 0, self.int_arg("limit", None)
+            table = await self.run(self.reader.spans, None, trace_ids=[trace_id.lower()], limit=limit,
+                                   offset=offset, arrow=True)
+            if not table.num_rows and not (offset or limit == 0):
                 raise NotFoundError(f"There is no trace {trace_id!r}; check the id.")
             self.send_table(table)
 
