@@ -181,10 +181,10 @@ class Database:
         """
         try:
             return self.cursor().sql(sql, params=params or None).to_arrow_table()
-        except duckdb.ConversionException as exc:
+        except (duckdb.ConversionException, duckdb.BinderException, duckdb.TypeMismatchException) as exc:
             raise FilterError(
-                f"A value in the query cannot be used: {_first_line(exc)}; compare numbers with numbers and "
-                "text with quoted text, like latency_ms > 2000 or model_name == 'gpt-4o'."
+                f"A value in the query cannot be used: {_first_line(exc)}; compare numbers with numbers, times "
+                "with times and text with quoted text, like latency_ms > 2000 or model_name == 'gpt-4o'."
             ) from None
         except duckdb.InvalidInputException as exc:
             raise FilterError(f"A value in the query cannot be used: {_first_line(exc)}; check it.") from None
