@@ -90,6 +90,10 @@ CASES = [
     ("POST", "/api/annotations", None, {"name": "x", "score": 1, "target": "trace", "span_id": "ab" * 8},
      400, "targets a trace but has no trace_id"),
     ("POST", "/api/annotations", None, {"name": "x", "score": 1, "session_id": {"a": 1}}, 400, "give text"),
+    ("POST", "/api/annotations", None, {"name": "x", "label": "\ud800", "span_id": "ab" * 8}, 400,
+     "not valid Unicode"),
+    ("POST", "/api/annotations", None, {"name": "x", "score": 1, "span_id": "ab" * 8, "document_position": 1e400},
+     400, "document_position=inf"),
 ]
 
 
@@ -168,3 +172,23 @@ def test_the_spans_of_one_trace_honour_limit_and_offset(server, store, rag_spans
     rest = requests.get(url, params={"format": "json", "limit": 2, "offset": 3}, timeout=30).json()
     assert [r["name"] for r in rest] == ["llm"]
     assert requests.get(url, params={"limit": "-2"}, timeout=30).status_code == 400
+
+
+def test_random_annotation_rows_are_stored_or_refused_with_a_config_error(store):
+    """A seeded fuzzer over annotation rows: each is stored, or refused as a whole with a ConfigError."""
+    import random
+
+    values = [None, "", "x", "ab" * 8, "ab" * 16, "AB" * 8, 1, -1, 0, 1.5, float("nan"), float("inf"), 10**30, True,
+              [], [1], {}, {"a": 1}, "span", "trace", "document", "session", "HUMAN", "robot", "2026-01-01", 1e300,
+              "\ud800", {"k": "\ud800"}]
+    keys = ["name", "score", "label", "span_id", "trace_id", "session_id", "document_position", "target",
+            "annotator_kind", "annotator", "explanation", "created_at", "metadata", "annotation_id"]
+    rng = random.Random(7)
+    stored = 0
+    for _ in range(600):
+        record = {k: rng.choice(values) for k in rng.sample(keys, rng.randint(1, len(keys)))}
+        try:
+            stored += store.add_annotations([record])
+        except ConfigError:
+            pass
+    assert store.counts()["annotations"] == stored

@@ -122,7 +122,7 @@ def _checked(number: int, name: str, record: Mapping[str, Any]) -> dict[str, Any
     Raises:
         ConfigError: A value has the wrong type or form; the message names it and the fix.
     """
-    where = f"Annotation {number} ({name})"
+    where = f"Annotation {number} ({name!r})" if not _is_unicode(name) else f"Annotation {number} ({name})"
     out: dict[str, Any] = {}
     for key, pattern in _HEX.items():
         value = record.get(key)
@@ -155,14 +155,26 @@ def _checked(number: int, name: str, record: Mapping[str, Any]) -> dict[str, Any
         out[key] = None if value is None else str(value)
     position = record.get("document_position")
     if position is not None:
-        if isinstance(position, bool) or not isinstance(position, (int, float)) or position != int(position) \
-                or not 0 <= position < 2**31:
+        if isinstance(position, bool) or not isinstance(position, (int, float)) or not math.isfinite(position) \
+                or position != int(position) or not 0 <= position < 2**31:
             raise ConfigError(
                 f"{where} has document_position={position!r}; give the document's place in its retrieval, 0 for the first."
             )
         position = int(position)
     out["document_position"] = position
+    for key in ("name", "label", "target", "annotator_kind", "metadata", *_TEXT_FIELDS):
+        value = out.get(key, record.get(key))
+        if isinstance(value, str) and not _is_unicode(value):
+            raise ConfigError(f"{where} has a {key} that is not valid Unicode (a lone surrogate); send UTF-8 text.")
     return out
+
+
+def _is_unicode(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def annotation_rows(data: Any, *, default_annotator_kind: str = "HUMAN") -> pa.Table:
