@@ -92,8 +92,11 @@ CASES = [
     ("POST", "/api/annotations", None, {"name": "x", "score": 1, "session_id": {"a": 1}}, 400, "give text"),
     ("POST", "/api/annotations", None, {"name": "x", "label": "\ud800", "span_id": "ab" * 8}, 400,
      "not valid Unicode"),
-    ("POST", "/api/annotations", None, {"name": "x", "score": 1, "span_id": "ab" * 8, "document_position": 1e400},
-     400, "document_position=inf"),
+    ("POST", "/api/annotations", None,
+     b'{"name": "x", "score": 1, "span_id": "abababababababab", "document_position": 1e400}', 400,
+     "document_position=inf"),
+    ("POST", "/api/annotations", None, b'{"name": "x", "score": NaN, "span_id": "abababababababab"}', 400,
+     "a score is a finite number"),
 ]
 
 
@@ -103,7 +106,10 @@ def test_bad_input_gets_a_json_4xx_with_a_message(server, store, rag_spans, meth
                                                    message):
     store.write(rag_spans)
     kwargs = {"params": params, "timeout": 30}
-    if body is not None:
+    if isinstance(body, bytes):
+        kwargs["data"] = body
+        kwargs["headers"] = {"Content-Type": "application/json"}
+    elif body is not None:
         kwargs["json"] = body
     response = requests.request(method, server.url + path, **kwargs)
     assert response.status_code == status, response.text
