@@ -231,7 +231,7 @@ def get(name: str, value: Any = None, environ: Mapping[str, str] | None = None) 
 def _reason(exc: ValueError) -> str:
     """The rule a parser states, or a plain one for int()'s and float()'s own complaint."""
     text = str(exc)
-    return text if text.startswith("must") else "must be a number of the right kind"
+    return text if text.startswith("must") else "must be a number"
 
 
 def describe() -> list[dict[str, str]]:

@@ -437,10 +437,3 @@ def _unmask(masked: str, source: str) -> str:
     quoted = iter(m.group() for m in re.finditer(r"'[^']*'|\"[^\"]*\"", source))
     return re.sub(r"\x00+", lambda m: next(quoted), masked)
 
-
-def _is_number(text: str) -> bool:
-    try:
-        float(text.replace("_", "x"))
-    except ValueError:
-        return False
-    return True

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from workbench.server import Server
 from workbench.store import Store
-from workbench.store.fresh import removed_on_failure
+from workbench.store.fresh import remover_if_new
 
 __all__ = ["serve"]
 
@@ -32,21 +32,22 @@ def serve(
         StoreLockedError: Another process holds the file.
         ServerError: The port is in use.
     """
-    with removed_on_failure(db):  # a server that cannot start leaves no new, empty file
-        store = Store(db)
-        try:
-            if sample:
-                from workbench.sample import load_sample
+    undo = remover_if_new(db)  # a server that cannot start leaves no new, empty file behind
+    store = Store(db)
+    try:
+        if sample:
+            from workbench.sample import load_sample
 
-                added = load_sample(store)
-                if added:
-                    echo(f"Loaded the sample data: {added.get('spans', 0)} spans of a fictional support assistant.")
-                else:
-                    echo("The sample data is already in this store.")
-            server = Server(store, host=host, port=port, app=app, redact=redact, sampling=sample_rate)
-        except BaseException:
-            store.close()
-            raise
+            added = load_sample(store)
+            if added:
+                echo(f"Loaded the sample data: {added.get('spans', 0)} spans of a fictional support assistant.")
+            else:
+                echo("The sample data is already in this store.")
+        server = Server(store, host=host, port=port, app=app, redact=redact, sampling=sample_rate)
+    except BaseException:
+        store.close()
+        undo()
+        raise
     worker = _warm_drift(server) if app else None
     echo(f"workbench is serving {store.path}")
     echo(f"  app and API: {server.url}/")

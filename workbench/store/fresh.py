@@ -7,14 +7,14 @@ Only a file that did not exist before the command is removed; an existing one is
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from workbench import config
 from workbench.store.database import MEMORY
 
-__all__ = ["removed_on_failure"]
+__all__ = ["removed_on_failure", "remover_if_new"]
 
 
 def _files(path: str | Path | None) -> list[Path]:
@@ -23,6 +23,29 @@ def _files(path: str | Path | None) -> list[Path]:
         return []
     target = Path(resolved).expanduser()
     return [target, target.with_name(target.name + ".wal")]
+
+
+def remover_if_new(path: str | Path | None) -> Callable[[], None]:
+    """A function that removes the database file (and its WAL) if it does not exist yet now.
+
+    Call this before opening the store; call what it returns after closing the store, when
+    the command failed. For a file that existed, the returned function does nothing.
+
+    Args:
+        path: The database file, as given to :class:`~workbench.store.Store` (None: the default).
+    """
+    files = _files(path)
+    if any(f.exists() for f in files):
+        return lambda: None
+
+    def remove() -> None:
+        for file in files:
+            try:
+                file.unlink(missing_ok=True)
+            except OSError:  # the original error matters more than a leftover file
+                pass
+
+    return remove
 
 
 @contextmanager
@@ -34,15 +57,9 @@ def removed_on_failure(path: str | Path | None) -> Iterator[None]:
     Args:
         path: The database file, as given to :class:`~workbench.store.Store` (None: the default).
     """
-    files = _files(path)
-    existed = any(f.exists() for f in files)
+    undo = remover_if_new(path)
     try:
         yield
     except BaseException:
-        if not existed:
-            for file in files:
-                try:
-                    file.unlink(missing_ok=True)
-                except OSError:  # the original error matters more than a leftover file
-                    pass
+        undo()
         raise
