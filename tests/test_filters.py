@@ -124,6 +124,8 @@ def test_a_deeply_nested_filter_is_refused_not_a_recursion_error(reader, express
 def test_a_filter_that_is_not_text_is_refused(reader):
     with pytest.raises(FilterError, match="A filter is text"):
         reader.spans(42)
+    with pytest.raises(FilterError, match="holds a NUL character"):
+        reader.spans("name == 'a\x00b'")
 
 
 _FUZZ_TOKENS = [

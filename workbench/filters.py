@@ -347,6 +347,8 @@ def compile_filter(
 def _compile(source: str, fields: set[str], table_alias: str | None, booleans: set[str]) -> CompiledFilter:
     if len(source) > _MAX_LENGTH:
         raise FilterError(f"The filter is {len(source):,} characters long; keep it under {_MAX_LENGTH:,}.")
+    if "\x00" in source:
+        raise FilterError(f"The filter {_shown(source)} holds a NUL character (\\x00); remove it.")
     try:
         tree = ast.parse(source, mode="eval")
     except SyntaxError as exc:

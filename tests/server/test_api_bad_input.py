@@ -54,6 +54,7 @@ CASES = [
     ("GET", "/api/spans", {"filter": "(" * 300 + "x" + ")" * 300}, None, 400, "The filter"),
     ("GET", "/api/spans", {"filter": "model_name == gpt-4o"}, None, 400, "as in model_name == 'gpt-4o'"),
     ("GET", "/api/spans", {"filter": "start_time > 5"}, None, 400, "A value in the query cannot be used"),
+    ("GET", "/api/spans?filter=%ff", None, None, 400, "Invalid unicode"),
     ("GET", "/api/spans", {"filter": "latency_ms > 'slow'"}, None, 400, "compare numbers with numbers"),
     ("GET", "/api/traces", {"filter": "name in [1, 'a']"}, None, 400, "A value in the query cannot be used"),
     ("GET", "/api/spans", {"filter": "matches(name, '(?<=a)b')"}, None, 400, "A value in the query cannot be used"),
