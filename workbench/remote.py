@@ -7,6 +7,7 @@ arguments are those of :class:`workbench.query.Reader`.
 
 from __future__ import annotations
 
+import http.client
 import json
 import re
 import urllib.error
@@ -162,6 +163,10 @@ class RemoteReader:
             raise ServerError(
                 f"Cannot reach a workbench server at {self.url} ({reason}); start one with "
                 "`workbench serve`, or open the database file directly."
+            ) from None
+        except http.client.HTTPException as exc:  # the answer broke off or was not HTTP
+            raise ServerError(
+                f"The answer from {self.url}{path} broke off ({type(exc).__name__}); try again, or check the server."
             ) from None
 
     def _error(self, path: str, exc: urllib.error.HTTPError) -> WorkbenchError:
