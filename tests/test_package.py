@@ -43,9 +43,9 @@ ALLOWED = {
     "notebook": {"server", "app", "store", "instrument", "collector", "query", "errors", "config", "sample"},
     "cli": {"serve", "config", "errors", "store", "query", "remote", "pricing", "cli_evals", "evals",
             "cli_prices", "cli_check", "monitors", "cli_errors"},
-    "cli_errors": {"errors"},
-    "cli_check": {"monitors", "config", "errors"},
-    "cli_evals": {"evals", "config", "errors"},
+    "cli_errors": {"errors", "remote"},
+    "cli_check": {"monitors", "config", "errors", "cli_errors"},
+    "cli_evals": {"evals", "config", "errors", "cli_errors"},
     "cli_prices": {"cli_errors", "analysis", "pricing", "config", "errors"},
 }
 

@@ -84,11 +84,12 @@ def open(target: str | Path | None = None, *, read_only: bool = True, token: str
     """Open spans for reading, from a DuckDB file or from a running ``workbench serve``.
 
     Args:
-        target: A file path, or the URL of a server such as ``http://127.0.0.1:4318``.
-            Default: the store of the session ``workbench.launch()`` runs in this process,
-            else ``WORKBENCH_DB``. Within one process, ``register()``, ``open()`` and
-            ``launch()`` share the open file, and reads see what was just recorded. While a
-            server in another process writes a file, read through the server's URL instead.
+        target: A file path, or the URL of a server such as ``http://127.0.0.1:4318`` (or
+            ``127.0.0.1:4318``: http is assumed). Default: the store of the session
+            ``workbench.launch()`` runs in this process, else ``WORKBENCH_DB``. Within one process,
+            ``register()``, ``open()`` and ``launch()`` share the open file, and reads see what was
+            just recorded. While a server in another process writes a file, read through the
+            server's URL instead.
         read_only: Open the file without writing (the default).
         token: A server's access token (default: a ``?token=`` in the URL, else
             ``WORKBENCH_TOKEN``).
@@ -97,10 +98,15 @@ def open(target: str | Path | None = None, *, read_only: bool = True, token: str
         A reader with ``spans()``, ``traces()``, ``trace()``, ``documents()``,
         ``embeddings()``, ``annotations()`` and ``export_parquet()``.
     """
-    if isinstance(target, str) and target.startswith(("http://", "https://")):
-        from workbench.remote import RemoteReader
+    if target is not None and not isinstance(target, (str, Path)):
+        raise ConfigError(
+            f"workbench.open({target!r}) needs a file path or a server URL such as http://127.0.0.1:4318."
+        )
+    from workbench.remote import RemoteReader, server_url
 
-        return RemoteReader(target, token=token)
+    url = server_url(target)  # http(s)://... or host:port
+    if url is not None:
+        return RemoteReader(url, token=token)
     from workbench.errors import StoreLockedError
     from workbench.query import Reader
     from workbench.store import Store

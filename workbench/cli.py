@@ -10,7 +10,7 @@ import click
 
 from workbench import __version__, config
 from workbench.cli_check import check
-from workbench.cli_errors import one_line_errors
+from workbench.cli_errors import one_line_errors, server_url_option
 from workbench.cli_evals import eval_command
 from workbench.cli_prices import prices
 
@@ -33,7 +33,7 @@ def main() -> None:
 @main.command()
 @_db_option
 @click.option("--host", default=None, help="Address to listen on (default 127.0.0.1).")
-@click.option("--port", type=int, default=None, help="Port for OTLP/HTTP, the API and the app (default 4318; 0 = any free port).")
+@click.option("--port", type=click.IntRange(0, 65535), default=None, help="Port for OTLP/HTTP, the API and the app (default 4318; 0 = any free port).")
 @click.option("--sample", is_flag=True, help="Load the sample data (a fictional support bot's traces) first, into a file of its own "
               "(sample.duckdb beside the default database) unless --db names one.")
 @click.option("--no-app", is_flag=True, help="Serve OTLP and the API only, without the web app.")
@@ -64,7 +64,8 @@ def serve(db: str | None, host: str | None, port: int | None, sample: bool, no_a
 @main.command("export")
 @click.argument("out_dir", type=click.Path(file_okay=False))
 @_db_option
-@click.option("--url", default=None, help="Export from a running server instead of a file, e.g. http://127.0.0.1:4318 "
+@click.option("--url", default=None, callback=server_url_option,
+              help="Export from a running server instead of a file, e.g. http://127.0.0.1:4318 "
               "(its token: the ?token= of the address it printed, or $WORKBENCH_TOKEN).")
 @one_line_errors
 def export_cmd(out_dir: str, db: str | None, url: str | None) -> None:
@@ -86,8 +87,9 @@ def export_cmd(out_dir: str, db: str | None, url: str | None) -> None:
 def import_cmd(path: str, db: str | None) -> None:
     """Import Parquet written by `workbench export` (a folder, or one file of spans)."""
     from workbench.store import Store
+    from workbench.store.fresh import removed_on_failure
 
-    with Store(db) as store:
+    with removed_on_failure(db), Store(db) as store:
         added = store.import_parquet(path)
     click.echo(f"Imported into {store.path}: " + (", ".join(f"{n} {t}" for t, n in added.items() if n) or "nothing new"))
 

@@ -13,6 +13,7 @@ import traceback
 import click
 
 from workbench import config
+from workbench.cli_errors import server_url_option
 from workbench.errors import WorkbenchError
 
 __all__ = ["check"]
@@ -24,7 +25,7 @@ FIRED, FAILED = 1, 2
 @click.command("check")
 @click.option("--db", "db", type=click.Path(dir_okay=False), default=None,
               help=f"The DuckDB file (default: ${config.SETTINGS['db'].env} or {config.SETTINGS['db'].default}).")
-@click.option("--url", default=None, help="Check a running server instead of a file, e.g. http://127.0.0.1:4318.")
+@click.option("--url", default=None, callback=server_url_option, help="Check a running server instead of a file, e.g. http://127.0.0.1:4318.")
 @click.option("--config", "config_path", type=click.Path(dir_okay=False), default=None,
               help=f"The monitors file, TOML or JSON (default: ${_FILE.env} or {_FILE.default}; "
                    "without it the default rules run).")

@@ -11,7 +11,7 @@ import click
 
 from workbench.errors import StoreLockedError, WorkbenchError
 
-__all__ = ["one_line_errors"]
+__all__ = ["one_line_errors", "server_url_option"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -30,3 +30,15 @@ def one_line_errors(func: F) -> F:
             sys.exit(1)
 
     return wrapper  # type: ignore[return-value]
+
+
+def server_url_option(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """Click callback for ``--url``: ``127.0.0.1:4318`` means ``http://127.0.0.1:4318``."""
+    if value is None:
+        return None
+    from workbench.remote import as_url
+
+    try:
+        return as_url(value)
+    except WorkbenchError as exc:
+        raise click.BadParameter(str(exc)) from None

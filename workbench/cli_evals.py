@@ -11,9 +11,14 @@ import sys
 import click
 
 from workbench import config
+from workbench.cli_errors import server_url_option
 from workbench.errors import WorkbenchError
 
-__all__ = ["eval_command"]
+__all__ = ["PARTIAL", "eval_command"]
+
+# Exit codes: 0 every evaluation ran; 1 none could (the cause is printed); 2 a usage mistake;
+# PARTIAL some ran and are written, some failed (counted on stderr).
+PARTIAL = 3
 
 _NAMES = ("context_relevance", "faithfulness", "answer_relevance", "context_recall")
 _DEFAULT = ("context_relevance", "faithfulness", "answer_relevance")
@@ -41,7 +46,7 @@ _DEFAULT = ("context_relevance", "faithfulness", "answer_relevance")
 @click.option("--dry-run", is_flag=True, help="Judge, print the summary, write nothing.")
 @click.option("--db", type=click.Path(dir_okay=False), default=None,
               help=f"The DuckDB file (default: ${config.SETTINGS['db'].env}).")
-@click.option("--url", default=None, help="Evaluate through a running server instead, e.g. http://127.0.0.1:4318.")
+@click.option("--url", default=None, callback=server_url_option, help="Evaluate through a running server instead, e.g. http://127.0.0.1:4318.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def eval_command(evaluators: tuple[str, ...], model: str | None, base_url: str, api_key: str | None,
                  similarity: bool, filter_: str | None, start: str | None, end: str | None,
@@ -52,6 +57,9 @@ def eval_command(evaluators: tuple[str, ...], model: str | None, base_url: str, 
     EVALUATORS: context_relevance (each retrieved document), faithfulness, answer_relevance,
     context_recall (needs --references); default the first three. Give --model for an LLM
     judge, or --similarity for the local one.
+
+    Exit status: 0 when every evaluation ran, 1 when none could (no key, endpoint down: the
+    cause is printed), 3 when some failed (the others are written; counts on stderr).
 
         workbench eval faithfulness --model gpt-4o-mini --start 24h
 
@@ -65,6 +73,11 @@ def eval_command(evaluators: tuple[str, ...], model: str | None, base_url: str, 
 
         if similarity == bool(model):
             raise click.UsageError("Give --model MODEL for an LLM judge, or --similarity for the local one.")
+        if not similarity and not api_key and _needs_key(base_url):
+            raise WorkbenchError(
+                f"No OPENAI_API_KEY is set, and {base_url} needs a key: set OPENAI_API_KEY or pass "
+                "--api-key, or point --base-url at a local endpoint (Ollama, vLLM), or use --similarity."
+            )
         judge = SimilarityJudge() if similarity else LLMJudge(model or "", base_url=base_url, api_key=api_key,
                                                                  timeout=timeout)
         chosen = built_in(evaluators or _DEFAULT, judge,
@@ -82,7 +95,18 @@ def eval_command(evaluators: tuple[str, ...], model: str | None, base_url: str, 
         why = f" ({', '.join(f'{n} {r}' for r, n in reasons.items())})" if reasons else ""
         click.echo(f"{row.name}: {row.verdicts} verdicts, mean score {mean}, pass rate {rate}, "
                    f"{row.skipped} skipped{why}")
-    if run.failed:
-        click.echo(f"{run.failed} judge calls failed; the first error: {run.errors[0]}", err=True)
     target = url or db or str(config.get("db"))
     click.echo("Dry run: nothing written." if dry_run else f"Wrote {run.written} annotations to {target}.")
+    if run.failed:
+        total = run.failed + len(run.annotations)
+        click.echo(f"{run.failed} of {total} evaluations failed (their spans stay unjudged; run again to retry "
+                   f"them); the first error: {run.errors[0]}", err=True)
+        sys.exit(PARTIAL)
+
+
+def _needs_key(base_url: str) -> bool:
+    """Hosted endpoints that always need a key (a local server usually needs none)."""
+    from urllib.parse import urlsplit
+
+    host = (urlsplit(base_url).hostname or "").lower()
+    return host == "api.openai.com" or host.endswith(".openai.azure.com")

@@ -37,7 +37,8 @@ def _non_negative_int(value: str) -> int:
 
 
 def _port(value: str) -> int:
-    number = int(value)
+    text = value.strip()
+    number = int(text) if text.isascii() and text.isdigit() else -1
     if not 0 <= number <= 65535:
         raise ValueError("must be a port number from 0 to 65535 (0 picks a free one)")
     return number
@@ -74,6 +75,9 @@ def _fraction(value: str) -> float:
     if not 0.0 <= number <= 1.0:
         raise ValueError("must be a number from 0 to 1")
     return number
+
+
+_NUMBERS = (_positive_int, _non_negative_int, _port, _fraction)
 
 
 @dataclass(frozen=True)
@@ -231,7 +235,17 @@ def get(name: str, value: Any = None, environ: Mapping[str, str] | None = None) 
     """
     setting = SETTINGS[name]
     if value is not None:
-        return setting.parse(value) if isinstance(value, str) and setting.parse is not str else value
+        if isinstance(value, str) and setting.parse is not str:
+            try:
+                return setting.parse(value)
+            except ValueError as exc:
+                raise ConfigError(f"{name}={value!r} is not valid: it {_reason(exc)}.") from None
+        if setting.parse in _NUMBERS and isinstance(value, (int, float)) and not isinstance(value, bool):
+            try:  # a number passed in is held to the same range as one read from the environment
+                setting.parse(str(value))
+            except ValueError as exc:
+                raise ConfigError(f"{name}={value!r} is not valid: it {_reason(exc)}.") from None
+        return value
     env = os.environ if environ is None else environ
     raw = env.get(setting.env)
     if raw is None or raw == "":
@@ -240,7 +254,13 @@ def get(name: str, value: Any = None, environ: Mapping[str, str] | None = None) 
     try:
         return setting.parse(raw)
     except ValueError as exc:
-        raise ConfigError(f"{setting.env}={raw!r} is not valid: it {exc}.") from None
+        raise ConfigError(f"{setting.env}={raw!r} is not valid: it {_reason(exc)}.") from None
+
+
+def _reason(exc: ValueError) -> str:
+    """The rule a parser states, or a plain one for int()'s and float()'s own complaint."""
+    text = str(exc)
+    return text if text.startswith("must") else "must be a number"
 
 
 def describe() -> list[dict[str, str]]:

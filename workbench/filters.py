@@ -56,6 +56,15 @@ _TEXT_FUNCTIONS = {
     "matches": "regexp_matches({0}, {1}, 'i')",
 }
 _HELP = "write conditions like span_kind == 'LLM' and latency_ms > 2000"
+_MAX_DEPTH = 100  # nesting (not, parentheses, operators) a filter may have
+_MAX_LENGTH = 100_000  # characters
+# A value after a comparison, '[' or ',' that is not quoted: "model_name == gpt-4o".
+_BARE_VALUE = re.compile(
+    r"(?P<op>==|!=|<=|>=|<|>|\[|,)\s*"
+    r"(?P<value>[^\s'\"\x00()\[\],=!<>][^'\"\x00()\[\],=!<>]*?)(?=\s+(?:and|or)\b|\s*[)\],]|\s*$)"
+)
+_SINGLE_EQUALS = re.compile(r"(?<![=!<>])=(?!=)")
+_KEYWORDS = {"and", "or", "not", "in", "is", "True", "False", "None"}
 _ANNOTATIONS = "annotations"
 _ANNOTATION_FIELDS = ("score", "label", "explanation", "annotator_kind", "annotator")
 # The span columns an annotation term is matched on; annotation terms need all three.
@@ -89,7 +98,7 @@ class _Compiler:
 
     def fail(self, node: ast.AST | None, message: str) -> FilterError:
         where = f" (at column {node.col_offset + 1})" if node is not None and hasattr(node, "col_offset") else ""
-        return FilterError(f"The filter {self.source!r} cannot be used: {message}{where}; {_HELP}.")
+        return FilterError(f"The filter {_shown(self.source)} cannot be used: {message}{where}; {_HELP}.")
 
     def param(self, value: Any) -> str:
         self.params.append(value)
@@ -315,15 +324,118 @@ def compile_filter(
         FilterError: The expression is not valid, or names a field that does not exist; the
             message says where and what is allowed.
     """
+    if not isinstance(expression, str):
+        raise FilterError(f"A filter is text, like \"span_kind == 'LLM'\", not a {type(expression).__name__}.")
     source = expression.strip()
-    compiler = _Compiler(source, fields, table_alias, booleans)
+    fields = set(fields)
+    booleans = set(booleans)
     if not source:
         return CompiledFilter("TRUE")
     try:
+        return _compile(source, fields, table_alias, booleans)
+    except FilterError as exc:
+        hint = _hint(source, fields)
+        if hint is None:
+            raise
+        try:
+            _compile(hint[1], fields, table_alias, booleans)
+        except FilterError:
+            raise exc from None
+        raise FilterError(f"The filter {_shown(source)} is not valid: {hint[0]}, as in {hint[1]}") from None
+
+
+def _compile(source: str, fields: set[str], table_alias: str | None, booleans: set[str]) -> CompiledFilter:
+    if len(source) > _MAX_LENGTH:
+        raise FilterError(f"The filter is {len(source):,} characters long; keep it under {_MAX_LENGTH:,}.")
+    if "\x00" in source:
+        raise FilterError(f"The filter {_shown(source)} holds a NUL character (\\x00); remove it.")
+    try:
         tree = ast.parse(source, mode="eval")
     except SyntaxError as exc:
-        raise FilterError(
-            f"The filter {source!r} is not valid: {exc.msg} at column {exc.offset or 0}; {_HELP}."
-        ) from None
+        raise FilterError(f"The filter {_shown(source)} is not valid: {_syntax(source, exc)}; {_HELP}.") from None
+    except (RecursionError, MemoryError):
+        raise _too_deep(source) from None
+    if _depth(tree.body) > _MAX_DEPTH:
+        raise _too_deep(source)
+    compiler = _Compiler(source, fields, table_alias, booleans)
     sql = compiler.compile(tree.body)
     return CompiledFilter(sql, compiler.params)
+
+
+def _shown(source: str) -> str:
+    """The filter quoted for a message; a long one cut short."""
+    return repr(source if len(source) <= 80 else source[:77] + "...")
+
+
+def _too_deep(source: str) -> FilterError:
+    return FilterError(
+        f"The filter {_shown(source)} nests too deeply (more than {_MAX_DEPTH} levels of not, parentheses "
+        "or operators); write it flatter."
+    )
+
+
+def _depth(root: ast.AST) -> int:
+    """The deepest nesting of the tree, counted without recursion."""
+    deepest = 0
+    stack = [(root, 1)]
+    while stack:
+        node, depth = stack.pop()
+        deepest = max(deepest, depth)
+        if deepest > _MAX_DEPTH:
+            break
+        stack.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
+    return deepest
+
+
+def _syntax(source: str, exc: SyntaxError) -> str:
+    """A syntax error in the user's terms, at the column where it is."""
+    column = exc.offset or 0
+    if column <= 0 or column > len(source):  # the parser ran out of text
+        tail = source.rstrip()
+        last = tail.split()[-1] if tail.split() else ""
+        missing = "a condition" if last in ("and", "or", "not") else "a value" if last[-1:] in "=<>" else "more"
+        return f"{missing} is missing after {last!r} at column {len(tail) + 1}"
+    if exc.msg.startswith("unterminated string"):
+        return f"the quote at column {column} is never closed"
+    return f"{exc.msg.split('.')[0]} at column {column}"
+
+
+def _hint(source: str, fields: set[str]) -> tuple[str, str] | None:
+    """What to change when a value lacks quotes or '=' stands for '==': (advice, the mended filter)."""
+    advice: list[str] = []
+    mended = _SINGLE_EQUALS.sub("==", _masked(source))
+    if mended != _masked(source):
+        advice.append("compare with ==")
+    text = _unmask(mended, source) if advice else source
+    masked = _masked(text)
+    pieces: list[str] = []
+    last = 0
+    for match in _BARE_VALUE.finditer(masked):
+        value = match.group("value").strip()
+        if (not value or value in fields or value in _KEYWORDS or value[0].isdigit() or value.endswith("(")
+                or "\x00" in value or _looks_like_a_field(value, fields)):
+            continue
+        start = match.start("value")
+        pieces.append(text[last:start] + repr(value))
+        last = start + len(value)
+    if pieces:
+        advice.append("put text values in quotes")
+        text = "".join(pieces) + text[last:]
+    return (" and ".join(advice), text) if advice else None
+
+
+def _looks_like_a_field(value: str, fields: set[str]) -> bool:
+    """A bare name that is probably a misspelt field, not text (``other_field``, ``latncy_ms``)."""
+    return value.isidentifier() and ("_" in value or bool(difflib.get_close_matches(value, fields, n=1, cutoff=0.8)))
+
+
+def _masked(source: str) -> str:
+    """The filter with quoted text blanked out (same length), so nothing inside quotes reads as syntax."""
+    return re.sub(r"'[^']*'|\"[^\"]*\"", lambda m: "\x00" * len(m.group()), source)
+
+
+def _unmask(masked: str, source: str) -> str:
+    """Put the quoted text of ``source`` back into an edited ``masked`` (edits only outside quotes)."""
+    quoted = iter(m.group() for m in re.finditer(r"'[^']*'|\"[^\"]*\"", source))
+    return re.sub(r"\x00+", lambda m: next(quoted), masked)
+

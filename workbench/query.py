@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import pandas as pd
@@ -61,7 +61,12 @@ def parse_time(value: Any, *, now: dt.datetime | None = None) -> dt.datetime | N
         text = value.strip()
         match = _RELATIVE.match(text)
         if match:
-            return now - dt.timedelta(**{_UNITS[match[2]]: float(match[1])})
+            try:
+                return now - dt.timedelta(**{_UNITS[match[2]]: float(match[1])})
+            except (OverflowError, ValueError):
+                raise FilterError(
+                    f"{value!r} reaches back before the year 1; give a shorter span like 52w, or ISO text."
+                ) from None
         try:
             parsed = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
         except ValueError:
@@ -71,6 +76,63 @@ def parse_time(value: Any, *, now: dt.datetime | None = None) -> dt.datetime | N
             ) from None
         return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.timezone.utc)
     raise FilterError(f"{value!r} is not a time; give a datetime, ISO text, or text like 24h.")
+
+
+_MAX_ROWS = 2**63 - 1  # DuckDB's LIMIT and OFFSET are signed 64-bit
+
+
+def _page(limit: Any, offset: Any) -> tuple[int | None, int]:
+    """``limit`` and ``offset`` checked: whole numbers from 0 (limit None for no limit).
+
+    Raises:
+        FilterError: Either is negative, too large, or not a whole number.
+    """
+    checked = []
+    for name, value in (("limit", limit), ("offset", offset)):
+        if value is None and name == "limit":
+            checked.append(None)
+            continue
+        number = _whole(value)
+        if number is None or not 0 <= number <= _MAX_ROWS:
+            raise FilterError(
+                f"{name}={value!r} is not valid; give a whole number from 0 to {_MAX_ROWS}"
+                + (" (or None for no limit)." if name == "limit" else ".")
+            )
+        checked.append(number)
+    return checked[0], checked[1]
+
+
+def _whole(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    try:
+        number = int(value)
+    except (TypeError, ValueError, OverflowError):
+        return None
+    return number if number == value or isinstance(value, str) and value.strip().isdigit() else None
+
+
+def _texts(value: Any, name: str, *, lower: bool = False) -> list[str]:
+    """One text or several as a list (a lone string is one value, not its characters).
+
+    Raises:
+        FilterError: The value is not text or a collection of texts.
+    """
+    values = [value] if isinstance(value, str) else value
+    if isinstance(values, (bytes, Mapping)) or not isinstance(values, Iterable):
+        raise FilterError(f"{name}={value!r} is not valid; give one text or a list of texts.")
+    out = []
+    for item in values:
+        if not isinstance(item, str):
+            raise FilterError(f"{name} holds {item!r}, which is not text; give ids and names as text.")
+        out.append(item.lower() if lower else item)
+    return out
+
+
+def _id(value: Any, name: str) -> str:
+    if not isinstance(value, str):
+        raise FilterError(f"{name}={value!r} is not valid; give the id as hex text, as the spans store it.")
+    return value.lower()
 
 
 def _frame(table: pa.Table, arrow: bool) -> pd.DataFrame | pa.Table:
@@ -138,7 +200,7 @@ class Reader:
         if finish is not None:
             where.add(f"{alias}.start_time < ?", finish)
         if project:
-            projects = [project] if isinstance(project, str) else list(project)
+            projects = _texts(project, "project")
             where.add(f"{alias}.project IN (SELECT unnest(?::VARCHAR[]))", projects)
         if filter:
             compiled = compile_filter(filter, SPAN_FIELDS, table_alias=alias, booleans=_BOOLEAN_FIELDS)
@@ -188,12 +250,13 @@ class Reader:
         cost its sender reported); null for a span that is no model call and for an
         unpriced one. See :mod:`workbench.analysis.cost`.
         """
+        limit, offset = _page(limit, offset)
         where = self._where(filter, start, end, project)
         if trace_ids is not None:
-            where.add("s.trace_id IN (SELECT unnest(?::VARCHAR[]))", list(trace_ids))
+            where.add("s.trace_id IN (SELECT unnest(?::VARCHAR[]))", _texts(trace_ids, "trace_ids", lower=True))
         if root_only:
             where.add("s.parent_span_id IS NULL")
-        wanted = list(columns) if columns else [*SPAN_FIELDS, "cost"]
+        wanted = _texts(columns, "columns") if columns else [*SPAN_FIELDS, "cost"]
         unknown = [c for c in wanted if c not in SPAN_FIELDS and c != "cost"]
         if unknown:
             raise FilterError(f"Unknown column(s) {', '.join(unknown)}; choose from {', '.join(SPAN_FIELDS)}, cost.")
@@ -258,6 +321,7 @@ class Reader:
         their senders reported them): 0 without calls, null when every call is unpriced;
         ``unpriced`` is true when any call has no price (see :mod:`workbench.analysis.cost`).
         """
+        limit, offset = _page(limit, offset)
         allowed = TRACE_COLUMNS
         by_cost = order_by in _TRACE_COSTS
         if by_cost:
@@ -338,11 +402,11 @@ class Reader:
             NotFoundError: No span of that trace is stored.
         """
         table = self.store.query(
-            "SELECT * FROM spans WHERE trace_id = ? ORDER BY start_time, span_id", [trace_id.lower()]
+            "SELECT * FROM spans WHERE trace_id = ? ORDER BY start_time, span_id", [_id(trace_id, "trace_id")]
         )
         if not table.num_rows:
             raise NotFoundError(f"There is no trace {trace_id!r} in {self.store.path}; check the id.")
-        return Trace(trace_id.lower(), table.to_pylist())
+        return Trace(_id(trace_id, "trace_id"), table.to_pylist())
 
     def span(self, span_id: str) -> dict[str, Any]:
         """One span as a dict, with its documents and embeddings.
@@ -350,7 +414,7 @@ class Reader:
         Raises:
             NotFoundError: No such span.
         """
-        rows = self.store.query("SELECT * FROM spans WHERE span_id = ? LIMIT 1", [span_id.lower()]).to_pylist()
+        rows = self.store.query("SELECT * FROM spans WHERE span_id = ? LIMIT 1", [_id(span_id, "span_id")]).to_pylist()
         if not rows:
             raise NotFoundError(f"There is no span {span_id!r} in {self.store.path}; check the id.")
         row = rows[0]
@@ -373,11 +437,12 @@ class Reader:
         limit: int | None,
         arrow: bool,
     ) -> pd.DataFrame | pa.Table:
+        limit, _ = _page(limit, 0)
         where = _Where()
         if span_ids is not None:
-            where.add("c.span_id IN (SELECT unnest(?::VARCHAR[]))", [s.lower() for s in span_ids])
+            where.add("c.span_id IN (SELECT unnest(?::VARCHAR[]))", _texts(span_ids, "span_ids", lower=True))
         if trace_ids is not None:
-            where.add("c.trace_id IN (SELECT unnest(?::VARCHAR[]))", [t.lower() for t in trace_ids])
+            where.add("c.trace_id IN (SELECT unnest(?::VARCHAR[]))", _texts(trace_ids, "trace_ids", lower=True))
         begin, finish = parse_time(start), parse_time(end)
         if begin is not None:
             where.add("c.start_time >= ?", begin)
@@ -393,7 +458,7 @@ class Reader:
         params = list(where.params)
         if limit is not None:
             sql += " LIMIT ?"
-            params.append(int(limit))
+            params.append(limit)
         return _frame(self.store.query(sql, params), arrow)
 
     def documents(
@@ -434,18 +499,28 @@ class Reader:
         *,
         span_ids: Sequence[str] | None = None,
         trace_ids: Sequence[str] | None = None,
+        limit: int | None = None,
+        offset: int = 0,
         arrow: bool = False,
     ) -> pd.DataFrame | pa.Table:
-        """Evaluations and feedback, optionally of one name or on some spans or traces."""
+        """Evaluations and feedback, optionally of one name or on some spans or traces.
+
+        ``limit`` keeps at most that many, oldest first, after skipping ``offset``.
+        """
+        limit, offset = _page(limit, offset)
         where = _Where()
         if name:
             where.add("a.name = ?", name)
         if span_ids is not None:
-            where.add("a.span_id IN (SELECT unnest(?::VARCHAR[]))", list(span_ids))
+            where.add("a.span_id IN (SELECT unnest(?::VARCHAR[]))", _texts(span_ids, "span_ids", lower=True))
         if trace_ids is not None:
-            where.add("a.trace_id IN (SELECT unnest(?::VARCHAR[]))", list(trace_ids))
+            where.add("a.trace_id IN (SELECT unnest(?::VARCHAR[]))", _texts(trace_ids, "trace_ids", lower=True))
         sql = f"SELECT a.* FROM annotations a WHERE {where.sql} ORDER BY a.created_at, a.annotation_id"
-        return _frame(self.store.query(sql, where.params), arrow)
+        params = list(where.params)
+        if limit is not None or offset:
+            sql += " LIMIT ? OFFSET ?"
+            params += [_MAX_ROWS if limit is None else limit, offset]
+        return _frame(self.store.query(sql, params), arrow)
 
     def corpus(self, *, arrow: bool = False) -> pd.DataFrame | pa.Table:
         """The indexed documents loaded with :meth:`workbench.Store.load_corpus`."""

@@ -7,7 +7,9 @@ arguments are those of :class:`workbench.query.Reader`.
 
 from __future__ import annotations
 
+import http.client
 import json
+import re
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -19,10 +21,51 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from workbench import config
-from workbench.errors import FilterError, NotFoundError, RemoteReaderError, ServerError, WorkbenchError
+from workbench.errors import (
+    ConfigError,
+    FilterError,
+    NotFoundError,
+    RemoteReaderError,
+    ServerError,
+    WorkbenchError,
+)
 from workbench.tree import Trace
 
-__all__ = ["RemoteReader"]
+__all__ = ["RemoteReader", "as_url", "server_url"]
+
+# host:port with no scheme, as people type it: 127.0.0.1:4318, localhost:4318, [::1]:4318.
+_HOST_PORT = re.compile(r"(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?):\d{1,5}(?:/\S*)?")
+
+
+def as_url(value: str) -> str:
+    """A server's base URL from what a user typed: ``http://`` is assumed when no scheme is given.
+
+    Raises:
+        ConfigError: The text names another scheme, or no host.
+    """
+    text = value.strip()
+    if "://" not in text:
+        text = "http://" + text
+    parsed = urllib.parse.urlsplit(text)
+    if parsed.scheme.lower() not in ("http", "https") or not parsed.hostname:
+        raise ConfigError(
+            f"{value!r} is not a server URL; give one like http://127.0.0.1:4318 (or 127.0.0.1:4318)."
+        )
+    try:
+        parsed.port  # noqa: B018 - raises on a port outside 0-65535
+    except ValueError:
+        raise ConfigError(f"{value!r} has a port outside 0-65535; give one like http://127.0.0.1:4318.") from None
+    return urllib.parse.urlunsplit(parsed._replace(scheme=parsed.scheme.lower())).rstrip("/")
+
+
+def server_url(target: object) -> str | None:
+    """The base URL when ``target`` names a server (``http(s)://...`` or ``host:port``), else None."""
+    if not isinstance(target, str):
+        return None
+    text = target.strip()
+    if text.lower().startswith(("http://", "https://")) or _HOST_PORT.fullmatch(text):
+        return as_url(text)
+    return None
 
 
 def _params(**kwargs: Any) -> list[tuple[str, str]]:
@@ -41,19 +84,45 @@ def _params(**kwargs: Any) -> list[tuple[str, str]]:
     return out
 
 
+def _path_part(value: Any, name: str) -> str:
+    """An id or name to put in a URL path, lower case and quoted."""
+    if not isinstance(value, str) or not value:
+        raise FilterError(f"{name}={value!r} is not valid; give it as text.")
+    return urllib.parse.quote(value.lower(), safe="")
+
+
+def _json_body(body: Any) -> bytes:
+    def plain(value: Any) -> Any:
+        if hasattr(value, "isoformat"):
+            return value.isoformat()
+        if hasattr(value, "item"):  # numpy numbers
+            return value.item()
+        if hasattr(value, "tolist"):  # numpy arrays
+            return value.tolist()
+        raise TypeError(type(value).__name__)
+
+    try:
+        return json.dumps(body, default=plain, allow_nan=False).encode()
+    except (TypeError, ValueError, RecursionError) as exc:
+        raise ConfigError(
+            f"The annotations cannot be sent as JSON ({exc}); give plain values: text, numbers, lists and dicts, "
+            "with no NaN."
+        ) from None
+
+
 class RemoteReader:
     """Reads the store of a running ``workbench serve``.
 
     Args:
-        url: The server's base URL, e.g. ``http://127.0.0.1:4318``; the address
-            ``workbench serve`` printed, ending in ``?token=...``, works too.
+        url: The server's base URL, e.g. ``http://127.0.0.1:4318`` (``127.0.0.1:4318`` means the
+            same); the address ``workbench serve`` printed, ending in ``?token=...``, works too.
         timeout: Seconds to wait for each answer.
         token: The server's access token (default: the one in ``url``, else ``WORKBENCH_TOKEN``),
             sent as ``Authorization: Bearer <token>``.
     """
 
     def __init__(self, url: str, *, timeout: float = 60.0, token: str | None = None) -> None:
-        parts = urllib.parse.urlsplit(url)
+        parts = urllib.parse.urlsplit(as_url(url))
         query = urllib.parse.parse_qs(parts.query)
         self.url = urllib.parse.urlunsplit((parts.scheme, parts.netloc, parts.path, "", "")).rstrip("/")
         self.timeout = timeout
@@ -83,11 +152,11 @@ class RemoteReader:
 
     def table(self, name: str) -> pa.Table:
         """Every row of one stored table (``docs/schema.md``), as Arrow."""
-        return self._table(f"/api/tables/{name}")
+        return self._table(f"/api/tables/{_path_part(name, 'table name')}")
 
     def _request(self, path: str, params: list[tuple[str, str]] | None = None, body: Any = None) -> tuple[str, bytes]:
         query = ("?" + urllib.parse.urlencode(params)) if params else ""
-        data = None if body is None else json.dumps(body).encode()
+        data = None if body is None else _json_body(body)
         request = urllib.request.Request(self.url + path + query, data=data, method="POST" if data else "GET")
         if data is not None:
             request.add_header("Content-Type", "application/json")
@@ -97,31 +166,62 @@ class RemoteReader:
             with urllib.request.urlopen(request, timeout=self.timeout) as response:
                 return response.headers.get("Content-Type", ""), response.read()
         except urllib.error.HTTPError as exc:
-            try:
-                message = json.loads(exc.read()).get("error", exc.reason)
-            except ValueError:
-                message = exc.reason
-            if exc.code == 404:
-                raise NotFoundError(message) from None
-            if exc.code == 400:
-                raise FilterError(message) from None
-            if exc.code == 401:
-                given = "the one given was refused" if self._token else "none was given"
-                raise ServerError(
-                    f"The server at {self.url} needs its access token ({given}); pass token=..., set "
-                    "WORKBENCH_TOKEN, or use the address `workbench serve` printed (it ends in ?token=...)."
-                ) from None
-            raise WorkbenchError(f"The server at {self.url} answered {exc.code}: {message}") from None
+            raise self._error(path, exc) from None
         except (urllib.error.URLError, OSError) as exc:
             reason = getattr(exc, "reason", exc)
             raise ServerError(
                 f"Cannot reach a workbench server at {self.url} ({reason}); start one with "
                 "`workbench serve`, or open the database file directly."
             ) from None
+        except http.client.HTTPException as exc:  # the answer broke off or was not HTTP
+            raise ServerError(
+                f"The answer from {self.url}{path} broke off ({type(exc).__name__}); try again, or check the server."
+            ) from None
+
+    def _error(self, path: str, exc: urllib.error.HTTPError) -> WorkbenchError:
+        """The server's error as the WorkbenchError it was on the server's side."""
+        if exc.code == 401:
+            given = "the one given was refused" if self._token else "none was given"
+            return ServerError(
+                f"The server at {self.url} needs its access token ({given}); pass token=..., set "
+                "WORKBENCH_TOKEN, or use the address `workbench serve` printed (it ends in ?token=...)."
+            )
+        try:
+            answer = json.loads(exc.read())
+            message, kind = str(answer["error"]), answer.get("type")
+        except (ValueError, TypeError, KeyError, OSError):
+            return ServerError(
+                f"{self.url} answered {exc.code} ({exc.reason}) for {path}, not as a workbench server does; "
+                "give the base URL of `workbench serve`, like http://127.0.0.1:4318."
+            )
+        known = {cls.__name__: cls for cls in (ConfigError, FilterError, NotFoundError, ServerError)}
+        if kind in known:
+            return known[kind](message)
+        if exc.code == 404:
+            return NotFoundError(message)
+        if exc.code == 400:
+            return FilterError(message)
+        return WorkbenchError(f"The server at {self.url} answered {exc.code}: {message}")
+
+    def _json(self, path: str, params: list[tuple[str, str]] | None = None, body: Any = None) -> Any:
+        _, payload = self._request(path, params, body)
+        try:
+            return json.loads(payload)
+        except ValueError:
+            raise self._not_workbench(path) from None
+
+    def _not_workbench(self, path: str) -> ServerError:
+        return ServerError(
+            f"{self.url}{path} answered with something workbench cannot read; is {self.url} a workbench "
+            "server (`workbench serve`) of the same version?"
+        )
 
     def _table(self, path: str, **kwargs: Any) -> pa.Table:
         _, payload = self._request(path, _params(**kwargs))
-        return pa.ipc.open_stream(payload).read_all()
+        try:
+            return pa.ipc.open_stream(payload).read_all()
+        except (pa.ArrowException, ValueError, OSError):
+            raise self._not_workbench(path) from None
 
     @staticmethod
     def _out(table: pa.Table, arrow: bool) -> pd.DataFrame | pa.Table:
@@ -173,13 +273,13 @@ class RemoteReader:
 
     def trace(self, trace_id: str) -> Trace:
         """One trace as a tree."""
-        table = self._table(f"/api/traces/{trace_id.lower()}")
-        return Trace(trace_id.lower(), table.to_pylist())
+        trace_id = _path_part(trace_id, "trace_id")
+        table = self._table(f"/api/traces/{trace_id}")
+        return Trace(trace_id, table.to_pylist())
 
     def span(self, span_id: str) -> dict[str, Any]:
         """One span with its documents and embeddings."""
-        _, payload = self._request(f"/api/spans/{span_id.lower()}")
-        return json.loads(payload)
+        return self._json(f"/api/spans/{_path_part(span_id, 'span_id')}")
 
     def documents(self, filter: str | None = None, *, span_ids: Sequence[str] | None = None,
                   trace_ids: Sequence[str] | None = None, start: Any = None, end: Any = None,
@@ -198,22 +298,23 @@ class RemoteReader:
                                      start=start, end=end, project=project, limit=limit), arrow)
 
     def annotations(self, name: str | None = None, *, span_ids: Sequence[str] | None = None,
-                    trace_ids: Sequence[str] | None = None, arrow: bool = False) -> pd.DataFrame | pa.Table:
+                    trace_ids: Sequence[str] | None = None, limit: int | None = None, offset: int = 0,
+                    arrow: bool = False) -> pd.DataFrame | pa.Table:
         """Annotations; see :meth:`workbench.query.Reader.annotations`."""
-        return self._out(self._table("/api/annotations", name=name, span_id=span_ids, trace_id=trace_ids), arrow)
+        return self._out(self._table("/api/annotations", name=name, span_id=span_ids, trace_id=trace_ids,
+                                     limit=limit, offset=offset or None), arrow)
 
     def add_annotations(self, records: Sequence[dict[str, Any]] | dict[str, Any]) -> int:
         """Add annotations (feedback, evaluations) through the server."""
-        _, payload = self._request("/api/annotations", body=records)
-        return int(json.loads(payload)["added"])
+        return int(self._json("/api/annotations", body=records)["added"])
 
     def projects(self) -> list[str]:
         """Project names."""
-        return json.loads(self._request("/api/projects")[1])
+        return self._json("/api/projects")
 
     def stats(self) -> dict[str, Any]:
         """Row counts and time range."""
-        return json.loads(self._request("/api/stats")[1])
+        return self._json("/api/stats")
 
     def export_parquet(self, out_dir: str) -> dict[str, int]:
         """Download every table as Parquet into ``out_dir/<table>/`` (readable by ``workbench import``)."""
@@ -221,8 +322,7 @@ class RemoteReader:
 
         folder = pathlib.Path(out_dir).expanduser()
         counts = {}
-        _, listing = self._request("/api/tables", [])
-        for table in json.loads(listing)["tables"]:
+        for table in self._json("/api/tables")["tables"]:
             _, payload = self._request(f"/api/tables/{table}", [("format", "parquet")])
             counts[table] = pq.read_metadata(pa.BufferReader(payload)).num_rows
             if not counts[table]:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from workbench.server import Server
 from workbench.store import Store
+from workbench.store.fresh import remover_if_new
 
 __all__ = ["banner", "serve"]
 
@@ -42,6 +43,7 @@ def serve(
         from workbench.sample import sample_db_path
 
         db = sample_db_path()
+    undo = remover_if_new(db)  # a server that cannot start leaves no new, empty file behind
     store = Store(db)
     try:
         if sample:
@@ -56,6 +58,7 @@ def serve(
                         allowed_hosts=allowed_hosts or None, allowed_origins=allowed_origins or None)
     except BaseException:
         store.close()
+        undo()
         raise
     worker = _warm_drift(server) if app else None
     for line in banner(server, store.path):

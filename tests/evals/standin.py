@@ -8,7 +8,7 @@ are in the context.
 
 ``script`` makes the next requests misbehave, one entry per request: ``"500"``/``"429"``
 (an error status; 429 with ``Retry-After: 0``), ``"sleep:S"`` (answer after S seconds),
-``"garbage"`` (text without a verdict), ``"fenced"`` (the JSON inside a Markdown fence with
+``"401"`` (a refused key), ``"garbage"`` (text without a verdict), ``"fenced"`` (the JSON inside a Markdown fence with
 chatter), ``"no-json-mode"`` (400 naming response_format when it is asked for).
 """
 
@@ -104,6 +104,9 @@ class StandIn:
                     return
                 if body.get("model") == "missing-model":
                     self._send(404, {"error": {"message": "The model `missing-model` does not exist"}})
+                    return
+                if step == "401":
+                    self._send(401, {"error": {"message": "Incorrect API key provided"}})
                     return
                 if step in ("500", "429"):
                     self._send(int(step), {"error": {"message": "try again"}}, {"Retry-After": "0"})

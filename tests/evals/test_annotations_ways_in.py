@@ -55,7 +55,7 @@ def test_one_call_explains_what_is_missing(rag_store):
     with pytest.raises(ConfigError, match="needs the span_id"):
         annotate(rag_store, document_position=0, name="x", score=1)
     with pytest.raises(ConfigError, match="Cannot write annotations to a int"):
-        annotate(3, span_id="ab", name="x", score=1)
+        annotate(3, span_id="ab" * 8, name="x", score=1)
 
 
 def test_a_dataframe_keyed_by_span_id_or_span_and_position(rag_store):

@@ -129,7 +129,7 @@ def _message(excinfo: pytest.ExceptionInfo[ConfigError]) -> str:
     [
         (
             {"pattern": "gpt-4o(", "input": 1.0, "output": 1.0},
-            ["pattern 'gpt-4o('", "is not a valid regular expression", "escape characters"],
+            ["the pattern 'gpt-4o(' cannot be used", "'(' is never closed at character 7", "\\( for a literal"],
         ),
         ({"pattern": "acme", "input": -1.0, "output": 1.0}, ["input -1.0 is negative", "write zero or more"]),
         ({"pattern": "acme", "input": 1.0, "output": float("nan")}, ["output nan is not a number", "such as 2.5"]),
@@ -201,3 +201,23 @@ def test_save_refuses_duplicate_keys(path: Path) -> None:
     row = set_price(path, pattern="acme", input=1.0, output=2.0)
     with pytest.raises(ConfigError, match="rows 1 and 2 both price pattern 'acme'"):
         save_user_prices(path, [row, row])
+
+
+@pytest.mark.parametrize(
+    ("pattern", "fragments"),
+    [
+        ("claude[3", ["'[' is never closed at character 7", "\\[ for a literal"]),
+        ("*gpt", ["nothing before it at character 1"]),
+        ("gpt-4o)", ["')' has no '(' before it at character 7"]),
+        ("(?i)gpt-4o", ["flags such as (?i)", "already ignores case"]),
+        ("gpt**", ["two repeats follow each other at character 5"]),
+    ],
+)
+def test_a_bad_pattern_is_explained_in_the_text_the_user_typed(path: Path, pattern: str, fragments: list[str]) -> None:
+    with pytest.raises(ConfigError) as excinfo:
+        set_price(path, pattern=pattern, input=1.0, output=1.0)
+    message = _message(excinfo)
+    for fragment in fragments:
+        assert fragment in message
+    # re's own wording counts places in the expression wrapped around the pattern.
+    assert "position" not in message and "(?:" not in message

@@ -193,8 +193,18 @@ class Prices:
         return self.table().match(model_name, provider, at)
 
     def test(self, model_name: str, provider: str | None = None, at: object = None) -> str:
-        """Which row prices a model name and why, in words (:meth:`PriceTable.explain`)."""
-        return self.table().explain(model_name, provider, at)
+        """Which row prices a model name and why, in words (:meth:`PriceTable.explain`).
+
+        Raises:
+            ConfigError: ``at`` is not a day.
+        """
+        from workbench.pricing.keys import to_day
+
+        try:
+            day = to_day(at)
+        except (TypeError, ValueError, OverflowError):
+            raise ConfigError(f"at={at!r} is not a day; give one as YYYY-MM-DD, a date or a datetime.") from None
+        return self.table().explain(model_name, provider, day)
 
 
 #: The prices of the configured user file; ``workbench.prices``.

@@ -43,18 +43,21 @@ def open_sink(where: Any) -> Iterator[Sink]:
     from workbench.store import Store
 
     if where is None or isinstance(where, (str, Path)):
-        text = str(where) if where is not None else ""
-        if text.startswith(("http://", "https://")):
-            from workbench.remote import RemoteReader
+        from workbench.remote import RemoteReader, server_url
 
-            remote = RemoteReader(text)
+        url = server_url(str(where)) if where is not None else None
+        if url is not None:
+            remote = RemoteReader(url)
             yield remote.add_annotations, remote
             return
-        store = Store(where)
-        try:
-            yield store.add_annotations, Reader(store)
-        finally:
-            store.close()
+        from workbench.store.fresh import removed_on_failure
+
+        with removed_on_failure(where):  # a failed run leaves no new, empty database file
+            store = Store(where)
+            try:
+                yield store.add_annotations, Reader(store)
+            finally:
+                store.close()
         return
     if isinstance(where, Store):
         yield where.add_annotations, Reader(where)

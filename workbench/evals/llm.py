@@ -144,7 +144,7 @@ class LLMJudge:
                     self.json_mode = False  # this endpoint does not do JSON mode; the prompt still asks
                     continue
                 if exc.code not in _RETRY_STATUS or attempt >= self.max_retries:
-                    raise JudgeError(_http_message(url, exc.code, detail, self.model)) from None
+                    raise JudgeError(_http_message(url, exc.code, detail, self.model, bool(self.api_key))) from None
                 wait = _retry_after(exc) or self._delay(attempt)
             except (urllib.error.URLError, TimeoutError, ConnectionError) as exc:
                 if attempt >= self.max_retries:
@@ -186,9 +186,9 @@ def _retry_after(exc: urllib.error.HTTPError) -> float | None:
         return None
 
 
-def _http_message(url: str, status: int, detail: str, model: str) -> str:
+def _http_message(url: str, status: int, detail: str, model: str, has_key: bool = True) -> str:
     fix = {
-        401: "check the API key",
+        401: "check the API key" if has_key else "no API key was sent: set OPENAI_API_KEY (or pass api_key=)",
         403: "check the API key's permissions",
         404: f"check base_url (it should end in /v1) and that the model {model!r} exists there",
         429: "the endpoint is rate-limiting; lower concurrency or try later",

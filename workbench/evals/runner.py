@@ -8,8 +8,9 @@ keeps what it finished. Spans a judge of the same name has already annotated are
 unless ``skip_existing=False``, so a nightly run judges only what is new.
 
 A task that fails (the endpoint gave up after its retries, or answered nonsense) is counted
-and the run goes on; if the first five tasks all fail, the run stops with the judge's error,
-since nothing will work (a wrong URL, key or model).
+and the run goes on; if the first five tasks all fail, or every task of a smaller run fails,
+the run stops with the judge's error, since nothing will work (a wrong URL, key or model).
+A run where some tasks fail returns normally with :attr:`EvalRun.failed` counted.
 """
 
 from __future__ import annotations
@@ -58,6 +59,11 @@ class EvalRun:
     failed: int = 0
     errors: list[str] = field(default_factory=list)
     written: int = 0
+
+    @property
+    def complete(self) -> bool:
+        """True when every planned evaluation got a verdict (no judge call failed)."""
+        return self.failed == 0
 
     def summary(self, threshold: float = 0.5) -> pd.DataFrame:
         """Per annotation name: verdicts, mean score, pass rate, spans skipped."""
@@ -182,7 +188,8 @@ def run_evals(
         An :class:`EvalRun`: the verdicts, what was skipped and why, failures.
 
     Raises:
-        JudgeError: The first five tasks all failed (the message is the judge's).
+        JudgeError: The first five tasks all failed, or every task did (the message is the
+            judge's first error).
         ConfigError: No evaluators, or an unusable source.
     """
     chosen = [evaluators] if isinstance(evaluators, Evaluator) else list(evaluators)
@@ -230,13 +237,13 @@ def run_evals(
                         message = str(exc) if isinstance(exc, JudgeError) else f"{type(exc).__name__}: {exc}"
                         errors[message] += 1
                         bar.update(ok=False)
-                        if not rows and sum(errors.values()) >= _FAIL_FAST:
+                        failures = sum(errors.values())
+                        if not rows and (failures >= _FAIL_FAST or failures == len(planned)):
                             for other in running:
                                 other.cancel()
-                            raise JudgeError(
-                                f"The first {_FAIL_FAST} evaluations all failed; the first error: "
-                                f"{next(iter(errors))}"
-                            ) from None
+                            which = (f"All {failures} evaluations" if failures == len(planned)
+                                     else f"The first {failures} evaluations all")
+                            raise JudgeError(f"{which} failed; the first error: {next(iter(errors))}") from None
                         continue
                     row = _row(evaluator, target, verdict)
                     with lock:

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["PREFIX", "SUFFIX", "compile_pattern", "literal_length"]
+__all__ = ["PREFIX", "SUFFIX", "compile_pattern", "literal_length", "pattern_problem"]
 
 PREFIX = r"(?:.*(?:/|(?<=[a-z])\.))?"
 
@@ -54,6 +54,46 @@ def compile_pattern(pattern: str) -> re.Pattern[str]:
         re.error: When the pattern is not a valid regular expression.
     """
     return re.compile(f"{PREFIX}(?:{pattern}){SUFFIX}", re.IGNORECASE)
+
+
+def pattern_problem(pattern: str) -> str | None:
+    """What is wrong with a row's pattern, in terms of the text the user wrote; None when it is fine.
+
+    :func:`compile_pattern` wraps the pattern in the shared tolerances, so ``re``'s own message
+    would count positions in that longer expression; this one points into ``pattern`` itself.
+
+    Args:
+        pattern: A row's pattern as the user typed it.
+
+    Returns:
+        A clause such as ``"'(' at character 7 is never closed"``, or None.
+    """
+    try:
+        re.compile(pattern)
+    except re.error as exc:
+        where = f" at character {exc.pos + 1}" if exc.pos is not None else ""
+        near = f" ({pattern[exc.pos]!r})" if exc.pos is not None and exc.pos < len(pattern) else ""
+        reason, fix = _REASONS.get(exc.msg.split(",")[0], (exc.msg, _ESCAPE))
+        return f"{reason}{where}{near}; {fix}"
+    try:
+        compile_pattern(pattern)
+    except re.error:
+        if _INLINE_FLAGS.search(pattern):
+            return "it sets flags such as (?i); leave them out, since matching already ignores case"
+        return f"it cannot be combined with the prefix and suffix every pattern gets; {_ESCAPE}"
+    return None
+
+
+_INLINE_FLAGS = re.compile(r"\(\?[aiLmsux]+\)")
+_ESCAPE = "to match such a character itself, put a backslash before it, as in gpt-4o\\(beta\\)"
+_REASONS = {
+    "missing )": ("the '(' is never closed", "close it, or write \\( for a literal '('"),
+    "unbalanced parenthesis": ("the ')' has no '(' before it", "write \\) for a literal ')'"),
+    "unterminated character set": ("the '[' is never closed", "close it, or write \\[ for a literal '['"),
+    "nothing to repeat": ("the repeat has nothing before it", "write \\* or \\+ for a literal one, or .* for anything"),
+    "multiple repeat": ("two repeats follow each other", "keep one, or put a backslash before the second"),
+    "bad escape (end of pattern)": ("it ends with a lone backslash", "remove it, or write \\\\ for a literal one"),
+}
 
 
 # Characters with a meaning of their own in a regular expression. Classes and quantifier

@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import difflib
 import math
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Literal
 
 from workbench.errors import ConfigError
-from workbench.pricing.patterns import compile_pattern
+from workbench.pricing.patterns import pattern_problem
 
 __all__ = [
     "COLUMNS",
@@ -153,14 +152,9 @@ def parse_row(data: Mapping[str, object], *, where: str, origin: Origin) -> Pric
             )
     pattern = _text(values["pattern"], "pattern", where)
     assert pattern is not None  # required above
-    try:
-        compile_pattern(pattern)
-    except re.error as exc:
-        raise ConfigError(
-            f"{where}: pattern {pattern!r} is not a valid regular expression ({exc}); escape "
-            "characters such as '(' or '+' with a backslash, or remove inline flags since "
-            "matching already ignores case."
-        ) from None
+    problem = pattern_problem(pattern)
+    if problem is not None:
+        raise ConfigError(f"{where}: the pattern {pattern!r} cannot be used: {problem}.")
     provider = _text(values["provider"], "provider", where)
     return PriceRow(
         provider=provider.lower() if provider else None,

@@ -170,16 +170,19 @@ def read_rows(path: PathArg) -> list[PriceRow]:
         raise ConfigError(f"price file {file} does not exist; check the path.")
     if kind == "json":
         return _read_json(file, where=f"price file {file}")
-    with file.open(newline="", encoding="utf-8") as handle:
-        reader = csv.DictReader(handle)
-        records: list[dict[str, object]] = []
-        for n, record in enumerate(reader, 1):
-            if None in record:
-                raise ConfigError(
-                    f"price file {file}, row {n}: it has more cells than the header has "
-                    "columns; quote cells that contain commas or add the missing header."
-                )
-            records.append(dict(record))
+    try:
+        with file.open(newline="", encoding="utf-8") as handle:
+            reader = csv.DictReader(handle)
+            records: list[dict[str, object]] = []
+            for n, record in enumerate(reader, 1):
+                if None in record:
+                    raise ConfigError(
+                        f"price file {file}, row {n}: it has more cells than the header has "
+                        "columns; quote cells that contain commas or add the missing header."
+                    )
+                records.append(dict(record))
+    except (UnicodeDecodeError, csv.Error) as exc:
+        raise ConfigError(f"price file {file} cannot be read as UTF-8 CSV ({exc}); save it as UTF-8 CSV.") from None
     _, rows = parse_document(records, where=f"price file {file}", origin="user")
     return rows
 
@@ -239,6 +242,8 @@ def _kind(file: Path) -> str:
 def _read_json(file: Path, *, where: str) -> list[PriceRow]:
     try:
         data = json.loads(file.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        raise ConfigError(f"{where} is not UTF-8 text; save it as UTF-8 JSON.") from None
     except json.JSONDecodeError as exc:
         raise ConfigError(
             f"{where} is not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno}); "

@@ -11,15 +11,20 @@ so ``workbench.open("http://...")`` gets the same DataFrames a local file gives.
                                    trace_id (repeatable), root_only, columns, order_by,
                                    descending, limit, offset
 ``GET /api/traces``                one row per trace; same filters
-``GET /api/traces/{trace_id}``     the spans of one trace
+``GET /api/traces/{trace_id}``     the spans of one trace; limit, offset
 ``GET /api/spans/{span_id}``       one span with its documents and embeddings, as JSON
 ``GET /api/documents``             retrieved documents; filter, span_id, trace_id, start, end
 ``GET /api/embeddings``            embeddings; same
-``GET /api/annotations``           annotations; name, span_id, trace_id
+``GET /api/annotations``           annotations; name, span_id, trace_id, limit, offset
 ``POST /api/annotations``          add annotations: a JSON object or list of objects
 ``GET /api/tables``                the names of the stored tables
 ``GET /api/tables/{name}``         every row of one stored table (docs/schema.md), for export
 =================================  ============================================
+
+Every answer under ``/api/`` is JSON when it is an error: ``{"error": "..."}`` with a 4xx for
+what the client sent (400 a bad argument or body, 404 an unknown route or id, 405 a method the
+route does not take) and 5xx only for the server's own trouble. ``limit`` and ``offset`` are
+whole numbers from 0 up; every list takes ``limit``.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ import asyncio
 import datetime as dt
 import io
 import json
+import re
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -35,15 +41,20 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
-from tornado.web import RequestHandler
+from tornado.web import HTTPError, RequestHandler
 
-from workbench.errors import ConfigError, FilterError, NotFoundError, WorkbenchError
+from workbench.errors import ConfigError, FilterError, NotFoundError, QueueFullError, WorkbenchError
 from workbench.query import Reader
 from workbench.store.schema import TABLES
 
 __all__ = ["ARROW_STREAM", "api_handlers"]
 
 ARROW_STREAM = "application/vnd.apache.arrow.stream"
+_MAX_ROWS = 2**63 - 1  # what DuckDB's LIMIT and OFFSET take
+_TRACE_ID = re.compile(r"[0-9a-fA-F]{32}")
+_SPAN_ID = re.compile(r"[0-9a-fA-F]{16}")
+_ROUTES = ("health, stats, projects, spans, spans/{span_id}, traces, traces/{trace_id}, documents, "
+           "embeddings, annotations, tables, tables/{name}")
 
 
 def _json_default(value: Any) -> Any:
@@ -73,10 +84,14 @@ class _ApiHandler(RequestHandler):
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self.executor, lambda: func(*args, **kwargs))
 
-    def error(self, status: int, message: str) -> None:
+    def error(self, status: int, message: str, kind: str | None = None) -> None:
+        """Answer ``{"error": message, "type": kind}``; ``kind`` names the WorkbenchError class."""
+        self.clear()
         self.set_status(status)
         self.set_header("Content-Type", "application/json")
-        self.finish(json.dumps({"error": message}))
+        if status == 503:
+            self.set_header("Retry-After", "1")
+        self.finish(json.dumps({"error": message, **({"type": kind} if kind else {})}))
 
     def send_json(self, payload: Any) -> None:
         self.set_header("Content-Type", "application/json")
@@ -117,27 +132,54 @@ class _ApiHandler(RequestHandler):
         value = self.arg(name)
         if value is None:
             return default
-        try:
-            return int(value)
-        except ValueError:
-            raise FilterError(f"{name}={value!r} is not a whole number.") from None
+        text = value.strip()
+        if not (text.isascii() and text.isdigit()) or int(text) > _MAX_ROWS:
+            raise FilterError(
+                f"{name}={value!r} is not valid; give a whole number from 0 to {_MAX_ROWS}, like {name}=100."
+            )
+        return int(text)
 
     def bool_arg(self, name: str) -> bool:
         return (self.arg(name) or "").lower() in ("1", "true", "yes")
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:
-        self.set_header("Content-Type", "application/json")
-        self.finish(json.dumps({"error": self._reason}))
+        """Every error under /api/ as JSON, Tornado's own (405, 400 ...) included."""
+        _json_error(self, status_code, kwargs.get("exc_info"))
 
     async def guarded(self, coro: Any) -> None:
         try:
             await coro
         except NotFoundError as exc:
-            self.error(404, str(exc))
+            self.error(404, str(exc), type(exc).__name__)
         except (FilterError, ConfigError) as exc:
-            self.error(400, str(exc))
+            self.error(400, str(exc), type(exc).__name__)
+        except QueueFullError as exc:
+            self.error(503, str(exc), type(exc).__name__)
+        except RecursionError:
+            self.error(400, "The request is nested too deeply to read; send something flatter.", "ConfigError")
         except WorkbenchError as exc:
-            self.error(500, str(exc))
+            self.error(500, str(exc), type(exc).__name__)
+
+
+def _json_error(handler: RequestHandler, status_code: int, exc_info: Any) -> None:
+    """Answer ``{"error": message}`` for a status Tornado or a handler raised."""
+    request = handler.request
+    exc = exc_info[1] if exc_info else None
+    if status_code == 404:
+        message = f"There is no API route {request.path}; the routes are /api/ + {_ROUTES}."
+    elif status_code == 405:
+        allowed = "GET and POST" if request.path.rstrip("/") == "/api/annotations" else "GET"
+        message = f"{request.method} is not allowed on {request.path}; use {allowed}."
+    elif isinstance(exc, HTTPError) and exc.log_message and status_code < 500:
+        message = f"{exc.log_message % exc.args if exc.args else exc.log_message}."
+    elif status_code < 500:
+        message = f"The request cannot be answered ({handler._reason}); check the URL and its arguments."
+    else:
+        message = f"The server failed to answer ({handler._reason}); its log has the cause."
+    handler.clear()
+    handler.set_status(status_code)
+    handler.set_header("Content-Type", "application/json")
+    handler.finish(json.dumps({"error": message}))
 
 
 class HealthHandler(_ApiHandler):
@@ -156,7 +198,9 @@ class StatsHandler(_ApiHandler):
 class ProjectsHandler(_ApiHandler):
     async def get(self) -> None:  # noqa: D102
         async def go() -> None:
-            self.send_json(await self.run(self.reader.projects))
+            projects = await self.run(self.reader.projects)
+            offset, limit = self.int_arg("offset", 0) or 0, self.int_arg("limit", None)
+            self.send_json(projects[offset:None if limit is None else offset + limit])
 
         await self.guarded(go())
 
@@ -208,8 +252,11 @@ class TracesHandler(_ApiHandler):
 class TraceHandler(_ApiHandler):
     async def get(self, trace_id: str) -> None:  # noqa: D102
         async def go() -> None:
-            table = await self.run(self.reader.spans, None, trace_ids=[trace_id.lower()], arrow=True)
-            if not table.num_rows:
+            _check_id(trace_id, "trace", _TRACE_ID, 32)
+            offset, limit = self.int_arg("offset", 0) or 0, self.int_arg("limit", None)
+            table = await self.run(self.reader.spans, None, trace_ids=[trace_id.lower()], limit=limit,
+                                   offset=offset, arrow=True)
+            if not table.num_rows and not (offset or limit == 0):
                 raise NotFoundError(f"There is no trace {trace_id!r}; check the id.")
             self.send_table(table)
 
@@ -219,9 +266,15 @@ class TraceHandler(_ApiHandler):
 class SpanHandler(_ApiHandler):
     async def get(self, span_id: str) -> None:  # noqa: D102
         async def go() -> None:
+            _check_id(span_id, "span", _SPAN_ID, 16)
             self.send_json(await self.run(self.reader.span, span_id))
 
         await self.guarded(go())
+
+
+def _check_id(value: str, kind: str, pattern: re.Pattern[str], digits: int) -> None:
+    if not pattern.fullmatch(value):
+        raise FilterError(f"{value!r} is not a {kind} id; a {kind} id is {digits} hex digits.")
 
 
 class _ChildRowsHandler(_ApiHandler):
@@ -261,6 +314,8 @@ class AnnotationsHandler(_ApiHandler):
                 self.arg("name"),
                 span_ids=self.args("span_id"),
                 trace_ids=self.args("trace_id"),
+                limit=self.int_arg("limit", None),
+                offset=self.int_arg("offset", 0) or 0,
                 arrow=True,
             )
             self.send_table(table)
@@ -288,6 +343,13 @@ class AnnotationsHandler(_ApiHandler):
         await self.guarded(go())
 
 
+class NotFoundHandler(_ApiHandler):
+    """Any other path under /api/: a JSON 404, whatever the method."""
+
+    def prepare(self) -> None:  # noqa: D102
+        raise HTTPError(404)
+
+
 class TablesHandler(_ApiHandler):
     async def get(self) -> None:  # noqa: D102
         self.send_json({"tables": list(TABLES)})
@@ -296,7 +358,9 @@ class TablesHandler(_ApiHandler):
 class TableHandler(_ApiHandler):
     async def get(self, name: str) -> None:  # noqa: D102
         async def go() -> None:
-            self.send_table(await self.run(self.reader.store.read_table, name))
+            table = await self.run(self.reader.store.read_table, name)
+            offset, limit = self.int_arg("offset", 0) or 0, self.int_arg("limit", None)
+            self.send_table(table.slice(min(offset, table.num_rows), limit))
 
         await self.guarded(go())
 
@@ -309,12 +373,13 @@ def api_handlers(reader: Reader, executor: ThreadPoolExecutor, info: Callable[[]
         (r"/api/stats", StatsHandler, kwargs),
         (r"/api/projects", ProjectsHandler, kwargs),
         (r"/api/spans", SpansHandler, kwargs),
-        (r"/api/spans/([0-9a-fA-F]{16})", SpanHandler, kwargs),
+        (r"/api/spans/([^/]+)", SpanHandler, kwargs),
         (r"/api/traces", TracesHandler, kwargs),
-        (r"/api/traces/([0-9a-fA-F]{32})", TraceHandler, kwargs),
+        (r"/api/traces/([^/]+)", TraceHandler, kwargs),
         (r"/api/documents", DocumentsHandler, kwargs),
         (r"/api/embeddings", EmbeddingsHandler, kwargs),
         (r"/api/annotations", AnnotationsHandler, kwargs),
         (r"/api/tables", TablesHandler, kwargs),
-        (r"/api/tables/([a-z_]+)", TableHandler, kwargs),
+        (r"/api/tables/([^/]+)", TableHandler, kwargs),
+        (r"/api(?:/.*)?", NotFoundHandler, kwargs),  # last: what no route above takes
     ]

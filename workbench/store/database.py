@@ -18,7 +18,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from workbench.errors import SchemaVersionError, StoreError, StoreLockedError
+from workbench.errors import FilterError, SchemaVersionError, StoreError, StoreLockedError
 from workbench.store.holder import read_holder_url
 from workbench.store.schema import SCHEMA_VERSION, TABLES, ddl
 
@@ -172,8 +172,24 @@ class Database:
         return cur
 
     def query(self, sql: str, params: Sequence[Any] | None = None) -> pa.Table:
-        """Run a read query on this thread's cursor and return an Arrow table."""
-        return self.cursor().sql(sql, params=params or None).to_arrow_table()
+        """Run a read query on this thread's cursor and return an Arrow table.
+
+        Raises:
+            FilterError: A value the caller gave cannot be used (text compared with a number,
+                a regular expression DuckDB does not take).
+            StoreError: The query failed for another reason.
+        """
+        try:
+            return self.cursor().sql(sql, params=params or None).to_arrow_table()
+        except (duckdb.ConversionException, duckdb.BinderException, duckdb.TypeMismatchException) as exc:
+            raise FilterError(
+                f"A value in the query cannot be used: {_first_line(exc)}; compare numbers with numbers, times "
+                "with times and text with quoted text, like latency_ms > 2000 or model_name == 'gpt-4o'."
+            ) from None
+        except duckdb.InvalidInputException as exc:
+            raise FilterError(f"A value in the query cannot be used: {_first_line(exc)}; check it.") from None
+        except duckdb.Error as exc:
+            raise StoreError(f"The query on {self.path} failed: {_first_line(exc)}.") from None
 
     def fetchall(self, sql: str, params: Sequence[Any] | None = None) -> list[tuple[Any, ...]]:
         """Run a query on this thread's cursor and return its rows as tuples."""
@@ -224,3 +240,11 @@ class Database:
         # outlives the store (DuckDB reports such objects as leaked when Python exits).
         self._local = threading.local()
         self._con = None  # type: ignore[assignment]
+
+
+def _first_line(exc: Exception) -> str:
+    """DuckDB's message without its error-class prefix, the SQL it echoes and its caret line."""
+    lines = str(exc).strip().splitlines()
+    text = lines[0] if lines else type(exc).__name__
+    head, _, rest = text.partition(": ")
+    return (rest if head.endswith("Error") and rest else text)[:300].rstrip(".")

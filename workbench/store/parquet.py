@@ -188,7 +188,17 @@ def import_parquet(db: Database, path: str | Path, *, shift: dt.timedelta | None
             cur.execute("ROLLBACK")
         except duckdb.Error:
             pass
-        raise ImportFormatError(f"Cannot import {path}: {exc}") from None
+        raise ImportFormatError(
+            f"Cannot import {path}: {_first_line(exc)}; give a folder written by `workbench export` "
+            "or a Parquet file of spans."
+        ) from None
     finally:
         cur.close()
     return added
+
+
+def _first_line(exc: Exception) -> str:
+    """DuckDB's message without its error-class prefix, its SQL echo and its caret line."""
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    text = text.split(": ", 1)[1] if text.split(": ", 1)[0].endswith("Error") and ": " in text else text
+    return text[:200].rstrip(".")
