@@ -43,25 +43,18 @@ _NULLABLE_INTS = ("prompt_tokens", "completion_tokens", "total_tokens")
 
 # A trace is listed under its head: its root span (a span without a parent), else, while
 # the root has not arrived (or never will), its earliest span, flagged root_missing, whose
-# latency is then the trace's extent so far. Finding the traces without a root is one
-# grouped scan of the trace ids (about 25 ms for a million spans on 2 cores).
+# latency is then the trace's extent so far. A trace with several parentless spans is
+# listed once, under the earliest. Such traces are found by one grouped scan of the trace
+# ids (Reader._irregular_traces), and the usual trace costs nothing more.
 _ROOTLESS_HEADS = """
     SELECT o.* REPLACE (
                (epoch_us(greatest(o.end_time, max(o.end_time) OVER (PARTITION BY o.trace_id)))
                 - epoch_us(o.start_time)) / 1000.0 AS latency_ms
            ), TRUE AS root_missing
     FROM spans o
-    WHERE o.trace_id IN (SELECT trace_id FROM spans GROUP BY trace_id HAVING bool_and(parent_span_id IS NOT NULL))
+    WHERE o.trace_id IN (SELECT unnest(?::VARCHAR[]))
     QUALIFY row_number() OVER (PARTITION BY o.trace_id ORDER BY o.start_time, o.span_id) = 1
 """
-
-
-def _heads(where: _Where, page: str = "", page_params: Sequence[Any] = ()) -> tuple[str, list[Any]]:
-    """SQL for the heads (alias ``r``) that ``where`` keeps, each branch cut to ``page`` when given."""
-    roots = f"SELECT r.*, FALSE AS root_missing FROM spans r WHERE r.parent_span_id IS NULL AND {where.sql} {page}"
-    rootless = f"SELECT r.* FROM ({_ROOTLESS_HEADS}) r WHERE {where.sql} {page}"
-    params = [*where.params, *page_params] * 2
-    return f"({roots}) UNION ALL ({rootless})", params
 
 
 def parse_time(value: Any, *, now: dt.datetime | None = None) -> dt.datetime | None:
@@ -305,11 +298,11 @@ class Reader:
             # Sorting by a head column: page the heads first (each kind apart, then together),
             # then total only that page.
             by = f"ORDER BY {self._order(order_by, descending, allowed, 'r.')}, r.trace_id"
-            heads, params = _heads(root_where, f"{by} LIMIT ?", [int(limit) + int(offset)])
+            heads, params = self._heads(root_where, by, int(limit) + int(offset))
             roots = f"SELECT r.* FROM ({heads}) r {by} LIMIT ? OFFSET ?"
             params += [int(limit), int(offset)]
         else:
-            heads, params = _heads(root_where)
+            heads, params = self._heads(root_where)
             roots = f"SELECT r.* FROM ({heads}) r"
         sql = f"""
             WITH roots AS ({roots}),
@@ -357,6 +350,47 @@ class Reader:
             root_where.add(f"r.trace_id IN (SELECT m.trace_id FROM spans m WHERE {span_where.sql})", *span_where.params)
         return root_where
 
+    def _irregular_traces(self) -> tuple[list[str], list[str]]:
+        """The traces without exactly one root: the ids of those without any, and the
+        ``trace_id || span_id`` keys of the roots passed over (all but each trace's earliest)."""
+        rows = self.store.fetchall(
+            """
+            WITH odd AS (
+                SELECT trace_id FROM spans GROUP BY trace_id
+                HAVING count(*) FILTER (WHERE parent_span_id IS NULL) <> 1
+            )
+            SELECT trace_id, list(span_id ORDER BY start_time, span_id) FILTER (WHERE parent_span_id IS NULL)
+            FROM spans WHERE trace_id IN (SELECT trace_id FROM odd) GROUP BY trace_id
+            """
+        )
+        rootless = [trace_id for trace_id, roots in rows if not roots]
+        extra = [trace_id + span_id for trace_id, roots in rows if roots for span_id in roots[1:]]
+        return rootless, extra
+
+    def _heads(self, where: _Where, order: str = "", count: int = 0) -> tuple[str, list[Any]]:
+        """SQL (alias ``r``) for the heads of the traces ``where`` keeps, with its parameters.
+
+        With ``order`` (an ``ORDER BY`` over ``r``), only the first ``count`` heads are needed:
+        each kind of head is cut to them before the two are put together.
+        """
+        rootless, extra = self._irregular_traces()
+        roots = f"SELECT r.*, FALSE AS root_missing FROM spans r WHERE r.parent_span_id IS NULL AND {where.sql}"
+        params = list(where.params)
+        if order:
+            roots += f" {order} LIMIT ?"
+            params.append(count + len(extra))  # the roots passed over may all come first
+        if extra:
+            roots = f"SELECT r.* FROM ({roots}) r WHERE r.trace_id || r.span_id NOT IN (SELECT unnest(?::VARCHAR[]))"
+            params.append(extra)
+        if not rootless:
+            return roots, params
+        others = f"SELECT r.* FROM ({_ROOTLESS_HEADS}) r WHERE {where.sql}"
+        params += [rootless, *where.params]
+        if order:
+            others += f" {order} LIMIT ?"
+            params.append(count)
+        return f"({roots}) UNION ALL ({others})", params
+
     def count_traces(
         self,
         filter: str | None = None,
@@ -366,7 +400,7 @@ class Reader:
         project: str | Sequence[str] | None = None,
     ) -> int:
         """How many traces :meth:`traces` would list without a limit."""
-        heads, params = _heads(self._heads_where(filter, start, end, project))
+        heads, params = self._heads(self._heads_where(filter, start, end, project))
         return int(self.store.fetchall(f"SELECT count(*) FROM ({heads}) r", params)[0][0])
 
     def trace(self, trace_id: str) -> Trace:
