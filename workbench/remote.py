@@ -154,7 +154,9 @@ class RemoteReader:
             "/api/traces", filter=filter, start=start, end=end, project=project, order_by=order_by,
             descending="true" if descending else "false", limit=limit, offset=offset or None,
         )
-        return self._out(table, arrow)
+        from workbench.query import traces_frame  # the same frame as a local reader's
+
+        return traces_frame(table, arrow)
 
     def trace(self, trace_id: str) -> Trace:
         """One trace as a tree."""

@@ -171,6 +171,11 @@ def _dimensions(by: Sequence[str], feature_key: str | None, where: Any) -> tuple
     return exprs, join, list(where.params)
 
 
+def _empty(columns: Sequence[str], types: Mapping[str, str]) -> pd.DataFrame:
+    """An empty frame whose columns have the types a full one would (counts: int64)."""
+    return pd.DataFrame({c: pd.Series([], dtype=types.get(c, "int64")) for c in columns})
+
+
 def _frame(table: pa.Table, arrow: bool) -> pd.DataFrame | pa.Table:
     return table if arrow else table.to_pandas()
 
@@ -354,7 +359,7 @@ def cost_change(
                     feature_key=feature_key, prices=prices)
     columns = [by, "calls", "total_tokens", "cost", "share", "per_day_before", "per_day_after", "change"]
     if daily.empty:
-        return pd.DataFrame(columns=columns)
+        return _empty(columns, {by: "object", **dict.fromkeys(columns[3:], "float64")})
     grouped = daily.groupby(by, dropna=False)
     out = pd.DataFrame({"calls": grouped["calls"].sum(), "total_tokens": grouped["total_tokens"].sum(),
                         "cost": grouped["cost"].sum(min_count=1)})
@@ -456,8 +461,9 @@ def top_users(
     """
     per_trace = request_costs(reader, filter, by="user", start=start, end=end, project=project, prices=prices)
     if not len(per_trace):
-        return pd.DataFrame(columns=["user", "requests", "calls", "total_tokens", "cost", "cost_per_request",
-                                     "unpriced_calls", "last_seen"])
+        return _empty(["user", "requests", "calls", "total_tokens", "cost", "cost_per_request", "unpriced_calls",
+                       "last_seen"], {"user": "object", "cost": "float64", "cost_per_request": "float64",
+                                      "last_seen": "datetime64[us, UTC]"})
     grouped = per_trace.groupby("user", dropna=False)
     frame = pd.DataFrame({
         "requests": grouped["trace_id"].nunique(),
@@ -621,7 +627,9 @@ def unpriced_models(
     columns = ["model_name", "provider", "calls", "unpriced_calls", "calls_with_client_cost", *TOKEN_SUMS,
                "client_cost", "first_seen", "last_seen", "reason", "fix"]
     if not len(frame):
-        return pd.DataFrame(columns=columns)
+        return _empty(columns, {"model_name": "object", "provider": "object", "client_cost": "float64",
+                                "first_seen": "datetime64[us, UTC]", "last_seen": "datetime64[us, UTC]",
+                                "reason": "object", "fix": "object"})
     frame = frame.rename(columns={"client_calls": "calls_with_client_cost"})
     grouped = frame.groupby(["model_name", "provider"], dropna=False, sort=False)
     out = grouped[["calls", "unpriced_calls", "calls_with_client_cost", *TOKEN_SUMS]].sum()
