@@ -22,7 +22,7 @@ from workbench.store import Store
 from workbench.store.schema import TABLES
 from workbench.tree import Trace
 
-__all__ = ["Reader", "SPAN_FIELDS", "TRACE_COLUMNS", "parse_time", "traces_frame"]
+__all__ = ["Reader", "SPAN_FIELDS", "TRACE_COLUMNS", "parse_time"]
 
 SPAN_FIELDS: tuple[str, ...] = tuple(TABLES["spans"].column_names)
 _BOOLEAN_FIELDS = tuple(c.name for c in TABLES["spans"].columns if c.sql == "BOOLEAN")
@@ -100,7 +100,7 @@ def _frame(table: pa.Table, arrow: bool, nullable_ints: Sequence[str] = ()) -> p
     return frame
 
 
-def traces_frame(table: pa.Table, arrow: bool = False) -> pd.DataFrame | pa.Table:
+def _traces_frame(table: pa.Table, arrow: bool = False) -> pd.DataFrame | pa.Table:
     """Trace rows as :meth:`Reader.traces` returns them: in pandas, token totals are ``Int64``."""
     return _frame(table, arrow, _NULLABLE_INTS)
 
@@ -344,7 +344,7 @@ class Reader:
         if by_cost:
             table = table.sort_by([(order_by, "descending" if descending else "ascending"), ("trace_id", "ascending")])
             table = table.slice(int(offset), None if limit is None else int(limit))
-        return traces_frame(table, arrow)
+        return _traces_frame(table, arrow)
 
     def _heads_where(self, filter: str | None, start: Any, end: Any, project: str | Sequence[str] | None) -> _Where:
         """Conditions on the trace heads (alias ``r``): time and project bound the head, and
