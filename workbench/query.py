@@ -45,15 +45,18 @@ _NULLABLE_INTS = ("prompt_tokens", "completion_tokens", "total_tokens")
 # the root has not arrived (or never will), its earliest span, flagged root_missing, whose
 # latency is then the trace's extent so far. A trace with several parentless spans is
 # listed once, under the earliest. Such traces are found by one grouped scan of the trace
-# ids (Reader._irregular_traces), and the usual trace costs nothing more.
+# ids (Reader._irregular_traces, reused until the next write), which also returns what the
+# filters and the sorting of the list read of each rootless head, so that only the heads of
+# the page are read whole.
+_ROOTLESS_FIELDS = (
+    ("trace_id", "VARCHAR"), ("span_id", "VARCHAR"), ("start_time", "TIMESTAMPTZ"), ("latency_ms", "DOUBLE"),
+    ("name", "VARCHAR"), ("status_code", "VARCHAR"), ("project", "VARCHAR"),
+)
+_ROOTLESS_KEYS = "SELECT " + ", ".join(f"unnest(?::{sql}[]) AS {name}" for name, sql in _ROOTLESS_FIELDS)
 _ROOTLESS_HEADS = """
-    SELECT o.* REPLACE (
-               (epoch_us(greatest(o.end_time, max(o.end_time) OVER (PARTITION BY o.trace_id)))
-                - epoch_us(o.start_time)) / 1000.0 AS latency_ms
-           ), TRUE AS root_missing
-    FROM spans o
-    WHERE o.trace_id IN (SELECT unnest(?::VARCHAR[]))
-    QUALIFY row_number() OVER (PARTITION BY o.trace_id ORDER BY o.start_time, o.span_id) = 1
+    SELECT o.* REPLACE (h.latency_ms AS latency_ms), TRUE AS root_missing
+    FROM spans o JOIN ({keys}) h
+      ON o.trace_id = h.trace_id AND o.span_id = h.span_id AND o.start_time = h.start_time
 """
 
 
@@ -131,6 +134,7 @@ class Reader:
     def __init__(self, store: Store, *, owns_store: bool = True) -> None:
         self.store = store
         self._owns_store = owns_store
+        self._irregular: tuple[int, Any] | None = None  # (span count, Reader._irregular_traces())
 
     def __repr__(self) -> str:
         return f"Reader({self.store.path!r})"
@@ -355,30 +359,50 @@ class Reader:
             root_where.add(f"r.trace_id IN (SELECT m.trace_id FROM spans m WHERE {span_where.sql})", *span_where.params)
         return root_where
 
-    def _irregular_traces(self) -> tuple[list[str], list[str]]:
-        """The traces without exactly one root: the ids of those without any, and the
-        ``trace_id || span_id`` keys of the roots passed over (all but each trace's earliest)."""
+    def _irregular_traces(self) -> tuple[list[list[Any]], list[str]]:
+        """The traces without exactly one root.
+
+        Returns:
+            For the traces without a root, their heads' :data:`_ROOTLESS_FIELDS` as aligned
+            lists; and the ``trace_id || span_id`` keys of the roots passed over in traces with
+            several (all but each one's earliest).
+        """
+        # Spans are only ever added (or a duplicate of one removed), so while the count stands
+        # the answer does: a page and its count, or a reload, scan the trace ids once.
+        count = self.store.fetchall("SELECT count(*) FROM spans")[0][0]
+        cached = self._irregular
+        if cached is not None and cached[0] == count:
+            return cached[1]
         rows = self.store.fetchall(
             """
             WITH odd AS (
                 SELECT trace_id FROM spans GROUP BY trace_id
                 HAVING count(*) FILTER (WHERE parent_span_id IS NULL) <> 1
             )
-            SELECT trace_id, list(span_id ORDER BY start_time, span_id) FILTER (WHERE parent_span_id IS NULL)
+            SELECT trace_id,
+                   list(span_id ORDER BY start_time, span_id) FILTER (WHERE parent_span_id IS NULL),
+                   (list(struct_pack(span_id, start_time, end_time, name, status_code, project)
+                         ORDER BY start_time, span_id))[1],
+                   max(end_time)
             FROM spans WHERE trace_id IN (SELECT trace_id FROM odd) GROUP BY trace_id
             """
         )
-        rootless = [trace_id for trace_id, roots in rows if not roots]
-        extra = [trace_id + span_id for trace_id, roots in rows if roots for span_id in roots[1:]]
-        return rootless, extra
+        heads: list[list[Any]] = [[] for _ in _ROOTLESS_FIELDS]
+        extra: list[str] = []
+        for trace_id, roots, first, last_end in rows:
+            if roots:
+                extra += [trace_id + span_id for span_id in roots[1:]]
+                continue
+            extent = (max(first["end_time"], last_end) - first["start_time"]) / dt.timedelta(milliseconds=1)
+            values = (trace_id, first["span_id"], first["start_time"], extent, first["name"], first["status_code"],
+                      first["project"])
+            for column, value in zip(heads, values, strict=True):
+                column.append(value)
+        self._irregular = (count, (heads, extra))
+        return heads, extra
 
-    def _heads(self, where: _Where, order: str = "", count: int = 0) -> tuple[str, list[Any]]:
-        """SQL (alias ``r``) for the heads of the traces ``where`` keeps, with its parameters.
-
-        With ``order`` (an ``ORDER BY`` over ``r``), only the first ``count`` heads are needed:
-        each kind of head is cut to them before the two are put together.
-        """
-        rootless, extra = self._irregular_traces()
+    def _roots(self, where: _Where, extra: list[str], order: str = "", count: int = 0) -> tuple[str, list[Any]]:
+        """SQL (alias ``r``) for the roots ``where`` keeps, the ``extra`` ones left out."""
         roots = f"SELECT r.*, FALSE AS root_missing FROM spans r WHERE r.parent_span_id IS NULL AND {where.sql}"
         params = list(where.params)
         if order:
@@ -387,14 +411,24 @@ class Reader:
         if extra:
             roots = f"SELECT r.* FROM ({roots}) r WHERE r.trace_id || r.span_id NOT IN (SELECT unnest(?::VARCHAR[]))"
             params.append(extra)
-        if not rootless:
+        return roots, params
+
+    def _heads(self, where: _Where, order: str = "", count: int = 0) -> tuple[str, list[Any]]:
+        """SQL (alias ``r``) for the heads of the traces ``where`` keeps, with its parameters.
+
+        With ``order`` (an ``ORDER BY`` over ``r``), only the first ``count`` heads are needed:
+        each kind of head is cut to them before the two are put together.
+        """
+        rootless, extra = self._irregular_traces()
+        roots, params = self._roots(where, extra, order, count)
+        if not rootless[0]:
             return roots, params
-        others = f"SELECT r.* FROM ({_ROOTLESS_HEADS}) r WHERE {where.sql}"
-        params += [rootless, *where.params]
+        keys = f"SELECT r.* FROM ({_ROOTLESS_KEYS}) r WHERE {where.sql}"
+        params += [*rootless, *where.params]
         if order:
-            others += f" {order} LIMIT ?"
+            keys += f" {order} LIMIT ?"
             params.append(count)
-        return f"({roots}) UNION ALL ({others})", params
+        return f"({roots}) UNION ALL ({_ROOTLESS_HEADS.format(keys=keys)})", params
 
     def count_traces(
         self,
@@ -405,8 +439,14 @@ class Reader:
         project: str | Sequence[str] | None = None,
     ) -> int:
         """How many traces :meth:`traces` would list without a limit."""
-        heads, params = self._heads(self._heads_where(filter, start, end, project))
-        return int(self.store.fetchall(f"SELECT count(*) FROM ({heads}) r", params)[0][0])
+        where = self._heads_where(filter, start, end, project)
+        rootless, extra = self._irregular_traces()
+        roots, params = self._roots(where, extra)
+        sql = f"SELECT (SELECT count(*) FROM ({roots}) r)"
+        if rootless[0]:
+            sql += f" + (SELECT count(*) FROM ({_ROOTLESS_KEYS}) r WHERE {where.sql})"
+            params += [*rootless, *where.params]
+        return int(self.store.fetchall(sql, params)[0][0])
 
     def trace(self, trace_id: str) -> Trace:
         """One trace as a tree (:class:`workbench.tree.Trace`).
