@@ -108,7 +108,8 @@ def test_the_trace_view_shows_a_small_cost_and_what_it_leaves_out(store):
 
     store.write([
         make_span(0, kind=SpanKind.CHAIN),
-        make_span(1, parent=0, model_name="gpt-4o-mini", provider="openai", tokens=TokenUsage(prompt=100, completion=30)),
+        make_span(1, parent=0, model_name="gpt-4o-mini", provider="openai",
+                  tokens=TokenUsage(prompt=100, completion=30)),
         make_span(2, parent=0, model_name="homegrown-7b", tokens=TokenUsage(prompt=5)),
         make_span(3, parent=0, model_name="gpt-4o-mini", provider="openai", tokens=TokenUsage(),
                   status_code=StatusCode.ERROR),

@@ -643,7 +643,8 @@ def unpriced_models(
     out["fix"] = [_fix(m, p) for m, p in zip(out["model_name"], out["provider"], strict=True)]
     # First the models a price would cost (their calls report tokens), then the most unknown calls.
     out["_bills"] = out[[c for c in TOKEN_SUMS if c != "total_tokens"]].sum(axis=1) > 0
-    order = out.sort_values(["_bills", "unpriced_calls", "calls", "model_name"], ascending=[False, False, False, True])
+    order = out.sort_values(["_bills", "unpriced_calls", "calls", "model_name"],
+                            ascending=[False, False, False, True])
     return order.reset_index(drop=True)[columns]
 
 

@@ -239,7 +239,8 @@ def _unpriced_html(frame: pd.DataFrame) -> str:
     waiting = frame[frame["unpriced_calls"] > 0] if len(frame) else frame
     free = frame[frame["unpriced_calls"] == 0] if len(frame) else frame
     if waiting.empty:
-        html = "<div class='wb-muted wb-unpriced-none'>Every model called has a price (or its calls a cost of their own).</div>"
+        html = ("<div class='wb-muted wb-unpriced-none'>Every model called has a price (or its calls a cost "
+                "of their own).</div>")
     else:
         rows = "".join(
             f"<tr><td><b>{esc(r.model_name) if not is_missing(r.model_name) else '(no model name)'}</b></td>"

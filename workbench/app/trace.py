@@ -10,7 +10,18 @@ import param
 
 from workbench.app.base import PageView
 from workbench.app.components import LinkedHTML, Waterfall
-from workbench.app.format import cost_html, esc, fmt_count, fmt_ms, fmt_time, fmt_usd, href, is_missing, tabs, zone_label
+from workbench.app.format import (
+    cost_html,
+    esc,
+    fmt_count,
+    fmt_ms,
+    fmt_time,
+    fmt_usd,
+    href,
+    is_missing,
+    tabs,
+    zone_label,
+)
 from workbench.app.quality import FeedbackWidget
 from workbench.app.span_detail import attributes_html, events_html, overview_html, resource_html
 from workbench.app.style import CSS

@@ -235,7 +235,8 @@ def cost_columns(tokens: Mapping[str, Any], prices: Mapping[str, Any]) -> dict[s
             gives NaN costs.
 
     Returns:
-        :data:`COST_COLUMNS`, each a float64 numpy array.
+        :data:`COST_COLUMNS`, each a float64 numpy array: what the tokens bill. Whether a call
+        has a cost at all (a row without tokens to bill has none) is :func:`call_cost`'s rule.
     """
     import numpy as np
 
@@ -286,7 +287,9 @@ def cost_sql(spans: str = "s", prices: str = "p", columns: Mapping[str, str] | N
             :data:`TOKEN_COLUMNS` (e.g. ``{"prompt": "tokens_prompt"}``).
 
     Returns:
-        An SQL expression for each name in :data:`COST_COLUMNS`.
+        An SQL expression for each name in :data:`COST_COLUMNS`: what the tokens bill. A call
+        without tokens to bill has no cost (:func:`call_cost`); test it with
+        :func:`bills_tokens_sql` (:mod:`workbench.analysis.price_join` does).
     """
     c = {**TOKEN_COLUMNS, **(columns or {})}
     prompt = f"COALESCE({spans}.{c['prompt']}, 0)"
