@@ -131,3 +131,21 @@ def test_a_cost_alert_writes_small_amounts_in_full():
     from workbench.monitors.words import money
 
     assert money(0.0004) == "$0.0004" and "e-" not in money(3.3e-05)
+
+
+def test_the_cost_page_cards_count_the_calls_without_tokens_apart(store):
+    from workbench.analysis.cost import burn_rate, cost_by, request_costs
+    from workbench.app.cost import _cards
+    from workbench.query import Reader
+
+    store.write([
+        make_span(0, trace=0, model_name="gpt-4o-mini", provider="openai",
+                  tokens=TokenUsage(prompt=100, completion=30)),
+        make_span(0, trace=1, model_name="gpt-4o-mini", provider="openai", tokens=TokenUsage(),
+                  status_code=StatusCode.ERROR),
+    ])
+    reader = Reader(store)
+    html = _cards(cost_by(reader, by=None).iloc[0], request_costs(reader)["cost"], burn_rate(reader))
+    values = dict(zip(re.findall(r"class='l'>([^<]+)<", html), re.findall(r"class='v'>([^<]+)<", html), strict=True))
+    assert values["spent"] == "$0.000033" and values["model calls"] == "2"
+    assert values["calls without tokens"] == "1" and values["unpriced calls"] == "0"

@@ -177,6 +177,8 @@ def _cards(totals: pd.Series, per_request: pd.Series, burn: pd.DataFrame) -> str
         (fmt_usd(last["mean_7d"]) if last is not None else "&ndash;", "per day (7-day mean)"),
         (fmt_count(totals["unpriced_calls"]), "unpriced calls"),
     ]
+    if totals.get("no_usage_calls"):  # failed calls, mostly: unknown, and not counted as $0
+        cards.append((fmt_count(totals["no_usage_calls"]), "calls without tokens"))
     return "<div class='wb-cards wb-cost-cards'>" + "".join(
         f"<div class='wb-card'><div class='v'>{v}</div><div class='l'>{esc(label)}</div></div>"
         for v, label in cards) + "</div>"
