@@ -34,10 +34,30 @@ TRACE_COLUMNS = (
     "trace_id", "start_time", "end_time", "latency_ms", "name", "span_kind", "status_code",
     "status_message", "project", "session_id", "user_id", "input_value", "output_value",
     "span_count", "error_count", "llm_count", "prompt_tokens", "completion_tokens",
-    "total_tokens", "models", "cost", "client_cost", "unpriced",
+    "total_tokens", "models", "root_missing", "cost", "client_cost", "unpriced", "unpriced_calls",
 )
 # Computed after the SQL (workbench.analysis.price_join): sorting by them sorts every trace.
-_TRACE_COSTS = ("cost", "client_cost", "unpriced")
+_TRACE_COSTS = ("cost", "client_cost", "unpriced", "unpriced_calls")
+# Integer totals that may be null (a trace without LLM calls): pandas' nullable Int64.
+_NULLABLE_INTS = ("prompt_tokens", "completion_tokens", "total_tokens")
+
+# A trace is listed under its head: its root span (a span without a parent), else, while
+# the root has not arrived (or never will), its earliest span, flagged root_missing, whose
+# latency is then the trace's extent so far. A trace with several parentless spans is
+# listed once, under the earliest. Such traces are found by one grouped scan of the trace
+# ids (Reader._irregular_traces, reused until the next write), which also returns what the
+# filters and the sorting of the list read of each rootless head, so that only the heads of
+# the page are read whole.
+_ROOTLESS_FIELDS = (
+    ("trace_id", "VARCHAR"), ("span_id", "VARCHAR"), ("start_time", "TIMESTAMPTZ"), ("latency_ms", "DOUBLE"),
+    ("name", "VARCHAR"), ("status_code", "VARCHAR"), ("project", "VARCHAR"),
+)
+_ROOTLESS_KEYS = "SELECT " + ", ".join(f"unnest(?::{sql}[]) AS {name}" for name, sql in _ROOTLESS_FIELDS)
+_ROOTLESS_HEADS = """
+    SELECT o.* REPLACE (h.latency_ms AS latency_ms), TRUE AS root_missing
+    FROM spans o JOIN ({keys}) h
+      ON o.trace_id = h.trace_id AND o.span_id = h.span_id AND o.start_time = h.start_time
+"""
 
 
 def parse_time(value: Any, *, now: dt.datetime | None = None) -> dt.datetime | None:
@@ -135,10 +155,19 @@ def _id(value: Any, name: str) -> str:
     return value.lower()
 
 
-def _frame(table: pa.Table, arrow: bool) -> pd.DataFrame | pa.Table:
+def _frame(table: pa.Table, arrow: bool, nullable_ints: Sequence[str] = ()) -> pd.DataFrame | pa.Table:
     if arrow:
         return table
-    return table.to_pandas(types_mapper=None)
+    frame = table.to_pandas(types_mapper=None)
+    for name in nullable_ints:
+        if name in frame.columns:
+            frame[name] = frame[name].astype("Int64")
+    return frame
+
+
+def _traces_frame(table: pa.Table, arrow: bool = False) -> pd.DataFrame | pa.Table:
+    """Trace rows as :meth:`Reader.traces` returns them: in pandas, token totals are ``Int64``."""
+    return _frame(table, arrow, _NULLABLE_INTS)
 
 
 class _Where:
@@ -167,6 +196,7 @@ class Reader:
     def __init__(self, store: Store, *, owns_store: bool = True) -> None:
         self.store = store
         self._owns_store = owns_store
+        self._irregular: tuple[int, Any] | None = None  # (span count, Reader._irregular_traces())
 
     def __repr__(self) -> str:
         return f"Reader({self.store.path!r})"
@@ -315,11 +345,18 @@ class Reader:
 
         A trace is listed when any of its spans matches ``filter`` (so
         ``model_name == 'gpt-4o'`` finds the traces that called gpt-4o). ``start``/``end``
-        bound the root span's start.
+        and ``project`` bound the trace's head: its root span, else its earliest span.
 
-        ``cost`` sums its model calls' costs, computed now from the current prices (else as
-        their senders reported them): 0 without calls, null when every call is unpriced;
-        ``unpriced`` is true when any call has no price (see :mod:`workbench.analysis.cost`).
+        A trace whose root span has not arrived (a crashed process, a lost export, a root
+        still running) is listed under its earliest span, with ``root_missing`` true: name,
+        kind, status, input and start come from that span, and ``latency_ms`` is the
+        trace's extent so far (its last end minus that start).
+
+        Token totals are nullable integers (``Int64``; null without LLM calls). ``cost``
+        sums its model calls' costs that are known, computed now from the current prices
+        (else as their senders reported them): 0 without calls, null when no call's cost is
+        known; ``unpriced`` is true when any call's model has no price, and
+        ``unpriced_calls`` counts them (see :mod:`workbench.pricing.maths` for the rule).
         """
         limit, offset = _page(limit, offset)
         allowed = TRACE_COLUMNS
@@ -327,31 +364,29 @@ class Reader:
         if by_cost:
             self._order(order_by, descending, allowed)  # checks the name
         order = self._order("start_time" if by_cost else order_by, descending, allowed, "t.")
-        span_where = self._where(filter, None, None, None, alias="m") if filter else None
-        root_where = self._where(None, start, end, project, alias="r")
-        root_where.add("r.parent_span_id IS NULL")
-        if span_where is not None:
-            root_where.add(f"r.trace_id IN (SELECT m.trace_id FROM spans m WHERE {span_where.sql})", *span_where.params)
-        params = list(root_where.params)
+        root_where = self._heads_where(filter, start, end, project)
         cheap_sort = order_by in ("start_time", "latency_ms", "name", "status_code", "project", "trace_id")
         paged = limit is not None and not by_cost
-        page = ""
         if paged and cheap_sort:
-            # Sorting by a root column: page the roots first, then total only that page.
-            page = f"ORDER BY {self._order(order_by, descending, allowed, 'r.')} LIMIT ? OFFSET ?"
+            # Sorting by a head column: page the heads first (each kind apart, then together),
+            # then total only that page.
+            by = f"ORDER BY {self._order(order_by, descending, allowed, 'r.')}, r.trace_id"
+            heads, params = self._heads(root_where, by, int(limit) + int(offset))
+            roots = f"SELECT r.* FROM ({heads}) r {by} LIMIT ? OFFSET ?"
             params += [int(limit), int(offset)]
+        else:
+            heads, params = self._heads(root_where)
+            roots = f"SELECT r.* FROM ({heads}) r"
         sql = f"""
-            WITH roots AS (
-                SELECT r.* FROM spans r WHERE {root_where.sql} {page}
-            ),
+            WITH roots AS ({roots}),
             totals AS (
                 SELECT s.trace_id,
                        count(*) AS span_count,
                        count(*) FILTER (WHERE s.status_code = 'ERROR') AS error_count,
                        count(*) FILTER (WHERE s.span_kind = 'LLM') AS llm_count,
-                       sum(s.prompt_tokens) FILTER (WHERE s.span_kind = 'LLM') AS prompt_tokens,
-                       sum(s.completion_tokens) FILTER (WHERE s.span_kind = 'LLM') AS completion_tokens,
-                       sum(s.total_tokens) FILTER (WHERE s.span_kind = 'LLM') AS total_tokens,
+                       CAST(sum(s.prompt_tokens) FILTER (WHERE s.span_kind = 'LLM') AS BIGINT) AS prompt_tokens,
+                       CAST(sum(s.completion_tokens) FILTER (WHERE s.span_kind = 'LLM') AS BIGINT) AS completion_tokens,
+                       CAST(sum(s.total_tokens) FILTER (WHERE s.span_kind = 'LLM') AS BIGINT) AS total_tokens,
                        list_sort(list_distinct(list(s.model_name) FILTER (WHERE s.model_name IS NOT NULL))) AS models,
                        max(s.end_time) AS last_end
                 FROM spans s WHERE s.trace_id IN (SELECT trace_id FROM roots)
@@ -363,7 +398,7 @@ class Reader:
                        r.session_id, r.user_id, left(r.input_value, 500) AS input_value,
                        left(r.output_value, 500) AS output_value,
                        t.span_count, t.error_count, t.llm_count, t.prompt_tokens, t.completion_tokens,
-                       t.total_tokens, t.models
+                       t.total_tokens, t.models, r.root_missing
                 FROM roots r JOIN totals t USING (trace_id)
             ) t
             ORDER BY {order}, t.trace_id
@@ -377,7 +412,87 @@ class Reader:
         if by_cost:
             table = table.sort_by([(order_by, "descending" if descending else "ascending"), ("trace_id", "ascending")])
             table = table.slice(int(offset), None if limit is None else int(limit))
-        return _frame(table, arrow)
+        return _traces_frame(table, arrow)
+
+    def _heads_where(self, filter: str | None, start: Any, end: Any, project: str | Sequence[str] | None) -> _Where:
+        """Conditions on the trace heads (alias ``r``): time and project bound the head, and
+        ``filter`` keeps the traces with a matching span."""
+        root_where = self._where(None, start, end, project, alias="r")
+        if filter:
+            span_where = self._where(filter, None, None, None, alias="m")
+            root_where.add(f"r.trace_id IN (SELECT m.trace_id FROM spans m WHERE {span_where.sql})", *span_where.params)
+        return root_where
+
+    def _irregular_traces(self) -> tuple[list[list[Any]], list[str]]:
+        """The traces without exactly one root.
+
+        Returns:
+            For the traces without a root, their heads' :data:`_ROOTLESS_FIELDS` as aligned
+            lists; and the ``trace_id || span_id`` keys of the roots passed over in traces with
+            several (all but each one's earliest).
+        """
+        # Spans are only ever added (or a duplicate of one removed), so while the count stands
+        # the answer does: a page and its count, or a reload, scan the trace ids once.
+        count = self.store.fetchall("SELECT count(*) FROM spans")[0][0]
+        cached = self._irregular
+        if cached is not None and cached[0] == count:
+            return cached[1]
+        rows = self.store.fetchall(
+            """
+            WITH odd AS (
+                SELECT trace_id FROM spans GROUP BY trace_id
+                HAVING count(*) FILTER (WHERE parent_span_id IS NULL) <> 1
+            )
+            SELECT trace_id,
+                   list(span_id ORDER BY start_time, span_id) FILTER (WHERE parent_span_id IS NULL),
+                   (list(struct_pack(span_id, start_time, end_time, name, status_code, project)
+                         ORDER BY start_time, span_id))[1],
+                   max(end_time)
+            FROM spans WHERE trace_id IN (SELECT trace_id FROM odd) GROUP BY trace_id
+            """
+        )
+        heads: list[list[Any]] = [[] for _ in _ROOTLESS_FIELDS]
+        extra: list[str] = []
+        for trace_id, roots, first, last_end in rows:
+            if roots:
+                extra += [trace_id + span_id for span_id in roots[1:]]
+                continue
+            extent = (max(first["end_time"], last_end) - first["start_time"]) / dt.timedelta(milliseconds=1)
+            values = (trace_id, first["span_id"], first["start_time"], extent, first["name"], first["status_code"],
+                      first["project"])
+            for column, value in zip(heads, values, strict=True):
+                column.append(value)
+        self._irregular = (count, (heads, extra))
+        return heads, extra
+
+    def _roots(self, where: _Where, extra: list[str], order: str = "", count: int = 0) -> tuple[str, list[Any]]:
+        """SQL (alias ``r``) for the roots ``where`` keeps, the ``extra`` ones left out."""
+        roots = f"SELECT r.*, FALSE AS root_missing FROM spans r WHERE r.parent_span_id IS NULL AND {where.sql}"
+        params = list(where.params)
+        if order:
+            roots += f" {order} LIMIT ?"
+            params.append(count + len(extra))  # the roots passed over may all come first
+        if extra:
+            roots = f"SELECT r.* FROM ({roots}) r WHERE r.trace_id || r.span_id NOT IN (SELECT unnest(?::VARCHAR[]))"
+            params.append(extra)
+        return roots, params
+
+    def _heads(self, where: _Where, order: str = "", count: int = 0) -> tuple[str, list[Any]]:
+        """SQL (alias ``r``) for the heads of the traces ``where`` keeps, with its parameters.
+
+        With ``order`` (an ``ORDER BY`` over ``r``), only the first ``count`` heads are needed:
+        each kind of head is cut to them before the two are put together.
+        """
+        rootless, extra = self._irregular_traces()
+        roots, params = self._roots(where, extra, order, count)
+        if not rootless[0]:
+            return roots, params
+        keys = f"SELECT r.* FROM ({_ROOTLESS_KEYS}) r WHERE {where.sql}"
+        params += [*rootless, *where.params]
+        if order:
+            keys += f" {order} LIMIT ?"
+            params.append(count)
+        return f"({roots}) UNION ALL ({_ROOTLESS_HEADS.format(keys=keys)})", params
 
     def count_traces(
         self,
@@ -388,12 +503,14 @@ class Reader:
         project: str | Sequence[str] | None = None,
     ) -> int:
         """How many traces :meth:`traces` would list without a limit."""
-        root_where = self._where(None, start, end, project, alias="r")
-        root_where.add("r.parent_span_id IS NULL")
-        if filter:
-            span_where = self._where(filter, None, None, None, alias="m")
-            root_where.add(f"r.trace_id IN (SELECT m.trace_id FROM spans m WHERE {span_where.sql})", *span_where.params)
-        return int(self.store.fetchall(f"SELECT count(*) FROM spans r WHERE {root_where.sql}", root_where.params)[0][0])
+        where = self._heads_where(filter, start, end, project)
+        rootless, extra = self._irregular_traces()
+        roots, params = self._roots(where, extra)
+        sql = f"SELECT (SELECT count(*) FROM ({roots}) r)"
+        if rootless[0]:
+            sql += f" + (SELECT count(*) FROM ({_ROOTLESS_KEYS}) r WHERE {where.sql})"
+            params += [*rootless, *where.params]
+        return int(self.store.fetchall(sql, params)[0][0])
 
     def trace(self, trace_id: str) -> Trace:
         """One trace as a tree (:class:`workbench.tree.Trace`).

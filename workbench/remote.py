@@ -269,7 +269,12 @@ class RemoteReader:
             "/api/traces", filter=filter, start=start, end=end, project=project, order_by=order_by,
             descending="true" if descending else "false", limit=limit, offset=offset or None,
         )
-        return self._out(table, arrow)
+        frame = self._out(table, arrow)
+        if not arrow:  # token totals are nullable integers, as a local reader's are
+            for name in ("prompt_tokens", "completion_tokens", "total_tokens"):
+                if name in frame:
+                    frame[name] = frame[name].astype("Int64")
+        return frame
 
     def trace(self, trace_id: str) -> Trace:
         """One trace as a tree."""

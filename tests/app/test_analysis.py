@@ -6,6 +6,7 @@ import datetime as dt
 from collections import defaultdict
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from tests.helpers import make_span
@@ -159,3 +160,38 @@ def test_facets_list_what_is_stored(reader, dataset):
     assert set(values["models"]) == {s.model_name for s in dataset.spans if s.model_name}
     assert set(values["projects"]) == {"support-bot", "billing-agent"}
     assert "LLM" in values["kinds"] and "support_chat" in values["names"]
+
+
+def test_read_api_frames_hold_numbers_not_decimals(reader, dataset):
+    import decimal
+
+    from workbench.analysis import cost, quality
+
+    session = next(s.session_id for s in dataset.spans if s.session_id)
+    frames = {
+        "traces": reader.traces(limit=None), "spans": reader.spans(), "sessions": sessions(reader),
+        "session_turns": session_turns(reader, session), "llm_timing_summary": llm_timing_summary(reader),
+        "llm_timings": llm_timings(reader), "slowest_traces": slowest_traces(reader),
+        "latency_over_time": latency_over_time(reader), "self_time_by_kind": self_time_by_kind(reader),
+        "cost_by": cost.cost_by(reader), "burn_rate": cost.burn_rate(reader), "top_traces": cost.top_traces(reader),
+        "top_users": cost.top_users(reader), "request_costs": cost.request_costs(reader),
+        "cost_per_request": cost.cost_per_request(reader), "unpriced_models": cost.unpriced_models(reader),
+        "cost_change": cost.cost_change(reader, by="model"), "quality_facts": quality.quality_facts(reader),
+        "span_costs": cost.span_costs(reader, dataset.spans[0].trace_id),
+    }
+    for name, frame in frames.items():
+        for column in frame.columns:
+            values = frame[column].dropna()
+            assert not any(isinstance(v, decimal.Decimal) for v in values), (name, column)
+            counts = column.endswith(("_tokens", "_count", "_calls")) or column in ("calls", "turns", "requests")
+            if counts and name != "spans":  # spans hold what senders reported, nulls as NaN
+                assert str(frame[column].dtype) in ("int64", "Int64"), (name, column, frame[column].dtype)
+    traces = frames["traces"]
+    assert str(traces["total_tokens"].dtype) == "Int64"
+    with_llm = traces[traces["llm_count"] > 0]
+    by_trace = defaultdict(int)
+    for span in dataset.spans:
+        if span.span_kind is SpanKind.LLM and span.tokens.total is not None:
+            by_trace[span.trace_id] += span.tokens.total
+    assert {t: int(v) for t, v in zip(with_llm["trace_id"], with_llm["total_tokens"]) if not pd.isna(v)} == {
+        t: v for t, v in by_trace.items() if t in set(with_llm["trace_id"])}

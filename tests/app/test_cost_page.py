@@ -13,8 +13,10 @@ from urllib.parse import parse_qsl, urlparse
 
 import pytest
 
+from playwright.sync_api import expect
+
 from tests.app.browser import serve_app
-from tests.helpers import make_span
+from tests.helpers import make_span, wait_for
 from workbench.app.registry import PAGES
 from workbench.model import SpanKind, TokenUsage
 
@@ -77,23 +79,28 @@ def test_the_ticket_draft_burn_jump_shows_without_configuration(app, shots):
     assert rising == ["ticket_draft"], rows
     assert app.page.locator(".wb-cost-groups .wb-up").count() == 1
     cards = _cards(app)
-    assert cards["spent"].startswith("$") and cards["unpriced calls"] == "3", cards
-    assert "homegrown-7b" in app.text(".wb-unpriced-models")
+    # The three homegrown calls, and the sample's local embedding calls (no price, no tokens).
+    assert cards["spent"].startswith("$") and int(cards["unpriced calls"].replace(",", "")) > 3, cards
+    models = {line.split("\t")[0]: line.split("\t") for line in app.text(".wb-unpriced-models").splitlines()[1:]}
+    assert list(models) == ["homegrown-7b", "all-MiniLM-L6-v2"], models  # the one a price would cost first
+    assert models["homegrown-7b"][2] == "3" and "report no tokens" in models["all-MiniLM-L6-v2"][-1]
     app.screenshot(shots("cost"))
 
 
 @pytest.mark.browser
-def test_a_price_added_from_the_form_recosts_history(app, price_file):
+def test_a_price_added_from_the_form_recosts_history(app, price_file, monkeypatch):
+    monkeypatch.setenv("WORKBENCH_PRICES", str(price_file))  # the autouse isolation unset it for this test
     app.goto("page=cost", ready=".wb-unpriced-models")
     spent_before = float(_cards(app)["spent"].strip("$").replace(",", ""))
+    unpriced_before = int(_cards(app)["unpriced calls"].replace(",", ""))
     assert app.page.locator(".wb-form-pattern input").input_value() == "homegrown-7b"
     app.page.locator(".wb-form-input input").fill("2")
     app.page.locator(".wb-form-output input").fill("10")
     app.page.locator(".wb-form-output input").press("Tab")
     app.page.locator(".wb-form-add button").click()
     app.wait_for(".wb-form-status", text="Added")
-    app.wait_for(".wb-unpriced-none")
-    assert _cards(app)["unpriced calls"] == "0"
+    expect(app.page.locator(".wb-unpriced-models").first).not_to_contain_text("homegrown-7b", timeout=30_000)
+    wait_for(lambda: int(_cards(app)["unpriced calls"].replace(",", "")) == unpriced_before - 3, timeout=30)
     # Three calls of 400k input and 100k output tokens at $2 and $10 per million: $5.40.
     spent_after = float(_cards(app)["spent"].strip("$").replace(",", ""))
     assert spent_after == pytest.approx(spent_before + 5.40, abs=0.01)

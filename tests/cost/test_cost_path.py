@@ -15,7 +15,7 @@ import pytest
 
 from tests.helpers import make_span
 from workbench.analysis import cost
-from workbench.model import SpanKind, TokenUsage
+from workbench.model import SpanKind, StatusCode, TokenUsage
 from workbench.pricing import PriceTable
 from workbench.pricing import cost as span_cost
 
@@ -137,17 +137,88 @@ def test_unpriced_calls_are_unknown_never_zero(store, reader):
     assert nameless["calls"] == 1 and "no model name" in nameless["reason"]
 
 
-def test_an_unpriced_call_without_tokens_costs_nothing_at_any_price(store, reader):
+def test_an_unpriced_model_is_unpriced_everywhere_even_without_tokens(store, reader):
     store.write([
         _call(0, "all-MiniLM-L6-v2", None, kind=SpanKind.EMBEDDING, tokens=TokenUsage()),
         _call(0, "gpt-4o-mini", "openai", n=1),
     ])
-    assert reader.traces()["cost"].iloc[0] == pytest.approx(0.75) and not reader.traces()["unpriced"].iloc[0]
+    spans = reader.spans(order_by="span_id")
+    assert math.isnan(spans["cost"].iloc[0]) and spans["cost"].iloc[1] == pytest.approx(0.75)
+    trace = reader.traces().iloc[0]
+    # The priced part is summed, and the trace says a part of it is unknown.
+    assert trace["cost"] == pytest.approx(0.75) and trace["unpriced"] and trace["unpriced_calls"] == 1
     by_model = cost.cost_by(reader, by="model").set_index("model")
-    assert by_model.loc["all-MiniLM-L6-v2", "cost"] == 0 and by_model.loc["all-MiniLM-L6-v2", "unpriced_calls"] == 0
-    listed = cost.unpriced_models(reader).iloc[0]  # listed still, and said to cost nothing
-    assert (listed["model_name"], listed["calls"], listed["unpriced_calls"]) == ("all-MiniLM-L6-v2", 1, 0)
+    mini_lm = by_model.loc["all-MiniLM-L6-v2"]
+    assert math.isnan(mini_lm["cost"]) and (mini_lm["unpriced_calls"], mini_lm["priced_calls"]) == (1, 0)
+    totals = cost.cost_by(reader, by=None).iloc[0]
+    assert totals["cost"] == pytest.approx(0.75) and totals["unpriced_calls"] == 1
+    listed = cost.unpriced_models(reader).iloc[0]
+    assert (listed["model_name"], listed["calls"], listed["unpriced_calls"]) == ("all-MiniLM-L6-v2", 1, 1)
     assert "report no tokens" in listed["reason"]
+    tree = cost.span_costs(reader, f"{1:032x}").set_index("span_id")
+    assert math.isnan(tree["cost"].iloc[0]) and tree["unpriced_calls"].iloc[0] == 1
+
+
+def test_a_failed_call_without_tokens_is_no_priced_call_of_zero(store, reader):
+    store.write([
+        # A priced model's call that failed before any token was counted, alone in its trace.
+        _call(0, "gpt-4o-mini", "openai", tokens=TokenUsage(), status_code=StatusCode.ERROR),
+        # Beside a successful call of the same model in another trace.
+        _call(1, "gpt-4o-mini", "openai", tokens=TokenUsage(total=None)),
+        _call(1, "gpt-4o-mini", "openai", n=1),
+        # A total alone bills nothing: which price would it be billed at?
+        _call(2, "gpt-4o-mini", "openai", tokens=TokenUsage(total=500)),
+    ])
+    costs = reader.spans(order_by="trace_id")["cost"].tolist()
+    assert math.isnan(costs[0]) and math.isnan(costs[1]) and costs[2] == pytest.approx(0.75) and math.isnan(costs[3])
+    traces = reader.traces(limit=None).set_index("trace_id")
+    failed, mixed, total_only = (f"{n:032x}" for n in (1, 2, 3))
+    assert math.isnan(traces.loc[failed, "cost"]) and not traces.loc[failed, "unpriced"]  # unknown, not unpriced
+    assert traces.loc[mixed, "cost"] == pytest.approx(0.75) and traces.loc[mixed, "unpriced_calls"] == 0
+    assert math.isnan(traces.loc[total_only, "cost"])
+    mini = cost.cost_by(reader, by="model").iloc[0]
+    assert (mini["calls"], mini["priced_calls"], mini["no_usage_calls"], mini["unpriced_calls"]) == (4, 1, 3, 0)
+    assert mini["cost"] == pytest.approx(0.75)
+    assert cost.unpriced_models(reader).empty  # the model has a price: nothing to add
+    per_request = cost.cost_per_request(reader).iloc[0]
+    assert (per_request["requests"], per_request["unknown"]) == (3, 2)
+
+
+def test_a_failed_call_with_a_sent_cost_keeps_it(store, reader):
+    store.write([_call(0, "gpt-4o-mini", "openai", tokens=TokenUsage(), client_cost=0.002)])
+    assert reader.spans()["cost"].iloc[0] == pytest.approx(0.002)
+    row = cost.cost_by(reader, by=None).iloc[0]
+    assert row["cost"] == pytest.approx(0.002) and (row["priced_calls"], row["no_usage_calls"]) == (0, 0)
+
+
+def test_a_free_price_costs_every_call_zero_tokens_or_not(store, reader, prices):
+    store.write([
+        _call(0, "all-MiniLM-L6-v2", None, kind=SpanKind.EMBEDDING, tokens=TokenUsage()),
+        _call(1, "all-MiniLM-L6-v2", None, kind=SpanKind.EMBEDDING, tokens=TokenUsage(prompt=9)),
+    ])
+    assert cost.cost_by(reader, by=None)["unpriced_calls"].iloc[0] == 2
+    prices.set("all-MiniLM-L6-v2", input=0, output=0)
+    assert reader.spans()["cost"].tolist() == [0.0, 0.0]
+    row = cost.cost_by(reader, by=None).iloc[0]
+    assert (row["cost"], row["priced_calls"], row["unpriced_calls"], row["no_usage_calls"]) == (0.0, 2, 0, 0)
+    assert not reader.traces(limit=None)["unpriced"].any()
+
+
+def test_the_python_rule_agrees_with_the_views(store, reader):
+    from workbench.pricing import call_cost
+
+    table = PriceTable.load()
+    cases = [("gpt-4o-mini", "openai", TokenUsage(prompt=1000, completion=10), None),
+             ("gpt-4o-mini", "openai", TokenUsage(), None),
+             ("gpt-4o-mini", "openai", TokenUsage(), 0.5),
+             ("mystery-model", None, TokenUsage(prompt=1000), None),
+             ("mystery-model", None, TokenUsage(prompt=1000), 0.25)]
+    store.write([_call(i, m, p, tokens=t, client_cost=c) for i, (m, p, t, c) in enumerate(cases)])
+    got = reader.spans(order_by="trace_id")["cost"].tolist()
+    for value, (model, provider, tokens, client) in zip(got, cases, strict=True):
+        match = table.match(model, provider, _call(0, model).start_time_ns)
+        want = call_cost(tokens, match.price if match else None, client)
+        assert (math.isnan(value) and want is None) or value == pytest.approx(want), (model, tokens, client)
 
 
 @pytest.mark.parametrize(
@@ -229,9 +300,9 @@ def test_spans_and_traces_carry_cost_columns(store, reader, rag_spans):
     assert llm["cost"].iloc[0] == pytest.approx((20 * 2.5 + 100 * 1.25 + 30 * 10) / M)
     assert reader.spans("span_kind == 'CHAIN'")["cost"].isna().all()  # not a call
     trace = reader.traces().iloc[0]
-    # The embedding model has no price, but its call reports no tokens: it costs nothing.
-    assert trace["cost"] == pytest.approx(llm["cost"].iloc[0]) and not trace["unpriced"]
-    assert reader.spans("span_kind == 'EMBEDDING'")["cost"].iloc[0] == 0
+    # The embedding model has no price: its call is unpriced (unknown, not $0), tokens or not.
+    assert trace["cost"] == pytest.approx(llm["cost"].iloc[0]) and trace["unpriced"]
+    assert math.isnan(reader.spans("span_kind == 'EMBEDDING'")["cost"].iloc[0])
 
 
 def test_traces_sort_and_page_by_cost(store, reader):

@@ -8,9 +8,12 @@ session and feature are the call's own, else its trace root's.
 Cost is computed when the view runs, from the effective prices
 (:mod:`workbench.analysis.prices`: shipped rows plus the user's price file), so a price set a
 moment ago re-costs all of history; :mod:`workbench.analysis.price_join` says how. Each view
-shows ``cost`` (computed where a price matches, else the client-sent cost),
-``computed_cost``, ``client_cost`` and ``unpriced_calls``. Calls of a model without a price
-are unknown, never $0: :func:`unpriced_models` lists them so that a price can be added.
+shows ``cost`` (the sum of the calls' costs that are known: computed where the model has a
+price and the call reports tokens, else the client-sent cost), ``computed_cost``,
+``client_cost``, ``unpriced_calls`` and ``no_usage_calls``; the rule is written once, in
+:mod:`workbench.pricing.maths`. Calls of a model without a price are unknown, never $0:
+:func:`unpriced_models` lists them so that a price can be added. Calls of a priced model
+that report no tokens (failed calls, mostly) are unknown too, and no priced call of $0.
 
 =========================  =========================================================
 :func:`cost_by`            calls, tokens and cost per group, in total or per hour/day
@@ -168,6 +171,11 @@ def _dimensions(by: Sequence[str], feature_key: str | None, where: Any) -> tuple
     return exprs, join, list(where.params)
 
 
+def _empty(columns: Sequence[str], types: Mapping[str, str]) -> pd.DataFrame:
+    """An empty frame whose columns have the types a full one would (counts: int64)."""
+    return pd.DataFrame({c: pd.Series([], dtype=types.get(c, "int64")) for c in columns})
+
+
 def _frame(table: pa.Table, arrow: bool) -> pd.DataFrame | pa.Table:
     return table if arrow else table.to_pandas()
 
@@ -195,6 +203,7 @@ def _grouped(
     every: str | None = None,
     extra: Mapping[str, str] | None = None,
     seen: bool = False,
+    priced: bool = False,
     tail: str = "",
 ) -> pa.Table:
     if every is not None and every not in _BUCKET_US:
@@ -216,7 +225,7 @@ def _grouped(
     source = f"FROM spans s {join} WHERE {where.sql}"
     return price_groups(
         reader.store, keys, source, [*join_params, *where.params], prices=prices, select=select, day=day, seen=seen,
-        tail=tail,
+        priced=priced, tail=tail,
     )
 
 
@@ -254,7 +263,9 @@ def cost_by(
     Returns:
         ``bucket`` (with ``every``; the start of the hour or day, UTC), one column per ``by``
         (nulls as ``"(none)"``), ``calls``, ``priced_calls``, the token sums, ``computed_cost``,
-        ``client_cost``, ``cost`` and ``unpriced_calls``; ordered by bucket, then cost.
+        ``client_cost``, ``client_calls``, ``cost``, ``unpriced_calls`` and ``no_usage_calls``;
+        ordered by bucket, then cost. ``cost`` is null for a group none of whose calls has a
+        known cost.
     """
     names = _by_list(by)
     order = ", ".join([*(["bucket"] if every else []), "cost DESC NULLS LAST", *map(quote, names)])
@@ -274,8 +285,9 @@ def _top_groups(frame: pd.DataFrame, column: str, keep: int, other_keys: list[st
     frame[column] = frame[column].where(frame[column].isin(top), "other")
     sums = [c for c in frame.columns if c not in (*other_keys, column, "first_seen", "last_seen")]
     out = frame.groupby([*other_keys, column], dropna=False, sort=False)[sums].sum(min_count=1).reset_index()
-    for name in ("calls", "priced_calls", "unpriced_calls", *TOKEN_SUMS):
-        out[name] = out[name].fillna(0).astype("int64")
+    for name in ("calls", "priced_calls", "client_calls", "unpriced_calls", "no_usage_calls", *TOKEN_SUMS):
+        if name in out:
+            out[name] = out[name].fillna(0).astype("int64")
     return out.sort_values([*other_keys, "cost"], ascending=[True] * len(other_keys) + [False]).reset_index(drop=True)
 
 
@@ -347,7 +359,7 @@ def cost_change(
                     feature_key=feature_key, prices=prices)
     columns = [by, "calls", "total_tokens", "cost", "share", "per_day_before", "per_day_after", "change"]
     if daily.empty:
-        return pd.DataFrame(columns=columns)
+        return _empty(columns, {by: "object", **dict.fromkeys(columns[3:], "float64")})
     grouped = daily.groupby(by, dropna=False)
     out = pd.DataFrame({"calls": grouped["calls"].sum(), "total_tokens": grouped["total_tokens"].sum(),
                         "cost": grouped["cost"].sum(min_count=1)})
@@ -388,7 +400,8 @@ def request_costs(
 
     Returns:
         ``trace_id``, the ``by`` column, ``calls``, ``priced_calls``, the token sums, ``computed_cost``,
-        ``client_cost``, ``cost``, ``unpriced_calls``, and ``first_seen``/``last_seen`` (its calls' starts).
+        ``client_cost``, ``client_calls``, ``cost``, ``unpriced_calls``, ``no_usage_calls``, and
+        ``first_seen``/``last_seen`` (its calls' starts).
     """
     names = _by_list(by)
     table = _grouped(reader, filter, start, end, project, by=names, feature_key=feature_key, prices=prices,
@@ -409,7 +422,8 @@ def top_traces(
 ) -> pd.DataFrame:
     """The costliest traces, with their root span's name, project, user and session.
 
-    Traces whose calls are all unpriced have no cost and come last.
+    Traces whose calls' costs are all unknown have no cost and come last. A trace whose root
+    span never arrived is named after its earliest span.
 
     Returns:
         ``trace_id``, ``start_time``, ``name``, ``project``, ``user_id``, ``session_id``,
@@ -419,9 +433,10 @@ def top_traces(
                           order=f"ORDER BY cost DESC NULLS LAST, unpriced_calls DESC, trace_id LIMIT {int(limit)}")
     roots = reader.store.query(
         "SELECT trace_id, start_time, name, project, user_id, session_id FROM spans "
-        "WHERE parent_span_id IS NULL AND trace_id IN (SELECT unnest(?::VARCHAR[]))",
+        "WHERE trace_id IN (SELECT unnest(?::VARCHAR[])) QUALIFY row_number() OVER "
+        "(PARTITION BY trace_id ORDER BY parent_span_id IS NOT NULL, start_time, span_id) = 1",
         [list(frame["trace_id"])],
-    ).to_pandas().drop_duplicates("trace_id")
+    ).to_pandas()
     frame = frame.merge(roots, on="trace_id", how="left")
     frame["start_time"] = frame["start_time"].fillna(frame["first_seen"])
     return frame[["trace_id", "start_time", "name", "project", "user_id", "session_id", "calls", "total_tokens",
@@ -446,8 +461,9 @@ def top_users(
     """
     per_trace = request_costs(reader, filter, by="user", start=start, end=end, project=project, prices=prices)
     if not len(per_trace):
-        return pd.DataFrame(columns=["user", "requests", "calls", "total_tokens", "cost", "cost_per_request",
-                                     "unpriced_calls", "last_seen"])
+        return _empty(["user", "requests", "calls", "total_tokens", "cost", "cost_per_request", "unpriced_calls",
+                       "last_seen"], {"user": "object", "cost": "float64", "cost_per_request": "float64",
+                                      "last_seen": "datetime64[us, UTC]"})
     grouped = per_trace.groupby("user", dropna=False)
     frame = pd.DataFrame({
         "requests": grouped["trace_id"].nunique(),
@@ -477,7 +493,7 @@ def cost_per_request(
 ) -> pd.DataFrame:
     """The distribution of cost per request (trace), overall or per group.
 
-    Requests whose cost is unknown (every call unpriced) are counted apart, not as $0.
+    Requests whose cost is unknown (no call's cost is known) are counted apart, not as $0.
 
     Returns:
         The ``by`` column (if any), ``requests``, ``unknown`` (requests without a cost),
@@ -505,10 +521,11 @@ def span_costs(reader: Reader, trace_id: str, *, prices: PriceLookup | None = No
 
     Returns:
         ``span_id``, ``parent_span_id``, ``name``, ``span_kind``, ``model_name``, ``calls``
-        (1 for a call), ``total_tokens``, ``cost`` (null for a span that is not a call, or an
-        unpriced one), ``computed_cost``, ``client_cost``, ``unpriced_calls``, and
-        ``subtree_cost``, ``subtree_tokens`` and ``subtree_unpriced_calls``. ``subtree_cost`` is
-        0 for a subtree without calls and null when all of its calls are unpriced.
+        (1 for a call), ``total_tokens``, ``cost`` (null for a span that is not a call, and for
+        a call whose cost is unknown), ``computed_cost``, ``client_cost``, ``unpriced_calls``,
+        ``no_usage_calls``, and ``subtree_cost``, ``subtree_tokens``,
+        ``subtree_unpriced_calls`` and ``subtree_no_usage_calls``. ``subtree_cost`` sums the
+        known costs: 0 for a subtree without calls, null when none of its calls' costs is known.
     """
     trace_id = trace_id.lower()
     spans = _local(reader).store.query(
@@ -520,8 +537,8 @@ def span_costs(reader: Reader, trace_id: str, *, prices: PriceLookup | None = No
         [trace_id], prices=prices,
     ).to_pandas()
     frame = spans.merge(own[["span_id", "calls", "total_tokens", "cost", "computed_cost", "client_cost",
-                             "unpriced_calls"]], on="span_id", how="left")
-    for name in ("calls", "total_tokens", "unpriced_calls"):
+                             "unpriced_calls", "no_usage_calls"]], on="span_id", how="left")
+    for name in ("calls", "total_tokens", "unpriced_calls", "no_usage_calls"):
         frame[name] = frame[name].fillna(0).astype("int64")
     children: dict[str, list[str]] = {}
     ids = set(frame["span_id"])
@@ -529,20 +546,21 @@ def span_costs(reader: Reader, trace_id: str, *, prices: PriceLookup | None = No
         if parent in ids and parent != span_id:
             children.setdefault(parent, []).append(span_id)
     rows = frame.set_index("span_id")
-    totals: dict[str, tuple[float | None, int, int, int]] = {}
+    totals: dict[str, tuple[float | None, int, int, int, int]] = {}
 
-    def visit(span_id: str) -> tuple[float | None, int, int, int]:
-        # (known cost, tokens, calls, unpriced calls) of the subtree, iteratively deep trees aside.
+    def visit(span_id: str) -> tuple[float | None, int, int, int, int]:
+        # (known cost, tokens, calls, unpriced calls, no-usage calls) of the subtree.
         if span_id in totals:
             return totals[span_id]
         row = rows.loc[span_id]
         cost = None if pd.isna(row["cost"]) else float(row["cost"])
-        tokens, calls, unpriced = int(row["total_tokens"]), int(row["calls"]), int(row["unpriced_calls"])
+        tokens, calls = int(row["total_tokens"]), int(row["calls"])
+        unpriced, idle = int(row["unpriced_calls"]), int(row["no_usage_calls"])
         for child in children.get(span_id, ()):
-            c_cost, c_tokens, c_calls, c_unpriced = visit(child)
+            c_cost, c_tokens, c_calls, c_unpriced, c_idle = visit(child)
             cost = c_cost if cost is None else cost + (c_cost or 0.0)
-            tokens, calls, unpriced = tokens + c_tokens, calls + c_calls, unpriced + c_unpriced
-        totals[span_id] = (cost, tokens, calls, unpriced)
+            tokens, calls, unpriced, idle = tokens + c_tokens, calls + c_calls, unpriced + c_unpriced, idle + c_idle
+        totals[span_id] = (cost, tokens, calls, unpriced, idle)
         return totals[span_id]
 
     for span_id in _post_order(frame["span_id"], children):
@@ -550,11 +568,12 @@ def span_costs(reader: Reader, trace_id: str, *, prices: PriceLookup | None = No
     frame["subtree_cost"] = [_subtree_cost(totals[s]) for s in frame["span_id"]]
     frame["subtree_tokens"] = [totals[s][1] for s in frame["span_id"]]
     frame["subtree_unpriced_calls"] = [totals[s][3] for s in frame["span_id"]]
+    frame["subtree_no_usage_calls"] = [totals[s][4] for s in frame["span_id"]]
     return frame.drop(columns=["start_time"])
 
 
-def _subtree_cost(total: tuple[float | None, int, int, int]) -> float | None:
-    cost, _, calls, _ = total
+def _subtree_cost(total: tuple[float | None, int, int, int, int]) -> float | None:
+    cost, _, calls, _, _ = total
     if cost is None:
         return 0.0 if calls == 0 else None
     return cost
@@ -590,23 +609,27 @@ def unpriced_models(
 ) -> pd.DataFrame:
     """Models called in the window that no price row prices, with their tokens: add a price for each.
 
-    A call of such a model has no computed cost (unknown, not $0); its client-sent cost is used
-    where there is one, and a call reporting no tokens costs nothing at any price.
+    A call of such a model has no computed cost (unknown, not $0), whether or not it reports
+    tokens; its client-sent cost is used where there is one.
 
     Returns:
         ``model_name``, ``provider``, ``calls``, ``unpriced_calls`` (those whose cost stays
-        unknown until a price is added), ``calls_with_client_cost``, the token sums,
+        unknown: no price and no cost of their own), ``calls_with_client_cost``, the token sums,
         ``client_cost``, ``first_seen``, ``last_seen``, ``reason`` (why nothing matched) and
-        ``fix`` (the command that adds a price); the models waiting for a price first.
+        ``fix`` (the command that adds a price); first the models whose calls report tokens
+        (a price would cost them), then by unknown calls.
     """
     table = effective(prices)
     frame = _grouped(reader, filter, start, end, project, by=[], feature_key=None, prices=table, seen=True,
+                     priced=True,
                      extra={"model_name": "s.model_name", "provider": "s.provider", "day": day_sql("s")}).to_pandas()
-    frame = frame[frame["priced_calls"] < frame["calls"]]
+    frame = frame[~frame["priced"].astype(bool)]
     columns = ["model_name", "provider", "calls", "unpriced_calls", "calls_with_client_cost", *TOKEN_SUMS,
                "client_cost", "first_seen", "last_seen", "reason", "fix"]
     if not len(frame):
-        return pd.DataFrame(columns=columns)
+        return _empty(columns, {"model_name": "object", "provider": "object", "client_cost": "float64",
+                                "first_seen": "datetime64[us, UTC]", "last_seen": "datetime64[us, UTC]",
+                                "reason": "object", "fix": "object"})
     frame = frame.rename(columns={"client_calls": "calls_with_client_cost"})
     grouped = frame.groupby(["model_name", "provider"], dropna=False, sort=False)
     out = grouped[["calls", "unpriced_calls", "calls_with_client_cost", *TOKEN_SUMS]].sum()
@@ -618,13 +641,14 @@ def unpriced_models(
     out["reason"] = [_unpriced_reason(table, m, p, last, tokens) for m, p, last, tokens in
                      zip(out["model_name"], out["provider"], out["last_seen"], out["total_tokens"], strict=True)]
     out["fix"] = [_fix(m, p) for m, p in zip(out["model_name"], out["provider"], strict=True)]
-    order = out.sort_values(["unpriced_calls", "calls", "model_name"], ascending=[False, False, True])
+    # First the models a price would cost (their calls report tokens), then the most unknown calls.
+    out["_bills"] = out[[c for c in TOKEN_SUMS if c != "total_tokens"]].sum(axis=1) > 0
+    order = out.sort_values(["_bills", "unpriced_calls", "calls", "model_name"],
+                            ascending=[False, False, False, True])
     return order.reset_index(drop=True)[columns]
 
 
 def _unpriced_reason(table: PriceLookup, model: str | None, provider: str | None, last: Any, tokens: int) -> str:
-    if not tokens:
-        return "no price row matches, but its calls report no tokens, so they cost nothing at any price"
     if not model:
         return "the calls carry no model name, so no price can match"
     explain = getattr(table, "explain", None)
@@ -634,6 +658,9 @@ def _unpriced_reason(table: PriceLookup, model: str | None, provider: str | None
     if len(lines) > 1 and lines[1].startswith("These rows match"):
         later = lines[2].strip() if len(lines) > 2 else ""
         return f"a row matches the name but applies only from a later day: {later}"
+    if not tokens:
+        return ("no price row matches this name, and its calls report no tokens: a price of 0 (a free or "
+                "local model) costs them $0, any other price leaves them unknown")
     return "no price row matches this name"
 
 

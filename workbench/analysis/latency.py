@@ -222,11 +222,13 @@ def llm_timing_summary(
                quantile_cont(s.latency_ms, 0.95) AS latency_p95,
                quantile_cont(s.latency_ms, 0.99) AS latency_p99,
                quantile_cont({_TOKENS_PER_S}, 0.5) AS tokens_per_s_p50,
-               sum(s.completion_tokens) AS completion_tokens
+               CAST(sum(s.completion_tokens) AS BIGINT) AS completion_tokens
         FROM spans s WHERE {where.sql}
         GROUP BY 1 ORDER BY calls DESC, model_name
     """
-    return reader.store.query(sql, where.params).to_pandas()
+    frame = reader.store.query(sql, where.params).to_pandas()
+    frame["completion_tokens"] = frame["completion_tokens"].astype("Int64")  # null when no call reported any
+    return frame
 
 
 def self_time_by_kind(

@@ -12,15 +12,20 @@ Nothing is priced at ingest. A query that needs cost runs in two steps:
    :meth:`~workbench.pricing.PriceTable.resolve`, register the answer as an Arrow table on
    this thread's cursor, join, multiply, and sum per group.
 
-Each group gets, besides its token sums:
+Each group gets, besides its token sums, the figures of the rule in
+:mod:`workbench.pricing.maths` (a call costs what its prices say when it has a price and
+reports tokens to bill, else what its sender reported, else it is unknown, never $0):
 
 * ``computed_cost``: what the prices say its calls cost;
 * ``client_cost``: what the instrumented app reported (``llm.cost.*``, ``gen_ai.usage.cost``);
-* ``cost``: the computed cost where a price matches, else the client's; the figure to show;
-* ``unpriced_calls``: calls with neither that have tokens to bill. Their cost is unknown,
-  **never $0**: a group whose calls are all unpriced has a null ``cost``. (A call that
-  reports no tokens costs nothing at any price, as :mod:`workbench.pricing.maths` counts
-  missing tokens as zero, so it is not waiting for a price.)
+* ``cost``: the sum of the costs that are known; null when none is (a group of no calls
+  at all costs 0: nothing was spent);
+* ``priced_calls``: calls costed by a price (those reporting tokens, or every call of a
+  model whose prices are all zero);
+* ``unpriced_calls``: calls of a model without a price and without a cost of their own,
+  whether or not they report tokens: their cost is unknown until a price is added;
+* ``no_usage_calls``: calls of a priced model that report no tokens to bill and no cost
+  (typically failed calls): their cost is unknown too, and they are no priced call of $0.
 
 A *call* is a span of a kind in :data:`CALL_KINDS`. :func:`with_span_cost` and
 :func:`with_trace_costs` put the figures on the rows :class:`workbench.query.Reader` returns.
@@ -38,7 +43,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from workbench.analysis.prices import effective
-from workbench.pricing import PriceLookup, cost_sql
+from workbench.pricing import PriceLookup, bills_tokens_sql, cost_sql
+from workbench.pricing.maths import free_sql
 
 if TYPE_CHECKING:
     from workbench.store import Store
@@ -112,39 +118,54 @@ def _span_measures(alias: str, seen: bool) -> str:
     # the equal ones (cache reads, cache writes, reasoning) once.
     billed = billed_tokens_sql(alias)
     total = f"COALESCE({alias}.total_tokens, COALESCE({alias}.prompt_tokens, 0) + COALESCE({alias}.completion_tokens, 0))"
+    idle = f"NOT {bills_tokens_sql(alias)}"  # nothing to bill: costed only by the sender's own figure
     parts = ["count(*) AS calls"]
     parts += [f"sum(COALESCE({alias}.{c}, 0))::BIGINT AS {c}" for c in TOKEN_SUMS if c != "total_tokens"]
     parts.append(f"sum({total})::BIGINT AS total_tokens")
     parts += [f"sum({billed[k]})::BIGINT AS billed_{k}" for k in _KINDS]
-    parts += [f"sum({alias}.client_cost) AS client_cost", f"count({alias}.client_cost) AS client_calls"]
-    # Calls that need a price to be costed: tokens to bill and no cost of their own. A call
-    # reporting no tokens costs nothing at any price (missing counts are zero).
-    tokens = " + ".join(f"COALESCE({alias}.{c}, 0)" for c in TOKEN_SUMS if c != "total_tokens")
-    parts.append(f"count(*) FILTER (WHERE {tokens} > 0 AND {alias}.client_cost IS NULL) AS needs_price")
+    parts += [
+        f"sum({alias}.client_cost) AS client_cost",
+        f"count({alias}.client_cost) AS client_calls",
+        f"count(*) FILTER (WHERE NOT ({idle})) AS billing_calls",
+        f"sum({alias}.client_cost) FILTER (WHERE {idle}) AS idle_client_cost",
+        f"count({alias}.client_cost) FILTER (WHERE {idle}) AS idle_client_calls",
+    ]
     if seen:
         parts += [f"min({alias}.start_time) AS first_seen", f"max({alias}.start_time) AS last_seen"]
     return ", ".join(parts)
 
 
-def _priced_measures(seen: bool) -> str:
+def _priced_measures(seen: bool, priced: bool) -> str:
     cost = "(" + " + ".join(f"c.billed_{k} * p.{k}_per_mtok" for k in _KINDS) + ") / 1e6"  # USD per million
+    free = free_sql("p")
+    # The calls a price costs: those with tokens to bill, or every call of a free model.
+    costed = f"CASE WHEN p.priced THEN (CASE WHEN {free} THEN c.calls ELSE c.billing_calls END) ELSE 0 END"
+    computed = f"CASE WHEN p.priced AND (c.billing_calls > 0 OR {free}) THEN {cost} END"
+    # What is known of a (model, provider, day): with a price, the costed calls' computed
+    # cost plus the sender's cost of calls with nothing to bill; without, the sender's costs.
+    known = (
+        f"CASE WHEN p.priced THEN (CASE WHEN {free} THEN 0.0 WHEN c.billing_calls > 0 OR c.idle_client_calls > 0 "
+        f"THEN COALESCE({computed}, 0) + COALESCE(c.idle_client_cost, 0) END) ELSE c.client_cost END"
+    )
+    idle = f"CASE WHEN p.priced AND NOT {free} THEN c.calls - c.billing_calls - c.idle_client_calls ELSE 0 END"
     # Without any call (a total over nothing) the counts and the cost are 0: nothing was spent.
     parts = [
         "COALESCE(sum(c.calls), 0)::BIGINT AS calls",
-        "COALESCE(sum(CASE WHEN p.priced THEN c.calls ELSE 0 END), 0)::BIGINT AS priced_calls",
+        f"COALESCE(sum({costed}), 0)::BIGINT AS priced_calls",
     ]
     parts += [f"COALESCE(sum(c.{t}), 0)::BIGINT AS {t}" for t in TOKEN_SUMS]
     parts += [
-        f"CASE WHEN count(*) = 0 THEN 0 ELSE sum(CASE WHEN p.priced THEN {cost} END) END AS computed_cost",
+        f"CASE WHEN count(*) = 0 THEN 0 ELSE sum({computed}) END AS computed_cost",
         "sum(c.client_cost) AS client_cost",
         "COALESCE(sum(c.client_calls), 0)::BIGINT AS client_calls",
-        # Unpriced calls with a client cost or no tokens are known; the others make it partial or null.
-        (f"CASE WHEN count(*) = 0 THEN 0 ELSE sum(CASE WHEN p.priced THEN {cost} "
-         "WHEN c.needs_price < c.calls THEN COALESCE(c.client_cost, 0) END) END AS cost"),
-        "COALESCE(sum(CASE WHEN p.priced THEN 0 ELSE c.needs_price END), 0)::BIGINT AS unpriced_calls",
+        f"CASE WHEN count(*) = 0 THEN 0 ELSE sum({known}) END AS cost",
+        "COALESCE(sum(CASE WHEN p.priced THEN 0 ELSE c.calls - c.client_calls END), 0)::BIGINT AS unpriced_calls",
+        f"COALESCE(sum({idle}), 0)::BIGINT AS no_usage_calls",
     ]
     if seen:
         parts += ["min(c.first_seen) AS first_seen", "max(c.last_seen) AS last_seen"]
+    if priced:
+        parts.append("COALESCE(bool_and(p.priced), FALSE) AS priced")
     return ", ".join(parts)
 
 
@@ -188,6 +209,7 @@ def price_groups(
     select: Mapping[str, str] | None = None,
     day: str | None = None,
     seen: bool = False,
+    priced: bool = False,
     tail: str = "",
 ) -> pa.Table:
     """Sum calls per group and (model, provider, day), price those keys, and sum per group.
@@ -204,12 +226,14 @@ def price_groups(
         day: SQL for the calls' UTC day (days since 1970) computed from the keys' SQL, when a
             key already fixes the day (an hourly bucket); saves grouping by the day too.
         seen: Also return ``first_seen`` and ``last_seen``: the calls' first and last start.
+        priced: Also return ``priced``: whether a price row matches every (model, provider,
+            day) of the group (meant for groups keyed by those).
         tail: SQL after ``GROUP BY`` (``HAVING``, ``ORDER BY``, ``LIMIT``) over the output names.
 
     Returns:
         The keys, then ``calls``, ``priced_calls``, the :data:`TOKEN_SUMS`, ``computed_cost``,
-        ``client_cost``, ``client_calls`` (calls with a client cost), ``cost`` and
-        ``unpriced_calls`` (and the two times).
+        ``client_cost``, ``client_calls`` (calls with a client cost), ``cost``,
+        ``unpriced_calls`` and ``no_usage_calls`` (and the two times, and ``priced``).
     """
     inner = {name: f"k_{i}" for i, name in enumerate(keys)}  # never clash with model_name, day ...
     columns = "".join(f"{expr} AS {inner[name]}, " for name, expr in keys.items())
@@ -226,7 +250,7 @@ def price_groups(
     with _registered(store, cube=cube, prices=resolved) as names:
         return store.query(
             f"""
-            SELECT {outputs}{_priced_measures(seen)}
+            SELECT {outputs}{_priced_measures(seen, priced)}
             FROM {names['cube']} c
             LEFT JOIN {names['prices']} p
               ON p.model_name IS NOT DISTINCT FROM c.model_name
@@ -240,8 +264,9 @@ def price_groups(
 def with_span_cost(store: Store, rows: pa.Table, *, prices: PriceLookup | None = None) -> pa.Table:
     """Append a ``cost`` column to span rows that hold :data:`COST_INPUTS`.
 
-    A call's cost is its computed cost, else its client-sent cost, else null (unpriced).
-    A span that is not a call has a null cost.
+    A call's cost follows :mod:`workbench.pricing.maths`' rule: computed where its model has
+    a price and it reports tokens to bill, else its client-sent cost, else null (unknown:
+    unpriced, or no usage reported). A span that is not a call has a null cost.
     """
     numbered = rows.select(list(COST_INPUTS)).append_column("row_index", pa.array(range(rows.num_rows), pa.int64()))
     with _registered(store, page=numbered) as names:
@@ -255,10 +280,12 @@ def with_span_cost(store: Store, rows: pa.Table, *, prices: PriceLookup | None =
 
 
 def with_trace_costs(store: Store, rows: pa.Table, *, prices: PriceLookup | None = None) -> pa.Table:
-    """Append ``cost``, ``client_cost`` and ``unpriced`` to trace rows (one per ``trace_id``).
+    """Append ``cost``, ``client_cost``, ``unpriced`` and ``unpriced_calls`` to trace rows (one per ``trace_id``).
 
-    ``cost`` sums the cost of every call in the trace; it is 0 for a trace without calls and
-    null when every call is unpriced. ``unpriced`` is true when any call is.
+    ``cost`` sums the calls' costs that are known: 0 for a trace without calls, null when no
+    call's cost is known. ``unpriced`` is true when any call's model has no price (and the
+    call no cost of its own); ``unpriced_calls`` counts those calls, so a trace that is
+    partly unpriced shows its priced sum and how much of it is missing.
     """
     ids = rows.column("trace_id").to_pylist()
     costs = price_groups(
@@ -267,15 +294,17 @@ def with_trace_costs(store: Store, rows: pa.Table, *, prices: PriceLookup | None
         [ids], prices=prices,
     ).to_pydict()
     found = {
-        t: (cost, client, unpriced > 0)
+        t: (cost, client, unpriced > 0, unpriced)
         for t, cost, client, unpriced in zip(
             costs["trace_id"], costs["cost"], costs["client_cost"], costs["unpriced_calls"], strict=True
         )
     }
-    empty = (0.0, None, False)
-    cost, client, unpriced = zip(*(found.get(t, empty) for t in ids), strict=True) if ids else ((), (), ())
+    empty = (0.0, None, False, 0)
+    columns = zip(*(found.get(t, empty) for t in ids), strict=True) if ids else ((), (), (), ())
+    cost, client, unpriced, unpriced_calls = columns
     return (
         rows.append_column("cost", pa.array(cost, pa.float64()))
         .append_column("client_cost", pa.array(client, pa.float64()))
         .append_column("unpriced", pa.array(unpriced, pa.bool_()))
+        .append_column("unpriced_calls", pa.array(unpriced_calls, pa.int64()))
     )

@@ -73,7 +73,7 @@ def sessions(
                    min(x.start_time) AS first_start, max(x.end_time) AS last_end,
                    count(*) AS span_count,
                    count(*) FILTER (WHERE x.status_code = 'ERROR') AS error_count,
-                   sum(x.total_tokens) FILTER (WHERE x.span_kind = 'LLM') AS total_tokens,
+                   CAST(sum(x.total_tokens) FILTER (WHERE x.span_kind = 'LLM') AS BIGINT) AS total_tokens,
                    arg_min(x.input_value, x.start_time) FILTER (WHERE x.parent_span_id IS NULL) AS first_input,
                    arg_max(x.output_value, x.start_time) FILTER (WHERE x.parent_span_id IS NULL) AS last_output
             FROM st JOIN spans x ON x.trace_id = st.trace_id
@@ -89,7 +89,9 @@ def sessions(
     if limit is not None:
         sql += " LIMIT ? OFFSET ?"
         params += [int(limit), int(offset)]
-    return reader.store.query(sql, params).to_pandas()
+    frame = reader.store.query(sql, params).to_pandas()
+    frame["total_tokens"] = frame["total_tokens"].astype("Int64")  # null for a session without LLM calls
+    return frame
 
 
 def count_sessions(

@@ -34,7 +34,7 @@ from workbench.analysis.prices import Prices
 from workbench.app.base import PageView, status_line
 from workbench.app.charts import PALETTE
 from workbench.app.components import LinkedHTML
-from workbench.app.format import esc, fmt_count, fmt_time, href, is_missing, zone_label
+from workbench.app.format import esc, fmt_count, fmt_time, fmt_usd, href, is_missing, zone_label
 from workbench.app.style import CSS, FONT
 from workbench.errors import FilterError, WorkbenchError
 
@@ -48,20 +48,6 @@ _EDITABLE = ("pattern", "provider", "model", "input", "output", "cache_read", "c
              "valid_from", "source")
 _PRICE_COLUMNS = ("input", "output", "cache_read", "cache_write", "reasoning")
 _MAX_LINES = 8
-
-
-def fmt_usd(value: Any) -> str:
-    """Dollars with the precision small LLM costs need: ``$12.34``, ``$0.0123``, ``$0.00042``."""
-    if is_missing(value):
-        return "unknown"
-    value = float(value)
-    if value == 0:
-        return "$0"
-    if abs(value) >= 100:
-        return f"${value:,.0f}"
-    if abs(value) >= 1:
-        return f"${value:,.2f}"
-    return f"${value:.2g}" if abs(value) < 0.001 else f"${value:.4f}".rstrip("0").rstrip(".")
 
 
 def _tokens(value: Any) -> str:
@@ -107,7 +93,7 @@ def _lines(frame: pd.DataFrame, *, group: str, value: str, money: bool, title: s
     fig.add_tools(HoverTool(renderers=renderers, tooltips=[
         ("", "@group"), ("from", "@bucket{%F %H:%M}"), (value, "@text"), ("calls", "@calls")],
         formatters={"@bucket": "datetime"}))
-    fig.yaxis.formatter = NumeralTickFormatter(format="$0,0.00[00]" if money else "0.[0]a")
+    fig.yaxis.formatter = NumeralTickFormatter(format="$0,0.00[000000]" if money else "0.[0]a")
     fig.yaxis.axis_label = "USD" if money else "tokens"
     fig.xaxis.axis_label = "UTC"
     if renderers:
@@ -141,7 +127,7 @@ def _burn(frame: pd.DataFrame, budget: float | None, height: int = 240) -> Any:
         fig.add_layout(Span(location=budget, dimension="width", line_color="#dc2626", line_dash="dashed", line_width=1.5))
         fig.y_range.end = max(budget * 1.2, float(frame["cost"].max()) * 1.1 if len(frame) else 0)
     fig.y_range.start = 0
-    fig.yaxis.formatter = NumeralTickFormatter(format="$0,0.00[00]")
+    fig.yaxis.formatter = NumeralTickFormatter(format="$0,0.00[000000]")
     return _style(fig)
 
 
@@ -161,7 +147,7 @@ def _histogram(values: np.ndarray, height: int = 240) -> Any:
             fig.text(x=[x], y=[counts.max() * (0.95 if q == 50 else 0.8)], text=[f" {label} {fmt_usd(x)}"],
                      text_font_size="11px", text_color="#0f172a")
         fig.y_range.start = 0
-    fig.xaxis.formatter = NumeralTickFormatter(format="$0,0.00[00]")
+    fig.xaxis.formatter = NumeralTickFormatter(format="$0,0.00[000000]")
     fig.xaxis.axis_label = "USD per request (trace)"
     fig.yaxis.axis_label = "requests"
     return _style(fig)
@@ -191,6 +177,8 @@ def _cards(totals: pd.Series, per_request: pd.Series, burn: pd.DataFrame) -> str
         (fmt_usd(last["mean_7d"]) if last is not None else "&ndash;", "per day (7-day mean)"),
         (fmt_count(totals["unpriced_calls"]), "unpriced calls"),
     ]
+    if totals.get("no_usage_calls"):  # failed calls, mostly: unknown, and not counted as $0
+        cards.append((fmt_count(totals["no_usage_calls"]), "calls without tokens"))
     return "<div class='wb-cards wb-cost-cards'>" + "".join(
         f"<div class='wb-card'><div class='v'>{v}</div><div class='l'>{esc(label)}</div></div>"
         for v, label in cards) + "</div>"
@@ -253,7 +241,8 @@ def _unpriced_html(frame: pd.DataFrame) -> str:
     waiting = frame[frame["unpriced_calls"] > 0] if len(frame) else frame
     free = frame[frame["unpriced_calls"] == 0] if len(frame) else frame
     if waiting.empty:
-        html = "<div class='wb-muted wb-unpriced-none'>Every model with tokens to bill has a price.</div>"
+        html = ("<div class='wb-muted wb-unpriced-none'>Every model called has a price (or its calls a cost "
+                "of their own).</div>")
     else:
         rows = "".join(
             f"<tr><td><b>{esc(r.model_name) if not is_missing(r.model_name) else '(no model name)'}</b></td>"
@@ -268,8 +257,8 @@ def _unpriced_html(frame: pd.DataFrame) -> str:
                 "<th class='num'>Sent cost</th><th>Why</th></tr>" + rows + "</table>")
     if len(free):
         names = ", ".join(f"{esc(m)} ({fmt_count(n)} calls)" for m, n in zip(free["model_name"], free["calls"]))
-        html += (f"<div class='wb-muted' style='margin-top:6px'>No price either, but their calls report no tokens, "
-                 f"so they cost nothing at any price: {names}.</div>")
+        html += (f"<div class='wb-muted' style='margin-top:6px'>No price either, but their senders report what "
+                 f"each call cost, which is used: {names}.</div>")
     return html
 
 

@@ -1,4 +1,4 @@
-"""Formatting for display: durations, counts, times, JSON, and folded long text, as HTML.
+"""Formatting for display: durations, counts, money, times, JSON, and folded long text, as HTML.
 
 Pure functions over plain values (no panel), so they are cheap to test. Everything that
 goes into HTML passes through :func:`esc`.
@@ -17,13 +17,16 @@ from typing import Any
 from urllib.parse import urlencode
 
 from workbench import config
+from workbench.pricing.money import usd
 
 __all__ = [
     "GridColumn",
+    "cost_html",
     "display_zone",
     "esc",
     "fmt_count",
     "fmt_ms",
+    "fmt_usd",
     "fmt_time",
     "fold",
     "grid",
@@ -83,6 +86,35 @@ def fmt_count(value: Any) -> str:
         return f"{int(value):,}"
     except (TypeError, ValueError):
         return str(value)
+
+
+def fmt_usd(value: Any, *, missing: str = "unknown") -> str:
+    """Dollars as every page shows them (:func:`workbench.pricing.money.usd`): ``$12.34``,
+    ``$0.0123``, ``$0.000033``; ``missing`` (default ``unknown``) for None or NaN."""
+    return usd(value, missing=missing)
+
+
+def cost_html(value: Any, unpriced: Any = 0, *, missing: str = "") -> str:
+    """A cost as HTML, never $0 for what has no price.
+
+    Args:
+        value: The known cost in USD (None or NaN when nothing of it is known).
+        unpriced: How many calls of a model without a price it leaves out (or a bool).
+            A known cost gets a ``+`` saying so; an unknown one reads ``unpriced``.
+        missing: The text for an unknown cost with no unpriced call (a span that is no model
+            call, or calls that reported no tokens).
+    """
+    count = 0 if is_missing(unpriced) else int(unpriced)
+    if is_missing(value):
+        if count:
+            return ("<span class='wb-muted wb-unpriced-cost' title='a model without a price: add one on the Cost "
+                    "page'>unpriced</span>")
+        return f"<span class='wb-muted' title='no cost is known'>{esc(missing)}</span>" if missing else ""
+    text = esc(usd(value))
+    if count:
+        calls = "a call" if count == 1 else (f"{count:,} calls" if not isinstance(unpriced, bool) else "calls")
+        text += f"<span class='wb-unpriced-mark' title='and {calls} without a price, not included'>+</span>"
+    return text
 
 
 def display_zone() -> dt.tzinfo | None:

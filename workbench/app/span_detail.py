@@ -17,6 +17,7 @@ from workbench.app.format import (
     fmt_count,
     fmt_ms,
     fmt_time,
+    fmt_usd,
     fold,
     href,
     is_missing,
@@ -98,7 +99,7 @@ def _tokens_html(span: Mapping[str, Any]) -> str:
         if generating > 0:
             rows["Output tokens/s"] = number(float(completion) * 1000 / generating)
     if not is_missing(span.get("client_cost")):
-        rows["Cost (sent)"] = f"${float(span['client_cost']):.6f}"
+        rows["Cost (sent)"] = fmt_usd(span["client_cost"])
     shown = {k: esc(v) for k, v in rows.items() if v}
     return (_h("Tokens and timing") + kv_table(shown, pairs=2)) if shown else ""
 

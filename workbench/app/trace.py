@@ -10,14 +10,25 @@ import param
 
 from workbench.app.base import PageView
 from workbench.app.components import LinkedHTML, Waterfall
-from workbench.app.format import esc, fmt_count, fmt_ms, fmt_time, href, is_missing, tabs, zone_label
+from workbench.app.format import (
+    cost_html,
+    esc,
+    fmt_count,
+    fmt_ms,
+    fmt_time,
+    fmt_usd,
+    href,
+    is_missing,
+    tabs,
+    zone_label,
+)
 from workbench.app.quality import FeedbackWidget
 from workbench.app.span_detail import attributes_html, events_html, overview_html, resource_html
 from workbench.app.style import CSS
 from workbench.errors import NotFoundError, WorkbenchError
 from workbench.tree import Trace
 
-__all__ = ["TraceView", "waterfall_rows"]
+__all__ = ["TraceView", "trace_cost_html", "waterfall_rows"]
 
 
 def _loads_list(value: Any) -> list[Any]:
@@ -63,7 +74,26 @@ def waterfall_rows(trace: Trace) -> list[dict[str, Any]]:
     return rows
 
 
-def _summary_html(trace: Trace) -> str:
+def trace_cost_html(costs: dict[str, dict[str, Any]]) -> str:
+    """The trace's cost for its summary line, from :func:`workbench.analysis.cost.span_costs` rows by span id:
+    the known sum, and what it leaves out (calls without a price, calls that reported no tokens)."""
+    rows = [row for row in costs.values() if row.get("calls")]
+    if not rows:
+        return ""
+    known = [float(row["cost"]) for row in rows if not is_missing(row.get("cost"))]
+    unpriced = sum(int(row.get("unpriced_calls") or 0) for row in rows)
+    idle = sum(int(row.get("no_usage_calls") or 0) for row in rows)
+    text = f"cost <b>{cost_html(sum(known))}</b>" if known else (
+        f"cost {cost_html(None, unpriced, missing='unknown')}")
+    if unpriced:
+        text += f" <span class='wb-muted'>({unpriced:,} call{'s' if unpriced != 1 else ''} without a price)</span>"
+    if idle:
+        text += (f" <span class='wb-muted'>({idle:,} call{'s' if idle != 1 else ''} reported no tokens: "
+                 "cost unknown)</span>")
+    return f"<span class='wb-trace-cost'>{text}</span>"
+
+
+def _summary_html(trace: Trace, costs: dict[str, dict[str, Any]] | None = None) -> str:
     root = trace.roots[0].span if trace.roots else {}
     spans = [n.span for n in trace.nodes.values()]
     errors = sum(1 for s in spans if s.get("status_code") == "ERROR")
@@ -78,8 +108,12 @@ def _summary_html(trace: Trace) -> str:
         f"<b>{esc(fmt_ms(trace.duration_ms))}</b>",
         f"{len(spans):,} spans" + (f" <span class='wb-error-text'>({errors} failed)</span>" if errors else ""),
         f"{len(llm)} LLM calls, {fmt_count(tokens)} tokens" if llm else "",
+        trace_cost_html(costs or {}),
         esc(", ".join(models)),
     ]
+    if root.get("parent_span_id"):
+        parts.insert(0, "<span class='wb-error-text' title='the span without a parent never arrived; the trace is "
+                        "shown from its earliest span'>root span missing</span>")
     if root.get("session_id"):
         parts.append(f"session <a href='{esc(href('sessions', session_id=root['session_id']))}'>{esc(root['session_id'])}</a>")
     if root.get("user_id"):
@@ -168,7 +202,7 @@ class TraceView(PageView):
             self._show_message(f"<span class='wb-error-text'>{esc(exc)}</span>")
             return
         self._costs = _costs(self.reader, self.trace_id)
-        self._summary.html = _summary_html(self.trace)
+        self._summary.html = _summary_html(self.trace, self._costs)
         if self.span_id not in self.trace.nodes:
             first = next(iter(self.trace), None)
             self.param.update(span_id=first.span_id if first else "")
@@ -221,10 +255,6 @@ def _costs(reader: Any, trace_id: str) -> dict[str, dict[str, Any]]:
     return {row["span_id"]: row for row in frame.to_dict(orient="records")}
 
 
-def _usd(value: Any) -> str:
-    return f"${value:,.4f}" if value < 1 else f"${value:,.2f}"
-
-
 def _cost_html(row: dict[str, Any] | None) -> str:
     """'Cost: $x this call · $y with its children', never $0 for what has no price."""
     if not row:
@@ -232,9 +262,14 @@ def _cost_html(row: dict[str, Any] | None) -> str:
     parts = []
     own, subtree = row.get("cost"), row.get("subtree_cost")
     if row.get("calls"):
-        parts.append(f"{_usd(own)} this call" if not is_missing(own) else "this call has no price")
+        if not is_missing(own):
+            parts.append(f"{fmt_usd(own)} this call")
+        elif row.get("unpriced_calls"):
+            parts.append("this call has no price")
+        else:
+            parts.append("this call reported no tokens, so its cost is unknown")
     if not is_missing(subtree) and subtree and (is_missing(own) or abs(subtree - own) > 1e-12):
-        parts.append(f"{_usd(subtree)} with its children")
+        parts.append(f"{fmt_usd(subtree)} with its children")
     if row.get("subtree_unpriced_calls"):
         parts.append(f"{int(row['subtree_unpriced_calls'])} call(s) without a price")
     return f"<div class='wb-muted'>Cost: {' · '.join(parts)}</div>" if parts else ""

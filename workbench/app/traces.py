@@ -9,9 +9,22 @@ import pandas as pd
 import panel as pn
 import param
 
+from workbench.analysis.price_join import CALL_KINDS
 from workbench.app.base import PageView, cached_facets, status_line
 from workbench.app.components import LinkedHTML
-from workbench.app.format import GridColumn, esc, fmt_count, fmt_ms, fmt_time, grid, href, is_missing, short, zone_label
+from workbench.app.format import (
+    GridColumn,
+    cost_html,
+    esc,
+    fmt_count,
+    fmt_ms,
+    fmt_time,
+    grid,
+    href,
+    is_missing,
+    short,
+    zone_label,
+)
 from workbench.app.style import CSS
 from workbench.errors import FilterError, WorkbenchError
 from workbench.model import SpanKind
@@ -53,14 +66,6 @@ def _tokens(value: Any) -> str:
     return fmt_count(value)
 
 
-def _cost(value: Any, unpriced: Any = False) -> str:
-    """USD, never $0 for what has no price: 'unpriced', or a '+' when part of it is unpriced."""
-    if value is None or value != value:  # None or NaN
-        return "<span class='wb-muted' title='a model without a price'>unpriced</span>" if unpriced else ""
-    text = f"${value:,.4f}" if value < 1 else f"${value:,.2f}"
-    return text + ("<span title='some calls have no price'>+</span>" if unpriced else "")
-
-
 def _feedback(row: Any) -> str:
     """Thumbs and failed evaluations of a trace, from its annotations."""
     if row is None:
@@ -90,16 +95,20 @@ def trace_rows(frame: pd.DataFrame, annotations: pd.DataFrame | None = None) -> 
         row["trace_id"]: row for row in annotations.to_dict(orient="records")
     }
     costs = frame["cost"] if "cost" in frame else [None] * len(frame)
-    unpriced = frame["unpriced"] if "unpriced" in frame else [False] * len(frame)
+    unpriced = frame["unpriced_calls"] if "unpriced_calls" in frame else (
+        frame["unpriced"] if "unpriced" in frame else [0] * len(frame))
+    rootless = frame["root_missing"] if "root_missing" in frame else [False] * len(frame)
     return pd.DataFrame({
         "trace_id": frame["trace_id"],
         "Start": [fmt_time(v) for v in frame["start_time"]],
-        "Name": frame["name"].fillna(""),
+        # Text: escaped where the cell's link is made.
+        "Name": [("" if is_missing(n) else str(n)) + (" (root span missing)" if bool(r) else "")
+                 for n, r in zip(frame["name"], rootless)],
         "Status": [_status("ERROR" if errors else status) for status, errors in zip(frame["status_code"], frame["error_count"])],
         "Latency": [fmt_ms(v) for v in frame["latency_ms"]],
         "Spans": [f"{n:,}" + (f" ({e} err)" if e else "") for n, e in zip(frame["span_count"], frame["error_count"])],
         "Tokens": [_tokens(v) for v in frame["total_tokens"]],
-        "Cost": [_cost(c, u) for c, u in zip(costs, unpriced)],
+        "Cost": [cost_html(c, u, missing="\u2013") for c, u in zip(costs, unpriced)],
         "Feedback": [_feedback(notes.get(t)) for t in frame["trace_id"]],
         "Models": [", ".join(v) if v is not None and len(v) else "" for v in frame["models"]],
         "Session": frame["session_id"].fillna(""),
@@ -122,7 +131,9 @@ def span_rows(frame: pd.DataFrame) -> pd.DataFrame:
         "Latency": [fmt_ms(v) for v in frame["latency_ms"]],
         "Model": frame["model_name"].fillna(""),
         "Tokens": [_tokens(v) for v in frame["total_tokens"]],
-        "Cost": [_cost(v) for v in (frame["cost"] if "cost" in frame else [None] * len(frame))],
+        # A model call whose cost is unknown (no price, or no tokens reported) says so; other spans cost nothing.
+        "Cost": [cost_html(v, missing="unknown" if kind in CALL_KINDS else "")
+                 for v, kind in zip(frame["cost"] if "cost" in frame else [None] * len(frame), frame["span_kind"])],
         "Session": frame["session_id"].fillna(""),
         "Project": frame["project"].fillna(""),
         "Input": [short(v, 160) for v in frame["input_value"]],

@@ -4,8 +4,9 @@ expressions."""
 from __future__ import annotations
 
 import datetime as dt
-import math
 from typing import Any
+
+from workbench.pricing.money import usd
 
 __all__ = ["ago", "both", "duration_text", "literal", "millis", "money", "percent", "when"]
 
@@ -61,14 +62,8 @@ def duration_text(value: dt.timedelta) -> str:
 
 
 def money(value: float | None) -> str:
-    """USD with enough digits for small amounts."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "unknown"
-    if abs(value) >= 100:
-        return f"${value:,.0f}"
-    if abs(value) >= 1:
-        return f"${value:,.2f}"
-    return f"${value:.3g}"
+    """USD as everywhere else (:func:`workbench.pricing.money.usd`): ``$0.000033``, never ``$3.3e-05``."""
+    return usd(value)
 
 
 def millis(value: float) -> str:

@@ -10,7 +10,8 @@ re-costs history at once. The pieces:
 * :class:`PriceTable`: shipped plus user rows; :meth:`PriceTable.match` picks the row for a
   model name, provider and day (rules in :mod:`workbench.pricing.table`, name spellings in
   :mod:`workbench.pricing.patterns`); :meth:`PriceTable.explain` says why.
-* :func:`cost`: one span's :class:`CostBreakdown` (rules in :mod:`workbench.pricing.maths`).
+* :func:`cost`: one span's :class:`CostBreakdown` (rules in :mod:`workbench.pricing.maths`);
+  :func:`call_cost`: what one call cost, None when unknown (unpriced, or no tokens reported).
 * :mod:`workbench.pricing.userfile`: the user's JSON price file, CSV/JSON import and export.
 
 Pricing a query in SQL (how the store should do it)::
@@ -58,7 +59,17 @@ skipped by ``SUM``: report them as unpriced, never as $0. In pandas, use
 from __future__ import annotations
 
 from workbench.pricing.keys import normalize_provider, to_day
-from workbench.pricing.maths import COST_COLUMNS, TOKEN_COLUMNS, CostBreakdown, cost, cost_columns, cost_sql
+from workbench.pricing.maths import (
+    COST_COLUMNS,
+    TOKEN_COLUMNS,
+    CostBreakdown,
+    bills_tokens,
+    bills_tokens_sql,
+    call_cost,
+    cost,
+    cost_columns,
+    cost_sql,
+)
 from workbench.pricing.patterns import literal_length
 from workbench.pricing.rows import COLUMNS, PRICE_COLUMNS, Price, PriceRow
 from workbench.pricing.table import (
@@ -93,6 +104,9 @@ __all__ = [
     "PriceMatch",
     "PriceRow",
     "PriceTable",
+    "bills_tokens",
+    "bills_tokens_sql",
+    "call_cost",
     "cost",
     "cost_columns",
     "cost_sql",

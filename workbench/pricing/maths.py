@@ -1,6 +1,24 @@
 """Cost maths: tokens times prices, for one span, for columns, and as SQL.
 
-All three forms follow the same rules, so a cost is the same whichever computed it:
+**What a call cost** (:func:`call_cost`, and the SQL behind every cost the read API, the
+views and the app show) is one rule:
+
+1. A call whose model has a price *and* that reports tokens to bill (any prompt, completion,
+   cache or reasoning token; see :func:`bills_tokens`) costs what the prices say. A model
+   whose every price is zero (a free or local model, priced so by the user) costs $0 per
+   call, tokens or not.
+2. Otherwise, a cost its sender reported (``llm.cost.*``, ``gen_ai.usage.cost``) is used.
+3. Otherwise its cost is unknown: **null, never $0**. A call whose model has no price is
+   *unpriced* (counted and flagged as such wherever costs are summed, whether or not it
+   reported tokens); a call of a priced model that reported no tokens (typically a failed
+   call) has *no usage*: no cost, not a priced call of $0.
+
+A sum of calls adds the costs that are known and says how many are not; it is null only
+when none is known.
+
+The billing of the tokens a call reports follows these rules in all three forms
+(:func:`cost`, :func:`cost_columns`, :func:`cost_sql`), so a figure is the same whichever
+computed it:
 
 * **Missing counts are zero.** A count the sender did not report bills nothing.
 * **Cached input.** When ``prompt_includes_cache`` is true (OpenAI, DeepSeek, the OTel
@@ -34,10 +52,16 @@ if TYPE_CHECKING:
     import numpy as np
 
 __all__ = [
+    "BILLED_TOKENS",
     "COST_COLUMNS",
     "TOKEN_COLUMNS",
     "CostBreakdown",
+    "bills_tokens",
+    "bills_tokens_sql",
+    "call_cost",
     "cost",
+    "free_sql",
+    "is_free",
     "cost_columns",
     "cost_sql",
 ]
@@ -64,6 +88,11 @@ TOKEN_COLUMNS: dict[str, str] = {
     "reasoning": "reasoning_tokens",
     "prompt_includes_cache": "prompt_includes_cache",
 }
+
+
+#: The token counts a price applies to. A call reporting none of them (a total alone, or
+#: nothing) has nothing to bill, so its cost is unknown rather than $0.
+BILLED_TOKENS: tuple[str, ...] = ("prompt", "completion", "cache_read", "cache_write", "reasoning")
 
 
 class _Prices(Protocol):
@@ -137,6 +166,62 @@ def cost(tokens: TokenUsage, price: _Prices) -> CostBreakdown:
     return CostBreakdown(*parts, total=sum(parts))
 
 
+def bills_tokens(tokens: TokenUsage) -> bool:
+    """Whether a call reports any token a price applies to (see :data:`BILLED_TOKENS`).
+
+    Example:
+        >>> bills_tokens(TokenUsage(prompt=12)), bills_tokens(TokenUsage()), bills_tokens(TokenUsage(total=9))
+        (True, False, False)
+    """
+    return any((getattr(tokens, name) or 0) > 0 for name in BILLED_TOKENS)
+
+
+def bills_tokens_sql(spans: str = "s", columns: Mapping[str, str] | None = None) -> str:
+    """SQL that is true when the span ``spans`` reports tokens to bill (:func:`bills_tokens`).
+
+    Args:
+        spans: The span table's alias in the query.
+        columns: Token column names, where they differ from :data:`TOKEN_COLUMNS`.
+    """
+    c = {**TOKEN_COLUMNS, **(columns or {})}
+    return "(" + " OR ".join(f"COALESCE({spans}.{c[name]}, 0) > 0" for name in BILLED_TOKENS) + ")"
+
+
+def call_cost(tokens: TokenUsage, price: _Prices | None, client_cost: float | None = None) -> float | None:
+    """What one call cost, by the rule in this module's docstring: None when unknown.
+
+    Args:
+        tokens: The call's token counts.
+        price: The model's prices, or None when no price row matches (unpriced).
+        client_cost: The cost the call's sender reported, if any.
+
+    Example:
+        >>> from workbench.pricing import Price
+        >>> gpt_4o = Price(input=2.5, output=10)
+        >>> call_cost(TokenUsage(prompt=1000, completion=500), gpt_4o)
+        0.0075
+        >>> call_cost(TokenUsage(), gpt_4o) is None  # a failed call that reported no tokens
+        True
+        >>> call_cost(TokenUsage(prompt=10), None, client_cost=0.01)  # unpriced: the sender's figure
+        0.01
+    """
+    if price is not None and (bills_tokens(tokens) or is_free(price)):
+        return cost(tokens, price).total
+    return client_cost
+
+
+def is_free(price: _Prices) -> bool:
+    """Whether every price of a row is zero, so that any call of its model costs $0."""
+    return not any(value for value in (price.input, price.output, price.cache_read, price.cache_write, price.reasoning))
+
+
+def free_sql(prices: str = "p") -> str:
+    """SQL that is true when the resolved price row ``prices`` is free (:func:`is_free`)."""
+    parts = [f"{prices}.input_per_mtok = 0", f"{prices}.output_per_mtok = 0"]
+    parts += [f"COALESCE({prices}.{kind}_per_mtok, 0) = 0" for kind in ("cache_read", "cache_write", "reasoning")]
+    return "(" + " AND ".join(parts) + ")"
+
+
 def cost_columns(tokens: Mapping[str, Any], prices: Mapping[str, Any]) -> dict[str, np.ndarray]:
     """Vectorised :func:`cost`: token columns and price columns in, cost columns out.
 
@@ -150,7 +235,8 @@ def cost_columns(tokens: Mapping[str, Any], prices: Mapping[str, Any]) -> dict[s
             gives NaN costs.
 
     Returns:
-        :data:`COST_COLUMNS`, each a float64 numpy array.
+        :data:`COST_COLUMNS`, each a float64 numpy array: what the tokens bill. Whether a call
+        has a cost at all (a row without tokens to bill has none) is :func:`call_cost`'s rule.
     """
     import numpy as np
 
@@ -201,7 +287,9 @@ def cost_sql(spans: str = "s", prices: str = "p", columns: Mapping[str, str] | N
             :data:`TOKEN_COLUMNS` (e.g. ``{"prompt": "tokens_prompt"}``).
 
     Returns:
-        An SQL expression for each name in :data:`COST_COLUMNS`.
+        An SQL expression for each name in :data:`COST_COLUMNS`: what the tokens bill. A call
+        without tokens to bill has no cost (:func:`call_cost`); test it with
+        :func:`bills_tokens_sql` (:mod:`workbench.analysis.price_join` does).
     """
     c = {**TOKEN_COLUMNS, **(columns or {})}
     prompt = f"COALESCE({spans}.{c['prompt']}, 0)"
