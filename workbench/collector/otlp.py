@@ -24,6 +24,7 @@ import numpy as np
 from google.protobuf.message import DecodeError as ProtobufDecodeError
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
+from workbench.collector.lenient import repair_utf8
 from workbench.errors import DecodeError
 from workbench.model import Event, Link, Span, StatusCode
 from workbench.semconv import make_span
@@ -127,10 +128,12 @@ def decode_protobuf(body: bytes, *, default_project: str = "default") -> Decoded
     try:
         request.ParseFromString(body)
     except (ProtobufDecodeError, ValueError, RuntimeError) as exc:
-        raise DecodeError(
-            f"The body is not a valid OTLP ExportTraceServiceRequest in protobuf ({exc}); send "
-            "protobuf with Content-Type application/x-protobuf, or OTLP/JSON with application/json."
-        ) from None
+        # Text that is not UTF-8 costs only the spans that hold it, repaired and flagged.
+        repaired = repair_utf8(body) if "UTF-8" in str(exc) else None
+        if repaired is None:
+            raise DecodeError(_pb_error(exc)) from None
+        request = ExportTraceServiceRequest()
+        request.ParseFromString(repaired)
     out = Decoded()
     for resource_spans in request.resource_spans:
         resource = _pb_attributes(resource_spans.resource.attributes)
@@ -146,6 +149,14 @@ def decode_protobuf(body: bytes, *, default_project: str = "default") -> Decoded
                 except (ValueError, TypeError, OverflowError, RecursionError) as exc:
                     out.reject(f"span {s.name!r} could not be read ({type(exc).__name__}: {exc})")
     return out
+
+
+def _pb_error(exc: Exception) -> str:
+    if "MaxDepth" in str(exc):
+        return ("The body nests messages more than 100 levels deep (attribute values inside values); "
+                f"send attribute values nested at most {MAX_DEPTH} levels.")
+    return (f"The body is not a valid OTLP ExportTraceServiceRequest in protobuf ({exc}); send "
+            "protobuf with Content-Type application/x-protobuf, or OTLP/JSON with application/json.")
 
 
 def _pb_span(s: Any, resource: dict[str, Any], scope_name: str | None, scope_version: str | None,
