@@ -429,8 +429,7 @@ def decode_json(body: bytes, *, default_project: str = "default") -> Decoded:
                                             resource_notes)
             except _Rejected as exc:  # every span of this resource goes with it
                 for scope_spans in scopes:
-                    spans = scope_spans.get("spans") or []
-                    for _ in spans if isinstance(spans, list) else ():
+                    for _ in _spans_of(scope_spans):
                         out.reject(f"the resource of these spans cannot be read: {exc}")
                 continue
             for scope_spans in scopes:
@@ -440,10 +439,7 @@ def decode_json(body: bytes, *, default_project: str = "default") -> Decoded:
                 if not isinstance(scope_name, (str, type(None))) or not isinstance(scope_version, (str, type(None))):
                     scope_name = str(scope_name)
                     scope_version = None if scope_version is None else str(scope_version)
-                spans = scope_spans.get("spans") or []
-                if not isinstance(spans, list):
-                    raise DecodeError("spans must be a list of span objects.")
-                for s in spans:
+                for s in _spans_of(scope_spans):
                     try:
                         out.spans.append(_json_span(s, resource, resource_notes, scope_name, scope_version,
                                                     default_project))
@@ -456,6 +452,13 @@ def decode_json(body: bytes, *, default_project: str = "default") -> Decoded:
             raise
         raise DecodeError(f"The JSON is not shaped like an OTLP ExportTraceServiceRequest ({exc}).") from None
     return out
+
+
+def _spans_of(scope_spans: Any) -> list[Any]:
+    spans = scope_spans.get("spans") or []
+    if not isinstance(spans, list):
+        raise DecodeError("spans must be a list of span objects.")
+    return spans
 
 
 def _json_span(s: Any, resource: dict[str, Any], resource_notes: list[str], scope_name: str | None,
