@@ -193,7 +193,7 @@ def _mutate_protobuf(body: bytes, rng: random.Random) -> bytes:
         elif choice == 3:
             span.start_time_unix_nano = rng.choice([0, 1, 2**63 - 1, 2**63, 2**64 - 1, rng.randrange(2**64)])
         elif choice == 4:
-            span.end_time_unix_nano = rng.choice([0, 1, span.start_time_unix_nano - 1, 2**64 - 1])
+            span.end_time_unix_nano = rng.choice([0, 1, max(0, span.start_time_unix_nano - 1), 2**64 - 1])
         elif choice == 5:
             attribute = span.attributes.add()
             attribute.key = rng.choice(["llm.token_count.prompt", "llm.token_count.completion", "x",

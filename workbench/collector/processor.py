@@ -192,6 +192,10 @@ class CollectorProcessor(SpanProcessor):
         if error is not None:
             self.failed += 1
             logger.error("workbench could not store a batch of spans: %s", error)
+            return
+        # Spans the store could not hold (a start time past 2262 ...) cost only themselves;
+        # the writer logged why.
+        self.failed += getattr(future.result(), "rejected", 0)
 
     # Flush and shutdown ----------------------------------------------------------------
 

@@ -403,7 +403,10 @@ class Writer:
                     try:
                         cur.execute(f"INSERT INTO {table} BY NAME SELECT * FROM _incoming").fetchall()
                     finally:
-                        cur.unregister("_incoming")
+                        try:
+                            cur.unregister("_incoming")
+                        except duckdb.Error:  # refused in an aborted transaction: the insert's error is the one to raise
+                            pass
             cur.execute("COMMIT")
         except BaseException:
             cur.execute("ROLLBACK")
