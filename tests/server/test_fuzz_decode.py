@@ -19,6 +19,7 @@ CI runs a few thousand cases. More by hand, with another seed::
 from __future__ import annotations
 
 import base64
+import copy
 import json
 import math
 import os
@@ -142,11 +143,14 @@ def _mutate_json(data: dict[str, Any], rng: random.Random) -> bytes:
         if choice < 0.1 and isinstance(parent, dict):
             del parent[last]
         elif choice < 0.2 and isinstance(parent, list):
-            parent.insert(rng.randrange(len(parent) + 1), parent[last])
+            try:
+                parent.insert(rng.randrange(len(parent) + 1), copy.deepcopy(parent[last]))
+            except RecursionError:  # a value nested on purpose: leave it be
+                pass
         elif choice < 0.3:
             parent[last] = _nested(rng)
         else:
-            parent[last] = rng.choice(HOSTILE)
+            parent[last] = copy.deepcopy(rng.choice(HOSTILE))
     text = json.dumps(data)  # surrogates escaped, NaN and infinities as JSON's extensions
     if rng.random() < 0.15:
         return _mutate_bytes(text.encode(), rng)
