@@ -287,6 +287,10 @@ CASES = [
          lambda: _pb_request(lambda s: (_pb_attr(s, "llm.token_count.prompt", int_value=2**63 - 1),
                                         _pb_attr(s, "llm.token_count.completion", int_value=2**63 - 1))),
          PROTOBUF, check=_all(_column("prompt_tokens", None), _column("total_tokens", None))),
+    Case("protobuf-event-time-of-2^64-1",
+         lambda: _pb_request(lambda s: s.events.add(name="e", time_unix_nano=2**64 - 1)), PROTOBUF,
+         check=_all(_repaired("events.time"),
+                    lambda row: json.loads(row["events"])[0]["time_ns"] == START or pytest.fail(row["events"]))),
     Case("sdk-end-before-start", lambda: _sdk(lambda t: _sdk_span(t, start=START, end=START - 5)), PROTOBUF,
          check=_all(_column("latency_ms", 0.0), _repaired("end_time: before start_time"))),
     Case("sdk-nan-vector", lambda: _sdk(lambda t: _sdk_span(t, **{

@@ -207,6 +207,13 @@ def _build_repaired(spans: list[Span]) -> SpanBatch:
     return batch
 
 
+def _odd_event_time(span: Span) -> bool:
+    for event in span.events:
+        if not 0 <= event.time_ns <= MAX_TIME_NS:
+            return True
+    return False
+
+
 def _build(spans: list[Span]) -> SpanBatch:
     cols: dict[str, list[Any]] = {name: [] for name in SPANS.column_names}
     docs: dict[str, list[Any]] = {name: [] for name in DOCUMENTS.column_names}
@@ -217,7 +224,7 @@ def _build(spans: list[Span]) -> SpanBatch:
     a = {name: values.append for name, values in cols.items()}
     for s in spans:
         # Times out of order or out of range: rare, and cheap to see here.
-        if not 0 <= s.start_time_ns <= s.end_time_ns <= MAX_TIME_NS:
+        if not 0 <= s.start_time_ns <= s.end_time_ns <= MAX_TIME_NS or (s.events and _odd_event_time(s)):
             s = repair_span(s)
         start_us = s.start_time_ns // 1000
         tokens = s.tokens
