@@ -59,3 +59,30 @@ def test_nan_held_from_elsewhere_comes_back_as_standard_json(server, store):
     one = requests.get(server.url + f"/api/spans/{span.span_id}", timeout=30)
     assert one.status_code == 200
     _strict(one.text)
+
+
+def test_decode_workers_repair_and_reject_as_the_thread_does(db_path):
+    from tests.helpers import wait_for
+    from workbench.server import Server
+    from workbench.store import Store
+
+    body = _request(4)
+    spans = body["resourceSpans"][0]["scopeSpans"][0]["spans"]
+    spans[1]["name"] = "lone \ud800"
+    spans[2]["startTimeUnixNano"] = str(10**30)
+    spans[3]["attributes"] = [{"key": "deep", "value": {"arrayValue": {"values": [{"arrayValue": {"values": []}}] * 2}}},
+                              {"key": "nested", "value": json.loads('{"arrayValue":{"values":[' * 40 + ']}}' * 40)}]
+    with Store(db_path) as store:
+        server = Server(store, host="127.0.0.1", port=0, app=False, decode_workers=1).start()
+        try:
+            requests.post(server.url + "/v1/traces", json=_request(1), timeout=60)  # starts the workers
+            wait_for(server.ingest.pool.ready.is_set, timeout=60)
+            response = requests.post(server.url + "/v1/traces", data=json.dumps(body), timeout=60,
+                                     headers={"Content-Type": "application/json"})
+            assert response.status_code == 200, response.text
+            partial = response.json()["partialSuccess"]
+            assert partial["rejectedSpans"] == "2" and "levels" in partial["errorMessage"]
+            names = {name for (name,) in store.fetchall("SELECT name FROM spans")}
+            assert names == {"span-0", "lone \ufffd"}
+        finally:
+            server.stop()
