@@ -104,14 +104,26 @@ def _field(number: int, payload: bytes) -> bytes:
     return _varint(number << 3 | 2) + _varint(len(payload)) + payload
 
 
-def _pb_deeply_nested(depth: int) -> bytes:
-    """A request whose one attribute nests ``depth`` arrays (written by hand: protobuf refuses to)."""
+def _pb_deeply_nested_value(depth: int) -> bytes:
+    """An AnyValue that nests ``depth`` arrays (written by hand: protobuf refuses to)."""
     value = b"\x18\x01"  # AnyValue.int_value = 1
     for _ in range(depth):
         value = _field(5, _field(1, value))  # AnyValue.array_value { values { ... } }
-    attribute = _field(1, b"k") + _field(2, value)
+    return value
+
+
+def _pb_deeply_nested(depth: int) -> bytes:
+    """A request whose one span's attribute nests ``depth`` arrays."""
+    attribute = _field(1, b"k") + _field(2, _pb_deeply_nested_value(depth))
     span = _field(1, bytes.fromhex(BAD_TRACE)) + _field(2, bytes.fromhex(BAD_SPAN)) + _field(9, attribute)
     return _field(1, _field(2, _field(2, span)))  # request.resource_spans.scope_spans.spans
+
+
+def _pb_deep_resource(depth: int) -> bytes:
+    """A request of one span whose resource has an attribute nesting ``depth`` arrays."""
+    resource = _field(1, _field(1, b"r") + _field(2, _pb_deeply_nested_value(depth)))
+    span = _field(1, b"\x07" * 16) + _field(2, b"\x07" * 8)
+    return _field(1, _field(1, resource) + _field(2, _field(2, span)))
 
 
 def _sdk(emit: Callable[[Any], None]) -> bytes:
@@ -273,6 +285,10 @@ CASES = [
     Case("protobuf-nested-too-deep", lambda: _pb_deeply_nested(200), PROTOBUF, status=400,
          message="nests messages", stored=0),
     # Protobuf.
+    Case("protobuf-attribute-nested-40-deep", lambda: _pb_request(lambda s: None) + _pb_deeply_nested(40),
+         PROTOBUF, rejected=1, message="levels", stored=2),
+    Case("protobuf-resource-nested-40-deep", lambda: _pb_request(lambda s: None) + _pb_deep_resource(40),
+         PROTOBUF, rejected=1, message="resource", stored=2),
     _rejected("protobuf-start-of-2^64-1", lambda: _pb_request(lambda s: setattr(s, "start_time_unix_nano", 2**64 - 1)),
               "start time", PROTOBUF),
     _rejected("protobuf-parent-of-5-bytes", lambda: _pb_request(lambda s: setattr(s, "parent_span_id", b"\x01" * 5)),

@@ -56,7 +56,7 @@ class Decoded:
 # Protobuf ------------------------------------------------------------------------------
 
 
-def _pb_value(value: Any) -> Any:
+def _pb_value(value: Any, depth: int = 0) -> Any:
     which = value.WhichOneof("value")
     if which == "string_value":
         return value.string_value
@@ -72,9 +72,13 @@ def _pb_value(value: Any) -> Any:
             doubles = _doubles(value.array_value)
             if doubles is not None:
                 return doubles
-        return [_pb_value(v) for v in items]
+        if depth >= MAX_DEPTH:
+            raise _Rejected(f"an attribute value nests arrays and maps more than {MAX_DEPTH} levels deep")
+        return [_pb_value(v, depth + 1) for v in items]
     if which == "kvlist_value":
-        return {kv.key: _pb_value(kv.value) for kv in value.kvlist_value.values}
+        if depth >= MAX_DEPTH:
+            raise _Rejected(f"an attribute value nests arrays and maps more than {MAX_DEPTH} levels deep")
+        return {kv.key: _pb_value(kv.value, depth + 1) for kv in value.kvlist_value.values}
     if which == "bytes_value":
         return value.bytes_value
     return None
@@ -136,7 +140,13 @@ def decode_protobuf(body: bytes, *, default_project: str = "default") -> Decoded
         request.ParseFromString(repaired)
     out = Decoded()
     for resource_spans in request.resource_spans:
-        resource = _pb_attributes(resource_spans.resource.attributes)
+        try:
+            resource = _pb_attributes(resource_spans.resource.attributes)
+        except _Rejected as exc:  # every span of this resource goes with it
+            for scope_spans in resource_spans.scope_spans:
+                for _ in scope_spans.spans:
+                    out.reject(f"the resource of these spans cannot be read: {exc}")
+            continue
         for scope_spans in resource_spans.scope_spans:
             scope = scope_spans.scope
             scope_name = scope.name or None
@@ -145,7 +155,8 @@ def decode_protobuf(body: bytes, *, default_project: str = "default") -> Decoded
                 try:
                     out.spans.append(_pb_span(s, resource, scope_name, scope_version, default_project))
                 except _Rejected as exc:
-                    out.reject(str(exc))
+                    reason = str(exc)
+                    out.reject(reason if reason.startswith("span ") else f"span {s.name!r}: {reason}")
                 except (ValueError, TypeError, OverflowError, RecursionError) as exc:
                     out.reject(f"span {s.name!r} could not be read ({type(exc).__name__}: {exc})")
     return out
