@@ -303,7 +303,14 @@ _HEX = {32: re.compile("[0-9a-fA-F]{32}"), 16: re.compile("[0-9a-fA-F]{16}")}
 _PLAIN = {"stringValue": str, "doubleValue": float, "boolValue": bool}
 
 
-def _json_value(value: Any, where: str, notes: list[str], depth: int) -> Any:
+def _json_value(value: Any, where: str = "", notes: list[str] | None = None, depth: int = 0) -> Any:
+    """A Python value from an OTLP/JSON ``AnyValue``; out-of-range integers are noted in ``notes``.
+
+    Raises:
+        ValueError: The value is malformed or nests more than ``MAX_DEPTH`` levels (the message says which).
+    """
+    if notes is None:
+        notes = []
     if type(value) is dict and len(value) == 1:
         for key, scalar in value.items():
             if type(scalar) is _PLAIN.get(key):
@@ -339,7 +346,10 @@ def _json_value(value: Any, where: str, notes: list[str], depth: int) -> Any:
     return None
 
 
-def _json_attributes(items: Any, notes: list[str], depth: int = 0) -> dict[str, Any]:
+def _json_attributes(items: Any, notes: list[str] | None = None, depth: int = 0) -> dict[str, Any]:
+    """OTLP/JSON attributes (a list of ``{key, value}``) as a dict; see :func:`_json_value`."""
+    if notes is None:
+        notes = []
     if not isinstance(items, list):
         raise _Rejected(f"attributes must be a list of {{key, value}} objects; got {type(items).__name__}")
     out = {}
