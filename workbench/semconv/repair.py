@@ -112,11 +112,7 @@ def clean_value(value: Any, where: str, notes: _Notes, depth: int = 0) -> Any:
         notes.add(f"{where}: nested more than {MAX_DEPTH} levels, replaced")
         return _TOO_DEEP
     if isinstance(value, Mapping):
-        return {
-            _text(k, where, notes) if type(k) is str or not isinstance(k, (int, float, bool)) else k:
-                clean_value(v, where, notes, depth + 1)
-            for k, v in value.items()
-        }
+        return {_key(k, where, notes): clean_value(v, where, notes, depth + 1) for k, v in value.items()}
     if isinstance(value, (list, tuple, set, frozenset)):
         return [clean_value(v, where, notes, depth + 1) for v in value]
     if hasattr(value, "tolist"):  # a numpy array or scalar
@@ -126,6 +122,13 @@ def clean_value(value: Any, where: str, notes: _Notes, depth: int = 0) -> Any:
             pass
     notes.add(f"{where}: {kind.__name__} stored as its text")
     return _text(repr(value) if not isinstance(value, str) else value, where, notes)
+
+
+def _key(key: Any, where: str, notes: _Notes) -> Any:
+    """A map key JSON text can hold: text (cleaned), or a number, bool or None as they are."""
+    if key is None or type(key) in (float, bool) or (type(key) is int and _INT_RANGE[0] <= key <= _INT_RANGE[1]):
+        return key
+    return _text(key, where, notes)
 
 
 def _attributes(value: Any, where: str, notes: _Notes) -> dict[str, Any]:
