@@ -265,6 +265,8 @@ CASES = [
     _rejected("link-with-bad-id",
               lambda: _json_request(_good_json(), _bad_json(links=[{"traceId": "xyz", "spanId": BAD_SPAN}])),
               "traceId"),
+    _rejected("bad-id-and-a-lone-surrogate-in-the-name",
+              lambda: _json_request(_good_json(), _bad_json(name="x\ud800", spanId="nope")), "spanId"),
     _rejected("name-not-a-string", lambda: _json_request(_good_json(), _bad_json(name=5)), "name"),
     _rejected("bool-as-other-text",
               lambda: _json_request(_good_json(), _bad_json(attributes=[_attr("b", {"boolValue": "yes"})])),
@@ -331,6 +333,8 @@ def _outcome(response: requests.Response, content_type: str) -> tuple[int, str]:
         return -1, status_pb2.Status.FromString(response.content).message
     assert response.headers["Content-Type"].startswith(JSON)
     payload = response.json()  # standard JSON, always
+    text = json.dumps(payload, ensure_ascii=False)
+    assert not any("\ud800" <= c <= "\udfff" for c in text), text  # nothing a strict reader refuses
     if response.status_code == 200:
         partial = payload.get("partialSuccess", {})
         return int(partial.get("rejectedSpans", 0)), partial.get("errorMessage", "")

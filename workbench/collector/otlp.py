@@ -50,7 +50,8 @@ class Decoded:
         """Count one rejected span, keeping the first reason."""
         self.rejected += 1
         if not self.error:
-            self.error = reason
+            # The reason may quote what was sent: lone surrogates would make the answer unsendable.
+            self.error = reason.encode("utf-8", "replace").decode("utf-8")
 
 
 # Protobuf ------------------------------------------------------------------------------
