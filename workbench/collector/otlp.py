@@ -465,11 +465,8 @@ def decode_json(body: bytes, *, default_project: str = "default") -> Decoded:
                 continue
             for scope_spans in scopes:
                 scope = scope_spans.get("scope") or {}
-                scope_name = scope.get("name") or None
-                scope_version = scope.get("version") or None
-                if not isinstance(scope_name, (str, type(None))) or not isinstance(scope_version, (str, type(None))):
-                    scope_name = str(scope_name)
-                    scope_version = None if scope_version is None else str(scope_version)
+                scope_name = _scope_text(scope.get("name"))
+                scope_version = _scope_text(scope.get("version"))
                 for s in _spans_of(scope_spans):
                     try:
                         out.spans.append(_json_span(s, resource, resource_notes, scope_name, scope_version,
@@ -483,6 +480,13 @@ def decode_json(body: bytes, *, default_project: str = "default") -> Decoded:
             raise
         raise DecodeError(f"The JSON is not shaped like an OTLP ExportTraceServiceRequest ({exc}).") from None
     return out
+
+
+def _scope_text(value: Any) -> str | None:
+    """A scope's name or version: text as sent, anything else as its text, nothing as None."""
+    if value is None or value == "":
+        return None
+    return value if type(value) is str else str(value)
 
 
 def _spans_of(scope_spans: Any) -> list[Any]:
