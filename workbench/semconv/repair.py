@@ -108,6 +108,8 @@ def clean_value(value: Any, where: str, notes: _Notes, depth: int = 0) -> Any:
         return str(value)
     if kind is float or isinstance(value, (bytes, bytearray, memoryview)):
         return value  # NaN and infinities are written as JSON null
+    if getattr(getattr(value, "dtype", None), "kind", "") in ("f", "i", "u", "b"):
+        return value  # a numpy array of numbers (a decoded vector): nothing in it to repair
     if depth >= MAX_DEPTH:
         notes.add(f"{where}: nested more than {MAX_DEPTH} levels, replaced")
         return _TOO_DEEP
