@@ -161,3 +161,32 @@ def test_a_server_in_the_users_process_leaves_its_garbage_collector_alone(store)
     finally:
         gc.unfreeze()
         gc.set_threshold(*threshold)
+
+
+def test_an_unforeseen_failure_while_decoding_is_a_decode_error_not_a_crash(monkeypatch, caplog):
+    import pytest
+
+    import workbench.server.decode as decode
+    from workbench.errors import DecodeError
+
+    def broken(body, *, default_project):
+        raise KeyError("a case the decoder did not foresee")
+
+    monkeypatch.setattr(decode, "decode_protobuf", broken)
+    with pytest.raises(DecodeError, match="could not be decoded"):
+        decode_body(_body(), "application/x-protobuf", "p", None, None)
+    assert "could not be decoded" in caplog.text  # logged with its traceback, for a bug report
+
+
+def test_spans_that_cannot_be_stored_are_counted_with_the_first_reason():
+    import json as _json
+
+    def span(i, start):
+        return {"traceId": f"{i:032x}", "spanId": f"{i:016x}", "name": f"s{i}", "startTimeUnixNano": str(start)}
+
+    body = _json.dumps({"resourceSpans": [{"scopeSpans": [{"spans": [
+        span(1, 1_700_000_000_000_000_000), span(2, 10**30), span(3, 2**63), {"traceId": "x"}]}]}]}).encode()
+    decoded = decode_body(body, "application/json", "p", None, None)
+    assert (decoded.spans, decoded.rejected) == (1, 3)
+    assert decoded.error.startswith("span '' has traceId 'x'")  # the decoder's reason comes first
+    assert decoded.to_batch().spans.column("name").to_pylist() == ["s1"]

@@ -194,6 +194,10 @@ class CollectorProcessor(SpanProcessor):
             self.failed += 1
             self.last_error = str(error)
             logger.error("workbench could not store a batch of spans: %s", error)
+            return
+        # Spans the store could not hold (a start time past 2262 ...) cost only themselves;
+        # the writer logged why.
+        self.failed += getattr(future.result(), "rejected", 0)
 
     # Flush and shutdown ----------------------------------------------------------------
 

@@ -51,7 +51,8 @@ Modules: ``extract`` (the readers, in order), ``keys`` (the tables), ``logs`` (l
 as span events), ``indexed`` (the one
 walk over the attributes), ``fields`` and ``usage`` (scalar readers), ``openinference``,
 ``genai``, ``messages`` and ``vendors`` (structured readers), ``coerce`` (lenient
-conversions), ``build`` (quick constructors for the frozen model classes).
+conversions), ``build`` (quick constructors for the frozen model classes), ``repair``
+(what the store can hold, and spans brought within it).
 
 Everything here is a pure function over dicts, standard library plus
 ``openinference-semantic-conventions``. Nothing raises on odd input: a value of the wrong

@@ -18,6 +18,8 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _MICROSECOND = timedelta(microseconds=1)
 
 __all__ = [
+    "MAX_COUNT",
+    "MAX_TIME_NS",
     "as_count",
     "as_float",
     "as_json",
@@ -28,32 +30,41 @@ __all__ = [
 ]
 
 
+#: The largest count :func:`as_count` takes (2^53 - 1, the largest integer a double or a
+#: JavaScript number holds exactly): a few such counts still add up within 64 bits.
+MAX_COUNT = 2**53 - 1
+#: The last nanosecond :func:`time_to_ns` returns (a signed 64-bit count: 2262-04-11).
+MAX_TIME_NS = 2**63 - 1
+
+
 def as_count(value: Any) -> int | None:
-    """Return ``value`` as a non-negative integer count, or ``None``.
+    """Return ``value`` as a non-negative integer count up to :data:`MAX_COUNT`, or ``None``.
 
     Accepts ints, integral or fractional floats (rounded), and numeric strings such as
     ``"12"``, ``" 12 "`` or ``"12.0"``. Booleans are refused: ``True`` is not a token count.
     """
     if type(value) is int:  # the common case first, and it excludes bool
-        return value if value >= 0 else None
+        return value if 0 <= value <= MAX_COUNT else None
     if isinstance(value, bool):
         return None
     if isinstance(value, float):
-        if not math.isfinite(value) or value < 0:
+        if not 0 <= value <= MAX_COUNT:  # also refuses NaN
             return None
         return round(value)
     if isinstance(value, str):
         text = value.strip()
         if len(text) > 2 and text[0] == '"' == text[-1]:
             text = text[1:-1].strip()  # MLflow JSON-quotes its values
+        if len(text) > 40:  # no count is that long; int() of a huge text is slow
+            return None
         try:
             number = int(text)
         except ValueError:
             number_f = as_float(text)
-            return None if number_f is None or number_f < 0 else round(number_f)
-        return number if number >= 0 else None
+            return None if number_f is None or not 0 <= number_f <= MAX_COUNT else round(number_f)
+        return number if 0 <= number <= MAX_COUNT else None
     if isinstance(value, int):  # int subclasses other than bool (numpy-like)
-        return int(value) if value >= 0 else None
+        return int(value) if 0 <= value <= MAX_COUNT else None
     return None
 
 
@@ -62,11 +73,14 @@ def as_float(value: Any) -> float | None:
     if isinstance(value, bool):
         return None
     if isinstance(value, (int, float)):
-        number = float(value)
+        try:
+            number = float(value)
+        except OverflowError:  # an int past a double's range
+            return None
     elif isinstance(value, str):
         try:
             number = float(value.strip().strip('"'))
-        except ValueError:
+        except (ValueError, OverflowError):
             return None
     else:
         return None
@@ -154,7 +168,7 @@ def to_text(value: Any) -> str | None:
 
 
 def time_to_ns(value: Any) -> int | None:
-    """Return a point in time as integer nanoseconds since the epoch, or ``None``.
+    """Return a point in time as integer nanoseconds since the epoch (up to 2262), or ``None``.
 
     Accepts ISO 8601 text (a trailing ``Z`` and a JSON quoting are allowed; a time with no
     offset is taken as UTC) and numbers. A number is read by its size, because senders use
@@ -169,7 +183,7 @@ def time_to_ns(value: Any) -> int | None:
     else:
         number = as_float(value)
     if number is not None:
-        if number <= 0:
+        if not 0 < number <= MAX_TIME_NS:
             return None
         whole = int(number)
         exact = whole == number  # multiply integers exactly; floats only when fractional
@@ -190,7 +204,8 @@ def time_to_ns(value: Any) -> int | None:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=timezone.utc)
     # Integer microseconds (all datetime keeps), so no float rounding creeps in.
-    return (moment - _EPOCH) // _MICROSECOND * 1000
+    ns = (moment - _EPOCH) // _MICROSECOND * 1000
+    return ns if 0 < ns <= MAX_TIME_NS else None
 
 
 def _has_date_mark(text: str) -> bool:

@@ -33,6 +33,7 @@ import asyncio
 import datetime as dt
 import io
 import json
+import math
 import re
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -65,6 +66,17 @@ def _json_default(value: Any) -> Any:
     return str(value)
 
 
+def _finite(value: Any) -> Any:
+    """``value`` with every NaN and infinity replaced by None."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    return value
+
+
 def _flat(table: pa.Table) -> pa.Table:
     """Lists as JSON text, since CSV has no lists."""
     for i, column in enumerate(table.schema):
@@ -95,7 +107,11 @@ class _ApiHandler(RequestHandler):
 
     def send_json(self, payload: Any) -> None:
         self.set_header("Content-Type", "application/json")
-        self.finish(json.dumps(payload, default=_json_default))
+        try:
+            text = json.dumps(payload, default=_json_default, allow_nan=False)
+        except ValueError:  # a NaN or an infinity (from an imported file, say): null, as standard JSON has it
+            text = json.dumps(_finite(payload), default=_json_default, allow_nan=False)
+        self.finish(text)
 
     def send_table(self, table: pa.Table) -> None:
         fmt = self.get_query_argument("format", "arrow")

@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 from workbench.collector.otlp import decode_json, decode_protobuf
 from workbench.collector.pipeline import Pipeline
+from workbench.errors import DecodeError
 from workbench.store.rows import SpanBatch, to_tables
 
 if TYPE_CHECKING:
@@ -43,6 +44,7 @@ __all__ = ["DecodePool", "DecodedBatch", "decode_body"]
 logger = logging.getLogger(__name__)
 
 JSON = "application/json"
+_TOO_DEEP = "The body nests too deeply to be decoded; send attribute values nested at most 32 levels."
 
 
 @dataclass
@@ -108,10 +110,22 @@ def decode_body(
 
     With ``spool`` (a folder), the rows are written to a new file there rather than returned.
 
+    A span that cannot be stored costs only itself: it is counted in ``rejected`` with the
+    first reason in ``error`` (OTLP partial success), and the other spans are kept.
+
     Raises:
-        DecodeError: The body cannot be decoded.
+        DecodeError: The body cannot be decoded at all.
     """
-    decoded = (decode_json if content_type == JSON else decode_protobuf)(body, default_project=default_project)
+    try:
+        decoded = (decode_json if content_type == JSON else decode_protobuf)(body, default_project=default_project)
+    except DecodeError:
+        raise
+    except RecursionError:
+        raise DecodeError(_TOO_DEEP) from None
+    except Exception as exc:  # a case the decoder does not know: still the client's answer, not a 500
+        logger.exception("an OTLP body could not be decoded")
+        raise DecodeError(f"The body could not be decoded ({type(exc).__name__}: {exc}); check that it is an "
+                          "OTLP ExportTraceServiceRequest.") from None
     spans = decoded.spans
     redacted: dict[str, int] = {}
     pipeline = _pipeline(redaction)
@@ -121,8 +135,12 @@ def decode_body(
         if pipeline.redactor is not None:
             after = Counter(pipeline.redactor.counts())
             redacted = dict(after - before)
-    batch = to_tables(spans)
-    out = DecodedBatch(spans=batch.num_spans, rejected=decoded.rejected, error=decoded.error, redacted=redacted)
+    batch = to_tables(spans)  # spans that cannot be stored are left out, and listed
+    rejected, error = decoded.rejected, decoded.error
+    if batch.rejected:
+        rejected += len(batch.rejected)
+        error = error or batch.rejected[0][1]
+    out = DecodedBatch(spans=batch.num_spans, rejected=rejected, error=error, redacted=redacted)
     if spool is not None:
         path = os.path.join(spool, f"{uuid.uuid4().hex}.arrows")
         try:

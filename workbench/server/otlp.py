@@ -202,7 +202,12 @@ class OtlpTracesHandler(RequestHandler):
                 ingest.refused_requests += 1
                 self._fail(503, str(exc), content_type)
                 return
-            await asyncio.wrap_future(committed)
+            stored = await asyncio.wrap_future(committed)
+            left_out = decoded.spans - stored  # spans the store refused for their data (rare)
+            if left_out > 0:
+                decoded.spans -= left_out
+                decoded.rejected += left_out
+                decoded.error = decoded.error or getattr(stored, "error", "") or "spans could not be stored"
         except DecodeError as exc:
             self._fail(400, str(exc), content_type)
             return

@@ -2,6 +2,12 @@
 
 This runs on the write path for every span, so it builds plain Python column lists in one
 pass and hands them to Arrow once; no per-row dictionaries.
+
+Values the store cannot hold (see :mod:`workbench.semconv.repair`) cost one span, never the
+batch: a span whose times fail the cheap check in the loop is repaired first; and when a batch
+cannot be built as it came (a lone surrogate, an integer past 64 bits, a NaN vector ...), every
+span is repaired and the batch built again, and the spans that still cannot be stored are left
+out and listed in :attr:`SpanBatch.rejected`.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ import pyarrow as pa
 
 from workbench.model import Message, Span
 from workbench.semconv.evaluations import Evaluation, read_evaluations
+from workbench.semconv.repair import MAX_TIME_NS, UnstorableSpan, repair_span
 from workbench.store.schema import ANNOTATIONS, DOCUMENTS, EMBEDDINGS, SPANS
 
 __all__ = ["SpanBatch", "to_tables", "to_json", "messages_json"]
@@ -77,10 +84,12 @@ class SpanBatch:
     """Arrow tables for a batch of spans, one per stored table.
 
     ``annotations`` holds the evaluations and feedback the spans carried as attributes or
-    events (see :mod:`workbench.semconv.evaluations`); usually empty.
+    events (see :mod:`workbench.semconv.evaluations`); usually empty. ``rejected`` lists the
+    spans :func:`to_tables` could not store, as (index in its input, reason); it stays in the
+    process that built the batch.
     """
 
-    __slots__ = ("annotations", "documents", "embeddings", "spans")
+    __slots__ = ("annotations", "documents", "embeddings", "rejected", "spans")
 
     def __init__(self, spans: pa.Table, documents: pa.Table, embeddings: pa.Table,
                  annotations: pa.Table | None = None) -> None:
@@ -88,6 +97,7 @@ class SpanBatch:
         self.documents = documents
         self.embeddings = embeddings
         self.annotations = ANNOTATIONS.arrow_schema.empty_table() if annotations is None else annotations
+        self.rejected: tuple[tuple[int, str], ...] = ()
 
     @property
     def num_spans(self) -> int:
@@ -158,7 +168,53 @@ def _ipc(table: pa.Table) -> bytes:
 
 
 def to_tables(spans: Iterable[Span]) -> SpanBatch:
-    """Convert spans to the Arrow tables of the ``spans``, ``documents``, ``embeddings`` and ``annotations`` tables."""
+    """Convert spans to the Arrow tables of the ``spans``, ``documents``, ``embeddings`` and ``annotations`` tables.
+
+    Never fails for a span's values: spans that cannot be stored are left out and listed in the
+    batch's ``rejected``, with the reason (see the module docstring).
+    """
+    spans = spans if isinstance(spans, list) else list(spans)
+    try:
+        return _build(spans)
+    except Exception:  # noqa: BLE001 - some span holds a value the tables cannot: find it
+        return _build_repaired(spans)
+
+
+def _build_repaired(spans: list[Span]) -> SpanBatch:
+    """:func:`_build` after repairing every span; spans that still fail are left out one by one."""
+    kept: list[int] = []
+    repaired: list[Span] = []
+    rejected: list[tuple[int, str]] = []
+    for index, span in enumerate(spans):
+        try:
+            repaired.append(repair_span(span))
+            kept.append(index)
+        except UnstorableSpan as exc:
+            rejected.append((index, str(exc)))
+        except Exception as exc:  # noqa: BLE001 - not even a span: refuse it alone
+            rejected.append((index, f"a span could not be read ({type(exc).__name__}: {exc})"))
+    try:
+        batch = _build(repaired)
+    except Exception:  # noqa: BLE001 - a cause repair does not know: isolate it span by span
+        parts = []
+        for index, span in zip(kept, repaired):
+            try:
+                parts.append(_build([span]))
+            except Exception as exc:  # noqa: BLE001
+                rejected.append((index, f"span {span.name!r} could not be stored ({type(exc).__name__}: {exc})"))
+        batch = SpanBatch.concat(parts)
+    batch.rejected = tuple(sorted(rejected))
+    return batch
+
+
+def _odd_event_time(span: Span) -> bool:
+    for event in span.events:
+        if not 0 <= event.time_ns <= MAX_TIME_NS:
+            return True
+    return False
+
+
+def _build(spans: list[Span]) -> SpanBatch:
     cols: dict[str, list[Any]] = {name: [] for name in SPANS.column_names}
     docs: dict[str, list[Any]] = {name: [] for name in DOCUMENTS.column_names}
     embs: dict[str, list[Any]] = {name: [] for name in EMBEDDINGS.column_names}
@@ -167,6 +223,9 @@ def to_tables(spans: Iterable[Span]) -> SpanBatch:
     # Bound appends, looked up once: this loop is the hot path of ingest.
     a = {name: values.append for name, values in cols.items()}
     for s in spans:
+        # Times out of order or out of range: rare, and cheap to see here.
+        if not 0 <= s.start_time_ns <= s.end_time_ns <= MAX_TIME_NS or (s.events and _odd_event_time(s)):
+            s = repair_span(s)
         start_us = s.start_time_ns // 1000
         tokens = s.tokens
         a["trace_id"](s.trace_id)
@@ -254,12 +313,19 @@ _EMBEDDINGS_NO_VECTOR = EMBEDDINGS.arrow_schema.remove(EMBEDDINGS.arrow_schema.g
 
 
 def _vector_column(vectors: Sequence[Any]) -> pa.Array:
-    """The ``vector`` column: one float32 buffer and offsets, whatever each vector arrived as."""
-    arrays = [np.asarray(v, dtype=np.float32) if v is not None else _NO_FLOATS for v in vectors]
+    """The ``vector`` column: one float32 buffer and offsets, whatever each vector arrived as.
+
+    Raises:
+        ValueError: A vector is not a list of finite numbers (then :func:`to_tables` repairs).
+    """
+    with np.errstate(over="ignore", invalid="ignore"):  # a double past float32's range: refused below
+        arrays = [np.asarray(v, dtype=np.float32) if v is not None else _NO_FLOATS for v in vectors]
     offsets = np.zeros(len(arrays) + 1, dtype=np.int32)
     if arrays:
         np.cumsum([a.size for a in arrays], out=offsets[1:])
     values = np.concatenate(arrays) if arrays else _NO_FLOATS
+    if values.ndim != 1 or not np.isfinite(values).all():
+        raise ValueError("an embedding vector holds NaN, an infinity or nested lists")
     mask = None
     if any(v is None for v in vectors):
         mask = pa.array([v is None for v in vectors], type=pa.bool_())

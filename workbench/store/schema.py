@@ -88,7 +88,13 @@ def _c(name: str, sql: str, doc: str, *, optional: bool = False) -> Column:
 SPANS = Table(
     "spans",
     "One row per span. The raw OpenTelemetry span is kept whole in `attributes`, `resource`, "
-    "`events` and `links`; the other columns are extracted from it.",
+    "`events` and `links`; the other columns are extracted from it. A value that cannot be stored "
+    "as sent is repaired and the change listed in the attribute `workbench.repaired`: a lone "
+    "UTF-16 surrogate or text that is not UTF-8 becomes U+FFFD, an integer attribute outside 64 "
+    "bits its decimal text, an end time before the start (or past 2262) the start time, an event "
+    "time out of range the span's start, a vector with NaN or infinities null, a value nested "
+    "deeper than 32 levels a placeholder text. A span that starts before 1970 or after 2262 is "
+    "not stored (the OTLP receiver rejects it through partial success).",
     (
         _c("trace_id", "VARCHAR", "Trace id, 32 lowercase hex characters."),
         _c("span_id", "VARCHAR", "Span id, 16 lowercase hex characters."),
@@ -99,7 +105,8 @@ SPANS = Table(
         _c("otel_kind", "VARCHAR", "OpenTelemetry span kind: INTERNAL, SERVER, CLIENT, PRODUCER, CONSUMER."),
         _c("start_time", "TIMESTAMPTZ", "Start, UTC, microseconds."),
         _c("end_time", "TIMESTAMPTZ", "End, UTC, microseconds."),
-        _c("latency_ms", "DOUBLE", "end_time - start_time in milliseconds (from the nanosecond times)."),
+        _c("latency_ms", "DOUBLE", "end_time - start_time in milliseconds (from the nanosecond times); "
+           "never negative: an end before the start is stored as the start, and flagged."),
         _c("status_code", "VARCHAR", "UNSET, OK or ERROR."),
         _c("status_message", "VARCHAR", "Status description; empty when none."),
         _c("project", "VARCHAR", "openinference.project.name, else service.name, else the default project."),
@@ -125,7 +132,8 @@ SPANS = Table(
         _c("tool_name", "VARCHAR", "Tool name of a TOOL span."),
         _c("input_messages", "JSON", "Input chat messages: [{role, content, name, tool_call_id, tool_calls}]."),
         _c("output_messages", "JSON", "Output chat messages, same shape."),
-        _c("attributes", "JSON", "Every span attribute as sent (embedding vectors live in `embeddings`)."),
+        _c("attributes", "JSON", "Every span attribute as sent (embedding vectors live in `embeddings`), "
+           "plus `workbench.repaired` (a list of notes) when a value had to be changed to be stored."),
         _c("resource", "JSON", "Every resource attribute as sent."),
         _c("events", "JSON", "Span events: [{name, time_ns, attributes}]."),
         _c("links", "JSON", "Span links: [{trace_id, span_id, attributes}]."),
@@ -163,7 +171,8 @@ EMBEDDINGS = Table(
         _c("start_time", "TIMESTAMPTZ", "Start of the span."),
         _c("position", "INTEGER", "Position in the span's list, from 0."),
         _c("text", "VARCHAR", "The embedded text."),
-        _c("vector", "FLOAT[]", "The vector, 32-bit floats."),
+        _c("vector", "FLOAT[]", "The vector, 32-bit floats; null when it held NaN, infinities or "
+           "values past 32-bit range."),
         _c("model", "VARCHAR", "Embedding model name."),
     ),
     time_column="start_time",

@@ -29,6 +29,7 @@ Threading contract: :meth:`submit` never blocks and never waits on DuckDB. When 
 
 from __future__ import annotations
 
+import bisect
 import logging
 import threading
 from collections import deque
@@ -44,6 +45,7 @@ from workbench.model import Span
 from workbench.store.database import Database
 from workbench.store.dedupe import remove_duplicates
 from workbench.store.rows import SpanBatch, to_tables
+from workbench.store.salvage import Written, insert_what_can_be, is_data_error
 
 __all__ = ["Writer"]
 
@@ -53,7 +55,7 @@ logger = logging.getLogger(__name__)
 class _Item:
     """Something waiting to be written: spans, a ready span batch, or ready rows for a table."""
 
-    __slots__ = ("spans", "batch", "table", "rows", "future", "size")
+    __slots__ = ("spans", "batch", "table", "rows", "future", "size", "rejected", "error")
 
     def __init__(
         self,
@@ -75,6 +77,15 @@ class _Item:
             self.size = rows.num_rows
         else:
             self.size = len(spans)
+        self.rejected = 0  # spans that could not be stored (see workbench.store.salvage)
+        self.error = ""
+
+    def reject(self, reasons: Sequence[str]) -> None:
+        self.rejected += len(reasons)
+        self.error = self.error or (reasons[0] if reasons else "")
+
+    def result(self) -> Written:
+        return Written(self.size - self.rejected, self.rejected, self.error)
 
 
 class Writer:
@@ -124,6 +135,7 @@ class Writer:
         self.checkpoints = 0
         self.committed_spans = 0
         self.failed_batches = 0
+        self.rejected_spans = 0  # left out for their data (see workbench.store.salvage)
         self._listeners: list[Callable[[int], None]] = []
         self._threads = [
             threading.Thread(target=self._run, args=(database.new_cursor(),), name=f"workbench-writer-{i}", daemon=True)
@@ -307,17 +319,25 @@ class Writer:
         try:
             batches = [item.batch for item in taken if item.batch is not None]
             if any(item.spans for item in taken):
-                batches.append(to_tables(span for item in taken for span in item.spans))
+                batches.append(_span_rows([item for item in taken if item.spans]))
             batch = SpanBatch.concat(batches)
             extra = [(item.table, item.rows) for item in taken if item.rows is not None]
-            self._insert(cursor, batch, extra)
+            try:
+                self._insert(cursor, batch, extra)
+            except Exception as exc:
+                if not is_data_error(exc):
+                    raise
+                # One span's data, probably: write each request alone, and keep what can be kept.
+                logger.warning("a batch failed on its data (%s); writing it request by request", exc)
+                self._salvage(cursor, taken)
         except Exception as exc:  # a failed batch must not stop the writer
             with self._cond:
                 self.failed_batches += 1
             logger.exception("workbench could not write a batch of %d items", len(taken))
             error = exc if isinstance(exc, StoreError) else StoreError(f"Writing to the store failed: {exc}")
             for item in taken:
-                item.future.set_exception(error)
+                if not item.future.done():
+                    item.future.set_exception(error)
             return
         written = None
         if batch.num_spans:
@@ -326,17 +346,47 @@ class Writer:
                 written = (bounds["min"].as_py(), bounds["max"].as_py())
             except Exception:  # no duplicates looked for in this batch; nothing else changes
                 logger.exception("could not read the time range of a written batch")
+        stored = sum(item.size - item.rejected for item in taken if item.rows is None)
+        rejected = sum(item.rejected for item in taken)
         with self._cond:
-            self.committed_spans += batch.num_spans
+            self.committed_spans += stored
+            self.rejected_spans += rejected
             if written is not None:
                 self._written = _widest(self._written, written)
+        if rejected:
+            logger.warning("%d spans could not be stored and were left out: %s", rejected,
+                           next(item.error for item in taken if item.error))
         for item in taken:
-            item.future.set_result(item.size)
+            if not item.future.done():
+                item.future.set_result(item.result())
         for listener in self._listeners:
             try:
-                listener(batch.num_spans)
+                listener(stored)
             except Exception:
                 logger.exception("a commit listener failed")
+
+    def _salvage(self, cursor: duckdb.DuckDBPyConnection, taken: list[_Item]) -> None:
+        """Write each item alone; an item of spans that fails on its data is split (see salvage.py).
+
+        Raises:
+            Exception: An error that is not about data; then every item fails with it.
+        """
+        for item in taken:
+            if item.rows is not None:
+                try:
+                    self._insert(cursor, SpanBatch.concat([]), [(item.table, item.rows)])
+                except Exception as exc:
+                    if not is_data_error(exc):
+                        raise
+                    item.future.set_exception(StoreError(f"The rows could not be stored: {exc}"))
+                continue
+            if item.batch is not None:
+                rows = item.batch
+            else:
+                item.rejected, item.error = 0, ""  # the rebuild rejects them again
+                rows = _span_rows([item])
+            _, rejected = insert_what_can_be(lambda part: self._insert(cursor, part, []), rows)
+            item.reject([reason for _, reason in rejected])
 
     def _insert(
         self, cur: duckdb.DuckDBPyConnection, batch: SpanBatch, extra: list[tuple[str | None, pa.Table | None]]
@@ -353,11 +403,27 @@ class Writer:
                     try:
                         cur.execute(f"INSERT INTO {table} BY NAME SELECT * FROM _incoming").fetchall()
                     finally:
-                        cur.unregister("_incoming")
+                        try:
+                            cur.unregister("_incoming")
+                        except duckdb.Error:  # refused in an aborted transaction: the insert's error is the one to raise
+                            pass
             cur.execute("COMMIT")
         except BaseException:
             cur.execute("ROLLBACK")
             raise
+
+
+def _span_rows(items: Sequence[_Item]) -> SpanBatch:
+    """Arrow rows of the items' spans; spans that cannot be stored are rejected on their item."""
+    batch = to_tables([span for item in items for span in item.spans])
+    if batch.rejected:
+        ends, end = [], 0
+        for item in items:
+            end += item.size
+            ends.append(end)
+        for index, reason in batch.rejected:
+            items[bisect.bisect_right(ends, index)].reject([reason])
+    return batch
 
 
 def _widest(a: tuple[object, object] | None, b: tuple[object, object] | None) -> tuple[object, object] | None:
