@@ -65,6 +65,13 @@ def _zone(value: str) -> str:
     return name
 
 
+def _positive_float(value: str) -> float:
+    number = float(value)
+    if not number > 0:
+        raise ValueError("must be a positive number of seconds")
+    return number
+
+
 def _fraction(value: str) -> float:
     number = float(value)
     if not 0.0 <= number <= 1.0:
@@ -189,6 +196,38 @@ SETTINGS: dict[str, Setting] = {
             _fraction,
             "The fraction of healthy traces kept by outcome-based sampling; traces with errors "
             "are always kept. Default: 1 (keep everything).",
+        ),
+        Setting(
+            "min_free_mb",
+            100,
+            _non_negative_int,
+            "Free space, in MiB, kept on the disk that holds the database. Below it, writes are "
+            "refused before the disk fills (the OTLP receiver answers 503 with Retry-After), reads "
+            "and /api/health go on working, writes resume by themselves once space is freed, and "
+            "`workbench serve` does not start. 0 turns the check off. Default: 100.",
+        ),
+        Setting(
+            "inflight_mb",
+            256,
+            _positive_int,
+            "Request bytes the OTLP receiver holds at once, in MiB: bodies being read, decoded and "
+            "written. A request beyond it is answered 503 with Retry-After before its body is read, "
+            "which bounds the server's memory under overload (one request is always taken). "
+            "Default: 256.",
+        ),
+        Setting(
+            "idle_timeout_s",
+            60.0,
+            _positive_float,
+            "Seconds `workbench serve` keeps a connection that sends nothing, and waits for a "
+            "request's headers, before closing it. Default: 60.",
+        ),
+        Setting(
+            "body_timeout_s",
+            120.0,
+            _positive_float,
+            "Seconds `workbench serve` waits for a request's whole body before closing the "
+            "connection. Default: 120.",
         ),
     ]
 }

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+from workbench.errors import DiskFullError
 from workbench.server import Server
 from workbench.store import Store
 
@@ -29,10 +30,12 @@ def serve(
 
     Raises:
         StoreLockedError: Another process holds the file.
+        DiskFullError: The database's disk has less free space than workbench keeps free.
         ServerError: The port is in use.
     """
     store = Store(db)
     try:
+        _check_disk(store)
         if sample:
             from workbench.sample import load_sample
 
@@ -56,6 +59,17 @@ def serve(
         if worker is not None:
             worker.stop()
         store.close()
+
+
+def _check_disk(store: Store) -> None:
+    """Refuse to start on a disk too full to write to, rather than serve and fail every write."""
+    free, keep = store.db.free_bytes(), store.db.min_free_bytes
+    if free is not None and keep and free < keep:
+        raise DiskFullError(
+            f"Cannot start: the disk holding {store.path} has {free >> 20} MiB free, less than the "
+            f"{keep >> 20} MiB workbench keeps free; free some space (or lower WORKBENCH_MIN_FREE_MB) "
+            "and start again."
+        )
 
 
 def _warm_drift(server: Server) -> object | None:

@@ -5,6 +5,10 @@ store's writer; the answer waits for the commit (group commit), so a 200 means t
 on disk. When the writer's queue is full, or too many requests are being decoded, the
 answer is 503 with ``Retry-After`` and standard exporters retry. A malformed request gets a
 4xx with a message that says what is wrong; the server goes on serving.
+
+Before a body is read, a request must fit in the budget of bytes in flight
+(``WORKBENCH_INFLIGHT_MB``) and the database's disk must have room (``WORKBENCH_MIN_FREE_MB``);
+otherwise the answer is 503 with ``Retry-After``, and the body, streamed in, is dropped.
 """
 
 from __future__ import annotations
@@ -19,9 +23,10 @@ from typing import TYPE_CHECKING
 
 from google.rpc import status_pb2
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
-from tornado.web import RequestHandler
+from tornado.web import RequestHandler, stream_request_body
 
-from workbench.errors import DecodeError, QueueFullError, StoreError
+from workbench.errors import DecodeError, DiskFullError, QueueFullError, StoreError
+from workbench.server.admission import ByteBudget
 from workbench.server.decode import DecodedBatch, DecodePool
 from workbench.server.sampling import BatchSampler
 from workbench.store import Store
@@ -37,6 +42,7 @@ logger = logging.getLogger(__name__)
 PROTOBUF = "application/x-protobuf"
 JSON = "application/json"
 _RETRY_AFTER_S = 1
+_DISK_RETRY_AFTER_S = 10
 
 
 class Ingest:
@@ -50,6 +56,8 @@ class Ingest:
         max_pending_requests: Requests being decoded at once before 503s.
         decode_workers: Worker processes that decode requests (0: a thread in this process).
         sampling: Outcome-based sampling; None keeps everything.
+        max_inflight_bytes: Request bytes held at once (read, decoded, being written) before
+            503s; None: four times ``max_body_bytes``.
     """
 
     def __init__(
@@ -62,8 +70,11 @@ class Ingest:
         max_pending_requests: int = 64,
         decode_workers: int = 0,
         sampling: SamplingPolicy | None = None,
+        max_inflight_bytes: int | None = None,
     ) -> None:
         self.store = store
+        self.budget = ByteBudget(max_inflight_bytes if max_inflight_bytes is not None else 4 * max_body_bytes)
+        self.requests = 0  # requests being received or answered now (a stop waits for them)
         self.redaction = redaction
         self.default_project = default_project
         self.max_body_bytes = max_body_bytes
@@ -106,11 +117,79 @@ class _TooLarge(Exception):
         self.limit = limit
 
 
+@stream_request_body
 class OtlpTracesHandler(RequestHandler):
-    """The OTLP/HTTP traces endpoint."""
+    """The OTLP/HTTP traces endpoint.
+
+    The body streams in (see :meth:`prepare`), so a request the server cannot take now is
+    refused before its bytes are held.
+    """
 
     def initialize(self, ingest: Ingest) -> None:  # noqa: D102 - tornado's hook
         self.ingest = ingest
+        self._chunks: list[bytes] = []
+        self._received = 0
+        self._reserved = 0
+        self._counted = False
+        self._refusal: tuple[int, str] | None = None
+
+    def prepare(self) -> None:  # noqa: D102 - tornado's hook, before the body is read
+        if self.request.method != "POST":
+            return
+        ingest = self.ingest
+        ingest.requests += 1
+        self._counted = True
+        declared = self.request.headers.get("Content-Length")
+        length = int(declared) if declared and declared.strip().isdigit() else 0
+        low = ingest.store.db.low_disk()
+        if low is not None:
+            self._refuse(503, low)
+        elif not ingest.budget.reserve(length):
+            self._refuse(
+                503,
+                f"The server holds {ingest.budget.used >> 20} MiB of requests already (the limit is "
+                f"{ingest.budget.limit >> 20} MiB, WORKBENCH_INFLIGHT_MB); retry shortly.",
+            )
+        else:
+            self._reserved = length
+
+    def _refuse(self, status: int, message: str) -> None:
+        self.ingest.refused_requests += 1
+        self._refusal = (status, message)
+        self._chunks = []
+
+    def data_received(self, chunk: bytes) -> None:  # noqa: D102 - tornado's hook
+        if self._refusal is not None:
+            return  # dropped: the answer is a refusal already
+        self._received += len(chunk)
+        if self._received > self.ingest.max_body_bytes:  # a chunked body with no declared length
+            self._refuse(
+                413, f"The body is larger than {self.ingest.max_body_bytes >> 20} MiB; send smaller batches."
+            )
+            return
+        if self._received > self._reserved:
+            extra = self._received - self._reserved
+            if not self.ingest.budget.reserve(extra):
+                self._refuse(503, "The server holds too many requests already (WORKBENCH_INFLIGHT_MB); retry shortly.")
+                return
+            self._reserved += extra
+        self._chunks.append(chunk)
+
+    def on_finish(self) -> None:  # noqa: D102 - tornado's hook
+        self._release()
+
+    def on_connection_close(self) -> None:  # noqa: D102 - tornado's hook
+        self._release()
+        super().on_connection_close()
+
+    def _release(self) -> None:
+        self._chunks = []
+        if self._reserved:
+            self.ingest.budget.release(self._reserved)
+            self._reserved = 0
+        if self._counted:
+            self._counted = False
+            self.ingest.requests -= 1
 
     def set_default_headers(self) -> None:
         # Browser apps instrumented with OTel JS post here from another origin.
@@ -121,10 +200,10 @@ class OtlpTracesHandler(RequestHandler):
     def options(self) -> None:  # noqa: D102
         self.set_status(204)
 
-    def _fail(self, status: int, message: str, content_type: str) -> None:
+    def _fail(self, status: int, message: str, content_type: str, retry_after: int = _RETRY_AFTER_S) -> None:
         self.set_status(status)
         if status in (429, 503):
-            self.set_header("Retry-After", str(_RETRY_AFTER_S))
+            self.set_header("Retry-After", str(retry_after))
         if content_type == PROTOBUF:
             self.set_header("Content-Type", PROTOBUF)
             self.finish(status_pb2.Status(code=_rpc_code(status), message=message).SerializeToString())
@@ -143,11 +222,22 @@ class OtlpTracesHandler(RequestHandler):
                 JSON,
             )
             return
-        body = self.request.body
+        if self._refusal is not None:
+            status, message = self._refusal
+            disk = ingest.store.db.low_disk() is not None
+            self._fail(status, message, content_type, _DISK_RETRY_AFTER_S if disk else _RETRY_AFTER_S)
+            return
+        body = b"".join(self._chunks)
+        self._chunks = []
         encoding = (self.request.headers.get("Content-Encoding") or "identity").strip().lower()
         try:
             if encoding == "gzip":
+                compressed = len(body)
                 body = _inflate(body, ingest.max_body_bytes)
+                # What was inflated is held too: counted, though the request is taken anyway.
+                if len(body) > compressed:
+                    ingest.budget.reserve(len(body) - compressed, force=True)
+                    self._reserved += len(body) - compressed
             elif encoding not in ("identity", ""):
                 self._fail(415, f"Content-Encoding {encoding!r} is not supported; use gzip or none.", content_type)
                 return
@@ -193,8 +283,11 @@ class OtlpTracesHandler(RequestHandler):
         except DecodeError as exc:
             self._fail(400, str(exc), content_type)
             return
-        except StoreError as exc:
-            logger.error("spans could not be written: %s", exc)
+        except DiskFullError as exc:  # logged once, by the store
+            self._fail(503, str(exc), content_type, _DISK_RETRY_AFTER_S)
+            return
+        except StoreError as exc:  # the writer logs each cause once
+            logger.debug("spans could not be written: %s", exc)
             self._fail(503, f"The spans could not be written ({exc}); retry later.", content_type)
             return
         finally:

@@ -15,8 +15,16 @@ nothing has been written for ``idle_checkpoint_s`` and the log holds more than
 (at a larger log) remains for load that never pauses.
 
 At the same pause, before checkpointing, the writer removes spans stored twice (a batch a
-client sent again after losing its answer) in the time range written since the last pause;
-see :mod:`workbench.store.dedupe`.
+client sent again after losing its answer) in the time ranges written since the last pause;
+the ranges are recorded in the store with the spans, so a pass interrupted by a crash or a
+stop is made after the next start. See :mod:`workbench.store.dedupe`.
+
+A full disk: before each transaction and checkpoint the writer checks the free space on the
+database's disk (:meth:`Database.check_disk`), and refuses the transaction's spans with
+:class:`DiskFullError` while it is low, so the disk never fills under DuckDB's feet. Should
+DuckDB still fail and invalidate the database, the writer opens it again
+(:meth:`Database.recover`), and the failed spans' futures get a :class:`StoreError` that
+says why (the receiver answers 503, and exporters retry).
 
 Under sustained load (two transactions at once), DuckDB inserts with one thread: every core
 is busy decoding and writing already, and its extra threads only added handing over between
@@ -39,10 +47,10 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from workbench.errors import QueueFullError, StoreError
+from workbench.errors import DiskFullError, QueueFullError, StoreError
 from workbench.model import Span
-from workbench.store.database import Database
-from workbench.store.dedupe import remove_duplicates
+from workbench.store.database import Database, is_invalidated
+from workbench.store.dedupe import record_pending, remove_pending_duplicates
 from workbench.store.rows import SpanBatch, to_tables
 
 __all__ = ["Writer"]
@@ -118,7 +126,10 @@ class Writer:
         self._idle_checkpoint_bytes = idle_checkpoint_bytes
         self._tidying = False  # one thread tidies up in a pause
         self._narrowed = False
-        self._written: tuple[object, object] | None = None  # start times written since the last pass
+        # Whether ranges may wait for de-duplication (recorded in the store): from the start,
+        # since a stopped or crashed server may have left some.
+        self._dedupe_due = True
+        self._failure: str | None = None  # the last write failure logged, so each is logged once
         self.duplicates_removed = 0
         self._db_threads = int(database.fetchall("SELECT current_setting('threads')")[0][0])
         self.checkpoints = 0
@@ -126,7 +137,7 @@ class Writer:
         self.failed_batches = 0
         self._listeners: list[Callable[[int], None]] = []
         self._threads = [
-            threading.Thread(target=self._run, args=(database.new_cursor(),), name=f"workbench-writer-{i}", daemon=True)
+            threading.Thread(target=self._run, name=f"workbench-writer-{i}", daemon=True)
             for i in range(max(1, threads))
         ]
         for thread in self._threads:
@@ -205,7 +216,25 @@ class Writer:
         self._queued_spans -= count
         return taken
 
-    def _run(self, cursor: duckdb.DuckDBPyConnection) -> None:
+    def _fresh(self, cursor: duckdb.DuckDBPyConnection | None, generation: int) -> tuple[duckdb.DuckDBPyConnection, int]:
+        """This thread's cursor, a new one if the database was opened again since."""
+        if cursor is not None and generation == self._db.generation:
+            return cursor, generation
+        if cursor is not None:
+            try:
+                cursor.close()
+            except duckdb.Error:
+                pass
+        generation = self._db.generation
+        return self._db.new_cursor(), generation
+
+    def _run(self) -> None:
+        cursor: duckdb.DuckDBPyConnection | None = None
+        generation = -1
+        try:
+            cursor, generation = self._fresh(None, generation)
+        except StoreError as exc:
+            logger.error("workbench's writer has no cursor yet: %s", exc)
         try:
             while True:
                 with self._cond:
@@ -235,28 +264,37 @@ class Writer:
                         self._busy += 1
                 if not woken:
                     try:
+                        cursor, generation = self._fresh(cursor, generation)
                         self._widen(cursor)
                         self._remove_duplicates(cursor)
                         self._checkpoint_if_due(cursor)
+                    except StoreError as exc:  # the database cannot be opened again yet
+                        logger.debug("no tidying up while the store cannot be used: %s", exc)
                     except Exception:  # housekeeping must never stop the writer
                         logger.exception("workbench's writer could not tidy up in a pause")
                     finally:
                         with self._cond:
                             self._tidying = False
                     continue
-                if narrow:
-                    self._narrow(cursor)
                 try:
+                    try:
+                        cursor, generation = self._fresh(cursor, generation)
+                    except StoreError as exc:  # the database cannot be opened again yet
+                        self._fail(taken, exc)
+                        continue
+                    if narrow:
+                        self._narrow(cursor)
                     self._write(cursor, taken)
                 finally:
                     with self._cond:
                         self._busy -= 1
                         self._cond.notify_all()
         finally:
-            try:
-                cursor.close()
-            except duckdb.Error:
-                pass
+            if cursor is not None:
+                try:
+                    cursor.close()
+                except duckdb.Error:
+                    pass
 
     def _narrow(self, cursor: duckdb.DuckDBPyConnection) -> None:
         # Under sustained load every core is busy decoding and writing, and DuckDB's extra
@@ -280,56 +318,100 @@ class Writer:
 
     def _remove_duplicates(self, cursor: duckdb.DuckDBPyConnection) -> None:
         with self._cond:
-            written, self._written = self._written, None
-        if written is None:
+            due, self._dedupe_due = self._dedupe_due, False
+        if not due or self._db.low_disk() is not None:
+            with self._cond:
+                self._dedupe_due = self._dedupe_due or due
             return
         try:
-            removed = remove_duplicates(cursor, *written)
+            removed = remove_pending_duplicates(cursor)
         except duckdb.Error as exc:  # e.g. a conflicting transaction: try again next pause
             logger.debug("removing re-sent spans failed: %s", exc)
             with self._cond:
-                self._written = _widest(self._written, written)
+                self._dedupe_due = True
+            if is_invalidated(exc):
+                self._db.recover(exc)
             return
         if removed:
             with self._cond:
                 self.duplicates_removed += removed
             logger.info("removed %d spans that were sent twice", removed)
 
-    def _checkpoint_if_due(self, cursor: duckdb.DuckDBPyConnection) -> None:
+    def remove_duplicates(self) -> int:
+        """Run the de-duplication pass now, on the calling thread; return the spans removed."""
+        self.flush()
+        cursor = self._db.new_cursor()
         try:
-            if self._db.log_bytes() > self._idle_checkpoint_bytes:
-                cursor.execute("CHECKPOINT")
-                self.checkpoints += 1
+            removed = remove_pending_duplicates(cursor) or 0
+        finally:
+            cursor.close()
+        with self._cond:
+            self.duplicates_removed += removed
+        return removed
+
+    def _checkpoint_if_due(self, cursor: duckdb.DuckDBPyConnection) -> None:
+        log = self._db.log_bytes()
+        if log <= self._idle_checkpoint_bytes:
+            return
+        # A checkpoint writes up to what the log holds into the file; one that fails for want
+        # of space invalidates the database, so it waits for room.
+        if self._db.low_disk(need=log) is not None:
+            return
+        try:
+            cursor.execute("CHECKPOINT")
+            self.checkpoints += 1
         except duckdb.Error as exc:  # a transaction began meanwhile: the next idle moment will do
-            logger.debug("idle checkpoint skipped: %s", exc)
+            if is_invalidated(exc):
+                self._db.recover(exc)
+            else:
+                logger.debug("idle checkpoint skipped: %s", exc)
+
+    def _fail(self, taken: list[_Item], exc: BaseException) -> None:
+        """Fail the futures of a batch that could not be written, logging each cause once."""
+        with self._cond:
+            self.failed_batches += 1
+        error = exc if isinstance(exc, StoreError) else StoreError(f"Writing to the store failed: {exc}")
+        if str(error) != self._failure and not isinstance(exc, DiskFullError):  # DiskFullError logs itself
+            self._failure = str(error)
+            logger.error("workbench could not write a batch of %d items: %s", len(taken), exc)
+        for item in taken:
+            item.future.set_exception(error)
 
     def _write(self, cursor: duckdb.DuckDBPyConnection, taken: list[_Item]) -> None:
         try:
+            self._db.check_disk()
             batches = [item.batch for item in taken if item.batch is not None]
             if any(item.spans for item in taken):
                 batches.append(to_tables(span for item in taken for span in item.spans))
             batch = SpanBatch.concat(batches)
             extra = [(item.table, item.rows) for item in taken if item.rows is not None]
-            self._insert(cursor, batch, extra)
+            written = None
+            if batch.num_spans:
+                try:
+                    bounds = pc.min_max(batch.spans.column("start_time"))
+                    written = (bounds["min"].as_py(), bounds["max"].as_py())
+                except Exception:  # no duplicates looked for in this batch; nothing else changes
+                    logger.exception("could not read the time range of a batch")
+            self._insert(cursor, batch, extra, written)
         except Exception as exc:  # a failed batch must not stop the writer
-            with self._cond:
-                self.failed_batches += 1
-            logger.exception("workbench could not write a batch of %d items", len(taken))
-            error = exc if isinstance(exc, StoreError) else StoreError(f"Writing to the store failed: {exc}")
-            for item in taken:
-                item.future.set_exception(error)
+            if isinstance(exc, duckdb.Error) and is_invalidated(exc):
+                self._db.recover(exc)
+                exc = StoreError(
+                    f"The database stopped working ({str(exc).strip().splitlines()[-1]}) and is being "
+                    "opened again; retry in a moment."
+                )
+            elif isinstance(exc, duckdb.Error) and "No space left on device" in str(exc):
+                exc = DiskFullError(
+                    f"The disk holding {self._db.path} is full ({exc}); writes are refused until space "
+                    "is freed, then resume by themselves."
+                )
+            self._fail(taken, exc)
             return
-        written = None
-        if batch.num_spans:
-            try:
-                bounds = pc.min_max(batch.spans.column("start_time"))
-                written = (bounds["min"].as_py(), bounds["max"].as_py())
-            except Exception:  # no duplicates looked for in this batch; nothing else changes
-                logger.exception("could not read the time range of a written batch")
         with self._cond:
             self.committed_spans += batch.num_spans
             if written is not None:
-                self._written = _widest(self._written, written)
+                self._dedupe_due = True
+            self._failure = None
         for item in taken:
             item.future.set_result(item.size)
         for listener in self._listeners:
@@ -339,7 +421,11 @@ class Writer:
                 logger.exception("a commit listener failed")
 
     def _insert(
-        self, cur: duckdb.DuckDBPyConnection, batch: SpanBatch, extra: list[tuple[str | None, pa.Table | None]]
+        self,
+        cur: duckdb.DuckDBPyConnection,
+        batch: SpanBatch,
+        extra: list[tuple[str | None, pa.Table | None]],
+        written: tuple[object, object] | None = None,
     ) -> None:
         """Insert a batch in one transaction, on a writer thread's own cursor."""
         inserts = [("spans", batch.spans), ("documents", batch.documents), ("embeddings", batch.embeddings),
@@ -354,14 +440,13 @@ class Writer:
                         cur.execute(f"INSERT INTO {table} BY NAME SELECT * FROM _incoming").fetchall()
                     finally:
                         cur.unregister("_incoming")
+            if written is not None:
+                record_pending(cur, *written)  # type: ignore[arg-type]
             cur.execute("COMMIT")
         except BaseException:
-            cur.execute("ROLLBACK")
+            try:
+                cur.execute("ROLLBACK")
+            except duckdb.Error:  # a failed COMMIT has ended the transaction: report its own error
+                pass
             raise
 
-
-def _widest(a: tuple[object, object] | None, b: tuple[object, object] | None) -> tuple[object, object] | None:
-    """The time range covering both ranges (either may be None)."""
-    if a is None or b is None:
-        return a or b
-    return (min(a[0], b[0]), max(a[1], b[1]))  # type: ignore[type-var]
