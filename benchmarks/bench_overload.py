@@ -76,13 +76,15 @@ class RssSampler(threading.Thread):
         self.pid, self.peak, self._done = pid, 0.0, threading.Event()
 
     def run(self) -> None:
+        self.server_peak = 0.0
         while not self._done.wait(0.05):
             self.peak = max(self.peak, _rss_mib(_tree(self.pid)))
+            self.server_peak = max(self.server_peak, _rss_mib([self.pid]))
 
-    def stop(self) -> float:
+    def stop(self) -> tuple[float, float]:
         self._done.set()
         self.join()
-        return round(self.peak, 1)
+        return round(self.peak, 1), round(self.server_peak, 1)
 
 
 def _template(spans: int, text_bytes: int) -> tuple[bytes, bytes]:
@@ -179,6 +181,7 @@ def _scenario(server: subprocess.Popen, port: int, connections: int, template: b
         client.join()
     elapsed = time.perf_counter() - t0
     latencies = [x for client in clients for x in client.latencies]
+    peak, server_peak = sampler.stop()
     ok = sum(c.ok for c in clients)
     return {
         "connections": connections,
@@ -190,7 +193,8 @@ def _scenario(server: subprocess.Popen, port: int, connections: int, template: b
         "p50_s": _percentile(latencies, 0.50),
         "p99_s": _percentile(latencies, 0.99),
         "max_s": round(max(latencies), 3) if latencies else None,
-        "peak_rss_mib": sampler.stop(),
+        "peak_rss_mib": peak,
+        "server_process_peak_rss_mib": server_peak,
         "server_alive": server.poll() is None,
     }
 

@@ -1,31 +1,40 @@
-"""What the server lets in before it reads a body: a budget of bytes in flight, and a size limit.
+"""What the server lets in, decided from a request's headers before its body is read.
 
-:class:`ByteBudget` bounds the request bytes the OTLP receiver holds at once (bodies being
-read, decoded, queued and written), so memory stays bounded under overload: a request that
-does not fit is answered 503 with ``Retry-After`` before its body is read.
+:class:`Admission` wraps the Tornado application:
 
-:class:`BodyLimit` wraps the Tornado application so that a request whose ``Content-Length``
-is over the limit gets a 413 with a message (JSON under ``/api/`` and for OTLP JSON, an OTLP
-``Status`` for OTLP protobuf) on any route, rather than Tornado's bare 400 or a reset. Its
-body is read and dropped, so that the client, still sending, reads the answer; a body far
-larger than the limit is not read, and the connection is closed after the answer.
+* A request whose ``Content-Length`` is over the size limit gets a 413 with a message, on any
+  route (rather than Tornado's bare 400 or a reset).
+* An OTLP request (``POST /v1/...``) must fit in a :class:`ByteBudget` of bytes in flight
+  (bodies being read, decoded, queued and written), and the database's disk must have room;
+  otherwise the answer is 503 with ``Retry-After``. So memory stays bounded under overload,
+  and a full disk is never written to.
+
+A refusal is written at once, before the body is read. The body is then read and dropped,
+so that a client still sending reads the answer rather than a reset; a body far over the
+limit, or one the client waits to send (``Expect: 100-continue``), is not read, and the
+connection is closed after the answer. The answer's format follows the route: an OTLP
+``Status`` for OTLP protobuf, ``{"code", "message"}`` for OTLP JSON, ``{"error": ...}``
+elsewhere.
 """
 
 from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from tornado import httputil
 
-__all__ = ["BodyLimit", "ByteBudget", "refusal_body"]
+__all__ = ["Admission", "ByteBudget", "refusal_body"]
 
 PROTOBUF = "application/x-protobuf"
 
-# A declared body up to this many times the limit is read (and dropped) so the client sees
-# the 413; beyond, the connection is closed after the answer.
+# A declared body up to this many times the size limit is read (and dropped) after a
+# refusal, so the client sees it; beyond, the connection is closed after the answer.
 _DRAIN_FACTOR = 4
+_RETRY_AFTER_S = 1
+_DISK_RETRY_AFTER_S = 10
 
 
 class ByteBudget:
@@ -42,6 +51,7 @@ class ByteBudget:
         self.limit = limit
         self.used = 0
         self.peak = 0
+        self.requests = 0  # requests holding a reservation (answered or not yet)
         self._lock = threading.Lock()
 
     def reserve(self, n: int, *, force: bool = False) -> bool:
@@ -60,8 +70,7 @@ class ByteBudget:
 
 
 def refusal_body(status: int, message: str, path: str, content_type: str) -> tuple[str, bytes]:
-    """The Content-Type and body of a refusal: an OTLP ``Status`` for OTLP protobuf, JSON
-    ``{"code", "message"}`` for OTLP JSON, ``{"error": ...}`` elsewhere."""
+    """The Content-Type and body of a refusal (see the module's docstring)."""
     if path.startswith("/v1/"):
         code = {400: 3, 413: 3, 415: 3, 429: 8, 503: 14}.get(status, 2)
         if content_type == PROTOBUF:
@@ -72,78 +81,142 @@ def refusal_body(status: int, message: str, path: str, content_type: str) -> tup
     return "application/json", json.dumps({"error": message}).encode()
 
 
-class _Guard(httputil.HTTPMessageDelegate):
-    """One request: passed on to the application, or answered 413 and its body dropped."""
+_REASONS = {413: "Content Too Large", 503: "Service Unavailable"}
 
-    def __init__(self, inner: httputil.HTTPMessageDelegate, connection: Any, limit: int) -> None:
-        self.inner = inner
+
+class _Tracked:
+    """A request's connection that gives back its reservation when the answer is finished."""
+
+    def __init__(self, connection: Any, done: Callable[[], None]) -> None:
+        self._connection = connection
+        self._done = done
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._connection, name)
+
+    def finish(self) -> None:
+        try:
+            self._connection.finish()
+        finally:
+            self._done()
+
+
+class _Guard(httputil.HTTPMessageDelegate):
+    """One request: passed on to the application, or refused and its body dropped."""
+
+    def __init__(self, admission: Admission, server_conn: object, connection: Any) -> None:
+        self.admission = admission
+        self.server_conn = server_conn
         self.connection = connection
-        self.limit = limit
-        self.refusal: tuple[str, str] | None = None  # (path, content type)
-        self.answered = False
+        self.inner: httputil.HTTPMessageDelegate | None = None
+        self.refused = False
+        self.reserved = 0
+        self.counted = False
 
     def headers_received(
         self, start_line: httputil.RequestStartLine | httputil.ResponseStartLine, headers: httputil.HTTPHeaders
     ) -> Any:
-        declared = headers.get("Content-Length")
-        length = int(declared) if declared and declared.strip().isdigit() else None
-        if length is None or length <= self.limit:
-            return self.inner.headers_received(start_line, headers)
+        admission = self.admission
+        method = getattr(start_line, "method", "GET")
         path = getattr(start_line, "path", "/").split("?")[0]
-        content_type = (headers.get("Content-Type") or "").split(";")[0].strip().lower()
-        self.refusal = (path, content_type)
-        if length <= self.limit * _DRAIN_FACTOR and headers.get("Expect", "").lower() != "100-continue":
-            # Read and drop the body: a client that sends it all before reading (most do)
-            # then sees the answer instead of a reset.
-            self.connection.set_max_body_size(length)
-        else:
-            self._answer()  # Tornado closes the connection after it, without reading the body
-        return None
+        declared = headers.get("Content-Length")
+        length = int(declared) if declared and declared.strip().isdigit() else 0
+        refusal: tuple[int, str, int] | None = None
+        if length > admission.limit:
+            refusal = (
+                413,
+                f"The request body is {length >> 20} MiB, larger than the {admission.limit >> 20} MiB this "
+                "server takes (WORKBENCH_MAX_REQUEST_MB); send smaller batches.",
+                0,
+            )
+        elif method == "POST" and path.startswith("/v1/"):
+            low = admission.low_disk()
+            if low is not None:
+                refusal = (503, low, _DISK_RETRY_AFTER_S)
+            elif not admission.budget.reserve(length):
+                refusal = (
+                    503,
+                    f"The server holds {admission.budget.used >> 20} MiB of requests already (its limit is "
+                    f"{admission.budget.limit >> 20} MiB, WORKBENCH_INFLIGHT_MB); retry shortly.",
+                    _RETRY_AFTER_S,
+                )
+            else:
+                self.reserved = length
+                self.counted = True
+                admission.budget.requests += 1
+                self.connection = _Tracked(self.connection, self._release)
+        if refusal is not None:
+            self._refuse(*refusal, path, headers, length)
+            return None
+        self.inner = admission.application.start_request(self.server_conn, self.connection)
+        return self.inner.headers_received(start_line, headers)
 
-    def _answer(self) -> None:
-        if self.answered or self.refusal is None:
-            return
-        self.answered = True
-        path, content_type = self.refusal
-        message = (
-            f"The request body is larger than {self.limit >> 20} MiB, the most this server takes "
-            "(WORKBENCH_MAX_REQUEST_MB); send smaller batches."
-        )
-        kind, body = refusal_body(413, message, path, content_type)
-        headers = httputil.HTTPHeaders({"Content-Type": kind, "Content-Length": str(len(body))})
-        self.connection.write_headers(httputil.ResponseStartLine("HTTP/1.1", 413, "Content Too Large"), headers, body)
-        self.connection.finish()
+    def _refuse(self, status: int, message: str, retry_after: int, path: str,
+                headers: httputil.HTTPHeaders, length: int) -> None:
+        self.refused = True
+        self.admission.refused += 1
+        content_type = (headers.get("Content-Type") or "").split(";")[0].strip().lower()
+        kind, body = refusal_body(status, message, path, content_type)
+        response = httputil.HTTPHeaders({"Content-Type": kind, "Content-Length": str(len(body))})
+        if retry_after:
+            response["Retry-After"] = str(retry_after)
+        self.connection.write_headers(httputil.ResponseStartLine("HTTP/1.1", status, _REASONS[status]), response, body)
+        # Tornado reads the declared body next: never refuse it a second time with a bare 400.
+        self.connection.set_max_body_size(max(length, self.admission.limit))
+        drain = 0 < length <= self.admission.limit * _DRAIN_FACTOR
+        if not drain or headers.get("Expect", "").lower() == "100-continue":
+            self.connection.finish()  # Tornado closes the connection after it, the body unread
 
     def data_received(self, chunk: bytes) -> Any:
-        if self.refusal is None:
+        if self.inner is not None:
             return self.inner.data_received(chunk)
-        return None  # dropped
+        return None  # a refused request's body: dropped
 
     def finish(self) -> None:
-        if self.refusal is None:
+        if self.inner is not None:
             self.inner.finish()
         else:
-            self._answer()
+            self.connection.finish()
 
     def on_connection_close(self) -> None:
-        if self.refusal is None:
+        if self.inner is not None:
             self.inner.on_connection_close()
+        self._release()
+
+    def _release(self) -> None:
+        if self.reserved:
+            self.admission.budget.release(self.reserved)
+            self.reserved = 0
+        if self.counted:
+            self.counted = False
+            self.admission.budget.requests -= 1
 
 
-class BodyLimit(httputil.HTTPServerConnectionDelegate):
-    """A Tornado application behind a body-size limit (see the module's docstring).
+class Admission(httputil.HTTPServerConnectionDelegate):
+    """A Tornado application behind the checks of the module's docstring.
 
     Args:
         application: The application (any ``HTTPServerConnectionDelegate``).
         limit: The largest body, in bytes, a request may declare.
+        budget: The bytes OTLP requests may hold at once.
+        low_disk: Returns a sentence while the database's disk is too full to write, else None.
     """
 
-    def __init__(self, application: httputil.HTTPServerConnectionDelegate, limit: int) -> None:
+    def __init__(
+        self,
+        application: httputil.HTTPServerConnectionDelegate,
+        limit: int,
+        budget: ByteBudget,
+        low_disk: Callable[[], str | None] = lambda: None,
+    ) -> None:
         self.application = application
         self.limit = limit
+        self.budget = budget
+        self.low_disk = low_disk
+        self.refused = 0
 
     def start_request(self, server_conn: object, request_conn: httputil.HTTPConnection) -> httputil.HTTPMessageDelegate:  # noqa: D102
-        return _Guard(self.application.start_request(server_conn, request_conn), request_conn, self.limit)
+        return _Guard(self, server_conn, request_conn)
 
     def on_close(self, server_conn: object) -> None:  # noqa: D102
         self.application.on_close(server_conn)

@@ -8,7 +8,7 @@ answer is 503 with ``Retry-After`` and standard exporters retry. A malformed req
 
 Before a body is read, a request must fit in the budget of bytes in flight
 (``WORKBENCH_INFLIGHT_MB``) and the database's disk must have room (``WORKBENCH_MIN_FREE_MB``);
-otherwise the answer is 503 with ``Retry-After``, and the body, streamed in, is dropped.
+otherwise the answer is 503 with ``Retry-After`` (see :mod:`workbench.server.admission`).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 
 from google.rpc import status_pb2
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
-from tornado.web import RequestHandler, stream_request_body
+from tornado.web import RequestHandler
 
 from workbench.errors import DecodeError, DiskFullError, QueueFullError, StoreError
 from workbench.server.admission import ByteBudget
@@ -74,7 +74,6 @@ class Ingest:
     ) -> None:
         self.store = store
         self.budget = ByteBudget(max_inflight_bytes if max_inflight_bytes is not None else 4 * max_body_bytes)
-        self.requests = 0  # requests being received or answered now (a stop waits for them)
         self.redaction = redaction
         self.default_project = default_project
         self.max_body_bytes = max_body_bytes
@@ -117,79 +116,22 @@ class _TooLarge(Exception):
         self.limit = limit
 
 
-@stream_request_body
 class OtlpTracesHandler(RequestHandler):
-    """The OTLP/HTTP traces endpoint.
-
-    The body streams in (see :meth:`prepare`), so a request the server cannot take now is
-    refused before its bytes are held.
-    """
+    """The OTLP/HTTP traces endpoint (requests reach it once admitted: see
+    :mod:`workbench.server.admission`)."""
 
     def initialize(self, ingest: Ingest) -> None:  # noqa: D102 - tornado's hook
         self.ingest = ingest
-        self._chunks: list[bytes] = []
-        self._received = 0
-        self._reserved = 0
-        self._counted = False
-        self._refusal: tuple[int, str] | None = None
-
-    def prepare(self) -> None:  # noqa: D102 - tornado's hook, before the body is read
-        if self.request.method != "POST":
-            return
-        ingest = self.ingest
-        ingest.requests += 1
-        self._counted = True
-        declared = self.request.headers.get("Content-Length")
-        length = int(declared) if declared and declared.strip().isdigit() else 0
-        low = ingest.store.db.low_disk()
-        if low is not None:
-            self._refuse(503, low)
-        elif not ingest.budget.reserve(length):
-            self._refuse(
-                503,
-                f"The server holds {ingest.budget.used >> 20} MiB of requests already (the limit is "
-                f"{ingest.budget.limit >> 20} MiB, WORKBENCH_INFLIGHT_MB); retry shortly.",
-            )
-        else:
-            self._reserved = length
-
-    def _refuse(self, status: int, message: str) -> None:
-        self.ingest.refused_requests += 1
-        self._refusal = (status, message)
-        self._chunks = []
-
-    def data_received(self, chunk: bytes) -> None:  # noqa: D102 - tornado's hook
-        if self._refusal is not None:
-            return  # dropped: the answer is a refusal already
-        self._received += len(chunk)
-        if self._received > self.ingest.max_body_bytes:  # a chunked body with no declared length
-            self._refuse(
-                413, f"The body is larger than {self.ingest.max_body_bytes >> 20} MiB; send smaller batches."
-            )
-            return
-        if self._received > self._reserved:
-            extra = self._received - self._reserved
-            if not self.ingest.budget.reserve(extra):
-                self._refuse(503, "The server holds too many requests already (WORKBENCH_INFLIGHT_MB); retry shortly.")
-                return
-            self._reserved += extra
-        self._chunks.append(chunk)
+        self._inflated = 0  # bytes reserved for what a gzip body inflated to
 
     def on_finish(self) -> None:  # noqa: D102 - tornado's hook
-        self._release()
+        if self._inflated:
+            self.ingest.budget.release(self._inflated)
+            self._inflated = 0
 
     def on_connection_close(self) -> None:  # noqa: D102 - tornado's hook
-        self._release()
+        self.on_finish()
         super().on_connection_close()
-
-    def _release(self) -> None:
-        self._chunks = []
-        if self._reserved:
-            self.ingest.budget.release(self._reserved)
-            self._reserved = 0
-        if self._counted:
-            self._counted = False
-            self.ingest.requests -= 1
 
     def set_default_headers(self) -> None:
         # Browser apps instrumented with OTel JS post here from another origin.
@@ -222,13 +164,7 @@ class OtlpTracesHandler(RequestHandler):
                 JSON,
             )
             return
-        if self._refusal is not None:
-            status, message = self._refusal
-            disk = ingest.store.db.low_disk() is not None
-            self._fail(status, message, content_type, _DISK_RETRY_AFTER_S if disk else _RETRY_AFTER_S)
-            return
-        body = b"".join(self._chunks)
-        self._chunks = []
+        body = self.request.body
         encoding = (self.request.headers.get("Content-Encoding") or "identity").strip().lower()
         try:
             if encoding == "gzip":
@@ -236,8 +172,8 @@ class OtlpTracesHandler(RequestHandler):
                 body = _inflate(body, ingest.max_body_bytes)
                 # What was inflated is held too: counted, though the request is taken anyway.
                 if len(body) > compressed:
-                    ingest.budget.reserve(len(body) - compressed, force=True)
-                    self._reserved += len(body) - compressed
+                    self._inflated = len(body) - compressed
+                    ingest.budget.reserve(self._inflated, force=True)
             elif encoding not in ("identity", ""):
                 self._fail(415, f"Content-Encoding {encoding!r} is not supported; use gzip or none.", content_type)
                 return

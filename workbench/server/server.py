@@ -34,7 +34,7 @@ from workbench.collector.pipeline import redaction_config
 from workbench.collector.sampling import SamplingPolicy, sampling_policy
 from workbench.errors import ServerError
 from workbench.query import Reader
-from workbench.server.admission import BodyLimit
+from workbench.server.admission import Admission
 from workbench.server.api import api_handlers
 from workbench.server.decode import remove_orphan_spools
 from workbench.server.otlp import Ingest, OtlpTracesHandler
@@ -129,6 +129,7 @@ class Server:
         self.read_executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix="workbench-read")
         self._loop: asyncio.AbstractEventLoop | None = None
         self._http: HTTPServer | None = None
+        self._admission: Admission | None = None
         self._thread: threading.Thread | None = None
         self._ready = threading.Event()
         self._stopped = threading.Event()
@@ -170,7 +171,8 @@ class Server:
             "free_disk_mb": _mib(self.store.db.free_bytes()),
             "accepted_spans": self.ingest.accepted_spans,
             "rejected_spans": self.ingest.rejected_spans,
-            "refused_requests": self.ingest.refused_requests,
+            "refused_requests": self.ingest.refused_requests + (self._admission.refused if self._admission else 0),
+            "inflight_mb": self.ingest.budget.used >> 20,
             "queued_spans": writer.queued_spans if writer else 0,
             # Worker processes start with the first request and are used once they answer.
             "decode_workers": {
@@ -212,8 +214,9 @@ class Server:
 
     async def _start(self) -> None:
         application = self._application()
+        self._admission = Admission(application, self.ingest.max_body_bytes, self.ingest.budget, self.store.db.low_disk)
         self._http = HTTPServer(
-            BodyLimit(application, self.ingest.max_body_bytes),
+            self._admission,
             max_body_size=self.ingest.max_body_bytes,
             xheaders=False,
             # Also the time allowed for a request's headers: a half-sent request is dropped.
@@ -256,10 +259,10 @@ class Server:
             self._http.stop()  # no new connections
             # Answer what was accepted: each OTLP request's spans are committed first.
             deadline = time.monotonic() + _DRAIN_S
-            while self.ingest.requests > 0 and time.monotonic() < deadline:
+            while self.ingest.budget.requests > 0 and time.monotonic() < deadline:
                 await asyncio.sleep(0.02)
-            if self.ingest.requests > 0:
-                logger.warning("stopping with %d OTLP requests unanswered", self.ingest.requests)
+            if self.ingest.budget.requests > 0:
+                logger.warning("stopping with %d OTLP requests unanswered", self.ingest.budget.requests)
             await self._http.close_all_connections()
 
     def start(self) -> Server:
