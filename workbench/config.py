@@ -208,12 +208,12 @@ SETTINGS: dict[str, Setting] = {
         ),
         Setting(
             "inflight_mb",
-            256,
+            64,
             _positive_int,
             "Request bytes the OTLP receiver holds at once, in MiB: bodies being read, decoded and "
             "written. A request beyond it is answered 503 with Retry-After before its body is read, "
-            "which bounds the server's memory under overload (one request is always taken). "
-            "Default: 256.",
+            "which bounds the server's memory under overload (one request is always taken, "
+            "however large). Default: 64.",
         ),
         Setting(
             "idle_timeout_s",

@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
@@ -130,6 +131,7 @@ class Writer:
         # since a stopped or crashed server may have left some.
         self._dedupe_due = True
         self._failure: str | None = None  # the last write failure logged, so each is logged once
+        self._checkpoint_after = 0.0  # no idle checkpoint before this time (after one failed)
         self.duplicates_removed = 0
         self._db_threads = int(database.fetchall("SELECT current_setting('threads')")[0][0])
         self.checkpoints = 0
@@ -354,14 +356,17 @@ class Writer:
         if log <= self._idle_checkpoint_bytes:
             return
         # A checkpoint writes up to what the log holds into the file; one that fails for want
-        # of space invalidates the database, so it waits for room.
-        if self._db.low_disk(need=log) is not None:
+        # of space invalidates the database, so it waits for room (even with the free-space
+        # check turned off), and after a failure for a while.
+        free = self._db.free_bytes()
+        if (free is not None and free < log + self._db.min_free_bytes) or time.monotonic() < self._checkpoint_after:
             return
         try:
             cursor.execute("CHECKPOINT")
             self.checkpoints += 1
         except duckdb.Error as exc:  # a transaction began meanwhile: the next idle moment will do
             if is_invalidated(exc):
+                self._checkpoint_after = time.monotonic() + 30.0
                 self._db.recover(exc)
             else:
                 logger.debug("idle checkpoint skipped: %s", exc)
