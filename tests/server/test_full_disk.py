@@ -105,7 +105,7 @@ def test_a_store_duckdb_invalidated_on_a_full_disk_is_opened_again(small_disk, m
                 cursor.execute("CHECKPOINT")
             health = requests.get(server.url + "/api/health", timeout=30)
             assert health.status_code == 200
-            assert health.json()["spans"] == 2000
+            wait_for(lambda: requests.get(server.url + "/api/health", timeout=30).json()["spans"] == 2000)
             refused = requests.post(server.url + "/v1/traces", data=_body(5, "full"), headers=PROTOBUF, timeout=30)
             assert refused.status_code in (200, 503)
             assert "rollback" not in refused.text

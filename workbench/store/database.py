@@ -138,9 +138,13 @@ class Database:
 
     def _open(self) -> duckdb.DuckDBPyConnection:
         con = _connect(self.path, self.read_only)
-        _session_settings(con)
-        if not self.read_only:
-            _database_settings(con)
+        try:
+            _session_settings(con)
+            if not self.read_only:
+                _database_settings(con)
+        except BaseException:
+            con.close()
+            raise
         return con
 
     def _prepare(self) -> None:
@@ -259,22 +263,37 @@ class Database:
                 cursors, self._cursors = list(self._cursors), []
                 old, self._con = self._con, None  # type: ignore[assignment]
                 self.generation += 1
-            for closable in (*cursors, old):
-                if closable is None:
-                    continue
+            old_ones = [c for c in (*cursors, old) if c is not None]
+            con = None
+            # DuckDB hands out the same (invalidated) database while anything still holds it,
+            # such as a query another thread is finishing: close again and retry a moment.
+            for _ in range(50):
+                for closable in old_ones:
+                    try:
+                        closable.interrupt()
+                    except duckdb.Error:
+                        pass
+                    try:
+                        closable.close()
+                    except duckdb.Error:
+                        pass
                 try:
-                    closable.interrupt()
-                except duckdb.Error:
-                    pass
-                try:
-                    closable.close()
-                except duckdb.Error:
-                    pass
-            try:
-                con = self._open()
-            except StoreError as exc:
+                    con = self._open()
+                    con.execute("SELECT count(*) FROM workbench_meta").fetchall()
+                    break
+                except (StoreError, duckdb.Error) as exc:
+                    if con is not None:
+                        try:
+                            con.close()
+                        except duckdb.Error:
+                            pass
+                    con = None
+                    if not is_invalidated(exc) and "different configuration" not in str(exc):
+                        logger.debug("could not open %s again yet: %s", self.path, exc)
+                        break
+                    time.sleep(0.05)
+            if con is None:
                 self._next_attempt = time.monotonic() + 1.0
-                logger.debug("could not open %s again yet: %s", self.path, exc)
                 return False
             with self._cursors_lock:
                 self._con = con

@@ -270,7 +270,7 @@ class Writer:
                         self._widen(cursor)
                         self._remove_duplicates(cursor)
                         self._checkpoint_if_due(cursor)
-                    except StoreError as exc:  # the database cannot be opened again yet
+                    except (StoreError, duckdb.Error) as exc:  # the database is being opened again
                         logger.debug("no tidying up while the store cannot be used: %s", exc)
                     except Exception:  # housekeeping must never stop the writer
                         logger.exception("workbench's writer could not tidy up in a pause")
@@ -281,7 +281,7 @@ class Writer:
                 try:
                     try:
                         cursor, generation = self._fresh(cursor, generation)
-                    except StoreError as exc:  # the database cannot be opened again yet
+                    except (StoreError, duckdb.Error) as exc:  # the database is being opened again
                         self._fail(taken, exc)
                         continue
                     if narrow:
