@@ -220,6 +220,7 @@ def main() -> None:
         server = subprocess.Popen(
             [sys.executable, "-m", "workbench", "serve", "--db", f"{work}/overload.duckdb", "--port", str(port), "--no-app"],
             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
+            cwd=args.root,  # `python -m` puts the working folder first on the path
         )
         try:
             deadline = time.monotonic() + 60

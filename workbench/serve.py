@@ -54,7 +54,7 @@ def serve(
     echo(f"  OTLP/HTTP:   {server.url}/v1/traces  (protobuf or JSON)")
     echo("Press Ctrl-C to stop.")
     try:
-        server.run()
+        server.run(stay_quiet=True)
     finally:
         if worker is not None:
             worker.stop()

@@ -272,8 +272,13 @@ class Server:
         self._ready.wait(30)
         return self
 
-    def run(self) -> None:
-        """Serve on this thread until interrupted (Ctrl-C or SIGTERM), then stop cleanly."""
+    def run(self, stay_quiet: bool = False) -> None:
+        """Serve on this thread until interrupted (Ctrl-C or SIGTERM), then stop cleanly.
+
+        Args:
+            stay_quiet: Keep this server's signal handlers after it stops (a second Ctrl-C
+                then exits at once, without a traceback), for a process that ends with it.
+        """
         previous = self._stop_on_signals()
         try:
             self._serve_forever(own_process=True)
@@ -284,8 +289,11 @@ class Server:
                 self._close_resources()
             except KeyboardInterrupt:
                 pass
-            for signum, handler in previous.items():
-                signal.signal(signum, handler)
+            # The handlers stay: what follows (closing the store) ends as quietly on a second
+            # Ctrl-C. A process that goes on after serving gets its own back.
+            if not stay_quiet:
+                for signum, handler in previous.items():
+                    signal.signal(signum, handler)
             # What was frozen is collected at exit again, so extensions see their objects freed.
             gc.unfreeze()
 

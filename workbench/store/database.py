@@ -19,6 +19,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
+from workbench import config
 from workbench.errors import DiskFullError, SchemaVersionError, StoreError, StoreLockedError
 from workbench.store.schema import SCHEMA_VERSION, TABLES, ddl
 
@@ -92,7 +93,7 @@ class Database:
         read_only: Open without writing. Several read-only openers of one file may coexist,
             but none can while another process writes it.
         min_free_bytes: Free space kept on the file's disk: below it, :meth:`check_disk`
-            refuses writes (0: no check).
+            refuses writes (0: no check). Default: ``WORKBENCH_MIN_FREE_MB``.
 
     When DuckDB invalidates the database (a checkpoint or commit that failed on a full disk
     leaves it unusable until it is opened again), :meth:`recover` opens it again; reads do so
@@ -104,7 +105,7 @@ class Database:
         StoreError: The file cannot be opened (not a database, no permission ...).
     """
 
-    def __init__(self, path: str | Path = MEMORY, *, read_only: bool = False, min_free_bytes: int = 0) -> None:
+    def __init__(self, path: str | Path = MEMORY, *, read_only: bool = False, min_free_bytes: int | None = None) -> None:
         if str(path) != MEMORY:
             path = Path(path).expanduser()
             if not read_only:
@@ -119,6 +120,8 @@ class Database:
                 raise StoreError(f"There is no database file at {path}; check the path.")
         self.path = str(path)
         self.read_only = read_only
+        if min_free_bytes is None:
+            min_free_bytes = config.get("min_free_mb") << 20
         self.min_free_bytes = 0 if self.path == MEMORY or read_only else max(0, min_free_bytes)
         self._con = self._open()
         self._local = threading.local()

@@ -45,7 +45,7 @@ class Store:
         max_queued_spans: int | None = None,
         batch_spans: int | None = None,
     ) -> None:
-        self.db = Database(config.get("db", path), read_only=read_only, min_free_bytes=config.get("min_free_mb") << 20)
+        self.db = Database(config.get("db", path), read_only=read_only)
         self.path = self.db.path
         self.writer: Writer | None = None
         if not read_only:
