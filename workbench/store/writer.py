@@ -288,6 +288,8 @@ class Writer:
                         self._narrow(cursor)
                     self._write(cursor, taken)
                 finally:
+                    # Not kept until the next batch: a worker's rows are mapped from the spool.
+                    taken = []
                     with self._cond:
                         self._busy -= 1
                         self._cond.notify_all()
