@@ -37,6 +37,7 @@ Threading contract: :meth:`submit` never blocks and never waits on DuckDB. When 
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import threading
 import time
@@ -57,6 +58,8 @@ from workbench.store.rows import SpanBatch, to_tables
 __all__ = ["Writer"]
 
 logger = logging.getLogger(__name__)
+
+_RECORD_AHEAD = dt.timedelta(seconds=60)  # how far past a batch's spans a recorded range reaches
 
 
 class _Item:
@@ -130,6 +133,11 @@ class Writer:
         # Whether ranges may wait for de-duplication (recorded in the store): from the start,
         # since a stopped or crashed server may have left some.
         self._dedupe_due = True
+        # A range recorded in the store (committed) that later batches need not record again,
+        # until the next de-duplication pass starts (which removes it): under steady ingest
+        # one small row a minute, not one a transaction (each costs a few milliseconds).
+        self._recorded: tuple[dt.datetime, dt.datetime] | None = None
+        self._passes = 0  # de-duplication passes started
         self._failure: str | None = None  # the last write failure logged, so each is logged once
         self._checkpoint_after = 0.0  # no idle checkpoint before this time (after one failed)
         self.duplicates_removed = 0
@@ -245,6 +253,9 @@ class Writer:
                         if self._busy or self._tidying:
                             continue
                         self._tidying = True
+                        # No write runs now: every later one sees that nothing is recorded.
+                        self._recorded = None
+                        self._passes += 1
                     else:
                         if not self._queue and self._stopping:
                             return
@@ -341,18 +352,6 @@ class Writer:
                 self.duplicates_removed += removed
             logger.info("removed %d spans that were sent twice", removed)
 
-    def remove_duplicates(self) -> int:
-        """Run the de-duplication pass now, on the calling thread; return the spans removed."""
-        self.flush()
-        cursor = self._db.new_cursor()
-        try:
-            removed = remove_pending_duplicates(cursor) or 0
-        finally:
-            cursor.close()
-        with self._cond:
-            self.duplicates_removed += removed
-        return removed
-
     def _checkpoint_if_due(self, cursor: duckdb.DuckDBPyConnection) -> None:
         log = self._db.log_bytes()
         if log <= self._idle_checkpoint_bytes:
@@ -392,14 +391,18 @@ class Writer:
                 batches.append(to_tables(span for item in taken for span in item.spans))
             batch = SpanBatch.concat(batches)
             extra = [(item.table, item.rows) for item in taken if item.rows is not None]
-            written = None
+            written = record = None
             if batch.num_spans:
                 try:
                     bounds = pc.min_max(batch.spans.column("start_time"))
                     written = (bounds["min"].as_py(), bounds["max"].as_py())
                 except Exception:  # no duplicates looked for in this batch; nothing else changes
                     logger.exception("could not read the time range of a batch")
-            self._insert(cursor, batch, extra, written)
+            with self._cond:
+                recorded, passes = self._recorded, self._passes
+            if written is not None and not (recorded and recorded[0] <= written[0] and written[1] <= recorded[1]):
+                record = (written[0], written[1] + _RECORD_AHEAD)
+            self._insert(cursor, batch, extra, record)
         except Exception as exc:  # a failed batch must not stop the writer
             if isinstance(exc, duckdb.Error) and is_invalidated(exc):
                 self._db.recover(exc)
@@ -418,6 +421,9 @@ class Writer:
             self.committed_spans += batch.num_spans
             if written is not None:
                 self._dedupe_due = True
+            # Trusted only if no pass ran since the check: a pass running now may remove it.
+            if record is not None and not self._tidying and self._passes == passes:
+                self._recorded = record
             self._failure = None
         for item in taken:
             item.future.set_result(item.size)
