@@ -218,7 +218,8 @@ def main() -> None:
         port = _free_port()
         env = dict(os.environ, PYTHONPATH=str(args.root), HOME=work)
         server = subprocess.Popen(
-            [sys.executable, "-m", "workbench", "serve", "--db", f"{work}/overload.duckdb", "--port", str(port), "--no-app"],
+            [sys.executable, "-m", "workbench", "serve", "--db", f"{work}/overload.duckdb", "--port", str(port),
+             "--no-app"],
             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
             cwd=args.root,  # `python -m` puts the working folder first on the path
         )

@@ -105,7 +105,9 @@ class Database:
         StoreError: The file cannot be opened (not a database, no permission ...).
     """
 
-    def __init__(self, path: str | Path = MEMORY, *, read_only: bool = False, min_free_bytes: int | None = None) -> None:
+    def __init__(
+        self, path: str | Path = MEMORY, *, read_only: bool = False, min_free_bytes: int | None = None
+    ) -> None:
         if str(path) != MEMORY:
             path = Path(path).expanduser()
             if not read_only:

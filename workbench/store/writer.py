@@ -226,7 +226,9 @@ class Writer:
         self._queued_spans -= count
         return taken
 
-    def _fresh(self, cursor: duckdb.DuckDBPyConnection | None, generation: int) -> tuple[duckdb.DuckDBPyConnection, int]:
+    def _fresh(
+        self, cursor: duckdb.DuckDBPyConnection | None, generation: int
+    ) -> tuple[duckdb.DuckDBPyConnection, int]:
         """This thread's cursor, a new one if the database was opened again since."""
         if cursor is not None and generation == self._db.generation:
             return cursor, generation
