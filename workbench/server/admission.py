@@ -98,7 +98,9 @@ class _Tracked:
         try:
             self._connection.finish()
         finally:
-            self._done()
+            done, self._done = self._done, None
+            if done is not None:
+                done()
 
 
 class _Guard(httputil.HTTPMessageDelegate):
@@ -175,7 +177,7 @@ class _Guard(httputil.HTTPMessageDelegate):
     def finish(self) -> None:
         if self.inner is not None:
             self.inner.finish()
-        else:
+        elif self.refused:  # the refusal's body has been read and dropped: end its answer
             self.connection.finish()
 
     def on_connection_close(self) -> None:
@@ -184,6 +186,9 @@ class _Guard(httputil.HTTPMessageDelegate):
         self._release()
 
     def _release(self) -> None:
+        # The request, its connection and this guard refer to each other: let go, so the
+        # body is freed now rather than at the next full garbage collection.
+        self.inner = None
         if self.reserved:
             self.admission.budget.release(self.reserved)
             self.reserved = 0
