@@ -70,6 +70,13 @@ def _names(value: str) -> tuple[str, ...]:
     return tuple(name for name in value.replace(",", " ").split() if name)
 
 
+def _positive_float(value: str) -> float:
+    number = float(value)
+    if not number > 0:
+        raise ValueError("must be a positive number of seconds")
+    return number
+
+
 def _fraction(value: str) -> float:
     number = float(value)
     if not 0.0 <= number <= 1.0:
@@ -222,6 +229,38 @@ SETTINGS: dict[str, Setting] = {
             "Web page origins whose browser OTel exporters may post spans to /v1/traces, "
             "comma-separated, e.g. http://localhost:3000 (* for any page; none may read). "
             "Default: none (no other web page can post).",
+        ),
+        Setting(
+            "min_free_mb",
+            100,
+            _non_negative_int,
+            "Free space, in MiB, kept on the disk that holds the database. Below it, writes are "
+            "refused before the disk fills (the OTLP receiver answers 503 with Retry-After), reads "
+            "and /api/health go on working, writes resume by themselves once space is freed, and "
+            "`workbench serve` does not start. 0 turns the check off. Default: 100.",
+        ),
+        Setting(
+            "inflight_mb",
+            64,
+            _positive_int,
+            "Request bytes the OTLP receiver holds at once, in MiB: bodies being read, decoded and "
+            "written. A request beyond it is answered 503 with Retry-After before its body is read, "
+            "which bounds the server's memory under overload (one request is always taken, "
+            "however large). Default: 64.",
+        ),
+        Setting(
+            "idle_timeout_s",
+            60.0,
+            _positive_float,
+            "Seconds `workbench serve` keeps a connection that sends nothing, and waits for a "
+            "request's headers, before closing it. Default: 60.",
+        ),
+        Setting(
+            "body_timeout_s",
+            120.0,
+            _positive_float,
+            "Seconds `workbench serve` waits for a request's whole body before closing the "
+            "connection. Default: 120.",
         ),
     ]
 }

@@ -7,6 +7,7 @@ The tree::
     ├── StoreError             the database file cannot be used
     │   ├── StoreLockedError       another process holds the file
     │   ├── SchemaVersionError     the file was written by another schema version
+    │   ├── DiskFullError          the database's disk is (nearly) full; writes wait for space
     │   └── ImportFormatError      an imported Parquet file is missing columns or tables
     ├── FilterError            a filter expression cannot be understood
     ├── DecodeError            an OTLP request body cannot be decoded (the server answers 400)
@@ -23,6 +24,7 @@ from __future__ import annotations
 __all__ = [
     "ConfigError",
     "DecodeError",
+    "DiskFullError",
     "FilterError",
     "ImportFormatError",
     "NotFoundError",
@@ -106,6 +108,10 @@ class StoreLockedError(StoreError):
 
 class SchemaVersionError(StoreError):
     """The database file was written with another schema version."""
+
+
+class DiskFullError(StoreError):
+    """The disk that holds the database has less free space than workbench keeps free."""
 
 
 class ImportFormatError(StoreError):

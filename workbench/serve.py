@@ -9,6 +9,7 @@ import socket
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from workbench.errors import DiskFullError
 from workbench.server import Server
 from workbench.store import Store
 from workbench.store.fresh import remover_if_new
@@ -37,6 +38,7 @@ def serve(
 
     Raises:
         StoreLockedError: Another process holds the file.
+        DiskFullError: The database's disk has less free space than workbench keeps free.
         ServerError: The port is in use.
     """
     if sample and db is None:
@@ -46,6 +48,7 @@ def serve(
     undo = remover_if_new(db)  # a server that cannot start leaves no new, empty file behind
     store = Store(db)
     try:
+        _check_disk(store)
         if sample:
             from workbench.sample import load_sample
 
@@ -64,7 +67,7 @@ def serve(
     for line in banner(server, store.path):
         echo(line)
     try:
-        server.run()
+        server.run(stay_quiet=True)
     finally:
         if worker is not None:
             worker.stop()
@@ -95,6 +98,17 @@ def banner(server: Server, db: object) -> list[str]:
                      "who has the token can read and write every span.")
     lines.append("Press Ctrl-C to stop.")
     return lines
+
+
+def _check_disk(store: Store) -> None:
+    """Refuse to start on a disk too full to write to, rather than serve and fail every write."""
+    free, keep = store.db.free_bytes(), store.db.min_free_bytes
+    if free is not None and keep and free < keep:
+        raise DiskFullError(
+            f"Cannot start: the disk holding {store.path} has {free >> 20} MiB free, less than the "
+            f"{keep >> 20} MiB workbench keeps free; free some space (or lower WORKBENCH_MIN_FREE_MB) "
+            "and start again."
+        )
 
 
 def _warm_drift(server: Server) -> object | None:

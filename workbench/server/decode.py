@@ -10,17 +10,28 @@ notebook wants).
 
 The ingest pipeline's redaction runs inside the workers, from the same configuration, and
 each answer carries the redaction counts it added.
+
+Lifecycle: the workers ignore Ctrl-C and SIGTERM (a terminal sends Ctrl-C to the whole
+process group): the server stops them itself once it has answered what it accepted. They
+exit when the server process dies, even by ``kill -9`` (Linux's parent-death signal, and a
+thread that watches the parent's pid elsewhere), and a new server removes the spool folders
+of servers that are gone (their folder names carry their pid).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import ctypes
 import gc
 import logging
 import multiprocessing
 import os
 import pickle
+import re
 import shutil
+import signal
+import sys
 import tempfile
 import threading
 import time
@@ -39,7 +50,7 @@ from workbench.store.rows import SpanBatch, to_tables
 if TYPE_CHECKING:
     from workbench.collector.redaction import RedactionConfig
 
-__all__ = ["DecodePool", "DecodedBatch", "decode_body"]
+__all__ = ["DecodePool", "DecodedBatch", "decode_body", "remove_orphan_spools"]
 
 logger = logging.getLogger(__name__)
 
@@ -194,11 +205,78 @@ def _warm() -> int:
     return decode_body(request.SerializeToString(), "application/x-protobuf", "warm", None, None).spans
 
 
-def _start_worker() -> None:
+_LARGE_BODY = 1 << 20  # bodies at least this large wait for the worker processes
+_WORKER_WAIT_S = 30.0
+_SPOOL_PREFIX = "workbench-spool-"
+_SPOOL_NAME = re.compile(re.escape(_SPOOL_PREFIX) + r"(\d+)-")
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent(parent: int) -> None:
+    """Make this worker exit when the server process ``parent`` does, however it ends."""
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(Exception):  # no libc to load: the watching thread still works
+            ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
+    if os.getppid() != parent:  # the parent died before the signal was asked for
+        os._exit(0)
+
+    def watch() -> None:
+        # The parent-death signal follows the thread that started the worker, not the
+        # process, and exists only on Linux: the pid is watched as well.
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="workbench-parent-watch", daemon=True).start()
+
+
+def _start_worker(parent: int | None = None) -> None:
+    # Ctrl-C reaches every process of the terminal's group, and a service manager may send
+    # SIGTERM to all of them: the server stops its workers once it has answered what it
+    # accepted, so they ignore both (and print no traceback).
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    if parent is not None:
+        _die_with_parent(parent)
     # Everything a worker imported stays for its life: freezing it keeps the garbage
     # collector from walking it again on every collection, a tenth of decoding's time
     # (measured: 69 against 60 microseconds a span).
     gc.freeze()
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process
+        return True
+    return True
+
+
+def remove_orphan_spools(bases: list[str | None] | None = None) -> list[str]:
+    """Remove the spool folders of servers whose process is gone; return their paths.
+
+    A server killed with ``kill -9`` cannot remove its own; its name holds its pid.
+    """
+    removed = []
+    for base in bases if bases is not None else [_SHM, tempfile.gettempdir()]:
+        folder = base or tempfile.gettempdir()
+        try:
+            names = os.listdir(folder)
+        except OSError:
+            continue
+        for name in names:
+            match = _SPOOL_NAME.match(name)
+            if match is None or _pid_alive(int(match[1])):
+                continue
+            path = os.path.join(folder, name)
+            shutil.rmtree(path, ignore_errors=True)
+            if not os.path.exists(path):
+                removed.append(path)
+    if removed:
+        logger.info("removed %d spool folders left by stopped servers", len(removed))
+    return removed
 
 
 def _decode_in_worker(*args: Any) -> DecodedBatch:
@@ -244,6 +322,7 @@ class DecodePool:
         self._last_request = time.monotonic()
         self._closed = threading.Event()
         self.ready = threading.Event()  # set while the worker processes answer
+        self._start_failed = False
 
     @property
     def started(self) -> bool:
@@ -259,10 +338,12 @@ class DecodePool:
         with self._lock:
             if self._processes is not None or self.workers <= 0 or self._closed.is_set():
                 return
-            self._spool = tempfile.mkdtemp(prefix="workbench-spool-", dir=_spool_base())
+            base = _spool_base()
+            remove_orphan_spools([base])
+            self._spool = tempfile.mkdtemp(prefix=f"{_SPOOL_PREFIX}{os.getpid()}-", dir=base)
             context = multiprocessing.get_context("spawn")
             processes = self._processes = ProcessPoolExecutor(
-                max_workers=self.workers, mp_context=context, initializer=_start_worker
+                max_workers=self.workers, mp_context=context, initializer=_start_worker, initargs=(os.getpid(),)
             )
         # Off the caller's path: a worker's imports take a second.
         threading.Thread(
@@ -275,6 +356,7 @@ class DecodePool:
             for future in futures:
                 future.result(60)
         except Exception:  # decoding stays on the thread
+            self._start_failed = True
             logger.exception("decode workers did not start; decoding on one thread instead")
             return
         self.ready.set()
@@ -296,8 +378,20 @@ class DecodePool:
     async def decode(
         self, body: bytes, content_type: str, default_project: str, redaction: RedactionConfig | None
     ) -> DecodedBatch:
-        """Decode on the pool without blocking the event loop."""
+        """Decode on the pool without blocking the event loop.
+
+        A large body waits for the worker processes to start rather than being decoded on
+        the thread: decoding tens of thousands of spans builds hundreds of megabytes of
+        short-lived objects, and the server process keeps much of that memory (16 bodies of
+        48 MB at once: 2.1 GB peak for the server process without the wait, 1.8 GB with it).
+        """
         loop = asyncio.get_running_loop()
+        if self.workers > 0 and len(body) >= _LARGE_BODY and not self.ready.is_set():
+            if self._processes is None:
+                self._start_processes()
+            deadline = time.monotonic() + _WORKER_WAIT_S
+            while not self.ready.is_set() and not self._start_failed and time.monotonic() < deadline:
+                await asyncio.sleep(0.05)
         with self._lock:
             self._last_request = time.monotonic()
             processes = self._processes if self.ready.is_set() else None

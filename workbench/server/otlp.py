@@ -5,6 +5,10 @@ store's writer; the answer waits for the commit (group commit), so a 200 means t
 on disk. When the writer's queue is full, or too many requests are being decoded, the
 answer is 503 with ``Retry-After`` and standard exporters retry. A malformed request gets a
 4xx with a message that says what is wrong; the server goes on serving.
+
+Before a body is read, a request must fit in the budget of bytes in flight
+(``WORKBENCH_INFLIGHT_MB``) and the database's disk must have room (``WORKBENCH_MIN_FREE_MB``);
+otherwise the answer is 503 with ``Retry-After`` (see :mod:`workbench.server.admission`).
 """
 
 from __future__ import annotations
@@ -21,7 +25,8 @@ from google.rpc import status_pb2
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
 from tornado.web import RequestHandler
 
-from workbench.errors import DecodeError, QueueFullError, StoreError
+from workbench.errors import DecodeError, DiskFullError, QueueFullError, StoreError
+from workbench.server.admission import ByteBudget
 from workbench.server.decode import DecodedBatch, DecodePool
 from workbench.server.sampling import BatchSampler
 from workbench.store import Store
@@ -38,6 +43,7 @@ logger = logging.getLogger(__name__)
 PROTOBUF = "application/x-protobuf"
 JSON = "application/json"
 _RETRY_AFTER_S = 1
+_DISK_RETRY_AFTER_S = 10
 
 
 class Ingest:
@@ -51,6 +57,8 @@ class Ingest:
         max_pending_requests: Requests being decoded at once before 503s.
         decode_workers: Worker processes that decode requests (0: a thread in this process).
         sampling: Outcome-based sampling; None keeps everything.
+        max_inflight_bytes: Request bytes held at once (read, decoded, being written) before
+            503s; None: four times ``max_body_bytes``.
     """
 
     def __init__(
@@ -63,8 +71,10 @@ class Ingest:
         max_pending_requests: int = 64,
         decode_workers: int = 0,
         sampling: SamplingPolicy | None = None,
+        max_inflight_bytes: int | None = None,
     ) -> None:
         self.store = store
+        self.budget = ByteBudget(max_inflight_bytes if max_inflight_bytes is not None else 4 * max_body_bytes)
         self.redaction = redaction
         self.default_project = default_project
         self.max_body_bytes = max_body_bytes
@@ -108,12 +118,23 @@ class _TooLarge(Exception):
 
 
 class OtlpTracesHandler(RequestHandler):
-    """The OTLP/HTTP traces endpoint."""
+    """The OTLP/HTTP traces endpoint (requests reach it once admitted: see
+    :mod:`workbench.server.admission`)."""
 
     def initialize(self, ingest: Ingest, access: Access | None = None) -> None:  # noqa: D102 - tornado's hook
         self.ingest = ingest
         self.access = access
         self.set_default_headers()  # tornado set the defaults before this hook gave the rules
+        self._inflated = 0  # bytes reserved for what a gzip body inflated to
+
+    def on_finish(self) -> None:  # noqa: D102 - tornado's hook
+        if self._inflated:
+            self.ingest.budget.release(self._inflated)
+            self._inflated = 0
+
+    def on_connection_close(self) -> None:  # noqa: D102 - tornado's hook
+        self.on_finish()
+        super().on_connection_close()
 
     def set_default_headers(self) -> None:
         # Browser apps instrumented with OTel JS post here from another origin: only from the
@@ -134,10 +155,10 @@ class OtlpTracesHandler(RequestHandler):
             return
         self.set_status(204)
 
-    def _fail(self, status: int, message: str, content_type: str) -> None:
+    def _fail(self, status: int, message: str, content_type: str, retry_after: int = _RETRY_AFTER_S) -> None:
         self.set_status(status)
         if status in (429, 503):
-            self.set_header("Retry-After", str(_RETRY_AFTER_S))
+            self.set_header("Retry-After", str(retry_after))
         if content_type == PROTOBUF:
             self.set_header("Content-Type", PROTOBUF)
             self.finish(status_pb2.Status(code=_rpc_code(status), message=message).SerializeToString())
@@ -160,7 +181,12 @@ class OtlpTracesHandler(RequestHandler):
         encoding = (self.request.headers.get("Content-Encoding") or "identity").strip().lower()
         try:
             if encoding == "gzip":
+                compressed = len(body)
                 body = _inflate(body, ingest.max_body_bytes)
+                # What was inflated is held too: counted, though the request is taken anyway.
+                if len(body) > compressed:
+                    self._inflated = len(body) - compressed
+                    ingest.budget.reserve(self._inflated, force=True)
             elif encoding not in ("identity", ""):
                 self._fail(415, f"Content-Encoding {encoding!r} is not supported; use gzip or none.", content_type)
                 return
@@ -211,8 +237,11 @@ class OtlpTracesHandler(RequestHandler):
         except DecodeError as exc:
             self._fail(400, str(exc), content_type)
             return
-        except StoreError as exc:
-            logger.error("spans could not be written: %s", exc)
+        except DiskFullError as exc:  # logged once, by the store
+            self._fail(503, str(exc), content_type, _DISK_RETRY_AFTER_S)
+            return
+        except StoreError as exc:  # the writer logs each cause once
+            logger.debug("spans could not be written: %s", exc)
             self._fail(503, f"The spans could not be written ({exc}); retry later.", content_type)
             return
         finally:

@@ -3,6 +3,11 @@
 It runs on its own thread with its own event loop (so a notebook can host it)
 or on the calling thread (the command line). The port is bound before anything else starts,
 so "port in use" is reported at once, as one sentence.
+
+Stopping (Ctrl-C, SIGTERM, :meth:`Server.stop`): the server stops accepting connections,
+answers the OTLP requests it has accepted (their spans committed), then closes the rest,
+stops its decode workers and writes what is queued. Connections that send nothing, or
+a request too slowly, are closed (``WORKBENCH_IDLE_TIMEOUT_S``, ``WORKBENCH_BODY_TIMEOUT_S``).
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ import asyncio
 import errno
 import gc
 import logging
+import os
 import signal
 import socket
 import threading
@@ -29,8 +35,10 @@ from workbench.collector.pipeline import redaction_config
 from workbench.collector.sampling import SamplingPolicy, sampling_policy
 from workbench.errors import ServerError
 from workbench.query import Reader
+from workbench.server.admission import Admission
 from workbench.server.api import api_handlers
 from workbench.server.logs import OtlpLogsHandler
+from workbench.server.decode import remove_orphan_spools
 from workbench.server.otlp import Ingest, OtlpTracesHandler
 from workbench.server.security import Access, Guard
 from workbench.store import Store
@@ -39,6 +47,8 @@ from workbench.store.holder import forget_holder, write_holder
 __all__ = ["Server"]
 
 logger = logging.getLogger(__name__)
+
+_DRAIN_S = 15.0  # how long a stop waits for accepted requests to be answered
 
 
 class _HomeHandler(RequestHandler):
@@ -132,11 +142,15 @@ class Server:
             max_body_bytes=config.get("max_request_mb") << 20,
             decode_workers=config.get("decode_workers", decode_workers),
             sampling=sampling_policy(sampling),
+            max_inflight_bytes=config.get("inflight_mb") << 20,
         )
+        # What a server killed with kill -9 left behind (its decode workers exit by themselves).
+        remove_orphan_spools()
         self._release: PeriodicCallback | None = None
         self.read_executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix="workbench-read")
         self._loop: asyncio.AbstractEventLoop | None = None
         self._http: HTTPServer | None = None
+        self._admission: Admission | None = None
         self._thread: threading.Thread | None = None
         self._ready = threading.Event()
         self._stopped = threading.Event()
@@ -173,13 +187,23 @@ class Server:
     def info(self) -> dict[str, Any]:
         """Counters shown by ``/api/health`` and the home page."""
         writer = self.store.writer
+        try:
+            spans: int | None = self.store.fetchall("SELECT count(*) FROM spans")[0][0]
+            problem = None
+        except Exception as exc:  # health must answer, whatever the store's state
+            spans, problem = None, str(exc)
+        low_disk = self.store.db.low_disk()
         return {
             "version": __version__,
             "db": self.store.path,
-            "spans": self.store.fetchall("SELECT count(*) FROM spans")[0][0],
+            "spans": spans,
+            # None when all is well; else what stops writes or reads now (a full disk ...).
+            "problem": problem or low_disk or self.store.db.broken,
+            "free_disk_mb": _mib(self.store.db.free_bytes()),
             "accepted_spans": self.ingest.accepted_spans,
             "rejected_spans": self.ingest.rejected_spans,
-            "refused_requests": self.ingest.refused_requests,
+            "refused_requests": self.ingest.refused_requests + (self._admission.refused if self._admission else 0),
+            "inflight_mb": self.ingest.budget.used >> 20,
             "queued_spans": writer.queued_spans if writer else 0,
             # Worker processes start with the first request and are used once they answer.
             "decode_workers": {
@@ -222,8 +246,17 @@ class Server:
 
     async def _start(self) -> None:
         application = self._application()
+        # Admission (sizes, bytes in flight, disk) outside the guard, which needs the application.
         guarded = Guard(application, self.access)  # host, origin, token and content-type rules first
-        self._http = HTTPServer(guarded, max_body_size=self.ingest.max_body_bytes, xheaders=False)
+        self._admission = Admission(guarded, self.ingest.max_body_bytes, self.ingest.budget, self.store.db.low_disk)
+        self._http = HTTPServer(
+            self._admission,
+            max_body_size=self.ingest.max_body_bytes,
+            xheaders=False,
+            # Also the time allowed for a request's headers: a half-sent request is dropped.
+            idle_connection_timeout=config.get("idle_timeout_s"),
+            body_timeout=config.get("body_timeout_s"),
+        )
         if self._app_host is not None:
             self._app_host.start()
         self._http.add_sockets(self._sockets)
@@ -257,7 +290,13 @@ class Server:
         if self._app_host is not None:
             self._app_host.stop()
         if self._http is not None:
-            self._http.stop()
+            self._http.stop()  # no new connections
+            # Answer what was accepted: each OTLP request's spans are committed first.
+            deadline = time.monotonic() + _DRAIN_S
+            while self.ingest.budget.requests > 0 and time.monotonic() < deadline:
+                await asyncio.sleep(0.02)
+            if self.ingest.budget.requests > 0:
+                logger.warning("stopping with %d OTLP requests unanswered", self.ingest.budget.requests)
             await self._http.close_all_connections()
 
     def start(self) -> Server:
@@ -267,30 +306,55 @@ class Server:
         self._ready.wait(30)
         return self
 
-    def run(self) -> None:
-        """Serve on this thread until interrupted (Ctrl-C or SIGTERM), then stop cleanly."""
-        self._stop_on_sigterm()
+    def run(self, stay_quiet: bool = False) -> None:
+        """Serve on this thread until interrupted (Ctrl-C or SIGTERM), then stop cleanly.
+
+        Args:
+            stay_quiet: Keep this server's signal handlers after it stops (a second Ctrl-C
+                then exits at once, without a traceback), for a process that ends with it.
+        """
+        previous = self._stop_on_signals()
         try:
             self._serve_forever(own_process=True)
         except KeyboardInterrupt:
             pass
         finally:
-            self._close_resources()
+            try:
+                self._close_resources()
+            except KeyboardInterrupt:
+                pass
+            # The handlers stay: what follows (closing the store) ends as quietly on a second
+            # Ctrl-C. A process that goes on after serving gets its own back.
+            if not stay_quiet:
+                for signum, handler in previous.items():
+                    signal.signal(signum, handler)
             # What was frozen is collected at exit again, so extensions see their objects freed.
             gc.unfreeze()
 
-    def _stop_on_sigterm(self) -> None:
-        # `kill` and service managers send SIGTERM: stop as for Ctrl-C, so queued spans are
-        # written and the database is closed, not left to be recovered from its log.
+    def _stop_on_signals(self) -> dict[int, Any]:
+        # Ctrl-C, `kill` and service managers: stop as the event loop's next step (never a
+        # KeyboardInterrupt in the middle of a request or a commit), answer what was
+        # accepted, write what is queued and close the database, not left to be recovered
+        # from its log. A second signal stops at once, with what was committed kept.
         if threading.current_thread() is not threading.main_thread():
-            return
+            return {}
+        signals = [signal.SIGINT, signal.SIGTERM]
+        previous = {signum: signal.getsignal(signum) for signum in signals}
+        stopping = threading.Event()
 
         def handle(signum: int, frame: object) -> None:
+            if stopping.is_set():
+                os._exit(130 if signum == signal.SIGINT else 143)
+            stopping.set()
             loop = self._loop
             if loop is not None and loop.is_running():
                 loop.call_soon_threadsafe(loop.stop)
+            else:
+                raise KeyboardInterrupt
 
-        signal.signal(signal.SIGTERM, handle)
+        for signum in signals:
+            signal.signal(signum, handle)
+        return previous
 
     def stop(self, timeout: float = 30.0) -> None:
         """Stop serving, write what is queued, and release the port."""
@@ -308,6 +372,10 @@ class Server:
         for sock in self._sockets:
             sock.close()
         self.store.flush()
+
+
+def _mib(n: int | None) -> int | None:
+    return None if n is None else n >> 20
 
 
 def _settle_garbage_collector() -> None:

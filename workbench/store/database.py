@@ -7,6 +7,7 @@ writes go through :class:`workbench.store.writer.Writer` alone.
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import threading
@@ -18,13 +19,26 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from workbench.errors import FilterError, SchemaVersionError, StoreError, StoreLockedError
+from workbench import config
+from workbench.errors import DiskFullError, FilterError, SchemaVersionError, StoreError, StoreLockedError
 from workbench.store.holder import read_holder_url
 from workbench.store.schema import SCHEMA_VERSION, TABLES, ddl
 
-__all__ = ["Database", "MEMORY"]
+__all__ = ["Database", "MEMORY", "is_invalidated"]
+
+logger = logging.getLogger(__name__)
 
 MEMORY = ":memory:"
+
+
+def is_invalidated(exc: BaseException) -> bool:
+    """Whether a DuckDB error means the database was invalidated (a failed checkpoint or write
+    on a full disk): nothing works on it until it is opened again."""
+    return isinstance(exc, duckdb.FatalException) or "database has been invalidated" in str(exc)
+
+
+def _mib(n: float) -> str:
+    return f"{n / (1 << 20):.0f} MiB"
 
 _LOCK_HOLDER = re.compile(r"Conflicting lock is held in (?P<exe>.+?) \(PID (?P<pid>\d+)\)")
 
@@ -78,6 +92,12 @@ class Database:
         path: The file to open or create, or ``":memory:"``.
         read_only: Open without writing. Several read-only openers of one file may coexist,
             but none can while another process writes it.
+        min_free_bytes: Free space kept on the file's disk: below it, :meth:`check_disk`
+            refuses writes (0: no check). Default: ``WORKBENCH_MIN_FREE_MB``.
+
+    When DuckDB invalidates the database (a checkpoint or commit that failed on a full disk
+    leaves it unusable until it is opened again), :meth:`recover` opens it again; reads do so
+    by themselves, and so does the writer.
 
     Raises:
         StoreLockedError: Another process holds the file.
@@ -85,7 +105,9 @@ class Database:
         StoreError: The file cannot be opened (not a database, no permission ...).
     """
 
-    def __init__(self, path: str | Path = MEMORY, *, read_only: bool = False) -> None:
+    def __init__(
+        self, path: str | Path = MEMORY, *, read_only: bool = False, min_free_bytes: int | None = None
+    ) -> None:
         if str(path) != MEMORY:
             path = Path(path).expanduser()
             if not read_only:
@@ -100,15 +122,35 @@ class Database:
                 raise StoreError(f"There is no database file at {path}; check the path.")
         self.path = str(path)
         self.read_only = read_only
-        self._con = _connect(self.path, read_only)
-        _session_settings(self._con)
-        if not read_only:
-            _database_settings(self._con)
+        if min_free_bytes is None:
+            min_free_bytes = config.get("min_free_mb") << 20
+        self.min_free_bytes = 0 if self.path == MEMORY or read_only else max(0, min_free_bytes)
+        self._con = self._open()
         self._local = threading.local()
         self._cursors: list[duckdb.DuckDBPyConnection] = []
         self._cursors_lock = threading.Lock()
         self._closed = False
-        self._prepare()
+        self.generation = 0  # counts reopenings: cursors of an older generation are stale
+        self._recover_lock = threading.Lock()
+        self._next_attempt = 0.0
+        self._broken: str | None = None  # why the database is unusable, while it is
+        self._low_disk: str | None = None  # the message while the disk is low
+        try:
+            self._prepare()
+        except BaseException:
+            self._con.close()
+            raise
+
+    def _open(self) -> duckdb.DuckDBPyConnection:
+        con = _connect(self.path, self.read_only)
+        try:
+            _session_settings(con)
+            if not self.read_only:
+                _database_settings(con)
+        except BaseException:
+            con.close()
+            raise
+        return con
 
     def _prepare(self) -> None:
         con = self._con
@@ -148,25 +190,155 @@ class Database:
         except OSError:
             return 0
 
+    # Disk space ----------------------------------------------------------------------
+
+    def free_bytes(self) -> int | None:
+        """Free space on the disk that holds the file, for an unprivileged writer (None in memory)."""
+        if self.path == MEMORY or not hasattr(os, "statvfs"):
+            return None
+        try:
+            stat = os.statvfs(os.path.dirname(os.path.abspath(self.path)))
+        except OSError:
+            return None
+        return stat.f_bavail * stat.f_frsize
+
+    def low_disk(self, need: int = 0) -> str | None:
+        """A sentence saying the disk is too full to write ``need`` more bytes, or None.
+
+        Logs once when the disk becomes low, and once when it has room again.
+        """
+        if not self.min_free_bytes:
+            return None
+        free = self.free_bytes()
+        if free is None:
+            return None
+        if free >= self.min_free_bytes + need:
+            if self._low_disk is not None:
+                self._low_disk = None
+                logger.warning("the disk holding %s has room again (%s free); writes resume", self.path, _mib(free))
+            return None
+        message = (
+            f"The disk holding {self.path} has {_mib(free)} free, less than the "
+            f"{_mib(self.min_free_bytes + need)} workbench keeps free (WORKBENCH_MIN_FREE_MB); "
+            "writes are refused until space is freed, then resume by themselves."
+        )
+        if self._low_disk is None:
+            logger.error("%s", message)
+        self._low_disk = message
+        return message
+
+    def check_disk(self, need: int = 0) -> None:
+        """Refuse a write when the disk is (nearly) full.
+
+        Raises:
+            DiskFullError: Less than ``min_free_bytes`` (plus ``need``) is free.
+        """
+        message = self.low_disk(need)
+        if message is not None:
+            raise DiskFullError(message)
+
+    # Recovery ------------------------------------------------------------------------
+
+    @property
+    def broken(self) -> str | None:
+        """Why the database cannot be used now (it was invalidated and not yet reopened), or None."""
+        return self._broken
+
+    def recover(self, cause: BaseException | str | None = None) -> bool:
+        """Open the file again after DuckDB invalidated it; return whether it is usable.
+
+        Every cursor of the old connection is closed (each thread gets a new one on its next
+        use). The cause is logged once. When the file cannot be opened yet (the disk is still
+        full, say), the next attempt waits a second.
+        """
+        if self.path == MEMORY:
+            return False
+        seen = self.generation
+        with self._recover_lock:
+            if self.generation != seen and self._broken is None:
+                return True  # another thread has reopened it meanwhile
+            if cause is not None and self._broken is None:
+                self._broken = str(cause).strip().splitlines()[-1] if str(cause).strip() else repr(cause)
+                logger.error("the database %s stopped working (%s); opening it again", self.path, cause)
+            if time.monotonic() < self._next_attempt:
+                return False
+            with self._cursors_lock:
+                if self._closed:
+                    return False
+                cursors, self._cursors = list(self._cursors), []
+                old, self._con = self._con, None  # type: ignore[assignment]
+                self.generation += 1
+            old_ones = [c for c in (*cursors, old) if c is not None]
+            con = None
+            # DuckDB hands out the same (invalidated) database while anything still holds it,
+            # such as a query another thread is finishing: close again and retry a moment.
+            for _ in range(50):
+                for closable in old_ones:
+                    try:
+                        closable.interrupt()
+                    except duckdb.Error:
+                        pass
+                    try:
+                        closable.close()
+                    except duckdb.Error:
+                        pass
+                try:
+                    con = self._open()
+                    con.execute("SELECT count(*) FROM workbench_meta").fetchall()
+                    break
+                except (StoreError, duckdb.Error) as exc:
+                    if con is not None:
+                        try:
+                            con.close()
+                        except duckdb.Error:
+                            pass
+                    con = None
+                    if not is_invalidated(exc) and "different configuration" not in str(exc):
+                        logger.debug("could not open %s again yet: %s", self.path, exc)
+                        break
+                    time.sleep(0.05)
+            if con is None:
+                self._next_attempt = time.monotonic() + 1.0
+                return False
+            with self._cursors_lock:
+                self._con = con
+            self._broken = None
+            self._next_attempt = 0.0
+            logger.warning("the database %s was opened again and works", self.path)
+            return True
+
+    def _connection(self) -> duckdb.DuckDBPyConnection:
+        # Called with _cursors_lock held.
+        if self._closed:
+            raise StoreError("The store is closed; open it again.")
+        if self._con is None:
+            raise StoreError(
+                f"The database {self.path} cannot be used now ({self._broken or 'it is being reopened'}); "
+                "retry in a moment, after freeing disk space if it is full."
+            )
+        return self._con
+
     def cursor(self) -> duckdb.DuckDBPyConnection:
         """Return this thread's own cursor, creating it on first use."""
         cur = getattr(self._local, "cursor", None)
-        if cur is None:
+        if cur is None or getattr(self._local, "generation", None) != self.generation:
+            if self._con is None and not self._closed:
+                self.recover()
             with self._cursors_lock:  # atomic with close(): no cursor is born after it starts
-                if self._closed:
-                    raise StoreError("The store is closed; open it again.")
-                cur = self._con.cursor()
+                cur = self._connection().cursor()
                 self._cursors.append(cur)
+                generation = self.generation
             _session_settings(cur)
             self._local.cursor = cur
+            self._local.generation = generation
         return cur
 
     def new_cursor(self) -> duckdb.DuckDBPyConnection:
         """Return a cursor owned by the caller (the writer keeps one for itself)."""
+        if self._con is None and not self._closed:
+            self.recover()
         with self._cursors_lock:
-            if self._closed:
-                raise StoreError("The store is closed; open it again.")
-            cur = self._con.cursor()
+            cur = self._connection().cursor()
             self._cursors.append(cur)
         _session_settings(cur)
         return cur
@@ -174,12 +346,19 @@ class Database:
     def query(self, sql: str, params: Sequence[Any] | None = None) -> pa.Table:
         """Run a read query on this thread's cursor and return an Arrow table.
 
+        A database DuckDB has invalidated is opened again, and the query run once more.
+
         Raises:
             FilterError: A value the caller gave cannot be used (text compared with a number,
                 a regular expression DuckDB does not take).
             StoreError: The query failed for another reason.
         """
         try:
+            try:
+                return self.cursor().sql(sql, params=params or None).to_arrow_table()
+            except duckdb.Error as exc:
+                if not is_invalidated(exc) or not self.recover(exc):
+                    raise
             return self.cursor().sql(sql, params=params or None).to_arrow_table()
         except (duckdb.ConversionException, duckdb.BinderException, duckdb.TypeMismatchException) as exc:
             raise FilterError(
@@ -218,7 +397,7 @@ class Database:
             self._closed = True
             cursors = list(self._cursors)
         deadline = time.monotonic() + timeout
-        for closable in (*cursors, self._con):
+        for closable in (*cursors, *([self._con] if self._con is not None else [])):
             while True:
                 for cur in cursors:
                     try:

@@ -15,8 +15,16 @@ nothing has been written for ``idle_checkpoint_s`` and the log holds more than
 (at a larger log) remains for load that never pauses.
 
 At the same pause, before checkpointing, the writer removes spans stored twice (a batch a
-client sent again after losing its answer) in the time range written since the last pause;
-see :mod:`workbench.store.dedupe`.
+client sent again after losing its answer) in the time ranges written since the last pause;
+the ranges are recorded in the store with the spans, so a pass interrupted by a crash or a
+stop is made after the next start. See :mod:`workbench.store.dedupe`.
+
+A full disk: before each transaction and checkpoint the writer checks the free space on the
+database's disk (:meth:`Database.check_disk`), and refuses the transaction's spans with
+:class:`DiskFullError` while it is low, so the disk never fills under DuckDB's feet. Should
+DuckDB still fail and invalidate the database, the writer opens it again
+(:meth:`Database.recover`), and the failed spans' futures get a :class:`StoreError` that
+says why (the receiver answers 503, and exporters retry).
 
 Under sustained load (two transactions at once), DuckDB inserts with one thread: every core
 is busy decoding and writing already, and its extra threads only added handing over between
@@ -30,8 +38,10 @@ Threading contract: :meth:`submit` never blocks and never waits on DuckDB. When 
 from __future__ import annotations
 
 import bisect
+import datetime as dt
 import logging
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
@@ -40,16 +50,18 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from workbench.errors import QueueFullError, StoreError
+from workbench.errors import DiskFullError, QueueFullError, StoreError
 from workbench.model import Span
-from workbench.store.database import Database
-from workbench.store.dedupe import remove_duplicates
+from workbench.store.database import Database, is_invalidated
+from workbench.store.dedupe import record_pending, remove_pending_duplicates
 from workbench.store.rows import SpanBatch, to_tables
 from workbench.store.salvage import Written, insert_what_can_be, is_data_error
 
 __all__ = ["Writer"]
 
 logger = logging.getLogger(__name__)
+
+_RECORD_AHEAD = dt.timedelta(seconds=60)  # how far past a batch's spans a recorded range reaches
 
 
 class _Item:
@@ -129,7 +141,16 @@ class Writer:
         self._idle_checkpoint_bytes = idle_checkpoint_bytes
         self._tidying = False  # one thread tidies up in a pause
         self._narrowed = False
-        self._written: tuple[object, object] | None = None  # start times written since the last pass
+        # Whether ranges may wait for de-duplication (recorded in the store): from the start,
+        # since a stopped or crashed server may have left some.
+        self._dedupe_due = True
+        # A range recorded in the store (committed) that later batches need not record again,
+        # until the next de-duplication pass starts (which removes it): under steady ingest
+        # one small row a minute, not one a transaction (each costs a few milliseconds).
+        self._recorded: tuple[dt.datetime, dt.datetime] | None = None
+        self._passes = 0  # de-duplication passes started
+        self._failure: str | None = None  # the last write failure logged, so each is logged once
+        self._checkpoint_after = 0.0  # no idle checkpoint before this time (after one failed)
         self.duplicates_removed = 0
         self._db_threads = int(database.fetchall("SELECT current_setting('threads')")[0][0])
         self.checkpoints = 0
@@ -138,7 +159,7 @@ class Writer:
         self.rejected_spans = 0  # left out for their data (see workbench.store.salvage)
         self._listeners: list[Callable[[int], None]] = []
         self._threads = [
-            threading.Thread(target=self._run, args=(database.new_cursor(),), name=f"workbench-writer-{i}", daemon=True)
+            threading.Thread(target=self._run, name=f"workbench-writer-{i}", daemon=True)
             for i in range(max(1, threads))
         ]
         for thread in self._threads:
@@ -217,7 +238,27 @@ class Writer:
         self._queued_spans -= count
         return taken
 
-    def _run(self, cursor: duckdb.DuckDBPyConnection) -> None:
+    def _fresh(
+        self, cursor: duckdb.DuckDBPyConnection | None, generation: int
+    ) -> tuple[duckdb.DuckDBPyConnection, int]:
+        """This thread's cursor, a new one if the database was opened again since."""
+        if cursor is not None and generation == self._db.generation:
+            return cursor, generation
+        if cursor is not None:
+            try:
+                cursor.close()
+            except duckdb.Error:
+                pass
+        generation = self._db.generation
+        return self._db.new_cursor(), generation
+
+    def _run(self) -> None:
+        cursor: duckdb.DuckDBPyConnection | None = None
+        generation = -1
+        try:
+            cursor, generation = self._fresh(None, generation)
+        except StoreError as exc:
+            logger.error("workbench's writer has no cursor yet: %s", exc)
         try:
             while True:
                 with self._cond:
@@ -226,6 +267,9 @@ class Writer:
                         if self._busy or self._tidying:
                             continue
                         self._tidying = True
+                        # No write runs now: every later one sees that nothing is recorded.
+                        self._recorded = None
+                        self._passes += 1
                     else:
                         if not self._queue and self._stopping:
                             return
@@ -247,28 +291,39 @@ class Writer:
                         self._busy += 1
                 if not woken:
                     try:
+                        cursor, generation = self._fresh(cursor, generation)
                         self._widen(cursor)
                         self._remove_duplicates(cursor)
                         self._checkpoint_if_due(cursor)
+                    except (StoreError, duckdb.Error) as exc:  # the database is being opened again
+                        logger.debug("no tidying up while the store cannot be used: %s", exc)
                     except Exception:  # housekeeping must never stop the writer
                         logger.exception("workbench's writer could not tidy up in a pause")
                     finally:
                         with self._cond:
                             self._tidying = False
                     continue
-                if narrow:
-                    self._narrow(cursor)
                 try:
+                    try:
+                        cursor, generation = self._fresh(cursor, generation)
+                    except (StoreError, duckdb.Error) as exc:  # the database is being opened again
+                        self._fail(taken, exc)
+                        continue
+                    if narrow:
+                        self._narrow(cursor)
                     self._write(cursor, taken)
                 finally:
+                    # Not kept until the next batch: a worker's rows are mapped from the spool.
+                    taken = []
                     with self._cond:
                         self._busy -= 1
                         self._cond.notify_all()
         finally:
-            try:
-                cursor.close()
-            except duckdb.Error:
-                pass
+            if cursor is not None:
+                try:
+                    cursor.close()
+                except duckdb.Error:
+                    pass
 
     def _narrow(self, cursor: duckdb.DuckDBPyConnection) -> None:
         # Under sustained load every core is busy decoding and writing, and DuckDB's extra
@@ -292,15 +347,19 @@ class Writer:
 
     def _remove_duplicates(self, cursor: duckdb.DuckDBPyConnection) -> None:
         with self._cond:
-            written, self._written = self._written, None
-        if written is None:
+            due, self._dedupe_due = self._dedupe_due, False
+        if not due or self._db.low_disk() is not None:
+            with self._cond:
+                self._dedupe_due = self._dedupe_due or due
             return
         try:
-            removed = remove_duplicates(cursor, *written)
+            removed = remove_pending_duplicates(cursor)
         except duckdb.Error as exc:  # e.g. a conflicting transaction: try again next pause
             logger.debug("removing re-sent spans failed: %s", exc)
             with self._cond:
-                self._written = _widest(self._written, written)
+                self._dedupe_due = True
+            if is_invalidated(exc):
+                self._db.recover(exc)
             return
         if removed:
             with self._cond:
@@ -308,51 +367,91 @@ class Writer:
             logger.info("removed %d spans that were sent twice", removed)
 
     def _checkpoint_if_due(self, cursor: duckdb.DuckDBPyConnection) -> None:
+        log = self._db.log_bytes()
+        if log <= self._idle_checkpoint_bytes:
+            return
+        # A checkpoint writes up to what the log holds into the file; one that fails for want
+        # of space invalidates the database, so it waits for room (even with the free-space
+        # check turned off), and after a failure for a while.
+        free = self._db.free_bytes()
+        if (free is not None and free < log + self._db.min_free_bytes) or time.monotonic() < self._checkpoint_after:
+            return
         try:
-            if self._db.log_bytes() > self._idle_checkpoint_bytes:
-                cursor.execute("CHECKPOINT")
-                self.checkpoints += 1
+            cursor.execute("CHECKPOINT")
+            self.checkpoints += 1
         except duckdb.Error as exc:  # a transaction began meanwhile: the next idle moment will do
-            logger.debug("idle checkpoint skipped: %s", exc)
+            if is_invalidated(exc):
+                self._checkpoint_after = time.monotonic() + 30.0
+                self._db.recover(exc)
+            else:
+                logger.debug("idle checkpoint skipped: %s", exc)
+
+    def _fail(self, taken: list[_Item], exc: BaseException) -> None:
+        """Fail the futures of a batch that could not be written, logging each cause once."""
+        with self._cond:
+            self.failed_batches += 1
+        error = exc if isinstance(exc, StoreError) else StoreError(f"Writing to the store failed: {exc}")
+        if str(error) != self._failure and not isinstance(exc, DiskFullError):  # DiskFullError logs itself
+            self._failure = str(error)
+            logger.error("workbench could not write a batch of %d items: %s", len(taken), exc)
+        for item in taken:
+            if not item.future.done():
+                item.future.set_exception(error)
 
     def _write(self, cursor: duckdb.DuckDBPyConnection, taken: list[_Item]) -> None:
         try:
+            self._db.check_disk()
             batches = [item.batch for item in taken if item.batch is not None]
             if any(item.spans for item in taken):
                 batches.append(_span_rows([item for item in taken if item.spans]))
             batch = SpanBatch.concat(batches)
             extra = [(item.table, item.rows) for item in taken if item.rows is not None]
+            written = record = None
+            if batch.num_spans:
+                try:
+                    bounds = pc.min_max(batch.spans.column("start_time"))
+                    written = (bounds["min"].as_py(), bounds["max"].as_py())
+                except Exception:  # no duplicates looked for in this batch; nothing else changes
+                    logger.exception("could not read the time range of a batch")
+            with self._cond:
+                recorded, passes = self._recorded, self._passes
+            if written is not None and not (recorded and recorded[0] <= written[0] and written[1] <= recorded[1]):
+                record = (written[0], written[1] + _RECORD_AHEAD)
             try:
-                self._insert(cursor, batch, extra)
+                self._insert(cursor, batch, extra, record)
             except Exception as exc:
                 if not is_data_error(exc):
                     raise
                 # One span's data, probably: write each request alone, and keep what can be kept.
                 logger.warning("a batch failed on its data (%s); writing it request by request", exc)
                 self._salvage(cursor, taken)
+                if record is not None:  # the range to de-duplicate, recorded on its own
+                    self._insert(cursor, SpanBatch.concat([]), [], record)
         except Exception as exc:  # a failed batch must not stop the writer
-            with self._cond:
-                self.failed_batches += 1
-            logger.exception("workbench could not write a batch of %d items", len(taken))
-            error = exc if isinstance(exc, StoreError) else StoreError(f"Writing to the store failed: {exc}")
-            for item in taken:
-                if not item.future.done():
-                    item.future.set_exception(error)
+            if isinstance(exc, duckdb.Error) and is_invalidated(exc):
+                self._db.recover(exc)
+                exc = StoreError(
+                    f"The database stopped working ({str(exc).strip().splitlines()[-1]}) and is being "
+                    "opened again; retry in a moment."
+                )
+            elif isinstance(exc, duckdb.Error) and "No space left on device" in str(exc):
+                exc = DiskFullError(
+                    f"The disk holding {self._db.path} is full ({exc}); writes are refused until space "
+                    "is freed, then resume by themselves."
+                )
+            self._fail(taken, exc)
             return
-        written = None
-        if batch.num_spans:
-            try:
-                bounds = pc.min_max(batch.spans.column("start_time"))
-                written = (bounds["min"].as_py(), bounds["max"].as_py())
-            except Exception:  # no duplicates looked for in this batch; nothing else changes
-                logger.exception("could not read the time range of a written batch")
         stored = sum(item.size - item.rejected for item in taken if item.rows is None)
         rejected = sum(item.rejected for item in taken)
         with self._cond:
             self.committed_spans += stored
             self.rejected_spans += rejected
             if written is not None:
-                self._written = _widest(self._written, written)
+                self._dedupe_due = True
+            # Trusted only if no pass ran since the check: a pass running now may remove it.
+            if record is not None and not self._tidying and self._passes == passes:
+                self._recorded = record
+            self._failure = None
         if rejected:
             logger.warning("%d spans could not be stored and were left out: %s", rejected,
                            next(item.error for item in taken if item.error))
@@ -389,7 +488,11 @@ class Writer:
             item.reject([reason for _, reason in rejected])
 
     def _insert(
-        self, cur: duckdb.DuckDBPyConnection, batch: SpanBatch, extra: list[tuple[str | None, pa.Table | None]]
+        self,
+        cur: duckdb.DuckDBPyConnection,
+        batch: SpanBatch,
+        extra: list[tuple[str | None, pa.Table | None]],
+        written: tuple[object, object] | None = None,
     ) -> None:
         """Insert a batch in one transaction, on a writer thread's own cursor."""
         inserts = [("spans", batch.spans), ("documents", batch.documents), ("embeddings", batch.embeddings),
@@ -407,9 +510,14 @@ class Writer:
                             cur.unregister("_incoming")
                         except duckdb.Error:  # refused in an aborted transaction: the insert's error is the one to raise
                             pass
+            if written is not None:
+                record_pending(cur, *written)  # type: ignore[arg-type]
             cur.execute("COMMIT")
         except BaseException:
-            cur.execute("ROLLBACK")
+            try:
+                cur.execute("ROLLBACK")
+            except duckdb.Error:  # a failed COMMIT has ended the transaction: report its own error
+                pass
             raise
 
 
@@ -425,9 +533,3 @@ def _span_rows(items: Sequence[_Item]) -> SpanBatch:
             items[bisect.bisect_right(ends, index)].reject([reason])
     return batch
 
-
-def _widest(a: tuple[object, object] | None, b: tuple[object, object] | None) -> tuple[object, object] | None:
-    """The time range covering both ranges (either may be None)."""
-    if a is None or b is None:
-        return a or b
-    return (min(a[0], b[0]), max(a[1], b[1]))  # type: ignore[type-var]
