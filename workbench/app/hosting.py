@@ -12,6 +12,7 @@ running the event loop that serves it, and :meth:`AppHost.stop` on that same thr
 from __future__ import annotations
 
 import logging
+import sys
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -71,7 +72,7 @@ class AppHost:
         # that page shows, and navigating to a plotly page later would find no plotly model.
         extensions = sorted({name for page in ordered() for name in page.extensions})
         if extensions:
-            pn.extension(*extensions)
+            _load_extensions(extensions)
         applications = build_applications({"/": self._session}, title=TITLE, location=True)
         self.application = BokehTornado(
             applications,
@@ -111,6 +112,22 @@ class AppHost:
                 self.application.stop(wait=False)
             except Exception:  # pragma: no cover - shutting down anyway
                 logger.debug("stopping the app's sessions failed", exc_info=True)
+
+
+def _load_extensions(extensions: Sequence[str]) -> None:
+    """Load Panel extensions for the served app, publishing nothing into a notebook.
+
+    In a kernel (``workbench.launch()``), ``pn.extension`` also sends Panel's notebook loader to
+    the running cell, with its scripts on public CDNs; the inline app sends its own loader when
+    it is shown (:mod:`workbench.app.inline`).
+    """
+    if "IPython" not in sys.modules:
+        pn.extension(*extensions)
+        return
+    from IPython.utils.capture import capture_output
+
+    with capture_output(stdout=False, stderr=False, display=True):
+        pn.extension(*extensions)
 
 
 def warm_up(reader: Reader) -> None:
