@@ -55,7 +55,16 @@ class JupyterLab:
                        "outputs": [], "execution_count": None} for i, source in enumerate(cells)],
         }
         (self.root / name).write_text(json.dumps(notebook), encoding="utf-8")
-        return f"{self.url}/lab/tree/{name}?token={self.token}"
+        # A workspace of its own: the lab would otherwise reopen the earlier tests' notebooks.
+        return f"{self.url}/lab/workspaces/{Path(name).stem}/tree/{name}?token={self.token}"
+
+    def shut_down_kernels(self) -> None:
+        """End every notebook's kernel (and with it whatever it launched)."""
+        import requests
+
+        params = {"token": self.token}
+        for session in requests.get(f"{self.url}/api/sessions", params=params, timeout=30).json():
+            requests.delete(f"{self.url}/api/sessions/{session['id']}", params=params, timeout=60)
 
 
 @pytest.fixture(scope="module")
@@ -204,3 +213,4 @@ def jupyter_page(_chromium: Any, jupyter_lab: JupyterLab, tmp_path: Path) -> Ite
     notebook.page.screenshot(path=str(tmp_path / "jupyter.png"))
     print(f"screenshot: {tmp_path / 'jupyter.png'}\nblocked: {notebook.blocked}\n" + "\n".join(notebook.console[-60:]))
     context.close()
+    jupyter_lab.shut_down_kernels()

@@ -72,8 +72,14 @@ _NOTICE_CSS = """
 # output's kernel in `PyViz.kernels[id]` and removes it when that kernel restarts or dies.
 _WATCH_JS = """
 (function () {
-  var id = %(id)s, boxId = %(box)s, timeoutMs = %(timeout_ms)d, failed = %(failed)s;
-  var started = Date.now(), seenKernel = false, attached = false, state = "loading";
+  var id = %(id)s, boxId = %(box)s, timeoutMs = %(timeout_ms)d, failed = %(failed)s, source = %(source)s;
+  var started = Date.now(), seenKernel = false, attached = false, state = "loading", scriptFailed = false;
+  // A script of the loader that cannot be fetched (the server is gone or out of reach) fails at once.
+  function onError(event) {
+    var el = event.target;
+    if (source && el && el.tagName === "SCRIPT" && (el.src || "").indexOf(source) === 0) scriptFailed = true;
+  }
+  window.addEventListener("error", onError, true);
   function show(kind, html) {
     var box = document.getElementById(boxId);
     var notice = box && box.querySelector(".wb-inline-notice");
@@ -84,7 +90,7 @@ _WATCH_JS = """
   }
   var timer = setInterval(function () {
     var box = document.getElementById(boxId);
-    if (!box) { if (attached) clearInterval(timer); return; }
+    if (!box) { if (attached) { clearInterval(timer); window.removeEventListener("error", onError, true); } return; }
     attached = true;
     var bokeh = window.Bokeh, pyviz = window.PyViz;
     var rendered = !!(bokeh && bokeh.index && bokeh.index[id]);
@@ -95,7 +101,7 @@ _WATCH_JS = """
       clearInterval(timer);
     } else if (rendered) {
       if (state !== "ready") show("ready", null);
-    } else if (Date.now() - started > timeoutMs && state !== "error") {
+    } else if ((scriptFailed || Date.now() - started > timeoutMs) && state !== "error") {
       show("error", bokeh ? failed.panel : failed.bokeh);
     }
   }, 400);
@@ -272,6 +278,8 @@ class InlineApp(App):
         script = _WATCH_JS % {
             "id": json.dumps(plot_id), "box": json.dumps(box), "timeout_ms": LOAD_TIMEOUT_S * 1000,
             "failed": json.dumps(failed), "disconnected": json.dumps(disconnected),
+            "source": json.dumps(self.server_url.rstrip("/") + "/" if self.resources == "server" and self.server_url
+                                 else ""),
         }
         return (
             f"<style>{_NOTICE_CSS}</style>"
