@@ -46,8 +46,9 @@ class JupyterLab:
     process: subprocess.Popen
     log: Path
 
-    def notebook(self, name: str, cells: list[str]) -> str:
-        """Write a notebook of code ``cells`` (Python 3 kernel) and return its URL in the lab."""
+    def notebook(self, name: str, cells: list[str], ui: str = "lab") -> str:
+        """Write a notebook of code ``cells`` (Python 3 kernel); return its URL in JupyterLab
+        (``ui="lab"``) or Notebook 7 (``ui="notebook"``)."""
         notebook = {
             "nbformat": 4, "nbformat_minor": 5,
             "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}},
@@ -55,8 +56,18 @@ class JupyterLab:
                        "outputs": [], "execution_count": None} for i, source in enumerate(cells)],
         }
         (self.root / name).write_text(json.dumps(notebook), encoding="utf-8")
+        if ui == "notebook":
+            return f"{self.url}/notebooks/{name}?token={self.token}"
         # A workspace of its own: the lab would otherwise reopen the earlier tests' notebooks.
         return f"{self.url}/lab/workspaces/{Path(name).stem}/tree/{name}?token={self.token}"
+
+    def kernel_state(self, name: str) -> str | None:
+        """The execution state of the kernel of notebook ``name``, as the server knows it."""
+        import requests
+
+        sessions = requests.get(f"{self.url}/api/sessions", params={"token": self.token}, timeout=30).json()
+        states = [s["kernel"]["execution_state"] for s in sessions if s.get("path") == name and s.get("kernel")]
+        return states[0] if states else None
 
     def shut_down_kernels(self) -> None:
         """End every notebook's kernel (and with it whatever it launched)."""
@@ -132,9 +143,12 @@ class NotebookPage:
     blocked: list[str] = field(default_factory=list)
     console: list[str] = field(default_factory=list)
 
-    def open(self, name: str, cells: list[str]) -> NotebookPage:
-        """Write the notebook, open it, and wait until its kernel is idle."""
-        self.page.goto(self.lab.notebook(name, cells))
+    name: str = ""
+
+    def open(self, name: str, cells: list[str], ui: str = "lab") -> NotebookPage:
+        """Write the notebook, open it (in JupyterLab or Notebook 7), and wait until its kernel is idle."""
+        self.name = name
+        self.page.goto(self.lab.notebook(name, cells, ui))
         self.page.locator(".jp-Notebook .jp-Cell").first.wait_for(timeout=DEADLINE_MS)
         self.wait_idle()
         return self
@@ -170,8 +184,12 @@ class NotebookPage:
         return cell
 
     def wait_idle(self, timeout: int = DEADLINE_MS) -> None:
-        """Wait until the notebook's kernel is connected and idle (as the status bar says)."""
-        self.page.locator(".jp-StatusBar-TextItem", has_text="| Idle").first.wait_for(timeout=timeout)
+        """Wait until the notebook's kernel is started and idle."""
+        deadline = time.monotonic() + timeout / 1000
+        while self.lab.kernel_state(self.name) != "idle":
+            if time.monotonic() > deadline:
+                raise AssertionError(f"the kernel of {self.name} was not idle within {timeout / 1000:.0f}s")
+            self.page.wait_for_timeout(200)
 
     def restart_kernel(self) -> None:
         """Restart the kernel through the menu, as a user does."""

@@ -30,8 +30,10 @@ def _output(cell):
     return cell.locator(".jp-OutputArea-output")
 
 
-def test_the_inline_app_works_offline_fits_the_cell_and_says_when_disconnected(jupyter_page):
-    nb = jupyter_page.open("inline.ipynb", [LAUNCH.replace("DB", "inline.duckdb"), "session.view(height=640)"])
+@pytest.mark.parametrize("ui", ["lab", "notebook"])
+def test_the_inline_app_works_offline_fits_the_cell_and_says_when_disconnected(jupyter_page, ui):
+    cells = [LAUNCH.replace("DB", f"inline-{ui}.duckdb"), "session.view(height=640)"]
+    nb = jupyter_page.open(f"inline-{ui}.ipynb", cells, ui=ui)
     launched = nb.run(0)
     assert "traces: 1" in _output(launched).all_inner_texts()[-1]
 
