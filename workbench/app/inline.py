@@ -7,17 +7,17 @@ without internet the cell stays empty. Here it comes from workbench itself inste
 - ``resources="server"`` (the default when a server runs, as under ``workbench.launch()``): the
   cell loads the scripts from that server's ``/static/`` routes, the same files the served app
   uses. Nothing is added to the notebook file; the browser must reach the server's address.
-- ``resources="inline"``: the scripts are written into the cell's output (about 3 MB, more once
-  the Drift page's plotly is loaded), so the output needs nothing but the notebook itself (a
-  Jupyter on another machine, a notebook exported to HTML).
+- ``resources="inline"``: the scripts are written into the cell's output (about 16 MB with the
+  Drift page's plotly, measured with Panel 1.9), so the output needs nothing but the notebook
+  itself (a Jupyter on another machine than the kernel, a notebook exported to HTML).
 
-Either way stylesheets are inlined (Panel's ``inline`` mode), also for parts of the app built
-later, as the user navigates.
+Either way stylesheets are inlined, also for parts of the app built later as the user
+navigates: showing the app sets Panel's ``pn.config.inline`` for the kernel.
 
 The output carries a small script that watches it: while the app has not rendered it says it
-is loading, after :data:`LOAD_TIMEOUT_S` it says why the app did not load and what to do, and
-once the kernel restarts or stops it says the view is disconnected (the app stays visible but
-no longer answers).
+is loading; once a script fails to load, or after :data:`LOAD_TIMEOUT_S`, it says why the app
+did not load and what to do; once the kernel restarts or stops it says the view is disconnected
+(the app stays visible but no longer answers).
 """
 
 from __future__ import annotations
@@ -147,7 +147,14 @@ def load_notebook_resources(mode: str = "server", server_url: str | None = None,
             pn.extension(*extensions)
     finally:
         pn.config.inline = True
-    _publish_server_loader(str(server_url))
+    try:
+        _publish_server_loader(str(server_url))
+    except (ImportError, AttributeError, TypeError):  # pragma: no cover - another Panel's internals
+        logger.warning("workbench cannot point Panel's notebook loader at its server with this Panel "
+                       "version; writing the scripts into the output instead", exc_info=True)
+        from panel.io.notebook import load_notebook
+
+        load_notebook(inline=True)
 
 
 def _publish_server_loader(server_url: str) -> None:
