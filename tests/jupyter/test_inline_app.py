@@ -6,6 +6,8 @@ then restart the kernel and see the old output say it is disconnected.
 
 from __future__ import annotations
 
+import socket
+
 import pytest
 
 pytestmark = pytest.mark.browser
@@ -32,7 +34,8 @@ def _output(cell):
 
 @pytest.mark.parametrize("ui", ["lab", "notebook"])
 def test_the_inline_app_works_offline_fits_the_cell_and_says_when_disconnected(jupyter_page, ui):
-    cells = [LAUNCH.replace("DB", f"inline-{ui}.duckdb"), "session.view(height=640)"]
+    standalone = "import workbench.app\nworkbench.app.TraceView(session.reader, trace_id=session.traces()['trace_id'][0])"
+    cells = [LAUNCH.replace("DB", f"inline-{ui}.duckdb"), "session.view(height=640)", standalone]
     nb = jupyter_page.open(f"inline-{ui}.ipynb", cells, ui=ui)
     launched = nb.run(0)
     assert "traces: 1" in _output(launched).all_inner_texts()[-1]
@@ -59,6 +62,11 @@ def test_the_inline_app_works_offline_fits_the_cell_and_says_when_disconnected(j
     names = app.locator(".wf-row[data-id] .nm").all_inner_texts()
     assert names[:2] == ["support_turn", "lookup"], names
 
+    # A view shown on its own works offline too.
+    alone = nb.run(2)
+    alone.locator(".wf-row[data-id]").first.wait_for(timeout=60_000)
+    assert alone.locator(".wf-row[data-id] .nm").all_inner_texts()[:2] == ["support_turn", "lookup"]
+
     # Nothing was fetched from the internet: every script and stylesheet came from workbench.
     assert [u for u in jupyter_page.blocked if u.split("?")[0].endswith((".js", ".css"))] == []
 
@@ -69,16 +77,19 @@ def test_the_inline_app_works_offline_fits_the_cell_and_says_when_disconnected(j
 
 
 def test_an_output_whose_scripts_cannot_load_says_so(jupyter_page):
-    # The scripts' server is out of reach (nothing listens on port 9): the cell must not stay empty.
-    cells = [LAUNCH.replace("DB", "unreachable.duckdb"), "from workbench.app.shell import inline_app\n"
-                     "inline_app(session.reader, server_url='http://127.0.0.1:9')"]
+    # A page that has not loaded Bokeh yet, and a server that is gone: the cell must not stay empty.
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        gone = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    cells = ["from workbench.app.shell import inline_app\nfrom workbench.query import Reader\n"
+             "from workbench.store import Store\n"
+             f"inline_app(Reader(Store(':memory:')), server_url='{gone}')"]
     nb = jupyter_page.open("unreachable.ipynb", cells)
-    nb.run(0)
-    view = nb.run(1)
+    view = nb.run(0)
     notice = view.locator(".wb-inline-notice[data-kind='error']")
     notice.wait_for(state="visible", timeout=60_000)
     text = notice.inner_text()
-    assert "did not load" in text and "http://127.0.0.1:9" in text and 'resources="inline"' in text
+    assert "did not load" in text and gone in text and 'resources="inline"' in text
 
 
 REGISTER = """\

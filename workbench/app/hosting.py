@@ -12,7 +12,6 @@ running the event loop that serves it, and :meth:`AppHost.stop` on that same thr
 from __future__ import annotations
 
 import logging
-import sys
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -70,9 +69,7 @@ class AppHost:
         pn.config.design = None  # the plain design: the app brings its own stylesheet
         # Every page's extensions, loaded up front: a session opened on one page loads only what
         # that page shows, and navigating to a plotly page later would find no plotly model.
-        extensions = sorted({name for page in ordered() for name in page.extensions})
-        if extensions:
-            _load_extensions(extensions)
+        _load_extensions(tuple(sorted({name for page in ordered() for name in page.extensions})), url)
         applications = build_applications({"/": self._session}, title=TITLE, location=True)
         self.application = BokehTornado(
             applications,
@@ -114,19 +111,18 @@ class AppHost:
                 logger.debug("stopping the app's sessions failed", exc_info=True)
 
 
-def _load_extensions(extensions: Sequence[str]) -> None:
-    """Load Panel extensions for the served app, publishing nothing into a notebook.
+def _load_extensions(extensions: tuple[str, ...], url: str) -> None:
+    """Load the Panel extensions the pages need.
 
-    In a kernel (``workbench.launch()``), ``pn.extension`` also sends Panel's notebook loader to
-    the running cell, with its scripts on public CDNs; the inline app sends its own loader when
-    it is shown (:mod:`workbench.app.inline`).
+    In a kernel (``workbench.launch()`` in a notebook) this also loads Panel's notebook support,
+    as ``pn.extension`` would, but with the scripts from this server instead of public CDNs
+    (:mod:`workbench.app.inline`): views shown in the notebook then work without internet.
     """
-    if "IPython" not in sys.modules:
-        pn.extension(*extensions)
-        return
-    from IPython.utils.capture import capture_output
+    from workbench.app.inline import in_kernel, load_notebook_resources
 
-    with capture_output(stdout=False, stderr=False, display=True):
+    if in_kernel():
+        load_notebook_resources("server", url, extensions)
+    elif extensions:
         pn.extension(*extensions)
 
 

@@ -36,7 +36,7 @@ from panel.layout.base import ListPanel
 from workbench.app.shell import App
 from workbench.query import Reader
 
-__all__ = ["DEFAULT_HEIGHT", "LOAD_TIMEOUT_S", "RESOURCE_MODES", "InlineApp", "load_notebook_resources"]
+__all__ = ["DEFAULT_HEIGHT", "LOAD_TIMEOUT_S", "RESOURCE_MODES", "InlineApp", "in_kernel", "load_notebook_resources"]
 
 logger = logging.getLogger(__name__)
 
@@ -109,7 +109,7 @@ _WATCH_JS = """
 """
 
 
-def _in_kernel() -> bool:
+def in_kernel() -> bool:
     """Whether this runs in an IPython kernel (a notebook), where outputs go to a browser."""
     if "IPython" not in sys.modules:
         return False
@@ -135,7 +135,7 @@ def load_notebook_resources(mode: str = "server", server_url: str | None = None,
         extensions: Panel extensions the app's pages need (``"plotly"`` ...).
     """
     pn.config.inline = True  # stylesheets inline: no CSS from a CDN, now or as the user navigates
-    if mode == "inline" or not _in_kernel():
+    if mode == "inline" or not in_kernel():
         pn.extension(*extensions)
         return
     from IPython.utils.capture import capture_output
