@@ -117,9 +117,13 @@ class Session:
 
         Raises:
             ConfigError: ``height`` or ``resources`` has a value it cannot take.
+            ServerError: The session is stopped.
         """
         from workbench.app.shell import inline_app
 
+        if not self.running:
+            raise ServerError(f"This session at {self.url} is stopped, so it has nothing to show; "
+                              "start one with session = workbench.launch() and call session.view() on it.")
         self.flush()
         return inline_app(self.reader, query={"page": page, **params}, height=height,
                           resources=resources or "server", server_url=self.url)

@@ -8,7 +8,7 @@ import pytest
 import requests
 
 import workbench
-from workbench.errors import ConfigError
+from workbench.errors import ConfigError, ServerError
 from workbench.notebook import active_session
 
 NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "quickstart.ipynb"
@@ -69,6 +69,8 @@ def test_view_takes_a_height_and_refuses_what_it_cannot_use(tmp_path):
                 session.view(**bad)
     finally:
         session.stop()
+    with pytest.raises(ServerError, match="stopped.*workbench.launch"):
+        session.view()
 
 
 VIEW_NOTEBOOK = [
