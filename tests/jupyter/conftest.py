@@ -193,9 +193,21 @@ class NotebookPage:
 
     def restart_kernel(self) -> None:
         """Restart the kernel through the menu, as a user does."""
-        self.page.locator(".lm-MenuBar-itemLabel", has_text="Kernel").click()
-        self.page.locator(".lm-Menu-itemLabel", has_text="Restart Kernel…").first.click()
+        self._kernel_menu("Restart Kernel…")
         self.page.locator(".jp-Dialog button.jp-mod-accept").click()
+
+    def shut_down_kernel(self) -> None:
+        """Shut the kernel down through the menu, as a user does."""
+        self._kernel_menu("Shut Down Kernel")
+        dialog = self.page.locator(".jp-Dialog button.jp-mod-accept")
+        try:
+            dialog.click(timeout=3_000)  # some versions ask first
+        except Exception:
+            pass
+
+    def _kernel_menu(self, item: str) -> None:
+        self.page.locator(".lm-MenuBar-itemLabel", has_text="Kernel").click()
+        self.page.locator(".lm-Menu-itemLabel", has_text=item).first.click()
 
 
 @pytest.fixture(scope="module")

@@ -1,7 +1,7 @@
 """The inline app in a real JupyterLab, in headless chromium, with no internet.
 
 What a user does in a notebook: launch, view the app in the cell, click through to a trace;
-then restart the kernel and see the old output say it is disconnected.
+then restart or shut down the kernel and see the old output say it is disconnected.
 """
 
 from __future__ import annotations
@@ -32,8 +32,8 @@ def _output(cell):
     return cell.locator(".jp-OutputArea-output")
 
 
-@pytest.mark.parametrize("ui", ["lab", "notebook"])
-def test_the_inline_app_works_offline_fits_the_cell_and_says_when_disconnected(jupyter_page, ui):
+@pytest.mark.parametrize(("ui", "ending"), [("lab", "restart"), ("notebook", "shut down")])
+def test_the_inline_app_works_offline_fits_the_cell_and_says_when_disconnected(jupyter_page, ui, ending):
     standalone = "import workbench.app\nworkbench.app.TraceView(session.reader, trace_id=session.traces()['trace_id'][0])"
     cells = [LAUNCH.replace("DB", f"inline-{ui}.duckdb"), "session.view(height=640)", standalone]
     nb = jupyter_page.open(f"inline-{ui}.ipynb", cells, ui=ui)
@@ -70,7 +70,7 @@ def test_the_inline_app_works_offline_fits_the_cell_and_says_when_disconnected(j
     # Nothing was fetched from the internet: every script and stylesheet came from workbench.
     assert [u for u in jupyter_page.blocked if u.split("?")[0].endswith((".js", ".css"))] == []
 
-    nb.restart_kernel()
+    nb.restart_kernel() if ending == "restart" else nb.shut_down_kernel()
     notice = app.locator(".wb-inline-notice")
     notice.wait_for(state="visible", timeout=60_000)
     assert "Disconnected" in notice.inner_text()

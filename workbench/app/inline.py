@@ -74,6 +74,16 @@ _WATCH_JS = """
 (function () {
   var id = %(id)s, boxId = %(box)s, timeoutMs = %(timeout_ms)d, failed = %(failed)s, source = %(source)s;
   var started = Date.now(), seenKernel = false, attached = false, state = "loading", scriptFailed = false;
+  var seenLive = false, goneSince = 0;
+  // JupyterLab and Notebook 7 show the kernel's state on the notebook's toolbar; a shut-down
+  // kernel leaves "unknown" there (and no restart for Panel's extension to notice).
+  function kernelGone(box) {
+    var panel = box.closest ? box.closest(".jp-NotebookPanel") : null;
+    var indicator = panel && panel.querySelector(".jp-Notebook-ExecutionIndicator[data-status]");
+    if (!indicator) return null;
+    var status = indicator.getAttribute("data-status");
+    return ["unknown", "dead", "terminating", "restarting", "autorestarting"].indexOf(status) >= 0;
+  }
   // A script of the loader that cannot be fetched (the server is gone or out of reach) fails at once.
   function onError(event) {
     var el = event.target;
@@ -96,7 +106,10 @@ _WATCH_JS = """
     var rendered = !!(bokeh && bokeh.index && bokeh.index[id]);
     var kernels = pyviz && pyviz.kernels;
     if (rendered && kernels && (id in kernels)) seenKernel = true;
-    if (seenKernel && !(kernels && (id in kernels))) {
+    var gone = kernelGone(box);
+    if (rendered && gone === false) seenLive = true;
+    goneSince = gone ? (goneSince || Date.now()) : 0;
+    if ((seenKernel && !(kernels && (id in kernels))) || (seenLive && goneSince && Date.now() - goneSince > 2000)) {
       show("disconnected", %(disconnected)s);
       clearInterval(timer);
     } else if (rendered) {
