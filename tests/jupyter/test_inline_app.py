@@ -70,6 +70,18 @@ def test_the_inline_app_works_offline_fits_the_cell_and_says_when_disconnected(j
     # Nothing was fetched from the internet: every script and stylesheet came from workbench.
     assert [u for u in jupyter_page.blocked if u.split("?")[0].endswith((".js", ".css"))] == []
 
+    # Every page opens in the cell without an error in the page (a page whose Panel extension
+    # was not loaded fails here: its model's script is missing).
+    if ui == "lab":
+        nav = app.locator(".bk-btn-group").first
+        for tab in nav.locator(".bk-btn").all_inner_texts():
+            nav.locator(".bk-btn", has_text=tab).first.click()
+            nav.locator(".bk-btn.bk-active", has_text=tab).first.wait_for(timeout=30_000)
+            nb.wait_idle()
+        nav.locator(".bk-btn", has_text="Traces").first.click()
+        app.locator(ROWS).first.wait_for(timeout=30_000)
+        assert [line for line in jupyter_page.console if line.startswith("page error")] == []
+
     nb.restart_kernel() if ending == "restart" else nb.shut_down_kernel()
     notice = app.locator(".wb-inline-notice")
     notice.wait_for(state="visible", timeout=60_000)
