@@ -98,17 +98,35 @@ class Session:
             logger.debug("flushing the tracer provider failed", exc_info=True)
         self.store.flush(timeout)
 
-    def view(self, page: str = "traces", **params: Any) -> Any:
+    def view(self, page: str = "traces", *, height: int | None = None, resources: str | None = None,
+             **params: Any) -> Any:
         """The app as a Panel object, shown inline when it is a cell's value.
+
+        It is as wide as the cell and ``height`` pixels high (the page scrolls inside it). Its
+        scripts come from this session's server, so it works without internet; if the kernel
+        restarts, the output says it is disconnected.
 
         Args:
             page: The page to open (``traces``, ``trace``, ``latency``, ``sessions`` ...).
+            height: The height in pixels (default 800, at least 240).
+            resources: Where the cell loads Bokeh's and Panel's JavaScript from: ``"server"``
+                (default: this session's server, nothing added to the notebook file) or
+                ``"inline"`` (written into the output, about 3 MB or more; for a Jupyter on
+                another machine than the kernel, or a notebook read without the session).
             params: That page's parameters, e.g. ``trace_id=...`` for ``page="trace"``.
+
+        Raises:
+            ConfigError: ``height`` or ``resources`` has a value it cannot take.
+            ServerError: The session is stopped.
         """
         from workbench.app.shell import inline_app
 
+        if not self.running:
+            raise ServerError(f"This session at {self.url} is stopped, so it has nothing to show; "
+                              "start one with session = workbench.launch() and call session.view() on it.")
         self.flush()
-        return inline_app(self.reader, query={"page": page, **params})
+        return inline_app(self.reader, query={"page": page, **params}, height=height,
+                          resources=resources or "server", server_url=self.url)
 
     def stop(self) -> None:
         """Stop serving, write what is queued, and close the store. Safe to call twice."""

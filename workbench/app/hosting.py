@@ -71,9 +71,7 @@ class AppHost:
         pn.config.design = None  # the plain design: the app brings its own stylesheet
         # Every page's extensions, loaded up front: a session opened on one page loads only what
         # that page shows, and navigating to a plotly page later would find no plotly model.
-        extensions = sorted({name for page in ordered() for name in page.extensions})
-        if extensions:
-            pn.extension(*extensions)
+        _load_extensions(tuple(sorted({name for page in ordered() for name in page.extensions})), url)
         applications = build_applications({"/": self._session}, title=TITLE, location=True)
         self.application = BokehTornado(
             applications,
@@ -113,6 +111,21 @@ class AppHost:
                 self.application.stop(wait=False)
             except Exception:  # pragma: no cover - shutting down anyway
                 logger.debug("stopping the app's sessions failed", exc_info=True)
+
+
+def _load_extensions(extensions: tuple[str, ...], url: str) -> None:
+    """Load the Panel extensions the pages need.
+
+    In a kernel (``workbench.launch()`` in a notebook) this also loads Panel's notebook support,
+    as ``pn.extension`` would, but with the scripts from this server instead of public CDNs
+    (:mod:`workbench.app.inline`): views shown in the notebook then work without internet.
+    """
+    from workbench.app.inline import in_kernel, load_notebook_resources
+
+    if in_kernel():
+        load_notebook_resources("server", url, extensions)
+    elif extensions:
+        pn.extension(*extensions)
 
 
 def warm_up(reader: Reader) -> None:

@@ -85,7 +85,7 @@ for _page in (
          description="Conversations and their turns"),
     Page("quality", "Quality", "workbench.app.quality:QualityView", order=45,
          description="Evaluations and feedback: pass rates, scores, worst traces"),
-    Page("cost", "Cost", "workbench.app.cost:CostView", order=50,
+    Page("cost", "Cost", "workbench.app.cost:CostView", order=50, extensions=("tabulator",),
          description="Spend and tokens by feature, model, user; burn rate; prices"),
     Page("drift", "Drift", "workbench.app.drift:DriftView", order=60, extensions=("plotly",),
          description="Query drift and retrieval: clusters of queries against the corpus"),

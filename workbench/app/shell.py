@@ -21,7 +21,7 @@ from workbench.app.base import PageView, Scope
 from workbench.app.format import esc
 from workbench.app.registry import get_page, ordered
 from workbench.app.style import ACCENT, CSS
-from workbench.errors import WorkbenchError
+from workbench.errors import ConfigError, WorkbenchError
 from workbench.query import Reader
 
 __all__ = ["App", "create_app", "inline_app", "served_app"]
@@ -213,10 +213,41 @@ def create_app(source: Any, *, query: Mapping[str, Any] | None = None) -> App:
     return App(reader, query=query)
 
 
-def inline_app(reader: Reader, *, query: Mapping[str, Any] | None = None) -> App:
-    """The app for a notebook cell: Panel's notebook support loaded, then the app."""
-    pn.extension()
-    return App(reader, query=query)
+def inline_app(
+    reader: Reader,
+    *,
+    query: Mapping[str, Any] | None = None,
+    height: int | None = None,
+    resources: str | None = None,
+    server_url: str | None = None,
+) -> App:
+    """The app for a notebook cell, as wide as the cell and ``height`` pixels high.
+
+    Its JavaScript comes from workbench, never from a CDN: from the server at ``server_url``
+    (``resources="server"``, the default when a URL is given) or written into the output
+    (``resources="inline"``). See :mod:`workbench.app.inline`.
+
+    Raises:
+        ConfigError: ``resources`` is neither ``"server"`` nor ``"inline"``, ``"server"`` has no
+            ``server_url``, or ``height`` is below :data:`~workbench.app.inline.MIN_HEIGHT`.
+    """
+    from workbench.app.inline import DEFAULT_HEIGHT, MIN_HEIGHT, RESOURCE_MODES, InlineApp
+
+    mode = resources or ("server" if server_url else "inline")
+    if mode not in RESOURCE_MODES:
+        raise ConfigError(f"resources={resources!r} is not one of {', '.join(map(repr, RESOURCE_MODES))}: "
+                         "pass \"server\" to load the app's scripts from workbench's server, or \"inline\" "
+                         "to write them into the notebook.")
+    if mode == "server" and not server_url:
+        raise ConfigError("resources=\"server\" needs the URL of a running workbench server; "
+                         "pass resources=\"inline\" to write the scripts into the notebook instead.")
+    height = DEFAULT_HEIGHT if height is None else height
+    if not isinstance(height, int) or isinstance(height, bool) or height < MIN_HEIGHT:
+        raise ConfigError(f"height={height!r} is not a whole number of pixels of at least {MIN_HEIGHT}; "
+                         f"pass e.g. height={DEFAULT_HEIGHT}.")
+    extensions = tuple(sorted({name for page in ordered() for name in page.extensions}))
+    return InlineApp(reader, query=query, height=height, resources=mode, server_url=server_url,
+                     extensions=extensions)
 
 
 def served_app(reader: Reader, ingest_status: Callable[[], Mapping[str, Any]] | None = None) -> App:
