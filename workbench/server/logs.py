@@ -22,7 +22,7 @@ from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsSer
 from workbench.collector.logs import DecodedLogs, decode_logs_json, decode_logs_protobuf, redact_records
 from workbench.collector.pipeline import Pipeline
 from workbench.errors import DecodeError, QueueFullError, StoreError
-from workbench.server.otlp import JSON, PROTOBUF, OtlpTracesHandler, _inflate, _TooLarge
+from workbench.server.otlp import JSON, PROTOBUF, OtlpTracesHandler
 
 if TYPE_CHECKING:
     from workbench.server.otlp import Ingest
@@ -65,31 +65,10 @@ class OtlpLogsHandler(OtlpTracesHandler):
 
     async def post(self) -> None:  # noqa: D102
         ingest = self.ingest
-        content_type = (self.request.headers.get("Content-Type") or "").split(";")[0].strip().lower()
-        if content_type not in (PROTOBUF, JSON):
-            self._fail(
-                415,
-                f"Content-Type {content_type or '(none)'!r} is not supported; send OTLP logs as "
-                f"{PROTOBUF} or {JSON}.",
-                JSON,
-            )
+        read = self._read_body("OTLP logs")
+        if read is None:
             return
-        body = self.request.body
-        encoding = (self.request.headers.get("Content-Encoding") or "identity").strip().lower()
-        try:
-            if encoding == "gzip":
-                body = _inflate(body, ingest.max_body_bytes)
-            elif encoding not in ("identity", ""):
-                self._fail(415, f"Content-Encoding {encoding!r} is not supported; use gzip or none.", content_type)
-                return
-            elif len(body) > ingest.max_body_bytes:
-                raise _TooLarge(ingest.max_body_bytes)
-        except _TooLarge as exc:
-            self._fail(413, f"The body is larger than {exc.limit >> 20} MiB; send smaller batches.", content_type)
-            return
-        except DecodeError as exc:
-            self._fail(400, str(exc), content_type)
-            return
+        body, content_type = read
         loop = asyncio.get_running_loop()
         store = ingest.store
         try:

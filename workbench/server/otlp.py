@@ -166,17 +166,22 @@ class OtlpTracesHandler(RequestHandler):
             self.set_header("Content-Type", JSON)
             self.finish(json.dumps({"code": _rpc_code(status), "message": message}))
 
-    async def post(self) -> None:  # noqa: D102
+    def _read_body(self, what: str) -> tuple[bytes, str] | None:
+        """The request's body, inflated, and its content type; None once a 4xx has been sent.
+
+        Args:
+            what: What the body holds, for the 415 message ("OTLP", "OTLP logs").
+        """
         ingest = self.ingest
         content_type = (self.request.headers.get("Content-Type") or "").split(";")[0].strip().lower()
         if content_type not in (PROTOBUF, JSON):
             self._fail(
                 415,
-                f"Content-Type {content_type or '(none)'!r} is not supported; send OTLP as "
+                f"Content-Type {content_type or '(none)'!r} is not supported; send {what} as "
                 f"{PROTOBUF} or {JSON}.",
                 JSON,
             )
-            return
+            return None
         body = self.request.body
         encoding = (self.request.headers.get("Content-Encoding") or "identity").strip().lower()
         try:
@@ -189,15 +194,23 @@ class OtlpTracesHandler(RequestHandler):
                     ingest.budget.reserve(self._inflated, force=True)
             elif encoding not in ("identity", ""):
                 self._fail(415, f"Content-Encoding {encoding!r} is not supported; use gzip or none.", content_type)
-                return
+                return None
             elif len(body) > ingest.max_body_bytes:
                 raise _TooLarge(ingest.max_body_bytes)
         except _TooLarge as exc:
             self._fail(413, f"The body is larger than {exc.limit >> 20} MiB; send smaller batches.", content_type)
-            return
+            return None
         except DecodeError as exc:
             self._fail(400, str(exc), content_type)
+            return None
+        return body, content_type
+
+    async def post(self) -> None:  # noqa: D102
+        ingest = self.ingest
+        read = self._read_body("OTLP")
+        if read is None:
             return
+        body, content_type = read
         with ingest._lock:
             if ingest.pending >= ingest.max_pending:
                 ingest.refused_requests += 1
