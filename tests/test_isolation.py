@@ -24,7 +24,7 @@ def test_the_default_database_is_under_the_tests_own_home(_isolated_home: Path) 
 def test_only_the_browser_fixtures_start_chromium() -> None:
     """Chromium starts in one place, behind fixtures the browser marker is keyed on."""
     starters = re.compile(r"sync_playwright|async_playwright|chromium\.launch|CHROMIUM\b")
-    allowed = {TESTS / "app" / "conftest.py", TESTS / "app" / "browser.py", TESTS / "jupyter" / "conftest.py",
+    allowed = {TESTS / "conftest.py", TESTS / "app" / "browser.py", TESTS / "jupyter" / "conftest.py",
                Path(__file__)}
     offenders = [str(path.relative_to(TESTS)) for path in TESTS.rglob("*.py")
                  if path not in allowed and starters.search(path.read_text(encoding="utf-8"))]

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.app.browser import CHROMIUM, CHROMIUM_ARGS, new_app_page, serve_app
+from tests.app.browser import new_app_page, serve_app
 from tests.app.data import Dataset, make_dataset
 
 IMAGES = Path(__file__).resolve().parents[2] / "docs" / "images"
@@ -46,18 +45,6 @@ def reader(loaded_store: Any) -> Any:
 def app_server(loaded_store: Any) -> Iterator[Any]:
     with serve_app(loaded_store) as server:
         yield server
-
-
-@pytest.fixture(scope="session")
-def browser() -> Iterator[Any]:
-    if not os.path.exists(CHROMIUM):
-        pytest.skip("chromium is not installed (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture

@@ -22,7 +22,6 @@ from urllib.parse import urlparse
 
 import pytest
 
-from tests.app.browser import CHROMIUM, CHROMIUM_ARGS
 
 ROOT = Path(__file__).resolve().parents[2]
 START_DEADLINE_S = 90.0
@@ -210,22 +209,10 @@ class NotebookPage:
         self.page.locator(".lm-Menu-itemLabel", has_text=item).first.click()
 
 
-@pytest.fixture(scope="module")
-def _chromium() -> Iterator[Any]:
-    if not os.path.exists(CHROMIUM):
-        pytest.skip("chromium is not installed (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
-
-
 @pytest.fixture
-def jupyter_page(_chromium: Any, jupyter_lab: JupyterLab, tmp_path: Path) -> Iterator[NotebookPage]:
+def jupyter_page(browser: Any, jupyter_lab: JupyterLab, tmp_path: Path) -> Iterator[NotebookPage]:
     """A tab on the JupyterLab that aborts every request leaving the loopback interface."""
-    context = _chromium.new_context(viewport={"width": 1400, "height": 1000})
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
     notebook = NotebookPage(context.new_page(), jupyter_lab)
 
     def offline(route: Any) -> None:
