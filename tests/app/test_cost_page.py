@@ -127,7 +127,7 @@ def test_the_costliest_trace_is_one_click_away(app):
 
 
 def test_editing_the_price_table_saves_and_recosts(cost_store, tmp_path):
-    from workbench.analysis.prices import Prices
+    from workbench.pricing.prices import Prices
     from workbench.app.cost import CostView
     from workbench.query import Reader
 

@@ -54,7 +54,7 @@ def test_usd_never_writes_scientific_notation_or_rounds_a_cost_to_zero():
 
 def test_every_money_formatter_is_the_one():
     from workbench.app.cost import fmt_usd as cost_page
-    from workbench.app.format import fmt_usd
+    from workbench.app.markup import fmt_usd
     from workbench.monitors.words import money
 
     for value in (0.000033, 0.5, 42.0, 1234.0, None):
@@ -62,7 +62,7 @@ def test_every_money_formatter_is_the_one():
 
 
 def test_cost_html_marks_unpriced_parts_and_never_shows_zero_for_unknown():
-    from workbench.app.format import cost_html
+    from workbench.app.markup import cost_html
 
     assert cost_html(0.000033) == "$0.000033"
     assert cost_html(None, 2).endswith(">unpriced</span>")

@@ -1,4 +1,4 @@
-"""``workbench.analysis.prices.Prices``: the effective price table and the operations on it."""
+"""``workbench.pricing.prices.Prices``: the effective price table and the operations on it."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from workbench.analysis.prices import Prices
+from workbench.pricing.prices import Prices
 from workbench.errors import ConfigError
 
 

@@ -4,7 +4,7 @@ price (with a form to add one), and the price table itself, editable.
 
 Costs are computed when the page asks, from the current prices, so a price added here
 re-costs everything on the page at once. Figures come from :mod:`workbench.analysis.cost`;
-prices are read and written through :class:`workbench.analysis.prices.Prices`.
+prices are read and written through :class:`workbench.pricing.prices.Prices`.
 """
 
 from __future__ import annotations
@@ -30,11 +30,11 @@ from workbench.analysis.cost import (
     top_users,
     unpriced_models,
 )
-from workbench.analysis.prices import Prices
-from workbench.app.base import PageView, status_line
+from workbench.pricing.prices import Prices
+from workbench.app.page import PageView, status_line
 from workbench.app.charts import PALETTE
-from workbench.app.components import LinkedHTML
-from workbench.app.format import esc, fmt_count, fmt_time, fmt_usd, href, is_missing, zone_label
+from workbench.app.js_components import LinkedHTML
+from workbench.app.markup import esc, fmt_count, fmt_time, fmt_usd, href, is_missing, zone_label
 from workbench.app.style import CSS, FONT
 from workbench.errors import FilterError, WorkbenchError
 

@@ -247,7 +247,7 @@ def kv_table(rows: Mapping[str, Any], *, pairs: int = 1) -> str:
 
 
 def tabs(panes: list[tuple[str, str, str]]) -> str:
-    """Tabs switched in the browser by :class:`~workbench.app.components.LinkedHTML`.
+    """Tabs switched in the browser by :class:`~workbench.app.js_components.LinkedHTML`.
 
     Args:
         panes: ``(name, label HTML, body HTML)`` per tab; the first is shown first.

@@ -16,9 +16,9 @@ import panel as pn
 import param
 from panel.viewable import Viewer
 
-from workbench import __version__
-from workbench.app.base import PageView, Scope
-from workbench.app.format import esc
+from workbench.version import __version__
+from workbench.app.page import PageView, Scope
+from workbench.app.markup import esc
 from workbench.app.registry import get_page, ordered
 from workbench.app.style import ACCENT, CSS
 from workbench.errors import ConfigError, WorkbenchError

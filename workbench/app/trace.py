@@ -8,9 +8,9 @@ from typing import Any, ClassVar
 import panel as pn
 import param
 
-from workbench.app.base import PageView
-from workbench.app.components import LinkedHTML, Waterfall
-from workbench.app.format import (
+from workbench.app.page import PageView
+from workbench.app.js_components import LinkedHTML, Waterfall
+from workbench.app.markup import (
     cost_html,
     esc,
     fmt_count,

@@ -10,9 +10,9 @@ import panel as pn
 import param
 
 from workbench.analysis.price_join import CALL_KINDS
-from workbench.app.base import PageView, cached_facets, status_line
-from workbench.app.components import LinkedHTML
-from workbench.app.format import (
+from workbench.app.page import PageView, cached_facets, status_line
+from workbench.app.js_components import LinkedHTML
+from workbench.app.markup import (
     GridColumn,
     cost_html,
     esc,

@@ -1,6 +1,6 @@
 """``workbench prices``: list, set, remove, import, export and test model prices.
 
-Each command makes one call on :class:`workbench.analysis.prices.Prices` (the shipped table
+Each command makes one call on :class:`workbench.pricing.prices.Prices` (the shipped table
 plus the user's price file) and prints the answer. Costs are computed when queried, so a
 price set here re-costs every stored call at once.
 """
@@ -13,7 +13,7 @@ from typing import Any
 import click
 
 from workbench import config
-from workbench.cli_errors import one_line_errors
+from workbench.cli.one_line import one_line_errors
 
 __all__ = ["prices"]
 
@@ -22,7 +22,7 @@ _FILE = config.SETTINGS["prices"]
 
 
 def _prices(ctx: click.Context) -> Any:
-    from workbench.analysis.prices import Prices
+    from workbench.pricing.prices import Prices
 
     return Prices(ctx.obj)
 

@@ -71,7 +71,7 @@ from workbench.pricing.maths import (
     cost_sql,
 )
 from workbench.pricing.patterns import literal_length
-from workbench.pricing.rows import COLUMNS, PRICE_COLUMNS, Price, PriceRow
+from workbench.pricing.price_row import COLUMNS, PRICE_COLUMNS, Price, PriceRow
 from workbench.pricing.table import (
     RESOLVED_COLUMNS,
     PriceLookup,

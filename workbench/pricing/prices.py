@@ -38,7 +38,7 @@ from workbench.pricing import (
     write_rows,
 )
 from workbench.pricing.patterns import compile_pattern
-from workbench.pricing.rows import parse_row
+from workbench.pricing.price_row import parse_row
 
 __all__ = ["Prices", "effective", "prices"]
 

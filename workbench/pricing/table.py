@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from workbench.errors import ConfigError
 from workbench.pricing.keys import day_series, key_triples, normalize_provider, to_day
 from workbench.pricing.patterns import compile_pattern, literal_length
-from workbench.pricing.rows import Origin, Price, PriceRow, parse_document
+from workbench.pricing.price_row import Origin, Price, PriceRow, parse_document
 
 if TYPE_CHECKING:
     import numpy as np

@@ -20,7 +20,7 @@ from datetime import date
 from pathlib import Path
 
 from workbench.errors import ConfigError
-from workbench.pricing.rows import COLUMNS, PriceRow, parse_document, parse_row, row_to_dict
+from workbench.pricing.price_row import COLUMNS, PriceRow, parse_document, parse_row, row_to_dict
 
 __all__ = [
     "DEFAULT_USER_PRICES_PATH",

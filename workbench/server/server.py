@@ -30,7 +30,8 @@ from tornado.ioloop import PeriodicCallback
 from tornado.netutil import bind_sockets
 from tornado.web import Application, RequestHandler
 
-from workbench import __version__, config
+from workbench import config
+from workbench.version import __version__
 from workbench.collector.pipeline import redaction_config
 from workbench.collector.sampling import SamplingPolicy, sampling_policy
 from workbench.errors import ServerError
