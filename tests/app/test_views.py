@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import panel as pn
 import pandas as pd
+import panel as pn
 import pytest
 
 from workbench.app import App, LatencyView, SessionsView, TracesView, TraceView, create_app
-from workbench.app.page import Scope
 from workbench.app.js_components import parse_href
+from workbench.app.page import Scope
 from workbench.app.registry import PAGES, Page, get_page, ordered, register_page
 from workbench.app.trace import waterfall_rows
 

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from workbench.pricing.prices import Prices
 from workbench.errors import ConfigError
+from workbench.pricing.prices import Prices
 
 
 def test_the_setting_names_the_file_and_an_argument_beats_it(price_file, tmp_path):

@@ -30,13 +30,13 @@ from workbench.analysis.cost import (
     top_users,
     unpriced_models,
 )
-from workbench.pricing.prices import Prices
-from workbench.app.page import PageView, status_line
 from workbench.app.charts import PALETTE
 from workbench.app.js_components import LinkedHTML
 from workbench.app.markup import esc, fmt_count, fmt_time, fmt_usd, href, is_missing, zone_label
+from workbench.app.page import PageView, status_line
 from workbench.app.style import CSS, FONT
 from workbench.errors import FilterError, WorkbenchError
+from workbench.pricing.prices import Prices
 
 __all__ = ["CostView", "fmt_usd"]
 

@@ -8,7 +8,6 @@ from typing import Any, ClassVar
 import panel as pn
 import param
 
-from workbench.app.page import PageView
 from workbench.app.js_components import LinkedHTML, Waterfall
 from workbench.app.markup import (
     cost_html,
@@ -22,6 +21,7 @@ from workbench.app.markup import (
     tabs,
     zone_label,
 )
+from workbench.app.page import PageView
 from workbench.app.quality import FeedbackWidget
 from workbench.app.span_detail import attributes_html, events_html, overview_html, resource_html
 from workbench.app.style import CSS

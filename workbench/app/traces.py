@@ -10,7 +10,6 @@ import panel as pn
 import param
 
 from workbench.analysis.price_join import CALL_KINDS
-from workbench.app.page import PageView, cached_facets, status_line
 from workbench.app.js_components import LinkedHTML
 from workbench.app.markup import (
     GridColumn,
@@ -25,6 +24,7 @@ from workbench.app.markup import (
     short,
     zone_label,
 )
+from workbench.app.page import PageView, cached_facets, status_line
 from workbench.app.style import CSS
 from workbench.errors import FilterError, WorkbenchError
 from workbench.model import SpanKind
