@@ -36,6 +36,7 @@ from workbench.app.markup import esc, fmt_count, fmt_time, fmt_usd, href, is_mis
 from workbench.app.page import PageView, status_line
 from workbench.app.style import CSS, FONT
 from workbench.errors import FilterError, WorkbenchError
+from workbench.pricing.money import rate
 from workbench.pricing.prices import Prices
 
 __all__ = ["CostView", "fmt_usd"]
@@ -530,7 +531,7 @@ class CostView(PageView):
             self._form_status.object = f"<span class='wb-error-text'>{esc(exc)}</span>"
             return False
         self._form_status.object = (f"<span class='wb-muted'>Added <b>{esc(row.pattern)}</b>: "
-                                    f"${row.input:g} in, ${row.output:g} out per million tokens. "
+                                    f"{rate(row.input)} in, {rate(row.output)} out per million tokens. "
                                     "History is re-costed.</span>")
         self._form_pattern.value = ""
         self._form_input.value = self._form_output.value = None
