@@ -4,8 +4,8 @@ messages, the command line).
 LLM costs span nine orders of magnitude, from a fraction of a millionth of a dollar for one
 embedding to thousands a month, so a fixed number of decimals either hides small costs
 (``$0.0000``) or clutters large ones. :func:`usd` keeps cents for dollars and three
-significant digits below a dollar, and never uses scientific notation. :func:`rate` writes a price per million tokens the way
-the user typed it into a price row (``$2.5``, ``$0.075``).
+significant digits below a dollar, and never uses scientific notation. :func:`rate` writes a
+price per million tokens the way the user typed it into a price row (``$2.5``, ``$0.075``).
 """
 
 from __future__ import annotations
