@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,7 @@ from workbench.errors import ConfigError
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "workbench"
 ROOT_API = "workbench"  # the package root, as an import target
+LAZY_NAME = re.compile(r"workbench(\.\w+)+(:\w+)?")
 
 # Which top-level parts of the package each part may import. A module imports only downward.
 ALLOWED = {
@@ -56,6 +58,7 @@ def _imports(path: Path) -> set[str]:
     ``from workbench import config`` imports the part ``config``; ``import workbench`` and
     ``from workbench import __version__`` (or any name that is not a part) import the package
     root, which pulls in its public API: a lower layer must import the part it needs instead.
+    A string that names a module (``"workbench.app.cost:CostView"``) is a lazy import too.
     """
     parts = {p.name.removesuffix(".py") for p in PACKAGE.iterdir() if p.name != "__pycache__"}
     tree = ast.parse(path.read_text())
@@ -72,6 +75,10 @@ def _imports(path: Path) -> set[str]:
                     found.add(alias.name.split(".")[1])
                 elif alias.name == "workbench":
                     found.add(ROOT_API)
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str) and LAZY_NAME.fullmatch(node.value):
+            target = node.value.split(":")[0].split(".")[1]  # a lazy import table's "workbench.x.y[:name]"
+            if target in parts:
+                found.add(target)
     return found
 
 
