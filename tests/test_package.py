@@ -97,7 +97,8 @@ def test_modules_import_only_downward():
         assert allowed is not None, f"{path} belongs to no known layer; add it to ALLOWED"
         for target in _imports(path) - {part}:
             if target not in allowed:
-                wrong.append(f"{path.relative_to(ROOT)} imports " + (target if target == ROOT_API else f"workbench.{target}"))
+                name = target if target == ROOT_API else f"workbench.{target}"
+                wrong.append(f"{path.relative_to(ROOT)} imports {name}")
     assert not wrong, "\n".join(wrong)
 
 
