@@ -36,7 +36,7 @@ from workbench.app.markup import esc, fmt_count, fmt_time, fmt_usd, href, is_mis
 from workbench.app.page import PageView, status_line
 from workbench.app.style import CSS, FONT
 from workbench.errors import FilterError, WorkbenchError
-from workbench.pricing.money import rate
+from workbench.pricing.money import AXIS_FORMAT, rate
 from workbench.pricing.prices import Prices
 
 __all__ = ["CostView", "fmt_usd"]
@@ -94,7 +94,7 @@ def _lines(frame: pd.DataFrame, *, group: str, value: str, money: bool, title: s
     fig.add_tools(HoverTool(renderers=renderers, tooltips=[
         ("", "@group"), ("from", "@bucket{%F %H:%M}"), (value, "@text"), ("calls", "@calls")],
         formatters={"@bucket": "datetime"}))
-    fig.yaxis.formatter = NumeralTickFormatter(format="$0,0.00[000000]" if money else "0.[0]a")
+    fig.yaxis.formatter = NumeralTickFormatter(format=AXIS_FORMAT if money else "0.[0]a")
     fig.yaxis.axis_label = "USD" if money else "tokens"
     fig.xaxis.axis_label = "UTC"
     if renderers:
@@ -128,7 +128,7 @@ def _burn(frame: pd.DataFrame, budget: float | None, height: int = 240) -> Any:
         fig.add_layout(Span(location=budget, dimension="width", line_color="#dc2626", line_dash="dashed", line_width=1.5))
         fig.y_range.end = max(budget * 1.2, float(frame["cost"].max()) * 1.1 if len(frame) else 0)
     fig.y_range.start = 0
-    fig.yaxis.formatter = NumeralTickFormatter(format="$0,0.00[000000]")
+    fig.yaxis.formatter = NumeralTickFormatter(format=AXIS_FORMAT)
     return _style(fig)
 
 
@@ -148,7 +148,7 @@ def _histogram(values: np.ndarray, height: int = 240) -> Any:
             fig.text(x=[x], y=[counts.max() * (0.95 if q == 50 else 0.8)], text=[f" {label} {fmt_usd(x)}"],
                      text_font_size="11px", text_color="#0f172a")
         fig.y_range.start = 0
-    fig.xaxis.formatter = NumeralTickFormatter(format="$0,0.00[000000]")
+    fig.xaxis.formatter = NumeralTickFormatter(format=AXIS_FORMAT)
     fig.xaxis.axis_label = "USD per request (trace)"
     fig.yaxis.axis_label = "requests"
     return _style(fig)

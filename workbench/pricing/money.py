@@ -13,9 +13,13 @@ from __future__ import annotations
 import math
 from typing import Any
 
-__all__ = ["rate", "usd"]
+__all__ = ["AXIS_FORMAT", "rate", "usd"]
 
 _SIGNIFICANT = 3
+
+#: Dollars on a chart axis, formatted in the browser (a Numeral.js format for Bokeh's
+#: ``NumeralTickFormatter``): cents, and up to six more digits for small costs.
+AXIS_FORMAT = "$0,0.00[000000]"
 
 
 def usd(value: Any, *, missing: str = "unknown") -> str:
