@@ -60,7 +60,7 @@ LOCAL = {
 
 
 def test_a_price_file_that_is_not_utf8_is_one_error(tmp_path):
-    from workbench.analysis.prices import Prices
+    from workbench.pricing.prices import Prices
 
     bad = tmp_path / "rows.csv"
     bad.write_bytes(b"\xff\xfepattern,input,output\n")

@@ -31,13 +31,12 @@ from workbench.errors import (
 )
 from workbench.instrument import register, span, traced
 from workbench.model import SpanKind
+from workbench.version import __version__
 
 if TYPE_CHECKING:
     from workbench.query import Reader
     from workbench.remote import RemoteReader
     from workbench.store import Store
-
-__version__ = "0.1.0"
 
 __all__ = [
     "ConfigError",
@@ -71,7 +70,7 @@ __all__ = [
 _LAZY = {
     "Store": ("workbench.store", "Store"),
     "launch": ("workbench.notebook", "launch"),
-    "prices": ("workbench.analysis.prices", "prices"),
+    "prices": ("workbench.pricing.prices", "prices"),
     "annotate": ("workbench.evals.annotate", "annotate"),
     "log_annotations": ("workbench.evals.annotate", "log_annotations"),
     "evals": ("workbench.evals", None),

@@ -4,6 +4,10 @@ real embeddings, shipped with the package (``workbench.sample_data``).
 :func:`load_sample` imports it into a store, moving every time so that the latest trace is
 a few minutes old; "last 24 hours" then shows data. Loading twice adds nothing the second
 time.
+
+The loader lives here, not in ``sample_data/``: that folder (installed as
+``workbench.sample_data``) is data and the scripts that generate it, mapped from the
+repository root, and ``workbench.sample.load_sample`` is the name its README documents.
 """
 
 from __future__ import annotations

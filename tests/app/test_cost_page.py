@@ -12,7 +12,6 @@ from typing import Any
 from urllib.parse import parse_qsl, urlparse
 
 import pytest
-
 from playwright.sync_api import expect
 
 from tests.app.browser import serve_app
@@ -127,8 +126,8 @@ def test_the_costliest_trace_is_one_click_away(app):
 
 
 def test_editing_the_price_table_saves_and_recosts(cost_store, tmp_path):
-    from workbench.analysis.prices import Prices
     from workbench.app.cost import CostView
+    from workbench.pricing.prices import Prices
     from workbench.query import Reader
 
     prices = Prices(tmp_path / "prices.json")

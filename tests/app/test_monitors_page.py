@@ -12,7 +12,7 @@ import pytest
 
 from tests.app.browser import serve_app
 from tests.monitors.world import Deprecation, World, fill
-from workbench.app.components import parse_href
+from workbench.app.js_components import parse_href
 from workbench.app.monitors import MonitorsView, results_html
 from workbench.app.registry import PAGES
 from workbench.query import Reader

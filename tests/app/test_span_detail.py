@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 
-from workbench.app.format import GridColumn, fmt_ms, fold, grid, href, json_block, pretty_json, tabs
+from workbench.app.markup import GridColumn, fmt_ms, fold, grid, href, json_block, pretty_json, tabs
 from workbench.app.span_detail import attributes_html, detail_html, events_html, messages_html, overview_html
 
 START = dt.datetime(2026, 11, 23, 8, 0, tzinfo=dt.timezone.utc)

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import panel as pn
 import pandas as pd
+import panel as pn
 import pytest
 
 from workbench.app import App, LatencyView, SessionsView, TracesView, TraceView, create_app
-from workbench.app.base import Scope
-from workbench.app.components import parse_href
+from workbench.app.js_components import parse_href
+from workbench.app.page import Scope
 from workbench.app.registry import PAGES, Page, get_page, ordered, register_page
 from workbench.app.trace import waterfall_rows
 
@@ -199,7 +199,7 @@ def test_scope_bounds(monkeypatch):
 def test_times_are_shown_in_the_chosen_zone(monkeypatch):
     import datetime as dt
 
-    from workbench.app.format import fmt_time, zone_label
+    from workbench.app.markup import fmt_time, zone_label
 
     noon = dt.datetime(2026, 7, 1, 12, tzinfo=dt.timezone.utc)
     monkeypatch.setenv("WORKBENCH_TIMEZONE", "UTC")

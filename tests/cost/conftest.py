@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from workbench.analysis.prices import Prices
+from workbench.pricing.prices import Prices
 
 
 @pytest.fixture

@@ -54,7 +54,7 @@ def test_usd_never_writes_scientific_notation_or_rounds_a_cost_to_zero():
 
 def test_every_money_formatter_is_the_one():
     from workbench.app.cost import fmt_usd as cost_page
-    from workbench.app.format import fmt_usd
+    from workbench.app.markup import fmt_usd
     from workbench.monitors.words import money
 
     for value in (0.000033, 0.5, 42.0, 1234.0, None):
@@ -62,7 +62,7 @@ def test_every_money_formatter_is_the_one():
 
 
 def test_cost_html_marks_unpriced_parts_and_never_shows_zero_for_unknown():
-    from workbench.app.format import cost_html
+    from workbench.app.markup import cost_html
 
     assert cost_html(0.000033) == "$0.000033"
     assert cost_html(None, 2).endswith(">unpriced</span>")
@@ -149,3 +149,42 @@ def test_the_cost_page_cards_count_the_calls_without_tokens_apart(store):
     values = dict(zip(re.findall(r"class='l'>([^<]+)<", html), re.findall(r"class='v'>([^<]+)<", html), strict=True))
     assert values["spent"] == "$0.000033" and values["model calls"] == "2"
     assert values["calls without tokens"] == "1" and values["unpriced calls"] == "0"
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [(2.5, "$2.5"), (10.0, "$10"), (0.075, "$0.075"), (1.25e-05, "$1.25e-05"), (None, ""), (float("nan"), "")],
+)
+def test_a_price_per_million_tokens_reads_as_it_was_written(value, text):
+    from workbench.pricing.money import rate
+
+    assert rate(value) == text
+    assert rate(value, symbol=False) == text.removeprefix("$")
+
+
+def test_no_dollar_amount_is_formatted_outside_the_money_module():
+    """A ``$`` in front of a formatted value is a dollar formatter of its own; it belongs in money.py.
+
+    (``${...env}`` in a command's help names an environment variable, not an amount.)
+    """
+    import ast
+    from pathlib import Path
+
+    import workbench
+
+    package = Path(workbench.__file__).parent
+    found = []
+    for path in package.rglob("*.py"):
+        if path == package / "pricing" / "money.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value.startswith("$0"):
+                found.append(f"{path.relative_to(package)}:{node.lineno}")  # a chart axis's dollar format
+            if not isinstance(node, ast.JoinedStr):
+                continue
+            for before, value in zip(node.values, node.values[1:]):
+                if (isinstance(before, ast.Constant) and str(before.value).endswith("$")
+                        and isinstance(value, ast.FormattedValue)
+                        and not (isinstance(value.value, ast.Attribute) and value.value.attr == "env")):
+                    found.append(f"{path.relative_to(package)}:{node.lineno}")
+    assert found == [], f"format dollars with workbench.pricing.money: {found}"

@@ -1,4 +1,4 @@
-"""``workbench.analysis.prices.Prices``: the effective price table and the operations on it."""
+"""``workbench.pricing.prices.Prices``: the effective price table and the operations on it."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from workbench.analysis.prices import Prices
 from workbench.errors import ConfigError
+from workbench.pricing.prices import Prices
 
 
 def test_the_setting_names_the_file_and_an_argument_beats_it(price_file, tmp_path):

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from tests.drift import scenario
+from workbench.app.figures import COLOR_BY, point_cloud, timeline_figure
 from workbench.drift import DriftParams, PCAProjector, Window, analyze
-from workbench.drift.figures import COLOR_BY, point_cloud, timeline_figure
 
 pytestmark = pytest.mark.skipif(__import__("importlib").util.find_spec("plotly") is None,
                                 reason="plotly is not installed")

@@ -221,3 +221,22 @@ def test_a_bad_pattern_is_explained_in_the_text_the_user_typed(path: Path, patte
         assert fragment in message
     # re's own wording counts places in the expression wrapped around the pattern.
     assert "position" not in message and "(?:" not in message
+
+
+def test_a_price_file_that_cannot_be_read_is_a_config_error_that_names_it(tmp_path: Path) -> None:
+    from workbench.pricing.prices import Prices
+
+    blocked = tmp_path / "prices.json"
+    blocked.mkdir()  # a folder where the file should be: exists, yet cannot be read (even by root)
+    for attempt in (lambda: load_user_prices(blocked), lambda: Prices(blocked).table()):
+        with pytest.raises(ConfigError, match=r"The price file .*prices\.json cannot be read .*fix its permissions"):
+            attempt()
+
+
+def test_save_takes_the_rows_of_an_edited_table(path: Path) -> None:
+    saved = save_user_prices(path, [
+        {"pattern": "acme-1", "input": 1.0, "output": 2.0, "cache_read": float("nan"), "origin": "user"},
+        set_price(tmp := path.with_name("other.json"), pattern="acme-2", input=3.0, output=4.0),
+    ])
+    assert [(r.pattern, r.cache_read) for r in saved] == [("acme-1", None), ("acme-2", None)]
+    assert load_user_prices(path) == saved and tmp.exists()

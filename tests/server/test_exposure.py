@@ -307,7 +307,7 @@ def test_a_token_set_for_a_loopback_server_is_required_too(store, monkeypatch):
 
 
 def test_the_banner_prints_the_real_address_the_token_and_a_warning(beyond, store):
-    from workbench.serve import banner
+    from workbench.server.run import banner
 
     lines = banner(beyond, store.path)
     text = "\n".join(lines)
@@ -326,7 +326,7 @@ def test_the_banner_prints_the_real_address_the_token_and_a_warning(beyond, stor
 
 
 def test_the_banner_on_loopback_has_no_token_and_no_warning(server, store):
-    from workbench.serve import banner
+    from workbench.server.run import banner
 
     text = "\n".join(banner(server, store.path))
     assert f"app and API: {server.url}/" in text

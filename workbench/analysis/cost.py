@@ -6,7 +6,7 @@ spans) by their own start time, and returns a DataFrame. A *request* is a trace.
 session and feature are the call's own, else its trace root's.
 
 Cost is computed when the view runs, from the effective prices
-(:mod:`workbench.analysis.prices`: shipped rows plus the user's price file), so a price set a
+(:mod:`workbench.pricing.prices`: shipped rows plus the user's price file), so a price set a
 moment ago re-costs all of history; :mod:`workbench.analysis.price_join` says how. Each view
 shows ``cost`` (the sum of the calls' costs that are known: computed where the model has a
 price and the call reports tokens, else the client-sent cost), ``computed_cost``,
@@ -37,7 +37,7 @@ import pandas as pd
 import pyarrow as pa
 
 from workbench.analysis.price_join import TOKEN_SUMS, day_sql, is_call_sql, price_groups, quote
-from workbench.analysis.prices import effective
+from workbench.pricing.prices import effective
 from workbench.errors import FilterError, WorkbenchError
 from workbench.pricing import PriceLookup
 

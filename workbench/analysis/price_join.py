@@ -42,7 +42,7 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from workbench.analysis.prices import effective
+from workbench.pricing.prices import effective
 from workbench.pricing import PriceLookup, bills_tokens_sql, cost_sql
 from workbench.pricing.maths import free_sql
 
@@ -220,7 +220,7 @@ def price_groups(
         source: ``FROM ... WHERE ...`` choosing the calls, over ``spans s`` (or any relation
             with the ``spans`` columns the cost needs, :data:`COST_INPUTS`).
         params: The parameters of ``keys`` and ``source``, in order.
-        prices: The price table; the effective one (:mod:`workbench.analysis.prices`) by default.
+        prices: The price table; the effective one (:mod:`workbench.pricing.prices`) by default.
         select: For some keys, SQL with ``{}`` for the key's value, replacing it in the output
             (a bucket number to a time, a null to a label).
         day: SQL for the calls' UTC day (days since 1970) computed from the keys' SQL, when a

@@ -4,7 +4,7 @@ price (with a form to add one), and the price table itself, editable.
 
 Costs are computed when the page asks, from the current prices, so a price added here
 re-costs everything on the page at once. Figures come from :mod:`workbench.analysis.cost`;
-prices are read and written through :class:`workbench.analysis.prices.Prices`.
+prices are read and written through :class:`workbench.pricing.prices.Prices`.
 """
 
 from __future__ import annotations
@@ -30,13 +30,14 @@ from workbench.analysis.cost import (
     top_users,
     unpriced_models,
 )
-from workbench.analysis.prices import Prices
-from workbench.app.base import PageView, status_line
 from workbench.app.charts import PALETTE
-from workbench.app.components import LinkedHTML
-from workbench.app.format import esc, fmt_count, fmt_time, fmt_usd, href, is_missing, zone_label
+from workbench.app.js_components import LinkedHTML
+from workbench.app.markup import esc, fmt_count, fmt_time, fmt_usd, href, is_missing, zone_label
+from workbench.app.page import PageView, status_line
 from workbench.app.style import CSS, FONT
 from workbench.errors import FilterError, WorkbenchError
+from workbench.pricing.money import AXIS_FORMAT, rate
+from workbench.pricing.prices import Prices
 
 __all__ = ["CostView", "fmt_usd"]
 
@@ -93,7 +94,7 @@ def _lines(frame: pd.DataFrame, *, group: str, value: str, money: bool, title: s
     fig.add_tools(HoverTool(renderers=renderers, tooltips=[
         ("", "@group"), ("from", "@bucket{%F %H:%M}"), (value, "@text"), ("calls", "@calls")],
         formatters={"@bucket": "datetime"}))
-    fig.yaxis.formatter = NumeralTickFormatter(format="$0,0.00[000000]" if money else "0.[0]a")
+    fig.yaxis.formatter = NumeralTickFormatter(format=AXIS_FORMAT if money else "0.[0]a")
     fig.yaxis.axis_label = "USD" if money else "tokens"
     fig.xaxis.axis_label = "UTC"
     if renderers:
@@ -127,7 +128,7 @@ def _burn(frame: pd.DataFrame, budget: float | None, height: int = 240) -> Any:
         fig.add_layout(Span(location=budget, dimension="width", line_color="#dc2626", line_dash="dashed", line_width=1.5))
         fig.y_range.end = max(budget * 1.2, float(frame["cost"].max()) * 1.1 if len(frame) else 0)
     fig.y_range.start = 0
-    fig.yaxis.formatter = NumeralTickFormatter(format="$0,0.00[000000]")
+    fig.yaxis.formatter = NumeralTickFormatter(format=AXIS_FORMAT)
     return _style(fig)
 
 
@@ -147,7 +148,7 @@ def _histogram(values: np.ndarray, height: int = 240) -> Any:
             fig.text(x=[x], y=[counts.max() * (0.95 if q == 50 else 0.8)], text=[f" {label} {fmt_usd(x)}"],
                      text_font_size="11px", text_color="#0f172a")
         fig.y_range.start = 0
-    fig.xaxis.formatter = NumeralTickFormatter(format="$0,0.00[000000]")
+    fig.xaxis.formatter = NumeralTickFormatter(format=AXIS_FORMAT)
     fig.xaxis.axis_label = "USD per request (trace)"
     fig.yaxis.axis_label = "requests"
     return _style(fig)
@@ -530,7 +531,7 @@ class CostView(PageView):
             self._form_status.object = f"<span class='wb-error-text'>{esc(exc)}</span>"
             return False
         self._form_status.object = (f"<span class='wb-muted'>Added <b>{esc(row.pattern)}</b>: "
-                                    f"${row.input:g} in, ${row.output:g} out per million tokens. "
+                                    f"{rate(row.input)} in, {rate(row.output)} out per million tokens. "
                                     "History is re-costed.</span>")
         self._form_pattern.value = ""
         self._form_input.value = self._form_output.value = None

@@ -22,10 +22,11 @@ import panel as pn
 import param
 from bokeh.models import NumeralTickFormatter
 
-from workbench.app.base import PageView, status_line
 from workbench.app.charts import lines_over_time
-from workbench.app.components import LinkedHTML
-from workbench.app.format import esc, fmt_count, fmt_time, href, is_missing, short, zone_label
+from workbench.app.figures import COLOR_BY, point_cloud
+from workbench.app.js_components import LinkedHTML
+from workbench.app.markup import esc, fmt_count, fmt_time, href, is_missing, short, zone_label
+from workbench.app.page import PageView, status_line
 from workbench.app.style import CSS
 from workbench.drift import (
     DriftJob,
@@ -37,7 +38,6 @@ from workbench.drift import (
     baselines,
     save_baseline,
 )
-from workbench.drift.figures import COLOR_BY, point_cloud
 from workbench.errors import WorkbenchError
 
 __all__ = ["DriftView"]

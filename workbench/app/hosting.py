@@ -136,7 +136,7 @@ def warm_up(reader: Reader) -> None:
     """
     try:
         import workbench.app.traces  # noqa: F401
-        from workbench.app.base import cached_facets
+        from workbench.app.page import cached_facets
 
         cached_facets(reader)
         reader.count_traces()

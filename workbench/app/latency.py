@@ -19,10 +19,10 @@ from workbench.analysis.latency import (
     self_time_by_kind,
     slowest_traces,
 )
-from workbench.app.base import PageView, status_line
 from workbench.app.charts import bars, histogram, lines_over_time
-from workbench.app.components import LinkedHTML
-from workbench.app.format import esc, fmt_count, fmt_ms, fmt_time, href, number, short, zone_label
+from workbench.app.js_components import LinkedHTML
+from workbench.app.markup import esc, fmt_count, fmt_ms, fmt_time, href, number, short, zone_label
+from workbench.app.page import PageView, status_line
 from workbench.app.style import CSS
 from workbench.errors import WorkbenchError
 

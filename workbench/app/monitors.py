@@ -14,9 +14,9 @@ from typing import Any, ClassVar
 import panel as pn
 import param
 
-from workbench.app.base import PageView, status_line
-from workbench.app.components import LinkedHTML
-from workbench.app.format import esc, fmt_time, href, zone_label
+from workbench.app.js_components import LinkedHTML
+from workbench.app.markup import esc, fmt_time, href, zone_label
+from workbench.app.page import PageView, status_line
 from workbench.app.style import CSS
 from workbench.errors import WorkbenchError
 from workbench.monitors import Result, Results, Rule, check

@@ -31,10 +31,10 @@ from workbench.analysis.quality import (
     score_distribution,
     worst_traces,
 )
-from workbench.app.base import PageView, status_line
 from workbench.app.charts import PALETTE, bars
-from workbench.app.components import LinkedHTML
-from workbench.app.format import esc, fmt_count, fmt_time, href, is_missing, short, zone_label
+from workbench.app.js_components import LinkedHTML
+from workbench.app.markup import esc, fmt_count, fmt_time, href, is_missing, short, zone_label
+from workbench.app.page import PageView, status_line
 from workbench.app.style import CSS, FONT
 from workbench.errors import FilterError, WorkbenchError
 from workbench.evals import annotate

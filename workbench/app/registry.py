@@ -5,7 +5,7 @@ A page is one entry. A later page (Cost, Quality, Drift, Monitors) plugs in with
     register_page(Page("cost", "Cost", "workbench.app.cost:CostView", order=50))
 
 A page's view is a class taking ``(reader, *, scope=None, links=None, **params)`` (see
-:class:`workbench.app.base.PageView`). It is imported only when the page is first opened,
+:class:`workbench.app.page.PageView`). It is imported only when the page is first opened,
 so a page's heavy imports (plotly, umap) cost nothing until then.
 """
 

@@ -10,9 +10,9 @@ import panel as pn
 import param
 
 from workbench.analysis.sessions import count_sessions, session_turns, sessions
-from workbench.app.base import PageView, status_line
-from workbench.app.components import LinkedHTML
-from workbench.app.format import esc, fmt_count, fmt_ms, fmt_time, fold, href, is_missing, short, zone_label
+from workbench.app.js_components import LinkedHTML
+from workbench.app.markup import esc, fmt_count, fmt_ms, fmt_time, fold, href, is_missing, short, zone_label
+from workbench.app.page import PageView, status_line
 from workbench.app.style import CSS
 from workbench.errors import WorkbenchError
 

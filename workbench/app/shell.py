@@ -16,13 +16,13 @@ import panel as pn
 import param
 from panel.viewable import Viewer
 
-from workbench import __version__
-from workbench.app.base import PageView, Scope
-from workbench.app.format import esc
+from workbench.app.markup import esc
+from workbench.app.page import PageView, Scope
 from workbench.app.registry import get_page, ordered
 from workbench.app.style import ACCENT, CSS
 from workbench.errors import ConfigError, WorkbenchError
 from workbench.query import Reader
+from workbench.version import __version__
 
 __all__ = ["App", "create_app", "inline_app", "served_app"]
 

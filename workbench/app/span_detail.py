@@ -12,7 +12,7 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from workbench.app.format import (
+from workbench.app.markup import (
     esc,
     fmt_count,
     fmt_ms,

@@ -8,9 +8,8 @@ from typing import Any, ClassVar
 import panel as pn
 import param
 
-from workbench.app.base import PageView
-from workbench.app.components import LinkedHTML, Waterfall
-from workbench.app.format import (
+from workbench.app.js_components import LinkedHTML, Waterfall
+from workbench.app.markup import (
     cost_html,
     esc,
     fmt_count,
@@ -22,6 +21,7 @@ from workbench.app.format import (
     tabs,
     zone_label,
 )
+from workbench.app.page import PageView
 from workbench.app.quality import FeedbackWidget
 from workbench.app.span_detail import attributes_html, events_html, overview_html, resource_html
 from workbench.app.style import CSS

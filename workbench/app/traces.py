@@ -10,9 +10,8 @@ import panel as pn
 import param
 
 from workbench.analysis.price_join import CALL_KINDS
-from workbench.app.base import PageView, cached_facets, status_line
-from workbench.app.components import LinkedHTML
-from workbench.app.format import (
+from workbench.app.js_components import LinkedHTML
+from workbench.app.markup import (
     GridColumn,
     cost_html,
     esc,
@@ -25,6 +24,7 @@ from workbench.app.format import (
     short,
     zone_label,
 )
+from workbench.app.page import PageView, cached_facets, status_line
 from workbench.app.style import CSS
 from workbench.errors import FilterError, WorkbenchError
 from workbench.model import SpanKind

@@ -24,10 +24,10 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from workbench import __version__
 from workbench.errors import ConfigError
 from workbench.monitors.alerts import AlertLog, Resolved
 from workbench.monitors.base import Result, parse_duration
+from workbench.version import __version__
 
 __all__ = ["Delivery", "Webhook", "notify", "payload"]
 

@@ -61,9 +61,8 @@ def duration_text(value: dt.timedelta) -> str:
     return f"{value.total_seconds() / 3600:.1f} hours"
 
 
-def money(value: float | None) -> str:
-    """USD as everywhere else (:func:`workbench.pricing.money.usd`): ``$0.000033``, never ``$3.3e-05``."""
-    return usd(value)
+#: USD as everywhere else: :func:`workbench.pricing.money.usd` itself (``$0.000033``, never ``$3.3e-05``).
+money = usd
 
 
 def millis(value: float) -> str:

@@ -13,6 +13,9 @@ re-costs history at once. The pieces:
 * :func:`cost`: one span's :class:`CostBreakdown` (rules in :mod:`workbench.pricing.maths`);
   :func:`call_cost`: what one call cost, None when unknown (unpriced, or no tokens reported).
 * :mod:`workbench.pricing.userfile`: the user's JSON price file, CSV/JSON import and export.
+* :mod:`workbench.pricing.prices`: :class:`~workbench.pricing.prices.Prices`, the manager of the
+  configured price file (``workbench.prices``, ``workbench prices ...``); imported on its own,
+  since it needs pandas.
 
 Pricing a query in SQL (how the store should do it)::
 
@@ -71,7 +74,7 @@ from workbench.pricing.maths import (
     cost_sql,
 )
 from workbench.pricing.patterns import literal_length
-from workbench.pricing.rows import COLUMNS, PRICE_COLUMNS, Price, PriceRow
+from workbench.pricing.price_row import COLUMNS, PRICE_COLUMNS, Price, PriceRow
 from workbench.pricing.table import (
     RESOLVED_COLUMNS,
     PriceLookup,

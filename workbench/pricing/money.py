@@ -1,9 +1,11 @@
-"""Dollars as text: the one formatter for every cost shown (app pages, alerts, messages).
+"""Dollars as text: the one place every dollar amount shown is formatted (app pages, alerts,
+messages, the command line).
 
 LLM costs span nine orders of magnitude, from a fraction of a millionth of a dollar for one
 embedding to thousands a month, so a fixed number of decimals either hides small costs
 (``$0.0000``) or clutters large ones. :func:`usd` keeps cents for dollars and three
-significant digits below a dollar, and never uses scientific notation.
+significant digits below a dollar, and never uses scientific notation. :func:`rate` writes a
+price per million tokens the way the user typed it into a price row (``$2.5``, ``$0.075``).
 """
 
 from __future__ import annotations
@@ -11,9 +13,13 @@ from __future__ import annotations
 import math
 from typing import Any
 
-__all__ = ["usd"]
+__all__ = ["AXIS_FORMAT", "rate", "usd"]
 
 _SIGNIFICANT = 3
+
+#: Dollars on a chart axis, formatted in the browser (a Numeral.js format for Bokeh's
+#: ``NumeralTickFormatter``): cents, and up to six more digits for small costs.
+AXIS_FORMAT = "$0,0.00[000000]"
 
 
 def usd(value: Any, *, missing: str = "unknown") -> str:
@@ -55,3 +61,29 @@ def usd(value: Any, *, missing: str = "unknown") -> str:
     whole, _, fraction = text.partition(".")
     fraction = fraction.rstrip("0").ljust(2, "0")
     return f"{sign}${whole}.{fraction}"
+
+
+def rate(value: Any, *, symbol: bool = True, missing: str = "") -> str:
+    """Format a price in US dollars per million tokens, as short as it was written.
+
+    Args:
+        value: Dollars per million tokens. None and NaN are missing.
+        symbol: Whether to lead with ``$`` (a table whose header says USD leaves it out).
+        missing: The text for a price not given.
+
+    Returns:
+        ``$2.5``, ``$10``, ``$0.075``: up to six significant digits, no trailing zeros.
+
+    Example:
+        >>> [rate(v) for v in (2.5, 10.0, 0.075, None)], rate(1.25, symbol=False)
+        (['$2.5', '$10', '$0.075', ''], '1.25')
+    """
+    if value is None:
+        return missing
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return missing
+    if math.isnan(number):
+        return missing
+    return f"${number:g}" if symbol else f"{number:g}"

@@ -34,8 +34,9 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from workbench.errors import ConfigError
 from workbench.pricing.keys import day_series, key_triples, normalize_provider, to_day
+from workbench.pricing.money import rate
 from workbench.pricing.patterns import compile_pattern, literal_length
-from workbench.pricing.rows import Origin, Price, PriceRow, parse_document
+from workbench.pricing.price_row import Origin, Price, PriceRow, parse_document
 
 if TYPE_CHECKING:
     import numpy as np
@@ -416,11 +417,11 @@ class PriceTable:
         row = self._rows[i]
         valid = f"from {row.valid_from}" if row.valid_from else "always"
         extras = [
-            f"cache read ${row.cache_read:g}" if row.cache_read is not None else "",
-            f"cache write ${row.cache_write:g}" if row.cache_write is not None else "",
-            f"reasoning ${row.reasoning:g}" if row.reasoning is not None else "",
+            f"cache read {rate(row.cache_read)}" if row.cache_read is not None else "",
+            f"cache write {rate(row.cache_write)}" if row.cache_write is not None else "",
+            f"reasoning {rate(row.reasoning)}" if row.reasoning is not None else "",
         ]
-        prices = ", ".join([f"${row.input:g} in", f"${row.output:g} out", *filter(None, extras)])
+        prices = ", ".join([f"{rate(row.input)} in", f"{rate(row.output)} out", *filter(None, extras)])
         return (
             f"{row.origin} row {row.model!r} ({row.provider or 'any provider'}), "
             f"pattern {row.pattern!r}, {valid}: {prices} per million tokens"

@@ -14,19 +14,23 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import date
 from pathlib import Path
 
+from workbench import config
 from workbench.errors import ConfigError
-from workbench.pricing.rows import COLUMNS, PriceRow, parse_document, parse_row, row_to_dict
+from workbench.pricing.price_row import COLUMNS, PriceRow, parse_document, parse_row, row_to_dict
 
 __all__ = [
     "DEFAULT_USER_PRICES_PATH",
     "import_prices",
     "load_user_prices",
+    "parse_user_prices",
     "read_rows",
+    "read_user_file",
     "remove_price",
     "save_user_prices",
     "set_price",
@@ -49,28 +53,66 @@ def load_user_prices(path: PathArg = DEFAULT_USER_PRICES_PATH) -> list[PriceRow]
         The rows, in file order.
 
     Raises:
-        ConfigError: When the file is not valid JSON or a row breaks a rule.
+        ConfigError: When the file cannot be read, is not valid JSON or a row breaks a rule.
+    """
+    return parse_user_prices(read_user_file(path), path)
+
+
+def read_user_file(path: PathArg) -> bytes | None:
+    """The user price file's contents, or ``None`` when there is no such file.
+
+    Raises:
+        ConfigError: When the file exists but cannot be read.
     """
     file = _expand(path)
-    if not file.exists():
+    try:
+        return file.read_bytes()  # a few kB
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise ConfigError(
+            f"The price file {file} cannot be read ({exc.strerror}); fix its permissions or "
+            f"point {config.SETTINGS['prices'].env} at another file."
+        ) from None
+
+
+def parse_user_prices(content: bytes | None, path: PathArg) -> list[PriceRow]:
+    """The rows of a user price file's contents (:func:`read_user_file`); ``None`` has none.
+
+    Raises:
+        ConfigError: When the contents are not valid JSON or a row breaks a rule.
+    """
+    if content is None:
         return []
-    return _read_json(file, where=f"user price file {file}")
+    return _parse_json(content, where=f"user price file {_expand(path)}")
 
 
-def save_user_prices(path: PathArg, rows: Iterable[PriceRow]) -> None:
+def save_user_prices(path: PathArg, rows: Iterable[PriceRow | Mapping[str, object]]) -> list[PriceRow]:
     """Write the user's price rows, replacing the file atomically.
 
     Args:
         path: The user price file; its folder is created if needed.
-        rows: The rows to keep.
+        rows: The rows to keep: price rows, or mappings of column name to value (missing
+            values, empty text and NaN mean "not given"), as an edited table gives them.
+
+    Returns:
+        The rows as stored.
 
     Raises:
-        ConfigError: When two rows share a pattern, provider and ``valid_from``.
+        ConfigError: When a row breaks a rule, or two rows share a pattern, provider and
+            ``valid_from``; nothing is written then.
     """
     file = _expand(path)
-    records = [row_to_dict(row) for row in rows]
+    parsed = [
+        row if isinstance(row, PriceRow)
+        else parse_row({k: v for k, v in row.items() if k in COLUMNS and not _missing(v)},
+                       where=f"price row {n}", origin="user")
+        for n, row in enumerate(rows, 1)
+    ]
+    records = [row_to_dict(row) for row in parsed]
     parse_document(records, where=f"rows for {file}", origin="user")  # refuse to write junk
     _write_text(file, json.dumps({"rows": records}, indent=2) + "\n")
+    return parsed
 
 
 def set_price(
@@ -240,8 +282,12 @@ def _kind(file: Path) -> str:
 
 
 def _read_json(file: Path, *, where: str) -> list[PriceRow]:
+    return _parse_json(file.read_bytes(), where=where)
+
+
+def _parse_json(content: bytes, *, where: str) -> list[PriceRow]:
     try:
-        data = json.loads(file.read_text(encoding="utf-8"))
+        data = json.loads(content.decode("utf-8"))
     except UnicodeDecodeError:
         raise ConfigError(f"{where} is not UTF-8 text; save it as UTF-8 JSON.") from None
     except json.JSONDecodeError as exc:
@@ -251,6 +297,11 @@ def _read_json(file: Path, *, where: str) -> list[PriceRow]:
         ) from None
     _, rows = parse_document(data, where=where, origin="user")
     return rows
+
+
+def _missing(value: object) -> bool:
+    # None, NaN and NaT (a pandas table's empty cells) are not given.
+    return value is None or (isinstance(value, float) and math.isnan(value)) or str(value) == "NaT"
 
 
 def _write_text(file: Path, text: str) -> None:

@@ -30,19 +30,20 @@ from tornado.ioloop import PeriodicCallback
 from tornado.netutil import bind_sockets
 from tornado.web import Application, RequestHandler
 
-from workbench import __version__, config
+from workbench import config
 from workbench.collector.pipeline import redaction_config
 from workbench.collector.sampling import SamplingPolicy, sampling_policy
 from workbench.errors import ServerError
 from workbench.query import Reader
 from workbench.server.admission import Admission
 from workbench.server.api import api_handlers
-from workbench.server.logs import OtlpLogsHandler
 from workbench.server.decode import remove_orphan_spools
+from workbench.server.logs import OtlpLogsHandler
 from workbench.server.otlp import Ingest, OtlpTracesHandler
 from workbench.server.security import Access, Guard
 from workbench.store import Store
 from workbench.store.holder import forget_holder, write_holder
+from workbench.version import __version__
 
 __all__ = ["Server"]
 

@@ -88,10 +88,8 @@ def fmt_count(value: Any) -> str:
         return str(value)
 
 
-def fmt_usd(value: Any, *, missing: str = "unknown") -> str:
-    """Dollars as every page shows them (:func:`workbench.pricing.money.usd`): ``$12.34``,
-    ``$0.0123``, ``$0.000033``; ``missing`` (default ``unknown``) for None or NaN."""
-    return usd(value, missing=missing)
+#: Dollars as every page shows them: :func:`workbench.pricing.money.usd` itself.
+fmt_usd = usd
 
 
 def cost_html(value: Any, unpriced: Any = 0, *, missing: str = "") -> str:
@@ -247,7 +245,7 @@ def kv_table(rows: Mapping[str, Any], *, pairs: int = 1) -> str:
 
 
 def tabs(panes: list[tuple[str, str, str]]) -> str:
-    """Tabs switched in the browser by :class:`~workbench.app.components.LinkedHTML`.
+    """Tabs switched in the browser by :class:`~workbench.app.js_components.LinkedHTML`.
 
     Args:
         panes: ``(name, label HTML, body HTML)`` per tab; the first is shown first.

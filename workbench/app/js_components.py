@@ -32,7 +32,7 @@ class LinkedHTML(JSComponent):
     """HTML whose ``?page=...`` links call ``on_link(page, params)`` instead of reloading.
 
     Tabs switch in the browser: elements with ``data-tab="name"`` show the element with
-    ``data-pane="name"`` and hide the other panes (see :func:`workbench.app.format.tabs`);
+    ``data-pane="name"`` and hide the other panes (see :func:`workbench.app.markup.tabs`);
     the chosen tab stays chosen when the HTML changes.
     """
 

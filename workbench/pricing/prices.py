@@ -7,13 +7,14 @@ export, and test which row prices a model name and why. Every change is read by 
 query, so history is re-costed at once; nothing stored needs rewriting.
 
 The row rules (user rows win, the most specific pattern wins, a dated row applies from its
-day) are :mod:`workbench.pricing.table`'s.
+day) are :mod:`workbench.pricing.table`'s; reading, checking and writing the file are
+:mod:`workbench.pricing.userfile`'s. This module binds them to the configured file and keeps
+the table built from it until the file changes.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import math
 import os
 import threading
 from collections.abc import Iterable, Mapping
@@ -24,21 +25,19 @@ import pandas as pd
 
 from workbench import config
 from workbench.errors import ConfigError
-from workbench.pricing import (
-    COLUMNS,
-    PriceLookup,
-    PriceMatch,
-    PriceRow,
-    PriceTable,
+from workbench.pricing.patterns import compile_pattern
+from workbench.pricing.price_row import COLUMNS, PriceRow
+from workbench.pricing.table import PriceLookup, PriceMatch, PriceTable, shipped_rows, shipped_version
+from workbench.pricing.userfile import (
     import_prices,
     load_user_prices,
+    parse_user_prices,
+    read_user_file,
     remove_price,
     save_user_prices,
     set_price,
     write_rows,
 )
-from workbench.pricing.patterns import compile_pattern
-from workbench.pricing.rows import parse_row
 
 __all__ = ["Prices", "effective", "prices"]
 
@@ -80,20 +79,12 @@ class Prices:
             ConfigError: The user's file is malformed (the message says where and how to fix it).
         """
         file = self.path
-        try:
-            content = file.read_bytes()  # a few kB: comparing contents beats trusting mtimes
-        except FileNotFoundError:
-            content = None
-        except OSError as exc:
-            raise ConfigError(
-                f"The price file {file} cannot be read ({exc.strerror}); fix its permissions or "
-                f"point {config.SETTINGS['prices'].env} at another file."
-            ) from None
+        content = read_user_file(file)  # comparing contents beats trusting mtimes
         with self._lock:
             cached = self._cache.get(str(file))
         if cached is not None and cached[0] == content:
             return cached[1]
-        table = PriceTable.load(file)
+        table = PriceTable(shipped_rows(), parse_user_prices(content, file), version=shipped_version())
         with self._lock:
             self._cache[str(file)] = (content, table)
         return table
@@ -161,14 +152,7 @@ class Prices:
             ConfigError: A row breaks a rule, or two rows share a pattern, provider and
                 ``valid_from``; nothing is written then.
         """
-        parsed = [
-            row if isinstance(row, PriceRow)
-            else parse_row({k: v for k, v in row.items() if k in COLUMNS and not _missing(v)},
-                           where=f"price row {n}", origin="user")
-            for n, row in enumerate(rows, 1)
-        ]
-        save_user_prices(self.path, parsed)
-        return parsed
+        return save_user_prices(self.path, rows)
 
     def remove(self, pattern: str, *, provider: str | None = None, valid_from: dt.date | str | None = None) -> int:
         """Remove the user's rows with this pattern and provider (and ``valid_from``); return how many."""
@@ -215,7 +199,3 @@ def effective(given: PriceLookup | None = None) -> PriceLookup:
     """``given``, or else the effective table of the configured price file."""
     return prices.table() if given is None else given
 
-
-def _missing(value: Any) -> bool:
-    # None, NaN and NaT (a pandas table's empty cells) are not given.
-    return value is None or (isinstance(value, float) and math.isnan(value)) or str(value) == "NaT"

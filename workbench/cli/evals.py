@@ -11,7 +11,7 @@ import sys
 import click
 
 from workbench import config
-from workbench.cli_errors import server_url_option
+from workbench.cli.one_line import server_url_option
 from workbench.errors import WorkbenchError
 
 __all__ = ["PARTIAL", "eval_command"]

@@ -4,7 +4,7 @@ Plotly is imported only when a figure is made (it comes with the ``app`` extra).
 carries ``customdata = [trace_id, point_id, cluster]``, so a click handler can open the
 point's trace::
 
-    from workbench.drift.figures import point_cloud
+    from workbench.app.figures import point_cloud
     point_cloud(result.points, color_by="cluster", selected=3).show()
 """
 

@@ -23,7 +23,7 @@ from panel.io.state import set_curdoc
 from panel.viewable import Viewer
 
 from workbench.analysis.facets import facets
-from workbench.app.format import local_bound, zone_label
+from workbench.app.markup import local_bound, zone_label
 from workbench.app.style import CSS
 from workbench.errors import WorkbenchError
 from workbench.query import Reader

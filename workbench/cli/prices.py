@@ -1,19 +1,19 @@
 """``workbench prices``: list, set, remove, import, export and test model prices.
 
-Each command makes one call on :class:`workbench.analysis.prices.Prices` (the shipped table
+Each command makes one call on :class:`workbench.pricing.prices.Prices` (the shipped table
 plus the user's price file) and prints the answer. Costs are computed when queried, so a
 price set here re-costs every stored call at once.
 """
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import click
 
 from workbench import config
-from workbench.cli_errors import one_line_errors
+from workbench.cli.one_line import one_line_errors
+from workbench.pricing.money import rate
 
 __all__ = ["prices"]
 
@@ -22,13 +22,9 @@ _FILE = config.SETTINGS["prices"]
 
 
 def _prices(ctx: click.Context) -> Any:
-    from workbench.analysis.prices import Prices
+    from workbench.pricing.prices import Prices
 
     return Prices(ctx.obj)
-
-
-def _money(value: Any) -> str:
-    return "" if value is None or math.isnan(value) else f"{value:g}"
 
 
 @click.group("prices")
@@ -61,7 +57,7 @@ def list_cmd(ctx: click.Context, model: str | None, user_only: bool) -> None:
     shown = frame[["origin", "provider", "model", "pattern", "input", "output", "cache_read", "cache_write",
                    "reasoning", "valid_from"]].copy()
     for name in ("input", "output", "cache_read", "cache_write", "reasoning"):
-        shown[name] = shown[name].map(_money)
+        shown[name] = shown[name].map(lambda value: rate(value, symbol=False))
     shown = shown.astype(object).where(shown.notna(), "")
     click.echo(shown.to_string(index=False))
 
@@ -89,8 +85,8 @@ def set_cmd(ctx: click.Context, pattern: str, input_: float, **fields: Any) -> N
     row = table.set(pattern, input=input_, **fields)
     since = f"from {row.valid_from}" if row.valid_from else "always"
     click.echo(
-        f"Set {row.model!r} ({row.provider or 'any provider'}, {since}): ${row.input:g} in, "
-        f"${row.output:g} out per million tokens, in {table.path}."
+        f"Set {row.model!r} ({row.provider or 'any provider'}, {since}): {rate(row.input)} in, "
+        f"{rate(row.output)} out per million tokens, in {table.path}."
     )
 
 

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import click
 
-from workbench import __version__, config
-from workbench.cli_check import check
-from workbench.cli_errors import one_line_errors, server_url_option
-from workbench.cli_evals import eval_command
-from workbench.cli_prices import prices
+from workbench import config
+from workbench.cli.check import check
+from workbench.cli.evals import eval_command
+from workbench.cli.one_line import one_line_errors, server_url_option
+from workbench.cli.prices import prices
+from workbench.version import __version__
 
 __all__ = ["main"]
 
@@ -55,7 +56,7 @@ def serve(db: str | None, host: str | None, port: int | None, sample: bool, no_a
 
     Beyond loopback (--host 0.0.0.0) every request must present a token, printed at start.
     """
-    from workbench.serve import serve as run
+    from workbench.server.run import serve as run
 
     run(db=db, host=host, port=port, sample=sample, app=not no_app, redact=redact, sample_rate=sample_rate,
         token=token, allowed_hosts=allowed_hosts, allowed_origins=allowed_origins, echo=click.echo)

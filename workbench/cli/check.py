@@ -13,7 +13,7 @@ import traceback
 import click
 
 from workbench import config
-from workbench.cli_errors import server_url_option
+from workbench.cli.one_line import server_url_option
 from workbench.errors import WorkbenchError
 
 __all__ = ["check"]
