@@ -1,5 +1,6 @@
-""":class:`Store`, a workbench database file: spans go in through the batching writer, reads
-run on per-thread cursors, and Parquet goes out and comes back in.
+""":class:`Store`, a workbench database file: spans and every other change go in through the
+batching writer (spans on their fast path, the rest as units of work), reads run on
+per-thread cursors and refuse writes, and Parquet goes out and comes back in.
 """
 
 from __future__ import annotations
@@ -8,8 +9,9 @@ import datetime as dt
 from collections.abc import Sequence
 from concurrent.futures import Future
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
+import duckdb
 import pyarrow as pa
 
 from workbench import config
@@ -21,7 +23,9 @@ from workbench.store.frames import annotation_rows, corpus_rows
 from workbench.store.logs import LogMerger, merger_for
 from workbench.store.schema import SCHEMA_VERSION, TABLES
 from workbench.store.shared import OpenFile, acquire, add_handle, release
-from workbench.store.writer import Writer
+from workbench.store.writer import Append, Work, Writer
+
+T = TypeVar("T")
 
 __all__ = ["MEMORY", "SCHEMA_VERSION", "TABLES", "Store"]
 
@@ -122,6 +126,18 @@ class Store:
         """Queue spans; the future completes once they are committed. Never blocks."""
         return self._writer().submit(spans)
 
+    def execute_write(self, work: Work[T], timeout: float | None = 120.0) -> T:
+        """Run a unit of work on the writer and return its result once committed.
+
+        ``work(cursor)`` gets a writer thread's cursor inside a transaction of its own (see
+        :meth:`workbench.store.writer.Writer.execute`); its exception rolls the transaction
+        back and is raised here. The one way, beside spans, to change the store.
+
+        Raises:
+            StoreError: The store was opened read-only, or is closed.
+        """
+        return self._writer().execute(work).result(timeout)
+
     def write(self, spans: Sequence[Span], timeout: float | None = 60.0) -> int:
         """Write spans and wait until they are committed; return how many."""
         return self.submit(spans).result(timeout)
@@ -163,23 +179,22 @@ class Store:
         """
         rows = corpus_rows(data, id_column=id_column, text_column=text_column, vector_column=vector_column)
         ids = rows.column("document_id").to_pylist()
-        cur = self.db.new_cursor()
-        try:
+
+        def replace(cur: duckdb.DuckDBPyConnection) -> int:
             cur.execute("DELETE FROM corpus WHERE document_id IN (SELECT unnest(?::VARCHAR[]))", [ids]).fetchall()
-        finally:
-            cur.close()
-        return self._writer().submit_rows("corpus", rows).result(120)
+            return Append("corpus", rows)(cur)
+
+        return self.execute_write(replace)
 
     def set_meta(self, key: str, value: str) -> None:
         """Record a value in the store's own key-value table (``workbench_meta``)."""
-        cur = self.db.new_cursor()
-        try:
-            cur.execute(
+        self.execute_write(
+            lambda cur: cur.execute(
                 "INSERT INTO workbench_meta VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
                 [key, value],
-            ).fetchall()
-        finally:
-            cur.close()
+            ).fetchall(),
+            60,
+        )
 
     def get_meta(self, key: str) -> str | None:
         """A value recorded with :meth:`set_meta`, or None."""
@@ -227,9 +242,9 @@ class Store:
 
     def import_parquet(self, path: str | Path, *, shift: dt.timedelta | None = None) -> dict[str, int]:
         """Import a `workbench export` folder or a Parquet file of spans; return rows added."""
-        self._writer()
+        writer = self._writer()
         self.flush()
-        return parquet.import_parquet(self.db, path, shift=shift)
+        return writer.execute(lambda cur: parquet.import_parquet(cur, path, shift=shift)).result()
 
     def close(self) -> None:
         """Let go of the file: the last store on it in this process writes what is queued and closes it."""
