@@ -9,7 +9,7 @@ from typing import Any
 from workbench.collector.sampling import SamplingPolicy
 from workbench.model import Span, StatusCode
 from workbench.pricing import PriceTable, span_cost
-from workbench.semconv.evaluations import read_evaluations
+from workbench.semconv.evaluations import evaluations_of
 
 __all__ = ["span_outcome"]
 
@@ -30,7 +30,7 @@ def span_outcome(span: Span, policy: SamplingPolicy) -> dict[str, Any]:
     """The keyword arguments of :meth:`TailSampler.offer` for ``span``."""
     failed = False
     if policy.keep_failed_evaluations:
-        failed = any(policy.failed(e.score, e.label) for e in read_evaluations(span))
+        failed = any(policy.failed(e.score, e.label) for e in evaluations_of(span))
     return {
         "trace_id": span.trace_id,
         "is_root": not span.parent_span_id,
