@@ -6,7 +6,7 @@ meaning. The DDL, the Arrow schemas used for writing and for Parquet, and the sc
 
 :data:`TABLES` are the data tables, exported to Parquet and listed by the API;
 :data:`OWN_TABLES` are the store's own bookkeeping (its key-value table, drift's projection
-cache), created with the others but never exported: dropping them loses nothing but time.
+cache), created with the others but never exported.
 Every table the store holds is declared here; nothing else creates one.
 
 Bump :data:`SCHEMA_VERSION` whenever a column changes; a file written with another version
@@ -317,10 +317,25 @@ def markdown() -> str:
         "",
     ]
     for table in TABLES.values():
-        lines += [f"## `{table.name}`", "", table.doc, ""]
-        if table.time_column:
-            lines += [f"Partitioned by the day of `{table.time_column}`.", ""]
-        lines += ["| column | type | meaning |", "| --- | --- | --- |"]
-        lines += [f"| `{c.name}` | {c.display_type} | {c.doc} |" for c in table.columns]
-        lines.append("")
+        lines += _table_markdown(table, "##")
+    lines += [
+        "## The store's own tables",
+        "",
+        "The DuckDB file also holds its own bookkeeping and caches; they are not exported. Every change to the file, these included, goes through the store's "
+        "writer: `Store.query` runs SQL that reads, and refuses any other statement; "
+        "`Store.execute_write(fn)` runs `fn(cursor)` on the writer in a transaction of its own.",
+        "",
+    ]
+    for table in OWN_TABLES.values():
+        lines += _table_markdown(table, "###")
     return "\n".join(lines)
+
+
+def _table_markdown(table: Table, heading: str) -> list[str]:
+    lines = [f"{heading} `{table.name}`", "", table.doc, ""]
+    if table.time_column:
+        lines += [f"Partitioned by the day of `{table.time_column}`.", ""]
+    lines += ["| column | type | meaning |", "| --- | --- | --- |"]
+    lines += [f"| `{c.name}` | {c.display_type} | {c.doc} |" for c in table.columns]
+    lines.append("")
+    return lines
