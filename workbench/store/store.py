@@ -21,6 +21,7 @@ from workbench.store import parquet
 from workbench.store.database import MEMORY, Database
 from workbench.store.frames import annotation_rows, corpus_rows
 from workbench.store.logs import LogMerger, merger_for
+from workbench.store.rows import SpanBatch
 from workbench.store.schema import SCHEMA_VERSION, TABLES
 from workbench.store.shared import OpenFile, acquire, add_handle, release
 from workbench.store.writer import Append, Work, Writer
@@ -122,8 +123,12 @@ class Store:
 
     # Writing ---------------------------------------------------------------------------
 
-    def submit(self, spans: Sequence[Span]) -> Future[int]:
-        """Queue spans; the future completes once they are committed. Never blocks."""
+    def submit(self, spans: Sequence[Span] | SpanBatch) -> Future[int]:
+        """Queue spans; the future completes once they are committed. Never blocks.
+
+        The span sink both ways in write into: the in-process collector hands over
+        :class:`Span` objects, the OTLP receiver the :class:`SpanBatch` its decoding workers made.
+        """
         return self._writer().submit(spans)
 
     def execute_write(self, work: Work[T], timeout: float | None = 120.0) -> T:
