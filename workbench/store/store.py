@@ -212,6 +212,10 @@ class Store:
         """Run read-only SQL on this thread's cursor; return an Arrow table.
 
         What this process's collectors have recorded so far is stored first, so it is read.
+
+        Raises:
+            StoreError: The SQL would write (INSERT, DELETE, CREATE ...): writes go through
+                :meth:`execute_write` and the store's other methods.
         """
         self._sync()
         return self.db.query(sql, params)
