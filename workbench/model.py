@@ -24,6 +24,7 @@ __all__ = [
     "AttributeValue",
     "Document",
     "Embedding",
+    "Evaluation",
     "Event",
     "Link",
     "LogRecord",
@@ -162,6 +163,41 @@ class Link:
 
 
 @dataclass(frozen=True, slots=True)
+class Evaluation:
+    """One evaluation or piece of feedback read from a span, shaped like an annotation row.
+
+    Attributes:
+        annotation_id: Stable id: the same span sent twice gives the same ids.
+        target: ``span``, ``trace`` or ``session``.
+        trace_id: The trace annotated, or of the span annotated; None for a session.
+        span_id: The span annotated; None for a trace or session.
+        session_id: The session annotated, for target ``session``.
+        name: What was judged (``hallucination``, ``Relevance`` ...).
+        score: The numeric result.
+        label: The categorical result.
+        explanation: Why.
+        annotator_kind: HUMAN, LLM, CODE, or None when not said.
+        annotator: The producer's identifier, or the name of the span that carried it.
+        time_ns: When: the event's time, else the carrying span's end.
+        metadata: The producer's metadata plus ``ingested_from``.
+    """
+
+    annotation_id: str
+    target: str
+    trace_id: str | None
+    span_id: str | None
+    session_id: str | None
+    name: str
+    score: float | None
+    label: str | None
+    explanation: str | None
+    annotator_kind: str | None
+    annotator: str | None
+    time_ns: int
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
 class Span:
     """One span, as sent and as understood.
 
@@ -209,6 +245,9 @@ class Span:
     embeddings: tuple[Embedding, ...] = ()
     conventions: tuple[str, ...] = ()  # the conventions recognised, e.g. ("openinference",)
     sample_weight: float | None = None  # traces kept by sampling stand for 1/rate traces
+    # The evaluations and feedback the span carries, extracted once by the conventions layer
+    # (workbench.semconv.evaluations); None until read, for a span made or changed elsewhere.
+    evaluations: tuple[Evaluation, ...] | None = field(default=None, compare=False, repr=False)
 
     @property
     def latency_ms(self) -> float:

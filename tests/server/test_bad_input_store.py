@@ -50,8 +50,8 @@ def test_nan_held_from_elsewhere_comes_back_as_standard_json(server, store):
     # A file imported from elsewhere may hold NaN: JSON answers give null, never the bare NaN token.
     span = make_span(0, kind=SpanKind.EMBEDDING, embeddings=(Embedding(0, "x", (0.5, 0.5)),))
     store.write([span])
-    store.fetchall("UPDATE embeddings SET vector = ['NaN'::FLOAT, 'Infinity'::FLOAT]")
-    store.fetchall("UPDATE spans SET client_cost = 'NaN'::DOUBLE")
+    store.execute_write(lambda cur: cur.execute("UPDATE embeddings SET vector = ['NaN'::FLOAT, 'Infinity'::FLOAT]"))
+    store.execute_write(lambda cur: cur.execute("UPDATE spans SET client_cost = 'NaN'::DOUBLE"))
     rows = _strict(requests.get(server.url + "/api/embeddings?format=json", timeout=30).text)
     assert rows[0]["vector"] == [None, None]
     rows = _strict(requests.get(server.url + "/api/spans?format=json", timeout=30).text)

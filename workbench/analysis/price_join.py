@@ -42,8 +42,8 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from workbench.pricing import CALL_KINDS, PriceLookup, bills_tokens_sql, cost_sql, is_call_sql
 from workbench.pricing.prices import effective
-from workbench.pricing import PriceLookup, bills_tokens_sql, cost_sql
 from workbench.pricing.maths import free_sql
 
 if TYPE_CHECKING:
@@ -61,8 +61,6 @@ __all__ = [
     "with_trace_costs",
 ]
 
-#: The span kinds that are model calls, and so carry a cost.
-CALL_KINDS: tuple[str, ...] = ("LLM", "EMBEDDING")
 
 #: The token sums every group gets, named as the ``spans`` columns. ``total_tokens`` counts
 #: prompt plus completion where the sender gave no total.
@@ -83,11 +81,6 @@ _KINDS = ("input", "output", "cache_read", "cache_write", "reasoning")
 _UNIT = "wb_unit_price"
 _DAY_US = 86_400_000_000
 _EPOCH = dt.date(1970, 1, 1)
-
-
-def is_call_sql(alias: str = "s") -> str:
-    """SQL that is true for a call (a span of a kind in :data:`CALL_KINDS`)."""
-    return f"{alias}.span_kind IN ({', '.join(repr(k) for k in CALL_KINDS)})"
 
 
 def day_sql(alias: str = "s") -> str:

@@ -1,7 +1,20 @@
-"""What happens to spans on the way in, before the sink: redaction, then sampling.
+"""Redaction on the way in: the stages a batch of spans goes through before sampling and the sink.
 
-Both ways in (the in-process processor and the OTLP receiver) run the same pipeline, so a
-policy set once applies to every span, before any value reaches the store, a log or an export.
+Every span takes the same road, whichever way it came in::
+
+    decode -> conventions (workbench.semconv: fields, evaluations) -> Pipeline (redaction)
+           -> tail sampling -> the store's writer
+
+The in-process processor (:mod:`workbench.collector.processor`) and the OTLP receiver's
+decoding workers (:mod:`workbench.server.decode`) both build a :class:`Pipeline` from the same
+settings, so a redaction policy set once applies to every span before any value reaches the
+store, a log or an export. Sampling is not a stage of this class: it holds spans across
+batches until their trace is decided, so it runs after it, in process on the spans
+(:class:`workbench.collector.sampling.TailSampler`) and in the server on the Arrow rows the
+workers return (:class:`workbench.server.sampling.BatchSampler`, the same sampler and policy).
+Both price a trace with :func:`workbench.pricing.span_cost` and judge the evaluations the
+conventions layer extracted once (:attr:`Span.evaluations <workbench.model.Span.evaluations>`,
+which become the server's annotation rows), so they decide alike.
 """
 
 from __future__ import annotations

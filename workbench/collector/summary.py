@@ -7,9 +7,9 @@ import functools
 from typing import Any
 
 from workbench.collector.sampling import SamplingPolicy
-from workbench.model import Span, SpanKind, StatusCode
-from workbench.pricing import PriceTable, cost
-from workbench.semconv.evaluations import read_evaluations
+from workbench.model import Span, StatusCode
+from workbench.pricing import PriceTable, span_cost
+from workbench.semconv.evaluations import evaluations_of
 
 __all__ = ["span_outcome"]
 
@@ -22,20 +22,15 @@ def _prices() -> PriceTable:
 
 
 def _cost(span: Span) -> float | None:
-    if span.span_kind is not SpanKind.LLM or not span.model_name:
-        return span.client_cost
     day = dt.datetime.fromtimestamp(span.start_time_ns / 1e9, dt.timezone.utc).date()
-    match = _prices().match(span.model_name, span.provider, day)
-    if match is None:
-        return span.client_cost
-    return cost(span.tokens, match.price).total
+    return span_cost(_prices(), span.span_kind, span.model_name, span.provider, day, span.tokens, span.client_cost)
 
 
 def span_outcome(span: Span, policy: SamplingPolicy) -> dict[str, Any]:
     """The keyword arguments of :meth:`TailSampler.offer` for ``span``."""
     failed = False
     if policy.keep_failed_evaluations:
-        failed = any(policy.failed(e.score, e.label) for e in read_evaluations(span))
+        failed = any(policy.failed(e.score, e.label) for e in evaluations_of(span))
     return {
         "trace_id": span.trace_id,
         "is_root": not span.parent_span_id,

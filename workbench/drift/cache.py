@@ -6,18 +6,9 @@ projector's :attr:`~workbench.drift.projection.Projector.key` and the clustering
 parameters. Metrics are not cached: they are cheap, and feedback that arrives later should
 show up.
 
-:class:`StoreCache` keeps entries in the store, in a table of drift's own, created on first
-use (it is not part of the exported schema; dropping it loses nothing but time)::
-
-    drift_cache (
-        key         VARCHAR PRIMARY KEY,   -- blake2b hex of inputs and parameters
-        created_at  TIMESTAMPTZ,
-        params      VARCHAR,               -- JSON: projector key and clustering parameters
-        n_points    INTEGER,
-        dims        INTEGER,               -- 2 or 3
-        coords      BLOB,                  -- float32, little-endian, n_points x dims, row-major
-        labels      BLOB                   -- int32, little-endian, one per point
-    )
+:class:`StoreCache` keeps entries in the store's ``drift_cache`` table (declared with the
+store's own tables in :mod:`workbench.store.schema`; it is not exported, and dropping it loses
+nothing but time). Entries are written through the store's writer, as units of work.
 
 The newest :data:`KEEP` entries are kept. :class:`MemoryCache` is its in-memory twin, used for
 read-only stores and in tests.
@@ -49,10 +40,8 @@ CACHE_VERSION = 2  # 2: clusters capped at a quarter of the points
 #: How many projections a store keeps.
 KEEP = 50
 
-_DDL = (
-    "CREATE TABLE IF NOT EXISTS drift_cache (key VARCHAR PRIMARY KEY, created_at TIMESTAMPTZ, "
-    "params VARCHAR, n_points INTEGER, dims INTEGER, coords BLOB, labels BLOB)"
-)
+_PUT = "INSERT OR REPLACE INTO drift_cache VALUES (?, ?, ?, ?, ?, ?, ?)"
+_TRIM = "DELETE FROM drift_cache WHERE key NOT IN (SELECT key FROM drift_cache ORDER BY created_at DESC LIMIT ?)"
 
 
 @dataclass(frozen=True)
@@ -131,9 +120,11 @@ class StoreCache:
         with self._lock:
             if not self._ready:
                 try:
-                    if self.store.db.read_only:
+                    if self.store.writer is None:
                         raise WorkbenchError("read-only")
-                    self.store.query(_DDL)
+                    if "drift_cache" not in {name for (name,) in self.store.fetchall(
+                            "SELECT table_name FROM information_schema.tables WHERE table_name = 'drift_cache'")}:
+                        raise WorkbenchError("the file has no drift_cache table")
                 except Exception as exc:  # noqa: BLE001 - a read-only or closed store: keep them in memory
                     logger.info("drift: projections are cached in memory only (%s)", exc)
                     self._fallback = MemoryCache(self._keep)
@@ -161,18 +152,16 @@ class StoreCache:
                 self._fallback.put(key, value, params)
             return
         coords = np.ascontiguousarray(value.coords, dtype="<f4")
+        row = [key, dt.datetime.now(dt.timezone.utc), json.dumps(params, sort_keys=True, default=str),
+               int(coords.shape[0]), int(coords.shape[1]), coords.tobytes(),
+               np.ascontiguousarray(value.labels, dtype="<i4").tobytes()]
+
+        def keep(cur: Any) -> None:
+            cur.execute(_PUT, row).fetchall()
+            cur.execute(_TRIM, [self._keep]).fetchall()
+
         try:
-            self.store.query(
-                "INSERT OR REPLACE INTO drift_cache VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING key",
-                [key, dt.datetime.now(dt.timezone.utc), json.dumps(params, sort_keys=True, default=str),
-                 int(coords.shape[0]), int(coords.shape[1]), coords.tobytes(),
-                 np.ascontiguousarray(value.labels, dtype="<i4").tobytes()],
-            )
-            self.store.query(
-                "DELETE FROM drift_cache WHERE key NOT IN "
-                "(SELECT key FROM drift_cache ORDER BY created_at DESC LIMIT ?) RETURNING key",
-                [self._keep],
-            )
+            self.store.execute_write(keep, 60)
         except Exception as exc:  # noqa: BLE001 - a lost entry, never a failed analysis
             logger.warning("drift: cannot keep the projection in the store: %s", exc)
 
@@ -182,4 +171,4 @@ class StoreCache:
             count = len(self._fallback) if self._fallback else 0
             self._fallback = MemoryCache(self._keep)
             return count
-        return self.store.query("DELETE FROM drift_cache RETURNING key").num_rows
+        return int(self.store.execute_write(lambda cur: cur.execute("DELETE FROM drift_cache").fetchall()[0][0]))

@@ -278,7 +278,7 @@ def _writable(reader: Reader, doing: str) -> None:
 def _ensure_baselines(reader: Reader) -> None:
     _writable(reader, "saved")
     if not _has_baselines(reader):  # a file made before the table was
-        reader.store.query(TABLES["drift_baselines"].create_statement)
+        reader.store.execute_write(lambda cur: cur.execute(TABLES["drift_baselines"].create_statement).fetchall())
 
 
 def save_baseline(reader: Reader, name: str, window: Window, *, replace: bool = False) -> int:
@@ -301,19 +301,19 @@ def save_baseline(reader: Reader, name: str, window: Window, *, replace: bool = 
     if not len(points):
         raise NotFoundError(f"The window ({window.describe()}) has no embeddings to save as baseline {name!r}.")
     now = dt.datetime.now(dt.timezone.utc)
-    reader.store.query("DELETE FROM drift_baselines WHERE name = ? RETURNING name", [name])
-    rows = pa.table({
-        "trace_id": points.frame["trace_id"].tolist(),
-        "span_id": points.frame["span_id"].tolist(),
-        "position": pa.array(points.frame["position"].tolist(), pa.int32()),
-    })
-    reader.store.query(
-        "INSERT INTO drift_baselines SELECT ?, trace_id, span_id, position, ? "
-        "FROM (SELECT unnest(?::VARCHAR[]) AS trace_id, unnest(?::VARCHAR[]) AS span_id, "
-        "unnest(?::INTEGER[]) AS position) RETURNING name",
-        [name, now, rows.column("trace_id").to_pylist(), rows.column("span_id").to_pylist(),
-         rows.column("position").to_pylist()],
-    )
+    keys = [name, now, points.frame["trace_id"].tolist(), points.frame["span_id"].tolist(),
+            pa.array(points.frame["position"].tolist(), pa.int32()).to_pylist()]
+
+    def replace(cur: Any) -> None:  # one transaction: the old set goes only if the new one is saved
+        cur.execute("DELETE FROM drift_baselines WHERE name = ?", [name]).fetchall()
+        cur.execute(
+            "INSERT INTO drift_baselines SELECT ?, trace_id, span_id, position, ? "
+            "FROM (SELECT unnest(?::VARCHAR[]) AS trace_id, unnest(?::VARCHAR[]) AS span_id, "
+            "unnest(?::INTEGER[]) AS position)",
+            keys,
+        ).fetchall()
+
+    reader.store.execute_write(replace)
     return len(points)
 
 
@@ -337,7 +337,9 @@ def delete_baseline(reader: Reader, name: str) -> bool:
         if not found:
             return False
         _writable(reader, "deleted")
-    return reader.store.query("DELETE FROM drift_baselines WHERE name = ? RETURNING name", [name]).num_rows > 0
+    deleted = reader.store.execute_write(
+        lambda cur: cur.execute("DELETE FROM drift_baselines WHERE name = ?", [name]).fetchall()[0][0])
+    return bool(deleted)
 
 
 def _baseline_keys(reader: Reader, name: str) -> dict[str, list[Any]]:

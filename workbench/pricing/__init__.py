@@ -12,6 +12,8 @@ re-costs history at once. The pieces:
   :mod:`workbench.pricing.patterns`); :meth:`PriceTable.explain` says why.
 * :func:`cost`: one span's :class:`CostBreakdown` (rules in :mod:`workbench.pricing.maths`);
   :func:`call_cost`: what one call cost, None when unknown (unpriced, or no tokens reported).
+* :mod:`workbench.pricing.calls`: which spans are calls (:data:`CALL_KINDS`) and
+  :func:`span_cost`, the one definition of what a span cost that sampling and queries share.
 * :mod:`workbench.pricing.userfile`: the user's JSON price file, CSV/JSON import and export.
 * :mod:`workbench.pricing.prices`: :class:`~workbench.pricing.prices.Prices`, the manager of the
   configured price file (``workbench.prices``, ``workbench prices ...``); imported on its own,
@@ -61,6 +63,7 @@ skipped by ``SUM``: report them as unpriced, never as $0. In pandas, use
 
 from __future__ import annotations
 
+from workbench.pricing.calls import CALL_KINDS, is_call, is_call_sql, span_cost
 from workbench.pricing.keys import normalize_provider, to_day
 from workbench.pricing.maths import (
     COST_COLUMNS,
@@ -95,6 +98,7 @@ from workbench.pricing.userfile import (
 )
 
 __all__ = [
+    "CALL_KINDS",
     "COLUMNS",
     "COST_COLUMNS",
     "DEFAULT_USER_PRICES_PATH",
@@ -114,6 +118,8 @@ __all__ = [
     "cost_columns",
     "cost_sql",
     "import_prices",
+    "is_call",
+    "is_call_sql",
     "literal_length",
     "load_user_prices",
     "normalize_provider",
@@ -123,6 +129,7 @@ __all__ = [
     "set_price",
     "shipped_rows",
     "shipped_version",
+    "span_cost",
     "to_day",
     "write_rows",
 ]

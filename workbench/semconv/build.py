@@ -28,6 +28,7 @@ __all__ = [
     "new_span",
     "new_tokens",
     "new_tool_call",
+    "with_evaluations",
 ]
 
 T = TypeVar("T")
@@ -79,3 +80,12 @@ new_tool_call = constructor(ToolCall)
 new_tokens = constructor(TokenUsage)
 new_document = constructor(Document)
 new_embedding = constructor(Embedding)
+
+
+_SET_EVALUATIONS = Span.__dict__["evaluations"].__set__
+
+
+def with_evaluations(span: Span, evaluations: tuple[Any, ...]) -> Span:
+    """Fill in ``span.evaluations`` on a span just built, before anyone else sees it."""
+    _SET_EVALUATIONS(span, evaluations)
+    return span

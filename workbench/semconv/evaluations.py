@@ -31,8 +31,11 @@ recorded in the metadata. The metadata also says where the result came from
 (``ingested_from``). The annotation id is derived from the carrying span and the attribute
 prefix, so a span sent twice gives the same ids.
 
-These are read from the span as it is stored, after redaction: an explanation that quoted
-personal data is redacted like every other attribute.
+They are read once, by the conventions layer when it builds the span
+(:attr:`Span.evaluations <workbench.model.Span.evaluations>`); everything downstream (the
+store's rows, sampling) asks :func:`evaluations_of`. Redaction and repair, which change the
+span's attributes, clear what was read, so the evaluations stored are read from the span as
+it is stored: an explanation that quoted personal data is redacted like every other attribute.
 
 A list is looked for only when its item 0 carries a name (producers number from 0), except
 on EVALUATOR spans, whose attributes are always walked; this keeps the common span, which
@@ -45,12 +48,11 @@ import hashlib
 import json
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
-from workbench.model import Span, SpanKind
+from workbench.model import Evaluation, Span, SpanKind
 
-__all__ = ["ANNOTATOR_KINDS", "GENAI_EVENT", "Evaluation", "read_evaluations"]
+__all__ = ["ANNOTATOR_KINDS", "GENAI_EVENT", "Evaluation", "evaluations_of", "read_evaluations"]
 
 ANNOTATOR_KINDS = frozenset({"HUMAN", "LLM", "CODE"})
 GENAI_EVENT = "gen_ai.evaluation.result"
@@ -75,39 +77,10 @@ _GENAI = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class Evaluation:
-    """One evaluation or piece of feedback read from a span, shaped like an annotation row.
-
-    Attributes:
-        annotation_id: Stable id: the same span sent twice gives the same ids.
-        target: ``span``, ``trace`` or ``session``.
-        trace_id: The trace annotated, or of the span annotated; None for a session.
-        span_id: The span annotated; None for a trace or session.
-        session_id: The session annotated, for target ``session``.
-        name: What was judged (``hallucination``, ``Relevance`` ...).
-        score: The numeric result.
-        label: The categorical result.
-        explanation: Why.
-        annotator_kind: HUMAN, LLM, CODE, or None when not said.
-        annotator: The producer's identifier, or the name of the span that carried it.
-        time_ns: When: the event's time, else the carrying span's end.
-        metadata: The producer's metadata plus ``ingested_from``.
-    """
-
-    annotation_id: str
-    target: str
-    trace_id: str | None
-    span_id: str | None
-    session_id: str | None
-    name: str
-    score: float | None
-    label: str | None
-    explanation: str | None
-    annotator_kind: str | None
-    annotator: str | None
-    time_ns: int
-    metadata: dict[str, Any] = field(default_factory=dict)
+def evaluations_of(span: Span) -> tuple[Evaluation, ...]:
+    """The evaluations ``span`` carries: as the conventions layer extracted them, else read now."""
+    found = span.evaluations
+    return found if found is not None else read_evaluations(span)
 
 
 def read_evaluations(span: Span) -> tuple[Evaluation, ...]:

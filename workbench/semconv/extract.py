@@ -23,7 +23,8 @@ from workbench.model import (
     TokenUsage,
 )
 from workbench.semconv import fields, genai, keys, openinference, vendors
-from workbench.semconv.build import new_span
+from workbench.semconv.build import new_span, with_evaluations
+from workbench.semconv.evaluations import read_evaluations
 from workbench.semconv.indexed import Groups, Hits, scan
 from workbench.semconv.messages import render_input, render_output
 from workbench.semconv.usage import client_cost, token_usage
@@ -133,7 +134,7 @@ def build_span(
             ),
         )
 
-    return new_span(
+    span = new_span(
         trace_id=trace_id,
         span_id=span_id,
         parent_span_id=parent_span_id,
@@ -181,6 +182,8 @@ def build_span(
         embeddings=embeddings,
         conventions=_ordered(found) if found else (),
     )
+    # Evaluations are extracted here, once; the store's rows and sampling read them from the span.
+    return with_evaluations(span, read_evaluations(span))
 
 
 def _messages(

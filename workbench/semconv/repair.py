@@ -268,6 +268,7 @@ def repair_span(span: Span) -> Span:
     attributes = _attributes(span.attributes, "attributes", notes)
     repaired = dataclasses.replace(
         span,
+        evaluations=None,  # read again from the repaired attributes
         trace_id=_text(span.trace_id, "trace_id", notes),
         span_id=_text(span.span_id, "span_id", notes),
         parent_span_id=_optional_text(span.parent_span_id, "parent_span_id", notes) or None,

@@ -86,7 +86,7 @@ class Ingest:
         self.redacted: Counter[str] = Counter()
         self._lock = threading.Lock()
         self.pool = DecodePool(decode_workers)
-        self.sampler = BatchSampler(sampling, store.writer.submit_batch) if sampling is not None else None
+        self.sampler = BatchSampler(sampling, store.submit) if sampling is not None else None
 
     async def decode(self, body: bytes, content_type: str) -> DecodedBatch:
         """Decode, redact and convert a body to Arrow, off the event loop."""
@@ -236,7 +236,7 @@ class OtlpTracesHandler(RequestHandler):
                 self._answer(decoded, content_type)
                 return
             try:
-                committed = ingest.store.writer.submit_batch(decoded.to_batch())
+                committed = ingest.store.submit(decoded.to_batch())  # the sink the collector writes into
             except QueueFullError as exc:
                 ingest.refused_requests += 1
                 self._fail(503, str(exc), content_type)

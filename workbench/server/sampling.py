@@ -21,7 +21,7 @@ import pyarrow.compute as pc
 from workbench.collector.sampling import SamplingPolicy, TailSampler
 from workbench.errors import QueueFullError
 from workbench.model import TokenUsage
-from workbench.pricing import PriceTable, cost
+from workbench.pricing import PriceTable, is_call, span_cost
 from workbench.store.rows import SpanBatch
 
 __all__ = ["BatchSampler"]
@@ -89,23 +89,21 @@ class BatchSampler:
         if self._prices is None:
             self._prices = PriceTable.load(None)
         columns = {name: spans.column(name).to_pylist() for name in (
-            "model_name", "provider", "start_time", "prompt_tokens", "completion_tokens", "cache_read_tokens",
-            "cache_write_tokens", "reasoning_tokens", "prompt_includes_cache", "client_cost")}
+            "span_kind", "model_name", "provider", "start_time", "prompt_tokens", "completion_tokens",
+            "cache_read_tokens", "cache_write_tokens", "reasoning_tokens", "prompt_includes_cache", "client_cost")}
         out: list[float | None] = []
-        for i, model in enumerate(columns["model_name"]):
-            match = None
-            if model:
-                start: dt.datetime = columns["start_time"][i]
-                match = self._prices.match(model, columns["provider"][i], start.date())
-            if match is None:
-                out.append(columns["client_cost"][i])
+        for i, kind in enumerate(columns["span_kind"]):
+            if not is_call(kind):  # no cost of its own (see workbench.pricing.calls)
+                out.append(None)
                 continue
             tokens = TokenUsage(
                 prompt=columns["prompt_tokens"][i], completion=columns["completion_tokens"][i],
                 cache_read=columns["cache_read_tokens"][i], cache_write=columns["cache_write_tokens"][i],
                 reasoning=columns["reasoning_tokens"][i], prompt_includes_cache=columns["prompt_includes_cache"][i],
             )
-            out.append(cost(tokens, match.price).total)
+            start: dt.datetime = columns["start_time"][i]
+            out.append(span_cost(self._prices, kind, columns["model_name"][i], columns["provider"][i],
+                                 start.date(), tokens, columns["client_cost"][i]))
         return out
 
     def release(self, *, everything: bool = False) -> int:

@@ -22,7 +22,7 @@ import pyarrow as pa
 from workbench import config
 from workbench.errors import DiskFullError, FilterError, SchemaVersionError, StoreError, StoreLockedError
 from workbench.store.holder import read_holder_url
-from workbench.store.schema import SCHEMA_VERSION, TABLES, ddl
+from workbench.store.schema import OWN_TABLES, SCHEMA_VERSION, TABLES, ddl
 
 __all__ = ["Database", "MEMORY", "is_invalidated"]
 
@@ -167,7 +167,7 @@ class Database:
                     "it (workbench export), then import the Parquet into a new file."
                 )
             if not self.read_only:  # tables added since the file was made
-                for table in TABLES.values():
+                for table in (*OWN_TABLES.values(), *TABLES.values()):
                     if table.added_later:
                         con.execute(table.create_statement)
             return
@@ -351,11 +351,14 @@ class Database:
         Raises:
             FilterError: A value the caller gave cannot be used (text compared with a number,
                 a regular expression DuckDB does not take).
-            StoreError: The query failed for another reason.
+            StoreError: The SQL would change the store (writes go through the writer), or the
+                query failed for another reason.
         """
         try:
             try:
-                return self.cursor().sql(sql, params=params or None).to_arrow_table()
+                cursor = self.cursor()
+                _refuse_writes(sql, cursor)
+                return cursor.sql(sql, params=params or None).to_arrow_table()
             except duckdb.Error as exc:
                 if not is_invalidated(exc) or not self.recover(exc):
                     raise
@@ -419,6 +422,39 @@ class Database:
         # outlives the store (DuckDB reports such objects as leaked when Python exits).
         self._local = threading.local()
         self._con = None  # type: ignore[assignment]
+
+
+# What the read path runs: queries, plans, and session settings. Everything else (INSERT,
+# UPDATE, DELETE, CREATE, DROP, COPY, ATTACH, CHECKPOINT as a CALL ...) is a write, and goes
+# through the writer's units of work. DuckDB cannot make one cursor read-only, so the
+# statements are checked; parsing costs tens of microseconds, and is remembered per text.
+_READ_STATEMENTS = frozenset({"SELECT", "EXPLAIN", "SET", "VARIABLE_SET"})
+_CHECKED: dict[str, str | None] = {}  # SQL text -> the kind of write it holds, or None
+
+
+def _write_in(sql: str, cursor: duckdb.DuckDBPyConnection) -> str | None:
+    found = _CHECKED.get(sql, "")
+    if found != "":
+        return found
+    try:
+        kinds = [statement.type.name for statement in cursor.extract_statements(sql)]
+    except duckdb.Error:
+        return None  # not SQL DuckDB parses: running it reports the syntax error
+    found = next((kind for kind in kinds if kind not in _READ_STATEMENTS), None)
+    if len(_CHECKED) > 2048:
+        _CHECKED.clear()
+    _CHECKED[sql] = found
+    return found
+
+
+def _refuse_writes(sql: str, cursor: duckdb.DuckDBPyConnection) -> None:
+    """Raise StoreError when ``sql`` holds a statement that would change the store."""
+    kind = _write_in(sql, cursor)
+    if kind is not None:
+        raise StoreError(
+            f"The query path only reads, and this SQL would write (a {kind} statement); change the store "
+            "through its methods (add_annotations, load_corpus, set_meta) or Store.execute_write."
+        )
 
 
 def _first_line(exc: Exception) -> str:

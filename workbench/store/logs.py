@@ -25,6 +25,7 @@ import time
 import weakref
 from collections.abc import Sequence
 from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any
 
 import duckdb
@@ -32,7 +33,7 @@ import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from workbench.errors import StoreError
+from workbench.errors import DiskFullError, QueueFullError, StoreError
 from workbench.model import Event, Link, LogRecord, Span, StatusCode
 from workbench.semconv.logs import as_event, with_events
 from workbench.store.database import Database
@@ -216,6 +217,10 @@ class LogMerger:
                 return 0
             try:
                 return self._attach()
+            except (DiskFullError, QueueFullError, FutureTimeout) as exc:  # the writer is busy or refuses: again soon
+                logger.debug("log records not merged yet: %s", exc)
+                self._wake.set()
+                return 0
             except (duckdb.ConnectionException, StoreError):  # the store was closed
                 self._stop.set()  # records still waiting are tried when it is opened again
                 return 0
@@ -344,25 +349,34 @@ class LogMerger:
             table = pa.Table.from_pylist(
                 [dict(zip(_UPDATE_SCHEMA.names, values)) for values in updates.values()], schema=_UPDATE_SCHEMA
             )
-            cur.register("_updates", table)
-            cur.execute("BEGIN TRANSACTION")
-            try:
-                if updates:
-                    cur.execute(_UPDATE)
-                cur.execute(_MARK, {"since": since})
-                cur.execute("COMMIT")
-            except BaseException:
-                cur.execute("ROLLBACK")
-                raise
-            finally:
-                cur.unregister("_updates")
         finally:
             cur.unregister("_keys")
+        writer = self._writer()
+        if writer is None:
+            raise StoreError("The store is closed; nothing more can be written.")
+        # The write is a unit of work on the writer, in one transaction.
+        writer.execute(lambda wcur: _merge(wcur, keys, table, bool(updates), since)).result(60)
         with self._keys_lock:
             for key in events:
                 self._keys.pop(key, None)
         self.merged_spans += len(updates)
         return len(updates)
+
+
+def _merge(cur: duckdb.DuckDBPyConnection, keys: pa.Table, updates: pa.Table, any_updates: bool, since: Any) -> None:
+    """Add merged events to their spans and mark their records attached (a unit of work)."""
+    cur.register("_keys", keys)
+    cur.register("_updates", updates)
+    try:
+        if any_updates:
+            cur.execute(_UPDATE)
+        cur.execute(_MARK, {"since": since})
+    finally:
+        for name in ("_updates", "_keys"):
+            try:
+                cur.unregister(name)
+            except duckdb.Error:  # refused in an aborted transaction: the statement's error is the one to raise
+                pass
 
 
 def _micros(moment: Any) -> int:

@@ -153,11 +153,16 @@ def latest_time(path: str | Path) -> dt.datetime | None:
         con.close()
 
 
-def import_parquet(db: Database, path: str | Path, *, shift: dt.timedelta | None = None) -> dict[str, int]:
+def import_parquet(
+    cur: duckdb.DuckDBPyConnection, path: str | Path, *, shift: dt.timedelta | None = None
+) -> dict[str, int]:
     """Import an export folder (or one Parquet file of spans); return rows added per table.
 
+    A unit of work for :meth:`workbench.store.writer.Writer.execute`: it runs on a writer
+    thread's cursor inside the writer's transaction, so a failed import adds nothing.
+
     Args:
-        db: The database to import into.
+        cur: The writer's cursor, in an open transaction.
         path: A folder written by :func:`export_parquet`, or a single Parquet file of spans.
         shift: Added to every time (span times, event times, annotation times), e.g. to
             move sample data so its latest trace is recent.
@@ -167,11 +172,9 @@ def import_parquet(db: Database, path: str | Path, *, shift: dt.timedelta | None
     """
     sources = _sources(Path(path).expanduser())
     shift_us = int(shift / dt.timedelta(microseconds=1)) if shift else 0
-    cur = db.new_cursor()
     added: dict[str, int] = dict.fromkeys(TABLES, 0)
     try:
         present = {name: _check_columns(cur, TABLES[name], source) for name, source in sources.items()}
-        cur.execute("BEGIN TRANSACTION")
         for name, source in sources.items():
             table = TABLES[name]
             keys = _KEYS[name]
@@ -182,18 +185,11 @@ def import_parquet(db: Database, path: str | Path, *, shift: dt.timedelta | None
                 f"FROM {_reader(source)}) n WHERE NOT EXISTS (SELECT 1 FROM {name} t WHERE {join})"
             ).fetchall()
             added[name] = cur.execute(f"SELECT count(*) FROM {name}").fetchall()[0][0] - before
-        cur.execute("COMMIT")
     except duckdb.Error as exc:
-        try:
-            cur.execute("ROLLBACK")
-        except duckdb.Error:
-            pass
         raise ImportFormatError(
             f"Cannot import {path}: {_first_line(exc)}; give a folder written by `workbench export` "
             "or a Parquet file of spans."
         ) from None
-    finally:
-        cur.close()
     return added
 
 

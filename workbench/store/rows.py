@@ -21,7 +21,7 @@ import orjson
 import pyarrow as pa
 
 from workbench.model import Message, Span
-from workbench.semconv.evaluations import Evaluation, read_evaluations
+from workbench.semconv.evaluations import Evaluation, evaluations_of
 from workbench.semconv.repair import MAX_TIME_NS, UnstorableSpan, repair_span
 from workbench.store.schema import ANNOTATIONS, DOCUMENTS, EMBEDDINGS, SPANS
 
@@ -295,7 +295,7 @@ def _build(spans: list[Span]) -> SpanBatch:
             embs["text"].append(e.text)
             vectors.append(e.vector)
             embs["model"].append(e.model)
-        found = read_evaluations(s)  # a few dict lookups for a span that carries none
+        found = evaluations_of(s)  # as the conventions layer extracted them
         if found:
             evaluations.extend(found)
     embeddings = pa.Table.from_pydict(embs, schema=_EMBEDDINGS_NO_VECTOR)

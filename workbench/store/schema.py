@@ -4,6 +4,11 @@ Each :class:`Table` lists its columns with the DuckDB type, the Arrow type and a
 meaning. The DDL, the Arrow schemas used for writing and for Parquet, and the schema page in
 ``docs/schema.md`` all come from here (a test checks the page is current).
 
+:data:`TABLES` are the data tables, exported to Parquet and listed by the API;
+:data:`OWN_TABLES` are the store's own bookkeeping (its key-value table, drift's projection
+cache), created with the others but never exported.
+Every table the store holds is declared here; nothing else creates one.
+
 Bump :data:`SCHEMA_VERSION` whenever a column changes; a file written with another version
 is refused with an error that says how to move the data (export, then import).
 """
@@ -14,7 +19,7 @@ from dataclasses import dataclass
 
 import pyarrow as pa
 
-__all__ = ["SCHEMA_VERSION", "TABLES", "Column", "Table", "ddl", "markdown"]
+__all__ = ["OWN_TABLES", "SCHEMA_VERSION", "TABLES", "Column", "Table", "ddl", "markdown"]
 
 SCHEMA_VERSION = 1
 
@@ -48,11 +53,14 @@ class Table:
     columns: tuple[Column, ...]
     time_column: str | None = None  # the column Parquet export partitions by (its day)
     added_later: bool = False  # after schema 1's first release: older files get it when opened to write
+    primary_key: str | None = None
 
     @property
     def create_statement(self) -> str:
         """The ``CREATE TABLE IF NOT EXISTS`` statement of the table."""
-        cols = ", ".join(f"{c.name} {c.sql}" for c in self.columns)
+        cols = ", ".join(
+            f"{c.name} {c.sql}{' PRIMARY KEY' if c.name == self.primary_key else ''}" for c in self.columns
+        )
         return f"CREATE TABLE IF NOT EXISTS {self.name} ({cols})"
 
     @property
@@ -77,6 +85,7 @@ def _c(name: str, sql: str, doc: str, *, optional: bool = False) -> Column:
         "BOOLEAN": pa.bool_(),
         "FLOAT[]": pa.list_(pa.float32()),
         "VARCHAR[]": pa.list_(pa.string()),
+        "BLOB": pa.binary(),
     }[sql]
     # JSON is stored as VARCHAR: DuckDB's JSON functions read either, and the JSON type made
     # reading every span into a DataFrame half again slower (measured).
@@ -257,14 +266,41 @@ TABLES: dict[str, Table] = {
     t.name: t for t in (SPANS, DOCUMENTS, EMBEDDINGS, ANNOTATIONS, CORPUS, DRIFT_BASELINES, LOG_RECORDS)
 }
 
+WORKBENCH_META = Table(
+    "workbench_meta",
+    "The store's own key-value table: the schema version, ranges waiting for de-duplication, "
+    "what sample data was loaded (`Store.set_meta`).",
+    (
+        _c("key", "VARCHAR", "The key."),
+        _c("value", "VARCHAR", "Its value, as text."),
+    ),
+    primary_key="key",
+)
+
+DRIFT_CACHE = Table(
+    "drift_cache",
+    "Drift's cached projections (`workbench.drift.cache.StoreCache`), keyed by a hash of the "
+    "points and the parameters; the newest few are kept.",
+    (
+        _c("key", "VARCHAR", "blake2b hex of the inputs and parameters."),
+        _c("created_at", "TIMESTAMPTZ", "When the projection was cached."),
+        _c("params", "JSON", "Projector key and clustering parameters."),
+        _c("n_points", "INTEGER", "Number of points."),
+        _c("dims", "INTEGER", "2 or 3."),
+        _c("coords", "BLOB", "float32, little-endian, n_points x dims, row-major."),
+        _c("labels", "BLOB", "int32, little-endian, one cluster label per point."),
+    ),
+    added_later=True,
+    primary_key="key",
+)
+
+#: The store's own tables: created like the others, never exported.
+OWN_TABLES: dict[str, Table] = {t.name: t for t in (WORKBENCH_META, DRIFT_CACHE)}
+
 
 def ddl() -> list[str]:
-    """Return the statements that create every table and the meta table."""
-    statements = [
-        "CREATE TABLE IF NOT EXISTS workbench_meta (key VARCHAR PRIMARY KEY, value VARCHAR)",
-    ]
-    statements += [table.create_statement for table in TABLES.values()]
-    return statements
+    """Return the statements that create every table, the store's own ones first."""
+    return [table.create_statement for table in (*OWN_TABLES.values(), *TABLES.values())]
 
 
 def markdown() -> str:
@@ -281,10 +317,25 @@ def markdown() -> str:
         "",
     ]
     for table in TABLES.values():
-        lines += [f"## `{table.name}`", "", table.doc, ""]
-        if table.time_column:
-            lines += [f"Partitioned by the day of `{table.time_column}`.", ""]
-        lines += ["| column | type | meaning |", "| --- | --- | --- |"]
-        lines += [f"| `{c.name}` | {c.display_type} | {c.doc} |" for c in table.columns]
-        lines.append("")
+        lines += _table_markdown(table, "##")
+    lines += [
+        "## The store's own tables",
+        "",
+        "The DuckDB file also holds its own bookkeeping and caches; they are not exported. Every change to the file, these included, goes through the store's "
+        "writer: `Store.query` runs SQL that reads, and refuses any other statement; "
+        "`Store.execute_write(fn)` runs `fn(cursor)` on the writer in a transaction of its own.",
+        "",
+    ]
+    for table in OWN_TABLES.values():
+        lines += _table_markdown(table, "###")
     return "\n".join(lines)
+
+
+def _table_markdown(table: Table, heading: str) -> list[str]:
+    lines = [f"{heading} `{table.name}`", "", table.doc, ""]
+    if table.time_column:
+        lines += [f"Partitioned by the day of `{table.time_column}`.", ""]
+    lines += ["| column | type | meaning |", "| --- | --- | --- |"]
+    lines += [f"| `{c.name}` | {c.display_type} | {c.doc} |" for c in table.columns]
+    lines.append("")
+    return lines

@@ -1,5 +1,6 @@
-""":class:`Store`, a workbench database file: spans go in through the batching writer, reads
-run on per-thread cursors, and Parquet goes out and comes back in.
+""":class:`Store`, a workbench database file: spans and every other change go in through the
+batching writer (spans on their fast path, the rest as units of work), reads run on
+per-thread cursors and refuse writes, and Parquet goes out and comes back in.
 """
 
 from __future__ import annotations
@@ -8,8 +9,9 @@ import datetime as dt
 from collections.abc import Sequence
 from concurrent.futures import Future
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
+import duckdb
 import pyarrow as pa
 
 from workbench import config
@@ -19,9 +21,12 @@ from workbench.store import parquet
 from workbench.store.database import MEMORY, Database
 from workbench.store.frames import annotation_rows, corpus_rows
 from workbench.store.logs import LogMerger, merger_for
+from workbench.store.rows import SpanBatch
 from workbench.store.schema import SCHEMA_VERSION, TABLES
 from workbench.store.shared import OpenFile, acquire, add_handle, release
-from workbench.store.writer import Writer
+from workbench.store.writer import Append, Work, Writer
+
+T = TypeVar("T")
 
 __all__ = ["MEMORY", "SCHEMA_VERSION", "TABLES", "Store"]
 
@@ -118,9 +123,25 @@ class Store:
 
     # Writing ---------------------------------------------------------------------------
 
-    def submit(self, spans: Sequence[Span]) -> Future[int]:
-        """Queue spans; the future completes once they are committed. Never blocks."""
+    def submit(self, spans: Sequence[Span] | SpanBatch) -> Future[int]:
+        """Queue spans; the future completes once they are committed. Never blocks.
+
+        The span sink both ways in write into: the in-process collector hands over
+        :class:`Span` objects, the OTLP receiver the :class:`SpanBatch` its decoding workers made.
+        """
         return self._writer().submit(spans)
+
+    def execute_write(self, work: Work[T], timeout: float | None = 120.0) -> T:
+        """Run a unit of work on the writer and return its result once committed.
+
+        ``work(cursor)`` gets a writer thread's cursor inside a transaction of its own (see
+        :meth:`workbench.store.writer.Writer.execute`); its exception rolls the transaction
+        back and is raised here. The one way, beside spans, to change the store.
+
+        Raises:
+            StoreError: The store was opened read-only, or is closed.
+        """
+        return self._writer().execute(work).result(timeout)
 
     def write(self, spans: Sequence[Span], timeout: float | None = 60.0) -> int:
         """Write spans and wait until they are committed; return how many."""
@@ -163,23 +184,22 @@ class Store:
         """
         rows = corpus_rows(data, id_column=id_column, text_column=text_column, vector_column=vector_column)
         ids = rows.column("document_id").to_pylist()
-        cur = self.db.new_cursor()
-        try:
+
+        def replace(cur: duckdb.DuckDBPyConnection) -> int:
             cur.execute("DELETE FROM corpus WHERE document_id IN (SELECT unnest(?::VARCHAR[]))", [ids]).fetchall()
-        finally:
-            cur.close()
-        return self._writer().submit_rows("corpus", rows).result(120)
+            return Append("corpus", rows)(cur)
+
+        return self.execute_write(replace)
 
     def set_meta(self, key: str, value: str) -> None:
         """Record a value in the store's own key-value table (``workbench_meta``)."""
-        cur = self.db.new_cursor()
-        try:
-            cur.execute(
+        self.execute_write(
+            lambda cur: cur.execute(
                 "INSERT INTO workbench_meta VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
                 [key, value],
-            ).fetchall()
-        finally:
-            cur.close()
+            ).fetchall(),
+            60,
+        )
 
     def get_meta(self, key: str) -> str | None:
         """A value recorded with :meth:`set_meta`, or None."""
@@ -192,6 +212,10 @@ class Store:
         """Run read-only SQL on this thread's cursor; return an Arrow table.
 
         What this process's collectors have recorded so far is stored first, so it is read.
+
+        Raises:
+            StoreError: The SQL would write (INSERT, DELETE, CREATE ...): writes go through
+                :meth:`execute_write` and the store's other methods.
         """
         self._sync()
         return self.db.query(sql, params)
@@ -227,9 +251,9 @@ class Store:
 
     def import_parquet(self, path: str | Path, *, shift: dt.timedelta | None = None) -> dict[str, int]:
         """Import a `workbench export` folder or a Parquet file of spans; return rows added."""
-        self._writer()
+        writer = self._writer()
         self.flush()
-        return parquet.import_parquet(self.db, path, shift=shift)
+        return writer.execute(lambda cur: parquet.import_parquet(cur, path, shift=shift)).result()
 
     def close(self) -> None:
         """Let go of the file: the last store on it in this process writes what is queued and closes it."""

@@ -30,9 +30,18 @@ Under sustained load (two transactions at once), DuckDB inserts with one thread:
 is busy decoding and writing already, and its extra threads only added handing over between
 them. Its threads come back when ingest pauses, before the checkpoint.
 
-Threading contract: :meth:`submit` never blocks and never waits on DuckDB. When more than
-``max_queued_spans`` are waiting it raises :class:`QueueFullError` (the OTLP receiver answers
-503 with Retry-After; the in-process collector drops and counts).
+Everything else that changes the store is a unit of work handed to :meth:`Writer.execute`
+(as datasette's ``execute_write_fn``): a function of a cursor that a writer thread runs in a
+transaction of its own, one unit at a time, and whose result or exception the returned future
+carries. Rows appended to a table (:class:`Append`: annotations, log records, the corpus) are
+units the writer folds into the next group commit, since appends never conflict; spans have
+their own fast path, :meth:`Writer.submit`, which takes :class:`Span` objects or a ready
+:class:`SpanBatch`. Nothing else writes: :meth:`Database.query` refuses statements that would.
+
+Threading contract: :meth:`submit` and :meth:`execute` never block and never wait on DuckDB.
+When more than ``max_queued_spans`` are waiting they raise :class:`QueueFullError` (the OTLP
+receiver answers 503 with Retry-After; the in-process collector drops and counts). A unit of
+work must not wait on the writer itself (it runs on a writer thread).
 """
 
 from __future__ import annotations
@@ -45,6 +54,8 @@ import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
+from dataclasses import dataclass
+from typing import Any, TypeVar
 
 import duckdb
 import pyarrow as pa
@@ -57,36 +68,73 @@ from workbench.store.dedupe import record_pending, remove_pending_duplicates
 from workbench.store.rows import SpanBatch, to_tables
 from workbench.store.salvage import Written, insert_what_can_be, is_data_error
 
-__all__ = ["Writer"]
+__all__ = ["Append", "Work", "Writer"]
 
 logger = logging.getLogger(__name__)
 
 _RECORD_AHEAD = dt.timedelta(seconds=60)  # how far past a batch's spans a recorded range reaches
 
+T = TypeVar("T")
+
+#: A unit of work: called with a writer thread's cursor inside an open transaction; what it
+#: returns is the future's result. It must not begin, commit or roll back itself.
+Work = Callable[[duckdb.DuckDBPyConnection], T]
+
+
+@dataclass(frozen=True)
+class Append:
+    """A unit of work that appends ready Arrow rows to a table.
+
+    The writer folds appends into the group commit with spans (appends never conflict); called
+    alone, it inserts the rows on the cursor it is given.
+    """
+
+    table: str
+    rows: pa.Table
+
+    def __call__(self, cursor: duckdb.DuckDBPyConnection) -> int:
+        _append(cursor, self.table, self.rows)
+        return self.rows.num_rows
+
+
+def _append(cursor: duckdb.DuckDBPyConnection, table: str, rows: pa.Table) -> None:
+    cursor.register("_incoming", rows)
+    try:
+        cursor.execute(f"INSERT INTO {table} BY NAME SELECT * FROM _incoming").fetchall()
+    finally:
+        try:
+            cursor.unregister("_incoming")
+        except duckdb.Error:  # refused in an aborted transaction: the insert's error is the one to raise
+            pass
+
 
 class _Item:
-    """Something waiting to be written: spans, a ready span batch, or ready rows for a table."""
+    """Something waiting to be written: spans, a ready span batch, rows to append, or a unit of work."""
 
-    __slots__ = ("spans", "batch", "table", "rows", "future", "size", "rejected", "error")
+    __slots__ = ("spans", "batch", "table", "rows", "work", "future", "size", "rejected", "error")
 
     def __init__(
         self,
-        future: Future[int],
+        future: Future[Any],
         *,
         spans: Sequence[Span] = (),
         batch: SpanBatch | None = None,
         table: str | None = None,
         rows: pa.Table | None = None,
+        work: Work[Any] | None = None,
     ) -> None:
         self.spans = spans
         self.batch = batch
         self.table = table
         self.rows = rows
+        self.work = work
         self.future = future
         if batch is not None:
             self.size = batch.num_spans
         elif rows is not None:
             self.size = rows.num_rows
+        elif work is not None:
+            self.size = 1  # counts as one row against the queue's limit
         else:
             self.size = len(spans)
         self.rejected = 0  # spans that could not be stored (see workbench.store.salvage)
@@ -158,6 +206,7 @@ class Writer:
         self.failed_batches = 0
         self.rejected_spans = 0  # left out for their data (see workbench.store.salvage)
         self._listeners: list[Callable[[int], None]] = []
+        self._work_lock = threading.Lock()  # units of work run one at a time: they may conflict
         self._threads = [
             threading.Thread(target=self._run, name=f"workbench-writer-{i}", daemon=True)
             for i in range(max(1, threads))
@@ -179,24 +228,43 @@ class Writer:
         """Call ``listener(n_spans)`` on a writer thread after each commit."""
         self._listeners.append(listener)
 
-    def submit(self, spans: Sequence[Span]) -> Future[int]:
-        """Queue spans for writing; the future gives the number written once committed.
+    def submit(self, spans: Sequence[Span] | SpanBatch) -> Future[int]:
+        """The span fast path: queue spans, or a :class:`SpanBatch` a decoding worker made.
+
+        The future gives the number written once committed (a :class:`Written`).
 
         Raises:
             QueueFullError: Too many spans are waiting already.
             StoreError: The writer is closed.
         """
+        if isinstance(spans, SpanBatch):
+            return self._enqueue(_Item(Future(), batch=spans))
         return self._enqueue(_Item(Future(), spans=spans))
 
     def submit_batch(self, batch: SpanBatch) -> Future[int]:
-        """Queue spans already converted to Arrow (by a decoding worker); same contract."""
-        return self._enqueue(_Item(Future(), batch=batch))
+        """:meth:`submit` for spans already converted to Arrow."""
+        return self.submit(batch)
 
     def submit_rows(self, table: str, rows: pa.Table) -> Future[int]:
-        """Queue ready rows for ``table`` (annotations, corpus ...); same contract as :meth:`submit`."""
-        return self._enqueue(_Item(Future(), table=table, rows=rows))
+        """:meth:`execute` of an :class:`Append` of ready rows to ``table`` (annotations, log records ...)."""
+        return self.execute(Append(table, rows))
 
-    def _enqueue(self, item: _Item) -> Future[int]:
+    def execute(self, work: Work[T]) -> Future[T]:
+        """Queue a unit of work; the future gives what it returns once it has committed.
+
+        ``work(cursor)`` runs on a writer thread, in a transaction of its own, one unit at a
+        time; when it raises, the transaction is rolled back and the future carries the
+        exception. An :class:`Append` joins the next group commit instead. Never blocks.
+
+        Raises:
+            QueueFullError: Too many rows are waiting already.
+            StoreError: The writer is closed.
+        """
+        if isinstance(work, Append):
+            return self._enqueue(_Item(Future(), table=work.table, rows=work.rows))  # type: ignore[return-value]
+        return self._enqueue(_Item(Future(), work=work))
+
+    def _enqueue(self, item: _Item) -> Future[Any]:
         if not item.size:
             item.future.set_result(0)
             return item.future
@@ -311,7 +379,12 @@ class Writer:
                         continue
                     if narrow:
                         self._narrow(cursor)
-                    self._write(cursor, taken)
+                    appends = [item for item in taken if item.work is None]
+                    if appends:
+                        self._write(cursor, appends)
+                    for item in taken:
+                        if item.work is not None:
+                            cursor, generation = self._run_work(cursor, generation, item)
                 finally:
                     # Not kept until the next batch: a worker's rows are mapped from the spool.
                     taken = []
@@ -464,6 +537,44 @@ class Writer:
             except Exception:
                 logger.exception("a commit listener failed")
 
+    def _run_work(
+        self, cursor: duckdb.DuckDBPyConnection, generation: int, item: _Item
+    ) -> tuple[duckdb.DuckDBPyConnection, int]:
+        """Run one unit of work in a transaction of its own; its future gets the result or the error."""
+        assert item.work is not None
+        try:
+            cursor, generation = self._fresh(cursor, generation)
+            with self._work_lock:
+                self._db.check_disk()
+                cursor.execute("BEGIN TRANSACTION")
+                try:
+                    result = item.work(cursor)
+                    cursor.execute("COMMIT")
+                except BaseException:
+                    try:
+                        cursor.execute("ROLLBACK")
+                    except duckdb.Error:  # a failed COMMIT has ended the transaction already
+                        pass
+                    raise
+        except Exception as exc:  # the caller's error, on its future; the writer goes on
+            if isinstance(exc, duckdb.Error) and is_invalidated(exc):
+                self._db.recover(exc)
+                exc = StoreError(
+                    f"The database stopped working ({str(exc).strip().splitlines()[-1]}) and is being "
+                    "opened again; retry in a moment."
+                )
+            elif isinstance(exc, duckdb.Error) and "No space left on device" in str(exc):
+                exc = DiskFullError(
+                    f"The disk holding {self._db.path} is full ({exc}); writes are refused until space "
+                    "is freed, then resume by themselves."
+                )
+            if not item.future.done():
+                item.future.set_exception(exc)
+            return cursor, generation
+        if not item.future.done():
+            item.future.set_result(result)
+        return cursor, generation
+
     def _salvage(self, cursor: duckdb.DuckDBPyConnection, taken: list[_Item]) -> None:
         """Write each item alone; an item of spans that fails on its data is split (see salvage.py).
 
@@ -501,15 +612,8 @@ class Writer:
         cur.execute("BEGIN TRANSACTION")
         try:
             for table, rows in inserts:
-                if rows is not None and rows.num_rows:
-                    cur.register("_incoming", rows)
-                    try:
-                        cur.execute(f"INSERT INTO {table} BY NAME SELECT * FROM _incoming").fetchall()
-                    finally:
-                        try:
-                            cur.unregister("_incoming")
-                        except duckdb.Error:  # refused in an aborted transaction: the insert's error is the one to raise
-                            pass
+                if table is not None and rows is not None and rows.num_rows:
+                    _append(cur, table, rows)
             if written is not None:
                 record_pending(cur, *written)  # type: ignore[arg-type]
             cur.execute("COMMIT")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from dataclasses import replace
 
 from workbench.collector.redaction.config import RedactionConfig
 from workbench.collector.redaction.detectors import BUILTIN_DETECTORS, Detector
@@ -56,6 +57,13 @@ class Redactor:
 
     def apply(self, span: Span) -> Span:
         """Return ``span`` redacted according to the policy (the same object if unchanged)."""
+        redacted = self._apply(span)
+        if redacted is not span and redacted.evaluations:
+            # Evaluations are read again from the redacted attributes (see semconv.evaluations).
+            redacted = replace(redacted, evaluations=None)
+        return redacted
+
+    def _apply(self, span: Span) -> Span:
         if not self.config.capture_text:
             span = drop_text(span)
         scrubber = self._scrubber
