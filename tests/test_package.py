@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -21,45 +22,75 @@ ALLOWED = {
     "errors": set(),
     "config": {"errors"},
     "semconv": {"model", "errors"},
-    "pricing": {"model", "errors"},
+    "pricing": {"model", "errors", "config"},
     "filters": {"errors"},
     "tree": set(),
     "collector": {"model", "errors", "semconv", "pricing", "config"},
     "store": {"model", "errors", "config", "semconv"},
-    # query reaches analysis only for cost (workbench.analysis.price_join), imported lazily.
-    "query": {"store", "filters", "tree", "errors", "model", "pricing", "config", "analysis"},
-    "remote": {"tree", "errors"},
-    "snapshots": {"query", "store", "errors"},
-    "drift": {"query", "store", "model", "errors", "config"},
-    "analysis": {"query", "store", "filters", "tree", "errors", "model", "pricing", "config", "evals"},
-    "evals": {"query", "store", "model", "errors", "config", "filters", "remote"},
+    "read": {"store", "filters", "tree", "errors", "model", "pricing", "config"},
+    "query": {"read"},
+    "remote": {"tree", "errors", "config"},
+    "snapshots": {"read", "query", "store", "errors"},
+    "drift": {"read", "query", "store", "model", "errors", "config"},
+    "analysis": {"read", "query", "store", "filters", "tree", "errors", "model", "pricing", "config", "evals"},
+    "evals": {"read", "query", "store", "model", "errors", "config", "filters", "remote"},
     "instrument": {"collector", "store", "model", "config", "errors"},
-    "monitors": {"analysis", "query", "store", "pricing", "model", "errors", "config", "filters", "snapshots"},
-    "app": {"query", "analysis", "drift", "tree", "model", "errors", "config", "pricing", "remote", "evals",
-            "monitors"},
-    "server": {"app", "query", "store", "collector", "errors", "config", "model", "drift", "pricing", "monitors"},
+    "monitors": {"analysis", "read", "query", "store", "pricing", "model", "errors", "config", "filters",
+                 "snapshots"},
+    "app": {"read", "query", "analysis", "drift", "tree", "model", "errors", "config", "pricing", "remote",
+            "evals", "monitors"},
+    "server": {"app", "read", "query", "store", "collector", "errors", "config", "model", "drift", "pricing",
+               "monitors"},
     "serve": {"server", "store", "sample", "errors", "drift"},
     "sample": {"store", "errors", "config"},
-    "notebook": {"server", "app", "store", "instrument", "collector", "query", "errors", "config", "sample"},
-    "cli": {"serve", "config", "errors", "store", "query", "remote", "pricing", "cli_evals", "evals",
-            "cli_prices", "cli_check", "monitors", "cli_errors"},
+    "notebook": {"server", "app", "store", "instrument", "collector", "read", "query", "errors", "config",
+                 "sample"},
+    "cli": {"__init__", "serve", "config", "errors", "store", "read", "query", "remote", "pricing", "cli_evals",
+            "evals", "cli_prices", "cli_check", "monitors", "cli_errors"},
     "cli_errors": {"errors", "remote"},
-    "cli_check": {"monitors", "config", "errors", "cli_errors"},
+    "cli_check": {"__init__", "monitors", "config", "errors", "cli_errors"},
     "cli_evals": {"evals", "config", "errors", "cli_errors"},
-    "cli_prices": {"cli_errors", "analysis", "pricing", "config", "errors"},
+    "cli_prices": {"__init__", "cli_errors", "analysis", "pricing", "config", "errors"},
 }
+# ``workbench.__version__`` is a leaf value every layer may print; any other name taken from
+# the package root (``from workbench import open``) imports the root, which is the top.
+_ROOT_LEAVES = {"__version__"}
+_MODULE_NAME = re.compile(r"workbench(?:\.[A-Za-z_]\w*)+")
+
+
+def _root_name(name: str) -> str:
+    """The part ``from workbench import name`` reaches: a submodule's part, else the root."""
+    if (PACKAGE / f"{name}.py").exists() or (PACKAGE / name / "__init__.py").exists():
+        return name
+    return "__version__" if name in _ROOT_LEAVES else "__init__"
+
+
+def _is_module(dotted: str) -> bool:
+    place = ROOT.joinpath(*dotted.split("."))
+    return place.with_suffix(".py").exists() or (place / "__init__.py").exists()
 
 
 def _imports(path: Path) -> set[str]:
+    """Every part of the package a module reaches: ``import workbench.x``, ``from workbench.x
+    import y``, ``from workbench import x``, ``import workbench``, and module names written as
+    text (lazy import tables such as ``{"Store": ("workbench.store", "Store")}``)."""
     tree = ast.parse(path.read_text())
     found = set()
     for node in ast.walk(tree):
-        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("workbench."):
-            found.add(node.module.split(".")[1])
+        if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            if node.module.startswith("workbench."):
+                found.add(node.module.split(".")[1])
+            elif node.module == "workbench":
+                found.update(_root_name(alias.name) for alias in node.names)
         elif isinstance(node, ast.Import):
             for alias in node.names:
                 if alias.name.startswith("workbench."):
                     found.add(alias.name.split(".")[1])
+                elif alias.name == "workbench":
+                    found.add("__init__")
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str) and _MODULE_NAME.fullmatch(node.value):
+            if _is_module(node.value):  # not an attribute key such as "workbench.repaired"
+                found.add(node.value.split(".")[1])
     return found
 
 
@@ -76,7 +107,7 @@ def test_modules_import_only_downward():
             continue
         allowed = ALLOWED.get(part)
         assert allowed is not None, f"{path} belongs to no known layer; add it to ALLOWED"
-        for target in _imports(path) - {part, "__version__"}:
+        for target in _imports(path) - {part, *_ROOT_LEAVES}:
             if target not in allowed:
                 wrong.append(f"{path.relative_to(ROOT)} imports workbench.{target}")
     assert not wrong, "\n".join(wrong)
@@ -169,3 +200,28 @@ def test_the_distribution_name_is_free_of_the_other_workbench_and_documented():
     assert "pip install workbench" not in readme and "pip install 'workbench" not in readme
     for path in PACKAGE.rglob("*.py"):  # install hints in messages name the right package
         assert "pip install 'workbench[" not in path.read_text(), path
+
+
+def test_the_import_walk_sees_root_imports_and_lazy_tables(tmp_path):
+    module = tmp_path / "m.py"
+    module.write_text(
+        "import workbench\n"
+        "from workbench import config, open as wb_open, __version__\n"
+        "_LAZY = {'Store': ('workbench.store', 'Store'), 'app': 'workbench.app.shell'}\n"
+        "KEY = 'workbench.repaired'\n"
+    )
+    assert _imports(module) == {"__init__", "config", "__version__", "store", "app"}
+
+
+def test_only_the_read_and_store_packages_run_sql_over_the_store():
+    """Everything else asks a reader (workbench.read): no ``reader.store.query``, no private
+    ``_where``, no raw cursor."""
+    door = re.compile(r"reader\.store\.|reader\._where\(|\.db\.cursor\(\)|store\.(query|fetchall)\(\s*[\"']\s*SELECT")
+    offenders = []
+    for path in PACKAGE.rglob("*.py"):
+        if _part(path) in ("read", "store"):
+            continue
+        for number, line in enumerate(path.read_text().splitlines(), 1):
+            if door.search(line):
+                offenders.append(f"{path.relative_to(ROOT)}:{number}: {line.strip()}")
+    assert offenders == []

@@ -2,7 +2,9 @@
 
 Only one process can open a DuckDB file while another writes it, so a notebook reads a
 served store through the server. Tables travel as Arrow IPC streams; the methods and their
-arguments are those of :class:`workbench.query.Reader`.
+arguments are those of :class:`workbench.query.Reader`, and it follows the reader protocol of
+:mod:`workbench.read.source` with the ``annotate`` capability only: SQL is refused in one
+sentence that says how to copy a range into memory instead.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import pyarrow.parquet as pq
 
 from workbench import config
 from workbench.errors import (
+    CapabilityError,
     ConfigError,
     FilterError,
     NotFoundError,
@@ -140,15 +143,35 @@ class RemoteReader:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def __getattr__(self, name: str) -> Any:
-        # What analysis reaches for on a local reader: say how to get one, not AttributeError.
-        if name in ("store", "_where", "db"):
-            raise RemoteReaderError(
-                f"This analysis runs SQL over the store, which the server at {self.url} does not do for "
-                "its readers; copy a time range into memory and pass that: "
+    # Capabilities ----------------------------------------------------------------------
+
+    #: A server reads and takes annotations; it runs no SQL for its readers and keeps its store.
+    capabilities: frozenset[str] = frozenset({"annotate"})
+
+    def refuse(self, capability: str) -> CapabilityError:
+        """The one-sentence refusal for a capability a server's reader lacks."""
+        if capability == "sql":
+            return RemoteReaderError(
+                f"Analyses, drift and monitors run SQL over the store, which the server at {self.url} does not "
+                "do for its readers; copy a time range into memory and pass that: "
                 "local = workbench.snapshot(wb, start=\"7d\")."
             )
-        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+        return RemoteReaderError(
+            f"The server at {self.url} keeps its store to itself ({capability!r} needs a local store); "
+            "open the database file directly, or copy a range: local = workbench.snapshot(wb, start=\"7d\")."
+        )
+
+    def sql(self, query: str, params: Sequence[Any] | None = None) -> pa.Table:
+        """Refused: a server runs no SQL for its readers (see :meth:`refuse`)."""
+        raise self.refuse("sql")
+
+    def rows(self, query: str, params: Sequence[Any] | None = None) -> list[tuple[Any, ...]]:
+        """Refused: a server runs no SQL for its readers (see :meth:`refuse`)."""
+        raise self.refuse("sql")
+
+    def registered(self, **tables: pa.Table) -> Any:
+        """Refused: a server runs no SQL for its readers (see :meth:`refuse`)."""
+        raise self.refuse("sql")
 
     def table(self, name: str) -> pa.Table:
         """Every row of one stored table (``docs/schema.md``), as Arrow."""

@@ -36,13 +36,14 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 import pyarrow as pa
 
-from workbench.analysis.price_join import TOKEN_SUMS, day_sql, is_call_sql, price_groups, quote
-from workbench.analysis.prices import effective
-from workbench.errors import FilterError, WorkbenchError
+from workbench.errors import FilterError
 from workbench.pricing import PriceLookup
+from workbench.pricing.effective import effective
+from workbench.read import Selection, require
+from workbench.read.costs import TOKEN_SUMS, day_sql, is_call_sql, price_groups, quote
 
 if TYPE_CHECKING:
-    from workbench.query import Reader
+    from workbench.read import Reader
 
 __all__ = [
     "DIMENSIONS",
@@ -132,18 +133,8 @@ def dimension_sql(by: str, alias: str = "s", feature_key: str | None = None) -> 
     raise FilterError(f"Cannot group cost by {by!r}; choose one of {', '.join(DIMENSIONS)}.")
 
 
-def _local(reader: Reader) -> Reader:
-    if not hasattr(reader, "store"):
-        raise WorkbenchError(
-            f"The cost views run SQL over the store, and {reader!r} reads through a server; copy a "
-            "time range into memory and pass that (local = workbench.snapshot(wb, start=\"7d\")), or "
-            "use the app's Cost page."
-        )
-    return reader
-
-
 def _calls_where(reader: Reader, filter: str | None, start: Any, end: Any, project: Project) -> Any:
-    where = _local(reader)._where(filter, start, end, project, alias="s")
+    where = Selection(filter, start, end, project).where("s")
     where.add(is_call_sql("s"))
     return where
 
@@ -224,7 +215,7 @@ def _grouped(
     keys.update(extra or {})
     source = f"FROM spans s {join} WHERE {where.sql}"
     return price_groups(
-        reader.store, keys, source, [*join_params, *where.params], prices=prices, select=select, day=day, seen=seen,
+        require(reader, "sql"), keys, source, [*join_params, *where.params], prices=prices, select=select, day=day, seen=seen,
         priced=priced, tail=tail,
     )
 
@@ -431,7 +422,7 @@ def top_traces(
     """
     frame = request_costs(reader, filter, start=start, end=end, project=project, prices=prices,
                           order=f"ORDER BY cost DESC NULLS LAST, unpriced_calls DESC, trace_id LIMIT {int(limit)}")
-    roots = reader.store.query(
+    roots = reader.sql(
         "SELECT trace_id, start_time, name, project, user_id, session_id FROM spans "
         "WHERE trace_id IN (SELECT unnest(?::VARCHAR[])) QUALIFY row_number() OVER "
         "(PARTITION BY trace_id ORDER BY parent_span_id IS NOT NULL, start_time, span_id) = 1",
@@ -528,12 +519,12 @@ def span_costs(reader: Reader, trace_id: str, *, prices: PriceLookup | None = No
         known costs: 0 for a subtree without calls, null when none of its calls' costs is known.
     """
     trace_id = trace_id.lower()
-    spans = _local(reader).store.query(
+    spans = require(reader, "sql").sql(
         "SELECT span_id, parent_span_id, name, span_kind, model_name, start_time FROM spans "
         "WHERE trace_id = ? ORDER BY start_time, span_id", [trace_id],
     ).to_pandas()
     own = price_groups(
-        reader.store, {"span_id": "s.span_id"}, f"FROM spans s WHERE s.trace_id = ? AND {is_call_sql('s')}",
+        reader, {"span_id": "s.span_id"}, f"FROM spans s WHERE s.trace_id = ? AND {is_call_sql('s')}",
         [trace_id], prices=prices,
     ).to_pandas()
     frame = spans.merge(own[["span_id", "calls", "total_tokens", "cost", "computed_cost", "client_cost",

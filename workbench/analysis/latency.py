@@ -17,7 +17,7 @@ from typing import Any
 import pandas as pd
 
 from workbench.errors import FilterError
-from workbench.query import Reader
+from workbench.read import Reader, Selection
 
 __all__ = [
     "GROUPS",
@@ -51,14 +51,11 @@ Project = str | Sequence[str] | None
 def _scope(reader: Reader, level: str, filter: str | None, start: Any, end: Any, project: Project) -> Any:
     """The WHERE clause (alias ``s``) choosing the spans to measure."""
     if level == "spans":
-        return reader._where(filter, start, end, project, alias="s")
+        return Selection(filter, start, end, project).where("s")
     if level != "traces":
         raise FilterError(f"level={level!r} is not known; use 'traces' or 'spans'.")
-    where = reader._where(None, start, end, project, alias="s")
+    where = Selection(filter, start, end, project).trace_where("s", "m")
     where.add("s.parent_span_id IS NULL")
-    if filter:
-        inner = reader._where(filter, None, None, None, alias="m")
-        where.add(f"s.trace_id IN (SELECT m.trace_id FROM spans m WHERE {inner.sql})", *inner.params)
     return where
 
 
@@ -95,7 +92,7 @@ def latency_summary(
     """
     where = _scope(reader, level, filter, start, end, project)
     failed = _failed(level)
-    row = reader.store.fetchall(
+    row = reader.rows(
         f"""SELECT count(*), count(*) FILTER (WHERE {failed}),
                    quantile_cont(s.latency_ms, [0.5, 0.95, 0.99]), max(s.latency_ms),
                    min(s.start_time), max(s.start_time)
@@ -136,7 +133,7 @@ def latency_over_time(
         raise FilterError(f"Cannot group latency by {by!r}; choose one of {', '.join(GROUPS)}.")
     where = _scope(reader, level, filter, start, end, project)
     if width is None:
-        first, last = reader.store.fetchall(
+        first, last = reader.rows(
             f"SELECT min(s.start_time), max(s.start_time) FROM spans s WHERE {where.sql}", where.params
         )[0]
         width = bucket_width(first, last)
@@ -159,11 +156,11 @@ def latency_over_time(
         FROM g GROUP BY bucket, "group" ORDER BY bucket, "group"
     """
     params = [*where.params, int(max_groups), micros, micros]
-    return reader.store.query(sql, params).to_pandas()
+    return reader.sql(sql, params).to_pandas()
 
 
 def _llm_where(reader: Reader, filter: str | None, start: Any, end: Any, project: Project) -> Any:
-    where = reader._where(filter, start, end, project, alias="s")
+    where = Selection(filter, start, end, project).where("s")
     where.add("s.span_kind = 'LLM'")
     return where
 
@@ -197,10 +194,10 @@ def llm_timings(
                {_TOKENS_PER_S} AS output_tokens_per_s
         FROM spans s WHERE {where.sql}
     """
-    total = reader.store.fetchall(f"SELECT count(*) FROM spans s WHERE {where.sql}", where.params)[0][0]
+    total = reader.rows(f"SELECT count(*) FROM spans s WHERE {where.sql}", where.params)[0][0]
     if total > limit:
         sql = f"SELECT * FROM ({sql}) USING SAMPLE reservoir({int(limit)} ROWS) REPEATABLE ({int(seed)})"
-    return reader.store.query(sql + " ORDER BY start_time", where.params).to_pandas()
+    return reader.sql(sql + " ORDER BY start_time", where.params).to_pandas()
 
 
 def llm_timing_summary(
@@ -226,7 +223,7 @@ def llm_timing_summary(
         FROM spans s WHERE {where.sql}
         GROUP BY 1 ORDER BY calls DESC, model_name
     """
-    frame = reader.store.query(sql, where.params).to_pandas()
+    frame = reader.sql(sql, where.params).to_pandas()
     frame["completion_tokens"] = frame["completion_tokens"].astype("Int64")  # null when no call reported any
     return frame
 
@@ -291,7 +288,7 @@ def self_time_by_kind(
         FROM x LEFT JOIN covered v ON v.trace_id = x.trace_id AND v.pid = x.span_id
         GROUP BY x.span_kind ORDER BY self_ms DESC, x.span_kind
     """
-    frame = reader.store.query(sql, params).to_pandas()
+    frame = reader.sql(sql, params).to_pandas()
     total = frame["self_ms"].sum()
     frame["share"] = frame["self_ms"] / total if total else 0.0
     return frame

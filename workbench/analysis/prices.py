@@ -15,14 +15,12 @@ from __future__ import annotations
 import datetime as dt
 import math
 import os
-import threading
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 import pandas as pd
 
-from workbench import config
 from workbench.errors import ConfigError
 from workbench.pricing import (
     COLUMNS,
@@ -37,6 +35,7 @@ from workbench.pricing import (
     set_price,
     write_rows,
 )
+from workbench.pricing.effective import effective_table, price_file
 from workbench.pricing.patterns import compile_pattern
 from workbench.pricing.rows import parse_row
 
@@ -59,9 +58,6 @@ class Prices:
         >>> print(workbench.prices.test("openai/gpt-4o-2024-08-06"))
     """
 
-    _lock: ClassVar[threading.Lock] = threading.Lock()
-    _cache: ClassVar[dict[str, tuple[bytes | None, PriceTable]]] = {}  # per file: its bytes, its table
-
     def __init__(self, path: str | os.PathLike[str] | None = None) -> None:
         self._path = path
 
@@ -71,7 +67,7 @@ class Prices:
     @property
     def path(self) -> Path:
         """The user's price file (it need not exist yet)."""
-        return Path(config.get("prices", self._path)).expanduser()
+        return price_file(self._path)
 
     def table(self) -> PriceTable:
         """The effective :class:`~workbench.pricing.PriceTable`, rebuilt whenever the file changes.
@@ -79,24 +75,7 @@ class Prices:
         Raises:
             ConfigError: The user's file is malformed (the message says where and how to fix it).
         """
-        file = self.path
-        try:
-            content = file.read_bytes()  # a few kB: comparing contents beats trusting mtimes
-        except FileNotFoundError:
-            content = None
-        except OSError as exc:
-            raise ConfigError(
-                f"The price file {file} cannot be read ({exc.strerror}); fix its permissions or "
-                f"point {config.SETTINGS['prices'].env} at another file."
-            ) from None
-        with self._lock:
-            cached = self._cache.get(str(file))
-        if cached is not None and cached[0] == content:
-            return cached[1]
-        table = PriceTable.load(file)
-        with self._lock:
-            self._cache[str(file)] = (content, table)
-        return table
+        return effective_table(self._path)
 
     def list(self, model: str | None = None, *, user_only: bool = False) -> pd.DataFrame:
         """The price rows (shipped rows first, then the user's), with an ``origin`` column.
@@ -213,7 +192,7 @@ prices = Prices()
 
 def effective(given: PriceLookup | None = None) -> PriceLookup:
     """``given``, or else the effective table of the configured price file."""
-    return prices.table() if given is None else given
+    return effective_table() if given is None else given
 
 
 def _missing(value: Any) -> bool:

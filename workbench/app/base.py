@@ -26,7 +26,7 @@ from workbench.analysis.facets import facets
 from workbench.app.format import local_bound, zone_label
 from workbench.app.style import CSS
 from workbench.errors import WorkbenchError
-from workbench.query import Reader
+from workbench.read import Reader, supports
 
 __all__ = ["RANGES", "InlineLinks", "Links", "PageView", "Scope", "cached_facets"]
 
@@ -62,7 +62,7 @@ def cached_facets(reader: Reader) -> dict[str, list[str]]:
     Each browser session's first page asks for them; over a million spans that is a few
     hundred milliseconds a session, for lists that rarely change.
     """
-    key = reader.store
+    key = reader.store if supports(reader, "store") else reader
     now = time.monotonic()
     with _facets_lock:
         hit = _facets_cache.get(key)

@@ -9,7 +9,6 @@ import pandas as pd
 import panel as pn
 import param
 
-from workbench.analysis.price_join import CALL_KINDS
 from workbench.app.base import PageView, cached_facets, status_line
 from workbench.app.components import LinkedHTML
 from workbench.app.format import (
@@ -28,6 +27,8 @@ from workbench.app.format import (
 from workbench.app.style import CSS
 from workbench.errors import FilterError, WorkbenchError
 from workbench.model import SpanKind
+from workbench.read import Selection
+from workbench.read.costs import CALL_KINDS
 
 __all__ = ["TracesView"]
 
@@ -207,7 +208,7 @@ class TracesView(PageView):
         out: dict[str, Any] = {"mode": self.mode, "error": None}
         try:
             if self.scope.filter:  # name the user's own expression in an error, not the combined one
-                self.reader._where(self.scope.filter, None, None, None)
+                Selection(self.scope.filter).where("s")
             expression = self.expression()
             offset = (self.page_no - 1) * self.page_size
             if self.mode == "traces":

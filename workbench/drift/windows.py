@@ -25,7 +25,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from workbench.errors import ConfigError, NotFoundError, StoreError
-from workbench.query import Reader, parse_time
+from workbench.read import Reader, parse_time, require
 from workbench.store.schema import TABLES
 
 __all__ = [
@@ -262,15 +262,20 @@ def corpus_set(reader: Reader) -> EmbeddingSet:
 
 
 def _has_baselines(reader: Reader) -> bool:
-    found = reader.store.query(
+    found = reader.sql(
         "SELECT count(*) AS n FROM information_schema.tables WHERE table_name = 'drift_baselines'")
     return bool(found.column(0)[0].as_py())
 
 
+def _store(reader: Reader) -> Any:
+    """The store baselines are written to: a reader with the ``store`` capability has one."""
+    return require(reader, "store").store
+
+
 def _writable(reader: Reader, doing: str) -> None:
-    if reader.store.db.read_only:
+    if _store(reader).db.read_only:
         raise StoreError(
-            f"The store {reader.store.path} is open read-only, so a baseline cannot be {doing}; open it with "
+            f"The store {_store(reader).path} is open read-only, so a baseline cannot be {doing}; open it with "
             f"workbench.open(path, read_only=False), or do it through the process that writes the store."
         )
 
@@ -278,7 +283,7 @@ def _writable(reader: Reader, doing: str) -> None:
 def _ensure_baselines(reader: Reader) -> None:
     _writable(reader, "saved")
     if not _has_baselines(reader):  # a file made before the table was
-        reader.store.query(TABLES["drift_baselines"].create_statement)
+        _store(reader).query(TABLES["drift_baselines"].create_statement)
 
 
 def save_baseline(reader: Reader, name: str, window: Window, *, replace: bool = False) -> int:
@@ -294,20 +299,20 @@ def save_baseline(reader: Reader, name: str, window: Window, *, replace: bool = 
     if window.baseline is not None:
         raise ConfigError(f"Save a baseline from a window of times and filters, not from baseline {window.baseline!r}.")
     _ensure_baselines(reader)
-    taken = reader.store.query("SELECT count(*) AS n FROM drift_baselines WHERE name = ?", [name]).column(0)[0].as_py()
+    taken = reader.sql("SELECT count(*) AS n FROM drift_baselines WHERE name = ?", [name]).column(0)[0].as_py()
     if taken and not replace:
         raise ConfigError(f"There is already a baseline named {name!r}; pass replace=True or pick another name.")
     points = extract(reader, window.resolved())
     if not len(points):
         raise NotFoundError(f"The window ({window.describe()}) has no embeddings to save as baseline {name!r}.")
     now = dt.datetime.now(dt.timezone.utc)
-    reader.store.query("DELETE FROM drift_baselines WHERE name = ? RETURNING name", [name])
+    _store(reader).query("DELETE FROM drift_baselines WHERE name = ? RETURNING name", [name])
     rows = pa.table({
         "trace_id": points.frame["trace_id"].tolist(),
         "span_id": points.frame["span_id"].tolist(),
         "position": pa.array(points.frame["position"].tolist(), pa.int32()),
     })
-    reader.store.query(
+    _store(reader).query(
         "INSERT INTO drift_baselines SELECT ?, trace_id, span_id, position, ? "
         "FROM (SELECT unnest(?::VARCHAR[]) AS trace_id, unnest(?::VARCHAR[]) AS span_id, "
         "unnest(?::INTEGER[]) AS position) RETURNING name",
@@ -322,7 +327,7 @@ def baselines(reader: Reader) -> pd.DataFrame:
     if not _has_baselines(reader):
         return pd.DataFrame({"name": pd.Series(dtype=object), "points": pd.Series(dtype="int64"),
                              "created_at": pd.Series(dtype="datetime64[us, UTC]")})
-    return reader.store.query(
+    return reader.sql(
         "SELECT name, count(*) AS points, max(created_at) AS created_at FROM drift_baselines "
         "GROUP BY name ORDER BY name"
     ).to_pandas()
@@ -332,16 +337,16 @@ def delete_baseline(reader: Reader, name: str) -> bool:
     """Delete a baseline; return whether it existed."""
     if not _has_baselines(reader):
         return False
-    if reader.store.db.read_only:
-        found = reader.store.query("SELECT count(*) FROM drift_baselines WHERE name = ?", [name]).column(0)[0].as_py()
+    if _store(reader).db.read_only:
+        found = reader.sql("SELECT count(*) FROM drift_baselines WHERE name = ?", [name]).column(0)[0].as_py()
         if not found:
             return False
         _writable(reader, "deleted")
-    return reader.store.query("DELETE FROM drift_baselines WHERE name = ? RETURNING name", [name]).num_rows > 0
+    return _store(reader).query("DELETE FROM drift_baselines WHERE name = ? RETURNING name", [name]).num_rows > 0
 
 
 def _baseline_keys(reader: Reader, name: str) -> dict[str, list[Any]]:
-    table = reader.store.query(
+    table = reader.sql(
         "SELECT trace_id, span_id, position FROM drift_baselines WHERE name = ?", [name]
     ) if _has_baselines(reader) else None
     if table is None or table.num_rows == 0:

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from workbench.query import Reader
+from workbench.read import Reader
 from workbench.snapshots import snapshot
 
 __all__ = ["local_reader"]

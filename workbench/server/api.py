@@ -45,7 +45,7 @@ import pyarrow.parquet as pq
 from tornado.web import HTTPError, RequestHandler
 
 from workbench.errors import ConfigError, FilterError, NotFoundError, QueueFullError, WorkbenchError
-from workbench.query import Reader
+from workbench.read import Reader
 from workbench.store.schema import TABLES
 
 __all__ = ["ARROW_STREAM", "api_handlers"]
@@ -352,7 +352,7 @@ class AnnotationsHandler(_ApiHandler):
                 raise ConfigError(f"The body is not valid JSON ({exc}); send an object or a list of objects.") from None
             if not isinstance(payload, (dict, list)):
                 raise ConfigError("Send an annotation object, or a list of them, as JSON.")
-            added = await self.run(self.reader.store.add_annotations, payload)
+            added = await self.run(self.reader.add_annotations, payload)
             self.set_status(201)
             self.send_json({"added": added})
 
@@ -374,7 +374,7 @@ class TablesHandler(_ApiHandler):
 class TableHandler(_ApiHandler):
     async def get(self, name: str) -> None:  # noqa: D102
         async def go() -> None:
-            table = await self.run(self.reader.store.read_table, name)
+            table = await self.run(self.reader.table, name)
             offset, limit = self.int_arg("offset", 0) or 0, self.int_arg("limit", None)
             self.send_table(table.slice(min(offset, table.num_rows), limit))
 
