@@ -87,6 +87,17 @@ def _params(**kwargs: Any) -> list[tuple[str, str]]:
     return out
 
 
+def _selection(filter: Any, start: Any, end: Any, project: Any) -> dict[str, Any]:
+    """The query's ``filter``, ``start``, ``end`` and ``project``; ``filter`` may be a whole
+    :class:`workbench.read.Selection`, whose fields the other arguments, when given, replace."""
+    if hasattr(filter, "trace_where"):  # a Selection (not imported: it would load the store)
+        start = filter.start if start is None else start
+        end = filter.end if end is None else end
+        project = filter.project if project is None else project
+        filter = filter.filter
+    return {"filter": filter, "start": start, "end": end, "project": project}
+
+
 def _path_part(value: Any, name: str) -> str:
     """An id or name to put in a URL path, lower case and quoted."""
     if not isinstance(value, str) or not value:
@@ -268,7 +279,7 @@ class RemoteReader:
     ) -> pd.DataFrame | pa.Table:
         """Spans as a DataFrame; see :meth:`workbench.query.Reader.spans`."""
         table = self._table(
-            "/api/spans", filter=filter, start=start, end=end, project=project, trace_id=trace_ids,
+            "/api/spans", **_selection(filter, start, end, project), trace_id=trace_ids,
             root_only=root_only, columns=",".join(columns) if columns else None, order_by=order_by,
             descending=descending, limit=limit, offset=offset or None,
         )
@@ -289,7 +300,7 @@ class RemoteReader:
     ) -> pd.DataFrame | pa.Table:
         """One row per trace; see :meth:`workbench.query.Reader.traces`."""
         table = self._table(
-            "/api/traces", filter=filter, start=start, end=end, project=project, order_by=order_by,
+            "/api/traces", **_selection(filter, start, end, project), order_by=order_by,
             descending="true" if descending else "false", limit=limit, offset=offset or None,
         )
         frame = self._out(table, arrow)
@@ -314,16 +325,16 @@ class RemoteReader:
                   project: str | Sequence[str] | None = None, limit: int | None = None,
                   arrow: bool = False) -> pd.DataFrame | pa.Table:
         """Retrieved documents; see :meth:`workbench.query.Reader.documents`."""
-        return self._out(self._table("/api/documents", filter=filter, span_id=span_ids, trace_id=trace_ids,
-                                     start=start, end=end, project=project, limit=limit), arrow)
+        return self._out(self._table("/api/documents", span_id=span_ids, trace_id=trace_ids, limit=limit,
+                                     **_selection(filter, start, end, project)), arrow)
 
     def embeddings(self, filter: str | None = None, *, span_ids: Sequence[str] | None = None,
                    trace_ids: Sequence[str] | None = None, start: Any = None, end: Any = None,
                    project: str | Sequence[str] | None = None, limit: int | None = None,
                    arrow: bool = False) -> pd.DataFrame | pa.Table:
         """Embeddings; see :meth:`workbench.query.Reader.embeddings`."""
-        return self._out(self._table("/api/embeddings", filter=filter, span_id=span_ids, trace_id=trace_ids,
-                                     start=start, end=end, project=project, limit=limit), arrow)
+        return self._out(self._table("/api/embeddings", span_id=span_ids, trace_id=trace_ids, limit=limit,
+                                     **_selection(filter, start, end, project)), arrow)
 
     def annotations(self, name: str | None = None, *, span_ids: Sequence[str] | None = None,
                     trace_ids: Sequence[str] | None = None, limit: int | None = None, offset: int = 0,

@@ -117,3 +117,27 @@ def test_capabilities_are_named_from_a_fixed_list(two_projects):
         supports(two_projects, "write")
     with pytest.raises(CapabilityError, match="not a workbench reader"):
         require(object(), "sql")
+
+
+def test_every_read_takes_one_selection_in_place_of_its_four_arguments(two_projects, server, store):
+    from workbench import analysis
+    from workbench.analysis import cost
+
+    reader = two_projects
+    args = dict(start="2025-11-23T08:30:00Z", project=["a", "b"])
+    selection = Selection("span_kind == 'LLM'", **args)
+    assert reader.count(selection) == reader.count("span_kind == 'LLM'", **args) == 1
+    assert reader.count_traces(selection) == reader.count_traces("span_kind == 'LLM'", **args) == 1
+    assert reader.spans(selection)["span_id"].tolist() == reader.spans("span_kind == 'LLM'", **args)["span_id"].tolist()
+    assert reader.traces(selection)["trace_id"].tolist() == reader.traces("span_kind == 'LLM'", **args)["trace_id"].tolist()
+    # Arguments given beside a selection take the place of its own.
+    assert reader.count(selection, start="2000-01-01") == 2
+    assert analysis.latency_summary(reader, selection) == analysis.latency_summary(reader, "span_kind == 'LLM'", **args)
+    assert analysis.count_sessions(reader, selection) == 0
+    pd_equal = cost.cost_by(reader, selection, by="model").equals(cost.cost_by(reader, "span_kind == 'LLM'", by="model", **args))
+    assert pd_equal
+    remote = RemoteReader(server.url)
+    assert remote.spans(selection)["span_id"].tolist() == reader.spans(selection)["span_id"].tolist()
+    assert remote.traces(selection)["trace_id"].tolist() == reader.traces(selection)["trace_id"].tolist()
+    with pytest.raises(FilterError, match="give a filter expression as text, or a Selection"):
+        reader.spans(42)

@@ -133,8 +133,8 @@ def dimension_sql(by: str, alias: str = "s", feature_key: str | None = None) -> 
     raise FilterError(f"Cannot group cost by {by!r}; choose one of {', '.join(DIMENSIONS)}.")
 
 
-def _calls_where(reader: Reader, filter: str | None, start: Any, end: Any, project: Project) -> Any:
-    where = Selection(filter, start, end, project).where("s")
+def _calls_where(selection: Selection) -> Any:
+    where = selection.where("s")
     where.add(is_call_sql("s"))
     return where
 
@@ -183,10 +183,7 @@ def _by_list(by: str | Sequence[str] | None) -> list[str]:
 
 def _grouped(
     reader: Reader,
-    filter: str | None,
-    start: Any,
-    end: Any,
-    project: Project,
+    selection: Selection,
     *,
     by: Sequence[str],
     feature_key: str | None,
@@ -199,7 +196,7 @@ def _grouped(
 ) -> pa.Table:
     if every is not None and every not in _BUCKET_US:
         raise FilterError(f"every={every!r} is not known; use 'hour' or 'day' (or None for totals).")
-    where = _calls_where(reader, filter, start, end, project)
+    where = _calls_where(selection)
     exprs, join, join_params = _dimensions(by, feature_key, where)
     keys: dict[str, str] = {}
     select: dict[str, str] = {}
@@ -260,7 +257,7 @@ def cost_by(
     """
     names = _by_list(by)
     order = ", ".join([*(["bucket"] if every else []), "cost DESC NULLS LAST", *map(quote, names)])
-    table = _grouped(reader, filter, start, end, project, by=names, feature_key=feature_key, prices=prices,
+    table = _grouped(reader, Selection.of(filter, start, end, project), by=names, feature_key=feature_key, prices=prices,
                      every=every, tail=f"ORDER BY {order}")
     if max_groups is None or len(names) != 1:
         return _frame(table, arrow)
@@ -395,7 +392,7 @@ def request_costs(
         ``first_seen``/``last_seen`` (its calls' starts).
     """
     names = _by_list(by)
-    table = _grouped(reader, filter, start, end, project, by=names, feature_key=feature_key, prices=prices,
+    table = _grouped(reader, Selection.of(filter, start, end, project), by=names, feature_key=feature_key, prices=prices,
                      extra={"trace_id": "s.trace_id"}, seen=True, tail=order)
     table = table.select(["trace_id", *[c for c in table.column_names if c != "trace_id"]])
     return _frame(table, arrow)
@@ -611,7 +608,7 @@ def unpriced_models(
         (a price would cost them), then by unknown calls.
     """
     table = effective(prices)
-    frame = _grouped(reader, filter, start, end, project, by=[], feature_key=None, prices=table, seen=True,
+    frame = _grouped(reader, Selection.of(filter, start, end, project), by=[], feature_key=None, prices=table, seen=True,
                      priced=True,
                      extra={"model_name": "s.model_name", "provider": "s.provider", "day": day_sql("s")}).to_pandas()
     frame = frame[~frame["priced"].astype(bool)]

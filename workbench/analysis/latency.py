@@ -48,13 +48,13 @@ _WIDTHS = (
 Project = str | Sequence[str] | None
 
 
-def _scope(reader: Reader, level: str, filter: str | None, start: Any, end: Any, project: Project) -> Any:
+def _scope(level: str, selection: Selection) -> Any:
     """The WHERE clause (alias ``s``) choosing the spans to measure."""
     if level == "spans":
-        return Selection(filter, start, end, project).where("s")
+        return selection.where("s")
     if level != "traces":
         raise FilterError(f"level={level!r} is not known; use 'traces' or 'spans'.")
-    where = Selection(filter, start, end, project).trace_where("s", "m")
+    where = selection.trace_where("s", "m")
     where.add("s.parent_span_id IS NULL")
     return where
 
@@ -90,7 +90,7 @@ def latency_summary(
 
     At the ``traces`` level a trace counts as an error when any of its spans failed.
     """
-    where = _scope(reader, level, filter, start, end, project)
+    where = _scope(level, Selection.of(filter, start, end, project))
     failed = _failed(level)
     row = reader.rows(
         f"""SELECT count(*), count(*) FILTER (WHERE {failed}),
@@ -131,7 +131,7 @@ def latency_over_time(
     """
     if by not in GROUPS:
         raise FilterError(f"Cannot group latency by {by!r}; choose one of {', '.join(GROUPS)}.")
-    where = _scope(reader, level, filter, start, end, project)
+    where = _scope(level, Selection.of(filter, start, end, project))
     if width is None:
         first, last = reader.rows(
             f"SELECT min(s.start_time), max(s.start_time) FROM spans s WHERE {where.sql}", where.params
@@ -159,8 +159,8 @@ def latency_over_time(
     return reader.sql(sql, params).to_pandas()
 
 
-def _llm_where(reader: Reader, filter: str | None, start: Any, end: Any, project: Project) -> Any:
-    where = Selection(filter, start, end, project).where("s")
+def _llm_where(selection: Selection) -> Any:
+    where = selection.where("s")
     where.add("s.span_kind = 'LLM'")
     return where
 
@@ -187,7 +187,7 @@ def llm_timings(
         ``ttft_ms`` (time to first token), ``latency_ms`` (time to last token),
         ``completion_tokens`` and ``output_tokens_per_s``.
     """
-    where = _llm_where(reader, filter, start, end, project)
+    where = _llm_where(Selection.of(filter, start, end, project))
     sql = f"""
         SELECT s.trace_id, s.span_id, s.name, s.model_name, s.start_time,
                s.time_to_first_token_ms AS ttft_ms, s.latency_ms, s.completion_tokens,
@@ -209,7 +209,7 @@ def llm_timing_summary(
     project: Project = None,
 ) -> pd.DataFrame:
     """Per model: calls, p50/p95 time to first token and to last token, median tokens per second."""
-    where = _llm_where(reader, filter, start, end, project)
+    where = _llm_where(Selection.of(filter, start, end, project))
     sql = f"""
         SELECT coalesce(s.model_name, '(no model)') AS model_name, count(*) AS calls,
                count(s.time_to_first_token_ms) AS streamed,
@@ -250,7 +250,7 @@ def self_time_by_kind(
     Returns:
         Columns ``span_kind``, ``spans``, ``self_ms`` and ``share`` (of all self time), largest first.
     """
-    roots = _scope(reader, "traces", filter, start, end, project)
+    roots = _scope("traces", Selection.of(filter, start, end, project))
     params = list(roots.params)
     latest = ""
     if max_traces is not None:

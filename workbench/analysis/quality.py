@@ -57,11 +57,11 @@ _FACT_COLUMNS = [
 ]
 
 
-def _scope(reader: Reader, filter: str | None, start: Any, end: Any, project: Project) -> tuple[str, list[Any]]:
+def _scope(selection: Selection) -> tuple[str, list[Any]]:
     """SQL (over column ``tid``) keeping traces in scope, and its parameters."""
-    if not (filter or start or end or project):
+    if selection.everything:
         return "TRUE", []
-    where = Selection(filter, start, end, project).where("m")
+    where = selection.where("m")
     return f"tid IN (SELECT m.trace_id FROM spans m WHERE {where.sql})", list(where.params)
 
 
@@ -82,7 +82,7 @@ def quality_facts(
         chosen = [names] if isinstance(names, str) else list(names)
         where_names = "a.name IN (SELECT unnest(?::VARCHAR[]))"
         params.append(chosen)
-    scope, scope_params = _scope(reader, filter, start, end, project)
+    scope, scope_params = _scope(Selection.of(filter, start, end, project))
     feature = feature_sql("s", feature_key)
     sql = f"""
         WITH a AS (SELECT * FROM annotations a WHERE {where_names}),
@@ -292,7 +292,7 @@ def feedback_rate(
     """
     if by in ("annotator", "annotator_kind") or by not in GROUPS:
         raise FilterError(f"Cannot group feedback rate by {by!r}; choose none, prompt_version, model, feature or project.")
-    root_where = Selection(filter, start, end, project).trace_where("r", "m")
+    root_where = Selection.of(filter, start, end, project).trace_where("r", "m")
     root_where.add("r.parent_span_id IS NULL")
     feature = feature_sql("r", feature_key)
     traces = reader.sql(

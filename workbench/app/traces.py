@@ -203,26 +203,22 @@ class TracesView(PageView):
 
     def query(self, *, count: bool = True) -> dict[str, Any]:
         """The current page of rows (and, with ``count``, how many match), or the error."""
-        start, end = self.scope.bounds()
-        project = self.scope.projects
         out: dict[str, Any] = {"mode": self.mode, "error": None}
         try:
             if self.scope.filter:  # name the user's own expression in an error, not the combined one
                 Selection(self.scope.filter).where("s")
-            expression = self.expression()
+            selection = self.scope.selection(self.expression() or "")
             offset = (self.page_no - 1) * self.page_size
             if self.mode == "traces":
                 if count:
-                    out["total"] = self.reader.count_traces(expression, start=start, end=end, project=project)
-                frame = self.reader.traces(expression, start=start, end=end, project=project,
-                                           order_by=self._sort_key(), descending=self.descending,
+                    out["total"] = self.reader.count_traces(selection)
+                frame = self.reader.traces(selection, order_by=self._sort_key(), descending=self.descending,
                                            limit=self.page_size, offset=offset)
                 out["frame"] = trace_rows(frame, _annotations(self.reader, frame))
             else:
                 if count:
-                    out["total"] = self.reader.count(expression, start=start, end=end, project=project)
-                frame = self.reader.spans(expression, start=start, end=end, project=project,
-                                          columns=_SPAN_COLUMNS, order_by=self._sort_key(),
+                    out["total"] = self.reader.count(selection)
+                frame = self.reader.spans(selection, columns=_SPAN_COLUMNS, order_by=self._sort_key(),
                                           descending=self.descending, limit=self.page_size, offset=offset)
                 out["frame"] = span_rows(frame)
         except WorkbenchError as exc:  # FilterError included: shown under the filter

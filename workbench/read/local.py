@@ -162,7 +162,7 @@ class Reader:
 
     def spans(
         self,
-        filter: str | None = None,
+        filter: str | Selection | None = None,
         *,
         start: Any = None,
         end: Any = None,
@@ -180,7 +180,8 @@ class Reader:
 
         Args:
             filter: A filter expression, e.g. ``"span_kind == 'LLM' and latency_ms > 2000"``
-                (see :mod:`workbench.filters`).
+                (see :mod:`workbench.filters`), or a whole :class:`~workbench.read.Selection`
+                (filter, time range and projects; the other arguments, when given, win).
             start: Spans starting at or after this (datetime, ISO text, or ``"24h"`` back).
             end: Spans starting before this.
             project: One project or several.
@@ -195,7 +196,7 @@ class Reader:
         unpriced one. See :mod:`workbench.analysis.cost`.
         """
         limit, offset = page(limit, offset)
-        where = Selection(filter, start, end, project).where("s")
+        where = Selection.of(filter, start, end, project).where("s")
         if trace_ids is not None:
             where.add("s.trace_id IN (SELECT unnest(?::VARCHAR[]))", texts(trace_ids, "trace_ids", lower=True))
         if root_only:
@@ -222,7 +223,7 @@ class Reader:
 
     def count(
         self,
-        filter: str | None = None,
+        filter: str | Selection | None = None,
         *,
         start: Any = None,
         end: Any = None,
@@ -230,7 +231,7 @@ class Reader:
         root_only: bool = False,
     ) -> int:
         """How many spans match."""
-        where = Selection(filter, start, end, project).where("s")
+        where = Selection.of(filter, start, end, project).where("s")
         if root_only:
             where.add("s.parent_span_id IS NULL")
         return int(self.store.fetchall(f"SELECT count(*) FROM spans s WHERE {where.sql}", where.params)[0][0])
@@ -239,7 +240,7 @@ class Reader:
 
     def traces(
         self,
-        filter: str | None = None,
+        filter: str | Selection | None = None,
         *,
         start: Any = None,
         end: Any = None,
@@ -273,7 +274,7 @@ class Reader:
         if by_cost:
             self._order(order_by, descending, allowed)  # checks the name
         order = self._order("start_time" if by_cost else order_by, descending, allowed, "t.")
-        root_where = Selection(filter, start, end, project).trace_where("r", "m")
+        root_where = Selection.of(filter, start, end, project).trace_where("r", "m")
         cheap_sort = order_by in ("start_time", "latency_ms", "name", "status_code", "project", "trace_id")
         paged = limit is not None and not by_cost
         if paged and cheap_sort:
@@ -394,14 +395,14 @@ class Reader:
 
     def count_traces(
         self,
-        filter: str | None = None,
+        filter: str | Selection | None = None,
         *,
         start: Any = None,
         end: Any = None,
         project: str | Sequence[str] | None = None,
     ) -> int:
         """How many traces :meth:`traces` would list without a limit."""
-        where = Selection(filter, start, end, project).trace_where("r", "m")
+        where = Selection.of(filter, start, end, project).trace_where("r", "m")
         rootless, extra = self._irregular_traces()
         roots, params = self._roots(where, extra)
         sql = f"SELECT (SELECT count(*) FROM ({roots}) r)"
@@ -445,7 +446,7 @@ class Reader:
         *,
         span_ids: Sequence[str] | None,
         trace_ids: Sequence[str] | None,
-        filter: str | None,
+        filter: str | Selection | None,
         start: Any,
         end: Any,
         project: str | Sequence[str] | None,
@@ -458,13 +459,13 @@ class Reader:
             where.add("c.span_id IN (SELECT unnest(?::VARCHAR[]))", texts(span_ids, "span_ids", lower=True))
         if trace_ids is not None:
             where.add("c.trace_id IN (SELECT unnest(?::VARCHAR[]))", texts(trace_ids, "trace_ids", lower=True))
-        selection = Selection(filter, start, end, project)
+        selection = Selection.of(filter, start, end, project)
         begin, finish = selection.bounds()
         if begin is not None:
             where.add("c.start_time >= ?", begin)
         if finish is not None:
             where.add("c.start_time < ?", finish)
-        if filter or project:
+        if selection.filter or selection.project:
             span_where = selection.but(start=None, end=None).where("s")
             where.add(
                 f"EXISTS (SELECT 1 FROM spans s WHERE s.span_id = c.span_id AND s.trace_id = c.trace_id AND {span_where.sql})",
@@ -479,7 +480,7 @@ class Reader:
 
     def documents(
         self,
-        filter: str | None = None,
+        filter: str | Selection | None = None,
         *,
         span_ids: Sequence[str] | None = None,
         trace_ids: Sequence[str] | None = None,
@@ -495,7 +496,7 @@ class Reader:
 
     def embeddings(
         self,
-        filter: str | None = None,
+        filter: str | Selection | None = None,
         *,
         span_ids: Sequence[str] | None = None,
         trace_ids: Sequence[str] | None = None,

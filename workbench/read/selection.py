@@ -163,14 +163,32 @@ class Selection:
     project: str | Sequence[str] | None = None
 
     @classmethod
-    def of(cls, value: Selection | None = None, **fields: Any) -> Selection:
-        """``value`` (or everything) with ``fields`` put in; a way to accept either form."""
-        base = value if value is not None else cls()
-        return dataclasses.replace(base, **fields) if fields else base
+    def of(cls, filter: str | Selection | None = None, start: Any = None, end: Any = None,
+           project: str | Sequence[str] | None = None) -> Selection:
+        """The selection the reads' arguments ask for.
+
+        ``filter`` is a filter expression or a whole :class:`Selection`; ``start``, ``end`` and
+        ``project``, when given, take the place of the selection's own. So every read takes
+        either ``(filter, start=..., end=..., project=...)`` or one selection.
+
+        Raises:
+            FilterError: ``filter`` is neither text nor a selection.
+        """
+        if isinstance(filter, Selection):
+            given = {"start": start, "end": end, "project": project}
+            return dataclasses.replace(filter, **{k: v for k, v in given.items() if v is not None})
+        if filter is not None and not isinstance(filter, str):
+            raise FilterError(f"filter={filter!r} is not valid; give a filter expression as text, or a Selection.")
+        return cls(filter or None, start, end, project)
 
     def but(self, **fields: Any) -> Selection:
         """This selection with some fields replaced (``but(filter=None)`` drops the filter)."""
         return dataclasses.replace(self, **fields)
+
+    @property
+    def everything(self) -> bool:
+        """Whether this selects every span: no filter, no time bound, no project."""
+        return not (self.filter or self.start or self.end or self.project)
 
     @property
     def time_only(self) -> Selection:
