@@ -25,7 +25,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from workbench.errors import ConfigError, NotFoundError, StoreError
-from workbench.read import Reader, parse_time, require
+from workbench.read import Reader, Selection, parse_time, require
 from workbench.store.schema import TABLES
 
 __all__ = [
@@ -93,6 +93,10 @@ class Window:
         if self.filter:
             parts.append(f"({self.filter})")
         return " and ".join(parts)
+
+    def selection(self) -> Selection:
+        """The embedding spans this window selects, as the reads take them."""
+        return Selection(self.span_filter(), self.start, self.end, self.project)
 
     def describe(self) -> str:
         """A short description for titles and logs."""
@@ -232,12 +236,11 @@ def extract(reader: Reader, window: Window, source: str = "primary") -> Embeddin
         spans = reader.spans(trace_ids=sorted(set(keys["trace_id"])), columns=_SPAN_INFO,
                              filter="span_kind == 'EMBEDDING'", arrow=True)
         return _frame(table, spans, source)
-    filter_ = window.span_filter()
-    table = reader.embeddings(filter_, start=window.start, end=window.end, project=window.project, arrow=True)
+    selection = window.selection()
+    table = reader.embeddings(selection, arrow=True)
     if table.num_rows == 0:
         return _empty()
-    spans = reader.spans(filter_, start=window.start, end=window.end, project=window.project, columns=_SPAN_INFO,
-                         arrow=True)
+    spans = reader.spans(selection, columns=_SPAN_INFO, arrow=True)
     return _frame(table, spans, source)
 
 
