@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import ast
-import os
 import re
 from pathlib import Path
 
@@ -30,24 +29,24 @@ ALLOWED = {
     "tree": set(),
     "collector": {"model", "errors", "semconv", "pricing", "config"},
     "store": {"model", "errors", "config", "semconv"},
-    # query reaches analysis only for cost (workbench.analysis.price_join), imported lazily.
-    "query": {"store", "filters", "tree", "errors", "model", "pricing", "config", "analysis"},
+    "read": {"store", "filters", "tree", "errors", "model", "pricing", "config"},
+    "query": {"read"},
     "remote": {"tree", "errors", "config"},
-    "snapshots": {"query", "store", "errors"},
-    "drift": {"query", "store", "model", "errors", "config"},
-    "analysis": {"query", "store", "filters", "tree", "errors", "model", "pricing", "config", "evals"},
-    "evals": {"query", "store", "model", "errors", "config", "filters", "remote"},
+    "snapshots": {"read", "query", "store", "errors"},
+    "drift": {"read", "query", "store", "model", "errors", "config"},
+    "analysis": {"read", "query", "store", "filters", "tree", "errors", "model", "pricing", "config", "evals"},
+    "evals": {"read", "query", "store", "model", "errors", "config", "filters", "remote"},
     "instrument": {"collector", "store", "model", "config", "errors"},
-    "monitors": {"analysis", "query", "store", "pricing", "model", "errors", "config", "filters", "snapshots",
+    "monitors": {"analysis", "read", "query", "store", "pricing", "model", "errors", "config", "filters", "snapshots",
                  "version"},
-    "app": {"query", "analysis", "drift", "tree", "model", "errors", "config", "pricing", "remote", "evals",
+    "app": {"read", "query", "analysis", "drift", "tree", "model", "errors", "config", "pricing", "remote", "evals",
             "monitors", "version"},
-    "server": {"app", "query", "store", "collector", "errors", "config", "model", "drift", "pricing", "monitors",
+    "server": {"app", "read", "query", "store", "collector", "errors", "config", "model", "drift", "pricing", "monitors",
                "sample", "version"},
     "sample": {"store", "errors", "config"},
-    "notebook": {"server", "app", "store", "instrument", "collector", "query", "errors", "config", "sample"},
+    "notebook": {"server", "app", "store", "instrument", "collector", "read", "query", "errors", "config", "sample"},
     # The command line is the one part that uses the public API of the package root (workbench.open).
-    "cli": {"server", "config", "errors", "store", "query", "remote", "pricing", "evals", "monitors", "analysis",
+    "cli": {"server", "config", "errors", "store", "read", "query", "remote", "pricing", "evals", "monitors", "analysis",
             "version", ROOT_API},
 }
 
@@ -188,3 +187,28 @@ def test_the_distribution_name_is_free_of_the_other_workbench_and_documented():
     assert "pip install workbench" not in readme and "pip install 'workbench" not in readme
     for path in PACKAGE.rglob("*.py"):  # install hints in messages name the right package
         assert "pip install 'workbench[" not in path.read_text(), path
+
+
+def test_the_import_walk_sees_root_imports_and_lazy_tables(tmp_path):
+    module = tmp_path / "m.py"
+    module.write_text(
+        "import workbench\n"
+        "from workbench import config, open as wb_open, __version__\n"
+        "_LAZY = {'Store': ('workbench.store', 'Store'), 'app': 'workbench.app.shell'}\n"
+        "KEY = 'workbench.repaired'\n"
+    )
+    assert _imports(module) == {"__init__", "config", "__version__", "store", "app"}
+
+
+def test_only_the_read_and_store_packages_run_sql_over_the_store():
+    """Everything else asks a reader (workbench.read): no ``reader.store.query``, no private
+    ``_where``, no raw cursor."""
+    door = re.compile(r"reader\.store\.|reader\._where\(|\.db\.cursor\(\)|store\.(query|fetchall)\(\s*[\"']\s*SELECT")
+    offenders = []
+    for path in PACKAGE.rglob("*.py"):
+        if _part(path) in ("read", "store"):
+            continue
+        for number, line in enumerate(path.read_text().splitlines(), 1):
+            if door.search(line):
+                offenders.append(f"{path.relative_to(ROOT)}:{number}: {line.strip()}")
+    assert offenders == []

@@ -34,7 +34,7 @@ from workbench.model import SpanKind
 from workbench.version import __version__
 
 if TYPE_CHECKING:
-    from workbench.query import Reader
+    from workbench.read import Reader
     from workbench.remote import RemoteReader
     from workbench.store import Store
 
@@ -107,7 +107,7 @@ def open(target: str | Path | None = None, *, read_only: bool = True, token: str
     if url is not None:
         return RemoteReader(url, token=token)
     from workbench.errors import StoreLockedError
-    from workbench.query import Reader
+    from workbench.read import Reader
     from workbench.store import Store
     from workbench.store.shared import process_store
 

@@ -14,7 +14,8 @@ The tree::
     ├── QueueFullError         the write queue is full; retry later (the server answers 503)
     ├── NotFoundError          a trace, span or object that was asked for does not exist
     ├── ServerError            the server cannot start (port in use, bad address) or answer
-    └── RemoteReaderError      SQL analysis was given a server's reader (copy a range with snapshot)
+    └── CapabilityError        a reader lacks what was asked of it (SQL, writing annotations ...)
+        └── RemoteReaderError      SQL analysis was given a server's reader (copy a range with snapshot)
 
 The command line prints a WorkbenchError as one line, never a traceback.
 """
@@ -22,6 +23,7 @@ The command line prints a WorkbenchError as one line, never a traceback.
 from __future__ import annotations
 
 __all__ = [
+    "CapabilityError",
     "ConfigError",
     "DecodeError",
     "DiskFullError",
@@ -141,7 +143,14 @@ class ServerError(WorkbenchError):
     """The server cannot start or cannot answer."""
 
 
-class RemoteReaderError(WorkbenchError, AttributeError):
+class CapabilityError(WorkbenchError, AttributeError):
+    """A reader was asked for a capability its source lacks (see :mod:`workbench.read.source`).
+
+    Also an AttributeError, so ``hasattr(reader, "sql")`` is False for such a reader.
+    """
+
+
+class RemoteReaderError(CapabilityError):
     """Analysis that runs SQL over the store was given a server's reader, which has no store.
 
     Also an AttributeError, so ``hasattr(reader, "store")`` stays False for such a reader.

@@ -22,7 +22,7 @@ from typing import Any
 
 from workbench import config
 from workbench.errors import ServerError
-from workbench.query import Reader
+from workbench.read import Reader
 from workbench.server import Server
 from workbench.store import Store
 

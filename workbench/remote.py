@@ -2,7 +2,9 @@
 
 Only one process can open a DuckDB file while another writes it, so a notebook reads a
 served store through the server. Tables travel as Arrow IPC streams; the methods and their
-arguments are those of :class:`workbench.query.Reader`.
+arguments are those of :class:`workbench.query.Reader`, and it follows the reader protocol of
+:mod:`workbench.read.source` with the ``annotate`` capability only: SQL is refused in one
+sentence that says how to copy a range into memory instead.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import pyarrow.parquet as pq
 
 from workbench import config
 from workbench.errors import (
+    CapabilityError,
     ConfigError,
     FilterError,
     NotFoundError,
@@ -84,6 +87,17 @@ def _params(**kwargs: Any) -> list[tuple[str, str]]:
     return out
 
 
+def _selection(filter: Any, start: Any, end: Any, project: Any) -> dict[str, Any]:
+    """The query's ``filter``, ``start``, ``end`` and ``project``; ``filter`` may be a whole
+    :class:`workbench.read.Selection`, whose fields the other arguments, when given, replace."""
+    if hasattr(filter, "trace_where"):  # a Selection (not imported: it would load the store)
+        start = filter.start if start is None else start
+        end = filter.end if end is None else end
+        project = filter.project if project is None else project
+        filter = filter.filter
+    return {"filter": filter, "start": start, "end": end, "project": project}
+
+
 def _path_part(value: Any, name: str) -> str:
     """An id or name to put in a URL path, lower case and quoted."""
     if not isinstance(value, str) or not value:
@@ -140,15 +154,35 @@ class RemoteReader:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def __getattr__(self, name: str) -> Any:
-        # What analysis reaches for on a local reader: say how to get one, not AttributeError.
-        if name in ("store", "_where", "db"):
-            raise RemoteReaderError(
-                f"This analysis runs SQL over the store, which the server at {self.url} does not do for "
-                "its readers; copy a time range into memory and pass that: "
+    # Capabilities ----------------------------------------------------------------------
+
+    #: A server reads and takes annotations; it runs no SQL for its readers and keeps its store.
+    capabilities: frozenset[str] = frozenset({"annotate"})
+
+    def refuse(self, capability: str) -> CapabilityError:
+        """The one-sentence refusal for a capability a server's reader lacks."""
+        if capability == "sql":
+            return RemoteReaderError(
+                f"Analyses, drift and monitors run SQL over the store, which the server at {self.url} does not "
+                "do for its readers; copy a time range into memory and pass that: "
                 "local = workbench.snapshot(wb, start=\"7d\")."
             )
-        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+        return RemoteReaderError(
+            f"The server at {self.url} keeps its store to itself ({capability!r} needs a local store); "
+            "open the database file directly, or copy a range: local = workbench.snapshot(wb, start=\"7d\")."
+        )
+
+    def sql(self, query: str, params: Sequence[Any] | None = None) -> pa.Table:
+        """Refused: a server runs no SQL for its readers (see :meth:`refuse`)."""
+        raise self.refuse("sql")
+
+    def rows(self, query: str, params: Sequence[Any] | None = None) -> list[tuple[Any, ...]]:
+        """Refused: a server runs no SQL for its readers (see :meth:`refuse`)."""
+        raise self.refuse("sql")
+
+    def registered(self, **tables: pa.Table) -> Any:
+        """Refused: a server runs no SQL for its readers (see :meth:`refuse`)."""
+        raise self.refuse("sql")
 
     def table(self, name: str) -> pa.Table:
         """Every row of one stored table (``docs/schema.md``), as Arrow."""
@@ -245,7 +279,7 @@ class RemoteReader:
     ) -> pd.DataFrame | pa.Table:
         """Spans as a DataFrame; see :meth:`workbench.query.Reader.spans`."""
         table = self._table(
-            "/api/spans", filter=filter, start=start, end=end, project=project, trace_id=trace_ids,
+            "/api/spans", **_selection(filter, start, end, project), trace_id=trace_ids,
             root_only=root_only, columns=",".join(columns) if columns else None, order_by=order_by,
             descending=descending, limit=limit, offset=offset or None,
         )
@@ -266,7 +300,7 @@ class RemoteReader:
     ) -> pd.DataFrame | pa.Table:
         """One row per trace; see :meth:`workbench.query.Reader.traces`."""
         table = self._table(
-            "/api/traces", filter=filter, start=start, end=end, project=project, order_by=order_by,
+            "/api/traces", **_selection(filter, start, end, project), order_by=order_by,
             descending="true" if descending else "false", limit=limit, offset=offset or None,
         )
         frame = self._out(table, arrow)
@@ -291,16 +325,16 @@ class RemoteReader:
                   project: str | Sequence[str] | None = None, limit: int | None = None,
                   arrow: bool = False) -> pd.DataFrame | pa.Table:
         """Retrieved documents; see :meth:`workbench.query.Reader.documents`."""
-        return self._out(self._table("/api/documents", filter=filter, span_id=span_ids, trace_id=trace_ids,
-                                     start=start, end=end, project=project, limit=limit), arrow)
+        return self._out(self._table("/api/documents", span_id=span_ids, trace_id=trace_ids, limit=limit,
+                                     **_selection(filter, start, end, project)), arrow)
 
     def embeddings(self, filter: str | None = None, *, span_ids: Sequence[str] | None = None,
                    trace_ids: Sequence[str] | None = None, start: Any = None, end: Any = None,
                    project: str | Sequence[str] | None = None, limit: int | None = None,
                    arrow: bool = False) -> pd.DataFrame | pa.Table:
         """Embeddings; see :meth:`workbench.query.Reader.embeddings`."""
-        return self._out(self._table("/api/embeddings", filter=filter, span_id=span_ids, trace_id=trace_ids,
-                                     start=start, end=end, project=project, limit=limit), arrow)
+        return self._out(self._table("/api/embeddings", span_id=span_ids, trace_id=trace_ids, limit=limit,
+                                     **_selection(filter, start, end, project)), arrow)
 
     def annotations(self, name: str | None = None, *, span_ids: Sequence[str] | None = None,
                     trace_ids: Sequence[str] | None = None, limit: int | None = None, offset: int = 0,

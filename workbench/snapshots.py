@@ -24,7 +24,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from workbench.errors import WorkbenchError
-from workbench.query import SPAN_FIELDS, Reader
+from workbench.read import SPAN_FIELDS, Reader
 from workbench.store import Store
 from workbench.store.database import MEMORY
 

@@ -7,7 +7,7 @@ session and feature are the call's own, else its trace root's.
 
 Cost is computed when the view runs, from the effective prices
 (:mod:`workbench.pricing.prices`: shipped rows plus the user's price file), so a price set a
-moment ago re-costs all of history; :mod:`workbench.analysis.price_join` says how. Each view
+moment ago re-costs all of history; :mod:`workbench.read.costs` says how. Each view
 shows ``cost`` (the sum of the calls' costs that are known: computed where the model has a
 price and the call reports tokens, else the client-sent cost), ``computed_cost``,
 ``client_cost``, ``unpriced_calls`` and ``no_usage_calls``; the rule is written once, in
@@ -36,13 +36,14 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 import pyarrow as pa
 
-from workbench.analysis.price_join import TOKEN_SUMS, day_sql, is_call_sql, price_groups, quote
-from workbench.pricing.prices import effective
-from workbench.errors import FilterError, WorkbenchError
+from workbench.errors import FilterError
 from workbench.pricing import PriceLookup
+from workbench.pricing.effective import effective
+from workbench.read import Selection, require
+from workbench.read.costs import TOKEN_SUMS, day_sql, is_call_sql, price_groups, quote
 
 if TYPE_CHECKING:
-    from workbench.query import Reader
+    from workbench.read import Reader
 
 __all__ = [
     "DIMENSIONS",
@@ -132,18 +133,8 @@ def dimension_sql(by: str, alias: str = "s", feature_key: str | None = None) -> 
     raise FilterError(f"Cannot group cost by {by!r}; choose one of {', '.join(DIMENSIONS)}.")
 
 
-def _local(reader: Reader) -> Reader:
-    if not hasattr(reader, "store"):
-        raise WorkbenchError(
-            f"The cost views run SQL over the store, and {reader!r} reads through a server; copy a "
-            "time range into memory and pass that (local = workbench.snapshot(wb, start=\"7d\")), or "
-            "use the app's Cost page."
-        )
-    return reader
-
-
-def _calls_where(reader: Reader, filter: str | None, start: Any, end: Any, project: Project) -> Any:
-    where = _local(reader)._where(filter, start, end, project, alias="s")
+def _calls_where(selection: Selection) -> Any:
+    where = selection.where("s")
     where.add(is_call_sql("s"))
     return where
 
@@ -192,10 +183,7 @@ def _by_list(by: str | Sequence[str] | None) -> list[str]:
 
 def _grouped(
     reader: Reader,
-    filter: str | None,
-    start: Any,
-    end: Any,
-    project: Project,
+    selection: Selection,
     *,
     by: Sequence[str],
     feature_key: str | None,
@@ -208,7 +196,7 @@ def _grouped(
 ) -> pa.Table:
     if every is not None and every not in _BUCKET_US:
         raise FilterError(f"every={every!r} is not known; use 'hour' or 'day' (or None for totals).")
-    where = _calls_where(reader, filter, start, end, project)
+    where = _calls_where(selection)
     exprs, join, join_params = _dimensions(by, feature_key, where)
     keys: dict[str, str] = {}
     select: dict[str, str] = {}
@@ -224,7 +212,7 @@ def _grouped(
     keys.update(extra or {})
     source = f"FROM spans s {join} WHERE {where.sql}"
     return price_groups(
-        reader.store, keys, source, [*join_params, *where.params], prices=prices, select=select, day=day, seen=seen,
+        require(reader, "sql"), keys, source, [*join_params, *where.params], prices=prices, select=select, day=day, seen=seen,
         priced=priced, tail=tail,
     )
 
@@ -269,7 +257,7 @@ def cost_by(
     """
     names = _by_list(by)
     order = ", ".join([*(["bucket"] if every else []), "cost DESC NULLS LAST", *map(quote, names)])
-    table = _grouped(reader, filter, start, end, project, by=names, feature_key=feature_key, prices=prices,
+    table = _grouped(reader, Selection.of(filter, start, end, project), by=names, feature_key=feature_key, prices=prices,
                      every=every, tail=f"ORDER BY {order}")
     if max_groups is None or len(names) != 1:
         return _frame(table, arrow)
@@ -404,7 +392,7 @@ def request_costs(
         ``first_seen``/``last_seen`` (its calls' starts).
     """
     names = _by_list(by)
-    table = _grouped(reader, filter, start, end, project, by=names, feature_key=feature_key, prices=prices,
+    table = _grouped(reader, Selection.of(filter, start, end, project), by=names, feature_key=feature_key, prices=prices,
                      extra={"trace_id": "s.trace_id"}, seen=True, tail=order)
     table = table.select(["trace_id", *[c for c in table.column_names if c != "trace_id"]])
     return _frame(table, arrow)
@@ -431,7 +419,7 @@ def top_traces(
     """
     frame = request_costs(reader, filter, start=start, end=end, project=project, prices=prices,
                           order=f"ORDER BY cost DESC NULLS LAST, unpriced_calls DESC, trace_id LIMIT {int(limit)}")
-    roots = reader.store.query(
+    roots = reader.sql(
         "SELECT trace_id, start_time, name, project, user_id, session_id FROM spans "
         "WHERE trace_id IN (SELECT unnest(?::VARCHAR[])) QUALIFY row_number() OVER "
         "(PARTITION BY trace_id ORDER BY parent_span_id IS NOT NULL, start_time, span_id) = 1",
@@ -528,12 +516,12 @@ def span_costs(reader: Reader, trace_id: str, *, prices: PriceLookup | None = No
         known costs: 0 for a subtree without calls, null when none of its calls' costs is known.
     """
     trace_id = trace_id.lower()
-    spans = _local(reader).store.query(
+    spans = require(reader, "sql").sql(
         "SELECT span_id, parent_span_id, name, span_kind, model_name, start_time FROM spans "
         "WHERE trace_id = ? ORDER BY start_time, span_id", [trace_id],
     ).to_pandas()
     own = price_groups(
-        reader.store, {"span_id": "s.span_id"}, f"FROM spans s WHERE s.trace_id = ? AND {is_call_sql('s')}",
+        reader, {"span_id": "s.span_id"}, f"FROM spans s WHERE s.trace_id = ? AND {is_call_sql('s')}",
         [trace_id], prices=prices,
     ).to_pandas()
     frame = spans.merge(own[["span_id", "calls", "total_tokens", "cost", "computed_cost", "client_cost",
@@ -620,7 +608,7 @@ def unpriced_models(
         (a price would cost them), then by unknown calls.
     """
     table = effective(prices)
-    frame = _grouped(reader, filter, start, end, project, by=[], feature_key=None, prices=table, seen=True,
+    frame = _grouped(reader, Selection.of(filter, start, end, project), by=[], feature_key=None, prices=table, seen=True,
                      priced=True,
                      extra={"model_name": "s.model_name", "provider": "s.provider", "day": day_sql("s")}).to_pandas()
     frame = frame[~frame["priced"].astype(bool)]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from workbench.query import Reader
+from workbench.read import Reader, Selection
 
 __all__ = ["facets"]
 
@@ -16,10 +16,10 @@ def facets(reader: Reader, *, start: Any = None, end: Any = None, limit: int = 2
         start: Only spans starting at or after this; ``end``: before this.
         limit: At most this many values of each.
     """
-    where = reader._where(None, start, end, None, alias="s")
+    where = Selection(None, start, end).where("s")
     out: dict[str, list[str]] = {}
     for key, column in (("models", "model_name"), ("kinds", "span_kind"), ("names", "name"), ("projects", "project")):
-        rows = reader.store.fetchall(
+        rows = reader.rows(
             f"SELECT s.{column} FROM spans s WHERE {where.sql} AND s.{column} IS NOT NULL "
             f"GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT ?",
             [*where.params, int(limit)],

@@ -17,7 +17,7 @@ from typing import Any
 import pandas as pd
 
 from workbench.errors import FilterError
-from workbench.query import Reader
+from workbench.read import Reader, Selection
 
 __all__ = [
     "GROUPS",
@@ -48,17 +48,14 @@ _WIDTHS = (
 Project = str | Sequence[str] | None
 
 
-def _scope(reader: Reader, level: str, filter: str | None, start: Any, end: Any, project: Project) -> Any:
+def _scope(level: str, selection: Selection) -> Any:
     """The WHERE clause (alias ``s``) choosing the spans to measure."""
     if level == "spans":
-        return reader._where(filter, start, end, project, alias="s")
+        return selection.where("s")
     if level != "traces":
         raise FilterError(f"level={level!r} is not known; use 'traces' or 'spans'.")
-    where = reader._where(None, start, end, project, alias="s")
+    where = selection.trace_where("s", "m")
     where.add("s.parent_span_id IS NULL")
-    if filter:
-        inner = reader._where(filter, None, None, None, alias="m")
-        where.add(f"s.trace_id IN (SELECT m.trace_id FROM spans m WHERE {inner.sql})", *inner.params)
     return where
 
 
@@ -93,9 +90,9 @@ def latency_summary(
 
     At the ``traces`` level a trace counts as an error when any of its spans failed.
     """
-    where = _scope(reader, level, filter, start, end, project)
+    where = _scope(level, Selection.of(filter, start, end, project))
     failed = _failed(level)
-    row = reader.store.fetchall(
+    row = reader.rows(
         f"""SELECT count(*), count(*) FILTER (WHERE {failed}),
                    quantile_cont(s.latency_ms, [0.5, 0.95, 0.99]), max(s.latency_ms),
                    min(s.start_time), max(s.start_time)
@@ -134,9 +131,9 @@ def latency_over_time(
     """
     if by not in GROUPS:
         raise FilterError(f"Cannot group latency by {by!r}; choose one of {', '.join(GROUPS)}.")
-    where = _scope(reader, level, filter, start, end, project)
+    where = _scope(level, Selection.of(filter, start, end, project))
     if width is None:
-        first, last = reader.store.fetchall(
+        first, last = reader.rows(
             f"SELECT min(s.start_time), max(s.start_time) FROM spans s WHERE {where.sql}", where.params
         )[0]
         width = bucket_width(first, last)
@@ -159,11 +156,11 @@ def latency_over_time(
         FROM g GROUP BY bucket, "group" ORDER BY bucket, "group"
     """
     params = [*where.params, int(max_groups), micros, micros]
-    return reader.store.query(sql, params).to_pandas()
+    return reader.sql(sql, params).to_pandas()
 
 
-def _llm_where(reader: Reader, filter: str | None, start: Any, end: Any, project: Project) -> Any:
-    where = reader._where(filter, start, end, project, alias="s")
+def _llm_where(selection: Selection) -> Any:
+    where = selection.where("s")
     where.add("s.span_kind = 'LLM'")
     return where
 
@@ -190,17 +187,17 @@ def llm_timings(
         ``ttft_ms`` (time to first token), ``latency_ms`` (time to last token),
         ``completion_tokens`` and ``output_tokens_per_s``.
     """
-    where = _llm_where(reader, filter, start, end, project)
+    where = _llm_where(Selection.of(filter, start, end, project))
     sql = f"""
         SELECT s.trace_id, s.span_id, s.name, s.model_name, s.start_time,
                s.time_to_first_token_ms AS ttft_ms, s.latency_ms, s.completion_tokens,
                {_TOKENS_PER_S} AS output_tokens_per_s
         FROM spans s WHERE {where.sql}
     """
-    total = reader.store.fetchall(f"SELECT count(*) FROM spans s WHERE {where.sql}", where.params)[0][0]
+    total = reader.rows(f"SELECT count(*) FROM spans s WHERE {where.sql}", where.params)[0][0]
     if total > limit:
         sql = f"SELECT * FROM ({sql}) USING SAMPLE reservoir({int(limit)} ROWS) REPEATABLE ({int(seed)})"
-    return reader.store.query(sql + " ORDER BY start_time", where.params).to_pandas()
+    return reader.sql(sql + " ORDER BY start_time", where.params).to_pandas()
 
 
 def llm_timing_summary(
@@ -212,7 +209,7 @@ def llm_timing_summary(
     project: Project = None,
 ) -> pd.DataFrame:
     """Per model: calls, p50/p95 time to first token and to last token, median tokens per second."""
-    where = _llm_where(reader, filter, start, end, project)
+    where = _llm_where(Selection.of(filter, start, end, project))
     sql = f"""
         SELECT coalesce(s.model_name, '(no model)') AS model_name, count(*) AS calls,
                count(s.time_to_first_token_ms) AS streamed,
@@ -226,7 +223,7 @@ def llm_timing_summary(
         FROM spans s WHERE {where.sql}
         GROUP BY 1 ORDER BY calls DESC, model_name
     """
-    frame = reader.store.query(sql, where.params).to_pandas()
+    frame = reader.sql(sql, where.params).to_pandas()
     frame["completion_tokens"] = frame["completion_tokens"].astype("Int64")  # null when no call reported any
     return frame
 
@@ -253,7 +250,7 @@ def self_time_by_kind(
     Returns:
         Columns ``span_kind``, ``spans``, ``self_ms`` and ``share`` (of all self time), largest first.
     """
-    roots = _scope(reader, "traces", filter, start, end, project)
+    roots = _scope("traces", Selection.of(filter, start, end, project))
     params = list(roots.params)
     latest = ""
     if max_traces is not None:
@@ -291,7 +288,7 @@ def self_time_by_kind(
         FROM x LEFT JOIN covered v ON v.trace_id = x.trace_id AND v.pid = x.span_id
         GROUP BY x.span_kind ORDER BY self_ms DESC, x.span_kind
     """
-    frame = reader.store.query(sql, params).to_pandas()
+    frame = reader.sql(sql, params).to_pandas()
     total = frame["self_ms"].sum()
     frame["share"] = frame["self_ms"] / total if total else 0.0
     return frame

@@ -29,7 +29,7 @@ from workbench.analysis.cost import feature_sql
 from workbench.analysis.latency import bucket_width
 from workbench.errors import FilterError
 from workbench.evals.outcome import passed
-from workbench.query import Reader
+from workbench.read import Reader, Selection
 
 __all__ = [
     "GROUPS",
@@ -57,11 +57,11 @@ _FACT_COLUMNS = [
 ]
 
 
-def _scope(reader: Reader, filter: str | None, start: Any, end: Any, project: Project) -> tuple[str, list[Any]]:
+def _scope(selection: Selection) -> tuple[str, list[Any]]:
     """SQL (over column ``tid``) keeping traces in scope, and its parameters."""
-    if not (filter or start or end or project):
+    if selection.everything:
         return "TRUE", []
-    where = reader._where(filter, start, end, project, alias="m")
+    where = selection.where("m")
     return f"tid IN (SELECT m.trace_id FROM spans m WHERE {where.sql})", list(where.params)
 
 
@@ -82,7 +82,7 @@ def quality_facts(
         chosen = [names] if isinstance(names, str) else list(names)
         where_names = "a.name IN (SELECT unnest(?::VARCHAR[]))"
         params.append(chosen)
-    scope, scope_params = _scope(reader, filter, start, end, project)
+    scope, scope_params = _scope(Selection.of(filter, start, end, project))
     feature = feature_sql("s", feature_key)
     sql = f"""
         WITH a AS (SELECT * FROM annotations a WHERE {where_names}),
@@ -121,7 +121,7 @@ def quality_facts(
         WHERE {scope}
         ORDER BY time, ax.annotation_id
     """
-    frame = reader.store.query(sql, params + scope_params).to_pandas()
+    frame = reader.sql(sql, params + scope_params).to_pandas()
     frame["passed"] = [passed(s, lab, threshold) for s, lab in zip(frame["score"], frame["label"])]
     frame["passed"] = frame["passed"].astype("object")
     return frame[_FACT_COLUMNS]
@@ -153,7 +153,7 @@ def _rates(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
 
 def annotation_names(reader: Reader) -> pd.DataFrame:
     """Every annotation name with its count, targets and annotator kinds, the most used first."""
-    return reader.store.query(
+    return reader.sql(
         """SELECT name, count(*) AS count, list_sort(list_distinct(list(target))) AS targets,
                   list_sort(list_distinct(list(annotator_kind) FILTER (WHERE annotator_kind IS NOT NULL))) AS kinds,
                   count(score) AS scored, avg(score) AS mean_score, max(created_at) AS last_created
@@ -292,13 +292,10 @@ def feedback_rate(
     """
     if by in ("annotator", "annotator_kind") or by not in GROUPS:
         raise FilterError(f"Cannot group feedback rate by {by!r}; choose none, prompt_version, model, feature or project.")
-    root_where = reader._where(None, start, end, project, alias="r")
+    root_where = Selection.of(filter, start, end, project).trace_where("r", "m")
     root_where.add("r.parent_span_id IS NULL")
-    if filter:
-        inner = reader._where(filter, None, None, None, alias="m")
-        root_where.add(f"r.trace_id IN (SELECT m.trace_id FROM spans m WHERE {inner.sql})", *inner.params)
     feature = feature_sql("r", feature_key)
-    traces = reader.store.query(
+    traces = reader.sql(
         f"""WITH roots AS (SELECT r.trace_id, r.project, coalesce({feature}, r.name) AS feature
                            FROM spans r WHERE {root_where.sql}),
                  calls AS (SELECT s.trace_id,
@@ -396,7 +393,7 @@ def trace_annotations(reader: Reader, trace_ids: Sequence[str], *, feedback: str
     ids = [str(t).lower() for t in trace_ids]
     if not ids:
         return pd.DataFrame(columns=columns)
-    frame = reader.store.query(
+    frame = reader.sql(
         """SELECT coalesce(a.trace_id, s.trace_id) AS trace_id, a.name, a.score, a.label, a.created_at
            FROM annotations a LEFT JOIN spans s ON a.trace_id IS NULL AND a.span_id = s.span_id
            WHERE coalesce(a.trace_id, s.trace_id) IN (SELECT unnest(?::VARCHAR[]))""",

@@ -13,7 +13,7 @@ from typing import Any
 import pandas as pd
 
 from workbench.errors import FilterError
-from workbench.query import Reader
+from workbench.read import Reader, Selection
 
 __all__ = ["SESSION_COLUMNS", "count_sessions", "session_turns", "sessions"]
 
@@ -25,10 +25,8 @@ SESSION_COLUMNS = (
 Project = str | Sequence[str] | None
 
 
-def _session_where(
-    reader: Reader, filter: str | None, start: Any, end: Any, project: Project, search: str | None
-) -> Any:
-    where = reader._where(filter, start, end, project, alias="s")
+def _session_where(selection: Selection, search: str | None) -> Any:
+    where = selection.where("s")
     where.add("s.session_id IS NOT NULL")
     if search:
         where.add("(s.session_id ILIKE ? OR coalesce(s.user_id, '') ILIKE ?)", f"%{search}%", f"%{search}%")
@@ -61,7 +59,7 @@ def sessions(
     """
     if order_by not in SESSION_COLUMNS or order_by in ("first_input", "last_output"):
         raise FilterError(f"Cannot sort sessions by {order_by!r}; choose one of {', '.join(SESSION_COLUMNS[:10])}.")
-    where = _session_where(reader, filter, start, end, project, search)
+    where = _session_where(Selection.of(filter, start, end, project), search)
     direction = "DESC" if descending else "ASC"
     sql = f"""
         WITH st AS (SELECT DISTINCT s.session_id, s.trace_id FROM spans s WHERE {where.sql}),
@@ -89,7 +87,7 @@ def sessions(
     if limit is not None:
         sql += " LIMIT ? OFFSET ?"
         params += [int(limit), int(offset)]
-    frame = reader.store.query(sql, params).to_pandas()
+    frame = reader.sql(sql, params).to_pandas()
     frame["total_tokens"] = frame["total_tokens"].astype("Int64")  # null for a session without LLM calls
     return frame
 
@@ -104,9 +102,9 @@ def count_sessions(
     search: str | None = None,
 ) -> int:
     """How many sessions :func:`sessions` would list without a limit."""
-    where = _session_where(reader, filter, start, end, project, search)
+    where = _session_where(Selection.of(filter, start, end, project), search)
     sql = f"SELECT count(DISTINCT s.session_id) FROM spans s WHERE {where.sql}"
-    return int(reader.store.fetchall(sql, where.params)[0][0])
+    return int(reader.rows(sql, where.params)[0][0])
 
 
 def session_turns(reader: Reader, session_id: str) -> pd.DataFrame:

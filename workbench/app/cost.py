@@ -443,21 +443,20 @@ class CostView(PageView):
             return
         self._by.value, self._every.value, self._show.value = self.by, self.every, self.show
         self._feature_key.visible = self.by == "feature"
-        start, end = self.scope.bounds()
-        scope = {"start": start, "end": end, "project": self.scope.projects}
-        expression = self.scope.filter or None
+        selection = self.scope.selection()
+        expression = selection.filter
         key = self.feature_key or None
         try:
             table = self.prices.table()
-            over_time = cost_by(self.reader, expression, by=self.by, every=self.every, feature_key=key,
-                                max_groups=_MAX_LINES, prices=table, **scope)
-            groups = cost_change(self.reader, expression, by=self.by, feature_key=key, prices=table, **scope)
-            totals = cost_by(self.reader, expression, by=None, prices=table, **scope).iloc[0]
-            burn = burn_rate(self.reader, expression, budget=self.budget or None, prices=table, **scope)
-            per_request = request_costs(self.reader, expression, prices=table, **scope)["cost"]
-            traces = top_traces(self.reader, expression, limit=12, prices=table, **scope)
-            users = top_users(self.reader, expression, limit=12, prices=table, **scope)
-            unpriced = unpriced_models(self.reader, expression, prices=table, **scope)
+            over_time = cost_by(self.reader, selection, by=self.by, every=self.every, feature_key=key,
+                                max_groups=_MAX_LINES, prices=table)
+            groups = cost_change(self.reader, selection, by=self.by, feature_key=key, prices=table)
+            totals = cost_by(self.reader, selection, by=None, prices=table).iloc[0]
+            burn = burn_rate(self.reader, selection, budget=self.budget or None, prices=table)
+            per_request = request_costs(self.reader, selection, prices=table)["cost"]
+            traces = top_traces(self.reader, selection, limit=12, prices=table)
+            users = top_users(self.reader, selection, limit=12, prices=table)
+            unpriced = unpriced_models(self.reader, selection, prices=table)
         except (FilterError, WorkbenchError) as exc:
             self._status.object = status_line(esc(exc), error=True)
             return

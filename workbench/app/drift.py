@@ -39,6 +39,7 @@ from workbench.drift import (
     save_baseline,
 )
 from workbench.errors import WorkbenchError
+from workbench.read import supports
 
 __all__ = ["DriftView"]
 
@@ -251,7 +252,7 @@ class DriftView(PageView):
 
     def _baseline_options(self) -> dict[str, str]:
         try:
-            names = baselines(self.reader)["name"].tolist() if hasattr(self.reader, "store") else []
+            names = baselines(self.reader)["name"].tolist() if supports(self.reader, "sql") else []
         except WorkbenchError:
             names = []
         options = {"(none)": ""} | {name: name for name in names}

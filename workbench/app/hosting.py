@@ -24,7 +24,7 @@ from tornado.ioloop import IOLoop
 
 from workbench.app.registry import ordered
 from workbench.app.shell import served_app
-from workbench.query import Reader
+from workbench.read import Reader
 
 __all__ = ["AppHost", "warm_up"]
 

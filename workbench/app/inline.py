@@ -34,7 +34,7 @@ import param
 from panel.layout.base import ListPanel
 
 from workbench.app.shell import App
-from workbench.query import Reader
+from workbench.read import Reader
 
 __all__ = ["DEFAULT_HEIGHT", "LOAD_TIMEOUT_S", "RESOURCE_MODES", "InlineApp", "in_kernel", "load_notebook_resources"]
 

@@ -157,22 +157,18 @@ class LatencyView(PageView):
 
     def query(self) -> dict[str, Any]:
         """Every figure's data for the current scope and settings (or the error)."""
-        start, end = self.scope.bounds()
-        project = self.scope.projects
-        expression = self.scope.filter or None
+        selection = self.scope.selection()
+        expression = selection.filter
         out: dict[str, Any] = {"level": self.level, "by": self.by, "percentile": self.percentile,
                                "expression": expression}
         try:
             out.update(
-                summary=latency_summary(self.reader, expression, level=self.level, start=start, end=end,
-                                        project=project),
-                over_time=latency_over_time(self.reader, expression, by=self.by, level=self.level, start=start,
-                                            end=end, project=project),
-                timings=llm_timings(self.reader, expression, start=start, end=end, project=project),
-                by_model=llm_timing_summary(self.reader, expression, start=start, end=end, project=project),
-                self_time=self_time_by_kind(self.reader, expression, start=start, end=end, project=project,
-                                            max_traces=_SELF_TIME_TRACES),
-                slowest=slowest_traces(self.reader, expression, start=start, end=end, project=project, limit=15),
+                summary=latency_summary(self.reader, selection, level=self.level),
+                over_time=latency_over_time(self.reader, selection, by=self.by, level=self.level),
+                timings=llm_timings(self.reader, selection),
+                by_model=llm_timing_summary(self.reader, selection),
+                self_time=self_time_by_kind(self.reader, selection, max_traces=_SELF_TIME_TRACES),
+                slowest=slowest_traces(self.reader, selection, limit=15),
             )
         except WorkbenchError as exc:  # FilterError included
             out["error"] = str(exc)

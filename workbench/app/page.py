@@ -26,7 +26,7 @@ from workbench.analysis.facets import facets
 from workbench.app.markup import local_bound, zone_label
 from workbench.app.style import CSS
 from workbench.errors import WorkbenchError
-from workbench.query import Reader
+from workbench.read import Reader, Selection, supports
 
 __all__ = ["RANGES", "InlineLinks", "Links", "PageView", "Scope", "cached_facets"]
 
@@ -62,7 +62,7 @@ def cached_facets(reader: Reader) -> dict[str, list[str]]:
     Each browser session's first page asks for them; over a million spans that is a few
     hundred milliseconds a session, for lists that rarely change.
     """
-    key = reader.store
+    key = reader.store if supports(reader, "store") else reader
     now = time.monotonic()
     with _facets_lock:
         hit = _facets_cache.get(key)
@@ -107,6 +107,11 @@ class Scope(param.Parameterized):
     def projects(self) -> str | None:
         """The project, or None for all."""
         return self.project or None
+
+    def selection(self, filter: str | None = None) -> Selection:
+        """What the pages read: the time range and project, and ``filter`` (default: the typed one)."""
+        start, end = self.bounds()
+        return Selection(filter if filter is not None else (self.filter or None), start, end, self.projects)
 
     def set_window(self, start: dt.datetime | str, end: dt.datetime | str) -> None:
         """Show an explicit time window (from a chart's bucket, say)."""

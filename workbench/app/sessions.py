@@ -150,12 +150,10 @@ class SessionsView(PageView):
         self._load_turns()
 
     def _query_list(self) -> dict[str, Any]:
-        start, end = self.scope.bounds()
+        selection = self.scope.selection()
         try:
-            total = count_sessions(self.reader, self.scope.filter or None, start=start, end=end,
-                                   project=self.scope.projects, search=self.search or None)
-            frame = sessions(self.reader, self.scope.filter or None, start=start, end=end,
-                             project=self.scope.projects, search=self.search or None, order_by=self.order,
+            total = count_sessions(self.reader, selection, search=self.search or None)
+            frame = sessions(self.reader, selection, search=self.search or None, order_by=self.order,
                              limit=self.page_size, offset=(self.page_no - 1) * self.page_size)
         except WorkbenchError as exc:  # FilterError included
             return {"error": str(exc)}

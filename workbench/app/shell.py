@@ -21,7 +21,7 @@ from workbench.app.page import PageView, Scope
 from workbench.app.registry import get_page, ordered
 from workbench.app.style import ACCENT, CSS
 from workbench.errors import ConfigError, WorkbenchError
-from workbench.query import Reader
+from workbench.read import Reader
 from workbench.version import __version__
 
 __all__ = ["App", "create_app", "inline_app", "served_app"]
@@ -172,12 +172,11 @@ class App(Viewer):
 
     def _update_store_info(self) -> None:
         try:
-            counts = self.reader.store.counts()
-            weight = self.reader.store.fetchall("SELECT max(sample_weight) FROM spans")[0][0]
+            info = self.reader.overview()
             self._store_info.object = (
-                f"<div class='wb-store'>{counts.get('spans', 0):,} spans &middot; "
-                f"<span title='{esc(self.reader.store.path)}'>{esc(_short_path(str(self.reader.store.path)))}</span>"
-                f"{_ingest_notes(self._ingest_status() if self._ingest_status else {}, weight)}"
+                f"<div class='wb-store'>{info['spans']:,} spans &middot; "
+                f"<span title='{esc(info['path'])}'>{esc(_short_path(str(info['path'])))}</span>"
+                f"{_ingest_notes(self._ingest_status() if self._ingest_status else {}, info['max_sample_weight'])}"
                 f" &middot; v{__version__}</div>"
             )
         except (WorkbenchError, AttributeError):

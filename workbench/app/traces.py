@@ -9,7 +9,6 @@ import pandas as pd
 import panel as pn
 import param
 
-from workbench.analysis.price_join import CALL_KINDS
 from workbench.app.js_components import LinkedHTML
 from workbench.app.markup import (
     GridColumn,
@@ -28,6 +27,8 @@ from workbench.app.page import PageView, cached_facets, status_line
 from workbench.app.style import CSS
 from workbench.errors import FilterError, WorkbenchError
 from workbench.model import SpanKind
+from workbench.read import Selection
+from workbench.read.costs import CALL_KINDS
 
 __all__ = ["TracesView"]
 
@@ -202,26 +203,22 @@ class TracesView(PageView):
 
     def query(self, *, count: bool = True) -> dict[str, Any]:
         """The current page of rows (and, with ``count``, how many match), or the error."""
-        start, end = self.scope.bounds()
-        project = self.scope.projects
         out: dict[str, Any] = {"mode": self.mode, "error": None}
         try:
             if self.scope.filter:  # name the user's own expression in an error, not the combined one
-                self.reader._where(self.scope.filter, None, None, None)
-            expression = self.expression()
+                Selection(self.scope.filter).where("s")
+            selection = self.scope.selection(self.expression() or "")
             offset = (self.page_no - 1) * self.page_size
             if self.mode == "traces":
                 if count:
-                    out["total"] = self.reader.count_traces(expression, start=start, end=end, project=project)
-                frame = self.reader.traces(expression, start=start, end=end, project=project,
-                                           order_by=self._sort_key(), descending=self.descending,
+                    out["total"] = self.reader.count_traces(selection)
+                frame = self.reader.traces(selection, order_by=self._sort_key(), descending=self.descending,
                                            limit=self.page_size, offset=offset)
                 out["frame"] = trace_rows(frame, _annotations(self.reader, frame))
             else:
                 if count:
-                    out["total"] = self.reader.count(expression, start=start, end=end, project=project)
-                frame = self.reader.spans(expression, start=start, end=end, project=project,
-                                          columns=_SPAN_COLUMNS, order_by=self._sort_key(),
+                    out["total"] = self.reader.count(selection)
+                frame = self.reader.spans(selection, columns=_SPAN_COLUMNS, order_by=self._sort_key(),
                                           descending=self.descending, limit=self.page_size, offset=offset)
                 out["frame"] = span_rows(frame)
         except WorkbenchError as exc:  # FilterError included: shown under the filter

@@ -34,7 +34,7 @@ from workbench.drift.metrics import auto_bucket, centroid_distance, centroid_tim
 from workbench.drift.projection import Projector, UMAPProjector
 from workbench.drift.windows import EmbeddingSet, Window, corpus_set, extract
 from workbench.errors import ConfigError, NotFoundError
-from workbench.query import Reader
+from workbench.read import Reader, supports
 
 __all__ = ["DriftParams", "DriftResult", "Progress", "analyze"]
 
@@ -248,7 +248,7 @@ def analyze(
     params = params or DriftParams()
     projector = projector or params.projector()
     if cache is None:
-        cache = StoreCache(reader.store) if hasattr(reader, "store") else MemoryCache()
+        cache = StoreCache(reader.store) if supports(reader, "store") else MemoryCache()
     report = progress or _no_progress
     timings: dict[str, float] = {}
     began = time.perf_counter()

@@ -29,6 +29,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from workbench.errors import WorkbenchError
+from workbench.read import Reader
 from workbench.store import Store
 
 __all__ = ["CACHE_VERSION", "KEEP", "CachedProjection", "MemoryCache", "ProjectionCache", "StoreCache", "cache_key"]
@@ -109,6 +110,7 @@ class StoreCache:
 
     def __init__(self, store: Store, keep: int = KEEP) -> None:
         self.store = store
+        self._reader = Reader(store, owns_store=False)  # reads go through the read door
         self._keep = keep
         self._fallback: MemoryCache | None = None
         self._ready = False
@@ -135,7 +137,7 @@ class StoreCache:
         if not self._prepare():
             return self._fallback.get(key) if self._fallback else None
         try:
-            table = self.store.query("SELECT n_points, dims, coords, labels FROM drift_cache WHERE key = ?", [key])
+            table = self._reader.sql("SELECT n_points, dims, coords, labels FROM drift_cache WHERE key = ?", [key])
         except Exception as exc:  # noqa: BLE001 - a cache miss, never a failed analysis
             logger.warning("drift: cannot read the projection cache: %s", exc)
             return None

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from workbench.query import Reader
+from workbench.read import Reader
 
 __all__ = ["CONTEXT_COLUMNS", "attach_context", "retrievals"]
 

@@ -25,7 +25,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from workbench.errors import ConfigError, NotFoundError, StoreError
-from workbench.query import Reader, parse_time
+from workbench.read import Reader, Selection, parse_time, require
 from workbench.store.schema import TABLES
 
 __all__ = [
@@ -93,6 +93,10 @@ class Window:
         if self.filter:
             parts.append(f"({self.filter})")
         return " and ".join(parts)
+
+    def selection(self) -> Selection:
+        """The embedding spans this window selects, as the reads take them."""
+        return Selection(self.span_filter(), self.start, self.end, self.project)
 
     def describe(self) -> str:
         """A short description for titles and logs."""
@@ -232,12 +236,11 @@ def extract(reader: Reader, window: Window, source: str = "primary") -> Embeddin
         spans = reader.spans(trace_ids=sorted(set(keys["trace_id"])), columns=_SPAN_INFO,
                              filter="span_kind == 'EMBEDDING'", arrow=True)
         return _frame(table, spans, source)
-    filter_ = window.span_filter()
-    table = reader.embeddings(filter_, start=window.start, end=window.end, project=window.project, arrow=True)
+    selection = window.selection()
+    table = reader.embeddings(selection, arrow=True)
     if table.num_rows == 0:
         return _empty()
-    spans = reader.spans(filter_, start=window.start, end=window.end, project=window.project, columns=_SPAN_INFO,
-                         arrow=True)
+    spans = reader.spans(selection, columns=_SPAN_INFO, arrow=True)
     return _frame(table, spans, source)
 
 
@@ -262,15 +265,20 @@ def corpus_set(reader: Reader) -> EmbeddingSet:
 
 
 def _has_baselines(reader: Reader) -> bool:
-    found = reader.store.query(
+    found = reader.sql(
         "SELECT count(*) AS n FROM information_schema.tables WHERE table_name = 'drift_baselines'")
     return bool(found.column(0)[0].as_py())
 
 
+def _store(reader: Reader) -> Any:
+    """The store baselines are written to: a reader with the ``store`` capability has one."""
+    return require(reader, "store").store
+
+
 def _writable(reader: Reader, doing: str) -> None:
-    if reader.store.db.read_only:
+    if _store(reader).db.read_only:
         raise StoreError(
-            f"The store {reader.store.path} is open read-only, so a baseline cannot be {doing}; open it with "
+            f"The store {_store(reader).path} is open read-only, so a baseline cannot be {doing}; open it with "
             f"workbench.open(path, read_only=False), or do it through the process that writes the store."
         )
 
@@ -278,7 +286,7 @@ def _writable(reader: Reader, doing: str) -> None:
 def _ensure_baselines(reader: Reader) -> None:
     _writable(reader, "saved")
     if not _has_baselines(reader):  # a file made before the table was
-        reader.store.execute_write(lambda cur: cur.execute(TABLES["drift_baselines"].create_statement).fetchall())
+        _store(reader).execute_write(lambda cur: cur.execute(TABLES["drift_baselines"].create_statement).fetchall())
 
 
 def save_baseline(reader: Reader, name: str, window: Window, *, replace: bool = False) -> int:
@@ -294,7 +302,7 @@ def save_baseline(reader: Reader, name: str, window: Window, *, replace: bool = 
     if window.baseline is not None:
         raise ConfigError(f"Save a baseline from a window of times and filters, not from baseline {window.baseline!r}.")
     _ensure_baselines(reader)
-    taken = reader.store.query("SELECT count(*) AS n FROM drift_baselines WHERE name = ?", [name]).column(0)[0].as_py()
+    taken = reader.sql("SELECT count(*) AS n FROM drift_baselines WHERE name = ?", [name]).column(0)[0].as_py()
     if taken and not replace:
         raise ConfigError(f"There is already a baseline named {name!r}; pass replace=True or pick another name.")
     points = extract(reader, window.resolved())
@@ -313,7 +321,7 @@ def save_baseline(reader: Reader, name: str, window: Window, *, replace: bool = 
             keys,
         ).fetchall()
 
-    reader.store.execute_write(replace)
+    _store(reader).execute_write(replace)
     return len(points)
 
 
@@ -322,7 +330,7 @@ def baselines(reader: Reader) -> pd.DataFrame:
     if not _has_baselines(reader):
         return pd.DataFrame({"name": pd.Series(dtype=object), "points": pd.Series(dtype="int64"),
                              "created_at": pd.Series(dtype="datetime64[us, UTC]")})
-    return reader.store.query(
+    return reader.sql(
         "SELECT name, count(*) AS points, max(created_at) AS created_at FROM drift_baselines "
         "GROUP BY name ORDER BY name"
     ).to_pandas()
@@ -332,18 +340,18 @@ def delete_baseline(reader: Reader, name: str) -> bool:
     """Delete a baseline; return whether it existed."""
     if not _has_baselines(reader):
         return False
-    if reader.store.db.read_only:
-        found = reader.store.query("SELECT count(*) FROM drift_baselines WHERE name = ?", [name]).column(0)[0].as_py()
+    if _store(reader).db.read_only:
+        found = reader.sql("SELECT count(*) FROM drift_baselines WHERE name = ?", [name]).column(0)[0].as_py()
         if not found:
             return False
         _writable(reader, "deleted")
-    deleted = reader.store.execute_write(
+    deleted = _store(reader).execute_write(
         lambda cur: cur.execute("DELETE FROM drift_baselines WHERE name = ?", [name]).fetchall()[0][0])
     return bool(deleted)
 
 
 def _baseline_keys(reader: Reader, name: str) -> dict[str, list[Any]]:
-    table = reader.store.query(
+    table = reader.sql(
         "SELECT trace_id, span_id, position FROM drift_baselines WHERE name = ?", [name]
     ) if _has_baselines(reader) else None
     if table is None or table.num_rows == 0:

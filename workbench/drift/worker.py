@@ -27,10 +27,10 @@ from typing import Any
 import numpy as np
 
 from workbench.drift.analysis import DriftParams, DriftResult, analyze
-from workbench.drift.cache import ProjectionCache, StoreCache
+from workbench.drift.cache import MemoryCache, ProjectionCache, StoreCache
 from workbench.drift.projection import Projector, UMAPProjector, warm_up
 from workbench.drift.windows import Window
-from workbench.query import Reader
+from workbench.read import Reader, supports
 
 __all__ = ["DriftJob", "DriftWorker"]
 
@@ -117,7 +117,9 @@ class DriftWorker:
         on_progress: Callable[[DriftJob], Any] | None = None,
     ) -> None:
         self.reader = reader
-        self.cache = cache if cache is not None else StoreCache(reader.store)
+        if cache is None:
+            cache = StoreCache(reader.store) if supports(reader, "store") else MemoryCache()
+        self.cache = cache
         self.on_progress = on_progress
         self._warm = warm
         self._warmed = threading.Event()
@@ -136,10 +138,11 @@ class DriftWorker:
         A server calls this at start so UMAP is compiled before anyone opens the Drift page;
         the page calls it to get the same worker and its cache.
         """
-        key = id(reader.store)
+        source = reader.store if supports(reader, "store") else reader
+        key = id(source)
         with _shared_lock:
             worker = _shared.get(key)
-            if worker is None or worker.reader.store is not reader.store:
+            if worker is None or getattr(worker.reader, "store", worker.reader) is not source:
                 worker = _shared[key] = cls(reader, warm=warm).start()
             return worker
 

@@ -39,7 +39,7 @@ Sink = tuple[Callable[[list[dict[str, Any]]], int], Any]
 @contextmanager
 def open_sink(where: Any) -> Iterator[Sink]:
     """``(write(records) -> added, reader)`` for ``where`` (see the module); closes what it opened."""
-    from workbench.query import Reader
+    from workbench.read import Reader
     from workbench.store import Store
 
     if where is None or isinstance(where, (str, Path)):

@@ -22,7 +22,7 @@ from typing import Any, ClassVar
 
 from workbench.errors import ConfigError
 from workbench.monitors.words import literal, when
-from workbench.query import Reader
+from workbench.read import Reader, Selection
 
 __all__ = [
     "DEFAULT_WINDOW",
@@ -252,6 +252,10 @@ class Rule:
             self.name = self.kind
         self.validate()
 
+    def selection(self, start: Any = None, end: Any = None) -> Selection:
+        """The spans this rule watches between ``start`` and ``end``: its filter and project."""
+        return Selection(self.filter, start, end, self.project)
+
     # Validation ----------------------------------------------------------------------------
 
     def fail(self, parameter: str, rule: str, fix: str) -> ConfigError:
@@ -392,10 +396,7 @@ def scope_where(reader: Reader, rule: Rule, start: Any, end: Any, *, level: str 
     root spans, of traces where any span matches the filter.
     """
     if level == "spans":
-        return reader._where(rule.filter, start, end, rule.project, alias="s")
-    where = reader._where(None, start, end, rule.project, alias="s")
+        return rule.selection(start, end).where("s")
+    where = rule.selection(start, end).trace_where("s", "m")
     where.add("s.parent_span_id IS NULL")
-    if rule.filter:
-        inner = reader._where(rule.filter, None, None, None, alias="m")
-        where.add(f"s.trace_id IN (SELECT m.trace_id FROM spans m WHERE {inner.sql})", *inner.params)
     return where

@@ -222,7 +222,7 @@ class CostJump(_CostRule):
         first, latest = bucket_number(start, width), bucket_number(end, width)
         alpha = per_bucket_alpha(latest - first + 1)
         # Days before the first span stored are no baseline: a store a few days old has none yet.
-        stored_from = ctx.reader.store.fetchall("SELECT min(start_time) FROM spans")[0][0]
+        stored_from = ctx.reader.rows("SELECT min(start_time) FROM spans")[0][0]
         if stored_from is None:
             return [self.quiet(ctx, "No calls stored yet.")]
         earliest = bucket_number(stored_from, width) + 1  # its first bucket is likely partial

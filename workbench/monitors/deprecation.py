@@ -155,7 +155,7 @@ class ModelDeprecation(Rule):
         return deprecation_regex(tuple(self.patterns))
 
     def _usage(self, ctx: Context, since: dt.datetime, end: dt.datetime, history: dt.timedelta) -> list[dict]:
-        where = ctx.reader._where(self.filter, since, end, self.project, alias="s")
+        where = self.selection(since, end).where("s")
         micros = int(history / dt.timedelta(microseconds=1))
         sql = f"""
             WITH calls AS (
@@ -180,10 +180,10 @@ class ModelDeprecation(Rule):
                     AND c.start_time >= p.last_seen - to_microseconds({micros})) AS active_days
             FROM per p
         """
-        return ctx.reader.store.query(sql, where.params).to_pylist()
+        return ctx.reader.sql(sql, where.params).to_pylist()
 
     def _errors(self, ctx: Context, start: dt.datetime, end: dt.datetime) -> list[dict]:
-        where = ctx.reader._where(self.filter, start, end, self.project, alias="s")
+        where = self.selection(start, end).where("s")
         sql = f"""
             WITH e AS (
                 SELECT s.project, s.model_name AS model, s.start_time, {_SAMPLE} AS sample
@@ -202,7 +202,7 @@ class ModelDeprecation(Rule):
                     AND c.start_time >= g.first_error AND c.start_time < ?) AS calls_since_first_error
             FROM g
         """
-        return ctx.reader.store.query(sql, [*where.params, self._regex, end]).to_pylist()
+        return ctx.reader.sql(sql, [*where.params, self._regex, end]).to_pylist()
 
     def evaluate(self, ctx: Context) -> list[Result]:
         start, end = ctx.bounds(self)

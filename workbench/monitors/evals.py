@@ -99,7 +99,7 @@ class EvalPassRate(Rule):
             conditions.append("a.annotator_kind = ?")
             params.append(self.annotator_kind)
         if self.filter or self.project:
-            scope = ctx.reader._where(self.filter, None, None, self.project, alias="m")
+            scope = self.selection().where("m")
             conditions.append(f"a.trace_id IN (SELECT m.trace_id FROM spans m WHERE {scope.sql})")
             params += scope.params
         passed = ("CASE WHEN a.score IS NOT NULL THEN a.score >= ? "
@@ -122,7 +122,7 @@ class EvalPassRate(Rule):
             GROUP BY ALL
         """
         labels = [x.lower() for x in self.pass_labels]
-        return ctx.reader.store.query(sql, [float(self.threshold), labels, *params]).to_pylist()
+        return ctx.reader.sql(sql, [float(self.threshold), labels, *params]).to_pylist()
 
     def _filter(self, name: str, scored: bool) -> str:
         term = f"annotations[{literal(name)}]"

@@ -1,7 +1,8 @@
 """A reader the rules can query with SQL, whatever reader the check was given.
 
-Rules measure with SQL over the store. A :class:`workbench.query.Reader` has one; a reader of
-a running server (``workbench.open("http://...")``) does not, so the window the rules need is
+Rules measure with SQL over the store: they need a reader with the ``sql`` capability
+(:mod:`workbench.read.source`). A :class:`workbench.query.Reader` has it; a reader of a
+running server (``workbench.open("http://...")``) does not, so the window the rules need is
 copied into an in-memory store first (:func:`workbench.snapshot`). The copy is as large as
 the window: keep ``--window`` modest for a busy server.
 """
@@ -13,7 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from workbench.query import Reader
+from workbench.read import Reader, supports
 from workbench.snapshots import snapshot
 
 __all__ = ["local_reader"]
@@ -30,7 +31,7 @@ def local_reader(reader: Any, since: dt.datetime) -> Iterator[Reader]:
     Raises:
         WorkbenchError: The reader is neither, or the server cannot be reached.
     """
-    if isinstance(reader, Reader):
+    if supports(reader, "sql"):
         yield reader
         return
     with snapshot(reader, start=since, tables=("spans", "annotations")) as local:

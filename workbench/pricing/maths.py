@@ -289,7 +289,7 @@ def cost_sql(spans: str = "s", prices: str = "p", columns: Mapping[str, str] | N
     Returns:
         An SQL expression for each name in :data:`COST_COLUMNS`: what the tokens bill. A call
         without tokens to bill has no cost (:func:`call_cost`); test it with
-        :func:`bills_tokens_sql` (:mod:`workbench.analysis.price_join` does).
+        :func:`bills_tokens_sql` (:mod:`workbench.read.costs` does).
     """
     c = {**TOKEN_COLUMNS, **(columns or {})}
     prompt = f"COALESCE({spans}.{c['prompt']}, 0)"

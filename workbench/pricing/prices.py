@@ -16,23 +16,20 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import threading
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 import pandas as pd
 
-from workbench import config
 from workbench.errors import ConfigError
 from workbench.pricing.patterns import compile_pattern
 from workbench.pricing.price_row import COLUMNS, PriceRow
-from workbench.pricing.table import PriceLookup, PriceMatch, PriceTable, shipped_rows, shipped_version
+from workbench.pricing.effective import effective, effective_table, price_file
+from workbench.pricing.table import PriceMatch, PriceTable
 from workbench.pricing.userfile import (
     import_prices,
     load_user_prices,
-    parse_user_prices,
-    read_user_file,
     remove_price,
     save_user_prices,
     set_price,
@@ -58,9 +55,6 @@ class Prices:
         >>> print(workbench.prices.test("openai/gpt-4o-2024-08-06"))
     """
 
-    _lock: ClassVar[threading.Lock] = threading.Lock()
-    _cache: ClassVar[dict[str, tuple[bytes | None, PriceTable]]] = {}  # per file: its bytes, its table
-
     def __init__(self, path: str | os.PathLike[str] | None = None) -> None:
         self._path = path
 
@@ -70,7 +64,7 @@ class Prices:
     @property
     def path(self) -> Path:
         """The user's price file (it need not exist yet)."""
-        return Path(config.get("prices", self._path)).expanduser()
+        return price_file(self._path)
 
     def table(self) -> PriceTable:
         """The effective :class:`~workbench.pricing.PriceTable`, rebuilt whenever the file changes.
@@ -78,16 +72,7 @@ class Prices:
         Raises:
             ConfigError: The user's file is malformed (the message says where and how to fix it).
         """
-        file = self.path
-        content = read_user_file(file)  # comparing contents beats trusting mtimes
-        with self._lock:
-            cached = self._cache.get(str(file))
-        if cached is not None and cached[0] == content:
-            return cached[1]
-        table = PriceTable(shipped_rows(), parse_user_prices(content, file), version=shipped_version())
-        with self._lock:
-            self._cache[str(file)] = (content, table)
-        return table
+        return effective_table(self._path)
 
     def list(self, model: str | None = None, *, user_only: bool = False) -> pd.DataFrame:
         """The price rows (shipped rows first, then the user's), with an ``origin`` column.
@@ -193,9 +178,4 @@ class Prices:
 
 #: The prices of the configured user file; ``workbench.prices``.
 prices = Prices()
-
-
-def effective(given: PriceLookup | None = None) -> PriceLookup:
-    """``given``, or else the effective table of the configured price file."""
-    return prices.table() if given is None else given
 

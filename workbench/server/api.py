@@ -45,7 +45,7 @@ import pyarrow.parquet as pq
 from tornado.web import HTTPError, RequestHandler
 
 from workbench.errors import ConfigError, FilterError, NotFoundError, QueueFullError, WorkbenchError
-from workbench.query import Reader
+from workbench.read import Reader, Selection
 from workbench.store.schema import TABLES
 
 __all__ = ["ARROW_STREAM", "api_handlers"]
@@ -144,6 +144,10 @@ class _ApiHandler(RequestHandler):
         values = [v for v in self.get_query_arguments(name) if v]
         return values or None
 
+    def selection(self) -> Selection:
+        """The spans the query asks about: ``filter``, ``start``, ``end`` and ``project`` (repeatable)."""
+        return Selection(self.arg("filter"), self.arg("start"), self.arg("end"), self.args("project"))
+
     def int_arg(self, name: str, default: int | None) -> int | None:
         value = self.arg(name)
         if value is None:
@@ -227,10 +231,7 @@ class SpansHandler(_ApiHandler):
             columns = self.arg("columns")
             table = await self.run(
                 self.reader.spans,
-                self.arg("filter"),
-                start=self.arg("start"),
-                end=self.arg("end"),
-                project=self.args("project"),
+                self.selection(),
                 trace_ids=self.args("trace_id"),
                 root_only=self.bool_arg("root_only"),
                 columns=columns.split(",") if columns else None,
@@ -250,10 +251,7 @@ class TracesHandler(_ApiHandler):
         async def go() -> None:
             table = await self.run(
                 self.reader.traces,
-                self.arg("filter"),
-                start=self.arg("start"),
-                end=self.arg("end"),
-                project=self.args("project"),
+                self.selection(),
                 order_by=self.arg("order_by") or "start_time",
                 descending=self.arg("descending") is None or self.bool_arg("descending"),
                 limit=self.int_arg("limit", 100),
@@ -300,12 +298,9 @@ class _ChildRowsHandler(_ApiHandler):
         async def go() -> None:
             table = await self.run(
                 getattr(self.reader, self.method),
-                self.arg("filter"),
+                self.selection(),
                 span_ids=self.args("span_id"),
                 trace_ids=self.args("trace_id"),
-                start=self.arg("start"),
-                end=self.arg("end"),
-                project=self.args("project"),
                 limit=self.int_arg("limit", None),
                 arrow=True,
             )
@@ -352,7 +347,7 @@ class AnnotationsHandler(_ApiHandler):
                 raise ConfigError(f"The body is not valid JSON ({exc}); send an object or a list of objects.") from None
             if not isinstance(payload, (dict, list)):
                 raise ConfigError("Send an annotation object, or a list of them, as JSON.")
-            added = await self.run(self.reader.store.add_annotations, payload)
+            added = await self.run(self.reader.add_annotations, payload)
             self.set_status(201)
             self.send_json({"added": added})
 
@@ -374,7 +369,7 @@ class TablesHandler(_ApiHandler):
 class TableHandler(_ApiHandler):
     async def get(self, name: str) -> None:  # noqa: D102
         async def go() -> None:
-            table = await self.run(self.reader.store.read_table, name)
+            table = await self.run(self.reader.table, name)
             offset, limit = self.int_arg("offset", 0) or 0, self.int_arg("limit", None)
             self.send_table(table.slice(min(offset, table.num_rows), limit))
 

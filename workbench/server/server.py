@@ -34,7 +34,7 @@ from workbench import config
 from workbench.collector.pipeline import redaction_config
 from workbench.collector.sampling import SamplingPolicy, sampling_policy
 from workbench.errors import ServerError
-from workbench.query import Reader
+from workbench.read import Reader
 from workbench.server.admission import Admission
 from workbench.server.api import api_handlers
 from workbench.server.decode import remove_orphan_spools
@@ -189,7 +189,7 @@ class Server:
         """Counters shown by ``/api/health`` and the home page."""
         writer = self.store.writer
         try:
-            spans: int | None = self.store.fetchall("SELECT count(*) FROM spans")[0][0]
+            spans: int | None = self.reader.count()
             problem = None
         except Exception as exc:  # health must answer, whatever the store's state
             spans, problem = None, str(exc)

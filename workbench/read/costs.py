@@ -10,7 +10,7 @@ Nothing is priced at ingest. A query that needs cost runs in two steps:
    summing first and pricing after gives the figure pricing every span would.
 2. Price the distinct keys of that small result with
    :meth:`~workbench.pricing.PriceTable.resolve`, register the answer as an Arrow table on
-   this thread's cursor, join, multiply, and sum per group.
+   the reader's thread (:meth:`~workbench.read.source.SqlSource.registered`), join, multiply, and sum per group.
 
 Each group gets, besides its token sums, the figures of the rule in
 :mod:`workbench.pricing.maths` (a call costs what its prices say when it has a price and
@@ -28,26 +28,24 @@ reports tokens to bill, else what its sender reported, else it is unknown, never
   (typically failed calls): their cost is unknown too, and they are no priced call of $0.
 
 A *call* is a span of a kind in :data:`CALL_KINDS`. :func:`with_span_cost` and
-:func:`with_trace_costs` put the figures on the rows :class:`workbench.query.Reader` returns.
+:func:`with_trace_costs` put the figures on the rows :class:`workbench.read.local.Reader` returns.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import uuid
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from workbench.pricing import CALL_KINDS, PriceLookup, bills_tokens_sql, cost_sql, is_call_sql
-from workbench.pricing.prices import effective
+from workbench.pricing.effective import effective
 from workbench.pricing.maths import free_sql
 
 if TYPE_CHECKING:
-    from workbench.store import Store
+    from workbench.read.source import SqlSource
 
 __all__ = [
     "CALL_KINDS",
@@ -162,20 +160,6 @@ def _priced_measures(seen: bool, priced: bool) -> str:
     return ", ".join(parts)
 
 
-@contextmanager
-def _registered(store: Store, **tables: pa.Table) -> Iterator[dict[str, str]]:
-    """Expose Arrow tables to SQL on this thread's cursor, under fresh names, for a moment."""
-    cursor = store.db.cursor()
-    names = {key: f"wb_{key}_{uuid.uuid4().hex[:12]}" for key in tables}
-    for key, table in tables.items():
-        cursor.register(names[key], table)
-    try:
-        yield names
-    finally:
-        for name in names.values():
-            cursor.unregister(name)
-
-
 def _resolved(cube: pa.Table, table: PriceLookup) -> pa.Table:
     """Price the distinct (model_name, provider, day) keys of ``cube``; ``day`` in days since 1970."""
     keys = cube.select(["model_name", "provider", "day"]).group_by(["model_name", "provider", "day"]).aggregate([])
@@ -193,7 +177,7 @@ def quote(name: str) -> str:
 
 
 def price_groups(
-    store: Store,
+    reader: SqlSource,
     keys: Mapping[str, str],
     source: str,
     params: Sequence[Any] = (),
@@ -208,12 +192,12 @@ def price_groups(
     """Sum calls per group and (model, provider, day), price those keys, and sum per group.
 
     Args:
-        store: The store.
+        reader: A reader that runs SQL (:class:`workbench.read.source.SqlSource`).
         keys: The group columns: output name -> SQL over the calls (alias ``s``).
         source: ``FROM ... WHERE ...`` choosing the calls, over ``spans s`` (or any relation
             with the ``spans`` columns the cost needs, :data:`COST_INPUTS`).
         params: The parameters of ``keys`` and ``source``, in order.
-        prices: The price table; the effective one (:mod:`workbench.pricing.prices`) by default.
+        prices: The price table; the effective one (:mod:`workbench.pricing.effective`) by default.
         select: For some keys, SQL with ``{}`` for the key's value, replacing it in the output
             (a bucket number to a time, a null to a label).
         day: SQL for the calls' UTC day (days since 1970) computed from the keys' SQL, when a
@@ -231,7 +215,7 @@ def price_groups(
     inner = {name: f"k_{i}" for i, name in enumerate(keys)}  # never clash with model_name, day ...
     columns = "".join(f"{expr} AS {inner[name]}, " for name, expr in keys.items())
     groups = [*keys.values(), "s.model_name", "s.provider", *([] if day else [day_sql("s")])]
-    cube = store.query(
+    cube = reader.sql(
         f"SELECT {columns}s.model_name, s.provider, {day or day_sql('s')} AS day, {_span_measures('s', seen)} "
         f"{source} GROUP BY {', '.join(groups)}",
         params,
@@ -240,8 +224,8 @@ def price_groups(
     select = select or {}
     outputs = "".join(f"{select.get(name, '{}').format('c.' + inner[name])} AS {quote(name)}, " for name in keys)
     group = ", ".join(f"c.{inner[name]}" for name in keys) or "()"
-    with _registered(store, cube=cube, prices=resolved) as names:
-        return store.query(
+    with reader.registered(cube=cube, prices=resolved) as names:
+        return reader.sql(
             f"""
             SELECT {outputs}{_priced_measures(seen, priced)}
             FROM {names['cube']} c
@@ -254,7 +238,7 @@ def price_groups(
         )
 
 
-def with_span_cost(store: Store, rows: pa.Table, *, prices: PriceLookup | None = None) -> pa.Table:
+def with_span_cost(reader: SqlSource, rows: pa.Table, *, prices: PriceLookup | None = None) -> pa.Table:
     """Append a ``cost`` column to span rows that hold :data:`COST_INPUTS`.
 
     A call's cost follows :mod:`workbench.pricing.maths`' rule: computed where its model has
@@ -262,9 +246,9 @@ def with_span_cost(store: Store, rows: pa.Table, *, prices: PriceLookup | None =
     unpriced, or no usage reported). A span that is not a call has a null cost.
     """
     numbered = rows.select(list(COST_INPUTS)).append_column("row_index", pa.array(range(rows.num_rows), pa.int64()))
-    with _registered(store, page=numbered) as names:
+    with reader.registered(page=numbered) as names:
         costs = price_groups(
-            store, {"row_index": "s.row_index"}, f"FROM {names['page']} s WHERE {is_call_sql('s')}", prices=prices
+            reader, {"row_index": "s.row_index"}, f"FROM {names['page']} s WHERE {is_call_sql('s')}", prices=prices
         )
     values: list[float | None] = [None] * rows.num_rows
     for row, cost in zip(costs.column("row_index").to_pylist(), costs.column("cost").to_pylist(), strict=True):
@@ -272,7 +256,7 @@ def with_span_cost(store: Store, rows: pa.Table, *, prices: PriceLookup | None =
     return rows.append_column("cost", pa.array(values, pa.float64()))
 
 
-def with_trace_costs(store: Store, rows: pa.Table, *, prices: PriceLookup | None = None) -> pa.Table:
+def with_trace_costs(reader: SqlSource, rows: pa.Table, *, prices: PriceLookup | None = None) -> pa.Table:
     """Append ``cost``, ``client_cost``, ``unpriced`` and ``unpriced_calls`` to trace rows (one per ``trace_id``).
 
     ``cost`` sums the calls' costs that are known: 0 for a trace without calls, null when no
@@ -282,7 +266,7 @@ def with_trace_costs(store: Store, rows: pa.Table, *, prices: PriceLookup | None
     """
     ids = rows.column("trace_id").to_pylist()
     costs = price_groups(
-        store, {"trace_id": "s.trace_id"},
+        reader, {"trace_id": "s.trace_id"},
         f"FROM spans s WHERE s.trace_id IN (SELECT unnest(?::VARCHAR[])) AND {is_call_sql('s')}",
         [ids], prices=prices,
     ).to_pydict()
