@@ -501,17 +501,7 @@ class Writer:
                 if record is not None:  # the range to de-duplicate, recorded on its own
                     self._insert(cursor, SpanBatch.concat([]), [], record)
         except Exception as exc:  # a failed batch must not stop the writer
-            if isinstance(exc, duckdb.Error) and is_invalidated(exc):
-                self._db.recover(exc)
-                exc = StoreError(
-                    f"The database stopped working ({str(exc).strip().splitlines()[-1]}) and is being "
-                    "opened again; retry in a moment."
-                )
-            elif isinstance(exc, duckdb.Error) and "No space left on device" in str(exc):
-                exc = DiskFullError(
-                    f"The disk holding {self._db.path} is full ({exc}); writes are refused until space "
-                    "is freed, then resume by themselves."
-                )
+            exc = self._explained(exc)
             self._fail(taken, exc)
             return
         stored = sum(item.size - item.rejected for item in taken if item.rows is None)
@@ -537,6 +527,22 @@ class Writer:
             except Exception:
                 logger.exception("a commit listener failed")
 
+    def _explained(self, exc: Exception) -> Exception:
+        """A failed write's error as the caller should see it: an invalidated database is
+        opened again (and says so), a full disk says it is full; anything else as it is."""
+        if isinstance(exc, duckdb.Error) and is_invalidated(exc):
+            self._db.recover(exc)
+            return StoreError(
+                f"The database stopped working ({str(exc).strip().splitlines()[-1]}) and is being "
+                "opened again; retry in a moment."
+            )
+        if isinstance(exc, duckdb.Error) and "No space left on device" in str(exc):
+            return DiskFullError(
+                f"The disk holding {self._db.path} is full ({exc}); writes are refused until space "
+                "is freed, then resume by themselves."
+            )
+        return exc
+
     def _run_work(
         self, cursor: duckdb.DuckDBPyConnection, generation: int, item: _Item
     ) -> tuple[duckdb.DuckDBPyConnection, int]:
@@ -557,17 +563,7 @@ class Writer:
                         pass
                     raise
         except Exception as exc:  # the caller's error, on its future; the writer goes on
-            if isinstance(exc, duckdb.Error) and is_invalidated(exc):
-                self._db.recover(exc)
-                exc = StoreError(
-                    f"The database stopped working ({str(exc).strip().splitlines()[-1]}) and is being "
-                    "opened again; retry in a moment."
-                )
-            elif isinstance(exc, duckdb.Error) and "No space left on device" in str(exc):
-                exc = DiskFullError(
-                    f"The disk holding {self._db.path} is full ({exc}); writes are refused until space "
-                    "is freed, then resume by themselves."
-                )
+            exc = self._explained(exc)
             if not item.future.done():
                 item.future.set_exception(exc)
             return cursor, generation
