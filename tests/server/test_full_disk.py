@@ -77,6 +77,12 @@ def test_a_low_disk_refuses_writes_keeps_reads_and_recovers_by_itself(small_disk
             assert "WORKBENCH_MIN_FREE_MB" in health.json()["problem"]
             spans = requests.get(server.url + "/api/spans?format=json", timeout=30)
             assert spans.status_code == 200 and len(spans.json()) == 20
+            # Feedback is refused the same way, as JSON a client can retry, not as a 500.
+            span_id = spans.json()[0]["span_id"]
+            note = requests.post(server.url + "/api/annotations", timeout=30,
+                                 json={"span_id": span_id, "name": "user_feedback", "label": "thumbs_up"})
+            assert note.status_code == 503, note.text
+            assert note.json()["type"] == "DiskFullError" and int(note.headers["Retry-After"]) >= 1
             # The cause is logged once, not once a request.
             assert sum("WORKBENCH_MIN_FREE_MB" in r.getMessage() for r in caplog.records) == 1
             filler.unlink()

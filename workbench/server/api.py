@@ -44,7 +44,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 from tornado.web import HTTPError, RequestHandler
 
-from workbench.errors import ConfigError, FilterError, NotFoundError, QueueFullError, WorkbenchError
+from workbench.errors import ConfigError, DiskFullError, FilterError, NotFoundError, QueueFullError, WorkbenchError
 from workbench.read import Reader, Selection
 from workbench.store.schema import TABLES
 
@@ -173,7 +173,7 @@ class _ApiHandler(RequestHandler):
             self.error(404, str(exc), type(exc).__name__)
         except (FilterError, ConfigError) as exc:
             self.error(400, str(exc), type(exc).__name__)
-        except QueueFullError as exc:
+        except (QueueFullError, DiskFullError) as exc:  # for now: the client may retry later
             self.error(503, str(exc), type(exc).__name__)
         except RecursionError:
             self.error(400, "The request is nested too deeply to read; send something flatter.", "ConfigError")
