@@ -37,13 +37,8 @@ def usd(value: Any, *, missing: str = "unknown") -> str:
         >>> [usd(v) for v in (1234.5, 12.345, 0.5, 0.0123456, 0.000033, 0, None)]
         ['$1,234', '$12.35', '$0.50', '$0.0123', '$0.000033', '$0', 'unknown']
     """
-    if value is None:
-        return missing
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return missing
-    if math.isnan(number):
+    number = _number(value)
+    if number is None:
         return missing
     if math.isinf(number):
         return "-$\u221e" if number < 0 else "$\u221e"
@@ -63,6 +58,17 @@ def usd(value: Any, *, missing: str = "unknown") -> str:
     return f"{sign}${whole}.{fraction}"
 
 
+def _number(value: Any) -> float | None:
+    """``value`` as a float, or None when it is missing, not a number, or NaN."""
+    if value is None:
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return None if math.isnan(number) else number
+
+
 def rate(value: Any, *, symbol: bool = True, missing: str = "") -> str:
     """Format a price in US dollars per million tokens, as short as it was written.
 
@@ -78,12 +84,7 @@ def rate(value: Any, *, symbol: bool = True, missing: str = "") -> str:
         >>> [rate(v) for v in (2.5, 10.0, 0.075, None)], rate(1.25, symbol=False)
         (['$2.5', '$10', '$0.075', ''], '1.25')
     """
-    if value is None:
-        return missing
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return missing
-    if math.isnan(number):
+    number = _number(value)
+    if number is None:
         return missing
     return f"${number:g}" if symbol else f"{number:g}"
