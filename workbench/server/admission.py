@@ -220,10 +220,10 @@ class Admission(httputil.HTTPServerConnectionDelegate):
         self.low_disk = low_disk
         self.refused = 0
 
-    def start_request(  # noqa: D102 - tornado's hook
+    def start_request(  # tornado's hook
         self, server_conn: object, request_conn: httputil.HTTPConnection
     ) -> httputil.HTTPMessageDelegate:
         return _Guard(self, server_conn, request_conn)
 
-    def on_close(self, server_conn: object) -> None:  # noqa: D102
+    def on_close(self, server_conn: object) -> None:
         self.application.on_close(server_conn)

@@ -87,7 +87,7 @@ def _flat(table: pa.Table) -> pa.Table:
 
 
 class _ApiHandler(RequestHandler):
-    def initialize(self, reader: Reader, executor: ThreadPoolExecutor, info: Callable[[], dict[str, Any]]) -> None:  # noqa: D102
+    def initialize(self, reader: Reader, executor: ThreadPoolExecutor, info: Callable[[], dict[str, Any]]) -> None:
         self.reader = reader
         self.executor = executor
         self.info = info
@@ -203,12 +203,12 @@ def _json_error(handler: RequestHandler, status_code: int, exc_info: Any) -> Non
 
 
 class HealthHandler(_ApiHandler):
-    async def get(self) -> None:  # noqa: D102
+    async def get(self) -> None:
         self.send_json({"status": "ok", **self.info()})
 
 
 class StatsHandler(_ApiHandler):
-    async def get(self) -> None:  # noqa: D102
+    async def get(self) -> None:
         async def go() -> None:
             self.send_json(await self.run(self.reader.stats))
 
@@ -216,7 +216,7 @@ class StatsHandler(_ApiHandler):
 
 
 class ProjectsHandler(_ApiHandler):
-    async def get(self) -> None:  # noqa: D102
+    async def get(self) -> None:
         async def go() -> None:
             projects = await self.run(self.reader.projects)
             offset, limit = self.int_arg("offset", 0) or 0, self.int_arg("limit", None)
@@ -226,7 +226,7 @@ class ProjectsHandler(_ApiHandler):
 
 
 class SpansHandler(_ApiHandler):
-    async def get(self) -> None:  # noqa: D102
+    async def get(self) -> None:
         async def go() -> None:
             columns = self.arg("columns")
             table = await self.run(
@@ -247,7 +247,7 @@ class SpansHandler(_ApiHandler):
 
 
 class TracesHandler(_ApiHandler):
-    async def get(self) -> None:  # noqa: D102
+    async def get(self) -> None:
         async def go() -> None:
             table = await self.run(
                 self.reader.traces,
@@ -264,7 +264,7 @@ class TracesHandler(_ApiHandler):
 
 
 class TraceHandler(_ApiHandler):
-    async def get(self, trace_id: str) -> None:  # noqa: D102
+    async def get(self, trace_id: str) -> None:
         async def go() -> None:
             _check_id(trace_id, "trace", _TRACE_ID, 32)
             offset, limit = self.int_arg("offset", 0) or 0, self.int_arg("limit", None)
@@ -278,7 +278,7 @@ class TraceHandler(_ApiHandler):
 
 
 class SpanHandler(_ApiHandler):
-    async def get(self, span_id: str) -> None:  # noqa: D102
+    async def get(self, span_id: str) -> None:
         async def go() -> None:
             _check_id(span_id, "span", _SPAN_ID, 16)
             self.send_json(await self.run(self.reader.span, span_id))
@@ -294,7 +294,7 @@ def _check_id(value: str, kind: str, pattern: re.Pattern[str], digits: int) -> N
 class _ChildRowsHandler(_ApiHandler):
     method = "documents"
 
-    async def get(self) -> None:  # noqa: D102
+    async def get(self) -> None:
         async def go() -> None:
             table = await self.run(
                 getattr(self.reader, self.method),
@@ -318,7 +318,7 @@ class EmbeddingsHandler(_ChildRowsHandler):
 
 
 class AnnotationsHandler(_ApiHandler):
-    async def get(self) -> None:  # noqa: D102
+    async def get(self) -> None:
         async def go() -> None:
             table = await self.run(
                 self.reader.annotations,
@@ -333,7 +333,7 @@ class AnnotationsHandler(_ApiHandler):
 
         await self.guarded(go())
 
-    async def post(self) -> None:  # noqa: D102
+    async def post(self) -> None:
         media = (self.request.headers.get("Content-Type") or "").split(";")[0].strip().lower()
         if media != "application/json":
             # A web page can post text/plain to any origin without asking; JSON it cannot.
@@ -357,17 +357,17 @@ class AnnotationsHandler(_ApiHandler):
 class NotFoundHandler(_ApiHandler):
     """Any other path under /api/: a JSON 404, whatever the method."""
 
-    def prepare(self) -> None:  # noqa: D102
+    def prepare(self) -> None:
         raise HTTPError(404)
 
 
 class TablesHandler(_ApiHandler):
-    async def get(self) -> None:  # noqa: D102
+    async def get(self) -> None:
         self.send_json({"tables": list(TABLES)})
 
 
 class TableHandler(_ApiHandler):
-    async def get(self, name: str) -> None:  # noqa: D102
+    async def get(self, name: str) -> None:
         async def go() -> None:
             table = await self.run(self.reader.table, name)
             offset, limit = self.int_arg("offset", 0) or 0, self.int_arg("limit", None)

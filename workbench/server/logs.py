@@ -59,11 +59,11 @@ def _decode(body: bytes, content_type: str, pipeline: Pipeline | None) -> Decode
 class OtlpLogsHandler(OtlpTracesHandler):
     """The OTLP/HTTP logs endpoint (CORS, OPTIONS and error bodies as for traces)."""
 
-    def initialize(self, ingest: Ingest, **options: Any) -> None:  # noqa: D102 - tornado's hook
+    def initialize(self, ingest: Ingest, **options: Any) -> None:  # tornado's hook
         super().initialize(ingest, **options)  # the traces handler's options (access rules ...)
         self.pipeline = _pipeline(ingest)
 
-    async def post(self) -> None:  # noqa: D102
+    async def post(self) -> None:
         ingest = self.ingest
         read = self._read_body("OTLP logs")
         if read is None:

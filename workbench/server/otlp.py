@@ -121,18 +121,18 @@ class OtlpTracesHandler(RequestHandler):
     """The OTLP/HTTP traces endpoint (requests reach it once admitted: see
     :mod:`workbench.server.admission`)."""
 
-    def initialize(self, ingest: Ingest, access: Access | None = None) -> None:  # noqa: D102 - tornado's hook
+    def initialize(self, ingest: Ingest, access: Access | None = None) -> None:  # tornado's hook
         self.ingest = ingest
         self.access = access
         self.set_default_headers()  # tornado set the defaults before this hook gave the rules
         self._inflated = 0  # bytes reserved for what a gzip body inflated to
 
-    def on_finish(self) -> None:  # noqa: D102 - tornado's hook
+    def on_finish(self) -> None:  # tornado's hook
         if self._inflated:
             self.ingest.budget.release(self._inflated)
             self._inflated = 0
 
-    def on_connection_close(self) -> None:  # noqa: D102 - tornado's hook
+    def on_connection_close(self) -> None:  # tornado's hook
         self.on_finish()
         super().on_connection_close()
 
@@ -146,7 +146,7 @@ class OtlpTracesHandler(RequestHandler):
         for name, value in cors.items():
             self.set_header(name, value)
 
-    def options(self) -> None:  # noqa: D102
+    def options(self) -> None:
         if "Access-Control-Allow-Origin" not in self._headers:
             self.set_status(403)
             self.set_header("Content-Type", JSON)
@@ -205,7 +205,7 @@ class OtlpTracesHandler(RequestHandler):
             return None
         return body, content_type
 
-    async def post(self) -> None:  # noqa: D102
+    async def post(self) -> None:
         ingest = self.ingest
         read = self._read_body("OTLP")
         if read is None:

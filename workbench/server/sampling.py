@@ -128,7 +128,7 @@ class BatchSampler:
                     pc.is_in(batch.annotations.column("trace_id"), value_set=spans.column("trace_id"))
                 ),
             ))
-        for key, row in self.sampler.take_dropped():
+        for key, _row in self.sampler.take_dropped():
             by_batch.setdefault(key, [])
             self._remaining[key] -= 1
         for key, rows in by_batch.items():

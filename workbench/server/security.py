@@ -310,10 +310,10 @@ def _without_token(request: httputil.HTTPServerRequest) -> str:
 class _Refusal(RequestHandler):
     """Answers a refused request at once; its body, if any, is never kept."""
 
-    def initialize(self, status: int, message: str) -> None:  # noqa: D102 - tornado's hook
+    def initialize(self, status: int, message: str) -> None:  # tornado's hook
         self.status, self.message = status, message
 
-    def prepare(self) -> None:  # noqa: D102
+    def prepare(self) -> None:
         self.set_status(self.status)
         if self.status == 401:
             self.set_header("WWW-Authenticate", 'Bearer realm="workbench"')
@@ -330,17 +330,17 @@ class _Refusal(RequestHandler):
             self.set_header("Content-Type", "text/plain; charset=utf-8")
             self.finish(self.message + "\n")
 
-    def data_received(self, chunk: bytes) -> None:  # noqa: D102
+    def data_received(self, chunk: bytes) -> None:
         pass
 
 
 class _TokenCookie(RequestHandler):
     """``?token=`` on a page: keep the token in a cookie and show the address without it."""
 
-    def initialize(self, access: Access, location: str) -> None:  # noqa: D102
+    def initialize(self, access: Access, location: str) -> None:
         self.access, self.location = access, location
 
-    def get(self) -> None:  # noqa: D102
+    def get(self) -> None:
         self.set_cookie(self.access.cookie_name, self.access.token or "", httponly=True, samesite="Lax", path="/")
         self.redirect(self.location or "/")
 
@@ -357,7 +357,7 @@ class Guard(Router):
         self.application = application
         self.access = access
 
-    def find_handler(  # noqa: D102 - tornado's hook
+    def find_handler(  # tornado's hook
         self, request: httputil.HTTPServerRequest, **kwargs: Any
     ) -> httputil.HTTPMessageDelegate | None:
         refusal = self.access.check(request)

@@ -55,10 +55,10 @@ _DRAIN_S = 15.0  # how long a stop waits for accepted requests to be answered
 class _HomeHandler(RequestHandler):
     """A plain page at ``/`` when the app's packages are not installed."""
 
-    def initialize(self, server: Server) -> None:  # noqa: D102
+    def initialize(self, server: Server) -> None:
         self.server = server
 
-    def get(self) -> None:  # noqa: D102
+    def get(self) -> None:
         stats = self.server.info()
         self.set_header("Content-Type", "text/html; charset=utf-8")
         self.finish(
@@ -191,7 +191,7 @@ class Server:
         try:
             spans: int | None = self.reader.count()
             problem = None
-        except Exception as exc:  # health must answer, whatever the store's state
+        except Exception as exc:  # noqa: BLE001 - health must answer, whatever the store's state
             spans, problem = None, str(exc)
         low_disk = self.store.db.low_disk()
         return {

@@ -24,7 +24,7 @@ from workbench.errors import DiskFullError, FilterError, SchemaVersionError, Sto
 from workbench.store.holder import read_holder_url
 from workbench.store.schema import OWN_TABLES, SCHEMA_VERSION, TABLES, ddl
 
-__all__ = ["Database", "MEMORY", "is_invalidated"]
+__all__ = ["MEMORY", "Database", "is_invalidated"]
 
 logger = logging.getLogger(__name__)
 

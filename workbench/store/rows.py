@@ -25,7 +25,7 @@ from workbench.semconv.evaluations import Evaluation, evaluations_of
 from workbench.semconv.repair import MAX_TIME_NS, UnstorableSpan, repair_span
 from workbench.store.schema import ANNOTATIONS, DOCUMENTS, EMBEDDINGS, SPANS
 
-__all__ = ["SpanBatch", "to_tables", "to_json", "messages_json"]
+__all__ = ["SpanBatch", "messages_json", "to_json", "to_tables"]
 
 _VECTOR_SUFFIX = ".embedding.vector"
 
@@ -208,10 +208,7 @@ def _build_repaired(spans: list[Span]) -> SpanBatch:
 
 
 def _odd_event_time(span: Span) -> bool:
-    for event in span.events:
-        if not 0 <= event.time_ns <= MAX_TIME_NS:
-            return True
-    return False
+    return any(not 0 <= event.time_ns <= MAX_TIME_NS for event in span.events)
 
 
 def _build(spans: list[Span]) -> SpanBatch:

@@ -120,7 +120,7 @@ class OpenFile:
         for flush in self._live(self._flushes):
             try:
                 problem = flush(timeout)
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 - one writer's failure must not stop the others' flush
                 problem = str(exc)
             if problem:
                 problems.append(str(problem))
@@ -218,7 +218,7 @@ def _close_at_exit() -> None:
         for shared in files:
             try:
                 problem = shared.flush_everything(_EXIT_TIMEOUT_S)
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 - at exit: report and go on to the next file
                 problem = str(exc)
             if problem:
                 print(f"workbench: spans could not be written to {shared.path} before exit: {problem}",
@@ -231,5 +231,5 @@ def _close_at_exit() -> None:
                 del _files[shared.key]
         try:
             shared.close()
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - at exit: report and go on to the next file
             print(f"workbench: {shared.path} could not be closed cleanly at exit: {exc}", file=sys.stderr)

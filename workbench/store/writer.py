@@ -111,7 +111,7 @@ def _append(cursor: duckdb.DuckDBPyConnection, table: str, rows: pa.Table) -> No
 class _Item:
     """Something waiting to be written: spans, a ready span batch, rows to append, or a unit of work."""
 
-    __slots__ = ("spans", "batch", "table", "rows", "work", "future", "size", "rejected", "error")
+    __slots__ = ("batch", "error", "future", "rejected", "rows", "size", "spans", "table", "work")
 
     def __init__(
         self,
@@ -500,7 +500,7 @@ class Writer:
                 self._salvage(cursor, taken)
                 if record is not None:  # the range to de-duplicate, recorded on its own
                     self._insert(cursor, SpanBatch.concat([]), [], record)
-        except Exception as exc:  # a failed batch must not stop the writer
+        except Exception as exc:  # noqa: BLE001 - a failed batch must not stop the writer
             exc = self._explained(exc)
             self._fail(taken, exc)
             return
@@ -562,7 +562,7 @@ class Writer:
                     except duckdb.Error:  # a failed COMMIT has ended the transaction already
                         pass
                     raise
-        except Exception as exc:  # the caller's error, on its future; the writer goes on
+        except Exception as exc:  # noqa: BLE001 - the caller's error, on its future; the writer goes on
             exc = self._explained(exc)
             if not item.future.done():
                 item.future.set_exception(exc)
