@@ -9,4 +9,4 @@ from __future__ import annotations
 from workbench.read.local import SPAN_FIELDS, TRACE_COLUMNS, Reader
 from workbench.read.selection import Selection, parse_time
 
-__all__ = ["Reader", "SPAN_FIELDS", "Selection", "TRACE_COLUMNS", "parse_time"]
+__all__ = ["SPAN_FIELDS", "TRACE_COLUMNS", "Reader", "Selection", "parse_time"]

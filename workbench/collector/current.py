@@ -39,11 +39,11 @@ class _FollowingTracer(trace.Tracer):
             self._for = provider
         return self._tracer
 
-    def start_span(self, *args: Any, **kwargs: Any) -> trace.Span:  # noqa: D102
+    def start_span(self, *args: Any, **kwargs: Any) -> trace.Span:
         return self._now().start_span(*args, **kwargs)
 
     @contextmanager
-    def start_as_current_span(self, *args: Any, **kwargs: Any) -> Iterator[trace.Span]:  # noqa: D102
+    def start_as_current_span(self, *args: Any, **kwargs: Any) -> Iterator[trace.Span]:
         with self._now().start_as_current_span(*args, **kwargs) as span:
             yield span
 
@@ -55,7 +55,7 @@ class CurrentProvider(trace.TracerProvider):
         self._lock = threading.Lock()
         self.provider: Any = None
 
-    def get_tracer(self, *args: Any, **kwargs: Any) -> trace.Tracer:  # noqa: D102
+    def get_tracer(self, *args: Any, **kwargs: Any) -> trace.Tracer:
         return _FollowingTracer(self, args, kwargs)
 
     def install(self, provider: Any) -> bool:

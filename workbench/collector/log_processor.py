@@ -110,7 +110,7 @@ class LogCollector(LogRecordProcessor):
                     logger.warning("workbench dropped log records: its queue is full or it is shut down")
                 return
             self._queue.append(log_record)
-        except Exception:  # the host program must never see our failure
+        except Exception:  # noqa: BLE001 - the host program must never see our failure
             pass
 
     emit = on_emit  # the name older SDKs call
@@ -189,18 +189,18 @@ class _Switch(LogRecordProcessor):
     def __init__(self) -> None:
         self.target: LogRecordProcessor | None = None
 
-    def on_emit(self, log_record: Any) -> None:  # noqa: D102
+    def on_emit(self, log_record: Any) -> None:
         target = self.target
         if target is not None:
             target.on_emit(log_record)
 
     emit = on_emit
 
-    def force_flush(self, timeout_millis: int = 30_000) -> bool:  # noqa: D102
+    def force_flush(self, timeout_millis: int = 30_000) -> bool:
         target = self.target
         return target.force_flush(timeout_millis) if target is not None else True
 
-    def shutdown(self) -> None:  # noqa: D102
+    def shutdown(self) -> None:
         target = self.target
         if target is not None:
             target.shutdown()
@@ -213,10 +213,10 @@ class _Bridge(SpanProcessor):
     def __init__(self, collector: LogRecordProcessor) -> None:
         self.collector = collector
 
-    def force_flush(self, timeout_millis: int = 30_000) -> bool:  # noqa: D102
+    def force_flush(self, timeout_millis: int = 30_000) -> bool:
         return self.collector.force_flush(timeout_millis)
 
-    def shutdown(self) -> None:  # noqa: D102
+    def shutdown(self) -> None:
         self.collector.force_flush(30_000)
         self.collector.shutdown()
 

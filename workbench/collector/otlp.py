@@ -242,9 +242,9 @@ def _int64(value: Any, where: str, notes: list[str]) -> int | str:
     """An ``intValue``: a JSON number or decimal text; beyond 64 bits it is kept as its text."""
     if type(value) is int:
         number = value
-    elif type(value) is str and _DECIMAL.fullmatch(value):
-        number = int(value)
-    elif type(value) is float and math.isfinite(value) and value.is_integer():
+    elif (type(value) is str and _DECIMAL.fullmatch(value)) or (
+        type(value) is float and math.isfinite(value) and value.is_integer()
+    ):
         number = int(value)
     else:
         raise _Rejected(f"attribute {where!r} has intValue {value!r:.40}; it must be a whole number")

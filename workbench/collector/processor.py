@@ -14,9 +14,9 @@ import logging
 import threading
 import time
 from collections import deque
-from dataclasses import replace
 from collections.abc import Callable
 from concurrent.futures import Future
+from dataclasses import replace
 
 from opentelemetry.context import Context
 from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor
@@ -101,7 +101,7 @@ class CollectorProcessor(SpanProcessor):
             queue.append(span)
             if len(queue) >= self._batch:
                 self._wake.set()
-        except Exception:  # the host program must never see our failure
+        except Exception:  # noqa: BLE001 - the host program must never see our failure
             pass
 
     def _drop(self, count: int) -> None:

@@ -60,10 +60,10 @@ __all__ = [
     "bills_tokens_sql",
     "call_cost",
     "cost",
-    "free_sql",
-    "is_free",
     "cost_columns",
     "cost_sql",
+    "free_sql",
+    "is_free",
 ]
 
 _PER = 1_000_000

@@ -23,9 +23,9 @@ from typing import Any
 import pandas as pd
 
 from workbench.errors import ConfigError
+from workbench.pricing.effective import effective, effective_table, price_file
 from workbench.pricing.patterns import compile_pattern
 from workbench.pricing.price_row import COLUMNS, PriceRow
-from workbench.pricing.effective import effective, effective_table, price_file
 from workbench.pricing.table import PriceMatch, PriceTable
 from workbench.pricing.userfile import (
     import_prices,

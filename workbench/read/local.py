@@ -26,7 +26,7 @@ from workbench.read.source import CAPABILITIES
 from workbench.store import Store
 from workbench.tree import Trace
 
-__all__ = ["Reader", "SPAN_FIELDS", "TRACE_COLUMNS", "parse_time"]
+__all__ = ["SPAN_FIELDS", "TRACE_COLUMNS", "Reader", "parse_time"]
 
 _HEAVY = ("attributes", "resource", "events", "links", "input_messages", "output_messages")
 _MAX_ROWS = 2**63 - 1  # DuckDB's LIMIT and OFFSET are signed 64-bit

@@ -95,7 +95,7 @@ def _whole(value: Any) -> int | None:
         number = int(value)
     except (TypeError, ValueError, OverflowError):
         return None
-    return number if number == value or isinstance(value, str) and value.strip().isdigit() else None
+    return number if number == value or (isinstance(value, str) and value.strip().isdigit()) else None
 
 
 def texts(value: Any, name: str, *, lower: bool = False) -> list[str]:

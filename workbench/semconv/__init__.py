@@ -154,7 +154,7 @@ def make_span(
             scope_version,
             default_project,
         )
-    except Exception:  # a bug of ours must not cost the host its span
+    except Exception:  # noqa: BLE001 - a bug of ours must not cost the host its span
         _warn_once()
         return new_span(
             trace_id=trace_id,

@@ -67,7 +67,7 @@ def constructor(cls: type[T]) -> Callable[..., T]:
     source = "\n".join(
         [f"def build({', '.join(params)}):", "    self = _new(_cls)", *body, "    return self"]
     )
-    exec(compile(source, f"<constructor of {cls.__qualname__}>", "exec"), namespace)  # noqa: S102
+    exec(compile(source, f"<constructor of {cls.__qualname__}>", "exec"), namespace)
     build: Callable[..., T] = namespace["build"]
     build.__doc__ = f"Build a {cls.__qualname__} (see workbench.semconv.build)."
     return build

@@ -20,10 +20,10 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from workbench.model import Event, Message, ToolCall
-from workbench.semconv.keys import CHUNK_EVENT_NAMES, CHUNK_EVENT_SUFFIXES
 from workbench.semconv.build import new_message, new_tool_call
 from workbench.semconv.coerce import as_json, as_str, to_text
 from workbench.semconv.indexed import Groups, subgroups
+from workbench.semconv.keys import CHUNK_EVENT_NAMES, CHUNK_EVENT_SUFFIXES
 from workbench.semconv.messages import content_text, message_from_dict, messages_from_value
 
 __all__ = ["event_messages", "first_chunk_ms", "indexed_messages", "json_messages"]

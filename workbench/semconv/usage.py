@@ -27,8 +27,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from workbench.model import TokenUsage
-from workbench.semconv.build import new_tokens
 from workbench.semconv import keys
+from workbench.semconv.build import new_tokens
 from workbench.semconv.coerce import as_count, as_float
 from workbench.semconv.fields import pick
 from workbench.semconv.indexed import Hits
@@ -105,7 +105,7 @@ def _includes_cache(
         return False
     if source == "langfuse":
         return False
-    if (
+    if (  # noqa: SIM103 - one branch per rule of the docstring
         source in ("gen_ai", "vercel")
         and provider is not None
         and "anthropic" in provider
