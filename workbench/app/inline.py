@@ -130,7 +130,7 @@ def in_kernel() -> bool:
         from IPython import get_ipython
 
         shell = get_ipython()
-    except Exception:  # pragma: no cover - a broken IPython is no notebook
+    except Exception:  # noqa: BLE001  # pragma: no cover - a broken IPython is no notebook
         return False
     return shell is not None and getattr(shell, "kernel", None) is not None
 
@@ -176,7 +176,13 @@ def _publish_server_loader(server_url: str) -> None:
     from bokeh.resources import Resources as BokehResources
     from IPython.display import publish_display_data
     from panel.io.notebook import (
-        LOAD_MIME, PANEL_DIR, PYVIZ_PROXY, _autoload_js, _JupyterCommManager, nb_mime_js, require_components,
+        LOAD_MIME,
+        PANEL_DIR,
+        PYVIZ_PROXY,
+        _autoload_js,
+        _JupyterCommManager,
+        nb_mime_js,
+        require_components,
     )
     from panel.io.resources import Resources, bundle_resources, set_resource_mode
 

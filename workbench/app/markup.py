@@ -26,8 +26,8 @@ __all__ = [
     "esc",
     "fmt_count",
     "fmt_ms",
-    "fmt_usd",
     "fmt_time",
+    "fmt_usd",
     "fold",
     "grid",
     "href",
@@ -36,8 +36,8 @@ __all__ = [
     "local_bound",
     "pretty_json",
     "short",
-    "zone_label",
     "tabs",
+    "zone_label",
 ]
 
 #: Text longer than this many characters is folded behind an expander.
@@ -49,7 +49,7 @@ def is_missing(value: Any) -> bool:
     if value is None:
         return True
     try:
-        return bool(value != value)  # noqa: PLR0124 - NaN and NaT are not equal to themselves
+        return bool(value != value)  # NaN and NaT are not equal to themselves
     except (TypeError, ValueError):
         return False
 

@@ -85,7 +85,7 @@ def check(db: str | None, url: str | None, config_path: str | None, window: str 
     sys.exit(FIRED if results.fired else 0)
 
 
-def _alert_log(cfg, target: str):  # noqa: ANN001, ANN202 - monitors stay a lazy import
+def _alert_log(cfg, target: str):  # monitors stay a lazy import
     """The log of what the webhook was told: [webhook] state, else beside the monitors file."""
     from pathlib import Path
 

@@ -146,7 +146,7 @@ class DriftWorker:
                 worker = _shared[key] = cls(reader, warm=warm).start()
             return worker
 
-    def __enter__(self) -> DriftWorker:  # noqa: PYI034 - typing.Self needs Python 3.11
+    def __enter__(self) -> DriftWorker:  # typing.Self needs Python 3.11
         return self.start()
 
     def __exit__(self, *exc: object) -> None:

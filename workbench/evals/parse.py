@@ -99,7 +99,7 @@ def _label(value: Any, kind: str) -> str | None:
     word = value.strip().lower().replace("-", " ").replace("_", " ")
     if word in (positive, positive.replace("_", " ")):
         return positive
-    if word in (negative, negative.replace("_", " ")) or word.startswith(("not ", "un", "in", "ir")) and positive in word:
+    if word in (negative, negative.replace("_", " ")) or (word.startswith(("not ", "un", "in", "ir")) and positive in word):
         return negative
     if word in _NO or word.startswith(("not ", "no ")):
         return negative

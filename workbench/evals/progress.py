@@ -38,7 +38,7 @@ class Progress:
             if tqdm is not None:
                 self._bar = tqdm(total=total, desc=description, unit="task", file=self.stream, leave=True)
 
-    def __enter__(self) -> Progress:  # noqa: PYI034 - typing.Self needs Python 3.11
+    def __enter__(self) -> Progress:  # typing.Self needs Python 3.11
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -44,8 +44,8 @@ from workbench.monitors.webhook import Delivery, Webhook, notify, payload
 
 __all__ = [
     "DEFAULT_WINDOW",
-    "AlertLog",
     "KINDS",
+    "AlertLog",
     "Context",
     "CostBudget",
     "CostJump",
