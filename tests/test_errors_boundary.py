@@ -123,7 +123,7 @@ class _NotWorkbench(BaseHTTPRequestHandler):
     def log_message(self, *args):  # quiet
         pass
 
-    def do_GET(self):  # noqa: N802 - the http.server name
+    def do_GET(self):  # the http.server name
         status = 200 if self.path.startswith("/ok") else 404
         body = b"<html>hello</html>"
         self.send_response(status)
@@ -147,9 +147,9 @@ def test_a_url_that_is_not_a_workbench_server_says_so(other_server):
     with pytest.raises(ServerError, match="not as a workbench server does") as caught:
         workbench.open(other_server).spans()
     _one(caught.value)
-    with pytest.raises(ServerError, match="is .* a workbench server") as caught:
+    with pytest.raises(ServerError, match=r"is .* a workbench server") as caught:
         workbench.open(other_server + "/ok").projects()
     _one(caught.value)
-    with pytest.raises(ServerError, match="is .* a workbench server") as caught:
+    with pytest.raises(ServerError, match=r"is .* a workbench server") as caught:
         workbench.open(other_server + "/ok").spans()
     _one(caught.value)

@@ -63,7 +63,7 @@ def _site(page: dict[str, str]) -> Iterator[str]:
     """A tiny web server on 127.0.0.2 serving ``page["html"]`` (read when asked for); yields its origin."""
 
     class Page(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 - the stdlib's hook
+        def do_GET(self) -> None:  # the stdlib's hook
             body = page.get("html", "").encode()
             self.send_response(200)
             self.send_header("Content-Type", "text/html; charset=utf-8")

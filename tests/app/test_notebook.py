@@ -65,11 +65,11 @@ def test_view_takes_a_height_and_refuses_what_it_cannot_use(tmp_path):
         assert tall.__panel__().sizing_mode == "stretch_width"
         assert session.view(resources="inline").resources == "inline"
         for bad in ({"height": 100}, {"height": "tall"}, {"resources": "cdn"}):
-            with pytest.raises(ConfigError, match="height|resources"):
+            with pytest.raises(ConfigError, match=r"height|resources"):
                 session.view(**bad)
     finally:
         session.stop()
-    with pytest.raises(ServerError, match="stopped.*workbench.launch"):
+    with pytest.raises(ServerError, match=r"stopped.*workbench\.launch"):
         session.view()
 
 
@@ -103,7 +103,7 @@ def test_the_view_outputs_load_nothing_from_a_cdn(tmp_path):
     nbclient.NotebookClient(notebook, kernel_name="python3", timeout=180,
                             resources={"metadata": {"path": str(tmp_path)}}).execute()
     launch, served, inline, _ = ([o for o in cell.outputs if o.output_type != "stream"] for cell in notebook.cells)
-    url = [o.text for o in notebook.cells[0].outputs if o.output_type == "stream"][0].strip()
+    url = next(o.text for o in notebook.cells[0].outputs if o.output_type == "stream").strip()
 
     def text(outputs):
         return "\n".join(str(value) for o in outputs for value in o.get("data", {}).values())

@@ -17,14 +17,14 @@ import pytest
 pytest.importorskip("openai")
 pytest.importorskip("opentelemetry.instrumentation.openai_v2")
 
-import workbench  # noqa: E402
-from workbench.store import Store  # noqa: E402
+import workbench
+from workbench.store import Store
 
 ANSWER = "Paris is the capital of France."
 
 
 class _ChatCompletions(BaseHTTPRequestHandler):
-    def do_POST(self) -> None:  # noqa: N802 - http.server's name
+    def do_POST(self) -> None:  # http.server's name
         request = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
         body = json.dumps({
             "id": "chatcmpl-1", "object": "chat.completion", "created": 1763884800, "model": request["model"],

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import pytest
 
+from tests.drift import scenario
+
 
 def needs_sklearn() -> None:
     pytest.importorskip("sklearn", reason="drift analyses need scikit-learn: pip install 'llm-trace-workbench[drift]'")
-
-from tests.drift import scenario
 
 
 @pytest.fixture(scope="module")

@@ -78,10 +78,7 @@ def build(seed: int = 7) -> Scenario:
     for day in range(6):
         for i in range(PER_DAY):
             when = START + dt.timedelta(days=day, minutes=int(i * 24 * 60 / PER_DAY))
-            if when >= SHIFT and rng.random() < 0.4:
-                topic = NEW_TOPIC
-            else:
-                topic = int(rng.integers(0, TOPICS - 1))
+            topic = NEW_TOPIC if when >= SHIFT and rng.random() < 0.4 else int(rng.integers(0, TOPICS - 1))
             vector = (c[topic] + rng.normal(0, 0.05, DIMS)).astype(np.float32)
             sims = units @ (vector / np.linalg.norm(vector))
             top = np.argsort(-sims)[:3]

@@ -133,7 +133,7 @@ class StandIn:
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/v1"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
-    def __enter__(self) -> StandIn:  # noqa: PYI034 - typing.Self needs Python 3.11
+    def __enter__(self) -> StandIn:  # typing.Self needs Python 3.11
         self.thread.start()
         return self
 

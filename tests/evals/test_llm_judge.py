@@ -103,12 +103,12 @@ def test_an_endpoint_without_json_mode_is_asked_again_without_it(standin):
 
 
 def test_errors_say_what_to_fix(standin):
-    with pytest.raises(JudgeError, match="answered 404.*model 'missing-model' exists"):
+    with pytest.raises(JudgeError, match=r"answered 404.*model 'missing-model' exists"):
         LLMJudge("missing-model", base_url=standin.url, max_retries=0).judge(Task("answer_relevance", "q", "a"))
-    with pytest.raises(JudgeError, match="Cannot reach the judge endpoint.*check base_url"):
+    with pytest.raises(JudgeError, match=r"Cannot reach the judge endpoint.*check base_url"):
         LLMJudge("m", base_url="http://127.0.0.1:9/v1", max_retries=0).judge(Task("answer_relevance", "q", "a"))
     standin.script = ["garbage"]
-    with pytest.raises(JudgeError, match="neither a score nor a label: 'I cannot decide.'"):
+    with pytest.raises(JudgeError, match=r"neither a score nor a label: 'I cannot decide\.'"):
         LLMJudge("m", base_url=standin.url).judge(Task("answer_relevance", "q", "a"))
     with pytest.raises(JudgeError, match="not an http"):
         LLMJudge("m", base_url="localhost:11434")
@@ -116,7 +116,7 @@ def test_errors_say_what_to_fix(standin):
 
 def test_a_run_with_a_dead_judge_stops_early_and_one_bad_answer_does_not(rag_store, standin):
     dead = LLMJudge("missing-model", base_url=standin.url, max_retries=0)
-    with pytest.raises(JudgeError, match="first 5 evaluations all failed.*answered 404"):
+    with pytest.raises(JudgeError, match=r"first 5 evaluations all failed.*answered 404"):
         run_evals(rag_store, [ContextRelevance(dead), AnswerRelevance(dead)], progress=False)
     standin.script = ["garbage"]
     run = run_evals(rag_store, AnswerRelevance(LLMJudge("judge-1", base_url=standin.url)), concurrency=1,

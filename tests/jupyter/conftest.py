@@ -22,7 +22,6 @@ from urllib.parse import urlparse
 
 import pytest
 
-
 ROOT = Path(__file__).resolve().parents[2]
 START_DEADLINE_S = 90.0
 DEADLINE_MS = 60_000  # two shared cores: a kernel's first import of panel takes a while
@@ -201,7 +200,7 @@ class NotebookPage:
         dialog = self.page.locator(".jp-Dialog button.jp-mod-accept")
         try:
             dialog.click(timeout=3_000)  # some versions ask first
-        except Exception:
+        except Exception:  # noqa: BLE001 - no dialog to accept
             pass
 
     def _kernel_menu(self, item: str) -> None:

@@ -209,7 +209,7 @@ def test_results_as_frame_and_json(world_reader):
 
 
 def test_a_bad_filter_names_the_rule(healthy):
-    with pytest.raises(ConfigError, match="The rule 'latency_slo' cannot run: .*latncy_ms"):
+    with pytest.raises(ConfigError, match=r"The rule 'latency_slo' cannot run: .*latncy_ms"):
         monitors.check(healthy, [LatencySLO(filter="latncy_ms > 3")], now=NOW)
 
 

@@ -156,7 +156,7 @@ def test_errors_of_the_file_itself(tmp_path):
         load_config(bad_json)
     yaml = tmp_path / "monitors.yaml"
     yaml.write_text("rules: {}")
-    with pytest.raises(ConfigError, match="has the extension '.yaml', which is neither TOML nor JSON; name it monitors.toml"):
+    with pytest.raises(ConfigError, match=r"has the extension '\.yaml', which is neither TOML nor JSON; name it monitors\.toml"):
         load_config(yaml)
     listed = tmp_path / "list.json"
     listed.write_text("[1, 2]")
@@ -179,8 +179,8 @@ def test_toml_on_a_python_without_tomllib(tmp_path, monkeypatch):
     path.write_text("window = '7d'\n")
     monkeypatch.setitem(sys.modules, "tomllib", None)  # as on Python 3.10
     monkeypatch.setitem(sys.modules, "tomli", None)
-    with pytest.raises(ConfigError, match="cannot read without the tomli package; pip install tomli, or write "
-                                          "the same settings as JSON in a .json file"):
+    with pytest.raises(ConfigError, match=r"cannot read without the tomli package; pip install tomli, or write "
+                                          r"the same settings as JSON in a \.json file"):
         load_config(path)
     json_path = tmp_path / "monitors.json"
     json_path.write_text('{"window": "7d"}')

@@ -52,5 +52,5 @@ def test_sampling_in_process_in_the_server_and_the_read_api_agree_on_every_span_
     assert queried[1] is not None and queried[1] > 0
     assert queried[2] is None and queried[3] == 0.25 and queried[4] is None and queried[5] == 0.01
     for a, b, c in zip(in_process, server, queried):
-        assert (a is None and b is None and c is None) or math.isclose(a, c) and math.isclose(b, c), (
+        assert (a is None and b is None and c is None) or (math.isclose(a, c) and math.isclose(b, c)), (
             in_process, server, queried)

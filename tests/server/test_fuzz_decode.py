@@ -255,7 +255,7 @@ def _spans_in(body: bytes, content_type: str) -> int:
     request = ExportTraceServiceRequest()
     try:
         request.ParseFromString(body)
-    except Exception:  # text that is not UTF-8: the decoder repaired it
+    except Exception:  # noqa: BLE001 - text that is not UTF-8: the decoder repaired it
         request.ParseFromString(repair_utf8(body))
     return sum(len(ss.spans) for rs in request.resource_spans for ss in rs.scope_spans)
 

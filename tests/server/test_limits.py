@@ -71,7 +71,7 @@ def test_an_oversized_api_body_gets_a_json_413_not_a_bare_400(limited):
 def test_a_body_far_over_the_limit_is_answered_without_being_read(limited):
     sock = raw_request(limited.port, post_head("/v1/traces", 1 << 30, "application/json"))
     with sock:
-        status, headers, body = read_response(sock)
+        status, _, body = read_response(sock)
     assert status == 413
     assert "1024 MiB" in json.loads(body)["message"]
 
@@ -108,7 +108,7 @@ def _closed_within(sock: socket.socket, seconds: float) -> bool:
     try:
         while sock.recv(65536):
             pass
-    except socket.timeout:
+    except TimeoutError:
         return False
     except ConnectionResetError:
         pass

@@ -6,7 +6,6 @@ import json
 import subprocess
 import sys
 import textwrap
-from pathlib import Path
 
 import duckdb
 import pyarrow.parquet as pq
@@ -58,7 +57,7 @@ def test_a_file_of_another_schema_version_is_refused(db_path):
     con = duckdb.connect(str(db_path))
     con.execute("UPDATE workbench_meta SET value = '999' WHERE key = 'schema_version'")
     con.close()
-    with pytest.raises(SchemaVersionError, match="schema version 999.*export it"):
+    with pytest.raises(SchemaVersionError, match=r"schema version 999.*export it"):
         Store(db_path)
 
 
@@ -168,7 +167,7 @@ def test_import_with_a_missing_column_says_which(tmp_path, store, rag_spans):
     table = pq.read_table(tmp_path / "out" / "spans").drop_columns(["model_name", "day"])
     broken = tmp_path / "broken.parquet"
     pq.write_table(table, broken)
-    with Store(tmp_path / "c.duckdb") as other, pytest.raises(ImportFormatError, match="lacks the column.*model_name"):
+    with Store(tmp_path / "c.duckdb") as other, pytest.raises(ImportFormatError, match=r"lacks the column.*model_name"):
         other.import_parquet(broken)
 
 
@@ -318,7 +317,7 @@ def test_closing_interrupts_a_query_running_on_another_thread(db_path):
             # A long query on this thread's own cursor.
             store.fetchall("SELECT count(*) FROM range(2000000000) a, spans b WHERE a.range % 7 = 3")
             outcome.append("finished")
-        except Exception as exc:  # interrupted, as intended
+        except Exception as exc:  # noqa: BLE001 - interrupted, as intended
             outcome.append(exc)
 
     thread = threading.Thread(target=slow_reader)
