@@ -97,7 +97,7 @@ class ServerProcess:
                 break
             except OSError:
                 if self.proc.poll() is not None:
-                    raise RuntimeError(self.proc.stderr.read().decode())
+                    raise RuntimeError(self.proc.stderr.read().decode()) from None
                 time.sleep(0.01)
         self.start_s = time.perf_counter() - t0
 
@@ -294,7 +294,7 @@ def bench_on_end(work: Path, spans: int = 20_000) -> dict:
         processor.on_end(span)
         timings.append(perf() - t)
     full = []
-    for i in range(spans):
+    for _ in range(spans):
         span = tracer.start_span("s")
         t = perf()
         span.end()

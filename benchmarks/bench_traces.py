@@ -27,10 +27,10 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 sys.path.insert(0, str(Path(__file__).parent))
-from bench_app import SPANS_PER_TRACE, make_spans  # noqa: E402
+from bench_app import SPANS_PER_TRACE, make_spans
 
-from workbench.query import Reader  # noqa: E402
-from workbench.store import Store  # noqa: E402
+from workbench.query import Reader
+from workbench.store import Store
 
 
 def timed(label: str, func: Callable[[], object], repeat: int) -> float:

@@ -385,7 +385,8 @@ class SupportApp:
         else:
             tool_span.set_attributes({"output.value": result.result_json, "output.mime_type": "application/json"})
         finish(tool_span, end, error=result.error)
-        follow = chat + [
+        follow = [
+            *chat,
             {"role": "assistant", "content": None, "tool_calls": [tool_call]},
             {"role": "tool", "content": result.result_json, "tool_call_id": call_id, "name": tool_name},
         ]
