@@ -35,6 +35,7 @@ def reader(store, rag_spans):
         ("attributes['custom.key'] >= 3", ["llm"]),
         ("attributes['openinference.span.kind'] == 'EMBEDDING'", ["embed"]),
         ("status_code == 'ok' or parent_span_id is None", ["rag", "llm"]),
+        ("latency_ms > -1.5 and latency_ms not in [-1, -2]", ["rag", "embed", "retrieve", "llm"]),
         ("", ["rag", "embed", "retrieve", "llm"]),
     ],
 )
@@ -55,6 +56,10 @@ def test_filters_select_the_right_spans(reader, expression, names):
         ("3 in input_value", "needs text on the left"),
         ("model_name is 'x'", "compares only with None"),
         ("matches(name, '(unclosed')", "is not a regular expression"),
+        # A minus sign negates numbers only, never text or None (once a TypeError).
+        ("name == -'x'", "is not a value"),
+        ("name in (-'a', 'b')", "is not a value"),
+        ("model_name == -None", "is not valid"),
     ],
 )
 def test_bad_filters_get_a_clear_error(reader, expression, message):

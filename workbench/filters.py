@@ -214,13 +214,15 @@ class _Compiler:
             return _Operand(f"json_extract_string({self.prefix}{node.value.id}, {self.param(path)})", is_json=True)
         if isinstance(node, ast.Constant) and (node.value is None or isinstance(node.value, (str, int, float, bool))):
             return _Operand(self.param(node.value))
-        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub) and isinstance(node.operand, ast.Constant):
-            return _Operand(self.param(-node.operand.value))
+        negative = _negative_number(node)
+        if negative is not None:
+            return _Operand(self.param(negative))
         raise self.fail(node, f"{ast.unparse(node)!r} is not a field or a value")
 
     def constant(self, node: ast.AST, field_name: str | None) -> Any:
-        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub) and isinstance(node.operand, ast.Constant):
-            return -node.operand.value
+        negative = _negative_number(node)
+        if negative is not None:
+            return negative
         if not isinstance(node, ast.Constant):
             raise self.fail(node, f"{ast.unparse(node)!r} is not a value")
         value = node.value
@@ -303,6 +305,15 @@ class _Compiler:
             except re.error as exc:
                 raise self.fail(node.args[1], f"{needle!r} is not a regular expression ({exc})") from None
         return f"coalesce({template.format(hay.sql, self.param(needle))}, FALSE)"
+
+
+def _negative_number(node: ast.AST) -> int | float | None:
+    """The value of ``-N`` for a number N (not text, None or a bool), else None."""
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub) and isinstance(node.operand, ast.Constant):
+        value = node.operand.value
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return -value
+    return None
 
 
 def _escape_like(text: str) -> str:
