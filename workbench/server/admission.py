@@ -89,7 +89,7 @@ class _Tracked:
 
     def __init__(self, connection: Any, done: Callable[[], None]) -> None:
         self._connection = connection
-        self._done = done
+        self._done: Callable[[], None] | None = done
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._connection, name)

@@ -15,7 +15,7 @@ import json
 import logging
 import threading
 import weakref
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceResponse
 
@@ -26,6 +26,7 @@ from workbench.server.otlp import JSON, PROTOBUF, OtlpTracesHandler
 
 if TYPE_CHECKING:
     from workbench.server.otlp import Ingest
+    from workbench.server.security import Access
 
 __all__ = ["OtlpLogsHandler"]
 
@@ -59,8 +60,8 @@ def _decode(body: bytes, content_type: str, pipeline: Pipeline | None) -> Decode
 class OtlpLogsHandler(OtlpTracesHandler):
     """The OTLP/HTTP logs endpoint (CORS, OPTIONS and error bodies as for traces)."""
 
-    def initialize(self, ingest: Ingest, **options: Any) -> None:  # tornado's hook
-        super().initialize(ingest, **options)  # the traces handler's options (access rules ...)
+    def initialize(self, ingest: Ingest, access: Access | None = None) -> None:  # tornado's hook
+        super().initialize(ingest, access)  # the traces handler's options (access rules ...)
         self.pipeline = _pipeline(ingest)
 
     async def post(self) -> None:
@@ -78,7 +79,9 @@ class OtlpLogsHandler(OtlpTracesHandler):
                 return
             if decoded.records:
                 await asyncio.wrap_future(store.submit_logs(decoded.records))
-                await loop.run_in_executor(None, store.logs.attach)
+                merger = store.logs
+                if merger is not None:
+                    await loop.run_in_executor(None, merger.attach)
         except DecodeError as exc:
             self._fail(400, str(exc), content_type)
             return

@@ -139,10 +139,11 @@ class OtlpTracesHandler(RequestHandler):
     def set_default_headers(self) -> None:
         # Browser apps instrumented with OTel JS post here from another origin: only from the
         # origins the user allows (WORKBENCH_ALLOWED_ORIGINS), never from any web page.
-        if getattr(self, "access", None) is None:
+        access = getattr(self, "access", None)
+        if access is None:
             return
         headers = self.request.headers
-        cors = self.access.cors_headers(headers.get("Origin"), headers.get("Access-Control-Request-Headers"))
+        cors = access.cors_headers(headers.get("Origin"), headers.get("Access-Control-Request-Headers"))
         for name, value in cors.items():
             self.set_header(name, value)
 

@@ -8,11 +8,15 @@ from __future__ import annotations
 import socket
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from workbench.errors import DiskFullError
 from workbench.server import Server
 from workbench.store import Store
 from workbench.store.fresh import remover_if_new
+
+if TYPE_CHECKING:
+    from workbench.drift import DriftWorker
 
 __all__ = ["banner", "serve"]
 
@@ -111,7 +115,7 @@ def _check_disk(store: Store) -> None:
         )
 
 
-def _warm_drift(server: Server) -> object | None:
+def _warm_drift(server: Server) -> DriftWorker | None:
     """Start the drift worker, which compiles UMAP on its own thread, so the Drift page never waits."""
     try:
         from workbench.drift import DriftWorker

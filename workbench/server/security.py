@@ -121,7 +121,7 @@ def _own_names() -> set[str]:
     if name:
         names.add(name.lower())
         try:
-            names.update(info[4][0].lower() for info in socket.getaddrinfo(name, None))
+            names.update(str(info[4][0]).lower() for info in socket.getaddrinfo(name, None))
         except OSError:
             pass
     return names
@@ -260,7 +260,7 @@ class Access:
             )
         origin = headers.get("Origin")
         cross_site = origin is not None and not self.same_origin(origin, host or "")
-        if cross_site:
+        if cross_site and origin is not None:
             if request.path not in CORS_PATHS or not self.origin_allowed(origin):
                 return 403, (
                     f"Requests from the web page at {origin} are not allowed; to let browser "

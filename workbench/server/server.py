@@ -262,7 +262,12 @@ class Server:
             self._app_host.start()
         self._http.add_sockets(self._sockets)
         if self.ingest.sampler is not None:
-            self._release = PeriodicCallback(self.ingest.sampler.release, 500)
+            sampler = self.ingest.sampler
+
+            def release() -> None:
+                sampler.release()
+
+            self._release = PeriodicCallback(release, 500)
             self._release.start()
 
     def _serve_forever(self, own_process: bool = False) -> None:
@@ -287,7 +292,8 @@ class Server:
     async def _shutdown(self) -> None:
         if self._release is not None:
             self._release.stop()
-            self.ingest.sampler.release(everything=True)  # decide and store what is held
+            if self.ingest.sampler is not None:
+                self.ingest.sampler.release(everything=True)  # decide and store what is held
         if self._app_host is not None:
             self._app_host.stop()
         if self._http is not None:
@@ -340,7 +346,7 @@ class Server:
         if threading.current_thread() is not threading.main_thread():
             return {}
         signals = [signal.SIGINT, signal.SIGTERM]
-        previous = {signum: signal.getsignal(signum) for signum in signals}
+        previous: dict[int, Any] = {signum: signal.getsignal(signum) for signum in signals}
         stopping = threading.Event()
 
         def handle(signum: int, frame: object) -> None:

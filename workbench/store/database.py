@@ -12,7 +12,7 @@ import os
 import re
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -64,7 +64,7 @@ def _database_settings(con: duckdb.DuckDBPyConnection) -> None:
 
 def _connect(path: str, read_only: bool) -> duckdb.DuckDBPyConnection:
     # Replacement scans off: a notebook variable named `spans` must never shadow the table.
-    config = {"python_enable_replacements": False}
+    config: dict[str, str | bool | int | float | list[str]] = {"python_enable_replacements": False}
     try:
         return duckdb.connect(path, read_only=read_only, config=config)
     except duckdb.IOException as exc:
@@ -343,7 +343,7 @@ class Database:
         _session_settings(cur)
         return cur
 
-    def query(self, sql: str, params: Sequence[Any] | None = None) -> pa.Table:
+    def query(self, sql: str, params: Sequence[Any] | Mapping[str, Any] | None = None) -> pa.Table:
         """Run a read query on this thread's cursor and return an Arrow table.
 
         A database DuckDB has invalidated is opened again, and the query run once more.

@@ -85,8 +85,8 @@ class OpenFile:
         """Register a collector: ``sync`` hands over what it holds (before reads), ``flush``
         stores everything it holds (at exit)."""
         with _lock:
-            self._syncs.append(weakref.WeakMethod(sync))  # type: ignore[arg-type]
-            self._flushes.append(weakref.WeakMethod(flush))  # type: ignore[arg-type]
+            self._syncs.append(weakref.WeakMethod(sync))
+            self._flushes.append(weakref.WeakMethod(flush))
 
     def _live(self, refs: list[weakref.WeakMethod]) -> list[Callable[[float], object]]:
         with _lock:
@@ -143,6 +143,7 @@ def _key(path: str | Path) -> str | None:
 def acquire(path: str | Path, *, read_only: bool, writer_options: dict[str, int]) -> OpenFile:
     """The open file for ``path``, opened (or reopened for writing) as needed; one more handle."""
     key = _key(path)
+    shared: OpenFile | None
     with _lock:
         if key is None:
             shared = OpenFile(MEMORY, read_only=read_only, writer_options=writer_options)

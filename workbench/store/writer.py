@@ -261,7 +261,7 @@ class Writer:
             StoreError: The writer is closed.
         """
         if isinstance(work, Append):
-            return self._enqueue(_Item(Future(), table=work.table, rows=work.rows))  # type: ignore[return-value]
+            return self._enqueue(_Item(Future(), table=work.table, rows=work.rows))
         return self._enqueue(_Item(Future(), work=work))
 
     def _enqueue(self, item: _Item) -> Future[Any]:
@@ -602,7 +602,7 @@ class Writer:
         written: tuple[object, object] | None = None,
     ) -> None:
         """Insert a batch in one transaction, on a writer thread's own cursor."""
-        inserts = [("spans", batch.spans), ("documents", batch.documents), ("embeddings", batch.embeddings),
+        inserts: list[tuple[str | None, pa.Table | None]] = [("spans", batch.spans), ("documents", batch.documents), ("embeddings", batch.embeddings),
                    ("annotations", batch.annotations)]
         inserts += extra
         cur.execute("BEGIN TRANSACTION")
