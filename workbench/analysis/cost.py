@@ -144,7 +144,8 @@ def _dimensions(by: Sequence[str], feature_key: str | None, where: Any) -> tuple
 
     A root's values are read once per trace, in the join; the call's own value wins.
     """
-    exprs, fallbacks = [], []
+    exprs: list[str] = []
+    fallbacks: list[str] = []
     for name in by:
         expr = dimension_sql(name, "s", feature_key)
         if name in _ROOT_DIMENSIONS or name == "feature":

@@ -9,12 +9,17 @@ from __future__ import annotations
 import json
 import sys
 import traceback
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from workbench import config
 from workbench.cli.one_line import server_url_option
 from workbench.errors import WorkbenchError
+
+if TYPE_CHECKING:
+    from workbench.monitors import AlertLog
+    from workbench.monitors.check import Results
 
 __all__ = ["check"]
 
@@ -85,7 +90,7 @@ def check(db: str | None, url: str | None, config_path: str | None, window: str 
     sys.exit(FIRED if results.fired else 0)
 
 
-def _alert_log(cfg, target: str):  # monitors stay a lazy import
+def _alert_log(cfg: Any, target: str) -> AlertLog | None:  # monitors stay a lazy import
     """The log of what the webhook was told: [webhook] state, else beside the monitors file."""
     from pathlib import Path
 
@@ -102,7 +107,7 @@ def _alert_log(cfg, target: str):  # monitors stay a lazy import
     return AlertLog(state, target=target)
 
 
-def _print(results: list, show_all: bool) -> None:
+def _print(results: Results, show_all: bool) -> None:
     shown = [r for r in results if r.fired or show_all]
     for r in shown:
         mark = r.severity.upper() if r.fired else "ok"

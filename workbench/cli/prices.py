@@ -147,7 +147,7 @@ def unpriced_cmd(ctx: click.Context, db: str | None, start: str | None) -> None:
     import workbench
     from workbench.analysis.cost import unpriced_models
 
-    reader = workbench.open(db)
+    reader: Any = workbench.open(db)  # a server's reader: the analysis refuses it in one sentence
     try:
         frame = unpriced_models(reader, start=start, prices=_prices(ctx).table())
     finally:

@@ -40,7 +40,10 @@ class Projector(Protocol):
     projection is the projection.
     """
 
-    n_components: int
+    @property
+    def n_components(self) -> int:
+        """2 or 3."""
+        ...
 
     @property
     def key(self) -> dict[str, Any]:

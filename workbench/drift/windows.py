@@ -312,7 +312,7 @@ def save_baseline(reader: Reader, name: str, window: Window, *, replace: bool = 
     keys = [name, now, points.frame["trace_id"].tolist(), points.frame["span_id"].tolist(),
             pa.array(points.frame["position"].tolist(), pa.int32()).to_pylist()]
 
-    def replace(cur: Any) -> None:  # one transaction: the old set goes only if the new one is saved
+    def swap(cur: Any) -> None:  # one transaction: the old set goes only if the new one is saved
         cur.execute("DELETE FROM drift_baselines WHERE name = ?", [name]).fetchall()
         cur.execute(
             "INSERT INTO drift_baselines SELECT ?, trace_id, span_id, position, ? "
@@ -321,7 +321,7 @@ def save_baseline(reader: Reader, name: str, window: Window, *, replace: bool = 
             keys,
         ).fetchall()
 
-    _store(reader).execute_write(replace)
+    _store(reader).execute_write(swap)
     return len(points)
 
 

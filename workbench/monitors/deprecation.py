@@ -274,9 +274,14 @@ class ModelDeprecation(Rule):
         elif err:
             message = f"{name} is failing as if deprecated: {'; '.join(parts)}."
         else:
+            assert use is not None  # no errors: a silent model, and only a model with calls is silent
             message = (f"{name} stopped being called: {parts[0]}, where about {self._expected(use):,.0f} "
                        f"would have gone to it at its former share of {percent(self._share(use))}{after}.")
-        since = err["first_error"] if err else use["last_seen"]
+        if err:
+            since = err["first_error"]
+        else:
+            assert use is not None  # as above
+            since = use["last_seen"]
         ongoing = bool(silent) or (err is not None and now - err["last_error"] < dt.timedelta(hours=1))
         until = err["last_error"] if err else None
         episode = Episode(since=since, until=until or now, buckets=err["errors"] if err else 0, ongoing=ongoing)

@@ -121,7 +121,7 @@ def _read(path: Path) -> dict[str, Any]:
             import tomllib
         except ModuleNotFoundError:  # Python 3.10
             try:
-                import tomli as tomllib  # type: ignore[no-redef]
+                import tomli as tomllib
             except ModuleNotFoundError:
                 raise ConfigError(
                     f"The monitors file {path} is TOML, which this Python (3.10) cannot read without the "
@@ -220,7 +220,7 @@ def _build(name: str, cls: type[Rule], params: dict[str, Any], project: Any, whe
         if key not in known:
             raise _error(where, f"the rule {name!r} ({cls.kind}) has no parameter {key!r}; "
                               f"{_suggest(key, sorted(known))}")
-    values = {k: (None if isinstance(v, str) and v.strip().lower() in _NONE and _optional(known[k]) else v)
+    values: dict[str, Any] = {k: (None if isinstance(v, str) and v.strip().lower() in _NONE and _optional(known[k]) else v)
               for k, v in params.items()}
     if project is not None and "project" not in values:
         values["project"] = project

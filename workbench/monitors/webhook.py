@@ -204,7 +204,7 @@ def notify(
                 status = response.status
                 response.read()
             error = log_error
-            if due is not None:  # delivered: write down what was told
+            if due is not None and log is not None:  # delivered: write down what was told
                 try:
                     log.record(due)
                 except ConfigError as exc:  # delivered; the next check will repeat it

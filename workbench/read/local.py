@@ -278,6 +278,7 @@ class Reader:
         cheap_sort = order_by in ("start_time", "latency_ms", "name", "status_code", "project", "trace_id")
         paged = limit is not None and not by_cost
         if paged and cheap_sort:
+            assert limit is not None  # paged
             # Sorting by a head column: page the heads first (each kind apart, then together),
             # then total only that page.
             by = f"ORDER BY {self._order(order_by, descending, allowed, 'r.')}, r.trace_id"
@@ -314,6 +315,7 @@ class Reader:
             ORDER BY {order}, t.trace_id
         """
         if paged and not cheap_sort:
+            assert limit is not None  # paged
             sql += " LIMIT ? OFFSET ?"
             params += [int(limit), int(offset)]
         table = with_trace_costs(self, self.sql(sql, params))

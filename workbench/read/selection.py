@@ -73,7 +73,7 @@ def page(limit: Any, offset: Any) -> tuple[int | None, int]:
     Raises:
         FilterError: Either is negative, too large, or not a whole number.
     """
-    checked = []
+    checked: list[int | None] = []
     for name, value in (("limit", limit), ("offset", offset)):
         if value is None and name == "limit":
             checked.append(None)
@@ -85,7 +85,7 @@ def page(limit: Any, offset: Any) -> tuple[int | None, int]:
                 + (" (or None for no limit)." if name == "limit" else ".")
             )
         checked.append(number)
-    return checked[0], checked[1]
+    return checked[0], checked[1] or 0
 
 
 def _whole(value: Any) -> int | None:
