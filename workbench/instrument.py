@@ -147,7 +147,7 @@ def _store_for(db: str | Path | None) -> SpanSink:
 
     current = process_store()
     if db is None and current is not None:
-        return current.handle()  # type: ignore[attr-defined, no-any-return]
+        return current.handle()  # type: ignore[attr-defined]
     try:
         return Store(db)
     except StoreLockedError as exc:

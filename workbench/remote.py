@@ -140,7 +140,8 @@ class RemoteReader:
         query = urllib.parse.parse_qs(parts.query)
         self.url = urllib.parse.urlunsplit((parts.scheme, parts.netloc, parts.path, "", "")).rstrip("/")
         self.timeout = timeout
-        self._token = config.get("token", token or (query.get("token") or [None])[-1]) or None
+        given = query.get("token")
+        self._token = config.get("token", token or (given[-1] if given else None)) or None
 
     def __repr__(self) -> str:
         return f"RemoteReader({self.url!r})"

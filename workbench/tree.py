@@ -48,7 +48,8 @@ class Node:
 def _union_us(intervals: list[tuple[int, int]], lo: int, hi: int) -> int:
     """Length of the union of intervals, clipped to [lo, hi]."""
     total = 0
-    current_start = current_end = None
+    current_start = 0
+    current_end: int | None = None
     for start, end in sorted(intervals):
         start, end = max(start, lo), min(end, hi)
         if end <= start:

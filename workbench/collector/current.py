@@ -42,8 +42,9 @@ class _FollowingTracer(trace.Tracer):
     def start_span(self, *args: Any, **kwargs: Any) -> trace.Span:
         return self._now().start_span(*args, **kwargs)
 
+    # The API declares its own context-manager type; a generator-based one is as good to callers.
     @contextmanager
-    def start_as_current_span(self, *args: Any, **kwargs: Any) -> Iterator[trace.Span]:
+    def start_as_current_span(self, *args: Any, **kwargs: Any) -> Iterator[trace.Span]:  # type: ignore[override]
         with self._now().start_as_current_span(*args, **kwargs) as span:
             yield span
 

@@ -101,7 +101,7 @@ class SamplingPolicy:
         Raises:
             ConfigError: An unknown key or a value out of range.
         """
-        known = {f.name for f in cls.__dataclass_fields__.values()}  # type: ignore[attr-defined]
+        known = {f.name for f in cls.__dataclass_fields__.values()}
         unknown = sorted(set(values) - known)
         if unknown:
             raise ConfigError(f"sampling has unknown key(s) {', '.join(unknown)}; known keys: {', '.join(sorted(known))}.")

@@ -257,7 +257,7 @@ def built_in(names: Sequence[str], judge: Judge, *, references: References = Non
         cls = BUILT_IN.get(name)
         if cls is None:
             raise ConfigError(f"There is no evaluator {name!r}; choose from {', '.join(BUILT_IN)}.")
-        out.append(cls(judge, references=references) if cls is ContextRecall else cls(judge))  # type: ignore[call-arg]
+        out.append(cls(judge, references=references) if cls is ContextRecall else cls(judge))
     return out
 
 

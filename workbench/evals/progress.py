@@ -34,8 +34,8 @@ class Progress:
             try:
                 from tqdm.auto import tqdm
             except ImportError:
-                tqdm = None
-            if tqdm is not None:
+                pass
+            else:
                 self._bar = tqdm(total=total, desc=description, unit="task", file=self.stream, leave=True)
 
     def __enter__(self) -> Progress:  # typing.Self needs Python 3.11

@@ -14,6 +14,7 @@ the table built from it until the file changes.
 
 from __future__ import annotations
 
+import builtins
 import datetime as dt
 import os
 from collections.abc import Iterable, Mapping
@@ -123,7 +124,7 @@ class Prices:
             valid_from=valid_from, source=source,
         )
 
-    def save(self, rows: Iterable[PriceRow | Mapping[str, Any]]) -> list[PriceRow]:
+    def save(self, rows: Iterable[PriceRow | Mapping[str, Any]]) -> builtins.list[PriceRow]:
         """Replace all of the user's rows (what the app's editable price table does).
 
         Args:

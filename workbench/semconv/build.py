@@ -50,10 +50,10 @@ def constructor(cls: type[T]) -> Callable[..., T]:
     params: list[str] = []
     body: list[str] = []
     for number, field in enumerate(dataclasses.fields(cls)):
-        descriptor = cls.__dict__.get(field.name)
-        if not field.init or field.kw_only is True or not hasattr(descriptor, "__set__"):
+        setter = getattr(cls.__dict__.get(field.name), "__set__", None)
+        if not field.init or field.kw_only is True or setter is None:
             return cls
-        namespace[f"_set{number}"] = descriptor.__set__
+        namespace[f"_set{number}"] = setter
         if field.default is not dataclasses.MISSING:
             namespace[f"_default{number}"] = field.default
             params.append(f"{field.name}=_default{number}")

@@ -174,6 +174,7 @@ def time_to_ns(value: Any) -> int | None:
     offset is taken as UTC) and numbers. A number is read by its size, because senders use
     seconds, milliseconds, microseconds and nanoseconds alike.
     """
+    number: float | None
     if isinstance(value, str) and _has_date_mark(value):
         number = None
     elif isinstance(value, str) and value.strip().isdigit():

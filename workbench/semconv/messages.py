@@ -15,7 +15,7 @@ shapes overlap and senders mix them:
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, cast
 
 from workbench.model import Message, ToolCall
 from workbench.semconv.build import new_message, new_tool_call
@@ -172,7 +172,7 @@ def messages_from_value(value: Any) -> tuple[Message, ...]:
         if not isinstance(parsed, (list, tuple)):
             return ()
     found = [message_from_dict(item) for item in parsed]
-    return tuple(found) if None not in found else tuple(m for m in found if m is not None)
+    return tuple(cast("list[Message]", found)) if None not in found else tuple(m for m in found if m is not None)
 
 
 def _readable(message: Message) -> str | None:

@@ -259,7 +259,7 @@ def repair_span(span: Span) -> Span:
         for e in span.embeddings
         if _position_ok(e.position, "embeddings", notes)
     )
-    text_fields = {
+    text_fields: dict[str, Any] = {
         name: _optional_text(getattr(span, name), name, notes)
         for name in ("model_name", "provider", "input_value", "input_mime_type", "output_value", "output_mime_type",
                      "session_id", "user_id", "prompt_template", "prompt_template_version", "tool_name",
