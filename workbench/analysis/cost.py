@@ -220,7 +220,7 @@ def _grouped(
 
 def cost_by(
     reader: Reader,
-    filter: str | None = None,
+    filter: str | Selection | None = None,
     *,
     by: str | Sequence[str] | None = "model",
     every: str | None = None,
@@ -282,7 +282,7 @@ def _top_groups(frame: pd.DataFrame, column: str, keep: int, other_keys: list[st
 
 def burn_rate(
     reader: Reader,
-    filter: str | None = None,
+    filter: str | Selection | None = None,
     *,
     budget: float | None = None,
     start: Any = None,
@@ -322,7 +322,7 @@ def burn_rate(
 
 def cost_change(
     reader: Reader,
-    filter: str | None = None,
+    filter: str | Selection | None = None,
     *,
     by: str = "feature",
     start: Any = None,
@@ -370,7 +370,7 @@ def cost_change(
 
 def request_costs(
     reader: Reader,
-    filter: str | None = None,
+    filter: str | Selection | None = None,
     *,
     by: str | None = None,
     start: Any = None,
@@ -401,7 +401,7 @@ def request_costs(
 
 def top_traces(
     reader: Reader,
-    filter: str | None = None,
+    filter: str | Selection | None = None,
     *,
     limit: int = 20,
     start: Any = None,
@@ -434,7 +434,7 @@ def top_traces(
 
 def top_users(
     reader: Reader,
-    filter: str | None = None,
+    filter: str | Selection | None = None,
     *,
     limit: int = 20,
     start: Any = None,
@@ -589,7 +589,7 @@ def _post_order(span_ids: Iterable[str], children: Mapping[str, list[str]]) -> l
 
 def unpriced_models(
     reader: Reader,
-    filter: str | None = None,
+    filter: str | Selection | None = None,
     *,
     start: Any = None,
     end: Any = None,

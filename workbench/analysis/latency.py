@@ -79,7 +79,7 @@ def bucket_width(first: dt.datetime | None, last: dt.datetime | None, buckets: i
 
 def latency_summary(
     reader: Reader,
-    filter: str | None = None,
+    filter: str | Selection | None = None,
     *,
     level: str = "traces",
     start: Any = None,
@@ -108,7 +108,7 @@ def latency_summary(
 
 def latency_over_time(
     reader: Reader,
-    filter: str | None = None,
+    filter: str | Selection | None = None,
     *,
     by: str = "none",
     level: str = "traces",
@@ -172,7 +172,7 @@ _TOKENS_PER_S = """CASE WHEN s.completion_tokens > 0 AND s.latency_ms - coalesce
 
 def llm_timings(
     reader: Reader,
-    filter: str | None = None,
+    filter: str | Selection | None = None,
     *,
     start: Any = None,
     end: Any = None,
@@ -202,7 +202,7 @@ def llm_timings(
 
 def llm_timing_summary(
     reader: Reader,
-    filter: str | None = None,
+    filter: str | Selection | None = None,
     *,
     start: Any = None,
     end: Any = None,
@@ -230,7 +230,7 @@ def llm_timing_summary(
 
 def self_time_by_kind(
     reader: Reader,
-    filter: str | None = None,
+    filter: str | Selection | None = None,
     *,
     start: Any = None,
     end: Any = None,
@@ -296,7 +296,7 @@ def self_time_by_kind(
 
 def slowest_traces(
     reader: Reader,
-    filter: str | None = None,
+    filter: str | Selection | None = None,
     *,
     start: Any = None,
     end: Any = None,

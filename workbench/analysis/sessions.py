@@ -35,7 +35,7 @@ def _session_where(selection: Selection, search: str | None) -> Any:
 
 def sessions(
     reader: Reader,
-    filter: str | None = None,
+    filter: str | Selection | None = None,
     *,
     start: Any = None,
     end: Any = None,
@@ -94,7 +94,7 @@ def sessions(
 
 def count_sessions(
     reader: Reader,
-    filter: str | None = None,
+    filter: str | Selection | None = None,
     *,
     start: Any = None,
     end: Any = None,
