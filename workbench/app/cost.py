@@ -401,7 +401,7 @@ class CostView(PageView):
                                          css_classes=["wb-test-result"])
         self._test_button.on_click(lambda _: self.test_price())
         self._test_name.param.watch(lambda _: self.test_price(), "enter_pressed")
-        editors = {c: {"type": "number", "min": 0} for c in _PRICE_COLUMNS}
+        editors: dict[str, Any] = {c: {"type": "number", "min": 0} for c in _PRICE_COLUMNS}
         editors |= {"pattern": "input", "provider": "input", "model": "input", "valid_from": "input", "source": "input"}
         self._user_table = pn.widgets.Tabulator(
             pd.DataFrame(columns=list(_EDITABLE)), show_index=False, editors=editors, selectable="checkbox",

@@ -40,7 +40,7 @@ class Page:
     extensions: tuple[str, ...] = ()
     description: str = ""
 
-    def view_class(self) -> type:
+    def view_class(self) -> type[Any]:
         """Import and return the page's view class."""
         if not isinstance(self.view, str):
             return self.view

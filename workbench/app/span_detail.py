@@ -93,7 +93,10 @@ def _tokens_html(span: Mapping[str, Any]) -> str:
         "Reasoning": fmt_count(span.get("reasoning_tokens")),
         "Time to first token": fmt_ms(span.get("time_to_first_token_ms")),
     }
-    completion, latency, ttft = span.get("completion_tokens"), span.get("latency_ms"), span.get("time_to_first_token_ms")
+    # Values of a row: numbers, None or NaN (is_missing tells).
+    completion: Any = span.get("completion_tokens")
+    latency: Any = span.get("latency_ms")
+    ttft: Any = span.get("time_to_first_token_ms")
     if not is_missing(completion) and completion and not is_missing(latency):
         generating = float(latency) - (0.0 if is_missing(ttft) else float(ttft))
         if generating > 0:
@@ -170,7 +173,7 @@ def documents_html(documents: Sequence[Mapping[str, Any]]) -> str:
     """Retrieved documents in order with position, id, score, content and metadata."""
     out = []
     for doc in documents:
-        score = doc.get("score")
+        score: Any = doc.get("score")  # a number, None or NaN
         meta = _loads(doc.get("metadata"), None)
         out.append(
             "<div class='wb-doc'><div class='wb-doc-head'>"
@@ -305,7 +308,7 @@ def events_html(span: Mapping[str, Any]) -> str:
     """Events in time order (exceptions with stack traces) and links to other spans."""
     events = _loads(span.get("events"), [])
     links = _loads(span.get("links"), [])
-    start = span.get("start_time")
+    start: Any = span.get("start_time")
     start_ns = int(start.timestamp() * 1e9) if hasattr(start, "timestamp") else None
     out = []
     for event in sorted(events, key=lambda e: e.get("time_ns") or 0):

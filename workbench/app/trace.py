@@ -156,7 +156,7 @@ class TraceView(PageView):
         self._id_input.param.watch(self._typed_id, "value")
         self._summary = LinkedHTML(on_link=self._follow, sizing_mode="stretch_width", margin=(6, 12), min_height=44)
         self._waterfall = Waterfall(sizing_mode="stretch_both", min_height=320, margin=(4, 6, 8, 12))
-        self._waterfall.param.watch(lambda e: e.new and setattr(self, "span_id", e.new), "selected")
+        self._waterfall.param.watch(self._selected, "selected")
         self._detail = LinkedHTML(on_link=self._follow, width=560, sizing_mode="stretch_height",
                                   css_classes=["wb-scroll"], margin=(0, 0, 8, 0),
                                   styles={"border-left": "1px solid #e2e8f0"})
@@ -171,6 +171,10 @@ class TraceView(PageView):
         self._load()
         return pn.Column(pn.Row(self._summary, self._id_input, sizing_mode="stretch_width", margin=0),
                          self._body, sizing_mode="stretch_both", margin=0)
+
+    def _selected(self, event: Any) -> None:
+        if event.new:  # a span picked in the waterfall
+            self.span_id = event.new
 
     def _typed_id(self, event: Any) -> None:
         trace_id = event.new.strip().lower()
