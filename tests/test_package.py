@@ -51,18 +51,40 @@ ALLOWED = {
 }
 
 
-def _imports(path: Path) -> set[str]:
+def _absolute(node: ast.ImportFrom, package: str) -> str | None:
+    """The module a relative ``from . import x`` / ``from ..store import y`` names, absolute."""
+    base = package.split(".")
+    if node.level > len(base):
+        return None
+    base = base[: len(base) - node.level + 1]
+    return ".".join([*base, node.module] if node.module else base)
+
+
+def _package_of(path: Path) -> str:
+    if not path.is_relative_to(PACKAGE):
+        return "workbench"
+    relative = path.relative_to(ROOT).with_suffix("")
+    parts = relative.parts if relative.name == "__init__" else relative.parts[:-1]
+    return ".".join(p for p in parts if p != "__init__")
+
+
+def _imports(path: Path, package: str | None = None) -> set[str]:
     """The parts of the package a module imports, anywhere in it (lazy imports included).
 
     ``from workbench import config`` imports the part ``config``; ``import workbench`` and
     ``from workbench import __version__`` (or any name that is not a part) import the package
     root, which pulls in its public API: a lower layer must import the part it needs instead.
-    A string that names a module (``"workbench.app.cost:CostView"``) is a lazy import too.
+    A string that names a module (``"workbench.app.cost:CostView"``) is a lazy import too, and
+    a relative import (``from ..store import Store``) counts as the absolute one it stands for.
     """
     parts = {p.name.removesuffix(".py") for p in PACKAGE.iterdir() if p.name != "__pycache__"}
     tree = ast.parse(path.read_text())
+    if package is None:
+        package = _package_of(path)
     found = set()
     for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.level > 0:
+            node = ast.ImportFrom(module=_absolute(node, package), names=node.names, level=0)
         if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("workbench."):
             found.add(node.module.split(".")[1])
         elif isinstance(node, ast.ImportFrom) and node.module == "workbench" and node.level == 0:
@@ -198,6 +220,22 @@ def test_the_import_walk_sees_root_imports_and_lazy_tables(tmp_path):
         "KEY = 'workbench.repaired'\n"
     )
     assert _imports(module) == {ROOT_API, "config", "store", "app"}  # an attribute key is no module
+
+
+@pytest.mark.parametrize(
+    ("source", "package", "found"),
+    [
+        ("from . import rows\n", "workbench.store", set()),  # its own part
+        ("from .. import config\n", "workbench.store", {"config"}),
+        ("from ..app.shell import App\n", "workbench.store", {"app"}),
+        ("from .. import __version__\n", "workbench.read", {ROOT_API}),
+        ("from ...store import Store\n", "workbench.app.pages", {"store"}),
+    ],
+)
+def test_the_import_walk_sees_relative_imports(tmp_path, source, package, found):
+    module = tmp_path / "m.py"
+    module.write_text(source)
+    assert _imports(module, package) - {package.split(".")[1]} == found
 
 
 def test_only_the_read_and_store_packages_run_sql_over_the_store():
