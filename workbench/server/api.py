@@ -337,7 +337,9 @@ class AnnotationsHandler(_ApiHandler):
         media = (self.request.headers.get("Content-Type") or "").split(";")[0].strip().lower()
         if media != "application/json":
             # A web page can post text/plain to any origin without asking; JSON it cannot.
-            self.error(415, f"Content-Type {media or '(none)'!r} is not accepted; send annotations as application/json.")
+            self.error(
+                415, f"Content-Type {media or '(none)'!r} is not accepted; send annotations as application/json."
+            )
             return
 
         async def go() -> None:
@@ -376,7 +378,9 @@ class TableHandler(_ApiHandler):
         await self.guarded(go())
 
 
-def api_handlers(reader: Reader, executor: ThreadPoolExecutor, info: Callable[[], dict[str, Any]]) -> list[tuple[Any, ...]]:
+def api_handlers(
+    reader: Reader, executor: ThreadPoolExecutor, info: Callable[[], dict[str, Any]]
+) -> list[tuple[Any, ...]]:
     """The Tornado URL patterns of the read API."""
     kwargs = {"reader": reader, "executor": executor, "info": info}
     return [

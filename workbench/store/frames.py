@@ -158,7 +158,8 @@ def _checked(number: int, name: str, record: Mapping[str, Any]) -> dict[str, Any
         if isinstance(position, bool) or not isinstance(position, (int, float)) or not math.isfinite(position) \
                 or position != int(position) or not 0 <= position < 2**31:
             raise ConfigError(
-                f"{where} has document_position={position!r}; give the document's place in its retrieval, 0 for the first."
+                f"{where} has document_position={position!r}; "
+                "give the document's place in its retrieval, 0 for the first."
             )
         position = int(position)
     out["document_position"] = position
@@ -240,7 +241,9 @@ def annotation_rows(data: Any, *, default_annotator_kind: str = "HUMAN") -> pa.T
     return pa.Table.from_pydict(cols, schema=ANNOTATIONS.arrow_schema)
 
 
-def corpus_rows(data: Any, *, id_column: str = "id", text_column: str = "text", vector_column: str = "vector") -> pa.Table:
+def corpus_rows(
+    data: Any, *, id_column: str = "id", text_column: str = "text", vector_column: str = "vector"
+) -> pa.Table:
     """Check corpus records (id, text, vector, anything else as metadata) and shape them.
 
     Raises:
@@ -269,5 +272,7 @@ def corpus_rows(data: Any, *, id_column: str = "id", text_column: str = "text", 
         cols["vector"].append(vector)
         cols["metadata"].append(json.dumps(metadata, default=str) if metadata else None)
     if len(dims) > 1:
-        raise ConfigError(f"Corpus vectors have different lengths ({sorted(dims)}); embed every document with one model.")
+        raise ConfigError(
+            f"Corpus vectors have different lengths ({sorted(dims)}); embed every document with one model."
+        )
     return pa.Table.from_pydict(cols, schema=CORPUS.arrow_schema)

@@ -88,7 +88,9 @@ def _sources(path: Path) -> dict[str, str]:
     if path.is_file():
         return {"spans": _quote(path)}
     if not path.is_dir():
-        raise ImportFormatError(f"There is nothing at {path}; give a folder written by `workbench export` or a Parquet file.")
+        raise ImportFormatError(
+            f"There is nothing at {path}; give a folder written by `workbench export` or a Parquet file."
+        )
     found = {}
     for name in TABLES:
         folder = path / name
@@ -181,7 +183,8 @@ def import_parquet(
             join = " AND ".join(f"t.{k} IS NOT DISTINCT FROM n.{k}" for k in keys)
             before = cur.execute(f"SELECT count(*) FROM {name}").fetchall()[0][0]
             cur.execute(
-                f"INSERT INTO {name} BY NAME SELECT n.* FROM (SELECT {', '.join(_shifted(table, shift_us, present[name]))} "
+                f"INSERT INTO {name} BY NAME SELECT n.* FROM "
+                f"(SELECT {', '.join(_shifted(table, shift_us, present[name]))} "
                 f"FROM {_reader(source)}) n WHERE NOT EXISTS (SELECT 1 FROM {name} t WHERE {join})"
             ).fetchall()
             added[name] = cur.execute(f"SELECT count(*) FROM {name}").fetchall()[0][0] - before

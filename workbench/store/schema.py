@@ -321,7 +321,8 @@ def markdown() -> str:
     lines += [
         "## The store's own tables",
         "",
-        "The DuckDB file also holds its own bookkeeping and caches; they are not exported. Every change to the file, these included, goes through the store's "
+        "The DuckDB file also holds its own bookkeeping and caches; they are not exported. "
+        "Every change to the file, these included, goes through the store's "
         "writer: `Store.query` runs SQL that reads, and refuses any other statement; "
         "`Store.execute_write(fn)` runs `fn(cursor)` on the writer in a transaction of its own.",
         "",

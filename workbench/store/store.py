@@ -177,7 +177,9 @@ class Store:
         rows = annotation_rows(data, default_annotator_kind=annotator_kind)
         return self._writer().submit_rows("annotations", rows).result(60)
 
-    def load_corpus(self, data: Any, *, id_column: str = "id", text_column: str = "text", vector_column: str = "vector") -> int:
+    def load_corpus(
+        self, data: Any, *, id_column: str = "id", text_column: str = "text", vector_column: str = "vector"
+    ) -> int:
         """Load the indexed documents (id, text, vector) that retrievals and drift refer to.
 
         Rows whose id is already stored are replaced.

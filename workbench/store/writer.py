@@ -602,8 +602,10 @@ class Writer:
         written: tuple[object, object] | None = None,
     ) -> None:
         """Insert a batch in one transaction, on a writer thread's own cursor."""
-        inserts: list[tuple[str | None, pa.Table | None]] = [("spans", batch.spans), ("documents", batch.documents), ("embeddings", batch.embeddings),
-                   ("annotations", batch.annotations)]
+        inserts: list[tuple[str | None, pa.Table | None]] = [
+            ("spans", batch.spans), ("documents", batch.documents), ("embeddings", batch.embeddings),
+            ("annotations", batch.annotations),
+        ]
         inserts += extra
         cur.execute("BEGIN TRANSACTION")
         try:
