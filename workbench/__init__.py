@@ -79,7 +79,9 @@ _LAZY = {
 }
 
 
-def open(target: str | Path | None = None, *, read_only: bool = True, token: str | None = None) -> Reader | RemoteReader:
+def open(
+    target: str | Path | None = None, *, read_only: bool = True, token: str | None = None
+) -> Reader | RemoteReader:
     """Open spans for reading, from a DuckDB file or from a running ``workbench serve``.
 
     Args:

@@ -307,7 +307,9 @@ def describe() -> list[dict[str, str]]:
     return [{"env": s.env, "default": str(s.default), "doc": s.doc} for s in SETTINGS.values()]
 
 
-def file_section(section: str, path: str | Path | None = None, environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+def file_section(
+    section: str, path: str | Path | None = None, environ: Mapping[str, str] | None = None
+) -> dict[str, Any]:
     """One table of the config file (``[redaction]``, ``[sampling]``), or ``{}`` without a file.
 
     Raises:
@@ -323,7 +325,9 @@ def file_section(section: str, path: str | Path | None = None, environ: Mapping[
     try:
         data = tomllib.loads(Path(file).read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise ConfigError(f"The config file {file} cannot be read ({exc}); fix it or point WORKBENCH_CONFIG elsewhere.") from None
+        raise ConfigError(
+            f"The config file {file} cannot be read ({exc}); fix it or point WORKBENCH_CONFIG elsewhere."
+        ) from None
     table = data.get(section, {})
     if not isinstance(table, dict):
         raise ConfigError(f"In {file}, [{section}] must be a table of settings, not {type(table).__name__}.")

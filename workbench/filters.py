@@ -209,7 +209,8 @@ class _Compiler:
         if isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name) and node.value.id in _JSON_FIELDS:
             key = node.slice
             if not (isinstance(key, ast.Constant) and isinstance(key.value, str)):
-                raise self.fail(node, f"{node.value.id}[...] takes a key in quotes, like {node.value.id}['llm.model_name']")
+                name = node.value.id
+                raise self.fail(node, f"{name}[...] takes a key in quotes, like {name}['llm.model_name']")
             path = '$."' + key.value.replace('"', '\\"') + '"'
             return _Operand(f"json_extract_string({self.prefix}{node.value.id}, {self.param(path)})", is_json=True)
         if isinstance(node, ast.Constant) and (node.value is None or isinstance(node.value, (str, int, float, bool))):
@@ -269,7 +270,8 @@ class _Compiler:
             if not isinstance(needle, str):
                 raise self.fail(left, "'x in field' needs text on the left")
             hay = self.operand(right)
-            return f"({negate}coalesce({hay.sql} ILIKE {self.param('%' + _escape_like(needle) + '%')} ESCAPE '\\', FALSE))"
+            pattern = self.param("%" + _escape_like(needle) + "%")
+            return f"({negate}coalesce({hay.sql} ILIKE {pattern} ESCAPE '\\', FALSE))"
         sql_op = _OPS.get(type(op))
         if sql_op is None:
             raise self.fail(right, f"the operator {type(op).__name__} is not supported")
@@ -290,7 +292,9 @@ class _Compiler:
         name = node.func.id if isinstance(node.func, ast.Name) else None
         template = _TEXT_FUNCTIONS.get(name or "")
         if template is None:
-            raise self.fail(node, f"the function {ast.unparse(node.func)!r} is unknown (known: {', '.join(_TEXT_FUNCTIONS)})")
+            raise self.fail(
+                node, f"the function {ast.unparse(node.func)!r} is unknown (known: {', '.join(_TEXT_FUNCTIONS)})"
+            )
         if len(node.args) != 2 or node.keywords:
             raise self.fail(node, f"{name}() takes a field and a text, like {name}(input_value, 'refund')")
         hay = self.operand(node.args[0])

@@ -106,7 +106,8 @@ def register(
         secret = config.get("token", token)
         headers = {"Authorization": f"Bearer {secret}"} if secret else None
         _collect_logs(provider, endpoint=endpoint, set_global=set_global, headers=headers)
-        provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(endpoint=_traces_url(endpoint), headers=headers)))
+        exporter = OTLPSpanExporter(endpoint=_traces_url(endpoint), headers=headers)
+        provider.add_span_processor(BatchSpanProcessor(exporter))
     else:
         owned = sink is None
         if sink is None:

@@ -104,7 +104,9 @@ class SamplingPolicy:
         known = {f.name for f in cls.__dataclass_fields__.values()}
         unknown = sorted(set(values) - known)
         if unknown:
-            raise ConfigError(f"sampling has unknown key(s) {', '.join(unknown)}; known keys: {', '.join(sorted(known))}.")
+            raise ConfigError(
+                f"sampling has unknown key(s) {', '.join(unknown)}; known keys: {', '.join(sorted(known))}."
+            )
         data = dict(values)
         if "failed_labels" in data:
             data["failed_labels"] = frozenset(str(v).lower() for v in data["failed_labels"])

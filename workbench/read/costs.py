@@ -108,7 +108,8 @@ def _span_measures(alias: str, seen: bool) -> str:
     # Token sums are written as the billed counts are (sum of COALESCE), so DuckDB computes
     # the equal ones (cache reads, cache writes, reasoning) once.
     billed = billed_tokens_sql(alias)
-    total = f"COALESCE({alias}.total_tokens, COALESCE({alias}.prompt_tokens, 0) + COALESCE({alias}.completion_tokens, 0))"
+    total = (f"COALESCE({alias}.total_tokens, "
+             f"COALESCE({alias}.prompt_tokens, 0) + COALESCE({alias}.completion_tokens, 0))")
     idle = f"NOT {bills_tokens_sql(alias)}"  # nothing to bill: costed only by the sender's own figure
     parts = ["count(*) AS calls"]
     parts += [f"sum(COALESCE({alias}.{c}, 0))::BIGINT AS {c}" for c in TOKEN_SUMS if c != "total_tokens"]

@@ -432,7 +432,8 @@ class Reader:
         Raises:
             NotFoundError: No such span.
         """
-        rows = self.store.query("SELECT * FROM spans WHERE span_id = ? LIMIT 1", [an_id(span_id, "span_id")]).to_pylist()
+        sql = "SELECT * FROM spans WHERE span_id = ? LIMIT 1"
+        rows = self.store.query(sql, [an_id(span_id, "span_id")]).to_pylist()
         if not rows:
             raise NotFoundError(f"There is no span {span_id!r} in {self.store.path}; check the id.")
         row = rows[0]
@@ -470,7 +471,8 @@ class Reader:
         if selection.filter or selection.project:
             span_where = selection.but(start=None, end=None).where("s")
             where.add(
-                f"EXISTS (SELECT 1 FROM spans s WHERE s.span_id = c.span_id AND s.trace_id = c.trace_id AND {span_where.sql})",
+                "EXISTS (SELECT 1 FROM spans s WHERE s.span_id = c.span_id AND s.trace_id = c.trace_id"
+                f" AND {span_where.sql})",
                 *span_where.params,
             )
         sql = f"SELECT c.* FROM {table} c WHERE {where.sql} ORDER BY c.start_time, c.span_id, c.position"

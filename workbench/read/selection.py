@@ -178,7 +178,9 @@ class Selection:
             given = {"start": start, "end": end, "project": project}
             return dataclasses.replace(filter, **{k: v for k, v in given.items() if v is not None})
         if filter is not None and not isinstance(filter, str):
-            raise FilterError(f"A filter is text: filter={filter!r} is not valid; give a filter expression as text, or a Selection.")
+            raise FilterError(
+                f"A filter is text: filter={filter!r} is not valid; give a filter expression as text, or a Selection."
+            )
         return cls(filter or None, start, end, project)
 
     def but(self, **fields: Any) -> Selection:
