@@ -99,7 +99,10 @@ def feature_sql(alias: str = "s", key: str | None = None) -> str:
         key = None
     attributes, resource = f"{alias}.attributes", f"{alias}.resource"
     if key is None:
-        candidates = [_inner(attributes, "metadata", "feature"), f"json_extract_string({attributes}, {_json_path('feature')})"]
+        candidates = [
+            _inner(attributes, "metadata", "feature"),
+            f"json_extract_string({attributes}, {_json_path('feature')})",
+        ]
     else:
         key = key.strip()
         candidates = [f"json_extract_string({attributes}, {_json_path(key)})"]
@@ -213,8 +216,8 @@ def _grouped(
     keys.update(extra or {})
     source = f"FROM spans s {join} WHERE {where.sql}"
     return price_groups(
-        require(reader, "sql"), keys, source, [*join_params, *where.params], prices=prices, select=select, day=day, seen=seen,
-        priced=priced, tail=tail,
+        require(reader, "sql"), keys, source, [*join_params, *where.params], prices=prices, select=select, day=day,
+        seen=seen, priced=priced, tail=tail,
     )
 
 
@@ -258,8 +261,8 @@ def cost_by(
     """
     names = _by_list(by)
     order = ", ".join([*(["bucket"] if every else []), "cost DESC NULLS LAST", *map(quote, names)])
-    table = _grouped(reader, Selection.of(filter, start, end, project), by=names, feature_key=feature_key, prices=prices,
-                     every=every, tail=f"ORDER BY {order}")
+    table = _grouped(reader, Selection.of(filter, start, end, project), by=names, feature_key=feature_key,
+                     prices=prices, every=every, tail=f"ORDER BY {order}")
     if max_groups is None or len(names) != 1:
         return _frame(table, arrow)
     return _top_groups(table.to_pandas(), names[0], max_groups, ["bucket"] if every else [])
@@ -393,8 +396,8 @@ def request_costs(
         ``first_seen``/``last_seen`` (its calls' starts).
     """
     names = _by_list(by)
-    table = _grouped(reader, Selection.of(filter, start, end, project), by=names, feature_key=feature_key, prices=prices,
-                     extra={"trace_id": "s.trace_id"}, seen=True, tail=order)
+    table = _grouped(reader, Selection.of(filter, start, end, project), by=names, feature_key=feature_key,
+                     prices=prices, extra={"trace_id": "s.trace_id"}, seen=True, tail=order)
     table = table.select(["trace_id", *[c for c in table.column_names if c != "trace_id"]])
     return _frame(table, arrow)
 
@@ -609,8 +612,8 @@ def unpriced_models(
         (a price would cost them), then by unknown calls.
     """
     table = effective(prices)
-    frame = _grouped(reader, Selection.of(filter, start, end, project), by=[], feature_key=None, prices=table, seen=True,
-                     priced=True,
+    frame = _grouped(reader, Selection.of(filter, start, end, project), by=[], feature_key=None, prices=table,
+                     seen=True, priced=True,
                      extra={"model_name": "s.model_name", "provider": "s.provider", "day": day_sql("s")}).to_pandas()
     frame = frame[~frame["priced"].astype(bool)]
     columns = ["model_name", "provider", "calls", "unpriced_calls", "calls_with_client_cost", *TOKEN_SUMS,

@@ -62,7 +62,9 @@ def _scope(level: str, selection: Selection) -> Any:
 def _failed(level: str) -> str:
     """SQL: the measured span failed (for a trace: any of its spans did)."""
     if level == "traces":
-        return "(s.status_code = 'ERROR' OR s.trace_id IN (SELECT e.trace_id FROM spans e WHERE e.status_code = 'ERROR'))"
+        return (
+            "(s.status_code = 'ERROR' OR s.trace_id IN (SELECT e.trace_id FROM spans e WHERE e.status_code = 'ERROR'))"
+        )
     return "(s.status_code = 'ERROR')"
 
 

@@ -291,7 +291,9 @@ def feedback_rate(
         (traces whose feedback passes, by majority), ``positive_rate`` (of those with feedback).
     """
     if by in ("annotator", "annotator_kind") or by not in GROUPS:
-        raise FilterError(f"Cannot group feedback rate by {by!r}; choose none, prompt_version, model, feature or project.")
+        raise FilterError(
+            f"Cannot group feedback rate by {by!r}; choose none, prompt_version, model, feature or project."
+        )
     root_where = Selection.of(filter, start, end, project).trace_where("r", "m")
     root_where.add("r.parent_span_id IS NULL")
     feature = feature_sql("r", feature_key)

@@ -34,15 +34,19 @@ def main() -> None:
 @main.command()
 @_db_option
 @click.option("--host", default=None, help="Address to listen on (default 127.0.0.1).")
-@click.option("--port", type=click.IntRange(0, 65535), default=None, help="Port for OTLP/HTTP, the API and the app (default 4318; 0 = any free port).")
-@click.option("--sample", is_flag=True, help="Load the sample data (a fictional support bot's traces) first, into a file of its own "
+@click.option("--port", type=click.IntRange(0, 65535), default=None,
+              help="Port for OTLP/HTTP, the API and the app (default 4318; 0 = any free port).")
+@click.option("--sample", is_flag=True,
+              help="Load the sample data (a fictional support bot's traces) first, into a file of its own "
               "(sample.duckdb beside the default database) unless --db names one.")
 @click.option("--no-app", is_flag=True, help="Serve OTLP and the API only, without the web app.")
-@click.option("--redact/--no-redact", default=None, help="Redact personal data before storing (default: $WORKBENCH_REDACT).")
+@click.option("--redact/--no-redact", default=None,
+              help="Redact personal data before storing (default: $WORKBENCH_REDACT).")
 @click.option("--sample-rate", type=click.FloatRange(0, 1), default=None,
               help="Keep this share of healthy traces; traces with errors are always kept (default: 1, all).")
 @click.option("--token", default=None,
-              help="Require this access token of every request (default: $WORKBENCH_TOKEN; beyond loopback one is made up).")
+              help="Require this access token of every request "
+              "(default: $WORKBENCH_TOKEN; beyond loopback one is made up).")
 @click.option("--allowed-host", "allowed_hosts", multiple=True,
               help="Also answer to this host name (repeatable; default: $WORKBENCH_ALLOWED_HOSTS).")
 @click.option("--allowed-origin", "allowed_origins", multiple=True,
@@ -92,7 +96,8 @@ def import_cmd(path: str, db: str | None) -> None:
 
     with removed_on_failure(db), Store(db) as store:
         added = store.import_parquet(path)
-    click.echo(f"Imported into {store.path}: " + (", ".join(f"{n} {t}" for t, n in added.items() if n) or "nothing new"))
+    counts = ", ".join(f"{n} {t}" for t, n in added.items() if n)
+    click.echo(f"Imported into {store.path}: " + (counts or "nothing new"))
 
 
 @main.command()

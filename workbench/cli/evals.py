@@ -26,7 +26,8 @@ _DEFAULT = ("context_relevance", "faithfulness", "answer_relevance")
 
 @click.command("eval")
 @click.argument("evaluators", nargs=-1, type=click.Choice(_NAMES))
-@click.option("--model", default=None, help="The judge model of an OpenAI-compatible endpoint (gpt-4o-mini, llama3.1 ...).")
+@click.option("--model", default=None,
+              help="The judge model of an OpenAI-compatible endpoint (gpt-4o-mini, llama3.1 ...).")
 @click.option("--base-url", envvar="OPENAI_BASE_URL", default="https://api.openai.com/v1", show_default=True,
               help="The endpoint's API root, up to /v1 (Ollama: http://127.0.0.1:11434/v1). Env: OPENAI_BASE_URL.")
 @click.option("--api-key", envvar="OPENAI_API_KEY", default=None, help="The endpoint's key. Env: OPENAI_API_KEY.")
@@ -36,7 +37,8 @@ _DEFAULT = ("context_relevance", "faithfulness", "answer_relevance")
 @click.option("--start", default=None, help="Traces from this time: ISO text, or 24h, 7d ... back.")
 @click.option("--end", default=None, help="Traces before this time.")
 @click.option("--project", multiple=True, help="Only this project (repeatable).")
-@click.option("--limit", type=int, default=100, show_default=True, help="At most this many traces, newest first; 0 for all.")
+@click.option("--limit", type=int, default=100, show_default=True,
+              help="At most this many traces, newest first; 0 for all.")
 @click.option("--references", type=click.Path(exists=True, dir_okay=False), default=None,
               help="Reference answers for context_recall: CSV, JSONL or Parquet with 'reference' and trace_id, "
                    "span_id or question.")

@@ -275,6 +275,8 @@ def read_references(path: str) -> pd.DataFrame:
         else:
             frame = pd.read_csv(path, dtype=str)  # ids such as 000...01 must stay text
     except (OSError, ValueError) as exc:
-        raise ConfigError(f"Cannot read reference answers from {path} ({exc}); give a CSV, JSONL or Parquet file.") from None
+        raise ConfigError(
+            f"Cannot read reference answers from {path} ({exc}); give a CSV, JSONL or Parquet file."
+        ) from None
     _reference_lookup(frame)  # checks the columns
     return frame

@@ -99,7 +99,8 @@ def _label(value: Any, kind: str) -> str | None:
     word = value.strip().lower().replace("-", " ").replace("_", " ")
     if word in (positive, positive.replace("_", " ")):
         return positive
-    if word in (negative, negative.replace("_", " ")) or (word.startswith(("not ", "un", "in", "ir")) and positive in word):
+    negated = word.startswith(("not ", "un", "in", "ir")) and positive in word
+    if word in (negative, negative.replace("_", " ")) or negated:
         return negative
     if word in _NO or word.startswith(("not ", "no ")):
         return negative

@@ -208,7 +208,8 @@ class CostJump(_CostRule):
         self.check_number("factor", low=1, strict_low=True)
         self.check_number("min_increase", low=0)
         self.check_number("min_calls", low=1)
-        if not isinstance(self.baseline_days, int) or isinstance(self.baseline_days, bool) or not 1 <= self.baseline_days <= 90:
+        days = self.baseline_days
+        if not isinstance(days, int) or isinstance(days, bool) or not 1 <= days <= 90:
             raise self.fail("baseline_days", "baseline_days must be a whole number of days from 1 to 90",
                             "write e.g. baseline_days = 7")
 

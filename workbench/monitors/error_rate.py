@@ -131,7 +131,8 @@ class ErrorRate(Rule):
             if peak["over"]:
                 bar = f"over the {percent(self.threshold)} threshold"
             else:
-                bar = f"{peak['rate'] / max(peak['baseline'], 1e-9):.0f}x its trailing {self.baseline_days}-day rate of {percent(peak['baseline'])}"
+                bar = (f"{peak['rate'] / max(peak['baseline'], 1e-9):.0f}x its trailing {self.baseline_days}-day "
+                       f"rate of {percent(peak['baseline'])}")
                 if peak["baseline"] == 0:
                     bar = f"up from none in the {self.baseline_days} days before"
             message = (

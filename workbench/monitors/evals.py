@@ -188,4 +188,5 @@ class EvalPassRate(Rule):
         if not per_name:
             return [self.quiet(ctx, "No evaluations or feedback to judge in the window.")]
         return [self.quiet(ctx, f"Pass rates of {', '.join(repr(n) for n in sorted(per_name))} held "
-                                f"within {self.max_drop * 100:.0f} points of their trailing {self.baseline_days}-day rates.")]
+                                f"within {self.max_drop * 100:.0f} points of their trailing "
+                                f"{self.baseline_days}-day rates.")]

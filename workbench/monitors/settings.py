@@ -110,7 +110,9 @@ def _read(path: Path) -> dict[str, Any]:
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
-        raise ConfigError(f"The monitors file {path} cannot be read ({exc.strerror}); check the path and its permissions.") from None
+        raise ConfigError(
+            f"The monitors file {path} cannot be read ({exc.strerror}); check the path and its permissions."
+        ) from None
     if suffix == ".json":
         try:
             data = json.loads(text)
@@ -220,8 +222,10 @@ def _build(name: str, cls: type[Rule], params: dict[str, Any], project: Any, whe
         if key not in known:
             raise _error(where, f"the rule {name!r} ({cls.kind}) has no parameter {key!r}; "
                               f"{_suggest(key, sorted(known))}")
-    values: dict[str, Any] = {k: (None if isinstance(v, str) and v.strip().lower() in _NONE and _optional(known[k]) else v)
-              for k, v in params.items()}
+    values: dict[str, Any] = {
+        k: (None if isinstance(v, str) and v.strip().lower() in _NONE and _optional(known[k]) else v)
+        for k, v in params.items()
+    }
     if project is not None and "project" not in values:
         values["project"] = project
     try:

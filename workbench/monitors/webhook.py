@@ -70,9 +70,11 @@ class Webhook:
                               "write the full address, e.g. url = \"https://hooks.example.com/workbench\".")
         checks = (
             ("timeout", isinstance(self.timeout, (int, float)) and self.timeout > 0, "a number of seconds over 0", 5),
-            ("retries", isinstance(self.retries, int) and not isinstance(self.retries, bool) and 0 <= self.retries <= 10,
+            ("retries",
+             isinstance(self.retries, int) and not isinstance(self.retries, bool) and 0 <= self.retries <= 10,
              "a whole number from 0 to 10", 3),
-            ("backoff", isinstance(self.backoff, (int, float)) and self.backoff >= 0, "a number of seconds, 0 or more", 0.5),
+            ("backoff", isinstance(self.backoff, (int, float)) and self.backoff >= 0, "a number of seconds, 0 or more",
+             0.5),
         )
         for name, ok, wanted, example in checks:
             if not ok:
