@@ -125,7 +125,8 @@ def _burn(frame: pd.DataFrame, budget: float | None, height: int = 240) -> Any:
         fig.legend.label_text_font_size = "11px"
         fig.legend.background_fill_alpha = 0.7
     if budget:
-        fig.add_layout(Span(location=budget, dimension="width", line_color="#dc2626", line_dash="dashed", line_width=1.5))
+        fig.add_layout(Span(location=budget, dimension="width", line_color="#dc2626", line_dash="dashed",
+                            line_width=1.5))
         fig.y_range.end = max(budget * 1.2, float(frame["cost"].max()) * 1.1 if len(frame) else 0)
     fig.y_range.start = 0
     fig.yaxis.formatter = NumeralTickFormatter(format=AXIS_FORMAT)
@@ -217,7 +218,8 @@ def _traces_html(frame: pd.DataFrame) -> str:
             f"<td style='white-space:nowrap'>{esc(fmt_time(r.start_time))}</td></tr>"
         )
     return ("<table class='wb-list wb-top-traces'><tr><th class='num'>Cost</th><th>Trace</th><th>User</th>"
-            f"<th class='num'>Calls</th><th class='num'>Tokens</th><th>Start ({zone_label()})</th></tr>" + "".join(rows) + "</table>")
+            f"<th class='num'>Calls</th><th class='num'>Tokens</th><th>Start ({zone_label()})</th></tr>"
+            + "".join(rows) + "</table>")
 
 
 def _users_html(frame: pd.DataFrame) -> str:
@@ -392,8 +394,10 @@ class CostView(PageView):
         )
 
     def _build_price_tables(self) -> Any:
-        self._test_name = pn.widgets.TextInput(placeholder="test a model name, e.g. us.anthropic.claude-3-5-sonnet-20241022-v2:0",
-                                               width=420, margin=(5, 5), css_classes=["wb-test-name"])
+        self._test_name = pn.widgets.TextInput(
+            placeholder="test a model name, e.g. us.anthropic.claude-3-5-sonnet-20241022-v2:0",
+            width=420, margin=(5, 5), css_classes=["wb-test-name"],
+        )
         self._test_provider = pn.widgets.TextInput(placeholder="provider (optional)", width=150, margin=(5, 5))
         self._test_button = pn.widgets.Button(label="Which price?", color="light", width=110, margin=(5, 5),
                                               css_classes=["wb-test-button"])

@@ -111,7 +111,8 @@ def _table_html(frame: pd.DataFrame, columns: dict[str, str], css: str, *, link:
         for i, name in enumerate(columns):
             value = r.get(name)
             text = _score(value) if isinstance(value, float) else esc(short(value, 110)) if isinstance(value, str) \
-                else esc(fmt_time(value)) if isinstance(value, pd.Timestamp) else esc("" if is_missing(value) else value)
+                else esc(fmt_time(value)) if isinstance(value, pd.Timestamp) \
+                else esc("" if is_missing(value) else value)
             if i == 0 and link and isinstance(r.get(link), str):
                 text = f"<a href='{esc(href('trace', trace_id=r[link]))}'>{text}</a>"
             cells.append(f"<td>{text}</td>")
@@ -209,16 +210,19 @@ class DriftView(PageView):
         self._cloud = pn.pane.Plotly(None, sizing_mode="stretch_width", height=540, margin=(4, 6),
                                      config={"displaylogo": False, "responsive": True})
         self._cloud.param.watch(self._point_clicked, "click_data")
-        self._clusters = LinkedHTML(on_link=self._follow, sizing_mode="stretch_width", margin=(4, 6), stylesheets=[_CSS],
-                                    styles={"max-height": "540px", "overflow-y": "auto"})
+        self._clusters = LinkedHTML(on_link=self._follow, sizing_mode="stretch_width", margin=(4, 6),
+                                    stylesheets=[_CSS], styles={"max-height": "540px", "overflow-y": "auto"})
         self._cluster_title = pn.pane.HTML("", stylesheets=[CSS], sizing_mode="stretch_width", margin=(6, 10, 0, 10))
         self._export = pn.widgets.FileDownload(callback=self._export_bytes, filename="drift-cluster.parquet",
                                                label="Export cluster (Parquet)", color="light", width=200,
                                                margin=(6, 10), visible=False)
         self._queries = LinkedHTML(on_link=self._follow, sizing_mode="stretch_width", margin=(4, 10))
-        self._far = LinkedHTML(on_link=self._follow, sizing_mode="stretch_width", margin=(4, 10), name="Far from the corpus")
-        self._weak = LinkedHTML(on_link=self._follow, sizing_mode="stretch_width", margin=(4, 10), name="Weak retrievals")
-        self._unused = LinkedHTML(on_link=self._follow, sizing_mode="stretch_width", margin=(4, 10), name="Never retrieved")
+        self._far = LinkedHTML(on_link=self._follow, sizing_mode="stretch_width", margin=(4, 10),
+                               name="Far from the corpus")
+        self._weak = LinkedHTML(on_link=self._follow, sizing_mode="stretch_width", margin=(4, 10),
+                                name="Weak retrievals")
+        self._unused = LinkedHTML(on_link=self._follow, sizing_mode="stretch_width", margin=(4, 10),
+                                  name="Never retrieved")
 
         def heading(words: str, note: str = "") -> Any:
             extra = f" <span class='wb-muted' style='font-weight:400'>{note}</span>" if note else ""
@@ -344,7 +348,8 @@ class DriftView(PageView):
             return
         if error is not None:
             self.result = None
-            words = str(error) if isinstance(error, (WorkbenchError, ImportError)) else f"{type(error).__name__}: {error}"
+            explained = isinstance(error, (WorkbenchError, ImportError))
+            words = str(error) if explained else f"{type(error).__name__}: {error}"
             self._status.object = status_line(esc(words), error=True)
             for pane in (self._clusters, self._queries, self._far, self._weak, self._unused):
                 pane.html = ""

@@ -78,7 +78,9 @@ class LinkedHTML(JSComponent):
     }
     """
 
-    def __init__(self, html: str = "", *, on_link: Callable[[str, dict[str, str]], Any] | None = None, **params: Any) -> None:
+    def __init__(
+        self, html: str = "", *, on_link: Callable[[str, dict[str, str]], Any] | None = None, **params: Any
+    ) -> None:
         super().__init__(html=html, **params)
         self.on_link = on_link
 

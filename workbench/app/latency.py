@@ -53,7 +53,8 @@ def _slowest_html(frame: pd.DataFrame) -> str:
     for row in frame.itertuples(index=False):
         status = "ERROR" if row.error_count else row.status_code
         rows.append(
-            f"<tr><td class='num'><a href='{esc(href('trace', trace_id=row.trace_id))}'><b>{esc(fmt_ms(row.latency_ms))}</b></a></td>"
+            f"<tr><td class='num'><a href='{esc(href('trace', trace_id=row.trace_id))}'>"
+            f"<b>{esc(fmt_ms(row.latency_ms))}</b></a></td>"
             f"<td><a href='{esc(href('trace', trace_id=row.trace_id))}'>{esc(row.name)}</a></td>"
             f"<td class='wb-status-{esc(status)}'>{esc(status)}</td>"
             f"<td>{esc(fmt_time(row.start_time))}</td>"
@@ -61,8 +62,9 @@ def _slowest_html(frame: pd.DataFrame) -> str:
             f"<td>{esc(', '.join(row.models) if row.models is not None else '')}</td>"
             f"<td>{esc(short(row.input_value, 90))}</td></tr>"
         )
-    return (f"<table class='wb-list'><tr><th class='num'>Latency</th><th>Trace</th><th>Status</th><th>Start ({zone_label()})</th>"
-            "<th class='num'>Spans</th><th>Models</th><th>Input</th></tr>" + "".join(rows) + "</table>")
+    return ("<table class='wb-list'><tr><th class='num'>Latency</th><th>Trace</th><th>Status</th>"
+            f"<th>Start ({zone_label()})</th><th class='num'>Spans</th><th>Models</th><th>Input</th></tr>"
+            + "".join(rows) + "</table>")
 
 
 def _models_html(frame: pd.DataFrame) -> str:
@@ -194,7 +196,8 @@ class LatencyView(PageView):
             step = (over_time["bucket_end"].iloc[0] - over_time["bucket"].iloc[0])
             width = f"; one point per {_duration_text(step)}"
         self._status.object = status_line(
-            f"{summary['count']:,} {noun}" + (f" matching <span class='wb-mono'>{esc(expression)}</span>" if expression else "")
+            f"{summary['count']:,} {noun}"
+            + (f" matching <span class='wb-mono'>{esc(expression)}</span>" if expression else "")
             + width)
         self._cards.object = _cards(summary, noun)
         value = data["percentile"] if by != "none" else "p95"

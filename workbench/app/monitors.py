@@ -112,7 +112,8 @@ def _cards(results: Results) -> str:
     critical = sum(1 for r in fired if r.severity == "critical")
     checked = len({r.rule for r in results})
     at = fmt_time(results.checked_at, seconds=False) if results.checked_at else ""
-    cards = [("fired", len(fired)), ("critical", critical), ("rules checked", checked), (f"checked ({zone_label()})", at)]
+    cards = [("fired", len(fired)), ("critical", critical), ("rules checked", checked),
+             (f"checked ({zone_label()})", at)]
     return "<div class='wb-cards'>" + "".join(
         f"<div class='wb-card'><div class='v'>{esc(v)}</div><div class='l'>{esc(k)}</div></div>" for k, v in cards
     ) + "</div>"
@@ -187,7 +188,8 @@ class MonitorsView(PageView):
         fired = len({r.rule for r in results.fired})
         span = f"the {_span_text(results.window)} before" if results.window else "the window"
         self._status.object = status_line(
-            f"{fired} of {len({r.rule for r in results})} rules fired in {span} {esc(fmt_time(results.checked_at))} {esc(zone_label())}")
+            f"{fired} of {len({r.rule for r in results})} rules fired in {span} "
+            f"{esc(fmt_time(results.checked_at))} {esc(zone_label())}")
         self._cards.object = _cards(results)
         self._list.html = results_html(list(results), show_quiet=self.show_quiet)
         self._rules.object = rules_html(config.rules, config.source) if config else ""

@@ -206,7 +206,9 @@ class PageView(Viewer):
     url_params: ClassVar[tuple[str, ...]] = ()
     uses_scope: ClassVar[bool] = True
 
-    def __init__(self, reader: Reader, *, scope: Scope | None = None, links: Links | None = None, **params: Any) -> None:
+    def __init__(
+        self, reader: Reader, *, scope: Scope | None = None, links: Links | None = None, **params: Any
+    ) -> None:
         scope_params = {k: params.pop(k) for k in list(params) if k in Scope.url_params}
         super().__init__(**params)
         self.reader = reader

@@ -78,8 +78,8 @@ def annotations_html(frame: pd.DataFrame, *, empty: str = "No annotations yet.")
             f"<td style='white-space:nowrap'>{esc(fmt_time(r.created_at))}</td>"
             f"<td>{esc(short(r.explanation, 300)) if not is_missing(r.explanation) else ''}</td></tr>"
         )
-    return (f"<table class='wb-list wb-annotations'><tr><th>Name</th><th>Result</th><th>By</th><th>When ({zone_label()})</th>"
-            "<th>Why</th></tr>" + "".join(rows) + "</table>")
+    return ("<table class='wb-list wb-annotations'><tr><th>Name</th><th>Result</th><th>By</th>"
+            f"<th>When ({zone_label()})</th><th>Why</th></tr>" + "".join(rows) + "</table>")
 
 
 class FeedbackWidget(Viewer):
@@ -257,21 +257,26 @@ def _worst_html(frame: pd.DataFrame, reviewing: str) -> str:
         style = " style='background:#e0ecff'" if r.trace_id == reviewing else ""
         rows.append(
             f"<tr{style}><td class='num'><b>{fmt_count(r.failed)}</b>/{fmt_count(r.annotations)}</td>"
-            f"<td>{esc(r.worst)}<div class='wb-muted'>{esc(short(r.explanation, 90)) if not is_missing(r.explanation) else ''}"
+            f"<td>{esc(r.worst)}<div class='wb-muted'>"
+            f"{esc(short(r.explanation, 90)) if not is_missing(r.explanation) else ''}"
             f"</div></td><td>{esc(short(r.input, 90))}</td>"
-            f"<td>{esc(r.feature)}</td><td>{esc(r.prompt_version)}</td><td style='white-space:nowrap'>{esc(fmt_time(r.time))}</td>"
-            f"<td style='white-space:nowrap'><a class='wb-review' href='{esc(href('quality', review=r.trace_id))}'>review</a>"
+            f"<td>{esc(r.feature)}</td><td>{esc(r.prompt_version)}</td>"
+            f"<td style='white-space:nowrap'>{esc(fmt_time(r.time))}</td>"
+            f"<td style='white-space:nowrap'>"
+            f"<a class='wb-review' href='{esc(href('quality', review=r.trace_id))}'>review</a>"
             f" &middot; <a href='{esc(href('trace', trace_id=r.trace_id))}'>trace &rarr;</a></td></tr>"
         )
-    return ("<table class='wb-list wb-worst'><tr><th class='num'>Failed</th><th>Worst</th><th>Input</th><th>Feature</th>"
-            f"<th>Prompt</th><th>When ({zone_label()})</th><th></th></tr>" + "".join(rows) + "</table>")
+    return ("<table class='wb-list wb-worst'><tr><th class='num'>Failed</th><th>Worst</th><th>Input</th>"
+            f"<th>Feature</th><th>Prompt</th><th>When ({zone_label()})</th><th></th></tr>"
+            + "".join(rows) + "</table>")
 
 
 def _rates_html(frame: pd.DataFrame, label: str) -> str:
     if frame.empty:
         return ""
     rows = "".join(
-        f"<tr><td>{esc(r.group)}</td><td class='num'>{fmt_count(r.count)}</td><td class='num'>{_percent(r.pass_rate)}</td>"
+        f"<tr><td>{esc(r.group)}</td><td class='num'>{fmt_count(r.count)}</td>"
+        f"<td class='num'>{_percent(r.pass_rate)}</td>"
         f"<td class='num'>{'' if is_missing(r.mean_score) else f'{r.mean_score:.2f}'}</td></tr>"
         for r in frame.itertuples(index=False)
     )
@@ -353,7 +358,8 @@ class QualityView(PageView):
             ),
             heading("Feedback rate by feature", "traces with user feedback, and how much of it was positive"),
             self._feedback,
-            heading("Worst traces", "most failing first, by the evaluation chosen; review one to see why and add feedback"),
+            heading("Worst traces",
+                    "most failing first, by the evaluation chosen; review one to see why and add feedback"),
             self._worst,
             heading("Review"),
             self._review_note,
@@ -453,7 +459,8 @@ class QualityView(PageView):
             return
         root = roots.iloc[0]
         self._review_note.html = (
-            f"<div class='wb-review-trace'><b>{esc(root['name'])}</b> <span class='wb-muted'>{esc(fmt_time(root['start_time']))} {esc(zone_label())}"
+            f"<div class='wb-review-trace'><b>{esc(root['name'])}</b> "
+            f"<span class='wb-muted'>{esc(fmt_time(root['start_time']))} {esc(zone_label())}"
             f" &middot; <a href='{esc(href('trace', trace_id=self.review))}'>open trace &rarr;</a></span>"
             f"<div class='wb-muted'>input</div><div>{esc(short(root['input_value'], 600))}</div>"
             f"<div class='wb-muted'>output</div><div>{esc(short(root['output_value'], 1200))}</div></div>"

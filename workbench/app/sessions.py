@@ -26,13 +26,15 @@ _ORDERS = {"Latest activity": "last_end", "Most turns": "turns", "Longest": "dur
 def sessions_html(frame: pd.DataFrame, selected: str) -> str:
     """The list of sessions, each a link that selects it."""
     if frame.empty:
-        return "<div class='wb-empty'>No sessions. Spans join a session through <span class='wb-mono'>session.id</span>.</div>"
+        return ("<div class='wb-empty'>No sessions. "
+                "Spans join a session through <span class='wb-mono'>session.id</span>.</div>")
     rows = []
     for r in frame.itertuples(index=False):
         style = " style='background:#e0ecff'" if r.session_id == selected else ""
         errors = f" <span class='wb-error-text'>&#9888; {r.error_count}</span>" if r.error_count else ""
         rows.append(
-            f"<tr{style}><td><a href='{esc(href('sessions', session_id=r.session_id))}'><b>{esc(r.session_id)}</b></a>{errors}"
+            f"<tr{style}><td><a href='{esc(href('sessions', session_id=r.session_id))}'>"
+            f"<b>{esc(r.session_id)}</b></a>{errors}"
             f"<div class='wb-muted'>{esc(short(r.first_input, 70))}</div></td>"
             f"<td style='white-space:nowrap'>{esc(r.user_id)}</td><td class='num'>{fmt_count(r.turns)}</td>"
             f"<td class='num'>{esc(fmt_ms(r.duration_ms))}</td><td class='num'>{fmt_count(r.total_tokens)}</td>"
@@ -52,7 +54,8 @@ def turns_html(session_id: str, turns: pd.DataFrame) -> str:
     users = sorted({u for u in turns["user_id"] if not is_missing(u)})
     head = (
         f"<h2 class='wb-title'>Session <span class='wb-mono'>{esc(session_id)}</span></h2>"
-        f"<div class='wb-muted' style='margin-bottom:8px'>{len(turns)} turn{'s' if len(turns) != 1 else ''} &middot; {esc(fmt_time(first))} {esc(zone_label())} &middot; "
+        f"<div class='wb-muted' style='margin-bottom:8px'>{len(turns)} turn{'s' if len(turns) != 1 else ''} "
+        f"&middot; {esc(fmt_time(first))} {esc(zone_label())} &middot; "
         f"{esc(fmt_ms((last - first).total_seconds() * 1000))} &middot; {fmt_count(tokens)} tokens"
         + (f" &middot; user {esc(', '.join(users))}" if users else "")
         + f" &middot; <a href='{esc(href('traces', filter=f'session_id == {session_id!r}'))}'>as a trace list</a></div>"

@@ -81,7 +81,8 @@ class App(Viewer):
             pn.pane.HTML("<div class='wb-brand'>work<span>bench</span></div>", stylesheets=[_HEADER_CSS],
                          margin=(12, 0, 0, 16)),
             self._nav, pn.layout.HSpacer(), self._store_info,
-            sizing_mode="stretch_width", height=48, styles={"border-bottom": "1px solid #e2e8f0", "background": "white"},
+            sizing_mode="stretch_width", height=48,
+            styles={"border-bottom": "1px solid #e2e8f0", "background": "white"},
             margin=0,
         )
         self._layout = pn.Column(self._header, self._content, sizing_mode="stretch_both", margin=0,
@@ -196,8 +197,8 @@ def _ingest_notes(status: Mapping[str, Any], max_weight: float | None) -> str:
         detail = "traces kept by sampling carry sample_weight; a healthy one stands for 1/rate traces"
         if sampling:
             kept = sum(sampling.get("kept_traces", {}).values())
-            detail = (f"rate {sampling.get('rate')}: kept {kept:,} traces, dropped {sampling.get('dropped_traces', 0):,} "
-                      "since start; " + detail)
+            detail = (f"rate {sampling.get('rate')}: kept {kept:,} traces, "
+                      f"dropped {sampling.get('dropped_traces', 0):,} since start; " + detail)
         notes.append(f"<span class='wb-note' title='{esc(detail)}'>sampled data</span>")
     return "".join(f" &middot; {note}" for note in notes)
 

@@ -76,7 +76,8 @@ def header_html(span: Mapping[str, Any], *, self_time_ms: float | None = None, c
             f"<span class='wb-muted'>version {esc(span.get('prompt_template_version'))}</span>"
             if span.get("prompt_template_version") else "") if x),
         "Span id": f"<span class='wb-mono'>{esc(span.get('span_id'))}</span>",
-        "Parent": f"<span class='wb-mono'>{esc(span.get('parent_span_id'))}</span>" if span.get("parent_span_id") else "",
+        "Parent": (f"<span class='wb-mono'>{esc(span.get('parent_span_id'))}</span>"
+                   if span.get("parent_span_id") else ""),
         "Instrumentation": esc(" ".join(str(x) for x in (span.get("scope_name"), span.get("scope_version")) if x)),
     }
     return (f"<h2 class='wb-title'>{_badge(str(span.get('span_kind') or 'UNKNOWN'))} {esc(span.get('name'))}</h2>"
@@ -212,7 +213,8 @@ def _embedding_html(span: Mapping[str, Any], embeddings: Sequence[Mapping[str, A
         preview = "" if vector is None else "[" + ", ".join(f"{float(v):.3f}" for v in list(vector)[:6]) + (
             ", …]" if len(vector) > 6 else "]")
         rows.append(
-            f"<tr><td class='num'>{int(e.get('position', 0)) + 1}</td><td>{fold(str(e.get('text') or ''), limit=300)}</td>"
+            f"<tr><td class='num'>{int(e.get('position', 0)) + 1}</td>"
+            f"<td>{fold(str(e.get('text') or ''), limit=300)}</td>"
             f"<td class='wb-mono wb-muted'>{esc(preview)}</td></tr>"
         )
     if rows:
@@ -318,12 +320,14 @@ def events_html(span: Mapping[str, Any]) -> str:
         attrs = event.get("attributes") or {}
         body = exceptions_html([event]) if event.get("name") == "exception" else (
             json_block(attrs, limit=400) if attrs else "")
-        out.append(f"<div class='wb-event'><b>{esc(event.get('name'))}</b> <span class='wb-muted'>{esc(at)}</span>{body}</div>")
+        out.append(f"<div class='wb-event'><b>{esc(event.get('name'))}</b> "
+                   f"<span class='wb-muted'>{esc(at)}</span>{body}</div>")
     if links:
         out.append(_h("Links"))
         for link in links:
             out.append(
-                f"<div class='wb-event'><a class='wb-mono' href='{esc(href('trace', trace_id=link.get('trace_id'), span_id=link.get('span_id')))}'>"
+                "<div class='wb-event'><a class='wb-mono' "
+                f"href='{esc(href('trace', trace_id=link.get('trace_id'), span_id=link.get('span_id')))}'>"
                 f"{esc(link.get('trace_id'))} / {esc(link.get('span_id'))}</a>"
                 + (json_block(link.get("attributes"), limit=300) if link.get("attributes") else "") + "</div>"
             )

@@ -115,7 +115,8 @@ def _summary_html(trace: Trace, costs: dict[str, dict[str, Any]] | None = None) 
         parts.insert(0, "<span class='wb-error-text' title='the span without a parent never arrived; the trace is "
                         "shown from its earliest span'>root span missing</span>")
     if root.get("session_id"):
-        parts.append(f"session <a href='{esc(href('sessions', session_id=root['session_id']))}'>{esc(root['session_id'])}</a>")
+        session_id = root["session_id"]
+        parts.append(f"session <a href='{esc(href('sessions', session_id=session_id))}'>{esc(session_id)}</a>")
     if root.get("user_id"):
         parts.append(f"user {esc(root['user_id'])}")
     if root.get("project"):
@@ -126,7 +127,8 @@ def _summary_html(trace: Trace, costs: dict[str, dict[str, Any]] | None = None) 
         f"<h2 class='wb-title' style='margin:0'>{esc(root.get('name'))}</h2><span>{line}</span></div>"
         f"<div class='wb-muted' style='margin-top:3px'>trace <span class='wb-mono'>{esc(trace.trace_id)}</span>"
         + (f" &middot; critical path: {critical}" if critical else "")
-        + f" &middot; <a href='{esc(href('traces', mode='spans', filter=f'trace_id == {trace.trace_id!r}'))}'>its spans as a list</a></div>"
+        + f" &middot; <a href='{esc(href('traces', mode='spans', filter=f'trace_id == {trace.trace_id!r}'))}'>"
+        "its spans as a list</a></div>"
     )
 
 

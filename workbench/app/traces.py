@@ -105,7 +105,9 @@ def trace_rows(frame: pd.DataFrame, annotations: pd.DataFrame | None = None) -> 
         # Text: escaped where the cell's link is made.
         "Name": [("" if is_missing(n) else str(n)) + (" (root span missing)" if bool(r) else "")
                  for n, r in zip(frame["name"], rootless)],
-        "Status": [_status("ERROR" if errors else status) for status, errors in zip(frame["status_code"], frame["error_count"])],
+        "Status": [
+            _status("ERROR" if errors else status) for status, errors in zip(frame["status_code"], frame["error_count"])
+        ],
         "Latency": [fmt_ms(v) for v in frame["latency_ms"]],
         "Spans": [f"{n:,}" + (f" ({e} err)" if e else "") for n, e in zip(frame["span_count"], frame["error_count"])],
         "Tokens": [_tokens(v) for v in frame["total_tokens"]],
