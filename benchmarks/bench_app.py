@@ -64,7 +64,8 @@ def make_spans(n_traces: int, *, seed: int = 3, big_trace: int = 500) -> tuple[p
     start0 = int((now - dt.timedelta(days=7)).timestamp() * 1e6)
     week_us = 7 * 86400 * 1_000_000
     trace_start = np.sort(start0 + rng.integers(0, week_us, n_traces))
-    trace_ids = [f"{a:016x}{b:016x}" for a, b in zip(rng.integers(1, 2**62, n_traces), rng.integers(0, 2**62, n_traces))]
+    highs, lows = rng.integers(1, 2**62, n_traces), rng.integers(0, 2**62, n_traces)
+    trace_ids = [f"{a:016x}{b:016x}" for a, b in zip(highs, lows)]
     k = SPANS_PER_TRACE
     n = n_traces * k
     span_ids = _hex(rng.integers(1, 2**62, n), 16)
@@ -200,9 +201,10 @@ def browser_figures(store: Store, big_id: str, repeat: int) -> None:
             browser.close()
     finally:
         server.stop()
-    print(f"  {'browser: Traces page, navigation to rows shown':<58} {statistics.median(first) * 1000:8.0f} ms  (best {min(first) * 1000:.0f})")
-    print(f"  {'browser: 500-span trace, navigation to 500 rows shown':<58} {statistics.median(opened) * 1000:8.0f} ms  (best {min(opened) * 1000:.0f})")
-    print(f"  {'browser: 500-span trace, click in the list to 500 rows':<58} {statistics.median(clicked) * 1000:8.0f} ms  (best {min(clicked) * 1000:.0f})")
+    for label, times in (("browser: Traces page, navigation to rows shown", first),
+                         ("browser: 500-span trace, navigation to 500 rows shown", opened),
+                         ("browser: 500-span trace, click in the list to 500 rows", clicked)):
+        print(f"  {label:<58} {statistics.median(times) * 1000:8.0f} ms  (best {min(times) * 1000:.0f})")
 
 
 def main() -> None:
@@ -241,7 +243,8 @@ def main() -> None:
     timed("count_traces()", reader.count_traces, args.repeat)
     timed("traces(limit=50), newest first", lambda: reader.traces(limit=50), args.repeat)
     timed("traces(limit=50), slowest first", lambda: reader.traces(order_by="latency_ms", limit=50), args.repeat)
-    timed("traces('status_code == \"ERROR\"', limit=50)", lambda: reader.traces("status_code == 'ERROR'", limit=50), args.repeat)
+    timed("traces('status_code == \"ERROR\"', limit=50)", lambda: reader.traces("status_code == 'ERROR'", limit=50),
+          args.repeat)
     timed("trace(500-span trace)", lambda: reader.trace(big_id), args.repeat)
 
     import panel as pn

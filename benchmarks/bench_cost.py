@@ -133,7 +133,8 @@ def main() -> None:
         "cold_ms": round(cold, 1),
         "best_ms": round(min(warm), 1),
         "median_ms": round(statistics.median(warm), 1),
-        "median_cpu_ms": round(statistics.median(cpu[1:]), 1),  # all threads; wall time rises when others share the cores
+        # All threads; wall time rises when others share the cores.
+        "median_cpu_ms": round(statistics.median(cpu[1:]), 1),
         "load_average": round(os.getloadavg()[0], 2),
         "target_ms": TARGET_MS,
         "within_target": statistics.median(warm) < TARGET_MS,

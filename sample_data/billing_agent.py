@@ -60,11 +60,13 @@ _TEMPLATE_TOOLS = {
     ),
     5: (
         ["lookup_invoice"],
-        "Bank transfers usually show as received within three business days of arrival; quote the invoice number as the reference.",
+        "Bank transfers usually show as received within three business days of arrival; "
+        "quote the invoice number as the reference.",
     ),
     6: (
         ["get_subscription"],
-        "Extra seats are added when you invite members beyond the plan's included seats and removed at the next period.",
+        "Extra seats are added when you invite members beyond the plan's included seats "
+        "and removed at the next period.",
     ),
     7: (
         ["lookup_invoice"],
@@ -166,7 +168,8 @@ class BillingAgent:
                 )
                 if result.error:
                     leads.append(
-                        f"I couldn't find invoice {arguments.get('number')} in this workspace; could you check the number?"
+                        f"I couldn't find invoice {arguments.get('number')} in this workspace; "
+                        "could you check the number?"
                     )
                     grounded = False
                 else:
@@ -202,7 +205,8 @@ class BillingAgent:
                     "billing.InvoiceNotFound",
                     tool_error,
                     [
-                        '  File "/srv/billing_agent/tools.py", line 57, in lookup_invoice\n    raise InvoiceNotFound(number)\n'
+                        '  File "/srv/billing_agent/tools.py", line 57, in lookup_invoice\n'
+                        "    raise InvoiceNotFound(number)\n"
                     ],
                 )
             else:
@@ -261,14 +265,18 @@ class BillingAgent:
         if rng.random() < 0.015:  # the provider's rate limit, then the SDK's retry
             failed = self._span(parent, at, messages, common)
             end = clock.advance(rng.uniform(80, 200))
-            message = "Error code: 429 - {'error': {'message': 'Rate limit reached for gpt-4.1-mini on tokens per min (TPM)', 'type': 'tokens', 'code': 'rate_limit_exceeded'}}"
+            message = (
+                "Error code: 429 - {'error': {'message': "
+                "'Rate limit reached for gpt-4.1-mini on tokens per min (TPM)', 'type': 'tokens', 'code': 'rate_limit_exceeded'}}"
+            )
             error_event(
                 failed,
                 end,
                 "openai.RateLimitError",
                 message,
                 [
-                    '  File "/srv/billing_agent/agent.py", line 88, in step\n    resp = client.chat.completions.create(**req)\n'
+                    '  File "/srv/billing_agent/agent.py", line 88, in step\n'
+                    "    resp = client.chat.completions.create(**req)\n"
                 ],
             )
             failed.set_attribute("error.type", "rate_limit_exceeded")

@@ -210,14 +210,18 @@ def generate(
         _compact(exported, traces)
 
     manifest = {
-        "description": 'Synthetic traces of a fictional support assistant ("Lumen"); the text and the embeddings are real.',
+        "description": (
+            'Synthetic traces of a fictional support assistant ("Lumen"); the text and the embeddings are real.'
+        ),
         "seed": seed,
         "projects": [SUPPORT_PROJECT, BILLING_PROJECT],
         "embedding_model": MODEL_NAME,
         "dimensions": DIMENSIONS,
         "timeline": Timeline.as_dict(),
         "files": {"traces": TRACES, "corpus": CORPUS, "knowledge_base": KNOWLEDGE_BASE, "questions": QUESTIONS},
-        "load": "workbench.sample.load_sample(store): Store.import_parquet of traces/ (corpus included), shifted to now",
+        "load": (
+            "workbench.sample.load_sample(store): Store.import_parquet of traces/ (corpus included), shifted to now"
+        ),
         "counts": {**{k: v for k, v in counts.items() if v}, "traces": n_traces, "spans_by_kind": by_kind},
         "stories": stories,
     }

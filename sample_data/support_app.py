@@ -44,7 +44,10 @@ _NOT_FOUND = (
     "'invalid_request_error', 'param': None, 'code': 'model_not_found'}}"
 )
 _STACK_404 = [
-    '  File "/app/lumen_support/chat.py", line 142, in answer\n    response = client.chat.completions.create(**params)\n',
+    (
+        '  File "/app/lumen_support/chat.py", line 142, in answer\n'
+        "    response = client.chat.completions.create(**params)\n"
+    ),
     (
         '  File "/usr/local/lib/python3.12/site-packages/openai/_base_client.py", line 1047, in request\n'
         "    raise self._make_status_error_from_response(err.response) from None\n"
@@ -56,7 +59,8 @@ _STACK_TIMEOUT = [
         "    resp = await http.get(STATUS_URL, params={'region': region}, timeout=10.0)\n"
     ),
     (
-        '  File "/usr/local/lib/python3.12/site-packages/httpx/_transports/default.py", line 118, in map_httpcore_exceptions\n'
+        '  File "/usr/local/lib/python3.12/site-packages/httpx/_transports/default.py", line 118, '
+        "in map_httpcore_exceptions\n"
         "    raise mapped_exc(message) from exc\n"
     ),
 ]
