@@ -267,7 +267,8 @@ class BillingAgent:
             end = clock.advance(rng.uniform(80, 200))
             message = (
                 "Error code: 429 - {'error': {'message': "
-                "'Rate limit reached for gpt-4.1-mini on tokens per min (TPM)', 'type': 'tokens', 'code': 'rate_limit_exceeded'}}"
+                "'Rate limit reached for gpt-4.1-mini on tokens per min (TPM)', "
+                "'type': 'tokens', 'code': 'rate_limit_exceeded'}}"
             )
             error_event(
                 failed,
