@@ -36,7 +36,8 @@ def test_browser_tests_carry_the_marker(request) -> None:
 
     items = request.session.items
     unmarked = [item.nodeid for item in items
-                if BROWSER_FIXTURES & set(getattr(item, "fixturenames", ())) and item.get_closest_marker("browser") is None]
+                if BROWSER_FIXTURES & set(getattr(item, "fixturenames", ()))
+                and item.get_closest_marker("browser") is None]
     assert unmarked == []
 
 

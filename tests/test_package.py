@@ -41,13 +41,13 @@ ALLOWED = {
                  "version"},
     "app": {"read", "query", "analysis", "drift", "tree", "model", "errors", "config", "pricing", "remote", "evals",
             "monitors", "version"},
-    "server": {"app", "read", "query", "store", "collector", "errors", "config", "model", "drift", "pricing", "monitors",
-               "sample", "version"},
+    "server": {"app", "read", "query", "store", "collector", "errors", "config", "model", "drift", "pricing",
+               "monitors", "sample", "version"},
     "sample": {"store", "errors", "config"},
     "notebook": {"server", "app", "store", "instrument", "collector", "read", "query", "errors", "config", "sample"},
     # The command line is the one part that uses the public API of the package root (workbench.open).
-    "cli": {"server", "config", "errors", "store", "read", "query", "remote", "pricing", "evals", "monitors", "analysis",
-            "version", ROOT_API},
+    "cli": {"server", "config", "errors", "store", "read", "query", "remote", "pricing", "evals", "monitors",
+            "analysis", "version", ROOT_API},
 }
 
 
@@ -188,7 +188,9 @@ def test_every_package_is_listed_for_installation():
         ".".join(p.parent.relative_to(ROOT).parts) for p in PACKAGE.rglob("__init__.py")
     }
     assert found <= listed, f"add to pyproject's packages: {sorted(found - listed)}"
-    folders = {".".join(p.relative_to(ROOT).parts) for p in PACKAGE.rglob("*") if p.is_dir() and p.name != "__pycache__"}
+    folders = {
+        ".".join(p.relative_to(ROOT).parts) for p in PACKAGE.rglob("*") if p.is_dir() and p.name != "__pycache__"
+    }
     assert folders <= found | {"workbench"}, f"folders without __init__.py: {sorted(folders - found)}"
 
 

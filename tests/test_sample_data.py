@@ -266,7 +266,8 @@ def test_story_cost_explosion(store):
     other = rows(
         store,
         """SELECT start_time < ?, avg(prompt_tokens) FROM spans
-                           WHERE span_kind = 'LLM' AND json_extract_string(attributes, '$.feature') = 'help_center_search'
+                           WHERE span_kind = 'LLM'
+                             AND json_extract_string(attributes, '$.feature') = 'help_center_search'
                            GROUP BY 1""",
         [first_v4],
     )
@@ -386,7 +387,8 @@ def test_feedback_and_relevance_annotations(store):
     orphans = one(
         store,
         """SELECT count(*) FROM annotations a WHERE target = 'document' AND NOT EXISTS (
-                            SELECT 1 FROM documents d WHERE d.span_id = a.span_id AND d.position = a.document_position)""",
+                            SELECT 1 FROM documents d
+                            WHERE d.span_id = a.span_id AND d.position = a.document_position)""",
     )
     assert orphans == 0
     assert (

@@ -37,8 +37,10 @@ QUESTIONS = [
     "How can I add a second payment method?",
 ]
 DOCS = [
-    ("kb-refunds", "Refunds are issued to the original payment method within 5-10 business days. Duplicate charges are refunded automatically once confirmed."),
-    ("kb-declines", "Card declines usually come from the issuing bank. Ask the customer to contact their bank or try 3-D Secure verification."),
+    ("kb-refunds", "Refunds are issued to the original payment method within 5-10 business days. "
+                   "Duplicate charges are refunded automatically once confirmed."),
+    ("kb-declines", "Card declines usually come from the issuing bank. "
+                    "Ask the customer to contact their bank or try 3-D Secure verification."),
     ("kb-billing-email", "The billing email can be changed under Settings > Billing > Contacts by an account owner."),
     ("kb-cancel", "After cancellation, data is retained for 30 days and then permanently deleted."),
     ("kb-invoices", "Invoices are available under Settings > Billing > Invoices and can be downloaded as PDF."),
@@ -152,7 +154,9 @@ def _turn(rng: random.Random, ids: _Ids, at: dt.datetime, question: str, session
     failed = False
     model = rng.choice(MODELS)
     context = "\n\n".join(d.content for d in docs[:2])
-    messages: list[Message] = [Message("system", SYSTEM), Message("user", f"Context:\n{context}\n\nQuestion: {question}")]
+    messages: list[Message] = [
+        Message("system", SYSTEM), Message("user", f"Context:\n{context}\n\nQuestion: {question}"),
+    ]
     if rng.random() < 0.35:  # the agent looks something up first
         plan_ms = rng.uniform(300, 700)
         call = ToolCall(id=f"call_{ids.span()[:8]}", name="lookup_invoice",
@@ -162,7 +166,8 @@ def _turn(rng: random.Random, ids: _Ids, at: dt.datetime, question: str, session
                            input_messages=tuple(messages),
                            output_messages=(Message("assistant", None, tool_calls=(call,)),),
                            tokens=TokenUsage(prompt=420, completion=24, total=444),
-                           attributes={"llm.invocation_parameters": json.dumps({"temperature": 0, "tool_choice": "auto"})}))
+                           attributes={"llm.invocation_parameters": json.dumps({"temperature": 0,
+                                                                                "tool_choice": "auto"})}))
         t += dt.timedelta(milliseconds=plan_ms + 2)
         tool_ms = rng.uniform(40, 400)
         failed = rng.random() < 0.3
@@ -198,7 +203,8 @@ def _turn(rng: random.Random, ids: _Ids, at: dt.datetime, question: str, session
     spans.append(_span(ids, trace_id, root_id, "answer", SpanKind.LLM, t, answer_ms, project,
                        model_name=model, provider="openai" if "gpt" in model else "anthropic",
                        input_messages=tuple(messages), output_messages=(Message("assistant", answer),),
-                       tokens=TokenUsage(prompt=600 + 30 * turn, completion=completion, total=600 + 30 * turn + completion),
+                       tokens=TokenUsage(prompt=600 + 30 * turn, completion=completion,
+                                         total=600 + 30 * turn + completion),
                        time_to_first_token_ms=ttft, session_id=session_id, user_id=user_id,
                        prompt_template_version="v3",
                        attributes={"llm.invocation_parameters": json.dumps({"temperature": 0.2, "max_tokens": 512}),

@@ -37,11 +37,14 @@ async function attempts(target, annotation, span) {
   out.otlp_json = await fetch(target + '/v1/traces', {method: 'POST', headers: {'Content-Type': 'application/json'},
                                                      body: span}).then(text, blocked);
   out.otlp_simple = await fetch(target + '/v1/traces', {method: 'POST', mode: 'no-cors', body: span,
-                                                       headers: {'Content-Type': 'text/plain'}}).then((r) => r.type, blocked);
+                                                       headers: {'Content-Type': 'text/plain'}})
+    .then((r) => r.type, blocked);
   out.annotate_simple = await fetch(target + '/api/annotations', {method: 'POST', mode: 'no-cors', body: annotation,
-                                                                 headers: {'Content-Type': 'text/plain'}}).then((r) => r.type, blocked);
+                                                                 headers: {'Content-Type': 'text/plain'}})
+    .then((r) => r.type, blocked);
   out.annotate_json = await fetch(target + '/api/annotations', {method: 'POST', body: annotation,
-                                                               headers: {'Content-Type': 'application/json'}}).then(text, blocked);
+                                                               headers: {'Content-Type': 'application/json'}})
+    .then(text, blocked);
   out.websocket = await new Promise((resolve) => {
     const ws = new WebSocket(target.replace('http', 'ws') + '/ws');
     ws.onopen = () => { ws.close(); resolve('open'); };
@@ -163,8 +166,9 @@ def test_an_allowed_origin_posts_spans_from_the_browser_and_reads_nothing(browse
 
 
 REBOUND = """<!doctype html><html><body><script>
-fetch('/api/spans?format=json&limit=5').then((r) => r.text().then((t) => { window.results = {status: r.status, body: t}; }),
-                                            (e) => { window.results = {status: 0, body: String(e)}; });
+fetch('/api/spans?format=json&limit=5').then(
+  (r) => r.text().then((t) => { window.results = {status: r.status, body: t}; }),
+  (e) => { window.results = {status: 0, body: String(e)}; });
 </script></body></html>"""
 
 
@@ -193,7 +197,8 @@ def test_a_rebound_dns_name_reads_nothing(browser, app_server, tmp_path):
     # The same page, once the user allows the name, reads spans: the request did reach the server.
     store = Store(tmp_path / "named.duckdb")
     store.write(make_dataset(sessions=6).spans)
-    server = Server(store, host="127.0.0.1", port=0, app=False, decode_workers=0, allowed_hosts=["rebind.localhost"]).start()
+    server = Server(store, host="127.0.0.1", port=0, app=False, decode_workers=0,
+                    allowed_hosts=["rebind.localhost"]).start()
     try:
         allowed = _rebound_read(browser, server.port)
     finally:
@@ -238,5 +243,6 @@ def test_the_websocket_origin_check_stays_on_beyond_loopback(beyond_server):
     assert "*" not in origins and f"localhost:{beyond_server.port}" in origins
     handshake = {"Connection": "Upgrade", "Upgrade": "websocket", "Sec-WebSocket-Version": "13",
                  "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==", "Authorization": f"Bearer {beyond_server.token}"}
-    foreign = requests.get(beyond_server.url + "/ws", headers={**handshake, "Origin": "http://evil.example"}, timeout=10)
+    foreign = requests.get(beyond_server.url + "/ws", headers={**handshake, "Origin": "http://evil.example"},
+                           timeout=10)
     assert foreign.status_code == 403

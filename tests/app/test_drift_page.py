@@ -21,7 +21,9 @@ from workbench.app.registry import PAGES
 from workbench.drift import DriftWorker
 from workbench.query import Reader
 
-pytest.importorskip("sklearn", reason="the Drift page clusters with scikit-learn: pip install 'llm-trace-workbench[drift]'")
+pytest.importorskip(
+    "sklearn", reason="the Drift page clusters with scikit-learn: pip install 'llm-trace-workbench[drift]'"
+)
 
 WINDOWS = {
     "primary_start": "2026-03-04T00:00Z", "primary_end": "2026-03-07T00:00Z",

@@ -125,7 +125,8 @@ def test_serve_sample_shows_the_slow_tail(browser, tmp_path, shots):
         tab.page.set_viewport_size({"width": 1440, "height": 900})
         tab.goto("page=sessions&order=turns", ready=".wb-turn")
         tab.screenshot(shots("sessions"))
-        tab.goto("page=traces&filter=name+%3D%3D+%27support_chat%27&sort=latency_ms", ready=".wb-grid tbody tr[data-href]")
+        tab.goto("page=traces&filter=name+%3D%3D+%27support_chat%27&sort=latency_ms",
+                 ready=".wb-grid tbody tr[data-href]")
         tab.page.locator(".wb-grid tbody tr[data-href]").nth(2).locator("td").nth(3).click()
         tab.wait_for(".wf-row[data-id]")
         tab.page.locator(".wf-row[data-id]", has=tab.page.locator(".wf-kind", has_text="LLM")).last.click()

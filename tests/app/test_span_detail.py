@@ -77,7 +77,8 @@ def test_tool_detail_shows_name_arguments_and_result():
 def test_exceptions_show_type_message_and_stack_trace():
     event = {"name": "exception", "time_ns": int(START.timestamp() * 1e9) + 50_000_000, "attributes": {
         "exception.type": "TimeoutError", "exception.message": "too slow",
-        "exception.stacktrace": "Traceback (most recent call last):\n  File \"tools.py\", line 3\nTimeoutError: too slow"}}
+        "exception.stacktrace": 'Traceback (most recent call last):\n  File "tools.py", line 3\n'
+                                'TimeoutError: too slow'}}
     span = _span(status_code="ERROR", status_message="too slow", events=json.dumps([event]))
     overview = overview_html(span)
     assert "Exception" in overview and "TimeoutError" in overview and "tools.py" in overview

@@ -32,7 +32,8 @@ def test_every_failing_trace_is_kept_and_a_share_of_healthy_ones():
     clock = Clock()
     sampler = TailSampler(SamplingPolicy(rate=0.1, latency_ms=5000, cost_usd=0.5, decision_wait_s=2), clock=clock)
     ids = _trace_ids(2000)
-    special = {ids[0]: dict(error=True), ids[1]: dict(latency=9000.0), ids[2]: dict(cost=0.8), ids[3]: dict(failed=True)}
+    special = {ids[0]: dict(error=True), ids[1]: dict(latency=9000.0), ids[2]: dict(cost=0.8),
+               ids[3]: dict(failed=True)}
     for trace_id in ids:
         _offer_trace(sampler, trace_id, **special.get(trace_id, {}))
     assert sampler.take_ready() == []  # roots just arrived: not yet decided

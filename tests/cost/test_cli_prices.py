@@ -81,4 +81,5 @@ def test_unpriced_lists_stored_models_with_a_fix(runner, tmp_path, price_file):
         "    workbench prices set 'homegrown-7b' --input USD --output USD --provider local",
     ]
     runner.invoke(main, ["prices", "set", "homegrown-7b", "--input", "0", "--output", "0"])
-    assert runner.invoke(main, ["prices", "unpriced", "--db", str(db)]).output.strip() == "Every stored call has a price."
+    listed = runner.invoke(main, ["prices", "unpriced", "--db", str(db)]).output.strip()
+    assert listed == "Every stored call has a price."

@@ -31,7 +31,8 @@ def test_eval_with_an_llm_judge_writes_and_summarises(db, standin):
     result = CliRunner().invoke(main, ["eval", "faithfulness", "context_relevance", "--model", "judge-1",
                                        "--base-url", standin.url, "--db", db, "--quiet"])
     assert result.exit_code == 0, result.output
-    assert "faithfulness: 2 verdicts, mean score 0.50, pass rate 50%, 1 skipped (1 no retrieved context)" in result.output
+    summary = "faithfulness: 2 verdicts, mean score 0.50, pass rate 50%, 1 skipped (1 no retrieved context)"
+    assert summary in result.output
     assert "context_relevance: 4 verdicts" in result.output and "Wrote 6 annotations" in result.output
     assert sorted(_annotations(db)["name"].value_counts().items()) == [("context_relevance", 4), ("faithfulness", 2)]
     again = CliRunner().invoke(main, ["eval", "faithfulness", "--model", "judge-1", "--base-url", standin.url,

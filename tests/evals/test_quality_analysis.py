@@ -60,7 +60,8 @@ def story(store):
 def test_facts_carry_what_each_annotation_is_about(story):
     facts = quality_facts(story, "user_feedback").set_index("trace_id")
     first = facts.loc[f"{1:032x}"]
-    assert (first["model"], first["prompt_version"], first["feature"], first["project"]) == ("large", "v1", "chat", "test")
+    grouped_by = (first["model"], first["prompt_version"], first["feature"], first["project"])
+    assert grouped_by == ("large", "v1", "chat", "test")
     assert first["passed"] is True and first["time"] == pd.Timestamp("2025-11-23T08:00:00.000Z")
     assert facts.loc[f"{3:032x}", "model"] == "small" and facts.loc[f"{3:032x}", "feature"] == "billing"
     assert len(quality_facts(story, filter="model_name == 'small'")) == 7  # 4 billing traces, 3 with feedback
@@ -113,7 +114,8 @@ def test_worst_traces_come_first_with_why(story):
 
 def test_summary_and_names(story):
     summary = quality_summary(story).set_index("name")
-    assert summary.loc["faithfulness", "count"] == 12 and summary.loc["user_feedback", "pass_rate"] == pytest.approx(7 / 11)
+    assert summary.loc["faithfulness", "count"] == 12
+    assert summary.loc["user_feedback", "pass_rate"] == pytest.approx(7 / 11)
     names = annotation_names(story)
     assert list(names["name"]) == ["faithfulness", "user_feedback"] and list(names["kinds"].iloc[0]) == ["LLM"]
 

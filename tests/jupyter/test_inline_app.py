@@ -34,7 +34,8 @@ def _output(cell):
 
 @pytest.mark.parametrize(("ui", "ending"), [("lab", "restart"), ("notebook", "shut down")])
 def test_the_inline_app_works_offline_fits_the_cell_and_says_when_disconnected(jupyter_page, ui, ending):
-    standalone = "import workbench.app\nworkbench.app.TraceView(session.reader, trace_id=session.traces()['trace_id'][0])"
+    standalone = ("import workbench.app\n"
+                  "workbench.app.TraceView(session.reader, trace_id=session.traces()['trace_id'][0])")
     cells = [LAUNCH.replace("DB", f"inline-{ui}.duckdb"), "session.view(height=640)", standalone]
     nb = jupyter_page.open(f"inline-{ui}.ipynb", cells, ui=ui)
     launched = nb.run(0)

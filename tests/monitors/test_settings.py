@@ -127,11 +127,15 @@ def test_check_takes_a_dict_a_path_or_rules(healthy, tmp_path):
     ({"rules": {"error_rate": {"severity": "loud"}}}, "severity must be one of info, warning, critical"),
     ({"rules": {"model_deprecation": {"patterns": ["(unclosed"]}}}, "'(unclosed' is not a regular expression"),
     ({"rules": {"model_deprecation": {"patterns": ["gone(?!fishing)"]}}}, "uses a lookaround or a back-reference"),
-    ({"rules": {"model_deprecation": {"history": "a week"}}}, "The history of the rule 'model_deprecation' is 'a week'"),
-    ({"rules": {"latency_slo": {"window": "-1d"}}}, "The window of the rule 'latency_slo' is '-1d', which is not a duration"),
-    ({"rules": {"eval_pass_rate": {"names": 3}}}, "names is a list of annotation names; write names = [\"user_feedback\"]"),
+    ({"rules": {"model_deprecation": {"history": "a week"}}},
+     "The history of the rule 'model_deprecation' is 'a week'"),
+    ({"rules": {"latency_slo": {"window": "-1d"}}},
+     "The window of the rule 'latency_slo' is '-1d', which is not a duration"),
+    ({"rules": {"eval_pass_rate": {"names": 3}}},
+     "names is a list of annotation names; write names = [\"user_feedback\"]"),
     ({"rules": ["cost_jump"]}, "rules must be a table of rules"),
-    ({"webhook": {"url": "hooks.example.com"}}, "The webhook url 'hooks.example.com' is not an http:// or https:// URL"),
+    ({"webhook": {"url": "hooks.example.com"}},
+     "The webhook url 'hooks.example.com' is not an http:// or https:// URL"),
     ({"webhook": {"timeout": 3}}, "the webhook has no url"),
     ({"webhook": {"url": "http://x", "retry": 3}}, "the webhook has no setting 'retry'; did you mean 'retries'?"),
     ({"webhook": {"url": "http://x", "retries": 99}}, "retries = 99, but it must be a whole number from 0 to 10"),
@@ -156,7 +160,8 @@ def test_errors_of_the_file_itself(tmp_path):
         load_config(bad_json)
     yaml = tmp_path / "monitors.yaml"
     yaml.write_text("rules: {}")
-    with pytest.raises(ConfigError, match=r"has the extension '\.yaml', which is neither TOML nor JSON; name it monitors\.toml"):
+    with pytest.raises(ConfigError,
+                       match=r"has the extension '\.yaml', which is neither TOML nor JSON; name it monitors\.toml"):
         load_config(yaml)
     listed = tmp_path / "list.json"
     listed.write_text("[1, 2]")

@@ -128,13 +128,16 @@ def test_every_read_takes_one_selection_in_place_of_its_four_arguments(two_proje
     selection = Selection("span_kind == 'LLM'", **args)
     assert reader.count(selection) == reader.count("span_kind == 'LLM'", **args) == 1
     assert reader.count_traces(selection) == reader.count_traces("span_kind == 'LLM'", **args) == 1
-    assert reader.spans(selection)["span_id"].tolist() == reader.spans("span_kind == 'LLM'", **args)["span_id"].tolist()
-    assert reader.traces(selection)["trace_id"].tolist() == reader.traces("span_kind == 'LLM'", **args)["trace_id"].tolist()
+    spans = reader.spans("span_kind == 'LLM'", **args)
+    assert reader.spans(selection)["span_id"].tolist() == spans["span_id"].tolist()
+    traces = reader.traces("span_kind == 'LLM'", **args)
+    assert reader.traces(selection)["trace_id"].tolist() == traces["trace_id"].tolist()
     # Arguments given beside a selection take the place of its own.
     assert reader.count(selection, start="2000-01-01") == 2
     assert analysis.latency_summary(reader, selection) == analysis.latency_summary(reader, "span_kind == 'LLM'", **args)
     assert analysis.count_sessions(reader, selection) == 0
-    pd_equal = cost.cost_by(reader, selection, by="model").equals(cost.cost_by(reader, "span_kind == 'LLM'", by="model", **args))
+    by_model = cost.cost_by(reader, "span_kind == 'LLM'", by="model", **args)
+    pd_equal = cost.cost_by(reader, selection, by="model").equals(by_model)
     assert pd_equal
     remote = RemoteReader(server.url)
     assert remote.spans(selection)["span_id"].tolist() == reader.spans(selection)["span_id"].tolist()

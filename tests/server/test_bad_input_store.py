@@ -70,8 +70,10 @@ def test_decode_workers_repair_and_reject_as_the_thread_does(db_path):
     spans = body["resourceSpans"][0]["scopeSpans"][0]["spans"]
     spans[1]["name"] = "lone \ud800"
     spans[2]["startTimeUnixNano"] = str(10**30)
-    spans[3]["attributes"] = [{"key": "deep", "value": {"arrayValue": {"values": [{"arrayValue": {"values": []}}] * 2}}},
-                              {"key": "nested", "value": json.loads('{"arrayValue":{"values":[' * 40 + ']}}' * 40)}]
+    spans[3]["attributes"] = [
+        {"key": "deep", "value": {"arrayValue": {"values": [{"arrayValue": {"values": []}}] * 2}}},
+        {"key": "nested", "value": json.loads('{"arrayValue":{"values":[' * 40 + ']}}' * 40)},
+    ]
     with Store(db_path) as store:
         server = Server(store, host="127.0.0.1", port=0, app=False, decode_workers=1).start()
         try:

@@ -201,7 +201,8 @@ def _mutate_protobuf(body: bytes, rng: random.Random) -> bytes:
         elif choice == 5:
             attribute = span.attributes.add()
             attribute.key = rng.choice(["llm.token_count.prompt", "llm.token_count.completion", "x",
-                                        "embedding.embeddings.0.embedding.vector", "retrieval.documents.9.document.score"])
+                                        "embedding.embeddings.0.embedding.vector",
+                                        "retrieval.documents.9.document.score"])
             kind = rng.randrange(4)
             if kind == 0:
                 attribute.value.int_value = rng.choice([2**63 - 1, -(2**63), -1, 0])

@@ -31,7 +31,8 @@ def _provider(endpoint: str, *, gzip_body: bool = False, project: str = "rag-app
 
 def _emit_rag_trace(tracer, i: int) -> None:
     with tracer.start_as_current_span("rag") as root:
-        root.set_attributes({SpanAttributes.OPENINFERENCE_SPAN_KIND: "CHAIN", SpanAttributes.INPUT_VALUE: f"question {i}"})
+        root.set_attributes({SpanAttributes.OPENINFERENCE_SPAN_KIND: "CHAIN",
+                             SpanAttributes.INPUT_VALUE: f"question {i}"})
         with tracer.start_as_current_span("retrieve") as ret:
             ret.set_attributes({
                 SpanAttributes.OPENINFERENCE_SPAN_KIND: "RETRIEVER",
@@ -108,7 +109,8 @@ def _otlp_json(trace_id: str = "5b8efff798038103d269b633813fc60c", span_id: str 
                         {"key": "gen_ai.request.model", "value": {"stringValue": "gpt-4o"}},
                         {"key": "gen_ai.usage.input_tokens", "value": {"intValue": "42"}},
                         {"key": "gen_ai.usage.output_tokens", "value": {"intValue": 7}},
-                        {"key": "tags", "value": {"arrayValue": {"values": [{"stringValue": "a"}, {"stringValue": "b"}]}}},
+                        {"key": "tags",
+                         "value": {"arrayValue": {"values": [{"stringValue": "a"}, {"stringValue": "b"}]}}},
                     ],
                     "events": [{"timeUnixNano": "1700000000100000000", "name": "exception",
                                 "attributes": [{"key": "exception.message", "value": {"stringValue": "boom"}}]}],
@@ -348,7 +350,9 @@ def test_a_batch_sent_again_after_a_lost_answer_is_stored_once(db_path):
             counts = store.counts()
             assert counts["documents"] == 5 and counts["embeddings"] == 5
             assert store.writer.duplicates_removed == 15
-            twice = store.fetchall("SELECT count(*) FROM (SELECT trace_id, span_id FROM spans GROUP BY ALL HAVING count(*) > 1)")
+            twice = store.fetchall(
+                "SELECT count(*) FROM (SELECT trace_id, span_id FROM spans GROUP BY ALL HAVING count(*) > 1)"
+            )
             assert twice == [(0,)]
         finally:
             srv.stop()
