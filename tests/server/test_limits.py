@@ -128,6 +128,5 @@ def test_half_a_request_is_closed_within_the_timeouts(limited):
         status, _, _ = read_response(idle)
         assert status == 200
         assert _closed_within(idle, 15)
-    assert time.monotonic() - started < 30
     assert limited.ingest.budget.used == 0  # a dropped request gives back what it reserved
     assert requests.get(limited.url + "/api/health", timeout=10).status_code == 200
