@@ -116,7 +116,6 @@ def _closed_within(sock: socket.socket, seconds: float) -> bool:
 
 
 def test_half_a_request_is_closed_within_the_timeouts(limited):
-    started = time.monotonic()
     # Half the headers: closed after the idle (header) timeout of 1 s.
     with raw_request(limited.port, b"POST /v1/traces HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-") as half_head:
         assert _closed_within(half_head, 15)
