@@ -83,7 +83,7 @@ def _trace_head(trace: Any) -> str:
         esc(", ".join(models)),
     ]
     if root.get("parent_span_id"):
-        parts.insert(0, "<span class='wbx-errtext'>root span missing</span>")
+        parts.insert(0, "<span class='wbx-errtext'>root span not among these spans</span>")
     ticks = "".join(f"<span style='left:{p}%'>{esc(fmt_ms(trace.duration_ms * p / 100))}</span>"
                     for p in (0, 25, 50, 75))
     return (
