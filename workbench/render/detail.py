@@ -155,8 +155,8 @@ def _messages(messages: Sequence[Any], clip: Clip) -> list[dict[str, Any]]:
 
 
 def _documents(span: Mapping[str, Any], attributes: Mapping[str, Any], clip: Clip) -> list[dict[str, Any]]:
-    documents = span.get("documents")
-    if not isinstance(documents, list):
+    documents = span.get("documents")  # a reader's span() attaches the stored rows
+    if not isinstance(documents, list) or not documents:
         documents = _attribute_documents(attributes, text(span.get("span_kind")) == "RERANKER")
     out = []
     for index, doc in enumerate(documents):

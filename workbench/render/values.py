@@ -10,10 +10,13 @@ import datetime as dt
 import html
 import json
 import math
+import re
 from collections.abc import Mapping
 from typing import Any
 
 __all__ = ["Clip", "esc", "fmt_count", "fmt_ms", "fmt_utc", "is_missing", "loads", "number", "pretty", "text"]
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def is_missing(value: Any) -> bool:
@@ -34,7 +37,7 @@ def text(value: Any) -> str:
     try:
         out.encode("utf-8")
     except UnicodeEncodeError:
-        out = out.encode("utf-8", "replace").decode("utf-8")
+        out = _SURROGATE.sub("\ufffd", out)
     return out
 
 
