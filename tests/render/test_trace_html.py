@@ -24,8 +24,25 @@ HOSTILE = "</script><script>window.__pwned=1</script><img src=x onerror=alert(1)
 
 
 def data_of(fragment: str) -> dict[str, Any]:
+    """The view's embedded data, each long text put back where its index stands for it."""
     (text,) = DATA.findall(fragment)
-    return json.loads(text)
+    data = json.loads(text)
+
+    def resolve(item: dict[str, Any]) -> None:
+        if item["t"] == "pre" and isinstance(item["v"], int):
+            item["v"] = data["str"][item["v"]]
+        elif item["t"] == "kv":
+            item["rows"] = [[row[0], data["str"][row[1]] if isinstance(row[1], int) else row[1],
+                             row[2] if len(row) > 2 else ""] for row in item["rows"]]
+        elif item["t"] == "box":
+            for child in item["body"]:
+                resolve(child)
+
+    for span in data["spans"]:
+        for section in span["sec"]:
+            for item in section["items"]:
+                resolve(item)
+    return data
 
 
 def texts_of(entry: dict[str, Any]) -> str:
@@ -41,7 +58,7 @@ def texts_of(entry: dict[str, Any]) -> str:
             for child in item["body"]:
                 walk(child)
         else:
-            out.extend((item["v"], item.get("note", "")))
+            out.extend((item["v"], item.get("note", "")))  # a note only where text was cut
 
     for section in entry["sec"]:
         out.append(section["h"])
@@ -160,7 +177,7 @@ def test_long_values_are_cut_and_the_cut_is_stated(store, reader):
     entry = data_of(view.html)["spans"][0]
     cut = section(entry, "Input")["items"][0]
     assert cut["v"] == "x" * 500 and cut["note"] == "cut to the first 500 of 10,000 characters (max_chars=500)"
-    assert section(entry, "Output")["items"][0] == {"t": "pre", "v": "short", "note": ""}
+    assert section(entry, "Output")["items"][0] == {"t": "pre", "v": "short"}
     assert "long value(s) cut to 500 characters (max_chars)" in view.html
     assert "x" * 501 not in view.html
 
@@ -182,17 +199,33 @@ def test_a_large_trace_shows_its_first_spans_and_says_how_many_it_left_out(store
 
 
 def test_the_detail_keeps_to_its_byte_budget_and_says_which_spans_it_left_out(store, reader):
-    history = tuple(Message("user" if i % 2 else "assistant", f"turn {i} " + "y" * 900) for i in range(40))
+    def history(span: int) -> tuple[Message, ...]:
+        return tuple(Message("user" if i % 2 else "assistant", f"span {span} turn {i} " + "y" * 900)
+                     for i in range(40))
+
     store.write([make_span(0, kind=SpanKind.AGENT, duration_ms=5000)] + [
-        make_span(i, parent=0, kind=SpanKind.LLM, start_ms=i * 10, input_messages=history) for i in range(1, 30)])
+        make_span(i, parent=0, kind=SpanKind.LLM, start_ms=i * 10, input_messages=history(i)) for i in range(1, 30)])
     view = reader.trace(f"{1:032x}").view(max_bytes=200_000)
+    (embedded,) = DATA.findall(view.html)
+    assert len(embedded.encode()) <= 200_000 * 1.05  # the limit, and the keys around it
     spans = data_of(view.html)["spans"]
-    assert len(json.dumps(spans, ensure_ascii=False)) <= 200_000
     full = [s for s in spans if s["sec"][-1]["h"] != "Detail left out"]
     short = [s for s in spans if s["sec"][-1]["h"] == "Detail left out"]
     assert full and short and spans.index(short[0]) > spans.index(full[-1])  # the first spans keep theirs
     assert all(s["sec"][0]["h"] == "Span" for s in short)  # each still says what it is
     assert f"Detail of {len(short)} span(s) left out to keep this output under 200,000 bytes (max_bytes)." in view.html
+
+
+def test_a_conversation_repeated_in_every_model_call_is_embedded_once(store, reader):
+    turns = [Message("user" if i % 2 else "assistant", f"turn {i} " + "z" * 500) for i in range(30)]
+    store.write([make_span(0, kind=SpanKind.AGENT, duration_ms=5000)] + [
+        make_span(i, parent=0, kind=SpanKind.LLM, start_ms=i * 10, input_messages=tuple(turns[:i]))
+        for i in range(1, 31)])
+    fragment = reader.trace(f"{1:032x}")._repr_html_()
+    assert fragment.count("turn 7 " + "z" * 500) == 1  # shown by 23 spans, embedded once
+    spans = data_of(fragment)["spans"]
+    assert [b["body"][0]["v"] for b in section(spans[30], "Input messages")["items"]] == [m.content for m in turns[:30]]
+    assert len(fragment) < 30 * 520 + 200_000
 
 
 def test_a_span_list_is_grouped_into_its_traces(store, reader):

@@ -125,6 +125,8 @@ SCRIPT = """
     if (txt !== undefined && txt !== null) e.textContent = String(txt);
     return e;
   }
+  // A long text comes once, in data.str; elsewhere its index stands for it.
+  function str(v) { return typeof v === "number" ? data.str[v] : v; }
   function item(it) {
     var out;
     if (it.t === "kv") {
@@ -132,14 +134,14 @@ SCRIPT = """
       (it.rows || []).forEach(function (r) {
         var tr = el("tr"), td = el("td");
         tr.appendChild(el("th", null, r[0]));
-        td.appendChild(el("div", "wbx-val", r[1]));
+        td.appendChild(el("div", "wbx-val", str(r[1])));
         if (r[2]) td.appendChild(el("div", "wbx-cut", r[2]));
         tr.appendChild(td);
         out.appendChild(tr);
       });
     } else if (it.t === "pre") {
       out = el("div");
-      out.appendChild(el("pre", "wbx-pre", it.v));
+      out.appendChild(el("pre", "wbx-pre", str(it.v)));
       if (it.note) out.appendChild(el("div", "wbx-cut", it.note));
     } else if (it.t === "box") {
       out = el("div", "wbx-box wbx-box-" + it.cls);

@@ -4,12 +4,14 @@ The script draws these with ``textContent`` only, so span content never becomes 
 a span shows depends on its kind: messages and tool calls of a model call, the documents a
 retriever returned, a tool's arguments and result, embedded texts; then errors, attributes,
 events and links for every span. Long text is cut (:class:`~workbench.render.values.Clip`) and
-the whole output keeps to a byte budget (:class:`Budget`).
+the whole output keeps to a byte budget (:class:`Budget`). A long text is embedded once and
+referred to by its index wherever it recurs (``v`` is then a number, an index into the output's
+``str`` list).
 
 Item shapes (``t`` is the type)::
 
-    {"t": "kv", "rows": [[key, value, note], ...]}
-    {"t": "pre", "v": text, "note": why it was cut, or ""}
+    {"t": "kv", "rows": [[key, value, note], ...]}     (note only where the value was cut)
+    {"t": "pre", "v": text, "note": why it was cut}     (note only where the text was cut)
     {"t": "box", "head": text, "cls": one of BOX_CLASSES, "body": [item, ...]}
     {"t": "note", "v": text}
 """
@@ -43,18 +45,21 @@ class Budget:
         self.left = max_bytes
         self.short = 0  # spans whose detail was left out
 
-    def fit(self, entry: dict[str, Any], keep: int) -> dict[str, Any]:
-        """``entry`` whole if it fits, else with only its first ``keep`` sections and a note."""
-        size = len(json.dumps(entry, ensure_ascii=False))
-        if size <= self.left:
-            self.left -= size
-            return entry
+    @property
+    def spent(self) -> bool:
+        """Whether nothing more fits."""
+        return self.left <= 0
+
+    def left_out(self) -> dict[str, Any]:
+        """The section that stands for the detail left out."""
         self.short += 1
-        trimmed = {**entry, "sec": entry["sec"][:keep] + [_section("Detail left out", [_note(
+        return _section("Detail left out", [_note(
             f"This output's budget of {self.max_bytes:,} bytes of span detail is spent; pass a larger "
-            "max_bytes (trace.view(max_bytes=...)) or open the trace in the app.")])]}
-        self.left = max(0, self.left - len(json.dumps(trimmed, ensure_ascii=False)))
-        return trimmed
+            "max_bytes (trace.view(max_bytes=...)) or open the trace in the app.")])
+
+    def take(self, entry: dict[str, Any], clip: Clip, mark: int) -> None:
+        """Count ``entry`` and the texts stored for it since ``mark`` against the budget."""
+        self.left -= len(json.dumps(entry, ensure_ascii=False)) + clip.bytes_since(mark)
 
 
 def _section(title: str, items: list[dict[str, Any]], count: int | None = None) -> dict[str, Any]:
@@ -67,7 +72,7 @@ def _note(value: str) -> dict[str, Any]:
 
 def _pre(value: Any, clip: Clip) -> dict[str, Any]:
     shown, note = clip(pretty(value))
-    return {"t": "pre", "v": shown, "note": note}
+    return {"t": "pre", "v": clip.ref(shown), "note": note} if note else {"t": "pre", "v": clip.ref(shown)}
 
 
 def _kv(rows: Mapping[str, Any], clip: Clip) -> dict[str, Any]:
@@ -76,7 +81,7 @@ def _kv(rows: Mapping[str, Any], clip: Clip) -> dict[str, Any]:
         if is_missing(value) or value == "":
             continue
         shown, note = clip(pretty(value))
-        out.append([text(key), shown, note])
+        out.append([text(key), clip.ref(shown), note] if note else [text(key), clip.ref(shown)])
     return {"t": "kv", "rows": out}
 
 
@@ -252,25 +257,51 @@ def _events(events: Sequence[Any], start_us: int, clip: Clip) -> list[dict[str, 
     return out
 
 
-def span_detail(node: Any, clip: Clip, resources: dict[str, int]) -> dict[str, Any]:
-    """One span's entry: its name, kind and status, and its sections.
+def span_detail(node: Any, clip: Clip, resources: dict[str, int], budget: Budget) -> dict[str, Any]:
+    """One span's entry: its name, kind and status, and its sections, within the budget.
+
+    The span's summary and errors always come; the rest only while the budget lasts.
 
     Args:
         node: A :class:`workbench.tree.Node` (``span``, ``start_us``, ``duration_ms`` ...).
-        clip: Cuts long values.
+        clip: Cuts long values and keeps each long text once.
         resources: Resource attributes seen so far, as JSON text -> index; the span refers to its
             resource by index, so a resource shared by every span is embedded once.
+        budget: The bytes of detail the output may still embed.
     """
     span = node.span
-    attributes = loads(span.get("attributes"), {})
-    attributes = attributes if isinstance(attributes, Mapping) else {}
     events = loads(span.get("events"), [])
     events = events if isinstance(events, list) else []
+    start = clip.mark()
     sections = [_overview(span, node, clip)]
     errors = _errors(span, events, clip)
     if errors:
         sections.append(errors)
-    sections += _by_kind(span, attributes, clip)
+    entry: dict[str, Any] = {"name": text(span.get("name")), "kind": text(span.get("span_kind")) or "UNKNOWN",
+                             "status": text(span.get("status_code")) or "UNSET", "sec": sections}
+    resource = loads(span.get("resource"), {})
+    if isinstance(resource, Mapping) and resource:
+        key = json.dumps(resource, sort_keys=True, default=str)
+        entry["res"] = resources.setdefault(key, len(resources))
+    if budget.spent:
+        entry["sec"] = sections + [budget.left_out()]
+        budget.take(entry, clip, start)
+        return entry
+    essentials = clip.mark()
+    entry["sec"] = sections + _rest(span, node, events, clip)
+    size = len(json.dumps(entry, ensure_ascii=False)) + clip.bytes_since(start)
+    if size > budget.left:
+        clip.rollback(essentials)
+        entry["sec"] = sections + [budget.left_out()]
+    budget.take(entry, clip, start)
+    return entry
+
+
+def _rest(span: Mapping[str, Any], node: Any, events: list[Any], clip: Clip) -> list[dict[str, Any]]:
+    """What the span's kind shows, then its attributes, events and links."""
+    attributes = loads(span.get("attributes"), {})
+    attributes = attributes if isinstance(attributes, Mapping) else {}
+    sections = _by_kind(span, attributes, clip)
     sections.append(_section("Attributes", [_kv(dict(sorted(attributes.items())), clip)] if attributes
                              else [_note("No attributes.")], len(attributes)))
     if events:
@@ -280,10 +311,4 @@ def span_detail(node: Any, clip: Clip, resources: dict[str, int]) -> dict[str, A
         sections.append(_section("Links", [_kv({f"{text(link.get('trace_id'))} / {text(link.get('span_id'))}":
                                                 link.get("attributes") or "" for link in links
                                                 if isinstance(link, Mapping)}, clip)], len(links)))
-    resource = loads(span.get("resource"), {})
-    entry: dict[str, Any] = {"name": text(span.get("name")), "kind": text(span.get("span_kind")) or "UNKNOWN",
-                             "status": text(span.get("status_code")) or "UNSET", "sec": sections}
-    if isinstance(resource, Mapping) and resource:
-        key = json.dumps(resource, sort_keys=True, default=str)
-        entry["res"] = resources.setdefault(key, len(resources))
-    return entry
+    return sections

@@ -94,10 +94,10 @@ def _trace_head(trace: Any) -> str:
     )
 
 
-def _row(index: int, node: Any, trace: Any, below: tuple[int, int], has_shown_children: bool) -> str:
+def _row(index: int, node: Any, extent: tuple[int, int], below: tuple[int, int], has_shown_children: bool) -> str:
     span = node.span
-    total = trace.end_us - trace.start_us
-    left = (node.start_us - trace.start_us) / total * 100 if total > 0 else 0.0
+    total = extent[1] - extent[0]
+    left = (node.start_us - extent[0]) / total * 100 if total > 0 else 0.0
     width = (node.end_us - node.start_us) / total * 100 if total > 0 else 0.0
     kind = _kind(span)
     status = text(span.get("status_code"))
@@ -213,17 +213,16 @@ class TraceHTML:
                     break
                 shown.append(node)
             ids = {n.span_id for n in shown}
+            extent = (trace.start_us, trace.end_us)
             for node in shown:
-                entry = span_detail(node, clip, resources)
-                keep = 2 if len(entry["sec"]) > 1 and entry["sec"][1]["h"] == "Error" else 1
-                entries.append(budget.fit(entry, keep))
-                parts.append(_row(len(entries) - 1, node, trace, below[node.span_id],
+                entries.append(span_detail(node, clip, resources, budget))
+                parts.append(_row(len(entries) - 1, node, extent, below[node.span_id],
                                   any(c.span_id in ids for c in node.children)))
         notes = self._notes(len(entries), total, clip, budget)
         if total > len(entries):
             parts.append(f"<div class='wbx-more'>&hellip; {total - len(entries):,} more span(s) not shown "
                          f"(max_spans={self.max_spans:,}).</div>")
-        data = {"spans": entries, "res": [json.loads(key) for key in resources]}
+        data = {"spans": entries, "str": clip.strings, "res": [json.loads(key) for key in resources]}
         body = "".join(parts) if entries else "<div class='wbx-note'>No spans to show.</div>"
         return (
             f"<div class='wbx' id='{uid}' data-wbx='1'><style>{CSS}</style>"

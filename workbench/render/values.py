@@ -14,8 +14,10 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["Clip", "esc", "fmt_count", "fmt_ms", "fmt_utc", "is_missing", "loads", "number", "pretty", "text"]
+__all__ = ["SHARE_AT", "Clip", "esc", "fmt_count", "fmt_ms", "fmt_utc", "is_missing", "loads", "number", "pretty", "text"]
 
+SHARE_AT = 80
+"""Texts this long or longer are embedded once per output and referred to by index."""
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
@@ -91,7 +93,11 @@ def pretty(value: Any) -> str:
 
 
 class Clip:
-    """Cuts long text to ``max_chars`` and remembers the rule, for the note beside it.
+    """Cuts long text to ``max_chars``, and keeps each long text once for the whole output.
+
+    Long agent conversations repeat their history in every model call, and an input often
+    comes again as an attribute: a text of :data:`SHARE_AT` characters or more is stored once
+    in :attr:`strings` and referred to by its index.
 
     Args:
         max_chars: The most characters one value keeps.
@@ -100,6 +106,8 @@ class Clip:
     def __init__(self, max_chars: int) -> None:
         self.max_chars = max_chars
         self.cut = 0  # values cut so far
+        self.strings: list[str] = []
+        self._index: dict[str, int] = {}
 
     def __call__(self, value: Any) -> tuple[str, str]:
         """``(shown text, note)``; the note is empty unless the text was cut."""
@@ -110,6 +118,30 @@ class Clip:
         return full[: self.max_chars], (
             f"cut to the first {self.max_chars:,} of {len(full):,} characters (max_chars={self.max_chars:,})"
         )
+
+    def ref(self, shown: str) -> str | int:
+        """``shown`` itself when short, else the index of its one copy in :attr:`strings`."""
+        if len(shown) < SHARE_AT:
+            return shown
+        index = self._index.get(shown)
+        if index is None:
+            index = self._index[shown] = len(self.strings)
+            self.strings.append(shown)
+        return index
+
+    def mark(self) -> int:
+        """A point to measure from or go back to."""
+        return len(self.strings)
+
+    def bytes_since(self, mark: int) -> int:
+        """UTF-8 bytes of the texts stored since ``mark``."""
+        return sum(len(s.encode("utf-8")) + 3 for s in self.strings[mark:])
+
+    def rollback(self, mark: int) -> None:
+        """Forget the texts stored since ``mark``."""
+        for stored in self.strings[mark:]:
+            del self._index[stored]
+        del self.strings[mark:]
 
 
 def fmt_ms(ms: Any) -> str:
