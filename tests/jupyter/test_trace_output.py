@@ -37,3 +37,38 @@ def test_a_trace_shows_in_the_cell_and_a_click_shows_the_spans_detail(jupyter_pa
     detail.locator(".wbx-dhead", has_text="lookup").wait_for(timeout=30_000)
     assert "order A-1 shipped" in detail.inner_text()
     assert jupyter_page.blocked == []
+
+
+def test_an_untrusted_notebooks_saved_trace_still_shows_its_tree(jupyter_page, tmp_path):
+    """A notebook from elsewhere: JupyterLab drops its outputs' scripts, the tree stays readable."""
+    import json
+
+    from tests.helpers import make_span
+    from workbench.model import SpanKind
+    from workbench.read import Reader
+    from workbench.store import Store
+
+    store = Store(tmp_path / "saved.duckdb")
+    store.write([make_span(0, kind=SpanKind.CHAIN, name="saved_turn"),
+                 make_span(1, parent=0, kind=SpanKind.TOOL, name="saved_tool", start_ms=10, duration_ms=20)])
+    fragment = Reader(store).trace(f"{1:032x}")._repr_html_()
+    store.close()
+    notebook = {
+        "nbformat": 4, "nbformat_minor": 5,
+        "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}},
+        "cells": [{"cell_type": "code", "id": "cell-0", "metadata": {}, "source": "wb.trace(trace_id)",
+                   "execution_count": 1, "outputs": [{"output_type": "execute_result", "execution_count": 1,
+                                                      "metadata": {}, "data": {"text/html": fragment,
+                                                                               "text/plain": "<Trace>"}}]}],
+    }
+    (jupyter_page.lab.root / "saved.ipynb").write_text(json.dumps(notebook), encoding="utf-8")
+    page = jupyter_page.page
+    page.goto(f"{jupyter_page.lab.url}/lab/workspaces/saved/tree/saved.ipynb?token={jupyter_page.lab.token}")
+    output = page.locator(".jp-OutputArea-output .wbx")
+    output.locator(".wbx-row").first.wait_for(timeout=60_000)
+    assert output.locator(".wbx-row .wbx-label").all_inner_texts() == ["saved_turn", "saved_tool"]
+    # Each span still reads as one line, and the output says why there is no detail.
+    assert [" ".join(t.split()) for t in output.locator(".wbx-row").all_inner_texts()] == [
+        "▾ CHAIN saved_turn 100 ms", "TOOL saved_tool 20 ms"]
+    assert "trust the notebook" in output.locator(".wbx-detail").inner_text()
+    assert output.locator("button").count() == 0  # no button that would do nothing

@@ -40,7 +40,7 @@ CSS = (
   padding: 2px 6px; font-size: 12px; }}
 .wbx .wbx-btn {{ font: 12px {_FONT}; border: 1px solid #cbd5e1; background: #f8fafc; border-radius: 4px;
   padding: 1px 8px; cursor: pointer; color: #1e293b; }}
-.wbx:not(.wbx-live) .wbx-needs-js, .wbx.wbx-live .wbx-nojs {{ display: none; }}
+.wbx.wbx-live .wbx-nojs {{ display: none; }}
 .wbx .wbx-main {{ display: flex; flex-wrap: wrap; gap: 8px; align-items: flex-start; }}
 .wbx .wbx-tree {{ flex: 3 1 460px; min-width: 0; max-height: 640px; overflow: auto; }}
 .wbx .wbx-detail {{ flex: 2 1 320px; min-width: 0; max-height: 640px; overflow: auto;
@@ -67,8 +67,8 @@ CSS = (
 .wbx .wbx-hid {{ flex: none; font-size: 11px; color: #64748b; }}
 .wbx .wbx-hid b {{ color: #b91c1c; font-weight: 600; }}
 .wbx .wbx-dur {{ font-size: 11px; color: #475569; text-align: right; padding-right: 6px; white-space: nowrap; }}
-.wbx .wbx-lane {{ position: relative; height: 12px; background: #f8fafc; border-radius: 2px; }}
-.wbx .wbx-bar {{ position: absolute; top: 1px; height: 10px; min-width: 2px; border-radius: 2px; opacity: .8; }}
+.wbx .wbx-lane {{ display: block; position: relative; height: 12px; background: #f8fafc; border-radius: 2px; }}
+.wbx .wbx-bar {{ display: block; position: absolute; top: 1px; height: 10px; min-width: 2px; border-radius: 2px; opacity: .8; }}
 .wbx .wbx-crit .wbx-bar {{ opacity: 1; box-shadow: 0 0 0 1px #0f172a; }}
 .wbx .wbx-err .wbx-bar {{ background: #dc2626; }}
 .wbx .wbx-more, .wbx .wbx-note, .wbx .wbx-muted, .wbx .wbx-nojs {{ color: #64748b; }}
@@ -224,12 +224,18 @@ SCRIPT = """
       if (next >= 0) { rows[next].focus(); show(next); }
     });
   });
-  root.querySelectorAll(".wbx-btn").forEach(function (button) {
+  // The buttons exist only where the script runs (they would do nothing elsewhere).
+  var brand = root.querySelector(".wbx-brand");
+  [["unfold", "Unfold all"], ["fold", "Fold all"]].forEach(function (spec) {
+    var button = el("button", "wbx-btn", spec[1]);
+    button.type = "button";
+    button.setAttribute("data-act", spec[0]);
     button.addEventListener("click", function () {
-      var closing = button.getAttribute("data-act") === "fold";
-      for (var j = rows.length - 1; j >= 0; j--) if (closing) fold(j, true);
-      if (!closing) for (var k = 0; k < rows.length; k++) fold(k, false);
+      var j;
+      if (spec[0] === "fold") for (j = rows.length - 1; j >= 0; j--) fold(j, true);
+      else for (j = 0; j < rows.length; j++) fold(j, false);
     });
+    brand.parentNode.insertBefore(button, brand.nextSibling);
   });
   if (rows.length) show(0);
 })();

@@ -66,6 +66,11 @@ def _section(title: str, items: list[dict[str, Any]], count: int | None = None) 
     return {"h": title, "n": "" if count is None else f"{count:,}", "items": items}
 
 
+def _short(value: str, limit: int) -> str:
+    line = " ".join(value.split())
+    return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
 def _note(value: str) -> dict[str, Any]:
     return {"t": "note", "v": value}
 
@@ -112,8 +117,10 @@ def _overview(span: Mapping[str, Any], node: Any, clip: Clip) -> dict[str, Any]:
         "Session": span.get("session_id"),
         "User": span.get("user_id"),
         "Project": span.get("project"),
-        "Prompt template": " ".join(x for x in (text(span.get("prompt_template")),
-                                                 text(span.get("prompt_template_version"))) if x),
+        # The template's start names it; the whole text is among the attributes.
+        "Prompt template": " ".join(x for x in (_short(text(span.get("prompt_template")), 100),
+                                                 text(span.get("prompt_template_version")) and
+                                                 f"(version {text(span.get('prompt_template_version'))})") if x),
         "Span id": span.get("span_id"),
         "Parent span id": span.get("parent_span_id"),
         "Trace id": span.get("trace_id"),

@@ -84,7 +84,7 @@ def _trace_head(trace: Any) -> str:
     ]
     if root.get("parent_span_id"):
         parts.insert(0, "<span class='wbx-errtext'>root span not among these spans</span>")
-    ticks = "".join(f"<span style='left:{p}%'>{esc(fmt_ms(trace.duration_ms * p / 100))}</span>"
+    ticks = " ".join(f"<span style='left:{p}%'>{esc(fmt_ms(trace.duration_ms * p / 100))}</span>"
                     for p in (0, 25, 50, 75))
     return (
         "<div class='wbx-trace'><div class='wbx-trace-title'>"
@@ -106,17 +106,19 @@ def _row(index: int, node: Any, extent: tuple[int, int], below: tuple[int, int],
         "<span class='wbx-tog wbx-leaf'></span>")
     name = text(span.get("name")) or "(no name)"
     title = f"{name} · {kind} · depth {node.depth}" + (f" · {status}" if status else "")
+    # Spans inside the row and spaces between them: where the stylesheet is stripped (an
+    # untrusted notebook), a row still reads as one line, "▾ TOOL lookup 20 ms".
     return (
         f"<div class='{classes}' data-i='{index}' data-d='{node.depth}' data-n='{below[0]}' data-f='{below[1]}' "
         f"tabindex='0' role='treeitem' aria-level='{node.depth + 1}' title='{esc(title)}'>"
-        f"<div class='wbx-name' style='padding-left:{min(node.depth, _MAX_INDENT) * 14 + 4}px'>{toggle}"
-        f"<span class='wbx-kind wbx-k-{kind}'>{esc(kind)}</span>"
+        f"<span class='wbx-name' style='padding-left:{min(node.depth, _MAX_INDENT) * 14 + 4}px'>{toggle} "
+        f"<span class='wbx-kind wbx-k-{kind}'>{esc(kind)}</span> "
         f"<span class='wbx-label'>{esc(name)}</span>"
-        + ("<span class='wbx-errmark' title='failed'>&#9888;</span>" if status == "ERROR" else "")
-        + "<span class='wbx-hid'></span></div>"
-        f"<div class='wbx-dur'>{esc(fmt_ms(node.duration_ms))}</div>"
-        f"<div class='wbx-lane'><div class='wbx-bar wbx-k-{kind}' style='left:{left:.3f}%;width:{width:.3f}%'>"
-        "</div></div></div>"
+        + (" <span class='wbx-errmark' title='failed'>&#9888;</span>" if status == "ERROR" else "")
+        + " <span class='wbx-hid'></span></span> "
+        f"<span class='wbx-dur'>{esc(fmt_ms(node.duration_ms))}</span>"
+        f"<span class='wbx-lane'><span class='wbx-bar wbx-k-{kind}' style='left:{left:.3f}%;width:{width:.3f}%'>"
+        "</span></span></div>"
     )
 
 
@@ -226,14 +228,11 @@ class TraceHTML:
         body = "".join(parts) if entries else "<div class='wbx-note'>No spans to show.</div>"
         return (
             f"<div class='wbx' id='{uid}' data-wbx='1'><style>{CSS}</style>"
-            "<div class='wbx-top'><span class='wbx-brand'>workbench</span>"
-            "<button type='button' class='wbx-btn wbx-needs-js' data-act='fold'>Fold all</button>"
-            "<button type='button' class='wbx-btn wbx-needs-js' data-act='unfold'>Unfold all</button>"
-            f"{notes}</div>"
+            f"<div class='wbx-top'><span class='wbx-brand'>workbench</span> {notes}</div>"
             f"<div class='wbx-main'><div class='wbx-tree' role='tree'>{body}</div>"
-            "<div class='wbx-detail'><div class='wbx-nojs'>Click a span to see its detail. (This needs the "
-            "output's script to run: in JupyterLab trust the notebook, or share the file that "
-            "<span class='wbx-mono'>trace.to_html(path)</span> writes.)</div></div></div>"
+            "<div class='wbx-detail'><div class='wbx-nojs'>The span detail needs this output's script, which "
+            "did not run: trust the notebook (JupyterLab: File &gt; Trust Notebook, or run the cell again), "
+            "or open the page that <span class='wbx-mono'>trace.to_html(path)</span> writes.</div></div></div>"
             f"<script type='application/json' class='wbx-data'>{script_json(data)}</script>"
             f"<script>{SCRIPT.replace('__WBX_ID__', json.dumps(uid))}</script></div>"
         )
