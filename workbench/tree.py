@@ -210,6 +210,8 @@ def traces_of(spans: Any) -> list[Trace]:
         return [spans]
     if hasattr(spans, "to_pylist"):  # an Arrow table or record batch
         records = spans.to_pylist()
+    elif hasattr(spans, "to_dicts"):  # a polars DataFrame
+        records = spans.to_dicts()
     elif hasattr(spans, "to_dict") and hasattr(spans, "columns"):  # a pandas DataFrame
         records = spans.to_dict(orient="records")
     elif isinstance(spans, Mapping):

@@ -57,9 +57,14 @@ class Budget:
             f"This output's budget of {self.max_bytes:,} bytes of span detail is spent; pass a larger "
             "max_bytes (trace.view(max_bytes=...)) or open the trace in the app.")])
 
-    def take(self, entry: dict[str, Any], clip: Clip, mark: int) -> None:
-        """Count ``entry`` and the texts stored for it since ``mark`` against the budget."""
-        self.left -= len(json.dumps(entry, ensure_ascii=False)) + clip.bytes_since(mark)
+    @staticmethod
+    def size(entry: dict[str, Any], clip: Clip, mark: int) -> int:
+        """About the bytes ``entry`` and the texts stored for it since ``mark`` add to the output."""
+        return len(json.dumps(entry, ensure_ascii=False)) + clip.bytes_since(mark)
+
+    def take(self, size: int) -> None:
+        """Count ``size`` bytes against the budget."""
+        self.left -= size
 
 
 def _section(title: str, items: list[dict[str, Any]], count: int | None = None) -> dict[str, Any]:
@@ -290,17 +295,16 @@ def span_detail(node: Any, clip: Clip, resources: dict[str, int], budget: Budget
     if isinstance(resource, Mapping) and resource:
         key = json.dumps(resource, sort_keys=True, default=str)
         entry["res"] = resources.setdefault(key, len(resources))
-    if budget.spent:
-        entry["sec"] = sections + [budget.left_out()]
-        budget.take(entry, clip, start)
-        return entry
-    essentials = clip.mark()
-    entry["sec"] = sections + _rest(span, node, events, clip)
-    size = len(json.dumps(entry, ensure_ascii=False)) + clip.bytes_since(start)
-    if size > budget.left:
+    if not budget.spent:
+        essentials = clip.mark()
+        entry["sec"] = sections + _rest(span, node, events, clip)
+        size = budget.size(entry, clip, start)
+        if size <= budget.left:
+            budget.take(size)
+            return entry
         clip.rollback(essentials)
-        entry["sec"] = sections + [budget.left_out()]
-    budget.take(entry, clip, start)
+    entry["sec"] = sections + [budget.left_out()]
+    budget.take(budget.size(entry, clip, start))
     return entry
 
 
