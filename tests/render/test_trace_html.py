@@ -303,3 +303,18 @@ def test_a_retrievers_stored_documents_show_when_its_attributes_do_not_hold_them
     entry = data_of(workbench.show(reader.span(f"{3:016x}")).html)["spans"][0]
     assert [d["head"] for d in section(entry, "Documents")["items"]] == ["#1 · kb-1 · score 0.910",
                                                                          "#2 · kb-2 · score 0.420"]
+
+
+def test_a_frame_that_gives_its_rows_as_dicts_shows_too(store, reader):
+    """polars is not installed here: a frame with polars' ``to_dicts()`` stands in for one."""
+    store.write(_agent_spans())
+
+    class Frame:
+        def __init__(self, rows: list[dict[str, Any]]) -> None:
+            self.rows = rows
+
+        def to_dicts(self) -> list[dict[str, Any]]:
+            return self.rows
+
+    frame = Frame(reader.spans(arrow=True).to_pylist())
+    assert [s["name"] for s in data_of(workbench.show(frame).html)["spans"]][:2] == ["agent", "chat"]

@@ -17,7 +17,7 @@ from typing import Any
 from workbench.errors import ConfigError
 from workbench.render.assets import CSS, KINDS, SCRIPT
 from workbench.render.detail import Budget, span_detail
-from workbench.render.values import Clip, esc, fmt_ms, fmt_utc, number, text
+from workbench.render.values import Clip, encodable, esc, fmt_ms, fmt_utc, number, text
 
 __all__ = ["DEFAULT_MAX_BYTES", "DEFAULT_MAX_CHARS", "DEFAULT_MAX_SPANS", "TraceHTML"]
 
@@ -161,7 +161,7 @@ class TraceHTML:
     def html(self) -> str:
         """The fragment: one ``<div>`` with its own style, data and script."""
         if self._fragment is None:
-            self._fragment = self._render()
+            self._fragment = encodable(self._render())
         return self._fragment
 
     def _repr_html_(self) -> str:
@@ -187,7 +187,7 @@ class TraceHTML:
             "<meta http-equiv='Content-Security-Policy' content=\"default-src 'none'; "
             "style-src 'unsafe-inline'; script-src 'unsafe-inline'\">"
             "<meta name='viewport' content='width=device-width, initial-scale=1'>"
-            f"<title>{esc(title)}</title></head>\n"
+            f"<title>{encodable(esc(title))}</title></head>\n"
             f"<body style='margin:16px;background:#fff'>\n{self.html}\n</body></html>\n"
         )
         if path is None:
