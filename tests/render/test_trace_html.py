@@ -318,3 +318,20 @@ def test_a_frame_that_gives_its_rows_as_dicts_shows_too(store, reader):
 
     frame = Frame(reader.spans(arrow=True).to_pylist())
     assert [s["name"] for s in data_of(workbench.show(frame).html)["spans"]][:2] == ["agent", "chat"]
+
+
+def test_showing_a_trace_loads_neither_panel_nor_bokeh(tmp_path: Path):
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, workbench\n"
+        "from workbench.tree import Trace\n"
+        "html = Trace('t', [{'trace_id': 't', 'span_id': 'a', 'start_time': 0, 'name': 'x'}])._repr_html_()\n"
+        "assert 'wbx-row' in html\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('panel', 'bokeh', 'duckdb', 'pandas')))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300,
+                          cwd=Path(__file__).resolve().parents[2])
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
