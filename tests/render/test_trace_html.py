@@ -42,6 +42,9 @@ def data_of(fragment: str) -> dict[str, Any]:
         for section in span["sec"]:
             for item in section["items"]:
                 resolve(item)
+    for item in data["res"]:
+        resolve(item)
+        item["rows"] = [row[:2] for row in item["rows"]]
     return data
 
 
@@ -120,7 +123,7 @@ def test_a_trace_shows_itself_in_a_cell_as_one_fragment_that_loads_nothing(store
         (0, 5, 1), (1, 0, 0), (1, 0, 0), (1, 1, 0), (2, 0, 0), (1, 0, 0)]  # depth, below, failed below
     data = data_of(fragment)
     assert [s["name"] for s in data["spans"]] == ["agent", "chat", "lookup", "search", "embed", "refund"]
-    assert data["res"] == [{"service.name": "support"}]  # one resource, embedded once
+    assert data["res"] == [{"t": "kv", "rows": [["service.name", "support"]]}]  # one resource, embedded once
     assert {s.get("res") for s in data["spans"]} == {0}
     assert "6 spans" in fragment and "1 failed" in fragment and "1 LLM call" in fragment
     assert repr(trace).startswith(f"<Trace {1:032x}: 6 spans")
@@ -166,7 +169,7 @@ def test_span_content_never_becomes_markup_wherever_it_is(store, reader):
     (embedded,) = DATA.findall(fragment)
     assert not set(embedded) & set("<>&\u2028\u2029")  # nothing that could end or bend the script element
     data = data_of(fragment)  # the text arrives whole, as text
-    assert data["spans"][0]["name"] == HOSTILE and data["res"] == [{HOSTILE: HOSTILE}]
+    assert data["spans"][0]["name"] == HOSTILE and data["res"] == [{"t": "kv", "rows": [[HOSTILE, HOSTILE]]}]
     assert HOSTILE in texts_of(data["spans"][0]) and HOSTILE in texts_of(data["spans"][1])
     assert [b["cls"] for b in section(data["spans"][1], "Input messages")["items"]] == ["other"]
 

@@ -170,13 +170,7 @@ SCRIPT = """
     head.appendChild(el("span", span.status === "ERROR" ? "wbx-errtext" : null, span.name));
     detail.appendChild(head);
     span.sec.forEach(function (s) { section(s.h, s.n, s.items); });
-    var res = data.res[span.res];
-    if (res) {
-      section("Resource", "", [{t: "kv", rows: Object.keys(res).sort().map(function (k) {
-        var v = res[k];
-        return [k, typeof v === "string" ? v : JSON.stringify(v), ""];
-      })}]);
-    }
+    if (span.res !== undefined && data.res[span.res]) section("Resource", "", [data.res[span.res]]);
     detail.scrollTop = 0;
   }
   function depth(j) { return +rows[j].getAttribute("data-d"); }

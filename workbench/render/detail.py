@@ -24,7 +24,7 @@ from typing import Any
 
 from workbench.render.values import Clip, fmt_count, fmt_ms, fmt_utc, is_missing, loads, number, pretty, text
 
-__all__ = ["BOX_CLASSES", "Budget", "span_detail"]
+__all__ = ["BOX_CLASSES", "Budget", "resource_item", "span_detail"]
 
 #: The classes a box may carry (a role or a document never reaches the page as a class name).
 BOX_CLASSES = ("user", "assistant", "system", "tool", "other", "call", "doc", "err", "event")
@@ -306,6 +306,11 @@ def span_detail(node: Any, clip: Clip, resources: dict[str, int], budget: Budget
     entry["sec"] = sections + [budget.left_out()]
     budget.take(budget.size(entry, clip, start))
     return entry
+
+
+def resource_item(resource: Mapping[str, Any], clip: Clip) -> dict[str, Any]:
+    """A resource's attributes as one key-value item, its values cut like any other."""
+    return _kv(dict(sorted(resource.items())), clip)
 
 
 def _rest(span: Mapping[str, Any], node: Any, events: list[Any], clip: Clip) -> list[dict[str, Any]]:

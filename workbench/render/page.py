@@ -16,7 +16,7 @@ from typing import Any
 
 from workbench.errors import ConfigError
 from workbench.render.assets import CSS, KINDS, SCRIPT
-from workbench.render.detail import Budget, span_detail
+from workbench.render.detail import Budget, resource_item, span_detail
 from workbench.render.values import Clip, encodable, esc, fmt_ms, fmt_utc, number, text
 
 __all__ = ["DEFAULT_MAX_BYTES", "DEFAULT_MAX_CHARS", "DEFAULT_MAX_SPANS", "TraceHTML"]
@@ -224,7 +224,8 @@ class TraceHTML:
         if total > len(entries):
             parts.append(f"<div class='wbx-more'>&hellip; {total - len(entries):,} more span(s) not shown "
                          f"(max_spans={self.max_spans:,}).</div>")
-        data = {"spans": entries, "str": clip.strings, "res": [json.loads(key) for key in resources]}
+        res = [resource_item(json.loads(key), clip) for key in resources]
+        data = {"spans": entries, "str": clip.strings, "res": res}
         body = "".join(parts) if entries else "<div class='wbx-note'>No spans to show.</div>"
         return (
             f"<div class='wbx' id='{uid}' data-wbx='1'><style>{CSS}</style>"
