@@ -88,8 +88,8 @@ def browser_figures(path: Path, repeat: int) -> dict[str, float]:
             context.route("**/*", lambda route: route.continue_() if route.request.url == url else route.abort())
             page = context.new_page()
             start = time.perf_counter()
-            page.goto(url)
-            page.locator(".wbx-dhead").first.wait_for(timeout=120_000)
+            page.goto(url, timeout=600_000)
+            page.locator(".wbx-dhead").first.wait_for(timeout=600_000)
             opened.append((time.perf_counter() - start) * 1000)
             clicked.append(page.evaluate(
                 "() => { const rows = document.querySelectorAll('.wbx-row'); const t = performance.now();"
