@@ -80,7 +80,7 @@ def _run_and_export(folder: Path) -> Path:
     notebook = nbformat.v4.new_notebook()
     notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     notebook.cells = [nbformat.v4.new_code_cell(source) for source in (RECORD, SHOW_TRACE, SHOW_SPANS)]
-    client = nbclient.NotebookClient(notebook, timeout=300, kernel_name="python3",
+    client = nbclient.NotebookClient(notebook, timeout=300, startup_timeout=180, kernel_name="python3",
                                      resources={"metadata": {"path": str(folder)}})
     client.execute()
     nbformat.write(notebook, folder / "demo.ipynb")

@@ -232,7 +232,7 @@ class TraceHTML:
             f"<div class='wbx-top'><span class='wbx-brand'>workbench</span> {notes}</div>"
             f"<div class='wbx-main'><div class='wbx-tree' role='tree'>{body}</div>"
             "<div class='wbx-detail'><div class='wbx-nojs'>The span detail needs this output's script, which "
-            "did not run: trust the notebook (JupyterLab: File &gt; Trust Notebook, or run the cell again), "
+            "did not run: run the cell again, or trust the notebook (the command Trust Notebook in JupyterLab), "
             "or open the page that <span class='wbx-mono'>trace.to_html(path)</span> writes.</div></div></div>"
             f"<script type='application/json' class='wbx-data'>{script_json(data)}</script>"
             f"<script>{SCRIPT.replace('__WBX_ID__', json.dumps(uid))}</script></div>"
