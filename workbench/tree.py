@@ -136,6 +136,9 @@ class Trace:
     def _repr_html_(self) -> str:
         return self.view().html
 
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
+        return self.view()._repr_mimebundle_(include, exclude)
+
     def to_html(self, path: Any = None, **limits: Any) -> Any:
         """A whole HTML page of the trace to share: it needs no server and fetches nothing.
 

@@ -127,6 +127,9 @@ def test_a_trace_shows_itself_in_a_cell_as_one_fragment_that_loads_nothing(store
     assert {s.get("res") for s in data["spans"]} == {0}
     assert "6 spans" in fragment and "1 failed" in fragment and "1 LLM call" in fragment
     assert repr(trace).startswith(f"<Trace {1:032x}: 6 spans")
+    bundle = trace._repr_mimebundle_()
+    assert set(bundle) == {"text/html", "text/plain"} and "class='wbx'" in bundle["text/html"]
+    assert bundle["text/plain"] == f"<trace {1:032x}: 6 spans, 1.00 s>"
 
 
 def test_each_kind_of_span_shows_what_matters_for_it(store, reader):
