@@ -190,7 +190,8 @@ def test_long_values_are_cut_and_the_cut_is_stated(store, reader):
 
 def test_a_large_trace_shows_its_first_spans_and_says_how_many_it_left_out(store, reader):
     spans = [make_span(0, kind=SpanKind.AGENT, duration_ms=10_000)]
-    spans += [make_span(i, parent=0 if i % 10 == 1 else i - 1, kind=SpanKind.TOOL, start_ms=i, duration_ms=2)
+    spans += [make_span(i, parent=0 if i % 10 == 1 else i - 1, kind=SpanKind.TOOL, start_ms=i, duration_ms=2,
+                        status_code=StatusCode.ERROR if i == 2400 else StatusCode.UNSET)
               for i in range(1, 2500)]
     store.write(spans)
     trace = reader.trace(f"{1:032x}")
@@ -198,6 +199,10 @@ def test_a_large_trace_shows_its_first_spans_and_says_how_many_it_left_out(store
     assert len(ROW.findall(fragment)) == 1000 and len(data_of(fragment)["spans"]) == 1000
     assert "Showing the first 1,000 of 2,500 spans in tree order (max_spans=1,000)." in fragment
     assert "1,500 more span(s) not shown" in fragment
+    # Where spans are left out, their parent says how many, and that one of them failed.
+    assert fragment.count("class='wbx-off'") == 2
+    assert "<span class='wbx-off'>+1,499 not shown · <b>1 failed</b></span>" in fragment  # the root's later chains
+    assert "<span class='wbx-off'>+1 not shown</span>" in fragment  # the chain cut at its ninth span
     assert len(ROW.findall(trace.view(max_spans=2500).html)) == 2500
     # A parent whose children are all left out has nothing to fold.
     last = trace.view(max_spans=2).html

@@ -65,7 +65,8 @@ CSS = (
 .wbx .wbx-label {{ overflow: hidden; text-overflow: ellipsis; }}
 .wbx .wbx-err .wbx-label, .wbx .wbx-errtext, .wbx .wbx-errmark {{ color: #b91c1c; }}
 .wbx .wbx-hid {{ flex: none; font-size: 11px; color: #64748b; }}
-.wbx .wbx-hid b {{ color: #b91c1c; font-weight: 600; }}
+.wbx .wbx-off {{ flex: none; font-size: 11px; color: #92400e; }}
+.wbx .wbx-hid b, .wbx .wbx-off b {{ color: #b91c1c; font-weight: 600; }}
 .wbx .wbx-dur {{ font-size: 11px; color: #475569; text-align: right; padding-right: 6px; white-space: nowrap; }}
 .wbx .wbx-lane {{ display: block; position: relative; height: 12px; background: #f8fafc; border-radius: 2px; }}
 .wbx .wbx-bar {{ display: block; position: absolute; top: 1px; height: 10px; min-width: 2px; border-radius: 2px; opacity: .8; }}

@@ -51,10 +51,11 @@ def _kind(span: Any) -> str:
     return kind if kind in KINDS else "UNKNOWN"
 
 
-def _below(trace: Any) -> dict[str, tuple[int, int]]:
-    """Span id -> (descendants, failed descendants), for the note a folded span shows."""
+def _below(nodes: Sequence[Any]) -> dict[str, tuple[int, int]]:
+    """Span id -> (descendants, failed descendants), for ``nodes`` in tree order: what a folded
+    span hides, and what the output leaves out under a span."""
     out: dict[str, tuple[int, int]] = {}
-    for node in reversed(list(trace)):  # children come before their parents
+    for node in reversed(nodes):  # children come before their parents
         count = failed = 0
         for child in node.children:
             below = out[child.span_id]
@@ -62,6 +63,20 @@ def _below(trace: Any) -> dict[str, tuple[int, int]]:
             failed += below[1] + (text(child.span.get("status_code")) == "ERROR")
         out[node.span_id] = (count, failed)
     return out
+
+
+def _left_out(node: Any, kept: set[str], below: dict[str, tuple[int, int]]) -> tuple[int, int, bool]:
+    """(spans, failed spans) under ``node`` in children left out of the output and their
+    subtrees, and whether any child is shown."""
+    count = failed = 0
+    shown = False
+    for child in node.children:
+        if child.span_id in kept:
+            shown = True
+            continue
+        count += 1 + below[child.span_id][0]
+        failed += below[child.span_id][1] + (text(child.span.get("status_code")) == "ERROR")
+    return count, failed, shown
 
 
 def _trace_head(trace: Any) -> str:
@@ -94,7 +109,8 @@ def _trace_head(trace: Any) -> str:
     )
 
 
-def _row(index: int, node: Any, extent: tuple[int, int], below: tuple[int, int], has_shown_children: bool) -> str:
+def _row(index: int, node: Any, extent: tuple[int, int], below: tuple[int, int],
+         left_out: tuple[int, int, bool]) -> str:
     span = node.span
     total = extent[1] - extent[0]
     left = (node.start_us - extent[0]) / total * 100 if total > 0 else 0.0
@@ -102,8 +118,10 @@ def _row(index: int, node: Any, extent: tuple[int, int], below: tuple[int, int],
     kind = _kind(span)
     status = text(span.get("status_code"))
     classes = "wbx-row" + (" wbx-err" if status == "ERROR" else "") + (" wbx-crit" if node.on_critical_path else "")
-    toggle = "<span class='wbx-tog' title='fold or unfold'>&#9662;</span>" if has_shown_children else (
+    toggle = "<span class='wbx-tog' title='fold or unfold'>&#9662;</span>" if left_out[2] else (
         "<span class='wbx-tog wbx-leaf'></span>")
+    off = (f" <span class='wbx-off'>+{left_out[0]:,} not shown"
+           + (f" · <b>{left_out[1]:,} failed</b>" if left_out[1] else "") + "</span>") if left_out[0] else ""
     name = text(span.get("name")) or "(no name)"
     title = f"{name} · {kind} · depth {node.depth}" + (f" · {status}" if status else "")
     # Spans inside the row and spaces between them: where the stylesheet is stripped (an
@@ -115,7 +133,7 @@ def _row(index: int, node: Any, extent: tuple[int, int], below: tuple[int, int],
         f"<span class='wbx-kind wbx-k-{kind}'>{esc(kind)}</span> "
         f"<span class='wbx-label'>{esc(name)}</span>"
         + (" <span class='wbx-errmark' title='failed'>&#9888;</span>" if status == "ERROR" else "")
-        + " <span class='wbx-hid'></span></span> "
+        + off + " <span class='wbx-hid'></span></span> "
         f"<span class='wbx-dur'>{esc(fmt_ms(node.duration_ms))}</span>"
         f"<span class='wbx-lane'><span class='wbx-bar wbx-k-{kind}' style='left:{left:.3f}%;width:{width:.3f}%'>"
         "</span></span></div>"
@@ -207,19 +225,15 @@ class TraceHTML:
         for trace in self.traces:
             if len(entries) >= self.max_spans:
                 break
-            below = _below(trace)
             parts.append(_trace_head(trace))
-            shown = []
-            for node in trace:
-                if len(entries) + len(shown) >= self.max_spans:
-                    break
-                shown.append(node)
-            ids = {n.span_id for n in shown}
+            ordered = list(trace)
+            shown = ordered[: self.max_spans - len(entries)]  # the first in tree order: with their parents
+            below = _below(ordered)
+            kept = {n.span_id for n in shown}
             extent = (trace.start_us, trace.end_us)
             for node in shown:
                 entries.append(span_detail(node, clip, resources, budget))
-                parts.append(_row(len(entries) - 1, node, extent, below[node.span_id],
-                                  any(c.span_id in ids for c in node.children)))
+                parts.append(_row(len(entries) - 1, node, extent, below[node.span_id], _left_out(node, kept, below)))
         notes = self._notes(len(entries), total, clip, budget)
         if total > len(entries):
             parts.append(f"<div class='wbx-more'>&hellip; {total - len(entries):,} more span(s) not shown "
