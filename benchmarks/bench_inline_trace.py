@@ -25,9 +25,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from workbench.model import Document, Message, Span, SpanKind, ToolCall  # noqa: E402
-from workbench.read import Reader  # noqa: E402
-from workbench.store import Store  # noqa: E402
+from workbench.model import Document, Message, Span, SpanKind, ToolCall
+from workbench.read import Reader
+from workbench.store import Store
 
 BASE_NS = 1_763_884_800_000_000_000
 TRACE_ID = "ab" * 16
@@ -114,8 +114,8 @@ def main() -> None:
             store.write(agent_trace(n))
             store.flush()
             reader = Reader(store)
-            read_ms, trace = timed(lambda: reader.trace(TRACE_ID), args.repeat)
-            render_ms, fragment = timed(lambda: trace._repr_html_(), args.repeat)
+            read_ms, trace = timed(lambda reader=reader: reader.trace(TRACE_ID), args.repeat)
+            render_ms, fragment = timed(trace._repr_html_, args.repeat)
             figures: dict[str, object] = {
                 "spans": n, "read_ms": round(read_ms), "render_ms": round(render_ms),
                 "output_kb": round(len(fragment.encode()) / 1024), "rows_shown": fragment.count("class='wbx-row"),
@@ -124,7 +124,7 @@ def main() -> None:
                 figures.update(browser_figures(trace.to_html(folder / f"t{n}.html"), args.repeat))
             print(json.dumps(figures))
             if n == max(sizes) and n > 1000:
-                all_ms, everything = timed(lambda: trace.view(max_spans=n).html, 1)
+                all_ms, everything = timed(lambda trace=trace, n=n: trace.view(max_spans=n).html, 1)
                 figures = {"spans": n, "max_spans": n, "render_ms": round(all_ms),
                            "output_kb": round(len(everything.encode()) / 1024)}
                 if not args.no_browser:

@@ -9,7 +9,6 @@ a script or an image never runs or loads.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 

@@ -17,7 +17,7 @@ from workbench.model import Event, Link, Message, SpanKind, StatusCode, ToolCall
 from workbench.read import Reader
 from workbench.render import TraceHTML
 
-DATA = re.compile(r"<script type='application/json' class='wbx-data'>(.*?)</script>", re.S)
+DATA = re.compile(r"<script type='application/json' class='wbx-data'>(.*?)</script>", re.DOTALL)
 ROW = re.compile(r"<div class='wbx-row[^']*' data-i='(\d+)' data-d='(\d+)' data-n='(\d+)' data-f='(\d+)'")
 TAGS = {"div", "span", "b", "style", "script", "button"}  # all the markup a view is made of
 HOSTILE = "</script><script>window.__pwned=1</script><img src=x onerror=alert(1)>\u2028&amp;<!--"
@@ -250,7 +250,7 @@ def test_a_span_list_is_grouped_into_its_traces(store, reader):
     assert only_tools.html.count("class='wbx-trace'") == 1 and "root span not among these spans" in only_tools.html
     assert repr(workbench.show(frame)) == "<2 traces, 7 spans>"
     one = workbench.show(reader.span(f"{4:016x}"))  # one span, with the documents the reader attached
-    assert [d["head"] for d in section(data_of(one.html)["spans"][0], "Documents")["items"]][0].startswith("#1 · kb-1")
+    assert section(data_of(one.html)["spans"][0], "Documents")["items"][0]["head"].startswith("#1 · kb-1")
     assert "No spans to show." in workbench.show([]).html
 
 
@@ -342,7 +342,7 @@ def test_showing_a_trace_loads_neither_panel_nor_bokeh(tmp_path: Path):
         "assert 'wbx-row' in html\n"
         "print(sorted(m for m in sys.modules if m.split('.')[0] in ('panel', 'bokeh', 'duckdb', 'pandas')))\n"
     )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300,
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, check=False,
                           cwd=Path(__file__).resolve().parents[2])
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"
