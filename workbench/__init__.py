@@ -61,6 +61,7 @@ __all__ = [
     "open",
     "prices",
     "register",
+    "show",
     "snapshot",
     "span",
     "traced",
@@ -120,6 +121,31 @@ def open(
         return Reader(Store(target, read_only=read_only))
     except StoreLockedError as exc:
         raise exc.for_python() from None
+
+
+def show(spans: Any, **limits: Any) -> Any:
+    """Show spans in a notebook cell as a tree and waterfall, with each span's detail on click.
+
+    The result is one self-contained HTML fragment (no server, nothing fetched), so it also
+    shows in a notebook exported to HTML, in VS Code and in a shared file (``.to_html(path)``).
+    A trace (``wb.trace(id)``) shows itself this way as a cell's value; ``show`` also takes a
+    span list, grouped into its traces.
+
+    Args:
+        spans: A trace, the spans of ``wb.spans(...)`` (DataFrame or Arrow), or span dicts.
+        limits: ``max_spans`` (default 1000), ``max_chars`` (2000 per value) and ``max_bytes``
+            (2,000,000 bytes of span detail); past them the output says what it left out.
+
+    Returns:
+        A :class:`workbench.render.TraceHTML`: display it, or write it with ``.to_html(path)``.
+
+    Raises:
+        ConfigError: ``spans`` is not a span list, or a limit is not a whole number from 1.
+    """
+    from workbench.render import TraceHTML
+    from workbench.tree import traces_of
+
+    return TraceHTML(traces_of(spans), **limits)
 
 
 def __getattr__(name: str) -> Any:

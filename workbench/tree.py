@@ -2,6 +2,7 @@
 
 Pure Python over span records (dicts with at least ``span_id``, ``parent_span_id``,
 ``start_time``, ``end_time``/``latency_ms``), so the app, the read API and tests share it.
+A trace shows itself in a notebook cell as a tree and waterfall (:mod:`workbench.render`).
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["Node", "Trace"]
+__all__ = ["Node", "Trace", "traces_of"]
 
 
 def _us(value: Any) -> int:
@@ -117,6 +118,40 @@ class Trace:
     def __len__(self) -> int:
         return len(self.nodes)
 
+    def __repr__(self) -> str:
+        return f"<Trace {self.trace_id}: {len(self.nodes):,} spans, {self.duration_ms:,.1f} ms>"
+
+    def view(self, **limits: Any) -> Any:
+        """The trace as a self-contained HTML view (:class:`workbench.render.TraceHTML`).
+
+        A trace that is a notebook cell's value shows this view with the default limits;
+        call ``view()`` for others.
+
+        Args:
+            limits: ``max_spans``, ``max_chars``, ``max_bytes`` (see ``TraceHTML``).
+        """
+        from workbench.render import TraceHTML
+
+        return TraceHTML([self], **limits)
+
+    def _repr_html_(self) -> str:
+        return self.view().html
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
+        return self.view()._repr_mimebundle_(include, exclude)
+
+    def to_html(self, path: Any = None, **limits: Any) -> Any:
+        """A whole HTML page of the trace to share: it needs no server and fetches nothing.
+
+        Args:
+            path: Write the page to this file. Without it, the page is returned as text.
+            limits: ``max_spans``, ``max_chars``, ``max_bytes`` (see :meth:`view`).
+
+        Returns:
+            The path written (a ``pathlib.Path``), or the page's text.
+        """
+        return self.view(**limits).to_html(path)
+
     def __iter__(self) -> Iterator[Node]:
         """Nodes depth-first, in display order (parents before children, by start time)."""
         stack = list(reversed(self.roots))
@@ -159,3 +194,50 @@ class Trace:
             )
             out.append(row)
         return out
+
+
+_REQUIRED = ("trace_id", "span_id", "start_time")
+
+
+def traces_of(spans: Any) -> list[Trace]:
+    """Traces from a span list: a ``spans()`` DataFrame or Arrow table, span dicts, or traces.
+
+    Spans are grouped by trace, earliest trace first; within a trace, a span whose parent is
+    not in the list is a root.
+
+    Raises:
+        ConfigError: ``spans`` is none of these, or its spans lack an id or a start time.
+    """
+    from workbench.errors import ConfigError
+
+    if isinstance(spans, Trace):
+        return [spans]
+    if hasattr(spans, "to_pylist"):  # an Arrow table or record batch
+        records = spans.to_pylist()
+    elif hasattr(spans, "to_dicts"):  # a polars DataFrame
+        records = spans.to_dicts()
+    elif hasattr(spans, "to_dict") and hasattr(spans, "columns"):  # a pandas DataFrame
+        records = spans.to_dict(orient="records")
+    elif isinstance(spans, Mapping):
+        records = [spans]
+    elif isinstance(spans, Iterable) and not isinstance(spans, (str, bytes)):
+        records = list(spans)
+    else:
+        raise ConfigError(f"Cannot show {type(spans).__name__}; pass a trace (wb.trace(id)), "
+                          "the spans of wb.spans(...), or a list of span dicts.")
+    if records and all(isinstance(r, Trace) for r in records):
+        return list(records)
+    for record in records:
+        if not isinstance(record, Mapping):
+            raise ConfigError(f"Cannot show a span list holding {type(record).__name__}; pass span dicts, "
+                              "the spans of wb.spans(...), or traces.")
+        missing = [key for key in _REQUIRED if record.get(key) is None]
+        if missing:
+            raise ConfigError(f"A span lacks {', '.join(missing)}; a span list needs {', '.join(_REQUIRED)} for "
+                              "every span (wb.spans() without columns= has them).")
+    grouped: dict[str, list[Mapping[str, Any]]] = {}
+    for record in records:
+        grouped.setdefault(str(record["trace_id"]), []).append(record)
+    traces = [Trace(trace_id, group) for trace_id, group in grouped.items()]
+    traces.sort(key=lambda t: t.start_us)
+    return traces
