@@ -89,7 +89,8 @@ def _agent_spans() -> list[Any]:
                   output_messages=(Message("assistant", None, tool_calls=(ToolCall("c1", "lookup", '{"id":"A-1"}'),)),),
                   resource={"service.name": "support"}),
         make_span(2, parent=0, kind=SpanKind.TOOL, name="lookup", start_ms=320, duration_ms=50, tool_name="lookup",
-                  input_value='{"id": "A-1"}', output_value='{"status": "shipped"}', resource={"service.name": "support"}),
+                  input_value='{"id": "A-1"}', output_value='{"status": "shipped"}',
+                  resource={"service.name": "support"}),
         make_span(3, parent=0, kind=SpanKind.RETRIEVER, name="search", start_ms=380, duration_ms=80,
                   input_value="refund policy", resource={"service.name": "support"},
                   attributes={"openinference.span.kind": "RETRIEVER",
@@ -162,7 +163,8 @@ def test_span_content_never_becomes_markup_wherever_it_is(store, reader):
     store.write([
         make_span(0, kind=SpanKind.CHAIN, name=HOSTILE, input_value=HOSTILE, session_id=HOSTILE,
                   attributes={HOSTILE: HOSTILE, "openinference.span.kind": "CHAIN"}, resource={HOSTILE: HOSTILE}),
-        make_span(1, parent=0, kind=SpanKind.LLM, name="chat", input_messages=(Message(HOSTILE, HOSTILE, name=HOSTILE),),
+        make_span(1, parent=0, kind=SpanKind.LLM, name="chat",
+                  input_messages=(Message(HOSTILE, HOSTILE, name=HOSTILE),),
                   events=(Event(HOSTILE, 1_763_884_800_010_000_000, {HOSTILE: HOSTILE}),)),
     ])
     fragment = reader.trace(f"{1:032x}").view().html
@@ -240,7 +242,7 @@ def test_a_conversation_repeated_in_every_model_call_is_embedded_once(store, rea
 
 
 def test_a_span_list_is_grouped_into_its_traces(store, reader):
-    store.write(_agent_spans() + [make_span(0, trace=1, kind=SpanKind.CHAIN, name="other", start_ms=5000)])
+    store.write([*_agent_spans(), make_span(0, trace=1, kind=SpanKind.CHAIN, name="other", start_ms=5000)])
     frame = reader.spans()
     for spans in (frame, reader.spans(arrow=True), frame.to_dict(orient="records")):
         data = data_of(workbench.show(spans).html)

@@ -69,7 +69,8 @@ CSS = (
 .wbx .wbx-hid b, .wbx .wbx-off b {{ color: #b91c1c; font-weight: 600; }}
 .wbx .wbx-dur {{ font-size: 11px; color: #475569; text-align: right; padding-right: 6px; white-space: nowrap; }}
 .wbx .wbx-lane {{ display: block; position: relative; height: 12px; background: #f8fafc; border-radius: 2px; }}
-.wbx .wbx-bar {{ display: block; position: absolute; top: 1px; height: 10px; min-width: 2px; border-radius: 2px; opacity: .8; }}
+.wbx .wbx-bar {{ display: block; position: absolute; top: 1px; height: 10px; min-width: 2px;
+                border-radius: 2px; opacity: .8; }}
 .wbx .wbx-crit .wbx-bar {{ opacity: 1; box-shadow: 0 0 0 1px #0f172a; }}
 .wbx .wbx-err .wbx-bar {{ background: #dc2626; }}
 .wbx .wbx-more, .wbx .wbx-note, .wbx .wbx-muted, .wbx .wbx-nojs {{ color: #64748b; }}

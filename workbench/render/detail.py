@@ -139,7 +139,8 @@ def _errors(span: Mapping[str, Any], events: Sequence[Any], clip: Clip) -> dict[
     for event in events:
         if not isinstance(event, Mapping) or event.get("name") != "exception":
             continue
-        attrs = event.get("attributes") if isinstance(event.get("attributes"), Mapping) else {}
+        found = event.get("attributes")
+        attrs: Mapping[str, Any] = found if isinstance(found, Mapping) else {}
         head = f"{text(attrs.get('exception.type')) or 'Exception'}: {text(attrs.get('exception.message'))}"
         body = [_pre(attrs["exception.stacktrace"], clip)] if attrs.get("exception.stacktrace") else []
         boxes.append(_box(clip(head)[0], "err", body))
@@ -155,9 +156,8 @@ def _messages(messages: Sequence[Any], clip: Clip) -> list[dict[str, Any]]:
             out.append(_box("message", "other", [_pre(message, clip)]))
             continue
         role = text(message.get("role")) or "unknown"
-        head = " · ".join(x for x in (role, text(message.get("name")),
-                                      f"for call {text(message['tool_call_id'])}" if message.get("tool_call_id") else "")
-                          if x)
+        call = f"for call {text(message['tool_call_id'])}" if message.get("tool_call_id") else ""
+        head = " · ".join(x for x in (role, text(message.get("name")), call) if x)
         body = []
         if not is_missing(message.get("content")) and message.get("content") != "":
             body.append(_pre(message["content"], clip))
@@ -303,7 +303,7 @@ def span_detail(node: Any, clip: Clip, resources: dict[str, int], budget: Budget
             budget.take(size)
             return entry
         clip.rollback(essentials)
-    entry["sec"] = sections + [budget.left_out()]
+    entry["sec"] = [*sections, budget.left_out()]
     budget.take(budget.size(entry, clip, start))
     return entry
 

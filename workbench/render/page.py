@@ -255,7 +255,8 @@ class TraceHTML:
     def _notes(self, shown: int, total: int, clip: Clip, budget: Budget) -> str:
         notes = []
         if total > shown:
-            notes.append(f"Showing the first {shown:,} of {total:,} spans in tree order (max_spans={self.max_spans:,}).")
+            notes.append(f"Showing the first {shown:,} of {total:,} spans in tree order "
+                         f"(max_spans={self.max_spans:,}).")
         if clip.cut:
             notes.append(f"{clip.cut:,} long value(s) cut to {self.max_chars:,} characters (max_chars).")
         if budget.short:

@@ -29,7 +29,7 @@ def is_missing(value: Any) -> bool:
     if value is None:
         return True
     try:
-        return bool(value != value)  # noqa: PLR0124 - NaN and NaT are not equal to themselves
+        return bool(value != value)
     except (TypeError, ValueError):
         return False
 
