@@ -56,6 +56,8 @@ CASES = [
     ("GET", "/api/spans", {"filter": "start_time > 5"}, None, 400, "A value in the query cannot be used"),
     ("GET", "/api/spans?filter=%ff", None, None, 400, "Invalid unicode"),
     ("GET", "/api/spans", {"filter": "latency_ms > 'slow'"}, None, 400, "compare numbers with numbers"),
+    ("GET", "/api/spans", {"filter": "name == -'x'"}, None, 400, "is not a value"),
+    ("GET", "/api/traces", {"filter": "model_name == -None"}, None, 400, "The filter"),
     ("GET", "/api/traces", {"filter": "name in [1, 'a']"}, None, 400, "A value in the query cannot be used"),
     ("GET", "/api/spans", {"filter": "matches(name, '(?<=a)b')"}, None, 400, "A value in the query cannot be used"),
     ("GET", "/api/spans", {"format": "xml"}, None, 400, "format='xml' is not known"),
