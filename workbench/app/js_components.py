@@ -352,6 +352,7 @@ class Waterfall(JSComponent):
           const id = tog.dataset.tog;
           const r = rows.find((x) => x.id === id);
           if (r && r.children && !loadedKids.get(id)) {
+            collapsed.delete(id);
             if (!pending.has(id)) open(id);
             painted = [-1, -1];
             paint();
@@ -372,7 +373,8 @@ class Waterfall(JSComponent):
         if (!msg || !Array.isArray(msg.rows)) return;
         take(msg.rows);
         layout();
-        if (wanted || model.selected) select(wanted || model.selected, true);
+        if (wanted) select(wanted, true);  // a selection that waited for its rows
+        else select(model.selected, false);
       });
       model.on("rows", () => { collapsed.clear(); pending.clear(); take(model.rows); drawHead(); box.scrollTop = 0; layout(); });
       model.on("total_ms", () => { drawHead(); painted = [-1, -1]; paint(); });

@@ -215,7 +215,7 @@ class TraceView(PageView):
             return
         starts = [node.start_us for node in self.trace.nodes.values()]
         self._window = (_utc(min(starts)), _utc(max(starts)))
-        self._costs = _costs(self.reader, self.trace_id, self._window)
+        self._costs = {}
         self._summary.html = _summary_html(self.trace, self._costs)
         if self.span_id not in self.trace.nodes:
             first = next(iter(self.trace), None)
@@ -227,6 +227,17 @@ class TraceView(PageView):
                                      span_count=len(rows), error_count=sum(r["status"] == "ERROR" for r in rows))
         self._body.visible = True
         self._select()
+        # Costs price every call of the trace: shown a moment after the tree, never holding it up.
+        trace, reader, trace_id, window = self.trace, self.reader, self.trace_id, self._window
+        self.in_background(lambda: _costs(reader, trace_id, window), lambda costs: self._show_costs(trace, costs),
+                           key="costs")
+
+    def _show_costs(self, trace: Trace, costs: dict[str, dict[str, Any]]) -> None:
+        if trace is not self.trace:  # another trace was opened meanwhile
+            return
+        self._costs = costs
+        self._summary.html = _summary_html(trace, costs)
+        self._cost.object = _cost_html(costs.get(self.span_id))
 
     def _full_span(self, node: Any) -> dict[str, Any]:
         """The selected span with every column (the tree holds a few of each span's), read by
