@@ -311,10 +311,13 @@ class RemoteReader:
                     frame[name] = frame[name].astype("Int64")
         return frame
 
-    def trace(self, trace_id: str) -> Trace:
-        """One trace as a tree."""
+    def trace(self, trace_id: str, *, columns: Sequence[str] | None = None) -> Trace:
+        """One trace as a tree (``columns``: keep only these span columns and the tree's keys)."""
         trace_id = _path_part(trace_id, "trace_id")
         table = self._table(f"/api/traces/{trace_id}")
+        if columns is not None:
+            keep = dict.fromkeys(["trace_id", "span_id", "parent_span_id", "start_time", "end_time", *columns])
+            table = table.select([c for c in keep if c in table.column_names])
         return Trace(trace_id, table.to_pylist())
 
     def span(self, span_id: str) -> dict[str, Any]:

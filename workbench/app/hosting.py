@@ -32,6 +32,7 @@ logger = logging.getLogger(__name__)
 
 TITLE = "workbench"
 _WARM_UP_AFTER_S = 1.0
+_DRIFT_WARM_AFTER_S = 5.0
 
 
 def _origins(host: str, port: int) -> list[str]:
@@ -83,10 +84,29 @@ class AppHost:
         )
         self._started = False
         self._sessions = 0
+        self._drift: Any = None
 
     def _session(self) -> Any:
         self._sessions += 1
+        if self._sessions == 1:
+            # UMAP's compilation (10-45 s of CPU) starts once someone uses the app, and a
+            # little after its first page, which it must not slow down: an idle server does not pay it.
+            timer = threading.Timer(_DRIFT_WARM_AFTER_S, self._warm_drift)
+            timer.daemon = True
+            timer.start()
         return served_app(self.reader, self.ingest_status)
+
+    def _warm_drift(self) -> None:
+        if not self._started:
+            return
+        try:
+            from workbench.drift import DriftWorker
+
+            self._drift = DriftWorker.shared(self.reader)
+        except ImportError:  # the drift extra is not installed; the page says how to get it
+            pass
+        except Exception:  # pragma: no cover - a warm-up must never break serving
+            logger.debug("warming drift up failed", exc_info=True)
 
     def start(self) -> None:
         """Start serving sessions on the current thread's event loop; warm up on another thread."""
@@ -105,6 +125,9 @@ class AppHost:
 
     def stop(self) -> None:
         """Stop the sessions' callbacks (the HTTP server is stopped by its owner)."""
+        if self._drift is not None:
+            self._drift.stop(timeout=5)
+            self._drift = None
         if self._started:
             self._started = False
             try:

@@ -98,6 +98,9 @@ _WATERFALL_CSS = CSS + """
 .wf-row:hover { background: #f8fafc; }
 .wf-row.sel { background: #e0ecff; }
 .wf-row.hidden { display: none; }
+.wf-headbox { position: sticky; top: 0; z-index: 3; }
+.wf-body { position: relative; }
+.wf-body .wf-row { position: absolute; left: 0; right: 0; box-sizing: border-box; }
 .wf-head { position: sticky; top: 0; z-index: 2; background: #f8fafc; border-bottom: 1px solid #cbd5e1; cursor: default;
            font-size: 11px; font-weight: 600; color: #475569; height: 26px; }
 .wf-head:hover { background: #f8fafc; }
@@ -132,11 +135,34 @@ class Waterfall(JSComponent):
     ``parent``, ``depth``, ``name``, ``kind``, ``status``, ``offset`` and ``duration`` (ms from
     the trace's start), ``self`` (self time, ms), ``critical`` (on the critical path) and
     ``children`` (how many). Clicking a row sets ``selected``; the triangle folds a subtree.
+
+    Only the rows in view are drawn, so a trace of any size scrolls as one of ten spans. Rows
+    may come without their children (a big trace's deep levels): such a fold shows closed,
+    and opening it calls ``on_open(span_id)`` (``on_open(None)`` for "expand all"), which
+    answers with :meth:`send_rows`.
     """
 
     rows = param.List(default=[], doc="The spans, in display order.")
     total_ms = param.Number(default=0.0, doc="The trace's duration: the axis runs from 0 to this.")
     selected = param.String(default="", doc="The id of the selected span.")
+    span_count = param.Integer(default=0, doc="Spans in the trace, sent or not (0: count the rows).")
+    error_count = param.Integer(default=0, doc="Failed spans in the trace, sent or not.")
+
+    def __init__(self, *, on_open: Callable[[str | None], Any] | None = None, **params: Any) -> None:
+        super().__init__(**params)
+        self.on_open = on_open
+
+    def send_rows(self, rows: list[dict[str, Any]]) -> None:
+        """Replace the rows in the browser (keeping its folds and scroll), e.g. with a fold's children."""
+        self._send_msg({"rows": rows})
+
+    def _handle_msg(self, data: Any) -> None:
+        if self.on_open is None or not isinstance(data, dict):
+            return
+        if data.get("open_all"):
+            self.on_open(None)
+        elif isinstance(data.get("open"), str):
+            self.on_open(data["open"])
 
     _stylesheets: ClassVar[list[str]] = [_WATERFALL_CSS]
 
@@ -174,70 +200,140 @@ class Waterfall(JSComponent):
       return out;
     }
 
+    const ROW = 24;  // px per row: rows are drawn only where the viewport is (a trace may hold 100,000)
+    const OVERSCAN = 30;
+
     export function render({ model }) {
       const box = document.createElement("div");
       box.className = "wf";
-      const collapsed = new Set();
+      const head = document.createElement("div");
+      head.className = "wf-headbox";
+      const body = document.createElement("div");
+      body.className = "wf-body";
+      box.append(head, body);
+      const collapsed = new Set();   // folded by the user
+      const pending = new Set();     // folds whose children were asked of the server
+      let rows = [];                 // what the server has sent, in display order
+      let shown = [];                // indices into rows: not under a fold
+      let position = new Map();      // id -> index in shown
+      let loadedKids = new Map();    // id -> children among rows
       let rowEls = new Map();
+      let painted = [-1, -1];
+      let wanted = null;             // a selection waiting for its rows
 
-      function draw() {
-        const rows = model.rows || [];
+      function take(list) {
+        rows = list || [];
+        loadedKids = new Map();
+        for (const r of rows) if (r.parent) loadedKids.set(r.parent, (loadedKids.get(r.parent) || 0) + 1);
+        for (const id of [...pending]) if (loadedKids.get(id)) pending.delete(id);
+      }
+
+      // A fold is closed when the user closed it, or when its children have not been sent yet.
+      const isClosed = (r) => collapsed.has(r.id) || (r.children > 0 && !loadedKids.get(r.id));
+
+      function layout() {
+        const hidden = new Set();
+        const closed = new Set();
+        shown = [];
+        position = new Map();
+        for (let i = 0; i < rows.length; i++) {
+          const r = rows[i];
+          if (r.parent && (hidden.has(r.parent) || closed.has(r.parent))) { hidden.add(r.id); continue; }
+          if (r.children && isClosed(r)) closed.add(r.id);
+          position.set(r.id, shown.length);
+          shown.push(i);
+        }
+        body.style.height = (shown.length * ROW) + "px";
+        painted = [-1, -1];
+        paint();
+      }
+
+      function drawHead() {
         const total = model.total_ms > 0 ? model.total_ms : 1;
         const pct = (v) => Math.max(0, Math.min(100, (v / total) * 100));
-        const errors = rows.filter((r) => r.status === "ERROR").length;
-        let html = '<div class="wf-row wf-head"><div class="wf-name wf-tools">Span &middot; ' + rows.length +
+        const count = model.span_count || rows.length;
+        const errors = model.error_count != null && model.span_count ? model.error_count
+                       : rows.filter((r) => r.status === "ERROR").length;
+        let html = '<div class="wf-row wf-head"><div class="wf-name wf-tools">Span &middot; ' + count.toLocaleString() +
           (errors ? ' <span class="wf-err">&middot; ' + errors + ' error' + (errors > 1 ? 's' : '') + '</span>' : '') +
           ' &middot; <a data-act="expand">expand all</a> <a data-act="collapse">collapse all</a></div>' +
           '<div class="wf-num">Duration</div><div class="wf-num self">Self</div><div class="wf-axis">';
         for (const t of ticks(total)) {
           html += '<span class="wf-tick" style="left:' + pct(t) + '%">' + fmt(t) + '</span>';
         }
-        html += '</div></div>';
-        for (const r of rows) {
-          const color = KIND[r.kind] || KIND.UNKNOWN;
-          const cls = "wf-row" + (r.critical ? " crit" : "") + (r.status === "ERROR" ? " err" : "") +
-                      (r.id === model.selected ? " sel" : "");
-          const left = pct(r.offset), width = Math.max(pct(r.duration), 0.15);
-          const tog = r.children ? '<span class="wf-tog" data-tog="' + esc(r.id) + '">' +
-                      (collapsed.has(r.id) ? "&#9654;" : "&#9660;") + '</span>' : '<span class="wf-tog"></span>';
-          const title = esc(r.name) + " (" + esc(r.kind) + ")\\nstarts at +" + fmt(r.offset) + ", takes " + fmt(r.duration) +
-                        ", self " + fmt(r.self) + (r.critical ? "\\non the critical path" : "") +
-                        (r.status === "ERROR" ? "\\nERROR" : "");
-          html += '<div class="' + cls + '" data-id="' + esc(r.id) + '" title="' + title + '">' +
-            '<div class="wf-name" style="padding-left:' + (4 + r.depth * 14) + 'px">' + tog +
-            '<span class="wf-kind" style="background:' + color + '">' + (ABBR[r.kind] || esc(r.kind)) + '</span>' +
-            '<span class="nm">' + (r.status === "ERROR" ? "&#9888; " : "") + esc(r.name) + '</span></div>' +
-            '<div class="wf-num">' + fmt(r.duration) + '</div><div class="wf-num self">' + fmt(r.self) + '</div>' +
-            '<div class="wf-time"><div class="wf-bar" style="left:' + left + '%;width:' + width + '%;background:' + color + '"></div>' +
-            '<span class="wf-lab" style="left:' + Math.min(left + width, 100) + '%">' + fmt(r.duration) + '</span></div></div>';
-        }
-        box.innerHTML = html;
-        rowEls = new Map();
-        for (const el of box.querySelectorAll(".wf-row[data-id]")) rowEls.set(el.dataset.id, el);
-        applyCollapse();
+        head.innerHTML = html + '</div></div>';
       }
 
-      function applyCollapse() {
-        const hidden = new Set();
-        for (const r of model.rows || []) {
-          if (r.parent && (hidden.has(r.parent) || collapsed.has(r.parent))) hidden.add(r.id);
-        }
-        for (const [id, el] of rowEls) {
-          el.classList.toggle("hidden", hidden.has(id));
-          const tog = el.querySelector("[data-tog]");
-          if (tog) tog.innerHTML = collapsed.has(id) ? "&#9654;" : "&#9660;";
-        }
+      function rowHtml(r, top) {
+        const total = model.total_ms > 0 ? model.total_ms : 1;
+        const pct = (v) => Math.max(0, Math.min(100, (v / total) * 100));
+        const color = KIND[r.kind] || KIND.UNKNOWN;
+        const cls = "wf-row" + (r.critical ? " crit" : "") + (r.status === "ERROR" ? " err" : "") +
+                    (r.id === model.selected ? " sel" : "");
+        const left = pct(r.offset), width = Math.max(pct(r.duration), 0.15);
+        const tog = r.children ? '<span class="wf-tog" data-tog="' + esc(r.id) + '">' +
+                    (pending.has(r.id) ? "&hellip;" : isClosed(r) ? "&#9654;" : "&#9660;") + '</span>' : '<span class="wf-tog"></span>';
+        const title = esc(r.name) + " (" + esc(r.kind) + ")\\nstarts at +" + fmt(r.offset) + ", takes " + fmt(r.duration) +
+                      ", self " + fmt(r.self) + (r.critical ? "\\non the critical path" : "") +
+                      (r.status === "ERROR" ? "\\nERROR" : "") + (r.children ? "\\n" + r.children + " children" : "");
+        return '<div class="' + cls + '" data-id="' + esc(r.id) + '" title="' + title + '" style="top:' + top + 'px">' +
+          '<div class="wf-name" style="padding-left:' + (4 + r.depth * 14) + 'px">' + tog +
+          '<span class="wf-kind" style="background:' + color + '">' + (ABBR[r.kind] || esc(r.kind)) + '</span>' +
+          '<span class="nm">' + (r.status === "ERROR" ? "&#9888; " : "") + esc(r.name) + '</span></div>' +
+          '<div class="wf-num">' + fmt(r.duration) + '</div><div class="wf-num self">' + fmt(r.self) + '</div>' +
+          '<div class="wf-time"><div class="wf-bar" style="left:' + left + '%;width:' + width + '%;background:' + color + '"></div>' +
+          '<span class="wf-lab" style="left:' + Math.min(left + width, 100) + '%">' + fmt(r.duration) + '</span></div></div>';
       }
+
+      function paint() {
+        const view = box.clientHeight || 600;
+        const top = Math.max(0, box.scrollTop - head.offsetHeight);
+        const first = Math.max(0, Math.floor(top / ROW) - OVERSCAN);
+        const last = Math.min(shown.length, Math.ceil((top + view) / ROW) + OVERSCAN);
+        if (first === painted[0] && last === painted[1]) return;
+        painted = [first, last];
+        let html = "";
+        for (let k = first; k < last; k++) html += rowHtml(rows[shown[k]], k * ROW);
+        body.innerHTML = html;
+        rowEls = new Map();
+        for (const el of body.children) rowEls.set(el.dataset.id, el);
+      }
+
+      let queued = false;
+      box.addEventListener("scroll", () => {
+        if (queued) return;
+        queued = true;
+        requestAnimationFrame(() => { queued = false; paint(); });
+      });
+      if (window.ResizeObserver) new ResizeObserver(() => { painted = [-1, -1]; paint(); }).observe(box);
 
       function select(id, scroll) {
         for (const [rid, el] of rowEls) el.classList.toggle("sel", rid === id);
-        const el = rowEls.get(id);
-        if (el && scroll) {
-          const top = el.offsetTop, bottom = top + el.offsetHeight;
-          if (top < box.scrollTop + 26 || bottom > box.scrollTop + box.clientHeight) {
-            box.scrollTop = Math.max(0, top - box.clientHeight / 3);
+        if (!id) return;
+        if (!position.has(id)) {
+          const byId = new Map(rows.map((r) => [r.id, r]));
+          if (!byId.has(id)) { wanted = id; return; }  // its rows are on their way
+          let changed = false;  // under a fold the user closed: open the way to it
+          for (let p = byId.get(id).parent; p && byId.has(p); p = byId.get(p).parent) {
+            changed = collapsed.delete(p) || changed;
+          }
+          if (changed) layout();
+          if (!position.has(id)) return;
+        }
+        wanted = null;
+        if (scroll) {
+          const y = position.get(id) * ROW + head.offsetHeight;
+          if (y < box.scrollTop + head.offsetHeight || y + ROW > box.scrollTop + box.clientHeight) {
+            box.scrollTop = Math.max(0, y - box.clientHeight / 3);
+            paint();
           }
         }
+        for (const [rid, el] of rowEls) el.classList.toggle("sel", rid === id);
+      }
+
+      function open(id) {
+        pending.add(id);
+        model.send_msg({ open: id });
       }
 
       box.addEventListener("click", (event) => {
@@ -245,17 +341,27 @@ class Waterfall(JSComponent):
         if (act) {
           collapsed.clear();
           if (act.dataset.act === "collapse") {
-            for (const r of model.rows || []) if (r.children && r.depth >= 0 && r.parent) collapsed.add(r.id);
+            for (const r of rows) if (r.children && r.parent) collapsed.add(r.id);
+          } else if (rows.some((r) => r.children && !loadedKids.get(r.id))) {
+            model.send_msg({ open_all: true });
           }
-          applyCollapse();
+          layout();
           return;
         }
         const tog = event.target.closest("[data-tog]");
         if (tog) {
-          const id = tog.dataset.tog;
-          if (collapsed.has(id)) collapsed.delete(id); else collapsed.add(id);
-          applyCollapse();
           event.stopPropagation();
+          const id = tog.dataset.tog;
+          const r = rows.find((x) => x.id === id);
+          if (r && r.children && !loadedKids.get(id)) {
+            collapsed.delete(id);
+            if (!pending.has(id)) open(id);
+            painted = [-1, -1];
+            paint();
+            return;
+          }
+          if (collapsed.has(id)) collapsed.delete(id); else collapsed.add(id);
+          layout();
           return;
         }
         const row = event.target.closest(".wf-row[data-id]");
@@ -265,11 +371,21 @@ class Waterfall(JSComponent):
         }
       });
 
-      model.on("rows", () => { collapsed.clear(); draw(); });
-      model.on("total_ms", draw);
+      model.on("msg:custom", (msg) => {
+        if (!msg || !Array.isArray(msg.rows)) return;
+        take(msg.rows);
+        layout();
+        if (wanted) select(wanted, true);  // a selection that waited for its rows
+        else select(model.selected, false);
+      });
+      model.on("rows", () => { collapsed.clear(); pending.clear(); take(model.rows); drawHead(); box.scrollTop = 0; layout(); });
+      model.on("total_ms", () => { drawHead(); painted = [-1, -1]; paint(); });
+      model.on("span_count", drawHead);
       model.on("selected", () => select(model.selected, true));
-      draw();
-      setTimeout(() => select(model.selected, true), 0);
+      take(model.rows);
+      drawHead();
+      layout();
+      setTimeout(() => { painted = [-1, -1]; paint(); select(model.selected, true); }, 0);
       return box;
     }
     """

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from typing import Any, ClassVar
 
 import panel as pn
 import param
 
+from workbench.app.folds import Folds
 from workbench.app.js_components import LinkedHTML, Waterfall
 from workbench.app.markup import (
     cost_html,
@@ -26,9 +28,17 @@ from workbench.app.quality import FeedbackWidget
 from workbench.app.span_detail import attributes_html, events_html, overview_html, resource_html
 from workbench.app.style import CSS
 from workbench.errors import NotFoundError, WorkbenchError
+from workbench.read import SPAN_FIELDS
 from workbench.tree import Trace
 
-__all__ = ["TraceView", "trace_cost_html", "waterfall_rows"]
+__all__ = ["TREE_COLUMNS", "TraceView", "trace_cost_html", "waterfall_rows"]
+
+#: What the tree, the waterfall and the summary line read of every span; the selected span
+#: is read whole when it is selected.
+TREE_COLUMNS = (
+    "name", "span_kind", "status_code", "latency_ms", "model_name", "total_tokens", "session_id", "user_id",
+    "project",
+)
 
 
 def _loads_list(value: Any) -> list[Any]:
@@ -150,6 +160,8 @@ class TraceView(PageView):
     def __init__(self, reader: Any, **params: Any) -> None:
         super().__init__(reader, **params)
         self.trace: Trace | None = None
+        self._folds: Folds | None = None
+        self._window: tuple[dt.datetime, dt.datetime] = (_utc(0), _utc(0))
         self._costs: dict[str, dict[str, Any]] = {}
 
     def _build(self) -> Any:
@@ -157,7 +169,8 @@ class TraceView(PageView):
                                               width=250, margin=(8, 12), stylesheets=[_ID_CSS])
         self._id_input.param.watch(self._typed_id, "value")
         self._summary = LinkedHTML(on_link=self._follow, sizing_mode="stretch_width", margin=(6, 12), min_height=44)
-        self._waterfall = Waterfall(sizing_mode="stretch_both", min_height=320, margin=(4, 6, 8, 12))
+        self._waterfall = Waterfall(on_open=self._open_fold, sizing_mode="stretch_both", min_height=320,
+                                    margin=(4, 6, 8, 12))
         self._waterfall.param.watch(self._selected, "selected")
         self._detail = LinkedHTML(on_link=self._follow, width=560, sizing_mode="stretch_height",
                                   css_classes=["wb-scroll"], margin=(0, 0, 8, 0),
@@ -200,33 +213,74 @@ class TraceView(PageView):
             self._show_message("Choose a trace on the <a href='?page=traces'>Traces</a> page, or paste its id above.")
             return
         try:
-            self.trace = self.reader.trace(self.trace_id)
+            self.trace = self.reader.trace(self.trace_id, columns=TREE_COLUMNS)
         except NotFoundError:
             self._show_message(f"There is no trace <span class='wb-mono'>{esc(self.trace_id)}</span> in this store.")
             return
         except WorkbenchError as exc:
             self._show_message(f"<span class='wb-error-text'>{esc(exc)}</span>")
             return
-        self._costs = _costs(self.reader, self.trace_id)
+        starts = [node.start_us for node in self.trace.nodes.values()]
+        self._window = (_utc(min(starts)), _utc(max(starts)))
+        self._costs = {}
         self._summary.html = _summary_html(self.trace, self._costs)
         if self.span_id not in self.trace.nodes:
             first = next(iter(self.trace), None)
             self.param.update(span_id=first.span_id if first else "")
-        self._waterfall.param.update(rows=waterfall_rows(self.trace), total_ms=self.trace.duration_ms,
-                                     selected=self.span_id)
+        rows = waterfall_rows(self.trace)
+        self._folds = Folds(rows)
+        self._folds.reveal(self.span_id)
+        self._waterfall.param.update(rows=self._folds.shown(), total_ms=self.trace.duration_ms, selected=self.span_id,
+                                     span_count=len(rows), error_count=sum(r["status"] == "ERROR" for r in rows))
         self._body.visible = True
         self._select()
+        # Costs price every call of the trace: shown a moment after the tree, never holding it up.
+        trace, reader, trace_id, window = self.trace, self.reader, self.trace_id, self._window
+        self.in_background(lambda: _costs(reader, trace_id, window), lambda costs: self._show_costs(trace, costs),
+                           key="costs")
+
+    def _show_costs(self, trace: Trace, costs: dict[str, dict[str, Any]]) -> None:
+        if trace is not self.trace:  # another trace was opened meanwhile
+            return
+        self._costs = costs
+        self._summary.html = _summary_html(trace, costs)
+        self._cost.object = _cost_html(costs.get(self.span_id))
+
+    def _full_span(self, node: Any) -> dict[str, Any]:
+        """The selected span with every column (the tree holds a few of each span's), read by
+        its trace, id and start, which a big store finds without reading every span id."""
+        first, last = self._window
+        try:
+            rows = self.reader.spans(f"span_id == {node.span_id!r}", trace_ids=[self.trace_id], start=first,
+                                     end=last + dt.timedelta(microseconds=1), columns=SPAN_FIELDS,
+                                     arrow=True).to_pylist()
+        except WorkbenchError:
+            rows = []
+        return rows[0] if rows else dict(node.span)
+
+    def _open_fold(self, span_id: str | None) -> None:
+        """The browser opened a fold whose children it has not got (None: "expand all")."""
+        if self._folds is None:
+            return
+        if span_id is None:
+            self._folds.open_all()
+        else:
+            self._folds.open(span_id)
+        self._waterfall.send_rows(self._folds.shown())
 
     def _show_message(self, html: str) -> None:
         self._summary.html = f"<div class='wb-empty'>{html}</div>"
-        self._waterfall.param.update(rows=[], total_ms=0.0, selected="")
+        self._folds = None
+        self._waterfall.param.update(rows=[], total_ms=0.0, selected="", span_count=0, error_count=0)
         self._body.visible = False
 
     def _select(self) -> None:
         if self.trace is None or self.span_id not in self.trace.nodes:
             return
         node = self.trace.nodes[self.span_id]
-        span = node.span
+        if self._folds is not None and self._folds.reveal(self.span_id):
+            self._waterfall.send_rows(self._folds.shown())
+        span = self._full_span(node)
         documents: list[dict[str, Any]] = []
         embeddings: list[dict[str, Any]] = []
         kind = span.get("span_kind")
@@ -250,15 +304,23 @@ class TraceView(PageView):
             ("resource", "Resource", resource_html(span)),
         ])
 
-def _costs(reader: Any, trace_id: str) -> dict[str, dict[str, Any]]:
+def _utc(us: int) -> dt.datetime:
+    return dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc) + dt.timedelta(microseconds=us)
+
+
+def _costs(reader: Any, trace_id: str,
+           window: tuple[dt.datetime, dt.datetime] | None = None) -> dict[str, dict[str, Any]]:
     """Each span's own cost and its subtree's, by span id; empty when it cannot be priced here."""
     from workbench.analysis.cost import span_costs
 
     try:
-        frame = span_costs(reader, trace_id)
+        frame = span_costs(reader, trace_id, window=window)
     except (WorkbenchError, AttributeError):  # e.g. a server's reader, which has no local store
         return {}
-    return {row["span_id"]: row for row in frame.to_dict(orient="records")}
+    # Only the spans with something to say: the calls and the spans above them (a big agent
+    # trace's other spans would be most of the rows, each shown without a cost line).
+    said = (frame["calls"] > 0) | (frame["subtree_cost"].fillna(1.0) != 0) | (frame["subtree_unpriced_calls"] > 0)
+    return {row["span_id"]: row for row in frame[said].to_dict(orient="records")}
 
 
 def _cost_html(row: dict[str, Any] | None) -> str:

@@ -61,6 +61,20 @@ _ROOTLESS_HEADS = """
 """
 
 
+_TREE_KEYS = ("trace_id", "span_id", "parent_span_id", "start_time", "end_time")
+
+
+def _tree_columns(columns: Sequence[str] | None) -> str:
+    """The select list of a trace's spans: every column, or the ones asked for and the tree's keys."""
+    if columns is None:
+        return "*"
+    wanted = texts(columns, "columns")
+    unknown = [c for c in wanted if c not in SPAN_FIELDS]
+    if unknown:
+        raise FilterError(f"Unknown column(s) {', '.join(unknown)}; choose from {', '.join(SPAN_FIELDS)}.")
+    return ", ".join(dict.fromkeys([*_TREE_KEYS, *wanted]))
+
+
 def _frame(table: pa.Table, arrow: bool, nullable_ints: Sequence[str] = ()) -> pd.DataFrame | pa.Table:
     if arrow:
         return table
@@ -413,18 +427,27 @@ class Reader:
             params += [*rootless, *where.params]
         return int(self.store.fetchall(sql, params)[0][0])
 
-    def trace(self, trace_id: str) -> Trace:
+    def trace(self, trace_id: str, *, columns: Sequence[str] | None = None) -> Trace:
         """One trace as a tree (:class:`workbench.tree.Trace`).
+
+        Args:
+            trace_id: The trace.
+            columns: Only these span columns (the ids and times are always read): a tree of
+                30,000 spans reads in a fraction of the time without the JSON documents.
 
         Raises:
             NotFoundError: No span of that trace is stored.
         """
         table = self.store.query(
-            "SELECT * FROM spans WHERE trace_id = ? ORDER BY start_time, span_id", [an_id(trace_id, "trace_id")]
+            f"SELECT {_tree_columns(columns)} FROM spans WHERE trace_id = ? ORDER BY start_time, span_id",
+            [an_id(trace_id, "trace_id")],
         )
         if not table.num_rows:
             raise NotFoundError(f"There is no trace {trace_id!r} in {self.store.path}; check the id.")
-        return Trace(an_id(trace_id, "trace_id"), table.to_pylist())
+        # Column by column, then zipped: twice as fast as Arrow's row-wise to_pylist.
+        names = table.column_names
+        spans = [dict(zip(names, values)) for values in zip(*(c.to_pylist() for c in table.columns))]
+        return Trace(an_id(trace_id, "trace_id"), spans)
 
     def span(self, span_id: str) -> dict[str, Any]:
         """One span as a dict, with its documents and embeddings.

@@ -6,17 +6,14 @@ Shared by ``workbench serve`` and anything else that wants a blocking server.
 from __future__ import annotations
 
 import socket
+import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from workbench.errors import DiskFullError
 from workbench.server import Server
 from workbench.store import Store
 from workbench.store.fresh import remover_if_new
-
-if TYPE_CHECKING:
-    from workbench.drift import DriftWorker
 
 __all__ = ["banner", "serve"]
 
@@ -56,25 +53,28 @@ def serve(
         if sample:
             from workbench.sample import load_sample
 
+            if app:  # a browser follows at once: import the app while the sample loads
+                threading.Thread(target=_import_app, name="workbench-app-import", daemon=True).start()
+
             added = load_sample(store)
             if added:
                 echo(f"Loaded the sample data: {added.get('spans', 0)} spans of a fictional support assistant.")
             else:
                 echo("The sample data is already in this store.")
+        # The app loads when a browser first asks for it (an idle server stays small), except
+        # with the sample, whose browser comes right away.
         server = Server(store, host=host, port=port, app=app, redact=redact, sampling=sample_rate, token=token,
-                        allowed_hosts=allowed_hosts or None, allowed_origins=allowed_origins or None)
+                        allowed_hosts=allowed_hosts or None, allowed_origins=allowed_origins or None,
+                        app_on_demand=not sample)
     except BaseException:
         store.close()
         undo()
         raise
-    worker = _warm_drift(server) if app else None
     for line in banner(server, store.path):
         echo(line)
     try:
         server.run(stay_quiet=True)
     finally:
-        if worker is not None:
-            worker.stop()
         store.close()
 
 
@@ -115,11 +115,9 @@ def _check_disk(store: Store) -> None:
         )
 
 
-def _warm_drift(server: Server) -> DriftWorker | None:
-    """Start the drift worker, which compiles UMAP on its own thread, so the Drift page never waits."""
+def _import_app() -> None:
+    """Import the app ahead of its first page (a failure is reported when it is served)."""
     try:
-        from workbench.drift import DriftWorker
-
-        return DriftWorker.shared(server.reader)
-    except ImportError:  # the drift extra is not installed; the page says how to get it
-        return None
+        import workbench.app.hosting  # noqa: F401
+    except Exception:  # noqa: BLE001 - the server says why the app is not served
+        pass

@@ -72,6 +72,20 @@ class _HomeHandler(RequestHandler):
         )
 
 
+class _AppLoadingHandler(RequestHandler):
+    """``/`` until the app is loaded: loads it (the first browser request does), then sends the
+    browser to the same address again, which the app now answers."""
+
+    def initialize(self, server: Server) -> None:
+        self.server = server
+
+    async def get(self) -> None:
+        if await self.server.load_app():
+            self.redirect(self.request.uri or "/")
+        else:  # the app's packages are missing: the plain page says so
+            _HomeHandler.get(self)  # type: ignore[arg-type]
+
+
 class Server:
     """A workbench server over one store.
 
@@ -80,6 +94,9 @@ class Server:
         host: Address to listen on (default ``WORKBENCH_HOST``, 127.0.0.1).
         port: Port to listen on (default ``WORKBENCH_PORT``, 4318); 0 picks a free one.
         app: Serve the app at ``/`` (needs the ``app`` extra); False serves a plain page.
+        app_on_demand: Import the app when a browser first opens ``/`` instead of at start, so
+            an idle server holds only what OTLP and the API need (``workbench serve`` does);
+            that first page then waits for the import (about 1.5 s of CPU).
         redact: Redact personal data on the way in (default ``WORKBENCH_REDACT``).
         capture_text: Keep prompt and response text (default ``WORKBENCH_CAPTURE_TEXT``).
         default_project: Project of spans whose resource names none.
@@ -112,6 +129,7 @@ class Server:
         token: str | None = None,
         allowed_hosts: Sequence[str] | str | None = None,
         allowed_origins: Sequence[str] | str | None = None,
+        app_on_demand: bool = False,
     ) -> None:
         self.store = store
         self.reader = Reader(store)
@@ -132,7 +150,14 @@ class Server:
         self.with_app = app
         self._app_host: Any = None
         self._app_error: str | None = None
-        if app:
+        self._guard: Guard | None = None
+        self._app_loading: asyncio.Future[bool] | None = None
+        self._app_on_demand = app_on_demand
+        if app and app_on_demand:
+            # The app (panel, every page) is imported when a browser first asks for it: an
+            # idle server holds only what OTLP and the API need (see load_app).
+            self._check_app()
+        elif app:
             # Import the app (panel) before the decode workers start: on a small machine the
             # two would share the cores and the first page would wait for both.
             self._import_app()
@@ -225,6 +250,16 @@ class Server:
             (r"/v1/logs", OtlpLogsHandler, {"ingest": self.ingest, "access": self.access}),
         ]
 
+    def _check_app(self) -> None:
+        """Find out, without importing it, whether the app can be served."""
+        import importlib.util
+
+        missing = [name for name in ("panel", "bokeh") if importlib.util.find_spec(name) is None]
+        if missing:
+            self._app_error = f"No module named {missing[0]!r}"
+            logger.warning("The app is not served (%s); install it with pip install 'llm-trace-workbench[app]'.",
+                           self._app_error)
+
     def _import_app(self) -> None:
         try:
             import workbench.app.hosting  # noqa: F401
@@ -232,23 +267,50 @@ class Server:
             self._app_error = str(exc)
             logger.warning("The app is not served (%s); install it with pip install 'llm-trace-workbench[app]'.", exc)
 
-    def _application(self) -> Application:
-        if self.with_app and self._app_error is None:
-            from workbench.app.hosting import AppHost
+    async def load_app(self) -> bool:
+        """Import the app and serve it at ``/`` from now on (once; later calls wait for the first).
 
-            self._app_host = AppHost(
-                self.reader, extra_patterns=self.handlers(), host=self.host, port=self.port, url=self.url,
-                ingest_status=self.info, websocket_origins=self.access.websocket_origins(),
-            )
-            return self._app_host.application
+        The import runs on another thread, so OTLP and the API keep being answered meanwhile.
+        Returns whether the app is served (False when its packages are missing).
+        """
+        if self._app_host is not None:
+            return True
+        if self._app_loading is None:
+            self._app_loading = asyncio.get_running_loop().create_future()
+            try:
+                await asyncio.get_running_loop().run_in_executor(None, self._import_app)
+                if self._app_error is None:
+                    from workbench.app.hosting import AppHost
+
+                    host = AppHost(
+                        self.reader, extra_patterns=self.handlers(), host=self.host, port=self.port, url=self.url,
+                        ingest_status=self.info, websocket_origins=self.access.websocket_origins(),
+                    )
+                    host.start()
+                    self._app_host = host
+                    if self._guard is not None:  # on demand: the app's routes replace the plain ones
+                        self._guard.application = host.application
+            except Exception as exc:
+                logger.exception("the app could not be loaded")
+                self._app_error = str(exc)
+            self._app_loading.set_result(self._app_host is not None)
+        return await asyncio.shield(self._app_loading)
+
+    def _application(self) -> Application:
         routes = self.handlers()
-        routes.append((r"/", _HomeHandler, {"server": self}))
+        if self.with_app and self._app_error is None:
+            routes.append((r"/", _AppLoadingHandler, {"server": self}))
+        else:
+            routes.append((r"/", _HomeHandler, {"server": self}))
         return Application(routes)
 
     async def _start(self) -> None:
         application = self._application()
+        if self.with_app and not self._app_on_demand and self._app_error is None:
+            await self.load_app()
         # Admission (sizes, bytes in flight, disk) outside the guard, which needs the application.
-        guarded = Guard(application, self.access)  # host, origin, token and content-type rules first
+        guarded = self._guard = Guard(application if self._app_host is None else self._app_host.application,
+                                      self.access)  # host, origin, token and content-type rules first
         self._admission = Admission(guarded, self.ingest.max_body_bytes, self.ingest.budget, self.store.db.low_disk)
         self._http = HTTPServer(
             self._admission,
@@ -258,8 +320,6 @@ class Server:
             idle_connection_timeout=config.get("idle_timeout_s"),
             body_timeout=config.get("body_timeout_s"),
         )
-        if self._app_host is not None:
-            self._app_host.start()
         self._http.add_sockets(self._sockets)
         if self.ingest.sampler is not None:
             sampler = self.ingest.sampler

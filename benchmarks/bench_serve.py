@@ -1,0 +1,150 @@
+"""A light server: ``workbench serve`` idle memory and the sample's way to the first rows. Run by hand.
+
+    python benchmarks/bench_serve.py [--repeat 3] [--root another/checkout]
+
+Every figure runs the real command (``python -m workbench serve``) in a process of its own,
+on a fresh file under a temporary folder:
+
+* idle RSS: the server process's resident memory 15 s after it first answers
+  ``/api/health``, with the app and with ``--no-app``; then with the app again after one
+  browser session has shown the Traces page and left (what a page's first use adds);
+* ``serve --sample`` to the first rows in the browser: from starting the command on a
+  fresh file (the sample is loaded first) until headless chromium, already open and
+  retrying the address, shows the Traces page's rows; then the same on the file that
+  already holds the sample.
+
+``--root`` runs another checkout's code (``PYTHONPATH``), e.g. the code before a change.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+ROWS = ".wb-grid tbody tr[data-href]"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start(db: Path, port: int, root: Path, *extra: str) -> subprocess.Popen:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WORKBENCH_")}
+    env["PYTHONPATH"] = str(root)
+    env["HOME"] = str(db.parent)
+    return subprocess.Popen(
+        [sys.executable, "-m", "workbench", "serve", "--db", str(db), "--port", str(port), *extra],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+
+
+def wait_health(port: int, deadline: float = 120.0) -> None:
+    end = time.monotonic() + deadline
+    while time.monotonic() < end:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/health", timeout=2) as r:
+                if r.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.05)
+    raise TimeoutError("the server did not answer")
+
+
+def rss_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def stop(proc: subprocess.Popen) -> None:
+    proc.terminate()
+    try:
+        proc.wait(30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+def idle_rss(root: Path, app: bool, browse: bool, browser=None) -> float:
+    with tempfile.TemporaryDirectory(prefix="wb-bench-serve-") as tmp:
+        port = free_port()
+        proc = start(Path(tmp) / "wb.duckdb", port, root, *(() if app else ("--no-app",)))
+        try:
+            wait_health(port)
+            if browse:
+                page = browser.new_page()
+                page.goto(f"http://127.0.0.1:{port}/")
+                page.wait_for_selector(".wb-grid", timeout=120_000)
+                page.close()
+            time.sleep(15)
+            return rss_mib(proc.pid)
+        finally:
+            stop(proc)
+
+
+def sample_to_rows(root: Path, browser, db: Path) -> float:
+    port = free_port()
+    page = browser.new_page(viewport={"width": 1440, "height": 900})
+    t = time.perf_counter()
+    proc = start(db, port, root, "--sample")
+    try:
+        while True:
+            try:
+                page.goto(f"http://127.0.0.1:{port}/", timeout=5_000)
+                break
+            except Exception:
+                if proc.poll() is not None or time.perf_counter() - t > 120:
+                    raise
+                time.sleep(0.02)
+        page.wait_for_selector(ROWS, timeout=120_000)
+        return time.perf_counter() - t
+    finally:
+        page.close()
+        stop(proc)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--root", default=str(Path(__file__).resolve().parent.parent))
+    args = parser.parse_args()
+    root = Path(args.root).resolve()
+    from playwright.sync_api import sync_playwright
+
+    print(f"code: {root}; load average {os.getloadavg()[0]:.2f}", flush=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=shutil.which("chromium") or "/usr/bin/chromium",
+                                    args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+        for label, app, browse in (("idle RSS, --no-app", False, False), ("idle RSS, with the app", True, False),
+                                   ("RSS with the app, idle after one session", True, True)):
+            values = [idle_rss(root, app, browse, browser) for _ in range(args.repeat)]
+            print(f"  {label:<52} {statistics.median(values):7.0f} MiB  ({', '.join(f'{v:.0f}' for v in values)})",
+                  flush=True)
+        fresh, loaded = [], []
+        for _ in range(args.repeat):
+            with tempfile.TemporaryDirectory(prefix="wb-bench-sample-") as tmp:
+                db = Path(tmp) / "sample.duckdb"
+                fresh.append(sample_to_rows(root, browser, db))
+                loaded.append(sample_to_rows(root, browser, db))
+        browser.close()
+    for label, values in (("serve --sample, fresh file, to first rows", fresh),
+                          ("serve --sample, sample loaded, to first rows", loaded)):
+        print(f"  {label:<52} {statistics.median(values) * 1000:7.0f} ms   "
+              f"({', '.join(f'{v * 1000:.0f}' for v in values)})")
+    print(f"load average {os.getloadavg()[0]:.2f}")
+
+
+if __name__ == "__main__":
+    main()
