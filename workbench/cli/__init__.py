@@ -13,6 +13,8 @@ from workbench.cli.check import check
 from workbench.cli.evals import eval_command
 from workbench.cli.one_line import one_line_errors, server_url_option
 from workbench.cli.prices import prices
+from workbench.cli.sql import sql_command
+from workbench.cli.traces import tail, trace_command, traces_command
 from workbench.version import __version__
 
 __all__ = ["main"]
@@ -105,6 +107,10 @@ def settings() -> None:
 main.add_command(prices)
 main.add_command(eval_command)
 main.add_command(check)
+main.add_command(sql_command)
+main.add_command(traces_command)
+main.add_command(trace_command)
+main.add_command(tail)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

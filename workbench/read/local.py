@@ -447,14 +447,12 @@ class Reader:
         return int(self.store.fetchall(sql, params)[0][0])
 
     def trace(self, trace_id: str) -> Trace:
-        """One trace as a tree (:class:`workbench.tree.Trace`).
+        """One trace as a tree (:class:`workbench.tree.Trace`), each span with its ``cost``.
 
         Raises:
             NotFoundError: No span of that trace is stored.
         """
-        table = self.store.query(
-            "SELECT * FROM spans WHERE trace_id = ? ORDER BY start_time, span_id", [an_id(trace_id, "trace_id")]
-        )
+        table = self.spans(trace_ids=[an_id(trace_id, "trace_id")], arrow=True)  # with each span's cost
         if not table.num_rows:
             raise NotFoundError(f"There is no trace {trace_id!r} in {self.store.path}; check the id.")
         return Trace(an_id(trace_id, "trace_id"), table.to_pylist())
