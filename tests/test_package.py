@@ -43,12 +43,13 @@ ALLOWED = {
     "app": {"read", "query", "analysis", "drift", "tree", "model", "errors", "config", "pricing", "remote", "evals",
             "monitors", "version"},
     "server": {"app", "read", "query", "store", "collector", "errors", "config", "model", "drift", "pricing", "monitors",
-               "sample", "version"},
+               "sample", "version", "mcp"},
+    "mcp": {"read", "query", "analysis", "drift", "monitors", "errors", "config", "tree", "tracetext", "version"},
     "sample": {"store", "errors", "config"},
     "notebook": {"server", "app", "store", "instrument", "collector", "read", "query", "errors", "config", "sample"},
     # The command line is the one part that uses the public API of the package root (workbench.open).
     "cli": {"server", "config", "errors", "store", "read", "query", "remote", "pricing", "evals", "monitors", "analysis",
-            "version", ROOT_API},
+            "version", "mcp", ROOT_API},
 }
 
 

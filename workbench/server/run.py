@@ -29,6 +29,7 @@ def serve(
     token: str | None = None,
     allowed_hosts: Sequence[str] | None = None,
     allowed_origins: Sequence[str] | None = None,
+    mcp_write: bool | None = None,
     echo: Callable[[str], None] = print,
 ) -> None:
     """Serve a store on this thread until Ctrl-C.
@@ -58,7 +59,8 @@ def serve(
             else:
                 echo("The sample data is already in this store.")
         server = Server(store, host=host, port=port, app=app, redact=redact, sampling=sample_rate, token=token,
-                        allowed_hosts=allowed_hosts or None, allowed_origins=allowed_origins or None)
+                        allowed_hosts=allowed_hosts or None, allowed_origins=allowed_origins or None,
+                        mcp_write=mcp_write)
     except BaseException:
         store.close()
         undo()
