@@ -116,11 +116,11 @@ def build_server(reader: Any, *, write: bool | None = None) -> Any:
         return tools.summary(reader, start, end, project, filter)
 
     def drift(start: str = "7d", reference_start: str | None = "28d", reference_end: str | None = "7d",
-              limit: int = 10) -> dict[str, Any]:
+              limit: int = 10, projection: str = "umap") -> dict[str, Any]:
         """Query drift: clusters of embedded queries in the window from `start`, ranked by how much they grew
         against the reference window, and coverage gaps (clusters of queries with few corpus documents near
-        them). Needs embeddings; slow the first time (a projection), cached after."""
-        return tools.drift(reader, start, reference_start, reference_end, limit)
+        them). Needs embeddings. `projection` 'umap' is finer but slow the first time (then cached); 'pca' is quick."""
+        return tools.drift(reader, start, reference_start, reference_end, limit, projection)
 
     def monitors(window: str | None = None) -> dict[str, Any]:
         """Run the monitor rules once (model deprecation, cost jumps and budgets, latency SLOs, error rates,

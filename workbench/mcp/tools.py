@@ -214,7 +214,7 @@ def summary(reader: Any, start: str | None = "24h", end: str | None = None, proj
 
 
 def drift(reader: Any, start: str = "7d", reference_start: str | None = "28d", reference_end: str | None = "7d",
-          limit: int = 10) -> dict[str, Any]:
+          limit: int = 10, projection: str = "umap") -> dict[str, Any]:
     """Clusters of queries ranked by drift against a reference window, and coverage gaps."""
     from workbench.read import supports
 
@@ -224,10 +224,15 @@ def drift(reader: Any, start: str = "7d", reference_start: str | None = "28d", r
 
     limit = _bounded(limit, 10, 50, "limit")
     reference = Window(start=reference_start, end=reference_end) if reference_start else None
+    if projection not in ("umap", "pca"):
+        raise ValueError(f"projection={projection!r} is not known; use 'umap' (finer, slow the first time) or 'pca'.")
     projector = None
     try:
-        import umap  # noqa: F401
+        if projection == "umap":
+            import umap  # noqa: F401
     except ImportError:  # the drift extra is not installed: a linear projection still clusters
+        projection = "pca"
+    if projection == "pca":
         from workbench.drift.projection import PCAProjector
 
         projector = PCAProjector()
@@ -242,8 +247,8 @@ def drift(reader: Any, start: str = "7d", reference_start: str | None = "28d", r
         "clusters": [_cut(r, 300) for r in ranked.head(limit).to_dict("records")],
         "coverage_gaps": [_cut(r, 300) for r in gaps.head(limit).to_dict("records")],
         "counts": result.counts,
-        "note": "drift_ratio > 1: the cluster grew against the reference; coverage_gap: queries with few corpus "
-                "documents near them.",
+        "note": "drift_ratio runs from -1 (only in the reference window) to 1 (only in this window); coverage_gap: "
+                "queries with few corpus documents near them.",
     })
 
 
