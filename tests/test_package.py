@@ -27,7 +27,7 @@ ALLOWED = {
     "pricing": {"model", "errors", "config"},
     "filters": {"errors"},
     "tree": {"tracetext"},
-    "tracetext": set(),
+    "tracetext": {"pricing"},
     "collector": {"model", "errors", "semconv", "pricing", "config"},
     "store": {"model", "errors", "config", "semconv"},
     "read": {"store", "filters", "tree", "errors", "model", "pricing", "config"},

@@ -5,7 +5,8 @@ with each span's input and output under it, cut to a stated length. The text sta
 budget of characters: texts are shortened first, then left out, then the last spans are
 counted instead of shown, and the text says which of these it did.
 
-Pure Python over :class:`workbench.tree.Trace` (duck-typed, so this module imports nothing).
+Pure Python over :class:`workbench.tree.Trace` (duck-typed); dollars are written by
+:func:`workbench.pricing.money.usd`.
 """
 
 from __future__ import annotations
@@ -41,7 +42,9 @@ def _ms(value: float | None) -> str:
 def _money(value: Any) -> str | None:
     if value is None or value != value:  # None or NaN
         return None
-    return f"${value:.4f}" if value < 1 else f"${value:.2f}"
+    from workbench.pricing.money import usd
+
+    return usd(value)
 
 
 def _int(value: Any) -> int | None:

@@ -16,6 +16,7 @@ import click
 from workbench import config
 from workbench.cli.one_line import one_line_errors, server_url_option
 from workbench.cli.sql import to_json
+from workbench.pricing.money import usd
 
 __all__ = ["SPAN_JSON_FIELDS", "TRACE_JSON_FIELDS", "tail", "trace_command", "traces_command"]
 
@@ -99,7 +100,7 @@ def traces_command(filter: str | None, since: str | None, project: str | None, l
         return
     for row in rows:
         status = click.style("ERROR", fg="red", bold=True) if row["error_count"] else click.style("ok", fg="green")
-        cost = "" if _missing(row.get("cost")) else f" ${row['cost']:.4f}"
+        cost = "" if _missing(row.get("cost")) else " " + usd(row["cost"])
         tokens = "" if _missing(row.get("total_tokens")) else f" {row['total_tokens']} tok"
         models = ",".join(row.get("models") or [])
         click.echo(
