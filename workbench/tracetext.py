@@ -98,39 +98,44 @@ def _span_line(node: Any) -> str:
     return " · ".join(parts)
 
 
-def _messages(messages: Any, limit: int) -> list[str]:
+def _one_line(value: Any) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, default=str, ensure_ascii=False)
+    return " ".join(text.split())  # one line: the tree stays readable
+
+
+def _shorten(text: str, limit: int) -> str:
+    if len(text) <= limit:
+        return text
+    return text[:limit].rstrip() + f"… [{len(text) - limit} more characters]"
+
+
+def _messages(messages: Any, prefix: str) -> list[tuple[str, str]]:
     if isinstance(messages, str):  # stored as JSON text
         try:
             messages = json.loads(messages)
         except ValueError:
             return []
     out = []
-    for message in messages or []:
+    for message in messages if isinstance(messages, list) else []:
         if not isinstance(message, dict):
             continue
-        content = message.get("content")
-        calls = message.get("tool_calls")
-        text = _cut(content, limit) if content else ""
+        content, calls = message.get("content"), message.get("tool_calls")
+        text = _one_line(content) if content else ""
         if calls:
-            text = (text + " " if text else "") + "tool calls: " + _cut(calls, limit)
-        out.append(f"{message.get('role') or '?'}: {text}")
+            text = (text + " " if text else "") + "tool calls: " + _one_line(calls)
+        out.append((f"{prefix} · {message.get('role') or '?'}: ", text))
     return out
 
 
-def _details(node: Any, limit: int) -> list[str]:
-    span = node.span
-    lines: list[str] = []
-    inputs = _messages(span.get("input_messages"), limit)
-    if inputs:
-        lines += [f"in · {m}" for m in inputs]
-    elif span.get("input_value"):
-        lines.append(f"input: {_cut(span['input_value'], limit)}")
-    outputs = _messages(span.get("output_messages"), limit)
-    if outputs:
-        lines += [f"out · {m}" for m in outputs]
-    elif span.get("output_value"):
-        lines.append(f"output: {_cut(span['output_value'], limit)}")
-    return lines
+def _details(span: Any) -> list[tuple[str, str]]:
+    """A span's inputs and outputs as (label, whole text on one line)."""
+    lines = _messages(span.get("input_messages"), "in")
+    if not lines and span.get("input_value"):
+        lines.append(("input: ", _one_line(span["input_value"])))
+    outputs = _messages(span.get("output_messages"), "out")
+    if not outputs and span.get("output_value"):
+        outputs.append(("output: ", _one_line(span["output_value"])))
+    return lines + outputs
 
 
 def _header(trace: Any) -> list[str]:
@@ -155,27 +160,21 @@ def _header(trace: Any) -> list[str]:
     return [title, "", "- " + " · ".join(facts)]
 
 
-def _render(trace: Any, limit: int, budget: int) -> tuple[str, int]:
-    """The Markdown with texts cut to ``limit`` (0: none), and how many spans did not fit."""
-    head = _header(trace)
-    if limit:
-        head.append(f"- Inputs and outputs are cut to {limit} characters each; `→` reads prompt→completion tokens.")
-    else:
-        head.append("- Inputs and outputs are left out to fit the size budget; ask for one span in full.")
-    lines = [*head, "", "## Spans", ""]
-    size = sum(len(line) + 1 for line in lines)
-    nodes = list(trace)
-    for shown, node in enumerate(nodes):
-        indent = "  " * node.depth
-        block = [f"{indent}- {_span_line(node)}"]
-        if limit:
-            block += [f"{indent}  - {line}" for line in _details(node, limit)]
-        cost = sum(len(line) + 1 for line in block)
-        if size + cost > budget - 200:  # room for the closing note
-            return "\n".join(lines), len(nodes) - shown
-        lines += block
-        size += cost
-    return "\n".join(lines), 0
+_CUT_NOTE = 30  # about the length of "… [12345 more characters]"
+
+
+def _limit(rows: list[tuple[str, str, list[tuple[str, str]]]], fixed: int, budget: int, text_chars: int) -> int:
+    """The longest text length, from ``text_chars`` halving down to none, at which every span fits."""
+    limit = text_chars
+    while limit > 0:
+        size = fixed + sum(
+            len(indent) + 5 + len(label) + (len(text) if len(text) <= limit else limit + _CUT_NOTE)
+            for indent, _, details in rows for label, text in details
+        )
+        if size <= budget:
+            return limit
+        limit = limit // 2 if limit > 60 else 0
+    return 0
 
 
 def trace_markdown(trace: Any, max_chars: int = DEFAULT_MAX_CHARS, text_chars: int = DEFAULT_TEXT_CHARS) -> str:
@@ -192,12 +191,28 @@ def trace_markdown(trace: Any, max_chars: int = DEFAULT_MAX_CHARS, text_chars: i
     """
     if max_chars < 500:
         raise ValueError(f"max_chars={max_chars} is too small for a trace; give 500 or more.")
-    limit = max(0, int(text_chars))
-    while True:
-        text, missing = _render(trace, limit, max_chars)
-        if not missing or limit == 0:
+    nodes = list(trace)
+    rows = [("  " * n.depth, f"{'  ' * n.depth}- {_span_line(n)}", _details(n.span)) for n in nodes]
+    head = _header(trace)
+    room = max_chars - 300  # the note on texts and the closing line
+    fixed = sum(len(line) + 1 for line in head) + 20 + sum(len(line) + 1 for _, line, _ in rows)
+    limit = _limit(rows, fixed, room, max(0, int(text_chars)))
+    if limit:
+        head.append(f"- Inputs and outputs are cut to {limit} characters each; `→` reads prompt→completion tokens.")
+    else:
+        head.append("- Inputs and outputs are left out to fit the size budget; ask for one span in full.")
+    lines = [*head, "", "## Spans", ""]
+    size = sum(len(line) + 1 for line in lines)
+    missing = 0
+    for shown, (indent, line, details) in enumerate(rows):
+        block = [line, *(f"{indent}  - {label}{_shorten(text, limit)}" for label, text in details)] if limit else [line]
+        cost = sum(len(b) + 1 for b in block)
+        if size + cost > max_chars - 200:  # room for the closing note
+            missing = len(rows) - shown
             break
-        limit = limit // 2 if limit > 60 else 0
+        lines += block
+        size += cost
+    text = "\n".join(lines)
     if missing:
         text += (f"\n\n… {missing} more spans are not shown: the text reached its budget of {max_chars} characters "
                  "(raise max_chars, or ask for one span in full).")
