@@ -74,6 +74,7 @@ def test_spans_cost_prices_each_call_now_and_agrees_with_the_trace_list(reader):
     ("SELECT getenv('HOME')", "function getenv()"),
     ("SELECT current_setting('threads')", "function current_setting()"),
     ("SELECT * FROM workbench_meta", "'workbench_meta' is not a table"),
+    ("SELECT st_point(1, 2)", "There is no function st_point()"),
     ("SELECT * FROM duckdb_settings()", "table function duckdb_settings()"),
     ("SELECT * FROM other.main.spans", "Only this store's tables"),
     ("SELEC 1", "does not parse"),

@@ -14,7 +14,8 @@
    short list (``range``, ``generate_series``, ``unnest``): ``read_csv``, ``read_parquet``,
    ``glob``, ``query``, ``checkpoint`` and every other one are refused. Scalar functions that
    read the environment or settings, or change state (``getenv``, ``current_setting``,
-   ``nextval``, ``setseed`` ...), are refused too.
+   ``nextval``, ``setseed`` ...), are refused too, and so is any function DuckDB does not
+   have built in, which would load (or download) an extension.
 3. **Limits.** The query runs on a cursor of its own; a timer interrupts it at its deadline
    (``connection.interrupt()``), and the answer is read batch by batch and cut at a row cap
    and a byte cap, saying which cut it.
@@ -216,7 +217,21 @@ def check_sql(sql: str, relations: Collection[str]) -> frozenset[str]:
             f"The function {denied[0]}() is not allowed here (it reads the host's environment, settings or files, "
             "or changes state); use SQL's ordinary functions over the tables."
         )
+    unknown_functions = sorted(found["functions"] - _known_functions())
+    if unknown_functions:
+        # A function DuckDB does not have built in would load (or download) an extension.
+        raise SqlError(
+            f"There is no function {unknown_functions[0]}() here (extensions are not loaded for this SQL); check the "
+            "name against DuckDB's built-in functions."
+        )
     return frozenset(found["tables"] & allowed)
+
+
+@functools.lru_cache(maxsize=1)
+def _known_functions() -> frozenset[str]:
+    with _parser_lock:
+        rows = _parser().execute("SELECT DISTINCT lower(function_name) FROM duckdb_functions()").fetchall()
+    return frozenset(name for (name,) in rows)
 
 
 def _read(relation: duckdb.DuckDBPyRelation, limits: Limits) -> tuple[pa.Table, str | None]:
