@@ -256,7 +256,7 @@ def _read(relation: duckdb.DuckDBPyRelation, limits: Limits) -> tuple[pa.Table, 
 
 
 def run_guarded(
-    db: Database,
+    db: Database | Any,
     sql: str,
     params: Sequence[Any] | None = None,
     *,
@@ -267,7 +267,9 @@ def run_guarded(
     """Check ``sql`` (:func:`check_sql`) and run it on a cursor of its own, within ``limits``.
 
     Args:
-        db: The database.
+        db: The database: a :class:`~workbench.store.database.Database`, or anything whose
+            ``own_cursor()`` yields a DuckDB connection of its own for one query (a lake's
+            DuckDB over its files reads through the same checks).
         sql: One SELECT.
         params: Its ``?`` / ``$1`` parameters.
         relations: The table and view names it may read.
