@@ -97,6 +97,9 @@ async def _exercise(client: Client, *, agent_trace: bool) -> dict:
     missing = await client.call_tool("get_trace", {"trace_id": "f" * 32})
     assert missing.is_error and "check the id" in _text(missing)
     seen["summary"] = _json(await client.call_tool("summary", {"start": "3650d"}))
+    tools_only = _json(await client.call_tool("summary", {"start": "3650d", "filter": "name == 'lookup'"}))
+    assert tools_only["totals"]["spans"] == 2 and tools_only["totals"]["errors"] == 1
+    assert tools_only["errors_by_span_name"][0]["example"] == "KeyError: 'order'"
     seen["monitors"] = _json(await client.call_tool("monitors", {"window": "3650d"}))
     return seen
 

@@ -21,19 +21,24 @@ byte cap and a deadline). What it may read, by name (columns: ``docs/schema.md``
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from workbench import config
 from workbench.pricing import bills_tokens_sql, cost_sql, is_call_sql
 from workbench.pricing.effective import effective
 from workbench.pricing.maths import free_sql
+from workbench.read.costs import day_sql
 from workbench.store.sqlsafe import Answer, Limits, run_guarded
 
 __all__ = ["RELATIONS", "SQL_TABLES", "Answer", "Limits", "run_sql", "server_limits", "spans_cost_sql"]
+
+_EPOCH = dt.date(1970, 1, 1)
 
 #: The stored tables the SQL door reads.
 SQL_TABLES: tuple[str, ...] = ("spans", "documents", "embeddings", "annotations", "corpus", "log_records")
@@ -68,20 +73,30 @@ def spans_cost_sql(prices: str) -> str:
     return (
         f"SELECT s.*, ({cost})::DOUBLE AS cost FROM spans s LEFT JOIN {prices} p "
         "ON p.model_name IS NOT DISTINCT FROM s.model_name AND p.provider IS NOT DISTINCT FROM s.provider "
-        "AND p.day = CAST(s.start_time AS DATE)"
+        f"AND p.day = {day_sql('s')}"
     )
+
+
+def prices_by_day(keys: pa.Table) -> pa.Table:
+    """The resolved prices of (model_name, provider, day) keys, ``day`` in days since 1970."""
+    names, providers, days = (keys.column(i).to_pylist() for i in range(3))
+    resolved = effective(None).resolve(
+        (m, p, _EPOCH + dt.timedelta(days=d)) for m, p, d in zip(names, providers, days, strict=True)
+    )
+    at = resolved.schema.get_field_index("day")
+    return resolved.set_column(at, "day", pc.cast(resolved.column("day"), pa.int32()))
 
 
 def _prepare(store: Any) -> Any:
     def prepare(used: frozenset[str]) -> tuple[Mapping[str, str], Mapping[str, pa.Table]]:
         if "spans_cost" not in used:
             return {}, {}
+        # Days as whole days since 1970, by arithmetic: no time zone look-up per span.
         keys = store.query(
-            f"SELECT DISTINCT s.model_name, s.provider, CAST(s.start_time AS DATE) AS day FROM spans s "
-            f"WHERE {is_call_sql('s')}"
+            f"SELECT DISTINCT s.model_name, s.provider, {day_sql('s')} AS day FROM spans s WHERE {is_call_sql('s')}"
         )
         name = f"wb_prices_{uuid.uuid4().hex[:12]}"
-        return {"spans_cost": spans_cost_sql(name)}, {name: effective(None).resolve(keys)}
+        return {"spans_cost": spans_cost_sql(name)}, {name: prices_by_day(keys)}
 
     return prepare
 

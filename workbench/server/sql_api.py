@@ -18,7 +18,7 @@ import math
 from typing import Any
 
 from workbench.errors import ConfigError, SqlError
-from workbench.read.sql import server_limits
+from workbench.read.sql import Answer, server_limits
 from workbench.server.api import _ApiHandler
 
 __all__ = ["SqlHandler"]
@@ -55,7 +55,12 @@ class SqlHandler(_ApiHandler):
                 raise ConfigError(f"format={fmt!r} is not known; use {', '.join(_FORMATS)}.")
             payload = _body(self.request.body)
             limits = server_limits(payload.get("max_rows"), payload.get("timeout_s"))
-            answer = await self.run(self.reader.sql_answer, payload["sql"], payload.get("params"), limits)
+            if not hasattr(self.reader, "sql_answer"):  # a reader that runs SQL only its own way
+                table = await self.run(self.reader.sql, payload["sql"], payload.get("params"), arrow=True,
+                                       max_rows=limits.max_rows, timeout_s=limits.timeout_s)
+                answer = Answer(table, None, limits, 0.0)
+            else:
+                answer = await self.run(self.reader.sql_answer, payload["sql"], payload.get("params"), limits)
             if answer.truncated:
                 self.set_header("X-Workbench-Truncated", answer.truncated)
                 self.set_header("X-Workbench-Note", answer.note or "")
