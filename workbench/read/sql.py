@@ -22,6 +22,7 @@ byte cap and a deadline). What it may read, by name (columns: ``docs/schema.md``
 from __future__ import annotations
 
 import datetime as dt
+import threading
 import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -77,26 +78,47 @@ def spans_cost_sql(prices: str) -> str:
     )
 
 
-def prices_by_day(keys: pa.Table) -> pa.Table:
-    """The resolved prices of (model_name, provider, day) keys, ``day`` in days since 1970."""
+def prices_by_day(keys: pa.Table, table: Any = None) -> pa.Table:
+    """The resolved prices of (model_name, provider, day) keys, ``day`` in days since 1970,
+    from ``table`` (default: the effective price table)."""
     names, providers, days = (keys.column(i).to_pylist() for i in range(3))
-    resolved = effective(None).resolve(
+    resolved = (table or effective(None)).resolve(
         (m, p, _EPOCH + dt.timedelta(days=d)) for m, p, d in zip(names, providers, days, strict=True)
     )
     at = resolved.schema.get_field_index("day")
     return resolved.set_column(at, "day", pc.cast(resolved.column("day"), pa.int32()))
 
 
+# The prices of a store's keys, while its span count and the price table stand:
+# store path -> (span count, price table, resolved prices).
+_PRICED: dict[str, tuple[int, Any, pa.Table]] = {}
+_PRICED_LOCK = threading.Lock()
+
+
+def _prices_of(store: Any) -> pa.Table:
+    """The resolved prices of every (model, provider, day) key of the store's calls."""
+    count = store.db.fetchall("SELECT count(*) FROM spans")[0][0]
+    table = effective(None)
+    with _PRICED_LOCK:
+        cached = _PRICED.get(store.path)
+    if cached is not None and cached[0] == count and cached[1] is table and store.path != ":memory:":
+        return cached[2]
+    # Days as whole days since 1970, by arithmetic: no time zone look-up per span.
+    keys = store.db.query(
+        f"SELECT DISTINCT s.model_name, s.provider, {day_sql('s')} AS day FROM spans s WHERE {is_call_sql('s')}"
+    )
+    prices = prices_by_day(keys, table)
+    with _PRICED_LOCK:
+        _PRICED[store.path] = (count, table, prices)
+    return prices
+
+
 def _prepare(store: Any) -> Any:
     def prepare(used: frozenset[str]) -> tuple[Mapping[str, str], Mapping[str, pa.Table]]:
         if "spans_cost" not in used:
             return {}, {}
-        # Days as whole days since 1970, by arithmetic: no time zone look-up per span.
-        keys = store.query(
-            f"SELECT DISTINCT s.model_name, s.provider, {day_sql('s')} AS day FROM spans s WHERE {is_call_sql('s')}"
-        )
         name = f"wb_prices_{uuid.uuid4().hex[:12]}"
-        return {"spans_cost": spans_cost_sql(name)}, {name: prices_by_day(keys)}
+        return {"spans_cost": spans_cost_sql(name)}, {name: _prices_of(store)}
 
     return prepare
 
