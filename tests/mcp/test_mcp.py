@@ -70,7 +70,7 @@ async def _exercise(client: Client, *, agent_trace: bool) -> dict:
     """List the tools and call each; return what was seen."""
     listed = await client.list_tools()
     tools = {t.name: t for t in listed.tools}
-    assert READ_TOOLS <= set(tools)
+    assert set(tools) >= READ_TOOLS
     for tool in tools.values():
         assert tool.description and len(tool.description) > 40  # each says what it does
     seen: dict = {"tools": set(tools)}
@@ -155,7 +155,7 @@ def test_the_http_endpoint_needs_the_servers_token(store):
             async with Client(streamable_http_client(srv.url + "/mcp", http_client=http)) as client:
                 return {t.name for t in (await client.list_tools()).tools}
 
-        assert READ_TOOLS <= asyncio.run(with_token())
+        assert asyncio.run(with_token()) >= READ_TOOLS
     finally:
         srv.stop()
 

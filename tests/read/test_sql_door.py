@@ -128,14 +128,14 @@ def test_spans_cost_follows_new_spans_and_a_new_price(reader, store, db_path):
     from workbench.pricing.userfile import set_price
 
     query = "SELECT model_name, sum(cost) AS usd FROM spans_cost WHERE span_kind = 'LLM' GROUP BY 1 ORDER BY 1"
-    before = dict(zip(*reader.sql(query).to_dict("list").values()))
+    before = dict(zip(*reader.sql(query).to_dict("list").values(), strict=True))
     assert pd.isna(before["my-own-model"])
     # A new model on a new day is priced at the next query ...
     store.write([make_span(5, trace=9, kind=SpanKind.LLM, model_name="gpt-4o-mini", provider="openai",
                            base_ns=1_764_400_000_000_000_000, tokens=TokenUsage(prompt=1_000_000, completion=0))])
-    after = dict(zip(*reader.sql(query).to_dict("list").values()))
+    after = dict(zip(*reader.sql(query).to_dict("list").values(), strict=True))
     assert after["gpt-4o-mini"] == pytest.approx(0.15)
     # ... and a price the user adds re-costs history.
     set_price(price_file(), pattern="my-own-model", input=1.0, output=2.0)
-    priced = dict(zip(*reader.sql(query).to_dict("list").values()))
+    priced = dict(zip(*reader.sql(query).to_dict("list").values(), strict=True))
     assert priced["my-own-model"] == pytest.approx(3 * (10 * 1.0 + 5 * 2.0) / 1e6)

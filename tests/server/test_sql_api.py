@@ -39,6 +39,7 @@ def test_sql_over_http_answers_as_a_file_does(server, store, rag_spans):
     assert isinstance(arrow, pa.Table) and arrow.to_pylist() == [{"n": 1}]
     csv = _post(server.url, {"sql": "SELECT name FROM spans ORDER BY name"}, fmt="csv")
     assert csv.headers["Content-Type"].startswith("text/csv") and csv.text.splitlines()[0] == '"name"'
+    assert _post(server.url, {"query": "SELECT 7 AS x"}).json()["rows"] == [{"x": 7}]
     stream = _post(server.url, {"sql": "SELECT 42 AS x"}, fmt="arrow")
     assert pa.ipc.open_stream(io.BytesIO(stream.content)).read_all().to_pylist() == [{"x": 42}]
 
@@ -51,7 +52,7 @@ def test_sql_over_http_answers_as_a_file_does(server, store, rag_spans):
     ({"sql": "ATTACH '/tmp/x.duckdb'"}, "ATTACH statements are refused"),
     ({"sql": "SELECT 1; DROP TABLE spans"}, "exactly one SQL statement"),
     ({"sql": "SELECT nope FROM spans"}, "query failed"),
-    ({"query": "SELECT 1"}, "Send a JSON object"),
+    ({"statement": "SELECT 1"}, "Send a JSON object"),
     ({"sql": "SELECT ?", "params": "x"}, '"params" must be a list'),
     ({"sql": "SELECT 1", "max_rows": -1}, '"max_rows" must be a number'),
     ([1, 2], "Send a JSON object"),
@@ -108,11 +109,11 @@ def test_a_notebook_analyses_with_sql_while_serve_holds_the_file(tmp_path):
         provider.add_span_processor(SimpleSpanProcessor(OTLPSpanExporter(endpoint=served.url + "/v1/traces")))
         tracer = provider.get_tracer("t")
         for i in range(5):
-            with tracer.start_as_current_span("agent", attributes={"openinference.span.kind": "AGENT"}):
-                with tracer.start_as_current_span("llm", attributes={
-                    "openinference.span.kind": "LLM", "llm.model_name": "gpt-4o", "llm.provider": "openai",
-                    "llm.token_count.prompt": 1000 * (i + 1), "llm.token_count.completion": 100}):
-                    pass
+            llm = {"openinference.span.kind": "LLM", "llm.model_name": "gpt-4o", "llm.provider": "openai",
+                   "llm.token_count.prompt": 1000 * (i + 1), "llm.token_count.completion": 100}
+            with tracer.start_as_current_span("agent", attributes={"openinference.span.kind": "AGENT"}), \
+                    tracer.start_as_current_span("llm", attributes=llm):
+                pass
         provider.shutdown()
         with pytest.raises(workbench.errors.StoreLockedError):
             workbench.open(str(db))

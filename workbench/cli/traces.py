@@ -104,7 +104,8 @@ def traces_command(filter: str | None, since: str | None, project: str | None, l
         tokens = "" if _missing(row.get("total_tokens")) else f" {row['total_tokens']} tok"
         models = ",".join(row.get("models") or [])
         click.echo(
-            f"{row['start_time'].astimezone(dt.timezone.utc):%Y-%m-%d %H:%M:%S} {click.style(row['trace_id'], dim=True)} "
+            f"{row['start_time'].astimezone(dt.timezone.utc):%Y-%m-%d %H:%M:%S} "
+            f"{click.style(row['trace_id'], dim=True)} "
             f"{click.style(str(row['name']), bold=True)} {_ms(row['latency_ms'])} {row['span_count']} spans "
             f"{status}{(' ' + models) if models else ''}{tokens}{cost}"
         )

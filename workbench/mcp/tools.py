@@ -12,6 +12,7 @@ capability (a file), and say so in one sentence otherwise.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import decimal
 import json
@@ -135,10 +136,8 @@ def get_span(reader: Any, span_id: str, text_chars: int | None = None) -> dict[s
     for key in ("attributes", "resource", "events", "links", "input_messages", "output_messages"):
         value = span.get(key)
         if isinstance(value, str):
-            try:
+            with contextlib.suppress(ValueError):
                 span[key] = json.loads(value)
-            except ValueError:
-                pass
     span["embeddings"] = [{k: v for k, v in e.items() if k != "vector"} for e in span.get("embeddings") or []]
     return _plain(_cut(span, limit))
 

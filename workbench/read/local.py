@@ -23,7 +23,7 @@ from workbench.errors import CapabilityError, FilterError, NotFoundError
 from workbench.read.costs import COST_INPUTS, with_span_cost, with_trace_costs
 from workbench.read.selection import SPAN_FIELDS, Selection, Where, an_id, page, parse_time, texts
 from workbench.read.source import CAPABILITIES
-from workbench.read.sql import Answer, Limits, run_sql
+from workbench.read.sql import NO_LIMITS, Answer, Limits, run_sql
 from workbench.store import Store
 from workbench.tree import Trace
 
@@ -140,7 +140,7 @@ class Reader:
         answer = self.sql_answer(query, params, Limits(max_rows=max_rows, timeout_s=timeout_s))
         return answer.table if arrow else answer.table.to_pandas()
 
-    def sql_answer(self, query: str, params: Sequence[Any] | None = None, limits: Limits = Limits()) -> Answer:
+    def sql_answer(self, query: str, params: Sequence[Any] | None = None, limits: Limits = NO_LIMITS) -> Answer:
         """:meth:`sql`'s rows with how the limits cut them (what ``POST /api/sql`` answers from)."""
         return run_sql(self.store, query, params, limits)
 

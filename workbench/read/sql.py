@@ -35,9 +35,9 @@ from workbench.pricing import bills_tokens_sql, cost_sql, is_call_sql
 from workbench.pricing.effective import effective
 from workbench.pricing.maths import free_sql
 from workbench.read.costs import day_sql
-from workbench.store.sqlsafe import Answer, Limits, run_guarded
+from workbench.store.sqlsafe import NO_LIMITS, Answer, Limits, run_guarded
 
-__all__ = ["RELATIONS", "SQL_TABLES", "Answer", "Limits", "run_sql", "server_limits", "spans_cost_sql"]
+__all__ = ["NO_LIMITS", "RELATIONS", "SQL_TABLES", "Answer", "Limits", "run_sql", "server_limits", "spans_cost_sql"]
 
 _EPOCH = dt.date(1970, 1, 1)
 
@@ -123,7 +123,7 @@ def _prepare(store: Any) -> Any:
     return prepare
 
 
-def run_sql(store: Any, query: str, params: Sequence[Any] | None = None, limits: Limits = Limits()) -> Answer:
+def run_sql(store: Any, query: str, params: Sequence[Any] | None = None, limits: Limits = NO_LIMITS) -> Answer:
     """Run a user's SQL over ``store`` (a :class:`workbench.store.Store`) through the guarded path.
 
     Raises:

@@ -1,7 +1,7 @@
 """``POST /api/sql``: one read-only SELECT over the store, within the server's limits.
 
 The body is JSON: ``{"sql": "SELECT ...", "params": [...], "max_rows": 100, "timeout_s": 5}``
-(only ``sql`` is required; ``max_rows`` and ``timeout_s`` may lower the server's caps,
+(only ``sql``, or ``query``, is required; ``max_rows`` and ``timeout_s`` may lower the server's caps,
 ``WORKBENCH_SQL_MAX_ROWS`` and ``WORKBENCH_SQL_TIMEOUT_S``, never raise them). The answer is
 an Arrow IPC stream by default, or ``?format=json|csv|parquet``. When a cap cut the rows, the
 header ``X-Workbench-Truncated`` says which (``rows`` or ``bytes``) and ``X-Workbench-Note``
@@ -31,6 +31,8 @@ def _body(raw: bytes) -> dict[str, Any]:
         payload = json.loads(raw or b"null")
     except ValueError as exc:
         raise ConfigError(f"The body is not valid JSON ({exc}); send {{\"sql\": \"SELECT ...\"}}.") from None
+    if isinstance(payload, dict) and "sql" not in payload and isinstance(payload.get("query"), str):
+        payload["sql"] = payload["query"]  # the name some clients use
     if not isinstance(payload, dict) or not isinstance(payload.get("sql"), str):
         raise SqlError('Send a JSON object with the query as text: {"sql": "SELECT count(*) FROM spans"}.')
     params = payload.get("params")

@@ -41,7 +41,7 @@ import pyarrow as pa
 from workbench.errors import SqlError
 from workbench.store.database import Database, _first_line
 
-__all__ = ["Answer", "Limits", "TABLE_FUNCTIONS", "check_sql", "run_guarded"]
+__all__ = ["NO_LIMITS", "Answer", "Limits", "TABLE_FUNCTIONS", "check_sql", "run_guarded"]
 
 #: The table functions a query may call: they make rows, and touch nothing else.
 TABLE_FUNCTIONS: frozenset[str] = frozenset({"range", "generate_series", "unnest"})
@@ -70,6 +70,10 @@ class Limits:
     max_rows: int | None = None
     max_bytes: int | None = None
     timeout_s: float | None = None
+
+
+#: No row cap, no byte cap, no deadline.
+NO_LIMITS = Limits()
 
 
 @dataclass(frozen=True)
@@ -261,7 +265,7 @@ def run_guarded(
     params: Sequence[Any] | None = None,
     *,
     relations: Collection[str],
-    limits: Limits = Limits(),
+    limits: Limits = NO_LIMITS,
     prepare: Callable[[frozenset[str]], tuple[Mapping[str, str], Mapping[str, pa.Table]]] | None = None,
 ) -> Answer:
     """Check ``sql`` (:func:`check_sql`) and run it on a cursor of its own, within ``limits``.
@@ -302,8 +306,12 @@ def run_guarded(
             ) from None
         except duckdb.Error as exc:
             if timer is not None and not timer.is_alive() and "interrupt" in str(exc).lower():
-                raise SqlError(f"The query ran longer than {limits.timeout_s:g} s and was stopped; narrow it.") from None
-            raise SqlError(f"The query failed: {_first_line(exc).rstrip('!')}; check it against the tables in docs/sql.md.") from None
+                raise SqlError(
+                    f"The query ran longer than {limits.timeout_s:g} s and was stopped; narrow it."
+                ) from None
+            raise SqlError(
+                f"The query failed: {_first_line(exc).rstrip('!')}; check it against the tables in docs/sql.md."
+            ) from None
         finally:
             if timer is not None:
                 timer.cancel()
