@@ -40,14 +40,14 @@ import pyarrow.compute as pc
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_cost import make_spans  # noqa: E402
+from bench_cost import make_spans
 
-from workbench.mcp import tools  # noqa: E402
-from workbench.query import Reader  # noqa: E402
-from workbench.remote import RemoteReader  # noqa: E402
-from workbench.server import Server  # noqa: E402
-from workbench.store import Store  # noqa: E402
-from workbench.store.sqlsafe import check_sql  # noqa: E402
+from workbench.mcp import tools
+from workbench.query import Reader
+from workbench.remote import RemoteReader
+from workbench.server import Server
+from workbench.store import Store
+from workbench.store.sqlsafe import check_sql
 
 COST_BY_MODEL_AND_DAY = (
     "SELECT model_name, date_trunc('day', start_time) AS day, count(*) AS calls, sum(cost) AS usd "

@@ -39,7 +39,7 @@ def served(server, store):
 
 
 def test_sql_prints_a_table_csv_json_or_parquet(runner, served, tmp_path):
-    server, reader = served
+    server, _ = served
     query = "SELECT name, count(*) AS n FROM spans GROUP BY 1 ORDER BY 1"
     table = runner.invoke(main, ["sql", query, "--url", server.url])
     assert table.exit_code == 0, table.output

@@ -13,11 +13,11 @@ import pytest
 
 pytest.importorskip("mcp", reason="the MCP tests need the MCP SDK: pip install 'llm-trace-workbench[mcp]'")
 
-from mcp import Client, StdioServerParameters  # noqa: E402
+from mcp import Client, StdioServerParameters
 
-from tests.drift import scenario  # noqa: E402
-from tests.helpers import wait_for  # noqa: E402
-from workbench.read import Reader  # noqa: E402
+from tests.drift import scenario
+from tests.helpers import wait_for
+from workbench.read import Reader
 
 ROOT = Path(__file__).resolve().parents[2]
 READ_TOOLS = {"overview", "find_traces", "get_trace", "get_span", "sql", "summary", "drift", "monitors"}

@@ -72,7 +72,7 @@ def _time(value: Any) -> str:
 def _record(row: dict[str, Any], fields: tuple[str, ...] | list[str]) -> dict[str, Any]:
     out = {}
     for name in fields:
-        value = row.get(name)
+        value: Any = row.get(name)
         if hasattr(value, "tolist"):
             value = value.tolist()
         out[name] = None if _missing(value) else value

@@ -217,7 +217,7 @@ def drift(reader: Any, start: str = "7d", reference_start: str | None = "28d", r
     reference = Window(start=reference_start, end=reference_end) if reference_start else None
     if projection not in ("umap", "pca"):
         raise ValueError(f"projection={projection!r} is not known; use 'umap' (finer, slow the first time) or 'pca'.")
-    projector = None
+    projector: Any = None
     try:
         if projection == "umap":
             import umap  # noqa: F401

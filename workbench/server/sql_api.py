@@ -50,7 +50,7 @@ def _body(raw: bytes) -> dict[str, Any]:
 class SqlHandler(_ApiHandler):
     """Runs one read-only SELECT; see the module docstring."""
 
-    async def post(self) -> None:  # noqa: D102
+    async def post(self) -> None:
         async def go() -> None:
             fmt = self.get_query_argument("format", "arrow")
             if fmt not in _FORMATS:

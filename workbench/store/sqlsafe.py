@@ -41,7 +41,7 @@ import pyarrow as pa
 from workbench.errors import SqlError
 from workbench.store.database import Database, _first_line
 
-__all__ = ["NO_LIMITS", "Answer", "Limits", "TABLE_FUNCTIONS", "check_sql", "run_guarded"]
+__all__ = ["NO_LIMITS", "TABLE_FUNCTIONS", "Answer", "Limits", "check_sql", "run_guarded"]
 
 #: The table functions a query may call: they make rows, and touch nothing else.
 TABLE_FUNCTIONS: frozenset[str] = frozenset({"range", "generate_series", "unnest"})
