@@ -8,8 +8,7 @@ from typing import Any, ClassVar
 import panel as pn
 import param
 
-from workbench.app.copy_button import CopyButton
-from workbench.app.js_components import LinkedHTML, Waterfall
+from workbench.app.js_components import CopyButton, LinkedHTML, Waterfall
 from workbench.app.markup import (
     cost_html,
     esc,
