@@ -26,8 +26,9 @@ ALLOWED = {
     "semconv": {"model", "errors"},
     "pricing": {"model", "errors", "config"},
     "filters": {"errors"},
-    "tree": {"errors", "render"},
+    "tree": {"errors", "render", "tracetext"},
     "render": {"errors", "semconv"},
+    "tracetext": {"pricing"},
     "collector": {"model", "errors", "semconv", "pricing", "config"},
     "store": {"model", "errors", "config", "semconv"},
     "read": {"store", "filters", "tree", "errors", "model", "pricing", "config"},
@@ -43,12 +44,13 @@ ALLOWED = {
     "app": {"read", "query", "analysis", "drift", "tree", "model", "errors", "config", "pricing", "remote", "evals",
             "monitors", "version"},
     "server": {"app", "read", "query", "store", "collector", "errors", "config", "model", "drift", "pricing",
-               "monitors", "sample", "version"},
+               "monitors", "sample", "version", "mcp"},
+    "mcp": {"read", "query", "analysis", "drift", "monitors", "errors", "config", "tree", "tracetext", "version"},
     "sample": {"store", "errors", "config"},
     "notebook": {"server", "app", "store", "instrument", "collector", "read", "query", "errors", "config", "sample"},
     # The command line is the one part that uses the public API of the package root (workbench.open).
     "cli": {"server", "config", "errors", "store", "read", "query", "remote", "pricing", "evals", "monitors",
-            "analysis", "version", ROOT_API},
+            "analysis", "version", "mcp", ROOT_API},
 }
 
 

@@ -262,6 +262,32 @@ SETTINGS: dict[str, Setting] = {
             "Seconds `workbench serve` waits for a request's whole body before closing the "
             "connection. Default: 120.",
         ),
+        Setting(
+            "sql_max_rows",
+            10_000,
+            _positive_int,
+            "Rows one SQL query sent to a server (`POST /api/sql`, `wb.sql` over a URL) or by an "
+            "agent (the MCP `sql` tool) returns at most; the answer says when it was cut. Default: 10000.",
+        ),
+        Setting(
+            "sql_max_mb",
+            32,
+            _positive_int,
+            "MiB (Arrow) one such SQL answer returns at most, cut on a row boundary. Default: 32.",
+        ),
+        Setting(
+            "sql_timeout_s",
+            30.0,
+            _positive_float,
+            "Seconds one such SQL query may run before it is interrupted. Default: 30.",
+        ),
+        Setting(
+            "mcp_write",
+            False,
+            _bool,
+            "Let MCP clients annotate spans and traces (the `annotate` tool) on `workbench serve` and "
+            "`workbench mcp`; off by default, so agents only read. Default: false.",
+        ),
     ]
 }
 

@@ -10,6 +10,7 @@ The tree::
     │   ├── DiskFullError          the database's disk is (nearly) full; writes wait for space
     │   └── ImportFormatError      an imported Parquet file is missing columns or tables
     ├── FilterError            a filter expression cannot be understood
+    │   └── SqlError               a SQL query is refused (not one read-only SELECT ...) or fails
     ├── DecodeError            an OTLP request body cannot be decoded (the server answers 400)
     ├── QueueFullError         the write queue is full; retry later (the server answers 503)
     ├── NotFoundError          a trace, span or object that was asked for does not exist
@@ -34,6 +35,7 @@ __all__ = [
     "RemoteReaderError",
     "SchemaVersionError",
     "ServerError",
+    "SqlError",
     "StoreError",
     "StoreLockedError",
     "WorkbenchError",
@@ -122,6 +124,11 @@ class ImportFormatError(StoreError):
 
 class FilterError(WorkbenchError, ValueError):
     """A filter expression cannot be parsed or names an unknown field."""
+
+
+class SqlError(FilterError):
+    """A SQL query is refused (not one read-only SELECT over the documented tables), ran past
+    its deadline, or failed; the message says what is allowed."""
 
 
 class DecodeError(WorkbenchError, ValueError):

@@ -3,8 +3,10 @@
 Only one process can open a DuckDB file while another writes it, so a notebook reads a
 served store through the server. Tables travel as Arrow IPC streams; the methods and their
 arguments are those of :class:`workbench.query.Reader`, and it follows the reader protocol of
-:mod:`workbench.read.source` with the ``annotate`` capability only: SQL is refused in one
-sentence that says how to copy a range into memory instead.
+:mod:`workbench.read.source` with the ``annotate`` capability only. A user's SQL
+(:meth:`RemoteReader.sql`) runs on the server, checked and capped; the analyses' SQL
+(``query``, ``rows``, ``registered``) is refused in one sentence that says how to copy a range
+into memory instead.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import re
 import urllib.error
 import urllib.parse
 import urllib.request
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -30,6 +33,7 @@ from workbench.errors import (
     NotFoundError,
     RemoteReaderError,
     ServerError,
+    SqlError,
     WorkbenchError,
 )
 from workbench.tree import Trace
@@ -173,8 +177,49 @@ class RemoteReader:
             "open the database file directly, or copy a range: local = workbench.snapshot(wb, start=\"7d\")."
         )
 
-    def sql(self, query: str, params: Sequence[Any] | None = None) -> pa.Table:
-        """Refused: a server runs no SQL for its readers (see :meth:`refuse`)."""
+    def sql(
+        self,
+        query: str,
+        params: Sequence[Any] | None = None,
+        *,
+        arrow: bool = False,
+        max_rows: int | None = None,
+        timeout_s: float | None = None,
+    ) -> pd.DataFrame | pa.Table:
+        """Run one read-only SELECT on the server (``POST /api/sql``); see
+        :meth:`workbench.query.Reader.sql`.
+
+        The server's caps apply (``WORKBENCH_SQL_MAX_ROWS``, ``WORKBENCH_SQL_MAX_MB``,
+        ``WORKBENCH_SQL_TIMEOUT_S``); when one cut the answer, a warning says so and the
+        DataFrame's ``attrs["truncated"]`` names it (``rows`` or ``bytes``).
+
+        Raises:
+            SqlError: The server refused the query, or it failed or ran past its deadline.
+        """
+        body: dict[str, Any] = {"sql": query}
+        if params is not None:
+            body["params"] = list(params)
+        if max_rows is not None:
+            body["max_rows"] = max_rows
+        if timeout_s is not None:
+            body["timeout_s"] = timeout_s
+        headers: dict[str, str] = {}
+        _, payload = self._request("/api/sql", [("format", "arrow")], body, headers_out=headers)
+        try:
+            table = pa.ipc.open_stream(payload).read_all()
+        except (pa.ArrowException, ValueError, OSError):
+            raise self._not_workbench("/api/sql") from None
+        truncated = headers.get("x-workbench-truncated")
+        if truncated:
+            warnings.warn(headers.get("x-workbench-note") or f"The answer was cut ({truncated}).", stacklevel=2)
+        if arrow:
+            return table
+        frame = table.to_pandas()
+        frame.attrs["truncated"] = truncated or None
+        return frame
+
+    def query(self, query: str, params: Sequence[Any] | None = None) -> pa.Table:
+        """Refused: a server runs no analysis SQL for its readers (see :meth:`refuse`)."""
         raise self.refuse("sql")
 
     def rows(self, query: str, params: Sequence[Any] | None = None) -> list[tuple[Any, ...]]:
@@ -189,7 +234,10 @@ class RemoteReader:
         """Every row of one stored table (``docs/schema.md``), as Arrow."""
         return self._table(f"/api/tables/{_path_part(name, 'table name')}")
 
-    def _request(self, path: str, params: list[tuple[str, str]] | None = None, body: Any = None) -> tuple[str, bytes]:
+    def _request(
+        self, path: str, params: list[tuple[str, str]] | None = None, body: Any = None,
+        headers_out: dict[str, str] | None = None,
+    ) -> tuple[str, bytes]:
         query = ("?" + urllib.parse.urlencode(params)) if params else ""
         data = None if body is None else _json_body(body)
         request = urllib.request.Request(self.url + path + query, data=data, method="POST" if data else "GET")
@@ -199,6 +247,8 @@ class RemoteReader:
             request.add_header("Authorization", f"Bearer {self._token}")
         try:
             with urllib.request.urlopen(request, timeout=self.timeout) as response:
+                if headers_out is not None:
+                    headers_out.update((k.lower(), v) for k, v in response.headers.items())
                 return response.headers.get("Content-Type", ""), response.read()
         except urllib.error.HTTPError as exc:
             raise self._error(path, exc) from None
@@ -229,7 +279,7 @@ class RemoteReader:
                 f"{self.url} answered {exc.code} ({exc.reason}) for {path}, not as a workbench server does; "
                 "give the base URL of `workbench serve`, like http://127.0.0.1:4318."
             )
-        known = {cls.__name__: cls for cls in (ConfigError, FilterError, NotFoundError, ServerError)}
+        known = {cls.__name__: cls for cls in (ConfigError, FilterError, NotFoundError, ServerError, SqlError)}
         if kind in known:
             return known[kind](message)
         if exc.code == 404:

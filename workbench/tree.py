@@ -180,6 +180,16 @@ class Trace:
         """The spans the trace waited on, from the root down."""
         return [n for n in self if n.on_critical_path]
 
+    def to_markdown(self, max_chars: int = 24_000, text_chars: int = 600) -> str:
+        """The trace as Markdown for an LLM or a bug report, within ``max_chars`` characters.
+
+        Each span on one line (kind, duration, self time, model, tokens, cost, errors), its
+        inputs and outputs under it cut to ``text_chars``; see :mod:`workbench.tracetext`.
+        """
+        from workbench.tracetext import trace_markdown
+
+        return trace_markdown(self, max_chars=max_chars, text_chars=text_chars)
+
     def rows(self) -> list[dict[str, Any]]:
         """One dict per span in display order, with depth, self time and critical-path flag."""
         out = []

@@ -86,7 +86,7 @@ def test_a_local_reader_has_every_capability(two_projects):
 
 
 def test_costs_are_joined_through_the_reader(two_projects):
-    rows = two_projects.sql("SELECT DISTINCT trace_id FROM spans ORDER BY trace_id")
+    rows = two_projects.query("SELECT DISTINCT trace_id FROM spans ORDER BY trace_id")
     priced = with_trace_costs(two_projects, rows)
     assert priced.column_names == ["trace_id", "cost", "client_cost", "unpriced", "unpriced_calls"]
     assert priced.num_rows == 2
@@ -97,7 +97,7 @@ def test_a_servers_reader_refuses_sql_in_one_sentence(server, store, rag_spans):
     remote = RemoteReader(server.url)
     assert isinstance(remote, Source)
     assert supports(remote, "annotate") and not supports(remote, "sql") and not supports(remote, "store")
-    for attempt in (lambda: require(remote, "sql"), lambda: remote.sql("SELECT 1"),
+    for attempt in (lambda: require(remote, "sql"), lambda: remote.query("SELECT 1"),
                     lambda: remote.rows("SELECT 1"), lambda: remote.registered()):
         with pytest.raises(RemoteReaderError) as refused:
             attempt()

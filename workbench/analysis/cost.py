@@ -423,7 +423,7 @@ def top_traces(
     """
     frame = request_costs(reader, filter, start=start, end=end, project=project, prices=prices,
                           order=f"ORDER BY cost DESC NULLS LAST, unpriced_calls DESC, trace_id LIMIT {int(limit)}")
-    roots = reader.sql(
+    roots = reader.query(
         "SELECT trace_id, start_time, name, project, user_id, session_id FROM spans "
         "WHERE trace_id IN (SELECT unnest(?::VARCHAR[])) QUALIFY row_number() OVER "
         "(PARTITION BY trace_id ORDER BY parent_span_id IS NOT NULL, start_time, span_id) = 1",
@@ -526,7 +526,7 @@ def span_costs(reader: Reader, trace_id: str, *, prices: PriceLookup | None = No
     """
     trace_id = trace_id.lower()
     bound, bounds = ("", []) if window is None else (" AND s.start_time >= ? AND s.start_time <= ?", list(window))
-    spans = require(reader, "sql").sql(
+    spans = require(reader, "sql").query(
         "SELECT span_id, parent_span_id, name, span_kind, model_name, start_time FROM spans s "
         f"WHERE trace_id = ?{bound} ORDER BY start_time, span_id", [trace_id, *bounds],
     ).to_pandas()

@@ -158,7 +158,7 @@ def latency_over_time(
         FROM g GROUP BY bucket, "group" ORDER BY bucket, "group"
     """
     params = [*where.params, int(max_groups), micros, micros]
-    return reader.sql(sql, params).to_pandas()
+    return reader.query(sql, params).to_pandas()
 
 
 def _llm_where(selection: Selection) -> Any:
@@ -199,7 +199,7 @@ def llm_timings(
     total = reader.rows(f"SELECT count(*) FROM spans s WHERE {where.sql}", where.params)[0][0]
     if total > limit:
         sql = f"SELECT * FROM ({sql}) USING SAMPLE reservoir({int(limit)} ROWS) REPEATABLE ({int(seed)})"
-    return reader.sql(sql + " ORDER BY start_time", where.params).to_pandas()
+    return reader.query(sql + " ORDER BY start_time", where.params).to_pandas()
 
 
 def llm_timing_summary(
@@ -225,7 +225,7 @@ def llm_timing_summary(
         FROM spans s WHERE {where.sql}
         GROUP BY 1 ORDER BY calls DESC, model_name
     """
-    frame = reader.sql(sql, where.params).to_pandas()
+    frame = reader.query(sql, where.params).to_pandas()
     frame["completion_tokens"] = frame["completion_tokens"].astype("Int64")  # null when no call reported any
     return frame
 
@@ -290,7 +290,7 @@ def self_time_by_kind(
         FROM x LEFT JOIN covered v ON v.trace_id = x.trace_id AND v.pid = x.span_id
         GROUP BY x.span_kind ORDER BY self_ms DESC, x.span_kind
     """
-    frame = reader.sql(sql, params).to_pandas()
+    frame = reader.query(sql, params).to_pandas()
     total = frame["self_ms"].sum()
     frame["share"] = frame["self_ms"] / total if total else 0.0
     return frame

@@ -121,7 +121,7 @@ def quality_facts(
         WHERE {scope}
         ORDER BY time, ax.annotation_id
     """
-    frame = reader.sql(sql, params + scope_params).to_pandas()
+    frame = reader.query(sql, params + scope_params).to_pandas()
     frame["passed"] = [passed(s, lab, threshold) for s, lab in zip(frame["score"], frame["label"])]
     frame["passed"] = frame["passed"].astype("object")
     return frame[_FACT_COLUMNS]
@@ -153,7 +153,7 @@ def _rates(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
 
 def annotation_names(reader: Reader) -> pd.DataFrame:
     """Every annotation name with its count, targets and annotator kinds, the most used first."""
-    return reader.sql(
+    return reader.query(
         """SELECT name, count(*) AS count, list_sort(list_distinct(list(target))) AS targets,
                   list_sort(list_distinct(list(annotator_kind) FILTER (WHERE annotator_kind IS NOT NULL))) AS kinds,
                   count(score) AS scored, avg(score) AS mean_score, max(created_at) AS last_created
@@ -297,7 +297,7 @@ def feedback_rate(
     root_where = Selection.of(filter, start, end, project).trace_where("r", "m")
     root_where.add("r.parent_span_id IS NULL")
     feature = feature_sql("r", feature_key)
-    traces = reader.sql(
+    traces = reader.query(
         f"""WITH roots AS (SELECT r.trace_id, r.project, coalesce({feature}, r.name) AS feature
                            FROM spans r WHERE {root_where.sql}),
                  calls AS (SELECT s.trace_id,
@@ -395,7 +395,7 @@ def trace_annotations(reader: Reader, trace_ids: Sequence[str], *, feedback: str
     ids = [str(t).lower() for t in trace_ids]
     if not ids:
         return pd.DataFrame(columns=columns)
-    frame = reader.sql(
+    frame = reader.query(
         """SELECT coalesce(a.trace_id, s.trace_id) AS trace_id, a.name, a.score, a.label, a.created_at
            FROM annotations a LEFT JOIN spans s ON a.trace_id IS NULL AND a.span_id = s.span_id
            WHERE coalesce(a.trace_id, s.trace_id) IN (SELECT unnest(?::VARCHAR[]))""",

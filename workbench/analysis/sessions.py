@@ -87,7 +87,7 @@ def sessions(
     if limit is not None:
         sql += " LIMIT ? OFFSET ?"
         params += [int(limit), int(offset)]
-    frame = reader.sql(sql, params).to_pandas()
+    frame = reader.query(sql, params).to_pandas()
     frame["total_tokens"] = frame["total_tokens"].astype("Int64")  # null for a session without LLM calls
     return frame
 

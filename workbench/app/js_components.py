@@ -17,9 +17,10 @@ from urllib.parse import parse_qsl
 import param
 from panel.custom import JSComponent
 
+from workbench.app.copy_button import CopyButton  # loaded with the others: a notebook registers them all at once
 from workbench.app.style import CSS, KIND_COLORS, STATUS_COLORS
 
-__all__ = ["LinkedHTML", "Waterfall", "parse_href"]
+__all__ = ["CopyButton", "LinkedHTML", "Waterfall", "parse_href"]
 
 
 def parse_href(href: str) -> tuple[str, dict[str, str]]:

@@ -10,7 +10,7 @@ import panel as pn
 import param
 
 from workbench.app.folds import Folds
-from workbench.app.js_components import LinkedHTML, Waterfall
+from workbench.app.js_components import CopyButton, LinkedHTML, Waterfall
 from workbench.app.markup import (
     cost_html,
     esc,
@@ -169,6 +169,7 @@ class TraceView(PageView):
                                               width=250, margin=(8, 12), stylesheets=[_ID_CSS])
         self._id_input.param.watch(self._typed_id, "value")
         self._summary = LinkedHTML(on_link=self._follow, sizing_mode="stretch_width", margin=(6, 12), min_height=44)
+        self._copy = CopyButton(margin=(10, 0), title="The whole trace as Markdown, for an LLM or a bug report")
         self._waterfall = Waterfall(on_open=self._open_fold, sizing_mode="stretch_both", min_height=320,
                                     margin=(4, 6, 8, 12))
         self._waterfall.param.watch(self._selected, "selected")
@@ -184,7 +185,7 @@ class TraceView(PageView):
                          css_classes=["wb-scroll"])
         self._body = pn.Row(self._waterfall, side, sizing_mode="stretch_both", margin=0)
         self._load()
-        return pn.Column(pn.Row(self._summary, self._id_input, sizing_mode="stretch_width", margin=0),
+        return pn.Column(pn.Row(self._summary, self._copy, self._id_input, sizing_mode="stretch_width", margin=0),
                          self._body, sizing_mode="stretch_both", margin=0)
 
     def _selected(self, event: Any) -> None:
@@ -224,6 +225,7 @@ class TraceView(PageView):
         self._window = (_utc(min(starts)), _utc(max(starts)))
         self._costs = {}
         self._summary.html = _summary_html(self.trace, self._costs)
+        self._copy.text = self.trace.to_markdown()
         if self.span_id not in self.trace.nodes:
             first = next(iter(self.trace), None)
             self.param.update(span_id=first.span_id if first else "")
@@ -271,6 +273,7 @@ class TraceView(PageView):
     def _show_message(self, html: str) -> None:
         self._summary.html = f"<div class='wb-empty'>{html}</div>"
         self._folds = None
+        self._copy.text = ""
         self._waterfall.param.update(rows=[], total_ms=0.0, selected="", span_count=0, error_count=0)
         self._body.visible = False
 

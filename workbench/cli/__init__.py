@@ -11,8 +11,11 @@ import click
 from workbench import config
 from workbench.cli.check import check
 from workbench.cli.evals import eval_command
+from workbench.cli.mcp import mcp_command
 from workbench.cli.one_line import one_line_errors, server_url_option
 from workbench.cli.prices import prices
+from workbench.cli.sql import sql_command
+from workbench.cli.traces import tail, trace_command, traces_command
 from workbench.version import __version__
 
 __all__ = ["main"]
@@ -52,10 +55,12 @@ def main() -> None:
 @click.option("--allowed-origin", "allowed_origins", multiple=True,
               help="Let web pages of this origin post spans, e.g. http://localhost:3000 "
                    "(repeatable; default: $WORKBENCH_ALLOWED_ORIGINS).")
+@click.option("--mcp-write", is_flag=True, default=None,
+              help="Let MCP clients of /mcp annotate spans and traces (default: read only; $WORKBENCH_MCP_WRITE).")
 @one_line_errors
 def serve(db: str | None, host: str | None, port: int | None, sample: bool, no_app: bool, redact: bool | None,
           sample_rate: float | None, token: str | None, allowed_hosts: tuple[str, ...],
-          allowed_origins: tuple[str, ...]) -> None:
+          allowed_origins: tuple[str, ...], mcp_write: bool | None) -> None:
     """Receive OTLP spans and serve the app, on one port.
 
     Beyond loopback (--host 0.0.0.0) every request must present a token, printed at start.
@@ -63,7 +68,8 @@ def serve(db: str | None, host: str | None, port: int | None, sample: bool, no_a
     from workbench.server.run import serve as run
 
     run(db=db, host=host, port=port, sample=sample, app=not no_app, redact=redact, sample_rate=sample_rate,
-        token=token, allowed_hosts=allowed_hosts, allowed_origins=allowed_origins, echo=click.echo)
+        token=token, allowed_hosts=allowed_hosts, allowed_origins=allowed_origins, mcp_write=mcp_write,
+        echo=click.echo)
 
 
 @main.command("export")
@@ -110,6 +116,11 @@ def settings() -> None:
 main.add_command(prices)
 main.add_command(eval_command)
 main.add_command(check)
+main.add_command(sql_command)
+main.add_command(traces_command)
+main.add_command(trace_command)
+main.add_command(tail)
+main.add_command(mcp_command)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

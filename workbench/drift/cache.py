@@ -137,7 +137,7 @@ class StoreCache:
         if not self._prepare():
             return self._fallback.get(key) if self._fallback else None
         try:
-            table = self._reader.sql("SELECT n_points, dims, coords, labels FROM drift_cache WHERE key = ?", [key])
+            table = self._reader.query("SELECT n_points, dims, coords, labels FROM drift_cache WHERE key = ?", [key])
         except Exception as exc:  # noqa: BLE001 - a cache miss, never a failed analysis
             logger.warning("drift: cannot read the projection cache: %s", exc)
             return None

@@ -265,7 +265,7 @@ def corpus_set(reader: Reader) -> EmbeddingSet:
 
 
 def _has_baselines(reader: Reader) -> bool:
-    found = reader.sql(
+    found = reader.query(
         "SELECT count(*) AS n FROM information_schema.tables WHERE table_name = 'drift_baselines'")
     return bool(found.column(0)[0].as_py())
 
@@ -302,7 +302,7 @@ def save_baseline(reader: Reader, name: str, window: Window, *, replace: bool = 
     if window.baseline is not None:
         raise ConfigError(f"Save a baseline from a window of times and filters, not from baseline {window.baseline!r}.")
     _ensure_baselines(reader)
-    taken = reader.sql("SELECT count(*) AS n FROM drift_baselines WHERE name = ?", [name]).column(0)[0].as_py()
+    taken = reader.query("SELECT count(*) AS n FROM drift_baselines WHERE name = ?", [name]).column(0)[0].as_py()
     if taken and not replace:
         raise ConfigError(f"There is already a baseline named {name!r}; pass replace=True or pick another name.")
     points = extract(reader, window.resolved())
@@ -330,7 +330,7 @@ def baselines(reader: Reader) -> pd.DataFrame:
     if not _has_baselines(reader):
         return pd.DataFrame({"name": pd.Series(dtype=object), "points": pd.Series(dtype="int64"),
                              "created_at": pd.Series(dtype="datetime64[us, UTC]")})
-    return reader.sql(
+    return reader.query(
         "SELECT name, count(*) AS points, max(created_at) AS created_at FROM drift_baselines "
         "GROUP BY name ORDER BY name"
     ).to_pandas()
@@ -341,7 +341,7 @@ def delete_baseline(reader: Reader, name: str) -> bool:
     if not _has_baselines(reader):
         return False
     if _store(reader).db.read_only:
-        found = reader.sql("SELECT count(*) FROM drift_baselines WHERE name = ?", [name]).column(0)[0].as_py()
+        found = reader.query("SELECT count(*) FROM drift_baselines WHERE name = ?", [name]).column(0)[0].as_py()
         if not found:
             return False
         _writable(reader, "deleted")
@@ -351,7 +351,7 @@ def delete_baseline(reader: Reader, name: str) -> bool:
 
 
 def _baseline_keys(reader: Reader, name: str) -> dict[str, list[Any]]:
-    table = reader.sql(
+    table = reader.query(
         "SELECT trace_id, span_id, position FROM drift_baselines WHERE name = ?", [name]
     ) if _has_baselines(reader) else None
     if table is None or table.num_rows == 0:

@@ -180,7 +180,7 @@ class ModelDeprecation(Rule):
                     AND c.start_time >= p.last_seen - to_microseconds({micros})) AS active_days
             FROM per p
         """
-        return ctx.reader.sql(sql, where.params).to_pylist()
+        return ctx.reader.query(sql, where.params).to_pylist()
 
     def _errors(self, ctx: Context, start: dt.datetime, end: dt.datetime) -> list[dict]:
         where = self.selection(start, end).where("s")
@@ -202,7 +202,7 @@ class ModelDeprecation(Rule):
                     AND c.start_time >= g.first_error AND c.start_time < ?) AS calls_since_first_error
             FROM g
         """
-        return ctx.reader.sql(sql, [*where.params, self._regex, end]).to_pylist()
+        return ctx.reader.query(sql, [*where.params, self._regex, end]).to_pylist()
 
     def evaluate(self, ctx: Context) -> list[Result]:
         start, end = ctx.bounds(self)

@@ -92,7 +92,7 @@ class ErrorRate(Rule):
         where = scope_where(ctx.reader, self, bucket_start(first - lookback, width), end, level=self.level)
         if self.leave_deprecation_errors:
             where.add(f"NOT (s.status_code = 'ERROR' AND regexp_matches({ERROR_TEXT}, ?, 'i'))", deprecation_regex())
-        rows = ctx.reader.sql(
+        rows = ctx.reader.query(
             f"""SELECT {group_sql(self.by)} AS grp, {bucket_sql(width)} AS bucket, count(*) AS n,
                        count(*) FILTER (WHERE s.status_code = 'ERROR') AS errors
                 FROM spans s WHERE {where.sql} GROUP BY ALL""",

@@ -122,7 +122,7 @@ class EvalPassRate(Rule):
             GROUP BY ALL
         """
         labels = [x.lower() for x in self.pass_labels]
-        return ctx.reader.sql(sql, [float(self.threshold), labels, *params]).to_pylist()
+        return ctx.reader.query(sql, [float(self.threshold), labels, *params]).to_pylist()
 
     def _filter(self, name: str, scored: bool) -> str:
         term = f"annotations[{literal(name)}]"

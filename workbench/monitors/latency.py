@@ -68,7 +68,7 @@ class LatencySLO(Rule):
         first, latest = bucket_number(start, width), bucket_number(end, width)
         where = scope_where(ctx.reader, self, bucket_start(first, width), end, level=self.level)
         q = self.percentile / 100
-        rows = ctx.reader.sql(
+        rows = ctx.reader.query(
             f"""SELECT {group_sql(self.by)} AS grp, {bucket_sql(width)} AS bucket, count(*) AS n,
                        quantile_cont(s.latency_ms, {q!r}) AS pct, max(s.latency_ms) AS worst,
                        count(*) FILTER (WHERE s.latency_ms > ?) AS slow

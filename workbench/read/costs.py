@@ -216,7 +216,7 @@ def price_groups(
     inner = {name: f"k_{i}" for i, name in enumerate(keys)}  # never clash with model_name, day ...
     columns = "".join(f"{expr} AS {inner[name]}, " for name, expr in keys.items())
     groups = [*keys.values(), "s.model_name", "s.provider", *([] if day else [day_sql("s")])]
-    cube = reader.sql(
+    cube = reader.query(
         f"SELECT {columns}s.model_name, s.provider, {day or day_sql('s')} AS day, {_span_measures('s', seen)} "
         f"{source} GROUP BY {', '.join(groups)}",
         params,
@@ -226,7 +226,7 @@ def price_groups(
     outputs = "".join(f"{select.get(name, '{}').format('c.' + inner[name])} AS {quote(name)}, " for name in keys)
     group = ", ".join(f"c.{inner[name]}" for name in keys) or "()"
     with reader.registered(cube=cube, prices=resolved) as names:
-        return reader.sql(
+        return reader.query(
             f"""
             SELECT {outputs}{_priced_measures(seen, priced)}
             FROM {names['cube']} c

@@ -23,6 +23,7 @@ from workbench.errors import CapabilityError, FilterError, NotFoundError
 from workbench.read.costs import COST_INPUTS, with_span_cost, with_trace_costs
 from workbench.read.selection import SPAN_FIELDS, Selection, Where, an_id, page, parse_time, texts
 from workbench.read.source import CAPABILITIES
+from workbench.read.sql import NO_LIMITS, Answer, Limits, run_sql
 from workbench.store import Store
 from workbench.tree import Trace
 
@@ -125,9 +126,43 @@ class Reader:
         """The refusal for a capability this reader lacks (a local reader lacks none)."""
         return CapabilityError(f"{self!r} has every capability; {capability!r} is no reader capability.")
 
-    def sql(self, query: str, params: Sequence[Any] | None = None) -> pa.Table:
-        """Run read-only SQL (DuckDB's dialect) over the stored tables; an Arrow table.
+    def sql(
+        self,
+        query: str,
+        params: Sequence[Any] | None = None,
+        *,
+        arrow: bool = False,
+        max_rows: int | None = None,
+        timeout_s: float | None = None,
+    ) -> pd.DataFrame | pa.Table:
+        """Run one read-only SELECT (DuckDB's dialect) over the tables and views of
+        :mod:`workbench.read.sql` (``spans``, ``spans_cost`` with each span's cost ...).
 
+        The same query answers the same over a server (``workbench.open(url).sql(...)``);
+        files, other tables and statements that write are refused (see docs/sql.md).
+
+        Args:
+            query: One SELECT; ``?`` marks a parameter.
+            params: The parameters' values.
+            arrow: Return an Arrow table instead of a DataFrame.
+            max_rows: Return at most this many rows (default: all of them).
+            timeout_s: Interrupt the query after this many seconds (default: never).
+
+        Raises:
+            SqlError: The query is refused, ran past ``timeout_s``, or failed.
+        """
+        answer = self.sql_answer(query, params, Limits(max_rows=max_rows, timeout_s=timeout_s))
+        return answer.table if arrow else answer.table.to_pandas()
+
+    def sql_answer(self, query: str, params: Sequence[Any] | None = None, limits: Limits = NO_LIMITS) -> Answer:
+        """:meth:`sql`'s rows with how the limits cut them (what ``POST /api/sql`` answers from)."""
+        return run_sql(self.store, query, params, limits)
+
+    def query(self, query: str, params: Sequence[Any] | None = None) -> pa.Table:
+        """Run read-only SQL over the stored tables, as the analyses do; an Arrow table.
+
+        Unlike :meth:`sql`, any table of the store and the Arrow tables :meth:`registered`
+        exposes can be read, without limits: this is the ``sql`` capability code builds on.
         What this process's collectors have recorded so far is stored first, so it is read.
         """
         return self.store.query(query, params)
@@ -138,7 +173,7 @@ class Reader:
 
     @contextmanager
     def registered(self, **tables: pa.Table) -> Iterator[dict[str, str]]:
-        """Expose Arrow tables to :meth:`sql` on this thread, under fresh names, for a moment.
+        """Expose Arrow tables to :meth:`query` on this thread, under fresh names, for a moment.
 
         Yields:
             Each keyword's table name in SQL.
@@ -230,7 +265,7 @@ class Reader:
         if limit is not None:
             sql += " LIMIT ? OFFSET ?"
             params += [int(limit), int(offset)]
-        table = self.sql(sql, params)
+        table = self.query(sql, params)
         if "cost" in wanted:
             table = with_span_cost(self, table).select(wanted)
         return _frame(table, arrow)
@@ -332,7 +367,7 @@ class Reader:
             assert limit is not None  # paged
             sql += " LIMIT ? OFFSET ?"
             params += [int(limit), int(offset)]
-        table = with_trace_costs(self, self.sql(sql, params))
+        table = with_trace_costs(self, self.query(sql, params))
         if by_cost:
             table = table.sort_by([(order_by, "descending" if descending else "ascending"), ("trace_id", "ascending")])
             table = table.slice(int(offset), None if limit is None else int(limit))
@@ -428,7 +463,7 @@ class Reader:
         return int(self.store.fetchall(sql, params)[0][0])
 
     def trace(self, trace_id: str, *, columns: Sequence[str] | None = None) -> Trace:
-        """One trace as a tree (:class:`workbench.tree.Trace`).
+        """One trace as a tree (:class:`workbench.tree.Trace`), each span with its ``cost``.
 
         Args:
             trace_id: The trace.
@@ -438,10 +473,13 @@ class Reader:
         Raises:
             NotFoundError: No span of that trace is stored.
         """
-        table = self.store.query(
-            f"SELECT {_tree_columns(columns)} FROM spans WHERE trace_id = ? ORDER BY start_time, span_id",
-            [an_id(trace_id, "trace_id")],
-        )
+        if columns is None:
+            table = self.spans(trace_ids=[an_id(trace_id, "trace_id")], arrow=True)  # with each span's cost
+        else:  # only what a big tree needs, without the JSON documents or costs
+            table = self.store.query(
+                f"SELECT {_tree_columns(columns)} FROM spans WHERE trace_id = ? ORDER BY start_time, span_id",
+                [an_id(trace_id, "trace_id")],
+            )
         if not table.num_rows:
             raise NotFoundError(f"There is no trace {trace_id!r} in {self.store.path}; check the id.")
         # Column by column, then zipped: twice as fast as Arrow's row-wise to_pylist.

@@ -55,7 +55,7 @@ _MAX_ROWS = 2**63 - 1  # what DuckDB's LIMIT and OFFSET take
 _TRACE_ID = re.compile(r"[0-9a-fA-F]{32}")
 _SPAN_ID = re.compile(r"[0-9a-fA-F]{16}")
 _ROUTES = ("health, stats, projects, spans, spans/{span_id}, traces, traces/{trace_id}, documents, "
-           "embeddings, annotations, tables, tables/{name}")
+           "embeddings, annotations, tables, tables/{name}, sql (POST)")
 
 
 def _json_default(value: Any) -> Any:
@@ -188,7 +188,7 @@ def _json_error(handler: RequestHandler, status_code: int, exc_info: Any) -> Non
     if status_code == 404:
         message = f"There is no API route {request.path}; the routes are /api/ + {_ROUTES}."
     elif status_code == 405:
-        allowed = "GET and POST" if request.path.rstrip("/") == "/api/annotations" else "GET"
+        allowed = {"/api/annotations": "GET and POST", "/api/sql": "POST"}.get(request.path.rstrip("/"), "GET")
         message = f"{request.method} is not allowed on {request.path}; use {allowed}."
     elif isinstance(exc, HTTPError) and exc.log_message and status_code < 500:
         message = f"{exc.log_message % exc.args if exc.args else exc.log_message}."
@@ -382,8 +382,11 @@ def api_handlers(
     reader: Reader, executor: ThreadPoolExecutor, info: Callable[[], dict[str, Any]]
 ) -> list[tuple[Any, ...]]:
     """The Tornado URL patterns of the read API."""
+    from workbench.server.sql_api import SqlHandler  # it builds on this module's handler
+
     kwargs = {"reader": reader, "executor": executor, "info": info}
     return [
+        (r"/api/sql", SqlHandler, kwargs),
         (r"/api/health", HealthHandler, kwargs),
         (r"/api/stats", StatsHandler, kwargs),
         (r"/api/projects", ProjectsHandler, kwargs),

@@ -30,6 +30,7 @@ def serve(
     token: str | None = None,
     allowed_hosts: Sequence[str] | None = None,
     allowed_origins: Sequence[str] | None = None,
+    mcp_write: bool | None = None,
     echo: Callable[[str], None] = print,
 ) -> None:
     """Serve a store on this thread until Ctrl-C.
@@ -65,7 +66,7 @@ def serve(
         # with the sample, whose browser comes right away.
         server = Server(store, host=host, port=port, app=app, redact=redact, sampling=sample_rate, token=token,
                         allowed_hosts=allowed_hosts or None, allowed_origins=allowed_origins or None,
-                        app_on_demand=not sample)
+                        app_on_demand=not sample, mcp_write=mcp_write)
     except BaseException:
         store.close()
         undo()

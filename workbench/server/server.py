@@ -34,6 +34,7 @@ from workbench import config
 from workbench.collector.pipeline import redaction_config
 from workbench.collector.sampling import SamplingPolicy, sampling_policy
 from workbench.errors import ServerError
+from workbench.mcp.http import McpEndpoint, McpHandler
 from workbench.read import Reader
 from workbench.server.admission import Admission
 from workbench.server.api import api_handlers
@@ -109,6 +110,8 @@ class Server:
         allowed_hosts: Host names answered besides loopback ones (default ``WORKBENCH_ALLOWED_HOSTS``).
         allowed_origins: Web page origins that may post spans to ``/v1/traces``
             (default ``WORKBENCH_ALLOWED_ORIGINS``).
+        mcp_write: Let MCP clients of ``/mcp`` annotate spans and traces (default
+            ``WORKBENCH_MCP_WRITE``, off).
 
     Raises:
         ServerError: The port is in use or the address cannot be bound.
@@ -130,9 +133,11 @@ class Server:
         allowed_hosts: Sequence[str] | str | None = None,
         allowed_origins: Sequence[str] | str | None = None,
         app_on_demand: bool = False,
+        mcp_write: bool | None = None,
     ) -> None:
         self.store = store
         self.reader = Reader(store)
+        self.mcp = McpEndpoint(self.reader, write=mcp_write)
         self.host = config.get("host", host)
         requested = config.get("port", port)
         self.started_at = time.time()
@@ -248,6 +253,7 @@ class Server:
             (r"/v1/traces", OtlpTracesHandler, {"ingest": self.ingest, "access": self.access}),
             *api_handlers(self.reader, self.read_executor, self.info),
             (r"/v1/logs", OtlpLogsHandler, {"ingest": self.ingest, "access": self.access}),
+            (r"/mcp/?", McpHandler, {"endpoint": self.mcp}),
         ]
 
     def _check_app(self) -> None:
@@ -350,6 +356,7 @@ class Server:
             self._stopped.set()
 
     async def _shutdown(self) -> None:
+        await self.mcp.stop()
         if self._release is not None:
             self._release.stop()
             if self.ingest.sampler is not None:

@@ -12,7 +12,8 @@ import os
 import re
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -342,6 +343,21 @@ class Database:
             self._cursors.append(cur)
         _session_settings(cur)
         return cur
+
+    @contextmanager
+    def own_cursor(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A cursor for one caller and one task, closed afterwards (temporary views and
+        registered tables made on it go with it; interrupting it stops only its query)."""
+        cur = self.new_cursor()
+        try:
+            yield cur
+        finally:
+            with self._cursors_lock:
+                self._cursors = [c for c in self._cursors if c is not cur]
+            try:
+                cur.close()
+            except duckdb.Error:
+                pass
 
     def query(self, sql: str, params: Sequence[Any] | Mapping[str, Any] | None = None) -> pa.Table:
         """Run a read query on this thread's cursor and return an Arrow table.

@@ -1,0 +1,18 @@
+"""The Trace page's "Copy for an LLM" button puts the whole trace, as Markdown, on the clipboard."""
+
+from __future__ import annotations
+
+
+def test_copy_for_an_llm_puts_the_trace_as_markdown_on_the_clipboard(app, dataset, reader):
+    app.page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=app.base_url)
+    app.goto(f"page=trace&trace_id={dataset.llm_trace}", ready=".wf-row[data-id]")
+    app.wait_for("button.wb-copy:enabled", text="Copy for an LLM")
+    app.page.locator("button.wb-copy").click()
+    app.wait_for("button.wb-copy", text="Copied")
+    copied = app.page.evaluate("navigator.clipboard.readText()")
+    expected = reader.trace(dataset.llm_trace).to_markdown()
+    assert copied.strip() == expected.strip()
+    assert copied.startswith(f"# Trace `{dataset.llm_trace}`") and "## Spans" in copied
+    # A missing trace has nothing to copy.
+    app.goto("page=trace&trace_id=" + "0" * 32, ready=".wb-empty")
+    app.wait_for("button.wb-copy:disabled")
