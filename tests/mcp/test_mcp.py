@@ -4,6 +4,7 @@ and streamable HTTP (`/mcp` on a real server), with spans sent by the real OTel 
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import json
 import os
 import sys
@@ -21,6 +22,13 @@ from workbench.read import Reader
 
 ROOT = Path(__file__).resolve().parents[2]
 READ_TOOLS = {"overview", "find_traces", "get_trace", "get_span", "sql", "summary", "drift", "monitors"}
+
+
+def _run(coroutine):
+    """Run a client coroutine on a thread of its own: a browser test of the same run may
+    leave an event loop running on this one, where asyncio.run refuses to start."""
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
 
 
 def _send_agent_traces(url: str, failing: bool = True) -> None:
@@ -117,7 +125,7 @@ def test_mcp_over_streamable_http_on_workbench_serve(server, loaded):
             seen["drift"] = drift
             return seen
 
-    seen = asyncio.run(go())
+    seen = _run(go())
     assert "annotate" not in seen["tools"]  # writing only with the server's flag
     errors = seen["errors"]["traces"]
     assert len(errors) == 1 and errors[0]["error_count"] == 1 and errors[0]["name"] == "agent"
@@ -146,7 +154,7 @@ def test_the_http_endpoint_needs_the_servers_token(store):
                 await client.list_tools()
 
         with pytest.raises(Exception):  # noqa: B017 - the SDK raises its own error for the 401
-            asyncio.run(anonymous())
+            _run(anonymous())
 
         async def with_token() -> set:
             from mcp.client.streamable_http import streamable_http_client
@@ -155,7 +163,7 @@ def test_the_http_endpoint_needs_the_servers_token(store):
             async with Client(streamable_http_client(srv.url + "/mcp", http_client=http)) as client:
                 return {t.name for t in (await client.list_tools()).tools}
 
-        assert asyncio.run(with_token()) >= READ_TOOLS
+        assert _run(with_token()) >= READ_TOOLS
     finally:
         srv.stop()
 
@@ -178,7 +186,7 @@ def test_annotate_only_with_the_write_flag_over_http(store):
                 return _json(await client.call_tool("annotate", {"name": "correctness", "span_id": span_id,
                                                                  "score": 0.0, "label": "wrong"}))
 
-        assert asyncio.run(go()) == {"added": 1}
+        assert _run(go()) == {"added": 1}
         stored = reader.annotations("correctness")
         assert stored["span_id"].tolist() == [span_id] and stored["label"].tolist() == ["wrong"]
     finally:
@@ -200,7 +208,7 @@ def test_mcp_over_stdio_with_workbench_mcp(loaded, server, db_path):
         async with Client(_stdio(db_path)) as client:
             return await _exercise(client, agent_trace=True)
 
-    seen = asyncio.run(go())
+    seen = _run(go())
     assert "annotate" not in seen["tools"]
     assert seen["summary"]["totals"]["errors"] == 1
 
@@ -211,5 +219,5 @@ def test_mcp_over_stdio_with_workbench_mcp(loaded, server, db_path):
             return names, _json(await client.call_tool("annotate", {"name": "helpful", "trace_id": trace_id,
                                                                    "score": 1}))
 
-    names, added = asyncio.run(write())
+    names, added = _run(write())
     assert "annotate" in names and added == {"added": 1}

@@ -225,7 +225,7 @@ class TraceView(PageView):
         self._window = (_utc(min(starts)), _utc(max(starts)))
         self._costs = {}
         self._summary.html = _summary_html(self.trace, self._costs)
-        self._copy.text = self.trace.to_markdown()
+        self._copy.text = ""  # until the whole trace is read for it, below
         if self.span_id not in self.trace.nodes:
             first = next(iter(self.trace), None)
             self.param.update(span_id=first.span_id if first else "")
@@ -240,6 +240,13 @@ class TraceView(PageView):
         trace, reader, trace_id, window = self.trace, self.reader, self.trace_id, self._window
         self.in_background(lambda: _costs(reader, trace_id, window), lambda costs: self._show_costs(trace, costs),
                            key="costs")
+        # The tree was read with a few columns; the text for an LLM needs inputs, outputs and costs.
+        self.in_background(lambda: _markdown(reader, trace_id, trace), lambda text: self._show_markdown(trace, text),
+                           key="markdown")
+
+    def _show_markdown(self, trace: Trace, text: str) -> None:
+        if trace is self.trace:  # not another trace opened meanwhile
+            self._copy.text = text
 
     def _show_costs(self, trace: Trace, costs: dict[str, dict[str, Any]]) -> None:
         if trace is not self.trace:  # another trace was opened meanwhile
@@ -306,6 +313,21 @@ class TraceView(PageView):
             ("events", f"Events<span class='n'>{len(events)}</span>", events_html(span)),
             ("resource", "Resource", resource_html(span)),
         ])
+
+#: Above this many spans the text for an LLM is made from the tree's columns: reading every
+#: column of a huge trace would take seconds, and the text's budget shows only its start.
+MARKDOWN_FULL_READ = 5_000
+
+
+def _markdown(reader: Any, trace_id: str, tree: Trace) -> str:
+    """The trace as Markdown, from every column of its spans when it is not huge."""
+    if len(tree.nodes) <= MARKDOWN_FULL_READ:
+        try:
+            tree = reader.trace(trace_id)
+        except WorkbenchError:
+            pass  # gone meanwhile: the tree's columns still tell most of it
+    return tree.to_markdown()
+
 
 def _utc(us: int) -> dt.datetime:
     return dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc) + dt.timedelta(microseconds=us)
