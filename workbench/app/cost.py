@@ -324,8 +324,8 @@ class CostView(PageView):
         self._unpriced = pn.pane.HTML("", stylesheets=[_PAGE_CSS], sizing_mode="stretch_width", margin=(4, 10))
         self._price_form = self._build_price_form()
         self._price_tables = self._build_price_tables()
-        self.param.watch(lambda _: self.refresh(), ["by", "every", "show", "budget", "feature_key"])
-        self.scope.param.watch(lambda _: self.refresh(), list(self.scope.url_params))
+        self.watch(self.refresh, ["by", "every", "show", "budget", "feature_key"])
+        self.watch(self.refresh, self.scope.url_params, on=self.scope)
 
         def heading(text: str, note: str = "") -> Any:
             extra = f" <span class='wb-muted' style='font-weight:400'>{note}</span>" if note else ""

@@ -159,6 +159,7 @@ class DriftView(PageView):
         self.result: DriftResult | None = None
         self.job: DriftJob | None = None
         self._poll: Any = None
+        self._shown_job: DriftJob | None = None
 
     # Layout -----------------------------------------------------------------------------
 
@@ -225,10 +226,9 @@ class DriftView(PageView):
             return pn.pane.HTML(f"<h3 class='wb-h'>{words}{extra}</h3>", stylesheets=[CSS],
                                 sizing_mode="stretch_width", margin=(6, 10, 0, 10))
 
-        for name in self._inputs:
-            self.param.watch(lambda *_: self.refresh(), name)
-        self.param.watch(lambda *_: self._show(), ["color_by", "cluster"])
-        self.scope.param.watch(lambda *_: self.refresh(), ["project", "filter"])
+        self.watch(self.refresh, self._inputs)
+        self.watch(self._show, ["color_by", "cluster"])
+        self.watch(self.refresh, ["project", "filter"], on=self.scope)
         self.refresh()
         body = pn.Column(
             heading("Distance from the reference",
@@ -304,8 +304,25 @@ class DriftView(PageView):
         self._status.object = status_line("Starting&hellip;")
         self._watch_job()
 
-    def _watch_job(self) -> None:
+    def shown(self) -> None:
+        """Follow the running analysis again."""
+        super().shown()
+        if self.job is None or self.job is self._shown_job:
+            return
+        if self.job.done():
+            self._check()
+        else:
+            self._watch_job()
+
+    def hidden(self) -> None:
+        """Stop polling the analysis while the page is not shown (it runs on; shown later)."""
+        super().hidden()
         if self._poll is not None:
+            self._poll.stop()
+            self._poll = None
+
+    def _watch_job(self) -> None:
+        if self._poll is not None or not self.on_screen:
             return
         try:
             self._poll = pn.state.add_periodic_callback(self._check, period=_POLL_MS)
@@ -336,6 +353,7 @@ class DriftView(PageView):
         return self.result
 
     def _finish(self, job: DriftJob) -> None:
+        self._shown_job = job
         self._progress.visible = False
         if job is not self.job:
             return

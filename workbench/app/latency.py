@@ -117,8 +117,8 @@ class LatencyView(PageView):
         self._models = pn.pane.HTML("", stylesheets=[CSS], sizing_mode="stretch_width", margin=(4, 6))
         self._slowest = LinkedHTML(on_link=lambda page, params: self.link(page, **params),
                                    sizing_mode="stretch_width", margin=(4, 10))
-        self.param.watch(lambda *_: self.refresh(), ["level", "by", "percentile"])
-        self.scope.param.watch(lambda *_: self.refresh(), list(self.scope.url_params))
+        self.watch(self.refresh, ["level", "by", "percentile"])
+        self.watch(self.refresh, self.scope.url_params, on=self.scope)
 
         def heading(text: str, note: str = "") -> Any:
             return pn.pane.HTML(_heading_html(text, note), stylesheets=[CSS], sizing_mode="stretch_width",
@@ -239,8 +239,7 @@ class LatencyView(PageView):
         elif self.by == "name" and group != "other":
             condition = f"name == {group!r}"
             params["filter"] = f"({self.scope.filter}) and {condition}" if self.scope.filter else condition
-        self.scope.set_window(str(row["start"]), str(row["bucket_end"]))
-        self.link("traces", **params)
+        self.link("traces", **params, **self.scope.window(str(row["start"]), str(row["bucket_end"])))
 
 
 def _heading_html(text: str, note: str = "") -> str:

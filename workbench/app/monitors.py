@@ -149,8 +149,8 @@ class MonitorsView(PageView):
         self._list = LinkedHTML(on_link=self._follow, sizing_mode="stretch_width", margin=(4, 8),
                                 stylesheets=[CSS, _PAGE_CSS])
         self._rules = pn.pane.HTML("", stylesheets=[CSS, _PAGE_CSS], margin=(4, 10), sizing_mode="stretch_width")
-        self.param.watch(lambda *_: self.refresh(), "window")
-        self.param.watch(lambda *_: self._show(), "show_quiet")
+        self.watch(self.refresh, "window")
+        self.watch(self._show, "show_quiet")
 
         def follow(*_: Any) -> None:
             self._window.value, self._quiet.value = self.window, self.show_quiet

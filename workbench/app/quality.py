@@ -326,9 +326,9 @@ class QualityView(PageView):
         self._worst = LinkedHTML(on_link=self._follow, sizing_mode="stretch_width", margin=(4, 10))
         self._feedback_widget = FeedbackWidget(self.reader, trace_id=self.review)
         self._review_note = LinkedHTML(on_link=self._follow, sizing_mode="stretch_width", margin=(4, 10))
-        self.param.watch(lambda _: self.refresh(), ["evaluation", "by"])
-        self.param.watch(lambda _: self._show_review(), "review")
-        self.scope.param.watch(lambda _: self.refresh(), list(self.scope.url_params))
+        self.watch(self.refresh, ["evaluation", "by"])
+        self.watch(self._show_review, "review")
+        self.watch(self.refresh, self.scope.url_params, on=self.scope)
 
         def heading(text: str, note: str = "") -> Any:
             extra = f" <span class='wb-muted' style='font-weight:400'>{note}</span>" if note else ""

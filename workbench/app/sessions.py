@@ -118,9 +118,9 @@ class SessionsView(PageView):
                 self._show_turns(self.session_id, exc)
         else:
             self._turns.html = "<div class='wb-empty'>Choose a session.</div>"
-        self.param.watch(self._list_changed, ["search", "order", "page_no"])
-        self.param.watch(lambda *_: self._load_turns(), "session_id")
-        self.scope.param.watch(lambda *_: self.refresh(), list(self.scope.url_params))
+        self.watch(self._list_changed, ["search", "order", "page_no"])
+        self.watch(self._load_turns, "session_id")
+        self.watch(self.refresh, self.scope.url_params, on=self.scope)
         left = pn.Column(
             pn.Column(self._list, scroll=True, sizing_mode="stretch_both", margin=0),
             pn.Row(self._prev, self._next, self._page_info, height=42, margin=(0, 4)),
@@ -171,7 +171,7 @@ class SessionsView(PageView):
         self._frame = frame
         self._status.object = status_line(f"{total:,} sessions")
         if not self.session_id and len(frame):
-            self.session_id = str(frame["session_id"].iloc[0])  # loads its turns
+            self.settle(session_id=str(frame["session_id"].iloc[0]))  # loads its turns
         self._list.html = sessions_html(frame, self.session_id)
         first = (self.page_no - 1) * self.page_size + 1 if total else 0
         last = min(self.page_no * self.page_size, total)

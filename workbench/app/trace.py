@@ -160,8 +160,8 @@ class TraceView(PageView):
         self._detail = LinkedHTML(on_link=self._follow, width=560, sizing_mode="stretch_height",
                                   css_classes=["wb-scroll"], margin=(0, 0, 8, 0),
                                   styles={"border-left": "1px solid #e2e8f0"})
-        self.param.watch(lambda *_: self._load(), "trace_id")
-        self.param.watch(lambda *_: self._select(), "span_id")
+        self.watch(self._load, "trace_id")
+        self.watch(self._select, "span_id")
         self._cost = pn.pane.HTML("", stylesheets=[CSS], width=560, margin=(4, 8, 0, 8), css_classes=["wb-span-cost"])
         self._feedback = FeedbackWidget(self.reader)
         side = pn.Column(self._cost, self._detail, pn.pane.HTML("<b>Feedback</b>", margin=(8, 8, 0, 8)),
@@ -205,7 +205,7 @@ class TraceView(PageView):
         self._summary.html = _summary_html(self.trace, self._costs)
         if self.span_id not in self.trace.nodes:
             first = next(iter(self.trace), None)
-            self.param.update(span_id=first.span_id if first else "")
+            self.settle(span_id=first.span_id if first else "")
         self._waterfall.param.update(rows=waterfall_rows(self.trace), total_ms=self.trace.duration_ms,
                                      selected=self.span_id)
         self._body.visible = True

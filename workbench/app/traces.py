@@ -287,7 +287,7 @@ class TracesView(PageView):
         self._text.param.watch(lambda e: self._pick(text=e.new.strip()), "value")
         self.param.watch(self._changed, ["mode", "status", "kind", "model", "text", "sort", "descending",
                                          "page_no", "page_size"])
-        self.scope.param.watch(self._scope_changed, list(self.scope.url_params))
+        self.watch(self._scope_changed, self.scope.url_params, on=self.scope)
 
         scope_row = pn.Row(*self.scope.widgets(self.reader), self._refresh, self._live, sizing_mode="stretch_width",
                            margin=(4, 5, 0, 5))
@@ -326,11 +326,27 @@ class TracesView(PageView):
 
     def _live_changed(self, event: Any) -> None:
         self._live.value = event.new
+        self._poll(event.new and self.on_screen)
+
+    def _poll(self, on: bool) -> None:
+        """Start or stop querying every few seconds."""
         if self._live_callback is not None:
             self._live_callback.stop()
             self._live_callback = None
-        if event.new:
+        if on:
             self._live_callback = pn.state.add_periodic_callback(self.refresh, period=_LIVE_MS)
+
+    def shown(self) -> None:
+        """Live again, if it was live when the page was left."""
+        super().shown()
+        if self.live and hasattr(self, "_live"):
+            self._poll(True)
+
+    def hidden(self) -> None:
+        """No live queries while the page is not shown."""
+        super().hidden()
+        if hasattr(self, "_live"):
+            self._poll(False)
 
     def _changed(self, *events: Any) -> None:
         if self._resetting:
@@ -339,8 +355,8 @@ class TracesView(PageView):
         if not names - {"page_no", "page_size"}:
             self._reload(count=False)  # another page of the same rows
             return
-        if "page_no" not in names:
-            self._first_page()  # other rows: from their start
+        if "page_no" not in names and not self.applying:
+            self._first_page()  # other rows: from their start (a link or URL states its page)
         for widget, value in ((self._mode, self.mode), (self._status, self.status), (self._kind, self.kind),
                               (self._text, self.text)):
             widget.value = value
@@ -356,8 +372,9 @@ class TracesView(PageView):
         finally:
             self._resetting = False
 
-    def _scope_changed(self, *_: Any) -> None:
-        self._first_page()
+    def _scope_changed(self) -> None:
+        if not self.applying:
+            self._first_page()
         self.refresh()
 
     def _turn(self, step: int) -> None:
