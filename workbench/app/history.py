@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import param
 from panel.custom import JSComponent
 
 __all__ = ["BrowserHistory"]
@@ -25,8 +26,14 @@ class BrowserHistory(JSComponent):
             or Forward.
     """
 
+    search = param.String(default="", doc="The URL query the app shows (read when first drawn).")
+
     _esm = """
     export function render({ model }) {
+      // Drawn after the app settled its first URL (a default filled in): correct the entry.
+      if (model.search && model.search !== window.location.search) {
+        window.history.replaceState({}, "", window.location.pathname + model.search + window.location.hash);
+      }
       const popped = () => model.send_msg({ search: window.location.search });
       window.addEventListener("popstate", popped);
       model.on("remove", () => window.removeEventListener("popstate", popped));
@@ -51,8 +58,10 @@ class BrowserHistory(JSComponent):
 
     def go(self, search: str, *, replace: bool = False) -> None:
         """Show ``search`` (``"?page=..."``) in the address bar: a new entry, or in place."""
+        self.search = search
         self._send_msg({"search": search, "replace": replace})
 
     def _handle_msg(self, data: Any) -> None:
         if self.on_pop is not None and isinstance(data, dict) and isinstance(data.get("search"), str):
+            self.search = data["search"]
             self.on_pop(data["search"])
