@@ -276,7 +276,7 @@ class CostView(PageView):
             ``session`` or ``prompt_version``.
         every: ``day`` or ``hour`` buckets.
         show: Plot ``cost`` or ``tokens``.
-        budget: A daily budget in USD, drawn on the burn chart (0: none).
+        budget: A daily budget in USD, drawn on the burn chart (None: none).
         feature_key: The attribute naming a call's feature (empty: ``metadata``'s ``feature``,
             else a ``feature`` attribute).
         prices: The prices to show and edit (default: the configured price file).
@@ -285,7 +285,7 @@ class CostView(PageView):
     by = param.Selector(default="feature", objects=list(DIMENSIONS), doc="Group by.")
     every = param.Selector(default="day", objects=["day", "hour"], doc="The bucket of the chart.")
     show = param.Selector(default="cost", objects=["cost", "tokens"], doc="What the chart shows.")
-    budget = param.Number(default=0.0, bounds=(0, None), doc="Daily budget in USD; 0 for none.")
+    budget = param.Number(default=None, allow_None=True, bounds=(0, None), doc="Daily budget in USD; None for none.")
     feature_key = param.String(default="", doc="The attribute naming a call's feature.")
 
     url_params: ClassVar[tuple[str, ...]] = ("by", "every", "show", "budget", "feature_key")
@@ -297,21 +297,18 @@ class CostView(PageView):
     # Layout -----------------------------------------------------------------------------
 
     def _build(self) -> Any:
-        self._by = pn.widgets.Select(options=_BY_LABELS, value=self.by, width=140, margin=(5, 5))
-        self._every = pn.widgets.RadioButtonGroup(options={"Per day": "day", "Per hour": "hour"}, value=self.every,
-                                                  color="light", width=150, margin=(5, 5))
-        self._show = pn.widgets.RadioButtonGroup(options={"Cost": "cost", "Tokens": "tokens"}, value=self.show,
-                                                 color="light", width=130, margin=(5, 5))
-        self._feature_key = pn.widgets.TextInput(placeholder="feature attribute (default: metadata.feature)",
-                                                 value=self.feature_key, width=260, margin=(5, 5),
-                                                 visible=self.by == "feature")
-        self._budget = pn.widgets.FloatInput(value=self.budget or None, placeholder="daily budget, USD", start=0,
-                                             width=150, margin=(5, 5))
-        self._by.param.watch(lambda e: setattr(self, "by", e.new), "value")
-        self._every.param.watch(lambda e: setattr(self, "every", e.new), "value")
-        self._show.param.watch(lambda e: setattr(self, "show", e.new), "value")
-        self._feature_key.param.watch(lambda e: setattr(self, "feature_key", e.new.strip()), "value")
-        self._budget.param.watch(lambda e: setattr(self, "budget", float(e.new or 0)), "value")
+        self._by = pn.widgets.Select.from_param(self.param.by, name="", options=_BY_LABELS, width=140, margin=(5, 5))
+        self._every = pn.widgets.RadioButtonGroup.from_param(
+            self.param.every, name="", options={"Per day": "day", "Per hour": "hour"}, color="light", width=150,
+            margin=(5, 5))
+        self._show = pn.widgets.RadioButtonGroup.from_param(
+            self.param.show, name="", options={"Cost": "cost", "Tokens": "tokens"}, color="light", width=130,
+            margin=(5, 5))
+        self._feature_key = pn.widgets.TextInput.from_param(
+            self.param.feature_key, name="", placeholder="feature attribute (default: metadata.feature)", width=260,
+            margin=(5, 5), visible=self.by == "feature")
+        self._budget = pn.widgets.FloatInput.from_param(self.param.budget, name="", placeholder="daily budget, USD",
+                                                        start=0, width=150, margin=(5, 5))
         self._status = pn.pane.HTML(status_line(), stylesheets=[CSS], height=20, margin=(0, 10),
                                     sizing_mode="stretch_width")
         self._cards = pn.pane.HTML("", stylesheets=[CSS], sizing_mode="stretch_width", margin=(4, 10), height=62)
@@ -441,11 +438,10 @@ class CostView(PageView):
         """Query every figure again, with the current prices."""
         if not hasattr(self, "_cards"):
             return
-        self._by.value, self._every.value, self._show.value = self.by, self.every, self.show
         self._feature_key.visible = self.by == "feature"
         selection = self.scope.selection()
         expression = selection.filter
-        key = self.feature_key or None
+        key = self.feature_key.strip() or None
         try:
             table = self.prices.table()
             over_time = cost_by(self.reader, selection, by=self.by, every=self.every, feature_key=key,

@@ -98,14 +98,12 @@ class LatencyView(PageView):
     url_params: ClassVar[tuple[str, ...]] = ("level", "by", "percentile")
 
     def _build(self) -> Any:
-        self._level = pn.widgets.RadioButtonGroup(options={"Traces": "traces", "Spans": "spans"}, value=self.level,
-                                                  color="light", width=140, margin=(5, 5))
-        self._by = pn.widgets.Select(options=_GROUP_LABELS, value=self.by, width=140, margin=(5, 5))
-        self._percentile = pn.widgets.RadioButtonGroup(options=["p50", "p95", "p99"], value=self.percentile,
-                                                       color="light", width=150, margin=(5, 5))
-        self._level.param.watch(lambda e: setattr(self, "level", e.new), "value")
-        self._by.param.watch(lambda e: setattr(self, "by", e.new), "value")
-        self._percentile.param.watch(lambda e: setattr(self, "percentile", e.new), "value")
+        self._level = pn.widgets.RadioButtonGroup.from_param(
+            self.param.level, name="", options={"Traces": "traces", "Spans": "spans"}, color="light", width=140,
+            margin=(5, 5))
+        self._by = pn.widgets.Select.from_param(self.param.by, name="", options=_GROUP_LABELS, width=140, margin=(5, 5))
+        self._percentile = pn.widgets.RadioButtonGroup.from_param(self.param.percentile, name="", color="light",
+                                                                  width=150, margin=(5, 5))
         self._status = pn.pane.HTML(status_line(), stylesheets=[CSS], height=20, margin=(0, 10),
                                     sizing_mode="stretch_width")
         self._cards = pn.pane.HTML("", stylesheets=[CSS], sizing_mode="stretch_width", margin=(4, 10), height=62)
@@ -178,8 +176,6 @@ class LatencyView(PageView):
         """Query every figure again (in the background when served)."""
         if not hasattr(self, "_cards"):
             return
-        for widget, value in ((self._level, self.level), (self._by, self.by), (self._percentile, self.percentile)):
-            widget.value = value
         self._percentile.disabled = self.by == "none"  # ungrouped, all three are drawn
         self.in_background(self.query, self._show, busy=[self._body])
 

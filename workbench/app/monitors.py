@@ -137,10 +137,9 @@ class MonitorsView(PageView):
     error: str | None = None
 
     def _build(self) -> Any:
-        self._window = pn.widgets.Select(options=WINDOWS, value=self.window, width=170, margin=(5, 5))
-        self._window.param.watch(lambda e: setattr(self, "window", e.new), "value")
-        self._quiet = pn.widgets.Checkbox(label="Show quiet rules", value=self.show_quiet, margin=(12, 10))
-        self._quiet.param.watch(lambda e: setattr(self, "show_quiet", e.new), "value")
+        self._window = pn.widgets.Select.from_param(self.param.window, name="", options=WINDOWS, width=170,
+                                                    margin=(5, 5))
+        self._quiet = pn.widgets.Checkbox.from_param(self.param.show_quiet, name="Show quiet rules", margin=(12, 10))
         self._again = pn.widgets.Button(label="Check again", color="primary", width=120, margin=(5, 5))
         self._again.on_click(lambda _: self.refresh())
         self._status = pn.pane.HTML(status_line(), stylesheets=[CSS], height=20, margin=(0, 10),
@@ -151,11 +150,6 @@ class MonitorsView(PageView):
         self._rules = pn.pane.HTML("", stylesheets=[CSS, _PAGE_CSS], margin=(4, 10), sizing_mode="stretch_width")
         self.watch(self.refresh, "window")
         self.watch(self._show, "show_quiet")
-
-        def follow(*_: Any) -> None:
-            self._window.value, self._quiet.value = self.window, self.show_quiet
-
-        self.param.watch(follow, ["window", "show_quiet"])
         self.refresh()
         controls = pn.Row(self._window, self._quiet, self._again, sizing_mode="stretch_width", margin=(4, 5, 0, 5))
         return pn.Column(controls, self._status, self._cards,

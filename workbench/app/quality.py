@@ -312,8 +312,7 @@ class QualityView(PageView):
     url_params: ClassVar[tuple[str, ...]] = ("evaluation", "by", "review")
 
     def _build(self) -> Any:
-        self._by = pn.widgets.Select(options=_BY_LABELS, value=self.by, width=150, margin=(5, 5))
-        self._by.param.watch(lambda e: setattr(self, "by", e.new), "value")
+        self._by = pn.widgets.Select.from_param(self.param.by, name="", options=_BY_LABELS, width=150, margin=(5, 5))
         self._status = pn.pane.HTML(status_line(), stylesheets=[CSS], height=20, margin=(0, 10),
                                     sizing_mode="stretch_width")
         self._cards = pn.pane.HTML("", stylesheets=[CSS], sizing_mode="stretch_width", margin=(4, 10), height=62)
@@ -382,7 +381,6 @@ class QualityView(PageView):
         """Query every figure again."""
         if not hasattr(self, "_cards"):
             return
-        self._by.value = self.by
         start, end = self.scope.bounds()
         scope = {"filter": self.scope.filter or None, "start": start, "end": end, "project": self.scope.projects}
         try:

@@ -94,12 +94,10 @@ class SessionsView(PageView):
     url_params: ClassVar[tuple[str, ...]] = ("session_id", "search", "order", "page_no")
 
     def _build(self) -> Any:
-        self._search = pn.widgets.TextInput(placeholder="session or user id", value=self.search, width=200,
-                                            margin=(5, 5))
-        self._search.param.watch(lambda e: e.new.strip() != self.search and self.param.update(
-            search=e.new.strip(), page_no=1), "value")
-        self._order = pn.widgets.Select(options=_ORDERS, value=self.order, width=150, margin=(5, 5))
-        self._order.param.watch(lambda e: e.new != self.order and self.param.update(order=e.new, page_no=1), "value")
+        self._search = pn.widgets.TextInput.from_param(self.param.search, name="", placeholder="session or user id",
+                                                       width=200, margin=(5, 5))
+        self._order = pn.widgets.Select.from_param(self.param.order, name="", options=_ORDERS, width=150,
+                                                   margin=(5, 5))
         self._status = pn.pane.HTML(status_line(), stylesheets=[CSS], height=20, margin=(0, 10),
                                     sizing_mode="stretch_width")
         self._list = LinkedHTML(on_link=self._follow, sizing_mode="stretch_width", margin=(4, 8))
@@ -133,9 +131,12 @@ class SessionsView(PageView):
         return pn.Column(scope_row, self._status, pn.Row(left, right, sizing_mode="stretch_both", margin=0),
                          sizing_mode="stretch_both", margin=0)
 
-    def _list_changed(self, *_: Any) -> None:
-        self._search.value = self.search
-        self._order.value = self.order
+    @param.depends("search", "order", watch=True)
+    def _first_page(self) -> None:
+        if not self.applying:  # a link or URL states its page
+            self.page_no = 1
+
+    def _list_changed(self) -> None:
         self._load_list()
 
     def _follow(self, page: str, params: dict[str, str]) -> None:
@@ -152,8 +153,9 @@ class SessionsView(PageView):
     def _query_list(self) -> dict[str, Any]:
         selection = self.scope.selection()
         try:
-            total = count_sessions(self.reader, selection, search=self.search or None)
-            frame = sessions(self.reader, selection, search=self.search or None, order_by=self.order,
+            search = self.search.strip() or None
+            total = count_sessions(self.reader, selection, search=search)
+            frame = sessions(self.reader, selection, search=search, order_by=self.order,
                              limit=self.page_size, offset=(self.page_no - 1) * self.page_size)
         except WorkbenchError as exc:  # FilterError included
             return {"error": str(exc)}
