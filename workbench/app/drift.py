@@ -165,17 +165,12 @@ class DriftView(PageView):
 
     def _build(self) -> Any:
         def text(name: str, placeholder: str, width: int = 90) -> Any:
-            widget = pn.widgets.TextInput(value=getattr(self, name), placeholder=placeholder, width=width,
-                                          margin=(5, 3))
-            widget.param.watch(lambda e: setattr(self, name, e.new.strip()), "value")
-            self.param.watch(lambda e: setattr(widget, "value", e.new), name)
-            return widget
+            return pn.widgets.TextInput.from_param(self.param[name], name="", placeholder=placeholder, width=width,
+                                                   margin=(5, 3))
 
         def select(name: str, options: Any, width: int) -> Any:
-            widget = pn.widgets.Select(options=options, value=getattr(self, name), width=width, margin=(5, 3))
-            widget.param.watch(lambda e: setattr(self, name, e.new), "value")
-            self.param.watch(lambda e: setattr(widget, "value", e.new), name)
-            return widget
+            return pn.widgets.Select.from_param(self.param[name], name="", options=options, width=width,
+                                                margin=(5, 3))
 
         def label(words: str) -> Any:
             return pn.pane.HTML(f"<span class='wb-muted'>{words}</span>", stylesheets=[CSS], margin=(12, 2, 0, 8))
@@ -192,10 +187,8 @@ class DriftView(PageView):
             label("span"), text("span_name", "any name", 120),
             sizing_mode="stretch_width", margin=(4, 5, 0, 5),
         )
-        dims = pn.widgets.RadioButtonGroup(options={"2D": 2, "3D": 3}, value=self.dims, color="light", width=90,
-                                           margin=(5, 5))
-        dims.param.watch(lambda e: setattr(self, "dims", e.new), "value")
-        self.param.watch(lambda e: setattr(dims, "value", e.new), "dims")
+        dims = pn.widgets.RadioButtonGroup.from_param(self.param.dims, name="", options={"2D": 2, "3D": 3},
+                                                      color="light", width=90, margin=(5, 5))
         scope = self.scope.widgets(self.reader, filter_width=320)[3:]  # project and filter; times are the page's
         options = pn.Row(
             *scope, label("projection"), select("method", _METHODS, 130), dims,
@@ -280,12 +273,15 @@ class DriftView(PageView):
 
     def windows(self) -> tuple[Window, Window]:
         """The primary and reference windows the controls describe."""
+        def text(value: str) -> str | None:
+            return value.strip() or None
+
         project = self.scope.projects
-        common = {"project": project, "span_name": self.span_name or None, "filter": self.scope.filter or None}
-        primary = Window(start=self.primary_start or None, end=self.primary_end or None, **common)
+        common = {"project": project, "span_name": text(self.span_name), "filter": self.scope.filter or None}
+        primary = Window(start=text(self.primary_start), end=text(self.primary_end), **common)
         if self.baseline:
             return primary, Window(baseline=self.baseline)
-        return primary, Window(start=self.reference_start or None, end=self.reference_end or None, **common)
+        return primary, Window(start=text(self.reference_start), end=text(self.reference_end), **common)
 
     def refresh(self) -> None:
         """Start the analysis for the current controls (on the worker; the page does not wait)."""

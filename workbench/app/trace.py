@@ -151,9 +151,8 @@ class TraceView(PageView):
         self._costs: dict[str, dict[str, Any]] = {}
 
     def _build(self) -> Any:
-        self._id_input = pn.widgets.TextInput(placeholder="go to a trace id", value=self.trace_id,
-                                              width=250, margin=(8, 12), stylesheets=[_ID_CSS])
-        self._id_input.param.watch(self._typed_id, "value")
+        self._id_input = pn.widgets.TextInput.from_param(self.param.trace_id, name="", placeholder="go to a trace id",
+                                                         width=250, margin=(8, 12), stylesheets=[_ID_CSS])
         self._summary = LinkedHTML(on_link=self._follow, sizing_mode="stretch_width", margin=(6, 12), min_height=44)
         self._waterfall = Waterfall(sizing_mode="stretch_both", min_height=320, margin=(4, 6, 8, 12))
         self._waterfall.param.watch(lambda e: e.new and setattr(self, "span_id", e.new), "selected")
@@ -172,10 +171,12 @@ class TraceView(PageView):
         return pn.Column(pn.Row(self._summary, self._id_input, sizing_mode="stretch_width", margin=0),
                          self._body, sizing_mode="stretch_both", margin=0)
 
-    def _typed_id(self, event: Any) -> None:
-        trace_id = event.new.strip().lower()
-        if trace_id != self.trace_id:  # not this view showing its own trace's id
-            self.param.update(trace_id=trace_id, span_id="")
+    @param.depends("trace_id", watch=True, on_init=True)
+    def _normalize_id(self) -> None:
+        """A trace id as typed or pasted: hex, lowercase, without spaces."""
+        trace_id = self.trace_id.strip().lower()
+        if trace_id != self.trace_id:
+            self.trace_id = trace_id
 
     def _follow(self, page: str, params: dict[str, str]) -> None:
         if page == "trace" and params.get("trace_id") == self.trace_id:
@@ -188,7 +189,6 @@ class TraceView(PageView):
         self._load()
 
     def _load(self) -> None:
-        self._id_input.value = self.trace_id
         self.trace = None
         if not self.trace_id:
             self._show_message("Choose a trace on the <a href='?page=traces'>Traces</a> page, or paste its id above.")
