@@ -15,6 +15,7 @@ cache at once.
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 import pandas as pd
@@ -27,6 +28,7 @@ from workbench.app.figures import COLOR_BY, point_cloud
 from workbench.app.js_components import LinkedHTML
 from workbench.app.markup import esc, fmt_count, fmt_time, href, is_missing, short, zone_label
 from workbench.app.page import PageView, status_line
+from workbench.app.tables import Column, table
 from workbench.app.style import CSS
 from workbench.drift import (
     DriftJob,
@@ -59,64 +61,61 @@ def _score(value: Any, digits: int = 2) -> str:
 def _clusters_html(clusters: pd.DataFrame, selected: int | None) -> str:
     if clusters.empty:
         return "<div class='wb-muted'>No clusters.</div>"
-    feedback = "score_user_feedback" in clusters
-    rows = []
-    for r in clusters.to_dict("records"):
+    def cluster(r: dict[str, Any]) -> str:
         label = "noise" if r["cluster"] == -1 else f"#{r['cluster']}"
         gap = "<span class='wb-drift-gap' title='queries with few or no corpus documents near them'>gap</span>" \
             if r["coverage_gap"] else ""
-        chosen = " class='wb-selected'" if selected == r["cluster"] else ""
-        rows.append(
-            f"<tr{chosen}><td class='num'>{'' if is_missing(r['rank']) else int(r['rank'])}</td>"
-            f"<td><a href='{esc(href('drift', cluster=int(r['cluster'])))}'>{esc(label)}</a> {gap}"
-            f"<div class='wb-muted'>{esc(short(r['example'], 70)) if isinstance(r['example'], str) else ''}</div></td>"
-            f"<td class='num'>{fmt_count(r['primary'])}</td><td class='num'>{fmt_count(r['reference'])}</td>"
-            f"<td class='num'>{fmt_count(r['corpus'])}</td><td class='num'><b>{_score(r['drift_ratio'])}</b></td>"
-            f"<td class='num'>{_score(r['corpus_ratio'])}</td><td class='num'>{_score(r['mean_retrieval_score'])}</td>"
-            + (f"<td class='num'>{_score(r['score_user_feedback'])}</td>" if feedback else "") + "</tr>"
-        )
-    return ("<table class='wb-list wb-drift-clusters'><tr><th class='num'>#</th><th>Cluster</th>"
-            "<th class='num'>Primary</th><th class='num'>Ref.</th><th class='num'>Corpus</th>"
-            "<th class='num' title='(primary - reference) / (primary + reference), by share of each set'>Drift</th>"
-            "<th class='num' title='(queries - corpus) / (queries + corpus): 1 means no documents near'>Q/C</th>"
-            "<th class='num'>Retrieval</th>" + ("<th class='num'>Feedback</th>" if feedback else "")
-            + "</tr>" + "".join(rows) + "</table>")
+        example = esc(short(r["example"], 70)) if isinstance(r["example"], str) else ""
+        return (f"<a href='{esc(href('drift', cluster=int(r['cluster'])))}'>{esc(label)}</a> {gap}"
+                f"<div class='wb-muted'>{example}</div>")
+
+    columns = [
+        Column("#", lambda r: "" if is_missing(r["rank"]) else str(int(r["rank"])), numeric=True),
+        Column("Cluster", cluster),
+        Column("Primary", lambda r: fmt_count(r["primary"]), numeric=True),
+        Column("Ref.", lambda r: fmt_count(r["reference"]), numeric=True),
+        Column("Corpus", lambda r: fmt_count(r["corpus"]), numeric=True),
+        Column("Drift", lambda r: f"<b>{_score(r['drift_ratio'])}</b>", numeric=True,
+               title="(primary - reference) / (primary + reference), by share of each set"),
+        Column("Q/C", lambda r: _score(r["corpus_ratio"]), numeric=True,
+               title="(queries - corpus) / (queries + corpus): 1 means no documents near"),
+        Column("Retrieval", lambda r: _score(r["mean_retrieval_score"]), numeric=True),
+    ]
+    if "score_user_feedback" in clusters:
+        columns.append(Column("Feedback", lambda r: _score(r["score_user_feedback"]), numeric=True))
+    return table(clusters.to_dict("records"), columns, css="wb-drift-clusters",
+                 row_attrs=lambda r: " class='wb-selected'" if selected == r["cluster"] else "")
 
 
 def _queries_html(frame: pd.DataFrame, limit: int = 50) -> str:
     if frame.empty:
         return "<div class='wb-muted'>No queries in this cluster (corpus documents only).</div>"
-    rows = []
-    for r in frame.head(limit).to_dict("records"):
-        link = href("trace", trace_id=r["trace_id"])
-        rows.append(
-            f"<tr><td><a href='{esc(link)}'>{esc(short(r['text'], 140))}</a></td><td>{esc(r['source'])}</td>"
-            f"<td style='white-space:nowrap'>{esc(fmt_time(r['time']))}</td>"
-            f"<td class='num'>{_score(r.get('retrieval_score'))}</td>"
-            f"<td>{esc(r.get('top_document_id') or '')}</td></tr>"
-        )
     more = f"<div class='wb-muted'>{len(frame) - limit:,} more; export the cluster to see all.</div>" \
         if len(frame) > limit else ""
-    return (f"<table class='wb-list wb-drift-queries'><tr><th>Query</th><th>Window</th><th>When ({zone_label()})</th>"
-            "<th class='num'>Top score</th><th>Top document</th></tr>" + "".join(rows) + "</table>" + more)
+    return table(frame.head(limit).to_dict("records"), [
+        Column("Query", lambda r: f"<a href='{esc(href('trace', trace_id=r['trace_id']))}'>{esc(short(r['text'], 140))}</a>"),
+        Column("Window", lambda r: esc(r["source"])),
+        Column("When", lambda r: esc(fmt_time(r["time"])), nowrap=True, head=f"When ({esc(zone_label())})"),
+        Column("Top score", lambda r: _score(r.get("retrieval_score")), numeric=True),
+        Column("Top document", lambda r: esc(r.get("top_document_id") or "")),
+    ], css="wb-drift-queries") + more
 
 
 def _table_html(frame: pd.DataFrame, columns: dict[str, str], css: str, *, link: str | None = None) -> str:
     if frame.empty:
         return "<div class='wb-muted'>Nothing to show.</div>"
-    head = "".join(f"<th>{esc(title)}</th>" for title in columns.values())
-    rows = []
-    for r in frame.to_dict("records"):
-        cells = []
-        for i, name in enumerate(columns):
+    def cell(name: str, first: bool) -> Callable[[dict[str, Any]], str]:
+        def text(r: dict[str, Any]) -> str:
             value = r.get(name)
-            text = _score(value) if isinstance(value, float) else esc(short(value, 110)) if isinstance(value, str) \
+            shown = _score(value) if isinstance(value, float) else esc(short(value, 110)) if isinstance(value, str) \
                 else esc(fmt_time(value)) if isinstance(value, pd.Timestamp) else esc("" if is_missing(value) else value)
-            if i == 0 and link and isinstance(r.get(link), str):
-                text = f"<a href='{esc(href('trace', trace_id=r[link]))}'>{text}</a>"
-            cells.append(f"<td>{text}</td>")
-        rows.append("<tr>" + "".join(cells) + "</tr>")
-    return f"<table class='wb-list {css}'><tr>{head}</tr>" + "".join(rows) + "</table>"
+            if first and link and isinstance(r.get(link), str):
+                shown = f"<a href='{esc(href('trace', trace_id=r[link]))}'>{shown}</a>"
+            return shown
+        return text
+
+    return table(frame.to_dict("records"),
+                 [Column(title, cell(name, i == 0)) for i, (name, title) in enumerate(columns.items())], css=css)
 
 
 class DriftView(PageView):

@@ -23,6 +23,7 @@ from workbench.app.charts import bars, histogram, lines_over_time
 from workbench.app.js_components import LinkedHTML
 from workbench.app.markup import esc, fmt_count, fmt_ms, fmt_time, href, number, short, zone_label
 from workbench.app.page import PageView, status_line
+from workbench.app.tables import Column, table
 from workbench.app.style import CSS
 from workbench.errors import WorkbenchError
 
@@ -49,35 +50,36 @@ def _cards(summary: dict[str, Any], noun: str) -> str:
 def _slowest_html(frame: pd.DataFrame) -> str:
     if frame.empty:
         return "<div class='wb-muted'>No traces.</div>"
-    rows = []
-    for row in frame.itertuples(index=False):
-        status = "ERROR" if row.error_count else row.status_code
-        rows.append(
-            f"<tr><td class='num'><a href='{esc(href('trace', trace_id=row.trace_id))}'><b>{esc(fmt_ms(row.latency_ms))}</b></a></td>"
-            f"<td><a href='{esc(href('trace', trace_id=row.trace_id))}'>{esc(row.name)}</a></td>"
-            f"<td class='wb-status-{esc(status)}'>{esc(status)}</td>"
-            f"<td>{esc(fmt_time(row.start_time))}</td>"
-            f"<td class='num'>{fmt_count(row.span_count)}</td>"
-            f"<td>{esc(', '.join(row.models) if row.models is not None else '')}</td>"
-            f"<td>{esc(short(row.input_value, 90))}</td></tr>"
-        )
-    return (f"<table class='wb-list'><tr><th class='num'>Latency</th><th>Trace</th><th>Status</th><th>Start ({zone_label()})</th>"
-            "<th class='num'>Spans</th><th>Models</th><th>Input</th></tr>" + "".join(rows) + "</table>")
+
+    def link(r: Any, text: str) -> str:
+        return f"<a href='{esc(href('trace', trace_id=r.trace_id))}'>{text}</a>"
+
+    def status(r: Any) -> str:
+        code = "ERROR" if r.error_count else r.status_code
+        return f"<span class='wb-status-{esc(code)}'>{esc(code)}</span>"
+
+    return table(frame.itertuples(index=False), [
+        Column("Latency", lambda r: link(r, f"<b>{esc(fmt_ms(r.latency_ms))}</b>"), numeric=True),
+        Column("Trace", lambda r: link(r, esc(r.name))),
+        Column("Status", status),
+        Column("Start", lambda r: esc(fmt_time(r.start_time)), head=f"Start ({esc(zone_label())})"),
+        Column("Spans", lambda r: fmt_count(r.span_count), numeric=True),
+        Column("Models", lambda r: esc(", ".join(r.models) if r.models is not None else "")),
+        Column("Input", lambda r: esc(short(r.input_value, 90))),
+    ])
 
 
 def _models_html(frame: pd.DataFrame) -> str:
     if frame.empty:
         return "<div class='wb-muted'>No LLM calls.</div>"
-    rows = "".join(
-        f"<tr><td>{esc(r.model_name)}</td><td class='num'>{fmt_count(r.calls)}</td>"
-        f"<td class='num'>{esc(fmt_ms(r.ttft_p50))}</td><td class='num'>{esc(fmt_ms(r.ttft_p95))}</td>"
-        f"<td class='num'>{esc(fmt_ms(r.latency_p50))}</td><td class='num'>{esc(fmt_ms(r.latency_p95))}</td>"
-        f"<td class='num'>{esc(fmt_ms(r.latency_p99))}</td><td class='num'>{esc(number(r.tokens_per_s_p50))}</td></tr>"
-        for r in frame.itertuples(index=False)
-    )
-    return ("<table class='wb-list'><tr><th>Model</th><th class='num'>Calls</th><th class='num'>TTFT p50</th>"
-            "<th class='num'>TTFT p95</th><th class='num'>p50</th><th class='num'>p95</th><th class='num'>p99</th>"
-            "<th class='num'>Tokens/s p50</th></tr>" + rows + "</table>")
+    ms = {"TTFT p50": "ttft_p50", "TTFT p95": "ttft_p95", "p50": "latency_p50", "p95": "latency_p95",
+          "p99": "latency_p99"}
+    return table(frame.itertuples(index=False), [
+        Column("Model", lambda r: esc(r.model_name)),
+        Column("Calls", lambda r: fmt_count(r.calls), numeric=True),
+        *[Column(label, lambda r, key=key: esc(fmt_ms(getattr(r, key))), numeric=True) for label, key in ms.items()],
+        Column("Tokens/s p50", lambda r: esc(number(r.tokens_per_s_p50)), numeric=True),
+    ])
 
 
 class LatencyView(PageView):

@@ -13,6 +13,7 @@ from workbench.analysis.sessions import count_sessions, session_turns, sessions
 from workbench.app.js_components import LinkedHTML
 from workbench.app.markup import esc, fmt_count, fmt_ms, fmt_time, fold, href, is_missing, short, zone_label
 from workbench.app.page import PageView, status_line
+from workbench.app.tables import Column, table
 from workbench.app.style import CSS
 from workbench.errors import WorkbenchError
 
@@ -27,20 +28,20 @@ def sessions_html(frame: pd.DataFrame, selected: str) -> str:
     """The list of sessions, each a link that selects it."""
     if frame.empty:
         return "<div class='wb-empty'>No sessions. Spans join a session through <span class='wb-mono'>session.id</span>.</div>"
-    rows = []
-    for r in frame.itertuples(index=False):
-        style = " style='background:#e0ecff'" if r.session_id == selected else ""
+    def session(r: Any) -> str:
         errors = f" <span class='wb-error-text'>&#9888; {r.error_count}</span>" if r.error_count else ""
-        rows.append(
-            f"<tr{style}><td><a href='{esc(href('sessions', session_id=r.session_id))}'><b>{esc(r.session_id)}</b></a>{errors}"
-            f"<div class='wb-muted'>{esc(short(r.first_input, 70))}</div></td>"
-            f"<td style='white-space:nowrap'>{esc(r.user_id)}</td><td class='num'>{fmt_count(r.turns)}</td>"
-            f"<td class='num'>{esc(fmt_ms(r.duration_ms))}</td><td class='num'>{fmt_count(r.total_tokens)}</td>"
-            f"<td style='white-space:nowrap'>{esc(fmt_time(r.last_end))}</td></tr>"
-        )
-    return ("<table class='wb-list'><tr><th>Session</th><th>User</th><th class='num'>Turns</th>"
-            f"<th class='num'>Duration</th><th class='num'>Tokens</th><th>Last activity ({zone_label()})</th></tr>"
-            + "".join(rows) + "</table>")
+        return (f"<a href='{esc(href('sessions', session_id=r.session_id))}'><b>{esc(r.session_id)}</b></a>{errors}"
+                f"<div class='wb-muted'>{esc(short(r.first_input, 70))}</div>")
+
+    return table(frame.itertuples(index=False), [
+        Column("Session", session),
+        Column("User", lambda r: esc(r.user_id), nowrap=True),
+        Column("Turns", lambda r: fmt_count(r.turns), numeric=True),
+        Column("Duration", lambda r: esc(fmt_ms(r.duration_ms)), numeric=True),
+        Column("Tokens", lambda r: fmt_count(r.total_tokens), numeric=True),
+        Column("Last activity", lambda r: esc(fmt_time(r.last_end)), nowrap=True,
+               head=f"Last activity ({esc(zone_label())})"),
+    ], row_attrs=lambda r: " style='background:#e0ecff'" if r.session_id == selected else "")
 
 
 def turns_html(session_id: str, turns: pd.DataFrame) -> str:

@@ -11,19 +11,18 @@ import param
 
 from workbench.app.js_components import LinkedHTML
 from workbench.app.markup import (
-    GridColumn,
     cost_html,
     esc,
     fmt_count,
     fmt_ms,
     fmt_time,
-    grid,
     href,
     is_missing,
     short,
     zone_label,
 )
 from workbench.app.page import PageView, cached_facets, status_line
+from workbench.app.tables import GridColumn, grid
 from workbench.app.style import CSS
 from workbench.errors import FilterError, WorkbenchError
 from workbench.model import SpanKind
