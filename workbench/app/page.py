@@ -189,9 +189,9 @@ class InlineLinks:
         if self._follow is not None:
             self.scope.param.unwatch(self._follow)
             self._follow = None
-        if self.view is not None:
-            self.view.close()
-        self.view = None
+        view, self.view = self.view, None
+        if view is not None:
+            view.close()
         self.panel.clear()
 
     def open(self, page: str, **params: Any) -> None:
@@ -317,7 +317,7 @@ class PageView(Viewer):
     def close(self) -> None:
         """End the view: stop its periodic work and remove every watcher it registered."""
         self.hidden()
-        if isinstance(self.links, InlineLinks):
+        if self.standalone and isinstance(self.links, InlineLinks):  # its own, not the one it was opened by
             self.links.close()
         for target, watcher in self._watchers:
             try:

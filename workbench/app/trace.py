@@ -217,7 +217,12 @@ class TraceView(PageView):
         self._body.visible = False
 
     def _select(self) -> None:
-        if self.trace is None or self.span_id not in self.trace.nodes:
+        if self.trace is None:
+            return
+        if self.span_id not in self.trace.nodes:  # none (a URL without one) or another trace's
+            first = next(iter(self.trace), None)
+            if first is not None:
+                self.settle(span_id=first.span_id)  # selects it
             return
         node = self.trace.nodes[self.span_id]
         span = node.span
