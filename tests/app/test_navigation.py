@@ -9,6 +9,7 @@ import re
 from urllib.parse import parse_qs, urlparse
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.app.browser import new_app_page, serve_app
 
@@ -88,17 +89,17 @@ def test_back_restores_the_filter_before(app, dataset):
     app.page.go_back()  # the time range goes, the filter stays
     app.wait_url(range=None, filter="status_code == 'ERROR'")
     app.wait_for(".wb-muted", text=f"{len(set(dataset.errors))} traces match")
-    assert app.page.locator("select").first.input_value() == "All time"
+    expect(app.page.locator("select").first).to_have_value("All time", timeout=30_000)
 
     app.page.go_back()  # no filter: every trace again, and an empty box
     app.wait_url(page="traces", filter=None)
     app.wait_for(".wb-muted", text=f"{len(dataset.trace_ids)} traces match")
-    assert box.input_value() == ""
+    expect(box).to_have_value("", timeout=30_000)
 
     app.page.go_forward()
     app.wait_url(filter="status_code == 'ERROR'")
     app.wait_for(".wb-muted", text=f"{len(set(dataset.errors))} traces match")
-    assert box.input_value() == "status_code == 'ERROR'"
+    expect(box).to_have_value("status_code == 'ERROR'", timeout=30_000)
 
 
 def test_back_restores_the_span_selected_before(app, dataset):
