@@ -34,8 +34,8 @@ from workbench.app.charts import PALETTE
 from workbench.app.js_components import LinkedHTML
 from workbench.app.markup import esc, fmt_count, fmt_time, fmt_usd, href, is_missing, zone_label
 from workbench.app.page import PageView, status_line
-from workbench.app.tables import Column, table
 from workbench.app.style import CSS, FONT
+from workbench.app.tables import Column, table
 from workbench.errors import FilterError, WorkbenchError
 from workbench.pricing.money import AXIS_FORMAT, rate
 from workbench.pricing.prices import Prices

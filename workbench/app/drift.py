@@ -28,8 +28,8 @@ from workbench.app.figures import COLOR_BY, point_cloud
 from workbench.app.js_components import LinkedHTML
 from workbench.app.markup import esc, fmt_count, fmt_time, href, is_missing, short, zone_label
 from workbench.app.page import PageView, status_line
-from workbench.app.tables import Column, table
 from workbench.app.style import CSS
+from workbench.app.tables import Column, table
 from workbench.drift import (
     DriftJob,
     DriftParams,

@@ -23,8 +23,8 @@ from workbench.app.charts import bars, histogram, lines_over_time
 from workbench.app.js_components import LinkedHTML
 from workbench.app.markup import esc, fmt_count, fmt_ms, fmt_time, href, number, short, zone_label
 from workbench.app.page import PageView, status_line
-from workbench.app.tables import Column, table
 from workbench.app.style import CSS
+from workbench.app.tables import Column, table
 from workbench.errors import WorkbenchError
 
 __all__ = ["LatencyView"]

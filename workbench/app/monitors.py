@@ -17,8 +17,8 @@ import param
 from workbench.app.js_components import LinkedHTML
 from workbench.app.markup import esc, fmt_time, href, zone_label
 from workbench.app.page import PageView, status_line
-from workbench.app.tables import Column, table
 from workbench.app.style import CSS
+from workbench.app.tables import Column, table
 from workbench.errors import WorkbenchError
 from workbench.monitors import Result, Results, Rule, check
 

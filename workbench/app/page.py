@@ -409,7 +409,7 @@ class _Hold:
         if self.outer is None:
             self.view._held = []
 
-    def __exit__(self, *exc: Any) -> None:
+    def __exit__(self, *exc: object) -> None:
         if self.outer is not None:
             return
         waiting, self.view._held = self.view._held or [], None

@@ -35,8 +35,8 @@ from workbench.app.charts import PALETTE, bars
 from workbench.app.js_components import LinkedHTML
 from workbench.app.markup import esc, fmt_count, fmt_time, href, is_missing, short, zone_label
 from workbench.app.page import PageView, status_line
-from workbench.app.tables import Column, table
 from workbench.app.style import CSS, FONT
+from workbench.app.tables import Column, table
 from workbench.errors import FilterError, WorkbenchError
 from workbench.evals import annotate
 

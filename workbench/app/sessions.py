@@ -13,8 +13,8 @@ from workbench.analysis.sessions import count_sessions, session_turns, sessions
 from workbench.app.js_components import LinkedHTML
 from workbench.app.markup import esc, fmt_count, fmt_ms, fmt_time, fold, href, is_missing, short, zone_label
 from workbench.app.page import PageView, status_line
-from workbench.app.tables import Column, table
 from workbench.app.style import CSS
+from workbench.app.tables import Column, table
 from workbench.errors import WorkbenchError
 
 __all__ = ["SessionsView"]

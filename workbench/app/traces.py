@@ -22,8 +22,8 @@ from workbench.app.markup import (
     zone_label,
 )
 from workbench.app.page import PageView, cached_facets, status_line
-from workbench.app.tables import GridColumn, grid
 from workbench.app.style import CSS
+from workbench.app.tables import GridColumn, grid
 from workbench.errors import FilterError, WorkbenchError
 from workbench.model import SpanKind
 from workbench.read import Selection
