@@ -109,6 +109,19 @@ def _text(value: Any) -> str:
     return "" if is_missing(value) else str(value)
 
 
+def _grid_cell(key: str, html: bool) -> Callable[[tuple[dict[str, Any], str]], str]:
+    def cell(row: tuple[dict[str, Any], str]) -> str:
+        text = _text(row[0].get(key))
+        return text if html else esc(text)
+    return cell
+
+
+def _grid_tip(key: str) -> Callable[[tuple[dict[str, Any], str]], str]:
+    def tip(row: tuple[dict[str, Any], str]) -> str:
+        return _text(row[0].get(key))[:500]
+    return tip
+
+
 def grid(columns: Sequence[GridColumn], rows: Sequence[dict[str, Any]], row_hrefs: Sequence[str],
          *, empty: str = "Nothing matches.") -> str:
     """A table whose rows open ``row_hrefs`` when clicked and whose headers sort.
@@ -120,10 +133,7 @@ def grid(columns: Sequence[GridColumn], rows: Sequence[dict[str, Any]], row_href
         arrow = {"asc": " \u25b2", "desc": " \u25bc"}.get(c.sorted, "")
         label = esc(c.label) + arrow
         head = f'<a href="{esc(c.sort_href)}" title="sort by {esc(c.label)}">{label}</a>' if c.sort_href else label
-        drawn.append(Column(
-            c.label, (lambda r, k=c.key: _text(r[0].get(k))) if c.html else (lambda r, k=c.key: esc(_text(r[0].get(k)))),
-            numeric=c.numeric, head=head, head_css="sorted" if c.sorted else "",
-            tip=None if c.html else (lambda r, k=c.key: _text(r[0].get(k))[:500]),
-        ))
+        drawn.append(Column(c.label, _grid_cell(c.key, c.html), numeric=c.numeric, head=head,
+                            head_css="sorted" if c.sorted else "", tip=None if c.html else _grid_tip(c.key)))
     return table(list(zip(rows, row_hrefs)), drawn, base="wb-grid", widths=[c.width for c in columns],
                  row_attrs=lambda r: f' data-href="{esc(r[1])}"', empty=empty)
