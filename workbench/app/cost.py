@@ -35,6 +35,7 @@ from workbench.app.js_components import LinkedHTML
 from workbench.app.markup import esc, fmt_count, fmt_time, fmt_usd, href, is_missing, zone_label
 from workbench.app.page import PageView, status_line
 from workbench.app.style import CSS, FONT
+from workbench.app.tables import Column, table
 from workbench.errors import FilterError, WorkbenchError
 from workbench.pricing.money import AXIS_FORMAT, rate
 from workbench.pricing.prices import Prices
@@ -189,55 +190,53 @@ def _cards(totals: pd.Series, per_request: pd.Series, burn: pd.DataFrame) -> str
 def _groups_html(frame: pd.DataFrame, by: str, label: str) -> str:
     if frame.empty:
         return "<div class='wb-muted'>No model calls in this range.</div>"
-    rows = "".join(
-        f"<tr><td>{esc(getattr(r, by))}</td><td class='num'>{fmt_count(r.calls)}</td>"
-        f"<td class='num'>{_tokens(r.total_tokens)}</td><td class='num'><b>{fmt_usd(r.cost)}</b></td>"
-        f"<td class='num'>{'' if is_missing(r.share) else f'{r.share:.0%}'}</td>"
-        f"<td class='num'>{fmt_usd(r.per_day_before)} &rarr; {fmt_usd(r.per_day_after)}</td>"
-        f"<td class='num'>{_change(r.change)}</td></tr>"
-        for r in frame.itertuples(index=False)
-    )
-    return (f"<table class='wb-list wb-cost-groups'><tr><th>{esc(label)}</th><th class='num'>Calls</th>"
-            "<th class='num'>Tokens</th><th class='num'>Cost</th><th class='num'>Share</th>"
-            "<th class='num'>Per day, first half &rarr; second half</th><th class='num'>Change</th></tr>"
-            + rows + "</table>")
+    return table(frame.itertuples(index=False), [
+        Column(label, lambda r: esc(getattr(r, by))),
+        Column("Calls", lambda r: fmt_count(r.calls), numeric=True),
+        Column("Tokens", lambda r: _tokens(r.total_tokens), numeric=True),
+        Column("Cost", lambda r: f"<b>{fmt_usd(r.cost)}</b>", numeric=True),
+        Column("Share", lambda r: "" if is_missing(r.share) else f"{r.share:.0%}", numeric=True),
+        Column("Per day, first half \u2192 second half",
+               lambda r: f"{fmt_usd(r.per_day_before)} &rarr; {fmt_usd(r.per_day_after)}", numeric=True),
+        Column("Change", lambda r: _change(r.change), numeric=True),
+    ], css="wb-cost-groups")
 
 
 def _traces_html(frame: pd.DataFrame) -> str:
     if frame.empty:
         return "<div class='wb-muted'>No traces.</div>"
-    rows = []
-    for r in frame.itertuples(index=False):
-        link = esc(href("trace", trace_id=r.trace_id))
+
+    def cost(r: Any) -> str:
         flag = f" <span class='wb-unpriced' title='calls without a price'>+{r.unpriced_calls} unpriced</span>" \
             if r.unpriced_calls else ""
-        rows.append(
-            f"<tr><td class='num'><a href='{link}'><b>{fmt_usd(r.cost)}</b></a>{flag}</td>"
-            f"<td><a href='{link}'>{esc(r.name)}</a></td><td>{esc(r.user_id)}</td>"
-            f"<td class='num'>{fmt_count(r.calls)}</td><td class='num'>{_tokens(r.total_tokens)}</td>"
-            f"<td style='white-space:nowrap'>{esc(fmt_time(r.start_time))}</td></tr>"
-        )
-    return ("<table class='wb-list wb-top-traces'><tr><th class='num'>Cost</th><th>Trace</th><th>User</th>"
-            f"<th class='num'>Calls</th><th class='num'>Tokens</th><th>Start ({zone_label()})</th></tr>"
-            + "".join(rows) + "</table>")
+        return f"<a href='{esc(href('trace', trace_id=r.trace_id))}'><b>{fmt_usd(r.cost)}</b></a>{flag}"
+
+    return table(frame.itertuples(index=False), [
+        Column("Cost", cost, numeric=True),
+        Column("Trace", lambda r: f"<a href='{esc(href('trace', trace_id=r.trace_id))}'>{esc(r.name)}</a>"),
+        Column("User", lambda r: esc(r.user_id)),
+        Column("Calls", lambda r: fmt_count(r.calls), numeric=True),
+        Column("Tokens", lambda r: _tokens(r.total_tokens), numeric=True),
+        Column("Start", lambda r: esc(fmt_time(r.start_time)), nowrap=True, head=f"Start ({esc(zone_label())})"),
+    ], css="wb-top-traces")
 
 
 def _users_html(frame: pd.DataFrame) -> str:
     if frame.empty:
         return "<div class='wb-muted'>No users.</div>"
-    rows = []
-    for r in frame.itertuples(index=False):
-        user = esc(r.user)
-        if r.user != "(none)":
-            user = f"<a href='{esc(href('traces', filter=f'user_id == {r.user!r}'))}'>{user}</a>"
-        rows.append(
-            f"<tr><td>{user}</td><td class='num'><b>{fmt_usd(r.cost)}</b></td>"
-            f"<td class='num'>{fmt_count(r.requests)}</td><td class='num'>{fmt_usd(r.cost_per_request)}</td>"
-            f"<td class='num'>{_tokens(r.total_tokens)}</td></tr>"
-        )
-    return ("<table class='wb-list wb-top-users'><tr><th>User</th><th class='num'>Cost</th>"
-            "<th class='num'>Requests</th><th class='num'>Per request</th><th class='num'>Tokens</th></tr>"
-            + "".join(rows) + "</table>")
+
+    def user(r: Any) -> str:
+        if r.user == "(none)":
+            return esc(r.user)
+        return f"<a href='{esc(href('traces', filter=f'user_id == {r.user!r}'))}'>{esc(r.user)}</a>"
+
+    return table(frame.itertuples(index=False), [
+        Column("User", user),
+        Column("Cost", lambda r: f"<b>{fmt_usd(r.cost)}</b>", numeric=True),
+        Column("Requests", lambda r: fmt_count(r.requests), numeric=True),
+        Column("Per request", lambda r: fmt_usd(r.cost_per_request), numeric=True),
+        Column("Tokens", lambda r: _tokens(r.total_tokens), numeric=True),
+    ], css="wb-top-users")
 
 
 def _unpriced_html(frame: pd.DataFrame) -> str:
@@ -247,17 +246,16 @@ def _unpriced_html(frame: pd.DataFrame) -> str:
         html = ("<div class='wb-muted wb-unpriced-none'>Every model called has a price (or its calls a cost "
                 "of their own).</div>")
     else:
-        rows = "".join(
-            f"<tr><td><b>{esc(r.model_name) if not is_missing(r.model_name) else '(no model name)'}</b></td>"
-            f"<td>{esc(r.provider)}</td><td class='num'>{fmt_count(r.unpriced_calls)}</td>"
-            f"<td class='num'>{_tokens(r.prompt_tokens)}</td><td class='num'>{_tokens(r.completion_tokens)}</td>"
-            f"<td class='num'>{fmt_usd(r.client_cost) if not is_missing(r.client_cost) else ''}</td>"
-            f"<td class='wb-muted'>{esc(r.reason)}</td></tr>"
-            for r in waiting.itertuples(index=False)
-        )
-        html = ("<table class='wb-list wb-unpriced-models'><tr><th>Model</th><th>Provider</th>"
-                "<th class='num'>Unpriced calls</th><th class='num'>Input tokens</th><th class='num'>Output tokens</th>"
-                "<th class='num'>Sent cost</th><th>Why</th></tr>" + rows + "</table>")
+        html = table(waiting.itertuples(index=False), [
+            Column("Model", lambda r: f"<b>{'(no model name)' if is_missing(r.model_name) else esc(r.model_name)}</b>"),
+            Column("Provider", lambda r: esc(r.provider)),
+            Column("Unpriced calls", lambda r: fmt_count(r.unpriced_calls), numeric=True),
+            Column("Input tokens", lambda r: _tokens(r.prompt_tokens), numeric=True),
+            Column("Output tokens", lambda r: _tokens(r.completion_tokens), numeric=True),
+            Column("Sent cost", lambda r: "" if is_missing(r.client_cost) else fmt_usd(r.client_cost),
+                   numeric=True),
+            Column("Why", lambda r: f"<span class='wb-muted'>{esc(r.reason)}</span>"),
+        ], css="wb-unpriced-models")
     if len(free):
         names = ", ".join(f"{esc(m)} ({fmt_count(n)} calls)" for m, n in zip(free["model_name"], free["calls"]))
         html += (f"<div class='wb-muted' style='margin-top:6px'>No price either, but their senders report what "
@@ -278,7 +276,7 @@ class CostView(PageView):
             ``session`` or ``prompt_version``.
         every: ``day`` or ``hour`` buckets.
         show: Plot ``cost`` or ``tokens``.
-        budget: A daily budget in USD, drawn on the burn chart (0: none).
+        budget: A daily budget in USD, drawn on the burn chart (None: none).
         feature_key: The attribute naming a call's feature (empty: ``metadata``'s ``feature``,
             else a ``feature`` attribute).
         prices: The prices to show and edit (default: the configured price file).
@@ -287,7 +285,7 @@ class CostView(PageView):
     by = param.Selector(default="feature", objects=list(DIMENSIONS), doc="Group by.")
     every = param.Selector(default="day", objects=["day", "hour"], doc="The bucket of the chart.")
     show = param.Selector(default="cost", objects=["cost", "tokens"], doc="What the chart shows.")
-    budget = param.Number(default=0.0, bounds=(0, None), doc="Daily budget in USD; 0 for none.")
+    budget = param.Number(default=None, allow_None=True, bounds=(0, None), doc="Daily budget in USD; None for none.")
     feature_key = param.String(default="", doc="The attribute naming a call's feature.")
 
     url_params: ClassVar[tuple[str, ...]] = ("by", "every", "show", "budget", "feature_key")
@@ -299,21 +297,18 @@ class CostView(PageView):
     # Layout -----------------------------------------------------------------------------
 
     def _build(self) -> Any:
-        self._by = pn.widgets.Select(options=_BY_LABELS, value=self.by, width=140, margin=(5, 5))
-        self._every = pn.widgets.RadioButtonGroup(options={"Per day": "day", "Per hour": "hour"}, value=self.every,
-                                                  color="light", width=150, margin=(5, 5))
-        self._show = pn.widgets.RadioButtonGroup(options={"Cost": "cost", "Tokens": "tokens"}, value=self.show,
-                                                 color="light", width=130, margin=(5, 5))
-        self._feature_key = pn.widgets.TextInput(placeholder="feature attribute (default: metadata.feature)",
-                                                 value=self.feature_key, width=260, margin=(5, 5),
-                                                 visible=self.by == "feature")
-        self._budget = pn.widgets.FloatInput(value=self.budget or None, placeholder="daily budget, USD", start=0,
-                                             width=150, margin=(5, 5))
-        self._by.param.watch(lambda e: setattr(self, "by", e.new), "value")
-        self._every.param.watch(lambda e: setattr(self, "every", e.new), "value")
-        self._show.param.watch(lambda e: setattr(self, "show", e.new), "value")
-        self._feature_key.param.watch(lambda e: setattr(self, "feature_key", e.new.strip()), "value")
-        self._budget.param.watch(lambda e: setattr(self, "budget", float(e.new or 0)), "value")
+        self._by = pn.widgets.Select.from_param(self.param.by, name="", options=_BY_LABELS, width=140, margin=(5, 5))
+        self._every = pn.widgets.RadioButtonGroup.from_param(
+            self.param.every, name="", options={"Per day": "day", "Per hour": "hour"}, color="light", width=150,
+            margin=(5, 5))
+        self._show = pn.widgets.RadioButtonGroup.from_param(
+            self.param.show, name="", options={"Cost": "cost", "Tokens": "tokens"}, color="light", width=130,
+            margin=(5, 5))
+        self._feature_key = pn.widgets.TextInput.from_param(
+            self.param.feature_key, name="", placeholder="feature attribute (default: metadata.feature)", width=260,
+            margin=(5, 5), visible=self.by == "feature")
+        self._budget = pn.widgets.FloatInput.from_param(self.param.budget, name="", placeholder="daily budget, USD",
+                                                        start=0, width=150, margin=(5, 5))
         self._status = pn.pane.HTML(status_line(), stylesheets=[CSS], height=20, margin=(0, 10),
                                     sizing_mode="stretch_width")
         self._cards = pn.pane.HTML("", stylesheets=[CSS], sizing_mode="stretch_width", margin=(4, 10), height=62)
@@ -326,8 +321,8 @@ class CostView(PageView):
         self._unpriced = pn.pane.HTML("", stylesheets=[_PAGE_CSS], sizing_mode="stretch_width", margin=(4, 10))
         self._price_form = self._build_price_form()
         self._price_tables = self._build_price_tables()
-        self.param.watch(lambda _: self.refresh(), ["by", "every", "show", "budget", "feature_key"])
-        self.scope.param.watch(lambda _: self.refresh(), list(self.scope.url_params))
+        self.watch(self.refresh, ["by", "every", "show", "budget", "feature_key"])
+        self.watch(self.refresh, self.scope.url_params, on=self.scope)
 
         def heading(text: str, note: str = "") -> Any:
             extra = f" <span class='wb-muted' style='font-weight:400'>{note}</span>" if note else ""
@@ -445,11 +440,10 @@ class CostView(PageView):
         """Query every figure again, with the current prices."""
         if not hasattr(self, "_cards"):
             return
-        self._by.value, self._every.value, self._show.value = self.by, self.every, self.show
         self._feature_key.visible = self.by == "feature"
         selection = self.scope.selection()
         expression = selection.filter
-        key = self.feature_key or None
+        key = self.feature_key.strip() or None
         try:
             table = self.prices.table()
             over_time = cost_by(self.reader, selection, by=self.by, every=self.every, feature_key=key,

@@ -15,6 +15,7 @@ cache at once.
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 import pandas as pd
@@ -28,6 +29,7 @@ from workbench.app.js_components import LinkedHTML
 from workbench.app.markup import esc, fmt_count, fmt_time, href, is_missing, short, zone_label
 from workbench.app.page import PageView, status_line
 from workbench.app.style import CSS
+from workbench.app.tables import Column, table
 from workbench.drift import (
     DriftJob,
     DriftParams,
@@ -59,65 +61,63 @@ def _score(value: Any, digits: int = 2) -> str:
 def _clusters_html(clusters: pd.DataFrame, selected: int | None) -> str:
     if clusters.empty:
         return "<div class='wb-muted'>No clusters.</div>"
-    feedback = "score_user_feedback" in clusters
-    rows = []
-    for r in clusters.to_dict("records"):
+    def cluster(r: dict[str, Any]) -> str:
         label = "noise" if r["cluster"] == -1 else f"#{r['cluster']}"
         gap = "<span class='wb-drift-gap' title='queries with few or no corpus documents near them'>gap</span>" \
             if r["coverage_gap"] else ""
-        chosen = " class='wb-selected'" if selected == r["cluster"] else ""
-        rows.append(
-            f"<tr{chosen}><td class='num'>{'' if is_missing(r['rank']) else int(r['rank'])}</td>"
-            f"<td><a href='{esc(href('drift', cluster=int(r['cluster'])))}'>{esc(label)}</a> {gap}"
-            f"<div class='wb-muted'>{esc(short(r['example'], 70)) if isinstance(r['example'], str) else ''}</div></td>"
-            f"<td class='num'>{fmt_count(r['primary'])}</td><td class='num'>{fmt_count(r['reference'])}</td>"
-            f"<td class='num'>{fmt_count(r['corpus'])}</td><td class='num'><b>{_score(r['drift_ratio'])}</b></td>"
-            f"<td class='num'>{_score(r['corpus_ratio'])}</td><td class='num'>{_score(r['mean_retrieval_score'])}</td>"
-            + (f"<td class='num'>{_score(r['score_user_feedback'])}</td>" if feedback else "") + "</tr>"
-        )
-    return ("<table class='wb-list wb-drift-clusters'><tr><th class='num'>#</th><th>Cluster</th>"
-            "<th class='num'>Primary</th><th class='num'>Ref.</th><th class='num'>Corpus</th>"
-            "<th class='num' title='(primary - reference) / (primary + reference), by share of each set'>Drift</th>"
-            "<th class='num' title='(queries - corpus) / (queries + corpus): 1 means no documents near'>Q/C</th>"
-            "<th class='num'>Retrieval</th>" + ("<th class='num'>Feedback</th>" if feedback else "")
-            + "</tr>" + "".join(rows) + "</table>")
+        example = esc(short(r["example"], 70)) if isinstance(r["example"], str) else ""
+        return (f"<a href='{esc(href('drift', cluster=int(r['cluster'])))}'>{esc(label)}</a> {gap}"
+                f"<div class='wb-muted'>{example}</div>")
+
+    columns = [
+        Column("#", lambda r: "" if is_missing(r["rank"]) else str(int(r["rank"])), numeric=True),
+        Column("Cluster", cluster),
+        Column("Primary", lambda r: fmt_count(r["primary"]), numeric=True),
+        Column("Ref.", lambda r: fmt_count(r["reference"]), numeric=True),
+        Column("Corpus", lambda r: fmt_count(r["corpus"]), numeric=True),
+        Column("Drift", lambda r: f"<b>{_score(r['drift_ratio'])}</b>", numeric=True,
+               title="(primary - reference) / (primary + reference), by share of each set"),
+        Column("Q/C", lambda r: _score(r["corpus_ratio"]), numeric=True,
+               title="(queries - corpus) / (queries + corpus): 1 means no documents near"),
+        Column("Retrieval", lambda r: _score(r["mean_retrieval_score"]), numeric=True),
+    ]
+    if "score_user_feedback" in clusters:
+        columns.append(Column("Feedback", lambda r: _score(r["score_user_feedback"]), numeric=True))
+    return table(clusters.to_dict("records"), columns, css="wb-drift-clusters",
+                 row_attrs=lambda r: " class='wb-selected'" if selected == r["cluster"] else "")
 
 
 def _queries_html(frame: pd.DataFrame, limit: int = 50) -> str:
     if frame.empty:
         return "<div class='wb-muted'>No queries in this cluster (corpus documents only).</div>"
-    rows = []
-    for r in frame.head(limit).to_dict("records"):
-        link = href("trace", trace_id=r["trace_id"])
-        rows.append(
-            f"<tr><td><a href='{esc(link)}'>{esc(short(r['text'], 140))}</a></td><td>{esc(r['source'])}</td>"
-            f"<td style='white-space:nowrap'>{esc(fmt_time(r['time']))}</td>"
-            f"<td class='num'>{_score(r.get('retrieval_score'))}</td>"
-            f"<td>{esc(r.get('top_document_id') or '')}</td></tr>"
-        )
     more = f"<div class='wb-muted'>{len(frame) - limit:,} more; export the cluster to see all.</div>" \
         if len(frame) > limit else ""
-    return (f"<table class='wb-list wb-drift-queries'><tr><th>Query</th><th>Window</th><th>When ({zone_label()})</th>"
-            "<th class='num'>Top score</th><th>Top document</th></tr>" + "".join(rows) + "</table>" + more)
+    return table(frame.head(limit).to_dict("records"), [
+        Column("Query", lambda r: f"<a href='{esc(href('trace', trace_id=r['trace_id']))}'>"
+                                  f"{esc(short(r['text'], 140))}</a>"),
+        Column("Window", lambda r: esc(r["source"])),
+        Column("When", lambda r: esc(fmt_time(r["time"])), nowrap=True, head=f"When ({esc(zone_label())})"),
+        Column("Top score", lambda r: _score(r.get("retrieval_score")), numeric=True),
+        Column("Top document", lambda r: esc(r.get("top_document_id") or "")),
+    ], css="wb-drift-queries") + more
 
 
 def _table_html(frame: pd.DataFrame, columns: dict[str, str], css: str, *, link: str | None = None) -> str:
     if frame.empty:
         return "<div class='wb-muted'>Nothing to show.</div>"
-    head = "".join(f"<th>{esc(title)}</th>" for title in columns.values())
-    rows = []
-    for r in frame.to_dict("records"):
-        cells = []
-        for i, name in enumerate(columns):
+    def cell(name: str, first: bool) -> Callable[[dict[str, Any]], str]:
+        def text(r: dict[str, Any]) -> str:
             value = r.get(name)
-            text = _score(value) if isinstance(value, float) else esc(short(value, 110)) if isinstance(value, str) \
+            shown = _score(value) if isinstance(value, float) else esc(short(value, 110)) if isinstance(value, str) \
                 else esc(fmt_time(value)) if isinstance(value, pd.Timestamp) \
                 else esc("" if is_missing(value) else value)
-            if i == 0 and link and isinstance(r.get(link), str):
-                text = f"<a href='{esc(href('trace', trace_id=r[link]))}'>{text}</a>"
-            cells.append(f"<td>{text}</td>")
-        rows.append("<tr>" + "".join(cells) + "</tr>")
-    return f"<table class='wb-list {css}'><tr>{head}</tr>" + "".join(rows) + "</table>"
+            if first and link and isinstance(r.get(link), str):
+                shown = f"<a href='{esc(href('trace', trace_id=r[link]))}'>{shown}</a>"
+            return shown
+        return text
+
+    return table(frame.to_dict("records"),
+                 [Column(title, cell(name, i == 0)) for i, (name, title) in enumerate(columns.items())], css=css)
 
 
 class DriftView(PageView):
@@ -160,22 +160,18 @@ class DriftView(PageView):
         self.result: DriftResult | None = None
         self.job: DriftJob | None = None
         self._poll: Any = None
+        self._shown_job: DriftJob | None = None
 
     # Layout -----------------------------------------------------------------------------
 
     def _build(self) -> Any:
         def text(name: str, placeholder: str, width: int = 90) -> Any:
-            widget = pn.widgets.TextInput(value=getattr(self, name), placeholder=placeholder, width=width,
-                                          margin=(5, 3))
-            widget.param.watch(lambda e: setattr(self, name, e.new.strip()), "value")
-            self.param.watch(lambda e: setattr(widget, "value", e.new), name)
-            return widget
+            return pn.widgets.TextInput.from_param(self.param[name], name="", placeholder=placeholder, width=width,
+                                                   margin=(5, 3))
 
         def select(name: str, options: Any, width: int) -> Any:
-            widget = pn.widgets.Select(options=options, value=getattr(self, name), width=width, margin=(5, 3))
-            widget.param.watch(lambda e: setattr(self, name, e.new), "value")
-            self.param.watch(lambda e: setattr(widget, "value", e.new), name)
-            return widget
+            return pn.widgets.Select.from_param(self.param[name], name="", options=options, width=width,
+                                                margin=(5, 3))
 
         def label(words: str) -> Any:
             return pn.pane.HTML(f"<span class='wb-muted'>{words}</span>", stylesheets=[CSS], margin=(12, 2, 0, 8))
@@ -192,10 +188,8 @@ class DriftView(PageView):
             label("span"), text("span_name", "any name", 120),
             sizing_mode="stretch_width", margin=(4, 5, 0, 5),
         )
-        dims = pn.widgets.RadioButtonGroup(options={"2D": 2, "3D": 3}, value=self.dims, color="light", width=90,
-                                           margin=(5, 5))
-        dims.param.watch(lambda e: setattr(self, "dims", e.new), "value")
-        self.param.watch(lambda e: setattr(dims, "value", e.new), "dims")
+        dims = pn.widgets.RadioButtonGroup.from_param(self.param.dims, name="", options={"2D": 2, "3D": 3},
+                                                      color="light", width=90, margin=(5, 5))
         scope = self.scope.widgets(self.reader, filter_width=320)[3:]  # project and filter; times are the page's
         options = pn.Row(
             *scope, label("projection"), select("method", _METHODS, 130), dims,
@@ -229,10 +223,9 @@ class DriftView(PageView):
             return pn.pane.HTML(f"<h3 class='wb-h'>{words}{extra}</h3>", stylesheets=[CSS],
                                 sizing_mode="stretch_width", margin=(6, 10, 0, 10))
 
-        for name in self._inputs:
-            self.param.watch(lambda *_: self.refresh(), name)
-        self.param.watch(lambda *_: self._show(), ["color_by", "cluster"])
-        self.scope.param.watch(lambda *_: self.refresh(), ["project", "filter"])
+        self.watch(self.refresh, self._inputs)
+        self.watch(self._show, ["color_by", "cluster"])
+        self.watch(self.refresh, ["project", "filter"], on=self.scope)
         self.refresh()
         body = pn.Column(
             heading("Distance from the reference",
@@ -284,12 +277,15 @@ class DriftView(PageView):
 
     def windows(self) -> tuple[Window, Window]:
         """The primary and reference windows the controls describe."""
+        def text(value: str) -> str | None:
+            return value.strip() or None
+
         project = self.scope.projects
-        common = {"project": project, "span_name": self.span_name or None, "filter": self.scope.filter or None}
-        primary = Window(start=self.primary_start or None, end=self.primary_end or None, **common)
+        common = {"project": project, "span_name": text(self.span_name), "filter": self.scope.filter or None}
+        primary = Window(start=text(self.primary_start), end=text(self.primary_end), **common)
         if self.baseline:
             return primary, Window(baseline=self.baseline)
-        return primary, Window(start=self.reference_start or None, end=self.reference_end or None, **common)
+        return primary, Window(start=text(self.reference_start), end=text(self.reference_end), **common)
 
     def refresh(self) -> None:
         """Start the analysis for the current controls (on the worker; the page does not wait)."""
@@ -308,8 +304,25 @@ class DriftView(PageView):
         self._status.object = status_line("Starting&hellip;")
         self._watch_job()
 
-    def _watch_job(self) -> None:
+    def shown(self) -> None:
+        """Follow the running analysis again."""
+        super().shown()
+        if self.job is None or self.job is self._shown_job:
+            return
+        if self.job.done():
+            self._check()
+        else:
+            self._watch_job()
+
+    def hidden(self) -> None:
+        """Stop polling the analysis while the page is not shown (it runs on; shown later)."""
+        super().hidden()
         if self._poll is not None:
+            self._poll.stop()
+            self._poll = None
+
+    def _watch_job(self) -> None:
+        if self._poll is not None or not self.on_screen:
             return
         try:
             self._poll = pn.state.add_periodic_callback(self._check, period=_POLL_MS)
@@ -340,6 +353,7 @@ class DriftView(PageView):
         return self.result
 
     def _finish(self, job: DriftJob) -> None:
+        self._shown_job = job
         self._progress.visible = False
         if job is not self.job:
             return

@@ -3,6 +3,7 @@ the time goes (self time by kind); and the slowest traces, each one click from i
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 import numpy as np
@@ -24,6 +25,7 @@ from workbench.app.js_components import LinkedHTML
 from workbench.app.markup import esc, fmt_count, fmt_ms, fmt_time, href, number, short, zone_label
 from workbench.app.page import PageView, status_line
 from workbench.app.style import CSS
+from workbench.app.tables import Column, table
 from workbench.errors import WorkbenchError
 
 __all__ = ["LatencyView"]
@@ -49,37 +51,36 @@ def _cards(summary: dict[str, Any], noun: str) -> str:
 def _slowest_html(frame: pd.DataFrame) -> str:
     if frame.empty:
         return "<div class='wb-muted'>No traces.</div>"
-    rows = []
-    for row in frame.itertuples(index=False):
-        status = "ERROR" if row.error_count else row.status_code
-        rows.append(
-            f"<tr><td class='num'><a href='{esc(href('trace', trace_id=row.trace_id))}'>"
-            f"<b>{esc(fmt_ms(row.latency_ms))}</b></a></td>"
-            f"<td><a href='{esc(href('trace', trace_id=row.trace_id))}'>{esc(row.name)}</a></td>"
-            f"<td class='wb-status-{esc(status)}'>{esc(status)}</td>"
-            f"<td>{esc(fmt_time(row.start_time))}</td>"
-            f"<td class='num'>{fmt_count(row.span_count)}</td>"
-            f"<td>{esc(', '.join(row.models) if row.models is not None else '')}</td>"
-            f"<td>{esc(short(row.input_value, 90))}</td></tr>"
-        )
-    return ("<table class='wb-list'><tr><th class='num'>Latency</th><th>Trace</th><th>Status</th>"
-            f"<th>Start ({zone_label()})</th><th class='num'>Spans</th><th>Models</th><th>Input</th></tr>"
-            + "".join(rows) + "</table>")
+
+    def link(r: Any, text: str) -> str:
+        return f"<a href='{esc(href('trace', trace_id=r.trace_id))}'>{text}</a>"
+
+    def status(r: Any) -> str:
+        code = "ERROR" if r.error_count else r.status_code
+        return f"<span class='wb-status-{esc(code)}'>{esc(code)}</span>"
+
+    return table(frame.itertuples(index=False), [
+        Column("Latency", lambda r: link(r, f"<b>{esc(fmt_ms(r.latency_ms))}</b>"), numeric=True),
+        Column("Trace", lambda r: link(r, esc(r.name))),
+        Column("Status", status),
+        Column("Start", lambda r: esc(fmt_time(r.start_time)), head=f"Start ({esc(zone_label())})"),
+        Column("Spans", lambda r: fmt_count(r.span_count), numeric=True),
+        Column("Models", lambda r: esc(", ".join(r.models) if r.models is not None else "")),
+        Column("Input", lambda r: esc(short(r.input_value, 90))),
+    ])
 
 
 def _models_html(frame: pd.DataFrame) -> str:
     if frame.empty:
         return "<div class='wb-muted'>No LLM calls.</div>"
-    rows = "".join(
-        f"<tr><td>{esc(r.model_name)}</td><td class='num'>{fmt_count(r.calls)}</td>"
-        f"<td class='num'>{esc(fmt_ms(r.ttft_p50))}</td><td class='num'>{esc(fmt_ms(r.ttft_p95))}</td>"
-        f"<td class='num'>{esc(fmt_ms(r.latency_p50))}</td><td class='num'>{esc(fmt_ms(r.latency_p95))}</td>"
-        f"<td class='num'>{esc(fmt_ms(r.latency_p99))}</td><td class='num'>{esc(number(r.tokens_per_s_p50))}</td></tr>"
-        for r in frame.itertuples(index=False)
-    )
-    return ("<table class='wb-list'><tr><th>Model</th><th class='num'>Calls</th><th class='num'>TTFT p50</th>"
-            "<th class='num'>TTFT p95</th><th class='num'>p50</th><th class='num'>p95</th><th class='num'>p99</th>"
-            "<th class='num'>Tokens/s p50</th></tr>" + rows + "</table>")
+    ms = {"TTFT p50": "ttft_p50", "TTFT p95": "ttft_p95", "p50": "latency_p50", "p95": "latency_p95",
+          "p99": "latency_p99"}
+    return table(frame.itertuples(index=False), [
+        Column("Model", lambda r: esc(r.model_name)),
+        Column("Calls", lambda r: fmt_count(r.calls), numeric=True),
+        *[Column(label, _ms_of(key), numeric=True) for label, key in ms.items()],
+        Column("Tokens/s p50", lambda r: esc(number(r.tokens_per_s_p50)), numeric=True),
+    ])
 
 
 class LatencyView(PageView):
@@ -100,14 +101,12 @@ class LatencyView(PageView):
     url_params: ClassVar[tuple[str, ...]] = ("level", "by", "percentile")
 
     def _build(self) -> Any:
-        self._level = pn.widgets.RadioButtonGroup(options={"Traces": "traces", "Spans": "spans"}, value=self.level,
-                                                  color="light", width=140, margin=(5, 5))
-        self._by = pn.widgets.Select(options=_GROUP_LABELS, value=self.by, width=140, margin=(5, 5))
-        self._percentile = pn.widgets.RadioButtonGroup(options=["p50", "p95", "p99"], value=self.percentile,
-                                                       color="light", width=150, margin=(5, 5))
-        self._level.param.watch(lambda e: setattr(self, "level", e.new), "value")
-        self._by.param.watch(lambda e: setattr(self, "by", e.new), "value")
-        self._percentile.param.watch(lambda e: setattr(self, "percentile", e.new), "value")
+        self._level = pn.widgets.RadioButtonGroup.from_param(
+            self.param.level, name="", options={"Traces": "traces", "Spans": "spans"}, color="light", width=140,
+            margin=(5, 5))
+        self._by = pn.widgets.Select.from_param(self.param.by, name="", options=_GROUP_LABELS, width=140, margin=(5, 5))
+        self._percentile = pn.widgets.RadioButtonGroup.from_param(self.param.percentile, name="", color="light",
+                                                                  width=150, margin=(5, 5))
         self._status = pn.pane.HTML(status_line(), stylesheets=[CSS], height=20, margin=(0, 10),
                                     sizing_mode="stretch_width")
         self._cards = pn.pane.HTML("", stylesheets=[CSS], sizing_mode="stretch_width", margin=(4, 10), height=62)
@@ -119,8 +118,8 @@ class LatencyView(PageView):
         self._models = pn.pane.HTML("", stylesheets=[CSS], sizing_mode="stretch_width", margin=(4, 6))
         self._slowest = LinkedHTML(on_link=lambda page, params: self.link(page, **params),
                                    sizing_mode="stretch_width", margin=(4, 10))
-        self.param.watch(lambda *_: self.refresh(), ["level", "by", "percentile"])
-        self.scope.param.watch(lambda *_: self.refresh(), list(self.scope.url_params))
+        self.watch(self.refresh, ["level", "by", "percentile"])
+        self.watch(self.refresh, self.scope.url_params, on=self.scope)
 
         def heading(text: str, note: str = "") -> Any:
             return pn.pane.HTML(_heading_html(text, note), stylesheets=[CSS], sizing_mode="stretch_width",
@@ -180,8 +179,6 @@ class LatencyView(PageView):
         """Query every figure again (in the background when served)."""
         if not hasattr(self, "_cards"):
             return
-        for widget, value in ((self._level, self.level), (self._by, self.by), (self._percentile, self.percentile)):
-            widget.value = value
         self._percentile.disabled = self.by == "none"  # ungrouped, all three are drawn
         self.in_background(self.query, self._show, busy=[self._body])
 
@@ -242,8 +239,12 @@ class LatencyView(PageView):
         elif self.by == "name" and group != "other":
             condition = f"name == {group!r}"
             params["filter"] = f"({self.scope.filter}) and {condition}" if self.scope.filter else condition
-        self.scope.set_window(str(row["start"]), str(row["bucket_end"]))
-        self.link("traces", **params)
+        self.link("traces", **params, **self.scope.window(str(row["start"]), str(row["bucket_end"])))
+
+
+def _ms_of(key: str) -> Callable[[Any], str]:
+    """A cell showing the row's ``key`` field as a duration."""
+    return lambda r: esc(fmt_ms(getattr(r, key)))
 
 
 def _heading_html(text: str, note: str = "") -> str:

@@ -11,8 +11,7 @@ import functools
 import html
 import json
 import math
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlencode
 
@@ -20,7 +19,6 @@ from workbench import config
 from workbench.pricing.money import usd
 
 __all__ = [
-    "GridColumn",
     "cost_html",
     "display_zone",
     "esc",
@@ -29,7 +27,6 @@ __all__ = [
     "fmt_time",
     "fmt_usd",
     "fold",
-    "grid",
     "href",
     "is_missing",
     "json_block",
@@ -255,55 +252,10 @@ def tabs(panes: list[tuple[str, str, str]]) -> str:
     return f'<div class="wb-tabs">{heads}</div>{bodies}'
 
 
-@dataclass(frozen=True)
-class GridColumn:
-    """A column of :func:`grid`: the row key it shows, its label and width, and how it sorts.
+def __getattr__(name: str) -> Any:
+    # The tables moved to workbench.app.tables; these names still work from here.
+    if name in ("GridColumn", "grid"):
+        from workbench.app import tables
 
-    Attributes:
-        key: The key of each row's value.
-        label: The header.
-        width: Pixels.
-        numeric: Right-aligned, tabular figures.
-        html: The value is HTML already (else it is escaped).
-        sort_href: The link that sorts by this column ("" when it cannot be sorted).
-        sorted: ``"asc"`` or ``"desc"`` when the rows are sorted by it.
-    """
-
-    key: str
-    label: str
-    width: int = 120
-    numeric: bool = False
-    html: bool = False
-    sort_href: str = ""
-    sorted: str = ""
-
-
-def grid(columns: Sequence[GridColumn], rows: Sequence[dict[str, Any]], row_hrefs: Sequence[str],
-         *, empty: str = "Nothing matches.") -> str:
-    """A table whose rows open ``row_hrefs`` when clicked and whose headers sort.
-
-    Cells are one line, cut with an ellipsis, the whole value in their tooltip.
-    """
-    width = sum(c.width for c in columns)
-    cols = "".join(f'<col style="width:{c.width}px">' for c in columns)
-    heads = []
-    for c in columns:
-        arrow = {"asc": " \u25b2", "desc": " \u25bc"}.get(c.sorted, "")
-        label = esc(c.label) + arrow
-        inner = f'<a href="{esc(c.sort_href)}" title="sort by {esc(c.label)}">{label}</a>' if c.sort_href else label
-        cls = " ".join(x for x in ("num" if c.numeric else "", "sorted" if c.sorted else "") if x)
-        heads.append(f'<th class="{cls}">{inner}</th>')
-    body = []
-    for row, link in zip(rows, row_hrefs):
-        cells = []
-        for c in columns:
-            value = row.get(c.key)
-            text = "" if is_missing(value) else str(value)
-            shown = text if c.html else esc(text)
-            title = "" if c.html else f' title="{esc(text[:500])}"'
-            cells.append(f'<td class="{"num" if c.numeric else ""}"{title}>{shown}</td>')
-        body.append(f'<tr data-href="{esc(link)}">{"".join(cells)}</tr>')
-    if not body:
-        body.append(f'<tr><td colspan="{len(columns)}" class="wb-empty">{esc(empty)}</td></tr>')
-    return (f'<table class="wb-grid" style="width:{width}px"><colgroup>{cols}</colgroup>'
-            f'<thead><tr>{"".join(heads)}</tr></thead><tbody>{"".join(body)}</tbody></table>')
+        return getattr(tables, name)
+    raise AttributeError(f"module 'workbench.app.markup' has no attribute {name!r}")

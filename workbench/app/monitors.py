@@ -18,6 +18,7 @@ from workbench.app.js_components import LinkedHTML
 from workbench.app.markup import esc, fmt_time, href, zone_label
 from workbench.app.page import PageView, status_line
 from workbench.app.style import CSS
+from workbench.app.tables import Column, table
 from workbench.errors import WorkbenchError
 from workbench.monitors import Result, Results, Rule, check
 
@@ -69,20 +70,22 @@ def results_html(results: list[Result], *, show_quiet: bool = True) -> str:
         return ("<div class='wb-empty'>Nothing fired. "
                 + ("No rules ran: turn some on in the monitors file." if not results else
                    "Every rule is quiet.") + "</div>")
-    rows = []
-    for r in shown:
-        link = (f"<a class='wb-monitor-spans' href='{esc(spans_href(r))}'>spans &rarr;</a>"
+    def spans(r: Result) -> str:
+        return (f"<a class='wb-monitor-spans' href='{esc(spans_href(r))}'>spans &rarr;</a>"
                 if r.fired and r.filter else "")
+
+    def message(r: Result) -> str:
         filt = f"<span class='wb-mono wb-monitor-filter'>{esc(r.filter)}</span>" if r.fired and r.filter else ""
-        css = "wb-monitor-row" + ("" if r.fired else " wb-monitor-quiet")
-        rows.append(
-            f"<tr class='{css}'><td>{_badge(r.severity)}</td>"
-            f"<td style='white-space:nowrap'><b>{esc(r.rule)}</b><div class='wb-muted'>{esc(r.subject)}</div></td>"
-            f"<td class='wb-monitor-msg'>{esc(r.message)}{filt}</td>"
-            f"<td style='white-space:nowrap'>{_when(r)}</td><td style='white-space:nowrap'>{link}</td></tr>"
-        )
-    return ("<table class='wb-list wb-monitor-results'><tr><th></th><th>Rule</th><th>What happened</th>"
-            f"<th>When ({zone_label()})</th><th></th></tr>" + "".join(rows) + "</table>")
+        return f"<div class='wb-monitor-msg'>{esc(r.message)}{filt}</div>"
+
+    return table(shown, [
+        Column("", lambda r: _badge(r.severity)),
+        Column("Rule", lambda r: f"<b>{esc(r.rule)}</b><div class='wb-muted'>{esc(r.subject)}</div>", nowrap=True),
+        Column("What happened", message),
+        Column("When", _when, nowrap=True, head=f"When ({esc(zone_label())})"),
+        Column("", spans, nowrap=True),
+    ], css="wb-monitor-results",
+        row_attrs=lambda r: " class='wb-monitor-row" + ("" if r.fired else " wb-monitor-quiet") + "'")
 
 
 def _value(value: Any) -> str:
@@ -95,16 +98,18 @@ def rules_html(rules: list[Rule], source: str | None) -> str:
     """The rules that ran, with their parameters, folded."""
     where = (f"from <span class='wb-mono'>{esc(source)}</span>" if source
              else "the defaults (there is no monitors file)")
-    rows = []
-    for rule in rules:
+    def name(rule: Rule) -> str:
+        state = "" if rule.enabled else " <span class='wb-muted'>(off)</span>"
+        return f"<b>{esc(rule.name)}</b>{state}<div class='wb-muted'>{esc(rule.kind)}</div>"
+
+    def summary(rule: Rule) -> str:
         params = {k: v for k, v in rule.parameters().items() if k not in ("name", "enabled")}
         text = "; ".join(f"{k} = {_value(v)}" for k, v in params.items() if _value(v) != "")
-        state = "" if rule.enabled else " <span class='wb-muted'>(off)</span>"
-        rows.append(f"<tr><td style='white-space:nowrap'><b>{esc(rule.name)}</b>{state}"
-                    f"<div class='wb-muted'>{esc(rule.kind)}</div></td><td>{esc(rule.summary)}"
-                    f"<div class='wb-mono wb-muted'>{esc(text)}</div></td></tr>")
+        return f"{esc(rule.summary)}<div class='wb-mono wb-muted'>{esc(text)}</div>"
+
     return (f"<details class='wb-rules'><summary>{len(rules)} rules, {where}</summary>"
-            "<table class='wb-list'>" + "".join(rows) + "</table></details>")
+            + table(rules, [Column("Rule", name, nowrap=True), Column("What it checks", summary)], header=False)
+            + "</details>")
 
 
 def _cards(results: Results) -> str:
@@ -138,10 +143,9 @@ class MonitorsView(PageView):
     error: str | None = None
 
     def _build(self) -> Any:
-        self._window = pn.widgets.Select(options=WINDOWS, value=self.window, width=170, margin=(5, 5))
-        self._window.param.watch(lambda e: setattr(self, "window", e.new), "value")
-        self._quiet = pn.widgets.Checkbox(label="Show quiet rules", value=self.show_quiet, margin=(12, 10))
-        self._quiet.param.watch(lambda e: setattr(self, "show_quiet", e.new), "value")
+        self._window = pn.widgets.Select.from_param(self.param.window, name="", options=WINDOWS, width=170,
+                                                    margin=(5, 5))
+        self._quiet = pn.widgets.Checkbox.from_param(self.param.show_quiet, name="Show quiet rules", margin=(12, 10))
         self._again = pn.widgets.Button(label="Check again", color="primary", width=120, margin=(5, 5))
         self._again.on_click(lambda _: self.refresh())
         self._status = pn.pane.HTML(status_line(), stylesheets=[CSS], height=20, margin=(0, 10),
@@ -150,13 +154,8 @@ class MonitorsView(PageView):
         self._list = LinkedHTML(on_link=self._follow, sizing_mode="stretch_width", margin=(4, 8),
                                 stylesheets=[CSS, _PAGE_CSS])
         self._rules = pn.pane.HTML("", stylesheets=[CSS, _PAGE_CSS], margin=(4, 10), sizing_mode="stretch_width")
-        self.param.watch(lambda *_: self.refresh(), "window")
-        self.param.watch(lambda *_: self._show(), "show_quiet")
-
-        def follow(*_: Any) -> None:
-            self._window.value, self._quiet.value = self.window, self.show_quiet
-
-        self.param.watch(follow, ["window", "show_quiet"])
+        self.watch(self.refresh, "window")
+        self.watch(self._show, "show_quiet")
         self.refresh()
         controls = pn.Row(self._window, self._quiet, self._again, sizing_mode="stretch_width", margin=(4, 5, 0, 5))
         return pn.Column(controls, self._status, self._cards,

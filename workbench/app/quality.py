@@ -36,6 +36,7 @@ from workbench.app.js_components import LinkedHTML
 from workbench.app.markup import esc, fmt_count, fmt_time, href, is_missing, short, zone_label
 from workbench.app.page import PageView, status_line
 from workbench.app.style import CSS, FONT
+from workbench.app.tables import Column, table
 from workbench.errors import FilterError, WorkbenchError
 from workbench.evals import annotate
 
@@ -67,19 +68,21 @@ def annotations_html(frame: pd.DataFrame, *, empty: str = "No annotations yet.")
     """Annotations as a list: name, score and label, who (kind and annotator), when, why."""
     if frame is None or frame.empty:
         return f"<div class='wb-muted'>{esc(empty)}</div>"
-    rows = []
-    for r in frame.sort_values("created_at", ascending=False).itertuples(index=False):
+    def name(r: Any) -> str:
         where = r.target if r.target != "document" else f"document {int(r.document_position)}"
-        who = " ".join(x for x in (esc(r.annotator_kind) if not is_missing(r.annotator_kind) else "",
-                                   esc(r.annotator) if not is_missing(r.annotator) else "") if x)
-        rows.append(
-            f"<tr><td><b>{esc(r.name)}</b><div class='wb-muted'>{esc(where)}</div></td>"
-            f"<td>{_value_html(r.score, r.label)}</td><td>{who}</td>"
-            f"<td style='white-space:nowrap'>{esc(fmt_time(r.created_at))}</td>"
-            f"<td>{esc(short(r.explanation, 300)) if not is_missing(r.explanation) else ''}</td></tr>"
-        )
-    return ("<table class='wb-list wb-annotations'><tr><th>Name</th><th>Result</th><th>By</th>"
-            f"<th>When ({zone_label()})</th><th>Why</th></tr>" + "".join(rows) + "</table>")
+        return f"<b>{esc(r.name)}</b><div class='wb-muted'>{esc(where)}</div>"
+
+    def who(r: Any) -> str:
+        return " ".join(x for x in (esc(r.annotator_kind) if not is_missing(r.annotator_kind) else "",
+                                    esc(r.annotator) if not is_missing(r.annotator) else "") if x)
+
+    return table(frame.sort_values("created_at", ascending=False).itertuples(index=False), [
+        Column("Name", name),
+        Column("Result", lambda r: _value_html(r.score, r.label)),
+        Column("By", who),
+        Column("When", lambda r: esc(fmt_time(r.created_at)), nowrap=True, head=f"When ({esc(zone_label())})"),
+        Column("Why", lambda r: esc(short(r.explanation, 300)) if not is_missing(r.explanation) else ""),
+    ], css="wb-annotations")
 
 
 class FeedbackWidget(Viewer):
@@ -237,65 +240,61 @@ def _names_html(summary: pd.DataFrame, selected: str) -> str:
         return ("<div class='wb-empty'>No evaluations or feedback yet. Send feedback with "
                 "<span class='wb-mono'>POST /api/annotations</span>, judge spans with "
                 "<span class='wb-mono'>workbench eval</span>, or give a thumbs up below.</div>")
-    rows = []
-    for r in summary.itertuples(index=False):
-        style = " style='background:#e0ecff'" if r.name == selected else ""
-        rows.append(
-            f"<tr{style}><td><a href='{esc(href('quality', evaluation=r.name))}'><b>{esc(r.name)}</b></a></td>"
-            f"<td class='num'>{fmt_count(r.count)}</td><td class='num'>{_percent(r.pass_rate)}</td>"
-            f"<td class='num'>{'' if is_missing(r.mean_score) else f'{r.mean_score:.2f}'}</td></tr>"
-        )
-    return ("<table class='wb-list wb-names'><tr><th>Evaluation</th><th class='num'>Count</th>"
-            "<th class='num'>Pass rate</th><th class='num'>Mean score</th></tr>" + "".join(rows) + "</table>")
+    return table(summary.itertuples(index=False), [
+        Column("Evaluation", lambda r: f"<a href='{esc(href('quality', evaluation=r.name))}'><b>{esc(r.name)}</b></a>"),
+        Column("Count", lambda r: fmt_count(r.count), numeric=True),
+        Column("Pass rate", lambda r: _percent(r.pass_rate), numeric=True),
+        Column("Mean score", lambda r: _score(r.mean_score), numeric=True),
+    ], css="wb-names", row_attrs=lambda r: " style='background:#e0ecff'" if r.name == selected else "")
+
+
+def _score(value: Any) -> str:
+    return "" if is_missing(value) else f"{value:.2f}"
 
 
 def _worst_html(frame: pd.DataFrame, reviewing: str) -> str:
     if frame.empty:
         return "<div class='wb-muted'>No failing evaluations or negative feedback.</div>"
-    rows = []
-    for r in frame.itertuples(index=False):
-        style = " style='background:#e0ecff'" if r.trace_id == reviewing else ""
-        rows.append(
-            f"<tr{style}><td class='num'><b>{fmt_count(r.failed)}</b>/{fmt_count(r.annotations)}</td>"
-            f"<td>{esc(r.worst)}<div class='wb-muted'>"
-            f"{esc(short(r.explanation, 90)) if not is_missing(r.explanation) else ''}"
-            f"</div></td><td>{esc(short(r.input, 90))}</td>"
-            f"<td>{esc(r.feature)}</td><td>{esc(r.prompt_version)}</td>"
-            f"<td style='white-space:nowrap'>{esc(fmt_time(r.time))}</td>"
-            f"<td style='white-space:nowrap'>"
-            f"<a class='wb-review' href='{esc(href('quality', review=r.trace_id))}'>review</a>"
-            f" &middot; <a href='{esc(href('trace', trace_id=r.trace_id))}'>trace &rarr;</a></td></tr>"
-        )
-    return ("<table class='wb-list wb-worst'><tr><th class='num'>Failed</th><th>Worst</th><th>Input</th>"
-            f"<th>Feature</th><th>Prompt</th><th>When ({zone_label()})</th><th></th></tr>"
-            + "".join(rows) + "</table>")
+    def worst(r: Any) -> str:
+        why = esc(short(r.explanation, 90)) if not is_missing(r.explanation) else ""
+        return f"{esc(r.worst)}<div class='wb-muted'>{why}</div>"
+
+    def links(r: Any) -> str:
+        return (f"<a class='wb-review' href='{esc(href('quality', review=r.trace_id))}'>review</a>"
+                f" &middot; <a href='{esc(href('trace', trace_id=r.trace_id))}'>trace &rarr;</a>")
+
+    return table(frame.itertuples(index=False), [
+        Column("Failed", lambda r: f"<b>{fmt_count(r.failed)}</b>/{fmt_count(r.annotations)}", numeric=True),
+        Column("Worst", worst),
+        Column("Input", lambda r: esc(short(r.input, 90))),
+        Column("Feature", lambda r: esc(r.feature)),
+        Column("Prompt", lambda r: esc(r.prompt_version)),
+        Column("When", lambda r: esc(fmt_time(r.time)), nowrap=True, head=f"When ({esc(zone_label())})"),
+        Column("", links, nowrap=True),
+    ], css="wb-worst", row_attrs=lambda r: " style='background:#e0ecff'" if r.trace_id == reviewing else "")
 
 
 def _rates_html(frame: pd.DataFrame, label: str) -> str:
     if frame.empty:
         return ""
-    rows = "".join(
-        f"<tr><td>{esc(r.group)}</td><td class='num'>{fmt_count(r.count)}</td>"
-        f"<td class='num'>{_percent(r.pass_rate)}</td>"
-        f"<td class='num'>{'' if is_missing(r.mean_score) else f'{r.mean_score:.2f}'}</td></tr>"
-        for r in frame.itertuples(index=False)
-    )
-    return (f"<table class='wb-list wb-rates'><tr><th>{esc(label.capitalize())}</th><th class='num'>Count</th>"
-            "<th class='num'>Pass rate</th><th class='num'>Mean score</th></tr>" + rows + "</table>")
+    return table(frame.itertuples(index=False), [
+        Column(label.capitalize(), lambda r: esc(r.group)),
+        Column("Count", lambda r: fmt_count(r.count), numeric=True),
+        Column("Pass rate", lambda r: _percent(r.pass_rate), numeric=True),
+        Column("Mean score", lambda r: _score(r.mean_score), numeric=True),
+    ], css="wb-rates")
 
 
 def _feedback_html(frame: pd.DataFrame) -> str:
     if frame.empty:
         return "<div class='wb-muted'>No traces.</div>"
-    rows = "".join(
-        f"<tr><td>{esc(r.group)}</td><td class='num'>{fmt_count(r.traces)}</td>"
-        f"<td class='num'>{fmt_count(r.with_feedback)}</td><td class='num'>{_percent(r.feedback_rate)}</td>"
-        f"<td class='num'>{_percent(r.positive_rate)}</td></tr>"
-        for r in frame.itertuples(index=False)
-    )
-    return ("<table class='wb-list wb-feedback-rate'><tr><th>Feature</th><th class='num'>Traces</th>"
-            "<th class='num'>With feedback</th><th class='num'>Feedback rate</th><th class='num'>Positive</th></tr>"
-            + rows + "</table>")
+    return table(frame.itertuples(index=False), [
+        Column("Feature", lambda r: esc(r.group)),
+        Column("Traces", lambda r: fmt_count(r.traces), numeric=True),
+        Column("With feedback", lambda r: fmt_count(r.with_feedback), numeric=True),
+        Column("Feedback rate", lambda r: _percent(r.feedback_rate), numeric=True),
+        Column("Positive", lambda r: _percent(r.positive_rate), numeric=True),
+    ], css="wb-feedback-rate")
 
 
 class QualityView(PageView):
@@ -317,8 +316,7 @@ class QualityView(PageView):
     url_params: ClassVar[tuple[str, ...]] = ("evaluation", "by", "review")
 
     def _build(self) -> Any:
-        self._by = pn.widgets.Select(options=_BY_LABELS, value=self.by, width=150, margin=(5, 5))
-        self._by.param.watch(lambda e: setattr(self, "by", e.new), "value")
+        self._by = pn.widgets.Select.from_param(self.param.by, name="", options=_BY_LABELS, width=150, margin=(5, 5))
         self._status = pn.pane.HTML(status_line(), stylesheets=[CSS], height=20, margin=(0, 10),
                                     sizing_mode="stretch_width")
         self._cards = pn.pane.HTML("", stylesheets=[CSS], sizing_mode="stretch_width", margin=(4, 10), height=62)
@@ -331,9 +329,9 @@ class QualityView(PageView):
         self._worst = LinkedHTML(on_link=self._follow, sizing_mode="stretch_width", margin=(4, 10))
         self._feedback_widget = FeedbackWidget(self.reader, trace_id=self.review)
         self._review_note = LinkedHTML(on_link=self._follow, sizing_mode="stretch_width", margin=(4, 10))
-        self.param.watch(lambda _: self.refresh(), ["evaluation", "by"])
-        self.param.watch(lambda _: self._show_review(), "review")
-        self.scope.param.watch(lambda _: self.refresh(), list(self.scope.url_params))
+        self.watch(self.refresh, ["evaluation", "by"])
+        self.watch(self._show_review, "review")
+        self.watch(self.refresh, self.scope.url_params, on=self.scope)
 
         def heading(text: str, note: str = "") -> Any:
             extra = f" <span class='wb-muted' style='font-weight:400'>{note}</span>" if note else ""
@@ -388,7 +386,6 @@ class QualityView(PageView):
         """Query every figure again."""
         if not hasattr(self, "_cards"):
             return
-        self._by.value = self.by
         start, end = self.scope.bounds()
         scope = {"filter": self.scope.filter or None, "start": start, "end": end, "project": self.scope.projects}
         try:

@@ -14,6 +14,7 @@ from workbench.app.js_components import LinkedHTML
 from workbench.app.markup import esc, fmt_count, fmt_ms, fmt_time, fold, href, is_missing, short, zone_label
 from workbench.app.page import PageView, status_line
 from workbench.app.style import CSS
+from workbench.app.tables import Column, table
 from workbench.errors import WorkbenchError
 
 __all__ = ["SessionsView"]
@@ -28,21 +29,20 @@ def sessions_html(frame: pd.DataFrame, selected: str) -> str:
     if frame.empty:
         return ("<div class='wb-empty'>No sessions. "
                 "Spans join a session through <span class='wb-mono'>session.id</span>.</div>")
-    rows = []
-    for r in frame.itertuples(index=False):
-        style = " style='background:#e0ecff'" if r.session_id == selected else ""
+    def session(r: Any) -> str:
         errors = f" <span class='wb-error-text'>&#9888; {r.error_count}</span>" if r.error_count else ""
-        rows.append(
-            f"<tr{style}><td><a href='{esc(href('sessions', session_id=r.session_id))}'>"
-            f"<b>{esc(r.session_id)}</b></a>{errors}"
-            f"<div class='wb-muted'>{esc(short(r.first_input, 70))}</div></td>"
-            f"<td style='white-space:nowrap'>{esc(r.user_id)}</td><td class='num'>{fmt_count(r.turns)}</td>"
-            f"<td class='num'>{esc(fmt_ms(r.duration_ms))}</td><td class='num'>{fmt_count(r.total_tokens)}</td>"
-            f"<td style='white-space:nowrap'>{esc(fmt_time(r.last_end))}</td></tr>"
-        )
-    return ("<table class='wb-list'><tr><th>Session</th><th>User</th><th class='num'>Turns</th>"
-            f"<th class='num'>Duration</th><th class='num'>Tokens</th><th>Last activity ({zone_label()})</th></tr>"
-            + "".join(rows) + "</table>")
+        return (f"<a href='{esc(href('sessions', session_id=r.session_id))}'><b>{esc(r.session_id)}</b></a>{errors}"
+                f"<div class='wb-muted'>{esc(short(r.first_input, 70))}</div>")
+
+    return table(frame.itertuples(index=False), [
+        Column("Session", session),
+        Column("User", lambda r: esc(r.user_id), nowrap=True),
+        Column("Turns", lambda r: fmt_count(r.turns), numeric=True),
+        Column("Duration", lambda r: esc(fmt_ms(r.duration_ms)), numeric=True),
+        Column("Tokens", lambda r: fmt_count(r.total_tokens), numeric=True),
+        Column("Last activity", lambda r: esc(fmt_time(r.last_end)), nowrap=True,
+               head=f"Last activity ({esc(zone_label())})"),
+    ], row_attrs=lambda r: " style='background:#e0ecff'" if r.session_id == selected else "")
 
 
 def turns_html(session_id: str, turns: pd.DataFrame) -> str:
@@ -97,12 +97,10 @@ class SessionsView(PageView):
     url_params: ClassVar[tuple[str, ...]] = ("session_id", "search", "order", "page_no")
 
     def _build(self) -> Any:
-        self._search = pn.widgets.TextInput(placeholder="session or user id", value=self.search, width=200,
-                                            margin=(5, 5))
-        self._search.param.watch(lambda e: e.new.strip() != self.search and self.param.update(
-            search=e.new.strip(), page_no=1), "value")
-        self._order = pn.widgets.Select(options=_ORDERS, value=self.order, width=150, margin=(5, 5))
-        self._order.param.watch(lambda e: e.new != self.order and self.param.update(order=e.new, page_no=1), "value")
+        self._search = pn.widgets.TextInput.from_param(self.param.search, name="", placeholder="session or user id",
+                                                       width=200, margin=(5, 5))
+        self._order = pn.widgets.Select.from_param(self.param.order, name="", options=_ORDERS, width=150,
+                                                   margin=(5, 5))
         self._status = pn.pane.HTML(status_line(), stylesheets=[CSS], height=20, margin=(0, 10),
                                     sizing_mode="stretch_width")
         self._list = LinkedHTML(on_link=self._follow, sizing_mode="stretch_width", margin=(4, 8))
@@ -121,9 +119,9 @@ class SessionsView(PageView):
                 self._show_turns(self.session_id, exc)
         else:
             self._turns.html = "<div class='wb-empty'>Choose a session.</div>"
-        self.param.watch(self._list_changed, ["search", "order", "page_no"])
-        self.param.watch(lambda *_: self._load_turns(), "session_id")
-        self.scope.param.watch(lambda *_: self.refresh(), list(self.scope.url_params))
+        self.watch(self._list_changed, ["search", "order", "page_no"])
+        self.watch(self._load_turns, "session_id")
+        self.watch(self.refresh, self.scope.url_params, on=self.scope)
         left = pn.Column(
             pn.Column(self._list, scroll=True, sizing_mode="stretch_both", margin=0),
             pn.Row(self._prev, self._next, self._page_info, height=42, margin=(0, 4)),
@@ -136,9 +134,12 @@ class SessionsView(PageView):
         return pn.Column(scope_row, self._status, pn.Row(left, right, sizing_mode="stretch_both", margin=0),
                          sizing_mode="stretch_both", margin=0)
 
-    def _list_changed(self, *_: Any) -> None:
-        self._search.value = self.search
-        self._order.value = self.order
+    @param.depends("search", "order", watch=True)
+    def _first_page(self) -> None:
+        if not self.applying:  # a link or URL states its page
+            self.page_no = 1
+
+    def _list_changed(self) -> None:
         self._load_list()
 
     def _follow(self, page: str, params: dict[str, str]) -> None:
@@ -155,8 +156,9 @@ class SessionsView(PageView):
     def _query_list(self) -> dict[str, Any]:
         selection = self.scope.selection()
         try:
-            total = count_sessions(self.reader, selection, search=self.search or None)
-            frame = sessions(self.reader, selection, search=self.search or None, order_by=self.order,
+            search = self.search.strip() or None
+            total = count_sessions(self.reader, selection, search=search)
+            frame = sessions(self.reader, selection, search=search, order_by=self.order,
                              limit=self.page_size, offset=(self.page_no - 1) * self.page_size)
         except WorkbenchError as exc:  # FilterError included
             return {"error": str(exc)}
@@ -174,7 +176,7 @@ class SessionsView(PageView):
         self._frame = frame
         self._status.object = status_line(f"{total:,} sessions")
         if not self.session_id and len(frame):
-            self.session_id = str(frame["session_id"].iloc[0])  # loads its turns
+            self.settle(session_id=str(frame["session_id"].iloc[0]))  # loads its turns
         self._list.html = sessions_html(frame, self.session_id)
         first = (self.page_no - 1) * self.page_size + 1 if total else 0
         last = min(self.page_no * self.page_size, total)

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlencode
 
 import panel as pn
 import param
 from panel.viewable import Viewer
 
+from workbench.app.history import BrowserHistory
 from workbench.app.markup import esc
 from workbench.app.page import PageView, Scope
 from workbench.app.registry import get_page, ordered
@@ -44,6 +45,14 @@ _NAV_CSS = """
 class App(Viewer):
     """The whole app over one reader: navigation, pages, and the URL.
 
+    Every navigation (a page, a trace, a span, a filter, a time range) is an entry of the
+    browser's history, and the view follows the URL both ways: Back and Forward show the view
+    of the entry's URL, and reloading a URL shows that view (``history=True``, as served).
+
+    A page is shown with the shared scope copied into its own, and its changes copied back;
+    a page that is not shown has no callback on anything outside it (see
+    :class:`~workbench.app.page.PageView`).
+
     Args:
         reader: Where the data comes from.
         page: The page shown first.
@@ -51,6 +60,8 @@ class App(Viewer):
             receives them.
         ingest_status: The server's counters (``Server.info``): whether redaction is on and
             what it replaced, and what sampling kept, shown in the header.
+        history: Keep the browser's history and address bar in step (a served app; not in a
+            notebook, whose URL is the notebook's).
     """
 
     page = param.String(default="traces", doc="The page shown.")
@@ -62,13 +73,17 @@ class App(Viewer):
         page: str = "traces",
         query: Mapping[str, Any] | None = None,
         ingest_status: Callable[[], Mapping[str, Any]] | None = None,
+        history: bool = False,
     ) -> None:
         super().__init__(page=page)
         self.reader = reader
         self._ingest_status = ingest_status
         self.scope = Scope()
         self._views: dict[str, PageView] = {}
-        self._url_enabled = False
+        self._navigating = 0
+        self._pending: str | None = None  # "push" or "replace": how the next URL enters the history
+        self._flush_due = False
+        self._history = BrowserHistory(on_pop=self.restore) if history else None
         self._content = pn.Column(sizing_mode="stretch_both", margin=0)
         pages = [p for p in ordered() if p.nav]
         self._nav = pn.widgets.RadioButtonGroup(
@@ -80,18 +95,18 @@ class App(Viewer):
         self._header = pn.Row(
             pn.pane.HTML("<div class='wb-brand'>work<span>bench</span></div>", stylesheets=[_HEADER_CSS],
                          margin=(12, 0, 0, 16)),
-            self._nav, pn.layout.HSpacer(), self._store_info,
+            self._nav, pn.layout.HSpacer(), self._store_info, *([self._history] if self._history else []),
             sizing_mode="stretch_width", height=48,
             styles={"border-bottom": "1px solid #e2e8f0", "background": "white"},
             margin=0,
         )
         self._layout = pn.Column(self._header, self._content, sizing_mode="stretch_both", margin=0,
                                  styles={"background": "white"})
-        self.scope.param.watch(self._push_url, list(Scope.url_params))
-        initial = dict(query or {})
-        page_name = str(initial.pop("page", page) or page)
+        initial = {k: str(v) for k, v in (query or {}).items()}
+        self.url = "?" + urlencode(initial) if initial else ""  # what the address bar shows
+        page_name = initial.pop("page", page) or page
         self._update_store_info()
-        self.open(page_name if page_name in {p.name for p in ordered()} else "traces", **initial)
+        self._go(page_name, initial, exact=True, entry="replace")
 
     def __panel__(self) -> Any:
         return self._layout
@@ -107,43 +122,68 @@ class App(Viewer):
         if name not in self._views:
             view_class = get_page(name).view_class()
             view = view_class(self.reader, scope=self.scope, links=self)
-            for parameter in getattr(view, "url_params", ()):
-                view.param.watch(self._push_url, parameter)
+            # The app watches only what the view owns, so a view left behind holds nothing.
+            if view.url_params:
+                view.param.watch(lambda *_: self._view_changed(view), list(view.url_params))
+            view.scope.param.watch(lambda *_: self._scope_changed(view), list(Scope.url_params))
             self._views[name] = view
         return self._views[name]
 
     def open(self, page: str, **params: Any) -> None:
-        """Show ``page``, first setting the scope and the page's params from ``params``."""
+        """Show ``page`` (a new history entry), first setting the scope and the page's params
+        from ``params``; the page's params left out go back to their defaults, the scope's stay."""
+        self._go(page, params, exact=False, entry="push")
+
+    def restore(self, search: str) -> None:
+        """Show the view of the URL query ``search`` exactly (Back, Forward): what it leaves out
+        is at its default. The history is not added to."""
+        query = dict(parse_qsl(search.lstrip("?"), keep_blank_values=False))
+        self.url = search
+        self._go(query.pop("page", "traces"), query, exact=True, entry="replace")
+
+    def _go(self, page: str, params: Mapping[str, Any], *, exact: bool, entry: str) -> None:
         try:
             get_page(page)
         except KeyError:
             page = "traces"
-        scope = {k: v for k, v in params.items() if k in Scope.url_params}
-        fresh = page not in self._views
-        view = self.view(page)
-        self._url_enabled = False
+        scope = {k: str(v) for k, v in params.items() if k in Scope.url_params}
+        if exact:
+            scope = {k: Scope.param[k].default for k in Scope.url_params} | scope
+        rest = {k: v for k, v in params.items() if k not in Scope.url_params}
+        self._navigating += 1
         try:
-            if scope:
-                self.scope.param.update(**{k: str(v) for k, v in scope.items()})
-            rest = {k: v for k, v in params.items() if k not in Scope.url_params}
-            defaults = {name: view.param[name].default for name in view.url_params if name not in rest}
-            if rest and not fresh:
-                # A link states the whole view: what it leaves out goes back to its default.
-                view.param.update(**{k: v for k, v in defaults.items() if k not in ("page_size",)})
-            if rest:
-                view.apply_url(rest)
+            self.scope.param.update(**scope)
+            fresh = page not in self._views
+            view = self.view(page)
+            leaving = self._views.get(self.page) if self.page != page else None
+            stated = exact or bool(rest)
+            view.applying = stated
+            try:
+                with view.hold():
+                    view.scope.param.update(**self.scope.values())
+                    if stated:
+                        # A link or a URL states the whole view: what it leaves out is at its default.
+                        target = {} if fresh else {name: view.param[name].default for name in view.url_params}
+                        target.update(view.parse_url(rest))
+                        changed = {k: v for k, v in target.items() if getattr(view, k) != v}
+                        if changed:
+                            view.param.update(**changed)
+                    elif not fresh and self.page != page:
+                        view.request(view.refresh)  # back to a page: new spans may have arrived
+            finally:
+                view.applying = False
+            self.page = page
+            if self._nav.value != page:
+                self._nav.value = page if page in self._nav.options.values() else None
+            panel = view.__panel__()
+            if not self._content.objects or self._content.objects[0] is not panel:
+                self._content[:] = [panel]
+            if leaving is not None:
+                leaving.hidden()
+            view.shown()
         finally:
-            self._url_enabled = True
-        revisit = not fresh and self.page == page and not params
-        self.page = page
-        if self._nav.value != page:
-            self._nav.value = page if page in self._nav.options.values() else None
-        panel = view.__panel__()
-        if not fresh and not params and not revisit:
-            view.refresh()
-        if not self._content.objects or self._content.objects[0] is not panel:
-            self._content[:] = [panel]
-        self._push_url()
+            self._navigating -= 1
+        self._schedule(entry)
 
     # The URL ---------------------------------------------------------------------------
 
@@ -161,15 +201,37 @@ class App(Viewer):
                     query[name] = str(value).lower() if isinstance(value, bool) else str(value)
         return query
 
-    def _push_url(self, *_: Any) -> None:
-        if not self._url_enabled:
+    def _view_changed(self, view: PageView) -> None:
+        if not self._navigating and view is self._views.get(self.page):
+            self._schedule("replace" if view.settling else "push")
+
+    def _scope_changed(self, view: PageView) -> None:
+        """The page shown changed its scope: the app's follows, for the next page and the URL."""
+        if self._navigating or view is not self._views.get(self.page):
             return
-        location = pn.state.location
-        if location is None or pn.state.curdoc is None or not pn.state.curdoc.session_context:
-            return
+        self.scope.param.update(**view.scope.values())
+        self._schedule("push")
+
+    def _schedule(self, entry: str) -> None:
+        """Write the URL once the current change is complete: one history entry per navigation."""
+        if self._pending != "push":
+            self._pending = entry
+        doc = pn.state.curdoc
+        if self._history is None or doc is None or doc.session_context is None:
+            self._flush()
+        elif not self._flush_due:
+            self._flush_due = True
+            doc.add_next_tick_callback(self._flush)
+
+    def _flush(self) -> None:
+        self._flush_due = False
+        entry, self._pending = self._pending, None
         search = "?" + urlencode(self.url_query())
-        if location.search != search:
-            location.search = search
+        if search == self.url:
+            return
+        self.url = search
+        if self._history is not None:
+            self._history.go(search, replace=entry != "push")
 
     def _update_store_info(self) -> None:
         try:
@@ -254,4 +316,4 @@ def served_app(reader: Reader, ingest_status: Callable[[], Mapping[str, Any]] | 
     """The app for one browser session of ``workbench serve``, started from the URL's query."""
     # The raw arguments: Location's parsed ones turn an all-digit trace id into a number.
     query = {k: v[0].decode() for k, v in (pn.state.session_args or {}).items() if v}
-    return App(reader, query=query, ingest_status=ingest_status)
+    return App(reader, query=query, ingest_status=ingest_status, history=True)

@@ -28,6 +28,7 @@ from workbench.app.markup import (
     short,
 )
 from workbench.app.style import kind_color
+from workbench.app.tables import Column, table
 
 __all__ = ["attributes_html", "detail_html", "events_html", "overview_html", "resource_html"]
 
@@ -207,19 +208,18 @@ def _embedding_html(span: Mapping[str, Any], embeddings: Sequence[Mapping[str, A
         "Texts": str(len(embeddings)),
         "Dimensions": esc(", ".join(str(d) for d in dims)),
     })
-    rows = []
-    for e in embeddings:
+    def preview(e: Mapping[str, Any]) -> str:
         vector = e.get("vector")
-        preview = "" if vector is None else "[" + ", ".join(f"{float(v):.3f}" for v in list(vector)[:6]) + (
+        text = "" if vector is None else "[" + ", ".join(f"{float(v):.3f}" for v in list(vector)[:6]) + (
             ", …]" if len(vector) > 6 else "]")
-        rows.append(
-            f"<tr><td class='num'>{int(e.get('position', 0)) + 1}</td>"
-            f"<td>{fold(str(e.get('text') or ''), limit=300)}</td>"
-            f"<td class='wb-mono wb-muted'>{esc(preview)}</td></tr>"
-        )
-    if rows:
-        out += (_h("Texts") + "<table class='wb-list'><tr><th class='num'>#</th><th>Text</th><th>Vector</th></tr>"
-                + "".join(rows) + "</table>")
+        return f"<span class='wb-mono wb-muted'>{esc(text)}</span>"
+
+    if embeddings:
+        out += _h("Texts") + table(embeddings, [
+            Column("#", lambda e: str(int(e.get("position", 0)) + 1), numeric=True),
+            Column("Text", lambda e: fold(str(e.get("text") or ""), limit=300)),
+            Column("Vector", preview),
+        ])
     elif not is_missing(span.get("input_value")):
         out += _h("Input") + json_block(span["input_value"])
     return out
@@ -290,11 +290,10 @@ def attributes_html(span: Mapping[str, Any]) -> str:
     attributes = _loads(span.get("attributes"), {})
     if not attributes:
         return "<div class='wb-muted'>No attributes.</div>"
-    rows = "".join(
-        f"<tr><td class='wb-mono' style='white-space:nowrap'>{esc(key)}</td><td>{_value_html(value)}</td></tr>"
-        for key, value in sorted(attributes.items())
-    )
-    return f"<table class='wb-list'><tr><th>Key</th><th>Value</th></tr>{rows}</table>"
+    return table(sorted(attributes.items()), [
+        Column("Key", lambda kv: f"<span class='wb-mono'>{esc(kv[0])}</span>", nowrap=True),
+        Column("Value", lambda kv: _value_html(kv[1])),
+    ])
 
 
 def _value_html(value: Any) -> str:

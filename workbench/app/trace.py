@@ -165,9 +165,8 @@ class TraceView(PageView):
         self._costs: dict[str, dict[str, Any]] = {}
 
     def _build(self) -> Any:
-        self._id_input = pn.widgets.TextInput(placeholder="go to a trace id", value=self.trace_id,
-                                              width=250, margin=(8, 12), stylesheets=[_ID_CSS])
-        self._id_input.param.watch(self._typed_id, "value")
+        self._id_input = pn.widgets.TextInput.from_param(self.param.trace_id, name="", placeholder="go to a trace id",
+                                                         width=250, margin=(8, 12), stylesheets=[_ID_CSS])
         self._summary = LinkedHTML(on_link=self._follow, sizing_mode="stretch_width", margin=(6, 12), min_height=44)
         self._copy = CopyButton(margin=(10, 0), title="The whole trace as Markdown, for an LLM or a bug report")
         self._waterfall = Waterfall(on_open=self._open_fold, sizing_mode="stretch_both", min_height=320,
@@ -176,8 +175,8 @@ class TraceView(PageView):
         self._detail = LinkedHTML(on_link=self._follow, width=560, sizing_mode="stretch_height",
                                   css_classes=["wb-scroll"], margin=(0, 0, 8, 0),
                                   styles={"border-left": "1px solid #e2e8f0"})
-        self.param.watch(lambda *_: self._load(), "trace_id")
-        self.param.watch(lambda *_: self._select(), "span_id")
+        self.watch(self._load, "trace_id")
+        self.watch(self._select, "span_id")
         self._cost = pn.pane.HTML("", stylesheets=[CSS], width=560, margin=(4, 8, 0, 8), css_classes=["wb-span-cost"])
         self._feedback = FeedbackWidget(self.reader)
         side = pn.Column(self._cost, self._detail, pn.pane.HTML("<b>Feedback</b>", margin=(8, 8, 0, 8)),
@@ -192,10 +191,12 @@ class TraceView(PageView):
         if event.new:  # a span picked in the waterfall
             self.span_id = event.new
 
-    def _typed_id(self, event: Any) -> None:
-        trace_id = event.new.strip().lower()
-        if trace_id != self.trace_id:  # not this view showing its own trace's id
-            self.param.update(trace_id=trace_id, span_id="")
+    @param.depends("trace_id", watch=True, on_init=True)
+    def _normalize_id(self) -> None:
+        """A trace id as typed or pasted: hex, lowercase, without spaces."""
+        trace_id = self.trace_id.strip().lower()
+        if trace_id != self.trace_id:
+            self.trace_id = trace_id
 
     def _follow(self, page: str, params: dict[str, str]) -> None:
         if page == "trace" and params.get("trace_id") == self.trace_id:
@@ -208,7 +209,6 @@ class TraceView(PageView):
         self._load()
 
     def _load(self) -> None:
-        self._id_input.value = self.trace_id
         self.trace = None
         if not self.trace_id:
             self._show_message("Choose a trace on the <a href='?page=traces'>Traces</a> page, or paste its id above.")
@@ -228,7 +228,7 @@ class TraceView(PageView):
         self._copy.text = ""  # until the whole trace is read for it, below
         if self.span_id not in self.trace.nodes:
             first = next(iter(self.trace), None)
-            self.param.update(span_id=first.span_id if first else "")
+            self.settle(span_id=first.span_id if first else "")
         rows = waterfall_rows(self.trace)
         self._folds = Folds(rows)
         self._folds.reveal(self.span_id)
@@ -285,7 +285,12 @@ class TraceView(PageView):
         self._body.visible = False
 
     def _select(self) -> None:
-        if self.trace is None or self.span_id not in self.trace.nodes:
+        if self.trace is None:
+            return
+        if self.span_id not in self.trace.nodes:  # none (a URL without one) or another trace's
+            first = next(iter(self.trace), None)
+            if first is not None:
+                self.settle(span_id=first.span_id)  # selects it
             return
         node = self.trace.nodes[self.span_id]
         if self._folds is not None and self._folds.reveal(self.span_id):

@@ -11,13 +11,11 @@ import param
 
 from workbench.app.js_components import LinkedHTML
 from workbench.app.markup import (
-    GridColumn,
     cost_html,
     esc,
     fmt_count,
     fmt_ms,
     fmt_time,
-    grid,
     href,
     is_missing,
     short,
@@ -25,6 +23,7 @@ from workbench.app.markup import (
 )
 from workbench.app.page import PageView, cached_facets, status_line
 from workbench.app.style import CSS
+from workbench.app.tables import GridColumn, grid
 from workbench.errors import FilterError, WorkbenchError
 from workbench.model import SpanKind
 from workbench.read import Selection
@@ -195,8 +194,9 @@ class TracesView(PageView):
             parts.append(f"span_kind == {self.kind!r}")
         if self.model:
             parts.append(f"model_name == {self.model!r}")
-        if self.text:
-            parts.append(f"({self.text!r} in input_value or {self.text!r} in output_value)")
+        text = self.text.strip()
+        if text:
+            parts.append(f"({text!r} in input_value or {text!r} in output_value)")
         return " and ".join(parts) or None
 
     def _sort_key(self) -> str:
@@ -254,21 +254,23 @@ class TracesView(PageView):
 
     def _build(self) -> Any:
         values = cached_facets(self.reader)
-        self._mode = pn.widgets.RadioButtonGroup(options={"Traces": "traces", "Spans": "spans"}, value=self.mode,
-                                                 color="light", width=140, margin=(5, 5))
-        self._status = pn.widgets.Select(options={"Any status": "", "Error": "ERROR", "OK": "OK", "Unset": "UNSET"},
-                                         value=self.status, width=110, margin=(5, 5))
+        self._mode = pn.widgets.RadioButtonGroup.from_param(
+            self.param.mode, name="", options={"Traces": "traces", "Spans": "spans"}, color="light", width=140,
+            margin=(5, 5))
+        self._status = pn.widgets.Select.from_param(
+            self.param.status, name="", options={"Any status": "", "Error": "ERROR", "OK": "OK", "Unset": "UNSET"},
+            width=110, margin=(5, 5))
         kinds = {"Any kind": ""} | {k.value: k.value for k in SpanKind}
-        self._kind = pn.widgets.Select(options=kinds, value=self.kind, width=120, margin=(5, 5))
+        self._kind = pn.widgets.Select.from_param(self.param.kind, name="", options=kinds, width=120, margin=(5, 5))
         models = {"Any model": ""} | {m: m for m in values["models"]}
         if self.model and self.model not in models:
             models[self.model] = self.model
-        self._model = pn.widgets.Select(options=models, value=self.model, width=170, margin=(5, 5))
-        self._text = pn.widgets.TextInput(placeholder="text in input or output", value=self.text, width=200,
-                                          margin=(5, 5))
+        self._model = pn.widgets.Select.from_param(self.param.model, name="", options=models, width=170,
+                                                   margin=(5, 5))
+        self._text = pn.widgets.TextInput.from_param(self.param.text, name="", placeholder="text in input or output",
+                                                     width=200, margin=(5, 5))
         self._refresh = pn.widgets.Button(label="Refresh", color="light", width=80, margin=(5, 5))
-        self._live = pn.widgets.Toggle(label="Live", value=self.live, color="light", width=70, margin=(5, 5))
-        self._live.param.watch(lambda e: setattr(self, "live", e.new), "value")
+        self._live = pn.widgets.Toggle.from_param(self.param.live, name="Live", color="light", width=70, margin=(5, 5))
         self.param.watch(self._live_changed, "live")
         self._live_callback: Any = None
         self._status_line = pn.pane.HTML(status_line(), stylesheets=[CSS], sizing_mode="stretch_width",
@@ -282,14 +284,9 @@ class TracesView(PageView):
         self._prev.on_click(lambda _: self._turn(-1))
         self._next.on_click(lambda _: self._turn(1))
         self._refresh.on_click(lambda *_: self.refresh())
-        self._mode.param.watch(lambda e: self._pick(mode=e.new, sort="start_time", descending=True), "value")
-        self._status.param.watch(lambda e: self._pick(status=e.new), "value")
-        self._kind.param.watch(lambda e: self._pick(kind=e.new), "value")
-        self._model.param.watch(lambda e: self._pick(model=e.new), "value")
-        self._text.param.watch(lambda e: self._pick(text=e.new.strip()), "value")
         self.param.watch(self._changed, ["mode", "status", "kind", "model", "text", "sort", "descending",
                                          "page_no", "page_size"])
-        self.scope.param.watch(self._scope_changed, list(self.scope.url_params))
+        self.watch(self._scope_changed, self.scope.url_params, on=self.scope)
 
         scope_row = pn.Row(*self.scope.widgets(self.reader), self._refresh, self._live, sizing_mode="stretch_width",
                            margin=(4, 5, 0, 5))
@@ -321,34 +318,45 @@ class TracesView(PageView):
         """Query again (new spans may have arrived)."""
         self._reload()
 
-    def _pick(self, **values: Any) -> None:
-        """A quick filter was changed in the page (not when it only follows the params)."""
-        if any(getattr(self, name) != value for name, value in values.items()):
-            self.param.update(**values)
-
     def _live_changed(self, event: Any) -> None:
-        self._live.value = event.new
+        self._poll(event.new and self.on_screen)
+
+    def _poll(self, on: bool) -> None:
+        """Start or stop querying every few seconds."""
         if self._live_callback is not None:
             self._live_callback.stop()
             self._live_callback = None
-        if event.new:
+        if on:
             self._live_callback = pn.state.add_periodic_callback(self.refresh, period=_LIVE_MS)
+
+    def shown(self) -> None:
+        """Live again, if it was live when the page was left."""
+        super().shown()
+        if self.live and hasattr(self, "_live"):
+            self._poll(True)
+
+    def hidden(self) -> None:
+        """No live queries while the page is not shown."""
+        super().hidden()
+        if hasattr(self, "_live"):
+            self._poll(False)
 
     def _changed(self, *events: Any) -> None:
         if self._resetting:
             return
         names = {e.name for e in events}
+        if "mode" in names and not names & {"sort", "descending"} and not self.applying \
+                and (self.sort, self.descending) != ("start_time", True):
+            self.param.update(sort="start_time", descending=True)  # the other list: newest first (reloads)
+            return
         if not names - {"page_no", "page_size"}:
             self._reload(count=False)  # another page of the same rows
             return
-        if "page_no" not in names:
-            self._first_page()  # other rows: from their start
-        for widget, value in ((self._mode, self.mode), (self._status, self.status), (self._kind, self.kind),
-                              (self._text, self.text)):
-            widget.value = value
-        if self.model not in self._model.options.values():
+        if "page_no" not in names and not self.applying:
+            self._first_page()  # other rows: from their start (a link or URL states its page)
+        if self.model not in self._model.options.values():  # a model from a link joins the list
             self._model.options = {**self._model.options, self.model: self.model}
-        self._model.value = self.model
+            self._model.value = self.model
         self._reload()
 
     def _first_page(self) -> None:
@@ -358,8 +366,9 @@ class TracesView(PageView):
         finally:
             self._resetting = False
 
-    def _scope_changed(self, *_: Any) -> None:
-        self._first_page()
+    def _scope_changed(self) -> None:
+        if not self.applying:
+            self._first_page()
         self.refresh()
 
     def _turn(self, step: int) -> None:
