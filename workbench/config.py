@@ -149,8 +149,9 @@ SETTINGS: dict[str, Setting] = {
             "config",
             "~/.workbench/config.toml",
             _path,
-            "A TOML file with [redaction] and [sampling] tables for what the other settings "
-            "cannot say (detectors, hash salt, latency and cost thresholds ...). Default: "
+            "A TOML file with [redaction], [sampling] and [retention] tables for what the other "
+            "settings cannot say (detectors, hash salt, latency and cost thresholds, how long spans "
+            "are kept ...). Default: "
             "~/.workbench/config.toml; a missing file means none.",
         ),
         Setting(

@@ -12,9 +12,10 @@ the command line (which wins)::
     max_age = "7d"             # this project's own limits; the others above still apply
 
 :func:`apply` removes whole traces (and their documents, embeddings, annotations and log
-records) in one unit of work on the store's writer, the one write path. DuckDB reuses the
-freed blocks but never shrinks its file (measured: deleting 90% of a 174 MiB file and
-checkpointing leaves it at 174 MiB), so :func:`compact` copies what is left into a new file
+records) in one unit of work on the store's writer, the one write path. DuckDB gives back only
+part of what a delete frees (measured, benchmarks/bench_retention.py: 90% of 300,000 spans
+removed, 125.5 MiB became 36.0 MiB after a checkpoint, and 9.3 MiB compacted; a table written in
+one transaction kept all of its 174 MiB), so :func:`compact` copies what is left into a new file
 beside it and renames that over the old one, while this process holds the file and its
 writer is stopped (:meth:`workbench.store.shared.OpenFile.rebuild`). :class:`Sweeper` does both
 in the background of ``workbench serve``.
