@@ -42,3 +42,36 @@ def test_vacuum_with_a_bad_limit_is_one_line(tmp_path):
     assert result.exit_code == 1
     assert result.output.strip().startswith("Error: The --max-age is 'soon', which is not a duration")
     assert not (tmp_path / "w.duckdb").exists()
+
+
+def test_vacuum_of_a_missing_file_creates_none(tmp_path):
+    result = CliRunner().invoke(main, ["vacuum", "--db", str(tmp_path / "none.duckdb"), "--max-age", "3d"])
+    assert result.exit_code == 1
+    assert result.output.strip().startswith("Error: There is no database file at")
+    assert not (tmp_path / "none.duckdb").exists()
+
+
+def test_vacuum_of_a_file_another_process_holds_names_the_fix(tmp_path):
+    import subprocess
+    import sys
+    import textwrap
+
+    db = tmp_path / "held.duckdb"
+    holder = subprocess.Popen(
+        [sys.executable, "-c", textwrap.dedent(f"""
+            import sys
+            from workbench.store import Store
+            s = Store({str(db)!r})
+            print("held", flush=True)
+            sys.stdin.read()
+        """)],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        result = CliRunner().invoke(main, ["vacuum", "--db", str(db), "--max-age", "3d"])
+    finally:
+        holder.stdin.close()
+        holder.wait(10)
+    assert result.exit_code == 1
+    assert "is in use by another process" in result.output and "workbench serve --max-age" in result.output

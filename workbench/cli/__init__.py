@@ -101,11 +101,23 @@ def vacuum(db: str | None, max_age: str | None, max_spans: int | None, project: 
     The limits are the options' over the [retention] table of the config file. A served file
     cannot be vacuumed from another process: `workbench serve` applies the same limits itself.
     """
+    from pathlib import Path
+
+    from workbench.errors import StoreError, StoreLockedError
     from workbench.store import Store
     from workbench.store import retention as keep
 
     limits = keep.load_retention(max_age=max_age, max_spans=max_spans, project=project)
-    with Store(db) as store:
+    path = Path(config.get("db", db)).expanduser()
+    if not path.is_file():
+        raise StoreError(f"There is no database file at {path}; check --db or WORKBENCH_DB.")
+    try:
+        store = Store(path)
+    except StoreLockedError:
+        raise StoreError(f"{path} is in use by another process (a running workbench serve?); stop it first, or "
+                         "let the server apply the limits: workbench serve --max-age 30d, or [retention] in the "
+                         "config file.") from None
+    with store:
         if export_dir is not None:
             counts = store.export_parquet(export_dir)
             click.echo(f"Exported to {export_dir}: " + (", ".join(f"{n} {t}" for t, n in counts.items() if n)
