@@ -20,7 +20,7 @@ import difflib
 import importlib
 import importlib.util
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -102,6 +102,12 @@ class Instrumented:
     def __contains__(self, library: object) -> bool:
         return library in self.instrumented
 
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.instrumented)
+
+    def __len__(self) -> int:
+        return len(self.instrumented)
+
     def __str__(self) -> str:
         parts = [f"instrumented: {', '.join(self.instrumented) or 'nothing'}"]
         parts += [f"{name}: {why}" for name, why in {**self.missing, **self.failed}.items()]
@@ -144,6 +150,7 @@ def instrument(*libraries: str, tracer_provider: Any = None) -> Instrumented:
 
     Spans go to ``tracer_provider``, else to the provider :func:`workbench.register` made in
     this process (and to the next one it makes), else to one it makes now with the defaults.
+    After ``register(set_global=False)``, pass that provider as ``tracer_provider``.
 
     Args:
         libraries: Names from :data:`INSTRUMENTORS` (``"openai"``, ``"langchain"`` ...).

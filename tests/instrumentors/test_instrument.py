@@ -76,7 +76,7 @@ def test_register_then_instrument_records_openai_calls_as_llm_spans(db_path, ope
     workbench.register(project_name="bot", db=db_path)
     done = workbench.instrument()
 
-    assert "openai" in done.instrumented and not done.failed
+    assert "openai" in done.instrumented and not done.failed and "openai" in list(done)
     assert _ask(openai_url, "Why was I charged twice?") == "Echo: Why was I charged twice?"
     wb = workbench.open(db_path)
     spans = _spans(wb)
@@ -84,6 +84,15 @@ def test_register_then_instrument_records_openai_calls_as_llm_spans(db_path, ope
     assert (llm["span_kind"], llm["model_name"], llm["project"]) == ("LLM", "gpt-4o-mini", "bot")
     assert (llm["prompt_tokens"], llm["completion_tokens"]) == (11, 7)
     assert "Why was I charged twice?" in llm["input_messages"]
+
+
+def test_an_explicit_provider_gets_the_spans(db_path, openai_url):
+    provider = workbench.register(project_name="mine", db=db_path, set_global=False)
+    assert instrument("openai", tracer_provider=provider).instrumented == ["openai"]
+    _ask(openai_url, "to whom?")
+    provider.force_flush()
+    wb = workbench.open(db_path)
+    assert list(_spans(wb)["project"]) == ["mine"]
 
 
 def test_instrument_without_register_makes_a_provider(openai_url):
