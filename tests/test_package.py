@@ -39,6 +39,7 @@ ALLOWED = {
     "analysis": {"read", "query", "store", "filters", "tree", "errors", "model", "pricing", "config", "evals"},
     "evals": {"read", "query", "store", "model", "errors", "config", "filters", "remote"},
     "instrument": {"collector", "store", "model", "config", "errors"},
+    "instrumentors": {"instrument", "collector", "errors"},
     "monitors": {"analysis", "read", "query", "store", "pricing", "model", "errors", "config", "filters", "snapshots",
                  "version"},
     "app": {"read", "query", "analysis", "drift", "tree", "model", "errors", "config", "pricing", "remote", "evals",

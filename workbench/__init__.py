@@ -4,6 +4,7 @@ Three ways in::
 
     import workbench
     provider = workbench.register(project_name="support-bot")   # spans into a local file
+    workbench.instrument()                                       # trace every installed LLM library
     session = workbench.launch()                                 # the app, in a notebook
     wb = workbench.open()                                        # read spans as DataFrames
     local = workbench.snapshot(wb, start="7d")                   # a server's range, for SQL analysis
@@ -30,6 +31,9 @@ from workbench.errors import (
     WorkbenchError,
 )
 from workbench.instrument import register, span, traced
+
+# Bound after the module of the same name was imported, so `workbench.instrument` is the function.
+from workbench.instrumentors import instrument
 from workbench.model import SpanKind
 from workbench.version import __version__
 
@@ -55,6 +59,7 @@ __all__ = [
     "__version__",
     "annotate",
     "evals",
+    "instrument",
     "launch",
     "log_annotations",
     "monitors",

@@ -15,7 +15,7 @@ from typing import Any
 
 from workbench.errors import ConfigError
 
-__all__ = ["SETTINGS", "Setting", "describe", "file_section", "get"]
+__all__ = ["SETTINGS", "Setting", "describe", "file_section", "get", "github_actions"]
 
 
 def _path(value: str) -> Path:
@@ -149,8 +149,9 @@ SETTINGS: dict[str, Setting] = {
             "config",
             "~/.workbench/config.toml",
             _path,
-            "A TOML file with [redaction] and [sampling] tables for what the other settings "
-            "cannot say (detectors, hash salt, latency and cost thresholds ...). Default: "
+            "A TOML file with [redaction], [sampling] and [retention] tables for what the other "
+            "settings cannot say (detectors, hash salt, latency and cost thresholds, how long spans "
+            "are kept ...). Default: "
             "~/.workbench/config.toml; a missing file means none.",
         ),
         Setting(
@@ -320,6 +321,18 @@ def get(name: str, value: Any = None, environ: Mapping[str, str] | None = None) 
         return setting.parse(raw)
     except ValueError as exc:
         raise ConfigError(f"{setting.env}={raw!r} is not valid: it {_reason(exc)}.") from None
+
+
+def github_actions(environ: Mapping[str, str] | None = None) -> tuple[bool, Path | None]:
+    """Whether this runs in a GitHub Actions job, and its job summary file.
+
+    GitHub sets ``GITHUB_ACTIONS=true`` and ``GITHUB_STEP_SUMMARY`` (a file to append Markdown
+    to) in every step; they are read here, not as WORKBENCH_* settings, because the runner sets them.
+    """
+    env = os.environ if environ is None else environ
+    inside = env.get("GITHUB_ACTIONS", "").strip().lower() == "true"
+    summary = env.get("GITHUB_STEP_SUMMARY", "").strip()
+    return inside, (Path(summary) if inside and summary else None)
 
 
 def _reason(exc: ValueError) -> str:

@@ -20,6 +20,9 @@ def _own_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # An empty monitors file: the default rules.
     (tmp_path / "monitors.toml").write_text("")
     monkeypatch.setenv("WORKBENCH_MONITORS", str(tmp_path / "monitors.toml"))
+    # Checks run inside a GitHub Actions job annotate it; the tests that want that say so.
+    monkeypatch.delenv("GITHUB_ACTIONS", raising=False)
+    monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
 
 
 @pytest.fixture

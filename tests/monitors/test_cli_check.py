@@ -169,3 +169,46 @@ def test_a_crash_is_not_mistaken_for_a_finding(healthy_db, monkeypatch):
     monkeypatch.setattr(monitors, "check", broken)
     result = CliRunner().invoke(main, ["check", "--db", str(healthy_db)])
     assert result.exit_code == 2 and "RuntimeError: a bug" in result.stderr
+
+
+def test_slack_and_pagerduty_from_the_monitors_file(deprecated_db, tmp_path):
+    with Receiver() as slack, Receiver(answers=[202]) as pagerduty:
+        config = tmp_path / "monitors.toml"
+        config.write_text(f'[slack]\nurl = "{slack.url}"\n\n'
+                          f'[pagerduty]\nrouting_key = "k3y"\nurl = "{pagerduty.url}"\n')
+        result = _run("--db", str(deprecated_db), "--config", str(config), "--json")
+        assert result.exit_code == 1, result.output
+        told = json.loads(result.stdout)
+        assert told["slack"]["sent"] and told["pagerduty"]["sent"] and told["webhook"] is None
+        assert "model_deprecation" in slack.json()["text"]
+        event = pagerduty.json()
+        assert (event["event_action"], event["routing_key"], event["payload"]["severity"]) == ("trigger", "k3y",
+                                                                                               "critical")
+        assert _run("--db", str(deprecated_db), "--config", str(config)).exit_code == 1
+        assert len(slack.requests) == len(pagerduty.requests) == 1  # each told once
+    assert (tmp_path / "monitors.slack.alerts.json").exists()
+    assert (tmp_path / "monitors.pagerduty.alerts.json").exists()
+
+
+def test_in_github_actions_annotations_and_a_job_summary(deprecated_db, tmp_path, monkeypatch):
+    summary = tmp_path / "step_summary.md"
+    summary.write_text("earlier step\n")
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    result = _run("--db", str(deprecated_db))
+    assert result.exit_code == 1
+    [annotation] = [line for line in result.stdout.splitlines() if line.startswith("::")]
+    assert annotation.startswith("::error title=workbench model_deprecation (model '")
+    written = summary.read_text()
+    assert written.startswith("earlier step\n## workbench check: 1 of 5 rules fired at ")
+    assert "| 🔴 critical | `model_deprecation` |" in written and "| ✅ ok | `cost_jump` |" in written
+
+    as_json = _run("--db", str(deprecated_db), "--json")  # stdout stays JSON; the annotations go to stderr
+    assert json.loads(as_json.stdout)["fired"] == 1
+    assert as_json.stderr.startswith("::error title=workbench model_deprecation")
+
+
+def test_outside_github_actions_no_annotations(deprecated_db, tmp_path, monkeypatch):
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(tmp_path / "s.md"))
+    result = _run("--db", str(deprecated_db))
+    assert "::" not in result.stdout and not (tmp_path / "s.md").exists()

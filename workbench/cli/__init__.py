@@ -28,6 +28,17 @@ _db_option = click.option(
 )
 
 
+_max_age_option = click.option(
+    "--max-age", default=None,
+    help="Keep traces younger than this, e.g. 30d or 12h (default: the config file's [retention] max_age).",
+)
+_max_spans_option = click.option(
+    "--max-spans", type=int, default=None,
+    help="Keep at most this many spans per project, the newest traces whole "
+         "(default: the config file's [retention] max_spans).",
+)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="workbench")
 def main() -> None:
@@ -57,19 +68,72 @@ def main() -> None:
                    "(repeatable; default: $WORKBENCH_ALLOWED_ORIGINS).")
 @click.option("--mcp-write", is_flag=True, default=None,
               help="Let MCP clients of /mcp annotate spans and traces (default: read only; $WORKBENCH_MCP_WRITE).")
+@_max_age_option
+@_max_spans_option
 @one_line_errors
 def serve(db: str | None, host: str | None, port: int | None, sample: bool, no_app: bool, redact: bool | None,
           sample_rate: float | None, token: str | None, allowed_hosts: tuple[str, ...],
-          allowed_origins: tuple[str, ...], mcp_write: bool | None) -> None:
+          allowed_origins: tuple[str, ...], mcp_write: bool | None, max_age: str | None,
+          max_spans: int | None) -> None:
     """Receive OTLP spans and serve the app, on one port.
 
     Beyond loopback (--host 0.0.0.0) every request must present a token, printed at start.
+    With retention limits (--max-age, --max-spans, or [retention] in the config file), older
+    traces are removed in the background, hourly unless the file says otherwise.
     """
     from workbench.server.run import serve as run
+    from workbench.store.retention import load_retention
 
+    retention = load_retention(max_age=max_age, max_spans=max_spans)
     run(db=db, host=host, port=port, sample=sample, app=not no_app, redact=redact, sample_rate=sample_rate,
         token=token, allowed_hosts=allowed_hosts, allowed_origins=allowed_origins, mcp_write=mcp_write,
-        echo=click.echo)
+        echo=click.echo,
+        retention=retention)
+
+
+@main.command()
+@_db_option
+@_max_age_option
+@_max_spans_option
+@click.option("--project", default=None, help="Apply --max-age and --max-spans to this project only.")
+@click.option("--export", "export_dir", type=click.Path(file_okay=False), default=None,
+              help="First write every table as Parquet into this folder (as `workbench export` does).")
+@click.option("--compact/--no-compact", default=True, show_default=True,
+              help="Copy what is left into a new file that takes the old one's place, so the file shrinks.")
+@one_line_errors
+def vacuum(db: str | None, max_age: str | None, max_spans: int | None, project: str | None,
+           export_dir: str | None, compact: bool) -> None:
+    """Remove traces beyond the retention limits, and give the space back.
+
+    The limits are the options' over the [retention] table of the config file. A served file
+    cannot be vacuumed from another process: `workbench serve` applies the same limits itself.
+    """
+    from pathlib import Path
+
+    from workbench.errors import StoreError, StoreLockedError
+    from workbench.store import Store
+    from workbench.store import retention as keep
+
+    limits = keep.load_retention(max_age=max_age, max_spans=max_spans, project=project)
+    path = Path(config.get("db", db)).expanduser()
+    if not path.is_file():
+        raise StoreError(f"There is no database file at {path}; check --db or WORKBENCH_DB.")
+    try:
+        store = Store(path)
+    except StoreLockedError:
+        raise StoreError(f"{path} is in use by another process (a running workbench serve?); stop it first, or "
+                         "let the server apply the limits: workbench serve --max-age 30d, or [retention] in the "
+                         "config file.") from None
+    with store:
+        if export_dir is not None:
+            counts = store.export_parquet(export_dir)
+            click.echo(f"Exported to {export_dir}: " + (", ".join(f"{n} {t}" for t, n in counts.items() if n)
+                                                         or "nothing"))
+        removed = keep.apply(store, limits)
+        click.echo(f"Removed {removed.spans} spans ({removed.traces} traces): {limits.describe()}.")
+        if compact:
+            before, after = keep.compact(store)
+            click.echo(f"Compacted {store.path}: {before / 2**20:.1f} MiB -> {after / 2**20:.1f} MiB.")
 
 
 @main.command("export")

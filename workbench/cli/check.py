@@ -39,7 +39,7 @@ FIRED, FAILED = 1, 2
 @click.option("--json", "as_json", is_flag=True, help="Print every result as JSON instead of text.")
 @click.option("--all", "show_all", is_flag=True, help="Also list the rules that did not fire.")
 @click.option("--notify/--no-notify", default=True, show_default=True,
-              help="POST what fired to the monitors file's [webhook], when it has one.")
+              help="Tell the monitors file's [webhook], [slack] and [pagerduty] what fired, when it has them.")
 def check(db: str | None, url: str | None, config_path: str | None, window: str | None, as_json: bool,
           show_all: bool, notify: bool) -> None:
     """Run the monitor rules once; exit 1 if one fired, 2 if the check could not run.
@@ -52,6 +52,9 @@ def check(db: str | None, url: str | None, config_path: str | None, window: str 
       error_rate         failed model calls over 5% (or 3x the trailing rate), per model and hour
       eval_pass_rate     an evaluation's pass rate 15 points under its trailing 7-day rate
     and cost_budget (budget = USD per day), off until given a budget.
+
+    In a GitHub Actions job (GITHUB_ACTIONS=true), what fired is also written as
+    ::error/::warning annotations and as a table in the job summary.
     """
     import workbench
     from workbench import monitors
@@ -69,42 +72,66 @@ def check(db: str | None, url: str | None, config_path: str | None, window: str 
     except Exception:  # noqa: BLE001 - a bug, not a finding: exit 2 (not 1, which means "fired"), with the traceback
         traceback.print_exc()
         sys.exit(FAILED)
-    delivery = None
-    if notify and cfg.webhook:
-        log = _alert_log(cfg, url or str(config.get("db", db)))
-        delivery = monitors.notify(results, cfg.webhook, checked_at=results.checked_at, log=log)
+    target = url or str(config.get("db", db))
+    deliveries = {}
+    if notify:
+        for name, channel in cfg.channels().items():
+            log = _alert_log(cfg, name, channel.state, target)
+            deliveries[name] = monitors.notify(results, channel, checked_at=results.checked_at, log=log)
+    in_actions, summary_file = config.github_actions()
     if as_json:
         click.echo(json.dumps({
             "checked_at": results.checked_at.isoformat().replace("+00:00", "Z") if results.checked_at else None,
             "config": cfg.source,
             "fired": len(results.fired),
             "results": results.to_dicts(),
-            "webhook": None if delivery is None else {"sent": delivery.sent, "attempts": delivery.attempts,
-                                                      "status": delivery.status, "error": delivery.error,
-                                                      "held": delivery.held, "resolved": delivery.resolved},
+            **{name: _delivered(deliveries.get(name)) for name in ("webhook", "slack", "pagerduty")},
         }, indent=2, default=str))
     else:
         _print(results, show_all)
-    if delivery is not None and delivery.error:
-        click.echo(f"Warning: {delivery.error}", err=True)
+    if in_actions:
+        _github(results, summary_file, err=as_json)
+    for delivery in deliveries.values():
+        if delivery.error:
+            click.echo(f"Warning: {delivery.error}", err=True)
     sys.exit(FIRED if results.fired else 0)
 
 
-def _alert_log(cfg: Any, target: str) -> AlertLog | None:  # monitors stay a lazy import
-    """The log of what the webhook was told: [webhook] state, else beside the monitors file."""
+def _alert_log(cfg: Any, channel: str, state: str | None, target: str) -> AlertLog | None:
+    """The log of what a channel was told: its ``state``, else beside the monitors file."""
     from pathlib import Path
 
     from workbench.monitors import AlertLog
 
-    state = cfg.webhook.state
     if isinstance(state, str) and state.strip().lower() in ("none", ""):
         return None
     if state is None:
         if cfg.source is None:
             return None
         source = Path(cfg.source)
-        state = str(source.with_name(source.stem + ".alerts.json"))
+        middle = "" if channel == "webhook" else f".{channel}"
+        state = str(source.with_name(f"{source.stem}{middle}.alerts.json"))
     return AlertLog(state, target=target)
+
+
+def _delivered(delivery: Any) -> dict[str, Any] | None:
+    if delivery is None:
+        return None
+    return {"sent": delivery.sent, "attempts": delivery.attempts, "status": delivery.status, "error": delivery.error,
+            "held": delivery.held, "resolved": delivery.resolved}
+
+
+def _github(results: Results, summary_file: Any, *, err: bool) -> None:
+    """In a GitHub Actions job: annotations on the log (stderr beside --json), and the job summary."""
+    from workbench.monitors import github
+
+    for line in github.commands(results):
+        click.echo(line, err=err)
+    if summary_file is not None:
+        try:
+            github.write_summary(summary_file, github.summary(results, checked_at=results.checked_at))
+        except WorkbenchError as exc:
+            click.echo(f"Warning: {exc}", err=True)
 
 
 def _print(results: Results, show_all: bool) -> None:

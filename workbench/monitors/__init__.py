@@ -26,13 +26,16 @@ model's availability went wrong, and since when.
 Each result carries a filter expression selecting the offending spans, for
 ``wb.traces(result.filter)`` or the app's trace list. Rules and their parameters come from the
 monitors file (:mod:`workbench.monitors.settings`); :func:`notify` posts what fired to a webhook,
-and with an :class:`AlertLog` only what is news (:mod:`workbench.monitors.alerts`).
+Slack or PagerDuty (:mod:`workbench.monitors.channels`), and with an :class:`AlertLog` only what
+is news (:mod:`workbench.monitors.alerts`); in GitHub Actions, ``workbench check`` annotates the
+run (:mod:`workbench.monitors.github`).
 """
 
 from __future__ import annotations
 
 from workbench.monitors.alerts import AlertLog
 from workbench.monitors.base import DEFAULT_WINDOW, Context, Result, Rule
+from workbench.monitors.channels import PagerDuty, Slack
 from workbench.monitors.check import Results, check
 from workbench.monitors.cost import CostBudget, CostJump
 from workbench.monitors.deprecation import ModelDeprecation
@@ -55,9 +58,11 @@ __all__ = [
     "LatencySLO",
     "ModelDeprecation",
     "MonitorConfig",
+    "PagerDuty",
     "Result",
     "Results",
     "Rule",
+    "Slack",
     "Webhook",
     "check",
     "default_rules",

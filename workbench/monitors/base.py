@@ -233,12 +233,21 @@ class Rule:
         window: How far back it looks (``"14d"``); ``None`` takes the check's window.
         project: Only spans of this project (or these projects).
         filter: A filter expression choosing the spans it watches (see :mod:`workbench.filters`).
-        severity: The severity of its results when they fire.
+        severity: The severity of its results when they fire (at the rule's own threshold).
+        critical: A second, stronger threshold, in the unit of the rule's own (:attr:`warn_param`):
+            a fired result whose measured value (:attr:`measured`) reaches it is ``critical``.
+            ``None``: every fired result has :attr:`severity`.
     """
 
     kind: ClassVar[str] = ""
     #: One line saying what the rule watches, for listings.
     summary: ClassVar[str] = ""
+    #: The parameter holding the rule's own (warning) threshold; empty when it has none.
+    warn_param: ClassVar[str] = ""
+    #: The key of a result's ``values`` compared with :attr:`critical`.
+    measured: ClassVar[str] = ""
+    #: Whether a higher measured value is worse (a pass rate is worse lower).
+    higher_is_worse: ClassVar[bool] = True
 
     name: str = ""
     enabled: bool = True
@@ -246,6 +255,7 @@ class Rule:
     project: str | list[str] | None = None
     filter: str | None = None
     severity: str = "warning"
+    critical: float | None = None
 
     def __post_init__(self) -> None:
         if not self.name:
@@ -278,6 +288,31 @@ class Rule:
             raise self.fail("filter", "a filter is text", "write it like filter = \"span_kind == 'LLM'\"")
         if self.project is not None and not isinstance(self.project, (str, list)):
             raise self.fail("project", "project is a name or a list of names", "write project = \"support-bot\"")
+        self._check_critical()
+
+    def _check_critical(self) -> None:
+        if self.critical is None:
+            return
+        if not self.measured:
+            raise self.fail("critical", f"a {self.kind} rule has no threshold to escalate",
+                            "remove critical and set severity instead")
+        self.check_number("critical", low=0, strict_low=self.higher_is_worse)
+        own = getattr(self, self.warn_param, None) if self.warn_param else None
+        if isinstance(own, (int, float)) and not isinstance(own, bool):
+            beyond = self.critical > own if self.higher_is_worse else self.critical < own
+            if not beyond:
+                side = "over" if self.higher_is_worse else "under"
+                raise self.fail("critical", f"the critical threshold must be {side} the warning one "
+                                f"({self.warn_param} = {literal(own)})",
+                                f"write a critical value {side} {literal(own)}")
+
+    def escalated(self, severity: str, values: dict[str, Any]) -> str:
+        """``critical`` when the measured value reaches :attr:`critical`, else ``severity``."""
+        value = values.get(self.measured) if self.measured else None
+        if self.critical is None or not isinstance(value, (int, float)) or isinstance(value, bool):
+            return severity
+        reached = value >= self.critical if self.higher_is_worse else value <= self.critical
+        return "critical" if reached else severity
 
     def check_choice(self, parameter: str, choices: Sequence[Any]) -> None:
         """Raise unless the parameter is one of ``choices``."""
@@ -342,7 +377,7 @@ class Rule:
             rule=self.name,
             kind=self.kind,
             fired=fired,
-            severity=(severity or self.severity) if fired else "ok",
+            severity=self.escalated(severity or self.severity, values or {}) if fired else "ok",
             subject=subject,
             message=message,
             filter=filter,

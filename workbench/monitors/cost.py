@@ -122,6 +122,8 @@ class CostBudget(_CostRule):
     """
 
     kind = "cost_budget"
+    warn_param = "budget"
+    measured = "peak_cost"
     summary = "spend per hour or day over a budget"
 
     budget: float | None = None
@@ -194,6 +196,8 @@ class CostJump(_CostRule):
     """
 
     kind = "cost_jump"
+    warn_param = "factor"
+    measured = "ratio"
     summary = "spend per hour or day jumping against its trailing 7-day median"
 
     factor: float = 3.0

@@ -55,6 +55,8 @@ class ErrorRate(Rule):
     """
 
     kind = "error_rate"
+    warn_param = "threshold"
+    measured = "peak_rate"
     summary = "share of failed calls over a threshold or jumping"
 
     filter: str | None = "span_kind in ['LLM', 'EMBEDDING']"

@@ -58,6 +58,9 @@ class EvalPassRate(Rule):
     """
 
     kind = "eval_pass_rate"
+    warn_param = "min_pass_rate"
+    measured = "worst_rate"
+    higher_is_worse = False
     summary = "evaluation or feedback pass rate dropping against its baseline"
 
     names: list[str] = field(default_factory=list)

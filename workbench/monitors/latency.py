@@ -43,6 +43,8 @@ class LatencySLO(Rule):
     """
 
     kind = "latency_slo"
+    warn_param = "slo_ms"
+    measured = "peak_ms"
     summary = "p95/p99 latency over an objective, per model or span name"
 
     filter: str | None = "span_kind == 'LLM'"

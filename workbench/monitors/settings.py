@@ -32,6 +32,17 @@ TOML (``.toml``; Python 3.11+, or 3.10 with ``tomli``) and JSON (``.json``) say 
     send_resolved = true        # and when it stops
     # state = "none"            # keep no alert log: every check tells all that fired
 
+    [slack]                     # a Slack incoming webhook; the same settings as [webhook]
+    url = "https://hooks.slack.com/services/T000/B000/XXXX"
+
+    [pagerduty]                 # PagerDuty Events API v2: trigger, then resolve, per alert
+    routing_key = "0123456789abcdef0123456789abcdef"
+
+Each channel keeps its own alert log (``monitors.alerts.json``, ``monitors.slack.alerts.json``,
+``monitors.pagerduty.alerts.json`` beside the file), so one that was down is told what it missed.
+A rule's ``critical`` is a second threshold in the unit of its own (``slo_ms``, ``factor``,
+``budget``, ``threshold``, ``min_pass_rate``): a result that reaches it fires as critical.
+
 TOML has no null: write ``"none"`` (or ``""``) for an optional parameter such as ``by``.
 Set ``defaults = false`` at the top to run only the rules the file names.
 """
@@ -44,11 +55,12 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from workbench import config
 from workbench.errors import ConfigError
 from workbench.monitors.base import DEFAULT_WINDOW, Rule, parse_duration
+from workbench.monitors.channels import PagerDuty, Slack
 from workbench.monitors.cost import CostBudget, CostJump
 from workbench.monitors.deprecation import ModelDeprecation
 from workbench.monitors.error_rate import ErrorRate
@@ -65,7 +77,8 @@ KINDS: dict[str, type[Rule]] = {
 #: The kinds that run when no file says otherwise (a budget needs an amount, so it is not one).
 DEFAULT_KINDS: tuple[str, ...] = ("model_deprecation", "cost_jump", "latency_slo", "error_rate", "eval_pass_rate")
 
-_TOP_KEYS = ("window", "project", "defaults", "rules", "webhook")
+_W = TypeVar("_W", bound=Webhook)
+_TOP_KEYS = ("window", "project", "defaults", "rules", "webhook", "slack", "pagerduty")
 _NONE = {"none", ""}
 
 
@@ -83,12 +96,21 @@ class MonitorConfig:
         window: How far back rules without their own window look.
         webhook: Where to POST what fires; ``None`` for nowhere.
         source: The file it was read from; ``None`` for the defaults.
+        slack: The Slack incoming webhook to tell; ``None`` for none.
+        pagerduty: The PagerDuty service to trigger and resolve incidents on; ``None`` for none.
     """
 
     rules: list[Rule] = field(default_factory=default_rules)
     window: str = DEFAULT_WINDOW
     webhook: Webhook | None = None
     source: str | None = None
+    slack: Slack | None = None
+    pagerduty: PagerDuty | None = None
+
+    def channels(self) -> dict[str, Webhook]:
+        """The channels to tell, by the name of their table (``webhook``, ``slack``, ``pagerduty``)."""
+        named = {"webhook": self.webhook, "slack": self.slack, "pagerduty": self.pagerduty}
+        return {name: channel for name, channel in named.items() if channel is not None}
 
 
 def _where(source: str | None) -> str:
@@ -198,8 +220,11 @@ def parse_config(data: Mapping[str, Any], *, source: str | None = None) -> Monit
                 rules[kind] = _build(kind, KINDS[kind], {}, project, where)
     for name, table in tables.items():
         rules[name] = _rule(name, table, project, where)
-    webhook = _webhook(data.get("webhook"), where)
-    return MonitorConfig(rules=list(rules.values()), window=window, webhook=webhook, source=source)
+    webhook = _channel(Webhook, "webhook", data.get("webhook"), where)
+    slack = _channel(Slack, "slack", data.get("slack"), where)
+    pagerduty = _channel(PagerDuty, "pagerduty", data.get("pagerduty"), where)
+    return MonitorConfig(rules=list(rules.values()), window=window, webhook=webhook, source=source,
+                         slack=slack, pagerduty=pagerduty)
 
 
 def _rule(name: str, table: Any, project: Any, where: str) -> Rule:
@@ -238,18 +263,21 @@ def _optional(f: dataclasses.Field) -> bool:
     return "None" in str(f.type)
 
 
-def _webhook(table: Any, where: str) -> Webhook | None:
+def _channel(cls: type[_W], name: str, table: Any, where: str) -> _W | None:
     if table is None:
         return None
+    required = "routing_key" if cls is PagerDuty else "url"
+    example = f"[{name}] with {required} = \"...\""
     if not isinstance(table, Mapping):
-        raise _error(where, f"webhook must be a table ([webhook] with url = \"https://...\"), not {table!r}.")
-    known = [f.name for f in dataclasses.fields(Webhook)]
+        raise _error(where, f"{name} must be a table ({example}), not {table!r}.")
+    label = "the webhook" if name == "webhook" else f"[{name}]"
+    known = [f.name for f in dataclasses.fields(cls)]
     for key in table:
         if key not in known:
-            raise _error(where, f"the webhook has no setting {key!r}; {_suggest(key, known)}")
-    if "url" not in table:
-        raise _error(where, "the webhook has no url; add url = \"https://...\" to [webhook], or remove [webhook].")
+            raise _error(where, f"{label} has no setting {key!r}; {_suggest(key, known)}")
+    if required not in table:
+        raise _error(where, f"{label} has no {required}; add {required} = \"...\" to [{name}], or remove [{name}].")
     try:
-        return Webhook(**table)
+        return cls(**table)
     except ConfigError as exc:
         raise _error(where, f"{exc}") from None

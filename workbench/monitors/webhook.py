@@ -22,7 +22,7 @@ import urllib.parse
 import urllib.request
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 from workbench.errors import ConfigError
 from workbench.monitors.alerts import AlertLog, Resolved
@@ -66,7 +66,7 @@ class Webhook:
     def __post_init__(self) -> None:
         scheme = urllib.parse.urlsplit(str(self.url)).scheme if isinstance(self.url, str) else ""
         if scheme not in ("http", "https"):
-            raise ConfigError(f"The webhook url {self.url!r} is not an http:// or https:// URL; "
+            raise ConfigError(f"The {self.channel} url {self.url!r} is not an http:// or https:// URL; "
                               "write the full address, e.g. url = \"https://hooks.example.com/workbench\".")
         checks = (
             ("timeout", isinstance(self.timeout, (int, float)) and self.timeout > 0, "a number of seconds over 0", 5),
@@ -78,19 +78,29 @@ class Webhook:
         )
         for name, ok, wanted, example in checks:
             if not ok:
-                raise ConfigError(f"The webhook has {name} = {getattr(self, name)!r}, but it must be {wanted}; "
+                raise ConfigError(f"The {self.channel} has {name} = {getattr(self, name)!r}, but it must be {wanted}; "
                                   f"write e.g. {name} = {example}.")
         if not isinstance(self.headers, Mapping) or not all(isinstance(v, str) for v in self.headers.values()):
-            raise ConfigError(f"The webhook has headers = {self.headers!r}, but headers are names and text values; "
+            raise ConfigError(f"The {self.channel} has headers = {self.headers!r}, but headers are names and text "
+                              "values; "
                               "write e.g. headers = { Authorization = \"Bearer ...\" }.")
         if self.send not in ("fired", "always"):
-            raise ConfigError(f"The webhook has send = {self.send!r}, but it must be \"fired\" or \"always\"; "
+            raise ConfigError(f"The {self.channel} has send = {self.send!r}, but it must be \"fired\" or \"always\"; "
                               "write send = \"fired\" to post only when a rule fires.")
         _repeat_interval(self.repeat_after)
         if not isinstance(self.send_resolved, bool):
-            raise ConfigError(f"The webhook has send_resolved = {self.send_resolved!r}, but it must be true or false.")
+            raise ConfigError(f"The {self.channel} has send_resolved = {self.send_resolved!r}, "
+                              "but it must be true or false.")
         if self.state is not None and not isinstance(self.state, str):
-            raise ConfigError(f"The webhook has state = {self.state!r}, but it must be a file path or \"none\".")
+            raise ConfigError(f"The {self.channel} has state = {self.state!r}, but it must be a file path or \"none\".")
+
+    #: What messages call it ("webhook", "Slack webhook", "PagerDuty endpoint").
+    channel: ClassVar[str] = "webhook"
+
+    def bodies(self, fired: Sequence[Result], *, resolved: Sequence[Resolved], held: int, checked: int,
+               checked_at: dt.datetime, target: str) -> list[dict[str, Any]]:
+        """The JSON bodies to POST for one check, in order (one here: :func:`payload`)."""
+        return [payload(fired, checked_at=checked_at, resolved=resolved, held=held, checked=checked)]
 
     @property
     def repeat_interval(self) -> dt.timedelta | None:
@@ -192,27 +202,44 @@ def notify(
     held = due.held if due is not None else 0
     if webhook.send == "fired" and not fired and not resolved:
         return Delivery(sent=False, attempts=0, held=held)
-    body = json.dumps(payload(fired, checked_at=now, resolved=resolved, held=held, checked=checked),
-                      default=str).encode()
+    bodies = webhook.bodies(fired, resolved=resolved, held=held, checked=checked, checked_at=now,
+                            target=log.target if log is not None else "")
+    if not bodies:
+        return Delivery(sent=False, attempts=0, held=held)
     headers = {"Content-Type": "application/json", "User-Agent": f"workbench/{__version__}", **webhook.headers}
+    attempts, status, error = 0, None, None
+    for body in bodies:
+        tries, status, error = _post(webhook, json.dumps(body, default=str).encode(), headers, sleep)
+        attempts += tries
+        if error is not None:
+            break
+    else:
+        error = log_error
+        if due is not None and log is not None:  # delivered: write down what was told
+            try:
+                log.record(due)
+            except ConfigError as exc:  # delivered; the next check will repeat it
+                error = str(exc)
+        return Delivery(sent=True, attempts=attempts, status=status, error=error, held=held, resolved=len(resolved))
+    return Delivery(sent=False, attempts=attempts, status=status, held=held,
+                    error=f"The {webhook.channel} {webhook.url} was not delivered after {attempts} attempt"
+                          f"{'s' if attempts != 1 else ''}: {error}; check the URL and that the receiver is up.")
+
+
+def _post(webhook: Webhook, body: bytes, headers: Mapping[str, str],
+          sleep: Callable[[float], None]) -> tuple[int, int | None, str | None]:
+    """POST one body with the webhook's retries: ``(attempts, last status, error or None)``."""
     attempts, status, error = 0, None, None
     for attempt in range(webhook.retries + 1):
         if attempt:
             sleep(webhook.backoff * 2 ** (attempt - 1))
         attempts += 1
-        request = urllib.request.Request(webhook.url, data=body, headers=headers, method="POST")
+        request = urllib.request.Request(webhook.url, data=body, headers=dict(headers), method="POST")
         try:
             with urllib.request.urlopen(request, timeout=webhook.timeout) as response:
                 status = response.status
                 response.read()
-            error = log_error
-            if due is not None and log is not None:  # delivered: write down what was told
-                try:
-                    log.record(due)
-                except ConfigError as exc:  # delivered; the next check will repeat it
-                    error = str(exc)
-            return Delivery(sent=True, attempts=attempts, status=status, error=error, held=held,
-                            resolved=len(resolved))
+            return attempts, status, None
         except urllib.error.HTTPError as exc:
             status, error = exc.code, f"the receiver answered {exc.code} {exc.reason}"
             exc.close()
@@ -221,6 +248,4 @@ def notify(
         except (urllib.error.URLError, TimeoutError, OSError) as exc:
             reason = getattr(exc, "reason", exc)
             status, error = None, f"no answer ({reason})"
-    return Delivery(sent=False, attempts=attempts, status=status, held=held,
-                    error=f"The webhook {webhook.url} was not delivered after {attempts} attempt"
-                          f"{'s' if attempts != 1 else ''}: {error}; check the URL and that the receiver is up.")
+    return attempts, status, error

@@ -14,6 +14,7 @@ from workbench.errors import DiskFullError
 from workbench.server import Server
 from workbench.store import Store
 from workbench.store.fresh import remover_if_new
+from workbench.store.retention import Retention, Sweeper
 
 __all__ = ["banner", "serve"]
 
@@ -32,8 +33,12 @@ def serve(
     allowed_origins: Sequence[str] | None = None,
     mcp_write: bool | None = None,
     echo: Callable[[str], None] = print,
+    retention: Retention | None = None,
 ) -> None:
     """Serve a store on this thread until Ctrl-C.
+
+    With ``retention`` limits, a background thread applies them every ``retention.every``
+    through the store's writer and compacts the file once enough was removed.
 
     Listening beyond loopback (``host`` such as ``0.0.0.0``) requires a token, made up when
     none is given; the banner prints it, the address it is reached at, and a warning.
@@ -73,9 +78,15 @@ def serve(
         raise
     for line in banner(server, store.path):
         echo(line)
+    sweeper = None
+    if retention:
+        echo(f"  retention:   {retention.describe()} (every {retention.every})")
+        sweeper = Sweeper(store, retention).start()
     try:
         server.run(stay_quiet=True)
     finally:
+        if sweeper is not None:
+            sweeper.stop()
         store.close()
 
 

@@ -12,7 +12,7 @@ import os
 import re
 import threading
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -307,6 +307,51 @@ class Database:
             self._next_attempt = 0.0
             logger.warning("the database %s was opened again and works", self.path)
             return True
+
+    def replace_file(self, build: Callable[[duckdb.DuckDBPyConnection], str]) -> None:
+        """Put a rebuilt file in this one's place, and go on with it.
+
+        ``build(connection)`` writes the new file beside this one (it runs while this process
+        holds the file, so no other process writes meanwhile) and returns its path. Then every
+        cursor and the connection close, the new file is renamed over the old (atomically),
+        and it is opened again; each thread gets a new cursor on its next use. The caller
+        stops the writer first. A failure before the rename leaves the old file as it was.
+
+        Raises:
+            StoreError: The file could not be rebuilt or put in place (it is then unchanged).
+        """
+        if self.path == MEMORY or self.read_only:
+            raise StoreError(f"The store {self.path} cannot be rebuilt: it is in memory or read-only.")
+        with self._recover_lock:
+            new = build(self._connection())
+            with self._cursors_lock:
+                cursors, self._cursors = list(self._cursors), []
+                old, self._con = self._con, None  # type: ignore[assignment]
+                self.generation += 1
+            problem = None
+            try:
+                for closable in (*cursors, old):
+                    try:
+                        closable.interrupt()
+                        closable.close()
+                    except duckdb.Error:
+                        pass
+                if os.path.exists(self.path + ".wal"):  # never pair a new file with the old one's log
+                    problem = "its write-ahead log was not folded in at close"
+                else:
+                    os.replace(new, self.path)
+            except OSError as exc:
+                problem = exc.strerror or str(exc)
+            finally:
+                if problem is not None:
+                    for leftover in (new, new + ".wal"):
+                        if os.path.exists(leftover):
+                            os.unlink(leftover)
+                con = self._open()
+                with self._cursors_lock:
+                    self._con = con
+            if problem is not None:
+                raise StoreError(f"The store {self.path} could not be compacted ({problem}); it is unchanged.")
 
     def _connection(self) -> duckdb.DuckDBPyConnection:
         # Called with _cursors_lock held.

@@ -24,7 +24,9 @@ import threading
 import weakref
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
+from workbench.errors import StoreError
 from workbench.store.database import MEMORY, Database
 from workbench.store.logs import merger_for
 from workbench.store.writer import Writer
@@ -127,6 +129,23 @@ class OpenFile:
         if self.writer is not None and not self.writer.flush(timeout):
             problems.append(f"the writer did not finish within {timeout:.0f} s")
         return "; ".join(problems) or None
+
+    def rebuild(self, build: Callable[[Any], str], timeout: float = 120.0) -> None:
+        """Replace the file with one ``build(connection)`` writes (see :meth:`Database.replace_file`).
+
+        The writer finishes what is queued and stops; writes submitted meanwhile are refused
+        (the OTLP receiver answers 503, and exporters send again); a new writer starts on the
+        new file, whatever happened.
+        """
+        with _lock:
+            if self.writer is None:
+                raise StoreError(f"The store {self.path} is open read-only; it cannot be compacted.")
+            self.writer.flush(timeout)
+            self.writer.close(timeout)
+            try:
+                self.db.replace_file(build)
+            finally:
+                self.writer = self._new_writer()
 
     def close(self) -> None:
         if self.writer is not None:
