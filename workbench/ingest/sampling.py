@@ -1,9 +1,15 @@
-"""Tail sampling of decoded Arrow batches in the server, before the writer.
+"""Tail sampling of span batches (Arrow rows), the ingest pipeline's stage before the sink.
 
-Requests are decoded (in worker processes) into Arrow batches; this holds each batch's rows
-in a :class:`~workbench.collector.sampling.TailSampler` by trace, and once traces are
-decided, hands the kept rows, weighted, to the writer. With sampling on, a 200 answer means
-the spans were accepted for sampling; they are stored when their trace is decided.
+Both ways in hand this stage the same :class:`~workbench.store.rows.SpanBatch`: the server
+the batches its decoding workers made from requests, the in-process collector the batches it
+made from ended spans. This holds each batch's rows in a
+:class:`~workbench.collector.sampling.TailSampler` by trace, and once traces are decided,
+hands the kept rows, weighted, to the sink. In the server, with sampling on, a 200 answer
+means the spans were accepted for sampling; they are stored when their trace is decided.
+
+A trace's cost is the sum of its calls' costs by :func:`workbench.pricing.span_cost`, read
+from the rows; a failed evaluation is one of the batch's annotation rows, which the
+conventions layer extracted once.
 """
 
 from __future__ import annotations
@@ -114,20 +120,7 @@ class BatchSampler:
         for (key, row), weight in ready:
             by_batch[key].append((row, weight))
         for key, rows in by_batch.items():
-            batch = self._batches[key]
-            indices = pa.array([row for row, _ in rows], pa.int64())
-            spans = batch.spans.take(indices)
-            column = spans.schema.get_field_index("sample_weight")
-            spans = spans.set_column(column, "sample_weight", pa.array([w for _, w in rows], pa.float64()))
-            kept = spans.column("span_id")
-            self._unsent.append(SpanBatch(
-                spans,
-                batch.documents.filter(pc.is_in(batch.documents.column("span_id"), value_set=kept)),
-                batch.embeddings.filter(pc.is_in(batch.embeddings.column("span_id"), value_set=kept)),
-                batch.annotations.filter(
-                    pc.is_in(batch.annotations.column("trace_id"), value_set=spans.column("trace_id"))
-                ),
-            ))
+            self._unsent.append(self._batches[key].take([row for row, _ in rows], [w for _, w in rows]))
         for key, row in self.sampler.take_dropped():
             by_batch.setdefault(key, [])
             self._remaining[key] -= 1
