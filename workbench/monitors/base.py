@@ -232,7 +232,7 @@ class Rule:
         enabled: Whether checks run it.
         window: How far back it looks (``"14d"``); ``None`` takes the check's window.
         project: Only spans of this project (or these projects).
-        filter: A filter expression choosing the spans it watches (see :mod:`workbench.filters`).
+        filter: A filter expression choosing the spans it watches (see :mod:`workbench.read.filters`).
         severity: The severity of its results when they fire.
     """
 

@@ -17,7 +17,7 @@ from typing import Any
 import pandas as pd
 
 from workbench.errors import FilterError
-from workbench.filters import compile_filter
+from workbench.read.filters import compile_filter
 from workbench.store.schema import TABLES
 
 __all__ = ["SPAN_FIELDS", "Selection", "Where", "parse_time"]
