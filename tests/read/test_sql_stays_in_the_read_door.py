@@ -10,8 +10,9 @@ from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[2] / "workbench"
 DOORS = ("read", "store")
+# SQL keywords as the project writes them (upper case), or any table read from, in any case.
 SQL = re.compile(
-    r"\bSELECT\b|\bFROM\s+(spans|documents|embeddings|annotations|corpus|drift_\w+|workbench_\w+)\b"
+    r"\bSELECT\b|(?i:\bfrom\s+(spans|documents|embeddings|annotations|corpus|drift_\w+|workbench_\w+)\b)"
     r"|\b(INSERT\s+INTO|DELETE\s+FROM|UPDATE\s+\w+\s+SET|CREATE\s+(TABLE|VIEW|INDEX))\b|\bquantile_cont\s*\("
 )
 
@@ -38,8 +39,8 @@ def sql_outside_the_doors(package: Path = PACKAGE) -> list[str]:
             if (isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docstrings
                     and SQL.search(node.value)):
                 text = " ".join(node.value.split())[:60]
-                found.append(f"{path.relative_to(package.parent)}:{node.lineno}: {text}")
-    return found
+                found.append((path, node.lineno, f"{path.relative_to(package.parent)}:{node.lineno}: {text}"))
+    return [line for _, _, line in sorted(found)]
 
 
 def test_no_sql_outside_the_read_door_and_the_store():
