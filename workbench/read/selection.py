@@ -1,6 +1,6 @@
 """What every view reads: a :class:`Selection` of spans, and the checks on read arguments.
 
-A selection is a filter expression (:mod:`workbench.filters`), a time range and projects:
+A selection is a filter expression (:mod:`workbench.read.filters`), a time range and projects:
 the four arguments every read takes. It is a plain frozen value, so a page, a monitor rule
 or an analysis hands the same selection to any reader. :meth:`Selection.where` turns it into
 SQL conditions over the ``spans`` table (DuckDB's dialect) for the sources that run SQL.
