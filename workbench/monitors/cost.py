@@ -26,11 +26,12 @@ from workbench.monitors.base import (
 )
 from workbench.monitors.stats import per_bucket_alpha, poisson_tail
 from workbench.monitors.words import both, literal, money, when
+from workbench.pricing import CALL_KINDS
 from workbench.read import monitors as queries
 
 __all__ = ["CostBudget", "CostJump"]
 
-_CALLS = "span_kind in ['LLM', 'EMBEDDING']"
+_CALLS = f"span_kind in {list(CALL_KINDS)!r}"  # the calls (workbench.pricing.calls), as a filter
 _FIELDS = {
     "model": "model_name",
     "provider": "provider",

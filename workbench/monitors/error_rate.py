@@ -21,6 +21,7 @@ from workbench.monitors.base import (
 from workbench.monitors.deprecation import deprecation_regex
 from workbench.monitors.stats import binomial_tail, per_bucket_alpha
 from workbench.monitors.words import both, percent, when
+from workbench.pricing import CALL_KINDS
 from workbench.read import monitors as queries
 
 __all__ = ["ErrorRate"]
@@ -56,7 +57,7 @@ class ErrorRate(Rule):
     kind = "error_rate"
     summary = "share of failed calls over a threshold or jumping"
 
-    filter: str | None = "span_kind in ['LLM', 'EMBEDDING']"
+    filter: str | None = f"span_kind in {list(CALL_KINDS)!r}"  # the calls (workbench.pricing.calls)
     threshold: float = 0.05
     factor: float = 3.0
     min_rate: float = 0.01
