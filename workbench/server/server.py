@@ -262,7 +262,7 @@ class Server:
             self._app_host.start()
         self._http.add_sockets(self._sockets)
         if self.ingest.sampler is not None:
-            self._release = PeriodicCallback(self.ingest.sampler.release, 500)
+            self._release = PeriodicCallback(self.ingest.pipeline.release, 500)  # sampling's decided traces
             self._release.start()
 
     def _serve_forever(self, own_process: bool = False) -> None:
@@ -287,7 +287,7 @@ class Server:
     async def _shutdown(self) -> None:
         if self._release is not None:
             self._release.stop()
-            self.ingest.sampler.release(everything=True)  # decide and store what is held
+            self.ingest.pipeline.release(everything=True)  # decide and store what is held
         if self._app_host is not None:
             self._app_host.stop()
         if self._http is not None:
