@@ -13,8 +13,8 @@ from opentelemetry.sdk.trace.id_generator import IdGenerator
 from opentelemetry.trace import Status, StatusCode
 
 from tests.helpers import wait_for
-from workbench.collector.processor import CollectorProcessor
 from workbench.collector.pipeline import redaction_config
+from workbench.collector.processor import CollectorProcessor
 from workbench.collector.sampling import SamplingPolicy
 from workbench.ingest import BatchSampler, IngestPipeline
 from workbench.query import Reader

@@ -8,8 +8,8 @@ import pytest
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExporter, SpanExportResult
 
-import workbench.semconv as semconv
 from tests.helpers import otlp_body
+from workbench import semconv
 from workbench.collector import otlp, readable
 from workbench.model import RawSpan, Span, StatusCode
 
@@ -82,8 +82,8 @@ def test_each_decoder_hands_the_conventions_one_raw_record(way, monkeypatch):
 
 
 def test_make_span_is_span_from_a_record_by_keywords():
-    fields = dict(trace_id="ab" * 16, span_id="cd" * 8, parent_span_id=None, name="s", start_time_ns=1,
-                  end_time_ns=2, status_code=StatusCode.ERROR, attributes={"llm.model_name": "gpt-4o"})
+    fields = {"trace_id": "ab" * 16, "span_id": "cd" * 8, "parent_span_id": None, "name": "s", "start_time_ns": 1,
+              "end_time_ns": 2, "status_code": StatusCode.ERROR, "attributes": {"llm.model_name": "gpt-4o"}}
     made = semconv.make_span(**fields, default_project="p")
     assert made == semconv.span_from(RawSpan(**fields), default_project="p")
     assert made.raw == RawSpan(**fields) and made.model_name == "gpt-4o" and made.project == "p"
