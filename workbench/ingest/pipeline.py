@@ -146,8 +146,9 @@ class IngestPipeline:
         on_stored: Called with the sink's future of every batch handed to it, also batches
             sampling releases later (the collector counts what failed there).
 
-    Threading: one thread calls :meth:`__call__`, :meth:`admit` and :meth:`release` at a time
-    (the collector's thread; the server's event loop and its periodic release).
+    Threading: :meth:`__call__` and :meth:`admit` are called from one thread (the collector's
+    background thread; the server's event loop); :meth:`release` from any (a flush on the
+    program's thread too): sampling takes a lock of its own.
     """
 
     def __init__(

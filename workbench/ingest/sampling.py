@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import logging
+import threading
 from collections import defaultdict
 from collections.abc import Callable
 from typing import Any
@@ -38,6 +39,11 @@ logger = logging.getLogger(__name__)
 class BatchSampler:
     """Samples the rows of span batches by trace outcome.
 
+    Threading: any thread may offer and release (the in-process collector's thread offers and
+    releases, and a flush on the program's thread releases too); one at a time, under a lock,
+    so a batch is handed to ``submit`` once. ``submit`` must not block for long (a store's
+    raises QueueFullError instead): it is called under that lock.
+
     Args:
         policy: What to keep.
         submit: Called with each batch of kept, weighted rows.
@@ -52,11 +58,16 @@ class BatchSampler:
         self._ids = itertools.count()
         self._prices: PriceTable | None = None
         self._unsent: list[SpanBatch] = []  # kept rows the writer could not take yet
+        self._lock = threading.RLock()
 
     def offer(self, batch: SpanBatch) -> None:
         """Hold a batch's rows until their traces are decided."""
         if not batch.num_spans:
             return
+        with self._lock:
+            self._offer(batch)
+
+    def _offer(self, batch: SpanBatch) -> None:
         key = next(self._ids)
         self._batches[key] = batch
         self._remaining[key] = batch.num_spans
@@ -114,6 +125,10 @@ class BatchSampler:
 
     def release(self, *, everything: bool = False) -> int:
         """Submit the kept rows of every decided trace; return how many spans were submitted."""
+        with self._lock:
+            return self._release(everything)
+
+    def _release(self, everything: bool) -> int:
         submitted = self._send_unsent()
         ready = self.sampler.take_ready(everything=everything)
         by_batch: dict[int, list[tuple[int, float]]] = defaultdict(list)
@@ -145,4 +160,5 @@ class BatchSampler:
     @property
     def holding(self) -> int:
         """Spans buffered or waiting for the writer."""
-        return self.sampler.buffered_spans + sum(b.num_spans for b in self._unsent)
+        with self._lock:
+            return self.sampler.buffered_spans + sum(b.num_spans for b in self._unsent)
