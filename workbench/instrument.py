@@ -35,10 +35,11 @@ from opentelemetry.trace import StatusCode as OtelStatusCode
 from workbench import config
 from workbench.collector.current import CURRENT
 from workbench.collector.log_processor import install as _collect_logs
-from workbench.collector.pipeline import build_pipeline
+from workbench.collector.pipeline import build_pipeline, redaction_config
 from workbench.collector.processor import CollectorProcessor
 from workbench.collector.sampling import SamplingPolicy, sampling_policy
 from workbench.collector.sink import SpanSink
+from workbench.ingest import IngestPipeline
 from workbench.model import SpanKind
 
 __all__ = ["SpanRecorder", "register", "span", "traced"]
@@ -112,13 +113,16 @@ def register(
         owned = sink is None
         if sink is None:
             sink = _store_for(db)
+        pipeline = IngestPipeline(
+            sink, redaction=redaction_config(redact=redact, capture_text=capture_text),
+            sampling=sampling_policy(sampling),
+        )
         processor = CollectorProcessor(
             sink,
-            pipeline=build_pipeline(redact=redact, capture_text=capture_text),
+            pipeline=pipeline,
             max_queue_size=max_queue_size or config.get("queue_spans"),
             default_project=project,
             close_sink=owned,
-            sampling=sampling_policy(sampling),
         )
         logs = _collect_logs(provider, sink=sink, set_global=set_global,
                              pipeline=build_pipeline(redact=redact, capture_text=capture_text))

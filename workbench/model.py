@@ -29,6 +29,7 @@ __all__ = [
     "Link",
     "LogRecord",
     "Message",
+    "RawSpan",
     "Span",
     "SpanKind",
     "StatusCode",
@@ -163,6 +164,57 @@ class Link:
 
 
 @dataclass(frozen=True, slots=True)
+class RawSpan:
+    """An OpenTelemetry span as its sender sent it: the one record every decoder makes.
+
+    OTLP protobuf, OTLP JSON and the SDK's ``ReadableSpan`` each become one of these at the
+    edge (:mod:`workbench.collector.otlp`, :mod:`workbench.collector.readable`), and the
+    conventions layer reads it whole (:func:`workbench.semconv.span_from`) to make the
+    :class:`Span`, which keeps these fields, unchanged, as its first group.
+
+    Attributes:
+        trace_id: 32 lowercase hex characters.
+        span_id: 16 lowercase hex characters.
+        parent_span_id: The parent's span id, or None for a root span.
+        name: The span name.
+        start_time_ns: Start, in nanoseconds since the Unix epoch.
+        end_time_ns: End, in nanoseconds since the Unix epoch.
+        status_code: The OpenTelemetry status, as sent.
+        status_message: The status description.
+        otel_kind: INTERNAL, SERVER, CLIENT, PRODUCER or CONSUMER.
+        attributes: The span attributes, as Python values.
+        resource: The resource attributes.
+        events: The span events.
+        links: The span links.
+        scope_name: The instrumentation scope's name.
+        scope_version: The instrumentation scope's version.
+    """
+
+    trace_id: str
+    span_id: str
+    parent_span_id: str | None
+    name: str
+    start_time_ns: int
+    end_time_ns: int
+    status_code: StatusCode = StatusCode.UNSET
+    status_message: str = ""
+    otel_kind: str = "INTERNAL"
+    attributes: Mapping[str, AttributeValue] = field(default_factory=dict)
+    resource: Mapping[str, AttributeValue] = field(default_factory=dict)
+    events: tuple[Event, ...] = ()
+    links: tuple[Link, ...] = ()
+    scope_name: str | None = None
+    scope_version: str | None = None
+
+
+#: The fields a :class:`RawSpan` and a :class:`Span` share, in order.
+RAW_FIELDS: tuple[str, ...] = (
+    "trace_id", "span_id", "parent_span_id", "name", "start_time_ns", "end_time_ns", "status_code",
+    "status_message", "otel_kind", "attributes", "resource", "events", "links", "scope_name", "scope_version",
+)
+
+
+@dataclass(frozen=True, slots=True)
 class Evaluation:
     """One evaluation or piece of feedback read from a span, shaped like an annotation row.
 
@@ -248,6 +300,11 @@ class Span:
     # The evaluations and feedback the span carries, extracted once by the conventions layer
     # (workbench.semconv.evaluations); None until read, for a span made or changed elsewhere.
     evaluations: tuple[Evaluation, ...] | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def raw(self) -> RawSpan:
+        """The span as it was sent (the record its decoder made), without what was extracted."""
+        return RawSpan(*(getattr(self, name) for name in RAW_FIELDS))
 
     @property
     def latency_ms(self) -> float:

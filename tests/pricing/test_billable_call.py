@@ -1,5 +1,5 @@
-"""One meaning of "a billable call" and its cost: the in-process sampler, the server's
-sampler and the read API give every span the same cost."""
+"""One meaning of "a billable call" and its cost: sampling (one stage of the ingest pipeline
+both ways in run) and the read API give every span the same cost."""
 
 from __future__ import annotations
 
@@ -7,10 +7,9 @@ import math
 
 from tests.helpers import make_span
 from workbench.collector.sampling import SamplingPolicy
-from workbench.collector.summary import span_outcome
+from workbench.ingest import BatchSampler, Prepare
 from workbench.model import SpanKind, TokenUsage
 from workbench.query import Reader
-from workbench.server.sampling import BatchSampler
 from workbench.store import Store
 from workbench.store.rows import to_tables
 
@@ -39,8 +38,9 @@ def _spans():
 def test_sampling_in_process_in_the_server_and_the_read_api_agree_on_every_span_cost(db_path):
     spans = _spans()
     policy = SamplingPolicy(cost_usd=1.0)
-    in_process = [span_outcome(span, policy)["cost"] for span in spans]
-    server = BatchSampler(policy, lambda batch: None)._costs(to_tables(spans).spans)
+    sampler = BatchSampler(policy, lambda batch: None)
+    in_process = sampler._costs(Prepare(keep_source=True)(spans).batch.spans)  # the collector's rows
+    server = sampler._costs(to_tables(spans).spans)  # a decoding worker's rows
     with Store(db_path) as store:
         store.write(spans)
         frame = Reader(store, owns_store=False).spans(columns=["span_id", "cost"], order_by="span_id")

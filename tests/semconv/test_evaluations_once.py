@@ -7,7 +7,7 @@ import pytest
 import workbench.semconv.evaluations as evaluations
 from workbench.collector.redaction import RedactionConfig, Redactor
 from workbench.collector.sampling import SamplingPolicy
-from workbench.collector.summary import span_outcome
+from workbench.ingest import BatchSampler
 from workbench.semconv import make_span
 from workbench.store.rows import to_tables
 
@@ -35,7 +35,7 @@ def test_the_conventions_layer_extracts_evaluations_and_the_rest_reads_them_from
     monkeypatch.setattr(evaluations, "read_evaluations", again)
     batch = to_tables([span])
     assert batch.annotations.column("name").to_pylist() == ["faithfulness"]
-    assert span_outcome(span, SamplingPolicy(rate=0.5))["failed_evaluation"] is True
+    assert BatchSampler(SamplingPolicy(rate=0.5), lambda batch: None)._failed_traces(batch) == {span.trace_id}
 
 
 def test_a_redacted_span_stores_its_evaluations_redacted():

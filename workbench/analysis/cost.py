@@ -39,8 +39,10 @@ import pyarrow as pa
 from workbench.errors import FilterError
 from workbench.pricing import PriceLookup
 from workbench.pricing.effective import effective
-from workbench.read import Selection, require
-from workbench.read.costs import TOKEN_SUMS, day_sql, is_call_sql, price_groups, quote
+from workbench.read import Selection
+from workbench.read import spend as queries
+from workbench.read.costs import TOKEN_SUMS
+from workbench.read.spend import DIMENSIONS, dimension_sql, feature_sql
 
 if TYPE_CHECKING:
     from workbench.read import Reader
@@ -60,110 +62,7 @@ __all__ = [
     "unpriced_models",
 ]
 
-#: What cost can be grouped by. ``feature`` reads an attribute (see :func:`feature_sql`).
-DIMENSIONS: tuple[str, ...] = ("model", "provider", "project", "feature", "user", "session", "prompt_version")
-
 Project = str | Sequence[str] | None
-
-_BUCKET_US = {"hour": 3_600_000_000, "day": 86_400_000_000}
-_SPAN_DIMENSIONS = {
-    "model": "{a}.model_name",
-    "provider": "{a}.provider",
-    "project": "{a}.project",
-    "prompt_version": "{a}.prompt_template_version",
-}
-# Read from the call, else from its trace's root span.
-_ROOT_DIMENSIONS = {"user": "{a}.user_id", "session": "{a}.session_id"}
-
-
-def _sql_text(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
-
-
-def _json_path(key: str) -> str:
-    return _sql_text('$."' + key.replace("\\", "\\\\").replace('"', '\\"') + '"')
-
-
-def feature_sql(alias: str = "s", key: str | None = None) -> str:
-    """SQL reading a span's feature from its attributes.
-
-    Args:
-        alias: The span table's alias.
-        key: The attribute holding the feature. ``None`` reads the ``feature`` key of the
-            ``metadata`` attribute (OpenInference's JSON metadata), else a ``feature``
-            attribute. A dotted key such as ``metadata.feature`` or ``app.feature`` is read as
-            that attribute, else as a key inside a JSON attribute (``metadata`` -> ``feature``),
-            else as a resource attribute.
-    """
-    if key is not None and not key.strip():
-        key = None
-    attributes, resource = f"{alias}.attributes", f"{alias}.resource"
-    if key is None:
-        candidates = [
-            _inner(attributes, "metadata", "feature"),
-            f"json_extract_string({attributes}, {_json_path('feature')})",
-        ]
-    else:
-        key = key.strip()
-        candidates = [f"json_extract_string({attributes}, {_json_path(key)})"]
-        parts = key.split(".")
-        for i in range(1, len(parts)):
-            candidates.append(_inner(attributes, ".".join(parts[:i]), ".".join(parts[i:])))
-        candidates.append(f"json_extract_string({resource}, {_json_path(key)})")
-    return "COALESCE(" + ", ".join(candidates) + ")"
-
-
-def _inner(column: str, outer: str, inner: str) -> str:
-    # The outer attribute holds JSON: as text (OpenInference metadata) or as an object.
-    value = f"json_extract_string({column}, {_json_path(outer)})"
-    return f"CASE WHEN json_valid({value}) THEN json_extract_string({value}, {_json_path(inner)}) END"
-
-
-def dimension_sql(by: str, alias: str = "s", feature_key: str | None = None) -> str:
-    """SQL for one dimension (see :data:`DIMENSIONS`) of the span ``alias``, as the span carries it.
-
-    The views fall back to the trace's root span for ``user``, ``session`` and ``feature``.
-
-    Raises:
-        FilterError: ``by`` is not a dimension.
-    """
-    if by in _SPAN_DIMENSIONS:
-        return _SPAN_DIMENSIONS[by].format(a=alias)
-    if by in _ROOT_DIMENSIONS:
-        return _ROOT_DIMENSIONS[by].format(a=alias)
-    if by == "feature":
-        return feature_sql(alias, feature_key)
-    raise FilterError(f"Cannot group cost by {by!r}; choose one of {', '.join(DIMENSIONS)}.")
-
-
-def _calls_where(selection: Selection) -> Any:
-    where = selection.where("s")
-    where.add(is_call_sql("s"))
-    return where
-
-
-def _dimensions(by: Sequence[str], feature_key: str | None, where: Any) -> tuple[list[str], str, list[Any]]:
-    """SELECT expressions for ``by``, and the join to each call's root span they need (with its parameters).
-
-    A root's values are read once per trace, in the join; the call's own value wins.
-    """
-    exprs: list[str] = []
-    fallbacks: list[str] = []
-    for name in by:
-        expr = dimension_sql(name, "s", feature_key)
-        if name in _ROOT_DIMENSIONS or name == "feature":
-            expr = f"COALESCE({expr}, r.v{len(fallbacks)})"
-            fallbacks.append(dimension_sql(name, "x", feature_key))
-        exprs.append(expr)
-    if not fallbacks:
-        return exprs, "", []
-    values = ", ".join(f"arg_min({f}, x.start_time) AS v{i}" for i, f in enumerate(fallbacks))
-    join = f"""LEFT JOIN (
-        SELECT x.trace_id, {values} FROM spans x
-        WHERE x.parent_span_id IS NULL AND x.trace_id IN (SELECT s.trace_id FROM spans s WHERE {where.sql})
-        GROUP BY x.trace_id
-    ) r ON r.trace_id = s.trace_id"""
-    return exprs, join, list(where.params)
 
 
 def _empty(columns: Sequence[str], types: Mapping[str, str]) -> pd.DataFrame:
@@ -183,42 +82,6 @@ def _by_list(by: str | Sequence[str] | None) -> list[str]:
         if name not in DIMENSIONS:
             raise FilterError(f"Cannot group cost by {name!r}; choose one of {', '.join(DIMENSIONS)}.")
     return names
-
-
-def _grouped(
-    reader: Reader,
-    selection: Selection,
-    *,
-    by: Sequence[str],
-    feature_key: str | None,
-    prices: PriceLookup | None,
-    every: str | None = None,
-    extra: Mapping[str, str] | None = None,
-    seen: bool = False,
-    priced: bool = False,
-    tail: str = "",
-) -> pa.Table:
-    if every is not None and every not in _BUCKET_US:
-        raise FilterError(f"every={every!r} is not known; use 'hour' or 'day' (or None for totals).")
-    where = _calls_where(selection)
-    exprs, join, join_params = _dimensions(by, feature_key, where)
-    keys: dict[str, str] = {}
-    select: dict[str, str] = {}
-    day = None
-    if every is not None:
-        unit = _BUCKET_US[every]
-        keys["bucket"] = f"epoch_us(s.start_time) // {unit}"
-        select["bucket"] = f"to_timestamp({{}} * {unit // 1_000_000})"
-        day = f"(({keys['bucket']}) * {unit} // {_BUCKET_US['day']})::INTEGER"  # the bucket fixes the day
-    for name, expr in zip(by, exprs, strict=True):
-        keys[name] = expr
-        select[name] = "COALESCE({}, '(none)')"
-    keys.update(extra or {})
-    source = f"FROM spans s {join} WHERE {where.sql}"
-    return price_groups(
-        require(reader, "sql"), keys, source, [*join_params, *where.params], prices=prices, select=select, day=day,
-        seen=seen, priced=priced, tail=tail,
-    )
 
 
 def cost_by(
@@ -241,7 +104,7 @@ def cost_by(
 
     Args:
         reader: The store's reader.
-        filter: A filter expression choosing the calls (see :mod:`workbench.filters`).
+        filter: A filter expression choosing the calls (see :mod:`workbench.read.filters`).
         by: One of :data:`DIMENSIONS`, several, or ``None`` for totals only.
         every: ``"hour"`` or ``"day"`` (UTC) for a ``bucket`` column; ``None`` for totals.
         start: Calls starting at or after this (a datetime, ISO text, or ``"7d"`` back).
@@ -260,9 +123,8 @@ def cost_by(
         known cost.
     """
     names = _by_list(by)
-    order = ", ".join([*(["bucket"] if every else []), "cost DESC NULLS LAST", *map(quote, names)])
-    table = _grouped(reader, Selection.of(filter, start, end, project), by=names, feature_key=feature_key,
-                     prices=prices, every=every, tail=f"ORDER BY {order}")
+    table = queries.costs_by(reader, Selection.of(filter, start, end, project), by=names, feature_key=feature_key,
+                             prices=prices, every=every)
     if max_groups is None or len(names) != 1:
         return _frame(table, arrow)
     return _top_groups(table.to_pandas(), names[0], max_groups, ["bucket"] if every else [])
@@ -396,8 +258,9 @@ def request_costs(
         ``first_seen``/``last_seen`` (its calls' starts).
     """
     names = _by_list(by)
-    table = _grouped(reader, Selection.of(filter, start, end, project), by=names, feature_key=feature_key,
-                     prices=prices, extra={"trace_id": "s.trace_id"}, seen=True, tail=order)
+    table = queries.costs_of_groups(reader, Selection.of(filter, start, end, project), by=names,
+                                    feature_key=feature_key, prices=prices, extra={"trace_id": "trace_id"}, seen=True,
+                                    tail=order)
     table = table.select(["trace_id", *[c for c in table.column_names if c != "trace_id"]])
     return _frame(table, arrow)
 
@@ -421,14 +284,9 @@ def top_traces(
         ``trace_id``, ``start_time``, ``name``, ``project``, ``user_id``, ``session_id``,
         ``calls``, ``total_tokens``, ``cost``, ``computed_cost``, ``client_cost``, ``unpriced_calls``.
     """
-    frame = request_costs(reader, filter, start=start, end=end, project=project, prices=prices,
-                          order=f"ORDER BY cost DESC NULLS LAST, unpriced_calls DESC, trace_id LIMIT {int(limit)}")
-    roots = reader.query(
-        "SELECT trace_id, start_time, name, project, user_id, session_id FROM spans "
-        "WHERE trace_id IN (SELECT unnest(?::VARCHAR[])) QUALIFY row_number() OVER "
-        "(PARTITION BY trace_id ORDER BY parent_span_id IS NOT NULL, start_time, span_id) = 1",
-        [list(frame["trace_id"])],
-    ).to_pandas()
+    table = queries.costliest_requests(reader, Selection.of(filter, start, end, project), prices=prices, limit=limit)
+    frame = table.select(["trace_id", *[c for c in table.column_names if c != "trace_id"]]).to_pandas()
+    roots = queries.trace_heads(reader, list(frame["trace_id"])).to_pandas()
     frame = frame.merge(roots, on="trace_id", how="left")
     frame["start_time"] = frame["start_time"].fillna(frame["first_seen"])
     return frame[["trace_id", "start_time", "name", "project", "user_id", "session_id", "calls", "total_tokens",
@@ -525,15 +383,8 @@ def span_costs(reader: Reader, trace_id: str, *, prices: PriceLookup | None = No
         known costs: 0 for a subtree without calls, null when none of its calls' costs is known.
     """
     trace_id = trace_id.lower()
-    bound, bounds = ("", []) if window is None else (" AND s.start_time >= ? AND s.start_time <= ?", list(window))
-    spans = require(reader, "sql").query(
-        "SELECT span_id, parent_span_id, name, span_kind, model_name, start_time FROM spans s "
-        f"WHERE trace_id = ?{bound} ORDER BY start_time, span_id", [trace_id, *bounds],
-    ).to_pandas()
-    own = price_groups(
-        reader, {"span_id": "s.span_id"}, f"FROM spans s WHERE s.trace_id = ?{bound} AND {is_call_sql('s')}",
-        [trace_id, *bounds], prices=prices,
-    ).to_pandas()
+    spans = queries.trace_spans(reader, trace_id, window=window).to_pandas()
+    own = queries.span_call_costs(reader, trace_id, prices=prices, window=window).to_pandas()
     frame = spans.merge(own[["span_id", "calls", "total_tokens", "cost", "computed_cost", "client_cost",
                              "unpriced_calls", "no_usage_calls"]], on="span_id", how="left")
     for name in ("calls", "total_tokens", "unpriced_calls", "no_usage_calls"):
@@ -621,9 +472,10 @@ def unpriced_models(
         (a price would cost them), then by unknown calls.
     """
     table = effective(prices)
-    frame = _grouped(reader, Selection.of(filter, start, end, project), by=[], feature_key=None, prices=table,
-                     seen=True, priced=True,
-                     extra={"model_name": "s.model_name", "provider": "s.provider", "day": day_sql("s")}).to_pandas()
+    frame = queries.costs_of_groups(reader, Selection.of(filter, start, end, project), by=[], feature_key=None,
+                                    prices=table, seen=True, priced=True,
+                                    extra={"model_name": "model_name", "provider": "provider", "day": "day"},
+                                    ).to_pandas()
     frame = frame[~frame["priced"].astype(bool)]
     columns = ["model_name", "provider", "calls", "unpriced_calls", "calls_with_client_cost", *TOKEN_SUMS,
                "client_cost", "first_seen", "last_seen", "reason", "fix"]

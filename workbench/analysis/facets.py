@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from workbench.read import Reader, Selection
+from workbench.read.facets import distinct_values
 
 __all__ = ["facets"]
 
@@ -16,13 +17,8 @@ def facets(reader: Reader, *, start: Any = None, end: Any = None, limit: int = 2
         start: Only spans starting at or after this; ``end``: before this.
         limit: At most this many values of each.
     """
-    where = Selection(None, start, end).where("s")
+    selection = Selection(None, start, end)
     out: dict[str, list[str]] = {}
     for key, column in (("models", "model_name"), ("kinds", "span_kind"), ("names", "name"), ("projects", "project")):
-        rows = reader.rows(
-            f"SELECT s.{column} FROM spans s WHERE {where.sql} AND s.{column} IS NOT NULL "
-            f"GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT ?",
-            [*where.params, int(limit)],
-        )
-        out[key] = [r[0] for r in rows]
+        out[key] = distinct_values(reader, selection, column, limit)
     return out

@@ -18,6 +18,8 @@ import pandas as pd
 
 from workbench.errors import FilterError
 from workbench.read import Reader, Selection
+from workbench.read import latency as queries
+from workbench.read.latency import GROUPS
 
 __all__ = [
     "GROUPS",
@@ -30,15 +32,6 @@ __all__ = [
     "slowest_traces",
 ]
 
-#: What latency can be grouped by, and the SQL for each.
-GROUPS: dict[str, str] = {
-    "none": "'all'",
-    "name": "s.name",
-    "model": "coalesce(s.model_name, '(no model)')",
-    "kind": "s.span_kind",
-    "project": "s.project",
-}
-
 _WIDTHS = (
     dt.timedelta(seconds=10), dt.timedelta(minutes=1), dt.timedelta(minutes=5),
     dt.timedelta(minutes=15), dt.timedelta(hours=1), dt.timedelta(hours=3),
@@ -46,26 +39,6 @@ _WIDTHS = (
 )
 
 Project = str | Sequence[str] | None
-
-
-def _scope(level: str, selection: Selection) -> Any:
-    """The WHERE clause (alias ``s``) choosing the spans to measure."""
-    if level == "spans":
-        return selection.where("s")
-    if level != "traces":
-        raise FilterError(f"level={level!r} is not known; use 'traces' or 'spans'.")
-    where = selection.trace_where("s", "m")
-    where.add("s.parent_span_id IS NULL")
-    return where
-
-
-def _failed(level: str) -> str:
-    """SQL: the measured span failed (for a trace: any of its spans did)."""
-    if level == "traces":
-        return (
-            "(s.status_code = 'ERROR' OR s.trace_id IN (SELECT e.trace_id FROM spans e WHERE e.status_code = 'ERROR'))"
-        )
-    return "(s.status_code = 'ERROR')"
 
 
 def bucket_width(first: dt.datetime | None, last: dt.datetime | None, buckets: int = 60) -> dt.timedelta:
@@ -92,15 +65,7 @@ def latency_summary(
 
     At the ``traces`` level a trace counts as an error when any of its spans failed.
     """
-    where = _scope(level, Selection.of(filter, start, end, project))
-    failed = _failed(level)
-    row = reader.rows(
-        f"""SELECT count(*), count(*) FILTER (WHERE {failed}),
-                   quantile_cont(s.latency_ms, [0.5, 0.95, 0.99]), max(s.latency_ms),
-                   min(s.start_time), max(s.start_time)
-            FROM spans s WHERE {where.sql}""",
-        where.params,
-    )[0]
+    row = queries.latency_figures(reader, Selection.of(filter, start, end, project), level)
     quantiles = row[2] or [None, None, None]
     return {
         "count": int(row[0]), "errors": int(row[1]), "p50": quantiles[0], "p95": quantiles[1],
@@ -133,43 +98,12 @@ def latency_over_time(
     """
     if by not in GROUPS:
         raise FilterError(f"Cannot group latency by {by!r}; choose one of {', '.join(GROUPS)}.")
-    where = _scope(level, Selection.of(filter, start, end, project))
+    selection = Selection.of(filter, start, end, project)
     if width is None:
-        first, last = reader.rows(
-            f"SELECT min(s.start_time), max(s.start_time) FROM spans s WHERE {where.sql}", where.params
-        )[0]
-        width = bucket_width(first, last)
+        width = bucket_width(*queries.start_range(reader, selection, level))
     micros = int(width / dt.timedelta(microseconds=1))
-    group = GROUPS[by]
-    sql = f"""
-        WITH m AS (SELECT {group} AS grp, s.start_time, s.latency_ms, {_failed(level)} AS failed
-                   FROM spans s WHERE {where.sql}),
-        top AS (SELECT grp FROM m GROUP BY grp ORDER BY count(*) DESC, grp LIMIT ?),
-        g AS (
-            SELECT time_bucket(to_microseconds(?::BIGINT), m.start_time) AS bucket,
-                   CASE WHEN m.grp IN (SELECT grp FROM top) THEN coalesce(m.grp, '(none)') ELSE 'other' END AS "group",
-                   m.latency_ms, m.failed
-            FROM m
-        )
-        SELECT bucket, bucket + to_microseconds(?::BIGINT) AS bucket_end, "group", count(*) AS count,
-               count(*) FILTER (WHERE failed) AS errors,
-               quantile_cont(latency_ms, 0.5) AS p50, quantile_cont(latency_ms, 0.95) AS p95,
-               quantile_cont(latency_ms, 0.99) AS p99, max(latency_ms) AS max
-        FROM g GROUP BY bucket, "group" ORDER BY bucket, "group"
-    """
-    params = [*where.params, int(max_groups), micros, micros]
-    return reader.query(sql, params).to_pandas()
-
-
-def _llm_where(selection: Selection) -> Any:
-    where = selection.where("s")
-    where.add("s.span_kind = 'LLM'")
-    return where
-
-
-# Output tokens per second of generation: after the first token when that time is known.
-_TOKENS_PER_S = """CASE WHEN s.completion_tokens > 0 AND s.latency_ms - coalesce(s.time_to_first_token_ms, 0) > 0
-        THEN s.completion_tokens * 1000.0 / (s.latency_ms - coalesce(s.time_to_first_token_ms, 0)) END"""
+    return queries.latency_by_bucket(reader, selection, by=by, level=level, micros=micros,
+                                     max_groups=max_groups).to_pandas()
 
 
 def llm_timings(
@@ -189,17 +123,8 @@ def llm_timings(
         ``ttft_ms`` (time to first token), ``latency_ms`` (time to last token),
         ``completion_tokens`` and ``output_tokens_per_s``.
     """
-    where = _llm_where(Selection.of(filter, start, end, project))
-    sql = f"""
-        SELECT s.trace_id, s.span_id, s.name, s.model_name, s.start_time,
-               s.time_to_first_token_ms AS ttft_ms, s.latency_ms, s.completion_tokens,
-               {_TOKENS_PER_S} AS output_tokens_per_s
-        FROM spans s WHERE {where.sql}
-    """
-    total = reader.rows(f"SELECT count(*) FROM spans s WHERE {where.sql}", where.params)[0][0]
-    if total > limit:
-        sql = f"SELECT * FROM ({sql}) USING SAMPLE reservoir({int(limit)} ROWS) REPEATABLE ({int(seed)})"
-    return reader.query(sql + " ORDER BY start_time", where.params).to_pandas()
+    return queries.llm_timing_rows(reader, Selection.of(filter, start, end, project), limit=limit,
+                                   seed=seed).to_pandas()
 
 
 def llm_timing_summary(
@@ -211,21 +136,7 @@ def llm_timing_summary(
     project: Project = None,
 ) -> pd.DataFrame:
     """Per model: calls, p50/p95 time to first token and to last token, median tokens per second."""
-    where = _llm_where(Selection.of(filter, start, end, project))
-    sql = f"""
-        SELECT coalesce(s.model_name, '(no model)') AS model_name, count(*) AS calls,
-               count(s.time_to_first_token_ms) AS streamed,
-               quantile_cont(s.time_to_first_token_ms, 0.5) AS ttft_p50,
-               quantile_cont(s.time_to_first_token_ms, 0.95) AS ttft_p95,
-               quantile_cont(s.latency_ms, 0.5) AS latency_p50,
-               quantile_cont(s.latency_ms, 0.95) AS latency_p95,
-               quantile_cont(s.latency_ms, 0.99) AS latency_p99,
-               quantile_cont({_TOKENS_PER_S}, 0.5) AS tokens_per_s_p50,
-               CAST(sum(s.completion_tokens) AS BIGINT) AS completion_tokens
-        FROM spans s WHERE {where.sql}
-        GROUP BY 1 ORDER BY calls DESC, model_name
-    """
-    frame = reader.query(sql, where.params).to_pandas()
+    frame = queries.llm_timings_by_model(reader, Selection.of(filter, start, end, project)).to_pandas()
     frame["completion_tokens"] = frame["completion_tokens"].astype("Int64")  # null when no call reported any
     return frame
 
@@ -252,45 +163,8 @@ def self_time_by_kind(
     Returns:
         Columns ``span_kind``, ``spans``, ``self_ms`` and ``share`` (of all self time), largest first.
     """
-    roots = _scope("traces", Selection.of(filter, start, end, project))
-    params = list(roots.params)
-    latest = ""
-    if max_traces is not None:
-        latest = "ORDER BY s.start_time DESC LIMIT ?"
-        params.append(int(max_traces))
-    # Children clipped to their parent, merged into islands (a gaps-and-islands pass), so
-    # parallel children are not counted twice; then self = duration - covered.
-    sql = f"""
-        WITH t AS (SELECT s.trace_id FROM spans s WHERE {roots.sql} {latest}),
-        x AS (SELECT s.trace_id, s.span_id, s.parent_span_id, s.span_kind, s.start_time, s.end_time, s.latency_ms
-              FROM spans s WHERE s.trace_id IN (SELECT trace_id FROM t)),
-        c AS (
-            SELECT ch.trace_id, ch.parent_span_id AS pid,
-                   greatest(ch.start_time, p.start_time) AS cs, least(ch.end_time, p.end_time) AS ce
-            FROM x ch JOIN x p ON p.trace_id = ch.trace_id AND p.span_id = ch.parent_span_id
-        ),
-        c2 AS (
-            SELECT *, max(ce) OVER (PARTITION BY trace_id, pid ORDER BY cs, ce
-                                    ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS prev_end
-            FROM c WHERE ce > cs
-        ),
-        c3 AS (
-            SELECT *, sum(CASE WHEN prev_end IS NULL OR cs > prev_end THEN 1 ELSE 0 END)
-                      OVER (PARTITION BY trace_id, pid ORDER BY cs, ce ROWS UNBOUNDED PRECEDING) AS island
-            FROM c2
-        ),
-        islands AS (SELECT trace_id, pid, island, min(cs) AS i_start, max(ce) AS i_end FROM c3 GROUP BY ALL),
-        covered AS (
-            SELECT trace_id, pid, sum(epoch_us(i_end) - epoch_us(i_start)) / 1000.0 AS covered_ms
-            FROM islands GROUP BY ALL
-        )
-        SELECT x.span_kind, count(*) AS spans,
-               sum(greatest((epoch_us(x.end_time) - epoch_us(x.start_time)) / 1000.0 - coalesce(v.covered_ms, 0), 0))
-                   AS self_ms
-        FROM x LEFT JOIN covered v ON v.trace_id = x.trace_id AND v.pid = x.span_id
-        GROUP BY x.span_kind ORDER BY self_ms DESC, x.span_kind
-    """
-    frame = reader.query(sql, params).to_pandas()
+    frame = queries.self_time_per_kind(reader, Selection.of(filter, start, end, project),
+                                       max_traces=max_traces).to_pandas()
     total = frame["self_ms"].sum()
     frame["share"] = frame["self_ms"] / total if total else 0.0
     return frame

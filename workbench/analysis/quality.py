@@ -7,7 +7,7 @@ Everything starts from :func:`quality_facts`, one row per annotation with what i
   span), not when it was judged, so a change shows up on the day it shipped;
 * ``model``, ``prompt_version``: the annotated span's own, else its trace's last LLM call's;
 * ``feature``: the trace root's (its ``metadata`` JSON's ``feature``, else a ``feature``
-  attribute, as :func:`workbench.analysis.cost.feature_sql` reads it), else the root's name;
+  attribute, as :func:`workbench.read.spend.feature_sql` reads it), else the root's name;
 * ``passed``: the rule of :func:`workbench.evals.outcome.passed`: a known label decides
   (``thumbs_up``, ``relevant`` / ``thumbs_down``, ``hallucinated`` ...), else the score
   against the threshold (0.5); None when neither says.
@@ -25,11 +25,11 @@ from typing import Any
 
 import pandas as pd
 
-from workbench.analysis.cost import feature_sql
 from workbench.analysis.latency import bucket_width
 from workbench.errors import FilterError
 from workbench.evals.outcome import passed
 from workbench.read import Reader, Selection
+from workbench.read import quality as queries
 
 __all__ = [
     "GROUPS",
@@ -57,14 +57,6 @@ _FACT_COLUMNS = [
 ]
 
 
-def _scope(selection: Selection) -> tuple[str, list[Any]]:
-    """SQL (over column ``tid``) keeping traces in scope, and its parameters."""
-    if selection.everything:
-        return "TRUE", []
-    where = selection.where("m")
-    return f"tid IN (SELECT m.trace_id FROM spans m WHERE {where.sql})", list(where.params)
-
-
 def quality_facts(
     reader: Reader,
     names: str | Sequence[str] | None = None,
@@ -77,51 +69,8 @@ def quality_facts(
     threshold: float = 0.5,
 ) -> pd.DataFrame:
     """One row per annotation (of ``names``, default all) with what it is about (see the module)."""
-    where_names, params = "TRUE", []
-    if names:
-        chosen = [names] if isinstance(names, str) else list(names)
-        where_names = "a.name IN (SELECT unnest(?::VARCHAR[]))"
-        params.append(chosen)
-    scope, scope_params = _scope(Selection.of(filter, start, end, project))
-    feature = feature_sql("s", feature_key)
-    sql = f"""
-        WITH a AS (SELECT * FROM annotations a WHERE {where_names}),
-        sp AS (
-            SELECT s.span_id, s.trace_id, s.start_time, s.model_name, s.prompt_template_version
-            FROM spans s WHERE s.span_id IN (SELECT span_id FROM a WHERE span_id IS NOT NULL)
-        ),
-        ss AS (
-            SELECT s.session_id, arg_min(s.trace_id, s.start_time) AS trace_id
-            FROM spans s WHERE s.session_id IN (SELECT session_id FROM a WHERE target = 'session')
-            GROUP BY s.session_id
-        ),
-        ax AS (
-            SELECT a.*, coalesce(a.trace_id, sp.trace_id, ss.trace_id) AS tid, sp.start_time AS span_start,
-                   sp.model_name AS span_model, sp.prompt_template_version AS span_version
-            FROM a LEFT JOIN sp ON a.span_id = sp.span_id
-                   LEFT JOIN ss ON a.target = 'session' AND a.session_id = ss.session_id
-        ),
-        t AS (
-            SELECT s.trace_id,
-                   min(s.start_time) AS trace_start,
-                   arg_max(s.model_name, s.start_time)
-                       FILTER (WHERE s.span_kind = 'LLM' AND s.model_name IS NOT NULL) AS model,
-                   arg_max(s.prompt_template_version, s.start_time)
-                       FILTER (WHERE s.prompt_template_version IS NOT NULL) AS version,
-                   any_value(s.project) AS project,
-                   any_value(coalesce({feature}, s.name)) FILTER (WHERE s.parent_span_id IS NULL) AS feature
-            FROM spans s WHERE s.trace_id IN (SELECT tid FROM ax) GROUP BY s.trace_id
-        )
-        SELECT ax.annotation_id, ax.name, ax.target, ax.tid AS trace_id, ax.span_id, ax.document_position,
-               ax.session_id, ax.score, ax.label, ax.explanation, ax.annotator_kind, ax.annotator, ax.created_at,
-               coalesce(CASE WHEN ax.target IN ('span', 'document') THEN ax.span_start END, t.trace_start) AS time,
-               t.project, coalesce(ax.span_model, t.model) AS model,
-               coalesce(ax.span_version, t.version) AS prompt_version, t.feature
-        FROM ax LEFT JOIN t ON ax.tid = t.trace_id
-        WHERE {scope}
-        ORDER BY time, ax.annotation_id
-    """
-    frame = reader.query(sql, params + scope_params).to_pandas()
+    frame = queries.annotation_facts(reader, Selection.of(filter, start, end, project), names=names,
+                                     feature_key=feature_key).to_pandas()
     frame["passed"] = [passed(s, lab, threshold) for s, lab in zip(frame["score"], frame["label"])]
     frame["passed"] = frame["passed"].astype("object")
     return frame[_FACT_COLUMNS]
@@ -153,12 +102,7 @@ def _rates(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
 
 def annotation_names(reader: Reader) -> pd.DataFrame:
     """Every annotation name with its count, targets and annotator kinds, the most used first."""
-    return reader.query(
-        """SELECT name, count(*) AS count, list_sort(list_distinct(list(target))) AS targets,
-                  list_sort(list_distinct(list(annotator_kind) FILTER (WHERE annotator_kind IS NOT NULL))) AS kinds,
-                  count(score) AS scored, avg(score) AS mean_score, max(created_at) AS last_created
-           FROM annotations GROUP BY name ORDER BY count(*) DESC, name"""
-    ).to_pandas()
+    return queries.annotation_names(reader).to_pandas()
 
 
 def quality_summary(
@@ -294,21 +238,8 @@ def feedback_rate(
         raise FilterError(
             f"Cannot group feedback rate by {by!r}; choose none, prompt_version, model, feature or project."
         )
-    root_where = Selection.of(filter, start, end, project).trace_where("r", "m")
-    root_where.add("r.parent_span_id IS NULL")
-    feature = feature_sql("r", feature_key)
-    traces = reader.query(
-        f"""WITH roots AS (SELECT r.trace_id, r.project, coalesce({feature}, r.name) AS feature
-                           FROM spans r WHERE {root_where.sql}),
-                 calls AS (SELECT s.trace_id,
-                                  arg_max(s.model_name, s.start_time)
-                                      FILTER (WHERE s.span_kind = 'LLM' AND s.model_name IS NOT NULL) AS model,
-                                  arg_max(s.prompt_template_version, s.start_time)
-                                      FILTER (WHERE s.prompt_template_version IS NOT NULL) AS prompt_version
-                           FROM spans s WHERE s.trace_id IN (SELECT trace_id FROM roots) GROUP BY s.trace_id)
-            SELECT roots.*, calls.model, calls.prompt_version FROM roots LEFT JOIN calls USING (trace_id)""",
-        root_where.params,
-    ).to_pandas()
+    traces = queries.trace_groups(reader, Selection.of(filter, start, end, project),
+                                  feature_key=feature_key).to_pandas()
     facts = quality_facts(reader, name, threshold=threshold)
     facts = facts[facts["trace_id"].isin(set(traces["trace_id"]))]
     votes = facts.assign(_pass=facts["passed"].map(lambda v: 1.0 if v is True else 0.0 if v is False else None))
@@ -395,12 +326,7 @@ def trace_annotations(reader: Reader, trace_ids: Sequence[str], *, feedback: str
     ids = [str(t).lower() for t in trace_ids]
     if not ids:
         return pd.DataFrame(columns=columns)
-    frame = reader.query(
-        """SELECT coalesce(a.trace_id, s.trace_id) AS trace_id, a.name, a.score, a.label, a.created_at
-           FROM annotations a LEFT JOIN spans s ON a.trace_id IS NULL AND a.span_id = s.span_id
-           WHERE coalesce(a.trace_id, s.trace_id) IN (SELECT unnest(?::VARCHAR[]))""",
-        [ids],
-    ).to_pandas()
+    frame = queries.annotations_of_traces(reader, ids).to_pandas()
     if frame.empty:
         return pd.DataFrame(columns=columns)
     frame["failed"] = [passed(s, lab, threshold) is False for s, lab in zip(frame["score"], frame["label"])]

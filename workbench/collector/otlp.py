@@ -1,7 +1,8 @@
 """OTLP trace requests, protobuf or JSON, decoded into :class:`~workbench.model.Span`.
 
-This is the edge where wire formats stop: one function per encoding, both ending in
-:func:`workbench.semconv.make_span`. Each span is checked on its own: a span with an invalid
+This is the edge where wire formats stop: one function per encoding, each making one
+:class:`~workbench.model.RawSpan` record per span and handing it to
+:func:`workbench.semconv.span_from`. Each span is checked on its own: a span with an invalid
 id (trace and span ids of exactly 16 and 8 bytes, in JSON exactly 32 and 16 hex digits, not
 all zero; a parent id of the same length, or none), or in JSON a malformed time or attribute,
 is rejected one by one (OTLP's partial success) and the others are kept. Values that decode but
@@ -27,7 +28,8 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 from workbench.collector.lenient import repair_utf8
 from workbench.errors import DecodeError
 from workbench.model import Event, Link, Span, StatusCode
-from workbench.semconv import make_span
+from workbench.semconv import span_from
+from workbench.semconv.build import new_raw_span
 from workbench.semconv.repair import MAX_DEPTH, REPAIRED
 
 __all__ = ["Decoded", "decode_json", "decode_protobuf"]
@@ -199,26 +201,28 @@ def _pb_span(s: Any, resource: dict[str, Any], scope_name: str | None, scope_ver
             if len(k.trace_id) != 16 or len(k.span_id) != 8:
                 raise _Rejected(f"span {s.name!r} has a link to trace_id of {len(k.trace_id)} bytes, span_id of "
                                 f"{len(k.span_id)} bytes; a link needs 16 and 8 bytes")
-    return make_span(
-        trace_id=trace_id,
-        span_id=span_id,
-        parent_span_id=parent,
-        name=s.name,
-        start_time_ns=start,
-        end_time_ns=s.end_time_unix_nano or start,
-        status_code=_STATUS[code] if 0 <= code < 3 else StatusCode.UNSET,
-        status_message=status.message,
-        otel_kind=_KINDS[kind] if 0 <= kind < 6 else "INTERNAL",
-        attributes=_pb_attributes(s.attributes),
-        resource=resource,
-        events=tuple(
-            Event(e.name, e.time_unix_nano, _pb_attributes(e.attributes)) for e in events
-        ) if events else (),
-        links=tuple(
-            Link(k.trace_id.hex(), k.span_id.hex(), _pb_attributes(k.attributes)) for k in links
-        ) if links else (),
-        scope_name=scope_name,
-        scope_version=scope_version,
+    return span_from(
+        new_raw_span(
+            trace_id=trace_id,
+            span_id=span_id,
+            parent_span_id=parent,
+            name=s.name,
+            start_time_ns=start,
+            end_time_ns=s.end_time_unix_nano or start,
+            status_code=_STATUS[code] if 0 <= code < 3 else StatusCode.UNSET,
+            status_message=status.message,
+            otel_kind=_KINDS[kind] if 0 <= kind < 6 else "INTERNAL",
+            attributes=_pb_attributes(s.attributes),
+            resource=resource,
+            events=tuple(
+                Event(e.name, e.time_unix_nano, _pb_attributes(e.attributes)) for e in events
+            ) if events else (),
+            links=tuple(
+                Link(k.trace_id.hex(), k.span_id.hex(), _pb_attributes(k.attributes)) for k in links
+            ) if links else (),
+            scope_name=scope_name,
+            scope_version=scope_version,
+        ),
         default_project=default_project,
     )
 
@@ -539,21 +543,23 @@ def _json_span(s: Any, resource: dict[str, Any], resource_notes: list[str], scop
         ))
     if notes:
         attributes[REPAIRED] = notes
-    return make_span(
-        trace_id=trace_id,
-        span_id=span_id,
-        parent_span_id=parent,
-        name=name,
-        start_time_ns=start,
-        end_time_ns=end or start,
-        status_code=_STATUS[code] if 0 <= code < 3 else StatusCode.UNSET,
-        status_message=_text(status.get("message"), "status.message", name),
-        otel_kind=_KINDS[kind] if 0 <= kind < 6 else "INTERNAL",
-        attributes=attributes,
-        resource=resource,
-        events=tuple(events),
-        links=tuple(links),
-        scope_name=scope_name,
-        scope_version=scope_version,
+    return span_from(
+        new_raw_span(
+            trace_id=trace_id,
+            span_id=span_id,
+            parent_span_id=parent,
+            name=name,
+            start_time_ns=start,
+            end_time_ns=end or start,
+            status_code=_STATUS[code] if 0 <= code < 3 else StatusCode.UNSET,
+            status_message=_text(status.get("message"), "status.message", name),
+            otel_kind=_KINDS[kind] if 0 <= kind < 6 else "INTERNAL",
+            attributes=attributes,
+            resource=resource,
+            events=tuple(events),
+            links=tuple(links),
+            scope_name=scope_name,
+            scope_version=scope_version,
+        ),
         default_project=default_project,
     )

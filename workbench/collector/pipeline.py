@@ -1,20 +1,16 @@
-"""Redaction on the way in: the stages a batch of spans goes through before sampling and the sink.
+"""Redaction on the way in: the stages on span objects, before the rows are made.
 
-Every span takes the same road, whichever way it came in::
+Every span takes the same road, whichever way it came in (see :mod:`workbench.ingest`)::
 
-    decode -> conventions (workbench.semconv: fields, evaluations) -> Pipeline (redaction)
-           -> tail sampling -> the store's writer
+    decode -> RawSpan -> conventions (workbench.semconv: fields, evaluations)
+           -> Pipeline (redaction) -> Arrow rows -> tail sampling -> the store's writer
 
-The in-process processor (:mod:`workbench.collector.processor`) and the OTLP receiver's
-decoding workers (:mod:`workbench.server.decode`) both build a :class:`Pipeline` from the same
-settings, so a redaction policy set once applies to every span before any value reaches the
-store, a log or an export. Sampling is not a stage of this class: it holds spans across
-batches until their trace is decided, so it runs after it, in process on the spans
-(:class:`workbench.collector.sampling.TailSampler`) and in the server on the Arrow rows the
-workers return (:class:`workbench.server.sampling.BatchSampler`, the same sampler and policy).
-Both price a trace with :func:`workbench.pricing.span_cost` and judge the evaluations the
-conventions layer extracted once (:attr:`Span.evaluations <workbench.model.Span.evaluations>`,
-which become the server's annotation rows), so they decide alike.
+:class:`Pipeline` is the span-object part of that road: the ingest pipeline
+(:class:`workbench.ingest.IngestPipeline`) runs it before making the rows, in the server's
+decoding workers and on the in-process collector's thread alike, and the log receivers run it
+over log records (as the span events they stand for), so a redaction policy set once applies
+to every value before it reaches the store, a log or an export. Sampling and the sink come
+after the rows, in :mod:`workbench.ingest`.
 """
 
 from __future__ import annotations

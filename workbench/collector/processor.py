@@ -3,9 +3,10 @@
 Threading contract (the one that matters to the host program): :meth:`on_end` runs on the
 thread that ends a span. It appends the span to a bounded queue and returns; it takes no
 lock that a slow write could hold, does no conversion or I/O, and never raises. A
-background thread converts queued spans to workbench spans, runs the pipeline (redaction,
-sampling) and submits them to the sink. When the queue is full, new spans are dropped,
-counted in :attr:`dropped`, and one warning is logged.
+background thread converts queued spans to workbench spans (the conventions) and hands them
+to the ingest pipeline (:class:`workbench.ingest.IngestPipeline`: redaction, Arrow rows,
+sampling, the sink), the same pipeline the OTLP receiver runs. When the queue is full, new
+spans are dropped, counted in :attr:`dropped`, and one warning is logged.
 """
 
 from __future__ import annotations
@@ -16,24 +17,77 @@ import time
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future
-from dataclasses import replace
+from typing import Protocol
 
 from opentelemetry.context import Context
 from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor
 from opentelemetry.sdk.trace import Span as SdkSpan
 
 from workbench.collector.readable import from_readable
-from workbench.collector.sampling import SamplingPolicy, TailSampler
 from workbench.collector.sink import SpanSink
-from workbench.collector.summary import span_outcome
 from workbench.errors import QueueFullError
 from workbench.model import Span
 
-__all__ = ["CollectorProcessor"]
+__all__ = ["CollectorProcessor", "Stages"]
 
 logger = logging.getLogger(__name__)
 
-Pipeline = Callable[[list[Span]], list[Span]]
+
+class Admission(Protocol):
+    """What the stages made of one batch (see :class:`workbench.ingest.Admitted`)."""
+
+    future: Future[int] | None
+    spans: int
+    rejected: int
+    dropped: int
+
+
+class Stages(Protocol):
+    """The ingest pipeline as the collector sees it (:class:`workbench.ingest.IngestPipeline`)."""
+
+    on_stored: Callable[[Future[int]], None] | None
+
+    def __call__(self, spans: list[Span]) -> Admission:
+        """Run every stage over converted spans; raise QueueFullError when the sink is full."""
+        ...
+
+    def release(self, *, everything: bool = False) -> int:
+        """Hand the sink what sampling has decided to keep."""
+        ...
+
+    @property
+    def holding(self) -> int:
+        """Spans the stages hold (sampling)."""
+        ...
+
+
+class _Direct:
+    """No stages: spans straight to the sink (a processor built by hand, without a pipeline)."""
+
+    on_stored: Callable[[Future[int]], None] | None = None
+
+    def __init__(self, sink: SpanSink) -> None:
+        self.sink = sink
+
+    def __call__(self, spans: list[Span]) -> _Handed:
+        future = self.sink.submit(spans)
+        if callable(self.on_stored):
+            future.add_done_callback(self.on_stored)
+        return _Handed(future, len(spans))
+
+    def release(self, *, everything: bool = False) -> int:
+        return 0
+
+    @property
+    def holding(self) -> int:
+        return 0
+
+
+class _Handed:
+    __slots__ = ("dropped", "future", "rejected", "spans")
+
+    def __init__(self, future: Future[int] | None, spans: int) -> None:
+        self.future, self.spans, self.rejected, self.dropped = future, spans, 0, 0
 
 
 class CollectorProcessor(SpanProcessor):
@@ -41,32 +95,30 @@ class CollectorProcessor(SpanProcessor):
 
     Args:
         sink: Where spans go (a :class:`workbench.store.Store`, or an in-memory sink).
-        pipeline: Applied to each converted batch before the sink (redaction, sampling).
+        pipeline: The ingest pipeline that takes each converted batch to ``sink``
+            (:class:`workbench.ingest.IngestPipeline`: redaction, rows, sampling); None hands
+            the spans to the sink as they are.
         max_queue_size: Ended spans that may wait for the background thread.
         batch_size: Spans converted and submitted together.
         schedule_delay: Seconds the thread waits for a batch to fill before sending less.
         default_project: Project of spans whose resource names none.
         close_sink: Close the sink on shutdown (when the processor opened it).
-        sampling: Outcome-based sampling; None (or a rate of 1) keeps everything.
     """
 
     def __init__(
         self,
         sink: SpanSink,
         *,
-        pipeline: Pipeline | None = None,
+        pipeline: Stages | None = None,
         max_queue_size: int = 100_000,
         batch_size: int = 512,
         schedule_delay: float = 0.5,
         default_project: str = "default",
         close_sink: bool = False,
-        sampling: SamplingPolicy | None = None,
     ) -> None:
         self.sink = sink
-        self.sampler: TailSampler[Span] | None = (
-            TailSampler(sampling) if sampling is not None and sampling.active else None
-        )
-        self._pipeline = pipeline
+        self.pipeline: Stages = pipeline if pipeline is not None else _Direct(sink)
+        self.pipeline.on_stored = self._on_stored
         self._max = max_queue_size
         self._batch = batch_size
         self._delay = schedule_delay
@@ -121,8 +173,7 @@ class CollectorProcessor(SpanProcessor):
             self._wake.wait(self._delay)
             self._wake.clear()
             self._drain()
-            if self.sampler is not None:
-                self._release(everything=self._stopped)
+            self._release(everything=self._stopped)
             if self._stopped and not self._queue:
                 return
 
@@ -149,44 +200,27 @@ class CollectorProcessor(SpanProcessor):
             except Exception:
                 self.failed += 1
                 logger.exception("workbench could not convert span %r", getattr(readable, "name", "?"))
-        if self.sampler is not None:
-            try:
-                if self._pipeline is not None:
-                    spans = self._pipeline(spans)
-                for span in spans:
-                    self.sampler.offer(span, **span_outcome(span, self.sampler.policy))
-            except Exception:
-                self.failed += len(spans)
-                logger.exception("workbench could not sample %d spans", len(spans))
-            return
-        try:
-            if self._pipeline is not None:
-                spans = self._pipeline(spans)
-            self._submit(spans)
-        except Exception:
-            self.failed += len(spans)
-            logger.exception("workbench could not store %d spans", len(spans))
-
-    def _release(self, everything: bool = False) -> None:
-        """Submit the spans of traces the sampler has decided to keep."""
-        assert self.sampler is not None
-        try:
-            ready = self.sampler.take_ready(everything=everything)
-            if ready:
-                self._submit([replace(span, sample_weight=weight) for span, weight in ready])
-        except Exception:
-            logger.exception("workbench could not store sampled spans")
-
-    def _submit(self, spans: list[Span]) -> None:
         if not spans:
             return
         try:
-            future = self.sink.submit(spans)
+            admitted = self.pipeline(spans)
         except QueueFullError:
             self._drop(len(spans))
             return
-        self.exported += len(spans)
-        future.add_done_callback(self._on_stored)
+        except Exception:
+            self.failed += len(spans)
+            logger.exception("workbench could not store %d spans", len(spans))
+            return
+        # Spans the store cannot hold (a start time past 2262 ...) cost only themselves.
+        self.failed += admitted.rejected + admitted.dropped
+        self.exported += admitted.spans
+
+    def _release(self, everything: bool = False) -> None:
+        """Hand the sink the spans of traces sampling has decided to keep."""
+        try:
+            self.pipeline.release(everything=everything)
+        except Exception:
+            logger.exception("workbench could not store sampled spans")
 
     def _on_stored(self, future: Future[int]) -> None:
         error = future.exception()
@@ -195,8 +229,7 @@ class CollectorProcessor(SpanProcessor):
             self.last_error = str(error)
             logger.error("workbench could not store a batch of spans: %s", error)
             return
-        # Spans the store could not hold (a start time past 2262 ...) cost only themselves;
-        # the writer logged why.
+        # Spans the store could not hold cost only themselves; the writer logged why.
         self.failed += getattr(future.result(), "rejected", 0)
 
     # Flush and shutdown ----------------------------------------------------------------
@@ -211,7 +244,7 @@ class CollectorProcessor(SpanProcessor):
             )
         if not done:
             return False
-        if self.sampler is not None:
+        if self.pipeline.holding:
             # A flush asks for everything ended so far to be stored: decide every trace now.
             with self._idle:
                 self._release(everything=True)

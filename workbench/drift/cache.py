@@ -30,7 +30,9 @@ import numpy as np
 
 from workbench.errors import WorkbenchError
 from workbench.read import Reader
+from workbench.read import drift as queries
 from workbench.store import Store
+from workbench.store import drift as writes
 
 __all__ = ["CACHE_VERSION", "KEEP", "CachedProjection", "MemoryCache", "ProjectionCache", "StoreCache", "cache_key"]
 
@@ -40,10 +42,6 @@ logger = logging.getLogger(__name__)
 CACHE_VERSION = 2  # 2: clusters capped at a quarter of the points
 #: How many projections a store keeps.
 KEEP = 50
-
-_PUT = "INSERT OR REPLACE INTO drift_cache VALUES (?, ?, ?, ?, ?, ?, ?)"
-_TRIM = "DELETE FROM drift_cache WHERE key NOT IN (SELECT key FROM drift_cache ORDER BY created_at DESC LIMIT ?)"
-
 
 @dataclass(frozen=True)
 class CachedProjection:
@@ -124,8 +122,7 @@ class StoreCache:
                 try:
                     if self.store.writer is None:
                         raise WorkbenchError("read-only")
-                    if "drift_cache" not in {name for (name,) in self.store.fetchall(
-                            "SELECT table_name FROM information_schema.tables WHERE table_name = 'drift_cache'")}:
+                    if not queries.has_table(self._reader, "drift_cache"):
                         raise WorkbenchError("the file has no drift_cache table")
                 except Exception as exc:  # noqa: BLE001 - a read-only or closed store: keep them in memory
                     logger.info("drift: projections are cached in memory only (%s)", exc)
@@ -137,13 +134,12 @@ class StoreCache:
         if not self._prepare():
             return self._fallback.get(key) if self._fallback else None
         try:
-            table = self._reader.query("SELECT n_points, dims, coords, labels FROM drift_cache WHERE key = ?", [key])
+            row = queries.cached_projection(self._reader, key)
         except Exception as exc:  # noqa: BLE001 - a cache miss, never a failed analysis
             logger.warning("drift: cannot read the projection cache: %s", exc)
             return None
-        if table.num_rows == 0:
+        if row is None:
             return None
-        row = table.to_pylist()[0]
         coords = np.frombuffer(row["coords"], dtype="<f4").reshape(row["n_points"], row["dims"]).astype(np.float32)
         labels = np.frombuffer(row["labels"], dtype="<i4").astype(np.int32)
         return CachedProjection(coords, labels)
@@ -157,13 +153,8 @@ class StoreCache:
         row = [key, dt.datetime.now(dt.timezone.utc), json.dumps(params, sort_keys=True, default=str),
                int(coords.shape[0]), int(coords.shape[1]), coords.tobytes(),
                np.ascontiguousarray(value.labels, dtype="<i4").tobytes()]
-
-        def keep(cur: Any) -> None:
-            cur.execute(_PUT, row).fetchall()
-            cur.execute(_TRIM, [self._keep]).fetchall()
-
         try:
-            self.store.execute_write(keep, 60)
+            self.store.execute_write(writes.keep_projection(row, self._keep), 60)
         except Exception as exc:  # noqa: BLE001 - a lost entry, never a failed analysis
             logger.warning("drift: cannot keep the projection in the store: %s", exc)
 
@@ -173,4 +164,4 @@ class StoreCache:
             count = len(self._fallback) if self._fallback else 0
             self._fallback = MemoryCache(self._keep)
             return count
-        return int(self.store.execute_write(lambda cur: cur.execute("DELETE FROM drift_cache").fetchall()[0][0]))
+        return int(self.store.execute_write(writes.clear_projections()))

@@ -26,7 +26,8 @@ import pyarrow.compute as pc
 
 from workbench.errors import ConfigError, NotFoundError, StoreError
 from workbench.read import Reader, Selection, parse_time, require
-from workbench.store.schema import TABLES
+from workbench.read import drift as queries
+from workbench.store import drift as writes
 
 __all__ = [
     "EmbeddingSet",
@@ -265,9 +266,7 @@ def corpus_set(reader: Reader) -> EmbeddingSet:
 
 
 def _has_baselines(reader: Reader) -> bool:
-    found = reader.query(
-        "SELECT count(*) AS n FROM information_schema.tables WHERE table_name = 'drift_baselines'")
-    return bool(found.column(0)[0].as_py())
+    return queries.has_table(reader, "drift_baselines")
 
 
 def _store(reader: Reader) -> Any:
@@ -286,7 +285,7 @@ def _writable(reader: Reader, doing: str) -> None:
 def _ensure_baselines(reader: Reader) -> None:
     _writable(reader, "saved")
     if not _has_baselines(reader):  # a file made before the table was
-        _store(reader).execute_write(lambda cur: cur.execute(TABLES["drift_baselines"].create_statement).fetchall())
+        _store(reader).execute_write(writes.create_table("drift_baselines"))
 
 
 def save_baseline(reader: Reader, name: str, window: Window, *, replace: bool = False) -> int:
@@ -302,26 +301,16 @@ def save_baseline(reader: Reader, name: str, window: Window, *, replace: bool = 
     if window.baseline is not None:
         raise ConfigError(f"Save a baseline from a window of times and filters, not from baseline {window.baseline!r}.")
     _ensure_baselines(reader)
-    taken = reader.query("SELECT count(*) AS n FROM drift_baselines WHERE name = ?", [name]).column(0)[0].as_py()
+    taken = queries.baseline_size(reader, name)
     if taken and not replace:
         raise ConfigError(f"There is already a baseline named {name!r}; pass replace=True or pick another name.")
     points = extract(reader, window.resolved())
     if not len(points):
         raise NotFoundError(f"The window ({window.describe()}) has no embeddings to save as baseline {name!r}.")
     now = dt.datetime.now(dt.timezone.utc)
-    keys = [name, now, points.frame["trace_id"].tolist(), points.frame["span_id"].tolist(),
-            pa.array(points.frame["position"].tolist(), pa.int32()).to_pylist()]
-
-    def swap(cur: Any) -> None:  # one transaction: the old set goes only if the new one is saved
-        cur.execute("DELETE FROM drift_baselines WHERE name = ?", [name]).fetchall()
-        cur.execute(
-            "INSERT INTO drift_baselines SELECT ?, trace_id, span_id, position, ? "
-            "FROM (SELECT unnest(?::VARCHAR[]) AS trace_id, unnest(?::VARCHAR[]) AS span_id, "
-            "unnest(?::INTEGER[]) AS position)",
-            keys,
-        ).fetchall()
-
-    _store(reader).execute_write(swap)
+    positions = pa.array(points.frame["position"].tolist(), pa.int32()).to_pylist()
+    _store(reader).execute_write(writes.replace_baseline(
+        name, now, points.frame["trace_id"].tolist(), points.frame["span_id"].tolist(), positions))
     return len(points)
 
 
@@ -330,10 +319,7 @@ def baselines(reader: Reader) -> pd.DataFrame:
     if not _has_baselines(reader):
         return pd.DataFrame({"name": pd.Series(dtype=object), "points": pd.Series(dtype="int64"),
                              "created_at": pd.Series(dtype="datetime64[us, UTC]")})
-    return reader.query(
-        "SELECT name, count(*) AS points, max(created_at) AS created_at FROM drift_baselines "
-        "GROUP BY name ORDER BY name"
-    ).to_pandas()
+    return queries.baseline_list(reader).to_pandas()
 
 
 def delete_baseline(reader: Reader, name: str) -> bool:
@@ -341,19 +327,15 @@ def delete_baseline(reader: Reader, name: str) -> bool:
     if not _has_baselines(reader):
         return False
     if _store(reader).db.read_only:
-        found = reader.query("SELECT count(*) FROM drift_baselines WHERE name = ?", [name]).column(0)[0].as_py()
-        if not found:
+        if not queries.baseline_size(reader, name):
             return False
         _writable(reader, "deleted")
-    deleted = _store(reader).execute_write(
-        lambda cur: cur.execute("DELETE FROM drift_baselines WHERE name = ?", [name]).fetchall()[0][0])
+    deleted = _store(reader).execute_write(writes.drop_baseline(name))
     return bool(deleted)
 
 
 def _baseline_keys(reader: Reader, name: str) -> dict[str, list[Any]]:
-    table = reader.query(
-        "SELECT trace_id, span_id, position FROM drift_baselines WHERE name = ?", [name]
-    ) if _has_baselines(reader) else None
+    table = queries.baseline_points(reader, name) if _has_baselines(reader) else None
     if table is None or table.num_rows == 0:
         known = baselines(reader)["name"].tolist()
         hint = f"saved ones: {', '.join(known)}" if known else "none is saved yet; save one with save_baseline()"

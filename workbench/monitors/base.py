@@ -50,12 +50,12 @@ _EPOCH = dt.datetime(1970, 1, 1, tzinfo=_UTC)
 
 #: What span-level rules can group by: the SQL of the group (alias ``s``) and the field a
 #: filter expression names it with.
-GROUPS: dict[str, tuple[str, str]] = {
-    "model": ("s.model_name", "model_name"),
-    "provider": ("s.provider", "provider"),
-    "name": ("s.name", "name"),
-    "kind": ("s.span_kind", "span_kind"),
-    "project": ("s.project", "project"),
+GROUPS: dict[str, str] = {
+    "model": "model_name",
+    "provider": "provider",
+    "name": "name",
+    "kind": "span_kind",
+    "project": "project",
 }
 
 
@@ -91,14 +91,8 @@ def floor_time(when: dt.datetime, width: dt.timedelta) -> dt.datetime:
     return _EPOCH + dt.timedelta(microseconds=(since // micros) * micros)
 
 
-def bucket_sql(width: dt.timedelta, alias: str = "s", column: str = "start_time") -> str:
-    """SQL numbering the UTC bucket of ``width`` a row's time falls in (buckets since 1970)."""
-    micros = int(width / dt.timedelta(microseconds=1))
-    return f"(epoch_us({alias}.{column}) // {micros})"
-
-
 def bucket_start(number: int, width: dt.timedelta) -> dt.datetime:
-    """The start of bucket ``number`` (as :func:`bucket_sql` numbers them)."""
+    """The start of bucket ``number`` (as :func:`workbench.read.monitors.bucket_sql` numbers them)."""
     return _EPOCH + number * width
 
 
@@ -232,7 +226,7 @@ class Rule:
         enabled: Whether checks run it.
         window: How far back it looks (``"14d"``); ``None`` takes the check's window.
         project: Only spans of this project (or these projects).
-        filter: A filter expression choosing the spans it watches (see :mod:`workbench.filters`).
+        filter: A filter expression choosing the spans it watches (see :mod:`workbench.read.filters`).
         severity: The severity of its results when they fire (at the rule's own threshold).
         critical: A second, stronger threshold, in the unit of the rule's own (:attr:`warn_param`):
             a fired result whose measured value (:attr:`measured`) reaches it is ``critical``.
@@ -404,9 +398,9 @@ def check_group(rule: Rule, parameter: str = "by") -> None:
         rule.check_choice(parameter, [*GROUPS, None])
 
 
-def group_sql(by: str | None) -> str:
-    """SQL for the group of a span (alias ``s``); a constant for no group."""
-    return GROUPS[by][0] if by else "NULL::VARCHAR"
+def group_field(by: str | None) -> str | None:
+    """The ``spans`` column a group is read from; None for no group."""
+    return GROUPS[by] if by else None
 
 
 def subject(by: str | None, value: Any) -> str:
@@ -420,18 +414,5 @@ def group_filter(by: str | None, value: Any) -> str | None:
     """The filter expression selecting a group's spans."""
     if not by:
         return None
-    name = GROUPS[by][1]
+    name = GROUPS[by]
     return f"{name} is None" if value is None else f"{name} == {literal(value)}"
-
-
-def scope_where(reader: Reader, rule: Rule, start: Any, end: Any, *, level: str = "spans") -> Any:
-    """The WHERE clause (alias ``s``) choosing what a rule measures.
-
-    ``level="spans"`` measures the spans matching the rule's filter; ``"traces"`` measures
-    root spans, of traces where any span matches the filter.
-    """
-    if level == "spans":
-        return rule.selection(start, end).where("s")
-    where = rule.selection(start, end).trace_where("s", "m")
-    where.add("s.parent_span_id IS NULL")
-    return where

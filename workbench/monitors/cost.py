@@ -26,10 +26,12 @@ from workbench.monitors.base import (
 )
 from workbench.monitors.stats import per_bucket_alpha, poisson_tail
 from workbench.monitors.words import both, literal, money, when
+from workbench.pricing import CALL_KINDS
+from workbench.read import monitors as queries
 
 __all__ = ["CostBudget", "CostJump"]
 
-_CALLS = "span_kind in ['LLM', 'EMBEDDING']"
+_CALLS = f"span_kind in {list(CALL_KINDS)!r}"  # the calls (workbench.pricing.calls), as a filter
 _FIELDS = {
     "model": "model_name",
     "provider": "provider",
@@ -44,7 +46,7 @@ _FROM_ROOT = ("feature", "user", "session")  # read from the call, else from its
 
 def feature_filter(value: str, key: str | None) -> str:
     """A filter expression selecting calls (or their traces) of one feature, as
-    :func:`workbench.analysis.cost.feature_sql` reads it."""
+    :func:`workbench.read.spend.feature_sql` reads it."""
     if key is None or not key.strip():
         return f"{literal(value)} in attributes['metadata'] or attributes['feature'] == {literal(value)}"
     key = key.strip()
@@ -227,7 +229,7 @@ class CostJump(_CostRule):
         first, latest = bucket_number(start, width), bucket_number(end, width)
         alpha = per_bucket_alpha(latest - first + 1)
         # Days before the first span stored are no baseline: a store a few days old has none yet.
-        stored_from = ctx.reader.rows("SELECT min(start_time) FROM spans")[0][0]
+        stored_from = queries.first_span_start(ctx.reader)
         if stored_from is None:
             return [self.quiet(ctx, "No calls stored yet.")]
         earliest = bucket_number(stored_from, width) + 1  # its first bucket is likely partial

@@ -32,6 +32,7 @@ from workbench.monitors.base import (
     parse_duration,
 )
 from workbench.monitors.words import ago, both, duration_text, literal, percent, when
+from workbench.read import monitors as queries
 
 __all__ = ["ERROR_TEXT", "PATTERNS", "ModelDeprecation", "deprecation_regex"]
 
@@ -51,25 +52,14 @@ PATTERNS: tuple[str, ...] = (
     r"model identifier is invalid",
 )
 
-# The error text of a span: its status message, error.type, and its exception events.
-_TEXT = """concat_ws(' ', s.status_message,
-    json_extract_string(s.attributes, '$."error.type"'),
-    json_extract_string(s.attributes, '$."exception.message"'),
-    array_to_string(json_extract_string(s.events, '$[*].attributes."exception.type"'), ' '),
-    array_to_string(json_extract_string(s.events, '$[*].attributes."exception.message"'), ' '))"""
 #: The error text of span ``s``, as SQL (other rules use it to leave these errors to this one).
-ERROR_TEXT = _TEXT
+ERROR_TEXT = queries.ERROR_TEXT
 
 
 def deprecation_regex(patterns: tuple[str, ...] = PATTERNS) -> str:
     """One regular expression matching any of ``patterns``."""
     return "|".join(f"(?:{p})" for p in patterns)
 
-
-# What to quote in a message: the status message, else the first exception message.
-_SAMPLE = """COALESCE(NULLIF(s.status_message, ''),
-    json_extract_string(s.events, '$[0].attributes."exception.message"'),
-    json_extract_string(s.attributes, '$."error.type"'))"""
 
 _API_MESSAGE = re.compile(r"""['"]message['"]\s*:\s*(['"])(?P<m>.+?)\1\s*[,}]""")
 _API_CODE = re.compile(r"""['"]code['"]\s*:\s*['"](?P<c>[^'"]+)['"]""")
@@ -155,54 +145,10 @@ class ModelDeprecation(Rule):
         return deprecation_regex(tuple(self.patterns))
 
     def _usage(self, ctx: Context, since: dt.datetime, end: dt.datetime, history: dt.timedelta) -> list[dict]:
-        where = self.selection(since, end).where("s")
-        micros = int(history / dt.timedelta(microseconds=1))
-        sql = f"""
-            WITH calls AS (
-                SELECT s.project, s.model_name AS model, s.start_time FROM spans s
-                WHERE {where.sql} AND s.model_name IS NOT NULL
-            ),
-            per AS (
-                SELECT project, model, count(*) AS calls, min(start_time) AS first_seen,
-                       max(start_time) AS last_seen
-                FROM calls GROUP BY ALL
-            )
-            SELECT p.*,
-                (SELECT count(*) FROM calls c WHERE c.project = p.project AND c.start_time > p.last_seen)
-                    AS calls_since,
-                (SELECT count(*) FROM calls c WHERE c.project = p.project AND c.model = p.model
-                    AND c.start_time >= p.last_seen - to_microseconds({micros})) AS history_calls,
-                (SELECT count(*) FROM calls c WHERE c.project = p.project
-                    AND c.start_time >= p.last_seen - to_microseconds({micros}) AND c.start_time <= p.last_seen)
-                    AS history_total,
-                (SELECT count(DISTINCT epoch_us(c.start_time) // 86400000000) FROM calls c
-                    WHERE c.project = p.project AND c.model = p.model
-                    AND c.start_time >= p.last_seen - to_microseconds({micros})) AS active_days
-            FROM per p
-        """
-        return ctx.reader.query(sql, where.params).to_pylist()
+        return queries.model_usage(ctx.reader, self.selection(since, end), history=history)
 
     def _errors(self, ctx: Context, start: dt.datetime, end: dt.datetime) -> list[dict]:
-        where = self.selection(start, end).where("s")
-        sql = f"""
-            WITH e AS (
-                SELECT s.project, s.model_name AS model, s.start_time, {_SAMPLE} AS sample
-                FROM spans s
-                WHERE {where.sql} AND s.model_name IS NOT NULL
-                  AND (s.status_code = 'ERROR' OR s.events LIKE '%exception%')
-                  AND regexp_matches({_TEXT}, ?, 'i')
-            ),
-            g AS (
-                SELECT project, model, count(*) AS errors, min(start_time) AS first_error,
-                       max(start_time) AS last_error, mode(sample) AS sample
-                FROM e GROUP BY ALL
-            )
-            SELECT g.*,
-                (SELECT count(*) FROM spans c WHERE c.project = g.project AND c.model_name = g.model
-                    AND c.start_time >= g.first_error AND c.start_time < ?) AS calls_since_first_error
-            FROM g
-        """
-        return ctx.reader.query(sql, [*where.params, self._regex, end]).to_pylist()
+        return queries.model_errors(ctx.reader, self.selection(start, end), matching=self._regex, end=end)
 
     def evaluate(self, ctx: Context) -> list[Result]:
         start, end = ctx.bounds(self)

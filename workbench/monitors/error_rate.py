@@ -12,17 +12,17 @@ from workbench.monitors.base import (
     Result,
     Rule,
     bucket_number,
-    bucket_sql,
     bucket_start,
     check_group,
+    group_field,
     group_filter,
-    group_sql,
-    scope_where,
     subject,
 )
-from workbench.monitors.deprecation import ERROR_TEXT, deprecation_regex
+from workbench.monitors.deprecation import deprecation_regex
 from workbench.monitors.stats import binomial_tail, per_bucket_alpha
 from workbench.monitors.words import both, percent, when
+from workbench.pricing import CALL_KINDS
+from workbench.read import monitors as queries
 
 __all__ = ["ErrorRate"]
 
@@ -59,7 +59,7 @@ class ErrorRate(Rule):
     measured = "peak_rate"
     summary = "share of failed calls over a threshold or jumping"
 
-    filter: str | None = "span_kind in ['LLM', 'EMBEDDING']"
+    filter: str | None = f"span_kind in {list(CALL_KINDS)!r}"  # the calls (workbench.pricing.calls)
     threshold: float = 0.05
     factor: float = 3.0
     min_rate: float = 0.01
@@ -91,15 +91,11 @@ class ErrorRate(Rule):
         first, latest = bucket_number(start, width), bucket_number(end, width)
         per_day = int(86_400 / width.total_seconds())
         lookback = int(self.baseline_days) * per_day
-        where = scope_where(ctx.reader, self, bucket_start(first - lookback, width), end, level=self.level)
-        if self.leave_deprecation_errors:
-            where.add(f"NOT (s.status_code = 'ERROR' AND regexp_matches({ERROR_TEXT}, ?, 'i'))", deprecation_regex())
-        rows = ctx.reader.query(
-            f"""SELECT {group_sql(self.by)} AS grp, {bucket_sql(width)} AS bucket, count(*) AS n,
-                       count(*) FILTER (WHERE s.status_code = 'ERROR') AS errors
-                FROM spans s WHERE {where.sql} GROUP BY ALL""",
-            where.params,
-        ).to_pylist()
+        rows = queries.error_counts(
+            ctx.reader, self.selection(bucket_start(first - lookback, width), end), group=group_field(self.by),
+            width=width, level=self.level,
+            leave_matching=deprecation_regex() if self.leave_deprecation_errors else None,
+        )
         per_group: dict[object, dict[int, tuple[int, int]]] = {}
         for row in rows:
             per_group.setdefault(row["grp"], {})[row["bucket"]] = (row["n"], row["errors"])

@@ -19,11 +19,11 @@ from workbench.monitors.base import (
     Result,
     Rule,
     bucket_number,
-    bucket_sql,
     bucket_start,
 )
 from workbench.monitors.stats import binomial_tail, per_bucket_alpha, two_proportion_z, z_for
 from workbench.monitors.words import literal, percent, when
+from workbench.read import monitors as queries
 
 __all__ = ["PASS_LABELS", "EvalPassRate"]
 
@@ -93,39 +93,12 @@ class EvalPassRate(Rule):
         return dt.timedelta(days=int(self.baseline_days))
 
     def _counts(self, ctx: Context, since: object, end: object) -> list[dict]:
-        width = EVERY[self.every]
-        conditions, params = ["a.t >= ?", "a.t < ?"], [since, end]
-        if self.names:
-            conditions.append("a.name IN (SELECT unnest(?::VARCHAR[]))")
-            params.append(list(self.names))
-        if self.annotator_kind:
-            conditions.append("a.annotator_kind = ?")
-            params.append(self.annotator_kind)
-        if self.filter or self.project:
-            scope = self.selection().where("m")
-            conditions.append(f"a.trace_id IN (SELECT m.trace_id FROM spans m WHERE {scope.sql})")
-            params += scope.params
-        passed = ("CASE WHEN a.score IS NOT NULL THEN a.score >= ? "
-                  "WHEN a.label IS NOT NULL THEN lower(a.label) IN (SELECT unnest(?::VARCHAR[])) END")
-        sql = f"""
-            WITH roots AS (
-                SELECT trace_id, min(start_time) AS start_time FROM spans
-                WHERE parent_span_id IS NULL GROUP BY trace_id
-            ),
-            a AS (
-                SELECT a.name, a.trace_id, a.score, a.label, a.annotator_kind,
-                       COALESCE(sp.start_time, r.start_time, a.created_at) AS t, {passed} AS passed
-                FROM annotations a
-                LEFT JOIN spans sp ON a.span_id IS NOT NULL AND sp.span_id = a.span_id AND sp.trace_id = a.trace_id
-                LEFT JOIN roots r ON r.trace_id = a.trace_id
-            )
-            SELECT a.name, {bucket_sql(width, 'a', 't')} AS bucket, count(*) AS n,
-                   count(*) FILTER (WHERE a.passed) AS passed, count(a.score) AS scored
-            FROM a WHERE a.passed IS NOT NULL AND {' AND '.join(conditions)}
-            GROUP BY ALL
-        """
-        labels = [x.lower() for x in self.pass_labels]
-        return ctx.reader.query(sql, [float(self.threshold), labels, *params]).to_pylist()
+        return queries.evaluation_counts(
+            ctx.reader, width=EVERY[self.every], since=since, end=end, threshold=float(self.threshold),
+            pass_labels=[x.lower() for x in self.pass_labels], names=list(self.names or ()),
+            annotator_kind=self.annotator_kind or None,
+            traces=self.selection() if self.filter or self.project else None,
+        )
 
     def _filter(self, name: str, scored: bool) -> str:
         term = f"annotations[{literal(name)}]"

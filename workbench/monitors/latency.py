@@ -11,15 +11,14 @@ from workbench.monitors.base import (
     Result,
     Rule,
     bucket_number,
-    bucket_sql,
     bucket_start,
     check_group,
+    group_field,
     group_filter,
-    group_sql,
-    scope_where,
     subject,
 )
 from workbench.monitors.words import both, literal, millis, when
+from workbench.read import monitors as queries
 
 __all__ = ["LatencySLO"]
 
@@ -68,15 +67,10 @@ class LatencySLO(Rule):
         width = EVERY[self.every]
         start, end = ctx.bounds(self)
         first, latest = bucket_number(start, width), bucket_number(end, width)
-        where = scope_where(ctx.reader, self, bucket_start(first, width), end, level=self.level)
-        q = self.percentile / 100
-        rows = ctx.reader.query(
-            f"""SELECT {group_sql(self.by)} AS grp, {bucket_sql(width)} AS bucket, count(*) AS n,
-                       quantile_cont(s.latency_ms, {q!r}) AS pct, max(s.latency_ms) AS worst,
-                       count(*) FILTER (WHERE s.latency_ms > ?) AS slow
-                FROM spans s WHERE {where.sql} GROUP BY ALL""",
-            [float(self.slo_ms), *where.params],
-        ).to_pylist()
+        rows = queries.latency_percentiles(
+            ctx.reader, self.selection(bucket_start(first, width), end), group=group_field(self.by), width=width,
+            level=self.level, quantile=self.percentile / 100, slo_ms=float(self.slo_ms),
+        )
         per_group: dict[object, list[dict]] = {}
         for row in rows:
             per_group.setdefault(row["grp"], []).append(row)

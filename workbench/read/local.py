@@ -229,7 +229,7 @@ class Reader:
 
         Args:
             filter: A filter expression, e.g. ``"span_kind == 'LLM' and latency_ms > 2000"``
-                (see :mod:`workbench.filters`), or a whole :class:`~workbench.read.Selection`
+                (see :mod:`workbench.read.filters`), or a whole :class:`~workbench.read.Selection`
                 (filter, time range and projects; the other arguments, when given, win).
             start: Spans starting at or after this (datetime, ISO text, or ``"24h"`` back).
             end: Spans starting before this.

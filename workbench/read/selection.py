@@ -1,6 +1,6 @@
 """What every view reads: a :class:`Selection` of spans, and the checks on read arguments.
 
-A selection is a filter expression (:mod:`workbench.filters`), a time range and projects:
+A selection is a filter expression (:mod:`workbench.read.filters`), a time range and projects:
 the four arguments every read takes. It is a plain frozen value, so a page, a monitor rule
 or an analysis hands the same selection to any reader. :meth:`Selection.where` turns it into
 SQL conditions over the ``spans`` table (DuckDB's dialect) for the sources that run SQL.
@@ -17,7 +17,7 @@ from typing import Any
 import pandas as pd
 
 from workbench.errors import FilterError
-from workbench.filters import compile_filter
+from workbench.read.filters import compile_filter
 from workbench.store.schema import TABLES
 
 __all__ = ["SPAN_FIELDS", "Selection", "Where", "parse_time"]

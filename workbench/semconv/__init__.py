@@ -1,8 +1,9 @@
 """Attribute conventions -> the span model.
 
-:func:`make_span` is the one place where a span's attributes, resource and events are
-read for meaning. It keeps what was sent whole and fills :class:`~workbench.model.Span`'s
-extracted fields from whichever conventions the sender used:
+:func:`span_from` is the one place where a span's attributes, resource and events are
+read for meaning: every way in decodes a span into one :class:`~workbench.model.RawSpan`
+record and hands it here (:func:`make_span` is the same by keywords). It keeps what was sent
+whole and fills :class:`~workbench.model.Span`'s extracted fields from whichever conventions the sender used:
 
 ==============  ===================================================================
 convention      recognised by
@@ -66,11 +67,11 @@ from collections.abc import Mapping, Sequence
 from types import MappingProxyType
 from typing import Any
 
-from workbench.model import Event, Link, Span, StatusCode
-from workbench.semconv.build import new_span
+from workbench.model import RAW_FIELDS, Event, Link, RawSpan, Span, StatusCode
+from workbench.semconv.build import new_raw_span, new_span
 from workbench.semconv.extract import build_span
 
-__all__ = ["make_span"]
+__all__ = ["make_span", "span_from"]
 
 _log = logging.getLogger(__name__)
 _warned = False
@@ -78,6 +79,23 @@ _warned = False
 # The default for attributes and resource; each span gets its own fresh dict instead, so
 # that no two spans share one mutable default.
 _UNSET: Mapping[str, Any] = MappingProxyType({})
+
+
+def span_from(raw: RawSpan, *, default_project: str = "default") -> Span:
+    """The :class:`Span` of a span as sent: its raw fields kept, its extracted fields filled.
+
+    The one conversion every way in uses: the OTLP decoders and the in-process collector make
+    a :class:`RawSpan` at the edge and hand it here.
+
+    Args:
+        raw: The span as sent (``events`` and ``links`` as tuples).
+        default_project: The project when the resource names none.
+    """
+    try:
+        return build_span(raw, default_project)
+    except Exception:  # noqa: BLE001 - a bug of ours must not cost the host its span
+        _warn_once()
+        return new_span(**{name: getattr(raw, name) for name in RAW_FIELDS}, project=default_project)
 
 
 def make_span(
@@ -99,7 +117,7 @@ def make_span(
     scope_version: str | None = None,
     default_project: str = "default",
 ) -> Span:
-    """Build a :class:`Span` from an OpenTelemetry span's parts.
+    """Build a :class:`Span` from an OpenTelemetry span's parts (:func:`span_from` by keywords).
 
     The raw fields are exactly what was passed (``attributes`` is kept as the same
     mapping, unknown keys included); the extracted fields are filled from the attributes,
@@ -135,45 +153,24 @@ def make_span(
         events = _as_tuple(events)
     if type(links) is not tuple:
         links = _as_tuple(links)
-    try:
-        return build_span(
-            trace_id,
-            span_id,
-            parent_span_id,
-            name,
-            start_time_ns,
-            end_time_ns,
-            status_code,
-            status_message,
-            otel_kind,
-            attributes,
-            resource,
-            events,
-            links,
-            scope_name,
-            scope_version,
-            default_project,
-        )
-    except Exception:  # noqa: BLE001 - a bug of ours must not cost the host its span
-        _warn_once()
-        return new_span(
-            trace_id=trace_id,
-            span_id=span_id,
-            parent_span_id=parent_span_id,
-            name=name,
-            start_time_ns=start_time_ns,
-            end_time_ns=end_time_ns,
-            status_code=status_code,
-            status_message=status_message,
-            otel_kind=otel_kind,
-            attributes=attributes,
-            resource=resource,
-            events=events,
-            links=links,
-            scope_name=scope_name,
-            scope_version=scope_version,
-            project=default_project,
-        )
+    raw = new_raw_span(
+        trace_id=trace_id,
+        span_id=span_id,
+        parent_span_id=parent_span_id,
+        name=name,
+        start_time_ns=start_time_ns,
+        end_time_ns=end_time_ns,
+        status_code=status_code,
+        status_message=status_message,
+        otel_kind=otel_kind,
+        attributes=attributes,
+        resource=resource,
+        events=events,
+        links=links,
+        scope_name=scope_name,
+        scope_version=scope_version,
+    )
+    return span_from(raw, default_project=default_project)
 
 
 def _as_tuple(items: Any) -> tuple[Any, ...]:

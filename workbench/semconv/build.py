@@ -18,13 +18,14 @@ import dataclasses
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from workbench.model import Document, Embedding, Message, Span, TokenUsage, ToolCall
+from workbench.model import Document, Embedding, Message, RawSpan, Span, TokenUsage, ToolCall
 
 __all__ = [
     "constructor",
     "new_document",
     "new_embedding",
     "new_message",
+    "new_raw_span",
     "new_span",
     "new_tokens",
     "new_tool_call",
@@ -75,6 +76,7 @@ def constructor(cls: type[T]) -> Callable[..., T]:
 
 # The constructors semconv uses, made once at import.
 new_span = constructor(Span)
+new_raw_span = constructor(RawSpan)
 new_message = constructor(Message)
 new_tool_call = constructor(ToolCall)
 new_tokens = constructor(TokenUsage)

@@ -15,11 +15,10 @@ from workbench.model import (
     Document,
     Embedding,
     Event,
-    Link,
     Message,
+    RawSpan,
     Span,
     SpanKind,
-    StatusCode,
     TokenUsage,
 )
 from workbench.semconv import fields, genai, keys, openinference, vendors
@@ -49,25 +48,13 @@ _NO_TOKENS = TokenUsage()
 Messages = tuple[Message, ...]
 
 
-def build_span(
-    trace_id: str,
-    span_id: str,
-    parent_span_id: str | None,
-    name: str,
-    start_time_ns: int,
-    end_time_ns: int,
-    status_code: StatusCode,
-    status_message: str,
-    otel_kind: str,
-    attributes: Mapping[str, Any],
-    resource: Mapping[str, Any],
-    events: tuple[Event, ...],
-    links: tuple[Link, ...],
-    scope_name: str | None,
-    scope_version: str | None,
-    default_project: str,
-) -> Span:
-    """The span, its extracted fields read from ``attributes``, ``resource`` and ``events``."""
+def build_span(raw: RawSpan, default_project: str) -> Span:
+    """The span of ``raw``, its extracted fields read from its attributes, resource and events."""
+    attributes = raw.attributes
+    resource = raw.resource
+    events = raw.events
+    start_time_ns = raw.start_time_ns
+    scope_name = raw.scope_name
     # Keep the raw values as given, but read only what is a mapping.
     attrs = attributes if type(attributes) is dict or isinstance(attributes, Mapping) else _EMPTY
     res = resource if type(resource) is dict or isinstance(resource, Mapping) else _EMPTY
@@ -135,21 +122,21 @@ def build_span(
         )
 
     span = new_span(
-        trace_id=trace_id,
-        span_id=span_id,
-        parent_span_id=parent_span_id,
-        name=name,
+        trace_id=raw.trace_id,
+        span_id=raw.span_id,
+        parent_span_id=raw.parent_span_id,
+        name=raw.name,
         start_time_ns=start_time_ns,
-        end_time_ns=end_time_ns,
-        status_code=status_code,
-        status_message=status_message,
-        otel_kind=otel_kind,
+        end_time_ns=raw.end_time_ns,
+        status_code=raw.status_code,
+        status_message=raw.status_message,
+        otel_kind=raw.otel_kind,
         attributes=attributes,
         resource=resource,
         events=events,
-        links=links,
+        links=raw.links,
         scope_name=scope_name,
-        scope_version=scope_version,
+        scope_version=raw.scope_version,
         project=fields.project(res, default_project),
         span_kind=kind,
         model_name=model,

@@ -21,7 +21,7 @@ from dataclasses import replace
 from typing import Any
 
 from workbench.model import Event, LogRecord, Span
-from workbench.semconv import make_span
+from workbench.semconv import span_from
 
 __all__ = ["EVENT_NAME_KEYS", "LOG_EVENT", "as_event", "body_keys", "event_name", "with_events"]
 
@@ -94,22 +94,5 @@ def with_events(span: Span, events: Sequence[Event]) -> Span:
     if not new:
         return span
     merged = tuple(sorted((*span.events, *new), key=lambda event: event.time_ns))
-    rebuilt = make_span(
-        trace_id=span.trace_id,
-        span_id=span.span_id,
-        parent_span_id=span.parent_span_id,
-        name=span.name,
-        start_time_ns=span.start_time_ns,
-        end_time_ns=span.end_time_ns,
-        status_code=span.status_code,
-        status_message=span.status_message,
-        otel_kind=span.otel_kind,
-        attributes=span.attributes,
-        resource=span.resource,
-        events=merged,
-        links=span.links,
-        scope_name=span.scope_name,
-        scope_version=span.scope_version,
-        default_project=span.project,
-    )
+    rebuilt = span_from(replace(span.raw, events=merged), default_project=span.project)
     return replace(rebuilt, sample_weight=span.sample_weight)

@@ -8,8 +8,10 @@ hands the tables to DuckDB without copying them, so it only receives HTTP and wr
 DuckDB. With ``workers=0`` the same work runs on one thread in the server process (what a
 notebook wants).
 
-The ingest pipeline's redaction runs inside the workers, from the same configuration, and
-each answer carries the redaction counts it added.
+The ingest pipeline's stateless stages (:class:`workbench.ingest.Prepare`: redaction, then
+the Arrow rows) run inside the workers, from the same configuration, and each answer carries
+the redaction counts it added; sampling and the sink run in the server process
+(:meth:`workbench.ingest.IngestPipeline.admit`).
 
 Lifecycle: the workers ignore Ctrl-C and SIGTERM (a terminal sends Ctrl-C to the whole
 process group): the server stops them itself once it has answered what it accepted. They
@@ -27,7 +29,6 @@ import gc
 import logging
 import multiprocessing
 import os
-import pickle
 import re
 import shutil
 import signal
@@ -36,16 +37,15 @@ import tempfile
 import threading
 import time
 import uuid
-from collections import Counter
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from workbench.collector.otlp import decode_json, decode_protobuf
-from workbench.collector.pipeline import Pipeline
 from workbench.errors import DecodeError
-from workbench.store.rows import SpanBatch, to_tables
+from workbench.ingest import prepare_for
+from workbench.store.rows import SpanBatch
 
 if TYPE_CHECKING:
     from workbench.collector.redaction import RedactionConfig
@@ -93,23 +93,6 @@ class DecodedBatch:
             self.path = None
 
 
-# One pipeline per process and redaction policy; a worker builds it on first use. The policy
-# arrives pickled with every request, so its pickled form is the key.
-_pipelines: dict[bytes, Pipeline] = {}
-
-
-def _pipeline(redaction: RedactionConfig | None) -> Pipeline | None:
-    if redaction is None:
-        return None
-    key = pickle.dumps(redaction)
-    pipeline = _pipelines.get(key)
-    if pipeline is None:
-        from workbench.collector.redaction import Redactor
-
-        pipeline = _pipelines[key] = Pipeline(redactor=Redactor(redaction))
-    return pipeline
-
-
 def decode_body(
     body: bytes,
     content_type: str,
@@ -117,7 +100,7 @@ def decode_body(
     redaction: RedactionConfig | None,
     spool: str | None,
 ) -> DecodedBatch:
-    """Decode a request body, redact, and build Arrow rows.
+    """Decode a request body and run the pipeline's stateless stages: redaction, the Arrow rows.
 
     With ``spool`` (a folder), the rows are written to a new file there rather than returned.
 
@@ -137,21 +120,11 @@ def decode_body(
         logger.exception("an OTLP body could not be decoded")
         raise DecodeError(f"The body could not be decoded ({type(exc).__name__}: {exc}); check that it is an "
                           "OTLP ExportTraceServiceRequest.") from None
-    spans = decoded.spans
-    redacted: dict[str, int] = {}
-    pipeline = _pipeline(redaction)
-    if pipeline is not None and spans:
-        before = Counter(pipeline.redactor.counts()) if pipeline.redactor else Counter()
-        spans = pipeline(spans)
-        if pipeline.redactor is not None:
-            after = Counter(pipeline.redactor.counts())
-            redacted = dict(after - before)
-    batch = to_tables(spans)  # spans that cannot be stored are left out, and listed
-    rejected, error = decoded.rejected, decoded.error
-    if batch.rejected:
-        rejected += len(batch.rejected)
-        error = error or batch.rejected[0][1]
-    out = DecodedBatch(spans=batch.num_spans, rejected=rejected, error=error, redacted=redacted)
+    prepared = prepare_for(redaction)(decoded.spans)  # spans that cannot be stored are left out, and listed
+    batch = prepared.batch
+    rejected = decoded.rejected + prepared.rejected + prepared.dropped
+    error = decoded.error or prepared.error or ("redaction failed on a span" if prepared.dropped else "")
+    out = DecodedBatch(spans=batch.num_spans, rejected=rejected, error=error, redacted=prepared.redacted)
     if spool is not None:
         path = os.path.join(spool, f"{uuid.uuid4().hex}.arrows")
         try:

@@ -1,6 +1,8 @@
 """``POST /v1/traces``: the OTLP/HTTP receiver, protobuf or JSON, gzip or not.
 
-A request is decoded off the event loop, run through the ingest pipeline, and queued on the
+A request is decoded off the event loop and run through the ingest pipeline
+(:class:`workbench.ingest.IngestPipeline`, the one the in-process collector runs: its
+stateless stages in the decoding workers, sampling and the sink here), which queues it on the
 store's writer; the answer waits for the commit (group commit), so a 200 means the spans are
 on disk. When the writer's queue is full, or too many requests are being decoded, the
 answer is 503 with ``Retry-After`` and standard exporters retry. A malformed request gets a
@@ -26,9 +28,9 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 from tornado.web import RequestHandler
 
 from workbench.errors import DecodeError, DiskFullError, QueueFullError, StoreError
+from workbench.ingest import BatchSampler, IngestPipeline
 from workbench.server.admission import ByteBudget
 from workbench.server.decode import DecodedBatch, DecodePool
-from workbench.server.sampling import BatchSampler
 from workbench.store import Store
 
 if TYPE_CHECKING:
@@ -74,6 +76,7 @@ class Ingest:
         max_inflight_bytes: int | None = None,
     ) -> None:
         self.store = store
+        self.pipeline = IngestPipeline(store, redaction=redaction, sampling=sampling)
         self.budget = ByteBudget(max_inflight_bytes if max_inflight_bytes is not None else 4 * max_body_bytes)
         self.redaction = redaction
         self.default_project = default_project
@@ -86,10 +89,14 @@ class Ingest:
         self.redacted: Counter[str] = Counter()
         self._lock = threading.Lock()
         self.pool = DecodePool(decode_workers)
-        self.sampler = BatchSampler(sampling, store.submit) if sampling is not None else None
+
+    @property
+    def sampler(self) -> BatchSampler | None:
+        """The pipeline's sampling stage, or None when every span is kept."""
+        return self.pipeline.sampler
 
     async def decode(self, body: bytes, content_type: str) -> DecodedBatch:
-        """Decode, redact and convert a body to Arrow, off the event loop."""
+        """Decode a body and run the pipeline's stateless stages (redaction, Arrow rows), off the event loop."""
         decoded = await self.pool.decode(body, content_type, self.default_project, self.redaction)
         if decoded.redacted:
             self.redacted.update(decoded.redacted)
@@ -229,20 +236,20 @@ class OtlpTracesHandler(RequestHandler):
                 ingest.rejected_spans += decoded.rejected
                 self._fail(400, f"No span was accepted: {decoded.error}.", content_type)
                 return
-            if ingest.sampler is not None:
-                # Held until the trace is decided: the answer cannot wait for that.
-                ingest.sampler.offer(decoded.to_batch())
-                ingest.accepted_spans += decoded.spans
-                ingest.rejected_spans += decoded.rejected
-                self._answer(decoded, content_type)
-                return
             try:
-                committed = ingest.store.submit(decoded.to_batch())  # the sink the collector writes into
+                committed = ingest.pipeline.admit(decoded.to_batch())  # sampling, then the sink
             except QueueFullError as exc:
                 ingest.refused_requests += 1
                 self._fail(503, str(exc), content_type)
                 return
-            stored = await asyncio.wrap_future(committed)
+            if committed.future is None:
+                # Held by sampling until the trace is decided (or nothing to store): the
+                # answer cannot wait for that.
+                ingest.accepted_spans += decoded.spans
+                ingest.rejected_spans += decoded.rejected
+                self._answer(decoded, content_type)
+                return
+            stored = await asyncio.wrap_future(committed.future)
             left_out = decoded.spans - stored  # spans the store refused for their data (rare)
             if left_out > 0:
                 decoded.spans -= left_out

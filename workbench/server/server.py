@@ -328,10 +328,10 @@ class Server:
         )
         self._http.add_sockets(self._sockets)
         if self.ingest.sampler is not None:
-            sampler = self.ingest.sampler
+            pipeline = self.ingest.pipeline
 
-            def release() -> None:
-                sampler.release()
+            def release() -> None:  # sampling's decided traces
+                pipeline.release()
 
             self._release = PeriodicCallback(release, 500)
             self._release.start()
@@ -359,8 +359,7 @@ class Server:
         await self.mcp.stop()
         if self._release is not None:
             self._release.stop()
-            if self.ingest.sampler is not None:
-                self.ingest.sampler.release(everything=True)  # decide and store what is held
+            self.ingest.pipeline.release(everything=True)  # decide and store what is held
         if self._app_host is not None:
             self._app_host.stop()
         if self._http is not None:

@@ -14,11 +14,13 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
 import orjson
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from workbench.model import Message, Span
 from workbench.semconv.evaluations import Evaluation, evaluations_of
@@ -86,10 +88,12 @@ class SpanBatch:
     ``annotations`` holds the evaluations and feedback the spans carried as attributes or
     events (see :mod:`workbench.semconv.evaluations`); usually empty. ``rejected`` lists the
     spans :func:`to_tables` could not store, as (index in its input, reason); it stays in the
-    process that built the batch.
+    process that built the batch. So does ``source``: the :class:`Span` objects of the rows, in
+    order, when the batch was made in process for a sink that keeps span objects (an in-memory
+    sink); None otherwise.
     """
 
-    __slots__ = ("annotations", "documents", "embeddings", "rejected", "spans")
+    __slots__ = ("annotations", "documents", "embeddings", "rejected", "source", "spans")
 
     def __init__(self, spans: pa.Table, documents: pa.Table, embeddings: pa.Table,
                  annotations: pa.Table | None = None) -> None:
@@ -98,6 +102,7 @@ class SpanBatch:
         self.embeddings = embeddings
         self.annotations = ANNOTATIONS.arrow_schema.empty_table() if annotations is None else annotations
         self.rejected: tuple[tuple[int, str], ...] = ()
+        self.source: tuple[Span, ...] | None = None
 
     @property
     def num_spans(self) -> int:
@@ -118,6 +123,24 @@ class SpanBatch:
             pa.concat_tables([b.embeddings for b in batches]),
             pa.concat_tables([b.annotations for b in batches]),
         )
+
+    def take(self, rows: Sequence[int], weights: Sequence[float]) -> SpanBatch:
+        """A batch of the spans at ``rows``, each given the sample weight at the same place,
+        with their documents, embeddings and the annotations of their traces."""
+        spans = self.spans.take(pa.array(rows, pa.int64()))
+        column = spans.schema.get_field_index("sample_weight")
+        spans = spans.set_column(column, "sample_weight", pa.array(weights, pa.float64()))
+        kept = spans.column("span_id")
+        taken = SpanBatch(
+            spans,
+            self.documents.filter(pc.is_in(self.documents.column("span_id"), value_set=kept)),
+            self.embeddings.filter(pc.is_in(self.embeddings.column("span_id"), value_set=kept)),
+            self.annotations.filter(pc.is_in(self.annotations.column("trace_id"), value_set=spans.column("trace_id"))),
+        )
+        if self.source is not None:
+            source = self.source
+            taken.source = tuple(replace(source[row], sample_weight=weight) for row, weight in zip(rows, weights))
+        return taken
 
     def _tables(self) -> tuple[pa.Table, ...]:
         return (self.spans, self.documents, self.embeddings, self.annotations)
@@ -167,17 +190,25 @@ def _ipc(table: pa.Table) -> bytes:
     return sink.getvalue().to_pybytes()
 
 
-def to_tables(spans: Iterable[Span]) -> SpanBatch:
+def to_tables(spans: Iterable[Span], *, keep_source: bool = False) -> SpanBatch:
     """Convert spans to the Arrow tables of the ``spans``, ``documents``, ``embeddings`` and ``annotations`` tables.
 
     Never fails for a span's values: spans that cannot be stored are left out and listed in the
     batch's ``rejected``, with the reason (see the module docstring).
+
+    Args:
+        spans: The spans.
+        keep_source: Keep the span objects of the rows on the batch (``SpanBatch.source``).
     """
     spans = spans if isinstance(spans, list) else list(spans)
     try:
-        return _build(spans)
+        batch = _build(spans)
     except Exception:  # noqa: BLE001 - some span holds a value the tables cannot: find it
-        return _build_repaired(spans)
+        batch = _build_repaired(spans)
+    if keep_source:
+        left_out = {index for index, _ in batch.rejected}
+        batch.source = tuple(span for index, span in enumerate(spans) if index not in left_out)
+    return batch
 
 
 def _build_repaired(spans: list[Span]) -> SpanBatch:

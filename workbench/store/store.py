@@ -40,9 +40,12 @@ class Store:
         max_queued_spans: Spans that may wait to be written before writes are refused.
         batch_spans: The most spans one transaction takes.
 
-    It is also the span sink the collector writes into: :meth:`submit` takes spans and
-    returns a future that completes when they are committed.
+    It is also the span sink both ways in write into: :meth:`submit` takes the ingest
+    pipeline's rows (or spans) and returns a future that completes when they are committed.
     """
+
+    #: The ingest pipeline hands this sink its Arrow rows, not span objects.
+    takes_rows = True
 
     def __init__(
         self,
@@ -126,8 +129,9 @@ class Store:
     def submit(self, spans: Sequence[Span] | SpanBatch) -> Future[int]:
         """Queue spans; the future completes once they are committed. Never blocks.
 
-        The span sink both ways in write into: the in-process collector hands over
-        :class:`Span` objects, the OTLP receiver the :class:`SpanBatch` its decoding workers made.
+        The span sink both ways in write into: the ingest pipeline hands over the
+        :class:`SpanBatch` it made (in the server's decoding workers, or on the in-process
+        collector's thread); :class:`Span` objects are taken too, and made into rows here.
         """
         return self._writer().submit(spans)
 

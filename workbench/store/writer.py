@@ -506,18 +506,21 @@ class Writer:
             return
         stored = sum(item.size - item.rejected for item in taken if item.rows is None)
         rejected = sum(item.rejected for item in taken)
+        # Spans a ready batch left out when its rows were made (in the same process; a
+        # decoding worker's batch reports its own to the client instead).
+        left_out = [reason for item in taken if item.batch is not None for _, reason in item.batch.rejected]
         with self._cond:
             self.committed_spans += stored
-            self.rejected_spans += rejected
+            self.rejected_spans += rejected + len(left_out)
             if written is not None:
                 self._dedupe_due = True
             # Trusted only if no pass ran since the check: a pass running now may remove it.
             if record is not None and not self._tidying and self._passes == passes:
                 self._recorded = record
             self._failure = None
-        if rejected:
-            logger.warning("%d spans could not be stored and were left out: %s", rejected,
-                           next(item.error for item in taken if item.error))
+        if rejected or left_out:
+            logger.warning("%d spans could not be stored and were left out: %s", rejected + len(left_out),
+                           next((item.error for item in taken if item.error), left_out[0] if left_out else ""))
         for item in taken:
             if not item.future.done():
                 item.future.set_result(item.result())

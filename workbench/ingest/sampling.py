@@ -1,9 +1,15 @@
-"""Tail sampling of decoded Arrow batches in the server, before the writer.
+"""Tail sampling of span batches (Arrow rows), the ingest pipeline's stage before the sink.
 
-Requests are decoded (in worker processes) into Arrow batches; this holds each batch's rows
-in a :class:`~workbench.collector.sampling.TailSampler` by trace, and once traces are
-decided, hands the kept rows, weighted, to the writer. With sampling on, a 200 answer means
-the spans were accepted for sampling; they are stored when their trace is decided.
+Both ways in hand this stage the same :class:`~workbench.store.rows.SpanBatch`: the server
+the batches its decoding workers made from requests, the in-process collector the batches it
+made from ended spans. This holds each batch's rows in a
+:class:`~workbench.collector.sampling.TailSampler` by trace, and once traces are decided,
+hands the kept rows, weighted, to the sink. In the server, with sampling on, a 200 answer
+means the spans were accepted for sampling; they are stored when their trace is decided.
+
+A trace's cost is the sum of its calls' costs by :func:`workbench.pricing.span_cost`, read
+from the rows; a failed evaluation is one of the batch's annotation rows, which the
+conventions layer extracted once.
 """
 
 from __future__ import annotations
@@ -11,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import logging
+import threading
 from collections import defaultdict
 from collections.abc import Callable
 from typing import Any
@@ -32,6 +39,11 @@ logger = logging.getLogger(__name__)
 class BatchSampler:
     """Samples the rows of span batches by trace outcome.
 
+    Threading: any thread may offer and release (the in-process collector's thread offers and
+    releases, and a flush on the program's thread releases too); one at a time, under a lock,
+    so a batch is handed to ``submit`` once. ``submit`` must not block for long (a store's
+    raises QueueFullError instead): it is called under that lock.
+
     Args:
         policy: What to keep.
         submit: Called with each batch of kept, weighted rows.
@@ -46,11 +58,16 @@ class BatchSampler:
         self._ids = itertools.count()
         self._prices: PriceTable | None = None
         self._unsent: list[SpanBatch] = []  # kept rows the writer could not take yet
+        self._lock = threading.RLock()
 
     def offer(self, batch: SpanBatch) -> None:
         """Hold a batch's rows until their traces are decided."""
         if not batch.num_spans:
             return
+        with self._lock:
+            self._offer(batch)
+
+    def _offer(self, batch: SpanBatch) -> None:
         key = next(self._ids)
         self._batches[key] = batch
         self._remaining[key] = batch.num_spans
@@ -108,26 +125,17 @@ class BatchSampler:
 
     def release(self, *, everything: bool = False) -> int:
         """Submit the kept rows of every decided trace; return how many spans were submitted."""
+        with self._lock:
+            return self._release(everything)
+
+    def _release(self, everything: bool) -> int:
         submitted = self._send_unsent()
         ready = self.sampler.take_ready(everything=everything)
         by_batch: dict[int, list[tuple[int, float]]] = defaultdict(list)
         for (key, row), weight in ready:
             by_batch[key].append((row, weight))
         for key, rows in by_batch.items():
-            batch = self._batches[key]
-            indices = pa.array([row for row, _ in rows], pa.int64())
-            spans = batch.spans.take(indices)
-            column = spans.schema.get_field_index("sample_weight")
-            spans = spans.set_column(column, "sample_weight", pa.array([w for _, w in rows], pa.float64()))
-            kept = spans.column("span_id")
-            self._unsent.append(SpanBatch(
-                spans,
-                batch.documents.filter(pc.is_in(batch.documents.column("span_id"), value_set=kept)),
-                batch.embeddings.filter(pc.is_in(batch.embeddings.column("span_id"), value_set=kept)),
-                batch.annotations.filter(
-                    pc.is_in(batch.annotations.column("trace_id"), value_set=spans.column("trace_id"))
-                ),
-            ))
+            self._unsent.append(self._batches[key].take([row for row, _ in rows], [w for _, w in rows]))
         for key, _row in self.sampler.take_dropped():
             by_batch.setdefault(key, [])
             self._remaining[key] -= 1
@@ -152,4 +160,5 @@ class BatchSampler:
     @property
     def holding(self) -> int:
         """Spans buffered or waiting for the writer."""
-        return self.sampler.buffered_spans + sum(b.num_spans for b in self._unsent)
+        with self._lock:
+            return self.sampler.buffered_spans + sum(b.num_spans for b in self._unsent)
