@@ -10,6 +10,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 
+class _QuietServer(ThreadingHTTPServer):
+    """A client that gave up (a timeout under test) is no error worth printing: a traceback on
+    stderr from this thread would land in whatever a later test is capturing."""
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        pass
+
+
 class Receiver:
     """Serve on a free port; ``answers`` are the statuses of the first requests, ``delay`` a pause before each."""
 
@@ -34,7 +42,7 @@ class Receiver:
             def log_message(self, *args: Any) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = _QuietServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 

@@ -25,7 +25,7 @@ INSTRUCTIONS = (
     "workbench holds the OpenTelemetry traces of LLM applications. Start with `overview` (projects and the time "
     "range), then `find_traces` (a filter expression such as \"span_kind == 'LLM' and latency_ms > 2000\" or "
     "\"status_code == 'ERROR'\"), `get_trace` for one trace as Markdown, and `get_span` for one span in full. "
-    "`summary` gives cost, latency, errors and quality over a range; `sql` runs one read-only DuckDB SELECT over "
+    "`summary` gives cost, latency, errors and quality over a range; `sql` runs one read-only DuckDB query over "
     "spans, spans_cost (with each span's cost), documents, embeddings, annotations. Times are like '24h', '7d' or "
     "ISO 8601."
 )

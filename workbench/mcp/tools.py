@@ -22,6 +22,7 @@ from typing import Any
 from workbench.errors import CapabilityError, NotFoundError, WorkbenchError
 from workbench.read.selection import Selection, parse_time
 from workbench.read.sql import server_limits
+from workbench.read.summary import summary_rows
 from workbench.tracetext import DEFAULT_MAX_CHARS, DEFAULT_TEXT_CHARS
 
 __all__ = [
@@ -169,36 +170,12 @@ def summary(reader: Any, start: str | None = "24h", end: str | None = None, proj
             filter: str | None = None) -> dict[str, Any]:
     """Cost, latency, errors and quality over a time range: totals, then the top groups."""
     begin, finish = _window(start, end)
-    # The selection's SQL over alias s (the filter compiled, values as parameters): the same
-    # text runs on a file and on a server, through the SQL door.
-    selected = Selection(filter, begin, finish, project).where("s")
-    where, params = selected.sql, list(selected.params)
-
-    def rows(sql: str) -> list[dict[str, Any]]:
-        return _plain(reader.sql(sql, params, arrow=True).to_pylist())
-
-    totals = rows(
-        f"SELECT count(*) AS spans, count(DISTINCT trace_id) AS traces, "
-        f"count(*) FILTER (WHERE status_code = 'ERROR') AS errors, "
-        f"count(*) FILTER (WHERE span_kind = 'LLM') AS llm_calls, sum(total_tokens) AS tokens, "
-        f"sum(cost) AS cost_usd, count(*) FILTER (WHERE span_kind = 'LLM' AND cost IS NULL) AS unpriced_calls "
-        f"FROM spans_cost s WHERE {where}")[0]
-    by_model = rows(
-        f"SELECT model_name, count(*) AS calls, sum(cost) AS cost_usd, sum(total_tokens) AS tokens, "
-        f"quantile_cont(latency_ms, 0.5) AS p50_ms, quantile_cont(latency_ms, 0.95) AS p95_ms, "
-        f"count(*) FILTER (WHERE status_code = 'ERROR') AS errors FROM spans_cost s "
-        f"WHERE {where} AND span_kind = 'LLM' GROUP BY 1 ORDER BY cost_usd DESC NULLS LAST, calls DESC LIMIT 15")
-    slowest = rows(
-        f"SELECT name, span_kind, count(*) AS spans, quantile_cont(latency_ms, 0.5) AS p50_ms, "
-        f"quantile_cont(latency_ms, 0.95) AS p95_ms, max(latency_ms) AS max_ms FROM spans s "
-        f"WHERE {where} GROUP BY 1, 2 ORDER BY p95_ms DESC LIMIT 10")
-    errors = rows(
-        f"SELECT name, span_kind, count(*) AS errors, any_value(left(status_message, 200)) AS example "
-        f"FROM spans s WHERE {where} AND status_code = 'ERROR' GROUP BY 1, 2 ORDER BY errors DESC LIMIT 10")
-    quality = rows(
-        f"SELECT a.name, count(*) AS annotations, avg(a.score) AS mean_score, mode(a.label) AS most_common_label "
-        f"FROM annotations a WHERE a.trace_id IN (SELECT s.trace_id FROM spans s WHERE {where}) "
-        f"GROUP BY 1 ORDER BY annotations DESC LIMIT 15")
+    found = summary_rows(reader, Selection(filter, begin, finish, project))
+    totals, by_model, slowest, errors, quality = (
+        _plain(found[name]) for name in
+        ("totals", "llm_by_model", "slowest_span_names", "errors_by_span_name", "quality_by_annotation")
+    )
+    totals = totals[0]
     return {"from": _plain(begin), "to": _plain(finish), "project": project, "filter": filter, "totals": totals,
             "llm_by_model": by_model, "slowest_span_names": slowest, "errors_by_span_name": errors,
             "quality_by_annotation": quality}

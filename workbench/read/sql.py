@@ -37,7 +37,11 @@ from workbench.pricing.maths import free_sql
 from workbench.read.costs import day_sql
 from workbench.store.sqlsafe import NO_LIMITS, Answer, Limits, run_guarded
 
-__all__ = ["NO_LIMITS", "RELATIONS", "SQL_TABLES", "Answer", "Limits", "run_sql", "server_limits", "spans_cost_sql"]
+__all__ = ["EXAMPLE_QUERY", "NO_LIMITS", "RELATIONS", "SQL_TABLES", "Answer", "Limits", "run_sql", "server_limits",
+           "spans_cost_sql"]
+
+#: The query a refusal shows as an example of what is allowed.
+EXAMPLE_QUERY = "SELECT count(*) FROM spans"
 
 _EPOCH = dt.date(1970, 1, 1)
 

@@ -18,7 +18,7 @@ import math
 from typing import Any
 
 from workbench.errors import ConfigError, SqlError
-from workbench.read.sql import Answer, server_limits
+from workbench.read.sql import EXAMPLE_QUERY, Answer, server_limits
 from workbench.server.api import _ApiHandler
 
 __all__ = ["SqlHandler"]
@@ -30,11 +30,11 @@ def _body(raw: bytes) -> dict[str, Any]:
     try:
         payload = json.loads(raw or b"null")
     except ValueError as exc:
-        raise ConfigError(f"The body is not valid JSON ({exc}); send {{\"sql\": \"SELECT ...\"}}.") from None
+        raise ConfigError(f"The body is not valid JSON ({exc}); send {json.dumps({'sql': EXAMPLE_QUERY})}.") from None
     if isinstance(payload, dict) and "sql" not in payload and isinstance(payload.get("query"), str):
         payload["sql"] = payload["query"]  # the name some clients use
     if not isinstance(payload, dict) or not isinstance(payload.get("sql"), str):
-        raise SqlError('Send a JSON object with the query as text: {"sql": "SELECT count(*) FROM spans"}.')
+        raise SqlError(f"Send a JSON object with the query as text: {json.dumps({'sql': EXAMPLE_QUERY})}.")
     params = payload.get("params")
     if params is not None and not isinstance(params, list):
         raise SqlError('"params" must be a list of values, one per ? in the query, like [\"LLM\", 2000].')
