@@ -29,7 +29,8 @@ ALLOWED = {
     "tree": set(),
     "collector": {"model", "errors", "semconv", "pricing", "config"},
     "store": {"model", "errors", "config", "semconv"},
-    "read": {"store", "filters", "tree", "errors", "model", "pricing", "config"},
+    "lake": {"store", "errors", "config"},
+    "read": {"store", "lake", "filters", "tree", "errors", "model", "pricing", "config"},
     "query": {"read"},
     "remote": {"tree", "errors", "config"},
     "snapshots": {"read", "query", "store", "errors"},
@@ -41,12 +42,12 @@ ALLOWED = {
                  "version"},
     "app": {"read", "query", "analysis", "drift", "tree", "model", "errors", "config", "pricing", "remote", "evals",
             "monitors", "version"},
-    "server": {"app", "read", "query", "store", "collector", "errors", "config", "model", "drift", "pricing", "monitors",
+    "server": {"lake", "app", "read", "query", "store", "collector", "errors", "config", "model", "drift", "pricing", "monitors",
                "sample", "version"},
     "sample": {"store", "errors", "config"},
     "notebook": {"server", "app", "store", "instrument", "collector", "read", "query", "errors", "config", "sample"},
     # The command line is the one part that uses the public API of the package root (workbench.open).
-    "cli": {"server", "config", "errors", "store", "read", "query", "remote", "pricing", "evals", "monitors", "analysis",
+    "cli": {"lake", "server", "config", "errors", "store", "read", "query", "remote", "pricing", "evals", "monitors", "analysis",
             "version", ROOT_API},
 }
 

@@ -11,6 +11,7 @@ import click
 from workbench import config
 from workbench.cli.check import check
 from workbench.cli.evals import eval_command
+from workbench.cli.lake import lake
 from workbench.cli.one_line import one_line_errors, server_url_option
 from workbench.cli.prices import prices
 from workbench.version import __version__
@@ -48,10 +49,22 @@ def main() -> None:
 @click.option("--allowed-origin", "allowed_origins", multiple=True,
               help="Let web pages of this origin post spans, e.g. http://localhost:3000 "
                    "(repeatable; default: $WORKBENCH_ALLOWED_ORIGINS).")
+@click.option("--lake", "lake_uri", default=None,
+              help="Also publish what is stored to this Parquet lake: a folder or s3://bucket/prefix "
+                   "(default: $WORKBENCH_LAKE; see docs/scale-out.md).")
+@click.option("--lake-endpoint", default=None,
+              help="S3-compatible endpoint of an s3:// lake, e.g. http://127.0.0.1:9000 (default: "
+                   "$WORKBENCH_LAKE_ENDPOINT, else $AWS_ENDPOINT_URL).")
+@click.option("--lake-keep-hours", type=click.IntRange(0), default=None,
+              help="Remove published spans older than this many hours from the local file (default: "
+                   "$WORKBENCH_LAKE_KEEP_HOURS; 0 keeps all).")
+@click.option("--from-lake", default=None,
+              help="Serve the app and the API over this lake instead of a file, read-only.")
 @one_line_errors
 def serve(db: str | None, host: str | None, port: int | None, sample: bool, no_app: bool, redact: bool | None,
           sample_rate: float | None, token: str | None, allowed_hosts: tuple[str, ...],
-          allowed_origins: tuple[str, ...]) -> None:
+          allowed_origins: tuple[str, ...], lake_uri: str | None, lake_endpoint: str | None,
+          lake_keep_hours: int | None, from_lake: str | None) -> None:
     """Receive OTLP spans and serve the app, on one port.
 
     Beyond loopback (--host 0.0.0.0) every request must present a token, printed at start.
@@ -59,7 +72,8 @@ def serve(db: str | None, host: str | None, port: int | None, sample: bool, no_a
     from workbench.server.run import serve as run
 
     run(db=db, host=host, port=port, sample=sample, app=not no_app, redact=redact, sample_rate=sample_rate,
-        token=token, allowed_hosts=allowed_hosts, allowed_origins=allowed_origins, echo=click.echo)
+        token=token, allowed_hosts=allowed_hosts, allowed_origins=allowed_origins, lake=lake_uri,
+        lake_endpoint=lake_endpoint, lake_keep_hours=lake_keep_hours, from_lake=from_lake, echo=click.echo)
 
 
 @main.command("export")
@@ -105,6 +119,7 @@ def settings() -> None:
 main.add_command(prices)
 main.add_command(eval_command)
 main.add_command(check)
+main.add_command(lake)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -121,6 +121,7 @@ class Snapshot:
         commits: The commits this state was built from, by name.
         checkpoint: The checkpoint it started from, or None.
         covers: The commits that checkpoint covers (name -> when deleted, or None).
+        removed: Files compactions removed from sight, and when (until vacuum deleted them).
     """
 
     files: dict[str, DataFile]
@@ -128,6 +129,7 @@ class Snapshot:
     commits: dict[str, Commit] = field(default_factory=dict)
     checkpoint: str | None = None
     covers: dict[str, float | None] = field(default_factory=dict)
+    removed: dict[str, float] = field(default_factory=dict)
 
     def of(self, table: str, days: tuple[str | None, str | None] = (None, None),
            projects: Sequence[str] | None = None) -> list[DataFile]:
@@ -149,7 +151,7 @@ class Snapshot:
         """This state as a checkpoint's content."""
         return json.dumps({
             "files": [f.to_json() for f in self.files.values()], "drop_before": self.drop_before,
-            "covers": self.covers,
+            "covers": self.covers, "removed": self.removed,
         }, separators=(",", ":")).encode()
 
 
@@ -228,6 +230,7 @@ class CommitLog:
         covers: dict[str, float | None] = dict(doc.get("covers", {}))
         files = {f["path"]: DataFile.from_json(f) for f in doc.get("files", ())}
         cutoffs = [doc["drop_before"]] if doc.get("drop_before") else []
+        removed: dict[str, float] = {p: float(t) for p, t in doc.get("removed", {}).items()}
         commits: dict[str, Commit] = {}
         for name in listed:
             if name in covers:
@@ -244,12 +247,13 @@ class CommitLog:
             if all(path in files for path in commit.removes):
                 for path in commit.removes:
                     del files[path]
+                    removed[path] = commit.time
                 files.update((f.path, f) for f in commit.adds)
         cutoffs += [c.drop_before for c in commits.values() if c.kind == "retain" and c.drop_before]
         drop_before = max(cutoffs) if cutoffs else None
         if drop_before:
             files = {p: f for p, f in files.items() if f.day >= drop_before}
-        return Snapshot(files, drop_before, commits, checkpoint, covers)
+        return Snapshot(files, drop_before, commits, checkpoint, covers, removed)
 
 
 class _Vanished(Exception):

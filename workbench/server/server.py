@@ -72,6 +72,19 @@ class _HomeHandler(RequestHandler):
         )
 
 
+class _ReadOnlyHandler(RequestHandler):
+    """Answers OTLP posts to a server that reads a lake: it stores nothing, so it takes nothing."""
+
+    def initialize(self, source: str) -> None:  # noqa: D102
+        self.source = source
+
+    def post(self) -> None:  # noqa: D102
+        self.set_status(405)
+        self.set_header("Content-Type", "application/json")
+        self.finish({"error": f"This server only reads the lake {self.source}; send spans to an ingester "
+                              "started with workbench serve --lake."})
+
+
 class Server:
     """A workbench server over one store.
 
@@ -112,9 +125,12 @@ class Server:
         token: str | None = None,
         allowed_hosts: Sequence[str] | str | None = None,
         allowed_origins: Sequence[str] | str | None = None,
+        reader: Any = None,
     ) -> None:
         self.store = store
-        self.reader = Reader(store)
+        # A reader of another source (a lake) makes the server read-only: OTLP posts are refused.
+        self.reader = Reader(store) if reader is None else reader
+        self.read_only_source: str | None = None if reader is None else str(reader.store.path)
         self.host = config.get("host", host)
         requested = config.get("port", port)
         self.started_at = time.time()
@@ -219,6 +235,10 @@ class Server:
 
     def handlers(self) -> list[tuple[Any, ...]]:
         """Every Tornado route except the app's."""
+        if self.read_only_source is not None:
+            refuse = {"source": self.read_only_source}
+            return [(r"/v1/traces", _ReadOnlyHandler, refuse), *api_handlers(self.reader, self.read_executor, self.info),
+                    (r"/v1/logs", _ReadOnlyHandler, refuse)]
         return [
             (r"/v1/traces", OtlpTracesHandler, {"ingest": self.ingest, "access": self.access}),
             *api_handlers(self.reader, self.read_executor, self.info),

@@ -305,6 +305,7 @@ LAKE_OUTBOX = Table(
         _c("seq", "BIGINT", "The publication that carries it."),
         _c("done", "BOOLEAN", "Whether that publication is committed in the lake."),
     ),
+    added_later=True,
 )
 
 OWN_TABLES: dict[str, Table] = {t.name: t for t in (WORKBENCH_META, DRIFT_CACHE, LAKE_OUTBOX)}
