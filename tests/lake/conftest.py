@@ -134,7 +134,8 @@ def s3_lake(s3_server: str, monkeypatch: pytest.MonkeyPatch) -> str:
     monkeypatch.setenv("AWS_ENDPOINT_URL", s3_server)
     bucket = f"lake-{uuid.uuid4().hex[:10]}"
     fs = pafs.S3FileSystem(access_key="testing", secret_key="testing", region="us-east-1",
-                           endpoint_override=s3_server.split("://")[1], scheme="http")
+                           endpoint_override=s3_server.split("://")[1], scheme="http",
+                           allow_bucket_creation=True)
     fs.create_dir(bucket)
     os.environ.setdefault("AWS_EC2_METADATA_DISABLED", "true")
     return f"s3://{bucket}/traces"

@@ -166,6 +166,9 @@ def s3_filesystem(endpoint: str | None = None) -> pafs.S3FileSystem:
         "retry_strategy": pafs.AwsStandardS3RetryStrategy(max_attempts=3),
         "connect_timeout": 5,
         "request_timeout": 30,
+        # A file smaller than one upload part goes up in one PutObject (one request, and
+        # S3-compatible stores that mishandle multipart completion still work).
+        "allow_delayed_open": True,
     }
     if env.get("AWS_ACCESS_KEY_ID"):
         options.update(access_key=env["AWS_ACCESS_KEY_ID"], secret_key=env.get("AWS_SECRET_ACCESS_KEY", ""),
