@@ -51,6 +51,7 @@ class LakeReader(Reader):
                  filesystem: pafs.FileSystem | None = None, refresh_s: float = 5.0) -> None:
         self.location = lake if isinstance(lake, Location) else locate(lake, endpoint=endpoint, filesystem=filesystem)
         self.log = CommitLog(self.location)
+        self.uri = self.location.uri
         db = LakeDatabase(self.location.uri, self._files, self.location.fs, refresh_s=refresh_s)
         super().__init__(LakeStore(db))  # type: ignore[arg-type]
 

@@ -130,7 +130,7 @@ class Server:
         self.store = store
         # A reader of another source (a lake) makes the server read-only: OTLP posts are refused.
         self.reader = Reader(store) if reader is None else reader
-        self.read_only_source: str | None = None if reader is None else str(reader.store.path)
+        self.read_only_source: str | None = None if reader is None else str(getattr(reader, "uri", reader))
         self.host = config.get("host", host)
         requested = config.get("port", port)
         self.started_at = time.time()
