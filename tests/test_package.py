@@ -30,6 +30,7 @@ ALLOWED = {
     "collector": {"model", "errors", "semconv", "pricing", "config"},
     "store": {"model", "errors", "config", "semconv"},
     "lake": {"store", "errors", "config"},
+    "spark": {"lake", "read", "store", "pricing", "errors"},
     "read": {"store", "lake", "filters", "tree", "errors", "model", "pricing", "config"},
     "query": {"read"},
     "remote": {"tree", "errors", "config"},
