@@ -13,7 +13,6 @@ from pathlib import Path
 
 import duckdb
 import pyarrow.dataset as ds
-import pytest
 
 from tests.helpers import make_span, wait_for
 from workbench.lake import committed_files

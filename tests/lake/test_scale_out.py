@@ -27,7 +27,7 @@ PAGE = ROOT / "docs" / "scale-out.md"
 
 
 def _configs() -> tuple[dict, dict]:
-    blocks = [yaml.safe_load(b) for b in re.findall(r"```yaml\n(.*?)```", PAGE.read_text(), re.S)]
+    blocks = [yaml.safe_load(b) for b in re.findall(r"```yaml\n(.*?)```", PAGE.read_text(), re.DOTALL)]
     front = next(b for b in blocks if "load_balancing" in b.get("exporters", {}))
     tier2 = next(b for b in blocks if "otlphttp" in b.get("exporters", {}))
     return front, tier2

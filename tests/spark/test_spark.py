@@ -20,7 +20,7 @@ if shutil.which("java") is None:
                 "(.ci/run installs it)", allow_module_level=True)
 pyspark = pytest.importorskip("pyspark", reason="pip install -e '.[test]' installs pyspark")
 
-from workbench.spark import Lake  # noqa: E402
+from workbench.spark import Lake
 
 DAY_MS = 24 * 3600 * 1000
 MODELS = [("gpt-4o", "openai"), ("claude-3-5-sonnet-20241022", "anthropic"), ("my-own-model", None), (None, None)]
@@ -64,7 +64,7 @@ def lake(tmp_path_factory):
 
 def _close(a, b) -> bool:
     if a is None or b is None or (isinstance(a, float) and math.isnan(a)):
-        return (a is None or a != a) and (b is None or b != b)
+        return (a is None or math.isnan(a)) and (b is None or math.isnan(b))
     if isinstance(a, float) or isinstance(b, float):
         return math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12)
     return a == b

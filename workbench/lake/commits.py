@@ -59,12 +59,12 @@ class DataFile:
     rows: int
     bytes: int
 
-    def to_json(self) -> dict[str, Any]:  # noqa: D102
+    def to_json(self) -> dict[str, Any]:
         return {"path": self.path, "table": self.table, "project": self.project, "day": self.day,
                 "rows": self.rows, "bytes": self.bytes}
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> DataFile:  # noqa: D102
+    def from_json(cls, data: dict[str, Any]) -> DataFile:
         return cls(str(data["path"]), str(data["table"]), data.get("project"), str(data["day"]),
                    int(data.get("rows", 0)), int(data.get("bytes", 0)))
 
@@ -85,14 +85,14 @@ class Commit:
         folder = self.name.split("/")[1] if self.name.count("/") >= 2 else ""
         return {"_compact": "compact", "_retain": "retain"}.get(folder, "publish")
 
-    def to_bytes(self) -> bytes:  # noqa: D102
+    def to_bytes(self) -> bytes:
         return json.dumps({
             "adds": [f.to_json() for f in self.adds], "removes": list(self.removes),
             "drop_before": self.drop_before, "time": self.time,
         }, separators=(",", ":")).encode()
 
     @classmethod
-    def from_bytes(cls, name: str, data: bytes) -> Commit:  # noqa: D102
+    def from_bytes(cls, name: str, data: bytes) -> Commit:
         try:
             doc = json.loads(data)
             return cls(name, tuple(DataFile.from_json(f) for f in doc.get("adds", ())),

@@ -175,7 +175,7 @@ class Publisher:
                 if self.status.last_error:
                     logger.warning("Publishing to the lake %s works again.", self.location.uri)
                 self.status.last_error = None
-            except Exception as exc:  # the lake is down, or the store closing: retry later
+            except Exception as exc:  # noqa: BLE001  the lake is down, or the store closing: retry later
                 message = str(exc)
                 if message != self.status.last_error:
                     logger.warning("Cannot publish to the lake %s (%s); retrying every %.0f s, nothing is lost.",
@@ -192,6 +192,6 @@ class Publisher:
             thread.join(timeout)
             try:
                 self.publish()
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001  stopping must not fail on the lake
                 logger.warning("Not everything was published to %s before stopping (%s); it will be on the "
                                "next start.", self.location.uri, exc)

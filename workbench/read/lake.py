@@ -78,7 +78,3 @@ class LakeReader(Reader):
     def add_annotations(self, records: Any) -> int:
         """A lake takes no annotations here (see :meth:`refuse`)."""
         raise self.refuse("annotate")
-
-    def corpus(self, *, arrow: bool = False) -> Any:
-        """A lake holds no corpus: an empty one."""
-        return super().corpus(arrow=arrow)
