@@ -65,13 +65,17 @@ def publish(args: argparse.Namespace) -> dict:
                     str(recorded)], check=True, cwd=bench, stdout=subprocess.DEVNULL)
     meta = json.loads((recorded / "meta.json").read_text())
     bodies = sorted(recorded.glob("*.pb"))
+    # Every request holds a full batch but the last one.
+    sizes = {b.name: meta["batch"] for b in bodies}
+    sizes[bodies[-1].name] = meta["spans"] - (len(bodies) - 1) * meta["batch"]
     shares = []
     for i in range(args.ingesters):  # each ingester gets every n-th request
         folder = work / f"share{i}"
         folder.mkdir()
-        for body in bodies[i::args.ingesters]:
+        mine = bodies[i::args.ingesters]
+        for body in mine:
             os.link(body, folder / body.name)
-        (folder / "meta.json").write_text(json.dumps({**meta, "spans": len(bodies[i::args.ingesters]) * meta["batch"]}))
+        (folder / "meta.json").write_text(json.dumps({**meta, "spans": sum(sizes[b.name] for b in mine)}))
         shares.append(folder)
     lake = str(work / "lake")
     env = {**os.environ, "PYTHONPATH": str(ROOT), "WORKBENCH_LAKE_INTERVAL_S": str(args.interval)}
@@ -107,7 +111,10 @@ def publish(args: argparse.Namespace) -> dict:
         acked = time.perf_counter()
         expected = sum(r["spans"] - r["requests_lost"] * meta["batch"] for r in results)
         log = CommitLog(locate(lake))
+        deadline = time.monotonic() + 600
         while log.snapshot().rows("spans") < expected:
+            if time.monotonic() > deadline:
+                raise SystemExit(f"only {log.snapshot().rows('spans')} of {expected} spans reached the lake")
             time.sleep(0.05)
         visible = time.perf_counter()
         snapshot = log.snapshot()
