@@ -9,6 +9,7 @@ Sub-commands (each prints one JSON document; benchmarks/README.md records the fi
 * ``query``: a synthetic lake of ``--spans`` spans over ``--days`` days: cost by model per day
   and p99 latency by model, DuckDB (``workbench.open(lake)``) against Spark local mode.
 * ``week``: the one-week view of a ninety-day lake: files opened, their bytes, seconds.
+* ``commits``: what the commit protocol costs a reader, with and without a checkpoint.
 
     python benchmarks/bench_lake.py publish --traces 5000 --ingesters 2
     python benchmarks/bench_lake.py query --spans 10000000 [--no-spark]
@@ -284,6 +285,34 @@ def week(args: argparse.Namespace) -> dict:
     return out
 
 
+def commits(args: argparse.Namespace) -> dict:
+    """What the commit protocol costs a reader: building the visible set from N publications,
+    cold (every commit read) and warm (only listing), and after a checkpoint folded them."""
+    from workbench.lake.maintain import checkpoint, vacuum
+
+    folder = Path(tempfile.mkdtemp(prefix="bench-lake-c-")) / "lake"
+    location = locate(str(folder))
+    log = CommitLog(location)
+    for seq in range(1, args.commits + 1):
+        files = tuple(DataFile(data_path("spans", p, f"2026-11-{1 + seq % 28:02d}", f"ing-{seq:012d}"), "spans", p,
+                               f"2026-11-{1 + seq % 28:02d}", 100, 10_000) for p in ("shop", "support"))
+        log.write(Commit(f"_commits/ing/{seq:012d}.json", adds=files))
+    out: dict = {"commits": args.commits}
+    for label in ("cold", "warm"):
+        reader = CommitLog(location) if label == "cold" else log
+        t = time.perf_counter()
+        snapshot = reader.snapshot()
+        out[f"snapshot_{label}_ms"] = round((time.perf_counter() - t) * 1000, 1)
+    state, _ = checkpoint(log, grace_s=0)
+    vacuum(log, state, grace_s=0)  # the covered commits are deleted
+    t = time.perf_counter()
+    CommitLog(location).snapshot()
+    out["snapshot_after_checkpoint_cold_ms"] = round((time.perf_counter() - t) * 1000, 1)
+    out["files"] = len(snapshot.files)
+    shutil.rmtree(folder.parent, ignore_errors=True)
+    return out
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -299,8 +328,10 @@ def main() -> int:
     q.add_argument("--no-spark", action="store_true")
     w = sub.add_parser("week")
     w.add_argument("--spans", type=int, default=2_000_000)
+    c = sub.add_parser("commits")
+    c.add_argument("--commits", type=int, default=500)
     args = ap.parse_args()
-    result = {"publish": publish, "query": query, "week": week}[args.cmd](args)
+    result = {"publish": publish, "query": query, "week": week, "commits": commits}[args.cmd](args)
     print(json.dumps(result, indent=1, default=str))
     return 0
 
