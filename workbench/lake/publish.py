@@ -40,6 +40,10 @@ logger = logging.getLogger(__name__)
 #: The most spans one publication takes.
 BATCH_SPANS = 50_000
 _FORGET_EVERY_S = 60.0
+# While the tables' sizes stand still nothing new can be waiting, so the claim (a scan of every
+# span against the outbox) is skipped; it still runs this often, in case a duplicate removed
+# and a span added kept the size equal.
+_CLAIM_ANYWAY_S = 60.0
 
 
 def parquet_bytes(table: pa.Table) -> pa.Buffer:
@@ -109,6 +113,7 @@ class Publisher:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._forgot_at = 0.0
+        self._idle: tuple[tuple[int, int], float] | None = None  # sizes when nothing was new, and when
 
     def __repr__(self) -> str:
         return f"Publisher({self.location.uri!r}, ingester={self.ingester!r})"
@@ -122,11 +127,15 @@ class Publisher:
             LakeError: The lake cannot be written (what was claimed waits for the next try).
         """
         total = 0
+        sizes = outbox.sizes(self.store)  # type: ignore[arg-type]
+        if self._idle is not None and self._idle[0] == sizes and time.monotonic() - self._idle[1] < _CLAIM_ANYWAY_S:
+            return 0
         while True:
             seq = outbox.claim(self.store, self.batch_spans)  # type: ignore[arg-type]
             if seq is None:
                 break
             total += self._publish(seq)
+        self._idle = (sizes, time.monotonic()) if not total else None
         self._forget()
         return total
 

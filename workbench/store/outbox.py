@@ -20,7 +20,7 @@ import pyarrow as pa
 if TYPE_CHECKING:
     from workbench.store.store import Store
 
-__all__ = ["batch", "claim", "forget_published", "ingester_id", "mark_done", "waiting"]
+__all__ = ["batch", "claim", "forget_published", "ingester_id", "mark_done", "sizes", "waiting"]
 
 _SPAN_KEY = "s.trace_id || ':' || s.span_id"
 _IDS = "lake_ingester"
@@ -112,6 +112,12 @@ def mark_done(store: Store, seq: int) -> None:
     store.execute_write(
         lambda cur: cur.execute("UPDATE lake_outbox SET done = TRUE WHERE seq = ?", [seq]).fetchall()
     )
+
+
+def sizes(store: Store) -> tuple[int, int]:
+    """Rows of spans and annotations now (cheap: DuckDB keeps the counts)."""
+    spans, annotations = store.fetchall("SELECT (SELECT count(*) FROM spans), (SELECT count(*) FROM annotations)")[0]
+    return int(spans), int(annotations)
 
 
 def waiting(store: Store) -> int:
