@@ -76,7 +76,8 @@ def test_a_one_week_view_of_a_ninety_day_lake_opens_only_that_weeks_files(tmp_pa
     assert all(any(f"day=2025-12-{d:02d}" in p for d in range(23, 30)) for p in data_files)
     recorder.opened.clear()
     assert reader.count(project="alpha", start=start, end=start + dt.timedelta(days=7)) == 7
-    assert {p for p in recorder.opened if p.endswith(".parquet")} <= data_files
+    alpha = {p for p in recorder.opened if p.endswith(".parquet")}
+    assert len(alpha) == 7 and alpha <= data_files and all("project=alpha" in p for p in alpha)
     reader.close()
 
 
