@@ -32,7 +32,9 @@ ALLOWED = {
     "store": {"model", "errors", "config", "semconv"},
     # The ingest pipeline: the collector's stages, the store's rows, sampling; both ways in run it.
     "ingest": {"collector", "store", "model", "errors", "config", "semconv", "pricing"},
-    "read": {"store", "tree", "errors", "model", "pricing", "config"},
+    "lake": {"store", "errors", "config"},
+    "spark": {"lake", "read", "store", "pricing", "errors"},
+    "read": {"store", "lake", "tree", "errors", "model", "pricing", "config"},
     "query": {"read"},
     "remote": {"tree", "errors", "config"},
     "snapshots": {"read", "query", "store", "errors"},
@@ -45,13 +47,13 @@ ALLOWED = {
                  "version"},
     "app": {"read", "query", "analysis", "drift", "tree", "model", "errors", "config", "pricing", "remote", "evals",
             "monitors", "version"},
-    "server": {"app", "read", "query", "store", "collector", "ingest", "errors", "config", "model", "drift", "pricing",
-               "monitors", "sample", "version", "mcp"},
+    "server": {"lake", "app", "read", "query", "store", "collector", "ingest", "errors", "config", "model", "drift",
+               "pricing", "monitors", "sample", "version", "mcp"},
     "mcp": {"read", "query", "analysis", "drift", "monitors", "errors", "config", "tree", "tracetext", "version"},
     "sample": {"store", "errors", "config"},
     "notebook": {"server", "app", "store", "instrument", "collector", "read", "query", "errors", "config", "sample"},
     # The command line is the one part that uses the public API of the package root (workbench.open).
-    "cli": {"server", "config", "errors", "store", "read", "query", "remote", "pricing", "evals", "monitors",
+    "cli": {"lake", "server", "config", "errors", "store", "read", "query", "remote", "pricing", "evals", "monitors",
             "analysis", "version", "mcp", ROOT_API},
 }
 

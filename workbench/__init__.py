@@ -91,7 +91,8 @@ def open(
     """Open spans for reading, from a DuckDB file or from a running ``workbench serve``.
 
     Args:
-        target: A file path, or the URL of a server such as ``http://127.0.0.1:4318`` (or
+        target: A file path, a Parquet lake (``s3://bucket/prefix`` or a folder that ingesters
+            publish to, see docs/scale-out.md), or the URL of a server such as ``http://127.0.0.1:4318`` (or
             ``127.0.0.1:4318``: http is assumed). Default: the store of the session
             ``workbench.launch()`` runs in this process, else ``WORKBENCH_DB``. Within one process,
             ``register()``, ``open()`` and ``launch()`` share the open file, and reads see what was
@@ -114,6 +115,12 @@ def open(
     url = server_url(target)  # http(s)://... or host:port
     if url is not None:
         return RemoteReader(url, token=token)
+    from workbench.lake import is_lake
+
+    if target is not None and is_lake(target):  # s3://bucket/prefix, or a folder with _commits/
+        from workbench.read.lake import LakeReader
+
+        return LakeReader(target)
     from workbench.errors import StoreLockedError
     from workbench.read import Reader
     from workbench.store import Store

@@ -15,7 +15,7 @@ from typing import Any
 
 from workbench.errors import ConfigError
 
-__all__ = ["SETTINGS", "Setting", "describe", "file_section", "get", "github_actions"]
+__all__ = ["AWS_VARIABLES", "SETTINGS", "Setting", "aws", "describe", "file_section", "get", "github_actions"]
 
 
 def _path(value: str) -> Path:
@@ -289,8 +289,46 @@ SETTINGS: dict[str, Setting] = {
             "Let MCP clients annotate spans and traces (the `annotate` tool) on `workbench serve` and "
             "`workbench mcp`; off by default, so agents only read. Default: false.",
         ),
+        Setting(
+            "lake",
+            "",
+            str,
+            "A Parquet lake `workbench serve` publishes what it stores to: a folder or "
+            "s3://bucket/prefix (see docs/scale-out.md). Default: none.",
+        ),
+        Setting(
+            "lake_endpoint",
+            "",
+            str,
+            "The address of an S3-compatible object store for an s3:// lake, e.g. "
+            "http://127.0.0.1:9000. Default: $AWS_ENDPOINT_URL, else AWS itself.",
+        ),
+        Setting(
+            "lake_interval_s",
+            2.0,
+            _positive_float,
+            "Seconds between two publications of new spans to the lake. Default: 2.",
+        ),
+        Setting(
+            "lake_keep_hours",
+            0,
+            _non_negative_int,
+            "Once published to the lake, spans that started more than this many hours ago are "
+            "removed from the local file (0: keep everything). Default: 0.",
+        ),
     ]
 }
+
+
+#: The standard AWS variables an s3:// lake is reached with (read here, and only here).
+AWS_VARIABLES = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_REGION",
+                 "AWS_DEFAULT_REGION", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3")
+
+
+def aws(environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The standard AWS variables that are set (credentials, region, endpoint), by name."""
+    env = os.environ if environ is None else environ
+    return {name: env[name] for name in AWS_VARIABLES if env.get(name)}
 
 
 def get(name: str, value: Any = None, environ: Mapping[str, str] | None = None) -> Any:

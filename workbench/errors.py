@@ -15,8 +15,9 @@ The tree::
     ├── QueueFullError         the write queue is full; retry later (the server answers 503)
     ├── NotFoundError          a trace, span or object that was asked for does not exist
     ├── ServerError            the server cannot start (port in use, bad address) or answer
-    └── CapabilityError        a reader lacks what was asked of it (SQL, writing annotations ...)
-        └── RemoteReaderError      SQL analysis was given a server's reader (copy a range with snapshot)
+    ├── CapabilityError        a reader lacks what was asked of it (SQL, writing annotations ...)
+    │   └── RemoteReaderError      SQL analysis was given a server's reader (copy a range with snapshot)
+    └── LakeError              a Parquet lake cannot be reached, read or written
 
 The command line prints a WorkbenchError as one line, never a traceback.
 """
@@ -30,6 +31,7 @@ __all__ = [
     "DiskFullError",
     "FilterError",
     "ImportFormatError",
+    "LakeError",
     "NotFoundError",
     "QueueFullError",
     "RemoteReaderError",
@@ -162,3 +164,7 @@ class RemoteReaderError(CapabilityError):
 
     Also an AttributeError, so ``hasattr(reader, "store")`` stays False for such a reader.
     """
+
+
+class LakeError(WorkbenchError):
+    """A Parquet lake (a folder or an ``s3://`` prefix) cannot be reached, read or written."""

@@ -11,6 +11,7 @@ import click
 from workbench import config
 from workbench.cli.check import check
 from workbench.cli.evals import eval_command
+from workbench.cli.lake import lake
 from workbench.cli.mcp import mcp_command
 from workbench.cli.one_line import one_line_errors, server_url_option
 from workbench.cli.prices import prices
@@ -68,12 +69,24 @@ def main() -> None:
                    "(repeatable; default: $WORKBENCH_ALLOWED_ORIGINS).")
 @click.option("--mcp-write", is_flag=True, default=None,
               help="Let MCP clients of /mcp annotate spans and traces (default: read only; $WORKBENCH_MCP_WRITE).")
+@click.option("--lake", "lake_uri", default=None,
+              help="Also publish what is stored to this Parquet lake: a folder or s3://bucket/prefix "
+                   "(default: $WORKBENCH_LAKE; see docs/scale-out.md).")
+@click.option("--lake-endpoint", default=None,
+              help="S3-compatible endpoint of an s3:// lake, e.g. http://127.0.0.1:9000 (default: "
+                   "$WORKBENCH_LAKE_ENDPOINT, else $AWS_ENDPOINT_URL).")
+@click.option("--lake-keep-hours", type=click.IntRange(0), default=None,
+              help="Remove published spans older than this many hours from the local file (default: "
+                   "$WORKBENCH_LAKE_KEEP_HOURS; 0 keeps all).")
+@click.option("--from-lake", default=None,
+              help="Serve the app and the API over this lake instead of a file, read-only.")
 @_max_age_option
 @_max_spans_option
 @one_line_errors
 def serve(db: str | None, host: str | None, port: int | None, sample: bool, no_app: bool, redact: bool | None,
           sample_rate: float | None, token: str | None, allowed_hosts: tuple[str, ...],
-          allowed_origins: tuple[str, ...], mcp_write: bool | None, max_age: str | None,
+          allowed_origins: tuple[str, ...], mcp_write: bool | None, lake_uri: str | None,
+          lake_endpoint: str | None, lake_keep_hours: int | None, from_lake: str | None, max_age: str | None,
           max_spans: int | None) -> None:
     """Receive OTLP spans and serve the app, on one port.
 
@@ -87,6 +100,7 @@ def serve(db: str | None, host: str | None, port: int | None, sample: bool, no_a
     retention = load_retention(max_age=max_age, max_spans=max_spans)
     run(db=db, host=host, port=port, sample=sample, app=not no_app, redact=redact, sample_rate=sample_rate,
         token=token, allowed_hosts=allowed_hosts, allowed_origins=allowed_origins, mcp_write=mcp_write,
+        lake=lake_uri, lake_endpoint=lake_endpoint, lake_keep_hours=lake_keep_hours, from_lake=from_lake,
         echo=click.echo,
         retention=retention)
 
@@ -185,6 +199,7 @@ main.add_command(traces_command)
 main.add_command(trace_command)
 main.add_command(tail)
 main.add_command(mcp_command)
+main.add_command(lake)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -10,6 +10,7 @@ import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from workbench import config
 from workbench.errors import DiskFullError
 from workbench.server import Server
 from workbench.store import Store
@@ -32,6 +33,10 @@ def serve(
     allowed_hosts: Sequence[str] | None = None,
     allowed_origins: Sequence[str] | None = None,
     mcp_write: bool | None = None,
+    lake: str | None = None,
+    lake_endpoint: str | None = None,
+    lake_keep_hours: int | None = None,
+    from_lake: str | None = None,
     echo: Callable[[str], None] = print,
     retention: Retention | None = None,
 ) -> None:
@@ -47,7 +52,16 @@ def serve(
         StoreLockedError: Another process holds the file.
         DiskFullError: The database's disk has less free space than workbench keeps free.
         ServerError: The port is in use.
+        LakeError: The lake cannot be reached.
+
+    With ``lake`` (a folder or ``s3://bucket/prefix``), what the store commits is also
+    published to that Parquet lake (:class:`workbench.lake.publish.Publisher`). With
+    ``from_lake``, the server reads a lake instead of a store, and takes no spans.
     """
+    if from_lake:
+        _serve_lake(from_lake, lake_endpoint, host=host, port=port, app=app, token=token,
+                    allowed_hosts=allowed_hosts, allowed_origins=allowed_origins, echo=echo)
+        return
     if sample and db is None:
         from workbench.sample import sample_db_path
 
@@ -76,17 +90,44 @@ def serve(
         store.close()
         undo()
         raise
-    for line in banner(server, store.path):
-        echo(line)
     sweeper = None
-    if retention:
-        echo(f"  retention:   {retention.describe()} (every {retention.every})")
-        sweeper = Sweeper(store, retention).start()
+    publisher = None
     try:
+        if lake or config.get("lake"):
+            from workbench.lake.publish import Publisher
+
+            publisher = Publisher(store, lake or config.get("lake"), endpoint=lake_endpoint, keep_hours=lake_keep_hours)
+            publisher.start()
+        for line in banner(server, store.path):
+            echo(line)
+        if retention:
+            echo(f"  retention:   {retention.describe()} (every {retention.every})")
+            sweeper = Sweeper(store, retention).start()
+        if publisher is not None:
+            echo(f"  lake:        {publisher.location.uri}  (publishing every {publisher.interval:g} s as ingester "
+                 f"{publisher.ingester})")
         server.run(stay_quiet=True)
     finally:
         if sweeper is not None:
             sweeper.stop()
+        if publisher is not None:
+            publisher.stop()
+        store.close()
+
+
+def _serve_lake(uri: str, endpoint: str | None, *, echo: Callable[[str], None], **options: object) -> None:
+    """Serve the app and the API over a Parquet lake, read-only, until Ctrl-C."""
+    from workbench.read.lake import LakeReader
+
+    reader = LakeReader(uri, endpoint=endpoint)
+    store = Store(":memory:")
+    try:
+        server = Server(store, reader=reader, **options)  # type: ignore[arg-type]
+        for line in banner(server, f"the lake {uri} (read-only)"):
+            echo(line)
+        server.run(stay_quiet=True)
+    finally:
+        reader.close()
         store.close()
 
 

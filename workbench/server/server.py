@@ -87,6 +87,19 @@ class _AppLoadingHandler(RequestHandler):
             _HomeHandler.get(self)  # type: ignore[arg-type]
 
 
+class _ReadOnlyHandler(RequestHandler):
+    """Answers OTLP posts to a server that reads a lake: it stores nothing, so it takes nothing."""
+
+    def initialize(self, source: str) -> None:
+        self.source = source
+
+    def post(self) -> None:
+        self.set_status(405)
+        self.set_header("Content-Type", "application/json")
+        self.finish({"error": f"This server only reads the lake {self.source}; send spans to an ingester "
+                              "started with workbench serve --lake."})
+
+
 class Server:
     """A workbench server over one store.
 
@@ -134,9 +147,12 @@ class Server:
         allowed_origins: Sequence[str] | str | None = None,
         app_on_demand: bool = False,
         mcp_write: bool | None = None,
+        reader: Any = None,
     ) -> None:
         self.store = store
-        self.reader = Reader(store)
+        # A reader of another source (a lake) makes the server read-only: OTLP posts are refused.
+        self.reader = Reader(store) if reader is None else reader
+        self.read_only_source: str | None = None if reader is None else str(getattr(reader, "uri", reader))
         self.mcp = McpEndpoint(self.reader, write=mcp_write)
         self.host = config.get("host", host)
         requested = config.get("port", port)
@@ -249,6 +265,11 @@ class Server:
 
     def handlers(self) -> list[tuple[Any, ...]]:
         """Every Tornado route except the app's."""
+        if self.read_only_source is not None:
+            refuse = {"source": self.read_only_source}
+            return [(r"/v1/traces", _ReadOnlyHandler, refuse),
+                    *api_handlers(self.reader, self.read_executor, self.info),
+                    (r"/v1/logs", _ReadOnlyHandler, refuse)]
         return [
             (r"/v1/traces", OtlpTracesHandler, {"ingest": self.ingest, "access": self.access}),
             *api_handlers(self.reader, self.read_executor, self.info),

@@ -295,7 +295,20 @@ DRIFT_CACHE = Table(
 )
 
 #: The store's own tables: created like the others, never exported.
-OWN_TABLES: dict[str, Table] = {t.name: t for t in (WORKBENCH_META, DRIFT_CACHE)}
+LAKE_OUTBOX = Table(
+    "lake_outbox",
+    "What `workbench serve --lake` has published to its Parquet lake, or is publishing: one row per "
+    "span or annotation, numbered by publication (see docs/scale-out.md).",
+    (
+        _c("tbl", "VARCHAR", "spans or annotations."),
+        _c("key", "VARCHAR", "trace_id:span_id of a span, annotation_id of an annotation."),
+        _c("seq", "BIGINT", "The publication that carries it."),
+        _c("done", "BOOLEAN", "Whether that publication is committed in the lake."),
+    ),
+    added_later=True,
+)
+
+OWN_TABLES: dict[str, Table] = {t.name: t for t in (WORKBENCH_META, DRIFT_CACHE, LAKE_OUTBOX)}
 
 
 def ddl() -> list[str]:

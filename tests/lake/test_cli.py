@@ -1,0 +1,85 @@
+"""The command line over a lake: compact, retain, files, and serve --from-lake (read-only)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from tests.helpers import make_span, otlp_body, wait_for
+from workbench.cli import main
+from workbench.lake.publish import Publisher
+from workbench.store import Store
+
+from .test_s3 import _port
+
+ROOT = Path(__file__).resolve().parents[2]
+DAY_MS = 24 * 3600 * 1000
+
+
+def _lake(tmp_path) -> str:
+    lake = str(tmp_path / "lake")
+    with Store(tmp_path / "a.duckdb") as store:
+        publisher = Publisher(store, lake)
+        for p in range(2):
+            store.write([make_span(i, trace=p * 10 + i, start_ms=i * DAY_MS) for i in range(3)])
+            publisher.publish()
+    return lake
+
+
+def test_lake_commands_compact_retain_and_list_files(tmp_path):
+    lake = _lake(tmp_path)
+    runner = CliRunner()
+    listed = runner.invoke(main, ["lake", "files", lake])
+    assert listed.exit_code == 0 and len(listed.output.split()) == 6
+    compacted = runner.invoke(main, ["lake", "compact", lake, "--grace-s", "0"])
+    assert compacted.exit_code == 0, compacted.output
+    assert "Compacted 3 partitions (6 files into 3)" in compacted.output
+    assert len(runner.invoke(main, ["lake", "files", lake]).output.split()) == 3
+    retained = runner.invoke(main, ["lake", "retain", lake, "--days", "0", "--grace-s", "0"])
+    assert retained.exit_code == 0 and "Partitions before" in retained.output
+    assert runner.invoke(main, ["lake", "files", lake]).output == ""
+
+
+def test_a_lake_that_is_no_lake_is_one_line_of_error(tmp_path):
+    result = CliRunner().invoke(main, ["lake", "files", "ftp://host/lake"])
+    assert result.exit_code == 1
+    assert result.output.strip() == ("Error: The lake 'ftp://host/lake' is neither a folder nor s3://bucket/prefix; "
+                                     "give one of those.")
+
+
+def test_serve_from_a_lake_answers_reads_and_refuses_spans(tmp_path):
+    lake = _lake(tmp_path)
+    port = _port()
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen([sys.executable, "-m", "workbench", "serve", "--from-lake", lake, "--port", str(port),
+                             "--no-app"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        def spans() -> list | None:
+            try:
+                with urllib.request.urlopen(f"{base}/api/spans?format=json&limit=100", timeout=5) as response:
+                    return json.loads(response.read())
+            except OSError:
+                return None
+
+        body = wait_for(spans, timeout=120, interval=0.3)
+        rows = body["rows"] if isinstance(body, dict) and "rows" in body else body
+        assert len(rows) == 6
+        request = urllib.request.Request(f"{base}/v1/traces", data=otlp_body(lambda t: t.start_span("x").end()),
+                                         headers={"Content-Type": "application/x-protobuf"}, method="POST")
+        try:
+            urllib.request.urlopen(request, timeout=10)
+            raise AssertionError("a read-only server took spans")
+        except urllib.error.HTTPError as exc:
+            assert exc.code == 405
+            assert "only reads the lake" in json.loads(exc.read())["error"]
+    finally:
+        proc.terminate()
+        proc.wait(60)

@@ -1,0 +1,110 @@
+"""Reading a lake: the same answers as the local file, partition pruning, read-only refusals."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+import workbench
+from tests.helpers import make_span
+from workbench.analysis.latency import latency_summary
+from workbench.errors import CapabilityError
+from workbench.lake.location import locate
+from workbench.lake.publish import Publisher
+from workbench.model import SpanKind, StatusCode, TokenUsage
+from workbench.read import Reader, require
+from workbench.read.lake import LakeReader
+from workbench.store import Store
+
+from .conftest import recording
+
+DAY_NS = 24 * 3600 * 10**9
+BASE_NS = 1_763_884_800_000_000_000  # 2025-11-23T08:00:00Z
+
+
+def _lake(tmp_path, days: int = 1, per_day: int = 6, publications: int = 1) -> tuple[str, Store]:
+    store = Store(tmp_path / "a.duckdb")
+    lake = str(tmp_path / "lake")
+    publisher = Publisher(store, lake)
+    n = 0
+    for _ in range(publications):
+        for day in range(days):
+            spans = []
+            for i in range(per_day):
+                trace = n // 3
+                spans.append(make_span(
+                    n, trace=trace, parent=None if n % 3 == 0 else n - n % 3,
+                    base_ns=BASE_NS + day * DAY_NS, start_ms=i * 1000, duration_ms=100 + 10 * i,
+                    project=("alpha", "beta")[i % 2], kind=SpanKind.LLM, model_name="gpt-4o", provider="openai",
+                    tokens=TokenUsage(prompt=1000, completion=100),
+                    status_code=StatusCode.ERROR if i == 5 else StatusCode.OK))
+                n += 1
+            store.write(spans)
+        publisher.publish()
+    return lake, store
+
+
+def test_a_lake_answers_like_the_file_it_was_published_from(tmp_path):
+    lake, store = _lake(tmp_path, days=3)
+    local = Reader(store)
+    with workbench.open(lake) as remote:
+        assert isinstance(remote, LakeReader)
+        assert remote.count() == local.count() == 18
+        assert remote.projects() == local.projects()
+        cols = ["span_id", "name", "latency_ms", "cost"]
+        assert remote.spans(columns=cols).equals(local.spans(columns=cols))
+        assert remote.traces(limit=None).drop(columns=["models"]).equals(
+            local.traces(limit=None).drop(columns=["models"]))
+        trace_id = local.spans(limit=1)["trace_id"][0]
+        assert len(remote.trace(trace_id)) == len(local.trace(trace_id)) == 3
+        assert latency_summary(remote) == latency_summary(local)
+    store.close()
+
+
+def test_a_one_week_view_of_a_ninety_day_lake_opens_only_that_weeks_files(tmp_path):
+    lake, store = _lake(tmp_path, days=90, per_day=2)
+    store.close()
+    fs, recorder = recording()
+    reader = LakeReader(locate(lake, filesystem=fs))
+    assert reader.count() == 180
+    assert len(set(recorder.opened)) >= 180  # 90 days x 2 projects
+    recorder.opened.clear()
+    start = dt.datetime(2025, 11, 23, tzinfo=dt.timezone.utc) + dt.timedelta(days=30)
+    week = reader.spans(start=start, end=start + dt.timedelta(days=7))
+    assert len(week) == 14
+    data_files = {p for p in recorder.opened if p.endswith(".parquet")}
+    assert len(data_files) == 14  # 7 days x 2 projects, and none of the other 83 days
+    assert all(any(f"day=2025-12-{d:02d}" in p for d in range(23, 30)) for p in data_files)
+    recorder.opened.clear()
+    assert reader.count(project="alpha", start=start, end=start + dt.timedelta(days=7)) == 7
+    alpha = {p for p in recorder.opened if p.endswith(".parquet")}
+    assert len(alpha) == 7 and alpha <= data_files and all("project=alpha" in p for p in alpha)
+    reader.close()
+
+
+def test_a_lake_reader_sees_new_publications_and_refuses_what_it_cannot_do(tmp_path):
+    lake, store = _lake(tmp_path)
+    reader = LakeReader(lake, refresh_s=0)
+    assert reader.count() == 6
+    store.write([make_span(100, trace=100)])
+    Publisher(store, lake).publish()
+    assert reader.count() == 7
+    assert require(reader, "sql") is reader
+    with pytest.raises(CapabilityError, match="reads a Parquet lake, which cannot take annotations; post them"):
+        require(reader, "annotate")
+    with pytest.raises(CapabilityError, match="drift"):
+        require(reader, "store")
+    with pytest.raises(CapabilityError):
+        reader.add_annotations([{"name": "x", "target": "span"}])
+    reader.close()
+    store.close()
+
+
+def test_export_from_a_lake_writes_the_usual_folder(tmp_path):
+    lake, store = _lake(tmp_path, days=2)
+    store.close()
+    with workbench.open(lake) as reader:
+        counts = reader.export_parquet(str(tmp_path / "out"))
+    assert counts["spans"] == 12
+    assert len(list((tmp_path / "out" / "spans").glob("day=*/*.parquet"))) == 2

@@ -1,0 +1,162 @@
+"""DuckDB over the Parquet files of a lake: the store side of :class:`workbench.read.lake.LakeReader`.
+
+DuckDB's httpfs extension cannot be installed here, so object storage is read through a
+pyarrow filesystem: each lake table is a pyarrow dataset of its committed files, registered
+on every reading cursor under the table's name (it shadows the empty table of that name).
+Each file's dataset fragment carries its partition as a *guarantee* (``start_time`` within
+its day, ``project`` equal to its folder's), so when DuckDB pushes a query's conditions on
+``start_time`` or ``project`` down to the scan, pyarrow skips the files that cannot match
+without opening them: a one-week view of a ninety-day lake opens that week's files.
+
+The other tables (corpus, log records ...) are empty: a lake holds only spans, documents,
+embeddings and annotations.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.dataset as ds
+import pyarrow.fs as pafs
+
+from workbench.errors import NotFoundError, StoreError
+from workbench.store import parquet
+from workbench.store.database import MEMORY, Database
+from workbench.store.schema import TABLES
+
+__all__ = ["LAKE_TABLES", "LakeDatabase", "LakeFile", "LakeStore"]
+
+#: The tables a lake holds, with the column each is partitioned by the day of.
+LAKE_TABLES: dict[str, str] = {
+    "spans": "start_time", "documents": "start_time", "embeddings": "start_time", "annotations": "created_at",
+}
+_TS = pa.timestamp("us", tz="UTC")
+
+
+@dataclass(frozen=True)
+class LakeFile:
+    """One committed file: its full path in the filesystem, and its partition."""
+
+    path: str
+    table: str
+    project: str | None
+    start: Any  # datetime: the first instant of its day
+    end: Any  # and of the next day
+
+
+def _guarantee(file: LakeFile) -> ds.Expression:
+    column = ds.field(LAKE_TABLES[file.table])
+    expression = (column >= pa.scalar(file.start, _TS)) & (column < pa.scalar(file.end, _TS))
+    if file.table == "spans" and file.project is not None:
+        expression = expression & (ds.field("project") == file.project)
+    return expression
+
+
+def dataset(table: str, files: Sequence[LakeFile], filesystem: pafs.FileSystem) -> ds.Dataset | pa.Table:
+    """The committed files of one table as a pyarrow dataset (an empty table without files)."""
+    schema = TABLES[table].arrow_schema
+    if not files:
+        return schema.empty_table()
+    fmt = ds.ParquetFileFormat()
+    fragments = [fmt.make_fragment(f.path, filesystem=filesystem, partition_expression=_guarantee(f)) for f in files]
+    return ds.FileSystemDataset(fragments, schema, fmt, filesystem)
+
+
+class LakeDatabase(Database):
+    """An in-memory DuckDB database whose lake tables are the lake's committed files.
+
+    Args:
+        name: The lake, as shown to users.
+        files: Returns the committed files of the lake now, per table.
+        filesystem: The pyarrow filesystem the files are read through.
+        refresh_s: A query looks for new commits when the last look is older than this.
+    """
+
+    def __init__(self, name: str, files: Callable[[], Mapping[str, Sequence[LakeFile]]],
+                 filesystem: pafs.FileSystem, *, refresh_s: float = 5.0) -> None:
+        super().__init__(MEMORY, min_free_bytes=0)
+        self.path = name
+        self._files = files
+        self._filesystem = filesystem
+        self._refresh_s = refresh_s
+        self._lock = threading.Lock()
+        self._looked_at = float("-inf")
+        self._key: tuple[str, ...] | None = None
+        self._datasets: dict[str, Any] = {}
+        self._version = 0
+        self.file_count: dict[str, int] = {}
+
+    def refresh(self, *, force: bool = False) -> None:
+        """Look for new commits now (``force``), or when the last look is old enough."""
+        with self._lock:
+            if not force and time.monotonic() - self._looked_at < self._refresh_s:
+                return
+            files = self._files()
+            self._looked_at = time.monotonic()
+            key = tuple(sorted(f.path for table in files.values() for f in table))
+            if key == self._key:
+                return
+            self._datasets = {t: dataset(t, files.get(t, ()), self._filesystem) for t in LAKE_TABLES}
+            self.file_count = {t: len(files.get(t, ())) for t in LAKE_TABLES}
+            self._key = key
+            self._version += 1
+
+    def cursor(self) -> Any:
+        """This thread's cursor, with the lake's tables as they were at the last look."""
+        self.refresh()
+        cur = super().cursor()
+        if getattr(self._local, "lake_version", None) != self._version:
+            with self._lock:
+                datasets, version = dict(self._datasets), self._version
+            for table, data in datasets.items():
+                cur.register(table, data)
+            self._local.lake_version = version
+        return cur
+
+
+class LakeStore:
+    """What :class:`workbench.read.local.Reader` asks of a store, over a :class:`LakeDatabase`."""
+
+    def __init__(self, db: LakeDatabase) -> None:
+        self.db = db
+        self.path = db.path
+
+    def __repr__(self) -> str:
+        return f"LakeStore({self.path!r})"
+
+    def query(self, sql: str, params: Sequence[Any] | None = None) -> pa.Table:
+        """Run read-only SQL over the lake's tables; an Arrow table."""
+        return self.db.query(sql, params)
+
+    def fetchall(self, sql: str, params: Sequence[Any] | None = None) -> list[tuple[Any, ...]]:
+        """Run read-only SQL over the lake's tables; rows as tuples."""
+        return self.db.fetchall(sql, params)
+
+    def counts(self) -> dict[str, int]:
+        """Rows per table."""
+        return {name: self.fetchall(f"SELECT count(*) FROM {name}")[0][0] for name in TABLES}
+
+    def read_table(self, name: str) -> pa.Table:
+        """Every row of one table."""
+        if name not in TABLES:
+            raise NotFoundError(f"There is no table {name!r}; the tables are {', '.join(TABLES)}.")
+        return self.query(f"SELECT * FROM {name}")
+
+    def export_parquet(self, out_dir: str | Path) -> dict[str, int]:
+        """Write every table as Parquet partitioned by day (as ``workbench export`` does)."""
+        return parquet.export_parquet(self.db, out_dir)
+
+    def add_annotations(self, data: Any, **kwargs: Any) -> int:
+        """A lake is read-only here."""
+        raise StoreError(f"The lake {self.path} is read-only here; post annotations to an ingester "
+                         "(workbench serve --lake), which publishes them.")
+
+    def close(self) -> None:
+        """Close the in-memory database."""
+        self.db.close()
