@@ -19,6 +19,7 @@ import logging
 import threading
 import zlib
 from collections import Counter
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from google.rpc import status_pb2
@@ -30,6 +31,7 @@ from workbench.server.admission import ByteBudget
 from workbench.server.decode import DecodedBatch, DecodePool
 from workbench.server.sampling import BatchSampler
 from workbench.store import Store
+from workbench.store.rows import SpanBatch
 
 if TYPE_CHECKING:
     from workbench.collector.redaction import RedactionConfig
@@ -87,6 +89,13 @@ class Ingest:
         self._lock = threading.Lock()
         self.pool = DecodePool(decode_workers)
         self.sampler = BatchSampler(sampling, store.submit) if sampling is not None else None
+        # Called with each batch taken in (e.g. the /metrics counters); each must not raise.
+        self.observers: list[Callable[[SpanBatch], None]] = []
+
+    def observe(self, batch: SpanBatch) -> None:
+        """Tell every observer about a batch that was stored or handed to sampling."""
+        for observer in self.observers:
+            observer(batch)
 
     async def decode(self, body: bytes, content_type: str) -> DecodedBatch:
         """Decode, redact and convert a body to Arrow, off the event loop."""
@@ -231,13 +240,16 @@ class OtlpTracesHandler(RequestHandler):
                 return
             if ingest.sampler is not None:
                 # Held until the trace is decided: the answer cannot wait for that.
-                ingest.sampler.offer(decoded.to_batch())
+                batch = decoded.to_batch()
+                ingest.sampler.offer(batch)
+                ingest.observe(batch)
                 ingest.accepted_spans += decoded.spans
                 ingest.rejected_spans += decoded.rejected
                 self._answer(decoded, content_type)
                 return
             try:
-                committed = ingest.store.submit(decoded.to_batch())  # the sink the collector writes into
+                batch = decoded.to_batch()
+                committed = ingest.store.submit(batch)  # the sink the collector writes into
             except QueueFullError as exc:
                 ingest.refused_requests += 1
                 self._fail(503, str(exc), content_type)
@@ -248,6 +260,7 @@ class OtlpTracesHandler(RequestHandler):
                 decoded.spans -= left_out
                 decoded.rejected += left_out
                 decoded.error = decoded.error or getattr(stored, "error", "") or "spans could not be stored"
+            ingest.observe(batch)
         except DecodeError as exc:
             self._fail(400, str(exc), content_type)
             return

@@ -1,0 +1,284 @@
+"""The recording proxy: ``/proxy/openai/v1/...`` and ``/proxy/anthropic/...``.
+
+Point a client's base URL here and each call is forwarded to the provider (or the base URL
+in ``WORKBENCH_PROXY_OPENAI_URL`` / ``WORKBENCH_PROXY_ANTHROPIC_URL``) and recorded as an LLM
+span. The answer passes through as it comes: status, headers and body, a streamed (SSE)
+body chunk by chunk as each arrives, never buffered. Upstream errors (4xx, 5xx) pass through
+unchanged and are recorded as errors; no answer in ``WORKBENCH_PROXY_TIMEOUT_S`` gives a 504,
+an unreachable upstream a 502, in the provider's error format.
+
+The span is built after the caller has its answer, as an OTLP request, and goes through the
+same decoding, redaction, sampling and writer as spans sent to ``/v1/traces``. Time to first
+token is measured here, from the request's arrival to the first body chunk of a streamed
+answer. API keys (``Authorization``, ``x-api-key``, ``api-key``) are forwarded and nothing
+else: request headers are never stored or logged.
+
+Headers read, and not forwarded: ``X-Workbench-Project``, ``X-Workbench-Session``,
+``X-Workbench-User``, ``X-Workbench-Tags`` (comma-separated), ``X-Workbench-Property-<Name>``
+(a custom property, kept in the span's metadata), ``X-Workbench-Token`` (this server's token,
+when it requires one: ``Authorization`` carries the provider's key). A W3C ``traceparent``
+makes the span a child of the caller's span.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from tornado import httputil
+from tornado.httpclient import AsyncHTTPClient, HTTPClientError, HTTPRequest
+from tornado.iostream import StreamClosedError
+from tornado.web import RequestHandler
+
+from workbench.errors import QueueFullError, StoreError
+from workbench.server.otlp import PROTOBUF, Ingest
+from workbench.server.proxy_parse import parse_call
+from workbench.server.proxy_span import call_request
+
+__all__ = ["Exchange", "Proxy", "ProxyHandler", "proxy_handlers"]
+
+logger = logging.getLogger(__name__)
+
+# Hop-by-hop headers (RFC 9110 7.6.1) and what this server rewrites: never forwarded.
+_HOP = frozenset({
+    "connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer",
+    "transfer-encoding", "upgrade", "host", "content-length", "accept-encoding",
+})
+_RECORD_LIMIT = 16 << 20  # bytes of a body kept for recording; the rest passes through unrecorded
+
+
+@dataclass
+class Exchange:
+    """One proxied call: what the recorder needs once the caller has its answer."""
+
+    provider: str
+    method: str
+    path: str
+    request: bytes
+    headers: dict[str, str]
+    start_ns: int
+    end_ns: int = 0
+    status: int | None = None
+    first_chunk_ns: int | None = None
+    chunks: list[bytes] = field(default_factory=list)
+    size: int = 0
+    failure: tuple[str, str] | None = None  # (error type, message) when no whole answer came
+
+    @property
+    def response(self) -> bytes:
+        return b"".join(self.chunks)
+
+
+class Proxy:
+    """The proxy's settings, its HTTP client and its recorder.
+
+    Args:
+        ingest: Where recorded spans go (the OTLP receiver's pipeline).
+        upstreams: Base URL per provider (``{"openai": "https://api.openai.com/v1", ...}``).
+        timeout_s: Seconds an upstream may take to answer in full.
+    """
+
+    def __init__(self, ingest: Ingest, upstreams: dict[str, str], timeout_s: float) -> None:
+        self.ingest = ingest
+        self.upstreams = {name: url.rstrip("/") for name, url in upstreams.items()}
+        self.timeout_s = timeout_s
+        self.requests: dict[tuple[str, str], int] = {}
+        self.recorded = 0
+        self.unrecorded = 0
+        self._client: AsyncHTTPClient | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    @property
+    def client(self) -> AsyncHTTPClient:
+        if self._client is None:  # made on the server's loop, on first use
+            self._client = AsyncHTTPClient(force_instance=True, max_clients=256)
+        return self._client
+
+    def count(self, provider: str, status: str) -> None:
+        key = (provider, status)
+        self.requests[key] = self.requests.get(key, 0) + 1
+
+    def record_later(self, exchange: Exchange) -> None:
+        """Record a finished exchange on the loop, after the caller's answer."""
+        task = asyncio.ensure_future(self.record(exchange))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def record(self, exchange: Exchange) -> None:
+        """Build the exchange's span and store it like an OTLP request. Never raises."""
+        ingest = self.ingest
+        try:
+            call = parse_call(exchange.provider, exchange.path, exchange.request, exchange.status, exchange.response)
+            body = call_request(exchange, call)
+            decoded = await ingest.decode(body, PROTOBUF)
+            try:
+                batch = decoded.to_batch()
+                if ingest.sampler is not None:
+                    ingest.sampler.offer(batch)
+                else:
+                    await asyncio.wrap_future(ingest.store.submit(batch))
+            finally:
+                decoded.discard()
+            ingest.accepted_spans += decoded.spans
+            ingest.observe(batch)
+            self.recorded += 1
+        except (QueueFullError, StoreError) as exc:
+            self.unrecorded += 1
+            logger.warning("a proxied %s call was not recorded: %s", exchange.provider, exc)
+        except Exception:
+            self.unrecorded += 1
+            logger.exception("a proxied %s call could not be recorded", exchange.provider)
+
+    async def drain(self, timeout: float = 10.0) -> None:
+        """Wait for the recordings under way (on stop)."""
+        if self._tasks:
+            await asyncio.wait(list(self._tasks), timeout=timeout)
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+
+
+class ProxyHandler(RequestHandler):
+    """Forwards one request to a provider and passes its answer back as it arrives."""
+
+    SUPPORTED_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+
+    def initialize(self, proxy: Proxy, provider: str) -> None:  # tornado's hook
+        self.proxy = proxy
+        self.provider = provider
+        self.exchange: Exchange | None = None
+        self._sent_headers = False
+        self._client_gone = False
+
+    def on_connection_close(self) -> None:  # tornado's hook
+        self._client_gone = True
+
+    async def get(self, rest: str | None = None) -> None:
+        await self._forward(rest or "")
+
+    post = put = patch = delete = get
+
+    async def _forward(self, rest: str) -> None:
+        start_ns = time.time_ns()
+        request = self.request
+        path = "/" + rest.lstrip("/")
+        url = self.proxy.upstreams[self.provider] + path + (f"?{request.query}" if request.query else "")
+        headers = httputil.HTTPHeaders()
+        mine: dict[str, str] = {}
+        for name, value in request.headers.get_all():
+            lower = name.lower()
+            if lower.startswith("x-workbench-"):
+                mine[lower[12:]] = value
+            elif lower not in _HOP:
+                headers.add(name, value)
+        headers["Accept-Encoding"] = "identity"  # the body passes through as the caller reads it
+        if "traceparent" in request.headers:
+            mine["traceparent"] = request.headers["traceparent"]
+        body = request.body if request.method in ("POST", "PUT", "PATCH") else None
+        self.exchange = exchange = Exchange(self.provider, request.method or "GET", path, body or b"", mine, start_ns)
+        upstream = HTTPRequest(
+            url, method=request.method or "GET", headers=headers, body=body,
+            header_callback=self._on_header_line, streaming_callback=self._on_chunk,
+            connect_timeout=min(30.0, self.proxy.timeout_s), request_timeout=self.proxy.timeout_s,
+            follow_redirects=False, decompress_response=False, allow_nonstandard_methods=True,
+        )
+        self._status_line: httputil.ResponseStartLine | None = None
+        self._upstream_headers = httputil.HTTPHeaders()
+        try:
+            response = await self.proxy.client.fetch(upstream, raise_error=False)
+            exchange.status = response.code
+        except HTTPClientError as exc:
+            if exc.code == 599 and "timeout" in str(exc).lower():
+                exchange.failure = ("timeout", f"{self.provider} did not answer within {self.proxy.timeout_s:g} s")
+            elif self._client_gone:
+                exchange.failure = ("client_disconnected", "the caller went away before the answer ended")
+            else:
+                exchange.failure = ("upstream_error", f"{self.provider}: {exc}")
+        except (OSError, StreamClosedError) as exc:
+            exchange.failure = ("upstream_unreachable", f"cannot reach {self.proxy.upstreams[self.provider]}: {exc}")
+        except _ClientGone:
+            exchange.failure = ("client_disconnected", "the caller went away before the answer ended")
+        exchange.end_ns = time.time_ns()
+        self.proxy.count(self.provider, str(exchange.status) if exchange.failure is None else exchange.failure[0])
+        if exchange.failure is not None:
+            self._fail(*exchange.failure)
+        elif not self._client_gone:
+            if not self._sent_headers:
+                self._send_headers()
+            self.finish()
+        if request.method in ("POST", "PUT", "PATCH"):
+            self.proxy.record_later(exchange)
+
+    def _on_header_line(self, line: str) -> None:
+        if line.startswith("HTTP/"):
+            self._status_line = httputil.parse_response_start_line(line.strip())
+            self._upstream_headers = httputil.HTTPHeaders()
+        elif line.strip():
+            self._upstream_headers.parse_line(line)
+        elif self._status_line is not None and self._status_line.code >= 200:
+            self._send_headers()  # a streamed answer's headers reach the caller at once
+
+    def _send_headers(self) -> None:
+        if self._sent_headers or self._status_line is None:
+            return
+        self._sent_headers = True
+        self.set_status(self._status_line.code, self._status_line.reason or None)
+        self.clear_header("Content-Type")
+        self.clear_header("Server")
+        for name, value in self._upstream_headers.get_all():
+            if name.lower() not in _HOP or name.lower() == "content-length":
+                self.add_header(name, value)
+        if self.exchange is not None:
+            self.exchange.status = self._status_line.code
+        self.flush()
+
+    def _on_chunk(self, chunk: bytes) -> None:
+        if self._client_gone:
+            raise _ClientGone  # stops reading from the upstream
+        exchange = self.exchange
+        assert exchange is not None
+        if exchange.first_chunk_ns is None:
+            exchange.first_chunk_ns = time.time_ns()
+        self._send_headers()
+        self.write(chunk)
+        self.flush()
+        if exchange.size + len(chunk) <= _RECORD_LIMIT:
+            exchange.chunks.append(chunk)
+        exchange.size += len(chunk)
+
+    def _fail(self, kind: str, message: str) -> None:
+        if self._client_gone:
+            return
+        if self._sent_headers:
+            # Part of the answer is out: end the connection so the caller sees it cut short,
+            # never a shorter answer that looks whole.
+            self.request.connection.close()  # type: ignore[union-attr]
+            return
+        status = 504 if kind == "timeout" else 502
+        self.set_status(status)
+        self.set_header("Content-Type", "application/json")
+        if self.provider == "anthropic":
+            error_kind = "timeout_error" if kind == "timeout" else "api_error"
+            error = {"type": error_kind, "message": message + " (workbench proxy)"}
+            payload: dict[str, Any] = {"type": "error", "error": error}
+        else:
+            payload = {"error": {"message": message + " (workbench proxy)", "type": kind, "code": None}}
+        self.finish(json.dumps(payload))
+
+
+class _ClientGone(Exception):
+    """The caller closed its connection mid-answer."""
+
+
+def proxy_handlers(proxy: Proxy) -> list[tuple[Any, ...]]:
+    """The proxy's Tornado routes."""
+    return [
+        (r"/proxy/openai/v1(/.*)?", ProxyHandler, {"proxy": proxy, "provider": "openai"}),
+        (r"/proxy/anthropic(/.*)?", ProxyHandler, {"proxy": proxy, "provider": "anthropic"}),
+    ]
