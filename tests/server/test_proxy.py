@@ -13,6 +13,7 @@ import openai
 import pandas as pd
 import pytest
 import requests
+from prometheus_client.parser import text_string_to_metric_families
 
 from tests.helpers import wait_for
 from tests.server.upstream import Upstream
@@ -161,6 +162,13 @@ def test_upstream_errors_pass_through_unchanged_and_are_recorded(proxied, store)
     assert failed.value.status_code == 529
     span = _one_span(store, 2)
     assert span["status_code"] == "ERROR" and json.loads(span["attributes"])["error.type"] == "overloaded_error"
+
+    text = requests.get(proxied.url + "/metrics", timeout=10).text
+    families = {f.name: f.samples for f in text_string_to_metric_families(text)}
+    proxied_calls = {(s.labels["provider"], s.labels["status"]): s.value for s in families["workbench_proxy_requests"]}
+    assert proxied_calls == {("openai", "429"): 1, ("anthropic", "529"): 1}
+    errors = {s.labels["error_type"]: s.value for s in families["workbench_errors"]}
+    assert errors == {"rate_limit_exceeded": 1, "overloaded_error": 1}
 
 
 def test_a_timeout_answers_504_and_is_recorded(proxied, store):

@@ -29,15 +29,14 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from tornado import httputil
-from tornado.httpclient import AsyncHTTPClient, HTTPClientError, HTTPRequest
+import httpx
 from tornado.iostream import StreamClosedError
 from tornado.web import RequestHandler
 
 from workbench.errors import QueueFullError, StoreError
 from workbench.server.otlp import PROTOBUF, Ingest
 from workbench.server.proxy_parse import parse_call
-from workbench.server.proxy_span import call_request
+from workbench.server.proxy_span import calls_request
 
 __all__ = ["Exchange", "Proxy", "ProxyHandler", "proxy_handlers"]
 
@@ -48,6 +47,8 @@ _HOP = frozenset({
     "connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer",
     "transfer-encoding", "upgrade", "host", "content-length", "accept-encoding",
 })
+_GATHER_S = 0.2  # finished calls wait this long to be recorded together
+_GATHER_MAX = 256  # ... or until this many have finished
 _RECORD_LIMIT = 16 << 20  # bytes of a body kept for recording; the rest passes through unrecorded
 
 
@@ -89,13 +90,20 @@ class Proxy:
         self.requests: dict[tuple[str, str], int] = {}
         self.recorded = 0
         self.unrecorded = 0
-        self._client: AsyncHTTPClient | None = None
+        self._client: httpx.AsyncClient | None = None
         self._tasks: set[asyncio.Task[None]] = set()
+        self._pending: list[Exchange] = []
+        self._timer: asyncio.TimerHandle | None = None
 
     @property
-    def client(self) -> AsyncHTTPClient:
+    def client(self) -> httpx.AsyncClient:
         if self._client is None:  # made on the server's loop, on first use
-            self._client = AsyncHTTPClient(force_instance=True, max_clients=256)
+            # Connections to the provider are kept and reused: no new TLS handshake per call.
+            self._client = httpx.AsyncClient(
+                timeout=httpx.Timeout(self.timeout_s, connect=min(30.0, self.timeout_s)),
+                limits=httpx.Limits(max_connections=256, max_keepalive_connections=32),
+                follow_redirects=False, trust_env=False,
+            )
         return self._client
 
     def count(self, provider: str, status: str) -> None:
@@ -103,17 +111,36 @@ class Proxy:
         self.requests[key] = self.requests.get(key, 0) + 1
 
     def record_later(self, exchange: Exchange) -> None:
-        """Record a finished exchange on the loop, after the caller's answer."""
-        task = asyncio.ensure_future(self.record(exchange))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        """Record a finished exchange soon, after the caller's answer.
 
-    async def record(self, exchange: Exchange) -> None:
-        """Build the exchange's span and store it like an OTLP request. Never raises."""
+        Exchanges are gathered for up to :data:`_GATHER_S` and recorded as one OTLP request:
+        one decode and one commit for many calls, which keeps the work off the calls that
+        follow (measured in benchmarks/bench_proxy.py).
+        """
+        self._pending.append(exchange)
+        if len(self._pending) >= _GATHER_MAX:
+            self._record_pending()
+        elif self._timer is None:
+            self._timer = asyncio.get_running_loop().call_later(_GATHER_S, self._record_pending)
+
+    def _record_pending(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        exchanges, self._pending = self._pending, []
+        if exchanges:
+            task = asyncio.ensure_future(self.record(exchanges))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def record(self, exchanges: list[Exchange]) -> None:
+        """Build the exchanges' spans and store them like an OTLP request. Never raises."""
         ingest = self.ingest
         try:
-            call = parse_call(exchange.provider, exchange.path, exchange.request, exchange.status, exchange.response)
-            body = call_request(exchange, call)
+            calls = [
+                (e, parse_call(e.provider, e.path, e.request, e.status, e.response)) for e in exchanges
+            ]
+            body = calls_request(calls)
             decoded = await ingest.decode(body, PROTOBUF)
             try:
                 batch = decoded.to_batch()
@@ -125,23 +152,22 @@ class Proxy:
                 decoded.discard()
             ingest.accepted_spans += decoded.spans
             ingest.observe(batch)
-            self.recorded += 1
+            self.recorded += len(exchanges)
         except (QueueFullError, StoreError) as exc:
-            self.unrecorded += 1
-            logger.warning("a proxied %s call was not recorded: %s", exchange.provider, exc)
-        except Exception:
-            self.unrecorded += 1
-            logger.exception("a proxied %s call could not be recorded", exchange.provider)
+            self.unrecorded += len(exchanges)
+            logger.warning("%d proxied calls were not recorded: %s", len(exchanges), exc)
+        except Exception:  # the callers have their answers: recording must not break serving
+            self.unrecorded += len(exchanges)
+            logger.exception("%d proxied calls could not be recorded", len(exchanges))
 
     async def drain(self, timeout: float = 10.0) -> None:
-        """Wait for the recordings under way (on stop)."""
+        """Wait for the recordings under way, then close the connections to providers (on stop)."""
+        self._record_pending()
         if self._tasks:
             await asyncio.wait(list(self._tasks), timeout=timeout)
-
-    def close(self) -> None:
         if self._client is not None:
-            self._client.close()
-            self._client = None
+            client, self._client = self._client, None
+            await client.aclose()
 
 
 class ProxyHandler(RequestHandler):
@@ -167,90 +193,83 @@ class ProxyHandler(RequestHandler):
     async def _forward(self, rest: str) -> None:
         start_ns = time.time_ns()
         request = self.request
+        method = request.method or "GET"
         path = "/" + rest.lstrip("/")
         url = self.proxy.upstreams[self.provider] + path + (f"?{request.query}" if request.query else "")
-        headers = httputil.HTTPHeaders()
+        headers: list[tuple[str, str]] = []
         mine: dict[str, str] = {}
         for name, value in request.headers.get_all():
             lower = name.lower()
             if lower.startswith("x-workbench-"):
                 mine[lower[12:]] = value
             elif lower not in _HOP:
-                headers.add(name, value)
-        headers["Accept-Encoding"] = "identity"  # the body passes through as the caller reads it
+                headers.append((name, value))
+        headers.append(("Accept-Encoding", "identity"))  # the body passes through as the caller reads it
         if "traceparent" in request.headers:
             mine["traceparent"] = request.headers["traceparent"]
-        body = request.body if request.method in ("POST", "PUT", "PATCH") else None
-        self.exchange = exchange = Exchange(self.provider, request.method or "GET", path, body or b"", mine, start_ns)
-        upstream = HTTPRequest(
-            url, method=request.method or "GET", headers=headers, body=body,
-            header_callback=self._on_header_line, streaming_callback=self._on_chunk,
-            connect_timeout=min(30.0, self.proxy.timeout_s), request_timeout=self.proxy.timeout_s,
-            follow_redirects=False, decompress_response=False, allow_nonstandard_methods=True,
-        )
-        self._status_line: httputil.ResponseStartLine | None = None
-        self._upstream_headers = httputil.HTTPHeaders()
+        body = request.body if method in ("POST", "PUT", "PATCH") else None
+        self.exchange = exchange = Exchange(self.provider, method, path, body or b"", mine, start_ns)
+        stream = getattr(request.connection, "stream", None)
+        if stream is not None:
+            # Each chunk leaves at once: without this, a chunk written while the previous one
+            # is unacknowledged waits for the caller's delayed ACK (Nagle), some 40 ms.
+            stream.set_nodelay(True)
         try:
-            response = await self.proxy.client.fetch(upstream, raise_error=False)
-            exchange.status = response.code
-        except HTTPClientError as exc:
-            if exc.code == 599 and "timeout" in str(exc).lower():
-                exchange.failure = ("timeout", f"{self.provider} did not answer within {self.proxy.timeout_s:g} s")
-            elif self._client_gone:
-                exchange.failure = ("client_disconnected", "the caller went away before the answer ended")
-            else:
-                exchange.failure = ("upstream_error", f"{self.provider}: {exc}")
-        except (OSError, StreamClosedError) as exc:
-            exchange.failure = ("upstream_unreachable", f"cannot reach {self.proxy.upstreams[self.provider]}: {exc}")
+            await asyncio.wait_for(self._relay(method, url, headers, body), self.proxy.timeout_s)
+        except asyncio.TimeoutError:
+            exchange.failure = ("timeout", f"{self.provider} did not answer within {self.proxy.timeout_s:g} s")
         except _ClientGone:
             exchange.failure = ("client_disconnected", "the caller went away before the answer ended")
+        except httpx.TimeoutException:
+            exchange.failure = ("timeout", f"{self.provider} did not answer within {self.proxy.timeout_s:g} s")
+        except (httpx.ConnectError, OSError) as exc:
+            exchange.failure = ("upstream_unreachable", f"cannot reach {self.proxy.upstreams[self.provider]}: {exc}")
+        except httpx.HTTPError as exc:
+            exchange.failure = ("upstream_error", f"{self.provider}: {type(exc).__name__}: {exc}")
         exchange.end_ns = time.time_ns()
         self.proxy.count(self.provider, str(exchange.status) if exchange.failure is None else exchange.failure[0])
         if exchange.failure is not None:
             self._fail(*exchange.failure)
         elif not self._client_gone:
-            if not self._sent_headers:
-                self._send_headers()
             self.finish()
-        if request.method in ("POST", "PUT", "PATCH"):
+        if method in ("POST", "PUT", "PATCH"):
             self.proxy.record_later(exchange)
 
-    def _on_header_line(self, line: str) -> None:
-        if line.startswith("HTTP/"):
-            self._status_line = httputil.parse_response_start_line(line.strip())
-            self._upstream_headers = httputil.HTTPHeaders()
-        elif line.strip():
-            self._upstream_headers.parse_line(line)
-        elif self._status_line is not None and self._status_line.code >= 200:
-            self._send_headers()  # a streamed answer's headers reach the caller at once
-
-    def _send_headers(self) -> None:
-        if self._sent_headers or self._status_line is None:
-            return
-        self._sent_headers = True
-        self.set_status(self._status_line.code, self._status_line.reason or None)
-        self.clear_header("Content-Type")
-        self.clear_header("Server")
-        for name, value in self._upstream_headers.get_all():
-            if name.lower() not in _HOP or name.lower() == "content-length":
-                self.add_header(name, value)
-        if self.exchange is not None:
-            self.exchange.status = self._status_line.code
-        self.flush()
-
-    def _on_chunk(self, chunk: bytes) -> None:
-        if self._client_gone:
-            raise _ClientGone  # stops reading from the upstream
+    async def _relay(self, method: str, url: str, headers: list[tuple[str, str]], body: bytes | None) -> None:
+        client = self.proxy.client
         exchange = self.exchange
         assert exchange is not None
-        if exchange.first_chunk_ns is None:
-            exchange.first_chunk_ns = time.time_ns()
-        self._send_headers()
-        self.write(chunk)
-        self.flush()
-        if exchange.size + len(chunk) <= _RECORD_LIMIT:
-            exchange.chunks.append(chunk)
-        exchange.size += len(chunk)
+        upstream = client.build_request(method, url, headers=headers, content=body)
+        response = await client.send(upstream, stream=True)
+        try:
+            exchange.status = response.status_code
+            self.set_status(response.status_code, response.reason_phrase or None)
+            self.clear_header("Content-Type")
+            self.clear_header("Server")
+            for name, value in response.headers.multi_items():
+                if name.lower() not in _HOP or name.lower() == "content-length":
+                    self.add_header(name, value)
+            self._sent_headers = True
+            if response.headers.get("content-type", "").startswith("text/event-stream"):
+                await self._flush()  # a stream's headers reach the caller at once
+            async for chunk in response.aiter_raw():
+                if exchange.first_chunk_ns is None:
+                    exchange.first_chunk_ns = time.time_ns()
+                self.write(chunk)
+                await self._flush()
+                if exchange.size + len(chunk) <= _RECORD_LIMIT:
+                    exchange.chunks.append(chunk)
+                exchange.size += len(chunk)
+        finally:
+            await response.aclose()
+
+    async def _flush(self) -> None:
+        if self._client_gone:
+            raise _ClientGone
+        try:
+            await self.flush()
+        except StreamClosedError:
+            raise _ClientGone from None
 
     def _fail(self, kind: str, message: str) -> None:
         if self._client_gone:

@@ -21,14 +21,32 @@ from workbench.server.proxy_parse import Call
 if TYPE_CHECKING:
     from workbench.server.proxy import Exchange
 
-__all__ = ["call_request"]
+__all__ = ["call_span", "calls_request"]
 
 _TRACEPARENT = re.compile(r"^[0-9a-f]{2}-([0-9a-f]{32})-([0-9a-f]{16})-[0-9a-f]{2}$")
 _SCOPE = "workbench.proxy"
 
 
-def call_request(exchange: Exchange, call: Call) -> bytes:
-    """The serialized ``ExportTraceServiceRequest`` holding the exchange's one span."""
+def calls_request(calls: list[tuple[Exchange, Call]]) -> bytes:
+    """The serialized ``ExportTraceServiceRequest`` holding one span per call, by project."""
+    request = ExportTraceServiceRequest()
+    by_project: dict[str, Any] = {}
+    for exchange, call in calls:
+        project = exchange.headers.get("project", "")
+        scope_spans = by_project.get(project)
+        if scope_spans is None:
+            resource_spans = request.resource_spans.add()
+            resource_spans.resource.attributes.append(_kv("service.name", "workbench-proxy"))
+            if project:
+                resource_spans.resource.attributes.append(_kv("openinference.project.name", project))
+            scope_spans = by_project[project] = resource_spans.scope_spans.add()
+            scope_spans.scope.name = _SCOPE
+        scope_spans.spans.append(call_span(exchange, call))
+    return request.SerializeToString()
+
+
+def call_span(exchange: Exchange, call: Call) -> trace_pb2.Span:
+    """The exchange's span, in OTLP's protobuf form."""
     headers = exchange.headers
     attributes: dict[str, Any] = {
         "openinference.span.kind": call.kind,
@@ -97,16 +115,7 @@ def call_request(exchange: Exchange, call: Call) -> bytes:
     if call.stream and exchange.first_chunk_ns is not None:
         span.events.add(name="First Token Stream Event", time_unix_nano=exchange.first_chunk_ns)
     span.attributes.extend(_kv(k, v) for k, v in attributes.items())
-
-    request = ExportTraceServiceRequest()
-    resource_spans = request.resource_spans.add()
-    resource_spans.resource.attributes.append(_kv("service.name", "workbench-proxy"))
-    if headers.get("project"):
-        resource_spans.resource.attributes.append(_kv("openinference.project.name", headers["project"]))
-    scope_spans = resource_spans.scope_spans.add()
-    scope_spans.scope.name = _SCOPE
-    scope_spans.spans.append(span)
-    return request.SerializeToString()
+    return span
 
 
 def _error(exchange: Exchange, call: Call) -> tuple[str | None, str | None]:

@@ -331,7 +331,6 @@ class Server:
                 logger.warning("stopping with %d OTLP requests unanswered", self.ingest.budget.requests)
             await self.proxy.drain()  # record the calls already answered
             await self._http.close_all_connections()
-        self.proxy.close()
 
     def start(self) -> Server:
         """Serve on a background thread; return once the server answers."""
