@@ -16,11 +16,12 @@ read API price at query time, so a later price change re-costs those, not these 
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import threading
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from concurrent.futures import Executor
 from typing import Any
 
 import numpy as np
@@ -44,6 +45,7 @@ logger = logging.getLogger(__name__)
 LATENCY_BUCKETS_S: tuple[float, ...] = (
     0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0,
 )
+_BOUNDS = [repr(float(b)) for b in LATENCY_BUCKETS_S]
 _LABELS = ("model", "provider", "project", "span_kind")
 _COLUMNS = ("model_name", "provider", "project", "span_kind")
 _TOKENS = (
@@ -77,18 +79,31 @@ class _Fold:
         return self.index[text]
 
 
-@dataclass
-class _Series:
-    """Everything counted for one combination of label values."""
+class _State:
+    """Everything counted, one row per combination of label values (a series)."""
 
-    spans: int = 0
-    cost: float = 0.0
-    tokens: np.ndarray = field(default_factory=lambda: np.zeros(len(_TOKENS), np.int64))
-    errors: dict[str, int] = field(default_factory=dict)
-    latency: np.ndarray = field(default_factory=lambda: np.zeros(len(LATENCY_BUCKETS_S) + 1, np.int64))
-    latency_sum: float = 0.0
-    ttft: np.ndarray = field(default_factory=lambda: np.zeros(len(LATENCY_BUCKETS_S) + 1, np.int64))
-    ttft_sum: float = 0.0
+    def __init__(self, capacity: int = 64) -> None:
+        width = len(LATENCY_BUCKETS_S) + 1
+        self.size = 0
+        self.spans = np.zeros(capacity, np.int64)
+        self.cost = np.zeros(capacity)
+        self.tokens = np.zeros((capacity, len(_TOKENS)), np.int64)
+        self.latency = np.zeros((capacity, width), np.int64)
+        self.latency_sum = np.zeros(capacity)
+        self.ttft = np.zeros((capacity, width), np.int64)
+        self.ttft_sum = np.zeros(capacity)
+        self.errors: list[dict[str, int]] = []
+
+    def add_row(self) -> int:
+        if self.size == len(self.spans):
+            for name in ("spans", "cost", "tokens", "latency", "latency_sum", "ttft", "ttft_sum"):
+                old = getattr(self, name)
+                new = np.zeros((2 * len(old), *old.shape[1:]), old.dtype)
+                new[: len(old)] = old
+                setattr(self, name, new)
+        self.errors.append({})
+        self.size += 1
+        return self.size - 1
 
 
 class Metrics:
@@ -111,7 +126,9 @@ class Metrics:
     ) -> None:
         self._folds = [_Fold(label_values) for _ in _LABELS]
         self._errors = _Fold(label_values)
-        self._series: dict[tuple[int, ...], _Series] = {}
+        self._rows: dict[tuple[int, ...], int] = {}  # label ids -> row of the state
+        self._keys: list[tuple[int, ...]] = []
+        self._state = _State()
         self._lock = threading.Lock()
         self._ingest_counters = ingest_counters
         self._prices = prices
@@ -141,49 +158,46 @@ class Metrics:
             groups, inverse = np.unique(key, return_inverse=True)
             inverse = inverse.reshape(-1)
             size = len(groups)
-            series = [self._get(int(g)) for g in groups]
+            rows = np.array([self._row(int(g)) for g in groups], np.int64)
+            st = self._state
 
-            counts = np.bincount(inverse, minlength=size)
-            tokens = [np.bincount(inverse, weights=_numbers(spans, col), minlength=size) for _, col in _TOKENS]
-            costs = np.bincount(inverse, weights=self._costs(spans), minlength=size)
+            st.spans[rows] += np.bincount(inverse, minlength=size)
+            for k, (_, col) in enumerate(_TOKENS):
+                summed = np.bincount(inverse, weights=_numbers(spans, col), minlength=size)
+                st.tokens[rows, k] += summed.astype(np.int64)
+            st.cost[rows] += np.bincount(inverse, weights=self._costs(spans), minlength=size)
             bounds = np.asarray(LATENCY_BUCKETS_S)
             latency_s = _numbers(spans, "latency_ms") / 1000.0
-            lat_hist = _histogram(inverse, latency_s, bounds, size)
-            lat_sum = np.bincount(inverse, weights=latency_s, minlength=size)
-            ttft_col = spans.column("time_to_first_token_ms")
-            has_ttft = pc.is_valid(ttft_col).to_numpy(zero_copy_only=False)
-            ttft_s = _numbers(spans, "time_to_first_token_ms")[has_ttft] / 1000.0
-            ttft_hist = _histogram(inverse[has_ttft], ttft_s, bounds, size)
-            ttft_sum = np.bincount(inverse[has_ttft], weights=ttft_s, minlength=size)
-            for i, s in enumerate(series):
-                s.spans += int(counts[i])
-                s.tokens += np.array([int(t[i]) for t in tokens], np.int64)
-                s.cost += float(costs[i])
-                s.latency += lat_hist[i]
-                s.latency_sum += float(lat_sum[i])
-                s.ttft += ttft_hist[i]
-                s.ttft_sum += float(ttft_sum[i])
+            st.latency[rows] += _histogram(inverse, latency_s, bounds, size)
+            st.latency_sum[rows] += np.bincount(inverse, weights=latency_s, minlength=size)
+            has_ttft = pc.is_valid(spans.column("time_to_first_token_ms")).to_numpy(zero_copy_only=False)
+            if has_ttft.any():
+                ttft_s = _numbers(spans, "time_to_first_token_ms")[has_ttft] / 1000.0
+                st.ttft[rows] += _histogram(inverse[has_ttft], ttft_s, bounds, size)
+                st.ttft_sum[rows] += np.bincount(inverse[has_ttft], weights=ttft_s, minlength=size)
 
             failed = np.flatnonzero(pc.equal(spans.column("status_code"), "ERROR").to_numpy(zero_copy_only=False))
             if len(failed):  # rare: the error's type is read from the span's attributes and events
-                rows = pa.array(failed)
-                attributes = spans.column("attributes").take(rows).to_pylist()
-                events = spans.column("events").take(rows).to_pylist()
+                taken = pa.array(failed)
+                attributes = spans.column("attributes").take(taken).to_pylist()
+                events = spans.column("events").take(taken).to_pylist()
                 for row, attrs, evs in zip(failed, attributes, events):
                     kind = self._errors.values[self._errors(_error_type(attrs, evs))]
-                    errors = series[int(inverse[row])].errors
+                    errors = st.errors[int(rows[inverse[row]])]
                     errors[kind] = errors.get(kind, 0) + 1
 
-    def _get(self, key: int) -> _Series:
+    def _row(self, key: int) -> int:
+        """The state's row for a combined label key, added when new."""
         labels = []
         for fold in reversed(self._folds):
             key, value = divmod(key, fold.cap + 1)
             labels.append(int(value))
         name = tuple(reversed(labels))
-        found = self._series.get(name)
-        if found is None:
-            found = self._series[name] = _Series()
-        return found
+        row = self._rows.get(name)
+        if row is None:
+            row = self._rows[name] = self._state.add_row()
+            self._keys.append(name)
+        return row
 
     def _costs(self, spans: pa.Table) -> np.ndarray:
         """Each span's cost in USD (0 when not a call or unknown), priced per distinct model."""
@@ -246,8 +260,13 @@ class Metrics:
     def collect(self) -> Iterator[Metric]:
         """The metric families (prometheus_client's collector protocol)."""
         with self._lock:
-            items = [(self._names(key), s) for key, s in self._series.items()]
-            items = [(labels, _copy(s)) for labels, s in items]
+            st = self._state
+            n = st.size
+            names = [self._names(key) for key in self._keys]
+            counts, costs, token_counts = st.spans[:n].tolist(), st.cost[:n].tolist(), st.tokens[:n].tolist()
+            lat, lat_sum = np.cumsum(st.latency[:n], axis=1).tolist(), st.latency_sum[:n].tolist()
+            ttft_, ttft_sum = np.cumsum(st.ttft[:n], axis=1).tolist(), st.ttft_sum[:n].tolist()
+            error_counts = [dict(e) for e in st.errors[:n]]
         spans = CounterMetricFamily("workbench_spans", "Spans received (each LLM span is one model call).",
                                     labels=_LABELS)
         tokens = CounterMetricFamily("workbench_tokens", "Tokens the spans report, by type.",
@@ -260,16 +279,16 @@ class Metrics:
                                         labels=_LABELS)
         ttft = HistogramMetricFamily("workbench_time_to_first_token_seconds",
                                      "Time to first streamed token in seconds.", labels=_LABELS)
-        for labels, s in items:
-            spans.add_metric(labels, s.spans)
-            cost.add_metric(labels, s.cost)
-            for (name, _), count in zip(_TOKENS, s.tokens):
-                tokens.add_metric([*labels, name], int(count))
-            for kind, count in s.errors.items():
+        for i, labels in enumerate(names):
+            spans.add_metric(labels, counts[i])
+            cost.add_metric(labels, costs[i])
+            for (name, _), count in zip(_TOKENS, token_counts[i]):
+                tokens.add_metric([*labels, name], count)
+            for kind, count in error_counts[i].items():
                 errors.add_metric([*labels, kind], count)
-            latency.add_metric(labels, _buckets(s.latency), s.latency_sum)
-            if s.ttft.sum():
-                ttft.add_metric(labels, _buckets(s.ttft), s.ttft_sum)
+            latency.add_metric(labels, _buckets(lat[i]), lat_sum[i])
+            if ttft_[i][-1]:
+                ttft.add_metric(labels, _buckets(ttft_[i]), ttft_sum[i])
         yield from (spans, tokens, cost, errors, latency, ttft)
         if self._ingest_counters is not None:
             yield from _ingest_families(self._ingest_counters())
@@ -280,11 +299,6 @@ class Metrics:
     def render(self) -> bytes:
         """The Prometheus text exposition of every metric."""
         return generate_latest(self.registry)
-
-
-def _copy(s: _Series) -> _Series:
-    return _Series(s.spans, s.cost, s.tokens.copy(), dict(s.errors), s.latency.copy(), s.latency_sum,
-                   s.ttft.copy(), s.ttft_sum)
 
 
 def _ingest_families(c: dict[str, Any]) -> Iterator[Metric]:
@@ -323,9 +337,8 @@ def _histogram(inverse: np.ndarray, values: np.ndarray, bounds: np.ndarray, size
     return flat.reshape(size, width)
 
 
-def _buckets(counts: np.ndarray) -> list[tuple[str, float]]:
-    cumulative = np.cumsum(counts)
-    out = [(repr(float(b)), float(c)) for b, c in zip(LATENCY_BUCKETS_S, cumulative)]
+def _buckets(cumulative: list[int]) -> list[tuple[str, float]]:
+    out = [(_BOUNDS[i], float(c)) for i, c in enumerate(cumulative[:-1])]
     out.append(("+Inf", float(cumulative[-1])))
     return out
 
@@ -358,11 +371,13 @@ def _loads(value: Any) -> Any:
 
 
 class MetricsHandler(RequestHandler):
-    """``GET /metrics``."""
+    """``GET /metrics``, rendered on a reader thread so the event loop goes on serving."""
 
-    def initialize(self, metrics: Metrics) -> None:  # tornado's hook
+    def initialize(self, metrics: Metrics, executor: Executor) -> None:  # tornado's hook
         self.metrics = metrics
+        self.executor = executor
 
-    def get(self) -> None:
+    async def get(self) -> None:
+        text = await asyncio.get_running_loop().run_in_executor(self.executor, self.metrics.render)
         self.set_header("Content-Type", CONTENT_TYPE_LATEST)
-        self.finish(self.metrics.render())
+        self.finish(text)

@@ -246,7 +246,7 @@ class Server:
             (r"/v1/traces", OtlpTracesHandler, {"ingest": self.ingest, "access": self.access}),
             *api_handlers(self.reader, self.read_executor, self.info),
             (r"/v1/logs", OtlpLogsHandler, {"ingest": self.ingest, "access": self.access}),
-            (r"/metrics", MetricsHandler, {"metrics": self.metrics}),
+            (r"/metrics", MetricsHandler, {"metrics": self.metrics, "executor": self.read_executor}),
             *proxy_handlers(self.proxy),
         ]
 
