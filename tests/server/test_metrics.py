@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Iterator
 
 import pytest
@@ -14,6 +15,9 @@ from opentelemetry.trace import Status, StatusCode
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.helpers import wait_for
+from workbench.model import TokenUsage
+from workbench.pricing import span_cost
+from workbench.pricing.effective import effective_table
 from workbench.server import Server
 
 
@@ -75,7 +79,15 @@ def test_counters_and_histograms_by_model_provider_project_and_kind(server):
     assert _value(metrics["workbench_tokens"], "workbench_tokens_total", type="completion", **shop) == 300
     assert _value(metrics["workbench_tokens"], "workbench_tokens_total", type="cache_read", **shop) == 400
     # gpt-4o-mini is priced in the shipped table: the calls cost something, the retriever nothing.
-    assert _value(metrics["workbench_cost_usd"], "workbench_cost_usd_total", **shop) > 0
+    prices = effective_table()
+    day = datetime.date(2025, 11, 23)
+    expected = sum(
+        span_cost(prices, "LLM", "gpt-4o-mini", "openai", day, TokenUsage(prompt=p, completion=c, cache_read=r), None)
+        or 0.0
+        for p, c, r in [(1000, 100, 400), (2000, 200, None), (10, 0, None)]
+    )
+    assert expected > 0
+    assert _value(metrics["workbench_cost_usd"], "workbench_cost_usd_total", **shop) == pytest.approx(expected)
     retriever = {"model": "none", "project": "shop", "span_kind": "RETRIEVER"}
     assert _value(metrics["workbench_cost_usd"], "workbench_cost_usd_total", **retriever) == 0
     assert _value(metrics["workbench_errors"], "workbench_errors_total", error_type="rate_limit_exceeded",

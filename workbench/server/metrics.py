@@ -128,6 +128,7 @@ class Metrics:
         self._errors = _Fold(label_values)
         self._rows: dict[tuple[int, ...], int] = {}  # label ids -> row of the state
         self._keys: list[tuple[int, ...]] = []
+        self._row_of_key: dict[int, int] = {}
         self._state = _State()
         self._lock = threading.Lock()
         self._ingest_counters = ingest_counters
@@ -188,6 +189,13 @@ class Metrics:
 
     def _row(self, key: int) -> int:
         """The state's row for a combined label key, added when new."""
+        found = self._row_of_key.get(key)
+        if found is not None:
+            return found
+        self._row_of_key[key] = row = self._new_row(key)
+        return row
+
+    def _new_row(self, key: int) -> int:
         labels = []
         for fold in reversed(self._folds):
             key, value = divmod(key, fold.cap + 1)
@@ -220,14 +228,15 @@ class Metrics:
             price = self._price(*key)
             if price is not None:
                 prices[j] = price
-        tokens = {name: spans.column(col).take(take) for name, col in _TOKENS}
-        tokens["prompt_includes_cache"] = spans.column("prompt_includes_cache").take(take)
+        tokens: dict[str, np.ndarray] = {name: _numbers(spans, col)[rows] for name, col in _TOKENS}
+        includes = pc.fill_null(spans.column("prompt_includes_cache"), True)  # unknown: true, as cost_columns
+        tokens["prompt_includes_cache"] = includes.to_numpy(zero_copy_only=False).astype(bool)[rows]
         names = ("input_per_mtok", "output_per_mtok", "cache_read_per_mtok", "cache_write_per_mtok",
                  "reasoning_per_mtok")
         total = cost_columns(tokens, {name: prices[:, k] for k, name in enumerate(names)})["total_cost"]
         billed = np.zeros(len(rows), bool)
-        for _name, col in _TOKENS:
-            billed |= _numbers(spans, col)[rows] > 0
+        for name, _col in _TOKENS:
+            billed |= tokens[name] > 0
         client = spans.column("client_cost").take(take).to_numpy(zero_copy_only=False).astype(float)
         # call_cost's rule: the priced tokens, else the sender's figure, else unknown (0 here).
         chosen = np.where(billed & ~np.isnan(total), total, np.nan_to_num(client, nan=0.0))
