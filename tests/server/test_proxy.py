@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import anthropic
+import httpx
 import openai
 import pandas as pd
 import pytest
@@ -265,3 +266,30 @@ def test_a_client_that_leaves_mid_stream_does_not_disturb_the_server(proxied, st
     assert span["span_kind"] == "LLM"
     reply = _openai(proxied).chat.completions.create(model="m", messages=[{"role": "user", "content": "x"}])
     assert reply.choices[0].message.content
+
+
+def test_a_stream_that_stalls_is_cut_off_and_recorded_as_a_timeout(proxied, store, upstream):
+    client = _openai(proxied)
+    stream = client.chat.completions.create(model="gated", stream=True, messages=[{"role": "user", "content": "x"}])
+    chunks = iter(stream)
+    assert next(chunks).choices[0].delta.content == "Refunds"
+    # The upstream never sends the rest: after WORKBENCH_PROXY_TIMEOUT_S the caller's stream
+    # ends in an error, never in what would look like a whole answer.
+    with pytest.raises((openai.APIError, httpx.HTTPError)):
+        for _ in chunks:
+            pass
+    span = _one_span(store)
+    assert span["status_code"] == "ERROR"
+    assert json.loads(span["attributes"])["error.type"] == "timeout"
+    assert json.loads(span["output_messages"])[0]["content"] == "Refunds"  # what did arrive is kept
+    upstream.gate.set()
+    assert _openai(proxied).chat.completions.create(model="m", messages=[{"role": "user", "content": "x"}]).choices
+
+
+def test_reads_pass_through_and_are_not_recorded(proxied, store):
+    answer = requests.get(proxied.url + "/proxy/openai/v1/models", headers={"Authorization": f"Bearer {SECRET}"},
+                          timeout=10)
+    assert answer.status_code == 404  # the stand-in has no /models: its answer, unchanged
+    _openai(proxied).chat.completions.create(model="m", messages=[{"role": "user", "content": "x"}])
+    assert _one_span(store)["model_name"] == "m-2024"
+    assert Reader(store).count() == 1

@@ -15,6 +15,7 @@ import threading
 from typing import Any
 
 from tornado.httpserver import HTTPServer
+from tornado.iostream import StreamClosedError
 from tornado.web import Application, RequestHandler
 
 OPENAI_USAGE = {
@@ -68,6 +69,14 @@ class Upstream:
 class _Base(RequestHandler):
     def initialize(self, upstream: Upstream) -> None:
         self.upstream = upstream
+
+    def log_exception(self, typ: Any, value: Any, tb: Any) -> None:
+        if not isinstance(value, StreamClosedError):  # the proxy hung up (a caller left, a timeout)
+            super().log_exception(typ, value, tb)
+
+    def send_error(self, status_code: int = 500, **kwargs: Any) -> None:
+        if not self._headers_written:
+            super().send_error(status_code, **kwargs)
 
     def body(self) -> dict[str, Any]:
         data = json.loads(self.request.body)

@@ -54,14 +54,17 @@ def parse_call(provider: str, path: str, request: bytes, status: int | None, res
         response: The response body as passed through (SSE text when streamed).
     """
     call = Call()
-    body = _json(request)
-    if isinstance(body, dict):
-        _read_request(call, provider, path, body)
+    try:
+        body = _json(request)
+        if isinstance(body, dict):
+            _read_request(call, provider, path, body)
+    except (TypeError, ValueError, AttributeError, KeyError):
+        pass  # a request of a shape not known here: what was read so far stays
     if status is not None and status >= 400:
         _read_error(call, provider, status, response)
         return call
-    events = _sse_events(response) if call.stream or response.lstrip().startswith((b"data:", b"event:")) else None
     try:
+        events = _sse_events(response) if call.stream or response.lstrip().startswith((b"data:", b"event:")) else None
         if provider == "anthropic":
             if events is not None:
                 _anthropic_stream(call, events)
@@ -153,6 +156,7 @@ def _read_error(call: Call, provider: str, status: int, response: bytes) -> None
     if isinstance(error, dict):
         kind = error.get("type") or error.get("code")
         message = error.get("message")
+        kind = kind if isinstance(kind, (str, int)) else None
     elif isinstance(error, str):
         message = error
     call.error_type = str(kind) if kind else f"http_{status}"
