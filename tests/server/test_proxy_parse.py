@@ -47,7 +47,8 @@ def test_the_openai_responses_api_streamed_or_not():
     call = parse_call("openai", "/responses", request, 200, streamed)
     assert call.input_messages == [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hi"}]
     assert call.output_messages[0]["content"] == "Hello."
-    assert (call.prompt_tokens, call.completion_tokens, call.cache_read_tokens, call.reasoning_tokens) == (30, 12, 10, 8)
+    tokens = (call.prompt_tokens, call.completion_tokens, call.cache_read_tokens, call.reasoning_tokens)
+    assert tokens == (30, 12, 10, 8)
     plain = parse_call("openai", "/responses", request.replace(b'"stream": true', b'"stream": false'), 200,
                        json.dumps(final).encode())
     assert plain.output_messages[0]["content"] == "Hello." and plain.total_tokens == 42
