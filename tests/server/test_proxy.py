@@ -293,3 +293,18 @@ def test_reads_pass_through_and_are_not_recorded(proxied, store):
     _openai(proxied).chat.completions.create(model="m", messages=[{"role": "user", "content": "x"}])
     assert _one_span(store)["model_name"] == "m-2024"
     assert Reader(store).count() == 1
+
+
+def test_with_capture_text_off_no_prompt_or_answer_is_stored(store, upstream, monkeypatch):
+    monkeypatch.setenv("WORKBENCH_PROXY_OPENAI_URL", upstream.url + "/v1")
+    monkeypatch.setenv("WORKBENCH_CAPTURE_TEXT", "false")
+    srv = Server(store, host="127.0.0.1", port=0, app=False, decode_workers=0).start()
+    try:
+        _openai(srv).chat.completions.create(
+            model="m", messages=[{"role": "user", "content": "my card is 4111 1111 1111 1111"}])
+        span = _one_span(store)
+        assert span["prompt_tokens"] == 120  # what is kept: tokens, timings, model
+        stored = json.dumps({k: str(v) for k, v in span.items()})
+        assert "4111" not in stored and "Refunds take" not in stored
+    finally:
+        srv.stop()
