@@ -257,6 +257,35 @@ SETTINGS: dict[str, Setting] = {
             "request's headers, before closing it. Default: 60.",
         ),
         Setting(
+            "proxy_openai_url",
+            "https://api.openai.com/v1",
+            str,
+            "Where the recording proxy at /proxy/openai/v1 forwards OpenAI-compatible calls: any "
+            "base URL that speaks OpenAI's API (Azure, a local model server ...). "
+            "Default: https://api.openai.com/v1.",
+        ),
+        Setting(
+            "proxy_anthropic_url",
+            "https://api.anthropic.com",
+            str,
+            "Where the recording proxy at /proxy/anthropic forwards Anthropic calls. "
+            "Default: https://api.anthropic.com.",
+        ),
+        Setting(
+            "proxy_timeout_s",
+            600.0,
+            _positive_float,
+            "Seconds the recording proxy waits for a provider's whole answer (a stream included) "
+            "before answering 504 (or cutting a stream short) and recording a timeout. Default: 600.",
+        ),
+        Setting(
+            "metrics_label_values",
+            50,
+            _positive_int,
+            "The most distinct values each label of /metrics takes (model, provider, project, span "
+            "kind, error type); later ones are counted under 'other'. Default: 50.",
+        ),
+        Setting(
             "body_timeout_s",
             120.0,
             _positive_float,

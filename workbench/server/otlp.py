@@ -21,6 +21,7 @@ import logging
 import threading
 import zlib
 from collections import Counter
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from google.rpc import status_pb2
@@ -32,6 +33,7 @@ from workbench.ingest import BatchSampler, IngestPipeline
 from workbench.server.admission import ByteBudget
 from workbench.server.decode import DecodedBatch, DecodePool
 from workbench.store import Store
+from workbench.store.rows import SpanBatch
 
 if TYPE_CHECKING:
     from workbench.collector.redaction import RedactionConfig
@@ -89,11 +91,18 @@ class Ingest:
         self.redacted: Counter[str] = Counter()
         self._lock = threading.Lock()
         self.pool = DecodePool(decode_workers)
+        # Called with each batch taken in (e.g. the /metrics counters); each must not raise.
+        self.observers: list[Callable[[SpanBatch], None]] = []
 
     @property
     def sampler(self) -> BatchSampler | None:
         """The pipeline's sampling stage, or None when every span is kept."""
         return self.pipeline.sampler
+
+    def observe(self, batch: SpanBatch) -> None:
+        """Tell every observer about a batch that was stored or handed to sampling."""
+        for observer in self.observers:
+            observer(batch)
 
     async def decode(self, body: bytes, content_type: str) -> DecodedBatch:
         """Decode a body and run the pipeline's stateless stages (redaction, Arrow rows), off the event loop."""
@@ -236,8 +245,9 @@ class OtlpTracesHandler(RequestHandler):
                 ingest.rejected_spans += decoded.rejected
                 self._fail(400, f"No span was accepted: {decoded.error}.", content_type)
                 return
+            batch = decoded.to_batch()
             try:
-                committed = ingest.pipeline.admit(decoded.to_batch())  # sampling, then the sink
+                committed = ingest.pipeline.admit(batch)  # sampling, then the sink
             except QueueFullError as exc:
                 ingest.refused_requests += 1
                 self._fail(503, str(exc), content_type)
@@ -245,6 +255,7 @@ class OtlpTracesHandler(RequestHandler):
             if committed.future is None:
                 # Held by sampling until the trace is decided (or nothing to store): the
                 # answer cannot wait for that.
+                ingest.observe(batch)
                 ingest.accepted_spans += decoded.spans
                 ingest.rejected_spans += decoded.rejected
                 self._answer(decoded, content_type)
@@ -255,6 +266,7 @@ class OtlpTracesHandler(RequestHandler):
                 decoded.spans -= left_out
                 decoded.rejected += left_out
                 decoded.error = decoded.error or getattr(stored, "error", "") or "spans could not be stored"
+            ingest.observe(batch)
         except DecodeError as exc:
             self._fail(400, str(exc), content_type)
             return

@@ -145,6 +145,8 @@ def banner(server: Server, db: object) -> list[str]:
         base = f"http://[{reach}]:{server.port}" if ":" in reach else f"http://{reach}:{server.port}"
     lines.append(f"  app and API: {base}/")
     lines.append(f"  OTLP/HTTP:   {base}/v1/traces  (protobuf or JSON)")
+    lines.append(f"  proxy:       {base}/proxy/openai/v1 and {base}/proxy/anthropic  (recorded calls)")
+    lines.append(f"  metrics:     {base}/metrics  (Prometheus)")
     if access.token:
         lines.append(f"  token:       {access.token}")
         lines.append(f"  browser:     {access.app_url(base)}  (opens the app once, then a cookie keeps the token)")

@@ -11,8 +11,9 @@ before any handler sees it, in this order:
    allows (``WORKBENCH_ALLOWED_ORIGINS``, for browser OTel exporters), which also gets the
    CORS headers and its preflight answered.
 3. **Token.** With a token (required when listening beyond loopback), a request must present
-   it: ``Authorization: Bearer <token>``, the cookie a browser gets from ``?token=<token>``,
-   or ``?token=`` itself. Otherwise 401.
+   it: ``Authorization: Bearer <token>``, ``X-Workbench-Token: <token>`` (for the recording
+   proxy, whose callers send their provider's key in ``Authorization``), the cookie a
+   browser gets from ``?token=<token>``, or ``?token=`` itself. Otherwise 401.
 4. **Writes.** A ``POST``, ``PUT`` or ``PATCH`` must say it carries JSON or protobuf, which a
    web page cannot send to another origin without the browser asking first (a preflight,
    refused above). Otherwise 415.
@@ -288,6 +289,11 @@ class Access:
     def _presented_token(self, request: httputil.HTTPServerRequest) -> str | None:
         if self.token is None:
             return None
+        # The recording proxy's callers send the provider's key in Authorization: this one
+        # carries workbench's own token beside it.
+        own = (request.headers.get("X-Workbench-Token") or "").strip()
+        if own:
+            return own
         scheme, _, value = (request.headers.get("Authorization") or "").strip().partition(" ")
         if scheme.lower() == "bearer" and value.strip():
             return value.strip()

@@ -40,7 +40,9 @@ from workbench.server.admission import Admission
 from workbench.server.api import api_handlers
 from workbench.server.decode import remove_orphan_spools
 from workbench.server.logs import OtlpLogsHandler
+from workbench.server.metrics import Metrics, MetricsHandler
 from workbench.server.otlp import Ingest, OtlpTracesHandler
+from workbench.server.proxy import Proxy, proxy_handlers
 from workbench.server.security import Access, Guard
 from workbench.store import Store
 from workbench.store.holder import forget_holder, write_holder
@@ -191,6 +193,13 @@ class Server:
             sampling=sampling_policy(sampling),
             max_inflight_bytes=config.get("inflight_mb") << 20,
         )
+        self.proxy = Proxy(
+            self.ingest,
+            {"openai": config.get("proxy_openai_url"), "anthropic": config.get("proxy_anthropic_url")},
+            config.get("proxy_timeout_s"),
+        )
+        self.metrics = Metrics(config.get("metrics_label_values"), ingest_counters=self.ingest_counters)
+        self.ingest.observers.append(self.metrics.observe)
         # What a server killed with kill -9 left behind (its decode workers exit by themselves).
         remove_orphan_spools()
         self._release: PeriodicCallback | None = None
@@ -263,6 +272,20 @@ class Server:
             "uptime_s": round(time.time() - self.started_at, 1),
         }
 
+    def ingest_counters(self) -> dict[str, Any]:
+        """The ingest counters ``/metrics`` shows: cheap to read, no query of the store."""
+        writer = self.store.writer
+        sampler = self.ingest.sampler
+        return {
+            "accepted_spans": self.ingest.accepted_spans,
+            "rejected_spans": self.ingest.rejected_spans,
+            "refused_requests": self.ingest.refused_requests + (self._admission.refused if self._admission else 0),
+            "queued_spans": writer.queued_spans if writer else 0,
+            "sampling_dropped_spans": sampler.sampler.stats()["dropped_spans"] if sampler else 0,
+            "redacted": dict(self.ingest.redacted),
+            "proxy_requests": dict(self.proxy.requests),
+        }
+
     def handlers(self) -> list[tuple[Any, ...]]:
         """Every Tornado route except the app's."""
         if self.read_only_source is not None:
@@ -275,6 +298,8 @@ class Server:
             *api_handlers(self.reader, self.read_executor, self.info),
             (r"/v1/logs", OtlpLogsHandler, {"ingest": self.ingest, "access": self.access}),
             (r"/mcp/?", McpHandler, {"endpoint": self.mcp}),
+            (r"/metrics", MetricsHandler, {"metrics": self.metrics, "executor": self.read_executor}),
+            *proxy_handlers(self.proxy),
         ]
 
     def _check_app(self) -> None:
@@ -391,6 +416,7 @@ class Server:
                 await asyncio.sleep(0.02)
             if self.ingest.budget.requests > 0:
                 logger.warning("stopping with %d OTLP requests unanswered", self.ingest.budget.requests)
+            await self.proxy.drain()  # record the calls already answered
             await self._http.close_all_connections()
 
     def start(self) -> Server:
