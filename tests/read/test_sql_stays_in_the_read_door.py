@@ -9,7 +9,8 @@ import re
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[2] / "workbench"
-DOORS = ("read", "store")
+# spark/ is the read door of a Spark session: its queries are Spark SQL over a lake's DataFrames.
+DOORS = ("read", "store", "spark")
 # SQL keywords as the project writes them (upper case), or any table read from, in any case.
 SQL = re.compile(
     r"\bSELECT\b|(?i:\bfrom\s+(spans|documents|embeddings|annotations|corpus|drift_\w+|workbench_\w+)\b)"

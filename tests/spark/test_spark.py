@@ -102,7 +102,7 @@ def test_latency_errors_tokens_and_sessions_equal_duckdbs(spark, lake):
     spark_lake = Lake(spark, lake)
 
     def duck(sql: str) -> list[dict]:
-        table = reader.sql(sql)
+        table = reader.query(sql)
         return table.to_pylist()
 
     latency = duck("""SELECT name, model_name, count(*) AS spans, quantile_cont(latency_ms, 0.5) AS p50_ms,

@@ -133,5 +133,7 @@ def run_sql(store: Any, query: str, params: Sequence[Any] | None = None, limits:
     Raises:
         SqlError: The query is refused, ran past its deadline, or failed.
     """
-    store._sync()  # what this process's collectors hold is read too
+    sync = getattr(store, "_sync", None)  # a lake has no collectors of this process
+    if sync is not None:
+        sync()  # what this process's collectors hold is read too
     return run_guarded(store.db, query, params, relations=RELATIONS, limits=limits, prepare=_prepare(store))
