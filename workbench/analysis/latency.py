@@ -21,7 +21,9 @@ from workbench.read import Reader, Selection
 
 __all__ = [
     "GROUPS",
+    "RANKS",
     "bucket_width",
+    "group_latency",
     "latency_over_time",
     "latency_summary",
     "llm_timing_summary",
@@ -34,9 +36,26 @@ __all__ = [
 GROUPS: dict[str, str] = {
     "none": "'all'",
     "name": "s.name",
-    "model": "coalesce(s.model_name, '(no model)')",
+    "model": "s.model_name",
+    "tool": "coalesce(s.tool_name, s.name)",
     "kind": "s.span_kind",
     "project": "s.project",
+}
+
+# Groups that belong to some spans only (model calls, tool calls): the spans without one are
+# left out, and a trace belongs to each group its spans have (its models, the tools it called).
+_SPAN_GROUPS: dict[str, str] = {
+    "model": "s.model_name IS NOT NULL",
+    "tool": "s.span_kind = 'TOOL'",
+}
+
+#: What the groups can be ranked by: a percentile of their latency, or their size.
+RANKS: dict[str, str] = {
+    "p50": "quantile_cont(latency_ms, 0.5) DESC NULLS LAST",
+    "p95": "quantile_cont(latency_ms, 0.95) DESC NULLS LAST",
+    "p99": "quantile_cont(latency_ms, 0.99) DESC NULLS LAST",
+    "max": "max(latency_ms) DESC NULLS LAST",
+    "count": "count(*) DESC",
 }
 
 _WIDTHS = (
@@ -117,13 +136,20 @@ def latency_over_time(
     project: Project = None,
     width: dt.timedelta | None = None,
     max_groups: int = 8,
+    rank: str = "p95",
 ) -> pd.DataFrame:
     """p50/p95/p99 latency per time bucket and group.
 
     Args:
-        by: Group by ``none``, ``name``, ``model``, ``kind`` or ``project`` (see :data:`GROUPS`).
+        by: Group by ``none``, ``name``, ``model``, ``tool``, ``kind`` or ``project`` (see
+            :data:`GROUPS`). By ``model`` or ``tool``, only the spans that have one are measured
+            (model calls, tool calls); at the ``traces`` level a trace counts once in each
+            model it called (or tool it used), and traces that called none are left out.
         width: The bucket width; by default chosen from the time range (:func:`bucket_width`).
-        max_groups: The busiest groups are kept; the rest are summed up as ``other``.
+        max_groups: The slowest groups by ``rank`` are kept; the rest are summed up as ``other``.
+        rank: What makes a group one of the kept ones (see :data:`RANKS`): a percentile of its
+            latency over the whole range (by default the tail, ``p95``, so the slowest group
+            is never folded into ``other``), or ``count`` for the busiest.
 
     Returns:
         Columns ``bucket`` (start of the bucket, UTC), ``bucket_end``, ``group``, ``count``,
@@ -131,6 +157,8 @@ def latency_over_time(
     """
     if by not in GROUPS:
         raise FilterError(f"Cannot group latency by {by!r}; choose one of {', '.join(GROUPS)}.")
+    if rank not in RANKS:
+        raise FilterError(f"Cannot rank latency groups by {rank!r}; choose one of {', '.join(RANKS)}.")
     where = _scope(level, Selection.of(filter, start, end, project))
     if width is None:
         first, last = reader.rows(
@@ -139,10 +167,21 @@ def latency_over_time(
         width = bucket_width(first, last)
     micros = int(width / dt.timedelta(microseconds=1))
     group = GROUPS[by]
+    only = _SPAN_GROUPS.get(by)
+    if only is None:
+        measured = f"""SELECT {group} AS grp, s.start_time, s.latency_ms, {_failed(level)} AS failed
+                       FROM spans s WHERE {where.sql}"""
+    elif level == "spans":
+        measured = f"""SELECT {group} AS grp, s.start_time, s.latency_ms, {_failed(level)} AS failed
+                       FROM spans s WHERE {where.sql} AND {only}"""
+    else:
+        measured = f"""SELECT u.grp, s.start_time, s.latency_ms, {_failed(level)} AS failed
+                       FROM spans s JOIN (SELECT DISTINCT s.trace_id, {group} AS grp FROM spans s WHERE {only}) u
+                         ON u.trace_id = s.trace_id
+                       WHERE {where.sql}"""
     sql = f"""
-        WITH m AS (SELECT {group} AS grp, s.start_time, s.latency_ms, {_failed(level)} AS failed
-                   FROM spans s WHERE {where.sql}),
-        top AS (SELECT grp FROM m GROUP BY grp ORDER BY count(*) DESC, grp LIMIT ?),
+        WITH m AS ({measured}),
+        top AS (SELECT grp FROM m GROUP BY grp ORDER BY {RANKS[rank]}, count(*) DESC, grp LIMIT ?),
         g AS (
             SELECT time_bucket(to_microseconds(?::BIGINT), m.start_time) AS bucket,
                    CASE WHEN m.grp IN (SELECT grp FROM top) THEN coalesce(m.grp, '(none)') ELSE 'other' END AS "group",
@@ -157,6 +196,33 @@ def latency_over_time(
     """
     params = [*where.params, int(max_groups), micros, micros]
     return reader.sql(sql, params).to_pandas()
+
+
+def group_latency(
+    reader: Reader,
+    filter: str | None = None,
+    *,
+    by: str = "tool",
+    level: str = "spans",
+    start: Any = None,
+    end: Any = None,
+    project: Project = None,
+    rank: str = "p95",
+    limit: int = 10,
+) -> pd.DataFrame:
+    """Each group's count, errors and p50/p95/p99/max latency over the whole range, slowest first.
+
+    Groups as :func:`latency_over_time` makes them (``by`` and ``level`` alike).
+
+    Returns:
+        Columns ``group``, ``count``, ``errors``, ``p50``, ``p95``, ``p99`` and ``max``, ranked
+        by ``rank`` (see :data:`RANKS`), at most ``limit`` rows.
+    """
+    frame = latency_over_time(reader, filter, by=by, level=level, start=start, end=end, project=project,
+                              width=dt.timedelta(days=365_000), max_groups=max(int(limit), 1), rank=rank)
+    frame = frame[frame["group"] != "other"].drop(columns=["bucket", "bucket_end"])
+    key = "count" if rank == "count" else rank
+    return frame.sort_values([key, "count"], ascending=False, na_position="last").head(limit).reset_index(drop=True)
 
 
 def _llm_where(selection: Selection) -> Any:

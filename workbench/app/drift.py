@@ -201,7 +201,7 @@ class DriftView(PageView):
             label("colour by"), select("color_by", {v: k for k, v in COLOR_BY.items()}, 140),
             sizing_mode="stretch_width", margin=(0, 5),
         )
-        self._status = pn.pane.HTML(status_line(), stylesheets=[CSS], height=20, margin=(0, 10),
+        self._status = pn.pane.HTML(status_line(), stylesheets=[CSS], min_height=20, margin=(0, 10),
                                     sizing_mode="stretch_width")
         self._progress = pn.indicators.Progress(value=0, max=100, width=220, height=12, visible=False,
                                                 margin=(4, 10), bar_color="primary")
@@ -376,7 +376,7 @@ class DriftView(PageView):
             step = pd.Timedelta(hours=1) if result.bucket == "hour" else pd.Timedelta(days=1)
             frame = timeline.assign(bucket=timeline["time"], bucket_end=timeline["time"] + step,
                                     group=timeline["source"])
-            figure = lines_over_time(frame, value="adjusted", title="", y_label="distance")
+            figure = lines_over_time(frame, value="adjusted", title="", y_label="distance", dimension="source")
             figure.yaxis.formatter = NumeralTickFormatter(format="0.00")
             self._timeline.object = figure
         else:

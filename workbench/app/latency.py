@@ -12,6 +12,7 @@ import param
 
 from workbench.analysis.latency import (
     GROUPS,
+    group_latency,
     latency_over_time,
     latency_summary,
     llm_timing_summary,
@@ -29,7 +30,8 @@ from workbench.errors import WorkbenchError
 __all__ = ["LatencyView"]
 
 _SELF_TIME_TRACES = 5_000
-_GROUP_LABELS = {"Nothing": "none", "Span name": "name", "Model": "model", "Kind": "kind", "Project": "project"}
+_GROUP_LABELS = {"Nothing": "none", "Span name": "name", "Model": "model", "Tool": "tool", "Kind": "kind",
+                 "Project": "project"}
 
 
 def _cards(summary: dict[str, Any], noun: str) -> str:
@@ -65,9 +67,29 @@ def _slowest_html(frame: pd.DataFrame) -> str:
             "<th class='num'>Spans</th><th>Models</th><th>Input</th></tr>" + "".join(rows) + "</table>")
 
 
+def _tools_html(frame: pd.DataFrame) -> str:
+    """Tool calls by tool, slowest tail first; each tool links to its calls, slowest first."""
+    if frame.empty:
+        return "<div class='wb-muted'>No tool calls.</div>"
+    rows = []
+    for r in frame.itertuples(index=False):
+        condition = f"span_kind == 'TOOL' and (tool_name == {str(r.group)!r} or name == {str(r.group)!r})"
+        link = href("traces", mode="spans", filter=condition, sort="latency_ms", descending="true")
+        errors = f"<span class='wb-error-text'>{fmt_count(r.errors)}</span>" if r.errors else "0"
+        rows.append(
+            f"<tr><td><a class='wb-tool-link' href='{esc(link)}'>{esc(r.group)}</a></td>"
+            f"<td class='num'>{fmt_count(r.count)}</td><td class='num'>{errors}</td>"
+            f"<td class='num'>{esc(fmt_ms(r.p50))}</td><td class='num'>{esc(fmt_ms(r.p95))}</td>"
+            f"<td class='num'><b>{esc(fmt_ms(r.p99))}</b></td><td class='num'>{esc(fmt_ms(r.max))}</td></tr>")
+    return ("<table class='wb-list wb-tools'><tr><th>Tool</th><th class='num'>Calls</th><th class='num'>Errors</th>"
+            "<th class='num'>p50</th><th class='num'>p95</th><th class='num'>p99</th><th class='num'>max</th></tr>"
+            + "".join(rows) + "</table>")
+
+
 def _models_html(frame: pd.DataFrame) -> str:
     if frame.empty:
         return "<div class='wb-muted'>No LLM calls.</div>"
+    frame = frame.sort_values(["latency_p95", "calls"], ascending=False, na_position="last")  # slowest first
     rows = "".join(
         f"<tr><td>{esc(r.model_name)}</td><td class='num'>{fmt_count(r.calls)}</td>"
         f"<td class='num'>{esc(fmt_ms(r.ttft_p50))}</td><td class='num'>{esc(fmt_ms(r.ttft_p95))}</td>"
@@ -106,7 +128,7 @@ class LatencyView(PageView):
         self._level.param.watch(lambda e: setattr(self, "level", e.new), "value")
         self._by.param.watch(lambda e: setattr(self, "by", e.new), "value")
         self._percentile.param.watch(lambda e: setattr(self, "percentile", e.new), "value")
-        self._status = pn.pane.HTML(status_line(), stylesheets=[CSS], height=20, margin=(0, 10),
+        self._status = pn.pane.HTML(status_line(), stylesheets=[CSS], min_height=20, margin=(0, 10),
                                     sizing_mode="stretch_width")
         self._cards = pn.pane.HTML("", stylesheets=[CSS], sizing_mode="stretch_width", margin=(4, 10), height=62)
         self._over_time = pn.pane.Bokeh(None, sizing_mode="stretch_width", height=300, margin=(4, 10))
@@ -115,6 +137,8 @@ class LatencyView(PageView):
         self._speed = pn.pane.Bokeh(None, sizing_mode="stretch_width", height=220, margin=(4, 6))
         self._self_time = pn.pane.Bokeh(None, sizing_mode="stretch_width", height=260, margin=(4, 6))
         self._models = pn.pane.HTML("", stylesheets=[CSS], sizing_mode="stretch_width", margin=(4, 6))
+        self._tools = LinkedHTML(on_link=lambda page, params: self.link(page, **params),
+                                 sizing_mode="stretch_width", margin=(4, 6))
         self._slowest = LinkedHTML(on_link=lambda page, params: self.link(page, **params),
                                    sizing_mode="stretch_width", margin=(4, 10))
         self.param.watch(lambda *_: self.refresh(), ["level", "by", "percentile"])
@@ -141,7 +165,9 @@ class LatencyView(PageView):
             pn.Row(
                 pn.Column(self._self_time_note, self._self_time,
                           sizing_mode="stretch_width", margin=0),
-                pn.Column(heading("By model"), self._models, sizing_mode="stretch_width", margin=0),
+                pn.Column(heading("By model", "slowest p95 first"), self._models,
+                          heading("Tools", "slowest p95 first; a tool lists its calls, slowest first"), self._tools,
+                          sizing_mode="stretch_width", margin=0),
                 sizing_mode="stretch_width", margin=(0, 4),
             ),
             heading("Slowest traces"),
@@ -164,7 +190,9 @@ class LatencyView(PageView):
         try:
             out.update(
                 summary=latency_summary(self.reader, selection, level=self.level),
-                over_time=latency_over_time(self.reader, selection, by=self.by, level=self.level),
+                over_time=latency_over_time(self.reader, selection, by=self.by, level=self.level,
+                                            rank=self.percentile),
+                tools=group_latency(self.reader, selection, by="tool", level="spans", rank="p95"),
                 timings=llm_timings(self.reader, selection),
                 by_model=llm_timing_summary(self.reader, selection),
                 self_time=self_time_by_kind(self.reader, selection, max_traces=_SELF_TIME_TRACES),
@@ -205,7 +233,8 @@ class LatencyView(PageView):
         else:
             frame = over_time.rename(columns={value: "value"})
             title = f"{noun.title()} latency, {value}, by {by}"
-        self._over_time.object = lines_over_time(frame, value="value", title=title, on_tap=self._bucket_tapped)
+        self._over_time.object = lines_over_time(frame, value="value", title=title, on_tap=self._bucket_tapped,
+                                                 dimension=by if by != "none" else "percentile")
         ttft = timings["ttft_ms"].dropna().to_numpy(dtype=float)
         last = timings["latency_ms"].dropna().to_numpy(dtype=float)
         speed = timings["output_tokens_per_s"].dropna().to_numpy(dtype=float)
@@ -224,6 +253,7 @@ class LatencyView(PageView):
             "Where the time goes", "self time summed by span kind"
             + (f", over the latest {_SELF_TIME_TRACES:,} traces" if sampled else ""))
         self._models.object = _models_html(data["by_model"])
+        self._tools.html = _tools_html(data["tools"])
         self._slowest.html = _slowest_html(data["slowest"])
 
     def _bucket_tapped(self, row: dict[str, Any]) -> None:
@@ -236,8 +266,9 @@ class LatencyView(PageView):
             params["model"] = group
         elif self.by == "project" and group != "other":
             params["project"] = group
-        elif self.by == "name" and group != "other":
-            condition = f"name == {group!r}"
+        elif self.by in ("name", "tool") and group != "other":
+            condition = (f"name == {group!r}" if self.by == "name"
+                         else f"span_kind == 'TOOL' and (tool_name == {group!r} or name == {group!r})")
             params["filter"] = f"({self.scope.filter}) and {condition}" if self.scope.filter else condition
         self.scope.set_window(str(row["start"]), str(row["bucket_end"]))
         self.link("traces", **params)

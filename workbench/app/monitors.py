@@ -143,7 +143,7 @@ class MonitorsView(PageView):
         self._quiet.param.watch(lambda e: setattr(self, "show_quiet", e.new), "value")
         self._again = pn.widgets.Button(label="Check again", color="primary", width=120, margin=(5, 5))
         self._again.on_click(lambda _: self.refresh())
-        self._status = pn.pane.HTML(status_line(), stylesheets=[CSS], height=20, margin=(0, 10),
+        self._status = pn.pane.HTML(status_line(), stylesheets=[CSS], min_height=20, margin=(0, 10),
                                     sizing_mode="stretch_width")
         self._cards = pn.pane.HTML("", stylesheets=[CSS], margin=(4, 10), sizing_mode="stretch_width")
         self._list = LinkedHTML(on_link=self._follow, sizing_mode="stretch_width", margin=(4, 8),

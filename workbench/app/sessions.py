@@ -100,7 +100,7 @@ class SessionsView(PageView):
             search=e.new.strip(), page_no=1), "value")
         self._order = pn.widgets.Select(options=_ORDERS, value=self.order, width=150, margin=(5, 5))
         self._order.param.watch(lambda e: e.new != self.order and self.param.update(order=e.new, page_no=1), "value")
-        self._status = pn.pane.HTML(status_line(), stylesheets=[CSS], height=20, margin=(0, 10),
+        self._status = pn.pane.HTML(status_line(), stylesheets=[CSS], min_height=20, margin=(0, 10),
                                     sizing_mode="stretch_width")
         self._list = LinkedHTML(on_link=self._follow, sizing_mode="stretch_width", margin=(4, 8))
         self._turns = LinkedHTML(on_link=self._follow, sizing_mode="stretch_width", margin=(4, 8))

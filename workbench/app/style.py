@@ -6,7 +6,9 @@ component (``stylesheets=[CSS]``) rather than set once on the page.
 
 from __future__ import annotations
 
-__all__ = ["CSS", "KIND_COLORS", "PAGE_CSS", "STATUS_COLORS", "kind_color"]
+import threading
+
+__all__ = ["CSS", "KIND_COLORS", "PAGE_CSS", "PALETTE", "STATUS_COLORS", "color_of", "kind_color"]
 
 KIND_COLORS = {
     "LLM": "#7c3aed",
@@ -34,6 +36,42 @@ def kind_color(kind: str | None) -> str:
     return KIND_COLORS.get(str(kind or "UNKNOWN").upper(), KIND_COLORS["UNKNOWN"])
 
 
+#: The colours given to the values of a chart's groups, in order of first use.
+PALETTE = ("#2563eb", "#d97706", "#059669", "#db2777", "#7c3aed", "#0891b2", "#65a30d", "#dc2626", "#0f766e",
+           "#9333ea", "#ca8a04", "#be123c", "#4f46e5", "#ea580c", "#0284c7", "#16a34a")
+#: Groups that stand for "the rest" or "nothing": grey wherever they appear.
+_MUTED = {"other": "#94a3b8", "(no model)": "#cbd5e1", "(none)": "#cbd5e1", "(no value)": "#cbd5e1", "": "#cbd5e1"}
+#: Fixed colours of some dimensions' values.
+_FIXED: dict[str, dict[str, str]] = {
+    "kind": KIND_COLORS,
+    "status": STATUS_COLORS,
+    "percentile": {"p50": "#2563eb", "p95": "#d97706", "p99": "#dc2626"},
+    "source": {"primary": "#2563eb", "reference": "#94a3b8", "corpus": "#059669"},
+}
+_assigned: dict[str, dict[str, str]] = {}
+_assigned_lock = threading.Lock()
+
+
+def color_of(value: object, dimension: str = "") -> str:
+    """The one colour of ``value`` of ``dimension`` (``"model"``, ``"prompt_version"``...), in every chart.
+
+    A value keeps the colour it was first given for as long as the process runs, so the same
+    model (say) has the same colour in every chart of a page and on every page that groups
+    by models. Distinct values get distinct colours until the palette runs out.
+    """
+    text = str(value)
+    fixed = _FIXED.get(dimension, {})
+    if text in fixed or text.upper() in fixed:
+        return fixed.get(text) or fixed[text.upper()]
+    if text in _MUTED:
+        return _MUTED[text]
+    with _assigned_lock:
+        colors = _assigned.setdefault(dimension, {})
+        if text not in colors:
+            colors[text] = PALETTE[len(colors) % len(PALETTE)]
+        return colors[text]
+
+
 # The stylesheet of every HTML fragment the app renders.
 CSS = f"""
 :host {{ font-family: {FONT}; font-size: 13px; color: #1e293b; }}
@@ -41,6 +79,12 @@ a {{ color: {ACCENT}; text-decoration: none; }}
 a:hover {{ text-decoration: underline; }}
 .wb-muted {{ color: #64748b; }}
 .wb-error-text {{ color: #b91c1c; }}
+.wb-error-box {{ color: #991b1b; background: #fef2f2; border: 1px solid #fecaca; border-radius: 4px; padding: 4px 8px;
+                max-width: 100%; box-sizing: border-box; overflow-wrap: anywhere; }}
+.wb-error-box details summary {{ cursor: pointer; color: #b91c1c; font-size: 12px; }}
+.wb-error-full {{ max-height: 160px; overflow: auto; font-size: 12px; padding-top: 2px; }}
+pre.wb-caret {{ font-family: {MONO}; font-size: 12px; margin: 3px 0; overflow-x: auto; white-space: pre; }}
+.wb-caret-mark {{ color: #dc2626; font-weight: 700; }}
 .wb-mono {{ font-family: {MONO}; font-size: 12px; }}
 .wb-pre {{ font-family: {MONO}; font-size: 12px; white-space: pre-wrap; word-break: break-word;
           margin: 0; padding: 6px 8px; background: #f8fafc; border: 1px solid #e2e8f0; border-radius: 4px; }}

@@ -270,7 +270,7 @@ class TracesView(PageView):
         self.param.watch(self._live_changed, "live")
         self._live_callback: Any = None
         self._status_line = pn.pane.HTML(status_line(), stylesheets=[CSS], sizing_mode="stretch_width",
-                                         margin=(0, 10), height=20)
+                                         margin=(0, 10), min_height=20)
         self._table = LinkedHTML(on_link=self._follow, sizing_mode="stretch_both", min_height=240,
                                  css_classes=["wb-scroll"], margin=(0, 10),
                                  styles={"border": "1px solid #e2e8f0", "border-radius": "6px"})
