@@ -63,10 +63,6 @@ def legend_outside(fig: Any, *, clickable: bool = True) -> Any:
     legend.margin = 4
     if clickable:
         legend.click_policy = "hide"
-        legend.title = "click to hide or show" if count > 1 else None
-        legend.title_text_font_size = "10px"
-        legend.title_text_color = "#94a3b8"
-        legend.title_location = "left"
     return fig
 
 
@@ -94,6 +90,10 @@ def lines_over_time(
     fig.yaxis.axis_label = y_label
     fig.xaxis.axis_label = "UTC"  # buckets are UTC hours and days, whatever zone the tables show
     groups = list(dict.fromkeys(frame["group"])) if len(frame) else []
+    if dimension != "percentile" and len(groups) > 1:
+        # The legend reads slowest first, and "other" last.
+        peak = frame.groupby("group")[value].max()
+        groups.sort(key=lambda g: (g == "other", -float(peak.get(g, 0) or 0)))
     renderers = []
     for group in groups:
         part = frame[frame["group"] == group]

@@ -91,7 +91,13 @@ class LinkedHTML(JSComponent):
 _WATERFALL_CSS = CSS + """
 :host { display: block; }
 .wf { height: 100%; overflow: auto; border: 1px solid #e2e8f0; border-radius: 6px; background: white; position: relative; }
-.wf-row { display: grid; grid-template-columns: minmax(240px, 38%) 72px 72px 1fr; align-items: center;
+.wf-wrap { height: 100%; display: flex; flex-direction: column; gap: 4px; }
+.wf-search { display: flex; gap: 6px; align-items: center; font-size: 12px; color: #64748b; }
+.wf-search input { flex: 0 1 280px; font: inherit; font-size: 12px; padding: 3px 8px; border: 1px solid #cbd5e1;
+                   border-radius: 4px; color: #0f172a; }
+.wf-search label { display: flex; gap: 3px; align-items: center; cursor: pointer; white-space: nowrap; }
+.wf-wrap > .wf { flex: 1 1 auto; min-height: 0; }
+.wf-row { display: grid; grid-template-columns: minmax(240px, 34%) 68px 62px 58px 70px 1fr; align-items: center;
           height: 24px; border-bottom: 1px solid #f1f5f9; cursor: pointer; }
 .wf-row:hover { background: #f8fafc; }
 .wf-row.sel { background: #e0ecff; }
@@ -120,6 +126,14 @@ _WATERFALL_CSS = CSS + """
 .wf-tools { display: flex; gap: 6px; align-items: center; font-weight: 500; }
 .wf-tools a { cursor: pointer; font-weight: 500; }
 .wf-err { color: #dc2626; font-size: 12px; }
+.wf-num.tok, .wf-num.cost { color: #475569; }
+.wf-num .sub { color: #94a3b8; }
+.wf-hid-err { flex: 0 0 auto; font-size: 10px; font-weight: 700; color: white; background: #dc2626; border-radius: 8px;
+              padding: 0 5px; line-height: 15px; margin-left: 4px; }
+.wf-row.hit { background: #fef9c3; }
+.wf-row.hit.sel { background: #e0ecff; box-shadow: inset 3px 0 0 #ca8a04; }
+.wf-row.dim .wf-name, .wf-row.dim .wf-num { opacity: .45; }
+.wf-row.gone { display: none; }
 """
 
 
@@ -162,6 +176,18 @@ class Waterfall(JSComponent):
       return m + "m " + String(Math.round(s - m * 60)).padStart(2, "0") + "s";
     }
 
+    function tokens(n) {
+      if (n == null) return "";
+      return n >= 10000 ? (n / 1000).toFixed(n >= 100000 ? 0 : 1) + "k" : n.toLocaleString("en-US");
+    }
+
+    function money(v) {
+      if (v == null) return "";
+      if (v === 0) return "$0";
+      if (v < 0.000001) return "<$0.000001";
+      return "$" + (v < 0.01 ? Number(v.toPrecision(3)).toFixed(6).replace(/0+$/, "") : v < 1 ? v.toFixed(3) : v.toFixed(2));
+    }
+
     function ticks(total) {
       if (!(total > 0)) return [0];
       const raw = total / 5;
@@ -173,20 +199,34 @@ class Waterfall(JSComponent):
     }
 
     export function render({ model }) {
+      const wrap = document.createElement("div");
+      wrap.className = "wf-wrap";
+      const bar = document.createElement("div");
+      bar.className = "wf-search";
+      bar.innerHTML = '<input type="search" class="wf-find" placeholder="search this trace: name, model, tool, text" ' +
+        'aria-label="search this trace"><label><input type="checkbox" class="wf-only"> only matches</label>' +
+        '<span class="wf-hits"></span>';
       const box = document.createElement("div");
       box.className = "wf";
+      wrap.append(bar, box);
+      const find = bar.querySelector(".wf-find"), only = bar.querySelector(".wf-only"), hitsEl = bar.querySelector(".wf-hits");
       const collapsed = new Set();
       let rowEls = new Map();
+      let byId = new Map();
+      let hits = [];
 
       function draw() {
         const rows = model.rows || [];
+        byId = new Map(rows.map((r) => [r.id, r]));
         const total = model.total_ms > 0 ? model.total_ms : 1;
         const pct = (v) => Math.max(0, Math.min(100, (v / total) * 100));
         const errors = rows.filter((r) => r.status === "ERROR").length;
         let html = '<div class="wf-row wf-head"><div class="wf-name wf-tools">Span &middot; ' + rows.length +
           (errors ? ' <span class="wf-err">&middot; ' + errors + ' error' + (errors > 1 ? 's' : '') + '</span>' : '') +
           ' &middot; <a data-act="expand">expand all</a> <a data-act="collapse">collapse all</a></div>' +
-          '<div class="wf-num">Duration</div><div class="wf-num self">Self</div><div class="wf-axis">';
+          '<div class="wf-num">Duration</div><div class="wf-num self">Self</div>' +
+          '<div class="wf-num tok" title="tokens of this call; in grey, of its subtree">Tokens</div>' +
+          '<div class="wf-num cost" title="cost of this call; in grey, of its subtree">Cost</div><div class="wf-axis">';
         for (const t of ticks(total)) {
           html += '<span class="wf-tick" style="left:' + pct(t) + '%">' + fmt(t) + '</span>';
         }
@@ -201,18 +241,23 @@ class Waterfall(JSComponent):
           const title = esc(r.name) + " (" + esc(r.kind) + ")\\nstarts at +" + fmt(r.offset) + ", takes " + fmt(r.duration) +
                         ", self " + fmt(r.self) + (r.critical ? "\\non the critical path" : "") +
                         (r.status === "ERROR" ? "\\nERROR" : "");
+          const tok = r.tokens != null ? esc(tokens(r.tokens))
+                    : (r.sub_tokens != null ? '<span class="sub">' + esc(tokens(r.sub_tokens)) + '</span>' : "");
+          const cost = r.cost != null ? esc(money(r.cost))
+                     : (r.sub_cost ? '<span class="sub">' + esc(money(r.sub_cost)) + '</span>' : "");
           html += '<div class="' + cls + '" data-id="' + esc(r.id) + '" title="' + title + '">' +
             '<div class="wf-name" style="padding-left:' + (4 + r.depth * 14) + 'px">' + tog +
             '<span class="wf-kind" style="background:' + color + '">' + (ABBR[r.kind] || esc(r.kind)) + '</span>' +
             '<span class="nm">' + (r.status === "ERROR" ? "&#9888; " : "") + esc(r.name) + '</span></div>' +
             '<div class="wf-num">' + fmt(r.duration) + '</div><div class="wf-num self">' + fmt(r.self) + '</div>' +
+            '<div class="wf-num tok">' + tok + '</div><div class="wf-num cost">' + cost + '</div>' +
             '<div class="wf-time"><div class="wf-bar" style="left:' + left + '%;width:' + width + '%;background:' + color + '"></div>' +
             '<span class="wf-lab" style="left:' + Math.min(left + width, 100) + '%">' + fmt(r.duration) + '</span></div></div>';
         }
         box.innerHTML = html;
         rowEls = new Map();
         for (const el of box.querySelectorAll(".wf-row[data-id]")) rowEls.set(el.dataset.id, el);
-        applyCollapse();
+        search(false);
       }
 
       function applyCollapse() {
@@ -220,12 +265,69 @@ class Waterfall(JSComponent):
         for (const r of model.rows || []) {
           if (r.parent && (hidden.has(r.parent) || collapsed.has(r.parent))) hidden.add(r.id);
         }
+        // A folded node says how many of the spans it hides failed.
+        const hiddenErrors = new Map();
+        for (const r of model.rows || []) {
+          if (r.status !== "ERROR" || !hidden.has(r.id)) continue;
+          let p = r.parent;
+          while (p && hidden.has(p)) p = (byId.get(p) || {}).parent;
+          if (p) hiddenErrors.set(p, (hiddenErrors.get(p) || 0) + 1);
+        }
         for (const [id, el] of rowEls) {
           el.classList.toggle("hidden", hidden.has(id));
           const tog = el.querySelector("[data-tog]");
           if (tog) tog.innerHTML = collapsed.has(id) ? "&#9654;" : "&#9660;";
+          const name = el.querySelector(".wf-name");
+          let mark = name.querySelector(".wf-hid-err");
+          const n = hiddenErrors.get(id) || 0;
+          el.classList.toggle("folded-err", n > 0);
+          if (n && !mark) {
+            mark = document.createElement("span");
+            mark.className = "wf-hid-err";
+            name.appendChild(mark);
+          }
+          if (mark) {
+            if (n) {
+              mark.textContent = "\u26a0 " + n;
+              mark.title = n + " hidden span" + (n > 1 ? "s" : "") + " below failed; unfold to see " + (n > 1 ? "them" : "it");
+            } else mark.remove();
+          }
         }
       }
+
+      function search(jump) {
+        const q = find.value.trim().toLowerCase();
+        hits = [];
+        const keep = new Set();
+        for (const r of model.rows || []) {
+          if (q && String(r.text || r.name || "").toLowerCase().includes(q)) {
+            hits.push(r.id);
+            for (let p = r.parent; p; p = (byId.get(p) || {}).parent) {
+              keep.add(p);
+              collapsed.delete(p);  // a match is never hidden in a fold
+            }
+          }
+        }
+        const hitSet = new Set(hits);
+        for (const [id, el] of rowEls) {
+          el.classList.toggle("hit", hitSet.has(id));
+          el.classList.toggle("dim", !!q && !hitSet.has(id));
+          el.classList.toggle("gone", !!q && only.checked && !hitSet.has(id) && !keep.has(id));
+        }
+        hitsEl.textContent = q ? (hits.length ? hits.length + " match" + (hits.length > 1 ? "es" : "") +
+                                   " \u00b7 Enter for the next" : "no match") : "";
+        applyCollapse();
+        if (jump && hits.length) {
+          const at = hits.indexOf(model.selected);
+          const next = hits[(at + 1) % hits.length];
+          model.selected = next;
+          select(next, true);
+        }
+      }
+
+      find.addEventListener("input", () => search(false));
+      find.addEventListener("keydown", (event) => { if (event.key === "Enter") { event.preventDefault(); search(true); } });
+      only.addEventListener("change", () => search(false));
 
       function select(id, scroll) {
         for (const [rid, el] of rowEls) el.classList.toggle("sel", rid === id);
@@ -268,7 +370,7 @@ class Waterfall(JSComponent):
       model.on("selected", () => select(model.selected, true));
       draw();
       setTimeout(() => select(model.selected, true), 0);
-      return box;
+      return wrap;
     }
     """
     )

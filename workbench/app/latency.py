@@ -158,7 +158,8 @@ class LatencyView(PageView):
         )
         self._body = body = pn.Column(
             self._cards,
-            heading("Latency over time", "click a point to list the traces of that bucket, slowest first"),
+            heading("Latency over time", "click a point to list the traces of that bucket, slowest first; "
+                                         "click a legend entry to hide or show its line"),
             self._over_time,
             heading("LLM calls", "time to first token, time to last token, output tokens per second"),
             pn.Row(self._ttft, self._last, self._speed, sizing_mode="stretch_width", margin=(0, 4)),

@@ -85,7 +85,7 @@ def error_html(message: str) -> str:
     if short_text != message:
         parts.append("<details class='wb-error-more'><summary>the whole message</summary>"
                      f"<div class='wb-error-full'>{esc(message)}</div></details>")
-    return f"<div class='wb-error-box' role='alert'>{''.join(parts)}</div>"
+    return f"<div class='wb-error-box wb-error-text' role='alert'>{''.join(parts)}</div>"
 
 
 def _caret(message: str) -> str:
