@@ -23,6 +23,7 @@ from workbench.pricing.money import usd
 
 __all__ = [
     "GridColumn",
+    "copy_button",
     "cost_html",
     "display_zone",
     "error_html",
@@ -37,6 +38,7 @@ __all__ = [
     "is_missing",
     "json_block",
     "local_bound",
+    "markdown_html",
     "pretty_json",
     "short",
     "zone_label",
@@ -263,6 +265,31 @@ def json_block(value: Any, *, limit: int = FOLD_AT) -> str:
     return fold(str(value), limit=limit)
 
 
+def copy_button(text: Any, *, title: str = "copy to the clipboard") -> str:
+    """A small button that copies ``text`` to the clipboard (in :class:`~workbench.app.js_components.LinkedHTML`).
+
+    The text rides in a hidden ``<textarea>`` beside the button, so a long value copies whole
+    even where the page folds it.
+    """
+    if is_missing(text):
+        return ""
+    return (f'<button type="button" class="wb-copy" title="{esc(title)}">copy</button>'
+            f'<textarea class="wb-copy-src" hidden aria-hidden="true">{esc(text)}</textarea>')
+
+
+@functools.lru_cache(maxsize=1)
+def _markdown() -> Any:
+    from markdown_it import MarkdownIt  # comes with panel
+
+    # html=False: HTML in a message is shown as text, never run.
+    return MarkdownIt("commonmark", {"html": False}).enable("table").enable("strikethrough")
+
+
+def markdown_html(text: str) -> str:
+    """``text`` rendered as Markdown, with any HTML in it escaped (shown as text)."""
+    return f"<div class='wb-md'>{_markdown().render(str(text))}</div>"
+
+
 def href(page: str, **params: Any) -> str:
     """The app's URL (a query string) for a page and its parameters, e.g. ``?page=trace&trace_id=...``."""
     query: dict[str, Any] = {"page": page}
@@ -326,20 +353,29 @@ class GridColumn:
 
 
 def grid(columns: Sequence[GridColumn], rows: Sequence[dict[str, Any]], row_hrefs: Sequence[str],
-         *, empty: str = "Nothing matches.") -> str:
+         *, empty: str = "Nothing matches.", name: str = "") -> str:
     """A table whose rows open ``row_hrefs`` when clicked and whose headers sort.
 
-    Cells are one line, cut with an ellipsis, the whole value in their tooltip.
+    Cells are one line, cut with an ellipsis, the whole value in their tooltip. The last
+    column takes the room left (at least its width), so the table fills its box and its last
+    column is never cut at the edge. A table with a ``name`` gets, in the browser, a chooser
+    of the columns shown and widths that can be dragged, both remembered per name (see
+    :class:`~workbench.app.js_components.LinkedHTML`).
     """
     width = sum(c.width for c in columns)
-    cols = "".join(f'<col style="width:{c.width}px">' for c in columns)
+    last = len(columns) - 1
+    cols = "".join(f'<col data-w="{c.width}"' + ("" if i == last else f' style="width:{c.width}px"') + ">"
+                   for i, c in enumerate(columns))
     heads = []
     for c in columns:
-        arrow = {"asc": " \u25b2", "desc": " \u25bc"}.get(c.sorted, "")
-        label = esc(c.label) + arrow
+        arrow = {"asc": "\u25b2", "desc": "\u25bc"}.get(c.sorted, "")
+        # The arrow sits outside the part cut with an ellipsis, so a narrow column keeps it.
+        label = (f'<span class="wb-th"><span class="wb-th-label">{esc(c.label)}</span>'
+                 + (f'<span class="wb-th-arrow">{arrow}</span>' if arrow else "") + "</span>")
         inner = f'<a href="{esc(c.sort_href)}" title="sort by {esc(c.label)}">{label}</a>' if c.sort_href else label
         cls = " ".join(x for x in ("num" if c.numeric else "", "sorted" if c.sorted else "") if x)
-        heads.append(f'<th class="{cls}">{inner}</th>')
+        heads.append(f'<th class="{cls}" data-col="{esc(c.key)}" data-label="{esc(c.label)}">{inner}'
+                     '<span class="wb-grip" title="drag to resize"></span></th>')
     body = []
     for row, link in zip(rows, row_hrefs):
         cells = []
@@ -352,5 +388,6 @@ def grid(columns: Sequence[GridColumn], rows: Sequence[dict[str, Any]], row_href
         body.append(f'<tr data-href="{esc(link)}">{"".join(cells)}</tr>')
     if not body:
         body.append(f'<tr><td colspan="{len(columns)}" class="wb-empty">{esc(empty)}</td></tr>')
-    return (f'<table class="wb-grid" style="width:{width}px"><colgroup>{cols}</colgroup>'
+    named = f' data-grid="{esc(name)}"' if name else ""
+    return (f'<table class="wb-grid"{named} style="width:100%;min-width:{width}px"><colgroup>{cols}</colgroup>'
             f'<thead><tr>{"".join(heads)}</tr></thead><tbody>{"".join(body)}</tbody></table>')

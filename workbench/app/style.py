@@ -113,7 +113,21 @@ h3.wb-h {{ font-size: 13px; font-weight: 600; margin: 14px 0 6px; color: #0f172a
           border-bottom: 1px solid #e2e8f0; padding-bottom: 3px; }}
 h2.wb-title {{ font-size: 16px; font-weight: 600; margin: 0 0 6px; }}
 .wb-msg {{ border: 1px solid #e2e8f0; border-radius: 6px; margin: 0 0 8px; overflow: hidden; }}
-.wb-msg-head {{ padding: 3px 8px; background: #f1f5f9; font-size: 12px; font-weight: 600; display: flex; gap: 8px; }}
+.wb-msg-head {{ padding: 3px 8px; background: #f1f5f9; font-size: 12px; font-weight: 600; display: flex; gap: 8px;
+                align-items: center; }}
+.wb-views {{ margin-left: auto; display: flex; gap: 2px; align-items: center; }}
+.wb-view, .wb-copy {{ font: inherit; font-size: 11px; font-weight: 500; border: 1px solid #cbd5e1; background: white;
+                      color: #475569; border-radius: 3px; padding: 0 5px; line-height: 16px; cursor: pointer; }}
+.wb-view.on {{ background: #1e293b; color: white; border-color: #1e293b; }}
+.wb-copy {{ margin-left: 6px; vertical-align: 1px; }}
+.wb-copy:hover, .wb-view:hover {{ border-color: #64748b; }}
+.wb-copy.done {{ color: #15803d; border-color: #15803d; }}
+.wb-md {{ padding: 4px 10px; background: white; font-size: 13px; line-height: 1.5; overflow-wrap: anywhere; }}
+.wb-md p {{ margin: 4px 0; }}
+.wb-md pre {{ font-family: {MONO}; font-size: 12px; background: #f8fafc; padding: 6px; overflow-x: auto; }}
+.wb-md code {{ font-family: {MONO}; font-size: 12px; }}
+.wb-md table {{ border-collapse: collapse; }}
+.wb-md th, .wb-md td {{ border: 1px solid #e2e8f0; padding: 2px 6px; }}
 .wb-msg .wb-pre {{ border: none; border-radius: 0; background: white; }}
 .wb-role-system .wb-msg-head {{ background: #f1f5f9; color: #475569; }}
 .wb-role-user .wb-msg-head {{ background: #eff6ff; color: #1d4ed8; }}
@@ -147,7 +161,21 @@ table.wb-grid {{ border-collapse: separate; border-spacing: 0; table-layout: fix
 table.wb-grid th {{ position: sticky; top: 0; z-index: 1; background: #f8fafc; border-bottom: 1px solid #cbd5e1;
                    text-align: left; padding: 6px 8px; font-weight: 600; color: #334155; white-space: nowrap;
                    overflow: hidden; text-overflow: ellipsis; }}
-table.wb-grid th a {{ color: inherit; }}
+table.wb-grid th a {{ color: inherit; display: block; }}
+table.wb-grid th .wb-th {{ display: flex; min-width: 0; }}
+table.wb-grid th.num .wb-th {{ justify-content: flex-end; }}
+table.wb-grid th .wb-th-label {{ overflow: hidden; text-overflow: ellipsis; min-width: 0; }}
+table.wb-grid th .wb-th-arrow {{ flex: none; padding-left: 3px; }}
+table.wb-grid .wb-grip {{ position: absolute; top: 0; right: 0; width: 6px; height: 100%; cursor: col-resize; }}
+table.wb-grid .wb-grip:hover, table.wb-grid .wb-grip.on {{ background: #93c5fd; }}
+.wb-cols {{ position: sticky; left: 0; z-index: 3; font-size: 12px; color: #475569; margin: 2px 0 2px 2px;
+           display: inline-block; }}
+.wb-cols > summary {{ cursor: pointer; user-select: none; padding: 1px 4px; }}
+.wb-cols-menu {{ position: absolute; background: white; border: 1px solid #cbd5e1; border-radius: 4px;
+                padding: 6px 10px; box-shadow: 0 4px 12px rgba(15, 23, 42, .12); display: grid;
+                grid-template-columns: repeat(2, auto); gap: 2px 14px; white-space: nowrap; }}
+.wb-cols-menu label {{ cursor: pointer; }}
+.wb-cols-menu a {{ grid-column: 1 / -1; cursor: pointer; margin-top: 4px; }}
 table.wb-grid th.sorted a {{ color: #1d4ed8; }}
 table.wb-grid td {{ padding: 5px 8px; border-bottom: 1px solid #f1f5f9; white-space: nowrap; overflow: hidden;
                    text-overflow: ellipsis; height: 18px; }}

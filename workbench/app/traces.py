@@ -50,10 +50,12 @@ _SPAN_COLUMNS = (
 _RIGHT = ("Latency", "Spans", "Tokens", "Cost")
 _HTML = ("Status", "Name", "Cost", "Feedback")  # cells built as HTML (their text escaped where made)
 _LIVE_MS = 5_000
+# Pixels; the last column takes what is left, at least its width. The trace list's columns
+# fit a 1440-pixel window whole, Input included (Columns hides some when it is narrower).
 _WIDTHS = {
-    "Start": 150, "Name": 160, "Kind": 90, "Status": 80, "Latency": 75, "Spans": 80, "Tokens": 70,
-    "Cost": 80, "Feedback": 90,
-    "Models": 150, "Model": 130, "Session": 110, "User": 90, "Project": 110, "Input": 250, "Output": 250,
+    "Start": 148, "Name": 160, "Kind": 84, "Status": 70, "Latency": 72, "Spans": 58, "Tokens": 64,
+    "Cost": 90, "Feedback": 84,
+    "Models": 140, "Model": 130, "Session": 110, "User": 90, "Project": 106, "Input": 200, "Output": 200,
 }
 
 
@@ -409,4 +411,5 @@ class TracesView(PageView):
             row = dict(row, Name=f"<a href='{esc(link)}' title='{esc(row['Name'])}'>{esc(row['Name'])}</a>")
             rows.append(row)
             links.append(link)
-        return grid(columns, rows, links, empty="No traces match." if not spans else "No spans match.")
+        return grid(columns, rows, links, empty="No traces match." if not spans else "No spans match.",
+                    name="spans" if spans else "traces")
