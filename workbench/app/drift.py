@@ -48,6 +48,9 @@ _CSS = """
 .wb-drift-gap { font-size: 11px; font-weight: 600; color: #b45309; background: #fef3c7; border-radius: 3px;
   padding: 0 4px; }
 table.wb-list tr.wb-selected td { background: #eff6ff; }
+/* The clusters' nine columns fit their 640-pixel panel; a narrower one scrolls, never cuts. */
+table.wb-drift-clusters th, table.wb-drift-clusters td { padding: 4px 5px; }
+.wb-html { overflow-x: auto; }
 """
 _METHODS = {"UMAP": "umap", "PCA (instant)": "pca"}
 
@@ -205,7 +208,7 @@ class DriftView(PageView):
                                     sizing_mode="stretch_width")
         self._progress = pn.indicators.Progress(value=0, max=100, width=220, height=12, visible=False,
                                                 margin=(4, 10), bar_color="primary")
-        self._timeline = pn.pane.Bokeh(None, sizing_mode="stretch_width", height=220, margin=(4, 10))
+        self._timeline = pn.pane.Bokeh(None, sizing_mode="stretch_width", height=260, margin=(4, 10))
         self._cloud = pn.pane.Plotly(None, sizing_mode="stretch_width", height=540, margin=(4, 6),
                                      config={"displaylogo": False, "responsive": True})
         self._cloud.param.watch(self._point_clicked, "click_data")
@@ -376,7 +379,8 @@ class DriftView(PageView):
             step = pd.Timedelta(hours=1) if result.bucket == "hour" else pd.Timedelta(days=1)
             frame = timeline.assign(bucket=timeline["time"], bucket_end=timeline["time"] + step,
                                     group=timeline["source"])
-            figure = lines_over_time(frame, value="adjusted", title="", y_label="distance", dimension="source")
+            figure = lines_over_time(frame, value="adjusted", title="", y_label="distance", dimension="source",
+                                     height=250)
             figure.yaxis.formatter = NumeralTickFormatter(format="0.00")
             self._timeline.object = figure
         else:

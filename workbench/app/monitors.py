@@ -137,7 +137,7 @@ class MonitorsView(PageView):
     error: str | None = None
 
     def _build(self) -> Any:
-        self._window = pn.widgets.Select(options=WINDOWS, value=self.window, width=170, margin=(5, 5))
+        self._window = pn.widgets.Select(options=window_options(), value=self.window, width=230, margin=(5, 5))
         self._window.param.watch(lambda e: setattr(self, "window", e.new), "value")
         self._quiet = pn.widgets.Checkbox(label="Show quiet rules", value=self.show_quiet, margin=(12, 10))
         self._quiet.param.watch(lambda e: setattr(self, "show_quiet", e.new), "value")
@@ -189,8 +189,21 @@ class MonitorsView(PageView):
         self._status.object = status_line(
             f"{fired} of {len({r.rule for r in results})} rules fired in {span} {esc(fmt_time(results.checked_at))} {esc(zone_label())}")
         self._cards.object = _cards(results)
+        if not self.window:
+            self._rules_window = results.window
+        self._window.options = window_options(getattr(self, "_rules_window", None))
+        self._window.value = self.window
         self._list.html = results_html(list(results), show_quiet=self.show_quiet)
         self._rules.object = rules_html(config.rules, config.source) if config else ""
+
+
+def window_options(rules_window: dt.timedelta | None = None) -> dict[str, str]:
+    """The windows offered, the rules' own named with its length (``Window of the rules: 14 days``),
+    so the select always says which window is in use."""
+    label = next(iter(WINDOWS))
+    if rules_window:
+        label = f"{label}: {_span_text(rules_window)}"
+    return {label: "", **{k: v for k, v in WINDOWS.items() if v}}
 
 
 def _span_text(window: dt.timedelta) -> str:

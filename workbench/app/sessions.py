@@ -19,6 +19,8 @@ from workbench.errors import WorkbenchError
 __all__ = ["SessionsView"]
 
 
+_LIST_WIDTH = 720  # pixels: every column of the list, "Last activity" included, without a cut
+
 _ORDERS = {"Latest activity": "last_end", "Most turns": "turns", "Longest": "duration_ms",
            "Most tokens": "total_tokens", "Most errors": "error_count"}
 
@@ -36,7 +38,7 @@ def sessions_html(frame: pd.DataFrame, selected: str) -> str:
             f"<div class='wb-muted'>{esc(short(r.first_input, 70))}</div></td>"
             f"<td style='white-space:nowrap'>{esc(r.user_id)}</td><td class='num'>{fmt_count(r.turns)}</td>"
             f"<td class='num'>{esc(fmt_ms(r.duration_ms))}</td><td class='num'>{fmt_count(r.total_tokens)}</td>"
-            f"<td style='white-space:nowrap'>{esc(fmt_time(r.last_end))}</td></tr>"
+            f"<td style='white-space:nowrap'>{esc(fmt_time(r.last_end, seconds=False))}</td></tr>"
         )
     return ("<table class='wb-list'><tr><th>Session</th><th>User</th><th class='num'>Turns</th>"
             f"<th class='num'>Duration</th><th class='num'>Tokens</th><th>Last activity ({zone_label()})</th></tr>"
@@ -124,7 +126,7 @@ class SessionsView(PageView):
         left = pn.Column(
             pn.Column(self._list, scroll=True, sizing_mode="stretch_both", margin=0),
             pn.Row(self._prev, self._next, self._page_info, height=42, margin=(0, 4)),
-            width=600, sizing_mode="stretch_height", margin=0,
+            width=_LIST_WIDTH, sizing_mode="stretch_height", margin=0,
         )
         right = pn.Column(self._turns, scroll=True, sizing_mode="stretch_both", margin=0,
                           styles={"border-left": "1px solid #e2e8f0"})
