@@ -207,6 +207,7 @@ def test_a_span_shows_its_cost_and_takes_feedback(app, app_server, dataset):
     app.wait_for(".wb-span-cost", text="this call")
     cost = app.page.locator(".wb-span-cost .wb-muted").first.inner_text()
     assert cost.startswith("Cost: $") and "this call" in cost
+    app.page.locator(".wb-feedback-card .card-header").first.click()  # folded until wanted
     app.page.locator(".wb-feedback-note textarea").fill("cited the wrong document")
     app.page.locator(".wb-thumbs-down button").click()
     app.wait_for(".wb-feedback-list", text="cited the wrong document")

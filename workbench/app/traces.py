@@ -50,12 +50,12 @@ _SPAN_COLUMNS = (
 _RIGHT = ("Latency", "Spans", "Tokens", "Cost")
 _HTML = ("Status", "Name", "Cost", "Feedback")  # cells built as HTML (their text escaped where made)
 _LIVE_MS = 5_000
-# Pixels; the last column takes what is left, at least its width. The trace list's columns
-# fit a 1440-pixel window whole, Input included (Columns hides some when it is narrower).
+# Pixels; the last column takes what is left, at least its width. Every column of the trace
+# list, Input and Output included, fits a 1440-pixel window (Columns hides some when narrower).
 _WIDTHS = {
-    "Start": 148, "Name": 160, "Kind": 84, "Status": 70, "Latency": 72, "Spans": 58, "Tokens": 64,
-    "Cost": 90, "Feedback": 84,
-    "Models": 140, "Model": 130, "Session": 110, "User": 90, "Project": 106, "Input": 200, "Output": 200,
+    "Start": 140, "Name": 150, "Kind": 84, "Status": 64, "Latency": 68, "Spans": 52, "Tokens": 62,
+    "Cost": 84, "Feedback": 76,
+    "Models": 120, "Model": 130, "Session": 100, "User": 84, "Project": 96, "Input": 180, "Output": 120,
 }
 
 
