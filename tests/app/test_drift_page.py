@@ -119,3 +119,15 @@ def test_the_page_renders_a_cluster_lists_its_queries_and_a_point_opens_a_trace(
     app.page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
     app.wait_url(page="trace")
     app.wait_for(".wb-title, .wb-waterfall, .wb-html")
+
+
+def test_the_point_cloud_fills_its_panel_and_the_cluster_table_is_whole(app):
+    app.goto(f"page=drift&{QUERY}", ready=".wb-drift-clusters")
+    app.wait_for(".js-plotly-plot .scatterlayer .point")
+    plot = app.page.locator(".js-plotly-plot").first.evaluate(
+        "el => { const p = el.querySelector('.nsewdrag').getBoundingClientRect();"
+        " const h = el.getRootNode().host.getBoundingClientRect(); return [p.width, p.height, h.width, h.height]; }")
+    assert plot[0] >= 0.9 * plot[2] and plot[1] >= 0.75 * plot[3], plot  # not a square in a wide panel
+    table = app.page.locator("table.wb-drift-clusters").evaluate(
+        "el => [el.getBoundingClientRect().right, el.getRootNode().host.getBoundingClientRect().right]")
+    assert table[0] <= table[1] + 0.5, table

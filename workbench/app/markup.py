@@ -371,7 +371,7 @@ def grid(columns: Sequence[GridColumn], rows: Sequence[dict[str, Any]], row_href
         arrow = {"asc": "\u25b2", "desc": "\u25bc"}.get(c.sorted, "")
         # The arrow sits outside the part cut with an ellipsis, so a narrow column keeps it.
         label = (f'<span class="wb-th"><span class="wb-th-label">{esc(c.label)}</span>'
-                 + (f'<span class="wb-th-arrow">{arrow}</span>' if arrow else "") + "</span>")
+                 + (f'<span class="wb-th-arrow"> {arrow}</span>' if arrow else "") + "</span>")
         inner = f'<a href="{esc(c.sort_href)}" title="sort by {esc(c.label)}">{label}</a>' if c.sort_href else label
         cls = " ".join(x for x in ("num" if c.numeric else "", "sorted" if c.sorted else "") if x)
         heads.append(f'<th class="{cls}" data-col="{esc(c.key)}" data-label="{esc(c.label)}">{inner}'

@@ -162,10 +162,11 @@ table.wb-grid th {{ position: sticky; top: 0; z-index: 1; background: #f8fafc; b
                    text-align: left; padding: 6px 8px; font-weight: 600; color: #334155; white-space: nowrap;
                    overflow: hidden; text-overflow: ellipsis; }}
 table.wb-grid th a {{ color: inherit; display: block; }}
-table.wb-grid th .wb-th {{ display: flex; min-width: 0; }}
-table.wb-grid th.num .wb-th {{ justify-content: flex-end; }}
-table.wb-grid th .wb-th-label {{ overflow: hidden; text-overflow: ellipsis; min-width: 0; }}
-table.wb-grid th .wb-th-arrow {{ flex: none; padding-left: 3px; }}
+table.wb-grid th .wb-th {{ display: block; white-space: nowrap; }}
+table.wb-grid th .wb-th-label {{ display: inline-block; max-width: calc(100% - 14px); overflow: hidden;
+                                text-overflow: ellipsis; vertical-align: top; }}
+table.wb-grid th .wb-th-label:only-child {{ max-width: 100%; }}
+table.wb-grid th .wb-th-arrow {{ white-space: pre; }}
 table.wb-grid .wb-grip {{ position: absolute; top: 0; right: 0; width: 6px; height: 100%; cursor: col-resize; }}
 table.wb-grid .wb-grip:hover, table.wb-grid .wb-grip.on {{ background: #93c5fd; }}
 .wb-cols {{ position: sticky; left: 0; z-index: 3; font-size: 12px; color: #475569; margin: 2px 0 2px 2px;
