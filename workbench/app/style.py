@@ -7,6 +7,7 @@ component (``stylesheets=[CSS]``) rather than set once on the page.
 from __future__ import annotations
 
 import threading
+import zlib
 
 __all__ = ["CSS", "KIND_COLORS", "PAGE_CSS", "PALETTE", "STATUS_COLORS", "color_of", "kind_color"]
 
@@ -49,6 +50,7 @@ _FIXED: dict[str, dict[str, str]] = {
     "source": {"primary": "#2563eb", "reference": "#94a3b8", "corpus": "#059669"},
 }
 _assigned: dict[str, dict[str, str]] = {}
+_MAX_REMEMBERED = 5_000  # values per dimension
 _assigned_lock = threading.Lock()
 
 
@@ -68,6 +70,8 @@ def color_of(value: object, dimension: str = "") -> str:
     with _assigned_lock:
         colors = _assigned.setdefault(dimension, {})
         if text not in colors:
+            if len(colors) >= _MAX_REMEMBERED:  # users, sessions: no end of values; a stable hash instead
+                return PALETTE[zlib.crc32(text.encode()) % len(PALETTE)]
             colors[text] = PALETTE[len(colors) % len(PALETTE)]
         return colors[text]
 
