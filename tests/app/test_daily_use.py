@@ -135,13 +135,29 @@ def test_the_monitors_window_select_names_the_window_in_use(app):
     assert "days" in shown or "hours" in shown, shown
 
 
-def test_the_sessions_list_shows_last_activity(app):
-    app.goto("page=sessions", ready="text=Last activity")
-    header = _rect(app, "th:has-text('Last activity')")
-    panel = _host(app, "th:has-text('Last activity')")
-    assert header["right"] <= panel["right"] + 1, (header, panel)
-    cell = app.page.locator("table.wb-list tr").nth(1).locator("td").last
-    assert cell.evaluate("el => el.getBoundingClientRect().right") <= panel["right"] + 1
+def test_the_sessions_list_shows_last_activity(browser, tmp_path):
+    """The sample's sessions, ids and users as real apps name them: the list keeps every
+    column, Last activity too."""
+    from tests.app.browser import serve_app
+    from workbench.sample import load_sample
+    from workbench.store import Store
+
+    store = Store(tmp_path / "sessions.duckdb")
+    load_sample(store)
+    with serve_app(store) as server:
+        tab = new_app_page(browser, server.url)
+        try:
+            tab.goto("page=sessions", ready="text=Last activity")
+            tab.wait_for(".wb-title", text="Session")
+            header = _rect(tab, "th:has-text('Last activity')")
+            turns = _host(tab, ".wb-title:has-text('Session')")  # the selected session, right of the list
+            assert header["right"] <= turns["left"] + 1, (header, turns)
+            cell = tab.page.locator("table.wb-list tr").nth(1).locator("td").last
+            assert cell.evaluate("el => el.getBoundingClientRect().right") <= turns["left"] + 1
+        finally:
+            tab.page.context.close()
+    store.close()
+    tab.assert_no_errors()
 
 
 # The trace tree ----------------------------------------------------------------------------
