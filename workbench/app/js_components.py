@@ -33,7 +33,11 @@ class LinkedHTML(JSComponent):
 
     Tabs switch in the browser: elements with ``data-tab="name"`` show the element with
     ``data-pane="name"`` and hide the other panes (see :func:`workbench.app.markup.tabs`);
-    the chosen tab stays chosen when the HTML changes.
+    the chosen tab stays chosen when the HTML changes. Also in the browser, with no round
+    trip: ``.wb-copy`` buttons copy their text (:func:`~workbench.app.markup.copy_button`);
+    ``data-view`` buttons switch every message between its views (text, Markdown, JSON),
+    remembered for the next span; a ``table.wb-grid[data-grid]`` gets a column chooser and
+    draggable widths, remembered per table name (:func:`~workbench.app.markup.grid`).
     """
 
     html = param.String(default="", doc="The HTML shown.")
@@ -268,7 +272,11 @@ class Waterfall(JSComponent):
     ``rows`` are in display order (parents before children), each a dict with ``id``,
     ``parent``, ``depth``, ``name``, ``kind``, ``status``, ``offset`` and ``duration`` (ms from
     the trace's start), ``self`` (self time, ms), ``critical`` (on the critical path) and
-    ``children`` (how many). Clicking a row sets ``selected``; the triangle folds a subtree.
+    ``children`` (how many); and optionally ``tokens``/``cost`` with their subtree's
+    (``sub_tokens``/``sub_cost``) and ``text``, what the search box matches. Clicking a row
+    sets ``selected``; the triangle folds a subtree, and a folded node counts the failed spans
+    it hides. Typing in the search box highlights the matching rows (unfolding their
+    ancestors); Enter selects the next match.
     """
 
     rows = param.List(default=[], doc="The spans, in display order.")
