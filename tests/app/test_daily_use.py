@@ -196,7 +196,7 @@ def test_tokens_and_cost_per_node_and_search_within_the_trace(app, dataset):
 
 def test_columns_can_be_hidden_and_widths_dragged_and_both_are_remembered(app):
     app.goto(ready=ROWS)
-    heads = lambda: [h.strip(" \u25b2\u25bc") for h in app.page.locator(".wb-grid th").all_inner_texts()]  # noqa: E731
+    heads = lambda: [h.strip(" \u25b2\u25bc") for h in app.page.locator(".wb-grid th").all_inner_texts()]
     assert "User" in heads()
     app.page.locator(".wb-cols summary").click()
     app.page.locator("[data-col-toggle='User']").uncheck()

@@ -62,7 +62,7 @@ def test_spans_by_model_leave_out_spans_without_a_model(reader):
 
 def test_group_latency_ranks_tools_by_their_tail(reader):
     tools = group_latency(reader, by="tool")
-    assert list(tools["group"])[0] == "slow_tool"
+    assert tools["group"].iloc[0] == "slow_tool"
     assert tools.loc[0, "p99"] == pytest.approx(10_000)
     assert int(tools.set_index("group").loc["search", "errors"]) == 1
     models = group_latency(reader, by="model", level="traces", limit=2)

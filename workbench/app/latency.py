@@ -86,12 +86,18 @@ def _tools_html(frame: pd.DataFrame) -> str:
             + "".join(rows) + "</table>")
 
 
+def _model_href(model: str) -> str:
+    """The model's calls, slowest first."""
+    return href("traces", mode="spans", kind="LLM", model=model, sort="latency_ms", descending="true")
+
+
 def _models_html(frame: pd.DataFrame) -> str:
     if frame.empty:
         return "<div class='wb-muted'>No LLM calls.</div>"
     frame = frame.sort_values(["latency_p95", "calls"], ascending=False, na_position="last")  # slowest first
     rows = "".join(
-        f"<tr><td>{esc(r.model_name)}</td><td class='num'>{fmt_count(r.calls)}</td>"
+        f"<tr><td><a class='wb-model-link' href='{esc(_model_href(r.model_name))}'>{esc(r.model_name)}</a></td>"
+        f"<td class='num'>{fmt_count(r.calls)}</td>"
         f"<td class='num'>{esc(fmt_ms(r.ttft_p50))}</td><td class='num'>{esc(fmt_ms(r.ttft_p95))}</td>"
         f"<td class='num'>{esc(fmt_ms(r.latency_p50))}</td><td class='num'>{esc(fmt_ms(r.latency_p95))}</td>"
         f"<td class='num'>{esc(fmt_ms(r.latency_p99))}</td><td class='num'>{esc(number(r.tokens_per_s_p50))}</td></tr>"
@@ -136,7 +142,8 @@ class LatencyView(PageView):
         self._last = pn.pane.Bokeh(None, sizing_mode="stretch_width", height=220, margin=(4, 6))
         self._speed = pn.pane.Bokeh(None, sizing_mode="stretch_width", height=220, margin=(4, 6))
         self._self_time = pn.pane.Bokeh(None, sizing_mode="stretch_width", height=260, margin=(4, 6))
-        self._models = pn.pane.HTML("", stylesheets=[CSS], sizing_mode="stretch_width", margin=(4, 6))
+        self._models = LinkedHTML(on_link=lambda page, params: self.link(page, **params),
+                                  sizing_mode="stretch_width", margin=(4, 6))
         self._tools = LinkedHTML(on_link=lambda page, params: self.link(page, **params),
                                  sizing_mode="stretch_width", margin=(4, 6))
         self._slowest = LinkedHTML(on_link=lambda page, params: self.link(page, **params),
@@ -166,7 +173,7 @@ class LatencyView(PageView):
             pn.Row(
                 pn.Column(self._self_time_note, self._self_time,
                           sizing_mode="stretch_width", margin=0),
-                pn.Column(heading("By model", "slowest p95 first"), self._models,
+                pn.Column(heading("By model", "slowest p95 first; a model lists its calls, slowest first"), self._models,
                           heading("Tools", "slowest p95 first; a tool lists its calls, slowest first"), self._tools,
                           sizing_mode="stretch_width", margin=0),
                 sizing_mode="stretch_width", margin=(0, 4),
@@ -253,7 +260,7 @@ class LatencyView(PageView):
         self._self_time_note.object = _heading_html(
             "Where the time goes", "self time summed by span kind"
             + (f", over the latest {_SELF_TIME_TRACES:,} traces" if sampled else ""))
-        self._models.object = _models_html(data["by_model"])
+        self._models.html = _models_html(data["by_model"])
         self._tools.html = _tools_html(data["tools"])
         self._slowest.html = _slowest_html(data["slowest"])
 

@@ -30,8 +30,8 @@ __all__ = [
     "esc",
     "fmt_count",
     "fmt_ms",
-    "fmt_usd",
     "fmt_time",
+    "fmt_usd",
     "fold",
     "grid",
     "href",
@@ -41,8 +41,8 @@ __all__ = [
     "markdown_html",
     "pretty_json",
     "short",
-    "zone_label",
     "tabs",
+    "zone_label",
 ]
 
 #: Text longer than this many characters is folded behind an expander.
