@@ -104,6 +104,16 @@ def test_the_slow_tool_is_one_click_from_the_latency_page(app, dataset):
     assert names and all("lookup_invoice" in n for n in names)
 
 
+
+def test_each_model_of_the_latency_page_lists_its_calls_slowest_first(app):
+    app.goto("page=latency", ready=".wb-model-link")
+    model = app.page.locator("a.wb-model-link").first.inner_text()
+    app.page.locator("a.wb-model-link").first.click()
+    app.wait_url(page="traces", mode="spans", model=model, sort="latency_ms")
+    app.wait_for(ROWS)
+    assert all(model in row for row in app.page.locator(ROWS).all_inner_texts())
+
+
 # Layout ------------------------------------------------------------------------------------
 
 def test_the_trace_page_fits_the_window_and_gives_the_span_detail_the_height(app, dataset):
