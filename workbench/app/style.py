@@ -67,6 +67,8 @@ def color_of(value: object, dimension: str = "") -> str:
         return fixed.get(text) or fixed[text.upper()]
     if text in _MUTED:
         return _MUTED[text]
+    if text.startswith("(no ") and text.endswith(")"):  # "(no prompt version)" and its kin
+        return _MUTED["(none)"]
     with _assigned_lock:
         colors = _assigned.setdefault(dimension, {})
         if text not in colors:
