@@ -113,6 +113,23 @@ def test_an_unfinished_filter_points_at_the_right_column(reader, expression, col
     assert what in str(caught.value) and f"column {column}" in str(caught.value)
 
 
+@pytest.mark.parametrize(
+    ("expression", "column", "what"),
+    [
+        # Columns count characters, not the UTF-8 bytes the parser counts.
+        ("name == 'ééé' and latency_ms >> 3", 19, "'latency_ms >> 3' is not a condition"),
+        ("name == 'café—ü' and foo == 1", 22, "there is no field 'foo'"),
+        ("input_value == '日本語' and latncy_ms > 1", 26, "did you mean 'latency_ms'"),
+        # A filter over two lines: counted over the whole text.
+        ("(latency_ms > 1\nand foo == 1)", 21, "there is no field 'foo'"),
+    ],
+)
+def test_the_column_of_a_mistake_counts_characters(reader, expression, column, what):
+    with pytest.raises(FilterError) as caught:
+        reader.spans(expression)
+    assert what in str(caught.value) and f"column {column})" in str(caught.value)
+
+
 @pytest.mark.parametrize("expression", [
     "not " * 3000 + "latency_ms > 1",
     "-" * 3000 + "1 < latency_ms",

@@ -125,7 +125,7 @@ def test_the_latency_page_shows_the_slow_tail(app, dataset):
     assert cards["TRACES"] == str(len(dataset.trace_ids))
     p99 = cards["P99"]
     assert p99.endswith(" s") and float(p99.split()[0]) >= 8, cards  # the planted tail
-    slowest = app.page.locator("table.wb-list a[href*='page=trace']").first
+    slowest = app.page.locator("table.wb-list a[href*='page=trace&trace_id=']").first
     trace_id = _query(slowest.get_attribute("href"))["trace_id"]
     assert trace_id in dataset.slow
     app.wait_for("table.wb-list", text="Tokens/s p50")
@@ -208,6 +208,7 @@ def test_a_span_shows_its_cost_and_takes_feedback(app, app_server, dataset):
     app.wait_for(".wb-span-cost", text="this call")
     cost = app.page.locator(".wb-span-cost .wb-muted").first.inner_text()
     assert cost.startswith("Cost: $") and "this call" in cost
+    app.page.locator(".wb-feedback-card .card-header").first.click()  # folded until wanted
     app.page.locator(".wb-feedback-note textarea").fill("cited the wrong document")
     app.page.locator(".wb-thumbs-down button").click()
     app.wait_for(".wb-feedback-list", text="cited the wrong document")

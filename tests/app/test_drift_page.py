@@ -121,3 +121,20 @@ def test_the_page_renders_a_cluster_lists_its_queries_and_a_point_opens_a_trace(
     app.page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
     app.wait_url(page="trace")
     app.wait_for(".wb-title, .wb-waterfall, .wb-html")
+
+
+def test_the_point_cloud_fills_its_panel_and_the_cluster_table_is_whole(app):
+    app.goto(f"page=drift&{QUERY}", ready=".wb-drift-clusters")
+    app.wait_for(".js-plotly-plot .scatterlayer .point")
+    spread = app.page.locator(".js-plotly-plot").first.evaluate(
+        """el => {
+          const host = el.getRootNode().host.getBoundingClientRect();
+          const points = [...el.querySelectorAll('.scatterlayer .point')].map((p) => p.getBoundingClientRect());
+          const left = Math.min(...points.map((r) => r.left)), right = Math.max(...points.map((r) => r.right));
+          const top = Math.min(...points.map((r) => r.top)), bottom = Math.max(...points.map((r) => r.bottom));
+          return [(right - left) / host.width, (bottom - top) / host.height];
+        }""")
+    assert spread[0] >= 0.8 and spread[1] >= 0.6, spread  # the points fill the panel, not a square in its middle
+    table = app.page.locator("table.wb-drift-clusters").evaluate(
+        "el => [el.getBoundingClientRect().right, el.getRootNode().host.getBoundingClientRect().right]")
+    assert table[0] <= table[1] + 0.5, table

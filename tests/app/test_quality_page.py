@@ -81,3 +81,22 @@ def test_thumbs_down_with_a_note_is_stored(app, quality_store):
     app.page.locator(".wb-thumbs-up button").click()  # the reviewed trace had only thumbs down so far
     app.wait_for(".wb-feedback-list", text="thumbs_up")
     assert len(Reader(quality_store).annotations("user_feedback", trace_ids=[reviewed])) == 3
+
+
+def test_a_prompt_version_has_one_colour_in_every_chart_and_legends_sit_below(app):
+    from tests.app.page_charts import bar_colors, legends
+
+    app.goto("page=quality", ready=".wb-rates")
+    found = app.wait_until("""() => window.Bokeh && Bokeh.documents.length && [...Bokeh.documents[0]._all_models.values()]
+                              .filter((m) => m.type === 'Legend').length >= 2""")
+    assert found
+    charts = [c for c in legends(app) if {"v1", "v2"} <= set(c["colors"])]
+    bars = [b for b in bar_colors(app) if {"v1", "v2"} <= set(b)]
+    assert len(charts) >= 2 and bars, (legends(app), bar_colors(app))  # the rate lines and the score histogram
+    for version in ("v1", "v2"):
+        colors = {c["colors"][version] for c in charts} | {b[version] for b in bars}
+        assert len(colors) == 1, f"{version} has the colours {colors}"
+    assert charts[0]["colors"]["v1"] != charts[0]["colors"]["v2"]
+    for chart in legends(app):
+        assert chart["side"] == "below", chart  # outside the plot: never over its points
+    assert {c["click"] for c in charts} == {"hide"}  # a click on an entry hides its line or bars

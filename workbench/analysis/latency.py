@@ -19,11 +19,13 @@ import pandas as pd
 from workbench.errors import FilterError
 from workbench.read import Reader, Selection
 from workbench.read import latency as queries
-from workbench.read.latency import GROUPS
+from workbench.read.latency import GROUPS, RANKS
 
 __all__ = [
     "GROUPS",
+    "RANKS",
     "bucket_width",
+    "group_latency",
     "latency_over_time",
     "latency_summary",
     "llm_timing_summary",
@@ -84,13 +86,20 @@ def latency_over_time(
     project: Project = None,
     width: dt.timedelta | None = None,
     max_groups: int = 8,
+    rank: str = "p95",
 ) -> pd.DataFrame:
     """p50/p95/p99 latency per time bucket and group.
 
     Args:
-        by: Group by ``none``, ``name``, ``model``, ``kind`` or ``project`` (see :data:`GROUPS`).
+        by: Group by ``none``, ``name``, ``model``, ``tool``, ``kind`` or ``project`` (see
+            :data:`GROUPS`). By ``model`` or ``tool``, only the spans that have one are measured
+            (model calls, tool calls); at the ``traces`` level a trace counts once in each
+            model it called (or tool it used), and traces that called none are left out.
         width: The bucket width; by default chosen from the time range (:func:`bucket_width`).
-        max_groups: The busiest groups are kept; the rest are summed up as ``other``.
+        max_groups: The slowest groups by ``rank`` are kept; the rest are summed up as ``other``.
+        rank: What makes a group one of the kept ones (see :data:`RANKS`): a percentile of its
+            latency over the whole range (by default the tail, ``p95``, so the slowest group
+            is never folded into ``other``), or ``count`` for the busiest.
 
     Returns:
         Columns ``bucket`` (start of the bucket, UTC), ``bucket_end``, ``group``, ``count``,
@@ -98,12 +107,41 @@ def latency_over_time(
     """
     if by not in GROUPS:
         raise FilterError(f"Cannot group latency by {by!r}; choose one of {', '.join(GROUPS)}.")
+    if rank not in RANKS:
+        raise FilterError(f"Cannot rank latency groups by {rank!r}; choose one of {', '.join(RANKS)}.")
     selection = Selection.of(filter, start, end, project)
     if width is None:
         width = bucket_width(*queries.start_range(reader, selection, level))
     micros = int(width / dt.timedelta(microseconds=1))
     return queries.latency_by_bucket(reader, selection, by=by, level=level, micros=micros,
-                                     max_groups=max_groups).to_pandas()
+                                     max_groups=max_groups, rank=rank).to_pandas()
+
+
+def group_latency(
+    reader: Reader,
+    filter: str | None = None,
+    *,
+    by: str = "tool",
+    level: str = "spans",
+    start: Any = None,
+    end: Any = None,
+    project: Project = None,
+    rank: str = "p95",
+    limit: int = 10,
+) -> pd.DataFrame:
+    """Each group's count, errors and p50/p95/p99/max latency over the whole range, slowest first.
+
+    Groups as :func:`latency_over_time` makes them (``by`` and ``level`` alike).
+
+    Returns:
+        Columns ``group``, ``count``, ``errors``, ``p50``, ``p95``, ``p99`` and ``max``, ranked
+        by ``rank`` (see :data:`RANKS`), at most ``limit`` rows.
+    """
+    frame = latency_over_time(reader, filter, by=by, level=level, start=start, end=end, project=project,
+                              width=dt.timedelta(days=365_000), max_groups=max(int(limit), 1), rank=rank)
+    frame = frame[frame["group"] != "other"].drop(columns=["bucket", "bucket_end"])
+    key = "count" if rank == "count" else rank
+    return frame.sort_values([key, "count"], ascending=False, na_position="last").head(limit).reset_index(drop=True)
 
 
 def llm_timings(

@@ -11,11 +11,10 @@ from bokeh.core.properties import value as fixed
 from bokeh.models import ColumnDataSource, HoverTool, NumeralTickFormatter, Span, TapTool
 from bokeh.plotting import figure
 
-from workbench.app.style import FONT, kind_color
+from workbench.app.style import FONT, PALETTE, color_of, kind_color
 
-__all__ = ["PALETTE", "bars", "histogram", "lines_over_time"]
+__all__ = ["PALETTE", "bars", "histogram", "legend_outside", "lines_over_time"]
 
-PALETTE = ("#2563eb", "#7c3aed", "#059669", "#d97706", "#db2777", "#0891b2", "#65a30d", "#dc2626", "#64748b")
 
 
 def _style(fig: Any) -> Any:
@@ -42,6 +41,31 @@ def _style(fig: Any) -> Any:
     return fig
 
 
+def legend_outside(fig: Any, *, clickable: bool = True) -> Any:
+    """Put the figure's legend below the plot, where it covers no data; a click on an entry
+    hides (and a second click shows) its lines."""
+    if not fig.legend:
+        return fig
+    legend = fig.legend[0]
+    fig.center = [item for item in fig.center if item is not legend]
+    if legend not in fig.below:
+        fig.add_layout(legend, "below")
+    count = len(legend.items)
+    legend.orientation = "horizontal"
+    legend.ncols = min(count, 6) if count else "auto"
+    legend.location = "top_left"
+    legend.background_fill_alpha = 0
+    legend.border_line_color = None
+    legend.label_text_font_size = "11px"
+    legend.label_text_font = FONT
+    legend.spacing = 6
+    legend.padding = 2
+    legend.margin = 4
+    if clickable:
+        legend.click_policy = "hide"
+    return fig
+
+
 def _naive(times: pd.Series) -> pd.Series:
     """UTC times without a zone (Bokeh plots naive times as they are; the axis says UTC)."""
     return times.dt.tz_convert(None) if getattr(times.dt, "tz", None) is not None else times
@@ -55,15 +79,23 @@ def lines_over_time(
     y_label: str = "ms",
     on_tap: Callable[[dict[str, Any]], Any] | None = None,
     height: int = 280,
+    dimension: str = "",
 ) -> Any:
-    """One line with markers per ``group`` over ``bucket``; tapping a marker calls ``on_tap(row)``."""
+    """One line with markers per ``group`` over ``bucket``; tapping a marker calls ``on_tap(row)``.
+
+    Each group's colour is :func:`~workbench.app.style.color_of` its value of ``dimension``.
+    """
     fig = figure(x_axis_type="datetime", height=height, sizing_mode="stretch_width", title=title,
                  tools="pan,box_zoom,reset", toolbar_location="above")
     fig.yaxis.axis_label = y_label
     fig.xaxis.axis_label = "UTC"  # buckets are UTC hours and days, whatever zone the tables show
     groups = list(dict.fromkeys(frame["group"])) if len(frame) else []
+    if dimension != "percentile" and len(groups) > 1:
+        # The legend reads slowest first, and "other" last.
+        peak = frame.groupby("group")[value].max()
+        groups.sort(key=lambda g: (g == "other", -float(peak.get(g, 0) or 0)))
     renderers = []
-    for i, group in enumerate(groups):
+    for group in groups:
         part = frame[frame["group"] == group]
         # Plain arrays: a Series would be indexed by its labels, not by the position a tap gives.
         source = ColumnDataSource({
@@ -74,7 +106,7 @@ def lines_over_time(
             "group": part["group"].astype(str).tolist(),
             "start": part["bucket"].astype(str).tolist(),
         })
-        color = PALETTE[i % len(PALETTE)]
+        color = color_of(group, dimension)
         fig.line("bucket", "value", source=source, color=color, line_width=2, legend_label=str(group))
         marks = fig.scatter("bucket", "value", source=source, color=color, size=7, legend_label=str(group),
                             selection_color="#0f172a", nonselection_fill_alpha=0.8)
@@ -95,13 +127,7 @@ def lines_over_time(
     if on_tap is not None:
         fig.add_tools(TapTool(renderers=renderers))
     fig.yaxis.formatter = NumeralTickFormatter(format="0,0")
-    if groups:
-        fig.legend.location = "top_left"
-        fig.legend.click_policy = "hide"
-        fig.legend.background_fill_alpha = 0.7
-        fig.legend.label_text_font_size = "11px"
-        fig.legend.spacing = 0
-        fig.legend.padding = 4
+    legend_outside(fig)
     return _style(fig)
 
 

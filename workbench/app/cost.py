@@ -30,11 +30,11 @@ from workbench.analysis.cost import (
     top_users,
     unpriced_models,
 )
-from workbench.app.charts import PALETTE
+from workbench.app.charts import legend_outside
 from workbench.app.js_components import LinkedHTML
 from workbench.app.markup import esc, fmt_count, fmt_time, fmt_usd, href, is_missing, zone_label
 from workbench.app.page import PageView, status_line
-from workbench.app.style import CSS, FONT
+from workbench.app.style import CSS, FONT, color_of
 from workbench.app.tables import Column, table
 from workbench.errors import FilterError, WorkbenchError
 from workbench.pricing.money import AXIS_FORMAT, rate
@@ -82,14 +82,14 @@ def _lines(frame: pd.DataFrame, *, group: str, value: str, money: bool, title: s
                  tools="pan,box_zoom,reset", toolbar_location="above")
     renderers = []
     groups = list(dict.fromkeys(frame[group])) if len(frame) else []
-    for i, name in enumerate(groups):
+    for name in groups:
         part = frame[frame[group] == name].sort_values("bucket")
         source = ColumnDataSource({
             "bucket": part["bucket"].dt.tz_convert(None), "value": part[value].astype(float),
             "calls": part["calls"], "group": part[group].astype(str),
             "text": [fmt_usd(v) if money else _tokens(v) for v in part[value]],
         })
-        color = PALETTE[i % len(PALETTE)]
+        color = color_of(name, group)
         fig.line("bucket", "value", source=source, color=color, line_width=2, legend_label=str(name))
         renderers.append(fig.scatter("bucket", "value", source=source, color=color, size=6, legend_label=str(name)))
     fig.add_tools(HoverTool(renderers=renderers, tooltips=[
@@ -98,11 +98,7 @@ def _lines(frame: pd.DataFrame, *, group: str, value: str, money: bool, title: s
     fig.yaxis.formatter = NumeralTickFormatter(format=AXIS_FORMAT if money else "0.[0]a")
     fig.yaxis.axis_label = "USD" if money else "tokens"
     fig.xaxis.axis_label = "UTC"
-    if renderers:
-        fig.legend.location = "top_left"
-        fig.legend.click_policy = "hide"
-        fig.legend.background_fill_alpha = 0.7
-        fig.legend.label_text_font_size = "11px"
+    legend_outside(fig)
     return _style(fig)
 
 
@@ -122,9 +118,7 @@ def _burn(frame: pd.DataFrame, budget: float | None, height: int = 240) -> Any:
         fig.line("day", "mean", source=source, color="#0f172a", line_width=1.5, legend_label="7-day mean")
         fig.add_tools(HoverTool(renderers=[bars], tooltips=[("day", "@day{%F}"), ("spent", "@text"),
                                                             ("calls", "@calls")], formatters={"@day": "datetime"}))
-        fig.legend.location = "top_left"
-        fig.legend.label_text_font_size = "11px"
-        fig.legend.background_fill_alpha = 0.7
+        legend_outside(fig)
     if budget:
         fig.add_layout(Span(location=budget, dimension="width", line_color="#dc2626", line_dash="dashed",
                             line_width=1.5))
@@ -309,7 +303,7 @@ class CostView(PageView):
             margin=(5, 5), visible=self.by == "feature")
         self._budget = pn.widgets.FloatInput.from_param(self.param.budget, name="", placeholder="daily budget, USD",
                                                         start=0, width=150, margin=(5, 5))
-        self._status = pn.pane.HTML(status_line(), stylesheets=[CSS], height=20, margin=(0, 10),
+        self._status = pn.pane.HTML(status_line(), stylesheets=[CSS], min_height=20, margin=(0, 10),
                                     sizing_mode="stretch_width")
         self._cards = pn.pane.HTML("", stylesheets=[CSS], sizing_mode="stretch_width", margin=(4, 10), height=62)
         self._over_time = pn.pane.Bokeh(None, sizing_mode="stretch_width", height=310, margin=(4, 10))

@@ -50,6 +50,9 @@ _CSS = """
 .wb-drift-gap { font-size: 11px; font-weight: 600; color: #b45309; background: #fef3c7; border-radius: 3px;
   padding: 0 4px; }
 table.wb-list tr.wb-selected td { background: #eff6ff; }
+/* The clusters' nine columns fit their 640-pixel panel; a narrower one scrolls, never cuts. */
+table.wb-drift-clusters th, table.wb-drift-clusters td { padding: 4px 5px; }
+.wb-html { overflow-x: auto; }
 """
 _METHODS = {"UMAP": "umap", "PCA (instant)": "pca"}
 
@@ -196,11 +199,11 @@ class DriftView(PageView):
             label("colour by"), select("color_by", {v: k for k, v in COLOR_BY.items()}, 140),
             sizing_mode="stretch_width", margin=(0, 5),
         )
-        self._status = pn.pane.HTML(status_line(), stylesheets=[CSS], height=20, margin=(0, 10),
+        self._status = pn.pane.HTML(status_line(), stylesheets=[CSS], min_height=20, margin=(0, 10),
                                     sizing_mode="stretch_width")
         self._progress = pn.indicators.Progress(value=0, max=100, width=220, height=12, visible=False,
                                                 margin=(4, 10), bar_color="primary")
-        self._timeline = pn.pane.Bokeh(None, sizing_mode="stretch_width", height=220, margin=(4, 10))
+        self._timeline = pn.pane.Bokeh(None, sizing_mode="stretch_width", height=260, margin=(4, 10))
         self._cloud = pn.pane.Plotly(None, sizing_mode="stretch_width", height=540, margin=(4, 6),
                                      config={"displaylogo": False, "responsive": True})
         self._cloud.param.watch(self._point_clicked, "click_data")
@@ -395,7 +398,8 @@ class DriftView(PageView):
             step = pd.Timedelta(hours=1) if result.bucket == "hour" else pd.Timedelta(days=1)
             frame = timeline.assign(bucket=timeline["time"], bucket_end=timeline["time"] + step,
                                     group=timeline["source"])
-            figure = lines_over_time(frame, value="adjusted", title="", y_label="distance")
+            figure = lines_over_time(frame, value="adjusted", title="", y_label="distance", dimension="source",
+                                     height=250)
             figure.yaxis.formatter = NumeralTickFormatter(format="0.00")
             self._timeline.object = figure
         else:

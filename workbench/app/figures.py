@@ -15,9 +15,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from workbench.app.style import color_of
+
 __all__ = ["COLOR_BY", "SOURCE_COLORS", "point_cloud", "timeline_figure"]
 
-SOURCE_COLORS = {"primary": "#2563eb", "reference": "#94a3b8", "corpus": "#059669"}
+SOURCE_COLORS = {name: color_of(name, "source") for name in ("primary", "reference", "corpus")}
 _CLUSTER_COLORS = ("#2563eb", "#d97706", "#059669", "#db2777", "#7c3aed", "#0891b2", "#65a30d", "#dc2626",
                    "#0f766e", "#9333ea", "#ca8a04", "#be123c")
 _NOISE_COLOR = "#cbd5e1"
@@ -109,14 +111,19 @@ def point_cloud(points: pd.DataFrame, *, color_by: str = "source", selected: int
                 **_sub(marker, inside), "size": size + 1, "opacity": 0.95, "line": {"width": 1, "color": "#0f172a"}}))
     fig.update_layout(
         height=height, margin={"l": 10, "r": 10, "t": 10, "b": 10}, plot_bgcolor="white", paper_bgcolor="white",
-        legend={"orientation": "h", "y": 1.02, "x": 0, "font": {"size": 11}}, hovermode="closest",
+        # Below the points, never over them; a click on an entry hides or shows its points.
+        legend={"orientation": "h", "y": 0, "yanchor": "top", "x": 0, "font": {"size": 11},
+                "itemclick": "toggle", "itemdoubleclick": "toggleothers"},
+        hovermode="closest", autosize=True,
         font={"family": "Inter, system-ui, sans-serif", "size": 12}, uirevision="drift", clickmode="event",
     )
     if three:
         fig.update_scenes(xaxis_visible=False, yaxis_visible=False, zaxis_visible=False)
     else:
         fig.update_xaxes(visible=False)
-        fig.update_yaxes(visible=False, scaleanchor="x")
+        # No fixed aspect ratio: a projection's axes have no unit, and a square would fill
+        # only part of a wide panel.
+        fig.update_yaxes(visible=False)
     return fig
 
 
@@ -139,5 +146,6 @@ def timeline_figure(timeline: pd.DataFrame, *, value: str = "adjusted", height: 
                                      line={"color": SOURCE_COLORS[source], "width": 2},
                                      customdata=part["count"], hovertemplate="%{y:.3f} (%{customdata} queries)"))
     fig.update_layout(height=height, margin={"l": 40, "r": 10, "t": 10, "b": 30}, plot_bgcolor="white",
-                      yaxis_title="distance from reference", legend={"orientation": "h", "y": 1.1})
+                      yaxis_title="distance from reference",
+                      legend={"orientation": "h", "y": -0.15, "yanchor": "top", "itemclick": "toggle"})
     return fig

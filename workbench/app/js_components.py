@@ -34,7 +34,11 @@ class LinkedHTML(JSComponent):
 
     Tabs switch in the browser: elements with ``data-tab="name"`` show the element with
     ``data-pane="name"`` and hide the other panes (see :func:`workbench.app.markup.tabs`);
-    the chosen tab stays chosen when the HTML changes.
+    the chosen tab stays chosen when the HTML changes. Also in the browser, with no round
+    trip: ``.wb-copy`` buttons copy their text (:func:`~workbench.app.markup.copy_button`);
+    ``data-view`` buttons switch every message between its views (text, Markdown, JSON),
+    remembered for the next span; a ``table.wb-grid[data-grid]`` gets a column chooser and
+    draggable widths, remembered per table name (:func:`~workbench.app.markup.grid`).
     """
 
     html = param.String(default="", doc="The HTML shown.")
@@ -57,12 +61,137 @@ class LinkedHTML(JSComponent):
         for (const tab of tabs) tab.classList.toggle("active", tab.dataset.tab === name);
         for (const pane of root.querySelectorAll("[data-pane]")) pane.hidden = pane.dataset.pane !== name;
       };
-      const draw = () => { root.innerHTML = model.html; showTab(activeTab); };
+      const VIEW_KEY = "workbench.message-view";
+      const stored = (key) => { try { return window.localStorage.getItem(key); } catch (e) { return null; } };
+      const store = (key, value) => { try { window.localStorage.setItem(key, value); } catch (e) { /* private mode */ } };
+      const showView = (name) => {
+        for (const box of root.querySelectorAll("[data-views]")) {
+          if (!box.querySelector(`[data-v="${name}"]`)) continue;
+          box.dataset.views = name;
+          for (const body of box.querySelectorAll(":scope > [data-v]")) body.hidden = body.dataset.v !== name;
+          for (const button of box.querySelectorAll("[data-view]")) button.classList.toggle("on", button.dataset.view === name);
+        }
+      };
+      const copy = (button) => {
+        const source = button.nextElementSibling;
+        const text = source && source.classList.contains("wb-copy-src") ? source.value : (button.dataset.copy || "");
+        const done = () => {
+          button.classList.add("done");
+          button.textContent = "copied";
+          setTimeout(() => { button.classList.remove("done"); button.textContent = "copy"; }, 1200);
+        };
+        const fallback = () => {
+          const area = document.createElement("textarea");
+          area.value = text;
+          area.style.position = "fixed";
+          area.style.opacity = "0";
+          document.body.appendChild(area);
+          area.select();
+          try { document.execCommand("copy"); done(); } finally { area.remove(); }
+        };
+        if (navigator.clipboard && window.isSecureContext) navigator.clipboard.writeText(text).then(done, fallback);
+        else fallback();
+      };
+      const draw = () => {
+        root.innerHTML = model.html;
+        showTab(activeTab);
+        const view = stored(VIEW_KEY);
+        if (view) showView(view);
+        gridTools();
+      };
+      // Tables with data-grid: a chooser of the columns shown, and widths dragged at the
+      // headers' right edge; both remembered in the browser per table name.
+      let chooserOpen = false;
+      const gridPrefs = (table) => {
+        try { return JSON.parse(stored("workbench.grid." + table.dataset.grid) || "{}") || {}; } catch (e) { return {}; }
+      };
+      const saveGridPrefs = (table, prefs) => store("workbench.grid." + table.dataset.grid, JSON.stringify(prefs));
+      const fitTable = (table) => {
+        let sum = 0;
+        for (const col of table.querySelectorAll("colgroup col")) sum += Number(col.dataset.w) || 0;
+        table.style.minWidth = sum + "px";
+      };
+      function gridTools() {
+        for (const table of root.querySelectorAll("table.wb-grid[data-grid]")) {
+          const prefs = gridPrefs(table);
+          const hidden = new Set(prefs.hidden || []), widths = prefs.widths || {};
+          const heads = [...table.querySelectorAll("thead th")];
+          const cols = [...table.querySelectorAll("colgroup col")];
+          const names = heads.map((th) => th.dataset.col);
+          const labels = heads.map((th) => th.dataset.label || th.dataset.col);
+          const shown = names.filter((n) => !hidden.has(n));
+          for (let i = heads.length - 1; i >= 0; i--) {
+            if (hidden.has(names[i]) && shown.length) {
+              cols[i].remove();
+              heads[i].remove();
+              for (const row of table.tBodies[0].rows) if (row.cells.length === names.length) row.cells[i].remove();
+            } else if (widths[names[i]]) {
+              cols[i].dataset.w = widths[names[i]];
+              if (cols[i].style.width) cols[i].style.width = widths[names[i]] + "px";
+            }
+          }
+          fitTable(table);
+          const chooser = document.createElement("details");
+          chooser.className = "wb-cols";
+          chooser.open = chooserOpen;
+          chooser.innerHTML = "<summary>Columns &#9662;</summary><div class='wb-cols-menu'>" + names.map((n, i) =>
+            "<label><input type='checkbox' data-col-toggle='" + n.replace(/'/g, "") + "'" + (hidden.has(n) ? "" : " checked") +
+            "> " + labels[i].replace(/[&<>]/g, "") + "</label>").join("") + "<a data-cols-reset>show all, reset widths</a></div>";
+          chooser.addEventListener("toggle", () => { chooserOpen = chooser.open; });
+          chooser.addEventListener("change", (event) => {
+            const box = event.target.closest("[data-col-toggle]");
+            if (!box) return;
+            const now = gridPrefs(table);
+            const off = new Set(now.hidden || []);
+            if (box.checked) off.delete(box.dataset.colToggle); else off.add(box.dataset.colToggle);
+            now.hidden = [...off];
+            saveGridPrefs(table, now);
+            draw();
+          });
+          chooser.querySelector("[data-cols-reset]").addEventListener("click", () => { saveGridPrefs(table, {}); draw(); });
+          table.before(chooser);
+        }
+      }
+      root.addEventListener("mousedown", (event) => {
+        const grip = event.target.closest(".wb-grip");
+        if (!grip) return;
+        event.preventDefault();
+        const th = grip.closest("th"), table = th.closest("table");
+        const index = [...th.parentElement.children].indexOf(th);
+        const col = table.querySelectorAll("colgroup col")[index];
+        const startX = event.clientX, startW = th.getBoundingClientRect().width;
+        grip.classList.add("on");
+        const move = (e) => {
+          const width = Math.max(40, Math.round(startW + e.clientX - startX));
+          col.style.width = width + "px";
+          col.dataset.w = width;
+          fitTable(table);
+        };
+        const up = () => {
+          window.removeEventListener("mousemove", move);
+          window.removeEventListener("mouseup", up);
+          grip.classList.remove("on");
+          const prefs = gridPrefs(table);
+          prefs.widths = Object.assign(prefs.widths || {}, { [th.dataset.col]: Number(col.dataset.w) });
+          saveGridPrefs(table, prefs);
+        };
+        window.addEventListener("mousemove", move);
+        window.addEventListener("mouseup", up);
+      });
       draw();
       model.on("html", draw);
       root.addEventListener("click", (event) => {
         const tab = event.target.closest("[data-tab]");
         if (tab) { showTab(tab.dataset.tab); return; }
+        const copyButton = event.target.closest(".wb-copy");
+        if (copyButton) { event.preventDefault(); event.stopPropagation(); copy(copyButton); return; }
+        const viewButton = event.target.closest("[data-view]");
+        if (viewButton) {
+          // One way of reading messages for all of them, kept for the next span.
+          showView(viewButton.dataset.view);
+          store(VIEW_KEY, viewButton.dataset.view);
+          return;
+        }
         const link = event.target.closest("a[href^='?']");
         const row = link ? null : event.target.closest("[data-href]");
         const href = link ? link.getAttribute("href") : (row ? row.dataset.href : null);
@@ -94,7 +223,13 @@ class LinkedHTML(JSComponent):
 _WATERFALL_CSS = CSS + """
 :host { display: block; }
 .wf { height: 100%; overflow: auto; border: 1px solid #e2e8f0; border-radius: 6px; background: white; position: relative; }
-.wf-row { display: grid; grid-template-columns: minmax(240px, 38%) 72px 72px 1fr; align-items: center;
+.wf-wrap { height: 100%; display: flex; flex-direction: column; gap: 4px; }
+.wf-search { display: flex; gap: 6px; align-items: center; font-size: 12px; color: #64748b; }
+.wf-search input { flex: 0 1 280px; font: inherit; font-size: 12px; padding: 3px 8px; border: 1px solid #cbd5e1;
+                   border-radius: 4px; color: #0f172a; }
+.wf-search label { display: flex; gap: 3px; align-items: center; cursor: pointer; white-space: nowrap; }
+.wf-wrap > .wf { flex: 1 1 auto; min-height: 0; }
+.wf-row { display: grid; grid-template-columns: minmax(240px, 34%) 68px 62px 58px 70px 1fr; align-items: center;
           height: 24px; border-bottom: 1px solid #f1f5f9; cursor: pointer; }
 .wf-row:hover { background: #f8fafc; }
 .wf-row.sel { background: #e0ecff; }
@@ -126,6 +261,14 @@ _WATERFALL_CSS = CSS + """
 .wf-tools { display: flex; gap: 6px; align-items: center; font-weight: 500; }
 .wf-tools a { cursor: pointer; font-weight: 500; }
 .wf-err { color: #dc2626; font-size: 12px; }
+.wf-num.tok, .wf-num.cost { color: #475569; }
+.wf-num .sub { color: #94a3b8; }
+.wf-hid-err { flex: 0 0 auto; font-size: 10px; font-weight: 700; color: white; background: #dc2626; border-radius: 8px;
+              padding: 0 5px; line-height: 15px; margin-left: 4px; }
+.wf-row.hit { background: #fef9c3; }
+.wf-row.hit.sel { background: #e0ecff; box-shadow: inset 3px 0 0 #ca8a04; }
+.wf-row.dim .wf-name, .wf-row.dim .wf-num { opacity: .45; }
+.wf-row.gone { display: none; }
 """
 
 
@@ -191,6 +334,18 @@ class Waterfall(JSComponent):
       return m + "m " + String(Math.round(s - m * 60)).padStart(2, "0") + "s";
     }
 
+    function tokens(n) {
+      if (n == null) return "";
+      return n >= 10000 ? (n / 1000).toFixed(n >= 100000 ? 0 : 1) + "k" : n.toLocaleString("en-US");
+    }
+
+    function money(v) {
+      if (v == null) return "";
+      if (v === 0) return "$0";
+      if (v < 0.000001) return "<$0.000001";
+      return "$" + (v < 0.01 ? Number(v.toPrecision(3)).toFixed(6).replace(/0+$/, "") : v < 1 ? v.toFixed(3) : v.toFixed(2));
+    }
+
     function ticks(total) {
       if (!(total > 0)) return [0];
       const raw = total / 5;
@@ -205,6 +360,13 @@ class Waterfall(JSComponent):
     const OVERSCAN = 30;
 
     export function render({ model }) {
+      const wrap = document.createElement("div");
+      wrap.className = "wf-wrap";
+      const bar = document.createElement("div");
+      bar.className = "wf-search";
+      bar.innerHTML = '<input type="search" class="wf-find" placeholder="search this trace: name, model, tool, text" ' +
+        'aria-label="search this trace"><label><input type="checkbox" class="wf-only"> only matches</label>' +
+        '<span class="wf-hits"></span>';
       const box = document.createElement("div");
       box.className = "wf";
       const head = document.createElement("div");
@@ -258,7 +420,9 @@ class Waterfall(JSComponent):
         let html = '<div class="wf-row wf-head"><div class="wf-name wf-tools">Span &middot; ' + count.toLocaleString() +
           (errors ? ' <span class="wf-err">&middot; ' + errors + ' error' + (errors > 1 ? 's' : '') + '</span>' : '') +
           ' &middot; <a data-act="expand">expand all</a> <a data-act="collapse">collapse all</a></div>' +
-          '<div class="wf-num">Duration</div><div class="wf-num self">Self</div><div class="wf-axis">';
+          '<div class="wf-num">Duration</div><div class="wf-num self">Self</div>' +
+          '<div class="wf-num tok" title="tokens of this call; in grey, of its subtree">Tokens</div>' +
+          '<div class="wf-num cost" title="cost of this call; in grey, of its subtree">Cost</div><div class="wf-axis">';
         for (const t of ticks(total)) {
           html += '<span class="wf-tick" style="left:' + pct(t) + '%">' + fmt(t) + '</span>';
         }

@@ -13,6 +13,7 @@ import param
 
 from workbench.analysis.latency import (
     GROUPS,
+    group_latency,
     latency_over_time,
     latency_summary,
     llm_timing_summary,
@@ -31,7 +32,8 @@ from workbench.errors import WorkbenchError
 __all__ = ["LatencyView"]
 
 _SELF_TIME_TRACES = 5_000
-_GROUP_LABELS = {"Nothing": "none", "Span name": "name", "Model": "model", "Kind": "kind", "Project": "project"}
+_GROUP_LABELS = {"Nothing": "none", "Span name": "name", "Model": "model", "Tool": "tool", "Kind": "kind",
+                 "Project": "project"}
 
 
 def _cards(summary: dict[str, Any], noun: str) -> str:
@@ -70,13 +72,39 @@ def _slowest_html(frame: pd.DataFrame) -> str:
     ])
 
 
+def _tools_html(frame: pd.DataFrame) -> str:
+    """Tool calls by tool, slowest tail first; each tool links to its calls, slowest first."""
+    if frame.empty:
+        return "<div class='wb-muted'>No tool calls.</div>"
+    rows = []
+    for r in frame.itertuples(index=False):
+        condition = f"span_kind == 'TOOL' and (tool_name == {str(r.group)!r} or name == {str(r.group)!r})"
+        link = href("traces", mode="spans", filter=condition, sort="latency_ms", descending="true")
+        errors = f"<span class='wb-error-text'>{fmt_count(r.errors)}</span>" if r.errors else "0"
+        rows.append(
+            f"<tr><td><a class='wb-tool-link' href='{esc(link)}'>{esc(r.group)}</a></td>"
+            f"<td class='num'>{fmt_count(r.count)}</td><td class='num'>{errors}</td>"
+            f"<td class='num'>{esc(fmt_ms(r.p50))}</td><td class='num'>{esc(fmt_ms(r.p95))}</td>"
+            f"<td class='num'><b>{esc(fmt_ms(r.p99))}</b></td><td class='num'>{esc(fmt_ms(r.max))}</td></tr>")
+    return ("<table class='wb-list wb-tools'><tr><th>Tool</th><th class='num'>Calls</th><th class='num'>Errors</th>"
+            "<th class='num'>p50</th><th class='num'>p95</th><th class='num'>p99</th><th class='num'>max</th></tr>"
+            + "".join(rows) + "</table>")
+
+
+def _model_href(model: str) -> str:
+    """The model's calls, slowest first."""
+    return href("traces", mode="spans", kind="LLM", model=model, sort="latency_ms", descending="true")
+
+
 def _models_html(frame: pd.DataFrame) -> str:
     if frame.empty:
         return "<div class='wb-muted'>No LLM calls.</div>"
+    frame = frame.sort_values(["latency_p95", "calls"], ascending=False, na_position="last")  # slowest first
     ms = {"TTFT p50": "ttft_p50", "TTFT p95": "ttft_p95", "p50": "latency_p50", "p95": "latency_p95",
           "p99": "latency_p99"}
     return table(frame.itertuples(index=False), [
-        Column("Model", lambda r: esc(r.model_name)),
+        Column("Model", lambda r: f"<a class='wb-model-link' href='{esc(_model_href(r.model_name))}'>"
+                                  f"{esc(r.model_name)}</a>"),
         Column("Calls", lambda r: fmt_count(r.calls), numeric=True),
         *[Column(label, _ms_of(key), numeric=True) for label, key in ms.items()],
         Column("Tokens/s p50", lambda r: esc(number(r.tokens_per_s_p50)), numeric=True),
@@ -107,7 +135,7 @@ class LatencyView(PageView):
         self._by = pn.widgets.Select.from_param(self.param.by, name="", options=_GROUP_LABELS, width=140, margin=(5, 5))
         self._percentile = pn.widgets.RadioButtonGroup.from_param(self.param.percentile, name="", color="light",
                                                                   width=150, margin=(5, 5))
-        self._status = pn.pane.HTML(status_line(), stylesheets=[CSS], height=20, margin=(0, 10),
+        self._status = pn.pane.HTML(status_line(), stylesheets=[CSS], min_height=20, margin=(0, 10),
                                     sizing_mode="stretch_width")
         self._cards = pn.pane.HTML("", stylesheets=[CSS], sizing_mode="stretch_width", margin=(4, 10), height=62)
         self._over_time = pn.pane.Bokeh(None, sizing_mode="stretch_width", height=300, margin=(4, 10))
@@ -115,7 +143,10 @@ class LatencyView(PageView):
         self._last = pn.pane.Bokeh(None, sizing_mode="stretch_width", height=220, margin=(4, 6))
         self._speed = pn.pane.Bokeh(None, sizing_mode="stretch_width", height=220, margin=(4, 6))
         self._self_time = pn.pane.Bokeh(None, sizing_mode="stretch_width", height=260, margin=(4, 6))
-        self._models = pn.pane.HTML("", stylesheets=[CSS], sizing_mode="stretch_width", margin=(4, 6))
+        self._models = LinkedHTML(on_link=lambda page, params: self.link(page, **params),
+                                  sizing_mode="stretch_width", margin=(4, 6))
+        self._tools = LinkedHTML(on_link=lambda page, params: self.link(page, **params),
+                                 sizing_mode="stretch_width", margin=(4, 6))
         self._slowest = LinkedHTML(on_link=lambda page, params: self.link(page, **params),
                                    sizing_mode="stretch_width", margin=(4, 10))
         self.watch(self.refresh, ["level", "by", "percentile"])
@@ -135,14 +166,17 @@ class LatencyView(PageView):
         )
         self._body = body = pn.Column(
             self._cards,
-            heading("Latency over time", "click a point to list the traces of that bucket, slowest first"),
+            heading("Latency over time", "click a point to list the traces of that bucket, slowest first; "
+                                         "click a legend entry to hide or show its line"),
             self._over_time,
             heading("LLM calls", "time to first token, time to last token, output tokens per second"),
             pn.Row(self._ttft, self._last, self._speed, sizing_mode="stretch_width", margin=(0, 4)),
             pn.Row(
                 pn.Column(self._self_time_note, self._self_time,
                           sizing_mode="stretch_width", margin=0),
-                pn.Column(heading("By model"), self._models, sizing_mode="stretch_width", margin=0),
+                pn.Column(heading("By model", "slowest p95 first; a model lists its calls, slowest first"), self._models,
+                          heading("Tools", "slowest p95 first; a tool lists its calls, slowest first"), self._tools,
+                          sizing_mode="stretch_width", margin=0),
                 sizing_mode="stretch_width", margin=(0, 4),
             ),
             heading("Slowest traces"),
@@ -165,7 +199,9 @@ class LatencyView(PageView):
         try:
             out.update(
                 summary=latency_summary(self.reader, selection, level=self.level),
-                over_time=latency_over_time(self.reader, selection, by=self.by, level=self.level),
+                over_time=latency_over_time(self.reader, selection, by=self.by, level=self.level,
+                                            rank=self.percentile),
+                tools=group_latency(self.reader, selection, by="tool", level="spans", rank="p95"),
                 timings=llm_timings(self.reader, selection),
                 by_model=llm_timing_summary(self.reader, selection),
                 self_time=self_time_by_kind(self.reader, selection, max_traces=_SELF_TIME_TRACES),
@@ -205,7 +241,8 @@ class LatencyView(PageView):
         else:
             frame = over_time.rename(columns={value: "value"})
             title = f"{noun.title()} latency, {value}, by {by}"
-        self._over_time.object = lines_over_time(frame, value="value", title=title, on_tap=self._bucket_tapped)
+        self._over_time.object = lines_over_time(frame, value="value", title=title, on_tap=self._bucket_tapped,
+                                                 dimension=by if by != "none" else "percentile")
         ttft = timings["ttft_ms"].dropna().to_numpy(dtype=float)
         last = timings["latency_ms"].dropna().to_numpy(dtype=float)
         speed = timings["output_tokens_per_s"].dropna().to_numpy(dtype=float)
@@ -223,7 +260,8 @@ class LatencyView(PageView):
         self._self_time_note.object = _heading_html(
             "Where the time goes", "self time summed by span kind"
             + (f", over the latest {_SELF_TIME_TRACES:,} traces" if sampled else ""))
-        self._models.object = _models_html(data["by_model"])
+        self._models.html = _models_html(data["by_model"])
+        self._tools.html = _tools_html(data["tools"])
         self._slowest.html = _slowest_html(data["slowest"])
 
     def _bucket_tapped(self, row: dict[str, Any]) -> None:
@@ -236,8 +274,9 @@ class LatencyView(PageView):
             params["model"] = group
         elif self.by == "project" and group != "other":
             params["project"] = group
-        elif self.by == "name" and group != "other":
-            condition = f"name == {group!r}"
+        elif self.by in ("name", "tool") and group != "other":
+            condition = (f"name == {group!r}" if self.by == "name"
+                         else f"span_kind == 'TOOL' and (tool_name == {group!r} or name == {group!r})")
             params["filter"] = f"({self.scope.filter}) and {condition}" if self.scope.filter else condition
         self.link("traces", **params, **self.scope.window(str(row["start"]), str(row["bucket_end"])))
 

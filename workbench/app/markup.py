@@ -6,11 +6,13 @@ goes into HTML passes through :func:`esc`.
 
 from __future__ import annotations
 
+import ast
 import datetime as dt
 import functools
 import html
 import json
 import math
+import re
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlencode
@@ -19,8 +21,10 @@ from workbench import config
 from workbench.pricing.money import usd
 
 __all__ = [
+    "copy_button",
     "cost_html",
     "display_zone",
+    "error_html",
     "esc",
     "fmt_count",
     "fmt_ms",
@@ -31,6 +35,7 @@ __all__ = [
     "is_missing",
     "json_block",
     "local_bound",
+    "markdown_html",
     "pretty_json",
     "short",
     "tabs",
@@ -54,6 +59,50 @@ def is_missing(value: Any) -> bool:
 def esc(value: Any) -> str:
     """HTML-escape ``value`` as text; missing values become an empty string."""
     return "" if is_missing(value) else html.escape(str(value), quote=True)
+
+
+#: An error longer than this many characters shows a shortened line, the whole text one click away.
+ERROR_SHORT = 180
+
+_FILTER_QUOTED = re.compile(r"""^The filter (?P<q>'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*")""")
+_COLUMN = re.compile(r"at column (\d+)")
+_LONG_ASIDE = re.compile(r" \([^()]{60,}\)")
+
+
+def error_html(message: str) -> str:
+    """An error (plain text) in a box that keeps to its place: a long one shortened, with the
+    whole text in a ``<details>`` one click away; a filter's error shows the filter with a
+    caret under the column it names."""
+    message = str(message)
+    short_text = _LONG_ASIDE.sub(" (\u2026)", message)
+    if len(short_text) > ERROR_SHORT:
+        short_text = short_text[:ERROR_SHORT].rsplit(" ", 1)[0] + "\u2026"
+    parts = [f"<div class='wb-error-line'>{esc(short_text)}</div>"]
+    caret = _caret(message)
+    if caret:
+        parts.append(caret)
+    if short_text != message:
+        parts.append("<details class='wb-error-more'><summary>the whole message</summary>"
+                     f"<div class='wb-error-full'>{esc(message)}</div></details>")
+    return f"<div class='wb-error-box wb-error-text' role='alert'>{''.join(parts)}</div>"
+
+
+def _caret(message: str) -> str:
+    """The filter quoted at the start of ``message`` with a ``^`` under the column named."""
+    quoted, column = _FILTER_QUOTED.match(message), _COLUMN.search(message)
+    if not quoted or not column:
+        return ""
+    try:
+        expression = ast.literal_eval(quoted.group("q"))
+    except (ValueError, SyntaxError):
+        return ""
+    position = int(column.group(1))
+    if not isinstance(expression, str) or "\n" in expression or position > len(expression) + 1:
+        return ""
+    if len(expression) == 80 and expression.endswith("...") and position > 77:
+        return ""  # the filter was cut for the message: its column is not shown
+    return (f"<pre class='wb-caret'>{esc(expression)}\n{' ' * (position - 1)}"
+            f"<span class='wb-caret-mark'>^</span></pre>")
 
 
 def fmt_ms(ms: Any) -> str:
@@ -211,6 +260,31 @@ def json_block(value: Any, *, limit: int = FOLD_AT) -> str:
     if pretty is not None:
         return fold(pretty, limit=limit, css="wb-pre wb-json")
     return fold(str(value), limit=limit)
+
+
+def copy_button(text: Any, *, title: str = "copy to the clipboard") -> str:
+    """A small button that copies ``text`` to the clipboard (in :class:`~workbench.app.js_components.LinkedHTML`).
+
+    The text rides in a hidden ``<textarea>`` beside the button, so a long value copies whole
+    even where the page folds it.
+    """
+    if is_missing(text):
+        return ""
+    return (f'<button type="button" class="wb-copy" title="{esc(title)}">copy</button>'
+            f'<textarea class="wb-copy-src" hidden aria-hidden="true">{esc(text)}</textarea>')
+
+
+@functools.lru_cache(maxsize=1)
+def _markdown() -> Any:
+    from markdown_it import MarkdownIt  # comes with panel
+
+    # html=False: HTML in a message is shown as text, never run.
+    return MarkdownIt("commonmark", {"html": False}).enable("table").enable("strikethrough")
+
+
+def markdown_html(text: str) -> str:
+    """``text`` rendered as Markdown, with any HTML in it escaped (shown as text)."""
+    return f"<div class='wb-md'>{_markdown().render(str(text))}</div>"
 
 
 def href(page: str, **params: Any) -> str:

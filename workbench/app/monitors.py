@@ -143,12 +143,12 @@ class MonitorsView(PageView):
     error: str | None = None
 
     def _build(self) -> Any:
-        self._window = pn.widgets.Select.from_param(self.param.window, name="", options=WINDOWS, width=170,
+        self._window = pn.widgets.Select.from_param(self.param.window, name="", options=window_options(), width=230,
                                                     margin=(5, 5))
         self._quiet = pn.widgets.Checkbox.from_param(self.param.show_quiet, name="Show quiet rules", margin=(12, 10))
         self._again = pn.widgets.Button(label="Check again", color="primary", width=120, margin=(5, 5))
         self._again.on_click(lambda _: self.refresh())
-        self._status = pn.pane.HTML(status_line(), stylesheets=[CSS], height=20, margin=(0, 10),
+        self._status = pn.pane.HTML(status_line(), stylesheets=[CSS], min_height=20, margin=(0, 10),
                                     sizing_mode="stretch_width")
         self._cards = pn.pane.HTML("", stylesheets=[CSS], margin=(4, 10), sizing_mode="stretch_width")
         self._list = LinkedHTML(on_link=self._follow, sizing_mode="stretch_width", margin=(4, 8),
@@ -190,8 +190,21 @@ class MonitorsView(PageView):
             f"{fired} of {len({r.rule for r in results})} rules fired in {span} "
             f"{esc(fmt_time(results.checked_at))} {esc(zone_label())}")
         self._cards.object = _cards(results)
+        if not self.window:
+            self._rules_window = results.window
+        self._window.options = window_options(getattr(self, "_rules_window", None))
+        self._window.value = self.window
         self._list.html = results_html(list(results), show_quiet=self.show_quiet)
         self._rules.object = rules_html(config.rules, config.source) if config else ""
+
+
+def window_options(rules_window: dt.timedelta | None = None) -> dict[str, str]:
+    """The windows offered, the rules' own named with its length (``Window of the rules: 14 days``),
+    so the select always says which window is in use."""
+    label = next(iter(WINDOWS))
+    if rules_window:
+        label = f"{label}: {_span_text(rules_window)}"
+    return {label: "", **{k: v for k, v in WINDOWS.items() if v}}
 
 
 def _span_text(window: dt.timedelta) -> str:

@@ -9,6 +9,7 @@ its links open the target page below it (:class:`InlineLinks`) instead of switch
 from __future__ import annotations
 
 import datetime as dt
+import html
 import logging
 import threading
 import time
@@ -23,7 +24,7 @@ from panel.io.state import set_curdoc
 from panel.viewable import Viewer
 
 from workbench.analysis.facets import facets
-from workbench.app.markup import local_bound, zone_label
+from workbench.app.markup import error_html, local_bound, zone_label
 from workbench.app.style import CSS
 from workbench.errors import WorkbenchError
 from workbench.read import Reader, Selection, supports
@@ -420,6 +421,14 @@ class _Hold:
 
 
 def status_line(text: str = "", *, error: bool = False) -> str:
-    """The HTML of a page's one-line status (counts, or what is wrong with the filter)."""
-    css = "wb-error-text" if error else "wb-muted"
-    return f"<div class='{css}' style='min-height:18px'>{text}</div>"
+    """The HTML of a page's one-line status (counts, or what is wrong with the filter).
+
+    Args:
+        text: HTML; for an error, the escaped text of the message, shown by
+            :func:`~workbench.app.markup.error_html` (shortened when long, with a caret under
+            the column of a filter's mistake).
+        error: Whether ``text`` is an error.
+    """
+    if error:
+        return error_html(html.unescape(text))
+    return f"<div class='wb-muted' style='min-height:18px'>{text}</div>"

@@ -31,11 +31,11 @@ from workbench.analysis.quality import (
     score_distribution,
     worst_traces,
 )
-from workbench.app.charts import PALETTE, bars
+from workbench.app.charts import bars, legend_outside
 from workbench.app.js_components import LinkedHTML
 from workbench.app.markup import esc, fmt_count, fmt_time, href, is_missing, short, zone_label
 from workbench.app.page import PageView, status_line
-from workbench.app.style import CSS, FONT
+from workbench.app.style import CSS, FONT, color_of
 from workbench.app.tables import Column, table
 from workbench.errors import FilterError, WorkbenchError
 from workbench.evals import annotate
@@ -174,19 +174,20 @@ class FeedbackWidget(Viewer):
         self._list.object = annotations_html(frame)
 
 
-def rate_lines(frame: pd.DataFrame, *, title: str, height: int = 280) -> Any:
-    """Pass rate (0-100%) per ``bucket`` and ``group``, one line with markers per group."""
+def rate_lines(frame: pd.DataFrame, *, title: str, height: int = 280, dimension: str = "") -> Any:
+    """Pass rate (0-100%) per ``bucket`` and ``group``, one line with markers per group, each
+    group in its one colour (:func:`~workbench.app.style.color_of` of ``dimension``)."""
     fig = figure(x_axis_type="datetime", height=height, sizing_mode="stretch_width", title=title,
                  tools="pan,box_zoom,reset", toolbar_location="above", x_axis_label="UTC")
     renderers = []
-    for i, group in enumerate(dict.fromkeys(frame["group"]) if len(frame) else []):
+    for group in dict.fromkeys(frame["group"]) if len(frame) else []:
         part = frame[(frame["group"] == group) & frame["pass_rate"].notna()]
         source = ColumnDataSource({
             "bucket": part["bucket"].dt.tz_convert(None), "rate": part["pass_rate"].astype(float),
             "count": part["judged"].astype(int), "group": part["group"].astype(str),
             "score": part["mean_score"].astype(float),
         })
-        color = PALETTE[i % len(PALETTE)]
+        color = color_of(group, dimension)
         fig.line("bucket", "rate", source=source, color=color, line_width=2, legend_label=str(group))
         renderers.append(fig.scatter("bucket", "rate", source=source, color=color, size=6, legend_label=str(group)))
     fig.add_tools(HoverTool(renderers=renderers, tooltips=[
@@ -199,26 +200,21 @@ def rate_lines(frame: pd.DataFrame, *, title: str, height: int = 280) -> Any:
     fig.grid.grid_line_color = "#eef2f7"
     fig.title.text_font = FONT
     fig.title.text_font_size = "13px"
-    if renderers:
-        fig.legend.location = "bottom_left"
-        fig.legend.click_policy = "hide"
-        fig.legend.background_fill_alpha = 0.7
-        fig.legend.label_text_font_size = "11px"
-    return fig
+    return legend_outside(fig)
 
 
-def _histogram(frame: pd.DataFrame, *, title: str, height: int = 240) -> Any:
+def _histogram(frame: pd.DataFrame, *, title: str, height: int = 240, dimension: str = "") -> Any:
     fig = figure(height=height, sizing_mode="stretch_width", title=title, tools="", toolbar_location=None)
     groups = list(dict.fromkeys(frame["group"])) if len(frame) else []
     width = len(groups) or 1
-    for i, group in enumerate(groups):
+    for i, group in enumerate(groups):  # side by side within each bin
         part = frame[frame["group"] == group]
         step = (part["bin_end"] - part["bin_start"]) / width
         source = ColumnDataSource({"left": part["bin_start"] + step * i, "right": part["bin_start"] + step * (i + 1),
                                    "count": part["count"], "group": part["group"].astype(str),
                                    "from": part["bin_start"], "to": part["bin_end"]})
         quads = fig.quad(left="left", right="right", top="count", bottom=0, source=source,
-                         fill_color=PALETTE[i % len(PALETTE)], line_color="white", legend_label=str(group))
+                         fill_color=color_of(group, dimension), line_color="white", legend_label=str(group))
         fig.add_tools(HoverTool(renderers=[quads], tooltips=[("group", "@group"), ("score", "@from{0.00}-@to{0.00}"),
                                                              ("count", "@count")]))
     fig.xaxis.axis_label = "score"
@@ -229,10 +225,7 @@ def _histogram(frame: pd.DataFrame, *, title: str, height: int = 240) -> Any:
     fig.grid.grid_line_color = "#eef2f7"
     fig.title.text_font = FONT
     fig.title.text_font_size = "13px"
-    if groups:
-        fig.legend.location = "top_left"
-        fig.legend.label_text_font_size = "11px"
-    return fig
+    return legend_outside(fig)
 
 
 def _names_html(summary: pd.DataFrame, selected: str) -> str:
@@ -317,7 +310,7 @@ class QualityView(PageView):
 
     def _build(self) -> Any:
         self._by = pn.widgets.Select.from_param(self.param.by, name="", options=_BY_LABELS, width=150, margin=(5, 5))
-        self._status = pn.pane.HTML(status_line(), stylesheets=[CSS], height=20, margin=(0, 10),
+        self._status = pn.pane.HTML(status_line(), stylesheets=[CSS], min_height=20, margin=(0, 10),
                                     sizing_mode="stretch_width")
         self._cards = pn.pane.HTML("", stylesheets=[CSS], sizing_mode="stretch_width", margin=(4, 10), height=62)
         self._names = LinkedHTML(on_link=self._follow, sizing_mode="stretch_width", margin=(4, 10))
@@ -426,16 +419,16 @@ class QualityView(PageView):
         self._cards.object = "<div class='wb-cards'>" + "".join(
             f"<div class='wb-card'><div class='v'>{v}</div><div class='l'>{esc(label)}</div></div>"
             for v, label in cards) + "</div>"
-        self._over_time.object = rate_lines(over_time, title=f"{name}: pass rate by {by_label}")
+        self._over_time.object = rate_lines(over_time, title=f"{name}: pass rate by {by_label}", dimension=self.by)
         judged = rates[rates["judged"] > 0]
         self._by_group.object = bars(
             [str(g) for g in judged["group"]], [float(v) for v in judged["pass_rate"]],
             title=f"{name}: pass rate by {by_label}", x_label="pass rate",
             texts=[f"{p:.0%} of {int(n):,}" for p, n in zip(judged["pass_rate"], judged["judged"])],
-            colors=[PALETTE[i % len(PALETTE)] for i in range(len(judged))],
+            colors=[color_of(g, self.by) for g in judged["group"]],
         )
         self._rates.object = _rates_html(rates, by_label)
-        self._scores.object = _histogram(scores, title=f"{name}: scores by {by_label}")
+        self._scores.object = _histogram(scores, title=f"{name}: scores by {by_label}", dimension=self.by)
         self._feedback.object = _feedback_html(feedback)
         self._worst.html = _worst_html(worst, self.review)
         self._worst_frame = worst

@@ -20,6 +20,8 @@ from workbench.errors import WorkbenchError
 __all__ = ["SessionsView"]
 
 
+_LIST_WIDTH = 720  # pixels: every column of the list, "Last activity" included, without a cut
+
 _ORDERS = {"Latest activity": "last_end", "Most turns": "turns", "Longest": "duration_ms",
            "Most tokens": "total_tokens", "Most errors": "error_count"}
 
@@ -40,7 +42,7 @@ def sessions_html(frame: pd.DataFrame, selected: str) -> str:
         Column("Turns", lambda r: fmt_count(r.turns), numeric=True),
         Column("Duration", lambda r: esc(fmt_ms(r.duration_ms)), numeric=True),
         Column("Tokens", lambda r: fmt_count(r.total_tokens), numeric=True),
-        Column("Last activity", lambda r: esc(fmt_time(r.last_end)), nowrap=True,
+        Column("Last activity", lambda r: esc(fmt_time(r.last_end, seconds=False)), nowrap=True,
                head=f"Last activity ({esc(zone_label())})"),
     ], row_attrs=lambda r: " style='background:#e0ecff'" if r.session_id == selected else "")
 
@@ -101,7 +103,7 @@ class SessionsView(PageView):
                                                        width=200, margin=(5, 5))
         self._order = pn.widgets.Select.from_param(self.param.order, name="", options=_ORDERS, width=150,
                                                    margin=(5, 5))
-        self._status = pn.pane.HTML(status_line(), stylesheets=[CSS], height=20, margin=(0, 10),
+        self._status = pn.pane.HTML(status_line(), stylesheets=[CSS], min_height=20, margin=(0, 10),
                                     sizing_mode="stretch_width")
         self._list = LinkedHTML(on_link=self._follow, sizing_mode="stretch_width", margin=(4, 8))
         self._turns = LinkedHTML(on_link=self._follow, sizing_mode="stretch_width", margin=(4, 8))
@@ -125,7 +127,7 @@ class SessionsView(PageView):
         left = pn.Column(
             pn.Column(self._list, scroll=True, sizing_mode="stretch_both", margin=0),
             pn.Row(self._prev, self._next, self._page_info, height=42, margin=(0, 4)),
-            width=600, sizing_mode="stretch_height", margin=0,
+            width=_LIST_WIDTH, sizing_mode="stretch_height", margin=0,
         )
         right = pn.Column(self._turns, scroll=True, sizing_mode="stretch_both", margin=0,
                           styles={"border-left": "1px solid #e2e8f0"})

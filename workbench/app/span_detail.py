@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from workbench.app.markup import (
+    copy_button,
     esc,
     fmt_count,
     fmt_ms,
@@ -23,6 +24,7 @@ from workbench.app.markup import (
     is_missing,
     json_block,
     kv_table,
+    markdown_html,
     number,
     pretty_json,
     short,
@@ -30,7 +32,8 @@ from workbench.app.markup import (
 from workbench.app.style import kind_color
 from workbench.app.tables import Column, table
 
-__all__ = ["attributes_html", "detail_html", "events_html", "overview_html", "resource_html"]
+__all__ = ["MESSAGE_VIEWS", "attributes_html", "detail_html", "events_html", "messages_html", "overview_html",
+           "resource_html"]
 
 # Invocation parameters: OpenInference's JSON blob, else the GenAI request attributes.
 _PARAM_PREFIXES = ("gen_ai.request.", "llm.request.", "ai.settings.")
@@ -47,8 +50,20 @@ def _loads(value: Any, default: Any) -> Any:
         return default
 
 
-def _h(title: str, extra: str = "") -> str:
-    return f"<h3 class='wb-h'>{esc(title)}{(' <span class=wb-muted>' + extra + '</span>') if extra else ''}</h3>"
+def _h(title: str, extra: str = "", *, copy: Any = None) -> str:
+    button = copy_button(copy) if copy is not None else ""
+    return (f"<h3 class='wb-h'>{esc(title)}{(' <span class=wb-muted>' + extra + '</span>') if extra else ''}"
+            f"{button}</h3>")
+
+
+def _id_html(value: Any) -> str:
+    return f"<span class='wb-mono'>{esc(value)}</span>{copy_button(value, title='copy the id')}"
+
+
+def _text_of(value: Any) -> str:
+    """A value as the text to copy: JSON pretty-printed, other text as it is."""
+    pretty = pretty_json(value)
+    return pretty if pretty is not None else str(value)
 
 
 def _badge(kind: str) -> str:
@@ -76,9 +91,9 @@ def header_html(span: Mapping[str, Any], *, self_time_ms: float | None = None, c
             esc(short(span.get("prompt_template"), 60)),
             f"<span class='wb-muted'>version {esc(span.get('prompt_template_version'))}</span>"
             if span.get("prompt_template_version") else "") if x),
-        "Span id": f"<span class='wb-mono'>{esc(span.get('span_id'))}</span>",
-        "Parent": (f"<span class='wb-mono'>{esc(span.get('parent_span_id'))}</span>"
-                   if span.get("parent_span_id") else ""),
+        "Span id": _id_html(span.get("span_id")),
+        "Trace id": _id_html(span.get("trace_id")) if span.get("trace_id") else "",
+        "Parent": _id_html(span.get("parent_span_id")) if span.get("parent_span_id") else "",
         "Instrumentation": esc(" ".join(str(x) for x in (span.get("scope_name"), span.get("scope_version")) if x)),
     }
     return (f"<h2 class='wb-title'>{_badge(str(span.get('span_kind') or 'UNKNOWN'))} {esc(span.get('name'))}</h2>"
@@ -109,8 +124,16 @@ def _tokens_html(span: Mapping[str, Any]) -> str:
     return (_h("Tokens and timing") + kv_table(shown, pairs=2)) if shown else ""
 
 
+#: How a message can be read: (name, button label).
+MESSAGE_VIEWS = (("raw", "text"), ("md", "markdown"), ("json", "JSON"))
+
+
 def messages_html(messages: Sequence[Mapping[str, Any]]) -> str:
-    """Chat messages with their roles, tool calls (arguments pretty-printed) and tool results."""
+    """Chat messages with their roles, tool calls (arguments pretty-printed) and tool results.
+
+    Each message can be read as its text, rendered as Markdown, or as the JSON recorded (a
+    toggle in its head), and copied.
+    """
     out = []
     for message in messages:
         role = str(message.get("role") or "unknown")
@@ -121,7 +144,8 @@ def messages_html(messages: Sequence[Mapping[str, Any]]) -> str:
             extra.append(f"for call <span class='wb-mono'>{esc(message['tool_call_id'])}</span>")
         body = ""
         content = message.get("content")
-        if not is_missing(content) and content != "":
+        has_text = not is_missing(content) and content != ""
+        if has_text:
             body += json_block(content) if pretty_json(content) else fold(str(content))
         for call in message.get("tool_calls") or ():
             body += (
@@ -131,9 +155,18 @@ def messages_html(messages: Sequence[Mapping[str, Any]]) -> str:
             )
         if not body:
             body = "<pre class='wb-pre wb-muted'>(empty)</pre>"
+        recorded = json.dumps(dict(message), indent=2, ensure_ascii=False, default=str)
+        rendered = markdown_html(str(content)) if has_text and not pretty_json(content) else body
+        views = "".join(f"<button type='button' class='wb-view{' on' if name == 'raw' else ''}' data-view='{name}'>"
+                        f"{label}</button>" for name, label in MESSAGE_VIEWS)
+        copy = copy_button(str(content) if has_text else recorded, title="copy the message")
         out.append(
-            f"<div class='wb-msg wb-role-{esc(role.lower())}'><div class='wb-msg-head'>{esc(role)}"
-            f"{''.join(f'<span class=wb-muted>{e}</span>' for e in extra)}</div>{body}</div>"
+            f"<div class='wb-msg wb-role-{esc(role.lower())}' data-views='raw'><div class='wb-msg-head'>{esc(role)}"
+            f"{''.join(f'<span class=wb-muted>{e}</span>' for e in extra)}"
+            f"<span class='wb-views'>{views}{copy}</span></div>"
+            f"<div class='wb-view-body' data-v='raw'>{body}</div>"
+            f"<div class='wb-view-body' data-v='md' hidden>{rendered}</div>"
+            f"<div class='wb-view-body' data-v='json' hidden>{fold(recorded, css='wb-pre wb-json')}</div></div>"
         )
     return "".join(out)
 
@@ -149,9 +182,9 @@ def _invocation_parameters(attributes: Mapping[str, Any]) -> Any:
 def _io_html(span: Mapping[str, Any], input_title: str = "Input", output_title: str = "Output") -> str:
     out = ""
     if not is_missing(span.get("input_value")):
-        out += _h(input_title) + json_block(span["input_value"])
+        out += _h(input_title, copy=_text_of(span["input_value"])) + json_block(span["input_value"])
     if not is_missing(span.get("output_value")):
-        out += _h(output_title) + json_block(span["output_value"])
+        out += _h(output_title, copy=_text_of(span["output_value"])) + json_block(span["output_value"])
     return out
 
 
@@ -193,7 +226,7 @@ def documents_html(documents: Sequence[Mapping[str, Any]]) -> str:
 def _retriever_html(span: Mapping[str, Any], documents: Sequence[Mapping[str, Any]]) -> str:
     out = ""
     if not is_missing(span.get("input_value")):
-        out += _h("Query") + json_block(span["input_value"])
+        out += _h("Query", copy=_text_of(span["input_value"])) + json_block(span["input_value"])
     out += _h("Documents", f"{len(documents)}, in the order returned")
     out += documents_html(documents) if documents else "<div class='wb-muted'>No documents were recorded.</div>"
     return out
@@ -232,8 +265,9 @@ def _tool_html(span: Mapping[str, Any], attributes: Mapping[str, Any]) -> str:
     arguments = span.get("input_value")
     if is_missing(arguments):
         arguments = attributes.get("tool.parameters")
-    out += _h("Arguments") + json_block(arguments)
-    out += _h("Result") + json_block(span.get("output_value"))
+    out += _h("Arguments", copy=None if is_missing(arguments) else _text_of(arguments)) + json_block(arguments)
+    result = span.get("output_value")
+    out += _h("Result", copy=None if is_missing(result) else _text_of(result)) + json_block(result)
     return out
 
 

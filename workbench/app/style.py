@@ -6,7 +6,10 @@ component (``stylesheets=[CSS]``) rather than set once on the page.
 
 from __future__ import annotations
 
-__all__ = ["CSS", "KIND_COLORS", "PAGE_CSS", "STATUS_COLORS", "kind_color"]
+import threading
+import zlib
+
+__all__ = ["CSS", "KIND_COLORS", "PAGE_CSS", "PALETTE", "STATUS_COLORS", "color_of", "kind_color"]
 
 KIND_COLORS = {
     "LLM": "#7c3aed",
@@ -34,6 +37,47 @@ def kind_color(kind: str | None) -> str:
     return KIND_COLORS.get(str(kind or "UNKNOWN").upper(), KIND_COLORS["UNKNOWN"])
 
 
+#: The colours given to the values of a chart's groups, in order of first use.
+PALETTE = ("#2563eb", "#d97706", "#059669", "#db2777", "#7c3aed", "#0891b2", "#65a30d", "#dc2626", "#0f766e",
+           "#9333ea", "#ca8a04", "#be123c", "#4f46e5", "#ea580c", "#0284c7", "#16a34a")
+#: Groups that stand for "the rest" or "nothing": grey wherever they appear.
+_MUTED = {"other": "#94a3b8", "(no model)": "#cbd5e1", "(none)": "#cbd5e1", "(no value)": "#cbd5e1", "": "#cbd5e1"}
+#: Fixed colours of some dimensions' values.
+_FIXED: dict[str, dict[str, str]] = {
+    "kind": KIND_COLORS,
+    "status": STATUS_COLORS,
+    "percentile": {"p50": "#2563eb", "p95": "#d97706", "p99": "#dc2626"},
+    "source": {"primary": "#2563eb", "reference": "#94a3b8", "corpus": "#059669"},
+}
+_assigned: dict[str, dict[str, str]] = {}
+_MAX_REMEMBERED = 5_000  # values per dimension
+_assigned_lock = threading.Lock()
+
+
+def color_of(value: object, dimension: str = "") -> str:
+    """The one colour of ``value`` of ``dimension`` (``"model"``, ``"prompt_version"``...), in every chart.
+
+    A value keeps the colour it was first given for as long as the process runs, so the same
+    model (say) has the same colour in every chart of a page and on every page that groups
+    by models. Distinct values get distinct colours until the palette runs out.
+    """
+    text = str(value)
+    fixed = _FIXED.get(dimension, {})
+    if text in fixed or text.upper() in fixed:
+        return fixed.get(text) or fixed[text.upper()]
+    if text in _MUTED:
+        return _MUTED[text]
+    if text.startswith("(no ") and text.endswith(")"):  # "(no prompt version)" and its kin
+        return _MUTED["(none)"]
+    with _assigned_lock:
+        colors = _assigned.setdefault(dimension, {})
+        if text not in colors:
+            if len(colors) >= _MAX_REMEMBERED:  # users, sessions: no end of values; a stable hash instead
+                return PALETTE[zlib.crc32(text.encode()) % len(PALETTE)]
+            colors[text] = PALETTE[len(colors) % len(PALETTE)]
+        return colors[text]
+
+
 # The stylesheet of every HTML fragment the app renders.
 CSS = f"""
 :host {{ font-family: {FONT}; font-size: 13px; color: #1e293b; }}
@@ -41,6 +85,12 @@ a {{ color: {ACCENT}; text-decoration: none; }}
 a:hover {{ text-decoration: underline; }}
 .wb-muted {{ color: #64748b; }}
 .wb-error-text {{ color: #b91c1c; }}
+.wb-error-box {{ color: #991b1b; background: #fef2f2; border: 1px solid #fecaca; border-radius: 4px; padding: 4px 8px;
+                max-width: 100%; box-sizing: border-box; overflow-wrap: anywhere; }}
+.wb-error-box details summary {{ cursor: pointer; color: #b91c1c; font-size: 12px; }}
+.wb-error-full {{ max-height: 160px; overflow: auto; font-size: 12px; padding-top: 2px; }}
+pre.wb-caret {{ font-family: {MONO}; font-size: 12px; margin: 3px 0; overflow-x: auto; white-space: pre; }}
+.wb-caret-mark {{ color: #dc2626; font-weight: 700; }}
 .wb-mono {{ font-family: {MONO}; font-size: 12px; }}
 .wb-pre {{ font-family: {MONO}; font-size: 12px; white-space: pre-wrap; word-break: break-word;
           margin: 0; padding: 6px 8px; background: #f8fafc; border: 1px solid #e2e8f0; border-radius: 4px; }}
@@ -69,7 +119,21 @@ h3.wb-h {{ font-size: 13px; font-weight: 600; margin: 14px 0 6px; color: #0f172a
           border-bottom: 1px solid #e2e8f0; padding-bottom: 3px; }}
 h2.wb-title {{ font-size: 16px; font-weight: 600; margin: 0 0 6px; }}
 .wb-msg {{ border: 1px solid #e2e8f0; border-radius: 6px; margin: 0 0 8px; overflow: hidden; }}
-.wb-msg-head {{ padding: 3px 8px; background: #f1f5f9; font-size: 12px; font-weight: 600; display: flex; gap: 8px; }}
+.wb-msg-head {{ padding: 3px 8px; background: #f1f5f9; font-size: 12px; font-weight: 600; display: flex; gap: 8px;
+                align-items: center; }}
+.wb-views {{ margin-left: auto; display: flex; gap: 2px; align-items: center; }}
+.wb-view, .wb-copy {{ font: inherit; font-size: 11px; font-weight: 500; border: 1px solid #cbd5e1; background: white;
+                      color: #475569; border-radius: 3px; padding: 0 5px; line-height: 16px; cursor: pointer; }}
+.wb-view.on {{ background: #1e293b; color: white; border-color: #1e293b; }}
+.wb-copy {{ margin-left: 6px; vertical-align: 1px; }}
+.wb-copy:hover, .wb-view:hover {{ border-color: #64748b; }}
+.wb-copy.done {{ color: #15803d; border-color: #15803d; }}
+.wb-md {{ padding: 4px 10px; background: white; font-size: 13px; line-height: 1.5; overflow-wrap: anywhere; }}
+.wb-md p {{ margin: 4px 0; }}
+.wb-md pre {{ font-family: {MONO}; font-size: 12px; background: #f8fafc; padding: 6px; overflow-x: auto; }}
+.wb-md code {{ font-family: {MONO}; font-size: 12px; }}
+.wb-md table {{ border-collapse: collapse; }}
+.wb-md th, .wb-md td {{ border: 1px solid #e2e8f0; padding: 2px 6px; }}
 .wb-msg .wb-pre {{ border: none; border-radius: 0; background: white; }}
 .wb-role-system .wb-msg-head {{ background: #f1f5f9; color: #475569; }}
 .wb-role-user .wb-msg-head {{ background: #eff6ff; color: #1d4ed8; }}
@@ -103,7 +167,22 @@ table.wb-grid {{ border-collapse: separate; border-spacing: 0; table-layout: fix
 table.wb-grid th {{ position: sticky; top: 0; z-index: 1; background: #f8fafc; border-bottom: 1px solid #cbd5e1;
                    text-align: left; padding: 6px 8px; font-weight: 600; color: #334155; white-space: nowrap;
                    overflow: hidden; text-overflow: ellipsis; }}
-table.wb-grid th a {{ color: inherit; }}
+table.wb-grid th a {{ color: inherit; display: block; }}
+table.wb-grid th .wb-th {{ display: block; white-space: nowrap; }}
+table.wb-grid th .wb-th-label {{ display: inline-block; max-width: calc(100% - 14px); overflow: hidden;
+                                text-overflow: ellipsis; vertical-align: top; }}
+table.wb-grid th .wb-th-label:only-child {{ max-width: 100%; }}
+table.wb-grid th .wb-th-arrow {{ white-space: pre; }}
+table.wb-grid .wb-grip {{ position: absolute; top: 0; right: 0; width: 6px; height: 100%; cursor: col-resize; }}
+table.wb-grid .wb-grip:hover, table.wb-grid .wb-grip.on {{ background: #93c5fd; }}
+.wb-cols {{ position: sticky; left: 0; z-index: 3; font-size: 12px; color: #475569; margin: 2px 0 2px 2px;
+           display: inline-block; }}
+.wb-cols > summary {{ cursor: pointer; user-select: none; padding: 1px 4px; }}
+.wb-cols-menu {{ position: absolute; background: white; border: 1px solid #cbd5e1; border-radius: 4px;
+                padding: 6px 10px; box-shadow: 0 4px 12px rgba(15, 23, 42, .12); display: grid;
+                grid-template-columns: repeat(2, auto); gap: 2px 14px; white-space: nowrap; }}
+.wb-cols-menu label {{ cursor: pointer; }}
+.wb-cols-menu a {{ grid-column: 1 / -1; cursor: pointer; margin-top: 4px; }}
 table.wb-grid th.sorted a {{ color: #1d4ed8; }}
 table.wb-grid td {{ padding: 5px 8px; border-bottom: 1px solid #f1f5f9; white-space: nowrap; overflow: hidden;
                    text-overflow: ellipsis; height: 18px; }}

@@ -1,8 +1,9 @@
 """Every table the app shows, drawn by one renderer.
 
 :func:`table` draws a list (``<table class="wb-list">``): a header, then one row per item,
-each cell made by its :class:`Column`. :func:`grid` draws the trace and span lists on it:
-fixed column widths, one-line cells, rows that open a link and headers that sort. Cells are
+each cell made by its :class:`Column`. :func:`grid` draws the trace and span lists:
+fixed column widths, one-line cells, rows that open a link, headers that sort, and in the
+browser a column chooser and widths that can be dragged. Cells are
 HTML; what comes from the data is escaped where the cell is made (:func:`~workbench.app.markup.esc`).
 """
 
@@ -105,35 +106,42 @@ class GridColumn:
     sorted: str = ""
 
 
-def _text(value: Any) -> str:
-    return "" if is_missing(value) else str(value)
-
-
-def _grid_cell(key: str, html: bool) -> Callable[[tuple[dict[str, Any], str]], str]:
-    def cell(row: tuple[dict[str, Any], str]) -> str:
-        text = _text(row[0].get(key))
-        return text if html else esc(text)
-    return cell
-
-
-def _grid_tip(key: str) -> Callable[[tuple[dict[str, Any], str]], str]:
-    def tip(row: tuple[dict[str, Any], str]) -> str:
-        return _text(row[0].get(key))[:500]
-    return tip
-
-
 def grid(columns: Sequence[GridColumn], rows: Sequence[dict[str, Any]], row_hrefs: Sequence[str],
-         *, empty: str = "Nothing matches.") -> str:
+         *, empty: str = "Nothing matches.", name: str = "") -> str:
     """A table whose rows open ``row_hrefs`` when clicked and whose headers sort.
 
-    Cells are one line, cut with an ellipsis, the whole value in their tooltip.
+    Cells are one line, cut with an ellipsis, the whole value in their tooltip. The last
+    column takes the room left (at least its width), so the table fills its box and its last
+    column is never cut at the edge. A table with a ``name`` gets, in the browser, a chooser
+    of the columns shown and widths that can be dragged, both remembered per name (see
+    :class:`~workbench.app.js_components.LinkedHTML`).
     """
-    drawn = []
+    width = sum(c.width for c in columns)
+    last = len(columns) - 1
+    cols = "".join(f'<col data-w="{c.width}"' + ("" if i == last else f' style="width:{c.width}px"') + ">"
+                   for i, c in enumerate(columns))
+    heads = []
     for c in columns:
-        arrow = {"asc": " \u25b2", "desc": " \u25bc"}.get(c.sorted, "")
-        label = esc(c.label) + arrow
-        head = f'<a href="{esc(c.sort_href)}" title="sort by {esc(c.label)}">{label}</a>' if c.sort_href else label
-        drawn.append(Column(c.label, _grid_cell(c.key, c.html), numeric=c.numeric, head=head,
-                            head_css="sorted" if c.sorted else "", tip=None if c.html else _grid_tip(c.key)))
-    return table(list(zip(rows, row_hrefs)), drawn, base="wb-grid", widths=[c.width for c in columns],
-                 row_attrs=lambda r: f' data-href="{esc(r[1])}"', empty=empty)
+        arrow = {"asc": "\u25b2", "desc": "\u25bc"}.get(c.sorted, "")
+        # The arrow sits outside the part cut with an ellipsis, so a narrow column keeps it.
+        label = (f'<span class="wb-th"><span class="wb-th-label">{esc(c.label)}</span>'
+                 + (f'<span class="wb-th-arrow"> {arrow}</span>' if arrow else "") + "</span>")
+        inner = f'<a href="{esc(c.sort_href)}" title="sort by {esc(c.label)}">{label}</a>' if c.sort_href else label
+        cls = " ".join(x for x in ("num" if c.numeric else "", "sorted" if c.sorted else "") if x)
+        heads.append(f'<th class="{cls}" data-col="{esc(c.key)}" data-label="{esc(c.label)}">{inner}'
+                     '<span class="wb-grip" title="drag to resize"></span></th>')
+    body = []
+    for row, link in zip(rows, row_hrefs):
+        cells = []
+        for c in columns:
+            value = row.get(c.key)
+            text = "" if is_missing(value) else str(value)
+            shown = text if c.html else esc(text)
+            title = "" if c.html else f' title="{esc(text[:500])}"'
+            cells.append(f'<td class="{"num" if c.numeric else ""}"{title}>{shown}</td>')
+        body.append(f'<tr data-href="{esc(link)}">{"".join(cells)}</tr>')
+    if not body:
+        body.append(f'<tr><td colspan="{len(columns)}" class="wb-empty">{esc(empty)}</td></tr>')
+    named = f' data-grid="{esc(name)}"' if name else ""
+    return (f'<table class="wb-grid"{named} style="width:100%;min-width:{width}px"><colgroup>{cols}</colgroup>'
+            f'<thead><tr>{"".join(heads)}</tr></thead><tbody>{"".join(body)}</tbody></table>')

@@ -61,13 +61,48 @@ def _count_keys(value: Any) -> int:
     return len(loaded) if isinstance(loaded, dict) else 0
 
 
-def waterfall_rows(trace: Trace) -> list[dict[str, Any]]:
-    """The rows the :class:`Waterfall` draws, in display order."""
+_SEARCH_CHARS = 200  # of a span's input and output, searched in the browser
+
+
+def _tokens(span: dict[str, Any]) -> int | None:
+    value = span.get("total_tokens")
+    if is_missing(value):
+        parts = [span.get(k) for k in ("prompt_tokens", "completion_tokens")]
+        known = [int(v) for v in parts if not is_missing(v)]
+        return sum(known) if known else None
+    return int(value)
+
+
+def _search_text(span: dict[str, Any]) -> str:
+    parts = [span.get(k) for k in ("name", "span_kind", "span_id", "model_name", "tool_name", "status_message")]
+    parts += [str(span.get(k))[:_SEARCH_CHARS] for k in ("input_value", "output_value") if not is_missing(span.get(k))]
+    return " ".join(str(p) for p in parts if not is_missing(p) and p != "").lower()
+
+
+def waterfall_rows(trace: Trace, costs: dict[str, dict[str, Any]] | None = None) -> list[dict[str, Any]]:
+    """The rows the :class:`Waterfall` draws, in display order.
+
+    Args:
+        trace: The trace.
+        costs: :func:`workbench.analysis.cost.span_costs` rows by span id, for each node's cost.
+
+    Each row also carries its tokens and cost, its subtree's (``sub_tokens``, ``sub_cost``), and
+    ``text``: what a search in the browser matches (name, kind, id, model, tool, the start
+    of its input and output).
+    """
+    costs = costs or {}
     start = trace.start_us
+    own_tokens = {node.span_id: _tokens(node.span) for node in trace}
+    subtree: dict[str, int | None] = {}
+    for node in reversed(list(trace)):  # children before their parents
+        values = [own_tokens[node.span_id], *(subtree.get(c.span_id) for c in node.children)]
+        known = [v for v in values if v is not None]
+        subtree[node.span_id] = sum(known) if known else None
     rows = []
     for node in trace:
         span = node.span
         parent = span.get("parent_span_id")
+        cost = costs.get(node.span_id) or {}
         rows.append({
             "id": node.span_id,
             "parent": parent if parent in trace.nodes else None,
@@ -80,6 +115,11 @@ def waterfall_rows(trace: Trace) -> list[dict[str, Any]]:
             "self": node.self_time_ms,
             "critical": node.on_critical_path,
             "children": len(node.children),
+            "tokens": own_tokens[node.span_id],
+            "sub_tokens": subtree[node.span_id],
+            "cost": None if is_missing(cost.get("cost")) else float(cost["cost"]),
+            "sub_cost": None if is_missing(cost.get("subtree_cost")) else float(cost["subtree_cost"]),
+            "text": _search_text(span),
         })
     return rows
 
@@ -172,16 +212,22 @@ class TraceView(PageView):
         self._waterfall = Waterfall(on_open=self._open_fold, sizing_mode="stretch_both", min_height=320,
                                     margin=(4, 6, 8, 12))
         self._waterfall.param.watch(self._selected, "selected")
-        self._detail = LinkedHTML(on_link=self._follow, width=560, sizing_mode="stretch_height",
-                                  css_classes=["wb-scroll"], margin=(0, 0, 8, 0),
+        # Everything in the side column stretches to its width: a fixed width plus a margin
+        # would make the page wider than the window.
+        self._detail = LinkedHTML(on_link=self._follow, sizing_mode="stretch_both",
+                                  css_classes=["wb-scroll", "wb-span-detail"], margin=(0, 0, 4, 0),
                                   styles={"border-left": "1px solid #e2e8f0"})
         self.watch(self._load, "trace_id")
         self.watch(self._select, "span_id")
-        self._cost = pn.pane.HTML("", stylesheets=[CSS], width=560, margin=(4, 8, 0, 8), css_classes=["wb-span-cost"])
+        self._cost = pn.pane.HTML("", stylesheets=[CSS], sizing_mode="stretch_width", margin=(4, 8, 0, 8),
+                                  css_classes=["wb-span-cost"])
         self._feedback = FeedbackWidget(self.reader)
-        side = pn.Column(self._cost, self._detail, pn.pane.HTML("<b>Feedback</b>", margin=(8, 8, 0, 8)),
-                         self._feedback, width=560, sizing_mode="stretch_height", margin=0,
-                         css_classes=["wb-scroll"])
+        # Folded until wanted, so the span's detail gets the height.
+        self._feedback_card = pn.Card(self._feedback, title="Feedback", collapsed=True, sizing_mode="stretch_width",
+                                      margin=(0, 8, 6, 8), css_classes=["wb-feedback-card"],
+                                      header_background="#f8fafc", styles={"flex-shrink": "0"})
+        side = pn.Column(self._cost, self._detail, self._feedback_card, width=_SIDE_WIDTH,
+                         sizing_mode="stretch_height", margin=0)
         self._body = pn.Row(self._waterfall, side, sizing_mode="stretch_both", margin=0)
         self._load()
         return pn.Column(pn.Row(self._summary, self._copy, self._id_input, sizing_mode="stretch_width", margin=0),
@@ -229,7 +275,7 @@ class TraceView(PageView):
         if self.span_id not in self.trace.nodes:
             first = next(iter(self.trace), None)
             self.settle(span_id=first.span_id if first else "")
-        rows = waterfall_rows(self.trace)
+        rows = waterfall_rows(self.trace, self._costs)
         self._folds = Folds(rows)
         self._folds.reveal(self.span_id)
         self._waterfall.param.update(rows=self._folds.shown(), total_ms=self.trace.duration_ms, selected=self.span_id,
@@ -374,4 +420,5 @@ def _cost_html(row: dict[str, Any] | None) -> str:
 
 
 _ = CSS  # the components carry the stylesheet
+_SIDE_WIDTH = 560
 _ID_CSS = ".bk-input { font-family: monospace; font-size: 11px; height: 28px; color: #475569; }"

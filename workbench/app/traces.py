@@ -49,10 +49,12 @@ _SPAN_COLUMNS = (
 _RIGHT = ("Latency", "Spans", "Tokens", "Cost")
 _HTML = ("Status", "Name", "Cost", "Feedback")  # cells built as HTML (their text escaped where made)
 _LIVE_MS = 5_000
+# Pixels; the last column takes what is left, at least its width. Every column of the trace
+# list, Input and Output included, fits a 1440-pixel window (Columns hides some when narrower).
 _WIDTHS = {
-    "Start": 150, "Name": 160, "Kind": 90, "Status": 80, "Latency": 75, "Spans": 80, "Tokens": 70,
-    "Cost": 80, "Feedback": 90,
-    "Models": 150, "Model": 130, "Session": 110, "User": 90, "Project": 110, "Input": 250, "Output": 250,
+    "Start": 140, "Name": 150, "Kind": 84, "Status": 64, "Latency": 68, "Spans": 52, "Tokens": 62,
+    "Cost": 84, "Feedback": 76,
+    "Models": 120, "Model": 130, "Session": 100, "User": 84, "Project": 96, "Input": 180, "Output": 120,
 }
 
 
@@ -274,7 +276,7 @@ class TracesView(PageView):
         self.param.watch(self._live_changed, "live")
         self._live_callback: Any = None
         self._status_line = pn.pane.HTML(status_line(), stylesheets=[CSS], sizing_mode="stretch_width",
-                                         margin=(0, 10), height=20)
+                                         margin=(0, 10), min_height=20)
         self._table = LinkedHTML(on_link=self._follow, sizing_mode="stretch_both", min_height=240,
                                  css_classes=["wb-scroll"], margin=(0, 10),
                                  styles={"border": "1px solid #e2e8f0", "border-radius": "6px"})
@@ -420,4 +422,5 @@ class TracesView(PageView):
             row = dict(row, Name=f"<a href='{esc(link)}' title='{esc(row['Name'])}'>{esc(row['Name'])}</a>")
             rows.append(row)
             links.append(link)
-        return grid(columns, rows, links, empty="No traces match." if not spans else "No spans match.")
+        return grid(columns, rows, links, empty="No traces match." if not spans else "No spans match.",
+                    name="spans" if spans else "traces")

@@ -97,7 +97,7 @@ class _Compiler:
         self.annotation: str | None = None  # the annotation name the current comparison reads
 
     def fail(self, node: ast.AST | None, message: str) -> FilterError:
-        where = f" (at column {node.col_offset + 1})" if node is not None and hasattr(node, "col_offset") else ""
+        where = f" (at column {_column(self.source, node)})" if node is not None and hasattr(node, "col_offset") else ""
         return FilterError(f"The filter {_shown(self.source)} cannot be used: {message}{where}; {_HELP}.")
 
     def param(self, value: Any) -> str:
@@ -320,6 +320,19 @@ def _negative_number(node: ast.AST) -> int | float | None:
     return None
 
 
+def _column(source: str, node: ast.AST) -> int:
+    """The 1-based column of ``node`` in ``source``, counted in characters over the whole text.
+
+    The parser counts UTF-8 bytes within a line; a filter with ``'café'`` before the fault
+    would otherwise point one column too far right.
+    """
+    lines = source.splitlines(keepends=True)
+    line = max(1, getattr(node, "lineno", 1))
+    before = sum(len(text) for text in lines[:line - 1])
+    current = lines[line - 1] if line - 1 < len(lines) else ""
+    return before + len(current.encode()[: node.col_offset].decode(errors="ignore")) + 1
+
+
 def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
@@ -405,6 +418,8 @@ def _depth(root: ast.AST) -> int:
 def _syntax(source: str, exc: SyntaxError) -> str:
     """A syntax error in the user's terms, at the column where it is."""
     column = exc.offset or 0
+    if column > 0 and (exc.lineno or 1) > 1:  # the parser counts within a line; the box holds one
+        column += sum(len(text) for text in source.splitlines(keepends=True)[: exc.lineno - 1])
     if column <= 0 or column > len(source):  # the parser ran out of text
         tail = source.rstrip()
         last = tail.split()[-1] if tail.split() else ""

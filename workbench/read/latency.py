@@ -21,6 +21,7 @@ from workbench.read.source import SqlSource
 
 __all__ = [
     "GROUPS",
+    "RANKS",
     "latency_by_bucket",
     "latency_figures",
     "llm_timing_rows",
@@ -33,9 +34,26 @@ __all__ = [
 GROUPS: dict[str, str] = {
     "none": "'all'",
     "name": "s.name",
-    "model": "coalesce(s.model_name, '(no model)')",
+    "model": "s.model_name",
+    "tool": "coalesce(s.tool_name, s.name)",
     "kind": "s.span_kind",
     "project": "s.project",
+}
+
+# Groups that belong to some spans only (model calls, tool calls): the spans without one are
+# left out, and a trace belongs to each group its spans have (its models, the tools it called).
+_SPAN_GROUPS: dict[str, str] = {
+    "model": "s.model_name IS NOT NULL",
+    "tool": "s.span_kind = 'TOOL'",
+}
+
+#: What the groups can be ranked by: a percentile of their latency, or their size.
+RANKS: dict[str, str] = {
+    "p50": "quantile_cont(latency_ms, 0.5) DESC NULLS LAST",
+    "p95": "quantile_cont(latency_ms, 0.95) DESC NULLS LAST",
+    "p99": "quantile_cont(latency_ms, 0.99) DESC NULLS LAST",
+    "max": "max(latency_ms) DESC NULLS LAST",
+    "count": "count(*) DESC",
 }
 
 # Output tokens per second of generation: after the first token when that time is known.
@@ -87,15 +105,29 @@ def start_range(reader: SqlSource, selection: Selection, level: str) -> tuple[An
 
 
 def latency_by_bucket(
-    reader: SqlSource, selection: Selection, *, by: str, level: str, micros: int, max_groups: int
+    reader: SqlSource, selection: Selection, *, by: str, level: str, micros: int, max_groups: int,
+    rank: str = "p95",
 ) -> pa.Table:
     """p50/p95/p99, max, count and failed count per time bucket of ``micros`` and group ``by``
-    (a key of :data:`GROUPS`); groups past the ``max_groups`` busiest are ``other``."""
+    (a key of :data:`GROUPS`); groups past the first ``max_groups`` by ``rank`` (a key of
+    :data:`RANKS`) are ``other``, so the slowest group is never folded away."""
     where = measured(level, selection)
+    group = GROUPS[by]
+    only = _SPAN_GROUPS.get(by)
+    if only is None:
+        rows = f"""SELECT {group} AS grp, s.start_time, s.latency_ms, {_failed(level)} AS failed
+                   FROM spans s WHERE {where.sql}"""
+    elif level == "spans":
+        rows = f"""SELECT {group} AS grp, s.start_time, s.latency_ms, {_failed(level)} AS failed
+                   FROM spans s WHERE {where.sql} AND {only}"""
+    else:
+        rows = f"""SELECT u.grp, s.start_time, s.latency_ms, {_failed(level)} AS failed
+                   FROM spans s JOIN (SELECT DISTINCT s.trace_id, {group} AS grp FROM spans s WHERE {only}) u
+                     ON u.trace_id = s.trace_id
+                   WHERE {where.sql}"""
     sql = f"""
-        WITH m AS (SELECT {GROUPS[by]} AS grp, s.start_time, s.latency_ms, {_failed(level)} AS failed
-                   FROM spans s WHERE {where.sql}),
-        top AS (SELECT grp FROM m GROUP BY grp ORDER BY count(*) DESC, grp LIMIT ?),
+        WITH m AS ({rows}),
+        top AS (SELECT grp FROM m GROUP BY grp ORDER BY {RANKS[rank]}, count(*) DESC, grp LIMIT ?),
         g AS (
             SELECT time_bucket(to_microseconds(?::BIGINT), m.start_time) AS bucket,
                    CASE WHEN m.grp IN (SELECT grp FROM top) THEN coalesce(m.grp, '(none)') ELSE 'other' END AS "group",
