@@ -20,7 +20,8 @@ _LEGENDS = """() => {
       for (const item of m.items) {
         const label = item.label && item.label.value;
         const glyph = item.renderers.length ? item.renderers[0].glyph : null;
-        const color = glyph ? (glyph.line_color && glyph.line_color.value) || (glyph.fill_color && glyph.fill_color.value) : null;
+        const color = glyph ? (glyph.line_color && glyph.line_color.value)
+                              || (glyph.fill_color && glyph.fill_color.value) : null;
         colors[label] = glyph && glyph.type === 'Quad' ? glyph.fill_color.value : color;
       }
       out.push({title: plot && plot.title ? plot.title.text : '', colors, click: m.click_policy, side});

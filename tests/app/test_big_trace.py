@@ -102,3 +102,29 @@ def test_expand_all_brings_every_row(app, spans):
 
     wait_for(at_the_end, timeout=30)
     assert app.page.locator(ROW).count() < 150
+
+
+def test_a_closed_fold_counts_the_failed_spans_it_hides_even_before_they_are_sent(app):
+    app.goto(f"page=trace&trace_id={TRACE}", ready=ROW)
+    app.page.locator("[data-act='collapse']").click()  # every group in view
+    app.wait_count(ROW, GROUPS + 1)
+    group = app.page.locator(ROW, has_text="group_17")
+    app.wait_for(f"{ROW} .wf-hid-err", text="1")
+    assert group.locator(".wf-hid-err").inner_text().endswith("1")  # leaf_17_150 failed, never sent
+    assert app.page.locator(".wf-hid-err").count() == 1
+    group.locator("[data-tog]").click()  # opened: the failure is in sight, so the fold says nothing
+    app.wait_for(ROW, text="leaf_17_0")
+    app.wait_count(".wf-hid-err", 0)
+
+
+def test_a_search_finds_spans_under_folds_whose_children_were_never_sent(app):
+    app.goto(f"page=trace&trace_id={TRACE}", ready=ROW)
+    assert app.page.locator(ROW, has_text="leaf_12_7").count() == 0
+    find = app.page.get_by_placeholder("search this trace: name, model, tool, text")
+    find.fill("leaf_12_7")  # also matches leaf_12_70 .. leaf_12_79
+    app.wait_for(".wf-hits", text="11 matches")
+    find.press("Enter")
+    app.wait_for(".wf-row.sel.hit", text="leaf_12_7")
+    app.wait_url(span_id=_id(1 + 12 * (LEAVES + 1) + 1 + 7))
+    app.page.locator(".wf-only").check()  # the matches and the way down to them
+    app.wait_count(ROW, 11 + 2)

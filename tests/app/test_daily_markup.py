@@ -37,7 +37,8 @@ def test_messages_offer_text_markdown_and_json_and_never_run_html():
     assert "data-view='md'" in html and "data-view='json'" in html and "data-v='raw'" in html
     assert "<strong>bold</strong>" in html and "<script>" not in html
     assert "&quot;role&quot;: &quot;assistant&quot;" in html  # the JSON view, escaped
-    assert copy_button("<b>x</b>").endswith('<textarea class="wb-copy-src" hidden aria-hidden="true">&lt;b&gt;x&lt;/b&gt;</textarea>')
+    assert copy_button("<b>x</b>").endswith(
+        '<textarea class="wb-copy-src" hidden aria-hidden="true">&lt;b&gt;x&lt;/b&gt;</textarea>')
 
 
 def test_waterfall_rows_carry_tokens_of_the_node_and_its_subtree():
@@ -53,3 +54,29 @@ def test_waterfall_rows_carry_tokens_of_the_node_and_its_subtree():
     assert rows["a"]["tokens"] is None and rows["a"]["sub_tokens"] == 155
     assert rows["b"]["tokens"] == 120 and rows["b"]["cost"] == 0.002 and rows["c"]["tokens"] == 35
     assert "refund please" in rows["b"]["text"]
+
+
+def test_waterfall_rows_count_the_failed_spans_below_each_node():
+    spans = [
+        {"trace_id": "t", "span_id": "a", "parent_span_id": None, "name": "root", "start_time": 0,
+         "end_time": 10_000_000, "status_code": "ERROR"},
+        {"trace_id": "t", "span_id": "b", "parent_span_id": "a", "name": "step", "start_time": 1_000_000,
+         "end_time": 5_000_000, "status_code": "OK"},
+        {"trace_id": "t", "span_id": "c", "parent_span_id": "b", "name": "tool", "start_time": 2_000_000,
+         "end_time": 3_000_000, "status_code": "ERROR"},
+        {"trace_id": "t", "span_id": "d", "parent_span_id": "b", "name": "tool2", "start_time": 3_000_000,
+         "end_time": 4_000_000, "status_code": "ERROR"},
+    ]
+    rows = {r["id"]: r for r in waterfall_rows(Trace("t", spans))}
+    # A node's own failure is not "below" it: only its descendants count.
+    assert [rows[k]["sub_errors"] for k in "abcd"] == [2, 2, 0, 0]
+
+
+def test_waterfall_rows_take_tokens_and_search_text_from_fuller_spans():
+    tree = [{"trace_id": "t", "span_id": "a", "parent_span_id": None, "name": "llm", "start_time": 0,
+             "end_time": 1_000_000, "span_kind": "LLM"}]
+    full = {"a": {**tree[0], "prompt_tokens": 7, "completion_tokens": 3, "output_value": "The Invoice is paid"}}
+    bare = waterfall_rows(Trace("t", tree))[0]
+    assert bare["tokens"] is None and "invoice" not in bare["text"]
+    row = waterfall_rows(Trace("t", tree), spans=full)[0]
+    assert row["tokens"] == 10 and "the invoice is paid" in row["text"]

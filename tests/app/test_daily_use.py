@@ -189,6 +189,8 @@ def test_tokens_and_cost_per_node_and_search_within_the_trace(app, dataset):
     app.goto(f"page=trace&trace_id={trace_id}", ready=".wf-row[data-id]")
     row = app.page.locator(f".wf-row[data-id='{answer.span_id}']")
     assert row.locator(".wf-num.tok").inner_text() == f"{answer.tokens.total:,}"
+    # Costs are priced a moment after the tree is drawn, and fill in its rows when they come.
+    app.wait_for(f".wf-row[data-id='{answer.span_id}'] .wf-num.cost", text="$")
     assert row.locator(".wf-num.cost").inner_text().startswith("$")
     find = app.page.get_by_placeholder("search this trace: name, model, tool, text")
     find.fill("ANSWER")
@@ -202,11 +204,25 @@ def test_tokens_and_cost_per_node_and_search_within_the_trace(app, dataset):
     assert len(visible) == 2  # the match and the root above it
 
 
+
+def test_a_search_opens_the_folds_the_user_closed_above_a_match(app, dataset):
+    answer = next(s for s in dataset.spans if s.trace_id == dataset.llm_trace and s.name == "answer")
+    app.goto(f"page=trace&trace_id={dataset.llm_trace}", ready=".wf-row[data-id]")
+    app.page.locator(".wf-row[data-id] [data-tog]").first.click()  # fold the root: one row left
+    app.wait_count(".wf-row[data-id]", 1)
+    app.page.get_by_placeholder("search this trace: name, model, tool, text").fill("answer")
+    app.wait_for(f".wf-row.hit[data-id='{answer.span_id}']")
+    app.wait_for(".wf-hits", text="1 match")
+
+
 # The lists ---------------------------------------------------------------------------------
 
 def test_columns_can_be_hidden_and_widths_dragged_and_both_are_remembered(app):
     app.goto(ready=ROWS)
-    heads = lambda: [h.strip(" \u25b2\u25bc") for h in app.page.locator(".wb-grid th").all_inner_texts()]
+
+    def heads() -> list[str]:
+        return [h.strip(" \u25b2\u25bc") for h in app.page.locator(".wb-grid th").all_inner_texts()]
+
     assert "User" in heads()
     app.page.locator(".wb-cols summary").click()
     app.page.locator("[data-col-toggle='User']").uncheck()

@@ -46,3 +46,17 @@ def test_a_loop_of_parents_does_not_hang():
     folds = Folds(rows, eager=0, first=1)
     folds._parent["a"] = "c"  # as if the ids pointed round in a circle
     assert folds.reveal("c")
+
+
+def test_a_search_opens_the_folds_above_every_match_and_a_refill_keeps_the_folds():
+    rows = _rows(20, 200)
+    for r in rows:
+        r["text"] = f"span {r['id']}"
+    folds = Folds(rows, eager=100, first=30)
+    assert not folds.reveal_matching("   ") and not folds.reveal_matching("nothing like it")
+    assert folds.reveal_matching("SPAN G12.7")  # any case
+    shown = [r["id"] for r in folds.shown()]
+    assert "g12.7" in shown and "g11.0" not in shown
+    assert not folds.reveal_matching("span g12.7")  # nothing more to show
+    folds.refill([{**r, "cost": 1.0} for r in rows])
+    assert [r["id"] for r in folds.shown()] == shown and folds.shown()[0]["cost"] == 1.0

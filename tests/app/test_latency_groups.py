@@ -70,5 +70,5 @@ def test_group_latency_ranks_tools_by_their_tail(reader):
 
 
 def test_an_unknown_rank_is_refused_with_the_choices(reader):
-    with pytest.raises(FilterError, match="rank latency groups by 'speed'.*p95"):
+    with pytest.raises(FilterError, match=r"rank latency groups by 'speed'.*p95"):
         latency_over_time(reader, by="model", rank="speed")

@@ -87,7 +87,8 @@ def test_a_prompt_version_has_one_colour_in_every_chart_and_legends_sit_below(ap
     from tests.app.page_charts import bar_colors, legends
 
     app.goto("page=quality", ready=".wb-rates")
-    found = app.wait_until("""() => window.Bokeh && Bokeh.documents.length && [...Bokeh.documents[0]._all_models.values()]
+    found = app.wait_until("""() => window.Bokeh && Bokeh.documents.length
+                              && [...Bokeh.documents[0]._all_models.values()]
                               .filter((m) => m.type === 'Legend').length >= 2""")
     assert found
     charts = [c for c in legends(app) if {"v1", "v2"} <= set(c["colors"])]

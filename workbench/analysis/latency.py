@@ -119,7 +119,7 @@ def latency_over_time(
 
 def group_latency(
     reader: Reader,
-    filter: str | None = None,
+    filter: str | Selection | None = None,
     *,
     by: str = "tool",
     level: str = "spans",

@@ -73,6 +73,22 @@ class Folds:
                 out.append(r)
         return out
 
+    def refill(self, rows: list[dict[str, Any]]) -> None:
+        """The same tree's rows again, with more in them (costs, search text): the folds stay."""
+        self.rows = rows
+
+    def reveal_matching(self, text: str) -> bool:
+        """Open the folds above every row whose ``text`` (else ``name``) holds ``text``, in any
+        case; True when that shows more rows."""
+        needle = text.strip().lower()
+        if not needle or self.complete:
+            return False
+        changed = False
+        for r in self.rows:
+            if needle in str(r.get("text") or r.get("name") or "").lower():
+                changed = self.reveal(r["id"]) or changed
+        return changed
+
     def open(self, span_id: str) -> bool:
         """Open one fold (and the way down to it); True when that shows more rows."""
         return self.reveal(span_id, itself=True)

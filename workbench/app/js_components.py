@@ -4,8 +4,8 @@
   navigate inside the app without a page reload; a middle click still opens a new tab,
   since every link is a real URL.
 * :class:`Waterfall`: a trace's span tree beside a time bar per span on one axis, with
-  collapse and expand in the browser (instant, no round trip) and the selected span synced
-  back to Python.
+  collapse, expand and search in the browser, tokens and cost per node, and the selected
+  span synced back to Python.
 """
 
 from __future__ import annotations
@@ -233,7 +233,6 @@ _WATERFALL_CSS = CSS + """
           height: 24px; border-bottom: 1px solid #f1f5f9; cursor: pointer; }
 .wf-row:hover { background: #f8fafc; }
 .wf-row.sel { background: #e0ecff; }
-.wf-row.hidden { display: none; }
 .wf-headbox { position: sticky; top: 0; z-index: 3; }
 .wf-body { position: relative; }
 .wf-body .wf-row { position: absolute; left: 0; right: 0; box-sizing: border-box; }
@@ -268,7 +267,6 @@ _WATERFALL_CSS = CSS + """
 .wf-row.hit { background: #fef9c3; }
 .wf-row.hit.sel { background: #e0ecff; box-shadow: inset 3px 0 0 #ca8a04; }
 .wf-row.dim .wf-name, .wf-row.dim .wf-num { opacity: .45; }
-.wf-row.gone { display: none; }
 """
 
 
@@ -278,12 +276,23 @@ class Waterfall(JSComponent):
     ``rows`` are in display order (parents before children), each a dict with ``id``,
     ``parent``, ``depth``, ``name``, ``kind``, ``status``, ``offset`` and ``duration`` (ms from
     the trace's start), ``self`` (self time, ms), ``critical`` (on the critical path) and
-    ``children`` (how many). Clicking a row sets ``selected``; the triangle folds a subtree.
+    ``children`` (how many); and optionally ``tokens``/``cost`` with their subtree's
+    (``sub_tokens``/``sub_cost``, shown in grey where the node has none of its own),
+    ``sub_errors`` (failed spans below it) and ``text``, what the search box matches (else
+    ``name``). Clicking a row sets ``selected``; the triangle folds a subtree, and a closed
+    fold shows how many failed spans it hides (``sub_errors``, so also for children never
+    sent; else counted from the rows sent).
 
     Only the rows in view are drawn, so a trace of any size scrolls as one of ten spans. Rows
     may come without their children (a big trace's deep levels): such a fold shows closed,
     and opening it calls ``on_open(span_id)`` (``on_open(None)`` for "expand all"), which
     answers with :meth:`send_rows`.
+
+    Typing in the search box highlights the matching rows among all the browser has, drawn
+    or not, opening the folds above them ("only matches" hides the rest, except the way down
+    to a match); Enter selects the next match. While some folds' children were never sent,
+    the search is also sent to ``on_search(text)``, which may answer with :meth:`send_rows`
+    holding the matches it has (without it, only the rows sent are searched).
     """
 
     rows = param.List(default=[], doc="The spans, in display order.")
@@ -292,18 +301,29 @@ class Waterfall(JSComponent):
     span_count = param.Integer(default=0, doc="Spans in the trace, sent or not (0: count the rows).")
     error_count = param.Integer(default=0, doc="Failed spans in the trace, sent or not.")
 
-    def __init__(self, *, on_open: Callable[[str | None], Any] | None = None, **params: Any) -> None:
+    def __init__(self, *, on_open: Callable[[str | None], Any] | None = None,
+                 on_search: Callable[[str], Any] | None = None, **params: Any) -> None:
         super().__init__(**params)
         self.on_open = on_open
+        self.on_search = on_search
 
     def send_rows(self, rows: list[dict[str, Any]]) -> None:
-        """Replace the rows in the browser (keeping its folds and scroll), e.g. with a fold's children."""
-        self._send_msg({"rows": rows})
+        """Replace the rows with more of the same trace's (a fold's children, costs come in).
+
+        The browser keeps its folds, search and scroll when the new rows start with the same
+        root as the old; other rows (another trace) start afresh.
+        """
+        self.rows = rows
 
     def _handle_msg(self, data: Any) -> None:
-        if self.on_open is None or not isinstance(data, dict):
+        if not isinstance(data, dict):
             return
-        if data.get("open_all"):
+        if isinstance(data.get("search"), str):
+            if self.on_search is not None:
+                self.on_search(data["search"])
+        elif self.on_open is None:
+            return
+        elif data.get("open_all"):
             self.on_open(None)
         elif isinstance(data.get("open"), str):
             self.on_open(data["open"])
@@ -367,6 +387,9 @@ class Waterfall(JSComponent):
       bar.innerHTML = '<input type="search" class="wf-find" placeholder="search this trace: name, model, tool, text" ' +
         'aria-label="search this trace"><label><input type="checkbox" class="wf-only"> only matches</label>' +
         '<span class="wf-hits"></span>';
+      const find = bar.querySelector(".wf-find");
+      const only = bar.querySelector(".wf-only");
+      const hitsEl = bar.querySelector(".wf-hits");
       const box = document.createElement("div");
       box.className = "wf";
       const head = document.createElement("div");
@@ -374,35 +397,54 @@ class Waterfall(JSComponent):
       const body = document.createElement("div");
       body.className = "wf-body";
       box.append(head, body);
+      wrap.append(bar, box);
       const collapsed = new Set();   // folded by the user
       const pending = new Set();     // folds whose children were asked of the server
       let rows = [];                 // what the server has sent, in display order
+      let byId = new Map();
       let shown = [];                // indices into rows: not under a fold
       let position = new Map();      // id -> index in shown
       let loadedKids = new Map();    // id -> children among rows
+      let errorsBelow = new Map();   // id -> failed spans below it among rows
       let rowEls = new Map();
       let painted = [-1, -1];
       let wanted = null;             // a selection waiting for its rows
+      let query = "";                // the search, lower case
+      let hits = [];                 // ids of the matching rows, in display order
+      let hitSet = new Set();
+      let keep = new Set();          // the ancestors of a match: shown with "only matches"
 
       function take(list) {
         rows = list || [];
+        byId = new Map(rows.map((r) => [r.id, r]));
         loadedKids = new Map();
+        errorsBelow = new Map();
         for (const r of rows) if (r.parent) loadedKids.set(r.parent, (loadedKids.get(r.parent) || 0) + 1);
+        for (let i = rows.length - 1; i >= 0; i--) {  // children come after their parents
+          const r = rows[i];
+          if (!r.parent) continue;
+          const n = (errorsBelow.get(r.id) || 0) + (r.status === "ERROR" ? 1 : 0);
+          if (n) errorsBelow.set(r.parent, (errorsBelow.get(r.parent) || 0) + n);
+        }
         for (const id of [...pending]) if (loadedKids.get(id)) pending.delete(id);
       }
 
       // A fold is closed when the user closed it, or when its children have not been sent yet.
       const isClosed = (r) => collapsed.has(r.id) || (r.children > 0 && !loadedKids.get(r.id));
+      const incomplete = () => rows.some((r) => r.children && !loadedKids.get(r.id));
+      const hiddenErrors = (r) => (r.sub_errors != null ? r.sub_errors : errorsBelow.get(r.id) || 0);
 
       function layout() {
         const hidden = new Set();
         const closed = new Set();
+        const onlyHits = !!query && only.checked;
         shown = [];
         position = new Map();
         for (let i = 0; i < rows.length; i++) {
           const r = rows[i];
           if (r.parent && (hidden.has(r.parent) || closed.has(r.parent))) { hidden.add(r.id); continue; }
           if (r.children && isClosed(r)) closed.add(r.id);
+          if (onlyHits && !hitSet.has(r.id) && !keep.has(r.id)) continue;  // nothing below it matches either
           position.set(r.id, shown.length);
           shown.push(i);
         }
@@ -410,6 +452,52 @@ class Waterfall(JSComponent):
         painted = [-1, -1];
         paint();
       }
+
+      // The search runs over every row the browser has, drawn or not; a new match opens the
+      // folds above it (a match is never hidden in a fold).
+      function search() {
+        query = find.value.trim().toLowerCase();
+        const before = hitSet;
+        hits = [];
+        keep = new Set();
+        if (query) {
+          for (const r of rows) {
+            if (!String(r.text || r.name || "").toLowerCase().includes(query)) continue;
+            hits.push(r.id);
+            const fresh = !before.has(r.id);
+            for (let p = r.parent; p && !keep.has(p); p = (byId.get(p) || {}).parent) {
+              keep.add(p);
+              if (fresh) collapsed.delete(p);
+            }
+            if (fresh) for (let p = r.parent; p; p = (byId.get(p) || {}).parent) collapsed.delete(p);
+          }
+        }
+        hitSet = new Set(hits);
+        hitsEl.textContent = query ? (hits.length ? hits.length.toLocaleString() + " match" + (hits.length > 1 ? "es" : "") +
+                                      " \u00b7 Enter for the next" : "no match") : "";
+        layout();
+      }
+
+      let asked = null;
+      function askServer() {  // the server has the rows under folds never opened
+        if (!query || !incomplete()) return;
+        clearTimeout(asked);
+        const text = query;
+        asked = setTimeout(() => { if (text === query) model.send_msg({ search: text }); }, 250);
+      }
+
+      function jump() {
+        search();
+        if (!hits.length) return;
+        const at = hits.indexOf(model.selected);
+        const next = hits[(at + 1) % hits.length];
+        model.selected = next;
+        select(next, true);
+      }
+
+      find.addEventListener("input", () => { search(); askServer(); });
+      find.addEventListener("keydown", (event) => { if (event.key === "Enter") { event.preventDefault(); jump(); } });
+      only.addEventListener("change", () => layout());
 
       function drawHead() {
         const total = model.total_ms > 0 ? model.total_ms : 1;
@@ -433,19 +521,30 @@ class Waterfall(JSComponent):
         const total = model.total_ms > 0 ? model.total_ms : 1;
         const pct = (v) => Math.max(0, Math.min(100, (v / total) * 100));
         const color = KIND[r.kind] || KIND.UNKNOWN;
+        const hit = hitSet.has(r.id);
         const cls = "wf-row" + (r.critical ? " crit" : "") + (r.status === "ERROR" ? " err" : "") +
-                    (r.id === model.selected ? " sel" : "");
+                    (r.id === model.selected ? " sel" : "") + (hit ? " hit" : query ? " dim" : "");
         const left = pct(r.offset), width = Math.max(pct(r.duration), 0.15);
+        const closed = r.children && isClosed(r);
         const tog = r.children ? '<span class="wf-tog" data-tog="' + esc(r.id) + '">' +
-                    (pending.has(r.id) ? "&hellip;" : isClosed(r) ? "&#9654;" : "&#9660;") + '</span>' : '<span class="wf-tog"></span>';
+                    (pending.has(r.id) ? "&hellip;" : closed ? "&#9654;" : "&#9660;") + '</span>' : '<span class="wf-tog"></span>';
         const title = esc(r.name) + " (" + esc(r.kind) + ")\\nstarts at +" + fmt(r.offset) + ", takes " + fmt(r.duration) +
                       ", self " + fmt(r.self) + (r.critical ? "\\non the critical path" : "") +
                       (r.status === "ERROR" ? "\\nERROR" : "") + (r.children ? "\\n" + r.children + " children" : "");
+        // A closed fold says how many of the spans it hides failed.
+        const failed = closed ? hiddenErrors(r) : 0;
+        const badge = failed ? '<span class="wf-hid-err" title="' + failed + ' hidden span' + (failed > 1 ? "s" : "") +
+                      ' below failed; unfold to see ' + (failed > 1 ? "them" : "it") + '">\u26a0 ' + failed + '</span>' : "";
+        const tok = r.tokens != null ? esc(tokens(r.tokens))
+                  : (r.sub_tokens != null ? '<span class="sub">' + esc(tokens(r.sub_tokens)) + '</span>' : "");
+        const cost = r.cost != null ? esc(money(r.cost))
+                   : (r.sub_cost ? '<span class="sub">' + esc(money(r.sub_cost)) + '</span>' : "");
         return '<div class="' + cls + '" data-id="' + esc(r.id) + '" title="' + title + '" style="top:' + top + 'px">' +
           '<div class="wf-name" style="padding-left:' + (4 + r.depth * 14) + 'px">' + tog +
           '<span class="wf-kind" style="background:' + color + '">' + (ABBR[r.kind] || esc(r.kind)) + '</span>' +
-          '<span class="nm">' + (r.status === "ERROR" ? "&#9888; " : "") + esc(r.name) + '</span></div>' +
+          '<span class="nm">' + (r.status === "ERROR" ? "&#9888; " : "") + esc(r.name) + '</span>' + badge + '</div>' +
           '<div class="wf-num">' + fmt(r.duration) + '</div><div class="wf-num self">' + fmt(r.self) + '</div>' +
+          '<div class="wf-num tok">' + tok + '</div><div class="wf-num cost">' + cost + '</div>' +
           '<div class="wf-time"><div class="wf-bar" style="left:' + left + '%;width:' + width + '%;background:' + color + '"></div>' +
           '<span class="wf-lab" style="left:' + Math.min(left + width, 100) + '%">' + fmt(r.duration) + '</span></div></div>';
       }
@@ -476,7 +575,6 @@ class Waterfall(JSComponent):
         for (const [rid, el] of rowEls) el.classList.toggle("sel", rid === id);
         if (!id) return;
         if (!position.has(id)) {
-          const byId = new Map(rows.map((r) => [r.id, r]));
           if (!byId.has(id)) { wanted = id; return; }  // its rows are on their way
           let changed = false;  // under a fold the user closed: open the way to it
           for (let p = byId.get(id).parent; p && byId.has(p); p = byId.get(p).parent) {
@@ -507,7 +605,7 @@ class Waterfall(JSComponent):
           collapsed.clear();
           if (act.dataset.act === "collapse") {
             for (const r of rows) if (r.children && r.parent) collapsed.add(r.id);
-          } else if (rows.some((r) => r.children && !loadedKids.get(r.id))) {
+          } else if (incomplete()) {
             model.send_msg({ open_all: true });
           }
           layout();
@@ -517,7 +615,7 @@ class Waterfall(JSComponent):
         if (tog) {
           event.stopPropagation();
           const id = tog.dataset.tog;
-          const r = rows.find((x) => x.id === id);
+          const r = byId.get(id);
           if (r && r.children && !loadedKids.get(id)) {
             collapsed.delete(id);
             if (!pending.has(id)) open(id);
@@ -536,22 +634,33 @@ class Waterfall(JSComponent):
         }
       });
 
-      model.on("msg:custom", (msg) => {
-        if (!msg || !Array.isArray(msg.rows)) return;
-        take(msg.rows);
-        layout();
-        if (wanted) select(wanted, true);  // a selection that waited for its rows
-        else select(model.selected, false);
+      model.on("rows", () => {
+        const next = model.rows || [];
+        if (rows.length && next.length && rows[0].id === next[0].id) {  // the same trace, with more in it
+          take(next);
+          search();  // matches among the new rows open their folds; lays out
+          if (wanted) select(wanted, true);  // a selection that waited for its rows
+          else select(model.selected, false);
+          return;
+        }
+        collapsed.clear();
+        pending.clear();
+        hitSet = new Set();
+        take(model.rows);
+        drawHead();
+        box.scrollTop = 0;
+        search();
+        askServer();
       });
-      model.on("rows", () => { collapsed.clear(); pending.clear(); take(model.rows); drawHead(); box.scrollTop = 0; layout(); });
       model.on("total_ms", () => { drawHead(); painted = [-1, -1]; paint(); });
       model.on("span_count", drawHead);
+      model.on("error_count", drawHead);
       model.on("selected", () => select(model.selected, true));
       take(model.rows);
       drawHead();
-      layout();
+      search();
       setTimeout(() => { painted = [-1, -1]; paint(); select(model.selected, true); }, 0);
-      return box;
+      return wrap;
     }
     """
     )

@@ -174,7 +174,8 @@ class LatencyView(PageView):
             pn.Row(
                 pn.Column(self._self_time_note, self._self_time,
                           sizing_mode="stretch_width", margin=0),
-                pn.Column(heading("By model", "slowest p95 first; a model lists its calls, slowest first"), self._models,
+                pn.Column(heading("By model", "slowest p95 first; a model lists its calls, slowest first"),
+                          self._models,
                           heading("Tools", "slowest p95 first; a tool lists its calls, slowest first"), self._tools,
                           sizing_mode="stretch_width", margin=0),
                 sizing_mode="stretch_width", margin=(0, 4),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 import panel as pn
@@ -64,40 +65,52 @@ def _count_keys(value: Any) -> int:
 _SEARCH_CHARS = 200  # of a span's input and output, searched in the browser
 
 
-def _tokens(span: dict[str, Any]) -> int | None:
-    value = span.get("total_tokens")
-    if is_missing(value):
-        parts = [span.get(k) for k in ("prompt_tokens", "completion_tokens")]
-        known = [int(v) for v in parts if not is_missing(v)]
-        return sum(known) if known else None
-    return int(value)
+def _count(value: Any) -> int | None:
+    return None if value is None or is_missing(value) else int(value)
 
 
-def _search_text(span: dict[str, Any]) -> str:
+def _tokens(span: Mapping[str, Any]) -> int | None:
+    total = _count(span.get("total_tokens"))
+    if total is not None:
+        return total
+    known = [n for n in (_count(span.get(k)) for k in ("prompt_tokens", "completion_tokens")) if n is not None]
+    return sum(known) if known else None
+
+
+def _search_text(span: Mapping[str, Any]) -> str:
     parts = [span.get(k) for k in ("name", "span_kind", "span_id", "model_name", "tool_name", "status_message")]
     parts += [str(span.get(k))[:_SEARCH_CHARS] for k in ("input_value", "output_value") if not is_missing(span.get(k))]
     return " ".join(str(p) for p in parts if not is_missing(p) and p != "").lower()
 
 
-def waterfall_rows(trace: Trace, costs: dict[str, dict[str, Any]] | None = None) -> list[dict[str, Any]]:
+def waterfall_rows(trace: Trace, costs: dict[str, dict[str, Any]] | None = None,
+                   spans: Mapping[str, Mapping[str, Any]] | None = None) -> list[dict[str, Any]]:
     """The rows the :class:`Waterfall` draws, in display order.
 
     Args:
         trace: The trace.
         costs: :func:`workbench.analysis.cost.span_costs` rows by span id, for each node's cost.
+        spans: Fuller copies of the trace's spans by id (e.g. read with every column), for
+            tokens and search text; the tree's own columns where a span is not among them.
 
-    Each row also carries its tokens and cost, its subtree's (``sub_tokens``, ``sub_cost``), and
-    ``text``: what a search in the browser matches (name, kind, id, model, tool, the start
-    of its input and output).
+    Each row also carries its tokens and cost, its subtree's (``sub_tokens``, ``sub_cost``),
+    ``sub_errors`` (how many spans below it failed, so a fold can say so even when its
+    children were never sent) and ``text``: what a search in the browser matches (name, kind,
+    id, model, tool, status message, the start of its input and output).
     """
     costs = costs or {}
+    spans = spans or {}
     start = trace.start_us
-    own_tokens = {node.span_id: _tokens(node.span) for node in trace}
+    full = {node.span_id: spans.get(node.span_id) or node.span for node in trace}
+    own_tokens = {span_id: _tokens(span) for span_id, span in full.items()}
     subtree: dict[str, int | None] = {}
+    errors_below: dict[str, int] = {}
     for node in reversed(list(trace)):  # children before their parents
         values = [own_tokens[node.span_id], *(subtree.get(c.span_id) for c in node.children)]
         known = [v for v in values if v is not None]
         subtree[node.span_id] = sum(known) if known else None
+        errors_below[node.span_id] = sum(
+            errors_below.get(c.span_id, 0) + (c.span.get("status_code") == "ERROR") for c in node.children)
     rows = []
     for node in trace:
         span = node.span
@@ -115,11 +128,12 @@ def waterfall_rows(trace: Trace, costs: dict[str, dict[str, Any]] | None = None)
             "self": node.self_time_ms,
             "critical": node.on_critical_path,
             "children": len(node.children),
+            "sub_errors": errors_below[node.span_id],
             "tokens": own_tokens[node.span_id],
             "sub_tokens": subtree[node.span_id],
             "cost": None if is_missing(cost.get("cost")) else float(cost["cost"]),
             "sub_cost": None if is_missing(cost.get("subtree_cost")) else float(cost["subtree_cost"]),
-            "text": _search_text(span),
+            "text": _search_text(full[node.span_id]),
         })
     return rows
 
@@ -203,14 +217,15 @@ class TraceView(PageView):
         self._folds: Folds | None = None
         self._window: tuple[dt.datetime, dt.datetime] = (_utc(0), _utc(0))
         self._costs: dict[str, dict[str, Any]] = {}
+        self._spans: dict[str, Any] = {}  # every column of each span, once read: tokens and search text
 
     def _build(self) -> Any:
         self._id_input = pn.widgets.TextInput.from_param(self.param.trace_id, name="", placeholder="go to a trace id",
                                                          width=250, margin=(8, 12), stylesheets=[_ID_CSS])
         self._summary = LinkedHTML(on_link=self._follow, sizing_mode="stretch_width", margin=(6, 12), min_height=44)
         self._copy = CopyButton(margin=(10, 0), title="The whole trace as Markdown, for an LLM or a bug report")
-        self._waterfall = Waterfall(on_open=self._open_fold, sizing_mode="stretch_both", min_height=320,
-                                    margin=(4, 6, 8, 12))
+        self._waterfall = Waterfall(on_open=self._open_fold, on_search=self._search, sizing_mode="stretch_both",
+                                    min_height=320, margin=(4, 6, 8, 12))
         self._waterfall.param.watch(self._selected, "selected")
         # Everything in the side column stretches to its width: a fixed width plus a margin
         # would make the page wider than the window.
@@ -270,6 +285,7 @@ class TraceView(PageView):
         starts = [node.start_us for node in self.trace.nodes.values()]
         self._window = (_utc(min(starts)), _utc(max(starts)))
         self._costs = {}
+        self._spans = {}
         self._summary.html = _summary_html(self.trace, self._costs)
         self._copy.text = ""  # until the whole trace is read for it, below
         if self.span_id not in self.trace.nodes:
@@ -286,13 +302,18 @@ class TraceView(PageView):
         trace, reader, trace_id, window = self.trace, self.reader, self.trace_id, self._window
         self.in_background(lambda: _costs(reader, trace_id, window), lambda costs: self._show_costs(trace, costs),
                            key="costs")
-        # The tree was read with a few columns; the text for an LLM needs inputs, outputs and costs.
-        self.in_background(lambda: _markdown(reader, trace_id, trace), lambda text: self._show_markdown(trace, text),
+        # The tree was read with a few columns; the text for an LLM, and each row's tokens and
+        # search text, need inputs, outputs and token counts.
+        self.in_background(lambda: _whole(reader, trace_id, trace), lambda got: self._show_whole(trace, *got),
                            key="markdown")
 
-    def _show_markdown(self, trace: Trace, text: str) -> None:
-        if trace is self.trace:  # not another trace opened meanwhile
-            self._copy.text = text
+    def _show_whole(self, trace: Trace, whole: Trace, text: str) -> None:
+        if trace is not self.trace:  # another trace was opened meanwhile
+            return
+        self._copy.text = text
+        if whole is not trace:
+            self._spans = {span_id: node.span for span_id, node in whole.nodes.items()}
+            self._refresh_rows()
 
     def _show_costs(self, trace: Trace, costs: dict[str, dict[str, Any]]) -> None:
         if trace is not self.trace:  # another trace was opened meanwhile
@@ -300,6 +321,15 @@ class TraceView(PageView):
         self._costs = costs
         self._summary.html = _summary_html(trace, costs)
         self._cost.object = _cost_html(costs.get(self.span_id))
+        if costs:
+            self._refresh_rows()
+
+    def _refresh_rows(self) -> None:
+        """Send the rows again with what came since (costs, search text), keeping the folds."""
+        if self.trace is None or self._folds is None:
+            return
+        self._folds.refill(waterfall_rows(self.trace, self._costs, self._spans))
+        self._waterfall.send_rows(self._folds.shown())
 
     def _full_span(self, node: Any) -> dict[str, Any]:
         """The selected span with every column (the tree holds a few of each span's), read by
@@ -322,6 +352,11 @@ class TraceView(PageView):
         else:
             self._folds.open(span_id)
         self._waterfall.send_rows(self._folds.shown())
+
+    def _search(self, text: str) -> None:
+        """The browser searches the trace: send it every matching row, opening the folds above them."""
+        if self._folds is not None and self._folds.reveal_matching(text):
+            self._waterfall.send_rows(self._folds.shown())
 
     def _show_message(self, html: str) -> None:
         self._summary.html = f"<div class='wb-empty'>{html}</div>"
@@ -370,14 +405,15 @@ class TraceView(PageView):
 MARKDOWN_FULL_READ = 5_000
 
 
-def _markdown(reader: Any, trace_id: str, tree: Trace) -> str:
-    """The trace as Markdown, from every column of its spans when it is not huge."""
+def _whole(reader: Any, trace_id: str, tree: Trace) -> tuple[Trace, str]:
+    """The trace with every column of its spans when it is not huge (else ``tree`` itself),
+    and the trace as Markdown from it."""
     if len(tree.nodes) <= MARKDOWN_FULL_READ:
         try:
             tree = reader.trace(trace_id)
         except WorkbenchError:
             pass  # gone meanwhile: the tree's columns still tell most of it
-    return tree.to_markdown()
+    return tree, tree.to_markdown()
 
 
 def _utc(us: int) -> dt.datetime:

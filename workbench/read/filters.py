@@ -330,7 +330,8 @@ def _column(source: str, node: ast.AST) -> int:
     line = max(1, getattr(node, "lineno", 1))
     before = sum(len(text) for text in lines[:line - 1])
     current = lines[line - 1] if line - 1 < len(lines) else ""
-    return before + len(current.encode()[: node.col_offset].decode(errors="ignore")) + 1
+    offset = int(getattr(node, "col_offset", 0) or 0)
+    return before + len(current.encode()[:offset].decode(errors="ignore")) + 1
 
 
 def _escape_like(text: str) -> str:
@@ -418,8 +419,9 @@ def _depth(root: ast.AST) -> int:
 def _syntax(source: str, exc: SyntaxError) -> str:
     """A syntax error in the user's terms, at the column where it is."""
     column = exc.offset or 0
-    if column > 0 and (exc.lineno or 1) > 1:  # the parser counts within a line; the box holds one
-        column += sum(len(text) for text in source.splitlines(keepends=True)[: exc.lineno - 1])
+    line = exc.lineno or 1
+    if column > 0 and line > 1:  # the parser counts within a line; the box holds one
+        column += sum(len(text) for text in source.splitlines(keepends=True)[: line - 1])
     if column <= 0 or column > len(source):  # the parser ran out of text
         tail = source.rstrip()
         last = tail.split()[-1] if tail.split() else ""
