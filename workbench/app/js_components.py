@@ -465,11 +465,12 @@ class Waterfall(JSComponent):
             if (!String(r.text || r.name || "").toLowerCase().includes(query)) continue;
             hits.push(r.id);
             const fresh = !before.has(r.id);
-            for (let p = r.parent; p && !keep.has(p); p = (byId.get(p) || {}).parent) {
-              keep.add(p);
+            let steps = 0;  // bounded: ids may point round in a circle
+            for (let p = r.parent; p && steps++ < rows.length; p = (byId.get(p) || {}).parent) {
               if (fresh) collapsed.delete(p);
+              else if (keep.has(p)) break;  // the rest of the way is kept already
+              keep.add(p);
             }
-            if (fresh) for (let p = r.parent; p; p = (byId.get(p) || {}).parent) collapsed.delete(p);
           }
         }
         hitSet = new Set(hits);
