@@ -26,7 +26,7 @@ ALLOWED = {
     "semconv": {"model", "errors"},
     "pricing": {"model", "errors", "config"},
     "tree": {"errors", "render", "tracetext"},
-    "render": {"errors", "semconv"},
+    "render": {"errors", "semconv", "pricing"},
     "tracetext": {"pricing"},
     "collector": {"model", "errors", "semconv", "pricing", "config"},
     "store": {"model", "errors", "config", "semconv"},

@@ -57,10 +57,7 @@ def sample_db_path() -> Path:
 
 
 def load_sample(store: Store, *, now: dt.datetime | None = None) -> dict[str, int]:
-    """Import the sample into ``store``, moved forward by whole days to end within a day of ``now``.
-
-    Whole days keep every story on the UTC days and hours it was recorded on, so a daily
-    cost jump never straddles two days whatever the hour the sample is loaded at.
+    """Import the sample into ``store``, shifted so its latest span ends at ``now``.
 
     A store that already holds this sample is left as it is (its times are not moved again).
 
@@ -75,7 +72,8 @@ def load_sample(store: Store, *, now: dt.datetime | None = None) -> dict[str, in
     shift = None
     if latest is not None:
         target = (now or dt.datetime.now(dt.timezone.utc)) - dt.timedelta(minutes=2)
-        shift = dt.timedelta(days=(target - latest) // dt.timedelta(days=1))
+        # Whole minutes keep the shifted times readable.
+        shift = dt.timedelta(minutes=(target - latest) // dt.timedelta(minutes=1))
     added = store.import_parquet(path, shift=shift)
     store.set_meta("sample", fingerprint)
     return added

@@ -83,3 +83,17 @@ def test_serve_from_a_lake_answers_reads_and_refuses_spans(tmp_path):
     finally:
         proc.terminate()
         proc.wait(60)
+
+
+def test_sql_and_traces_read_a_lake_from_the_command_line(tmp_path):
+    lake = _lake(tmp_path)
+    runner = CliRunner()
+    counted = runner.invoke(main, ["sql", "SELECT count(*) AS n FROM spans", "--lake", lake, "--format", "json"])
+    assert counted.exit_code == 0, counted.output
+    assert json.loads(counted.output)["rows"] == [{"n": 6}]
+    listed = runner.invoke(main, ["traces", "--lake", lake, "--json"])
+    assert listed.exit_code == 0, listed.output
+    trace_ids = [t["trace_id"] for t in json.loads(listed.output)]
+    assert len(trace_ids) == 6
+    shown = runner.invoke(main, ["trace", trace_ids[0], "--lake", lake, "--md"])
+    assert shown.exit_code == 0 and trace_ids[0] in shown.output

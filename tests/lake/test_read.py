@@ -59,6 +59,9 @@ def test_a_lake_answers_like_the_file_it_was_published_from(tmp_path):
         trace_id = local.spans(limit=1)["trace_id"][0]
         assert len(remote.trace(trace_id)) == len(local.trace(trace_id)) == 3
         assert latency_summary(remote) == latency_summary(local)
+        # The SQL door reads the same rows: the checked path runs on a cursor of its own.
+        query = "SELECT model_name, count(*) AS n, sum(cost) AS usd FROM spans_cost GROUP BY 1 ORDER BY 1"
+        assert remote.sql(query).equals(local.sql(query)) and remote.sql(query)["n"].sum() == 18
     store.close()
 
 

@@ -89,21 +89,3 @@ def test_the_same_stories_through_a_running_server(sample, results):
         server.stop()
     assert [(r.rule, r.subject, r.severity) for r in remote.fired] == \
            [(r.rule, r.subject, r.severity) for r in results.fired]
-
-
-@pytest.mark.parametrize("hour", [0, 10, 23])
-def test_the_stories_fire_whatever_the_hour_the_sample_is_loaded_at(tmp_path, results, hour):
-    """The loader moves the sample by whole days, so a daily story never straddles two UTC days."""
-    from workbench.sample import load_sample
-    from workbench.store import Store
-
-    now = dt.datetime(2026, 12, 5, hour, 30, tzinfo=UTC)
-    store = Store(tmp_path / "sample.duckdb")
-    try:
-        load_sample(store, now=now)
-        latest = store.fetchall("SELECT max(end_time) FROM spans")[0][0]
-        assert now - dt.timedelta(days=1) < latest <= now
-        fired = monitors.check(Reader(store), now=now).fired
-    finally:
-        store.close()
-    assert sorted(r.rule for r in fired) == sorted(r.rule for r in results.fired)

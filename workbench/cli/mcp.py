@@ -18,10 +18,12 @@ __all__ = ["mcp_command"]
               help=f"The DuckDB file (default: ${config.SETTINGS['db'].env}).")
 @click.option("--url", default=None, callback=server_url_option,
               help="Read a running server instead, e.g. http://127.0.0.1:4318 (needed while it holds the file).")
+@click.option("--lake", default=None,
+              help="Read a Parquet lake instead: a folder or s3://bucket/prefix (read only; docs/scale-out.md).")
 @click.option("--write", is_flag=True, default=None,
               help="Offer the annotate tool, which writes (default: read only; $WORKBENCH_MCP_WRITE).")
 @one_line_errors
-def mcp_command(db: str | None, url: str | None, write: bool | None) -> None:
+def mcp_command(db: str | None, url: str | None, lake: str | None, write: bool | None) -> None:
     """Serve workbench's tools to an agent over stdio (MCP).
 
     \b
@@ -33,7 +35,7 @@ def mcp_command(db: str | None, url: str | None, write: bool | None) -> None:
 
     logging.basicConfig(stream=sys.stderr, level=logging.WARNING)
     allow = config.get("mcp_write", write)
-    reader = workbench.open(url or db, read_only=not allow)
+    reader = workbench.open(lake or url or db, read_only=not allow)
     try:
         build_server(reader, write=allow).run("stdio")
     finally:

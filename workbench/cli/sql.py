@@ -44,6 +44,8 @@ def to_json(value: Any) -> str:
               help=f"The DuckDB file (default: ${config.SETTINGS['db'].env}).")
 @click.option("--url", default=None, callback=server_url_option,
               help="Ask a running server instead, e.g. http://127.0.0.1:4318 (needed while it holds the file).")
+@click.option("--lake", default=None,
+              help="Query a Parquet lake instead: a folder or s3://bucket/prefix (docs/scale-out.md).")
 @click.option("--format", "fmt", type=click.Choice(["table", "csv", "json", "parquet"]), default="table",
               show_default=True, help="How to print the rows (parquet: binary, to --out or a pipe).")
 @click.option("--out", type=click.Path(dir_okay=False), default=None, help="Write to this file instead of stdout.")
@@ -52,8 +54,8 @@ def to_json(value: Any) -> str:
 @click.option("--timeout", "timeout_s", type=click.FloatRange(0, min_open=True), default=None,
               help="Stop the query after this many seconds.")
 @one_line_errors
-def sql_command(query: str, db: str | None, url: str | None, fmt: str, out: str | None, max_rows: int | None,
-                timeout_s: float | None) -> None:
+def sql_command(query: str, db: str | None, url: str | None, lake: str | None, fmt: str, out: str | None,
+                max_rows: int | None, timeout_s: float | None) -> None:
     """Run one read-only SELECT over the tables (spans, spans_cost, documents ...; see docs/sql.md).
 
     \b
@@ -64,7 +66,7 @@ def sql_command(query: str, db: str | None, url: str | None, fmt: str, out: str 
 
     import workbench
 
-    reader = workbench.open(url or db)
+    reader = workbench.open(lake or url or db)
     try:
         with warnings.catch_warnings(record=True) as cut:
             warnings.simplefilter("always")

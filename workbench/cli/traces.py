@@ -38,6 +38,8 @@ _source = [
                  help=f"The DuckDB file (default: ${config.SETTINGS['db'].env})."),
     click.option("--url", default=None, callback=server_url_option,
                  help="Read from a running server instead, e.g. http://127.0.0.1:4318."),
+    click.option("--lake", default=None,
+                 help="Read a Parquet lake instead: a folder or s3://bucket/prefix (docs/scale-out.md)."),
 ]
 
 
@@ -47,10 +49,10 @@ def _with_source(func: Any) -> Any:
     return func
 
 
-def _open(db: str | None, url: str | None) -> Any:
+def _open(db: str | None, url: str | None, lake: str | None = None) -> Any:
     import workbench
 
-    return workbench.open(url or db)
+    return workbench.open(lake or url or db)
 
 
 def _missing(value: Any) -> bool:
@@ -88,9 +90,9 @@ def _record(row: dict[str, Any], fields: tuple[str, ...] | list[str]) -> dict[st
 @_with_source
 @one_line_errors
 def traces_command(filter: str | None, since: str | None, project: str | None, limit: int, as_json: bool,
-                   db: str | None, url: str | None) -> None:
+                   db: str | None, url: str | None, lake: str | None) -> None:
     """List the latest traces (any of whose spans match FILTER, e.g. "span_kind == 'LLM'")."""
-    reader = _open(db, url)
+    reader = _open(db, url, lake)
     try:
         rows = reader.traces(filter, start=since, project=project, limit=limit, arrow=True).to_pylist()
     finally:
@@ -121,9 +123,10 @@ def traces_command(filter: str | None, since: str | None, project: str | None, l
               help="The Markdown's size budget, in characters.")
 @_with_source
 @one_line_errors
-def trace_command(trace_id: str, as_json: bool, as_md: bool, max_chars: int, db: str | None, url: str | None) -> None:
+def trace_command(trace_id: str, as_json: bool, as_md: bool, max_chars: int, db: str | None, url: str | None,
+                  lake: str | None) -> None:
     """Print one trace as a tree (or --md, --json)."""
-    reader = _open(db, url)
+    reader = _open(db, url, lake)
     try:
         trace = reader.trace(trace_id)
     finally:
@@ -170,12 +173,12 @@ def _span_line(span: dict[str, Any], duration_ms: Any, *, with_time: bool = True
 @_with_source
 @one_line_errors
 def tail(filter: str | None, as_json: bool, interval: float, count: int | None, for_s: float | None,
-         db: str | None, url: str | None) -> None:
+         db: str | None, url: str | None, lake: str | None) -> None:
     """Print new spans as they arrive, one line each (Ctrl-C stops).
 
     A span is shown once it is stored, if it arrives within two minutes of its end.
     """
-    reader = _open(db, url)
+    reader = _open(db, url, lake)
     seen: dict[str, dt.datetime] = {}
     shown = 0
     started = time.monotonic()

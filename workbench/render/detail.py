@@ -22,6 +22,7 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from workbench.pricing.money import usd
 from workbench.render.values import Clip, fmt_count, fmt_ms, fmt_utc, is_missing, loads, number, pretty, text
 
 __all__ = ["BOX_CLASSES", "Budget", "resource_item", "span_detail"]
@@ -118,7 +119,7 @@ def _overview(span: Mapping[str, Any], node: Any, clip: Clip) -> dict[str, Any]:
         "Model": model,
         "Tokens": tokens,
         "Time to first token": fmt_ms(span.get("time_to_first_token_ms")),
-        "Cost (as sent)": "" if cost is None else f"${cost:.6f}",
+        "Cost (as sent)": usd(cost, missing=""),
         "Session": span.get("session_id"),
         "User": span.get("user_id"),
         "Project": span.get("project"),

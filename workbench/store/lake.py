@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -118,6 +119,17 @@ class LakeDatabase(Database):
                 cur.register(table, data)
             self._local.lake_version = version
         return cur
+
+    @contextmanager
+    def own_cursor(self) -> Iterator[Any]:
+        """A cursor for one query (the SQL door's), with the lake's tables on it too."""
+        self.refresh()
+        with self._lock:
+            datasets = dict(self._datasets)
+        with super().own_cursor() as cur:
+            for table, data in datasets.items():
+                cur.register(table, data)
+            yield cur
 
 
 class LakeStore:
