@@ -7,7 +7,7 @@ def test_copy_for_an_llm_puts_the_trace_as_markdown_on_the_clipboard(app, datase
     app.page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=app.base_url)
     app.goto(f"page=trace&trace_id={dataset.llm_trace}", ready=".wf-row[data-id]")
     app.wait_for("button.wb-copy:enabled", text="Copy for an LLM")
-    app.page.locator("button.wb-copy").click()
+    app.page.locator("button.wb-copy", has_text="Copy for an LLM").click()
     app.wait_for("button.wb-copy", text="Copied")
     copied = app.page.evaluate("navigator.clipboard.readText()")
     expected = reader.trace(dataset.llm_trace).to_markdown()
