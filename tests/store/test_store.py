@@ -320,13 +320,26 @@ def test_closing_interrupts_a_query_running_on_another_thread(db_path):
         except Exception as exc:  # noqa: BLE001 - interrupted, as intended
             outcome.append(exc)
 
+    before = len(store.db._cursors)  # the writer's own cursor is there already
     thread = threading.Thread(target=slow_reader)
     thread.start()
     started.wait(5)
-    wait_for(lambda: store.db._cursors)  # its cursor exists
+    wait_for(lambda: len(store.db._cursors) > before)  # the reader's cursor exists
     store.close()  # must neither raise nor wait for the whole query
     thread.join(10)
     assert not thread.is_alive() and outcome and outcome[0] != "finished"
+
+
+def test_no_cursor_is_handed_out_once_the_database_is_closed(db_path):
+    # A query starting while close() runs would escape its interrupts: it is refused instead.
+    from workbench.errors import StoreError
+
+    store = Store(db_path)
+    db = store.db
+    store.close()
+    for ask in (db.cursor, db.new_cursor):
+        with pytest.raises(StoreError, match="was closed"):
+            ask()
 
 
 def test_a_file_made_before_drift_baselines_existed_exports_and_gains_the_table(tmp_path, rag_spans):

@@ -371,6 +371,7 @@ class Database:
             if self._con is None and not self._closed:
                 self.recover()
             with self._cursors_lock:  # atomic with close(): no cursor is born after it starts
+                self._refuse_if_closed()
                 cur = self._connection().cursor()
                 self._cursors.append(cur)
                 generation = self.generation
@@ -384,10 +385,16 @@ class Database:
         if self._con is None and not self._closed:
             self.recover()
         with self._cursors_lock:
+            self._refuse_if_closed()
             cur = self._connection().cursor()
             self._cursors.append(cur)
         _session_settings(cur)
         return cur
+
+    def _refuse_if_closed(self) -> None:
+        # A query that starts while close() runs would not be in the list it interrupts.
+        if self._closed:
+            raise StoreError(f"{self.path} was closed; open it again to read or write it.")
 
     @contextmanager
     def own_cursor(self) -> Iterator[duckdb.DuckDBPyConnection]:
