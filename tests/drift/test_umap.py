@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import threading
 
 import numpy as np
 import pandas as pd
@@ -10,6 +11,7 @@ import pytest
 
 from tests.drift import scenario
 from workbench.drift import DriftWorker, MemoryCache, UMAPProjector, Window, analyze, projection
+from workbench.read import Reader
 
 PRIMARY = Window(start=scenario.PRIMARY_FROM, end=scenario.END)
 REFERENCE = Window(start=scenario.START, end=scenario.PRIMARY_FROM)
@@ -53,3 +55,16 @@ def test_tiny_inputs_and_three_dimensions():
     rng = np.random.default_rng(1)
     coords = UMAPProjector(n_components=3, n_neighbors=5).fit_transform(rng.normal(size=(40, 8)))
     assert coords.shape == (40, 3) and coords.dtype == np.float32 and np.isfinite(coords).all()
+
+
+def test_a_store_without_embeddings_does_not_compile_umap_until_a_job_needs_it(store):
+    # Compiling takes 10-45 s of CPU in the user's process (a notebook's kernel, the server
+    # behind the app): a store with nothing to project must not pay it by opening the Drift page.
+    pytest.importorskip("umap")
+    def compiling() -> set[int | None]:
+        return {t.ident for t in threading.enumerate() if t.name == "workbench-drift-warm"}
+
+    before = compiling()
+    with DriftWorker(Reader(store), cache=MemoryCache()) as worker:
+        assert compiling() - before == set() and not worker.warm
+        assert worker.wait_warm(timeout=300) and worker.warm_error is None  # on need, it compiles

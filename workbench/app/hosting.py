@@ -90,7 +90,8 @@ class AppHost:
         self._sessions += 1
         if self._sessions == 1:
             # UMAP's compilation (10-45 s of CPU) starts once someone uses the app, and a
-            # little after its first page, which it must not slow down: an idle server does not pay it.
+            # little after its first page, which it must not slow down: an idle server does not
+            # pay it, nor does a store with no embeddings to project.
             timer = threading.Timer(_DRIFT_WARM_AFTER_S, self._warm_drift)
             timer.daemon = True
             timer.start()

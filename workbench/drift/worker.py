@@ -102,7 +102,8 @@ class DriftWorker:
 
     Args:
         reader: The store to analyse.
-        warm: Compile UMAP at :meth:`start` (on its own thread). Set False for tests that
+        warm: Compile UMAP at :meth:`start` (on its own thread) when the store holds
+            embeddings, else when a job first needs it. Set False for tests that
             use only :class:`~workbench.drift.projection.PCAProjector`.
         cache: Where projections are kept; default the store's ``drift_cache`` table.
         on_progress: Called with the job whenever its stage or progress changes.
@@ -158,11 +159,12 @@ class DriftWorker:
         """Start the worker thread and, with ``warm``, the UMAP compilation. Returns self."""
         if self._thread is not None:
             return self
-        if self._warm:
-            self._warm_thread = threading.Thread(target=self._warm_up, name="workbench-drift-warm", daemon=True)
-            self._warm_thread.start()
-        else:
+        if not self._warm:
             self._warmed.set()
+        elif _has_embeddings(self.reader):
+            self._start_warming()
+        # else: a store with no embeddings has nothing to project yet, and the compilation
+        # (10-45 s of CPU, in the user's process) waits for the first job that needs it.
         self._thread = threading.Thread(target=self._run, name="workbench-drift", daemon=True)
         self._thread.start()
         return self
@@ -185,8 +187,17 @@ class DriftWorker:
         return self._warmed.is_set()
 
     def wait_warm(self, timeout: float | None = None) -> bool:
-        """Wait until UMAP is compiled; return whether it is."""
+        """Wait until UMAP is compiled (starting the compilation if it waited for a need); return
+        whether it is."""
+        self._start_warming()
         return self._warmed.wait(timeout)
+
+    def _start_warming(self) -> None:
+        with self._lock:
+            if self._warmed.is_set() or self._warm_thread is not None:
+                return
+            self._warm_thread = threading.Thread(target=self._warm_up, name="workbench-drift-warm", daemon=True)
+            self._warm_thread.start()
 
     def _warm_up(self) -> None:
         try:
@@ -292,9 +303,17 @@ class _AfterWarmUp:
     def fit_transform(self, X: np.ndarray) -> np.ndarray:
         if not self._worker.warm:
             self._progress("compiling UMAP (first use in this process)", 0.2)
+            self._worker._start_warming()
             self._worker.wait_warm()
             self._progress("projecting", 0.3)
         if self._worker.warm_error is not None:
             raise self._worker.warm_error
         return self.inner.fit_transform(X)
 
+
+def _has_embeddings(reader: Reader) -> bool:
+    """Whether ``reader``'s store holds any embedding (True when that cannot be told)."""
+    try:
+        return bool(reader.stats()["counts"].get("embeddings", 1))
+    except Exception:  # noqa: BLE001 - a source that cannot say is warmed as before
+        return True
