@@ -79,12 +79,9 @@ def test_the_inline_app_works_offline_fits_the_cell_and_says_when_disconnected(j
             nav.locator(".bk-btn", has_text=tab).first.click()
             nav.locator(".bk-btn.bk-active", has_text=tab).first.wait_for(timeout=30_000)
             nb.wait_idle()
-            pass
         # Back to Traces after Cost and Quality: the rows show (no page's callbacks outlive it).
         nav.locator(".bk-btn", has_text="Traces").first.click()
         nb.wait_idle()
-        app.screenshot(path="/tmp/repro/final.png")
-        print("DBG console", jupyter_page.console[-30:])
         app.locator(ROWS).first.wait_for(timeout=60_000)
         assert [line for line in jupyter_page.console if line.startswith("page error")] == []
 
