@@ -53,6 +53,15 @@ def test_cost_jump_fires_for_the_feature_that_jumped(world_reader):
     assert len(traces) > 0 and set(traces["name"]) == {"drafts"}
 
 
+def test_cost_jump_fires_on_a_step_whose_first_day_is_only_partly_dearer(world_reader):
+    # A prompt change at 08:00 that stays: its first day is only partly dearer, and must not
+    # raise the bar (cost per call) that the next, wholly dearer days are measured against.
+    jump = dt.datetime.combine((NOW - 4 * DAY).date(), dt.time(8), dt.timezone.utc)
+    reader = world_reader(cost_jump=world.CostJump("drafts", jump, factor=3))
+    [result] = monitors.check(reader, [CostJump()], now=NOW).fired
+    assert result.subject == "feature 'drafts'" and result.values["ratio"] >= 3
+
+
 def test_cost_jump_by_hour_compares_the_same_hour(world_reader):
     jump = NOW - dt.timedelta(hours=30)
     reader = world_reader(days=10, per_hour=40, cost_jump=world.CostJump("search", jump, factor=10))

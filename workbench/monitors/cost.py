@@ -24,7 +24,7 @@ from workbench.monitors.base import (
     bucket_number,
     bucket_start,
 )
-from workbench.monitors.stats import per_bucket_alpha, poisson_tail
+from workbench.monitors.stats import per_bucket_alpha, poisson_tail, weighted_median
 from workbench.monitors.words import both, literal, money, when
 from workbench.pricing import CALL_KINDS
 from workbench.read import monitors as queries
@@ -181,9 +181,11 @@ class CostJump(_CostRule):
     bucket on each of the ``baseline_days`` days before (the same hour for hourly buckets, so
     a daily rhythm is no jump), at least ``min_increase`` USD above it, and made of at least
     ``min_calls`` calls. The jump must also be more than chance: either the cost per call rose
-    ``factor`` times (longer prompts, a dearer model), or there were more calls than the
-    mean count of those days explains (a Poisson test with a 1% false-alarm chance over the
-    window), so thirteen calls in an hour that usually has five do not fire. A group with no
+    ``factor`` times over those days' (their median, weighted by calls, so the first, partly
+    dearer day of a change that stays does not raise the bar; longer prompts, a dearer model),
+    or there were more calls than the mean count of those days explains (a Poisson test with
+    a 1% false-alarm chance over the window), so thirteen calls in an hour that usually has
+    five do not fire. A group with no
     spend in most of those days has no baseline and cannot jump (a budget watches new spend),
     nor can any bucket whose baseline days reach back before the first span stored.
 
@@ -245,9 +247,10 @@ class CostJump(_CostRule):
                 baseline = statistics.median(c for c, _ in before)
                 if baseline <= 0 or cost < self.factor * baseline or cost - baseline < self.min_increase:
                     continue
-                # Pooled over the baseline days: a few cheap calls in one of them must not set the bar.
+                # The calls-weighted median of the days' cost per call: a few cheap calls in one
+                # day do not set the bar, nor do the first dear days of a change under way.
                 base_calls = sum(n for _, n in before)
-                per_call = sum(c for c, _ in before) / base_calls
+                per_call = weighted_median([(c / n, n) for c, n in before if n])
                 more_calls = poisson_tail(calls, base_calls / len(before)) < alpha
                 if more_calls or cost / calls >= self.factor * per_call:
                     breaches[number] = (cost, baseline)

@@ -6,7 +6,8 @@ from __future__ import annotations
 import math
 import statistics
 
-__all__ = ["FALSE_ALARM", "binomial_tail", "per_bucket_alpha", "poisson_tail", "two_proportion_z", "z_for"]
+__all__ = ["FALSE_ALARM", "binomial_tail", "per_bucket_alpha", "poisson_tail", "two_proportion_z", "weighted_median",
+           "z_for"]
 
 #: The chance that a healthy group fires anywhere in a window, for the rules that test rates.
 FALSE_ALARM = 0.01
@@ -71,3 +72,17 @@ def two_proportion_z(k1: int, n1: int, k2: int, n2: int) -> float:
     if variance <= 0:
         return 0.0
     return (k1 / n1 - k2 / n2) / math.sqrt(variance)
+
+
+def weighted_median(values: list[tuple[float, float]]) -> float:
+    """The median of ``(value, weight)`` pairs: the smallest value with at least half the
+    total weight at or below it. 0.0 with no weight."""
+    ordered = sorted((v, w) for v, w in values if w > 0)
+    half = sum(w for _, w in ordered) / 2
+    seen = 0.0
+    for value, weight in ordered:
+        seen += weight
+        if seen >= half:
+            return value
+    return 0.0
+
