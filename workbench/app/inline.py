@@ -268,6 +268,20 @@ class InlineApp(App):
     def __panel__(self) -> Any:
         return self._frame
 
+    def _show(self, panel: Any) -> None:
+        """Keep each page drawn once and show one at a time.
+
+        In a notebook, replacing the page's layout sends the whole page to the browser and
+        back again over the kernel's comm; a click made meanwhile could be lost. A page
+        opened before is only made visible again: nothing is redrawn, and going back is instant.
+        """
+        for other in self._content.objects:
+            if other is not panel and other.visible:
+                other.visible = False
+        panel.visible = True
+        if panel not in self._content.objects:
+            self._content.append(panel)
+
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> Any:
         load_notebook_resources(self.resources, self.server_url, self.extensions)
         result = super()._repr_mimebundle_(include, exclude)

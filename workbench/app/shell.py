@@ -175,15 +175,18 @@ class App(Viewer):
             self.page = page
             if self._nav.value != page:
                 self._nav.value = page if page in self._nav.options.values() else None
-            panel = view.__panel__()
-            if not self._content.objects or self._content.objects[0] is not panel:
-                self._content[:] = [panel]
+            self._show(view.__panel__())
             if leaving is not None:
                 leaving.hidden()
             view.shown()
         finally:
             self._navigating -= 1
         self._schedule(entry)
+
+    def _show(self, panel: Any) -> None:
+        """Put a page's layout on screen in place of the one shown."""
+        if not self._content.objects or self._content.objects[0] is not panel:
+            self._content[:] = [panel]
 
     # The URL ---------------------------------------------------------------------------
 
