@@ -141,7 +141,10 @@ def from_stored(rows: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
         "metadata": _loads(r["metadata"]) or {}, "source_trace_id": r["source_trace_id"],
         "source_span_id": r["source_span_id"],
     } for r in rows]
-    return pd.DataFrame(records, columns=list(COLUMNS))
+    frame = pd.DataFrame(records, columns=list(COLUMNS), dtype=object)
+    for column in ("expected", "source_trace_id", "source_span_id"):  # None, not NaN, where missing
+        frame[column] = pd.Series([None if _missing(v) else v for v in frame[column]], dtype=object)
+    return frame
 
 
 # Files -----------------------------------------------------------------------------------

@@ -327,15 +327,21 @@ def _run_all(reader: Reader, context: _Context, todo: list[dict[str, Any]], conc
                 break
         while pending:
             finished, pending = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
-            for future in finished:
-                run, notes = future.result()
-                store_of(reader).execute_write(units.put_runs(context.experiment_id, [run]))
-                if notes:
-                    store_of(reader).add_annotations(notes, annotator_kind="CODE")
-                bar.update(run["error"] is None)
+            if not finished:
+                continue
+            results = [future.result() for future in finished]
+            for _ in finished:
                 nxt = next(queue, None)
                 if nxt is not None:
                     pending.add(pool.submit(_run_one, context, nxt))
+            # Stored as they finish (a batch per wake-up), so an interrupted run keeps them.
+            store = store_of(reader)
+            store.execute_write(units.put_runs(context.experiment_id, [run for run, _ in results]))
+            notes = [note for _, mine in results for note in mine]
+            if notes:
+                store.add_annotations(notes, annotator_kind="CODE")
+            for run, _ in results:
+                bar.update(run["error"] is None)
     except BaseException:
         context.stopping.set()  # interrupted: what finished is stored; a rerun resumes
         for future in pending:

@@ -2,8 +2,8 @@
 
 Each example takes the span's input (JSON inputs as objects), its output as
 ``metadata["output"]`` (what production answered), and the ids of the span and trace it came
-from. Its expected output comes from an annotation: the newest annotation named ``correction``
-on the span or its trace (its explanation, else its label), else, when ``expected_from`` names
+from. Its expected output comes from an annotation: the explanation of the newest annotation
+named ``correction`` on the span or its trace (labelled, say, ``corrected``), else, when ``expected_from`` names
 feedback such as ``user_feedback``, the note (explanation) of a negative one.
 
 A dataset that exists gets the examples as its next version (an example of a span already in
@@ -89,9 +89,8 @@ def _expected(reader: Reader, rows: pd.DataFrame, expected_from: Sequence[str]) 
             continue
         text = note.explanation if isinstance(note.explanation, str) and note.explanation else None
         if note.name == CORRECTION:
-            value = text or (note.label if isinstance(note.label, str) else None)
-            if value:
-                found[span_id] = value
+            if text:
+                found[span_id] = text
         elif text and passed(note.score, note.label) is False and span_id not in found:
             found[span_id] = text
     return found
