@@ -26,6 +26,10 @@ _RUN_COLUMNS = ["example_id", "input", "expected", "output", "error", "latency_m
                 "source_span_id", "attempts"]
 
 
+def _missing(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and value != value)
+
+
 def _loads(text: Any) -> Any:
     if text is None:
         return None
@@ -117,6 +121,8 @@ def load_experiment(where: Any, name: str) -> Experiment:
         **{k: r.get(k) for k in _RUN_COLUMNS}, "input": _loads(r.get("input")), "expected": _loads(r.get("expected")),
         "output": _loads(r.get("output")),
     } for r in runs], columns=_RUN_COLUMNS)
+    for column in ("input", "expected", "output", "error", "source_trace_id", "source_span_id"):
+        frame[column] = pd.Series([None if _missing(v) else v for v in frame[column]], dtype=object)
     if len(scores):
         scores = scores.drop_duplicates(["example_id", "name"], keep="last").reset_index(drop=True)
         scores["passed"] = [passed(s, label) for s, label in zip(scores["score"], scores["label"])]
@@ -135,7 +141,7 @@ def load_experiment(where: Any, name: str) -> Experiment:
     for r in scores.itertuples(index=False):
         verdicts.setdefault(r.example_id, []).append(r.passed)
     frame["passed"] = [
-        error is None and all(v is not False for v in verdicts.get(example_id, []))
+        not isinstance(error, str) and all(v is not False for v in verdicts.get(example_id, []))
         for example_id, error in zip(frame["example_id"], frame["error"])
     ]
     return experiment
