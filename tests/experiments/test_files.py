@@ -39,11 +39,11 @@ def test_the_file_name_names_the_dataset_and_rows_need_an_input(store, tmp_path)
     assert made.name == "refunds" and made.examples.loc[0, "expected"] == "Prorated."
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"input": "ok"}\nnot json\n')
-    with pytest.raises(ImportFormatError, match="Line 2 of bad.jsonl is not JSON"):
+    with pytest.raises(ImportFormatError, match=r"Line 2 of bad\.jsonl is not JSON"):
         import_dataset(store, bad)
     empty_input = tmp_path / "bad.csv"
     empty_input.write_text("input,expected\n,4\n")
-    with pytest.raises(ImportFormatError, match="bad.csv: Example 0 has no input"):
+    with pytest.raises(ImportFormatError, match=r"bad\.csv: Example 0 has no input"):
         import_dataset(store, empty_input)
     with pytest.raises(ImportFormatError, match="There is no file"):
         import_dataset(store, tmp_path / "missing.parquet")
