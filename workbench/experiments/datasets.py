@@ -195,13 +195,16 @@ def import_dataset(where: Any, path: str | Path, name: str | None = None, *, for
     """
     examples = read_file(path, format)
     name = name or Path(path).stem
-    with opened(where) as reader:
+    change = f"imported {Path(path).name}"
+    with opened(where, write=True) as reader:
         versions = q.dataset_versions(reader, name).to_pylist()
-    if not versions:
-        return _write(where, name, examples, description=description, change=f"imported {Path(path).name}",
-                      based_on=None)
-    return _write(where, name, examples, description=description or versions[-1]["description"],
-                  change=f"imported {Path(path).name}", based_on=int(versions[-1]["version"]))
+        if not versions:
+            made = _write(reader, name, examples, description=description, change=change, based_on=None)
+        else:
+            made = _write(reader, name, examples, description=description or versions[-1]["description"],
+                          change=change, based_on=int(versions[-1]["version"]))
+    made.where = where
+    return made
 
 
 def as_dataset(where: Any, data: Dataset | str | Mapping[str, Any]) -> Dataset:
