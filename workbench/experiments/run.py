@@ -135,7 +135,29 @@ def run_experiment(
                                                           stream=out) as bar:
             context.tracer = tracer
             _run_all(reader, context, todo, concurrency, bar)
+        if not isinstance(task, PromptTask):
+            _usage_from_traces(reader, experiment_id)
     return load_experiment(where, experiment_id)
+
+
+def _usage_from_traces(reader: Reader, experiment_id: str) -> None:
+    """A Python task's tokens and cost: its trace's totals, when the model calls it made were
+    traced into this store (under the run's span), and the task reported none itself."""
+    runs = [r for r in q.experiment_runs(reader, experiment_id).to_pylist()
+            if r["total_tokens"] is None and r["cost"] is None and r["trace_id"]]
+    if not runs:
+        return
+    totals: dict[str, dict[str, Any]] = {}
+    for begin in range(0, len(runs), 500):
+        ids = [r["trace_id"] for r in runs[begin:begin + 500]]
+        found = reader.traces("trace_id in [" + ", ".join(repr(i) for i in ids) + "]", limit=None,
+                              arrow=True).to_pylist()
+        totals.update({t["trace_id"]: t for t in found if t["llm_count"]})
+    usage = [{"example_id": r["example_id"], **{k: totals[r["trace_id"]][k] for k in
+              ("prompt_tokens", "completion_tokens", "total_tokens", "cost")}}
+             for r in runs if r["trace_id"] in totals]
+    if usage:
+        store_of(reader).execute_write(units.set_run_usage(experiment_id, usage))
 
 
 def _experiment(reader: Reader, name: str, data: Dataset, task: Any, evaluators: Sequence[Evaluator], project: str,
