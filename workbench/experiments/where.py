@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from workbench.errors import CapabilityError
+from workbench.errors import CapabilityError, StoreError, StoreLockedError
 from workbench.read import Reader, require
 from workbench.store import Store
 
@@ -43,13 +43,13 @@ def opened(where: Any, *, write: bool = False) -> Iterator[Reader]:
 
         if write:
             with removed_on_failure(where):
-                store = Store(where)
+                store = _store(where, read_only=False)
                 try:
                     yield Reader(store)
                 finally:
                     store.close()
         else:
-            store = Store(where, read_only=True)
+            store = _store(where, read_only=True)
             try:
                 yield Reader(store)
             finally:
@@ -68,6 +68,20 @@ def opened(where: Any, *, write: bool = False) -> Iterator[Reader]:
                 yield reader
             return
     raise _remote(where)
+
+
+def _store(where: str | Path | None, *, read_only: bool) -> Store:
+    """The store file, or an error that says how to reach a file another process holds."""
+    try:
+        return Store(where, read_only=read_only)
+    except StoreLockedError as exc:
+        holder = f"the workbench server at {exc.url}" if exc.url else "another process"
+        copy = f"workbench export DIR --url {exc.url}" if exc.url else "workbench export DIR"
+        raise StoreError(
+            f"The database file {exc.path} is in use by {holder}, and datasets and experiments are written "
+            "to the file itself; stop that process, or run them in the process that holds it (a notebook's "
+            f"workbench.launch() session), or on a copy ({copy}, then workbench import DIR --db copy.duckdb)."
+        ) from None
 
 
 def _remote(where: Any) -> CapabilityError:
