@@ -3,7 +3,8 @@
 Every function of this package takes where to read and write first, as
 :func:`workbench.evals.annotate` does: a reader from ``workbench.open(...)`` (writable, for
 changes), a :class:`~workbench.store.Store`, anything holding one as ``.reader`` or ``.store``
-(a notebook session), a database path, or None for ``WORKBENCH_DB``. A server's reader
+(a notebook session), a database path, or None: the store of this process's
+``workbench.launch()`` session, else ``WORKBENCH_DB``. A server's reader
 (``workbench.open(url)``) cannot hold them: datasets live in the file, next to the spans.
 """
 
@@ -34,6 +35,17 @@ def opened(where: Any, *, write: bool = False) -> Iterator[Reader]:
     Raises:
         CapabilityError: ``where`` is a server's reader or something else that holds no store.
     """
+    if where is None:
+        from workbench.store.shared import process_store
+
+        current = process_store()
+        if current is not None:  # the store of this process's workbench.launch() session
+            handle = current.handle(read_only=not write)  # type: ignore[attr-defined]
+            try:
+                yield Reader(handle)
+            finally:
+                handle.close()
+            return
     if where is None or isinstance(where, (str, Path)):
         from workbench.remote import server_url
 
