@@ -61,6 +61,8 @@ def test_the_ci_gate_passes_and_fails_on_the_bar_as_a_subprocess(project):
     bad = _workbench(project, "experiment", "run", "sums", "--task", "mytasks:off_by_one", "--evaluator",
                      "exact_match", "--fail-under", "0.8", "--db", db, "--quiet", "--name", "off")
     assert bad.returncode == BELOW_BAR, bad.stderr
+    shown = _workbench(project, "experiment", "show", "off", "--db", db)
+    assert "Failing examples (1):" in shown.stdout and "3+3  ->  7" in shown.stdout
     assert "Pass rate 75% is under the bar of 80%." in bad.stdout
     table = bad.stdout.splitlines()
     assert any(line.split()[:2] == ["exact_match", "4"] and line.endswith("75%") for line in table)
@@ -115,6 +117,14 @@ def test_dataset_and_experiment_commands_in_process(project, monkeypatch, standi
     assert (project / "cmp.csv").read_text().startswith("example_id,input,expected,output[a]")
     result = runner.invoke(main, ["experiment", "compare", "a", "--production", "--db", db])
     assert result.exit_code == 1 and "came from no spans" in result.output
+    shown = run("experiment", "show", "b")
+    assert "Experiment b: prompt:gpt-4o-mini on s version 2, 4 runs, pass rate 100%." in shown
+    assert "Failing examples" not in shown and "contains" in shown
+    result = runner.invoke(main, ["dataset", "delete", "s", "--db", db], input="n\n")
+    assert result.exit_code == 1 and "Aborted" in result.output
+    assert "Deleted 2 versions of dataset s." in run("dataset", "delete", "s", "--yes")
+    result = runner.invoke(main, ["dataset", "delete", "s", "--yes", "--db", db])
+    assert result.exit_code == 1 and "There is no dataset 's'" in result.output
 
 
 SLOW = '''

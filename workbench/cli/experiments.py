@@ -129,6 +129,21 @@ def dataset_import(path: str, name: str | None, description: str | None, db: str
     click.echo(f"Dataset {made.name} version {made.version}: {len(made)} examples.")
 
 
+@dataset_group.command("delete")
+@click.argument("name")
+@click.option("--yes", is_flag=True, help="Do not ask first.")
+@_db
+@one_line_errors
+def dataset_delete(name: str, yes: bool, db: str | None) -> None:
+    """Delete every version of a dataset (experiments run on it, their traces and scores stay)."""
+    from workbench.experiments import dataset, delete_dataset
+
+    found = dataset(_where(db), name)  # an unknown name is an error, before asking
+    if not yes:
+        click.confirm(f"Delete the {found.version} versions of dataset {name}?", abort=True)
+    click.echo(f"Deleted {delete_dataset(_where(db), name)} versions of dataset {name}.")
+
+
 # Experiments ---------------------------------------------------------------------------
 
 
@@ -220,6 +235,27 @@ def experiment_run(dataset: str, task_spec: str | None, prompt: str | None, mode
         click.echo(f"Pass rate {exp.pass_rate:.0%} {verdict} the bar of {fail_under:.0%}.")
         if exp.pass_rate < fail_under:
             sys.exit(BELOW_BAR)
+
+
+@experiment_group.command("show")
+@click.argument("name")
+@click.option("--failures", type=click.IntRange(0), default=10, show_default=True,
+              help="Failing examples shown; 0 for none.")
+@_db
+@one_line_errors
+def experiment_show(name: str, failures: int, db: str | None) -> None:
+    """Show an experiment: what ran, its summary table and its failing examples."""
+    from workbench.experiments import load_experiment, summary_table
+
+    exp = load_experiment(_where(db), name)
+    click.echo(f"Experiment {exp.name}: {exp.task} on {exp.dataset} version {exp.dataset_version}, "
+               f"{len(exp.runs)} runs, pass rate {exp.pass_rate:.0%}.")
+    click.echo(summary_table(exp))
+    failed = exp.runs[~exp.runs["passed"]]
+    if failures and len(failed):
+        click.echo(f"\nFailing examples ({len(failed)}):")
+        for r in failed.head(failures).itertuples(index=False):
+            click.echo(f"  {_cell(r.example_id, 16)}  {_cell(r.input, 50)}  ->  {_cell(r.error or r.output, 60)}")
 
 
 @experiment_group.command("list")
