@@ -128,3 +128,15 @@ def test_datasets_survive_reopening_the_file_and_a_server_reader_is_told_what_to
     assert len(dataset(str(db_path.with_name("other.duckdb")), "kept")) == 1
     with pytest.raises(CapabilityError, match="kept in a store file"):
         create_dataset(workbench.open(server.url), "qa", ["q"])
+
+
+def test_a_read_only_reader_reads_datasets_and_says_how_to_write(db_path):
+    from workbench.errors import StoreError
+    from workbench.store import Store
+
+    with Store(db_path) as store:
+        create_dataset(store, "qa", ["q"])
+    with workbench.open(db_path) as wb:  # read-only, the default
+        assert len(dataset(wb, "qa")) == 1
+        with pytest.raises(StoreError, match="read-only; open it without read_only"):
+            create_dataset(wb, "other", ["q"])
