@@ -76,6 +76,10 @@ def test_comparing_needs_two_different_experiments_and_production_needs_traced_e
         compare(store, "one", "one")
     with pytest.raises(ConfigError, match="came from no spans"):
         compare(store, "one", PRODUCTION)
+    create_dataset(store, "other", ["q"])
+    run_experiment(store, "other", lambda input: "a", name="elsewhere", progress=False)
+    with pytest.raises(ConfigError, match="'elsewhere' ran on dataset 'other' and 'one' on 'qa'"):
+        compare(store, "one", "elsewhere")
 
 
 def test_assert_pass_rate_fails_with_the_summary_and_the_failing_examples(store):

@@ -192,6 +192,12 @@ def compare(where: Any, *experiments: str | Experiment) -> Comparison:
         else:
             loaded.append(load_experiment(where, item))
     names = [e.name for e in loaded]
+    other = next((e for e in loaded if e.dataset != loaded[0].dataset), None)
+    if other is not None:
+        raise ConfigError(
+            f"{other.name!r} ran on dataset {other.dataset!r} and {loaded[0].name!r} on {loaded[0].dataset!r}; "
+            "compare experiments of one dataset (its versions may differ: examples are matched by id)."
+        )
     if len(set(names)) != len(names):
         raise ConfigError(f"An experiment is given twice ({', '.join(names)}); compare different ones.")
     evaluators = _evaluators(loaded)
