@@ -93,3 +93,21 @@ def test_a_template_naming_a_missing_field_is_refused_before_anything_is_sent(st
     assert standin.requests == []
     with pytest.raises(ConfigError, match="literal brace"):
         PromptTask("{question", "m", base_url=standin.url)
+
+
+def test_the_endpoint_client_hands_over_a_streamed_answer_piece_by_piece(standin):
+    from workbench.evals import LLMJudge
+
+    client = LLMJudge("gpt-4o-mini", base_url=standin.url, json_mode=False, role="playground endpoint")
+    pieces: list[str] = []
+    answer = client.post({"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "one two three"}],
+                          "stream": True, "stream_options": {"include_usage": True}}, on_text=pieces.append)
+    assert pieces == ["Answer: ", "one ", "two ", "three"]
+    assert answer["choices"][0]["message"]["content"] == "Answer: one two three"
+    assert answer["choices"][0]["finish_reason"] == "stop" and answer["usage"]["completion_tokens"] == 4
+    assert answer["time_to_first_token_ms"] >= 0
+    from workbench.evals import JudgeError
+
+    with pytest.raises(JudgeError, match=r"The playground endpoint .* answered 404"):
+        LLMJudge("missing-model", base_url=standin.url, max_retries=0, role="playground endpoint").post(
+            {"model": "missing-model", "messages": [{"role": "user", "content": "x"}], "stream": True})
