@@ -111,3 +111,14 @@ def test_the_endpoint_client_hands_over_a_streamed_answer_piece_by_piece(standin
     with pytest.raises(JudgeError, match=r"The playground endpoint .* answered 404"):
         LLMJudge("missing-model", base_url=standin.url, max_retries=0, role="playground endpoint").post(
             {"model": "missing-model", "messages": [{"role": "user", "content": "x"}], "stream": True})
+
+
+def test_a_rate_limit_waits_as_long_as_retry_after_says(standin):
+    import time
+
+    task = _task(standin)  # backoff 0.01 s: only Retry-After can make it wait a second
+    standin.script = ["429:1"]
+    began = time.monotonic()
+    out = task({"question": "Refunds?", "tone": "brief"}, {"product": "Lumen"})
+    assert time.monotonic() - began >= 1.0
+    assert out.output == "Answer: Be brief. Refunds?" and len(standin.requests) == 2
