@@ -219,3 +219,20 @@ def test_an_async_task_is_awaited_and_gets_what_its_parameters_name(store):
 
     exp = run_experiment(store, "sums", later, [ExactMatch()], name="async", progress=False)
     assert exp.runs["error"].isna().all() and exp.pass_rate == 1
+
+
+def test_a_threshold_decides_a_numeric_evaluators_pass(store):
+    create_dataset(store, "words", [{"input": "one two three", "example_id": "three"},
+                                    {"input": "one two three four five six seven eight", "example_id": "eight"}])
+
+    def length(output):
+        return len(output.split()) / 10
+
+    exp = run_experiment(store, "words", lambda input: input,
+                         [function(length, name="default_bar"), function(length, name="high_bar", threshold=0.9)],
+                         name="bars", progress=False)
+    scores = exp.scores.set_index(["example_id", "name"])
+    assert scores.loc[("eight", "default_bar"), "passed"] and not scores.loc[("eight", "high_bar"), "passed"]
+    assert scores.loc[("eight", "high_bar"), "label"] == "fail"
+    assert scores.loc[("eight", "high_bar"), "score"] == pytest.approx(0.8)
+    assert not scores.loc[("three", "default_bar"), "passed"]

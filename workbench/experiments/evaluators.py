@@ -253,14 +253,17 @@ class function:
     Args:
         fn: The function.
         name: The evaluator's name (default: the function's).
+        threshold: The score from which a run passes (default 0.5), recorded as the label
+            ``pass`` or ``fail`` when the function gives none.
     """
 
     annotator_kind = "CODE"
 
-    def __init__(self, fn: Callable[..., Any], *, name: str | None = None) -> None:
+    def __init__(self, fn: Callable[..., Any], *, name: str | None = None, threshold: float | None = None) -> None:
         if not callable(fn):
             raise ConfigError(f"function() needs a callable, not {type(fn).__name__}.")
         self.fn = fn
+        self.threshold = threshold
         self.name: str = name or str(getattr(fn, "__name__", "custom"))
         try:
             parameters = list(inspect.signature(fn).parameters.values())
@@ -279,7 +282,14 @@ class function:
 
     def evaluate(self, input: Any, output: Any, expected: Any, metadata: Mapping[str, Any]) -> Score | None:
         result = self._call({"input": input, "output": output, "expected": expected, "metadata": metadata})
-        return as_score(result, self.name)
+        return with_threshold(as_score(result, self.name), self.threshold)
+
+
+def with_threshold(score: Score | None, threshold: float | None) -> Score | None:
+    """``score`` labelled ``pass`` or ``fail`` by ``threshold`` (when it has a score and no label)."""
+    if score is None or threshold is None or score.score is None or score.label is not None:
+        return score
+    return Score(score.score, "pass" if score.score >= threshold else "fail", score.explanation)
 
 
 def as_score(result: Any, name: str) -> Score | None:
@@ -313,15 +323,18 @@ class Judged:
             context recall, the output as the context); ``answer_relevance``: does the output
             answer the input.
         name: The evaluator's name (default: ``kind``).
+        threshold: The score from which a run passes, in place of the judge's own label.
     """
 
-    def __init__(self, judge: Judge, kind: str = "correctness", *, name: str | None = None) -> None:
+    def __init__(self, judge: Judge, kind: str = "correctness", *, name: str | None = None,
+                 threshold: float | None = None) -> None:
         if kind not in ("correctness", "answer_relevance"):
             raise ConfigError(f"kind={kind!r}: a judged evaluator is 'correctness' or 'answer_relevance'.")
         self.judge = judge
         self.kind = kind
         self.name = name or kind
         self.annotator_kind = getattr(judge, "annotator_kind", "LLM")
+        self.threshold = threshold
 
     def __repr__(self) -> str:
         return f"Judged({self.judge!r}, {self.kind!r})"
@@ -337,6 +350,8 @@ class Judged:
         label = verdict.label
         if self.kind == "correctness" and label in ("complete", "incomplete"):
             label = "correct" if label == "complete" else "incorrect"
+        if self.threshold is not None and verdict.score is not None:
+            label = "pass" if verdict.score >= self.threshold else "fail"
         return Score(verdict.score, label, verdict.explanation)
 
 
