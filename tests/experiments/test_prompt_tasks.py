@@ -122,3 +122,13 @@ def test_a_rate_limit_waits_as_long_as_retry_after_says(standin):
     out = task({"question": "Refunds?", "tone": "brief"}, {"product": "Lumen"})
     assert time.monotonic() - began >= 1.0
     assert out.output == "Answer: Be brief. Refunds?" and len(standin.requests) == 2
+
+
+def test_resuming_estimates_only_what_is_left(store, standin):
+    _dataset(store)
+    standin.script = ["401"]
+    run_experiment(store, "qa", _task(standin), name="half", concurrency=1, progress=False)
+    out = io.StringIO()
+    done = run_experiment(store, "qa", _task(standin), name="half", stream=out)
+    assert "Estimated cost of 1 call to gpt-4o-mini" in out.getvalue()
+    assert done.runs["error"].isna().all() and len(standin.requests) == 3

@@ -112,12 +112,21 @@ def run_experiment(
     out = stream or sys.stderr
     with opened(where, write=True) as reader:
         data = as_dataset(reader, dataset)
+        stamp = dt.datetime.now(dt.timezone.utc)
+        name = name or f"{data.name}-{describe(task).rsplit(':', 1)[-1]}-{stamp:%Y%m%d-%H%M%S}"
+        found = q.experiment_row(reader, name)
+        done = set() if found is None or found["name"] != name else {
+            r["example_id"] for r in q.experiment_runs(reader, str(found["experiment_id"])).to_pylist()
+            if r["error"] is None
+        }
+        todo = [e for e in data.examples.to_dict(orient="records") if e["example_id"] not in done]
         estimate = None
-        if isinstance(task, PromptTask):
-            estimate = estimate_cost(task, data.examples)
+        if isinstance(task, PromptTask):  # what is left to run: all of it, unless resuming
+            estimate = estimate_cost(task, data.examples[~data.examples["example_id"].isin(done)])
             if progress:
                 cost = "unknown (the model has no price)" if estimate["cost"] is None else f"${estimate['cost']:.4f}"
-                out.write(f"Estimated cost of {estimate['examples']} calls to {task.model}: {cost} "
+                calls = f"{estimate['examples']} call{'' if estimate['examples'] == 1 else 's'}"
+                out.write(f"Estimated cost of {calls} to {task.model}: {cost} "
                           f"(about {estimate['prompt_tokens']} prompt and {estimate['completion_tokens']} "
                           "output tokens at most)\n")
             if max_cost is not None and estimate["cost"] is not None and estimate["cost"] > max_cost:
@@ -125,13 +134,7 @@ def run_experiment(
                     f"The estimated cost, ${estimate['cost']:.4f}, is over max_cost=${max_cost:.4f}; raise "
                     "max_cost or run a smaller dataset."
                 )
-        stamp = dt.datetime.now(dt.timezone.utc)
-        name = name or f"{data.name}-{describe(task).rsplit(':', 1)[-1]}-{stamp:%Y%m%d-%H%M%S}"
         experiment_id = _experiment(reader, name, data, task, evaluators, project, stamp, params, estimate)
-        done = {
-            r["example_id"] for r in q.experiment_runs(reader, experiment_id).to_pylist() if r["error"] is None
-        }
-        todo = [e for e in data.examples.to_dict(orient="records") if e["example_id"] not in done]
         context = _Context(experiment_id, name, data, task, list(evaluators), max_retries, backoff)
         with _tracer(reader, project) as tracer, Progress(len(todo), f"experiment {name}", enabled=progress,
                                                           stream=out) as bar:
