@@ -9,7 +9,12 @@ are in the context.
 ``script`` makes the next requests misbehave, one entry per request: ``"500"``/``"429"``
 (an error status; 429 with ``Retry-After: 0``), ``"sleep:S"`` (answer after S seconds),
 ``"401"`` (a refused key), ``"garbage"`` (text without a verdict), ``"fenced"`` (the JSON inside a Markdown fence with
-chatter), ``"no-json-mode"`` (400 naming response_format when it is asked for).
+chatter), ``"no-json-mode"`` (400 naming response_format when it is asked for), ``"429:S"`` (429 with
+``Retry-After: S``).
+
+A prompt that is not a judge's (no ``TASK:`` line) is answered as a model would be asked a
+question: ``"Answer: "`` and the last message's text; a request with ``"stream": true`` gets
+the answer as server-sent events, a word at a time, then the usage (with ``stream_options``).
 """
 
 from __future__ import annotations
@@ -108,15 +113,20 @@ class StandIn:
                 if step == "401":
                     self._send(401, {"error": {"message": "Incorrect API key provided"}})
                     return
-                if step in ("500", "429"):
-                    self._send(int(step), {"error": {"message": "try again"}}, {"Retry-After": "0"})
+                if step in ("500", "429") or step.startswith("429:"):
+                    wait = step.split(":")[1] if ":" in step else "0"
+                    self._send(int(step[:3]), {"error": {"message": "try again"}}, {"Retry-After": wait})
                     return
                 if step == "no-json-mode" and "response_format" in body:
                     self._send(400, {"error": {"message": "response_format is not supported by this model"}})
                     return
                 if step.startswith("sleep:"):
                     time.sleep(float(step.split(":")[1]))
-                verdict = judge(body["messages"][-1]["content"])
+                prompt = body["messages"][-1]["content"]
+                if not re.search(r"^TASK: (\w+)", prompt, re.MULTILINE):
+                    self._answer(body, "Answer: " + prompt)
+                    return
+                verdict = judge(prompt)
                 content = json.dumps(verdict)
                 if step == "garbage":
                     content = "I cannot decide."
@@ -128,6 +138,35 @@ class StandIn:
                                  "message": {"role": "assistant", "content": content}}],
                     "usage": {"prompt_tokens": 10, "completion_tokens": 10, "total_tokens": 20},
                 })
+
+            def _answer(self, body: dict[str, Any], content: str) -> None:
+                prompt_tokens, completion_tokens = len(str(body["messages"]).split()), len(content.split())
+                usage = {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
+                         "total_tokens": prompt_tokens + completion_tokens}
+                if not body.get("stream"):
+                    self._send(200, {
+                        "id": "chatcmpl-standin", "object": "chat.completion", "model": body.get("model"),
+                        "choices": [{"index": 0, "finish_reason": "stop",
+                                     "message": {"role": "assistant", "content": content}}],
+                        "usage": usage,
+                    })
+                    return
+                self.send_response(200)
+                self.send_header("Content-Type", "text/event-stream")
+                self.end_headers()
+                words = re.findall(r"\S+\s*", content)
+                for word in words:
+                    event = {"id": "chatcmpl-standin", "object": "chat.completion.chunk", "model": body.get("model"),
+                             "choices": [{"index": 0, "delta": {"content": word}, "finish_reason": None}]}
+                    self.wfile.write(f"data: {json.dumps(event)}\n\n".encode())
+                    self.wfile.flush()
+                last = {"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}
+                self.wfile.write(f"data: {json.dumps(last)}\n\n".encode())
+                if (body.get("stream_options") or {}).get("include_usage"):
+                    self.wfile.write(f"data: {json.dumps({'choices': [], 'usage': usage})}\n\n".encode())
+                self.wfile.write(b"data: [DONE]\n\n")
+                self.wfile.flush()
+                self.close_connection = True
 
         self.server = _Server(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/v1"
