@@ -10,6 +10,11 @@ are in the context.
 (an error status; 429 with ``Retry-After: 0``), ``"sleep:S"`` (answer after S seconds),
 ``"401"`` (a refused key), ``"garbage"`` (text without a verdict), ``"fenced"`` (the JSON inside a Markdown fence with
 chatter), ``"no-json-mode"`` (400 naming response_format when it is asked for).
+
+A prompt that is not a judge's (no ``TASK:`` line) gets :func:`chat_reply`. A request with
+``stream: true`` is answered as server-sent events, one word a chunk, the token counts in a
+last chunk; ``"stream-slow:S"`` waits S seconds before each chunk, ``"stream-cut"`` stops
+after the first chunk with an error event.
 """
 
 from __future__ import annotations
@@ -62,6 +67,15 @@ def judge(prompt: str) -> dict[str, Any]:
     return {"explanation": f"stand-in: {why}", "label": positive if score >= 0.5 else negative, "score": score}
 
 
+def chat_reply(messages: list[dict[str, Any]]) -> str:
+    """The stand-in's answer to a chat that is not a judge's prompt: it repeats the last
+    message, and says which system prompt it followed, so an edit shows in the answer."""
+    system = next((str(m.get("content", "")) for m in messages if m.get("role") == "system"), "")
+    last = str(messages[-1].get("content", "")) if messages else ""
+    follows = f" (following: {system[:60]})" if system else ""
+    return f"Stand-in reply to: {last}{follows}"
+
+
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
 
@@ -93,6 +107,30 @@ class StandIn:
                 self.end_headers()
                 self.wfile.write(body)
 
+            def _stream(self, content: str, model: Any, step: str) -> None:
+                self.send_response(200)
+                self.send_header("Content-Type", "text/event-stream")
+                self.end_headers()
+                words = content.split(" ")
+                pause = float(step.split(":")[1]) if step.startswith("stream-slow:") else 0.0
+                for i, word in enumerate(words):
+                    if pause:
+                        time.sleep(pause)
+                    piece = word if i == 0 else " " + word
+                    chunk = {"id": "chatcmpl-standin", "object": "chat.completion.chunk", "model": model,
+                             "choices": [{"index": 0, "delta": {"content": piece}, "finish_reason": None}]}
+                    self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
+                    self.wfile.flush()
+                    if step == "stream-cut":
+                        self.wfile.write(b'data: {"error": {"message": "the stand-in was cut off"}}\n\n')
+                        return
+                last = {"id": "chatcmpl-standin", "object": "chat.completion.chunk", "model": model,
+                        "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}],
+                        "usage": {"prompt_tokens": 10, "completion_tokens": len(words),
+                                  "total_tokens": 10 + len(words)}}
+                self.wfile.write(f"data: {json.dumps(last)}\n\ndata: [DONE]\n\n".encode())
+                self.wfile.flush()
+
             def do_POST(self) -> None:
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 with stand_in._lock:
@@ -116,7 +154,21 @@ class StandIn:
                     return
                 if step.startswith("sleep:"):
                     time.sleep(float(step.split(":")[1]))
-                verdict = judge(body["messages"][-1]["content"])
+                prompt = str(body["messages"][-1].get("content", ""))
+                if not re.search(r"^TASK: \w+", prompt, re.MULTILINE):
+                    content = chat_reply(body["messages"])
+                    if body.get("stream"):
+                        self._stream(content, body.get("model"), step)
+                        return
+                    self._send(200, {
+                        "id": "chatcmpl-standin", "object": "chat.completion", "model": body.get("model"),
+                        "choices": [{"index": 0, "finish_reason": "stop",
+                                     "message": {"role": "assistant", "content": content}}],
+                        "usage": {"prompt_tokens": 10, "completion_tokens": len(content.split()),
+                                  "total_tokens": 10 + len(content.split())},
+                    })
+                    return
+                verdict = judge(prompt)
                 content = json.dumps(verdict)
                 if step == "garbage":
                     content = "I cannot decide."
