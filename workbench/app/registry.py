@@ -91,5 +91,7 @@ for _page in (
          description="Query drift and retrieval: clusters of queries against the corpus"),
     Page("monitors", "Monitors", "workbench.app.monitors:MonitorsView", order=70,
          description="What the monitor rules found, with links to the spans"),
+    Page("playground", "Playground", "workbench.app.playground:PlaygroundView", order=90, nav=False,
+         description="An LLM span's request, edited and run again"),
 ):
     register_page(_page)

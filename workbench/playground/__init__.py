@@ -24,6 +24,7 @@ from typing import Any
 
 from workbench.config import openai_endpoint
 from workbench.errors import CapabilityError, EndpointError
+from workbench.playground.prompts import list_prompts, load_prompt, save_prompt
 from workbench.playground.record import PROJECT, SOURCE_SPAN, SOURCE_TRACE, rerun_span
 from workbench.playground.request import ChatRequest, original_output, request_from_span
 from workbench.playground.stream import Completion, stream_chat
@@ -35,10 +36,13 @@ __all__ = [
     "ChatRequest",
     "Completion",
     "RunResult",
+    "list_prompts",
+    "load_prompt",
     "original_output",
     "request_from_span",
     "rerun_span",
     "run",
+    "save_prompt",
     "stream_chat",
 ]
 

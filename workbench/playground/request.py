@@ -32,7 +32,8 @@ class ChatRequest:
     """A chat completion to send.
 
     Attributes:
-        messages: ``{"role", "content"}`` dicts, in order.
+        messages: ``{"role", "content"}`` dicts, in order (with ``tool_calls``, ``tool_call_id``
+            or ``name`` where the conversation had them).
         model: The model name (empty when the span named none).
         parameters: Other request fields: ``temperature``, ``max_tokens`` ...
     """
@@ -57,10 +58,28 @@ def _loads(value: Any, default: Any) -> Any:
         return default
 
 
+def _tool_call(call: Mapping[str, Any]) -> dict[str, Any]:
+    """A recorded tool call as a chat-completions request states it."""
+    arguments = call.get("arguments")
+    if not isinstance(arguments, str):
+        arguments = json.dumps(arguments if arguments is not None else {}, ensure_ascii=False)
+    function = {"name": str(call.get("name") or ""), "arguments": arguments}
+    out: dict[str, Any] = {"type": "function", "function": function}
+    if call.get("id"):
+        out["id"] = str(call["id"])
+    return out
+
+
 def _message(recorded: Mapping[str, Any]) -> dict[str, Any]:
     message = {k: recorded[k] for k in _MESSAGE_FIELDS if not _missing(recorded.get(k)) and recorded.get(k) != ""}
     message.setdefault("role", "user")
     content = message.get("content")
+    calls = [_tool_call(c) for c in recorded.get("tool_calls") or () if isinstance(c, Mapping)]
+    if calls:
+        message["tool_calls"] = calls
+        if content is None or content == "":
+            message["content"] = None  # an assistant turn that only called tools
+            return message
     if not isinstance(content, str):
         message["content"] = "" if content is None else json.dumps(content, ensure_ascii=False)
     return message
