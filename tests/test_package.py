@@ -46,7 +46,7 @@ ALLOWED = {
     "monitors": {"analysis", "read", "query", "store", "pricing", "model", "errors", "config", "snapshots",
                  "version"},
     "app": {"read", "query", "analysis", "drift", "tree", "model", "errors", "config", "pricing", "remote", "evals",
-            "monitors", "version", "playground"},
+            "monitors", "version", "playground", "experiments"},
     "server": {"lake", "app", "read", "query", "store", "collector", "ingest", "errors", "config", "model", "drift",
                "pricing", "monitors", "sample", "version", "mcp"},
     "mcp": {"read", "query", "analysis", "drift", "monitors", "errors", "config", "tree", "tracetext", "version"},

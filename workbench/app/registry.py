@@ -85,6 +85,8 @@ for _page in (
          description="Conversations and their turns"),
     Page("quality", "Quality", "workbench.app.quality:QualityView", order=45,
          description="Evaluations and feedback: pass rates, scores, worst traces"),
+    Page("experiments", "Experiments", "workbench.app.experiments:ExperimentsView", order=48,
+         description="Datasets, experiments on them, and comparisons example by example"),
     Page("cost", "Cost", "workbench.app.cost:CostView", order=50, extensions=("tabulator",),
          description="Spend and tokens by feature, model, user; burn rate; prices"),
     Page("drift", "Drift", "workbench.app.drift:DriftView", order=60, extensions=("plotly",),
