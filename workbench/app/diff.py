@@ -28,7 +28,7 @@ def output_text(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, default=str)
 
 
-def _ops(a: str, b: str) -> tuple[list[str], list[str], list[tuple[str, int, int, int, int]]]:
+def _ops(a: str, b: str) -> tuple[list[str], list[str], list[Any]]:
     left, right = _TOKEN.findall(a), _TOKEN.findall(b)
     matcher = difflib.SequenceMatcher(a=left, b=right, autojunk=False)
     return left, right, matcher.get_opcodes()

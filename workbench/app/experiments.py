@@ -11,6 +11,7 @@ selections. Everything shown comes from :mod:`workbench.experiments`.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import partial
 from typing import Any, ClassVar
 
 import pandas as pd
@@ -135,8 +136,7 @@ def experiments_html(rows: list[dict[str, Any]], dataset: str, version: int, com
         Column("Runs", lambda r: fmt_count(r["runs"]) + (f" <span class='wb-error-text'>({fmt_count(r['errors'])} "
                                                          "failed)</span>" if r["errors"] else ""), numeric=True),
         Column("Pass rate", lambda r: f"<b>{_percent(r['pass_rate'])}</b>", numeric=True),
-        *[Column(name, lambda r, n=name: _score(r["scores"].get(n)), numeric=True, title=f"mean {name} score")
-          for name in evaluators],
+        *[Column(name, partial(_mean_score, name), numeric=True, title=f"mean {name} score") for name in evaluators],
         Column("Latency", lambda r: esc(fmt_ms(r["mean_latency_ms"])), numeric=True, title="mean per example"),
         Column("Tokens", lambda r: fmt_count(r["total_tokens"]), numeric=True),
         Column("Cost", lambda r: cost_html(r["cost"]), numeric=True),
@@ -157,14 +157,16 @@ def summary_html(summary: pd.DataFrame, evaluators: Sequence[str]) -> str:
         change = float(r[key]) - float(base[key])
         return " " + _signed(change, fmt(abs(change)), better=better)
 
+    def evaluator(name: str, r: Any) -> str:
+        return _score(r.get(name)) + delta(r, name, lambda v: f"{v:.2f}", "up")
+
     columns = [
         Column("Experiment", lambda r: f"<b>{esc(r['experiment'])}</b>"
                + (" <span class='wb-muted'>baseline</span>" if r["experiment"] == base["experiment"] else "")),
         Column("Runs", lambda r: fmt_count(r["runs"]), numeric=True),
         Column("Pass rate", lambda r: f"<b>{_percent(r['pass_rate'])}</b>"
                + delta(r, "pass_rate", lambda v: f"{v * 100:.0f} pts", "up"), numeric=True),
-        *[Column(n, lambda r, n=n: _score(r.get(n)) + delta(r, n, lambda v: f"{v:.2f}", "up"), numeric=True)
-          for n in evaluators if n in summary],
+        *[Column(n, partial(evaluator, n), numeric=True) for n in evaluators if n in summary],
         Column("Improved", lambda r: "" if r["experiment"] == base["experiment"]
                else f"<span class='wb-up'>{fmt_count(r['improved'])}</span>", numeric=True,
                title="examples that failed in the baseline and pass here"),
@@ -181,7 +183,11 @@ def summary_html(summary: pd.DataFrame, evaluators: Sequence[str]) -> str:
     return table([row for _, row in summary.iterrows()], columns, css="wb-compare-summary")
 
 
-def _run_cell(row: Any, name: str, base: str, evaluators: Sequence[str]) -> str:
+def _mean_score(name: str, row: dict[str, Any]) -> str:
+    return _score(row["scores"].get(name))
+
+
+def _run_cell(row: Any, *, name: str, base: str, evaluators: Sequence[str]) -> str:
     output = row.get(f"output[{name}]")
     error = row.get(f"error[{name}]")
     passed = row.get(f"passed[{name}]")
@@ -241,7 +247,7 @@ def comparison_html(examples: pd.DataFrame, names: Sequence[str], evaluators: Se
                    "</div>" if expected is not None and not is_missing(expected) else ""))
 
     columns = [Column("Example", example)] + [
-        Column(name, lambda r, n=name: _run_cell(r, n, base, evaluators),
+        Column(name, partial(_run_cell, name=name, base=base, evaluators=evaluators),
                head=f"{esc(name)}" + (" <span class='wb-muted'>(baseline)</span>" if name == base else ""))
         for name in names
     ]
