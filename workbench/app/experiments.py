@@ -62,8 +62,8 @@ def _link(dataset: str, version: int = 0, compare: Sequence[str] = ()) -> str:
 def datasets_html(frame: pd.DataFrame, selected: str) -> str:
     """Every dataset: its name (a link that selects it), latest version, examples and versions."""
     if frame.empty:
-        return ("<div class='wb-empty'>No datasets yet. Tick traces on the <a href='?page=traces'>Traces</a> page "
-                "and choose <b>Add to dataset</b>, or make one in Python with "
+        return ("<div class='wb-empty wb-datasets'>No datasets yet. Tick traces on the "
+                "<a href='?page=traces'>Traces</a> page and choose <b>Add to dataset</b>, or make one in Python with "
                 "<span class='wb-mono'>workbench.experiments.create_dataset</span>.</div>")
     return table(frame.itertuples(index=False), [
         Column("Dataset", lambda r: f"<a class='wb-dataset' href='{esc(_link(r.name))}'><b>{esc(r.name)}</b></a>"
