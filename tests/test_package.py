@@ -41,6 +41,7 @@ ALLOWED = {
     "drift": {"read", "query", "store", "model", "errors", "config"},
     "analysis": {"read", "query", "store", "tree", "errors", "model", "pricing", "config", "evals"},
     "evals": {"read", "query", "store", "model", "errors", "config", "remote"},
+    "experiments": {"evals", "read", "store", "instrument", "model", "errors", "config", "pricing", "remote"},
     "instrument": {"collector", "ingest", "store", "model", "config", "errors"},
     "instrumentors": {"instrument", "collector", "errors"},
     "monitors": {"analysis", "read", "query", "store", "pricing", "model", "errors", "config", "snapshots",
@@ -56,7 +57,7 @@ ALLOWED = {
     "notebook": {"server", "app", "store", "instrument", "collector", "read", "query", "errors", "config", "sample"},
     # The command line is the one part that uses the public API of the package root (workbench.open).
     "cli": {"lake", "server", "config", "errors", "store", "read", "query", "remote", "pricing", "evals", "monitors",
-            "analysis", "version", "mcp", ROOT_API},
+            "analysis", "version", "mcp", "experiments", ROOT_API},
 }
 
 

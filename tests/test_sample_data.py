@@ -100,11 +100,19 @@ def test_committed_files_stay_small():
 # Loading -------------------------------------------------------------------------------
 
 
+# The sample's experiments (tests/experiments/test_sample.py) add traces in their own project
+# and scores by their own annotator; the production traces are the rest.
+PRODUCTION = "project <> 'experiments'"
+HUMAN_OR_JUDGE = "coalesce(annotator, '') NOT LIKE 'experiment:%'"
+
+
 def test_loads_with_the_manifest_counts(store, manifest):
     counts = store.counts()
+    counts["spans"] -= one(store, f"SELECT count(*) FROM spans WHERE NOT ({PRODUCTION})")
+    counts["annotations"] -= one(store, f"SELECT count(*) FROM annotations WHERE NOT ({HUMAN_OR_JUDGE})")
     for table in ("spans", "documents", "embeddings", "annotations", "corpus"):
         assert counts[table] == manifest["counts"][table], table
-    by_kind = dict(rows(store, "SELECT span_kind, count(*) FROM spans GROUP BY 1"))
+    by_kind = dict(rows(store, f"SELECT span_kind, count(*) FROM spans WHERE {PRODUCTION} GROUP BY 1"))
     assert by_kind == manifest["counts"]["spans_by_kind"]
     traces = one(store, "SELECT count(DISTINCT trace_id) FROM spans")
     assert 3000 <= traces <= 5000
@@ -122,7 +130,7 @@ def test_times_are_shifted_to_now_and_span_three_weeks(store):
 
 
 def test_two_services_with_mixed_conventions(store):
-    projects = dict(rows(store, "SELECT project, count(DISTINCT trace_id) FROM spans GROUP BY 1"))
+    projects = dict(rows(store, f"SELECT project, count(DISTINCT trace_id) FROM spans WHERE {PRODUCTION} GROUP BY 1"))
     assert set(projects) == {"lumen-support", "lumen-billing"}
     share = projects["lumen-billing"] / sum(projects.values())
     assert 0.18 <= share <= 0.32
@@ -173,14 +181,14 @@ def test_span_shapes_of_the_support_service(store):
     features = dict(
         rows(
             store,
-            """SELECT json_extract_string(attributes, '$.feature'), count(*) FROM spans
-                                   WHERE parent_span_id IS NULL GROUP BY 1""",
+            f"""SELECT json_extract_string(attributes, '$.feature'), count(*) FROM spans
+                                   WHERE parent_span_id IS NULL AND {PRODUCTION} GROUP BY 1""",
         )
     )
     assert set(features) == {"help_center_search", "support_chat", "ticket_draft", "billing_assistant"}
     meta = one(
         store,
-        """SELECT count(*) FROM spans WHERE parent_span_id IS NULL
+        f"""SELECT count(*) FROM spans WHERE parent_span_id IS NULL AND {PRODUCTION}
                          AND json_extract_string(json_extract_string(attributes, '$.metadata'), '$.feature') IS NULL""",
     )
     assert meta == 0
@@ -377,11 +385,12 @@ def test_story_prompt_version(store):
 
 def test_feedback_and_relevance_annotations(store):
     kinds = dict(
-        rows(store, "SELECT name || '/' || target || '/' || annotator_kind, count(*) FROM annotations GROUP BY 1")
+        rows(store, "SELECT name || '/' || target || '/' || annotator_kind, count(*) FROM annotations "
+                    f"WHERE {HUMAN_OR_JUDGE} GROUP BY 1")
     )
     assert set(kinds) == {"user_feedback/trace/HUMAN", "relevance/document/LLM", "relevance/document/HUMAN"}
     assert kinds["user_feedback/trace/HUMAN"] > 800 and kinds["relevance/document/LLM"] > 1000
-    labels = dict(rows(store, "SELECT label, avg(score) FROM annotations GROUP BY 1"))
+    labels = dict(rows(store, f"SELECT label, avg(score) FROM annotations WHERE {HUMAN_OR_JUDGE} GROUP BY 1"))
     assert labels == {"thumbs_up": 1.0, "thumbs_down": 0.0, "relevant": 1.0, "irrelevant": 0.0}
     # Each relevance label points at a stored document; each feedback at a stored trace.
     orphans = one(

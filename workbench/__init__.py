@@ -59,6 +59,7 @@ __all__ = [
     "__version__",
     "annotate",
     "evals",
+    "experiments",
     "instrument",
     "launch",
     "log_annotations",
@@ -80,6 +81,7 @@ _LAZY = {
     "annotate": ("workbench.evals.annotate", "annotate"),
     "log_annotations": ("workbench.evals.annotate", "log_annotations"),
     "evals": ("workbench.evals", None),
+    "experiments": ("workbench.experiments", None),
     "monitors": ("workbench.monitors", None),
     "snapshot": ("workbench.snapshots", "snapshot"),
 }

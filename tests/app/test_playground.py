@@ -40,20 +40,22 @@ def test_a_span_reruns_edited_streamed_and_recorded_as_a_linked_trace(app, datas
     app.wait_for(".wb-playground-original", text=original[:40])
 
     app.page.locator(".wb-msg-content textarea").first.fill("Answer in French.")
+    app.page.locator(".wb-msg-content textarea").last.fill("Where is my refund, please?")
     app.page.locator(".wb-pg-parameters textarea").fill('{"temperature": 0.7}')
     standin.script = ["stream-slow:0.12"]
     app.page.locator(".wb-pg-run button").click()
 
     # Part of the answer is on the page before the endpoint has finished it.
-    app.wait_for(f"{ANSWER}[data-state='streaming']", text="Stand-in reply")
-    app.wait_for(f"{ANSWER}[data-state='done']", text="(following: Answer in French.)")
+    app.wait_for(f"{ANSWER}[data-state='streaming']", text="Answer:")
+    app.wait_for(f"{ANSWER}[data-state='done']", text="Answer: Where is my refund, please?")
     assert original[:40] in app.text(".wb-playground-original")
 
     sent = standin.requests[-1]
     assert sent["stream"] is True and sent["temperature"] == 0.7 and sent["model"] == span["model_name"]
     assert sent["messages"][0] == {"role": "system", "content": "Answer in French."}
-    assert [(m["role"], m["content"]) for m in sent["messages"][1:]] == [(m["role"], m["content"])
-                                                                       for m in messages[1:]]
+    assert sent["messages"][-1]["content"] == "Where is my refund, please?"
+    assert [(m["role"], m["content"]) for m in sent["messages"][1:-1]] == [(m["role"], m["content"])
+                                                                         for m in messages[1:-1]]
     # The tool calls of the conversation are sent as the API states them, the call answered kept.
     calls = [m for m in messages if m.get("tool_calls")]
     if calls:
@@ -64,7 +66,7 @@ def test_a_span_reruns_edited_streamed_and_recorded_as_a_linked_trace(app, datas
     runs = reader.spans(f"attributes['workbench.playground.source_span_id'] == '{span['span_id']}'")
     assert len(runs) >= 1
     run = runs.sort_values("start_time").iloc[-1]
-    assert run["output_value"].endswith("(following: Answer in French.)")
+    assert run["output_value"] == "Answer: Where is my refund, please?"
     assert run["project"] == "playground" and run["span_kind"] == "LLM" and run["completion_tokens"] > 0
     assert json.loads(run["links"])[0]["span_id"] == span["span_id"]
 

@@ -9,12 +9,14 @@ are in the context.
 ``script`` makes the next requests misbehave, one entry per request: ``"500"``/``"429"``
 (an error status; 429 with ``Retry-After: 0``), ``"sleep:S"`` (answer after S seconds),
 ``"401"`` (a refused key), ``"garbage"`` (text without a verdict), ``"fenced"`` (the JSON inside a Markdown fence with
-chatter), ``"no-json-mode"`` (400 naming response_format when it is asked for).
+chatter), ``"no-json-mode"`` (400 naming response_format when it is asked for), ``"429:S"`` (429 with
+``Retry-After: S``).
 
-A prompt that is not a judge's (no ``TASK:`` line) gets :func:`chat_reply`. A request with
-``stream: true`` is answered as server-sent events, one word a chunk, the token counts in a
-last chunk; ``"stream-slow:S"`` waits S seconds before each chunk, ``"stream-cut"`` stops
-after the first chunk with an error event.
+A prompt that is not a judge's (no ``TASK:`` line) is answered as a model would be asked a
+question: ``"Answer: "`` and the last message's text; a request with ``"stream": true`` gets
+the answer as server-sent events, a word at a time, then the usage (with ``stream_options``);
+``"stream-slow:S"`` waits S seconds before each word, ``"stream-cut"`` stops after the first
+word with an error event.
 """
 
 from __future__ import annotations
@@ -67,15 +69,6 @@ def judge(prompt: str) -> dict[str, Any]:
     return {"explanation": f"stand-in: {why}", "label": positive if score >= 0.5 else negative, "score": score}
 
 
-def chat_reply(messages: list[dict[str, Any]]) -> str:
-    """The stand-in's answer to a chat that is not a judge's prompt: it repeats the last
-    message, and says which system prompt it followed, so an edit shows in the answer."""
-    system = next((str(m.get("content", "")) for m in messages if m.get("role") == "system"), "")
-    last = str(messages[-1].get("content", "")) if messages else ""
-    follows = f" (following: {system[:60]})" if system else ""
-    return f"Stand-in reply to: {last}{follows}"
-
-
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
 
@@ -107,30 +100,6 @@ class StandIn:
                 self.end_headers()
                 self.wfile.write(body)
 
-            def _stream(self, content: str, model: Any, step: str) -> None:
-                self.send_response(200)
-                self.send_header("Content-Type", "text/event-stream")
-                self.end_headers()
-                words = content.split(" ")
-                pause = float(step.split(":")[1]) if step.startswith("stream-slow:") else 0.0
-                for i, word in enumerate(words):
-                    if pause:
-                        time.sleep(pause)
-                    piece = word if i == 0 else " " + word
-                    chunk = {"id": "chatcmpl-standin", "object": "chat.completion.chunk", "model": model,
-                             "choices": [{"index": 0, "delta": {"content": piece}, "finish_reason": None}]}
-                    self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
-                    self.wfile.flush()
-                    if step == "stream-cut":
-                        self.wfile.write(b'data: {"error": {"message": "the stand-in was cut off"}}\n\n')
-                        return
-                last = {"id": "chatcmpl-standin", "object": "chat.completion.chunk", "model": model,
-                        "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}],
-                        "usage": {"prompt_tokens": 10, "completion_tokens": len(words),
-                                  "total_tokens": 10 + len(words)}}
-                self.wfile.write(f"data: {json.dumps(last)}\n\ndata: [DONE]\n\n".encode())
-                self.wfile.flush()
-
             def do_POST(self) -> None:
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 with stand_in._lock:
@@ -146,27 +115,18 @@ class StandIn:
                 if step == "401":
                     self._send(401, {"error": {"message": "Incorrect API key provided"}})
                     return
-                if step in ("500", "429"):
-                    self._send(int(step), {"error": {"message": "try again"}}, {"Retry-After": "0"})
+                if step in ("500", "429") or step.startswith("429:"):
+                    wait = step.split(":")[1] if ":" in step else "0"
+                    self._send(int(step[:3]), {"error": {"message": "try again"}}, {"Retry-After": wait})
                     return
                 if step == "no-json-mode" and "response_format" in body:
                     self._send(400, {"error": {"message": "response_format is not supported by this model"}})
                     return
                 if step.startswith("sleep:"):
                     time.sleep(float(step.split(":")[1]))
-                prompt = str(body["messages"][-1].get("content", ""))
-                if not re.search(r"^TASK: \w+", prompt, re.MULTILINE):
-                    content = chat_reply(body["messages"])
-                    if body.get("stream"):
-                        self._stream(content, body.get("model"), step)
-                        return
-                    self._send(200, {
-                        "id": "chatcmpl-standin", "object": "chat.completion", "model": body.get("model"),
-                        "choices": [{"index": 0, "finish_reason": "stop",
-                                     "message": {"role": "assistant", "content": content}}],
-                        "usage": {"prompt_tokens": 10, "completion_tokens": len(content.split()),
-                                  "total_tokens": 10 + len(content.split())},
-                    })
+                prompt = body["messages"][-1]["content"]
+                if not re.search(r"^TASK: (\w+)", prompt, re.MULTILINE):
+                    self._answer(body, "Answer: " + prompt, step)
                     return
                 verdict = judge(prompt)
                 content = json.dumps(verdict)
@@ -180,6 +140,43 @@ class StandIn:
                                  "message": {"role": "assistant", "content": content}}],
                     "usage": {"prompt_tokens": 10, "completion_tokens": 10, "total_tokens": 20},
                 })
+
+            def _answer(self, body: dict[str, Any], content: str, step: str = "") -> None:
+                prompt_tokens, completion_tokens = len(str(body["messages"]).split()), len(content.split())
+                usage = {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
+                         "total_tokens": prompt_tokens + completion_tokens}
+                if not body.get("stream"):
+                    self._send(200, {
+                        "id": "chatcmpl-standin", "object": "chat.completion", "model": body.get("model"),
+                        "choices": [{"index": 0, "finish_reason": "stop",
+                                     "message": {"role": "assistant", "content": content}}],
+                        "usage": usage,
+                    })
+                    return
+                self.send_response(200)
+                self.send_header("Content-Type", "text/event-stream")
+                self.end_headers()
+                words = re.findall(r"\S+\s*", content)
+                pause = float(step.split(":")[1]) if step.startswith("stream-slow:") else 0.0
+                for word in words:
+                    if pause:
+                        time.sleep(pause)
+                    event = {"id": "chatcmpl-standin", "object": "chat.completion.chunk", "model": body.get("model"),
+                             "choices": [{"index": 0, "delta": {"content": word}, "finish_reason": None}]}
+                    self.wfile.write(f"data: {json.dumps(event)}\n\n".encode())
+                    self.wfile.flush()
+                    if step == "stream-cut":
+                        self.wfile.write(b'data: {"error": {"message": "the stand-in was cut off"}}\n\n')
+                        self.wfile.flush()
+                        self.close_connection = True
+                        return
+                last = {"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}
+                self.wfile.write(f"data: {json.dumps(last)}\n\n".encode())
+                if (body.get("stream_options") or {}).get("include_usage"):
+                    self.wfile.write(f"data: {json.dumps({'choices': [], 'usage': usage})}\n\n".encode())
+                self.wfile.write(b"data: [DONE]\n\n")
+                self.wfile.flush()
+                self.close_connection = True
 
         self.server = _Server(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/v1"

@@ -11,6 +11,7 @@ import click
 from workbench import config
 from workbench.cli.check import check
 from workbench.cli.evals import eval_command
+from workbench.cli.experiments import dataset_group, experiment_group
 from workbench.cli.lake import lake
 from workbench.cli.mcp import mcp_command
 from workbench.cli.one_line import one_line_errors, server_url_option
@@ -200,6 +201,8 @@ main.add_command(trace_command)
 main.add_command(tail)
 main.add_command(mcp_command)
 main.add_command(lake)
+main.add_command(dataset_group)
+main.add_command(experiment_group)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -5,6 +5,9 @@ with ``temperature`` 0 and, unless the endpoint refuses it, ``response_format`` 
 limits (429), server errors (5xx), timeouts and dropped connections are retried with
 exponential backoff and jitter, honouring ``Retry-After``; other client errors (a wrong key,
 an unknown model) fail at once with the endpoint's own message.
+
+:meth:`LLMJudge.post` is that transport on its own (a streamed answer included), for other
+callers of a chat-completions endpoint: experiments' prompt tasks use it.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from workbench.evals import prompts
@@ -43,6 +46,7 @@ class LLMJudge:
             endpoint that rejects it.
         headers: Extra HTTP headers (an organisation id, a proxy token ...).
         max_tokens: The most tokens an answer may take.
+        role: What the endpoint is to the caller, as errors name it.
 
     Thread-safe: one judge may serve several worker threads.
     """
@@ -62,6 +66,7 @@ class LLMJudge:
         json_mode: bool = True,
         headers: Mapping[str, str] | None = None,
         max_tokens: int = 400,
+        role: str = "judge endpoint",
     ) -> None:
         if not model:
             raise JudgeError("LLMJudge needs a model name, such as model='gpt-4o-mini'.")
@@ -77,6 +82,7 @@ class LLMJudge:
         self.json_mode = json_mode
         self.headers = dict(headers or {})
         self.max_tokens = max_tokens
+        self.role = role
         self.name = f"llm:{model}"
         self._lock = threading.Lock()
         self.calls = 0  # requests sent, retries included
@@ -105,7 +111,7 @@ class LLMJudge:
         }
         if self.json_mode:
             body["response_format"] = {"type": "json_object"}
-        payload = self._post(body)
+        payload = self.post(body)
         try:
             content = payload["choices"][0]["message"]["content"]
         except (KeyError, IndexError, TypeError):
@@ -117,7 +123,17 @@ class LLMJudge:
             raise JudgeError(f"The judge model {self.model} returned no text; try again or use another model.")
         return content
 
-    def _post(self, body: dict[str, Any]) -> dict[str, Any]:
+    def post(self, body: dict[str, Any], on_text: Callable[[str], None] | None = None) -> dict[str, Any]:
+        """Send one chat-completions request body, retrying as the module says; return the answer.
+
+        With ``"stream": true`` in ``body`` the answer is read as server-sent events: each piece
+        of text goes to ``on_text`` as it comes, and the result is assembled like an answer
+        that was not streamed (``choices[0].message.content``, ``usage`` when the endpoint
+        sent it), plus ``time_to_first_token_ms``.
+
+        Raises:
+            JudgeError: The endpoint failed after retries or answered something unreadable.
+        """
         url = f"{self.base_url}/chat/completions"
         headers = {"Content-Type": "application/json", "Accept": "application/json", **self.headers}
         if self.api_key:
@@ -128,13 +144,16 @@ class LLMJudge:
                 self.calls += 1
             request = urllib.request.Request(url, data=json.dumps(body).encode(), headers=headers, method="POST")
             try:
+                began = time.monotonic()
                 with urllib.request.urlopen(request, timeout=self.timeout) as response:
+                    if body.get("stream"):
+                        return _streamed(response, began, on_text, url, self.role)
                     raw = response.read()
                 try:
                     return json.loads(raw)
                 except ValueError:
                     raise JudgeError(
-                        f"The judge endpoint {url} answered with something that is not JSON "
+                        f"The {self.role} {url} answered with something that is not JSON "
                         f"({raw[:120]!r}); check base_url (it should end in /v1)."
                     ) from None
             except urllib.error.HTTPError as exc:
@@ -144,13 +163,15 @@ class LLMJudge:
                     self.json_mode = False  # this endpoint does not do JSON mode; the prompt still asks
                     continue
                 if exc.code not in _RETRY_STATUS or attempt >= self.max_retries:
-                    raise JudgeError(_http_message(url, exc.code, detail, self.model, bool(self.api_key))) from None
+                    raise JudgeError(
+                        _http_message(url, exc.code, detail, self.model, bool(self.api_key), self.role)
+                    ) from None
                 wait = _retry_after(exc) or self._delay(attempt)
             except (urllib.error.URLError, TimeoutError, ConnectionError) as exc:
                 if attempt >= self.max_retries:
                     reason = getattr(exc, "reason", exc)
                     raise JudgeError(
-                        f"Cannot reach the judge endpoint {url} ({reason}) after {attempt + 1} attempts; "
+                        f"Cannot reach the {self.role} {url} ({reason}) after {attempt + 1} attempts; "
                         f"check base_url and that the server is running, or raise timeout (now {self.timeout}s)."
                     ) from None
                 wait = self._delay(attempt)
@@ -186,11 +207,48 @@ def _retry_after(exc: urllib.error.HTTPError) -> float | None:
         return None
 
 
-def _http_message(url: str, status: int, detail: str, model: str, has_key: bool = True) -> str:
+def _streamed(response: Any, began: float, on_text: Callable[[str], None] | None, url: str,
+              role: str) -> dict[str, Any]:
+    """A streamed answer (server-sent events) assembled like one that was not streamed."""
+    pieces: list[str] = []
+    usage: Any = None
+    first: float | None = None
+    finish: Any = None
+    for raw_line in response:
+        line = raw_line.decode("utf-8", "replace").strip()
+        if not line.startswith("data:"):
+            continue
+        data = line[5:].strip()
+        if data == "[DONE]":
+            break
+        try:
+            event = json.loads(data)
+        except ValueError:
+            raise JudgeError(f"The {role} {url} streamed an event that is not JSON ({data[:120]!r}).") from None
+        usage = event.get("usage") or usage
+        for choice in event.get("choices") or []:
+            finish = choice.get("finish_reason") or finish
+            text = (choice.get("delta") or {}).get("content")
+            if text:
+                if first is None:
+                    first = time.monotonic()
+                pieces.append(text)
+                if on_text is not None:
+                    on_text(text)
+    return {
+        "choices": [{"index": 0, "finish_reason": finish,
+                     "message": {"role": "assistant", "content": "".join(pieces)}}],
+        "usage": usage,
+        "time_to_first_token_ms": None if first is None else (first - began) * 1000,
+    }
+
+
+def _http_message(url: str, status: int, detail: str, model: str, has_key: bool = True,
+                  role: str = "judge endpoint") -> str:
     fix = {
         401: "check the API key" if has_key else "no API key was sent: set OPENAI_API_KEY (or pass api_key=)",
         403: "check the API key's permissions",
         404: f"check base_url (it should end in /v1) and that the model {model!r} exists there",
         429: "the endpoint is rate-limiting; lower concurrency or try later",
     }.get(status, "check the endpoint's logs")
-    return f"The judge endpoint {url} answered {status}: {detail}; {fix}."
+    return f"The {role} {url} answered {status}: {detail}; {fix}."

@@ -46,7 +46,8 @@ EXAMPLE_QUERY = "SELECT count(*) FROM spans"
 _EPOCH = dt.date(1970, 1, 1)
 
 #: The stored tables the SQL door reads.
-SQL_TABLES: tuple[str, ...] = ("spans", "documents", "embeddings", "annotations", "corpus", "log_records")
+SQL_TABLES: tuple[str, ...] = ("spans", "documents", "embeddings", "annotations", "corpus", "log_records", "datasets",
+                               "dataset_examples", "experiments", "experiment_runs")
 #: Every relation the SQL door reads: the tables and the views computed at query time.
 RELATIONS: tuple[str, ...] = (*SQL_TABLES, "spans_cost")
 

@@ -35,6 +35,10 @@ _KEYS: dict[str, tuple[str, ...]] = {
     "corpus": ("document_id",),
     "drift_baselines": ("name", "trace_id", "span_id", "position"),
     "log_records": ("trace_id", "span_id", "time_ns", "event_name", "body"),
+    "datasets": ("name", "version"),
+    "dataset_examples": ("dataset", "version", "example_id"),
+    "experiments": ("experiment_id",),
+    "experiment_runs": ("experiment_id", "example_id"),
 }
 
 

@@ -262,8 +262,80 @@ LOG_RECORDS = Table(
     added_later=True,
 )
 
+DATASETS = Table(
+    "datasets",
+    "One row per version of a named dataset (`workbench.experiments.create_dataset`). A version "
+    "never changes: adding, editing or removing examples makes the next version.",
+    (
+        _c("name", "VARCHAR", "Name of the dataset."),
+        _c("version", "INTEGER", "Version, from 1."),
+        _c("created_at", "TIMESTAMPTZ", "When the version was made."),
+        _c("description", "VARCHAR", "What the dataset is for (kept from version to version)."),
+        _c("change", "VARCHAR", "What this version changed (created, added 3, removed 1 ...)."),
+        _c("example_count", "INTEGER", "How many examples the version holds."),
+    ),
+    added_later=True,
+)
+
+DATASET_EXAMPLES = Table(
+    "dataset_examples",
+    "The examples of each dataset version, whole (a version holds every example it has, so old "
+    "versions stay readable as they were).",
+    (
+        _c("dataset", "VARCHAR", "Name of the dataset."),
+        _c("version", "INTEGER", "Dataset version the row belongs to."),
+        _c("position", "INTEGER", "Order of the example in the version, from 0."),
+        _c("example_id", "VARCHAR", "Example id, kept across versions."),
+        _c("input", "JSON", "The input: JSON text (a string for a text input, an object for several fields)."),
+        _c("expected", "JSON", "The expected output as JSON text; null when none."),
+        _c("metadata", "JSON", "Anything else about the example."),
+        _c("source_trace_id", "VARCHAR", "Trace the example was taken from; null when given by hand."),
+        _c("source_span_id", "VARCHAR", "Span the example was taken from; null when given by hand."),
+    ),
+    added_later=True,
+)
+
+EXPERIMENTS = Table(
+    "experiments",
+    "One row per experiment: a dataset version run through a task (`workbench.experiments.run_experiment`).",
+    (
+        _c("experiment_id", "VARCHAR", "Unique id."),
+        _c("name", "VARCHAR", "Name of the experiment; running the same name again resumes it."),
+        _c("dataset", "VARCHAR", "Name of the dataset run."),
+        _c("dataset_version", "INTEGER", "Version of the dataset run."),
+        _c("task", "VARCHAR", "What ran: a Python function's module:name, or prompt:MODEL."),
+        _c("params", "JSON", "The task's parameters (template, model, temperature ...) and the evaluators."),
+        _c("project", "VARCHAR", "Project of the runs' traces."),
+        _c("created_at", "TIMESTAMPTZ", "When the experiment was first started."),
+    ),
+    added_later=True,
+)
+
+EXPERIMENT_RUNS = Table(
+    "experiment_runs",
+    "One row per example of an experiment: the task's output or error and what it took. The run's "
+    "trace is in `spans`; its scores are `annotations` on the run's span.",
+    (
+        _c("experiment_id", "VARCHAR", "The experiment."),
+        _c("example_id", "VARCHAR", "The dataset example."),
+        _c("output", "JSON", "The task's output as JSON text; null after an error."),
+        _c("error", "VARCHAR", "Why the task failed; null when it succeeded."),
+        _c("latency_ms", "DOUBLE", "How long the task took, in milliseconds."),
+        _c("prompt_tokens", "BIGINT", "Input tokens reported by a prompt task's endpoint."),
+        _c("completion_tokens", "BIGINT", "Output tokens reported."),
+        _c("total_tokens", "BIGINT", "Total tokens."),
+        _c("cost", "DOUBLE", "Cost in USD from the price table; null when unknown."),
+        _c("trace_id", "VARCHAR", "The run's trace."),
+        _c("span_id", "VARCHAR", "The run's root span (scores are annotations on it)."),
+        _c("started_at", "TIMESTAMPTZ", "When the run started."),
+        _c("attempts", "INTEGER", "How many times the task was tried."),
+    ),
+    added_later=True,
+)
+
 TABLES: dict[str, Table] = {
-    t.name: t for t in (SPANS, DOCUMENTS, EMBEDDINGS, ANNOTATIONS, CORPUS, DRIFT_BASELINES, LOG_RECORDS)
+    t.name: t for t in (SPANS, DOCUMENTS, EMBEDDINGS, ANNOTATIONS, CORPUS, DRIFT_BASELINES, LOG_RECORDS,
+                        DATASETS, DATASET_EXAMPLES, EXPERIMENTS, EXPERIMENT_RUNS)
 }
 
 WORKBENCH_META = Table(
