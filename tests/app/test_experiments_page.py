@@ -103,3 +103,36 @@ def test_compare_with_production(tab, experiments_server):
     tab.wait_count("table.wb-compare tbody tr", 4)
     # What production answered on the source traces, diffed against the experiment's output.
     tab.wait_for("table.wb-compare ins.wb-ins", text="anything")
+
+
+@pytest.fixture(scope="module")
+def sample_server(tmp_path_factory):
+    from pathlib import Path
+
+    from workbench.store import Store
+
+    store = Store(tmp_path_factory.mktemp("sample-experiments") / "sample.duckdb")
+    store.import_parquet(Path(__file__).resolve().parents[2] / "sample_data" / "traces")  # as load_sample does
+    with serve_app(store) as server:
+        yield server
+    store.close()
+
+
+def test_the_samples_two_prompts_compared(browser, sample_server, shots):
+    tab = new_app_page(browser, sample_server.url)
+    try:
+        tab.goto("page=experiments", ready="table.wb-experiments")
+        tab.wait_url(dataset="support-bad-answers")
+        tab.page.locator("a.wb-tick[data-experiment='support-prompt-v2']").click()
+        tab.wait_url(compare="support-prompt-v2")
+        tab.page.locator("a.wb-tick[data-experiment='support-prompt-v1']").click()
+        tab.wait_url(compare="support-prompt-v2,support-prompt-v1")
+        tab.wait_count("table.wb-compare tbody tr", 20)
+        tab.wait_for("table.wb-compare ins.wb-ins")
+        summary = tab.text("table.wb-compare-summary")
+        assert "support-prompt-v1" in summary and "pts" in summary
+        tab.page.locator("table.wb-compare-summary").first.scroll_into_view_if_needed()
+        tab.screenshot(shots("experiments"))
+        tab.assert_no_errors()
+    finally:
+        tab.page.context.close()
