@@ -101,6 +101,7 @@ def test_from_spans_takes_a_filter_or_ticked_rows_and_adds_to_an_existing_datase
     assert more.version == 2 and len(more) == 3
     again = from_spans(wb, "slow", ticked)  # the same span again replaces its example
     assert again.version == 3 and len(again) == 3
+    assert list(again.versions()["change"]) == ["created", "added 1", "replaced 1"]
 
 
 def test_from_traces_and_from_a_session_take_the_root_spans(wb):

@@ -26,7 +26,7 @@ def sample(tmp_path_factory):
 def test_the_dataset_holds_the_worst_prompt_v2_traces_with_their_documents(sample):
     made = dataset(sample, story.DATASET)
     assert made.version == 2 and len(made) == story.WORST
-    assert list(made.versions()["change"]) == ["created", f"added {story.WORST}"]
+    assert list(made.versions()["change"]) == ["created", f"replaced {story.WORST}"]
     assert dataset(sample, story.DATASET, 1).examples["metadata"].map(lambda m: "documents" in m).sum() == 0
     assert made.examples["metadata"].map(lambda m: len(m["documents"]) > 0).all()
     reader = Reader(sample, owns_store=False)

@@ -76,9 +76,13 @@ class Dataset:
         replaces it); return it."""
         new = normalise(examples)
         ids = {e["example_id"] for e in new}
-        kept = [e for e in self._records() if e["example_id"] not in ids]
+        records = self._records()
+        kept = [e for e in records if e["example_id"] not in ids]
+        replaced = len(records) - len(kept)
+        change = ", ".join(p for p in (f"added {len(new) - replaced}" if len(new) > replaced else "",
+                                       f"replaced {replaced}" if replaced else "") if p)
         return _write(self.where, self.name, kept + new, description=self.description,
-                      change=f"added {len(new)}", based_on=self.version)
+                      change=change or "added 0", based_on=self.version)
 
     def edit(self, example_id: str, **changes: Any) -> Dataset:
         """Write a version where one example's ``input``, ``expected`` or ``metadata`` changed.

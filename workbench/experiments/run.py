@@ -49,6 +49,7 @@ from workbench.store import experiments as units
 __all__ = ["run_experiment"]
 
 _PROJECT = "experiments"
+_STORE_EVERY_S = 0.25  # finished runs are stored in batches at most this far apart
 
 
 def run_experiment(
@@ -316,36 +317,45 @@ def _note(context: _Context, evaluator: Evaluator, example: Mapping[str, Any], t
     }
 
 
+def _store_runs(reader: Reader, context: _Context, results: list[tuple[dict[str, Any], list[dict[str, Any]]]]) -> None:
+    if not results:
+        return
+    store = store_of(reader)
+    store.execute_write(units.put_runs(context.experiment_id, [run for run, _ in results]))
+    notes = [note for _, mine in results for note in mine]
+    if notes:
+        store.add_annotations(notes, annotator_kind="CODE")
+
+
 def _run_all(reader: Reader, context: _Context, todo: list[dict[str, Any]], concurrency: int, bar: Progress) -> None:
+    """Run the examples on a pool; store the finished ones at most every ``_STORE_EVERY_S`` (and
+    whatever finished when the run ends or is interrupted), so a rerun resumes after them."""
     pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="workbench-experiment")
     pending: set[Future[Any]] = set()
     queue = iter(todo)
+    finished_runs: list[tuple[dict[str, Any], list[dict[str, Any]]]] = []
+    stored_at = time.monotonic()
     try:
         for example in queue:
             pending.add(pool.submit(_run_one, context, example))
             if len(pending) >= concurrency * 2:
                 break
         while pending:
-            finished, pending = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
-            if not finished:
-                continue
-            results = [future.result() for future in finished]
-            for _ in finished:
+            finished, pending = wait(pending, timeout=_STORE_EVERY_S, return_when=FIRST_COMPLETED)
+            for future in finished:
+                finished_runs.append(future.result())
+                bar.update(finished_runs[-1][0]["error"] is None)
                 nxt = next(queue, None)
                 if nxt is not None:
                     pending.add(pool.submit(_run_one, context, nxt))
-            # Stored as they finish (a batch per wake-up), so an interrupted run keeps them.
-            store = store_of(reader)
-            store.execute_write(units.put_runs(context.experiment_id, [run for run, _ in results]))
-            notes = [note for _, mine in results for note in mine]
-            if notes:
-                store.add_annotations(notes, annotator_kind="CODE")
-            for run, _ in results:
-                bar.update(run["error"] is None)
+            if finished_runs and (not pending or time.monotonic() - stored_at >= _STORE_EVERY_S):
+                _store_runs(reader, context, finished_runs)
+                finished_runs, stored_at = [], time.monotonic()
     except BaseException:
         context.stopping.set()  # interrupted: what finished is stored; a rerun resumes
         for future in pending:
             future.cancel()
+        _store_runs(reader, context, finished_runs)
         raise
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
