@@ -156,3 +156,23 @@ def test_an_endpoint_that_does_not_stream_is_read_whole(standin):
     items = list(stream_chat([{"role": "user", "content": prompt}], model="m1", base_url=standin.url))
     assert len(items) == 2 and isinstance(items[-1], Completion)
     assert json.loads(items[0])["label"] == "relevant" and items[-1].completion_tokens == 10
+
+
+def test_a_saved_prompt_runs_as_an_experiment_task(standin, store, monkeypatch):
+    from workbench.experiments import Contains, create_dataset, run_experiment
+    from workbench.playground import prompt_task
+
+    monkeypatch.setenv("OPENAI_BASE_URL", standin.url)
+    create_dataset(store, "questions", [{"input": "Where is my refund?"}, {"input": "Can I pause?"}])
+    save_prompt(store, "asker", ChatRequest([{"role": "system", "content": "Be brief."},
+                                             {"role": "user", "content": "Customer asks: {input}"}], "m1",
+                                            {"temperature": 0}))
+    task = prompt_task(store, "asker")
+    exp = run_experiment(store, "questions", task, [Contains("refund")], name="asker-v1", progress=False)
+    assert sorted(exp.runs["output"]) == ["Answer: Customer asks: Can I pause?",
+                                          "Answer: Customer asks: Where is my refund?"]
+    assert exp.task == "prompt:asker@1" and exp.pass_rate == 0.5
+    assert standin.requests[-1]["messages"][0] == {"role": "system", "content": "Be brief."}
+    save_prompt(store, "fixed", _chat("no placeholder"))
+    with pytest.raises(ConfigError, match="placeholder"):
+        prompt_task(store, "fixed")

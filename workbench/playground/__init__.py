@@ -24,7 +24,7 @@ from typing import Any
 
 from workbench.config import openai_endpoint
 from workbench.errors import CapabilityError, EndpointError
-from workbench.playground.prompts import list_prompts, load_prompt, save_prompt
+from workbench.playground.prompts import list_prompts, load_prompt, prompt_task, save_prompt
 from workbench.playground.record import PROJECT, SOURCE_SPAN, SOURCE_TRACE, rerun_span
 from workbench.playground.request import ChatRequest, original_output, request_from_span
 from workbench.playground.stream import Completion, stream_chat
@@ -39,6 +39,7 @@ __all__ = [
     "list_prompts",
     "load_prompt",
     "original_output",
+    "prompt_task",
     "request_from_span",
     "rerun_span",
     "run",
