@@ -107,6 +107,11 @@ def test_the_request_is_saved_as_a_versioned_prompt(app, dataset, reader, loaded
     app.page.locator(".wb-pg-save button").click()
     app.wait_for(".wb-pg-saved", text="version 2")
 
+    # A saved version opens again in the editor.
+    app.page.locator(".wb-pg-open-prompt select").select_option(label="support-answer-pg v1")
+    app.wait_for(".wb-pg-saved", text="Opened support-answer-pg version 1")
+    assert app.page.locator(".wb-msg-content textarea").first.input_value() == "Be terse."
+
     latest, version = load_prompt(loaded_store, "support-answer-pg")
     first, _ = load_prompt(loaded_store, "support-answer-pg", 1)
     assert version == 2 and latest.messages[0]["content"] == "Be very terse."

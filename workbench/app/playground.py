@@ -24,7 +24,16 @@ from workbench.app.page import PageView
 from workbench.app.style import CSS
 from workbench.config import openai_endpoint
 from workbench.errors import WorkbenchError
-from workbench.playground import ChatRequest, RunResult, original_output, request_from_span, run, save_prompt
+from workbench.playground import (
+    ChatRequest,
+    RunResult,
+    list_prompts,
+    load_prompt,
+    original_output,
+    request_from_span,
+    run,
+    save_prompt,
+)
 
 __all__ = ["PlaygroundView"]
 
@@ -114,6 +123,9 @@ class PlaygroundView(PageView):
                                        css_classes=["wb-pg-save"])
         self._save.on_click(lambda _: self.save_prompt())
         self._saved = pn.pane.HTML("", stylesheets=[CSS], margin=(10, 8), css_classes=["wb-pg-saved"])
+        self._saved_prompts = pn.widgets.Select(options=self._prompt_choices(), width=220, margin=(4, 8),
+                                                css_classes=["wb-pg-open-prompt"])
+        self._saved_prompts.param.watch(self._open_prompt, "value")
         self.watch(self._load, ["trace_id", "span_id"])
         self._load()
 
@@ -132,6 +144,7 @@ class PlaygroundView(PageView):
             pn.Row(self._run, self._reset, margin=0),
             heading("Save", "a named prompt; each save is a new version, usable as an experiment's task"),
             pn.Row(self._prompt_name, self._save, self._saved, margin=0),
+            pn.Row(self._saved_prompts, margin=0),
             sizing_mode="stretch_width", margin=0,
         )
         answers = pn.Column(
@@ -315,6 +328,34 @@ class PlaygroundView(PageView):
 
     # Prompts ------------------------------------------------------------------------------
 
+    def _prompt_choices(self) -> dict[str, str]:
+        try:
+            frame = list_prompts(self.reader)
+        except WorkbenchError:
+            return {"open a saved prompt\u2026": ""}
+        return {"open a saved prompt\u2026": ""} | {f"{r.name} v{int(r.version)}": f"{r.name}@{int(r.version)}"
+                                                    for r in frame.itertuples(index=False)}
+
+    def _open_prompt(self, event: Any) -> None:
+        if not event.new:
+            return
+        name, _, version = str(event.new).rpartition("@")
+        try:
+            request, _ = load_prompt(self.reader, name, int(version))
+        except WorkbenchError as exc:
+            self._saved.object = f"<span class='wb-error-text'>{esc(exc)}</span>"
+            return
+        self._model.value = request.model
+        self._parameters.value = json.dumps(request.parameters, indent=1) if request.parameters else "{}"
+        self._rows = []
+        for message in request.messages:
+            extra = {k: v for k, v in message.items() if k not in ("role", "content")}
+            self._add_row(str(message.get("role", "user")), str(message.get("content") or ""), show=False,
+                          extra=extra)
+        self._messages[:] = [row.panel for row in self._rows]
+        self._prompt_name.value = name
+        self._saved.object = f"<span class='wb-muted'>Opened <b>{esc(name)}</b> version {esc(version)}.</span>"
+
     def save_prompt(self) -> None:
         """Save the request as a new version of the named prompt."""
         name = (self._prompt_name.value or "").strip()
@@ -328,7 +369,10 @@ class PlaygroundView(PageView):
         except (ValueError, WorkbenchError) as exc:
             self._saved.object = f"<span class='wb-error-text'>{esc(exc)}</span>"
             return
-        self._saved.object = (f"<span class='wb-muted'>Saved <b>{esc(name)}</b> version {esc(version)}.</span>")
+        self._saved.object = (f"<span class='wb-muted'>Saved <b>{esc(name)}</b> version {esc(version)}; run it "
+                              f"in an experiment with <span class='wb-mono'>prompt_task(wb, {esc(repr(name))})"
+                              "</span>.</span>")
+        self._saved_prompts.options = self._prompt_choices()
 
     def close(self) -> None:
         """End the view; a run under way finishes and is recorded, but is no longer shown."""
