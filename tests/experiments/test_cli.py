@@ -115,3 +115,49 @@ def test_dataset_and_experiment_commands_in_process(project, monkeypatch, standi
     assert (project / "cmp.csv").read_text().startswith("example_id,input,expected,output[a]")
     result = runner.invoke(main, ["experiment", "compare", "a", "--production", "--db", db])
     assert result.exit_code == 1 and "came from no spans" in result.output
+
+
+SLOW = '''
+import time
+
+
+def slow(input):
+    with open("calls.txt", "a") as out:
+        out.write(input + "\\n")
+    time.sleep(0.3)
+    return input
+'''
+
+
+def test_ctrl_c_keeps_the_finished_runs_and_the_same_command_with_name_resumes(project):
+    import re
+    import signal
+
+    from tests.helpers import wait_for
+    from workbench.experiments import load_experiment
+
+    (project / "slowtask.py").write_text(SLOW)
+    rows = [{"input": f"q{n}", "example_id": f"e{n}"} for n in range(12)]
+    (project / "many.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    db = str(project / "ci.duckdb")
+    assert _workbench(project, "dataset", "import", "many.jsonl", "--db", db).returncode == 0
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WORKBENCH_")}
+    env["PYTHONPATH"] = str(ROOT)
+    proc = subprocess.Popen([sys.executable, "-m", "workbench", "experiment", "run", "many", "--task", "slowtask:slow",
+                             "--concurrency", "1", "--db", db, "--quiet"], cwd=project, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    calls = project / "calls.txt"
+    wait_for(lambda: calls.exists() and len(calls.read_text().split()) >= 4, timeout=120)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, out + err
+    name = re.search(r"--name (\S+) to resume", err).group(1)
+    assert "Traceback" not in err
+    stored = set(load_experiment(db, name).runs["example_id"])
+    assert 3 <= len(stored) < 12
+    calls.unlink()
+    done = _workbench(project, "experiment", "run", "many", "--task", "slowtask:slow", "--name", name, "--db", db,
+                      "--quiet")
+    assert done.returncode == 0, done.stderr
+    assert sorted(calls.read_text().split()) == sorted(f"q{n}" for n in range(12) if f"e{n}" not in stored)
+    assert len(load_experiment(db, name).runs) == 12

@@ -77,6 +77,9 @@ def test_a_dataframe_with_other_columns_keeps_them_as_metadata(store):
     assert list(made.examples["input"]) == ["q1", "q2"]
     assert made.examples.loc[0, "expected"] == "r1" and made.examples.loc[1, "expected"] is None
     assert list(made.examples["metadata"]) == [{"topic": "billing"}, {"topic": "auth"}]
+    other = create_dataset(store, "other", [{"query": "q", "ground_truth": "g"},
+                                           {"prompt": "p", "expected_output": "e"}])
+    assert list(other.examples["input"]) == ["q", "p"] and list(other.examples["expected"]) == ["g", "e"]
 
 
 def test_from_spans_takes_inputs_outputs_and_expected_outputs_from_corrections_and_feedback(wb):

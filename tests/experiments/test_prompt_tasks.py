@@ -65,8 +65,9 @@ def test_rate_limits_and_server_errors_are_retried_honouring_retry_after(store, 
 def test_a_refused_key_fails_the_runs_with_the_endpoints_message_and_a_rerun_completes(store, standin):
     _dataset(store)
     standin.script = ["401", "401"]
-    failed = run_experiment(store, "qa", _task(standin), name="key", concurrency=1, max_retries=0, progress=False)
+    failed = run_experiment(store, "qa", _task(standin), name="key", concurrency=1, progress=False)
     assert failed.runs["error"].str.contains("task endpoint .* answered 401: Incorrect API key provided").all()
+    assert len(standin.requests) == 2  # a refused key is not worth a retry
     done = run_experiment(store, "qa", _task(standin), name="key", progress=False)
     assert done.runs["error"].isna().all()
 

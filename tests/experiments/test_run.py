@@ -182,3 +182,40 @@ def test_the_progress_bar_counts_runs_and_failures(store, capsys):
     run_experiment(store, "sums", lambda input: 1 / 0 if input == "1+1" else add(input), name="p", max_retries=0,
                    stream=out)
     wait_for(lambda: "3/3" in out.getvalue() or "3/3" in capsys.readouterr().err, timeout=5)
+
+
+def test_a_python_tasks_traced_model_calls_give_its_runs_tokens_and_cost(store):
+    import workbench
+
+    provider = workbench.register(project_name="app", sink=store, set_global=False)
+
+    def with_a_model_call(input):
+        with workbench.span("llm", kind="LLM", tracer_provider=provider) as call:
+            call.set_attributes({"llm.model_name": "gpt-4o-mini", "llm.token_count.prompt": 1000,
+                                 "llm.token_count.completion": 100})
+        return add(input)
+
+    create_dataset(store, "sums", SUMS[:2])
+    exp = run_experiment(store, "sums", with_a_model_call, [ExactMatch()], name="nested", progress=False)
+    provider.shutdown()
+    assert exp.runs["error"].isna().all()
+    assert list(exp.runs["total_tokens"]) == [1100, 1100] and list(exp.runs["prompt_tokens"]) == [1000, 1000]
+    assert (exp.runs["cost"] > 0).all()
+    llm = Reader(store, owns_store=False).spans("name == 'llm'", columns=["trace_id", "parent_span_id"])
+    assert set(llm["trace_id"]) == set(exp.runs["trace_id"])  # nested under the run's span
+    assert set(llm["parent_span_id"]) == set(exp.runs["span_id"])
+    plain = run_experiment(store, "sums", add, name="plain", progress=False)
+    assert plain.runs["total_tokens"].isna().all() and plain.runs["cost"].isna().all()
+
+
+def test_an_async_task_is_awaited_and_gets_what_its_parameters_name(store):
+    import asyncio
+
+    create_dataset(store, "sums", [{**e, "metadata": {"offset": 1}} for e in SUMS[:3]])
+
+    async def later(input, metadata):
+        await asyncio.sleep(0.01)
+        return str(int(add(input)) + metadata["offset"] - 1)
+
+    exp = run_experiment(store, "sums", later, [ExactMatch()], name="async", progress=False)
+    assert exp.runs["error"].isna().all() and exp.pass_rate == 1

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import sys
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -198,8 +199,16 @@ def experiment_run(dataset: str, task_spec: str | None, prompt: str | None, mode
     if any(":" in e and not e.startswith(("contains", "regex", "json_schema")) for e in evaluators):
         sys.path.insert(0, str(Path.cwd()))
     chosen = [parse_evaluator(e, judge=judge) for e in evaluators]
-    exp = run_experiment(_where(db), dataset, task, chosen, name=name, project=project, concurrency=concurrency,
-                         max_retries=max_retries, max_cost=max_cost, progress=not quiet)
+    if name is None:
+        what = (task_spec or "").rsplit(":", 1)[-1] if task_spec else f"prompt-{model}"
+        name = f"{dataset.split('@')[0]}-{what}-{datetime.now(timezone.utc):%Y%m%d-%H%M%S}"
+    try:
+        exp = run_experiment(_where(db), dataset, task, chosen, name=name, project=project, concurrency=concurrency,
+                             max_retries=max_retries, max_cost=max_cost, progress=not quiet)
+    except KeyboardInterrupt:
+        click.echo(f"\nInterrupted; the finished runs of {name} are stored. Run the same command with "
+                   f"--name {name} to resume it.", err=True)
+        sys.exit(130)
     click.echo(f"Experiment {exp.name} on {exp.dataset} version {exp.dataset_version}: {len(exp.runs)} runs.")
     click.echo(summary_table(exp))
     errors = exp.runs[exp.runs["error"].notna()]

@@ -31,6 +31,7 @@ from __future__ import annotations
 from workbench.experiments.compare import PRODUCTION, Comparison, compare, word_diff
 from workbench.experiments.datasets import (
     Dataset,
+    add_examples,
     create_dataset,
     dataset,
     delete_dataset,
@@ -72,6 +73,7 @@ __all__ = [
     "Regex",
     "Score",
     "TaskOutput",
+    "add_examples",
     "assert_pass_rate",
     "compare",
     "create_dataset",

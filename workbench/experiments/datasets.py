@@ -32,7 +32,7 @@ from workbench.read import experiments as q
 from workbench.store import experiments as units
 
 __all__ = [
-    "Dataset", "create_dataset", "dataset", "delete_dataset", "import_dataset", "list_datasets",
+    "Dataset", "add_examples", "create_dataset", "dataset", "delete_dataset", "import_dataset", "list_datasets",
 ]
 
 
@@ -180,6 +180,11 @@ def list_datasets(where: Any) -> pd.DataFrame:
     ``description`` and how many ``versions`` there are."""
     with opened(where) as reader:
         return q.dataset_list(reader).to_pandas()
+
+
+def add_examples(where: Any, name: str, examples: Any) -> Dataset:
+    """Write the next version of dataset ``name`` with ``examples`` added (see :meth:`Dataset.add`)."""
+    return dataset(where, name).add(examples)
 
 
 def delete_dataset(where: Any, name: str) -> int:

@@ -26,7 +26,8 @@ __all__ = ["COLUMNS", "FORMATS", "from_stored", "normalise", "read_file", "to_st
 COLUMNS = ("example_id", "input", "expected", "metadata", "source_trace_id", "source_span_id")
 #: File formats by suffix.
 FORMATS = {".parquet": "parquet", ".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv"}
-_ALIASES = {"inputs": "input", "question": "input", "expected_output": "expected", "reference": "expected",
+_ALIASES = {"inputs": "input", "question": "input", "query": "input", "prompt": "input",
+            "expected_output": "expected", "reference": "expected", "ground_truth": "expected", "answer": "expected",
             "output": "expected", "id": "example_id", "trace_id": "source_trace_id", "span_id": "source_span_id"}
 
 

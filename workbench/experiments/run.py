@@ -36,6 +36,7 @@ from typing import Any, TextIO
 from opentelemetry.trace import Link, SpanContext, Status, StatusCode, TraceFlags
 
 from workbench.errors import ConfigError
+from workbench.evals.judge import JudgeError
 from workbench.evals.progress import Progress
 from workbench.experiments.datasets import Dataset, as_dataset
 from workbench.experiments.evaluators import Evaluator
@@ -81,7 +82,8 @@ def run_experiment(
         project: The project the runs' traces belong to.
         concurrency: Examples run at once (threads).
         max_retries: Retries of an example whose task raised (after ``backoff`` seconds, doubled
-            each time). A prompt task's HTTP retries (429 with Retry-After, 5xx) come on top.
+            each time). A prompt task retries its endpoint's rate limits and server errors itself
+            (honouring Retry-After), and is not retried again here.
         max_cost: For a prompt task: refuse to start when the estimated cost in USD is higher.
         params: Anything else to record with the experiment (a git commit, a note ...).
         progress: Show a progress bar (and a prompt task's cost estimate) on ``stream``.
@@ -135,7 +137,29 @@ def run_experiment(
                                                           stream=out) as bar:
             context.tracer = tracer
             _run_all(reader, context, todo, concurrency, bar)
+        if not isinstance(task, PromptTask):
+            _usage_from_traces(reader, experiment_id)
     return load_experiment(where, experiment_id)
+
+
+def _usage_from_traces(reader: Reader, experiment_id: str) -> None:
+    """A Python task's tokens and cost: its trace's totals, when the model calls it made were
+    traced into this store (under the run's span), and the task reported none itself."""
+    runs = [r for r in q.experiment_runs(reader, experiment_id).to_pylist()
+            if r["total_tokens"] is None and r["cost"] is None and r["trace_id"]]
+    if not runs:
+        return
+    totals: dict[str, dict[str, Any]] = {}
+    for begin in range(0, len(runs), 500):
+        ids = [r["trace_id"] for r in runs[begin:begin + 500]]
+        found = reader.traces("trace_id in [" + ", ".join(repr(i) for i in ids) + "]", limit=None,
+                              arrow=True).to_pylist()
+        totals.update({t["trace_id"]: t for t in found if t["llm_count"]})
+    usage = [{"example_id": r["example_id"], **{k: totals[r["trace_id"]][k] for k in
+              ("prompt_tokens", "completion_tokens", "total_tokens", "cost")}}
+             for r in runs if r["trace_id"] in totals]
+    if usage:
+        store_of(reader).execute_write(units.set_run_usage(experiment_id, usage))
 
 
 def _experiment(reader: Reader, name: str, data: Dataset, task: Any, evaluators: Sequence[Evaluator], project: str,
@@ -229,7 +253,9 @@ def _run_one(context: _Context, example: dict[str, Any]) -> tuple[dict[str, Any]
             except Exception as exc:  # noqa: BLE001 - the user's task: any failure is the run's error
                 error = f"{type(exc).__name__}: {exc}"
                 result = None
-                if attempts > context.max_retries or context.stopping.is_set():
+                # A prompt task's endpoint errors were retried already, as far as retrying helps.
+                retried = isinstance(exc, JudgeError) and isinstance(context.task, PromptTask)
+                if attempts > context.max_retries or context.stopping.is_set() or retried:
                     span.record_exception(exc)
                     break
                 time.sleep(context.backoff * 2 ** (attempts - 1))
@@ -353,9 +379,7 @@ def _run_all(reader: Reader, context: _Context, todo: list[dict[str, Any]], conc
                 finished_runs, stored_at = [], time.monotonic()
     except BaseException:
         context.stopping.set()  # interrupted: what finished is stored; a rerun resumes
-        for future in pending:
-            future.cancel()
         _store_runs(reader, context, finished_runs)
+        pool.shutdown(wait=False, cancel_futures=True)  # runs under way finish on their own
         raise
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+    pool.shutdown(wait=True)

@@ -1,7 +1,8 @@
 """What an experiment runs on each example: a Python function, or a prompt sent to a model.
 
-A Python task is any callable. It gets the example's input; one whose parameters are named
-``input``, ``expected``, ``metadata`` or ``example`` gets those by name instead. It returns
+A Python task is any callable, ``async`` ones included. It gets the example's input; one whose
+parameters are named ``input``, ``expected``, ``metadata`` or ``example`` gets those by name
+instead. It returns
 the output (any JSON value), or a :class:`TaskOutput` to report tokens and the model too.
 
 A :class:`PromptTask` fills a template's ``{placeholders}`` from the example (a text input is
@@ -12,6 +13,7 @@ does (:mod:`workbench.evals.llm`: backoff with jitter, honouring ``Retry-After``
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import importlib
 import inspect
@@ -187,18 +189,27 @@ def describe(task: Any) -> str:
 
 
 def call_with(task: Callable[..., Any], example: Mapping[str, Any]) -> Any:
-    """Call a Python task with what its parameters name of ``example`` (see the module)."""
+    """Call a Python task with what its parameters name of ``example`` (see the module); an
+    ``async`` task is awaited (in an event loop of the worker thread's own)."""
     if isinstance(task, PromptTask):
         return task(example["input"], example.get("metadata"))
     try:
         parameters = list(inspect.signature(task).parameters.values())
     except (TypeError, ValueError):
-        return task(example["input"])
+        parameters = []
     known = ("input", "expected", "metadata", "example")
     named = [p.name for p in parameters if p.name in known]
     if named:
-        return task(**{k: (example if k == "example" else example.get(k)) for k in named})
-    return task(example["input"])
+        result = task(**{k: (example if k == "example" else example.get(k)) for k in named})
+    else:
+        result = task(example["input"])
+    if inspect.isawaitable(result):
+        return asyncio.run(_awaited(result))
+    return result
+
+
+async def _awaited(awaitable: Any) -> Any:
+    return await awaitable
 
 
 def load_callable(spec: str, what: str = "task") -> Any:

@@ -3,7 +3,8 @@
 Every function of this package takes where to read and write first, as
 :func:`workbench.evals.annotate` does: a reader from ``workbench.open(...)`` (writable, for
 changes), a :class:`~workbench.store.Store`, anything holding one as ``.reader`` or ``.store``
-(a notebook session), a database path, or None for ``WORKBENCH_DB``. A server's reader
+(a notebook session), a database path, or None: the store of this process's
+``workbench.launch()`` session, else ``WORKBENCH_DB``. A server's reader
 (``workbench.open(url)``) cannot hold them: datasets live in the file, next to the spans.
 """
 
@@ -14,7 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from workbench.errors import CapabilityError
+from workbench.errors import CapabilityError, StoreError, StoreLockedError
 from workbench.read import Reader, require
 from workbench.store import Store
 
@@ -34,6 +35,17 @@ def opened(where: Any, *, write: bool = False) -> Iterator[Reader]:
     Raises:
         CapabilityError: ``where`` is a server's reader or something else that holds no store.
     """
+    if where is None:
+        from workbench.store.shared import process_store
+
+        current = process_store()
+        if current is not None:  # the store of this process's workbench.launch() session
+            handle = current.handle(read_only=not write)  # type: ignore[attr-defined]
+            try:
+                yield Reader(handle)
+            finally:
+                handle.close()
+            return
     if where is None or isinstance(where, (str, Path)):
         from workbench.remote import server_url
 
@@ -43,13 +55,13 @@ def opened(where: Any, *, write: bool = False) -> Iterator[Reader]:
 
         if write:
             with removed_on_failure(where):
-                store = Store(where)
+                store = _store(where, read_only=False)
                 try:
                     yield Reader(store)
                 finally:
                     store.close()
         else:
-            store = Store(where, read_only=True)
+            store = _store(where, read_only=True)
             try:
                 yield Reader(store)
             finally:
@@ -68,6 +80,20 @@ def opened(where: Any, *, write: bool = False) -> Iterator[Reader]:
                 yield reader
             return
     raise _remote(where)
+
+
+def _store(where: str | Path | None, *, read_only: bool) -> Store:
+    """The store file, or an error that says how to reach a file another process holds."""
+    try:
+        return Store(where, read_only=read_only)
+    except StoreLockedError as exc:
+        holder = f"the workbench server at {exc.url}" if exc.url else "another process"
+        copy = f"workbench export DIR --url {exc.url}" if exc.url else "workbench export DIR"
+        raise StoreError(
+            f"The database file {exc.path} is in use by {holder}, and datasets and experiments are written "
+            "to the file itself; stop that process, or run them in the process that holds it (a notebook's "
+            f"workbench.launch() session), or on a copy ({copy}, then workbench import DIR --db copy.duckdb)."
+        ) from None
 
 
 def _remote(where: Any) -> CapabilityError:

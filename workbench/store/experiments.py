@@ -19,7 +19,7 @@ from workbench.errors import ConfigError
 from workbench.store.schema import TABLES
 from workbench.store.writer import Append, Work
 
-__all__ = ["add_dataset_version", "add_experiment", "delete_dataset", "delete_experiment", "put_runs"]
+__all__ = ["add_dataset_version", "add_experiment", "delete_dataset", "delete_experiment", "put_runs", "set_run_usage"]
 
 
 def _rows(table: str, records: Sequence[Mapping[str, Any]]) -> pa.Table:
@@ -102,6 +102,32 @@ def put_runs(experiment_id: str, runs: Sequence[Mapping[str, Any]]) -> Work[int]
         ).fetchall()
         rows = _rows("experiment_runs", [{**r, "experiment_id": experiment_id} for r in runs])
         return Append("experiment_runs", rows)(cur)
+
+    return put
+
+
+def set_run_usage(experiment_id: str, usage: Sequence[Mapping[str, Any]]) -> Work[int]:
+    """Fill runs' ``prompt_tokens``, ``completion_tokens``, ``total_tokens`` and ``cost`` (dicts
+    with those and ``example_id``) where the run has none; the unit returns how many runs changed."""
+
+    def put(cur: duckdb.DuckDBPyConnection) -> int:
+        if not usage:
+            return 0
+        columns = ("example_id", "prompt_tokens", "completion_tokens", "total_tokens", "cost")
+        rows = pa.table({c: [u.get(c) for u in usage] for c in columns}, schema=pa.schema([
+            ("example_id", pa.string()), ("prompt_tokens", pa.int64()), ("completion_tokens", pa.int64()),
+            ("total_tokens", pa.int64()), ("cost", pa.float64())]))
+        cur.register("wb_run_usage", rows)
+        try:
+            return int(cur.execute(
+                "UPDATE experiment_runs r SET prompt_tokens = u.prompt_tokens, "
+                "completion_tokens = u.completion_tokens, total_tokens = u.total_tokens, cost = u.cost "
+                "FROM wb_run_usage u WHERE r.experiment_id = ? AND r.example_id = u.example_id "
+                "AND r.total_tokens IS NULL AND r.cost IS NULL",
+                [experiment_id],
+            ).fetchall()[0][0])
+        finally:
+            cur.unregister("wb_run_usage")
 
     return put
 
