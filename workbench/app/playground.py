@@ -94,12 +94,12 @@ class PlaygroundView(PageView):
     def _build(self) -> Any:
         endpoint = openai_endpoint()
         self._title = LinkedHTML(on_link=self._follow, sizing_mode="stretch_width", margin=(6, 12))
-        self._model = pn.widgets.TextInput(label="Model", width=220, margin=(4, 8), css_classes=["wb-pg-model"])
-        self._base_url = pn.widgets.TextInput(label="Base URL", value=str(endpoint["base_url"]), width=300,
+        self._model = pn.widgets.TextInput(label="Model", width=180, margin=(4, 8), css_classes=["wb-pg-model"])
+        self._base_url = pn.widgets.TextInput(label="Base URL", value=str(endpoint["base_url"]), width=250,
                                               margin=(4, 8), css_classes=["wb-pg-base-url"])
         self._api_key = pn.widgets.PasswordInput(
-            label="API key", width=200, margin=(4, 8),
-            placeholder="from OPENAI_API_KEY" if endpoint["api_key"] else "none (OPENAI_API_KEY is unset)")
+            label="API key", width=170, margin=(4, 8),
+            placeholder="from OPENAI_API_KEY" if endpoint["api_key"] else "none (no OPENAI_API_KEY)")
         self._parameters = pn.widgets.TextAreaInput(label="Parameters (JSON)", rows=3, auto_grow=True, max_rows=10,
                                                     sizing_mode="stretch_width", margin=(4, 8),
                                                     css_classes=["wb-pg-parameters"])

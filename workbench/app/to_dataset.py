@@ -101,7 +101,8 @@ class AddToDataset(Viewer):
         self.last = made
         link = href("experiments", dataset=made.name, version=made.version)
         added = "made" if made.version == 1 else f"version {made.version}"
-        self._status.html = (f"<span class='wb-muted'><b>{esc(made.name)}</b> {esc(added)}: {len(made):,} examples "
+        count = f"{len(made):,} example{'' if len(made) == 1 else 's'}"
+        self._status.html = (f"<span class='wb-muted'><b>{esc(made.name)}</b> {esc(added)}: {count} "
                              f"&middot; <a class='wb-dataset-link' href='{esc(link)}'>open &rarr;</a></span>")
         self._existing.options = self._choices()
         return made

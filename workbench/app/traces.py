@@ -296,9 +296,10 @@ class TracesView(PageView):
 
         scope_row = pn.Row(*self.scope.widgets(self.reader), self._refresh, self._live, sizing_mode="stretch_width",
                            margin=(4, 5, 0, 5))
-        quick_row = pn.Row(self._mode, self._status, self._kind, self._model, self._text, pn.layout.HSpacer(),
-                           self._add, sizing_mode="stretch_width", margin=(0, 5))
-        pager = pn.Row(self._prev, self._next, self._page_info, sizing_mode="stretch_width", margin=(0, 5), height=42)
+        quick_row = pn.Row(self._mode, self._status, self._kind, self._model, self._text,
+                           sizing_mode="stretch_width", margin=(0, 5))
+        pager = pn.Row(self._prev, self._next, self._page_info, pn.layout.HSpacer(), self._add,
+                       sizing_mode="stretch_width", margin=(0, 5), height=42)
         self.load()
         self._render()
         return pn.Column(scope_row, quick_row, self._status_line, self._table, pager,
