@@ -47,11 +47,13 @@ ALLOWED = {
     "monitors": {"analysis", "read", "query", "store", "pricing", "model", "errors", "config", "snapshots",
                  "version"},
     "app": {"read", "query", "analysis", "drift", "tree", "model", "errors", "config", "pricing", "remote", "evals",
-            "monitors", "version"},
+            "monitors", "version", "playground", "experiments"},
     "server": {"lake", "app", "read", "query", "store", "collector", "ingest", "errors", "config", "model", "drift",
                "pricing", "monitors", "sample", "version", "mcp"},
     "mcp": {"read", "query", "analysis", "drift", "monitors", "errors", "config", "tree", "tracetext", "version"},
     "sample": {"store", "errors", "config"},
+    # Re-running a model call: the request from a span, a streamed call, the run recorded as a span.
+    "playground": {"model", "errors", "config", "semconv", "store", "experiments"},
     "notebook": {"server", "app", "store", "instrument", "collector", "read", "query", "errors", "config", "sample"},
     # The command line is the one part that uses the public API of the package root (workbench.open).
     "cli": {"lake", "server", "config", "errors", "store", "read", "query", "remote", "pricing", "evals", "monitors",

@@ -15,7 +15,8 @@ from typing import Any
 
 from workbench.errors import ConfigError
 
-__all__ = ["AWS_VARIABLES", "SETTINGS", "Setting", "aws", "describe", "file_section", "get", "github_actions"]
+__all__ = ["AWS_VARIABLES", "OPENAI_VARIABLES", "SETTINGS", "Setting", "aws", "describe", "file_section", "get",
+           "github_actions", "openai_endpoint"]
 
 
 def _path(value: str) -> Path:
@@ -358,6 +359,25 @@ def aws(environ: Mapping[str, str] | None = None) -> dict[str, str]:
     """The standard AWS variables that are set (credentials, region, endpoint), by name."""
     env = os.environ if environ is None else environ
     return {name: env[name] for name in AWS_VARIABLES if env.get(name)}
+
+
+#: The variables an OpenAI-compatible endpoint is reached with, as OpenAI's own clients read them.
+OPENAI_VARIABLES = ("OPENAI_BASE_URL", "OPENAI_API_KEY", "OPENAI_MODEL")
+
+
+def openai_endpoint(environ: Mapping[str, str] | None = None) -> dict[str, str | None]:
+    """The OpenAI-compatible endpoint the judge and the playground call by default.
+
+    ``base_url`` from ``OPENAI_BASE_URL`` (default https://api.openai.com/v1), ``api_key`` from
+    ``OPENAI_API_KEY`` and ``model`` from ``OPENAI_MODEL`` (None when unset); read here, not
+    as WORKBENCH_* settings, because OpenAI's clients and local model servers use these names.
+    """
+    env = os.environ if environ is None else environ
+    return {
+        "base_url": (env.get("OPENAI_BASE_URL") or "").strip() or "https://api.openai.com/v1",
+        "api_key": (env.get("OPENAI_API_KEY") or "").strip() or None,
+        "model": (env.get("OPENAI_MODEL") or "").strip() or None,
+    }
 
 
 def get(name: str, value: Any = None, environ: Mapping[str, str] | None = None) -> Any:

@@ -17,7 +17,8 @@ The tree::
     ├── ServerError            the server cannot start (port in use, bad address) or answer
     ├── CapabilityError        a reader lacks what was asked of it (SQL, writing annotations ...)
     │   └── RemoteReaderError      SQL analysis was given a server's reader (copy a range with snapshot)
-    └── LakeError              a Parquet lake cannot be reached, read or written
+    ├── LakeError              a Parquet lake cannot be reached, read or written
+    └── EndpointError          a model endpoint (OpenAI-compatible) cannot be reached or refused a call
 
 The command line prints a WorkbenchError as one line, never a traceback.
 """
@@ -29,6 +30,7 @@ __all__ = [
     "ConfigError",
     "DecodeError",
     "DiskFullError",
+    "EndpointError",
     "FilterError",
     "ImportFormatError",
     "LakeError",
@@ -168,3 +170,8 @@ class RemoteReaderError(CapabilityError):
 
 class LakeError(WorkbenchError):
     """A Parquet lake (a folder or an ``s3://`` prefix) cannot be reached, read or written."""
+
+
+class EndpointError(WorkbenchError):
+    """An OpenAI-compatible model endpoint cannot be reached, refused a request, or answered
+    something that is not a chat completion (the message names the URL and the fix)."""

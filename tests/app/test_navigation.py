@@ -130,7 +130,8 @@ def test_back_restores_the_span_selected_before(app, dataset):
 
 # Each page, and what shows once it is built.
 PAGES = {"Traces": ROWS, "Trace": ".wb-empty", "Latency": ".wb-card", "Sessions": ".wb-turn",
-         "Quality": ".wb-names", "Cost": ".wb-cost-cards", "Drift": ".wb-muted", "Monitors": ".wb-monitor-results"}
+         "Quality": ".wb-names", "Experiments": ".wb-datasets", "Cost": ".wb-cost-cards", "Drift": ".wb-muted",
+         "Monitors": ".wb-monitor-results"}
 
 
 @pytest.fixture(scope="module")

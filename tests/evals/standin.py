@@ -14,7 +14,9 @@ chatter), ``"no-json-mode"`` (400 naming response_format when it is asked for), 
 
 A prompt that is not a judge's (no ``TASK:`` line) is answered as a model would be asked a
 question: ``"Answer: "`` and the last message's text; a request with ``"stream": true`` gets
-the answer as server-sent events, a word at a time, then the usage (with ``stream_options``).
+the answer as server-sent events, a word at a time, then the usage (with ``stream_options``);
+``"stream-slow:S"`` waits S seconds before each word, ``"stream-cut"`` stops after the first
+word with an error event.
 """
 
 from __future__ import annotations
@@ -124,7 +126,7 @@ class StandIn:
                     time.sleep(float(step.split(":")[1]))
                 prompt = body["messages"][-1]["content"]
                 if not re.search(r"^TASK: (\w+)", prompt, re.MULTILINE):
-                    self._answer(body, "Answer: " + prompt)
+                    self._answer(body, "Answer: " + prompt, step)
                     return
                 verdict = judge(prompt)
                 content = json.dumps(verdict)
@@ -139,7 +141,7 @@ class StandIn:
                     "usage": {"prompt_tokens": 10, "completion_tokens": 10, "total_tokens": 20},
                 })
 
-            def _answer(self, body: dict[str, Any], content: str) -> None:
+            def _answer(self, body: dict[str, Any], content: str, step: str = "") -> None:
                 prompt_tokens, completion_tokens = len(str(body["messages"]).split()), len(content.split())
                 usage = {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
                          "total_tokens": prompt_tokens + completion_tokens}
@@ -155,11 +157,19 @@ class StandIn:
                 self.send_header("Content-Type", "text/event-stream")
                 self.end_headers()
                 words = re.findall(r"\S+\s*", content)
+                pause = float(step.split(":")[1]) if step.startswith("stream-slow:") else 0.0
                 for word in words:
+                    if pause:
+                        time.sleep(pause)
                     event = {"id": "chatcmpl-standin", "object": "chat.completion.chunk", "model": body.get("model"),
                              "choices": [{"index": 0, "delta": {"content": word}, "finish_reason": None}]}
                     self.wfile.write(f"data: {json.dumps(event)}\n\n".encode())
                     self.wfile.flush()
+                    if step == "stream-cut":
+                        self.wfile.write(b'data: {"error": {"message": "the stand-in was cut off"}}\n\n')
+                        self.wfile.flush()
+                        self.close_connection = True
+                        return
                 last = {"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}
                 self.wfile.write(f"data: {json.dumps(last)}\n\n".encode())
                 if (body.get("stream_options") or {}).get("include_usage"):

@@ -68,7 +68,7 @@ def test_remote_export_holds_every_table_and_can_be_imported(tmp_path, server, s
     counts = workbench.open(server.url).export_parquet(tmp_path / "out")
     assert counts == {"spans": 4, "documents": 2, "embeddings": 1, "annotations": 0, "corpus": 1,
                       "drift_baselines": 1, "log_records": 0,
-                      "datasets": 0, "dataset_examples": 0, "experiments": 0, "experiment_runs": 0}
+                      "datasets": 0, "dataset_examples": 0, "experiments": 0, "experiment_runs": 0, "prompts": 0}
     assert not (tmp_path / "out" / "annotations").exists()  # an empty table is not written
     with workbench.Store(tmp_path / "copy.duckdb") as copy:
         added = copy.import_parquet(tmp_path / "out")

@@ -20,7 +20,7 @@ def test_spans_documents_and_embeddings_are_stored_in_their_tables(store, rag_sp
     assert store.write(rag_spans) == 4
     assert store.counts() == {"spans": 4, "documents": 2, "embeddings": 1, "annotations": 0, "corpus": 0,
                               "drift_baselines": 0, "log_records": 0, "datasets": 0, "dataset_examples": 0,
-                              "experiments": 0, "experiment_runs": 0}
+                              "experiments": 0, "experiment_runs": 0, "prompts": 0}
     llm = store.query("SELECT * FROM spans WHERE name = 'llm'").to_pylist()[0]
     assert llm["model_name"] == "gpt-4o"
     assert llm["prompt_tokens"] == 120 and llm["cache_read_tokens"] == 100 and llm["prompt_includes_cache"] is True
@@ -134,11 +134,15 @@ def test_parquet_round_trip_is_lossless(tmp_path, store, rag_spans):
 
     create_dataset(store, "qa", [{"input": "Refunds?", "expected": "Within 30 days.", "example_id": "e1"},
                                  {"input": {"q": "Invoices?"}, "example_id": "e2"}]).add([{"input": "Plans?"}])
+    from workbench.playground import ChatRequest, save_prompt
+
+    for text in ("Answer: {input}", "Answer briefly: {input}"):
+        save_prompt(store, "answer", ChatRequest([{"role": "user", "content": text}], "gpt-4o", {"temperature": 0}))
     first = tmp_path / "first"
     counts = store.export_parquet(first)
     assert counts == {"spans": 4, "documents": 2, "embeddings": 1, "annotations": 1, "corpus": 1,
                       "drift_baselines": 1, "log_records": 2, "datasets": 2, "dataset_examples": 5, "experiments": 0,
-                      "experiment_runs": 0}
+                      "experiment_runs": 0, "prompts": 2}
     day_dirs = sorted(p.name for p in (first / "spans").iterdir())
     assert day_dirs == ["day=2025-11-23"]
 
@@ -156,7 +160,7 @@ def test_parquet_round_trip_is_lossless(tmp_path, store, rag_spans):
 def _key(table: str) -> list[str]:
     return {"annotations": ["annotation_id"], "corpus": ["document_id"],
             "drift_baselines": ["name", "span_id"], "log_records": ["time_ns"], "datasets": ["version"],
-            "dataset_examples": ["version", "example_id"]}.get(table, ["span_id"])
+            "dataset_examples": ["version", "example_id"], "prompts": ["version"]}.get(table, ["span_id"])
 
 
 def test_importing_twice_adds_nothing_the_second_time(tmp_path, store, rag_spans):

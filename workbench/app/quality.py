@@ -37,6 +37,7 @@ from workbench.app.markup import esc, fmt_count, fmt_time, href, is_missing, sho
 from workbench.app.page import PageView, status_line
 from workbench.app.style import CSS, FONT, color_of
 from workbench.app.tables import Column, table
+from workbench.app.to_dataset import AddToDataset, Examples
 from workbench.errors import FilterError, WorkbenchError
 from workbench.evals import annotate
 
@@ -320,6 +321,8 @@ class QualityView(PageView):
         self._scores = pn.pane.Bokeh(None, sizing_mode="stretch_width", height=240, margin=(4, 6))
         self._feedback = pn.pane.HTML("", stylesheets=[CSS], sizing_mode="stretch_width", margin=(4, 10))
         self._worst = LinkedHTML(on_link=self._follow, sizing_mode="stretch_width", margin=(4, 10))
+        self._add = AddToDataset(self.reader, self._worst_examples, label="Add these worst traces",
+                                 on_link=self._follow)
         self._feedback_widget = FeedbackWidget(self.reader, trace_id=self.review)
         self._review_note = LinkedHTML(on_link=self._follow, sizing_mode="stretch_width", margin=(4, 10))
         self.watch(self.refresh, ["evaluation", "by"])
@@ -351,6 +354,7 @@ class QualityView(PageView):
             self._feedback,
             heading("Worst traces",
                     "most failing first, by the evaluation chosen; review one to see why and add feedback"),
+            pn.Row(self._add, margin=(0, 5)),
             self._worst,
             heading("Review"),
             self._review_note,
@@ -368,6 +372,13 @@ class QualityView(PageView):
             self.param.update(**{k: v for k, v in params.items() if k in self.url_params})
             return
         self.link(page, **params)
+
+    def _worst_examples(self) -> Examples:
+        """What "Add to dataset" adds: the worst traces listed."""
+        frame = getattr(self, "_worst_frame", None)
+        if frame is None or frame.empty:
+            raise ValueError("No worst traces are listed; choose an evaluation with failures.")
+        return "traces", list(frame["trace_id"])
 
     def _pick_name(self, summary: pd.DataFrame) -> str:
         names = list(summary["name"]) if len(summary) else []
@@ -394,6 +405,7 @@ class QualityView(PageView):
                 for pane in (self._over_time, self._by_group, self._scores):
                     pane.object = None
                 self._feedback.object = self._rates.object = self._worst.html = ""
+                self._worst_frame = None
                 return
             rates = pass_rates(self.reader, name, by=self.by, **scope)
             over_time = quality_over_time(self.reader, name, by=self.by, **scope)

@@ -85,11 +85,15 @@ for _page in (
          description="Conversations and their turns"),
     Page("quality", "Quality", "workbench.app.quality:QualityView", order=45,
          description="Evaluations and feedback: pass rates, scores, worst traces"),
+    Page("experiments", "Experiments", "workbench.app.experiments:ExperimentsView", order=48,
+         description="Datasets, experiments on them, and comparisons example by example"),
     Page("cost", "Cost", "workbench.app.cost:CostView", order=50, extensions=("tabulator",),
          description="Spend and tokens by feature, model, user; burn rate; prices"),
     Page("drift", "Drift", "workbench.app.drift:DriftView", order=60, extensions=("plotly",),
          description="Query drift and retrieval: clusters of queries against the corpus"),
     Page("monitors", "Monitors", "workbench.app.monitors:MonitorsView", order=70,
          description="What the monitor rules found, with links to the spans"),
+    Page("playground", "Playground", "workbench.app.playground:PlaygroundView", order=90, nav=False,
+         description="An LLM span's request, edited and run again"),
 ):
     register_page(_page)

@@ -15,6 +15,7 @@ from workbench.app.markup import esc, fmt_count, fmt_ms, fmt_time, fold, href, i
 from workbench.app.page import PageView, status_line
 from workbench.app.style import CSS
 from workbench.app.tables import Column, table
+from workbench.app.to_dataset import AddToDataset, Examples
 from workbench.errors import WorkbenchError
 
 __all__ = ["SessionsView"]
@@ -129,12 +130,20 @@ class SessionsView(PageView):
             pn.Row(self._prev, self._next, self._page_info, height=42, margin=(0, 4)),
             width=_LIST_WIDTH, sizing_mode="stretch_height", margin=0,
         )
-        right = pn.Column(self._turns, scroll=True, sizing_mode="stretch_both", margin=0,
+        self._add = AddToDataset(self.reader, self._examples, label="Add this session's turns",
+                                 on_link=self._follow)
+        right = pn.Column(self._add, self._turns, scroll=True, sizing_mode="stretch_both", margin=0,
                           styles={"border-left": "1px solid #e2e8f0"})
         scope_row = pn.Row(*self.scope.widgets(self.reader, filter_width=340), self._search, self._order,
                            sizing_mode="stretch_width", margin=(4, 5, 0, 5))
         return pn.Column(scope_row, self._status, pn.Row(left, right, sizing_mode="stretch_both", margin=0),
                          sizing_mode="stretch_both", margin=0)
+
+    def _examples(self) -> Examples:
+        """What "Add to dataset" adds: the turns of the session shown."""
+        if not self.session_id:
+            raise ValueError("Choose a session first.")
+        return "session", self.session_id
 
     @param.depends("search", "order", watch=True)
     def _first_page(self) -> None:

@@ -188,8 +188,16 @@ def _io_html(span: Mapping[str, Any], input_title: str = "Input", output_title: 
     return out
 
 
+def _playground_link(span: Mapping[str, Any]) -> str:
+    if not span.get("span_id") or not span.get("trace_id"):
+        return ""
+    link = href("playground", trace_id=span["trace_id"], span_id=span["span_id"])
+    return (f"<div style='margin:6px 0'><a class='wb-button wb-playground-open' href='{esc(link)}' "
+            "title='edit its messages, model and parameters and run it again'>Open in playground</a></div>")
+
+
 def _llm_html(span: Mapping[str, Any], attributes: Mapping[str, Any]) -> str:
-    out = _tokens_html(span)
+    out = _playground_link(span) + _tokens_html(span)
     inputs = _loads(span.get("input_messages"), [])
     outputs = _loads(span.get("output_messages"), [])
     if inputs:

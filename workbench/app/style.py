@@ -197,6 +197,13 @@ table.wb-grid .num {{ text-align: right; font-variant-numeric: tabular-nums; }}
                 border-bottom: 1px solid #e2e8f0; font-size: 12px; }}
 .wb-turn-body {{ padding: 6px 10px; display: grid; grid-template-columns: 70px 1fr; gap: 4px 8px; }}
 .wb-turn-body .who {{ color: #64748b; font-size: 12px; padding-top: 6px; }}
+a.wb-button {{ display: inline-block; padding: 3px 10px; border: 1px solid #cbd5e1; border-radius: 6px;
+              background: #f8fafc; color: #1d4ed8; font-size: 12.5px; text-decoration: none; }}
+a.wb-button:hover {{ background: #eef4ff; }}
+ins.wb-ins {{ background: #dcfce7; color: #14532d; text-decoration: none; }}
+del.wb-del {{ background: #fee2e2; color: #7f1d1d; }}
+.wb-up {{ color: #059669; }}
+.wb-down {{ color: #dc2626; }}
 """
 
 # The page around the components: the header bar and the navigation.

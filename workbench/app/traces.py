@@ -24,6 +24,7 @@ from workbench.app.markup import (
 from workbench.app.page import PageView, cached_facets, status_line
 from workbench.app.style import CSS
 from workbench.app.tables import GridColumn, grid
+from workbench.app.to_dataset import AddToDataset, Examples
 from workbench.errors import FilterError, WorkbenchError
 from workbench.model import SpanKind
 from workbench.read import Selection
@@ -49,12 +50,13 @@ _SPAN_COLUMNS = (
 _RIGHT = ("Latency", "Spans", "Tokens", "Cost")
 _HTML = ("Status", "Name", "Cost", "Feedback")  # cells built as HTML (their text escaped where made)
 _LIVE_MS = 5_000
+_MAX_ADDED = 10_000  # the most examples one "Add to dataset" of a filter takes
 # Pixels; the last column takes what is left, at least its width. Every column of the trace
 # list, Input and Output included, fits a 1440-pixel window (Columns hides some when narrower).
 _WIDTHS = {
     "Start": 140, "Name": 150, "Kind": 84, "Status": 64, "Latency": 68, "Spans": 52, "Tokens": 62,
     "Cost": 84, "Feedback": 76,
-    "Models": 120, "Model": 130, "Session": 100, "User": 84, "Project": 96, "Input": 180, "Output": 120,
+    "Models": 120, "Model": 130, "Session": 100, "User": 84, "Project": 96, "Input": 150, "Output": 120,
 }
 
 
@@ -182,6 +184,7 @@ class TracesView(PageView):
         self.frame = pd.DataFrame()
         self.error: str | None = None
         self._resetting = False
+        self.ticked: list[str] = []  # ids of the rows ticked by hand (traces, or spans), in order
 
     # Data -------------------------------------------------------------------------------
 
@@ -286,6 +289,7 @@ class TracesView(PageView):
         self._prev.on_click(lambda _: self._turn(-1))
         self._next.on_click(lambda _: self._turn(1))
         self._refresh.on_click(lambda *_: self.refresh())
+        self._add = AddToDataset(self.reader, self._examples, on_link=self._follow)
         self.param.watch(self._changed, ["mode", "status", "kind", "model", "text", "sort", "descending",
                                          "page_no", "page_size"])
         self.watch(self._scope_changed, self.scope.url_params, on=self.scope)
@@ -294,7 +298,8 @@ class TracesView(PageView):
                            margin=(4, 5, 0, 5))
         quick_row = pn.Row(self._mode, self._status, self._kind, self._model, self._text,
                            sizing_mode="stretch_width", margin=(0, 5))
-        pager = pn.Row(self._prev, self._next, self._page_info, sizing_mode="stretch_width", margin=(0, 5), height=42)
+        pager = pn.Row(self._prev, self._next, self._page_info, pn.layout.HSpacer(), self._add,
+                       sizing_mode="stretch_width", margin=(0, 5), height=42)
         self.load()
         self._render()
         return pn.Column(scope_row, quick_row, self._status_line, self._table, pager,
@@ -313,6 +318,27 @@ class TracesView(PageView):
         self._page_info.object = f"<span class='wb-muted'>{first:,}\u2013{last:,} of {self.total:,} {noun}</span>"
         self._prev.disabled = self.page_no <= 1
         self._next.disabled = last >= self.total
+        self._add.label = (f"Add {len(self.ticked):,} ticked {noun if len(self.ticked) != 1 else noun[:-1]}"
+                           if self.ticked else f"Add these {self.total:,} {noun}")
+
+    def _examples(self) -> Examples:
+        """What "Add to dataset" adds: the rows ticked, else every row the filter matches."""
+        if self.ticked:
+            return self.mode, list(self.ticked)
+        if not self.total:
+            raise ValueError(f"No {self.mode} match; change the filter, or tick rows.")
+        if self.total > _MAX_ADDED:
+            raise ValueError(f"{self.total:,} {self.mode} match, more than the {_MAX_ADDED:,} one dataset version "
+                             "takes at once; narrow the filter or the time range.")
+        return self.mode, self.scope.selection(self.expression() or "")
+
+    def tick(self, row_id: str) -> None:
+        """Tick a row (a trace or span id), or untick it."""
+        if row_id in self.ticked:
+            self.ticked.remove(row_id)
+        else:
+            self.ticked.append(row_id)
+        self._render()
 
     # Events -----------------------------------------------------------------------------
 
@@ -347,6 +373,8 @@ class TracesView(PageView):
         if self._resetting:
             return
         names = {e.name for e in events}
+        if "mode" in names:
+            self.ticked = []  # trace ids and span ids do not mix
         if "mode" in names and not names & {"sort", "descending"} and not self.applying \
                 and (self.sort, self.descending) != ("start_time", True):
             self.param.update(sort="start_time", descending=True)  # the other list: newest first (reloads)
@@ -379,6 +407,9 @@ class TracesView(PageView):
     def _follow(self, page: str, params: dict[str, str]) -> None:
         if page != "traces":
             self.link(page, **params)
+            return
+        if "tick" in params:  # a row's tick box
+            self.tick(params["tick"])
             return
         # A header's link: this page's own state (sorting), applied in place.
         scope = {k: v for k, v in params.items() if k in self.scope.url_params}
@@ -416,10 +447,17 @@ class TracesView(PageView):
             title = f"Start ({zone_label()})" if label == "Start" else label
             columns.append(GridColumn(label, title, _WIDTHS.get(label, 120), numeric=label in _RIGHT,
                                       html=label in _HTML, sort_href=sort_href, sorted=sorted_))
+        columns.insert(0, GridColumn("Tick", "\u2713", 30, html=True))
         rows, links = [], []
         for row in self.frame.to_dict("records"):
             link = href("trace", trace_id=row["trace_id"], span_id=row.get("span_id"))
-            row = dict(row, Name=f"<a href='{esc(link)}' title='{esc(row['Name'])}'>{esc(row['Name'])}</a>")
+            row_id = row.get("span_id") if spans else row["trace_id"]
+            on = row_id in self.ticked
+            tick = (f"<a class='wb-tick{' on' if on else ''}' data-id='{esc(row_id)}' "
+                    f"href='{esc(href('traces', tick=row_id))}' title='tick to add to a dataset'>"
+                    f"{'&#9745;' if on else '&#9744;'}</a>")
+            row = dict(row, Tick=tick,
+                       Name=f"<a href='{esc(link)}' title='{esc(row['Name'])}'>{esc(row['Name'])}</a>")
             rows.append(row)
             links.append(link)
         return grid(columns, rows, links, empty="No traces match." if not spans else "No spans match.",

@@ -39,6 +39,7 @@ _KEYS: dict[str, tuple[str, ...]] = {
     "dataset_examples": ("dataset", "version", "example_id"),
     "experiments": ("experiment_id",),
     "experiment_runs": ("experiment_id", "example_id"),
+    "prompts": ("name", "version"),
 }
 
 

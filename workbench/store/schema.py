@@ -366,6 +366,23 @@ DRIFT_CACHE = Table(
     primary_key="key",
 )
 
+PROMPTS = Table(
+    "prompts",
+    "Named, versioned prompts saved from the playground (`workbench.playground.save_prompt`): "
+    "the messages, model and parameters of a chat request. Saving a name again adds the next version.",
+    (
+        _c("name", "VARCHAR", "Name of the prompt."),
+        _c("version", "INTEGER", "Version, from 1."),
+        _c("created_at", "TIMESTAMPTZ", "When the version was saved."),
+        _c("model", "VARCHAR", "The model the request names."),
+        _c("messages", "JSON", "The chat messages: a list of {role, content}."),
+        _c("parameters", "JSON", "Other request fields (temperature, max_tokens ...)."),
+        _c("source_span_id", "VARCHAR", "The LLM span the prompt was made from; null when written from scratch."),
+    ),
+    added_later=True,
+)
+TABLES[PROMPTS.name] = PROMPTS
+
 #: The store's own tables: created like the others, never exported.
 LAKE_OUTBOX = Table(
     "lake_outbox",
