@@ -26,7 +26,8 @@ INSTRUCTIONS = (
     "range), then `find_traces` (a filter expression such as \"span_kind == 'LLM' and latency_ms > 2000\" or "
     "\"status_code == 'ERROR'\"), `get_trace` for one trace as Markdown, and `get_span` for one span in full. "
     "`summary` gives cost, latency, errors and quality over a range; `sql` runs one read-only DuckDB query over "
-    "spans, spans_cost (with each span's cost), documents, embeddings, annotations. Times are like '24h', '7d' or "
+    "spans, spans_cost (with each span's cost), documents, embeddings, annotations and the others `overview` "
+    "lists (datasets, experiments and their runs). Times are like '24h', '7d' or "
     "ISO 8601."
 )
 
@@ -103,7 +104,8 @@ def build_server(reader: Any, *, write: bool | None = None) -> Any:
 
     def sql(query: str, max_rows: int = 200) -> dict[str, Any]:
         """Run one read-only DuckDB SELECT over spans, spans_cost (spans plus `cost` in USD from the current
-        prices), documents, embeddings, annotations, corpus, log_records; e.g. "SELECT model_name, sum(cost) FROM
+        prices), documents, embeddings, annotations, corpus, log_records, datasets, dataset_examples, experiments,
+        experiment_runs, prompts; e.g. "SELECT model_name, sum(cost) FROM
         spans_cost GROUP BY 1". Writes, files and settings are refused; rows are capped and the answer says when
         it was cut; a query past the deadline is stopped."""
         return tools.run_sql(reader, query, max_rows)

@@ -21,7 +21,7 @@ from typing import Any
 
 from workbench.errors import CapabilityError, NotFoundError, WorkbenchError
 from workbench.read.selection import Selection, parse_time
-from workbench.read.sql import server_limits
+from workbench.read.sql import RELATIONS, server_limits
 from workbench.read.summary import summary_rows
 from workbench.tracetext import DEFAULT_MAX_CHARS, DEFAULT_TEXT_CHARS
 
@@ -96,7 +96,7 @@ def overview(reader: Any) -> dict[str, Any]:
         "spans": (stats.get("counts") or {}).get("spans"),
         "first_span_start": stats.get("first_start"),
         "last_span_end": stats.get("last_end"),
-        "tables_for_sql": ["spans", "spans_cost", "documents", "embeddings", "annotations", "corpus", "log_records"],
+        "tables_for_sql": list(RELATIONS),
     })
 
 

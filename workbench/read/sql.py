@@ -47,7 +47,7 @@ _EPOCH = dt.date(1970, 1, 1)
 
 #: The stored tables the SQL door reads.
 SQL_TABLES: tuple[str, ...] = ("spans", "documents", "embeddings", "annotations", "corpus", "log_records", "datasets",
-                               "dataset_examples", "experiments", "experiment_runs")
+                               "dataset_examples", "experiments", "experiment_runs", "prompts")
 #: Every relation the SQL door reads: the tables and the views computed at query time.
 RELATIONS: tuple[str, ...] = (*SQL_TABLES, "spans_cost")
 
