@@ -19,16 +19,18 @@ from typing import Any
 import pandas as pd
 import pyarrow as pa
 
-from workbench.errors import CapabilityError, FilterError, NotFoundError
+from workbench.errors import CapabilityError, FilterError, NotFoundError, WorkbenchError
 from workbench.read.costs import COST_INPUTS, with_span_cost, with_trace_costs
 from workbench.read.selection import SPAN_FIELDS, Selection, Where, an_id, page, parse_time, texts
 from workbench.read.source import CAPABILITIES
 from workbench.read.sql import NO_LIMITS, Answer, Limits, run_sql
 from workbench.store import Store
+from workbench.store.schema import TRACE_SUMMARY
 from workbench.tree import Trace
 
 __all__ = ["SPAN_FIELDS", "TRACE_COLUMNS", "Reader", "parse_time"]
 
+SUMMARY_TABLE = TRACE_SUMMARY.name
 _HEAVY = ("attributes", "resource", "events", "links", "input_messages", "output_messages")
 _MAX_ROWS = 2**63 - 1  # DuckDB's LIMIT and OFFSET are signed 64-bit
 
@@ -323,7 +325,7 @@ class Reader:
         if by_cost:
             self._order(order_by, descending, allowed)  # checks the name
         order = self._order("start_time" if by_cost else order_by, descending, allowed, "t.")
-        root_where = Selection.of(filter, start, end, project).trace_where("r", "m")
+        root_where = Selection.of(filter, start, end, project).trace_where("r", "m", summary=self._summary(filter))
         cheap_sort = order_by in ("start_time", "latency_ms", "name", "status_code", "project", "trace_id")
         paged = limit is not None and not by_cost
         if paged and cheap_sort:
@@ -372,6 +374,25 @@ class Reader:
             table = table.sort_by([(order_by, "descending" if descending else "ascending"), ("trace_id", "ascending")])
             table = table.slice(int(offset), None if limit is None else int(limit))
         return _traces_frame(table, arrow)
+
+    def _summary(self, filter: str | Selection | None) -> str | None:
+        """The trace summary's table name when a filter is given and the summary covers every
+        span (else the spans answer)."""
+        if not (filter.filter if isinstance(filter, Selection) else filter):
+            return None
+        try:
+            rows = self.store.fetchall(
+                "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'main' AND table_name = ?",
+                [SUMMARY_TABLE],
+            )
+            if not rows[0][0]:
+                return None
+            spans, summarized = self.store.fetchall(
+                f"SELECT (SELECT count(*) FROM spans), (SELECT coalesce(sum(span_count), 0) FROM {SUMMARY_TABLE})"
+            )[0]
+        except WorkbenchError:  # a source that holds no summary (a lake): the spans answer
+            return None
+        return SUMMARY_TABLE if spans == summarized else None
 
     def _irregular_traces(self) -> tuple[list[list[Any]], list[str]]:
         """The traces without exactly one root.
@@ -453,7 +474,7 @@ class Reader:
         project: str | Sequence[str] | None = None,
     ) -> int:
         """How many traces :meth:`traces` would list without a limit."""
-        where = Selection.of(filter, start, end, project).trace_where("r", "m")
+        where = Selection.of(filter, start, end, project).trace_where("r", "m", summary=self._summary(filter))
         rootless, extra = self._irregular_traces()
         roots, params = self._roots(where, extra)
         sql = f"SELECT (SELECT count(*) FROM ({roots}) r)"

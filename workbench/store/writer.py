@@ -63,6 +63,7 @@ import pyarrow.compute as pc
 
 from workbench.errors import DiskFullError, QueueFullError, StoreError
 from workbench.model import Span
+from workbench.store import summary
 from workbench.store.database import Database, is_invalidated
 from workbench.store.dedupe import record_pending, remove_pending_duplicates
 from workbench.store.rows import SpanBatch, to_tables
@@ -101,6 +102,8 @@ def _append(cursor: duckdb.DuckDBPyConnection, table: str, rows: pa.Table) -> No
     cursor.register("_incoming", rows)
     try:
         cursor.execute(f"INSERT INTO {table} BY NAME SELECT * FROM _incoming").fetchall()
+        if table == "spans":  # in the same transaction: see workbench.store.summary
+            summary.summarize_rows(cursor, "_incoming", rows.column_names)
     finally:
         try:
             cursor.unregister("_incoming")
@@ -199,6 +202,8 @@ class Writer:
         self._passes = 0  # de-duplication passes started
         self._failure: str | None = None  # the last write failure logged, so each is logged once
         self._checkpoint_after = 0.0  # no idle checkpoint before this time (after one failed)
+        self._summary_due = True  # whether the trace summary may disagree with the spans
+        self._summary_after = 0.0  # no trace summary rebuild before this time (after one failed)
         self.duplicates_removed = 0
         self._db_threads = int(database.fetchall("SELECT current_setting('threads')")[0][0])
         self.checkpoints = 0
@@ -362,6 +367,7 @@ class Writer:
                         cursor, generation = self._fresh(cursor, generation)
                         self._widen(cursor)
                         self._remove_duplicates(cursor)
+                        self._reconcile_summary(cursor)
                         self._checkpoint_if_due(cursor)
                     except (StoreError, duckdb.Error) as exc:  # the database is being opened again
                         logger.debug("no tidying up while the store cannot be used: %s", exc)
@@ -438,6 +444,20 @@ class Writer:
             with self._cond:
                 self.duplicates_removed += removed
             logger.info("removed %d spans that were sent twice", removed)
+
+    def _reconcile_summary(self, cursor: duckdb.DuckDBPyConnection) -> None:
+        # Appends keep the summary current; units of work may write spans with SQL of their own.
+        if not self._summary_due or time.monotonic() < self._summary_after:
+            return
+        self._summary_due = False
+        try:
+            rebuilt = summary.reconcile(cursor)
+        except duckdb.Error as exc:  # a conflicting transaction, say: a later pause tries again
+            logger.debug("rebuilding the trace summary failed: %s", exc)
+            self._summary_due, self._summary_after = True, time.monotonic() + 30.0
+            return
+        if rebuilt is not None:
+            logger.info("summarized %d traces again", rebuilt)
 
     def _checkpoint_if_due(self, cursor: duckdb.DuckDBPyConnection) -> None:
         log = self._db.log_bytes()
@@ -551,6 +571,7 @@ class Writer:
     ) -> tuple[duckdb.DuckDBPyConnection, int]:
         """Run one unit of work in a transaction of its own; its future gets the result or the error."""
         assert item.work is not None
+        self._summary_due = True
         try:
             cursor, generation = self._fresh(cursor, generation)
             with self._work_lock:
