@@ -28,6 +28,8 @@ Only this module writes the table.
 
 from __future__ import annotations
 
+import logging
+import time
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -35,7 +37,9 @@ import duckdb
 
 from workbench.store.schema import TABLES, TRACE_SUMMARY
 
-__all__ = ["NAME", "SEPARATOR", "is_current", "rebuild", "refresh", "summarize_rows", "summary_select"]
+__all__ = ["NAME", "SEPARATOR", "Reconciler", "is_current", "rebuild", "refresh", "summarize_rows", "summary_select"]
+
+logger = logging.getLogger(__name__)
 
 #: The summary table's name.
 NAME = TRACE_SUMMARY.name
@@ -147,3 +151,30 @@ def reconcile(cursor: duckdb.DuckDBPyConnection) -> int | None:
             pass
         raise
     return traces
+
+
+class Reconciler:
+    """The writer's check, in a pause, that the summary agrees with the spans (else a rebuild).
+
+    Appends keep the summary current, so the check runs only when due: at start (a file made
+    before the summary, a crash) and after a unit of work (which may write spans with SQL of
+    its own). A failed rebuild (a conflicting transaction) is tried again 30 s later.
+    """
+
+    def __init__(self) -> None:
+        self.due = True
+        self._after = 0.0
+
+    def run(self, cursor: duckdb.DuckDBPyConnection) -> None:
+        """Check, and rebuild when the summary disagrees; on a writer thread, outside a transaction."""
+        if not self.due or time.monotonic() < self._after:
+            return
+        self.due = False
+        try:
+            rebuilt = reconcile(cursor)
+        except duckdb.Error as exc:
+            logger.debug("rebuilding the trace summary failed: %s", exc)
+            self.due, self._after = True, time.monotonic() + 30.0
+            return
+        if rebuilt is not None:
+            logger.info("summarized %d traces again", rebuilt)
