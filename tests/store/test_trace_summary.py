@@ -37,6 +37,8 @@ ANSWERED = [
     "('declined' in input_value or 'declined' in output_value)",
     "model_name == 'claude' or status_code == 'ERROR'",
     "output_value is not None",
+    "'' in output_value",
+    "contains(input_value, '')",
 ]
 SPANS_ONLY = [
     "model_name == 'gpt-4o' and status_code == 'ERROR'",
@@ -47,6 +49,7 @@ SPANS_ONLY = [
     "model_name is None",
     "input_value == 'Refund please'",
     "attributes['custom.key'] == 1",
+    "'' in status_message",
 ]
 
 
@@ -72,6 +75,8 @@ def _fill(store: Store) -> None:
     b = _trace(1, model="claude", text="My card was DECLINED", error=True, user="u-2")
     c = _trace(2, model="gpt-4o", text="Une éclair, 50%_off?")
     d = _trace(3, model="gemini", text="nothing here", project="other")
+    d.append(make_span(3, trace=3, parent=0, kind=SpanKind.TOOL, name="empty", start_ms=30_500, output_value="",
+                       project="other"))
     e = _trace(4, model="claude", text="rootless", root=False)
     f = _trace(5, model="gpt-4o", text="second root")
     f.append(make_span(9, trace=5, kind=SpanKind.CHAIN, name="late root", start_ms=50_000 + 700, duration_ms=10,
@@ -80,7 +85,7 @@ def _fill(store: Store) -> None:
     store.write([a[1], b[2], c[1], e[0]])
     store.write([b[1], d[0], d[1], f[1], f[3]])
     store.write([a[2], a[0], c[2], e[1], f[2]])
-    store.write([b[0], c[0], d[2], f[0]])
+    store.write([b[0], c[0], d[2], d[3], f[0]])
 
 
 def _both(reader: Reader, expression: str) -> tuple[Any, Any]:
@@ -178,7 +183,7 @@ def test_a_span_sent_twice_is_counted_once_after_the_pause(store):
     _fill(store)
     again = _trace(0, model="gpt-4o", text="Refund please")
     store.write(again)  # a client that lost the answer sends its batch again
-    wait_for(lambda: store.fetchall("SELECT count(*) FROM spans")[0][0] == 18, timeout=60)
+    wait_for(lambda: store.fetchall("SELECT count(*) FROM spans")[0][0] == 19, timeout=60)
     assert _current(store)
     rows = store.fetchall(f"SELECT sum(span_count) FROM {NAME} WHERE trace_id = ?", [again[0].trace_id])
     assert rows[0][0] == 3
@@ -218,6 +223,6 @@ def test_a_parquet_import_is_summarized(store, tmp_path):
     store.export_parquet(out)
     with Store(tmp_path / "other.duckdb") as other:
         added = other.import_parquet(out)
-        assert added["spans"] == 18
+        assert added["spans"] == 19
         assert _current(other)
         _same(Reader(other, owns_store=False), "'declined' in output_value or model_name == 'gemini'")

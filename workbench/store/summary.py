@@ -50,6 +50,9 @@ SEPARATOR = "\x00"
 
 _SPAN_TYPES = {c.name: c.sql for c in TABLES["spans"].columns}
 
+# The distinct texts joined by NUL; null when every span's is (an empty text is a text).
+_TEXT = "CASE WHEN count({column}) > 0 THEN array_to_string(list_distinct(list(lower({column}))), chr(0)) END"
+
 # Column -> aggregate over spans (alias-free; each {name} is a span column).
 _AGGREGATES = (
     ("start_time", "min({start_time})"),
@@ -65,8 +68,9 @@ _AGGREGATES = (
     ("projects", "list_distinct(list({project}))"),
     ("user_ids", "list_distinct(list({user_id}))"),
     ("session_ids", "list_distinct(list({session_id}))"),
-    ("input_text", "string_agg(lower({input_value}), chr(0))"),
-    ("output_text", "string_agg(lower({output_value}), chr(0))"),
+    # Each distinct text once: calls of one conversation often repeat the same input.
+    ("input_text", _TEXT.format(column="{input_value}")),
+    ("output_text", _TEXT.format(column="{output_value}")),
 )
 _USED = ("trace_id", "start_time", "end_time", "parent_span_id", "status_code", "span_kind", "total_tokens",
          "model_name", "project", "user_id", "session_id", "input_value", "output_value")
