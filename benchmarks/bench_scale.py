@@ -3,6 +3,7 @@
     python benchmarks/bench_scale.py make  [--dir /tmp/wb-scale] [--spans 10000000]
     python benchmarks/bench_scale.py store [--dir /tmp/wb-scale] [--repeat 5]
     python benchmarks/bench_scale.py trace [--dir /tmp/wb-scale] [--repeat 5]
+    python benchmarks/bench_scale.py summary [--dir /tmp/wb-scale]
 
 ``make`` generates the store straight inside DuckDB (``scale_data.py``: ten-span support
 traces over 30 days, then one agent trace of 30,031 spans); 10 million spans take a minute
@@ -15,6 +16,16 @@ or two here. Keep it under /tmp, never in the repository.
 * the filtered list, each filter the page offers: model, status, text in the input;
 * latency percentiles by model over 30 days (the Latency page's chart, span level).
 
+The filtered lists are measured twice: as they read now (the trace summary, when the file
+holds one that is current) and reading every span, as before the summary (``spans path``).
+Each line gives wall time and this process's CPU time: on a machine others share, CPU time
+says more about the work done.
+
+``summary`` times rebuilding the trace summary of that store from its spans (what opening
+a file made before the summary costs, on a writer thread in a pause), in a transaction it
+rolls back, so the file is left as it was; it needs the file writable (not opened by another
+process), and a file without the table gets it (empty, then filled by the writer).
+
 ``trace`` measures, in headless chromium against a real server on that store, opening the
 agent trace (navigation until its tree and waterfall show rows) and the selected span's
 detail (a click on a row until the detail shows that span), and the same in Python (the
@@ -24,6 +35,7 @@ read and the page's rows).
 from __future__ import annotations
 
 import argparse
+import resource
 import shutil
 import statistics
 import sys
@@ -38,16 +50,23 @@ import scale_data
 from workbench.store import Store
 
 
+def _cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def timed(label: str, func: Callable[[], object], repeat: int) -> list[float]:
     """Run ``func`` once to warm up, then ``repeat`` times; print the median and the spread."""
     func()
-    times = []
+    times, cpu = [], []
     for _ in range(repeat):
-        t = time.perf_counter()
+        t, c = time.perf_counter(), _cpu()
         func()
         times.append(time.perf_counter() - t)
+        cpu.append(_cpu() - c)
     print(f"  {label:<62} {statistics.median(times) * 1000:8.0f} ms  "
-          f"(min {min(times) * 1000:.0f}, max {max(times) * 1000:.0f})", flush=True)
+          f"(min {min(times) * 1000:.0f}, max {max(times) * 1000:.0f}; cpu {statistics.median(cpu) * 1000:.0f} ms)",
+          flush=True)
     return times
 
 
@@ -71,8 +90,16 @@ def store_figures(folder: Path, repeat: int) -> None:
     from workbench.analysis.latency import latency_over_time
     from workbench.query import Reader
 
+    class SpansReader(Reader):
+        """The trace list as it read before the summary: every filter over every span."""
+
+        def _summary_current(self) -> str | None:
+            return None
+
     with Reader(Store(folder / "big.duckdb", read_only=True)) as reader:
-        print(f"store: {reader.overview()['spans']:,} spans")
+        spans_reader = SpansReader(reader.store, owns_store=False)
+        print(f"store: {reader.overview()['spans']:,} spans; trace summary "
+              f"{'current' if reader._summary_current() else 'absent or not current: the spans answer'}")
 
         def first_render(filter: str | None = None) -> None:
             # What the Traces page asks for: its first page of 50, and the count when shown.
@@ -89,12 +116,37 @@ def store_figures(folder: Path, repeat: int) -> None:
             ("text in input", "('declined' in input_value or 'declined' in output_value)"),
         ):
             timed(f"filtered by {label}: traces + count", lambda e=expression: first_render(e), repeat)
+            timed("  the same, spans path", lambda e=expression: (spans_reader.traces(e, limit=50),
+                                                                 spans_reader.count_traces(e)), repeat)
         print("Latency page")
         timed("p50/p95/p99 by model over 30 days (spans)",
               lambda: latency_over_time(reader, by="model", level="spans", start="30d"), repeat)
         timed("p50/p95/p99 by model over 30 days (LLM spans)",
               lambda: latency_over_time(reader, "span_kind == 'LLM'", by="model", level="spans", start="30d"),
               repeat)
+
+
+def summary_figures(folder: Path) -> None:
+    from workbench.store import summary
+
+    with Store(folder / "big.duckdb") as store:
+        spans = store.fetchall("SELECT count(*) FROM spans")[0][0]
+
+        def rebuild(cur: object) -> int:
+            t, c = time.perf_counter(), _cpu()
+            traces = summary.rebuild(cur)  # type: ignore[arg-type]
+            print(f"  rebuild the trace summary: {spans:,} spans, {traces:,} traces in "
+                  f"{time.perf_counter() - t:.1f} s (cpu {_cpu() - c:.1f} s)", flush=True)
+            raise _RolledBack
+
+        try:
+            store.execute_write(rebuild, timeout=None)
+        except _RolledBack:
+            pass
+
+
+class _RolledBack(Exception):
+    """Raised in the unit of work so the writer rolls the rebuild back."""
 
 
 def trace_figures(folder: Path, repeat: int) -> None:
@@ -153,7 +205,7 @@ def trace_figures(folder: Path, repeat: int) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("what", choices=("make", "store", "trace"))
+    parser.add_argument("what", choices=("make", "store", "trace", "summary"))
     parser.add_argument("--dir", default="/tmp/wb-scale")
     parser.add_argument("--spans", type=int, default=10_000_000)
     parser.add_argument("--repeat", type=int, default=5)
@@ -163,6 +215,8 @@ def main() -> None:
         make(folder, args.spans)
     elif args.what == "store":
         store_figures(folder, args.repeat)
+    elif args.what == "summary":
+        summary_figures(folder)
     else:
         trace_figures(folder, args.repeat)
 

@@ -31,7 +31,8 @@ def test_vacuum_exports_removes_and_shrinks_the_file(tmp_path, monkeypatch):
     assert lines[1].startswith("Removed 8670 spans (2890 traces): every project: traces older than 3650d; "
                                "b: traces older than 3650d and beyond the newest 30 spans; a: ")
     assert lines[2].startswith(f"Compacted {db}: ")
-    assert os.path.getsize(db) < full * 0.3
+    # 7% of the spans are left; each table keeps at least a block of its own (256 KiB).
+    assert os.path.getsize(db) < full * 0.35
     with Store(db, read_only=True) as store:
         assert dict(store.fetchall("SELECT project, count(*) FROM spans GROUP BY project")) == {"a": 600, "b": 30}
     assert any((tmp_path / "before").rglob("*.parquet"))

@@ -19,16 +19,19 @@ from typing import Any
 import pandas as pd
 import pyarrow as pa
 
-from workbench.errors import CapabilityError, FilterError, NotFoundError
+from workbench.errors import CapabilityError, FilterError, NotFoundError, WorkbenchError
 from workbench.read.costs import COST_INPUTS, with_span_cost, with_trace_costs
 from workbench.read.selection import SPAN_FIELDS, Selection, Where, an_id, page, parse_time, texts
 from workbench.read.source import CAPABILITIES
 from workbench.read.sql import NO_LIMITS, Answer, Limits, run_sql
+from workbench.read.tracefilter import summary_filter
 from workbench.store import Store
+from workbench.store.schema import TRACE_SUMMARY
 from workbench.tree import Trace
 
 __all__ = ["SPAN_FIELDS", "TRACE_COLUMNS", "Reader", "parse_time"]
 
+SUMMARY_TABLE = TRACE_SUMMARY.name
 _HEAVY = ("attributes", "resource", "events", "links", "input_messages", "output_messages")
 _MAX_ROWS = 2**63 - 1  # DuckDB's LIMIT and OFFSET are signed 64-bit
 
@@ -323,7 +326,7 @@ class Reader:
         if by_cost:
             self._order(order_by, descending, allowed)  # checks the name
         order = self._order("start_time" if by_cost else order_by, descending, allowed, "t.")
-        root_where = Selection.of(filter, start, end, project).trace_where("r", "m")
+        root_where = Selection.of(filter, start, end, project).trace_where("r", "m", summary=self._summary(filter))
         cheap_sort = order_by in ("start_time", "latency_ms", "name", "status_code", "project", "trace_id")
         paged = limit is not None and not by_cost
         if paged and cheap_sort:
@@ -373,6 +376,29 @@ class Reader:
             table = table.slice(int(offset), None if limit is None else int(limit))
         return _traces_frame(table, arrow)
 
+    def _summary(self, filter: str | Selection | None) -> str | None:
+        """The trace summary's table name when a filter is given and the summary covers every
+        span (else the spans answer)."""
+        if not (filter.filter if isinstance(filter, Selection) else filter):
+            return None
+        return self._summary_current()
+
+    def _summary_current(self) -> str | None:
+        """The trace summary's table name when it covers every span (see workbench.store.summary)."""
+        try:
+            rows = self.store.fetchall(
+                "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'main' AND table_name = ?",
+                [SUMMARY_TABLE],
+            )
+            if not rows[0][0]:
+                return None
+            spans, summarized = self.store.fetchall(
+                f"SELECT (SELECT count(*) FROM spans), (SELECT coalesce(sum(span_count), 0) FROM {SUMMARY_TABLE})"
+            )[0]
+        except WorkbenchError:  # a source that holds no summary (a lake): the spans answer
+            return None
+        return SUMMARY_TABLE if spans == summarized else None
+
     def _irregular_traces(self) -> tuple[list[list[Any]], list[str]]:
         """The traces without exactly one root.
 
@@ -387,12 +413,14 @@ class Reader:
         cached = self._irregular
         if cached is not None and cached[0] == count:
             return cached[1]
+        # The summary counts each trace's roots in a tenth of the rows.
+        source = self._summary_current()
+        odd = (f"SELECT trace_id FROM {source} GROUP BY trace_id HAVING sum(root_count) <> 1" if source else
+               "SELECT trace_id FROM spans GROUP BY trace_id "
+               "HAVING count(*) FILTER (WHERE parent_span_id IS NULL) <> 1")
         rows = self.store.fetchall(
-            """
-            WITH odd AS (
-                SELECT trace_id FROM spans GROUP BY trace_id
-                HAVING count(*) FILTER (WHERE parent_span_id IS NULL) <> 1
-            )
+            f"""
+            WITH odd AS ({odd})
             SELECT trace_id,
                    list(span_id ORDER BY start_time, span_id) FILTER (WHERE parent_span_id IS NULL),
                    (list(struct_pack(span_id, start_time, end_time, name, status_code, project)
@@ -420,7 +448,13 @@ class Reader:
         roots = f"SELECT r.*, FALSE AS root_missing FROM spans r WHERE r.parent_span_id IS NULL AND {where.sql}"
         params = list(where.params)
         if order:
-            roots += f" {order} LIMIT ?"
+            # The page's keys first, then only their rows whole: sorting whole rows of every
+            # matching root cost several times more on 10 million spans.
+            keys = (f"SELECT DISTINCT * FROM (SELECT r.trace_id, r.span_id, r.start_time FROM spans r "
+                    f"WHERE r.parent_span_id IS NULL AND {where.sql} {order} LIMIT ?)")
+            roots = (f"SELECT r.*, FALSE AS root_missing FROM spans r SEMI JOIN ({keys}) k "
+                     "ON r.trace_id = k.trace_id AND r.span_id = k.span_id AND r.start_time = k.start_time "
+                     "WHERE r.parent_span_id IS NULL")
             params.append(count + len(extra))  # the roots passed over may all come first
         if extra:
             roots = f"SELECT r.* FROM ({roots}) r WHERE r.trace_id || r.span_id NOT IN (SELECT unnest(?::VARCHAR[]))"
@@ -453,7 +487,14 @@ class Reader:
         project: str | Sequence[str] | None = None,
     ) -> int:
         """How many traces :meth:`traces` would list without a limit."""
-        where = Selection.of(filter, start, end, project).trace_where("r", "m")
+        selection = Selection.of(filter, start, end, project)
+        source = self._summary(filter)
+        translated = summary_filter(selection.filter, "ts") if source else None
+        if translated is not None and selection.time_only.everything:
+            # Every trace is listed once, under one head: the traces with a matching span.
+            sql = f"SELECT count(DISTINCT ts.trace_id) FROM {source} ts WHERE {translated.sql}"
+            return int(self.store.fetchall(sql, translated.params)[0][0])
+        where = selection.trace_where("r", "m", summary=source)
         rootless, extra = self._irregular_traces()
         roots, params = self._roots(where, extra)
         sql = f"SELECT (SELECT count(*) FROM ({roots}) r)"

@@ -18,6 +18,7 @@ import pandas as pd
 
 from workbench.errors import FilterError
 from workbench.read.filters import compile_filter
+from workbench.read.tracefilter import summary_filter
 from workbench.store.schema import TABLES
 
 __all__ = ["SPAN_FIELDS", "Selection", "Where", "parse_time"]
@@ -234,12 +235,21 @@ class Selection:
             where.add(compiled.sql, *compiled.params)
         return where
 
-    def trace_where(self, alias: str = "r", inner: str = "m") -> Where:
+    def trace_where(self, alias: str = "r", inner: str = "m", *, summary: str | None = None) -> Where:
         """Conditions on trace heads (under ``alias``): the time range and projects bound the
-        head, and the filter keeps the traces with any matching span (under ``inner``)."""
+        head, and the filter keeps the traces with any matching span (under ``inner``).
+
+        With ``summary`` (the name of a current trace summary table, see
+        :mod:`workbench.read.tracefilter`), a filter it can answer reads it instead of the spans.
+        """
         where = self.time_only.where(alias)
         if self.filter:
-            spans = Selection(self.filter).where(inner)
+            spans = Selection(self.filter).where(inner)  # checks the filter, whatever answers it
+            translated = summary_filter(self.filter, "ts") if summary else None
+            if translated is not None:
+                where.add(f"{alias}.trace_id IN (SELECT ts.trace_id FROM {summary} ts WHERE {translated.sql})",
+                          *translated.params)
+                return where
             where.add(f"{alias}.trace_id IN (SELECT {inner}.trace_id FROM spans {inner} WHERE {spans.sql})",
                       *spans.params)
         return where

@@ -22,6 +22,8 @@ import uuid
 
 import duckdb
 
+from workbench.store import summary
+
 __all__ = ["record_pending", "remove_duplicates", "remove_pending_duplicates"]
 
 _PREFIX = "dedupe:"
@@ -33,6 +35,14 @@ DELETE FROM {table} WHERE rowid IN (
         FROM {table} WHERE start_time BETWEEN $lo AND $hi
     ) WHERE n > 1
 )
+"""
+
+_SPAN_COPIES = """
+CREATE OR REPLACE TEMP TABLE _span_copies AS
+SELECT r, trace_id FROM (
+    SELECT rowid AS r, trace_id, row_number() OVER (PARTITION BY trace_id, span_id ORDER BY rowid) AS n
+    FROM spans WHERE start_time BETWEEN $lo AND $hi
+) WHERE n > 1
 """
 
 _LATER_ANNOTATIONS = """
@@ -61,8 +71,14 @@ def record_pending(cursor: duckdb.DuckDBPyConnection, lo: dt.datetime, hi: dt.da
 
 def _delete_later_copies(cursor: duckdb.DuckDBPyConnection, lo: dt.datetime, hi: dt.datetime) -> int:
     params = {"lo": lo, "hi": hi}
-    removed = cursor.execute(_LATER_COPIES.format(table="spans", key="trace_id, span_id"), params).fetchall()
-    spans = int(removed[0][0]) if removed else 0
+    cursor.execute(_SPAN_COPIES, params).fetchall()
+    try:
+        removed = cursor.execute("DELETE FROM spans WHERE rowid IN (SELECT r FROM _span_copies)").fetchall()
+        spans = int(removed[0][0]) if removed else 0
+        if spans:  # their traces' summary counted the copies
+            summary.refresh(cursor, "SELECT trace_id FROM _span_copies")
+    finally:
+        cursor.execute("DROP TABLE IF EXISTS _span_copies").fetchall()
     if spans:
         for table in ("documents", "embeddings"):
             cursor.execute(_LATER_COPIES.format(table=table, key="trace_id, span_id, position"), params)

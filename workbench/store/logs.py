@@ -36,6 +36,7 @@ import pyarrow.compute as pc
 from workbench.errors import DiskFullError, QueueFullError, StoreError
 from workbench.model import Event, Link, LogRecord, Span, StatusCode
 from workbench.semconv.logs import as_event, with_events
+from workbench.store import summary
 from workbench.store.database import Database
 from workbench.store.rows import messages_json, to_json
 from workbench.store.schema import LOG_RECORDS
@@ -370,6 +371,7 @@ def _merge(cur: duckdb.DuckDBPyConnection, keys: pa.Table, updates: pa.Table, an
     try:
         if any_updates:
             cur.execute(_UPDATE)
+            summary.refresh(cur, "SELECT trace_id FROM _updates")
         cur.execute(_MARK, {"since": since})
     finally:
         for name in ("_updates", "_keys"):

@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
+from workbench.store import summary
+
 if TYPE_CHECKING:
     from workbench.store.store import Store
 
@@ -149,6 +151,7 @@ def forget_published(store: Store, before: dt.datetime) -> int:
                         f"DELETE FROM {table} t WHERE EXISTS (SELECT 1 FROM lake_forget f "
                         "WHERE f.trace_id = t.trace_id AND f.span_id = t.span_id)"
                     ).fetchall()
+                summary.refresh(cur, "SELECT trace_id FROM lake_forget")
             cur.execute(
                 "DELETE FROM annotations a WHERE a.created_at < ? AND EXISTS (SELECT 1 FROM lake_outbox o "
                 "WHERE o.tbl = 'annotations' AND o.done AND o.key = a.annotation_id)",

@@ -21,6 +21,7 @@ from pathlib import Path
 import duckdb
 
 from workbench.errors import ImportFormatError, StoreError
+from workbench.store import summary
 from workbench.store.database import Database
 from workbench.store.schema import TABLES, Table
 
@@ -193,6 +194,8 @@ def import_parquet(
                 f"FROM {_reader(source)}) n WHERE NOT EXISTS (SELECT 1 FROM {name} t WHERE {join})"
             ).fetchall()
             added[name] = cur.execute(f"SELECT count(*) FROM {name}").fetchall()[0][0] - before
+            if name == "spans" and added[name]:
+                summary.refresh(cur, f"SELECT trace_id FROM {_reader(source)}")
     except duckdb.Error as exc:
         raise ImportFormatError(
             f"Cannot import {path}: {_first_line(exc)}; give a folder written by `workbench export` "

@@ -37,6 +37,7 @@ import duckdb
 
 from workbench import config
 from workbench.errors import ConfigError, WorkbenchError
+from workbench.store import summary
 
 __all__ = ["Limits", "Removed", "Retention", "Sweeper", "apply", "compact", "load_retention", "parse_age"]
 
@@ -225,7 +226,7 @@ def apply(store: Any, retention: Retention, *, now: dt.datetime | None = None, t
                    WHERE trace_id IN (SELECT trace_id FROM _doomed) GROUP BY project""").fetchall()
             present = {name for (name,) in cur.execute(
                 "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main'").fetchall()}
-            for table in (*_WITH_TRACES, "spans"):
+            for table in (*_WITH_TRACES, summary.NAME, "spans"):
                 if table in present:
                     cur.execute(f"DELETE FROM {table} WHERE trace_id IN (SELECT trace_id FROM _doomed)").fetchall()
         finally:

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import pyarrow as pa
 
-__all__ = ["OWN_TABLES", "SCHEMA_VERSION", "TABLES", "Column", "Table", "ddl", "markdown"]
+__all__ = ["OWN_TABLES", "SCHEMA_VERSION", "TABLES", "TRACE_SUMMARY", "Column", "Table", "ddl", "markdown"]
 
 SCHEMA_VERSION = 1
 
@@ -383,7 +383,6 @@ PROMPTS = Table(
 )
 TABLES[PROMPTS.name] = PROMPTS
 
-#: The store's own tables: created like the others, never exported.
 LAKE_OUTBOX = Table(
     "lake_outbox",
     "What `workbench serve --lake` has published to its Parquet lake, or is publishing: one row per "
@@ -397,7 +396,38 @@ LAKE_OUTBOX = Table(
     added_later=True,
 )
 
-OWN_TABLES: dict[str, Table] = {t.name: t for t in (WORKBENCH_META, DRIFT_CACHE, LAKE_OUTBOX)}
+TRACE_SUMMARY = Table(
+    "trace_summary",
+    "What the trace list filters on, per trace, so that a filter reads one row per trace instead "
+    "of every span (see `workbench.store.summary`). The writer appends one row per trace and "
+    "write transaction, in the transaction that writes the spans, so a trace whose spans arrived "
+    "in several batches has several rows: totals add up over them, lists and texts join. Rebuilt "
+    "from `spans` when it disagrees with them (a file made before it, spans written by SQL).",
+    (
+        _c("trace_id", "VARCHAR", "The trace."),
+        _c("start_time", "TIMESTAMPTZ", "Earliest start of these spans."),
+        _c("end_time", "TIMESTAMPTZ", "Latest end of these spans."),
+        _c("span_count", "BIGINT", "Spans."),
+        _c("root_count", "BIGINT", "Spans without a parent."),
+        _c("error_count", "BIGINT", "Spans with status ERROR."),
+        _c("llm_count", "BIGINT", "LLM spans."),
+        _c("total_tokens", "BIGINT", "Total tokens of the LLM spans; null without any."),
+        _c("models", "VARCHAR[]", "Distinct model names."),
+        _c("statuses", "VARCHAR[]", "Distinct status codes."),
+        _c("kinds", "VARCHAR[]", "Distinct span kinds."),
+        _c("projects", "VARCHAR[]", "Distinct projects."),
+        _c("user_ids", "VARCHAR[]", "Distinct user ids."),
+        _c("session_ids", "VARCHAR[]", "Distinct session ids."),
+        _c("input_text", "VARCHAR", "Every span's input_value, lower-cased, joined by NUL characters."),
+        _c("output_text", "VARCHAR", "Every span's output_value, lower-cased, joined by NUL characters."),
+    ),
+    added_later=True,
+)
+
+#: The store's own tables: created like the others, never exported.
+OWN_TABLES: dict[str, Table] = {
+    t.name: t for t in (WORKBENCH_META, DRIFT_CACHE, LAKE_OUTBOX, TRACE_SUMMARY)
+}
 
 
 def ddl() -> list[str]:

@@ -54,7 +54,6 @@ import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
-from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import duckdb
@@ -63,89 +62,20 @@ import pyarrow.compute as pc
 
 from workbench.errors import DiskFullError, QueueFullError, StoreError
 from workbench.model import Span
+from workbench.store import summary
 from workbench.store.database import Database, is_invalidated
 from workbench.store.dedupe import record_pending, remove_pending_duplicates
+from workbench.store.queued import Append, Work, _append, _Item
 from workbench.store.rows import SpanBatch, to_tables
-from workbench.store.salvage import Written, insert_what_can_be, is_data_error
+from workbench.store.salvage import insert_what_can_be, is_data_error
 
 __all__ = ["Append", "Work", "Writer"]
 
 logger = logging.getLogger(__name__)
 
-_RECORD_AHEAD = dt.timedelta(seconds=60)  # how far past a batch's spans a recorded range reaches
-
 T = TypeVar("T")
 
-#: A unit of work: called with a writer thread's cursor inside an open transaction; what it
-#: returns is the future's result. It must not begin, commit or roll back itself.
-Work = Callable[[duckdb.DuckDBPyConnection], T]
-
-
-@dataclass(frozen=True)
-class Append:
-    """A unit of work that appends ready Arrow rows to a table.
-
-    The writer folds appends into the group commit with spans (appends never conflict); called
-    alone, it inserts the rows on the cursor it is given.
-    """
-
-    table: str
-    rows: pa.Table
-
-    def __call__(self, cursor: duckdb.DuckDBPyConnection) -> int:
-        _append(cursor, self.table, self.rows)
-        return self.rows.num_rows
-
-
-def _append(cursor: duckdb.DuckDBPyConnection, table: str, rows: pa.Table) -> None:
-    cursor.register("_incoming", rows)
-    try:
-        cursor.execute(f"INSERT INTO {table} BY NAME SELECT * FROM _incoming").fetchall()
-    finally:
-        try:
-            cursor.unregister("_incoming")
-        except duckdb.Error:  # refused in an aborted transaction: the insert's error is the one to raise
-            pass
-
-
-class _Item:
-    """Something waiting to be written: spans, a ready span batch, rows to append, or a unit of work."""
-
-    __slots__ = ("batch", "error", "future", "rejected", "rows", "size", "spans", "table", "work")
-
-    def __init__(
-        self,
-        future: Future[Any],
-        *,
-        spans: Sequence[Span] = (),
-        batch: SpanBatch | None = None,
-        table: str | None = None,
-        rows: pa.Table | None = None,
-        work: Work[Any] | None = None,
-    ) -> None:
-        self.spans = spans
-        self.batch = batch
-        self.table = table
-        self.rows = rows
-        self.work = work
-        self.future = future
-        if batch is not None:
-            self.size = batch.num_spans
-        elif rows is not None:
-            self.size = rows.num_rows
-        elif work is not None:
-            self.size = 1  # counts as one row against the queue's limit
-        else:
-            self.size = len(spans)
-        self.rejected = 0  # spans that could not be stored (see workbench.store.salvage)
-        self.error = ""
-
-    def reject(self, reasons: Sequence[str]) -> None:
-        self.rejected += len(reasons)
-        self.error = self.error or (reasons[0] if reasons else "")
-
-    def result(self) -> Written:
-        return Written(self.size - self.rejected, self.rejected, self.error)
+_RECORD_AHEAD = dt.timedelta(seconds=60)  # how far past a batch's spans a recorded range reaches
 
 
 class Writer:
@@ -199,6 +129,7 @@ class Writer:
         self._passes = 0  # de-duplication passes started
         self._failure: str | None = None  # the last write failure logged, so each is logged once
         self._checkpoint_after = 0.0  # no idle checkpoint before this time (after one failed)
+        self._summary = summary.Reconciler()  # rebuilds the trace summary in a pause, when due
         self.duplicates_removed = 0
         self._db_threads = int(database.fetchall("SELECT current_setting('threads')")[0][0])
         self.checkpoints = 0
@@ -362,6 +293,7 @@ class Writer:
                         cursor, generation = self._fresh(cursor, generation)
                         self._widen(cursor)
                         self._remove_duplicates(cursor)
+                        self._summary.run(cursor)
                         self._checkpoint_if_due(cursor)
                     except (StoreError, duckdb.Error) as exc:  # the database is being opened again
                         logger.debug("no tidying up while the store cannot be used: %s", exc)
@@ -551,6 +483,7 @@ class Writer:
     ) -> tuple[duckdb.DuckDBPyConnection, int]:
         """Run one unit of work in a transaction of its own; its future gets the result or the error."""
         assert item.work is not None
+        self._summary.due = True  # the work may write spans with SQL of its own
         try:
             cursor, generation = self._fresh(cursor, generation)
             with self._work_lock:
