@@ -185,8 +185,6 @@ def test_the_schema_page_is_current():
     assert (ROOT / "docs" / "schema.md").read_text() == markdown() + "\n", "regenerate docs/schema.md"
 
 
-
-
 def test_every_package_is_listed_for_installation():
     try:
         import tomllib
