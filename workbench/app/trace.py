@@ -296,7 +296,8 @@ class TraceView(PageView):
         self._body.visible = True
         self._select()
         # Costs price every call of the trace, then the text for an LLM reads the spans again:
-        # shown a moment after the tree, never holding it up, one after the other.
+        # shown a moment after the tree, one after the other, and only once the browser has
+        # drawn the page (work on other threads would slow the server sending it).
         reader = self.reader
 
         def costs_then_markdown(costs: TraceCosts | None) -> None:
@@ -304,7 +305,8 @@ class TraceView(PageView):
             self.in_background(lambda: _markdown(reader, outline), lambda text: self._show_markdown(outline, text),
                                key="markdown")
 
-        self.in_background(lambda: trace_costs(reader, outline), costs_then_markdown, key="costs")
+        pn.state.onload(lambda: self.in_background(lambda: trace_costs(reader, outline), costs_then_markdown,
+                                                   key="costs"))
 
     def _show_markdown(self, outline: Outline, text: str) -> None:
         if outline is self.outline:  # else another trace was opened meanwhile
