@@ -14,7 +14,7 @@ Pure Python, NumPy and Arrow: tested without a browser or a store.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -22,7 +22,6 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from workbench.read.outline import OUTLINE_COLUMNS, SEARCH_CHARS
-from workbench.tree import Trace
 
 __all__ = ["Outline"]
 
@@ -79,18 +78,18 @@ class Outline:
     def __init__(self, trace_id: str, table: pa.Table) -> None:
         self.trace_id = trace_id
         ids = table.column("span_id").to_pylist()
-        index = {span_id: i for i, span_id in enumerate(ids)}
+        index = dict(zip(ids, range(len(ids))))
         if len(index) < len(ids):  # a span stored twice: its last copy counts, as in Trace
             table = table.take(sorted(index.values()))
             ids = table.column("span_id").to_pylist()
-            index = {span_id: i for i, span_id in enumerate(ids)}
+            index = dict(zip(ids, range(len(ids))))
         self.table = table
         self.ids: list[str] = ids
         self.index: dict[str, int] = index
         n = len(ids)
-        get = index.get
-        parent = np.array([-1 if p is None else get(p, -1) for p in table.column("parent_span_id").to_pylist()],
-                          dtype=np.int64)
+        # Each parent's position, looked up in C (a span whose parent is not here is a root).
+        found = pc.index_in(table.column("parent_span_id"), value_set=table.column("span_id").combine_chunks())
+        parent = np.asarray(found.fill_null(-1).to_numpy(zero_copy_only=False), dtype=np.int64)
         if n:
             parent[parent == np.arange(n)] = -1
         self.start = table.column("start_us").to_numpy().astype(np.int64)
@@ -101,7 +100,8 @@ class Outline:
         self._children(parent)
         self._walk()
         self._mark_critical_path()
-        errors = np.array([s == "ERROR" for s in self.status], dtype=np.float64)
+        errors = np.asarray(pc.fill_null(pc.equal(table.column("status_code"), "ERROR"), False)
+                            .to_numpy(zero_copy_only=False), dtype=np.float64)
         total, total_known = _ints(table.column("total_tokens"))
         prompt, prompt_known = _ints(table.column("prompt_tokens"))
         completion, completion_known = _ints(table.column("completion_tokens"))
@@ -153,36 +153,49 @@ class Outline:
         """The children of span ``i`` (a position), in start order."""
         return self._kids[self._ptr[i]:self._ptr[i + 1]].tolist()
 
+    def _kids_of(self, nodes: np.ndarray) -> np.ndarray:
+        """The children of all ``nodes`` at once (each one's in start order)."""
+        counts = self.child_count[nodes]
+        total = int(counts.sum())
+        if not total:
+            return np.zeros(0, dtype=np.int64)
+        shift = self._ptr[nodes] - (np.cumsum(counts) - counts)
+        return self._kids[np.arange(total) + np.repeat(shift, counts)]
+
     def _walk(self) -> None:
-        """The display order (depth first, by start) and each span's depth; cuts any circle."""
-        n = len(self.ids)
-        kids, ptr = self._kids.tolist(), self._ptr.tolist()
-        depth = [-1] * n
-        order: list[int] = []
+        """Each span's depth, level by level from the roots; cuts any circle of parents."""
+        depth = np.full(len(self.ids), -1, dtype=np.int64)
+        frontier = np.array(self.roots, dtype=np.int64)
+        while True:
+            level = 0
+            while frontier.size:
+                depth[frontier] = level
+                frontier = self._kids_of(frontier)
+                frontier = frontier[depth[frontier] < 0]
+                level += 1
+            unreached = np.flatnonzero(depth < 0)
+            if not unreached.size:
+                break
+            cut = int(unreached[0])  # parents in a circle: cut at the earliest span, a root now
+            self.parent[cut] = -1
+            self._children(self.parent)
+            frontier = np.array([cut], dtype=np.int64)
+        self.depth = depth
+        self._order: list[int] | None = None
 
-        def visit(root: int) -> None:
-            stack = [(root, 0)]
-            while stack:
-                node, d = stack.pop()
-                depth[node] = d
-                order.append(node)
-                stack.extend((k, d + 1) for k in reversed(kids[ptr[node]:ptr[node + 1]]) if depth[k] < 0)
-
-        for root in self.roots:
-            visit(root)
-        if len(order) < n:  # parents in a circle: each cut at its earliest span
-            for i in range(n):
-                if depth[i] < 0:
-                    self.parent[i] = -1
-                    visit(i)
-            self._children(self.parent)  # roots in start order again
-            order = []
-            depth = [-1] * n
+    @property
+    def order(self) -> list[int]:
+        """Every span (by position) in display order: depth first, children by start."""
+        if self._order is None:
             kids, ptr = self._kids.tolist(), self._ptr.tolist()
-            for root in self.roots:
-                visit(root)
-        self.order: list[int] = order
-        self.depth = np.array(depth, dtype=np.int64)
+            order: list[int] = []
+            stack = list(reversed(self.roots))
+            while stack:
+                node = stack.pop()
+                order.append(node)
+                stack.extend(reversed(kids[ptr[node]:ptr[node + 1]]))
+            self._order = order
+        return self._order
 
     def subtree_sums(self, values: np.ndarray) -> np.ndarray:
         """Each span's ``values`` (rows by position, any columns) summed over its subtree."""
@@ -325,13 +338,62 @@ class Outline:
             })
         return out
 
-    def to_trace(self) -> Trace:
-        """The same spans as a :class:`workbench.tree.Trace` (for its Markdown): slower, so
-        made off the page's thread."""
-        table = self.table
-        names = table.column_names
-        spans = [dict(zip(names, values, strict=True)) for values in zip(*(c.to_pylist() for c in table.columns))]
-        for span in spans:
-            span["start_time"], span["end_time"] = _utc(span["start_us"]), _utc(span["end_us"])
-            span["input_value"], span["output_value"] = span.pop("input_start"), span.pop("output_start")
-        return Trace(self.trace_id, spans)
+    def to_markdown(self, costs: Any = None) -> str:
+        """The trace as Markdown for an LLM (:func:`workbench.tracetext.trace_markdown`) from the
+        outline's columns: inputs and outputs as far as it holds them.
+
+        Args:
+            costs: A :class:`workbench.app.trace_costs.TraceCosts`, for each call's cost.
+        """
+        from workbench.tracetext import trace_markdown
+
+        return trace_markdown(_MarkdownTrace(self, costs))
+
+
+class _MarkdownNode:
+    """A span as :func:`workbench.tracetext.trace_markdown` reads it; its self time and
+    children only when its line is written (a huge trace's text shows its first spans)."""
+
+    __slots__ = ("_i", "_outline", "depth", "span")
+
+    def __init__(self, outline: Outline, i: int, span: dict[str, Any]) -> None:
+        self._outline, self._i, self.span = outline, i, span
+        self.depth = int(outline.depth[i])
+
+    @property
+    def children(self) -> list[int]:
+        return self._outline.children(self._i)
+
+    @property
+    def self_time_ms(self) -> float:
+        return self._outline.self_time_ms(self._i)
+
+    @property
+    def duration_ms(self) -> float:
+        return float(self._outline.end[self._i] - self._outline.start[self._i]) / 1000
+
+
+class _MarkdownTrace:
+    """An outline as :func:`workbench.tracetext.trace_markdown` reads a trace."""
+
+    _KEYS = ("span_id", "name", "span_kind", "status_code", "status_message", "model_name", "tool_name",
+             "prompt_tokens", "completion_tokens", "project")
+
+    def __init__(self, outline: Outline, costs: Any = None) -> None:
+        self.outline = outline
+        self.costs = costs
+        self.trace_id = outline.trace_id
+        self.duration_ms = outline.duration_ms
+
+    def __iter__(self) -> Iterator[_MarkdownNode]:
+        outline = self.outline
+        order = outline.order
+        table = outline.table.select([*self._KEYS, "input_start", "output_start"]).take(pa.array(order, pa.int64()))
+        keys = (*self._KEYS, "input_value", "output_value")
+        for k, (i, values) in enumerate(zip(order, zip(*(c.to_pylist() for c in table.columns)), strict=True)):
+            span = dict(zip(keys, values, strict=True))
+            if k == 0:
+                span["start_time"] = _utc(int(outline.start[i]))
+            if self.costs is not None:
+                span["cost"] = self.costs.own(i)
+            yield _MarkdownNode(outline, i, span)

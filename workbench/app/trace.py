@@ -302,8 +302,8 @@ class TraceView(PageView):
 
         def costs_then_markdown(costs: TraceCosts | None) -> None:
             self._show_costs(outline, costs)
-            self.in_background(lambda: _markdown(reader, outline), lambda text: self._show_markdown(outline, text),
-                               key="markdown")
+            self.in_background(lambda: _markdown(reader, outline, costs),
+                               lambda text: self._show_markdown(outline, text), key="markdown")
 
         pn.state.onload(lambda: self.in_background(lambda: trace_costs(reader, outline), costs_then_markdown,
                                                    key="costs"))
@@ -429,7 +429,7 @@ def read_outline(reader: Any, trace_id: str) -> Outline:
 MARKDOWN_FULL_READ = 5_000
 
 
-def _markdown(reader: Any, outline: Outline) -> str:
+def _markdown(reader: Any, outline: Outline, costs: TraceCosts | None = None) -> str:
     """The trace as Markdown: from every column of its spans when it is not huge, else from the
     outline's columns (reading every column of a huge trace would take seconds, and the text's
     budget shows only its start)."""
@@ -438,7 +438,7 @@ def _markdown(reader: Any, outline: Outline) -> str:
             return str(reader.trace(outline.trace_id).to_markdown())
         except WorkbenchError:
             pass  # gone meanwhile: the outline's columns still tell most of it
-    return outline.to_trace().to_markdown()
+    return outline.to_markdown(costs)
 
 
 def _utc(us: int) -> dt.datetime:

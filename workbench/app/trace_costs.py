@@ -46,6 +46,10 @@ class TraceCosts:
         self._own = own
         self._sub = outline.subtree_sums(own)
 
+    def own(self, i: int) -> float | None:
+        """Span ``i``'s own cost; None when it is no call or its cost is unknown."""
+        return float(self._own[i, 0]) if self._own[i, 1] else None
+
     def of(self, i: int) -> tuple[float | None, float | None]:
         """Span ``i``'s (cost, subtree cost); (None, None) for a span with nothing to say: no
         call of its own and its subtree's calls all free and priced, or no calls at all."""
