@@ -34,9 +34,11 @@ _SCHEMA = pa.schema([
 ])
 assert tuple(_SCHEMA.names) == OUTLINE_COLUMNS
 
-# What a search matches, in this order (as the rows' ``text`` shows it).
+# What a search matches, in this order; the browser has the first three of each row already,
+# so a row's ``text`` holds the others.
 _TEXT_COLUMNS = ("name", "span_kind", "span_id", "model_name", "tool_name", "status_message", "input_start",
                  "output_start")
+_ROW_TEXT = _TEXT_COLUMNS[3:]
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
 
 
@@ -111,7 +113,7 @@ class Outline:
         sums = self.subtree_sums(np.column_stack([errors, self.tokens, self.tokens_known]))
         self.errors_below = sums[:, 0] - errors
         self.sub_tokens, self.sub_tokens_known = sums[:, 1], sums[:, 2] > 0
-        self._text: pa.ChunkedArray | None = None
+        self._text: list[str] | None = None
 
     @classmethod
     def from_spans(cls, trace_id: str, spans: Iterable[Mapping[str, Any]]) -> Outline:
@@ -281,22 +283,26 @@ class Outline:
 
     # Rows ---------------------------------------------------------------------------------
 
-    def texts(self) -> pa.ChunkedArray:
+    def texts(self) -> list[str]:
         """What a search matches of each span, lower case: name, kind, id, model, tool, status
         message, and the start of its input and output."""
         if self._text is None:
-            columns = [pc.if_else(pc.equal(self.table.column(c), ""), pa.scalar(None, pa.string()),
-                                  self.table.column(c)) for c in _TEXT_COLUMNS]
-            self._text = pc.utf8_lower(pc.binary_join_element_wise(*columns, " ", null_handling="skip"))
+            self._text = self._joined(_TEXT_COLUMNS)
         return self._text
+
+    def _joined(self, names: Sequence[str], positions: pa.Array | None = None) -> list[str]:
+        table = self.table.select(list(names))
+        if positions is not None:
+            table = table.take(positions)
+        return [" ".join(str(v) for v in values if v is not None and v != "").lower()
+                for values in zip(*(c.to_pylist() for c in table.columns))]
 
     def matching(self, text: str) -> list[int]:
         """The spans whose search text holds ``text``, in any case."""
         needle = text.strip().lower()
         if not needle:
             return []
-        hits = pc.match_substring(self.texts(), needle)
-        return np.flatnonzero(hits.fill_null(False).to_numpy(zero_copy_only=False)).tolist()
+        return [i for i, hay in enumerate(self.texts()) if needle in hay]
 
     def rows(self, positions: Sequence[int], costs: Any = None) -> list[dict[str, Any]]:
         """The :class:`workbench.app.js_components.Waterfall` rows of these spans, in the order given.
@@ -311,7 +317,7 @@ class Outline:
         take = pa.array(positions, pa.int64())
         picked = self.table.select(["span_id", "name", "span_kind"]).take(take)
         names, kinds = picked.column("name").to_pylist(), picked.column("span_kind").to_pylist()
-        texts = self.texts().take(take).to_pylist()
+        texts = self._joined(_ROW_TEXT, take)
         t0 = int(self.start.min())
         out = []
         for k, i in enumerate(positions):
@@ -334,7 +340,7 @@ class Outline:
                 "sub_tokens": int(self.sub_tokens[i]) if self.sub_tokens_known[i] else None,
                 "cost": own,
                 "sub_cost": sub,
-                "text": texts[k] or "",
+                "text": texts[k] or "",  # what a search matches besides the name, kind and id
             })
         return out
 
