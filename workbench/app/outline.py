@@ -22,6 +22,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from workbench.read.outline import OUTLINE_COLUMNS, SEARCH_CHARS
+from workbench.tree import markdown
 
 __all__ = ["Outline"]
 
@@ -345,15 +346,13 @@ class Outline:
         return out
 
     def to_markdown(self, costs: Any = None) -> str:
-        """The trace as Markdown for an LLM (:func:`workbench.tracetext.trace_markdown`) from the
+        """The trace as Markdown for an LLM (:func:`workbench.tree.markdown`) from the
         outline's columns: inputs and outputs as far as it holds them.
 
         Args:
             costs: A :class:`workbench.app.trace_costs.TraceCosts`, for each call's cost.
         """
-        from workbench.tracetext import trace_markdown
-
-        return trace_markdown(_MarkdownTrace(self, costs))
+        return markdown(_MarkdownTrace(self, costs))
 
 
 class _MarkdownNode:
