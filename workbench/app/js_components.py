@@ -572,7 +572,22 @@ class Waterfall(JSComponent):
         painted = [first, last];
         let html = "";
         for (let k = first; k < last; k++) html += rowHtml(rows[shown[k]], k * ROW);
-        body.innerHTML = html;
+        const made = document.createElement("div");
+        made.innerHTML = html;
+        const fresh = [...made.children], old = [...body.children];
+        if (old.length === fresh.length && old.every((el, i) => el.dataset.id === fresh[i].dataset.id)) {
+          // The same rows (costs came, a search ran): changed in place, so a click whose press
+          // and release straddle the update still lands on its row.
+          old.forEach((el, i) => {
+            const n = fresh[i];
+            el.className = n.className;
+            el.title = n.title;
+            el.style.cssText = n.style.cssText;
+            el.innerHTML = n.innerHTML;
+          });
+        } else {
+          body.replaceChildren(...fresh);
+        }
         rowEls = new Map();
         for (const el of body.children) rowEls.set(el.dataset.id, el);
       }
