@@ -91,3 +91,29 @@ def test_the_text_for_an_llm_from_the_outline_is_the_trees(reader):
 def test_an_unknown_trace_is_not_found(reader):
     with pytest.raises(NotFoundError):
         read_outline(reader, "cd" * 16)
+
+
+def test_the_trace_page_over_a_servers_reader_outlines_from_its_tree(loaded_store, dataset):
+    # A reader that runs no SQL (a running server's) gives the same rows, read as a tree.
+    import panel as pn
+
+    from workbench.app import TraceView
+    from workbench.query import Reader
+    from workbench.remote import RemoteReader
+    from workbench.server import Server
+
+    server = Server(loaded_store, host="127.0.0.1", port=0, app=False, decode_workers=0).start()
+    try:
+        remote = RemoteReader(server.url)
+        view = TraceView(remote, trace_id=dataset.llm_trace)
+        pn.panel(view).get_root()
+        local = TraceView(Reader(loaded_store, owns_store=False), trace_id=dataset.llm_trace)
+        pn.panel(local).get_root()
+        keys = ("id", "parent", "depth", "name", "kind", "status", "children", "sub_errors", "tokens", "text")
+        assert [[r[k] for k in keys] for r in view._waterfall.rows] == [
+            [r[k] for k in keys] for r in local._waterfall.rows]
+        answer = next(r for r in view._waterfall.rows if r["name"] == "answer")
+        view._waterfall.selected = answer["id"]  # as a click in the browser does
+        assert "You are Acme Cloud" in view._detail.html
+    finally:
+        server.stop()
