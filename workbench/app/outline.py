@@ -22,7 +22,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from workbench.read.outline import OUTLINE_COLUMNS, SEARCH_CHARS
-from workbench.tree import markdown
+from workbench.tree import Trace, markdown
 
 __all__ = ["Outline"]
 
@@ -356,6 +356,17 @@ class Outline:
                 "text": texts[k] or "",  # what a search matches besides the name, kind and id
             })
         return out
+
+    def to_trace(self) -> Trace:
+        """The same spans as a :class:`workbench.tree.Trace` of dicts (slower: for code that
+        wants the tree of nodes)."""
+        table = self.table
+        names = table.column_names
+        spans = [dict(zip(names, values, strict=True)) for values in zip(*(c.to_pylist() for c in table.columns))]
+        for span in spans:
+            span["start_time"], span["end_time"] = _utc(span["start_us"]), _utc(span["end_us"])
+            span["input_value"], span["output_value"] = span.pop("input_start"), span.pop("output_start")
+        return Trace(self.trace_id, spans)
 
     def to_markdown(self, costs: Any = None) -> str:
         """The trace as Markdown for an LLM (:func:`workbench.tree.markdown`) from the

@@ -219,6 +219,19 @@ class TraceView(PageView):
         self._folds: Folds | None = None
         self._costs: TraceCosts | None = None
 
+    @property
+    def trace(self) -> Trace | None:
+        """The trace shown as a :class:`workbench.tree.Trace` (made from its outline when first
+        asked for), or None."""
+        outline = self.outline
+        if outline is None:
+            return None
+        cached = self.__dict__.get("_trace")
+        if cached is None or cached[0] is not outline:
+            cached = (outline, outline.to_trace())
+            self.__dict__["_trace"] = cached
+        return cached[1]
+
     def _build(self) -> Any:
         self._id_input = pn.widgets.TextInput.from_param(self.param.trace_id, name="", placeholder="go to a trace id",
                                                          width=250, margin=(8, 12), stylesheets=[_ID_CSS])
