@@ -138,19 +138,28 @@ def _details(span: Any) -> list[tuple[str, str]]:
     return lines + outputs
 
 
-def _header(trace: Any) -> list[str]:
-    nodes = list(trace)
+def _header(trace: Any, nodes: list[Any]) -> list[str]:
     root = nodes[0].span if nodes else {}
-    errors = sum(1 for n in nodes if n.span.get("status_code") == "ERROR")
-    models = sorted({str(n.span["model_name"]) for n in nodes if n.span.get("model_name")})
-    prompt = sum(_int(n.span.get("prompt_tokens")) or 0 for n in nodes if n.span.get("span_kind") == "LLM")
-    completion = sum(_int(n.span.get("completion_tokens")) or 0 for n in nodes if n.span.get("span_kind") == "LLM")
-    costs = [n.span.get("cost") for n in nodes if _money(n.span.get("cost"))]
+    errors, prompt, completion = 0, 0, 0
+    models: set[str] = set()
+    costs = []
+    for node in nodes:  # one pass: a trace may hold tens of thousands of spans
+        span = node.span
+        if span.get("status_code") == "ERROR":
+            errors += 1
+        if span.get("model_name"):
+            models.add(str(span["model_name"]))
+        if span.get("span_kind") == "LLM":
+            prompt += _int(span.get("prompt_tokens")) or 0
+            completion += _int(span.get("completion_tokens")) or 0
+        cost = span.get("cost")
+        if cost is not None and _money(cost):
+            costs.append(cost)
     facts = [f"started {_when(root.get('start_time'))}" if root else "no spans"]
     if root.get("project"):
         facts.append(f"project {root['project']}")
     if models:
-        facts.append("models " + ", ".join(models))
+        facts.append("models " + ", ".join(sorted(models)))
     if prompt or completion:
         facts.append(f"{prompt}→{completion} LLM tokens")
     if costs:
@@ -192,11 +201,23 @@ def trace_markdown(trace: Any, max_chars: int = DEFAULT_MAX_CHARS, text_chars: i
     if max_chars < 500:
         raise ValueError(f"max_chars={max_chars} is too small for a trace; give 500 or more.")
     nodes = list(trace)
-    rows = [("  " * n.depth, f"{'  ' * n.depth}- {_span_line(n)}", _details(n.span)) for n in nodes]
-    head = _header(trace)
+    head = _header(trace, nodes)
     room = max_chars - 300  # the note on texts and the closing line
-    fixed = sum(len(line) + 1 for line in head) + 20 + sum(len(line) + 1 for _, line, _ in rows)
-    limit = _limit(rows, fixed, room, max(0, int(text_chars)))
+    fixed = sum(len(line) + 1 for line in head) + 20
+    drawn: list[tuple[str, str, Any]] = []
+    for node in nodes:
+        indent = "  " * node.depth
+        line = f"{indent}- {_span_line(node)}"
+        drawn.append((indent, line, node))
+        fixed += len(line) + 1
+        if fixed > max_chars:  # the lines alone pass the budget: no text shows, the rest are counted
+            break
+    if fixed > room:
+        rows: list[tuple[str, str, list[tuple[str, str]]]] = [(indent, line, []) for indent, line, _ in drawn]
+        limit = 0
+    else:
+        rows = [(indent, line, _details(node.span)) for indent, line, node in drawn]
+        limit = _limit(rows, fixed, room, max(0, int(text_chars)))
     if limit:
         head.append(f"- Inputs and outputs are cut to {limit} characters each; `→` reads prompt→completion tokens.")
     else:
@@ -208,7 +229,7 @@ def trace_markdown(trace: Any, max_chars: int = DEFAULT_MAX_CHARS, text_chars: i
         block = [line, *(f"{indent}  - {label}{_shorten(text, limit)}" for label, text in details)] if limit else [line]
         cost = sum(len(b) + 1 for b in block)
         if size + cost > max_chars - 200:  # room for the closing note
-            missing = len(rows) - shown
+            missing = len(nodes) - shown
             break
         lines += block
         size += cost

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["Node", "Trace", "traces_of"]
+__all__ = ["Node", "Trace", "markdown", "traces_of"]
 
 
 def _us(value: Any) -> int:
@@ -186,9 +186,7 @@ class Trace:
         Each span on one line (kind, duration, self time, model, tokens, cost, errors), its
         inputs and outputs under it cut to ``text_chars``; see :mod:`workbench.tracetext`.
         """
-        from workbench.tracetext import trace_markdown
-
-        return trace_markdown(self, max_chars=max_chars, text_chars=text_chars)
+        return markdown(self, max_chars=max_chars, text_chars=text_chars)
 
     def rows(self) -> list[dict[str, Any]]:
         """One dict per span in display order, with depth, self time and critical-path flag."""
@@ -204,6 +202,15 @@ class Trace:
             )
             out.append(row)
         return out
+
+
+def markdown(trace: Any, max_chars: int = 24_000, text_chars: int = 600) -> str:
+    """A trace as Markdown (:meth:`Trace.to_markdown`), or anything shaped like one: ``trace_id``,
+    ``duration_ms``, and its nodes in display order, each with ``span``, ``depth``, ``children``,
+    ``duration_ms`` and ``self_time_ms`` (the Trace page's columnar outline is one)."""
+    from workbench.tracetext import trace_markdown
+
+    return trace_markdown(trace, max_chars=max_chars, text_chars=text_chars)
 
 
 _REQUIRED = ("trace_id", "span_id", "start_time")

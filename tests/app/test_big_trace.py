@@ -128,3 +128,18 @@ def test_a_search_finds_spans_under_folds_whose_children_were_never_sent(app):
     app.wait_url(span_id=_id(1 + 12 * (LEAVES + 1) + 1 + 7))
     app.page.locator(".wf-only").check()  # the matches and the way down to them
     app.wait_count(ROW, 11 + 2)
+
+
+def test_a_click_whose_press_and_release_straddle_a_redraw_still_selects_its_row(app):
+    # The rows are drawn again whenever more come (costs, a fold's children) or a search runs;
+    # a click pressed before and released after must still land on its row.
+    app.goto(f"page=trace&trace_id={TRACE}", ready=ROW)
+    row = app.page.locator(f"{ROW}[data-id='{_id(7)}']")  # leaf_0_5
+    box = row.bounding_box()
+    assert box is not None
+    app.page.mouse.move(box["x"] + box["width"] * 0.6, box["y"] + box["height"] / 2)
+    app.page.mouse.down()
+    app.page.locator(".wf-find").evaluate("el => { el.value = 'no such span'; el.dispatchEvent(new Event('input')); }")
+    app.page.mouse.up()
+    app.wait_for(f".wf-row.sel[data-id='{_id(7)}']")
+    app.wait_for(".wb-html", text="input of leaf 0/5")

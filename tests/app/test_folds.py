@@ -1,27 +1,44 @@
-"""Which rows of a trace's tree the Trace page sends (workbench.app.folds)."""
+"""Which spans of a trace's tree the Trace page sends (workbench.app.folds)."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 from workbench.app.folds import Folds
+from workbench.app.outline import Outline
+
+T0 = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
 
 
-def _rows(groups: int, leaves: int) -> list[dict]:
-    rows = [{"id": "r", "parent": None, "children": groups}]
+def _span(span_id: str, parent: str | None, at: int, **extra) -> dict:
+    start = T0 + dt.timedelta(milliseconds=at)
+    return {"span_id": span_id, "parent_span_id": parent, "start_time": start,
+            "end_time": start + dt.timedelta(milliseconds=10), "name": f"span {span_id}", **extra}
+
+
+def _outline(groups: int, leaves: int) -> Outline:
+    spans = [_span("r", None, 0)]
     for g in range(groups):
-        rows.append({"id": f"g{g}", "parent": "r", "children": leaves})
-        rows += [{"id": f"g{g}.{i}", "parent": f"g{g}", "children": 0} for i in range(leaves)]
-    return rows
+        spans.append(_span(f"g{g}", "r", 1 + g * (leaves + 1)))
+        spans += [_span(f"g{g}.{i}", f"g{g}", 2 + g * (leaves + 1) + i) for i in range(leaves)]
+    return Outline.from_spans("t", spans)
+
+
+def _ids(outline: Outline, folds: Folds) -> list[str]:
+    return [outline.ids[i] for i in folds.shown()]
 
 
 def test_a_small_trace_is_sent_whole():
-    rows = _rows(3, 4)
-    folds = Folds(rows)
-    assert folds.complete and folds.shown() == rows
+    outline = _outline(3, 4)
+    folds = Folds(outline)
+    assert folds.complete and len(_ids(outline, folds)) == 16
+    assert _ids(outline, folds)[:3] == ["r", "g0", "g0.0"]
 
 
 def test_a_big_trace_starts_with_whole_levels_from_the_root():
-    folds = Folds(_rows(20, 200), eager=100, first=300)
-    shown = [r["id"] for r in folds.shown()]
+    outline = _outline(20, 200)
+    folds = Folds(outline, eager=100, first=300)
+    shown = _ids(outline, folds)
     # The root and its 20 groups, then the first group's 200 leaves: the second would pass 300.
     assert shown[:2] == ["r", "g0"] and len(shown) == 221
     assert "g1.0" not in shown and "g1" in shown
@@ -29,34 +46,41 @@ def test_a_big_trace_starts_with_whole_levels_from_the_root():
 
 
 def test_opening_a_fold_and_revealing_a_span_add_rows_in_display_order():
-    rows = _rows(20, 200)
-    folds = Folds(rows, eager=100, first=30)
-    assert [r["id"] for r in folds.shown()] == ["r", *[f"g{g}" for g in range(20)]]
+    outline = _outline(20, 200)
+    folds = Folds(outline, eager=100, first=30)
+    assert _ids(outline, folds) == ["r", *[f"g{g}" for g in range(20)]]
     assert folds.open("g3") and not folds.open("g3")
-    shown = [r["id"] for r in folds.shown()]
+    shown = _ids(outline, folds)
     assert shown.index("g3.0") == shown.index("g3") + 1 and shown.index("g4") == shown.index("g3.199") + 1
-    assert folds.reveal("g7.5") and "g7.5" in [r["id"] for r in folds.shown()]
+    assert folds.reveal("g7.5") and "g7.5" in _ids(outline, folds)
     assert not folds.reveal("nope")
-    assert folds.open_all() and folds.complete and folds.shown() == rows
+    assert folds.open_all() and folds.complete and len(_ids(outline, folds)) == len(outline)
 
 
-def test_a_loop_of_parents_does_not_hang():
-    rows = [{"id": "a", "parent": None, "children": 1}, {"id": "b", "parent": "a", "children": 1},
-            {"id": "c", "parent": "b", "children": 0}]
-    folds = Folds(rows, eager=0, first=1)
-    folds._parent["a"] = "c"  # as if the ids pointed round in a circle
-    assert folds.reveal("c")
+def test_parents_in_a_circle_are_cut_and_every_span_shows_once():
+    spans = [_span("a", "c", 0), _span("b", "a", 1), _span("c", "b", 2), _span("d", "d", 3)]
+    outline = Outline.from_spans("t", spans)
+    folds = Folds(outline, eager=0, first=1)
+    assert folds.reveal("c") and not folds.reveal("c")
+    folds.open_all()
+    assert sorted(_ids(outline, folds)) == ["a", "b", "c", "d"]
+    assert _ids(outline, folds)[:3] == ["a", "b", "c"]  # cut at its earliest span
 
 
-def test_a_search_opens_the_folds_above_every_match_and_a_refill_keeps_the_folds():
-    rows = _rows(20, 200)
-    for r in rows:
-        r["text"] = f"span {r['id']}"
-    folds = Folds(rows, eager=100, first=30)
+def test_a_search_opens_the_folds_above_every_match_in_any_case():
+    outline = _outline(20, 200)
+    folds = Folds(outline, eager=100, first=30)
     assert not folds.reveal_matching("   ") and not folds.reveal_matching("nothing like it")
     assert folds.reveal_matching("SPAN G12.7")  # any case
-    shown = [r["id"] for r in folds.shown()]
+    shown = _ids(outline, folds)
     assert "g12.7" in shown and "g11.0" not in shown
     assert not folds.reveal_matching("span g12.7")  # nothing more to show
-    folds.refill([{**r, "cost": 1.0} for r in rows])
-    assert [r["id"] for r in folds.shown()] == shown and folds.shown()[0]["cost"] == 1.0
+
+
+def test_a_search_matches_the_start_of_inputs_and_outputs_too():
+    spans = [_span("r", None, 0), _span("a", "r", 1), _span("b", "a", 2, input_value="x" * 150 + " needle here"),
+             _span("c", "a", 3, output_value="y" * 300 + " needle too far")]
+    outline = Outline.from_spans("t", spans)
+    folds = Folds(outline, eager=0, first=2)
+    assert folds.reveal_matching("NEEDLE")
+    assert [outline.ids[i] for i in outline.matching("needle")] == ["b"]  # only the first 200 characters

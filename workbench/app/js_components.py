@@ -270,6 +270,12 @@ _WATERFALL_CSS = CSS + """
 """
 
 
+def _columns(rows: list[dict[str, Any]]) -> dict[str, list[Any]]:
+    """Rows as one list per key (the keys of the first row; a row without one has None)."""
+    keys = list(dict.fromkeys(key for row in rows[:1] for key in row))
+    return {key: [row.get(key) for row in rows] for key in keys}
+
+
 class Waterfall(JSComponent):
     """A span tree with a waterfall: one time bar per span on a shared axis.
 
@@ -278,8 +284,8 @@ class Waterfall(JSComponent):
     the trace's start), ``self`` (self time, ms), ``critical`` (on the critical path) and
     ``children`` (how many); and optionally ``tokens``/``cost`` with their subtree's
     (``sub_tokens``/``sub_cost``, shown in grey where the node has none of its own),
-    ``sub_errors`` (failed spans below it) and ``text``, what the search box matches (else
-    ``name``). Clicking a row sets ``selected``; the triangle folds a subtree, and a closed
+    ``sub_errors`` (failed spans below it) and ``text``, what the search box matches besides
+    the row's name, kind and id (model, tool, the start of its input and output...). Clicking a row sets ``selected``; the triangle folds a subtree, and a closed
     fold shows how many failed spans it hides (``sub_errors``, so also for children never
     sent; else counted from the rows sent).
 
@@ -296,6 +302,7 @@ class Waterfall(JSComponent):
     """
 
     rows = param.List(default=[], doc="The spans, in display order.")
+    columns = param.Dict(default={}, doc="The rows as the browser gets them: one list per key (set from rows).")
     total_ms = param.Number(default=0.0, doc="The trace's duration: the axis runs from 0 to this.")
     selected = param.String(default="", doc="The id of the selected span.")
     span_count = param.Integer(default=0, doc="Spans in the trace, sent or not (0: count the rows).")
@@ -306,6 +313,12 @@ class Waterfall(JSComponent):
         super().__init__(**params)
         self.on_open = on_open
         self.on_search = on_search
+        self.columns = _columns(self.rows)
+        self.param.watch(lambda event: setattr(self, "columns", _columns(event.new)), "rows")
+
+    # The rows go to the browser as columns, each key once: a third of the bytes of a list of
+    # dicts, and a third of the work to serialize them.
+    _rename: ClassVar[dict[str, str | None]] = {"rows": None}
 
     def send_rows(self, rows: list[dict[str, Any]]) -> None:
         """Replace the rows with more of the same trace's (a fold's children, costs come in).
@@ -462,7 +475,7 @@ class Waterfall(JSComponent):
         keep = new Set();
         if (query) {
           for (const r of rows) {
-            if (!String(r.text || r.name || "").toLowerCase().includes(query)) continue;
+            if (!r.find.includes(query)) continue;
             hits.push(r.id);
             const fresh = !before.has(r.id);
             let steps = 0;  // bounded: ids may point round in a circle
@@ -559,7 +572,22 @@ class Waterfall(JSComponent):
         painted = [first, last];
         let html = "";
         for (let k = first; k < last; k++) html += rowHtml(rows[shown[k]], k * ROW);
-        body.innerHTML = html;
+        const made = document.createElement("div");
+        made.innerHTML = html;
+        const fresh = [...made.children], old = [...body.children];
+        if (old.length === fresh.length && old.every((el, i) => el.dataset.id === fresh[i].dataset.id)) {
+          // The same rows (costs came, a search ran): changed in place, so a click whose press
+          // and release straddle the update still lands on its row.
+          old.forEach((el, i) => {
+            const n = fresh[i];
+            el.className = n.className;
+            el.title = n.title;
+            el.style.cssText = n.style.cssText;
+            el.innerHTML = n.innerHTML;
+          });
+        } else {
+          body.replaceChildren(...fresh);
+        }
         rowEls = new Map();
         for (const el of body.children) rowEls.set(el.dataset.id, el);
       }
@@ -635,8 +663,26 @@ class Waterfall(JSComponent):
         }
       });
 
-      model.on("rows", () => {
-        const next = model.rows || [];
+      // The rows come as columns (one list per key); the search matches each row's name,
+      // kind and id, and its ``text``: what else the server lets it match (model, tool, input...).
+      function unpack() {
+        const c = model.columns || {};
+        const get = (k) => (c instanceof Map ? c.get(k) : c[k]) || [];
+        const keys = c instanceof Map ? [...c.keys()] : Object.keys(c);
+        const lists = keys.map(get);
+        const n = get("id").length;
+        const out = new Array(n);
+        for (let i = 0; i < n; i++) {
+          const r = {};
+          for (let k = 0; k < keys.length; k++) r[keys[k]] = lists[k][i];
+          r.find = [r.name, r.kind, r.id, r.text].filter((v) => v != null && v !== "").join(" ").toLowerCase();
+          out[i] = r;
+        }
+        return out;
+      }
+
+      model.on("columns", () => {
+        const next = unpack();
         if (rows.length && next.length && rows[0].id === next[0].id) {  // the same trace, with more in it
           take(next);
           search();  // matches among the new rows open their folds; lays out
@@ -647,7 +693,7 @@ class Waterfall(JSComponent):
         collapsed.clear();
         pending.clear();
         hitSet = new Set();
-        take(model.rows);
+        take(next);
         drawHead();
         box.scrollTop = 0;
         search();
@@ -657,7 +703,7 @@ class Waterfall(JSComponent):
       model.on("span_count", drawHead);
       model.on("error_count", drawHead);
       model.on("selected", () => select(model.selected, true));
-      take(model.rows);
+      take(unpack());
       drawHead();
       search();
       setTimeout(() => { painted = [-1, -1]; paint(); select(model.selected, true); }, 0);

@@ -24,21 +24,25 @@ from workbench.app.markup import (
     tabs,
     zone_label,
 )
+from workbench.app.outline import Outline
 from workbench.app.page import PageView
 from workbench.app.quality import FeedbackWidget
 from workbench.app.span_detail import attributes_html, events_html, overview_html, resource_html
 from workbench.app.style import CSS
+from workbench.app.trace_costs import TraceCosts, trace_costs
 from workbench.errors import NotFoundError, WorkbenchError
-from workbench.read import SPAN_FIELDS
+from workbench.read import SPAN_FIELDS, supports
+from workbench.read.outline import outline_spans
 from workbench.tree import Trace
 
-__all__ = ["TREE_COLUMNS", "TraceView", "trace_cost_html", "waterfall_rows"]
+__all__ = ["TREE_COLUMNS", "TraceView", "read_outline", "trace_cost_html", "waterfall_rows"]
 
-#: What the tree, the waterfall and the summary line read of every span; the selected span
-#: is read whole when it is selected.
+#: What the tree, the waterfall, the summary line and the search read of every span from a
+#: reader that runs no SQL (else :func:`workbench.read.outline.outline_spans` reads the same in
+#: one narrow query); the selected span is read whole when it is selected.
 TREE_COLUMNS = (
-    "name", "span_kind", "status_code", "latency_ms", "model_name", "total_tokens", "session_id", "user_id",
-    "project",
+    "name", "span_kind", "status_code", "status_message", "latency_ms", "model_name", "tool_name", "total_tokens",
+    "prompt_tokens", "completion_tokens", "session_id", "user_id", "project", "input_value", "output_value",
 )
 
 
@@ -157,23 +161,20 @@ def trace_cost_html(costs: dict[str, dict[str, Any]]) -> str:
     return f"<span class='wb-trace-cost'>{text}</span>"
 
 
-def _summary_html(trace: Trace, costs: dict[str, dict[str, Any]] | None = None) -> str:
-    root = trace.roots[0].span if trace.roots else {}
-    spans = [n.span for n in trace.nodes.values()]
-    errors = sum(1 for s in spans if s.get("status_code") == "ERROR")
-    llm = [s for s in spans if s.get("span_kind") == "LLM"]
-    tokens = sum(int(s["total_tokens"]) for s in llm if not is_missing(s.get("total_tokens")))
-    models = sorted({str(s["model_name"]) for s in spans if s.get("model_name")})
+def _summary_html(outline: Outline, costs: TraceCosts | None = None) -> str:
+    root = outline.span(outline.roots[0]) if outline.roots else {}
+    totals = outline.totals()
+    errors, llm_calls = totals["errors"], totals["llm_calls"]
     status = "ERROR" if errors else str(root.get("status_code") or "UNSET")
-    critical = " &rarr; ".join(esc(n.span.get("name")) for n in trace.critical_path[1:6])
+    critical = " &rarr; ".join(esc(outline.table.column("name")[i].as_py()) for i in outline.critical_path()[1:6])
     parts = [
         f"<span class='wb-status-{status}'>{'&#9888; ' if errors else ''}{status}</span>",
         esc(fmt_time(root.get("start_time"))) + " " + esc(zone_label()),
-        f"<b>{esc(fmt_ms(trace.duration_ms))}</b>",
-        f"{len(spans):,} spans" + (f" <span class='wb-error-text'>({errors} failed)</span>" if errors else ""),
-        f"{len(llm)} LLM calls, {fmt_count(tokens)} tokens" if llm else "",
-        trace_cost_html(costs or {}),
-        esc(", ".join(models)),
+        f"<b>{esc(fmt_ms(outline.duration_ms))}</b>",
+        f"{totals['spans']:,} spans" + (f" <span class='wb-error-text'>({errors} failed)</span>" if errors else ""),
+        f"{llm_calls} LLM calls, {fmt_count(totals['llm_tokens'])} tokens" if llm_calls else "",
+        trace_cost_html(costs.by_call() if costs is not None else {}),
+        esc(", ".join(totals["models"])),
     ]
     if root.get("parent_span_id"):
         parts.insert(0, "<span class='wb-error-text' title='the span without a parent never arrived; the trace is "
@@ -186,12 +187,13 @@ def _summary_html(trace: Trace, costs: dict[str, dict[str, Any]] | None = None) 
     if root.get("project"):
         parts.append(f"project {esc(root['project'])}")
     line = " &middot; ".join(p for p in parts if p)
+    trace_id = outline.trace_id
     return (
         f"<div style='display:flex;gap:10px;align-items:baseline;flex-wrap:wrap'>"
         f"<h2 class='wb-title' style='margin:0'>{esc(root.get('name'))}</h2><span>{line}</span></div>"
-        f"<div class='wb-muted' style='margin-top:3px'>trace <span class='wb-mono'>{esc(trace.trace_id)}</span>"
+        f"<div class='wb-muted' style='margin-top:3px'>trace <span class='wb-mono'>{esc(trace_id)}</span>"
         + (f" &middot; critical path: {critical}" if critical else "")
-        + f" &middot; <a href='{esc(href('traces', mode='spans', filter=f'trace_id == {trace.trace_id!r}'))}'>"
+        + f" &middot; <a href='{esc(href('traces', mode='spans', filter=f'trace_id == {trace_id!r}'))}'>"
         "its spans as a list</a></div>"
     )
 
@@ -213,11 +215,22 @@ class TraceView(PageView):
 
     def __init__(self, reader: Any, **params: Any) -> None:
         super().__init__(reader, **params)
-        self.trace: Trace | None = None
+        self.outline: Outline | None = None
         self._folds: Folds | None = None
-        self._window: tuple[dt.datetime, dt.datetime] = (_utc(0), _utc(0))
-        self._costs: dict[str, dict[str, Any]] = {}
-        self._spans: dict[str, Any] = {}  # every column of each span, once read: tokens and search text
+        self._costs: TraceCosts | None = None
+
+    @property
+    def trace(self) -> Trace | None:
+        """The trace shown as a :class:`workbench.tree.Trace` (made from its outline when first
+        asked for), or None."""
+        outline = self.outline
+        if outline is None:
+            return None
+        cached = self.__dict__.get("_trace")
+        if cached is None or cached[0] is not outline:
+            cached = (outline, outline.to_trace())
+            self.__dict__["_trace"] = cached
+        return cached[1]
 
     def _build(self) -> Any:
         self._id_input = pn.widgets.TextInput.from_param(self.param.trace_id, name="", placeholder="go to a trace id",
@@ -270,78 +283,85 @@ class TraceView(PageView):
         self._load()
 
     def _load(self) -> None:
-        self.trace = None
+        self.outline = None
         if not self.trace_id:
             self._show_message("Choose a trace on the <a href='?page=traces'>Traces</a> page, or paste its id above.")
             return
         try:
-            self.trace = self.reader.trace(self.trace_id, columns=TREE_COLUMNS)
+            outline = read_outline(self.reader, self.trace_id)
         except NotFoundError:
             self._show_message(f"There is no trace <span class='wb-mono'>{esc(self.trace_id)}</span> in this store.")
             return
         except WorkbenchError as exc:
             self._show_message(f"<span class='wb-error-text'>{esc(exc)}</span>")
             return
-        starts = [node.start_us for node in self.trace.nodes.values()]
-        self._window = (_utc(min(starts)), _utc(max(starts)))
-        self._costs = {}
-        self._spans = {}
-        self._summary.html = _summary_html(self.trace, self._costs)
+        self.outline = outline
+        self._costs = None
+        self._summary.html = _summary_html(outline)
         self._copy.text = ""  # until the whole trace is read for it, below
-        if self.span_id not in self.trace.nodes:
-            first = next(iter(self.trace), None)
-            self.settle(span_id=first.span_id if first else "")
-        rows = waterfall_rows(self.trace, self._costs)
-        self._folds = Folds(rows)
+        if self.span_id not in outline:
+            self.settle(span_id=outline.ids[outline.order[0]])
+        self._folds = Folds(outline)
         self._folds.reveal(self.span_id)
-        self._waterfall.param.update(rows=self._folds.shown(), total_ms=self.trace.duration_ms, selected=self.span_id,
-                                     span_count=len(rows), error_count=sum(r["status"] == "ERROR" for r in rows))
+        self._waterfall.param.update(rows=outline.rows(self._folds.shown()), total_ms=outline.duration_ms,
+                                     selected=self.span_id, span_count=len(outline),
+                                     error_count=outline.totals()["errors"])
         self._body.visible = True
         self._select()
-        # Costs price every call of the trace: shown a moment after the tree, never holding it up.
-        trace, reader, trace_id, window = self.trace, self.reader, self.trace_id, self._window
-        self.in_background(lambda: _costs(reader, trace_id, window), lambda costs: self._show_costs(trace, costs),
-                           key="costs")
-        # The tree was read with a few columns; the text for an LLM, and each row's tokens and
-        # search text, need inputs, outputs and token counts.
-        self.in_background(lambda: _whole(reader, trace_id, trace), lambda got: self._show_whole(trace, *got),
-                           key="markdown")
+        # Costs price every call of the trace, then the text for an LLM reads the spans again:
+        # shown a moment after the tree, one after the other, and only once the browser has
+        # drawn the page (work on other threads would slow the server sending it).
+        reader = self.reader
 
-    def _show_whole(self, trace: Trace, whole: Trace, text: str) -> None:
-        if trace is not self.trace:  # another trace was opened meanwhile
-            return
-        self._copy.text = text
-        if whole is not trace:
-            self._spans = {span_id: node.span for span_id, node in whole.nodes.items()}
-            self._refresh_rows()
+        def costs_then_markdown(costs: TraceCosts | None) -> None:
+            self._show_costs(outline, costs)
+            self.in_background(lambda: _markdown(reader, outline, costs),
+                               lambda text: self._show_markdown(outline, text), key="markdown")
 
-    def _show_costs(self, trace: Trace, costs: dict[str, dict[str, Any]]) -> None:
-        if trace is not self.trace:  # another trace was opened meanwhile
+        pn.state.onload(lambda: self.in_background(lambda: trace_costs(reader, outline), costs_then_markdown,
+                                                   key="costs"))
+
+    def _show_markdown(self, outline: Outline, text: str) -> None:
+        if outline is self.outline:  # else another trace was opened meanwhile
+            self._copy.text = text
+
+    def _show_costs(self, outline: Outline, costs: TraceCosts | None) -> None:
+        if outline is not self.outline:  # another trace was opened meanwhile
             return
         self._costs = costs
-        self._summary.html = _summary_html(trace, costs)
-        self._cost.object = _cost_html(costs.get(self.span_id))
-        if costs:
-            self._refresh_rows()
-
-    def _refresh_rows(self) -> None:
-        """Send the rows again with what came since (costs, search text), keeping the folds."""
-        if self.trace is None or self._folds is None:
+        if costs is None:
             return
-        self._folds.refill(waterfall_rows(self.trace, self._costs, self._spans))
-        self._waterfall.send_rows(self._folds.shown())
+        self._summary.html = _summary_html(outline, costs)
+        self._cost.object = _cost_html(self._cost_row(self.span_id))
+        self._send_rows()
 
-    def _full_span(self, node: Any) -> dict[str, Any]:
-        """The selected span with every column (the tree holds a few of each span's), read by
+    def _cost_row(self, span_id: str) -> dict[str, Any] | None:
+        if self.outline is None or self._costs is None or span_id not in self.outline:
+            return None
+        return self._costs.row(self.outline.index[span_id])
+
+    def _send_rows(self) -> None:
+        """Send the rows shown again (a fold opened, costs came), keeping the browser's folds."""
+        if self.outline is None or self._folds is None:
+            return
+        self._waterfall.send_rows(self.outline.rows(self._folds.shown(), self._costs))
+
+    def _full_span(self, i: int) -> dict[str, Any]:
+        """The selected span with every column (the outline holds a few of each span's), read by
         its trace, id and start, which a big store finds without reading every span id."""
-        first, last = self._window
+        assert self.outline is not None
+        span_id, start = self.outline.ids[i], _utc(int(self.outline.start[i]))
         try:
-            rows = self.reader.spans(f"span_id == {node.span_id!r}", trace_ids=[self.trace_id], start=first,
-                                     end=last + dt.timedelta(microseconds=1), columns=SPAN_FIELDS,
+            rows = self.reader.spans(f"span_id == {span_id!r}", trace_ids=[self.trace_id], start=start,
+                                     end=start + dt.timedelta(microseconds=1), columns=SPAN_FIELDS,
                                      arrow=True).to_pylist()
         except WorkbenchError:
             rows = []
-        return rows[0] if rows else dict(node.span)
+        if rows:
+            return rows[0]
+        span = self.outline.span(i)  # gone meanwhile, or a reader without the filter: what the outline has
+        span.update(input_value=span.pop("input_start"), output_value=span.pop("output_start"))
+        return span
 
     def _open_fold(self, span_id: str | None) -> None:
         """The browser opened a fold whose children it has not got (None: "expand all")."""
@@ -351,12 +371,12 @@ class TraceView(PageView):
             self._folds.open_all()
         else:
             self._folds.open(span_id)
-        self._waterfall.send_rows(self._folds.shown())
+        self._send_rows()
 
     def _search(self, text: str) -> None:
         """The browser searches the trace: send it every matching row, opening the folds above them."""
         if self._folds is not None and self._folds.reveal_matching(text):
-            self._waterfall.send_rows(self._folds.shown())
+            self._send_rows()
 
     def _show_message(self, html: str) -> None:
         self._summary.html = f"<div class='wb-empty'>{html}</div>"
@@ -366,17 +386,17 @@ class TraceView(PageView):
         self._body.visible = False
 
     def _select(self) -> None:
-        if self.trace is None:
+        outline = self.outline
+        if outline is None:
             return
-        if self.span_id not in self.trace.nodes:  # none (a URL without one) or another trace's
-            first = next(iter(self.trace), None)
-            if first is not None:
-                self.settle(span_id=first.span_id)  # selects it
+        if self.span_id not in outline:  # none (a URL without one) or another trace's
+            if len(outline):
+                self.settle(span_id=outline.ids[outline.order[0]])  # selects it
             return
-        node = self.trace.nodes[self.span_id]
+        i = outline.index[self.span_id]
         if self._folds is not None and self._folds.reveal(self.span_id):
-            self._waterfall.send_rows(self._folds.shown())
-        span = self._full_span(node)
+            self._send_rows()
+        span = self._full_span(i)
         documents: list[dict[str, Any]] = []
         embeddings: list[dict[str, Any]] = []
         kind = span.get("span_kind")
@@ -388,51 +408,54 @@ class TraceView(PageView):
         except WorkbenchError:
             pass
         self._waterfall.selected = self.span_id
-        self._cost.object = _cost_html(self._costs.get(self.span_id))
-        self._feedback.param.update(trace_id=self.trace_id, span_id="" if node.depth == 0 else self.span_id)
+        self._cost.object = _cost_html(self._cost_row(self.span_id))
+        self._feedback.param.update(trace_id=self.trace_id, span_id="" if outline.depth[i] == 0 else self.span_id)
         events = _loads_list(span.get("events"))
         attributes = span.get("attributes") or "{}"
         self._detail.html = tabs([
             ("overview", "Overview", overview_html(span, documents=documents, embeddings=embeddings,
-                                                   self_time_ms=node.self_time_ms, critical=node.on_critical_path)),
+                                                   self_time_ms=outline.self_time_ms(i),
+                                                   critical=i in outline.critical)),
             ("attributes", f"Attributes<span class='n'>{_count_keys(attributes)}</span>", attributes_html(span)),
             ("events", f"Events<span class='n'>{len(events)}</span>", events_html(span)),
             ("resource", "Resource", resource_html(span)),
         ])
+
+
+def read_outline(reader: Any, trace_id: str) -> Outline:
+    """The trace's :class:`Outline`: one narrow query, or from the reader's tree when it runs no SQL.
+
+    Raises:
+        NotFoundError: No span of that trace is stored.
+    """
+    if supports(reader, "sql"):
+        table = outline_spans(reader, trace_id)
+        if not table.num_rows:
+            raise NotFoundError(f"There is no trace {trace_id!r}; check the id.")
+        return Outline(trace_id.lower(), table)
+    trace = reader.trace(trace_id, columns=TREE_COLUMNS)
+    return Outline.from_spans(trace.trace_id, (node.span for node in trace.nodes.values()))
+
 
 #: Above this many spans the text for an LLM is made from the tree's columns: reading every
 #: column of a huge trace would take seconds, and the text's budget shows only its start.
 MARKDOWN_FULL_READ = 5_000
 
 
-def _whole(reader: Any, trace_id: str, tree: Trace) -> tuple[Trace, str]:
-    """The trace with every column of its spans when it is not huge (else ``tree`` itself),
-    and the trace as Markdown from it."""
-    if len(tree.nodes) <= MARKDOWN_FULL_READ:
+def _markdown(reader: Any, outline: Outline, costs: TraceCosts | None = None) -> str:
+    """The trace as Markdown: from every column of its spans when it is not huge, else from the
+    outline's columns (reading every column of a huge trace would take seconds, and the text's
+    budget shows only its start)."""
+    if len(outline) <= MARKDOWN_FULL_READ:
         try:
-            tree = reader.trace(trace_id)
+            return str(reader.trace(outline.trace_id).to_markdown())
         except WorkbenchError:
-            pass  # gone meanwhile: the tree's columns still tell most of it
-    return tree, tree.to_markdown()
+            pass  # gone meanwhile: the outline's columns still tell most of it
+    return outline.to_markdown(costs)
 
 
 def _utc(us: int) -> dt.datetime:
     return dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc) + dt.timedelta(microseconds=us)
-
-
-def _costs(reader: Any, trace_id: str,
-           window: tuple[dt.datetime, dt.datetime] | None = None) -> dict[str, dict[str, Any]]:
-    """Each span's own cost and its subtree's, by span id; empty when it cannot be priced here."""
-    from workbench.analysis.cost import span_costs
-
-    try:
-        frame = span_costs(reader, trace_id, window=window)
-    except (WorkbenchError, AttributeError):  # e.g. a server's reader, which has no local store
-        return {}
-    # Only the spans with something to say: the calls and the spans above them (a big agent
-    # trace's other spans would be most of the rows, each shown without a cost line).
-    said = (frame["calls"] > 0) | (frame["subtree_cost"].fillna(1.0) != 0) | (frame["subtree_unpriced_calls"] > 0)
-    return {row["span_id"]: row for row in frame[said].to_dict(orient="records")}
 
 
 def _cost_html(row: dict[str, Any] | None) -> str:
