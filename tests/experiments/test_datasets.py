@@ -95,6 +95,36 @@ def test_from_spans_takes_inputs_outputs_and_expected_outputs_from_corrections_a
     assert list(from_spans(wb, "default", [root(1)]).examples["expected"]) == [None]
 
 
+def test_a_spans_own_correction_beats_a_newer_one_elsewhere_in_its_trace(wb):
+    from workbench.evals import annotate
+
+    llm = f"{(0 << 16) + 2:016x}"  # trace 0's LLM span, under root(0) which has its own correction
+    annotate(wb, name="correction", label="corrected", explanation="The LLM call should have cited a source.",
+             span_id=llm, trace_id=trace_id(0))
+    assert list(from_spans(wb, "roots", [root(0)]).examples["expected"]) == [
+        "Refunds for annual plans are prorated to the day."]
+    assert list(from_spans(wb, "calls", [llm]).examples["expected"]) == ["The LLM call should have cited a source."]
+    # A trace whose root has none takes the correction of another span of it.
+    annotate(wb, name="correction", label="corrected", explanation="Paris, the capital.",
+             span_id=f"{(2 << 16) + 2:016x}", trace_id=trace_id(2))
+    assert list(from_traces(wb, "traces", [trace_id(2)]).examples["expected"]) == ["Paris, the capital."]
+
+
+def test_an_llm_span_with_only_chat_messages_gives_them_as_its_input(store):
+    from tests.helpers import make_span
+    from workbench.model import Message
+    from workbench.read import Reader
+
+    store.write([make_span(0, trace=7, name="chat", input_messages=(
+        Message(role="system", content="Be brief."), Message(role="user", content="Is VAT charged?")),
+        output_messages=(Message(role="assistant", content="Yes."),))])
+    made = from_spans(Reader(store, owns_store=False), "chats", [f"{(7 << 16) + 1:016x}"])
+    row = made.examples.iloc[0]
+    assert [m["content"] for m in row["input"]] == ["Be brief.", "Is VAT charged?"]
+    assert row["metadata"]["output"][0]["content"] == "Yes."
+    assert row["expected"] is None
+
+
 def test_from_spans_takes_a_filter_or_ticked_rows_and_adds_to_an_existing_dataset(wb):
     made = from_spans(wb, "slow", "span_kind == 'CHAIN' and latency_ms > 850")
     assert sorted(made.examples["input"]) == ["How do I reset my password?", "What is the capital of France?"]

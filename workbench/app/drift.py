@@ -3,7 +3,8 @@
 The centroid distance of each day's (or hour's) queries from the reference sits on top; below
 it, the point cloud of primary and reference queries and corpus documents (UMAP, plotly),
 coloured by source, cluster or a metric; the clusters, most drifted first, with coverage gaps
-flagged; the selected cluster's queries with an export to Parquet; and retrieval diagnostics.
+flagged; the selected cluster's queries with an export to Parquet and "Add to dataset" (their
+traces become a dataset's examples); and retrieval diagnostics.
 Clicking a query point opens its trace.
 
 Everything shown comes from :mod:`workbench.drift`. Projections run on the process's shared
@@ -30,6 +31,7 @@ from workbench.app.markup import esc, fmt_count, fmt_time, href, is_missing, sho
 from workbench.app.page import PageView, status_line
 from workbench.app.style import CSS
 from workbench.app.tables import Column, table
+from workbench.app.to_dataset import AddToDataset, Examples
 from workbench.drift import (
     DriftJob,
     DriftParams,
@@ -213,6 +215,9 @@ class DriftView(PageView):
         self._export = pn.widgets.FileDownload(callback=self._export_bytes, filename="drift-cluster.parquet",
                                                label="Export cluster (Parquet)", color="light", width=200,
                                                margin=(6, 10), visible=False)
+        self._add = AddToDataset(self.reader, self._cluster_examples, label="Add this cluster's traces",
+                                 on_link=self._follow)
+        self._add_row = pn.Row(self._add, margin=(0, 5), visible=False)
         self._queries = LinkedHTML(on_link=self._follow, sizing_mode="stretch_width", margin=(4, 10))
         self._far = LinkedHTML(on_link=self._follow, sizing_mode="stretch_width", margin=(4, 10),
                                name="Far from the corpus")
@@ -242,6 +247,7 @@ class DriftView(PageView):
                 sizing_mode="stretch_width", margin=0,
             ),
             pn.Row(self._cluster_title, self._export, sizing_mode="stretch_width", margin=0),
+            self._add_row,
             self._queries,
             heading("Retrieval", "over every query of the primary window"),
             pn.Tabs(self._far, self._weak, self._unused, sizing_mode="stretch_width", margin=(0, 10)),
@@ -424,6 +430,7 @@ class DriftView(PageView):
             self._cluster_title.object = "<div class='wb-muted'>Choose a cluster to list its queries.</div>"
             self._queries.html = ""
             self._export.visible = False
+            self._add_row.visible = False
             return
         row = result.clusters[result.clusters["cluster"] == self.cluster].iloc[0]
         name = "Noise" if self.cluster == -1 else f"Cluster #{self.cluster}"
@@ -432,14 +439,29 @@ class DriftView(PageView):
             f"{fmt_count(row['primary'])} primary, {fmt_count(row['reference'])} reference queries, "
             f"{fmt_count(row['corpus'])} corpus documents; drift {_score(row['drift_ratio'])}"
             f"{'; coverage gap' if row['coverage_gap'] else ''}</span></h3>")
-        self._queries.html = _queries_html(result.cluster_queries(self.cluster))
+        queries = result.cluster_queries(self.cluster)
+        self._queries.html = _queries_html(queries)
         self._export.param.update(visible=True, filename=f"drift-cluster-{self.cluster}.parquet")
+        traces = queries["trace_id"].dropna().nunique()
+        self._add.label = f"Add this cluster's {traces:,} trace{'' if traces == 1 else 's'}"
+        self._add_row.visible = bool(traces)
 
     def selected_points(self) -> pd.DataFrame:
         """The selected cluster's points as a DataFrame (empty when none is selected)."""
         if self.result is None or self.cluster is None:
             return pd.DataFrame()
         return self.result.export_cluster(self.cluster)
+
+    def _cluster_examples(self) -> Examples:
+        """What "Add to dataset" adds: the traces of the selected cluster's queries (primary and
+        reference), newest first."""
+        if self.result is None or self.cluster is None:
+            raise ValueError("Choose a cluster first.")
+        queries = self.result.cluster_queries(self.cluster)
+        traces = list(dict.fromkeys(str(t) for t in queries["trace_id"].dropna() if t))
+        if not traces:
+            raise ValueError("This cluster has no queries with a trace (corpus documents only); choose another.")
+        return "traces", traces
 
     def _export_bytes(self) -> io.BytesIO:
         buffer = io.BytesIO()

@@ -32,8 +32,8 @@ from workbench.app.markup import (
 from workbench.app.style import kind_color
 from workbench.app.tables import Column, table
 
-__all__ = ["MESSAGE_VIEWS", "attributes_html", "detail_html", "events_html", "messages_html", "overview_html",
-           "resource_html"]
+__all__ = ["MESSAGE_VIEWS", "attributes_html", "correction_html", "detail_html", "events_html", "messages_html",
+           "overview_html", "resource_html"]
 
 # Invocation parameters: OpenInference's JSON blob, else the GenAI request attributes.
 _PARAM_PREFIXES = ("gen_ai.request.", "llm.request.", "ai.settings.")
@@ -296,6 +296,12 @@ def exceptions_html(events: Sequence[Mapping[str, Any]]) -> str:
     return "".join(out)
 
 
+def correction_html(text: str) -> str:
+    """The answer a user said the span should have given (its newest ``correction``)."""
+    return (_h("Corrected answer", "expected output of datasets made from it", copy=text)
+            + f"<div class='wb-correction'>{json_block(text)}</div>")
+
+
 def overview_html(
     span: Mapping[str, Any],
     *,
@@ -303,8 +309,10 @@ def overview_html(
     embeddings: Sequence[Mapping[str, Any]] = (),
     self_time_ms: float | None = None,
     critical: bool | None = None,
+    correction: str | None = None,
 ) -> str:
-    """The header, any exceptions, then what matters for the span's kind."""
+    """The header, any exceptions, then what matters for the span's kind, and the answer a user
+    gave as its correction (``correction``)."""
     attributes = _loads(span.get("attributes"), {})
     events = _loads(span.get("events"), [])
     kind = str(span.get("span_kind") or "UNKNOWN")
@@ -324,6 +332,8 @@ def overview_html(
         out += _io_html(span)
         if not is_missing(span.get("total_tokens")):
             out += _tokens_html(span)
+    if correction:
+        out += correction_html(correction)
     return out
 
 

@@ -10,6 +10,7 @@ from typing import Any, ClassVar
 import panel as pn
 import param
 
+from workbench.app.correction import CORRECTABLE_KINDS, CorrectionBox, latest_correction
 from workbench.app.folds import Folds
 from workbench.app.js_components import CopyButton, LinkedHTML, Waterfall
 from workbench.app.markup import (
@@ -254,7 +255,12 @@ class TraceView(PageView):
         self._feedback_card = pn.Card(self._feedback, title="Feedback", collapsed=True, sizing_mode="stretch_width",
                                       margin=(0, 8, 6, 8), css_classes=["wb-feedback-card"],
                                       header_background="#f8fafc", styles={"flex-shrink": "0"})
-        side = pn.Column(self._cost, self._detail, self._feedback_card, width=_SIDE_WIDTH,
+        self._correction = CorrectionBox(self.reader, on_saved=lambda _: self._select())
+        self._correction_card = pn.Card(self._correction, title="Correct this answer", collapsed=True,
+                                        sizing_mode="stretch_width", margin=(0, 8, 6, 8), visible=False,
+                                        css_classes=["wb-correction-card"], header_background="#f8fafc",
+                                        styles={"flex-shrink": "0"})
+        side = pn.Column(self._cost, self._detail, self._correction_card, self._feedback_card, width=_SIDE_WIDTH,
                          sizing_mode="stretch_height", margin=0)
         self._body = pn.Row(self._waterfall, side, sizing_mode="stretch_both", margin=0)
         self._load()
@@ -409,13 +415,18 @@ class TraceView(PageView):
             pass
         self._waterfall.selected = self.span_id
         self._cost.object = _cost_html(self._cost_row(self.span_id))
-        self._feedback.param.update(trace_id=self.trace_id, span_id="" if outline.depth[i] == 0 else self.span_id)
+        root = outline.depth[i] == 0
+        self._feedback.param.update(trace_id=self.trace_id, span_id="" if root else self.span_id)
+        correctable = kind in CORRECTABLE_KINDS
+        self._correction.param.update(trace_id=self.trace_id, span_id=self.span_id)
+        self._correction_card.visible = correctable
+        correction = latest_correction(self.reader, self.trace_id, self.span_id, root=root) if correctable else None
         events = _loads_list(span.get("events"))
         attributes = span.get("attributes") or "{}"
         self._detail.html = tabs([
             ("overview", "Overview", overview_html(span, documents=documents, embeddings=embeddings,
                                                    self_time_ms=outline.self_time_ms(i),
-                                                   critical=i in outline.critical)),
+                                                   critical=i in outline.critical, correction=correction)),
             ("attributes", f"Attributes<span class='n'>{_count_keys(attributes)}</span>", attributes_html(span)),
             ("events", f"Events<span class='n'>{len(events)}</span>", events_html(span)),
             ("resource", "Resource", resource_html(span)),

@@ -1,10 +1,12 @@
 """Datasets from what was traced: spans, traces or a session become examples.
 
-Each example takes the span's input (JSON inputs as objects), its output as
-``metadata["output"]`` (what production answered), and the ids of the span and trace it came
-from. Its expected output comes from an annotation: the explanation of the newest annotation
-named ``correction`` on the span or its trace (labelled, say, ``corrected``), else, when ``expected_from`` names
-feedback such as ``user_feedback``, the note (explanation) of a negative one.
+Each example takes the span's input (JSON inputs as objects; an LLM span that recorded only
+chat messages gives its input messages), its output as ``metadata["output"]`` (what production
+answered), and the ids of the span and trace it came from. Its expected output comes from an
+annotation: the explanation of the newest annotation named ``correction`` on the span itself,
+else on its trace or another span of it (labelled, say, ``corrected``), else, when
+``expected_from`` names feedback such as ``user_feedback``, the note (explanation) of a
+negative one.
 
 A dataset that exists gets the examples as its next version (an example of a span already in
 it is replaced), so "add to dataset" and "make a dataset" are the same call.
@@ -30,11 +32,25 @@ __all__ = ["CORRECTION", "from_session", "from_spans", "from_traces"]
 CORRECTION = "correction"
 
 _COLUMNS = ["span_id", "trace_id", "name", "input_value", "input_mime_type", "output_value", "output_mime_type",
-            "session_id", "project", "model_name", "status_code"]
+            "input_messages", "output_messages", "session_id", "project", "model_name", "status_code"]
+
+
+def _missing(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and value != value)  # None, or NaN from a DataFrame
+
+
+def _messages(value: Any) -> Any:
+    """Chat messages recorded as JSON, as a list (None when there are none)."""
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            return None
+    return list(value) if isinstance(value, (list, tuple)) and len(value) else None
 
 
 def _value(text: Any, mime: Any) -> Any:
-    if text is None:
+    if _missing(text):
         return None
     if mime == "application/json":
         try:
@@ -80,33 +96,44 @@ def _expected(reader: Reader, rows: pd.DataFrame, expected_from: Sequence[str]) 
     notes = reader.annotations(trace_ids=list(rows["trace_id"].unique()))
     notes = notes[notes["name"].isin(list(expected_from))]
     by_trace = dict(zip(rows["trace_id"], rows["span_id"]))
-    found: dict[str, Any] = {}
-    for note in notes.itertuples(index=False):  # oldest first: the newest wins
-        span_id = note.span_id if isinstance(note.span_id, str) else by_trace.get(note.trace_id)
-        if span_id not in set(rows["span_id"]) and note.trace_id in by_trace:
-            span_id = by_trace[note.trace_id]
+    chosen = set(rows["span_id"])
+    # A span's own correction beats one on its trace or on another span of it; within each,
+    # the newest wins; a correction beats a feedback note.
+    own: dict[str, Any] = {}
+    borrowed: dict[str, Any] = {}
+    feedback: dict[str, Any] = {}
+    for note in notes.itertuples(index=False):  # oldest first
+        text = note.explanation if isinstance(note.explanation, str) and note.explanation else None
+        if text is None:
+            continue
+        direct = isinstance(note.span_id, str) and note.span_id in chosen
+        span_id = note.span_id if direct else by_trace.get(note.trace_id)
         if span_id is None:
             continue
-        text = note.explanation if isinstance(note.explanation, str) and note.explanation else None
         if note.name == CORRECTION:
-            if text:
-                found[span_id] = text
-        elif text and passed(note.score, note.label) is False and span_id not in found:
-            found[span_id] = text
-    return found
+            (own if direct else borrowed)[span_id] = text
+        elif passed(note.score, note.label) is False:
+            feedback.setdefault(span_id, text)
+    return {**feedback, **borrowed, **own}
 
 
 def _examples(reader: Reader, rows: pd.DataFrame, expected_from: Sequence[str]) -> list[dict[str, Any]]:
     expected = _expected(reader, rows, expected_from)
     examples = []
     for r in rows.itertuples(index=False):
-        if r.input_value is None:
+        given = _value(r.input_value, r.input_mime_type)
+        if given is None:
+            given = _messages(r.input_messages)
+        if given is None:
             continue
+        output = _value(r.output_value, r.output_mime_type)
+        if output is None:
+            output = _messages(r.output_messages)
         metadata = {k: v for k, v in (("span_name", r.name), ("session_id", r.session_id), ("project", r.project),
                                       ("model_name", r.model_name), ("status", r.status_code),
-                                      ("output", _value(r.output_value, r.output_mime_type))) if v is not None}
+                                      ("output", output)) if not _missing(v)}
         examples.append({
-            "example_id": r.span_id, "input": _value(r.input_value, r.input_mime_type),
+            "example_id": r.span_id, "input": given,
             "expected": expected.get(r.span_id), "metadata": metadata,
             "source_trace_id": r.trace_id, "source_span_id": r.span_id,
         })
