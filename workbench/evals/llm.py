@@ -25,7 +25,7 @@ from workbench.evals import prompts
 from workbench.evals.judge import JudgeError, Task, Verdict
 from workbench.evals.parse import verdict
 
-__all__ = ["LLMJudge"]
+__all__ = ["LLMJudge", "error_text"]
 
 _RETRY_STATUS = frozenset({408, 409, 425, 429, 500, 502, 503, 504, 529})
 
@@ -157,7 +157,7 @@ class LLMJudge:
                         f"({raw[:120]!r}); check base_url (it should end in /v1)."
                     ) from None
             except urllib.error.HTTPError as exc:
-                detail = _error_text(exc)
+                detail = error_text(exc)
                 if exc.code == 400 and "response_format" in body and "response_format" in detail:
                     body = {k: v for k, v in body.items() if k != "response_format"}
                     self.json_mode = False  # this endpoint does not do JSON mode; the prompt still asks
@@ -184,7 +184,8 @@ class LLMJudge:
         return self.backoff * (2 ** attempt) * (0.5 + random.random() / 2)
 
 
-def _error_text(exc: urllib.error.HTTPError) -> str:
+def error_text(exc: urllib.error.HTTPError) -> str:
+    """The message of an HTTP error's body (an OpenAI-style ``error.message``), else its text."""
     try:
         raw = exc.read()
     except OSError:

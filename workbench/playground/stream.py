@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from workbench.errors import EndpointError
+from workbench.evals.llm import error_text
 
 __all__ = ["Completion", "stream_chat"]
 
@@ -108,7 +109,7 @@ def _open(url: str, body: dict[str, Any], headers: dict[str, str], timeout: floa
         try:
             return urllib.request.urlopen(request, timeout=timeout)
         except urllib.error.HTTPError as exc:
-            detail = _error_text(exc)
+            detail = error_text(exc)
             if exc.code == 400 and "stream_options" in body and "stream_options" in detail:
                 body = {k: v for k, v in body.items() if k != "stream_options"}
                 continue
@@ -184,19 +185,6 @@ def _read_whole(response: Any, done: Completion, url: str) -> None:
 
 def _int(value: Any, default: int | None) -> int | None:
     return int(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else default
-
-
-def _error_text(exc: urllib.error.HTTPError) -> str:
-    try:
-        raw = exc.read()
-    except OSError:
-        return str(exc.reason)
-    try:
-        data = json.loads(raw)
-    except ValueError:
-        return raw.decode("utf-8", "replace")[:300] or str(exc.reason)
-    error = data.get("error", data) if isinstance(data, dict) else data
-    return str(error.get("message") or error) if isinstance(error, dict) else str(error)
 
 
 def _http_message(url: str, status: int, detail: str, model: str, has_key: bool) -> str:
