@@ -70,7 +70,7 @@ def test_a_correction_typed_on_an_llm_span_is_the_datasets_expected_output(tab, 
 
     # A dataset made afterwards from the trace, on the Traces page, expects the correction.
     tab.goto("filter=" + quote(f"trace_id == '{trace_id}'"), ready=ROWS)
-    tab.wait_for(".wb-add-to-dataset button", text="Add these 1 traces")
+    tab.wait_for(".wb-add-to-dataset button", text="Add this trace")
     tab.page.locator(".wb-dataset-name input").fill("corrected")
     tab.page.locator(".wb-add-to-dataset button").click()
     tab.wait_for(".wb-add-status", text="corrected made: 1 example")

@@ -318,8 +318,10 @@ class TracesView(PageView):
         self._page_info.object = f"<span class='wb-muted'>{first:,}\u2013{last:,} of {self.total:,} {noun}</span>"
         self._prev.disabled = self.page_no <= 1
         self._next.disabled = last >= self.total
-        self._add.label = (f"Add {len(self.ticked):,} ticked {noun if len(self.ticked) != 1 else noun[:-1]}"
-                           if self.ticked else f"Add these {self.total:,} {noun}")
+        one = noun[:-1]  # "trace" or "span"
+        ticked = len(self.ticked)
+        self._add.label = (f"Add {ticked:,} ticked {noun if ticked != 1 else one}" if ticked
+                           else f"Add this {one}" if self.total == 1 else f"Add these {self.total:,} {noun}")
 
     def _examples(self) -> Examples:
         """What "Add to dataset" adds: the rows ticked, else every row the filter matches."""
