@@ -64,7 +64,8 @@ def test_ticked_rows_then_a_filter_make_two_versions(tab, served):
     tab.wait_count(f"{ROWS} a.wb-tick.on", 0)
     errors = reader.traces("status_code == 'ERROR'", limit=None)
     tab.goto("status=ERROR", ready=ROWS)
-    tab.wait_for(".wb-add-to-dataset button", text=f"Add these {len(errors)} traces")
+    label = "Add this trace" if len(errors) == 1 else f"Add these {len(errors)} traces"
+    tab.wait_for(".wb-add-to-dataset button", text=label)
     tab.page.locator(".wb-dataset-existing select").select_option("picked")
     tab.page.locator(".wb-add-to-dataset button").click()
     tab.wait_for(".wb-add-status", text="picked version 2")
