@@ -25,6 +25,7 @@ from workbench.app.page import PageView, status_line
 from workbench.app.style import CSS
 from workbench.app.tables import Column, table
 from workbench.errors import WorkbenchError
+from workbench.pricing.money import usd
 
 __all__ = ["ExperimentsView", "comparison_html", "datasets_html", "examples_html", "experiments_html",
            "summary_html"]
@@ -177,7 +178,7 @@ def summary_html(summary: pd.DataFrame, evaluators: Sequence[str]) -> str:
                + delta(r, "mean_latency_ms", fmt_ms, "down"), numeric=True),
         Column("Tokens", lambda r: fmt_count(r["total_tokens"])
                + delta(r, "total_tokens", fmt_count, "down"), numeric=True),
-        Column("Cost", lambda r: cost_html(r["cost"]) + delta(r, "cost", lambda v: f"${v:.4f}", "down"),
+        Column("Cost", lambda r: cost_html(r["cost"]) + delta(r, "cost", usd, "down"),
                numeric=True),
     ]
     return table([row for _, row in summary.iterrows()], columns, css="wb-compare-summary")
@@ -204,7 +205,7 @@ def _run_cell(row: Any, *, name: str, base: str, evaluators: Sequence[str]) -> s
                                                    if not is_missing(change) and change is not None else ""))
     measures = []
     for key, fmt, label in (("latency_ms", fmt_ms, ""), ("total_tokens", fmt_count, " tok"),
-                            ("cost", lambda v: f"${float(v):.4f}", "")):
+                            ("cost", usd, "")):
         value = row.get(f"{key}[{name}]")
         if is_missing(value):
             continue

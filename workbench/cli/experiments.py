@@ -17,6 +17,7 @@ import click
 
 from workbench import config
 from workbench.cli.one_line import one_line_errors
+from workbench.pricing.money import usd
 
 __all__ = ["BELOW_BAR", "dataset_group", "experiment_group"]
 
@@ -272,7 +273,7 @@ def experiment_list(dataset: str | None, db: str | None) -> None:
         return
     rows = [["name", "dataset", "task", "runs", "errors", "mean ms", "tokens", "cost", "created"]]
     for r in frame.itertuples(index=False):
-        cost = "" if r.cost is None or math.isnan(r.cost) else f"${r.cost:.4f}"
+        cost = usd(r.cost, missing="")
         rows.append([str(r.name), f"{r.dataset}@{r.dataset_version}", _cell(r.task, 30), str(r.runs), str(r.errors),
                      "" if r.mean_latency_ms is None or math.isnan(r.mean_latency_ms) else f"{r.mean_latency_ms:.0f}",
                      _cell(r.total_tokens), cost, f"{r.created_at:%Y-%m-%d %H:%M}"])

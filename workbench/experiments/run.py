@@ -43,6 +43,7 @@ from workbench.experiments.evaluators import Evaluator
 from workbench.experiments.record import Experiment, load_experiment
 from workbench.experiments.tasks import PromptTask, TaskOutput, call_with, describe, estimate_cost
 from workbench.experiments.where import opened, store_of
+from workbench.pricing.money import usd
 from workbench.read import Reader
 from workbench.read import experiments as q
 from workbench.store import experiments as units
@@ -124,14 +125,14 @@ def run_experiment(
         if isinstance(task, PromptTask):  # what is left to run: all of it, unless resuming
             estimate = estimate_cost(task, data.examples[~data.examples["example_id"].isin(done)])
             if progress:
-                cost = "unknown (the model has no price)" if estimate["cost"] is None else f"${estimate['cost']:.4f}"
+                cost = usd(estimate["cost"], missing="unknown (the model has no price)")
                 calls = f"{estimate['examples']} call{'' if estimate['examples'] == 1 else 's'}"
                 out.write(f"Estimated cost of {calls} to {task.model}: {cost} "
                           f"(about {estimate['prompt_tokens']} prompt and {estimate['completion_tokens']} "
                           "output tokens at most)\n")
             if max_cost is not None and estimate["cost"] is not None and estimate["cost"] > max_cost:
                 raise ConfigError(
-                    f"The estimated cost, ${estimate['cost']:.4f}, is over max_cost=${max_cost:.4f}; raise "
+                    f"The estimated cost, {usd(estimate['cost'])}, is over max_cost={usd(max_cost)}; raise "
                     "max_cost or run a smaller dataset."
                 )
         experiment_id = _experiment(reader, name, data, task, evaluators, project, stamp, params, estimate)
