@@ -30,6 +30,11 @@ def served(tmp_path_factory):
         sample_path()
     except StoreError:
         pytest.skip("the sample data is not installed")
+    # The server runs in this process: compile UMAP first (up to minutes on a fresh machine,
+    # whose numba cache is empty), so the page's wait below is the analysis alone.
+    from workbench.drift.projection import warm_up
+
+    warm_up()
     store = Store(tmp_path_factory.mktemp("drift-dataset") / "sample.duckdb")
     load_sample(store)
     reader = Reader(store)
