@@ -53,7 +53,7 @@ ALLOWED = {
     "mcp": {"read", "query", "analysis", "drift", "monitors", "errors", "config", "tree", "tracetext", "version"},
     "sample": {"store", "errors", "config"},
     # Re-running a model call: the request from a span, a streamed call, the run recorded as a span.
-    "playground": {"model", "errors", "config", "semconv", "store", "experiments", "evals"},
+    "playground": {"model", "errors", "config", "semconv", "store", "experiments", "evals", "render"},
     "notebook": {"server", "app", "store", "instrument", "collector", "read", "query", "errors", "config", "sample"},
     # The command line is the one part that uses the public API of the package root (workbench.open).
     "cli": {"lake", "server", "config", "errors", "store", "read", "query", "remote", "pricing", "evals", "monitors",

@@ -9,10 +9,11 @@ parameters (OpenInference's ``llm.invocation_parameters`` JSON, else the GenAI
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
+
+from workbench.render.values import is_missing, loads
 
 __all__ = ["ChatRequest", "original_output", "request_from_span"]
 
@@ -43,21 +44,6 @@ class ChatRequest:
     parameters: dict[str, Any] = field(default_factory=dict)
 
 
-def _missing(value: Any) -> bool:
-    return value is None or (isinstance(value, float) and math.isnan(value))
-
-
-def _loads(value: Any, default: Any) -> Any:
-    if _missing(value):
-        return default
-    if isinstance(value, (dict, list)):
-        return value
-    try:
-        return json.loads(value)
-    except (TypeError, ValueError):
-        return default
-
-
 def _tool_call(call: Mapping[str, Any]) -> dict[str, Any]:
     """A recorded tool call as a chat-completions request states it."""
     arguments = call.get("arguments")
@@ -71,7 +57,7 @@ def _tool_call(call: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _message(recorded: Mapping[str, Any]) -> dict[str, Any]:
-    message = {k: recorded[k] for k in _MESSAGE_FIELDS if not _missing(recorded.get(k)) and recorded.get(k) != ""}
+    message = {k: recorded[k] for k in _MESSAGE_FIELDS if not is_missing(recorded.get(k)) and recorded.get(k) != ""}
     message.setdefault("role", "user")
     content = message.get("content")
     calls = [_tool_call(c) for c in recorded.get("tool_calls") or () if isinstance(c, Mapping)]
@@ -86,7 +72,7 @@ def _message(recorded: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _parameters(attributes: Mapping[str, Any]) -> dict[str, Any]:
-    blob = _loads(attributes.get("llm.invocation_parameters"), None)
+    blob = loads(attributes.get("llm.invocation_parameters"), None)
     if isinstance(blob, dict):
         return {k: v for k, v in blob.items() if k not in ("model", "messages", "stream", "stream_options")}
     found: dict[str, Any] = {}
@@ -99,22 +85,22 @@ def _parameters(attributes: Mapping[str, Any]) -> dict[str, Any]:
 
 def request_from_span(span: Mapping[str, Any]) -> ChatRequest:
     """The request an LLM span made, ready to edit and send again."""
-    attributes = _loads(span.get("attributes"), {})
-    recorded = _loads(span.get("input_messages"), [])
+    attributes = loads(span.get("attributes"), {})
+    recorded = loads(span.get("input_messages"), [])
     messages = [_message(m) for m in recorded if isinstance(m, Mapping)]
-    if not messages and not _missing(span.get("input_value")):
+    if not messages and not is_missing(span.get("input_value")):
         messages = [{"role": "user", "content": str(span["input_value"])}]
     model = span.get("model_name")
-    return ChatRequest(messages=messages, model="" if _missing(model) else str(model),
+    return ChatRequest(messages=messages, model="" if is_missing(model) else str(model),
                        parameters=_parameters(attributes if isinstance(attributes, Mapping) else {}))
 
 
 def original_output(span: Mapping[str, Any]) -> str:
     """The text the span's model answered: its output messages' text, else its output value."""
-    outputs = _loads(span.get("output_messages"), [])
-    texts = [str(m.get("content")) for m in outputs if isinstance(m, Mapping) and not _missing(m.get("content"))
+    outputs = loads(span.get("output_messages"), [])
+    texts = [str(m.get("content")) for m in outputs if isinstance(m, Mapping) and not is_missing(m.get("content"))
              and m.get("content") != ""]
     if texts:
         return "\n\n".join(texts)
     value = span.get("output_value")
-    return "" if _missing(value) else str(value)
+    return "" if is_missing(value) else str(value)
