@@ -27,6 +27,24 @@ def serve_app(store: Any) -> Iterator[Any]:
         server.stop()
 
 
+@contextlib.contextmanager
+def serve_dataset(directory: Path, **options: Any) -> Iterator[tuple[Any, Any, Any]]:
+    """The test dataset (``make_dataset(**options)``) in a store of its own in ``directory``,
+    served with the app: ``(server, reader, dataset)``; for tests that write to the store."""
+    from tests.app.data import make_dataset
+    from workbench.query import Reader
+    from workbench.store import Store
+
+    data = make_dataset(**options)
+    store = Store(directory / "workbench.duckdb")
+    store.write(data.spans)
+    try:
+        with serve_app(store) as server:
+            yield server, Reader(store), data
+    finally:
+        store.close()
+
+
 @dataclass
 class AppPage:
     """A browser tab on the app, recording console errors and uncaught exceptions."""

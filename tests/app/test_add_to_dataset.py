@@ -6,8 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.app.browser import new_app_page, serve_app
-from tests.app.data import make_dataset
+from tests.app.browser import new_app_page, serve_dataset
 
 pytestmark = pytest.mark.browser
 
@@ -16,15 +15,8 @@ ROWS = ".wb-grid tbody tr[data-href]"
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory):
-    from workbench.query import Reader
-    from workbench.store import Store
-
-    data = make_dataset(sessions=8)
-    store = Store(tmp_path_factory.mktemp("to-dataset") / "workbench.duckdb")
-    store.write(data.spans)
-    with serve_app(store) as server:
-        yield server, Reader(store), data
-    store.close()
+    with serve_dataset(tmp_path_factory.mktemp("to-dataset"), sessions=8) as served:
+        yield served
 
 
 @pytest.fixture

@@ -8,8 +8,7 @@ from urllib.parse import quote
 
 import pytest
 
-from tests.app.browser import new_app_page, serve_app
-from tests.app.data import make_dataset
+from tests.app.browser import new_app_page, serve_dataset
 
 pytestmark = pytest.mark.browser
 
@@ -19,15 +18,8 @@ CARD = ".wb-correction-card"
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory):
-    from workbench.query import Reader
-    from workbench.store import Store
-
-    data = make_dataset(sessions=4)
-    store = Store(tmp_path_factory.mktemp("correction") / "workbench.duckdb")
-    store.write(data.spans)
-    with serve_app(store) as server:
-        yield server, Reader(store), data
-    store.close()
+    with serve_dataset(tmp_path_factory.mktemp("correction"), sessions=4) as served:
+        yield served
 
 
 @pytest.fixture
