@@ -172,6 +172,23 @@ def test_importing_twice_adds_nothing_the_second_time(tmp_path, store, rag_spans
         assert other.counts()["spans"] == 4
 
 
+def test_a_big_import_goes_into_the_file_not_the_log(tmp_path):
+    from workbench.sample import sample_path
+
+    with Store(tmp_path / "big.duckdb") as store:
+        added = store.import_parquet(sample_path())
+        assert added["spans"] > 10_000
+        # Logged, the sample's rows made a 165 MB log that an idle checkpoint then compressed again.
+        assert store.db.log_bytes() < 1 << 20
+        assert store.fetchall("SELECT current_setting('checkpoint_threshold')")[0][0] == "488.2 MiB"  # set back
+        span = make_span(900, trace=900)
+        store.write([span])
+        assert store.counts()["spans"] == added["spans"] + 1
+        assert 0 < store.db.log_bytes() < 1 << 20  # small commits are logged again
+    with Store(tmp_path / "big.duckdb") as again:
+        assert again.counts()["spans"] == added["spans"] + 1
+
+
 def test_import_with_a_missing_column_says_which(tmp_path, store, rag_spans):
     store.write(rag_spans)
     store.export_parquet(tmp_path / "out")
