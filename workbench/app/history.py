@@ -38,6 +38,12 @@ class BrowserHistory(JSComponent):
       window.addEventListener("popstate", popped);
       model.on("remove", () => window.removeEventListener("popstate", popped));
       model.on("msg:custom", (msg) => {
+        if (msg && typeof msg.load === "string") {  // a page this document cannot show: load it
+          const target = window.location.pathname + msg.load + window.location.hash;
+          if (msg.replace) window.location.replace(target);
+          else window.location.assign(target);
+          return;
+        }
         if (!msg || typeof msg.search !== "string" || msg.search === window.location.search) return;
         const url = window.location.pathname + msg.search + window.location.hash;
         if (msg.replace) window.history.replaceState({}, "", url);
@@ -60,6 +66,10 @@ class BrowserHistory(JSComponent):
         """Show ``search`` (``"?page=..."``) in the address bar: a new entry, or in place."""
         self.search = search
         self._send_msg({"search": search, "replace": replace})
+
+    def load(self, search: str, *, replace: bool = False) -> None:
+        """Load the page at ``search`` anew (a new document), as a new entry or in place."""
+        self._send_msg({"load": search, "replace": replace})
 
     def _handle_msg(self, data: Any) -> None:
         if self.on_pop is not None and isinstance(data, dict) and isinstance(data.get("search"), str):

@@ -8,7 +8,7 @@ shared as a link; opening that link restores it.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
@@ -62,6 +62,9 @@ class App(Viewer):
             what it replaced, and what sampling kept, shown in the header.
         history: Keep the browser's history and address bar in step (a served app; not in a
             notebook, whose URL is the notebook's).
+        extensions: The Panel extensions the browser's document has loaded, when not all of
+            them (a served session loads its first page's only): a page that needs another
+            one is loaded anew, as a new document, at its URL.
     """
 
     page = param.String(default="traces", doc="The page shown.")
@@ -74,9 +77,11 @@ class App(Viewer):
         query: Mapping[str, Any] | None = None,
         ingest_status: Callable[[], Mapping[str, Any]] | None = None,
         history: bool = False,
+        extensions: Sequence[str] | None = None,
     ) -> None:
         super().__init__(page=page)
         self.reader = reader
+        self._extensions = None if extensions is None else frozenset(extensions)
         self._ingest_status = ingest_status
         self.scope = Scope()
         self._views: dict[str, PageView] = {}
@@ -146,6 +151,10 @@ class App(Viewer):
             get_page(page)
         except KeyError:
             page = "traces"
+        if self._history is not None and self._extensions is not None \
+                and not self._extensions.issuperset(get_page(page).extensions):
+            self._history.load(self._search_of(page, params, exact=exact), replace=entry == "replace")
+            return
         scope = {k: str(v) for k, v in params.items() if k in Scope.url_params}
         if exact:
             scope = {k: Scope.param[k].default for k in Scope.url_params} | scope
@@ -203,6 +212,16 @@ class App(Viewer):
                 if value != view.param[name].default and value not in (None, ""):
                     query[name] = str(value).lower() if isinstance(value, bool) else str(value)
         return query
+
+    def _search_of(self, page: str, params: Mapping[str, Any], *, exact: bool) -> str:
+        """The URL query of ``page`` with ``params``, as :meth:`_go` would show it."""
+        scope = {k: Scope.param[k].default for k in Scope.url_params} if exact else self.scope.values()
+        scope.update({k: str(v) for k, v in params.items() if k in Scope.url_params})
+        query = {"page": page} | {k: v for k, v in scope.items() if v != Scope.param[k].default}
+        for name, value in params.items():
+            if name not in Scope.url_params and value not in (None, ""):
+                query[name] = str(value).lower() if isinstance(value, bool) else str(value)
+        return "?" + urlencode(query)
 
     def _view_changed(self, view: PageView) -> None:
         if not self._navigating and view is self._views.get(self.page):
@@ -319,4 +338,12 @@ def served_app(reader: Reader, ingest_status: Callable[[], Mapping[str, Any]] | 
     """The app for one browser session of ``workbench serve``, started from the URL's query."""
     # The raw arguments: Location's parsed ones turn an all-digit trace id into a number.
     query = {k: v[0].decode() for k, v in (pn.state.session_args or {}).items() if v}
-    return App(reader, query=query, ingest_status=ingest_status, history=True)
+    try:
+        extensions = get_page(query.get("page", "traces")).extensions
+    except KeyError:
+        extensions = get_page("traces").extensions
+    # The document loads its first page's extensions only: the others' JavaScript (plotly's
+    # 4.7 MB, tabulator's) would be fetched and parsed before any page shows. A page that
+    # needs one is loaded anew when opened (see App).
+    pn.extension(*extensions)
+    return App(reader, query=query, ingest_status=ingest_status, history=True, extensions=extensions)
