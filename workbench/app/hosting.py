@@ -26,7 +26,7 @@ from workbench.app.registry import ordered
 from workbench.app.shell import served_app
 from workbench.read import Reader
 
-__all__ = ["AppHost", "warm_up"]
+__all__ = ["AppHost", "prepare_first_page", "warm_up"]
 
 logger = logging.getLogger(__name__)
 
@@ -152,14 +152,32 @@ def _load_extensions(extensions: tuple[str, ...], url: str) -> None:
         pn.extension(*extensions)
 
 
+def prepare_first_page() -> None:
+    """Do ahead of the first browser session what it would do first and needs no data: import
+    the Traces page and the helpers it calls (feedback, datasets, costs), and read the price table.
+
+    ``workbench serve --sample`` runs this while the sample loads, on the CPU the load leaves
+    idle (about 0.25 s of the first session's 0.45 s). Safe on any thread; no panel objects are made.
+    """
+    try:
+        import workbench.analysis.quality
+        import workbench.app.traces
+        import workbench.experiments  # noqa: F401
+        from workbench.pricing.effective import effective_table
+
+        effective_table()
+    except Exception:  # pragma: no cover - a warm-up must never break serving
+        logger.debug("preparing the first page failed", exc_info=True)
+
+
 def warm_up(reader: Reader) -> None:
     """Do ahead of the first browser session what it would do first: import the first page, read
     the filter values (kept a minute), and bring the first page's columns into DuckDB's cache.
 
     Safe on any thread (no panel objects are made); failures only cost the first page's speed.
     """
+    prepare_first_page()
     try:
-        import workbench.app.traces  # noqa: F401
         from workbench.app.page import cached_facets
 
         cached_facets(reader)

@@ -171,8 +171,9 @@ def _check_disk(store: Store) -> None:
 
 
 def _import_app() -> None:
-    """Import the app ahead of its first page (a failure is reported when it is served)."""
+    """Import the app and prepare its first page (a failure is reported when it is served)."""
     try:
-        import workbench.app.hosting  # noqa: F401
+        from workbench.app.hosting import prepare_first_page
     except Exception:  # noqa: BLE001 - the server says why the app is not served
-        pass
+        return
+    prepare_first_page()
