@@ -34,3 +34,40 @@ def test_the_app_import_at_start_prepares_the_first_page(tmp_path: Path) -> None
     assert not any(seen["before"].values())
     assert all(seen["after"].values()), seen
     assert seen["prices_read"] == 1  # the shipped table, parsed once for every session
+
+
+LOAD_FIRST = textwrap.dedent("""
+    import json, sys
+    import workbench.sample
+    from workbench.errors import StoreError
+    from workbench.server import run
+
+    seen = {}
+
+    def load_sample(store, **_):
+        seen["server_imported_when_the_load_began"] = "workbench.server.server" in sys.modules
+        raise StoreError("The sample is broken here.")
+
+    workbench.sample.load_sample = load_sample
+    try:
+        run.serve(db=sys.argv[1], port=0, sample=True, app=False, echo=lambda line: None)
+    except StoreError as exc:
+        seen["error"] = str(exc)
+    seen["server_imported_after"] = "workbench.server.server" in sys.modules
+    print(json.dumps(seen))
+""")
+
+
+def test_the_sample_loads_while_the_server_is_imported_and_its_failure_is_reported(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WORKBENCH_")}
+    env["PYTHONPATH"] = str(Path(__file__).resolve().parents[2])
+    env["HOME"] = str(tmp_path)
+    db = tmp_path / "sample.duckdb"
+    done = subprocess.run([sys.executable, "-c", LOAD_FIRST, str(db)], env=env, capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    seen = json.loads(done.stdout.strip().splitlines()[-1])
+    assert seen["server_imported_when_the_load_began"] is False
+    assert seen["error"] == "The sample is broken here."
+    assert seen["server_imported_after"] is True
+    assert not db.exists()  # a server that could not start leaves no new file behind

@@ -9,13 +9,16 @@ import socket
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from workbench import config
 from workbench.errors import DiskFullError
-from workbench.server import Server
 from workbench.store import Store
 from workbench.store.fresh import remover_if_new
 from workbench.store.retention import Retention, Sweeper
+
+if TYPE_CHECKING:
+    from workbench.server.server import Server
 
 __all__ = ["banner", "serve"]
 
@@ -70,13 +73,18 @@ def serve(
     store = Store(db)
     try:
         _check_disk(store)
+        loading = None
         if sample:
-            from workbench.sample import load_sample
-
-            if app:  # a browser follows at once: import the app while the sample loads
+            # The sample loads (in DuckDB, mostly off the GIL) while this thread imports the
+            # server and another the app, for the browser that comes right away; the store's
+            # readers see the sample once it is committed, before the port opens.
+            loading = _SampleLoad(store).start()
+            if app:
                 threading.Thread(target=_import_app, name="workbench-app-import", daemon=True).start()
+        from workbench.server.server import Server
 
-            added = load_sample(store)
+        if loading is not None:
+            added = loading.result()
             if added:
                 echo(f"Loaded the sample data: {added.get('spans', 0)} spans of a fictional support assistant.")
             else:
@@ -118,6 +126,7 @@ def serve(
 def _serve_lake(uri: str, endpoint: str | None, *, echo: Callable[[str], None], **options: object) -> None:
     """Serve the app and the API over a Parquet lake, read-only, until Ctrl-C."""
     from workbench.read.lake import LakeReader
+    from workbench.server.server import Server
 
     reader = LakeReader(uri, endpoint=endpoint)
     store = Store(":memory:")
@@ -168,6 +177,39 @@ def _check_disk(store: Store) -> None:
             f"{keep >> 20} MiB workbench keeps free; free some space (or lower WORKBENCH_MIN_FREE_MB) "
             "and start again."
         )
+
+
+class _SampleLoad:
+    """:func:`workbench.sample.load_sample` on a thread of its own; :meth:`result` waits for it."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self._added: dict[str, int] = {}
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="workbench-sample-load", daemon=True)
+
+    def start(self) -> _SampleLoad:
+        self._thread.start()
+        return self
+
+    def _run(self) -> None:
+        try:
+            from workbench.sample import load_sample
+
+            self._added = load_sample(self.store)
+        except BaseException as exc:  # noqa: BLE001 - raised again on the serving thread
+            self._error = exc
+
+    def result(self) -> dict[str, int]:
+        """Rows added per table, once loaded.
+
+        Raises:
+            Exception: What loading raised.
+        """
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self._added
 
 
 def _import_app() -> None:
