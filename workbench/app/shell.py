@@ -16,6 +16,7 @@ import panel as pn
 import param
 from panel.viewable import Viewer
 
+from workbench.app.connection import connect_on_open
 from workbench.app.history import BrowserHistory
 from workbench.app.markup import esc
 from workbench.app.page import PageView, Scope
@@ -319,4 +320,5 @@ def served_app(reader: Reader, ingest_status: Callable[[], Mapping[str, Any]] | 
     """The app for one browser session of ``workbench serve``, started from the URL's query."""
     # The raw arguments: Location's parsed ones turn an all-digit trace id into a number.
     query = {k: v[0].decode() for k, v in (pn.state.session_args or {}).items() if v}
+    connect_on_open(pn.state.curdoc)  # what changes while the browser renders the page reaches it
     return App(reader, query=query, ingest_status=ingest_status, history=True)
