@@ -4,6 +4,8 @@ headless chromium, and wait for conditions with a deadline (never a fixed sleep)
 from __future__ import annotations
 
 import contextlib
+import json
+import re
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -112,3 +114,65 @@ def new_app_page(browser: Any, base_url: str, *, width: int = 1440, height: int 
     page.on("console", lambda m: app_page.errors.append(f"console {m.type}: {m.text}") if m.type == "error" else None)
     page.on("pageerror", lambda e: app_page.errors.append(f"page error: {e}"))
     return app_page
+
+
+class ReadyHold:
+    """Keeps a tab's "document ready" message from reaching the server until :meth:`release`.
+
+    The browser sends it once every view of the page has rendered; until the server has it,
+    Panel counts the session as not connected. Holding it widens, deterministically, the
+    moment between the browser having the page (it pulled the document, and can be clicked)
+    and the server hearing that it is ready, in which the server may still change the page: a
+    result computed in the background, or what a click asks for. Every other message passes.
+
+    Args:
+        page: The Playwright page, before it opens the app.
+        on_pulled: Called (on Playwright's thread) once the server has sent the document.
+    """
+
+    def __init__(self, page: Any, *, on_pulled: Any = None) -> None:
+        self.held: list[list[Any]] = []
+        self.pulled = False
+        self._released = False
+        self._on_pulled = on_pulled
+        self._servers: list[Any] = []
+        page.route_web_socket(re.compile(r"/ws(\?.*)?$"), self._route)
+
+    def _route(self, ws: Any) -> None:
+        server = ws.connect_to_server()
+        self._servers.append(server)
+        frames: list[Any] = []
+        expected = [3]
+
+        def from_page(message: Any) -> None:
+            # Bokeh's messages: header, metadata and content, then two frames per buffer.
+            frames.append(message)
+            if len(frames) == 1 and isinstance(message, str):
+                expected[0] = 3 + 2 * int(json.loads(message).get("num_buffers") or 0)
+            if len(frames) < expected[0]:
+                return
+            whole = frames[:]
+            frames.clear()
+            if not self._released and isinstance(whole[2], str) and "document_ready" in whole[2]:
+                self.held.append([server, whole])
+                return
+            for frame in whole:
+                server.send(frame)
+
+        def from_server(message: Any) -> None:
+            if not self.pulled and isinstance(message, str) and '"PULL-DOC-REPLY"' in message:
+                self.pulled = True
+                if self._on_pulled is not None:
+                    self._on_pulled()
+            ws.send(message)
+
+        ws.on_message(from_page)
+        server.on_message(from_server)
+
+    def release(self) -> None:
+        """Let the held messages (and every later one) through."""
+        self._released = True
+        for server, whole in self.held:
+            for frame in whole:
+                server.send(frame)
+        self.held.clear()

@@ -8,6 +8,8 @@ tests in tests/drift.
 from __future__ import annotations
 
 import io
+import threading
+import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -15,10 +17,10 @@ import pandas as pd
 import panel as pn
 import pytest
 
-from tests.app.browser import serve_app
+from tests.app.browser import ReadyHold, new_app_page, serve_app
 from tests.drift import scenario
 from workbench.app.registry import PAGES
-from workbench.drift import DriftWorker
+from workbench.drift import DriftWorker, PCAProjector, Window
 from workbench.query import Reader
 
 pytest.importorskip(
@@ -138,3 +140,44 @@ def test_the_point_cloud_fills_its_panel_and_the_cluster_table_is_whole(app):
     table = app.page.locator("table.wb-drift-clusters").evaluate(
         "el => [el.getBoundingClientRect().right, el.getRootNode().host.getBoundingClientRect().right]")
     assert table[0] <= table[1] + 0.5, table
+
+
+class _Gate:
+    """A projection that waits until it is let through: it keeps the worker busy, so the
+    page's analysis queued behind it finishes when the test says."""
+
+    n_components = 2
+
+    def __init__(self) -> None:
+        self.open = threading.Event()
+        self.key = {"projector": "test-gate", "run": uuid.uuid4().hex}
+
+    def fit_transform(self, X: Any) -> Any:
+        self.open.wait(60)
+        return PCAProjector(2).fit_transform(X)
+
+
+@pytest.mark.browser
+def test_an_analysis_that_ends_while_the_page_is_still_loading_fills_the_clusters_table(
+        browser, app_server, drift_store):
+    # The analysis ends after the browser has the page but before it has told the server
+    # the page is ready (held here, so that moment lasts): its results still reach the page.
+    gate = _Gate()
+    worker = DriftWorker.shared(Reader(drift_store), warm=False)
+    busy = worker.submit(Window(start=WINDOWS["primary_start"], end=WINDOWS["primary_end"]),
+                         Window(start=WINDOWS["reference_start"], end=WINDOWS["reference_end"]), projector=gate)
+    tab = new_app_page(browser, app_server.url)
+    hold = ReadyHold(tab.page, on_pulled=gate.open.set)
+    try:
+        tab.goto(f"page=drift&{QUERY}&cluster=0", ready=".bk-btn.bk-active >> text=Drift")
+        busy.result(60)
+        tab.wait_for(".wb-muted", text="coverage gap")  # the analysis is shown, the ready report held
+        assert hold.pulled
+        hold.release()
+        tab.wait_for(".wb-drift-clusters tbody a[href*='cluster=']")
+        tab.wait_for(".wb-drift-selected")
+        assert "question about topic 5" in tab.text(".wb-drift-clusters")
+        tab.assert_no_errors()
+    finally:
+        gate.open.set()
+        tab.page.context.close()

@@ -16,6 +16,7 @@ import panel as pn
 import param
 from panel.viewable import Viewer
 
+from workbench.app.connection import connect_on_open
 from workbench.app.history import BrowserHistory
 from workbench.app.markup import esc
 from workbench.app.page import PageView, Scope
@@ -346,4 +347,5 @@ def served_app(reader: Reader, ingest_status: Callable[[], Mapping[str, Any]] | 
     # 4.7 MB, tabulator's) would be fetched and parsed before any page shows. A page that
     # needs one is loaded anew when opened (see App).
     pn.extension(*extensions)
+    connect_on_open(pn.state.curdoc)  # what changes while the browser renders the page reaches it
     return App(reader, query=query, ingest_status=ingest_status, history=True, extensions=extensions)
