@@ -379,6 +379,8 @@ def test_a_signal_workbench_does_not_take_is_refused_in_words_the_exporter_logs(
                                 headers={"Content-Type": "application/x-protobuf"})
     assert as_protobuf.status_code == 404
     assert "logs at /v1/logs" in status_pb2.Status.FromString(as_protobuf.content).message
+    chat = requests.post(server.url + "/v1/chat/completions", json={"model": "gpt-4o"}, timeout=10)
+    assert chat.status_code == 404 and "/proxy/openai/v1" in chat.json()["message"]
     for path in ("/v1/traces", "/v1/logs"):
         looked_at = requests.get(server.url + path, timeout=10)
         assert looked_at.status_code == 405 and "takes OTLP with POST" in looked_at.json()["message"]

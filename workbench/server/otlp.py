@@ -311,9 +311,12 @@ class OtlpOtherSignalHandler(RequestHandler):
 
     def prepare(self) -> None:  # tornado's hook: every method
         content_type = (self.request.headers.get("Content-Type") or "").split(";")[0].strip().lower()
-        message = (f"workbench does not receive {self.request.path}; it takes traces at /v1/traces and logs at "
-                   "/v1/logs. Turn this signal's exporter off (e.g. OTEL_METRICS_EXPORTER=none) or send it "
-                   "elsewhere.")
+        path = self.request.path
+        if path.rstrip("/") == "/v1/metrics":
+            fix = "Turn the metrics exporter off (OTEL_METRICS_EXPORTER=none) or send metrics elsewhere."
+        else:  # an OpenAI-style client pointed at the server's root, say
+            fix = "An OpenAI or Anthropic client is recorded through /proxy/openai/v1 or /proxy/anthropic."
+        message = f"workbench does not receive {path}; it takes traces at /v1/traces and logs at /v1/logs. {fix}"
         # The Python exporters log the reason phrase, not the body: it carries the message too.
         self.set_status(404, reason=message)
         if content_type == PROTOBUF:
