@@ -119,3 +119,24 @@ def test_tail_prints_new_spans_as_they_arrive(server, store):
     assert {s["name"] for s in spans} <= {"agent", "llm", "lookup"}
     assert all(list(s) == [c for c in SPAN_JSON_FIELDS if c not in ("cost", "input_value", "output_value")]
                for s in spans)
+
+
+def test_a_trace_line_says_which_calls_have_no_price_never_hiding_them(runner, tmp_path):
+    from tests.helpers import make_span
+    from workbench.model import SpanKind, TokenUsage
+
+    db = tmp_path / "costs.duckdb"
+    with Store(db) as store:
+        store.write([
+            make_span(0, trace=0, name="mixed", model_name="gpt-4o-mini", provider="openai",
+                      tokens=TokenUsage(prompt=1, completion=0, total=1)),
+            make_span(1, trace=0, parent=0, model_name="acme-llm-7", tokens=TokenUsage(prompt=100, completion=10)),
+            make_span(0, trace=1, name="only-unpriced", kind=SpanKind.LLM, start_ms=10, model_name="acme-llm-7",
+                      tokens=TokenUsage(prompt=100, completion=10)),
+        ])
+    lines = {line.split()[3]: line for line in runner.invoke(main, ["traces", "--db", str(db)]).output.splitlines()}
+    assert lines["mixed"].endswith("$0.00000015 + 1 call unpriced")
+    assert lines["only-unpriced"].endswith("acme-llm-7 1 call unpriced") and "$" not in lines["only-unpriced"]
+    rows = {r["name"]: r for r in json.loads(runner.invoke(main, ["traces", "--db", str(db), "--json"]).output)}
+    assert (rows["mixed"]["cost"], rows["mixed"]["unpriced_calls"]) == (pytest.approx(1.5e-7), 1)
+    assert (rows["only-unpriced"]["cost"], rows["only-unpriced"]["unpriced_calls"]) == (None, 1)

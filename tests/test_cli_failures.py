@@ -137,3 +137,30 @@ def test_open_and_the_cli_reach_a_server_without_a_scheme(server, store, rag_spa
 def test_a_bad_url_on_the_command_line_is_one_line(runner, tmp_path):
     result = runner.invoke(main, ["export", str(tmp_path / "out"), "--url", "ftp://127.0.0.1:21"])
     assert result.exit_code == 2 and "is not a server URL" in result.output and "Traceback" not in result.output
+
+
+@pytest.mark.parametrize(
+    ("typed", "says"),
+    [("127.0.0.1:99999", "has a port outside 0-65535"), ("ftp://127.0.0.1:21", "is not a server URL"),
+     ("http://", "is not a server URL")],
+)
+def test_register_refuses_an_endpoint_that_is_not_a_server_url(typed, says):
+    with pytest.raises(ConfigError, match=says):
+        workbench.register(endpoint=typed, set_global=False)
+
+
+def test_register_sends_to_an_endpoint_typed_without_a_scheme(server, store):
+    from opentelemetry.sdk.trace import TracerProvider
+
+    from tests.helpers import wait_for
+    from workbench.query import Reader
+
+    provider: TracerProvider = workbench.register(
+        "bare", endpoint=server.url.removeprefix("http://"), set_global=False
+    )
+    with provider.get_tracer("t").start_as_current_span("sent-without-a-scheme"):
+        pass
+    assert provider.force_flush(30_000)
+    provider.shutdown()
+    reader = Reader(store)
+    wait_for(lambda: reader.count("name == 'sent-without-a-scheme'") == 1, timeout=60)

@@ -88,6 +88,8 @@ def test_time_bounds_accept_text_and_relative_forms(reader):
         ("span_kind = 'LLM'", "compare with ==, as in span_kind == 'LLM'"),
         ("span_kind = LLM", "compare with == and put text values in quotes, as in span_kind == 'LLM'"),
         ("model_name in [gpt-4o, gpt-4o-mini]", "as in model_name in ['gpt-4o', 'gpt-4o-mini']"),
+        ("model_name in (gpt-4o, claude-3)", "as in model_name in ('gpt-4o', 'claude-3')"),
+        ("model_name not in (gpt4, claude)", "as in model_name not in ('gpt4', 'claude')"),
         ("name == my agent and latency_ms > 5", "as in name == 'my agent' and latency_ms > 5"),
         ("contains(input_value, refund)", "as in contains(input_value, 'refund')"),
     ],

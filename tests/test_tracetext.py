@@ -49,3 +49,26 @@ def test_the_budget_shortens_texts_then_drops_them_then_counts_spans(agent_trace
     assert "more spans are not shown: the text reached its budget of 1000 characters" in counted
     with pytest.raises(ValueError, match="too small"):
         agent_trace.to_markdown(max_chars=100)
+
+
+def test_calls_of_unknown_cost_are_named_never_read_as_free(store):
+    spans = [
+        make_span(0, kind=SpanKind.CHAIN, name="root", duration_ms=500),
+        make_span(1, parent=0, name="priced", model_name="gpt-4o-mini", provider="openai",
+                  tokens=TokenUsage(prompt=1, completion=0)),
+        make_span(2, parent=0, name="no-price", model_name="acme-llm-7", tokens=TokenUsage(prompt=100, completion=10)),
+        make_span(3, parent=0, name="failed", model_name="gpt-4o-mini", status_code=StatusCode.ERROR,
+                  status_message="timeout"),
+    ]
+    store.write(spans)
+    reader = Reader(store, owns_store=False)
+    text = reader.trace(spans[0].trace_id).to_markdown()
+    assert "cost $0.00000015 + 2 calls of unknown cost" in text.splitlines()[2]
+    lines = {name: next(line for line in text.splitlines() if f"**{name}**" in line)
+             for name in ("priced", "no-price", "failed", "root")}
+    assert "$0.00000015" in lines["priced"] and "unknown" not in lines["priced"]
+    assert "cost unknown" in lines["no-price"] and "cost unknown" in lines["failed"]
+    assert "cost" not in lines["root"]  # not a model call: no cost of its own
+    store.write([make_span(0, trace=1, name="alone", model_name="acme-llm-7", tokens=TokenUsage(prompt=5))])
+    alone = reader.trace(f"{2:032x}").to_markdown()
+    assert "cost unknown (1 call of unknown cost)" in alone and "$0" not in alone

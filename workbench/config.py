@@ -8,6 +8,7 @@ prints them all, and the README table is written from :data:`SETTINGS`.
 from __future__ import annotations
 
 import os
+import urllib.parse
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,8 +16,8 @@ from typing import Any
 
 from workbench.errors import ConfigError
 
-__all__ = ["AWS_VARIABLES", "OPENAI_VARIABLES", "SETTINGS", "Setting", "aws", "describe", "file_section", "get",
-           "github_actions", "openai_endpoint"]
+__all__ = ["AWS_VARIABLES", "OPENAI_VARIABLES", "SETTINGS", "Setting", "as_url", "aws", "describe", "file_section",
+           "get", "github_actions", "openai_endpoint"]
 
 
 def _path(value: str) -> Path:
@@ -43,6 +44,30 @@ def _port(value: str) -> int:
     if not 0 <= number <= 65535:
         raise ValueError("must be a port number from 0 to 65535 (0 picks a free one)")
     return number
+
+
+def as_url(value: str) -> str:
+    """A server's base URL from what a user typed: ``http://`` is assumed when no scheme is given.
+
+    The one reading of a server address, for ``--url``, ``workbench.open(url)`` and
+    ``register(endpoint=...)`` alike.
+
+    Raises:
+        ConfigError: The text names another scheme, no host, or a port outside 0-65535.
+    """
+    text = value.strip() if isinstance(value, str) else ""
+    if "://" not in text:
+        text = "http://" + text
+    parsed = urllib.parse.urlsplit(text)
+    if parsed.scheme.lower() not in ("http", "https") or not parsed.hostname:
+        raise ConfigError(
+            f"{value!r} is not a server URL; give one like http://127.0.0.1:4318 (or 127.0.0.1:4318)."
+        )
+    try:
+        parsed.port  # noqa: B018 - raises on a port outside 0-65535
+    except ValueError:
+        raise ConfigError(f"{value!r} has a port outside 0-65535; give one like http://127.0.0.1:4318.") from None
+    return urllib.parse.urlunsplit(parsed._replace(scheme=parsed.scheme.lower())).rstrip("/")
 
 
 def _bool(value: str) -> bool:

@@ -95,6 +95,7 @@ def register(
     Raises:
         StoreLockedError: The file is held by another process (a running ``workbench
             serve``); pass ``endpoint=`` with its URL instead.
+        ConfigError: ``endpoint`` is not an http(s) URL with a host and a port from 0 to 65535.
     """
     project = config.get("project", project_name)
     attributes = {"openinference.project.name": project}
@@ -104,10 +105,11 @@ def register(
     if endpoint is not None:
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
+        traces_url = _traces_url(endpoint)
         secret = config.get("token", token)
         headers = {"Authorization": f"Bearer {secret}"} if secret else None
-        _collect_logs(provider, endpoint=endpoint, set_global=set_global, headers=headers)
-        exporter = OTLPSpanExporter(endpoint=_traces_url(endpoint), headers=headers)
+        _collect_logs(provider, endpoint=traces_url, set_global=set_global, headers=headers)
+        exporter = OTLPSpanExporter(endpoint=traces_url, headers=headers)
         provider.add_span_processor(BatchSpanProcessor(exporter))
     else:
         owned = sink is None
@@ -138,9 +140,7 @@ def register(
 
 
 def _traces_url(endpoint: str) -> str:
-    url = endpoint.strip().rstrip("/")
-    if "://" not in url:
-        url = "http://" + url
+    url = config.as_url(endpoint)  # refuses another scheme, no host, or a port outside 0-65535
     return url if url.endswith("/v1/traces") else url + "/v1/traces"
 
 

@@ -26,6 +26,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from workbench import config
+from workbench.config import as_url
 from workbench.errors import (
     CapabilityError,
     ConfigError,
@@ -42,27 +43,6 @@ __all__ = ["RemoteReader", "as_url", "server_url"]
 
 # host:port with no scheme, as people type it: 127.0.0.1:4318, localhost:4318, [::1]:4318.
 _HOST_PORT = re.compile(r"(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?):\d{1,5}(?:/\S*)?")
-
-
-def as_url(value: str) -> str:
-    """A server's base URL from what a user typed: ``http://`` is assumed when no scheme is given.
-
-    Raises:
-        ConfigError: The text names another scheme, or no host.
-    """
-    text = value.strip()
-    if "://" not in text:
-        text = "http://" + text
-    parsed = urllib.parse.urlsplit(text)
-    if parsed.scheme.lower() not in ("http", "https") or not parsed.hostname:
-        raise ConfigError(
-            f"{value!r} is not a server URL; give one like http://127.0.0.1:4318 (or 127.0.0.1:4318)."
-        )
-    try:
-        parsed.port  # noqa: B018 - raises on a port outside 0-65535
-    except ValueError:
-        raise ConfigError(f"{value!r} has a port outside 0-65535; give one like http://127.0.0.1:4318.") from None
-    return urllib.parse.urlunsplit(parsed._replace(scheme=parsed.scheme.lower())).rstrip("/")
 
 
 def server_url(target: object) -> str | None:

@@ -1,6 +1,7 @@
 """A trace as Markdown, for an LLM or a bug report: :func:`trace_markdown` (``Trace.to_markdown``).
 
-The whole tree, one line per span (kind, duration, self time, status, model, tokens, cost),
+The whole tree, one line per span (kind, duration, self time, status, model, tokens, cost;
+a model call whose cost is not known, for want of a price or of tokens, says so),
 with each span's input and output under it, cut to a stated length. The text stays within a
 budget of characters: texts are shortened first, then left out, then the last spans are
 counted instead of shown, and the text says which of these it did.
@@ -47,6 +48,16 @@ def _money(value: Any) -> str | None:
     return usd(value)
 
 
+def _cost_unknown(span: Any) -> bool:
+    """Whether a span is a model call whose cost was asked for and is not known (its model has
+    no price, or it reported no tokens): shown as unknown, never left to read as $0."""
+    if "cost" not in span or _money(span.get("cost")) or not span.get("model_name"):
+        return False
+    from workbench.pricing.calls import is_call
+
+    return is_call(span.get("span_kind"))
+
+
 def _int(value: Any) -> int | None:
     if value is None or value != value:
         return None
@@ -89,6 +100,8 @@ def _span_line(node: Any) -> str:
     cost = _money(span.get("cost"))
     if cost:
         parts.append(cost)
+    elif _cost_unknown(span):
+        parts.append("cost unknown")
     if span.get("tool_name") and kind == "TOOL":
         parts.append(f"tool {span['tool_name']}")
     error = _error(span)
@@ -143,6 +156,7 @@ def _header(trace: Any, nodes: list[Any]) -> list[str]:
     errors, prompt, completion = 0, 0, 0
     models: set[str] = set()
     costs = []
+    unknown = 0
     for node in nodes:  # one pass: a trace may hold tens of thousands of spans
         span = node.span
         if span.get("status_code") == "ERROR":
@@ -155,6 +169,8 @@ def _header(trace: Any, nodes: list[Any]) -> list[str]:
         cost = span.get("cost")
         if cost is not None and _money(cost):
             costs.append(cost)
+        elif _cost_unknown(span):
+            unknown += 1
     facts = [f"started {_when(root.get('start_time'))}" if root else "no spans"]
     if root.get("project"):
         facts.append(f"project {root['project']}")
@@ -162,8 +178,11 @@ def _header(trace: Any, nodes: list[Any]) -> list[str]:
         facts.append("models " + ", ".join(sorted(models)))
     if prompt or completion:
         facts.append(f"{prompt}→{completion} LLM tokens")
+    calls = f"{unknown} call{'s' if unknown != 1 else ''} of unknown cost"
     if costs:
-        facts.append(f"cost {_money(sum(costs))}")
+        facts.append(f"cost {_money(sum(costs))}" + (f" + {calls}" if unknown else ""))
+    elif unknown:
+        facts.append(f"cost unknown ({calls})")
     title = (f"# Trace `{trace.trace_id}`: {root.get('name', '?')} ({_ms(trace.duration_ms)}, {len(nodes)} spans, "
              f"{errors} error{'s' if errors != 1 else ''})")
     return [title, "", "- " + " · ".join(facts)]

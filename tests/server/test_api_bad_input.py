@@ -133,6 +133,37 @@ def test_a_body_that_is_not_json_is_a_json_400(server):
     assert 400 <= deep.status_code < 500 and deep.headers["Content-Type"].startswith("application/json")
 
 
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [("/api/annotations", {"span_id": "ab" * 8, "name": "zipped", "label": "ok"}),
+     ("/api/sql", {"sql": "SELECT 41 + 1 AS answer"})],
+)
+def test_a_gzipped_json_body_is_read_and_a_bad_encoding_is_refused_in_words(server, store, path, body):
+    import gzip
+    import json
+
+    headers = {"Content-Type": "application/json", "Content-Encoding": "gzip"}
+    zipped = requests.post(server.url + path, params={"format": "json"}, timeout=30, headers=headers,
+                           data=gzip.compress(json.dumps(body).encode()))
+    assert zipped.status_code in (200, 201), zipped.text
+    assert zipped.json() == {"added": 1} if path == "/api/annotations" else zipped.json()["rows"] == [{"answer": 42}]
+    cases = [
+        ({"Content-Encoding": "gzip"}, json.dumps(body).encode(), 400, "is marked Content-Encoding: gzip but is not"),
+        ({"Content-Encoding": "br"}, json.dumps(body).encode(), 415, "Content-Encoding 'br' is not supported"),
+        ({"Content-Encoding": "gzip"}, gzip.compress(b" " * (65 << 20)), 413, "inflates to more than 64 MiB"),
+        ({}, json.dumps(body).encode("utf-16"), 201 if path == "/api/annotations" else 200, ""),
+        ({}, b'{"name": "\x80"}', 400, "is not JSON text in UTF-8"),
+    ]
+    for extra, data, status, words in cases:
+        answer = requests.post(server.url + path, data=data, timeout=60,
+                               headers={"Content-Type": "application/json", **extra})
+        assert answer.status_code == status, (extra, answer.text)
+        if words:
+            assert answer.headers["Content-Type"].startswith("application/json")
+            assert words in answer.json()["error"] and "codec" not in answer.json()["error"]
+    assert requests.get(server.url + "/api/health", timeout=30).json()["status"] == "ok"
+
+
 def test_every_list_honours_limit_and_offset(server, store, rag_spans):
     store.write(rag_spans)
     trace_id = rag_spans[0].trace_id

@@ -356,3 +356,36 @@ def test_a_batch_sent_again_after_a_lost_answer_is_stored_once(db_path):
             assert twice == [(0,)]
         finally:
             srv.stop()
+
+
+def test_a_signal_workbench_does_not_take_is_refused_in_words_the_exporter_logs(server, store, caplog):
+    """One OTEL_EXPORTER_OTLP_ENDPOINT sends metrics here too: the SDK's exporter logs why they are refused."""
+    from google.rpc import status_pb2
+    from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
+    from opentelemetry.sdk.metrics import MeterProvider
+    from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
+
+    reader = PeriodicExportingMetricReader(OTLPMetricExporter(endpoint=server.url + "/v1/metrics"),
+                                           export_interval_millis=3_600_000)
+    meters = MeterProvider(metric_readers=[reader])
+    meters.get_meter("app").create_counter("requests").add(1)
+    with caplog.at_level("ERROR"):
+        meters.force_flush(30_000)
+    meters.shutdown()
+    assert "workbench does not receive /v1/metrics" in caplog.text and "OTEL_METRICS_EXPORTER=none" in caplog.text
+    as_json = requests.post(server.url + "/v1/metrics", json={}, timeout=10)
+    assert as_json.status_code == 404 and "traces at /v1/traces" in as_json.json()["message"]
+    as_protobuf = requests.post(server.url + "/v1/metrics", data=b"", timeout=10,
+                                headers={"Content-Type": "application/x-protobuf"})
+    assert as_protobuf.status_code == 404
+    assert "logs at /v1/logs" in status_pb2.Status.FromString(as_protobuf.content).message
+    chat = requests.post(server.url + "/v1/chat/completions", json={"model": "gpt-4o"}, timeout=10)
+    assert chat.status_code == 404 and "/proxy/openai/v1" in chat.json()["message"]
+    for path in ("/v1/traces", "/v1/logs"):
+        looked_at = requests.get(server.url + path, timeout=10)
+        assert looked_at.status_code == 405 and "takes OTLP with POST" in looked_at.json()["message"]
+    provider = _provider(server.url + "/v1/traces")
+    _emit_rag_trace(provider.get_tracer("t"), 1)
+    assert provider.force_flush(10_000)
+    provider.shutdown()
+    wait_for(lambda: Reader(store).count() == 3, timeout=30)  # traces are taken as before

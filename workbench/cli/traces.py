@@ -23,7 +23,7 @@ __all__ = ["SPAN_JSON_FIELDS", "TRACE_JSON_FIELDS", "tail", "trace_command", "tr
 #: The fields of each trace in ``workbench traces --json``, in this order.
 TRACE_JSON_FIELDS = ("trace_id", "start_time", "name", "span_kind", "status_code", "project", "latency_ms",
                      "span_count", "error_count", "llm_count", "models", "prompt_tokens", "completion_tokens",
-                     "total_tokens", "cost", "root_missing")
+                     "total_tokens", "cost", "root_missing", "unpriced_calls")
 #: The fields of each span in ``workbench trace --json`` and ``workbench tail --json``, in this order.
 SPAN_JSON_FIELDS = ("trace_id", "span_id", "parent_span_id", "name", "span_kind", "start_time", "end_time",
                     "latency_ms", "status_code", "status_message", "project", "model_name", "prompt_tokens",
@@ -53,6 +53,16 @@ def _open(db: str | None, url: str | None, lake: str | None = None) -> Any:
     import workbench
 
     return workbench.open(lake or url or db)
+
+
+def _trace_cost(cost: Any, unpriced_calls: Any) -> str:
+    """A trace's cost for its line: the known sum, and the calls without a price it leaves out
+    (never $0 for them)."""
+    unpriced = 0 if _missing(unpriced_calls) else int(unpriced_calls)
+    left_out = f"{unpriced} call{'s' if unpriced != 1 else ''} unpriced"
+    if _missing(cost):
+        return f" {left_out}" if unpriced else ""
+    return f" {usd(cost)}" + (f" + {left_out}" if unpriced else "")
 
 
 def _missing(value: Any) -> bool:
@@ -102,7 +112,7 @@ def traces_command(filter: str | None, since: str | None, project: str | None, l
         return
     for row in rows:
         status = click.style("ERROR", fg="red", bold=True) if row["error_count"] else click.style("ok", fg="green")
-        cost = "" if _missing(row.get("cost")) else " " + usd(row["cost"])
+        cost = _trace_cost(row.get("cost"), row.get("unpriced_calls"))
         tokens = "" if _missing(row.get("total_tokens")) else f" {row['total_tokens']} tok"
         models = ",".join(row.get("models") or [])
         click.echo(

@@ -58,9 +58,10 @@ _TEXT_FUNCTIONS = {
 _HELP = "write conditions like span_kind == 'LLM' and latency_ms > 2000"
 _MAX_DEPTH = 100  # nesting (not, parentheses, operators) a filter may have
 _MAX_LENGTH = 100_000  # characters
-# A value after a comparison, '[' or ',' that is not quoted: "model_name == gpt-4o".
+# A value after a comparison, '[', '(' or ',' that is not quoted: "model_name == gpt-4o",
+# "model_name in (gpt-4o, claude)".
 _BARE_VALUE = re.compile(
-    r"(?P<op>==|!=|<=|>=|<|>|\[|,)\s*"
+    r"(?P<op>==|!=|<=|>=|<|>|\[|\(|,)\s*"
     r"(?P<value>[^\s'\"\x00()\[\],=!<>][^'\"\x00()\[\],=!<>]*?)(?=\s+(?:and|or)\b|\s*[)\],]|\s*$)"
 )
 _SINGLE_EQUALS = re.compile(r"(?<![=!<>])=(?!=)")

@@ -35,6 +35,7 @@ import io
 import json
 import math
 import re
+import zlib
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -44,6 +45,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 from tornado.web import HTTPError, RequestHandler
 
+from workbench import config
 from workbench.errors import ConfigError, DiskFullError, FilterError, NotFoundError, QueueFullError, WorkbenchError
 from workbench.read import Reader, Selection
 from workbench.store.schema import TABLES
@@ -136,6 +138,31 @@ class _ApiHandler(RequestHandler):
         else:
             self.error(400, f"format={fmt!r} is not known; use arrow, parquet, json or csv.")
 
+    def json_body(self, example: str) -> Any:
+        """The request body read as JSON, inflated first when it is sent gzipped.
+
+        Args:
+            example: What to send, for the message when the body is not JSON.
+
+        Raises:
+            ConfigError: The body is not JSON in UTF-8 (or is marked gzip and is not).
+            _BodyRefused: Another Content-Encoding (415), or more than the server takes (413).
+        """
+        body = self.request.body or b""
+        encoding = (self.request.headers.get("Content-Encoding") or "identity").strip().lower()
+        if encoding == "gzip":
+            body = _inflate(body, config.get("max_request_mb") << 20)
+        elif encoding not in ("identity", ""):
+            raise _BodyRefused(
+                415, f"Content-Encoding {encoding!r} is not supported; send the body gzipped or as it is."
+            )
+        try:
+            return json.loads(body or b"null")
+        except UnicodeDecodeError:
+            raise ConfigError(f"The body is not JSON text in UTF-8; send {example}.") from None
+        except ValueError as exc:
+            raise ConfigError(f"The body is not valid JSON ({exc}); send {example}.") from None
+
     def arg(self, name: str) -> str | None:
         value = self.get_query_argument(name, None)
         return value if value not in (None, "") else None
@@ -177,8 +204,31 @@ class _ApiHandler(RequestHandler):
             self.error(503, str(exc), type(exc).__name__)
         except RecursionError:
             self.error(400, "The request is nested too deeply to read; send something flatter.", "ConfigError")
+        except _BodyRefused as exc:
+            self.error(exc.status, str(exc))
         except WorkbenchError as exc:
             self.error(500, str(exc), type(exc).__name__)
+
+
+class _BodyRefused(Exception):
+    """A request body the API does not read: the status to answer, and why."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def _inflate(body: bytes, limit: int) -> bytes:
+    """A gzipped body inflated, refused past ``limit`` bytes (a small body can inflate to gigabytes)."""
+    inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
+    try:
+        data = inflater.decompress(body, limit + 1)
+    except zlib.error:
+        raise ConfigError("The body is marked Content-Encoding: gzip but is not gzip data; gzip it, "
+                          "or leave that header out.") from None
+    if len(data) > limit or inflater.unconsumed_tail:
+        raise _BodyRefused(413, f"The body inflates to more than {limit >> 20} MiB; send less at once.")
+    return data
 
 
 def _json_error(handler: RequestHandler, status_code: int, exc_info: Any) -> None:
@@ -343,10 +393,7 @@ class AnnotationsHandler(_ApiHandler):
             return
 
         async def go() -> None:
-            try:
-                payload = json.loads(self.request.body or b"null")
-            except ValueError as exc:
-                raise ConfigError(f"The body is not valid JSON ({exc}); send an object or a list of objects.") from None
+            payload = self.json_body("an object or a list of objects")
             if not isinstance(payload, (dict, list)):
                 raise ConfigError("Send an annotation object, or a list of them, as JSON.")
             added = await self.run(self.reader.add_annotations, payload)

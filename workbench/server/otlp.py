@@ -40,7 +40,7 @@ if TYPE_CHECKING:
     from workbench.collector.sampling import SamplingPolicy
     from workbench.server.security import Access
 
-__all__ = ["Ingest", "OtlpTracesHandler"]
+__all__ = ["Ingest", "OtlpOtherSignalHandler", "OtlpTracesHandler"]
 
 logger = logging.getLogger(__name__)
 
@@ -172,6 +172,9 @@ class OtlpTracesHandler(RequestHandler):
             return
         self.set_status(204)
 
+    def get(self) -> None:
+        self._fail(405, f"{self.request.path} takes OTLP with POST; open / for the app, or /api/ to read.", JSON)
+
     def _fail(self, status: int, message: str, content_type: str, retry_after: int = _RETRY_AFTER_S) -> None:
         self.set_status(status)
         if status in (429, 503):
@@ -300,6 +303,28 @@ class OtlpTracesHandler(RequestHandler):
         if decoded.rejected:
             payload = {"partialSuccess": {"rejectedSpans": str(decoded.rejected), "errorMessage": decoded.error}}
         self.finish(json.dumps(payload))
+
+
+class OtlpOtherSignalHandler(RequestHandler):
+    """``/v1/metrics`` and any other OTLP path: an exporter configured with the one
+    ``OTEL_EXPORTER_OTLP_ENDPOINT`` sends every signal here, so say which ones are taken."""
+
+    def prepare(self) -> None:  # tornado's hook: every method
+        content_type = (self.request.headers.get("Content-Type") or "").split(";")[0].strip().lower()
+        path = self.request.path
+        if path.rstrip("/") == "/v1/metrics":
+            fix = "Turn the metrics exporter off (OTEL_METRICS_EXPORTER=none) or send metrics elsewhere."
+        else:  # an OpenAI-style client pointed at the server's root, say
+            fix = "An OpenAI or Anthropic client is recorded through /proxy/openai/v1 or /proxy/anthropic."
+        message = f"workbench does not receive {path}; it takes traces at /v1/traces and logs at /v1/logs. {fix}"
+        # The Python exporters log the reason phrase, not the body: it carries the message too.
+        self.set_status(404, reason=message)
+        if content_type == PROTOBUF:
+            self.set_header("Content-Type", PROTOBUF)
+            self.finish(status_pb2.Status(code=5, message=message).SerializeToString())  # NOT_FOUND
+        else:
+            self.set_header("Content-Type", JSON)
+            self.finish(json.dumps({"code": 5, "message": message}))
 
 
 def _rpc_code(status: int) -> int:

@@ -41,7 +41,7 @@ from workbench.server.api import api_handlers
 from workbench.server.decode import remove_orphan_spools
 from workbench.server.logs import OtlpLogsHandler
 from workbench.server.metrics import Metrics, MetricsHandler
-from workbench.server.otlp import Ingest, OtlpTracesHandler
+from workbench.server.otlp import Ingest, OtlpOtherSignalHandler, OtlpTracesHandler
 from workbench.server.proxy import Proxy, proxy_handlers
 from workbench.server.security import Access, Guard
 from workbench.store import Store
@@ -297,6 +297,7 @@ class Server:
             (r"/v1/traces", OtlpTracesHandler, {"ingest": self.ingest, "access": self.access}),
             *api_handlers(self.reader, self.read_executor, self.info),
             (r"/v1/logs", OtlpLogsHandler, {"ingest": self.ingest, "access": self.access}),
+            (r"/v1/.*", OtlpOtherSignalHandler),
             (r"/mcp/?", McpHandler, {"endpoint": self.mcp}),
             (r"/metrics", MetricsHandler, {"metrics": self.metrics, "executor": self.read_executor}),
             *proxy_handlers(self.proxy),

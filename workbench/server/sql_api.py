@@ -26,11 +26,7 @@ __all__ = ["SqlHandler"]
 _FORMATS = ("arrow", "json", "csv", "parquet")
 
 
-def _body(raw: bytes) -> dict[str, Any]:
-    try:
-        payload = json.loads(raw or b"null")
-    except ValueError as exc:
-        raise ConfigError(f"The body is not valid JSON ({exc}); send {json.dumps({'sql': EXAMPLE_QUERY})}.") from None
+def _body(payload: Any) -> dict[str, Any]:
     if isinstance(payload, dict) and "sql" not in payload and isinstance(payload.get("query"), str):
         payload["sql"] = payload["query"]  # the name some clients use
     if not isinstance(payload, dict) or not isinstance(payload.get("sql"), str):
@@ -55,7 +51,7 @@ class SqlHandler(_ApiHandler):
             fmt = self.get_query_argument("format", "arrow")
             if fmt not in _FORMATS:
                 raise ConfigError(f"format={fmt!r} is not known; use {', '.join(_FORMATS)}.")
-            payload = _body(self.request.body)
+            payload = _body(self.json_body(json.dumps({"sql": EXAMPLE_QUERY})))
             limits = server_limits(payload.get("max_rows"), payload.get("timeout_s"))
             if not hasattr(self.reader, "sql_answer"):  # a reader that runs SQL only its own way
                 table = await self.run(self.reader.sql, payload["sql"], payload.get("params"), arrow=True,
