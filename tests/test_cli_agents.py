@@ -119,3 +119,17 @@ def test_tail_prints_new_spans_as_they_arrive(server, store):
     assert {s["name"] for s in spans} <= {"agent", "llm", "lookup"}
     assert all(list(s) == [c for c in SPAN_JSON_FIELDS if c not in ("cost", "input_value", "output_value")]
                for s in spans)
+
+
+def test_sql_writes_parquet_and_csv_of_any_column_type(runner, tmp_path, rag_spans):
+    db = tmp_path / "w.duckdb"
+    with Store(db) as store:
+        store.write(rag_spans)
+    query = "SELECT INTERVAL 3 DAY AS i, {'x': 1} AS s, [1, 2] AS l, count(*) AS n FROM spans"
+    out = tmp_path / "odd.parquet"
+    done = runner.invoke(main, ["sql", query, "--db", str(db), "--format", "parquet", "--out", str(out)])
+    assert done.exit_code == 0, done.output
+    row = pq.read_table(out).to_pylist()[0]
+    assert row["n"] == 4 and row["s"] == {"x": 1} and row["l"] == [1, 2] and row["i"]
+    csv = runner.invoke(main, ["sql", query, "--db", str(db), "--format", "csv"])
+    assert csv.exit_code == 0 and csv.output.splitlines()[0] == "i,s,l,n"
