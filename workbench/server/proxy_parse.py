@@ -230,9 +230,18 @@ def _openai_stream(call: Call, events: list[tuple[str | None, Any]]) -> None:
     for _name, data in events:
         if not isinstance(data, dict):
             continue
-        if data.get("type") == "response.completed":  # Responses API: the whole response at the end
+        kind = data.get("type")
+        if kind == "response.completed":  # Responses API: the whole response at the end
             _openai_response(call, data.get("response"))
             return
+        if kind in ("response.failed", "response.incomplete"):  # the Responses API's end when it failed
+            response: dict[str, Any] = data["response"] if isinstance(data.get("response"), dict) else {}
+            _openai_response(call, response)
+            _stream_error(call, response.get("error") or response.get("incomplete_details"), kind)
+            return
+        if "error" in data or kind == "error":  # an error sent mid-stream, after a 200
+            _stream_error(call, data.get("error") if "error" in data else data, "stream_error")
+            continue
         call.model = data.get("model") or call.model
         if data.get("usage"):
             _openai_usage(call, data["usage"])
@@ -259,6 +268,16 @@ def _openai_stream(call: Call, events: list[tuple[str | None, Any]]) -> None:
         if index in tools:
             out["tool_calls"] = [tools[index][k] for k in sorted(tools[index])]
         call.output_messages.append(out)
+
+
+def _stream_error(call: Call, error: Any, default: str) -> None:
+    """Record an error an OpenAI stream reported after its 200 (the SDK raises it to the caller)."""
+    error = error if isinstance(error, dict) else {"message": error} if isinstance(error, str) else {}
+    kind = error.get("type") if error.get("type") != "error" else None  # a Responses API error event
+    kind = kind or error.get("code") or error.get("reason") or default
+    message = error.get("message") or error.get("reason") or default
+    call.error_type = str(kind) if isinstance(kind, (str, int)) else default
+    call.error_message = f"openai stream error: {message}" if isinstance(message, str) else f"openai {default}"
 
 
 def _anthropic_usage(call: Call, usage: Any) -> None:
