@@ -64,8 +64,9 @@ def sql_command(query: str, db: str | None, url: str | None, lake: str | None, f
     import warnings
 
     import workbench
+    from workbench.read.lake import open_lake
 
-    reader = workbench.open(lake or url or db)
+    reader = open_lake(lake) if lake else workbench.open(url or db)
     try:
         with warnings.catch_warnings(record=True) as cut:
             warnings.simplefilter("always")
