@@ -133,3 +133,13 @@ def test_sql_writes_parquet_and_csv_of_any_column_type(runner, tmp_path, rag_spa
     assert row["n"] == 4 and row["s"] == {"x": 1} and row["l"] == [1, 2] and row["i"]
     csv = runner.invoke(main, ["sql", query, "--db", str(db), "--format", "csv"])
     assert csv.exit_code == 0 and csv.output.splitlines()[0] == "i,s,l,n"
+
+
+@pytest.mark.parametrize("bad", ["span_kind ===", "name == 'a') or (1 == 1"])
+def test_tail_reports_a_bad_filter_in_the_users_own_words(runner, tmp_path, rag_spans, bad):
+    db = tmp_path / "w.duckdb"
+    with Store(db) as store:
+        store.write(rag_spans)
+    result = runner.invoke(main, ["tail", bad, "--db", str(db), "--for", "1"])
+    assert result.exit_code == 1 and result.output.startswith(f"Error: The filter {bad!r} is not valid")
+    assert "end_time" not in result.output and len(result.output.strip().splitlines()) == 1
