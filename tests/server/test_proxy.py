@@ -308,3 +308,18 @@ def test_with_capture_text_off_no_prompt_or_answer_is_stored(store, upstream, mo
         assert "4111" not in stored and "Refunds take" not in stored
     finally:
         srv.stop()
+
+
+def test_a_compressed_answer_and_an_error_after_the_200_are_recorded_as_they_were(proxied, store):
+    client = _openai(proxied)
+    reply = client.chat.completions.create(model="gzipped", messages=[{"role": "user", "content": "refunds?"}])
+    assert reply.choices[0].message.content == "Refunds take 5 days."  # the client's own decoding
+    span = _one_span(store)
+    assert span["model_name"] == "gzipped-2024" and span["prompt_tokens"] == 120
+    assert json.loads(span["output_messages"])[0]["content"] == "Refunds take 5 days."
+    with pytest.raises(openai.APIError, match="had an error"):
+        list(client.chat.completions.create(model="fails-midway", stream=True,
+                                            messages=[{"role": "user", "content": "refunds?"}]))
+    failed = _one_span(store, 2)
+    assert failed["status_code"] == "ERROR" and "had an error" in failed["status_message"]
+    assert json.loads(failed["attributes"])["error.type"] == "server_error"

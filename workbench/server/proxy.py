@@ -26,6 +26,7 @@ import asyncio
 import json
 import logging
 import time
+import zlib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -68,10 +69,27 @@ class Exchange:
     chunks: list[bytes] = field(default_factory=list)
     size: int = 0
     failure: tuple[str, str] | None = None  # (error type, message) when no whole answer came
+    encoding: str = ""  # the answer's Content-Encoding, when the upstream compressed it anyway
 
     @property
     def response(self) -> bytes:
-        return b"".join(self.chunks)
+        """The answer's body as the recorder reads it: uncompressed."""
+        return _decoded(b"".join(self.chunks), self.encoding)
+
+
+def _decoded(body: bytes, encoding: str) -> bytes:
+    """``body`` uncompressed (gzip or deflate), at most :data:`_RECORD_LIMIT` bytes of it; the
+    body as it is when it is not compressed or cannot be read."""
+    name = encoding.strip().lower()
+    if not body or name not in ("gzip", "x-gzip", "deflate"):
+        return body
+    try:  # 32 + 15: zlib and gzip headers alike; a raw deflate stream below
+        return zlib.decompressobj(47).decompress(body, _RECORD_LIMIT)
+    except zlib.error:
+        try:
+            return zlib.decompressobj(-15).decompress(body, _RECORD_LIMIT)
+        except zlib.error:
+            return body
 
 
 class Proxy:
@@ -242,6 +260,7 @@ class ProxyHandler(RequestHandler):
         response = await client.send(upstream, stream=True)
         try:
             exchange.status = response.status_code
+            exchange.encoding = response.headers.get("content-encoding", "")
             self.set_status(response.status_code, response.reason_phrase or None)
             self.clear_header("Content-Type")
             self.clear_header("Server")
