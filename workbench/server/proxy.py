@@ -36,7 +36,7 @@ from tornado.web import RequestHandler
 
 from workbench.errors import QueueFullError, StoreError
 from workbench.server.otlp import PROTOBUF, Ingest
-from workbench.server.proxy_parse import parse_call
+from workbench.server.proxy_parse import parse_call, provider_error, proxy_provider
 from workbench.server.proxy_span import calls_request
 
 __all__ = ["Exchange", "Proxy", "ProxyHandler", "proxy_handlers"]
@@ -300,13 +300,25 @@ class ProxyHandler(RequestHandler):
         status = 504 if kind == "timeout" else 502
         self.set_status(status)
         self.set_header("Content-Type", "application/json")
-        if self.provider == "anthropic":
-            error_kind = "timeout_error" if kind == "timeout" else "api_error"
-            error = {"type": error_kind, "message": message + " (workbench proxy)"}
-            payload: dict[str, Any] = {"type": "error", "error": error}
-        else:
-            payload = {"error": {"message": message + " (workbench proxy)", "type": kind, "code": None}}
-        self.finish(json.dumps(payload))
+        anthropic_kind = "timeout_error" if kind == "timeout" else "api_error"
+        error_kind = anthropic_kind if self.provider == "anthropic" else kind
+        self.finish(json.dumps(provider_error(self.provider, status, message + " (workbench proxy)", error_kind)))
+
+
+class _ProxyNotFound(RequestHandler):
+    """Any other path under ``/proxy/``: a 404 in the provider's format that names the base URLs."""
+
+    SUPPORTED_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+
+    def prepare(self) -> None:  # tornado's hook
+        path = self.request.path
+        provider = proxy_provider(path)
+        base = f"{self.request.protocol}://{self.request.host}/proxy"
+        message = (f"There is no proxy route {path}; give your client the base URL {base}/openai/v1 (OpenAI and "
+                   f"OpenAI-compatible clients) or {base}/anthropic (Anthropic clients), see docs/proxy.md.")
+        self.set_status(404)
+        self.set_header("Content-Type", "application/json")
+        self.finish(json.dumps(provider_error(provider, 404, message)))
 
 
 class _ClientGone(Exception):
@@ -318,4 +330,5 @@ def proxy_handlers(proxy: Proxy) -> list[tuple[Any, ...]]:
     return [
         (r"/proxy/openai/v1(/.*)?", ProxyHandler, {"proxy": proxy, "provider": "openai"}),
         (r"/proxy/anthropic(/.*)?", ProxyHandler, {"proxy": proxy, "provider": "anthropic"}),
+        (r"/proxy(/.*)?", _ProxyNotFound),
     ]

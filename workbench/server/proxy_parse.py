@@ -16,7 +16,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["Call", "parse_call"]
+__all__ = ["Call", "parse_call", "provider_error", "proxy_provider"]
 
 # Request keys that are the call's content rather than its parameters.
 _CONTENT_KEYS = frozenset({"model", "messages", "input", "prompt", "system", "stream", "instructions"})
@@ -41,6 +41,28 @@ class Call:
     error_type: str | None = None
     error_message: str | None = None
     finish_reason: str | None = None
+
+
+_ANTHROPIC_TYPES = {400: "invalid_request_error", 401: "authentication_error", 403: "permission_error",
+                    404: "not_found_error", 413: "request_too_large", 429: "rate_limit_error"}
+
+
+def proxy_provider(path: str) -> str | None:
+    """The provider whose proxy ``path`` is under (``openai``, ``anthropic``), or None."""
+    for provider in ("openai", "anthropic"):
+        if path == f"/proxy/{provider}" or path.startswith(f"/proxy/{provider}/"):
+            return provider
+    return None
+
+
+def provider_error(provider: str | None, status: int, message: str, kind: str | None = None) -> dict[str, Any]:
+    """An error body in the provider's own format, so its SDK raises its usual error with
+    ``message``: Anthropic's ``{"type": "error", "error": {...}}``, else OpenAI's ``{"error": {...}}``."""
+    if provider == "anthropic":
+        error_type = kind or _ANTHROPIC_TYPES.get(status, "invalid_request_error" if status < 500 else "api_error")
+        return {"type": "error", "error": {"type": error_type, "message": message}}
+    error_type = kind or ("invalid_request_error" if status < 500 else "server_error")
+    return {"error": {"message": message, "type": error_type, "code": None}}
 
 
 def parse_call(provider: str, path: str, request: bytes, status: int | None, response: bytes) -> Call:
