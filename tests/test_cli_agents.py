@@ -140,3 +140,27 @@ def test_a_trace_line_says_which_calls_have_no_price_never_hiding_them(runner, t
     rows = {r["name"]: r for r in json.loads(runner.invoke(main, ["traces", "--db", str(db), "--json"]).output)}
     assert (rows["mixed"]["cost"], rows["mixed"]["unpriced_calls"]) == (pytest.approx(1.5e-7), 1)
     assert (rows["only-unpriced"]["cost"], rows["only-unpriced"]["unpriced_calls"]) == (None, 1)
+
+
+def test_sql_writes_parquet_and_csv_of_any_column_type(runner, tmp_path, rag_spans):
+    db = tmp_path / "w.duckdb"
+    with Store(db) as store:
+        store.write(rag_spans)
+    query = "SELECT INTERVAL 3 DAY AS i, {'x': 1} AS s, [1, 2] AS l, count(*) AS n FROM spans"
+    out = tmp_path / "odd.parquet"
+    done = runner.invoke(main, ["sql", query, "--db", str(db), "--format", "parquet", "--out", str(out)])
+    assert done.exit_code == 0, done.output
+    row = pq.read_table(out).to_pylist()[0]
+    assert row["n"] == 4 and row["s"] == {"x": 1} and row["l"] == [1, 2] and row["i"]
+    csv = runner.invoke(main, ["sql", query, "--db", str(db), "--format", "csv"])
+    assert csv.exit_code == 0 and csv.output.splitlines()[0] == "i,s,l,n"
+
+
+@pytest.mark.parametrize("bad", ["span_kind ===", "name == 'a') or (1 == 1"])
+def test_tail_reports_a_bad_filter_in_the_users_own_words(runner, tmp_path, rag_spans, bad):
+    db = tmp_path / "w.duckdb"
+    with Store(db) as store:
+        store.write(rag_spans)
+    result = runner.invoke(main, ["tail", bad, "--db", str(db), "--for", "1"])
+    assert result.exit_code == 1 and result.output.startswith(f"Error: The filter {bad!r} is not valid")
+    assert "end_time" not in result.output and len(result.output.strip().splitlines()) == 1

@@ -128,6 +128,11 @@ def open(
     from workbench.store import Store
     from workbench.store.shared import process_store
 
+    if target is not None and Path(str(target)).expanduser().is_dir():
+        raise ConfigError(
+            f"{target} is a folder, neither a DuckDB file nor a lake (a lake's folder holds _commits, written by "
+            "workbench serve --lake); give the .duckdb file, or the folder a lake was published to."
+        )
     current = process_store()
     if target is None and current is not None:  # the store of this process's running session
         return Reader(current.handle(read_only=read_only))  # type: ignore[attr-defined]

@@ -9,9 +9,11 @@
     workbench.instrument("openai", "langchain")  # or just these
 
 :data:`INSTRUMENTORS` is the table of libraries it knows: the library's import name, and the
-OpenInference instrumentor (module, class and the package that ships it). A library that is
+OpenInference instrumentor (module, class and the package that ships it); any other installed
+OpenInference instrumentor is found by its entry point (:func:`discovered`). A library that is
 not installed is skipped; one that is installed without its instrumentor, or named but not
-installed, is reported in the result and in one log line, never raised.
+installed, or whose instrumentor declines it (a version it does not support), is reported in
+the result and in one log line, never raised.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from typing import Any
 
 from workbench.errors import ConfigError
 
-__all__ = ["INSTRUMENTORS", "Instrumented", "Instrumentor", "instrument"]
+__all__ = ["INSTRUMENTORS", "Instrumented", "Instrumentor", "discovered", "instrument"]
 
 logger = logging.getLogger(__name__)
 
@@ -55,6 +57,8 @@ def _row(library: str, imports: str, cls: str, short: str | None = None) -> Inst
     return Instrumentor(library, imports, f"openinference.instrumentation.{short}", cls,
                         f"openinference-instrumentation-{short.replace('_', '-')}")
 
+
+_PREFIX = "openinference-instrumentation-"
 
 #: Every library :func:`instrument` knows, by the name it takes.
 INSTRUMENTORS: dict[str, Instrumentor] = {
@@ -138,11 +142,42 @@ def _provider(tracer_provider: Any) -> Any:
     return CURRENT if trace.get_tracer_provider() is CURRENT else CURRENT.provider
 
 
-def _wire(row: Instrumentor, provider: Any) -> None:
+def discovered() -> dict[str, Instrumentor]:
+    """OpenInference instrumentors installed but not in :data:`INSTRUMENTORS`, by library name.
+
+    Each OpenInference package declares its instrumentor as an ``opentelemetry_instrumentor``
+    entry point; the library name is the package's after ``openinference-instrumentation-``
+    (``openinference-instrumentation-pydantic-ai`` gives ``pydantic_ai``).
+    """
+    from importlib.metadata import entry_points
+
+    known = {row.module for row in INSTRUMENTORS.values()}
+    found: dict[str, Instrumentor] = {}
+    for point in entry_points(group="opentelemetry_instrumentor"):
+        dist = getattr(point, "dist", None)
+        package = (getattr(dist, "name", None) or "").lower().replace("_", "-")
+        module, _, cls = point.value.partition(":")
+        if not package.startswith(_PREFIX) or not cls or module in known:
+            continue
+        library = package.removeprefix(_PREFIX).replace("-", "_")
+        if library not in INSTRUMENTORS:
+            found.setdefault(library, Instrumentor(library, module, module, cls.strip(), package))
+    return found
+
+
+def _wire(row: Instrumentor, provider: Any) -> str | None:
+    """Wire the row's instrumentor to ``provider``; what kept it from tracing, or None."""
     instrumentor = getattr(importlib.import_module(row.module), row.cls)()
     if getattr(instrumentor, "is_instrumented_by_opentelemetry", False):
         instrumentor.uninstrument()  # wired before, maybe to another provider: once, to this one
     instrumentor.instrument(tracer_provider=provider)
+    if getattr(instrumentor, "is_instrumented_by_opentelemetry", True):
+        return None
+    # OpenTelemetry's instrumentors decline, with a log line only, when the library they trace
+    # is missing or of a version they do not support.
+    check = getattr(instrumentor, "_check_dependency_conflicts", None)
+    conflict = check() if callable(check) else None
+    return f"not traced: {conflict}" if conflict else "not traced: its instrumentor declined to wire"
 
 
 def instrument(*libraries: str, tracer_provider: Any = None) -> Instrumented:
@@ -177,26 +212,30 @@ def instrument(*libraries: str, tracer_provider: Any = None) -> Instrumented:
     provider = _provider(tracer_provider) if wanted else None
     for row in wanted:
         try:
-            _wire(row, provider)
+            declined = _wire(row, provider)
         except Exception as exc:  # noqa: BLE001 - a third-party instrumentor's failure is reported, never raised
             result.failed[row.library] = f"{type(exc).__name__}: {exc}"
         else:
-            result.instrumented.append(row.library)
+            if declined:
+                result.missing[row.library] = declined
+            else:
+                result.instrumented.append(row.library)
     if result.missing or result.failed:
         logger.warning("workbench.instrument(): %s", result)
     return result
 
 
 def _choose(libraries: Sequence[str]) -> list[Instrumentor]:
+    known = {**INSTRUMENTORS, **discovered()}
     if not libraries:
-        return list(INSTRUMENTORS.values())
+        return list(known.values())
     rows = []
     for name in libraries:
         key = str(name).strip().lower().replace("-", "_")
         key = {"llamaindex": "llama_index", "mistral": "mistralai", "google-genai": "google_genai"}.get(key, key)
-        if key not in INSTRUMENTORS:
-            close = difflib.get_close_matches(key, list(INSTRUMENTORS), n=1)
-            hint = f"did you mean {close[0]!r}?" if close else f"the known ones are {', '.join(INSTRUMENTORS)}."
+        if key not in known:
+            close = difflib.get_close_matches(key, list(known), n=1)
+            hint = f"did you mean {close[0]!r}?" if close else f"the known ones are {', '.join(known)}."
             raise ConfigError(f"workbench.instrument() does not know the library {name!r}; {hint}")
-        rows.append(INSTRUMENTORS[key])
+        rows.append(known[key])
     return rows

@@ -157,3 +157,49 @@ def test_an_installed_library_without_its_instrumentor_names_the_package(monkeyp
 def test_an_unknown_name_is_a_config_error_with_a_suggestion():
     with pytest.raises(ConfigError, match="did you mean 'langchain'"):
         instrument("langchian")
+
+
+_FAKE_INSTRUMENTOR = '''
+from opentelemetry.instrumentation.instrumentor import BaseInstrumentor
+
+PROVIDERS = []
+
+
+class {cls}(BaseInstrumentor):
+    def instrumentation_dependencies(self):
+        return {deps!r}
+
+    def _instrument(self, **kwargs):
+        PROVIDERS.append(kwargs.get("tracer_provider"))
+
+    def _uninstrument(self, **kwargs):
+        pass
+'''
+
+
+def _install(site: Any, library: str, deps: tuple[str, ...]) -> str:
+    """A real distribution on ``site`` (a folder on sys.path): an OpenInference-named package
+    whose entry point names an instrumentor of ``library``, as pip would leave it."""
+    module, cls = f"{library}_tracing", f"{library.title()}Instrumentor"
+    (site / f"{module}.py").write_text(_FAKE_INSTRUMENTOR.format(cls=cls, deps=deps))
+    package = f"openinference-instrumentation-{library}"
+    info = site / f"openinference_instrumentation_{library}-0.1.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {package}\nVersion: 0.1\n")
+    (info / "entry_points.txt").write_text(f"[opentelemetry_instrumentor]\n{library} = {module}:{cls}\n")
+    return module
+
+
+def test_any_installed_openinference_instrumentor_is_found_by_its_entry_point(tmp_path, monkeypatch, db_path):
+    import importlib
+
+    monkeypatch.syspath_prepend(str(tmp_path))
+    traced = _install(tmp_path, "wobble", ())
+    _install(tmp_path, "absentlib", ("absentlib-not-installed-anywhere >= 1",))
+    provider = workbench.register(db=db_path)
+    done = instrument()
+    assert "wobble" in done.instrumented and "openai" in done.instrumented
+    assert importlib.import_module(traced).PROVIDERS, "the found instrumentor was wired"
+    assert "absentlib" not in done.instrumented  # its instrumentor declined: reported, never claimed
+    assert "absentlib-not-installed-anywhere" in done.missing["absentlib"]
+    assert instrument("wobble", tracer_provider=provider).instrumented == ["wobble"]

@@ -10,6 +10,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from tests.helpers import make_span, otlp_body, wait_for
@@ -97,3 +98,25 @@ def test_sql_and_traces_read_a_lake_from_the_command_line(tmp_path):
     assert len(trace_ids) == 6
     shown = runner.invoke(main, ["trace", trace_ids[0], "--lake", lake, "--md"])
     assert shown.exit_code == 0 and trace_ids[0] in shown.output
+
+
+def test_a_folder_that_holds_no_lake_is_an_error_and_is_left_alone(tmp_path):
+    runner = CliRunner()
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    for where in (str(tmp_path / "typo"), str(empty)):
+        for args in (["lake", "files", where], ["lake", "compact", where], ["lake", "retain", where, "--days", "3"],
+                     ["traces", "--lake", where], ["sql", "SELECT count(*) FROM spans", "--lake", where]):
+            result = runner.invoke(main, args)
+            assert result.exit_code == 1, (args, result.output)
+            assert result.output.startswith(f"Error: There is no lake at {where}: nothing was ever published"), args
+            assert len(result.output.strip().splitlines()) == 1
+    assert not (tmp_path / "typo").exists() and list(empty.iterdir()) == []  # no lake started by a typo
+    import workbench
+    from workbench.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="is a folder, neither a DuckDB file nor a lake"):
+        workbench.open(empty)
+    lake = _lake(tmp_path)
+    assert len(runner.invoke(main, ["lake", "files", lake]).output.split()) == 6
+    assert runner.invoke(main, ["traces", "--lake", lake, "--json"]).exit_code == 0

@@ -104,6 +104,13 @@ async def _exercise(client: Client, *, agent_trace: bool) -> dict:
     assert refused.is_error and "COPY statements are refused" in _text(refused)
     missing = await client.call_tool("get_trace", {"trace_id": "f" * 32})
     assert missing.is_error and "check the id" in _text(missing)
+    for tool, arguments, says in (
+        ("sql", {"query": "SELECT 1", "max_rows": -1}, "max_rows must be 0 or more"),
+        ("get_trace", {"trace_id": trace_id, "max_chars": 100}, "max_chars must be 500 or more"),
+        ("get_trace", {"trace_id": trace_id, "text_chars": -1}, "text_chars must be 0 or more"),
+    ):  # a bad bound is refused in one sentence, never quietly bent
+        bent = await client.call_tool(tool, arguments)
+        assert bent.is_error and says in _text(bent), (tool, arguments, _text(bent))
     seen["summary"] = _json(await client.call_tool("summary", {"start": "3650d"}))
     tools_only = _json(await client.call_tool("summary", {"start": "3650d", "filter": "name == 'lookup'"}))
     assert tools_only["totals"]["spans"] == 2 and tools_only["totals"]["errors"] == 1

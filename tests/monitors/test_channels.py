@@ -112,11 +112,14 @@ def test_pagerduty_retries_a_rate_limit_and_reports_a_refusal():
     ({"slack": {"url": "https://x", "retry": 1}}, "[slack] has no setting 'retry'; did you mean 'retries'?"),
     ({"rules": {"latency_slo": {"critical": 5000}}}, "the critical threshold must be over the warning one"),
     ({"rules": {"model_deprecation": {"critical": 3}}}, "has no threshold to escalate"),
+    ({"rules": {"error_rate": {"threshold": 0.05, "critical": "high"}}}, "write e.g. critical = 0.1"),
+    ({"rules": {"latency_slo": {"critical": -1}}}, "write e.g. critical = 20000"),
+    ({"rules": {"eval_pass_rate": {"critical": "low"}}}, "write e.g. critical = "),
 ])
 def test_channel_and_threshold_settings_are_checked(data, message):
     with pytest.raises(ConfigError) as caught:
         parse_config(data)
-    assert message in str(caught.value)
+    assert message in str(caught.value) and "None" not in str(caught.value)
 
 
 def test_a_monitors_file_names_its_channels():

@@ -308,3 +308,41 @@ def test_with_capture_text_off_no_prompt_or_answer_is_stored(store, upstream, mo
         assert "4111" not in stored and "Refunds take" not in stored
     finally:
         srv.stop()
+
+
+def test_a_compressed_answer_and_an_error_after_the_200_are_recorded_as_they_were(proxied, store):
+    client = _openai(proxied)
+    reply = client.chat.completions.create(model="gzipped", messages=[{"role": "user", "content": "refunds?"}])
+    assert reply.choices[0].message.content == "Refunds take 5 days."  # the client's own decoding
+    span = _one_span(store)
+    assert span["model_name"] == "gzipped-2024" and span["prompt_tokens"] == 120
+    assert json.loads(span["output_messages"])[0]["content"] == "Refunds take 5 days."
+    with pytest.raises(openai.APIError, match="had an error"):
+        list(client.chat.completions.create(model="fails-midway", stream=True,
+                                            messages=[{"role": "user", "content": "refunds?"}]))
+    failed = _one_span(store, 2)
+    assert failed["status_code"] == "ERROR" and "had an error" in failed["status_message"]
+    assert json.loads(failed["attributes"])["error.type"] == "server_error"
+
+
+def test_the_proxys_own_refusals_come_in_the_providers_format(store, upstream, monkeypatch):
+    monkeypatch.setenv("WORKBENCH_PROXY_OPENAI_URL", upstream.url + "/v1")
+    monkeypatch.setenv("WORKBENCH_PROXY_ANTHROPIC_URL", upstream.url)
+    srv = Server(store, host="127.0.0.1", port=0, app=False, decode_workers=0, token="wb-token-1").start()
+    try:
+        with pytest.raises(openai.AuthenticationError, match="needs its access token"):
+            _openai(srv).chat.completions.create(model="m", messages=[{"role": "user", "content": "x"}])
+        with pytest.raises(anthropic.AuthenticationError, match="needs its access token"):
+            _anthropic(srv).messages.create(model="c", max_tokens=5, messages=[{"role": "user", "content": "x"}])
+        token = {"X-Workbench-Token": "wb-token-1"}
+        no_v1 = openai.OpenAI(base_url=srv.url + "/proxy/openai", api_key=SECRET, max_retries=0, default_headers=token)
+        with pytest.raises(openai.NotFoundError, match=r"give your client the base URL .*/proxy/openai/v1"):
+            no_v1.chat.completions.create(model="m", messages=[{"role": "user", "content": "x"}])
+        other = requests.post(srv.url + "/proxy/gemini/v1beta/models", json={}, headers=token, timeout=20)
+        assert other.status_code == 404 and "/proxy/anthropic" in other.json()["error"]["message"]
+        form = requests.post(srv.url + "/proxy/anthropic/v1/messages", data=b"x=1", timeout=20,
+                             headers={**token, "Content-Type": "application/x-www-form-urlencoded"})
+        assert form.status_code == 415 and form.json()["type"] == "error"
+        assert "application/json" in form.json()["error"]["message"]
+    finally:
+        srv.stop()

@@ -93,3 +93,29 @@ def test_bodies_of_any_shape_never_raise(provider, request_body, response):
         call = parse_call(provider, "/v1/messages", request_body, status, response)
         assert call.kind in ("LLM", "EMBEDDING")
     assert parse_call(provider, "/x", request_body, 429, response).error_type in ("http_429",)
+
+
+def test_an_openai_stream_that_fails_after_its_200_is_an_error():
+    request = json.dumps({"model": "gpt-4o", "stream": True, "messages": [{"role": "user", "content": "hi"}]}).encode()
+    chat = _sse({"model": "gpt-4o", "choices": [{"index": 0, "delta": {"role": "assistant", "content": "Hel"}}]},
+                {"error": {"message": "The server had an error while processing your request.",
+                           "type": "server_error", "code": None}})
+    call = parse_call("openai", "/chat/completions", request, 200, chat)
+    assert call.error_type == "server_error" and "had an error" in (call.error_message or "")
+    assert call.output_messages[0]["content"] == "Hel"  # what came before the error is kept
+    responses = json.dumps({"model": "gpt-5", "input": "Hi", "stream": True}).encode()
+    failed = _sse({"type": "response.output_text.delta", "delta": "Hel"},
+                  {"type": "response.failed", "response": {
+                      "model": "gpt-5", "status": "failed", "output": [],
+                      "error": {"code": "rate_limit_exceeded", "message": "Slow down."}}}, names=True)
+    call = parse_call("openai", "/responses", responses, 200, failed)
+    assert call.error_type == "rate_limit_exceeded" and "Slow down." in (call.error_message or "")
+    event = _sse({"type": "error", "code": "invalid_prompt", "message": "Bad prompt."}, names=True)
+    call = parse_call("openai", "/responses", responses, 200, event)
+    assert call.error_type == "invalid_prompt" and "Bad prompt." in (call.error_message or "")
+    incomplete = _sse({"type": "response.incomplete", "response": {
+        "model": "gpt-5", "status": "incomplete", "incomplete_details": {"reason": "max_output_tokens"},
+        "output": [{"type": "message", "content": [{"type": "output_text", "text": "Hel"}]}],
+        "usage": {"input_tokens": 3, "output_tokens": 16}}}, names=True)
+    call = parse_call("openai", "/responses", responses, 200, incomplete)
+    assert call.error_type == "max_output_tokens" and call.completion_tokens == 16

@@ -125,3 +125,23 @@ def test_a_notebook_analyses_with_sql_while_serve_holds_the_file(tmp_path):
         assert cost["usd"][0] == pytest.approx(15_000 * 2.5 / 1e6 + 500 * 10 / 1e6)
     finally:
         served.kill_group()
+
+
+_ODD_TYPES = ("SELECT [1, 2] AS l, {'x': 1} AS s, map([1], ['a']) AS m, INTERVAL 3 DAY AS i, 'a'::BLOB AS b, "
+              "1.5::DECIMAL(10, 2) AS d, 'x' AS v")
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet", "arrow", "json"])
+def test_every_format_answers_columns_of_any_type(server, fmt):
+    answer = _post(server.url, {"sql": _ODD_TYPES}, fmt=fmt)
+    assert answer.status_code == 200, answer.text
+    if fmt == "csv":
+        header, row = answer.text.splitlines()
+        assert header == '"l","s","m","i","b","d","v"' and row.startswith('"[1, 2]","{""x"": 1}"')
+    elif fmt == "parquet":
+        import pyarrow.parquet as pq
+
+        table = pq.read_table(io.BytesIO(answer.content))
+        assert table.column_names == ["l", "s", "m", "i", "b", "d", "v"]
+        assert table.to_pylist()[0]["s"] == {"x": 1} and table.to_pylist()[0]["v"] == "x"
+    assert _post(server.url, {"sql": "SELECT 1 AS n"}).json()["rows"] == [{"n": 1}]

@@ -2,13 +2,15 @@
 
 The model name in a request picks the behaviour: ``error-<status>`` answers that status with
 the provider's error body, ``slow`` waits past any test timeout, ``gated`` streams its first
-chunk then waits for :attr:`Upstream.gate` before the rest; anything else answers normally.
+chunk then waits for :attr:`Upstream.gate` before the rest, ``gzipped`` compresses its answer
+unasked, ``fails-midway`` streams a chunk then an error; anything else answers normally.
 Every request's headers and body are kept in :attr:`Upstream.seen`.
 """
 
 from __future__ import annotations
 
 import asyncio
+import gzip
 import json
 import socket
 import threading
@@ -117,17 +119,26 @@ class _OpenAIChat(_Base):
         self.set_header("x-request-id", "req-1")
         if not body.get("stream"):
             self.set_header("Content-Type", "application/json")
-            self.finish(json.dumps({
+            answer = json.dumps({
                 "id": "chatcmpl-1", "object": "chat.completion", "created": 1, "model": model + "-2024",
                 "choices": [{"index": 0, "message": {"role": "assistant", "content": "Refunds take 5 days."},
                              "finish_reason": "stop"}],
                 "usage": OPENAI_USAGE,
-            }))
+            }).encode()
+            if model == "gzipped":  # compressed although the proxy asked for identity
+                self.set_header("Content-Encoding", "gzip")
+                answer = gzip.compress(answer)
+            self.finish(answer)
             return
         self.set_header("Content-Type", "text/event-stream")
         base = {"id": "chatcmpl-1", "object": "chat.completion.chunk", "created": 1, "model": model + "-2024"}
         self.event({**base, "choices": [{"index": 0, "delta": {"role": "assistant", "content": "Refunds"}}]})
         await self.flush()
+        if model == "fails-midway":  # an error after the 200, as OpenAI sends one
+            self.event({"error": {"message": "The server had an error while processing your request.",
+                                  "type": "server_error", "param": None, "code": None}})
+            self.finish()
+            return
         if model == "gated":
             await self.wait_gate()
         for word in [" take", " 5 days."]:

@@ -56,7 +56,7 @@ def retain(uri: str, days: int, endpoint: str | None, grace_s: float) -> None:
 @one_line_errors
 def files(uri: str, table: str, endpoint: str | None) -> None:
     """Print the committed files of one table, one a line (for duckdb.read_parquet or Spark)."""
-    from workbench.lake import committed_files
+    from workbench.lake import committed_files, require_lake
 
-    for path in committed_files(uri, table, endpoint=endpoint):
+    for path in committed_files(require_lake(uri, endpoint=endpoint), table):
         click.echo(path)

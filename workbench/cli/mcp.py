@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from typing import Any
 
 import click
 
@@ -35,7 +36,12 @@ def mcp_command(db: str | None, url: str | None, lake: str | None, write: bool |
 
     logging.basicConfig(stream=sys.stderr, level=logging.WARNING)
     allow = config.get("mcp_write", write)
-    reader = workbench.open(lake or url or db, read_only=not allow)
+    if lake:
+        from workbench.read.lake import open_lake
+
+        reader: Any = open_lake(lake)
+    else:
+        reader = workbench.open(url or db, read_only=not allow)
     try:
         build_server(reader, write=allow).run("stdio")
     finally:

@@ -4,7 +4,6 @@ JSON or Parquet."""
 from __future__ import annotations
 
 import datetime as dt
-import io
 import json
 import math
 import sys
@@ -65,8 +64,9 @@ def sql_command(query: str, db: str | None, url: str | None, lake: str | None, f
     import warnings
 
     import workbench
+    from workbench.read.lake import open_lake
 
-    reader = workbench.open(lake or url or db)
+    reader = open_lake(lake) if lake else workbench.open(url or db)
     try:
         with warnings.catch_warnings(record=True) as cut:
             warnings.simplefilter("always")
@@ -76,13 +76,11 @@ def sql_command(query: str, db: str | None, url: str | None, lake: str | None, f
     for warning in cut:
         click.echo(f"Note: {warning.message}", err=True)
     if fmt == "parquet":
-        import pyarrow.parquet as pq
+        from workbench.read.tablefile import parquet_bytes
 
         if out is None and sys.stdout.isatty():
             raise click.UsageError("Parquet is binary: pass --out FILE, or pipe the output to a file.")
-        buffer = io.BytesIO()
-        pq.write_table(table, buffer, compression="zstd")
-        _write(buffer.getvalue(), out)
+        _write(parquet_bytes(table), out)
         return
     if fmt == "csv":
         text = table.to_pandas().to_csv(index=False)

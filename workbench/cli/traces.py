@@ -52,7 +52,11 @@ def _with_source(func: Any) -> Any:
 def _open(db: str | None, url: str | None, lake: str | None = None) -> Any:
     import workbench
 
-    return workbench.open(lake or url or db)
+    if lake:
+        from workbench.read.lake import open_lake
+
+        return open_lake(lake)
+    return workbench.open(url or db)
 
 
 def _trace_cost(cost: Any, unpriced_calls: Any) -> str:
@@ -189,6 +193,12 @@ def tail(filter: str | None, as_json: bool, interval: float, count: int | None, 
     A span is shown once it is stored, if it arrives within two minutes of its end.
     """
     reader = _open(db, url, lake)
+    if filter:  # checked alone first: a mistake is reported in the user's words, not in the time-bound query's
+        try:
+            reader.spans(filter, columns=["span_id"], limit=0, arrow=True)
+        except BaseException:
+            reader.close()
+            raise
     seen: dict[str, dt.datetime] = {}
     shown = 0
     started = time.monotonic()

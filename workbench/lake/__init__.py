@@ -16,10 +16,29 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from workbench.errors import LakeError
 from workbench.lake.commits import CommitLog
 from workbench.lake.location import Location, locate
 
-__all__ = ["committed_files", "is_lake"]
+__all__ = ["committed_files", "is_lake", "require_lake"]
+
+
+def require_lake(lake: str | Path | Location, *, endpoint: str | None = None) -> Location:
+    """The lake's :class:`Location`, once it is known to hold a lake (something was published).
+
+    So a mistyped folder or prefix is an error rather than an empty answer, and maintenance
+    never starts a lake where there was none.
+
+    Raises:
+        LakeError: Nothing was ever published there, or it cannot be reached.
+    """
+    location = lake if isinstance(lake, Location) else locate(lake, endpoint=endpoint)
+    if not location.holds_lake():
+        raise LakeError(
+            f"There is no lake at {location.uri}: nothing was ever published there (it has no _commits folder); "
+            f"check the folder or s3:// prefix, the one `workbench serve --lake` publishes to."
+        )
+    return location
 
 
 def committed_files(lake: str | Path | Location, table: str = "spans", *, endpoint: str | None = None,

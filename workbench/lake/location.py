@@ -119,6 +119,18 @@ class Location:
             if "NoSuchKey" not in str(exc) and "does not exist" not in str(exc):
                 raise LakeError(f"Cannot delete {relative} in the lake {self.uri}: {exc}.") from None
 
+    def holds_lake(self) -> bool:
+        """Whether anything was ever committed here (a ``_commits`` or ``_checkpoints`` folder).
+
+        Raises:
+            LakeError: The lake cannot be reached.
+        """
+        try:
+            infos = self.fs.get_file_info([self.path("_commits"), self.path("_checkpoints")])
+        except (OSError, pa.ArrowException) as exc:
+            raise LakeError(f"Cannot look into the lake {self.uri}: {exc}; check it is reachable.") from None
+        return any(info.type == pafs.FileType.Directory for info in infos)
+
     def open_input(self, relative: str) -> Any:
         """A random-access file to read Parquet from."""
         return self.fs.open_input_file(self.path(relative))

@@ -29,9 +29,10 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from workbench.lake import require_lake
 from workbench.lake.commits import Commit, CommitLog, DataFile, Snapshot, new_commit_name, retention_cutoff
 from workbench.lake.layout import CHECKPOINTS, COMMITS, TABLES, data_path, parse_data_path
-from workbench.lake.location import Location, locate
+from workbench.lake.location import Location
 from workbench.lake.publish import parquet_bytes
 
 __all__ = ["MaintenanceReport", "checkpoint", "compact", "retain", "vacuum"]
@@ -59,7 +60,7 @@ class MaintenanceReport:
 
 
 def _location(lake: str | Path | Location, endpoint: str | None) -> Location:
-    return lake if isinstance(lake, Location) else locate(lake, endpoint=endpoint)
+    return require_lake(lake, endpoint=endpoint)
 
 
 def compact(lake: str | Path | Location, *, endpoint: str | None = None, min_files: int = 2,

@@ -41,6 +41,7 @@ __all__ = [
 #: The most traces :func:`find_traces` lists at once.
 MAX_TRACES = 200
 _MAX_CHARS_CEILING = 200_000
+_MIN_CHARS = 500  # the smallest budget a trace's heading and first lines fit in
 _SPAN_TEXT = 4_000  # characters kept of each long value of one span in full
 _TRACE_FIELDS = ("trace_id", "start_time", "name", "span_kind", "status_code", "project", "latency_ms",
                  "span_count", "error_count", "models", "total_tokens", "cost", "input_value")
@@ -81,10 +82,10 @@ def _cut(value: Any, limit: int) -> Any:
     return value
 
 
-def _bounded(value: int | None, default: int, ceiling: int, name: str) -> int:
+def _bounded(value: int | None, default: int, ceiling: int, name: str, floor: int = 1) -> int:
     number = default if value is None else int(value)
-    if number < 1:
-        raise ValueError(f"{name} must be 1 or more, like {name}={default}.")
+    if number < floor:
+        raise ValueError(f"{name} must be {floor} or more, like {name}={default}.")
     return min(number, ceiling)
 
 
@@ -124,9 +125,9 @@ def find_traces(
 
 def get_trace(reader: Any, trace_id: str, max_chars: int | None = None, text_chars: int | None = None) -> str:
     """One trace as Markdown (:meth:`workbench.tree.Trace.to_markdown`) within ``max_chars``."""
-    budget = _bounded(max_chars, DEFAULT_MAX_CHARS, _MAX_CHARS_CEILING, "max_chars")
-    texts = DEFAULT_TEXT_CHARS if text_chars is None else max(0, int(text_chars))
-    return reader.trace(trace_id).to_markdown(max_chars=max(budget, 500), text_chars=texts)
+    budget = _bounded(max_chars, DEFAULT_MAX_CHARS, _MAX_CHARS_CEILING, "max_chars", floor=_MIN_CHARS)
+    texts = _bounded(text_chars, DEFAULT_TEXT_CHARS, _MAX_CHARS_CEILING, "text_chars", floor=0)
+    return reader.trace(trace_id).to_markdown(max_chars=budget, text_chars=texts)
 
 
 def get_span(reader: Any, span_id: str, text_chars: int | None = None) -> dict[str, Any]:
@@ -145,6 +146,8 @@ def get_span(reader: Any, span_id: str, text_chars: int | None = None) -> dict[s
 
 def run_sql(reader: Any, query: str, max_rows: int | None = None) -> dict[str, Any]:
     """One read-only SELECT through the SQL door, with the server's caps."""
+    if max_rows is not None:
+        _bounded(max_rows, 200, 0, "max_rows", floor=0)
     limits = server_limits(max_rows=max_rows)
     if hasattr(reader, "sql_answer"):
         answer = reader.sql_answer(query, limits=limits)

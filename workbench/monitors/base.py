@@ -290,8 +290,11 @@ class Rule:
         if not self.measured:
             raise self.fail("critical", f"a {self.kind} rule has no threshold to escalate",
                             "remove critical and set severity instead")
-        self.check_number("critical", low=0, strict_low=self.higher_is_worse)
         own = getattr(self, self.warn_param, None) if self.warn_param else None
+        example: float = 1 if self.higher_is_worse else 0.5
+        if isinstance(own, (int, float)) and not isinstance(own, bool) and own > 0:
+            example = own * 2 if self.higher_is_worse else own / 2
+        self.check_number("critical", low=0, strict_low=self.higher_is_worse, example=example)
         if isinstance(own, (int, float)) and not isinstance(own, bool):
             beyond = self.critical > own if self.higher_is_worse else self.critical < own
             if not beyond:
@@ -315,8 +318,11 @@ class Rule:
             raise self.fail(parameter, f"{parameter} must be one of {names}", f"set it to {literal(choices[0])}")
 
     def check_number(self, parameter: str, *, low: float | None = None, high: float | None = None,
-                     strict_low: bool = False, allow_none: bool = False) -> None:
-        """Raise unless the parameter is a number in ``[low, high]`` (``(low, high]`` when strict)."""
+                     strict_low: bool = False, allow_none: bool = False, example: float | None = None) -> None:
+        """Raise unless the parameter is a number in ``[low, high]`` (``(low, high]`` when strict).
+
+        The error's example is ``example``, else the parameter's default.
+        """
         value = getattr(self, parameter)
         if value is None and allow_none:
             return
@@ -332,8 +338,8 @@ class Rule:
         if ok and high is not None:
             ok = value <= high
         if not ok:
-            default = type(self).__dataclass_fields__[parameter].default
-            raise self.fail(parameter, f"{parameter} must be {wanted}", f"write e.g. {parameter} = {literal(default)}")
+            shown = type(self).__dataclass_fields__[parameter].default if example is None else example
+            raise self.fail(parameter, f"{parameter} must be {wanted}", f"write e.g. {parameter} = {literal(shown)}")
 
     # Evaluation ----------------------------------------------------------------------------
 

@@ -26,7 +26,7 @@ from workbench.lake.location import Location, locate
 from workbench.read.local import Reader
 from workbench.store.lake import LakeDatabase, LakeFile, LakeStore
 
-__all__ = ["LakeReader"]
+__all__ = ["LakeReader", "open_lake"]
 
 _REFUSALS = {
     "annotate": "cannot take annotations; post them to an ingester (workbench serve --lake), which publishes them",
@@ -78,3 +78,14 @@ class LakeReader(Reader):
     def add_annotations(self, records: Any) -> int:
         """A lake takes no annotations here (see :meth:`refuse`)."""
         raise self.refuse("annotate")
+
+
+def open_lake(uri: str | Path, *, endpoint: str | None = None) -> LakeReader:
+    """A reader of the lake at ``uri``, which must hold one (``--lake`` on the command line).
+
+    Raises:
+        LakeError: Nothing was ever published there, or it cannot be reached.
+    """
+    from workbench.lake import require_lake
+
+    return LakeReader(require_lake(uri, endpoint=endpoint))

@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import io
 import json
 import math
 import re
@@ -41,13 +40,12 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.csv as pacsv
-import pyarrow.parquet as pq
 from tornado.web import HTTPError, RequestHandler
 
 from workbench import config
 from workbench.errors import ConfigError, DiskFullError, FilterError, NotFoundError, QueueFullError, WorkbenchError
 from workbench.read import Reader, Selection
+from workbench.read.tablefile import csv_bytes, parquet_bytes
 from workbench.store.schema import TABLES
 
 __all__ = ["ARROW_STREAM", "api_handlers"]
@@ -77,15 +75,6 @@ def _finite(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return [_finite(v) for v in value]
     return value
-
-
-def _flat(table: pa.Table) -> pa.Table:
-    """Lists as JSON text, since CSV has no lists."""
-    for i, column in enumerate(table.schema):
-        if pa.types.is_list(column.type) or pa.types.is_large_list(column.type):
-            values = [None if v is None else json.dumps(v) for v in table.column(i).to_pylist()]
-            table = table.set_column(i, column.name, pa.array(values, pa.string()))
-    return table
 
 
 class _ApiHandler(RequestHandler):
@@ -124,17 +113,13 @@ class _ApiHandler(RequestHandler):
             self.set_header("Content-Type", ARROW_STREAM)
             self.finish(sink.getvalue().to_pybytes())
         elif fmt == "parquet":
-            buffer = io.BytesIO()
-            pq.write_table(table, buffer, compression="zstd")
             self.set_header("Content-Type", "application/vnd.apache.parquet")
-            self.finish(buffer.getvalue())
+            self.finish(parquet_bytes(table))
         elif fmt == "json":
             self.send_json(table.to_pylist())
         elif fmt == "csv":
-            buffer = io.BytesIO()
-            pacsv.write_csv(_flat(table), buffer)
             self.set_header("Content-Type", "text/csv")
-            self.finish(buffer.getvalue())
+            self.finish(csv_bytes(table))
         else:
             self.error(400, f"format={fmt!r} is not known; use arrow, parquet, json or csv.")
 

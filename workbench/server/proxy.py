@@ -26,6 +26,7 @@ import asyncio
 import json
 import logging
 import time
+import zlib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,7 +36,7 @@ from tornado.web import RequestHandler
 
 from workbench.errors import QueueFullError, StoreError
 from workbench.server.otlp import PROTOBUF, Ingest
-from workbench.server.proxy_parse import parse_call
+from workbench.server.proxy_parse import parse_call, provider_error, proxy_provider
 from workbench.server.proxy_span import calls_request
 
 __all__ = ["Exchange", "Proxy", "ProxyHandler", "proxy_handlers"]
@@ -68,10 +69,27 @@ class Exchange:
     chunks: list[bytes] = field(default_factory=list)
     size: int = 0
     failure: tuple[str, str] | None = None  # (error type, message) when no whole answer came
+    encoding: str = ""  # the answer's Content-Encoding, when the upstream compressed it anyway
 
     @property
     def response(self) -> bytes:
-        return b"".join(self.chunks)
+        """The answer's body as the recorder reads it: uncompressed."""
+        return _decoded(b"".join(self.chunks), self.encoding)
+
+
+def _decoded(body: bytes, encoding: str) -> bytes:
+    """``body`` uncompressed (gzip or deflate), at most :data:`_RECORD_LIMIT` bytes of it; the
+    body as it is when it is not compressed or cannot be read."""
+    name = encoding.strip().lower()
+    if not body or name not in ("gzip", "x-gzip", "deflate"):
+        return body
+    try:  # 32 + 15: zlib and gzip headers alike; a raw deflate stream below
+        return zlib.decompressobj(47).decompress(body, _RECORD_LIMIT)
+    except zlib.error:
+        try:
+            return zlib.decompressobj(-15).decompress(body, _RECORD_LIMIT)
+        except zlib.error:
+            return body
 
 
 class Proxy:
@@ -242,6 +260,7 @@ class ProxyHandler(RequestHandler):
         response = await client.send(upstream, stream=True)
         try:
             exchange.status = response.status_code
+            exchange.encoding = response.headers.get("content-encoding", "")
             self.set_status(response.status_code, response.reason_phrase or None)
             self.clear_header("Content-Type")
             self.clear_header("Server")
@@ -281,13 +300,25 @@ class ProxyHandler(RequestHandler):
         status = 504 if kind == "timeout" else 502
         self.set_status(status)
         self.set_header("Content-Type", "application/json")
-        if self.provider == "anthropic":
-            error_kind = "timeout_error" if kind == "timeout" else "api_error"
-            error = {"type": error_kind, "message": message + " (workbench proxy)"}
-            payload: dict[str, Any] = {"type": "error", "error": error}
-        else:
-            payload = {"error": {"message": message + " (workbench proxy)", "type": kind, "code": None}}
-        self.finish(json.dumps(payload))
+        anthropic_kind = "timeout_error" if kind == "timeout" else "api_error"
+        error_kind = anthropic_kind if self.provider == "anthropic" else kind
+        self.finish(json.dumps(provider_error(self.provider, status, message + " (workbench proxy)", error_kind)))
+
+
+class _ProxyNotFound(RequestHandler):
+    """Any other path under ``/proxy/``: a 404 in the provider's format that names the base URLs."""
+
+    SUPPORTED_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+
+    def prepare(self) -> None:  # tornado's hook
+        path = self.request.path
+        provider = proxy_provider(path)
+        base = f"{self.request.protocol}://{self.request.host}/proxy"
+        message = (f"There is no proxy route {path}; give your client the base URL {base}/openai/v1 (OpenAI and "
+                   f"OpenAI-compatible clients) or {base}/anthropic (Anthropic clients), see docs/proxy.md.")
+        self.set_status(404)
+        self.set_header("Content-Type", "application/json")
+        self.finish(json.dumps(provider_error(provider, 404, message)))
 
 
 class _ClientGone(Exception):
@@ -299,4 +330,5 @@ def proxy_handlers(proxy: Proxy) -> list[tuple[Any, ...]]:
     return [
         (r"/proxy/openai/v1(/.*)?", ProxyHandler, {"proxy": proxy, "provider": "openai"}),
         (r"/proxy/anthropic(/.*)?", ProxyHandler, {"proxy": proxy, "provider": "anthropic"}),
+        (r"/proxy(/.*)?", _ProxyNotFound),
     ]

@@ -16,7 +16,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["Call", "parse_call"]
+__all__ = ["Call", "parse_call", "provider_error", "proxy_provider"]
 
 # Request keys that are the call's content rather than its parameters.
 _CONTENT_KEYS = frozenset({"model", "messages", "input", "prompt", "system", "stream", "instructions"})
@@ -41,6 +41,28 @@ class Call:
     error_type: str | None = None
     error_message: str | None = None
     finish_reason: str | None = None
+
+
+_ANTHROPIC_TYPES = {400: "invalid_request_error", 401: "authentication_error", 403: "permission_error",
+                    404: "not_found_error", 413: "request_too_large", 429: "rate_limit_error"}
+
+
+def proxy_provider(path: str) -> str | None:
+    """The provider whose proxy ``path`` is under (``openai``, ``anthropic``), or None."""
+    for provider in ("openai", "anthropic"):
+        if path == f"/proxy/{provider}" or path.startswith(f"/proxy/{provider}/"):
+            return provider
+    return None
+
+
+def provider_error(provider: str | None, status: int, message: str, kind: str | None = None) -> dict[str, Any]:
+    """An error body in the provider's own format, so its SDK raises its usual error with
+    ``message``: Anthropic's ``{"type": "error", "error": {...}}``, else OpenAI's ``{"error": {...}}``."""
+    if provider == "anthropic":
+        error_type = kind or _ANTHROPIC_TYPES.get(status, "invalid_request_error" if status < 500 else "api_error")
+        return {"type": "error", "error": {"type": error_type, "message": message}}
+    error_type = kind or ("invalid_request_error" if status < 500 else "server_error")
+    return {"error": {"message": message, "type": error_type, "code": None}}
 
 
 def parse_call(provider: str, path: str, request: bytes, status: int | None, response: bytes) -> Call:
@@ -230,9 +252,18 @@ def _openai_stream(call: Call, events: list[tuple[str | None, Any]]) -> None:
     for _name, data in events:
         if not isinstance(data, dict):
             continue
-        if data.get("type") == "response.completed":  # Responses API: the whole response at the end
+        kind = data.get("type")
+        if kind == "response.completed":  # Responses API: the whole response at the end
             _openai_response(call, data.get("response"))
             return
+        if kind in ("response.failed", "response.incomplete"):  # the Responses API's end when it failed
+            response: dict[str, Any] = data["response"] if isinstance(data.get("response"), dict) else {}
+            _openai_response(call, response)
+            _stream_error(call, response.get("error") or response.get("incomplete_details"), kind)
+            return
+        if "error" in data or kind == "error":  # an error sent mid-stream, after a 200
+            _stream_error(call, data.get("error") if "error" in data else data, "stream_error")
+            continue
         call.model = data.get("model") or call.model
         if data.get("usage"):
             _openai_usage(call, data["usage"])
@@ -259,6 +290,16 @@ def _openai_stream(call: Call, events: list[tuple[str | None, Any]]) -> None:
         if index in tools:
             out["tool_calls"] = [tools[index][k] for k in sorted(tools[index])]
         call.output_messages.append(out)
+
+
+def _stream_error(call: Call, error: Any, default: str) -> None:
+    """Record an error an OpenAI stream reported after its 200 (the SDK raises it to the caller)."""
+    error = error if isinstance(error, dict) else {"message": error} if isinstance(error, str) else {}
+    kind = error.get("type") if error.get("type") != "error" else None  # a Responses API error event
+    kind = kind or error.get("code") or error.get("reason") or default
+    message = error.get("message") or error.get("reason") or default
+    call.error_type = str(kind) if isinstance(kind, (str, int)) else default
+    call.error_message = f"openai stream error: {message}" if isinstance(message, str) else f"openai {default}"
 
 
 def _anthropic_usage(call: Call, usage: Any) -> None:

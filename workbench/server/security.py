@@ -19,8 +19,8 @@ before any handler sees it, in this order:
    refused above). Otherwise 415.
 
 A refusal is answered before the body is read, with one sentence saying what to do: JSON
-under ``/api/`` (``{"error": ...}``) and ``/v1/`` (OTLP's ``{"code", "message"}``), plain
-text elsewhere.
+under ``/api/`` (``{"error": ...}``) and ``/v1/`` (OTLP's ``{"code", "message"}``), the
+provider's error format under ``/proxy/openai`` and ``/proxy/anthropic``, plain text elsewhere.
 """
 
 from __future__ import annotations
@@ -43,6 +43,7 @@ from tornado.web import Application, RequestHandler, stream_request_body
 
 from workbench import config
 from workbench.errors import ConfigError
+from workbench.server.proxy_parse import provider_error, proxy_provider
 
 __all__ = ["Access", "Guard", "is_loopback", "new_token"]
 
@@ -327,6 +328,9 @@ class _Refusal(RequestHandler):
         if path.startswith("/api/"):
             self.set_header("Content-Type", "application/json")
             self.finish(json.dumps({"error": self.message}))
+        elif proxy_provider(path) is not None:  # the provider's format: its SDK raises its usual error
+            self.set_header("Content-Type", "application/json")
+            self.finish(json.dumps(provider_error(proxy_provider(path), self.status, self.message)))
         elif path.startswith("/v1/"):
             # OTLP's error body (google.rpc.Status as JSON); 16 UNAUTHENTICATED, 7 PERMISSION_DENIED.
             code = {401: 16, 403: 7}.get(self.status, 3)
