@@ -120,7 +120,8 @@ class ReadyHold:
     """Keeps a tab's "document ready" message from reaching the server until :meth:`release`.
 
     The browser sends it once every view of the page has rendered; until the server has it,
-    Panel counts the session as not connected. Holding it widens, deterministically, the
+    Panel on its own counts the session as not connected (see :mod:`workbench.app.connection`).
+    Holding it widens, deterministically, the
     moment between the browser having the page (it pulled the document, and can be clicked)
     and the server hearing that it is ready, in which the server may still change the page: a
     result computed in the background, or what a click asks for. Every other message passes.
