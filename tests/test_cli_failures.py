@@ -164,3 +164,28 @@ def test_register_sends_to_an_endpoint_typed_without_a_scheme(server, store):
     provider.shutdown()
     reader = Reader(store)
     wait_for(lambda: reader.count("name == 'sent-without-a-scheme'") == 1, timeout=60)
+
+
+@pytest.mark.parametrize("variable", ["WORKBENCH_PROXY_OPENAI_URL", "WORKBENCH_PROXY_ANTHROPIC_URL"])
+def test_a_bad_upstream_url_stops_the_server_from_starting_and_leaves_no_note(store, monkeypatch, variable):
+    from pathlib import Path
+
+    from workbench.server import Server
+
+    monkeypatch.setenv(variable, "http://127.0.0.1:99999/v1")
+    with pytest.raises(ConfigError, match=f"{variable}='http://127.0.0.1:99999/v1' is not valid: .*0 to 65535"):
+        Server(store, port=0, app=False, decode_workers=0)
+    assert not Path(store.path + ".holder").exists()  # no note that a server holds the file
+
+
+@pytest.mark.parametrize("base_url", ["http://127.0.0.1:99999/v1", "http://:8080/v1"])
+def test_a_model_endpoint_with_a_port_out_of_range_is_refused_not_wrapped(base_url):
+    from workbench.errors import EndpointError
+    from workbench.evals.judge import JudgeError
+    from workbench.evals.llm import LLMJudge
+    from workbench.playground.stream import stream_chat
+
+    with pytest.raises(JudgeError, match=r"port outside 0-65535|is not a server URL"):
+        LLMJudge(model="m", base_url=base_url)
+    with pytest.raises(EndpointError, match=r"port outside 0-65535|is not a server URL"):
+        next(iter(stream_chat([{"role": "user", "content": "hi"}], model="m", base_url=base_url)))

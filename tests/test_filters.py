@@ -152,10 +152,17 @@ def test_a_filter_that_is_not_text_is_refused(reader):
         reader.spans("name == 'a\x00b'")
 
 
+@pytest.mark.parametrize("regex", ["a{99999999999}", "(" * 5000 + ")" * 5000])
+def test_a_regex_past_what_python_compiles_is_a_filter_error(reader, regex):
+    with pytest.raises(FilterError, match="repeats or nests more than a regular expression can"):
+        reader.spans(f"matches(name, '{regex}')")
+
+
 _FUZZ_TOKENS = [
     "latency_ms", "name", "span_kind", "start_time", "attributes['x']", "annotations['f'].score", "annotations['f']",
     "==", "!=", "<", ">", "=", "in", "not", "and", "or", "is", "None", "True", "(", ")", "[", "]", ",", "'LLM'",
     "5", "-3", "1e400", "gpt-4o", "contains(", "matches(", "'(?<=a)'", "'['", '"x"', "999999999999999999999999",
+    "'a{99999999999}'",
     "lambda", "x.y", "**", "+", "{", "}", ":", "b'x'", "...", "@",
 ]
 

@@ -46,11 +46,16 @@ def _port(value: str) -> int:
     return number
 
 
-def as_url(value: str) -> str:
+def as_url(value: str, *, example: str = "http://127.0.0.1:4318", bare_ok: bool = True) -> str:
     """A server's base URL from what a user typed: ``http://`` is assumed when no scheme is given.
 
-    The one reading of a server address, for ``--url``, ``workbench.open(url)`` and
-    ``register(endpoint=...)`` alike.
+    The one reading of a server address, for ``--url``, ``workbench.open(url)``,
+    ``register(endpoint=...)`` and the base URL of a model endpoint alike.
+
+    Args:
+        value: What the user typed.
+        example: A good address of the kind asked for, for the message.
+        bare_ok: Whether the message may offer the address without its scheme.
 
     Raises:
         ConfigError: The text names another scheme, no host, or a port outside 0-65535.
@@ -61,13 +66,27 @@ def as_url(value: str) -> str:
     parsed = urllib.parse.urlsplit(text)
     if parsed.scheme.lower() not in ("http", "https") or not parsed.hostname:
         raise ConfigError(
-            f"{value!r} is not a server URL; give one like http://127.0.0.1:4318 (or 127.0.0.1:4318)."
+            f"{value!r} is not a server URL; give one like {example}"
+            + (f" (or {example.split('://', 1)[1]})." if bare_ok else ".")
         )
     try:
         parsed.port  # noqa: B018 - raises on a port outside 0-65535
     except ValueError:
-        raise ConfigError(f"{value!r} has a port outside 0-65535; give one like http://127.0.0.1:4318.") from None
+        raise ConfigError(f"{value!r} has a port outside 0-65535; give one like {example}.") from None
     return urllib.parse.urlunsplit(parsed._replace(scheme=parsed.scheme.lower())).rstrip("/")
+
+
+def _http_url(value: str) -> str:
+    text = value.strip()
+    parsed = urllib.parse.urlsplit(text)
+    try:
+        parsed.port  # noqa: B018 - raises on a port outside 0-65535
+    except ValueError:
+        parsed = urllib.parse.urlsplit("")
+    if parsed.scheme.lower() not in ("http", "https") or not parsed.hostname:
+        raise ValueError("must be an http(s) URL with a host, and a port from 0 to 65535 if one is given, "
+                         "like https://api.openai.com/v1")
+    return text
 
 
 def _bool(value: str) -> bool:
@@ -285,7 +304,7 @@ SETTINGS: dict[str, Setting] = {
         Setting(
             "proxy_openai_url",
             "https://api.openai.com/v1",
-            str,
+            _http_url,
             "Where the recording proxy at /proxy/openai/v1 forwards OpenAI-compatible calls: any "
             "base URL that speaks OpenAI's API (Azure, a local model server ...). "
             "Default: https://api.openai.com/v1.",
@@ -293,7 +312,7 @@ SETTINGS: dict[str, Setting] = {
         Setting(
             "proxy_anthropic_url",
             "https://api.anthropic.com",
-            str,
+            _http_url,
             "Where the recording proxy at /proxy/anthropic forwards Anthropic calls. "
             "Default: https://api.anthropic.com.",
         ),

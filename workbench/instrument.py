@@ -39,6 +39,7 @@ from workbench.collector.pipeline import build_pipeline, redaction_config
 from workbench.collector.processor import CollectorProcessor
 from workbench.collector.sampling import SamplingPolicy, sampling_policy
 from workbench.collector.sink import SpanSink
+from workbench.errors import ConfigError
 from workbench.ingest import IngestPipeline
 from workbench.model import SpanKind
 
@@ -210,12 +211,35 @@ def span(
     tracer = trace.get_tracer(_TRACER_NAME, tracer_provider=tracer_provider)
     with tracer.start_as_current_span(name, record_exception=True, set_status_on_exception=True) as otel_span:
         recorder = SpanRecorder(otel_span)
-        otel_span.set_attribute("openinference.span.kind", SpanKind.parse(kind).value)
+        otel_span.set_attribute("openinference.span.kind", _runtime_kind(kind).value)
         if input is not None:
             recorder.set_input(input)
         if attributes:
             recorder.set_attributes(attributes)
         yield recorder
+
+
+def _kind_problem(kind: object) -> str | None:
+    """Why ``kind`` names no span kind (a typo such as "TOOLS"), or None when it names one."""
+    if SpanKind.parse(kind) is not SpanKind.UNKNOWN:
+        return None
+    if isinstance(kind, str) and kind.strip().upper() == SpanKind.UNKNOWN.value:
+        return None
+    return (f"kind={kind!r} is not a span kind; use one of {', '.join(k.value for k in SpanKind)} "
+            "(any case), e.g. kind=\"TOOL\"")
+
+
+_WARNED_KINDS: set[str] = set()
+
+
+def _runtime_kind(kind: object) -> SpanKind:
+    """The kind of a ``span()`` block: a wrong one is warned about once and recorded as UNKNOWN,
+    never raised into the running program."""
+    problem = _kind_problem(kind)
+    if problem is not None and repr(kind) not in _WARNED_KINDS:
+        _WARNED_KINDS.add(repr(kind))
+        logger.warning("workbench.span(): %s; the span is recorded as UNKNOWN.", problem)
+    return SpanKind.parse(kind)
 
 
 def _call_input(signature: inspect.Signature | None, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
@@ -246,9 +270,16 @@ def traced(
 
         @workbench.traced(kind="TOOL")
         def lookup_invoice(invoice_id: str) -> dict: ...
+
+    Raises:
+        ConfigError: ``kind`` names no span kind (a typo such as "TOOLS"), raised where the
+            decorator is written, never at a call.
     """
     if callable(kind) and not isinstance(kind, (str, SpanKind)):
         return traced(name=name, tracer_provider=tracer_provider)(kind)
+    problem = _kind_problem(kind)
+    if problem is not None:  # found where the decorator is written, before any call
+        raise ConfigError(f"@workbench.traced: {problem}.")
 
     def decorate(func: F) -> F:
         span_name = name or func.__qualname__

@@ -906,6 +906,8 @@ def test_config_errors_are_workbench_errors_and_raised_on_construction() -> None
         RedactionConfig(detectors=("nope",))
     with pytest.raises(ValueError):
         CustomPattern("x", "(")
+    with pytest.raises(ConfigError, match="is not a valid regular expression"):
+        CustomPattern("x", "a{99999999999}")  # re raises OverflowError for it, not re.error
     with pytest.raises(ConfigError):
         RedactionConfig.from_mapping(["email"])  # type: ignore[arg-type]
 

@@ -172,6 +172,8 @@ def test_wrong_arguments_get_clear_errors(store):
         run_experiment(store, "sums@latest", add, progress=False)
     with pytest.raises(ConfigError, match="invalid"):
         Regex("(")
+    with pytest.raises(ConfigError, match="repetition number is too large"):
+        Regex("a{99999999999}")  # re raises OverflowError for it, not re.error
 
 
 def test_the_progress_bar_counts_runs_and_failures(store, capsys):

@@ -126,6 +126,7 @@ def test_check_takes_a_dict_a_path_or_rules(healthy, tmp_path):
     ({"rules": {"error_rate": {"threshold": "5%"}}}, "has threshold = '5%', but threshold must be a number"),
     ({"rules": {"error_rate": {"severity": "loud"}}}, "severity must be one of info, warning, critical"),
     ({"rules": {"model_deprecation": {"patterns": ["(unclosed"]}}}, "'(unclosed' is not a regular expression"),
+    ({"rules": {"model_deprecation": {"patterns": ["x{99999999999}"]}}}, "'x{99999999999}' is not a regular"),
     ({"rules": {"model_deprecation": {"patterns": ["gone(?!fishing)"]}}}, "uses a lookaround or a back-reference"),
     ({"rules": {"model_deprecation": {"history": "a week"}}},
      "The history of the rule 'model_deprecation' is 'a week'"),

@@ -122,6 +122,25 @@ def test_traced_works_bare_and_with_arguments(db_path):
     provider.shutdown()
 
 
+@pytest.mark.parametrize("kind", ["TOOLS", "retriver", 3, None])
+def test_a_kind_that_names_no_span_kind_is_refused_where_the_decorator_is_written(kind):
+    with pytest.raises(workbench.ConfigError, match=r"is not a span kind; use one of LLM, CHAIN.*TOOL"):
+        @workbench.traced(kind)
+        def step() -> None:
+            pass
+
+
+def test_a_wrong_kind_in_a_span_block_is_warned_about_once_never_raised(db_path, caplog):
+    provider = workbench.register("nb", db=db_path)
+    with caplog.at_level(logging.WARNING, logger="workbench.instrument"):
+        for _ in range(3):
+            with workbench.span("block", kind="TOOLS"):
+                pass
+    assert caplog.text.count("kind='TOOLS' is not a span kind") == 1
+    assert list(workbench.open(db_path).spans()["span_kind"]) == ["UNKNOWN"] * 3
+    provider.shutdown()
+
+
 def test_launch_with_the_sample_keeps_it_out_of_the_default_database(_isolated_home):
     session = workbench.launch(sample=True, port=0)
     try:

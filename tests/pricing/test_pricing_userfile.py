@@ -140,6 +140,10 @@ def _message(excinfo: pytest.ExceptionInfo[ConfigError]) -> str:
             ["valid_from 'June 1' is not a date", "YYYY-MM-DD"],
         ),
         ({"pattern": "  ", "input": 1.0, "output": 1.0}, ["the 'pattern' column is missing or empty"]),
+        # Counts and nesting past what Python's re takes raise OverflowError or RecursionError there.
+        ({"pattern": "a{99999999999}", "input": 1.0, "output": 1.0},
+         ["the pattern 'a{99999999999}' cannot be used", "write a smaller count"]),
+        ({"pattern": "gpt{4294967296,}", "input": 1.0, "output": 1.0}, ["cannot be used", "smaller count"]),
     ],
 )
 def test_set_price_refuses_bad_values(path: Path, kwargs: dict, fragments: list[str]) -> None:

@@ -60,6 +60,7 @@ CASES = [
     ("GET", "/api/traces", {"filter": "model_name == -None"}, None, 400, "The filter"),
     ("GET", "/api/traces", {"filter": "name in [1, 'a']"}, None, 400, "A value in the query cannot be used"),
     ("GET", "/api/spans", {"filter": "matches(name, '(?<=a)b')"}, None, 400, "A value in the query cannot be used"),
+    ("GET", "/api/spans", {"filter": "matches(name, 'a{99999999999}')"}, None, 400, "write a smaller count"),
     ("GET", "/api/spans", {"format": "xml"}, None, 400, "format='xml' is not known"),
     ("GET", "/api/spans", {"order_by": "nope"}, None, 400, "Cannot sort by 'nope'"),
     ("POST", "/api/annotations", None, [1], 400, "Row 0 (1) is not a mapping"),

@@ -290,3 +290,27 @@ def test_the_servers_redaction_applies_to_log_records(store):
         assert row["input_value"].startswith("Mail ") and row["output_value"] == "Hello!"
     finally:
         server.stop()
+
+
+@pytest.mark.parametrize(
+    ("bad", "reason"),
+    [
+        ({"timeUnixNano": "abc"}, "timeUnixNano 'abc'; it must be a whole number of nanoseconds"),
+        ({"observedTimeUnixNano": "1e30"}, "observedTimeUnixNano '1e30'"),
+        ({"eventName": 5}, "eventName 5; it must be text"),
+        ({"severityText": ["WARN"]}, "severityText ['WARN']; it must be text"),
+        ({"attributes": "nope"}, "attributes must be a list"),
+        ({"body": {"kvlistValue": {"values": [{"key": "n", "value": {"intValue": "zz"}}]}}}, "intValue 'zz'"),
+    ],
+)
+def test_one_bad_log_record_costs_only_itself(server, store, bad, reason):
+    """As with spans: the others of its request are stored, and partial success says why."""
+    payload = _json_logs("ab" * 16, "cd" * 8)
+    records = payload["resourceLogs"][0]["scopeLogs"][0]["logRecords"]
+    records.insert(1, {**records[0], "timeUnixNano": "1763884800150000000", **bad})
+    answer = requests.post(server.url + "/v1/logs", json=payload, timeout=10)
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["partialSuccess"]["rejectedLogRecords"] == "1"
+    assert reason in answer.json()["partialSuccess"]["errorMessage"]
+    assert store.query("SELECT count(*) AS n FROM log_records").to_pylist() == [{"n": 3}]
+    assert requests.get(server.url + "/api/health", timeout=10).status_code == 200

@@ -147,6 +147,13 @@ def test_malformed_requests_get_4xx_with_a_message_and_the_server_keeps_serving(
         (b"hello", {"Content-Type": "text/plain"}, 415, "not supported"),
         (b"hello", {"Content-Type": "application/json", "Content-Encoding": "gzip"}, 400, "not gzip"),
         (b"{}", {"Content-Type": "application/json", "Content-Encoding": "br"}, 415, "gzip or none"),
+        # Shapes that are JSON but not OTLP: said in OTLP's terms, not Python's ("'NoneType' object ...").
+        (b'{"resourceSpans": [null]}', {"Content-Type": "application/json"}, 400,
+         "Each entry of resourceSpans must be an object"),
+        (b'{"resourceSpans": [{"scopeSpans": [7]}]}', {"Content-Type": "application/json"}, 400,
+         "Each entry of scopeSpans must be an object"),
+        (b'{"resourceSpans": [{"resource": 5, "scopeSpans": []}]}', {"Content-Type": "application/json"}, 400,
+         "A resource must be an object"),
     ]
     for body, headers, status, text in cases:
         response = requests.post(url, data=body, headers=headers, timeout=10)

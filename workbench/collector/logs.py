@@ -56,6 +56,69 @@ def _record_time(time_ns: int, observed_ns: int) -> int | None:
     return moment if 0 < moment <= _MAX_TIME_NS else None
 
 
+class _BadRecord(ValueError):
+    """A log record that cannot be stored; the message says why (its request keeps the others)."""
+
+
+def _json_text(record: Mapping[str, Any], camel: str, snake: str) -> str | None:
+    value = _get(record, camel, snake)
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise _BadRecord(f"a log record has {camel} {value!r}; it must be text")
+    return value
+
+
+def _json_time(record: Mapping[str, Any], camel: str, snake: str) -> int:
+    value = _get(record, camel, snake, 0)
+    if isinstance(value, float) and value.is_integer() and value >= 0:
+        value = int(value)  # a JSON number, as some encoders write 64-bit integers
+    if isinstance(value, bool) or not (isinstance(value, int) or (isinstance(value, str) and value.isdigit())):
+        raise _BadRecord(f"a log record has {camel} {value!r}; it must be a whole number of nanoseconds")
+    return int(value)
+
+
+def _json_record(r: Any, resource: dict[str, Any], scope: Mapping[str, Any]) -> LogRecord:
+    """One OTLP/JSON log record; :class:`_BadRecord` (or a ValueError) when it cannot be stored."""
+    if not isinstance(r, dict):
+        raise _BadRecord(f"a log record must be a JSON object; got {r!r:.60}")
+    ok_trace, trace_id = _json_id(_get(r, "traceId", "trace_id"), 32)
+    ok_span, span_id = _json_id(_get(r, "spanId", "span_id"), 16)
+    if not ok_trace:
+        raise _BadRecord(
+            f"a log record has traceId {_get(r, 'traceId', 'trace_id')!r}; it must be 32 hex "
+            "characters or absent (OTLP/JSON writes ids as hex, not base64)"
+        )
+    if not ok_span:
+        raise _BadRecord(
+            f"a log record has spanId {_get(r, 'spanId', 'span_id')!r}; it must be 16 hex "
+            "characters or absent (OTLP/JSON writes ids as hex, not base64)"
+        )
+    raw_body = r.get("body")
+    stated = _json_time(r, "timeUnixNano", "time_unix_nano")
+    observed = _json_time(r, "observedTimeUnixNano", "observed_time_unix_nano")
+    moment = _record_time(stated, observed)
+    if moment is None:
+        raise _BadRecord(_out_of_range(stated or observed))
+    return LogRecord(
+        time_ns=moment,
+        trace_id=trace_id,
+        span_id=span_id,
+        event_name=_json_text(r, "eventName", "event_name"),
+        body=_json_value(raw_body) if raw_body else None,
+        attributes=_json_attributes(r.get("attributes", [])),
+        resource=resource,
+        severity_number=_severity(_get(r, "severityNumber", "severity_number")),
+        severity_text=_json_text(r, "severityText", "severity_text"),
+        scope_name=_scope_text(scope.get("name")),
+        scope_version=_scope_text(scope.get("version")),
+    )
+
+
+def _scope_text(value: Any) -> str | None:
+    return None if value is None or value == "" else value if isinstance(value, str) else str(value)
+
+
 def _out_of_range(value: int) -> str:
     return f"a log record has time {value}, out of range; send nanoseconds since the Unix epoch"
 
@@ -163,46 +226,23 @@ def decode_logs_json(body: bytes) -> DecodedLogs:
     out = DecodedLogs()
     try:
         for resource_logs in resource_logs_list:
+            if not isinstance(resource_logs, dict):
+                raise DecodeError("Each entry of resourceLogs must be an object with scopeLogs.")
             resource = _json_attributes((resource_logs.get("resource") or {}).get("attributes", []))
             for scope_logs in _get(resource_logs, "scopeLogs", "scope_logs", []):
+                if not isinstance(scope_logs, dict):
+                    raise DecodeError("Each entry of scopeLogs must be an object with logRecords.")
                 scope = scope_logs.get("scope") or {}
                 for r in _get(scope_logs, "logRecords", "log_records", []):
-                    ok_trace, trace_id = _json_id(_get(r, "traceId", "trace_id"), 32)
-                    ok_span, span_id = _json_id(_get(r, "spanId", "span_id"), 16)
-                    if not ok_trace:
-                        out.reject(
-                            f"a log record has traceId {_get(r, 'traceId', 'trace_id')!r}; it must be 32 hex "
-                            "characters or absent (OTLP/JSON writes ids as hex, not base64)"
-                        )
+                    try:  # one bad record costs only itself (OTLP partial success), as a bad span does
+                        record = _json_record(r, resource, scope)
+                    except _BadRecord as exc:
+                        out.reject(str(exc))
                         continue
-                    if not ok_span:
-                        out.reject(
-                            f"a log record has spanId {_get(r, 'spanId', 'span_id')!r}; it must be 16 hex "
-                            "characters or absent (OTLP/JSON writes ids as hex, not base64)"
-                        )
+                    except (ValueError, TypeError, AttributeError, OverflowError) as exc:
+                        out.reject(f"a log record could not be read ({exc})")
                         continue
-                    raw_body = r.get("body")
-                    stated = int(_get(r, "timeUnixNano", "time_unix_nano", 0))
-                    observed = int(_get(r, "observedTimeUnixNano", "observed_time_unix_nano", 0))
-                    moment = _record_time(stated, observed)
-                    if moment is None:
-                        out.reject(_out_of_range(stated or observed))
-                        continue
-                    out.records.append(
-                        LogRecord(
-                            time_ns=moment,
-                            trace_id=trace_id,
-                            span_id=span_id,
-                            event_name=_get(r, "eventName", "event_name") or None,
-                            body=_json_value(raw_body) if raw_body else None,
-                            attributes=_json_attributes(r.get("attributes", [])),
-                            resource=resource,
-                            severity_number=_severity(_get(r, "severityNumber", "severity_number")),
-                            severity_text=_get(r, "severityText", "severity_text") or None,
-                            scope_name=scope.get("name") or None,
-                            scope_version=scope.get("version") or None,
-                        )
-                    )
+                    out.records.append(record)
     except (AttributeError, TypeError, ValueError) as exc:
         if isinstance(exc, DecodeError):
             raise

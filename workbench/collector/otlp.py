@@ -455,9 +455,15 @@ def decode_json(body: bytes, *, default_project: str = "default") -> Decoded:
     out = Decoded()
     try:
         for resource_spans in resource_spans_list:
+            if not isinstance(resource_spans, dict):
+                raise DecodeError("Each entry of resourceSpans must be an object with scopeSpans.")
+            if not isinstance(resource_spans.get("resource") or {}, dict):
+                raise DecodeError("A resource must be an object with attributes, as in {\"attributes\": []}.")
             scopes = _get(resource_spans, "scopeSpans", "scope_spans", [])
             if not isinstance(scopes, list):
                 raise DecodeError("scopeSpans must be a list.")
+            if not all(isinstance(scope_spans, dict) for scope_spans in scopes):
+                raise DecodeError("Each entry of scopeSpans must be an object with spans.")
             resource_notes: list[str] = []
             try:
                 resource = _json_attributes((resource_spans.get("resource") or {}).get("attributes") or [],

@@ -21,6 +21,8 @@ import urllib.request
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from workbench import config
+from workbench.errors import ConfigError
 from workbench.evals import prompts
 from workbench.evals.judge import JudgeError, Task, Verdict
 from workbench.evals.parse import verdict
@@ -72,6 +74,11 @@ class LLMJudge:
             raise JudgeError("LLMJudge needs a model name, such as model='gpt-4o-mini'.")
         if not base_url.startswith(("http://", "https://")):
             raise JudgeError(f"base_url={base_url!r} is not an http(s) URL; give one like http://127.0.0.1:11434/v1.")
+        try:
+            # refuses a port outside 0-65535, or no host
+            config.as_url(base_url, example="http://127.0.0.1:11434/v1", bare_ok=False)
+        except ConfigError as exc:
+            raise JudgeError(f"base_url: {exc}") from None
         self.model = model
         self.base_url = base_url.rstrip("/")
         self.api_key = api_key

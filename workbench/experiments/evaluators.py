@@ -123,7 +123,7 @@ class Regex:
     def __init__(self, pattern: str, *, full: bool = False, flags: int = 0, name: str = "regex") -> None:
         try:
             self.pattern = re.compile(pattern, flags)
-        except re.error as exc:
+        except (re.error, OverflowError, RecursionError) as exc:  # a{99999999999} overflows
             raise ConfigError(f"The regular expression {pattern!r} is invalid ({exc}); fix it.") from None
         self.full = full
         self.name = name

@@ -123,7 +123,7 @@ class ModelDeprecation(Rule):
         for pattern in self.patterns:
             try:
                 re.compile(pattern)
-            except (re.error, TypeError) as exc:
+            except (re.error, TypeError, OverflowError, RecursionError) as exc:  # a{99999999999} overflows
                 raise self.fail("patterns", f"{pattern!r} is not a regular expression ({exc})",
                                 "fix or remove that pattern") from None
             if _UNSUPPORTED.search(pattern):

@@ -18,7 +18,8 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from workbench.errors import EndpointError
+from workbench import config
+from workbench.errors import ConfigError, EndpointError
 from workbench.evals.llm import error_text
 
 __all__ = ["Completion", "stream_chat"]
@@ -72,6 +73,11 @@ def stream_chat(
         raise EndpointError("No model is given; type the model name the endpoint knows, e.g. gpt-4o-mini.")
     if not base_url.startswith(("http://", "https://")):
         raise EndpointError(f"The base URL {base_url!r} is not an http(s) URL; give one like http://127.0.0.1:11434/v1.")
+    try:
+        # refuses a port outside 0-65535, or no host
+        config.as_url(base_url, example="http://127.0.0.1:11434/v1", bare_ok=False)
+    except ConfigError as exc:
+        raise EndpointError(f"The base URL: {exc}") from None
     url = base_url.rstrip("/") + "/chat/completions"
     body: dict[str, Any] = {k: v for k, v in (parameters or {}).items() if k not in ("model", "messages", "stream")}
     body.update(model=model, messages=[dict(m) for m in messages], stream=True)

@@ -70,6 +70,8 @@ def pattern_problem(pattern: str) -> str | None:
     """
     try:
         re.compile(pattern)
+    except (OverflowError, RecursionError):  # a{99999999999}, or thousands of nested groups
+        return "it repeats or nests more than a pattern can; write a smaller count, such as a{1,3}"
     except re.error as exc:
         where = f" at character {exc.pos + 1}" if exc.pos is not None else ""
         near = f" ({pattern[exc.pos]!r})" if exc.pos is not None and exc.pos < len(pattern) else ""
@@ -77,7 +79,7 @@ def pattern_problem(pattern: str) -> str | None:
         return f"{reason}{where}{near}; {fix}"
     try:
         compile_pattern(pattern)
-    except re.error:
+    except (re.error, OverflowError, RecursionError):
         if _INLINE_FLAGS.search(pattern):
             return "it sets flags such as (?i); leave them out, since matching already ignores case"
         return f"it cannot be combined with the prefix and suffix every pattern gets; {_ESCAPE}"

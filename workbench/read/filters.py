@@ -309,6 +309,9 @@ class _Compiler:
                 re.compile(needle)
             except re.error as exc:
                 raise self.fail(node.args[1], f"{needle!r} is not a regular expression ({exc})") from None
+            except (OverflowError, RecursionError):  # a{99999999999}, or thousands of nested groups
+                raise self.fail(node.args[1], f"{_shown(needle)} repeats or nests more than a regular expression "
+                                "can; write a smaller count, such as a{1,3}") from None
         return f"coalesce({template.format(hay.sql, self.param(needle))}, FALSE)"
 
 

@@ -169,7 +169,6 @@ class Server:
             for sock in self._sockets:
                 sock.close()
             raise
-        write_holder(store.path, self.url)  # a refused opener of the file can then name this server
         self.with_app = app
         self._app_host: Any = None
         self._app_error: str | None = None
@@ -210,6 +209,9 @@ class Server:
         self._thread: threading.Thread | None = None
         self._ready = threading.Event()
         self._stopped = threading.Event()
+        # Last: a refused opener of the file can then name this server; a server that failed to
+        # start (a bad setting above) leaves no note claiming the file.
+        write_holder(store.path, self.url)
 
     @staticmethod
     def _bind(host: str, port: int) -> list[socket.socket]:

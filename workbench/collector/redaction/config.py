@@ -96,7 +96,7 @@ class CustomPattern:
         _boolean("custom ignore_case", self.ignore_case)
         try:
             compiled = re.compile(self.pattern, re.IGNORECASE if self.ignore_case else 0)
-        except re.error as exc:
+        except (re.error, OverflowError, RecursionError) as exc:  # a{99999999999} overflows
             raise ConfigError(
                 f"{where} pattern {self.pattern!r} is not a valid regular expression ({exc}); "
                 "fix it, or escape special characters such as ( [ . with a backslash."
