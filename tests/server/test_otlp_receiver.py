@@ -6,6 +6,7 @@ import gzip
 import json
 import threading
 
+import pytest
 import requests
 from openinference.semconv.trace import SpanAttributes
 from opentelemetry.exporter.otlp.proto.http import Compression
@@ -196,6 +197,25 @@ def test_protobuf_answers_are_protobuf(server):
     assert response.status_code == 200
     assert response.headers["Content-Type"] == "application/x-protobuf"
     ExportTraceServiceResponse.FromString(response.content)
+
+
+@pytest.mark.parametrize("media", ["application/protobuf", "Application/Protobuf; charset=binary",
+                                   "application/vnd.google.protobuf"])
+def test_protobuf_under_its_other_names_is_taken_as_protobuf(server, store, media):
+    from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    memory = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(memory))
+    with provider.get_tracer("t").start_as_current_span("named-" + media.split(";")[0].lower()):
+        pass
+    body = encode_spans(memory.get_finished_spans()).SerializeToString()
+    response = requests.post(server.url + "/v1/traces", data=body, headers={"Content-Type": media}, timeout=10)
+    assert response.status_code == 200, response.text
+    assert response.headers["Content-Type"] == "application/x-protobuf"
+    names = set(Reader(store).spans()["name"])
+    assert "named-" + media.split(";")[0].lower() in names
 
 
 def test_an_oversized_body_is_refused_with_413(store):

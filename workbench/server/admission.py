@@ -26,9 +26,18 @@ from typing import Any
 
 from tornado import httputil
 
-__all__ = ["Admission", "ByteBudget", "refusal_body"]
+__all__ = ["Admission", "ByteBudget", "media_type", "refusal_body"]
 
 PROTOBUF = "application/x-protobuf"
+# Other names senders use for the same protobuf body (the IANA-registered one among them).
+_PROTOBUF_ALIASES = frozenset({"application/protobuf", "application/vnd.google.protobuf"})
+
+
+def media_type(headers: httputil.HTTPHeaders) -> str:
+    """The request's media type, lower-cased and without parameters; protobuf by any of its names
+    is ``application/x-protobuf``."""
+    media = (headers.get("Content-Type") or "").split(";")[0].strip().lower()
+    return PROTOBUF if media in _PROTOBUF_ALIASES else media
 
 # A declared body up to this many times the size limit is read (and dropped) after a
 # refusal, so the client sees it; beyond, the connection is closed after the answer.
@@ -157,7 +166,7 @@ class _Guard(httputil.HTTPMessageDelegate):
                 headers: httputil.HTTPHeaders, length: int) -> None:
         self.refused = True
         self.admission.refused += 1
-        content_type = (headers.get("Content-Type") or "").split(";")[0].strip().lower()
+        content_type = media_type(headers)
         kind, body = refusal_body(status, message, path, content_type)
         response = httputil.HTTPHeaders({"Content-Type": kind, "Content-Length": str(len(body))})
         if retry_after:

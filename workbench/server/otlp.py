@@ -30,7 +30,7 @@ from tornado.web import RequestHandler
 
 from workbench.errors import DecodeError, DiskFullError, QueueFullError, StoreError
 from workbench.ingest import BatchSampler, IngestPipeline
-from workbench.server.admission import ByteBudget
+from workbench.server.admission import ByteBudget, media_type
 from workbench.server.decode import DecodedBatch, DecodePool
 from workbench.store import Store
 from workbench.store.rows import SpanBatch
@@ -193,7 +193,7 @@ class OtlpTracesHandler(RequestHandler):
             what: What the body holds, for the 415 message ("OTLP", "OTLP logs").
         """
         ingest = self.ingest
-        content_type = (self.request.headers.get("Content-Type") or "").split(";")[0].strip().lower()
+        content_type = media_type(self.request.headers)
         if content_type not in (PROTOBUF, JSON):
             self._fail(
                 415,
@@ -310,7 +310,7 @@ class OtlpOtherSignalHandler(RequestHandler):
     ``OTEL_EXPORTER_OTLP_ENDPOINT`` sends every signal here, so say which ones are taken."""
 
     def prepare(self) -> None:  # tornado's hook: every method
-        content_type = (self.request.headers.get("Content-Type") or "").split(";")[0].strip().lower()
+        content_type = media_type(self.request.headers)
         path = self.request.path
         if path.rstrip("/") == "/v1/metrics":
             fix = "Turn the metrics exporter off (OTEL_METRICS_EXPORTER=none) or send metrics elsewhere."

@@ -43,6 +43,7 @@ from tornado.web import Application, RequestHandler, stream_request_body
 
 from workbench import config
 from workbench.errors import ConfigError
+from workbench.server.admission import media_type
 from workbench.server.proxy_parse import provider_error, proxy_provider
 
 __all__ = ["Access", "Guard", "is_loopback", "new_token"]
@@ -279,7 +280,7 @@ class Access:
                 "which ends in ?token=<token>."
             )
         if request.method in WRITE_METHODS:
-            media = (headers.get("Content-Type") or "").split(";")[0].strip().lower()
+            media = media_type(headers)
             if media not in WRITE_TYPES:
                 return 415, (
                     f"Content-Type {media or '(none)'!r} is not supported for a {request.method}; send "
