@@ -42,6 +42,7 @@ from workbench.collector.sink import SpanSink
 from workbench.errors import ConfigError
 from workbench.ingest import IngestPipeline
 from workbench.model import SpanKind
+from workbench.streams import traced_async_generator, traced_generator
 
 __all__ = ["SpanRecorder", "register", "span", "traced"]
 
@@ -191,6 +192,10 @@ class SpanRecorder:
         self.otel_span.set_attributes(dict(attributes))
 
 
+def _set_output(otel_span: trace.Span, value: Any) -> None:
+    SpanRecorder(otel_span).set_output(value)
+
+
 @contextmanager
 def span(
     name: str,
@@ -263,6 +268,9 @@ def traced(
 ) -> Any:
     """Decorate a function (sync or async) so each call is a span with its input and output.
 
+    A generator function's span lasts until the generator is exhausted or closed, and its
+    output is what it yielded (joined, when the items are text).
+
     Works bare or with arguments::
 
         @workbench.traced
@@ -289,6 +297,22 @@ def traced(
             signature = None
         span_kind = SpanKind.parse(kind)
         extra = {"tool.name": func.__name__} if span_kind is SpanKind.TOOL else None
+
+        if inspect.isgeneratorfunction(func) or inspect.isasyncgenfunction(func):
+            drive = traced_async_generator if inspect.isasyncgenfunction(func) else traced_generator
+
+            @functools.wraps(func)
+            def generator_wrapper(*args: Any, **kwargs: Any) -> Any:
+                tracer = trace.get_tracer(_TRACER_NAME, tracer_provider=tracer_provider)
+                otel_span = tracer.start_span(span_name)  # ends when the generator stops
+                recorder = SpanRecorder(otel_span)
+                otel_span.set_attribute("openinference.span.kind", span_kind.value)
+                recorder.set_input(_call_input(signature, args, kwargs))
+                if extra:
+                    recorder.set_attributes(extra)
+                return drive(func(*args, **kwargs), otel_span, _set_output)
+
+            return generator_wrapper  # type: ignore[return-value]
 
         if inspect.iscoroutinefunction(func):
 
