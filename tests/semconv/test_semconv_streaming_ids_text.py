@@ -158,6 +158,19 @@ def test_json_message_lists_still_win_over_the_text_reading(record):
     assert span.input_messages == (Message(role="user", content="Hi"),)
 
 
+@pytest.mark.parametrize("value", [
+    json.dumps({"role": "user", "parts": [{"type": "text", "content": "Hi there"}]}),
+    {"role": "user", "content": "Hi there"},
+])
+def test_one_message_object_sent_without_its_list_is_read_as_one_message(record, value):
+    span = record("chat", {"gen_ai.request.model": "m", "gen_ai.input.messages": value,
+                           "gen_ai.output.messages": json.dumps({"role": "assistant", "parts": [
+                               {"type": "text", "content": "Hello"}], "finish_reason": "stop"})})
+    assert span.input_messages == (Message(role="user", content="Hi there"),)
+    assert span.output_messages[0].content == "Hello"
+    assert (span.input_value, span.output_value) == ("Hi there", "Hello")
+
+
 @pytest.mark.parametrize(
     ("attributes", "kind"),
     [

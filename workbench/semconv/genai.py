@@ -65,11 +65,17 @@ def json_messages(attributes: Mapping[str, Any]) -> tuple[Messages, Messages]:
 
 
 def _messages_or_text(value: Any, role: str) -> Messages:
-    """The JSON message list, or, when the sender put plain text where the list belongs
-    (a string that is not JSON, or a list of strings), that text as one message of ``role``."""
+    """The JSON message list (or one message object sent without its list), or, when the
+    sender put plain text where the list belongs (a string that is not JSON, or a list of
+    strings), that text as one message of ``role``."""
     found = messages_from_value(value)
     if found or value is None:
         return found
+    single = as_json(value)
+    if isinstance(single, Mapping) and "role" in single:  # one message sent without its list
+        message = message_from_dict(single)
+        if message is not None:
+            return (message,)
     if isinstance(value, (list, tuple)):
         texts = [text for text in map(as_str, value) if text]
         text = "\n".join(texts) if texts and len(texts) == len(value) else None
