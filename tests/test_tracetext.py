@@ -49,3 +49,23 @@ def test_the_budget_shortens_texts_then_drops_them_then_counts_spans(agent_trace
     assert "more spans are not shown: the text reached its budget of 1000 characters" in counted
     with pytest.raises(ValueError, match="too small"):
         agent_trace.to_markdown(max_chars=100)
+
+
+def test_the_default_budget_is_a_setting_everywhere(agent_trace, store, monkeypatch):
+    from click.testing import CliRunner
+
+    from workbench.cli import main
+    from workbench.errors import ConfigError
+    from workbench.mcp import tools
+
+    assert len(agent_trace.to_markdown()) > 3_000
+    monkeypatch.setenv("WORKBENCH_MARKDOWN_CHARS", "3000")
+    text = agent_trace.to_markdown()
+    assert len(text) <= 3_000 and text == agent_trace.to_markdown(max_chars=3_000)
+    reader = Reader(store, owns_store=False)
+    assert tools.get_trace(reader, agent_trace.trace_id) == text
+    printed = CliRunner().invoke(main, ["trace", agent_trace.trace_id, "--md", "--db", store.path])
+    assert printed.exit_code == 0 and printed.output == text
+    monkeypatch.setenv("WORKBENCH_MARKDOWN_CHARS", "20")
+    with pytest.raises(ConfigError, match="WORKBENCH_MARKDOWN_CHARS"):
+        agent_trace.to_markdown()

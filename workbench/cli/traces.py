@@ -123,11 +123,11 @@ def traces_command(filter: str | None, since: str | None, project: str | None, l
 @click.argument("trace_id")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON: the trace id and its spans with fixed fields.")
 @click.option("--md", "as_md", is_flag=True, help="Print Markdown for an LLM or a bug report.")
-@click.option("--max-chars", type=click.IntRange(500), default=24_000, show_default=True,
-              help="The Markdown's size budget, in characters.")
+@click.option("--max-chars", type=click.IntRange(500), default=None,
+              help="The Markdown's size budget, in characters (default: $WORKBENCH_MARKDOWN_CHARS, 24000).")
 @_with_source
 @one_line_errors
-def trace_command(trace_id: str, as_json: bool, as_md: bool, max_chars: int, db: str | None, url: str | None,
+def trace_command(trace_id: str, as_json: bool, as_md: bool, max_chars: int | None, db: str | None, url: str | None,
                   lake: str | None) -> None:
     """Print one trace as a tree (or --md, --json)."""
     reader = _open(db, url, lake)
