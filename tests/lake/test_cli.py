@@ -143,3 +143,13 @@ def test_a_server_over_a_lake_refuses_writes_with_a_4xx_and_offers_only_what_it_
             srv.stop()
     result = CliRunner().invoke(main, ["serve", "--from-lake", str(tmp_path / "typo"), "--port", "0"])
     assert result.exit_code == 1 and result.output.startswith("Error: There is no lake at")
+
+
+def test_serve_from_a_lake_refuses_options_that_cannot_apply(tmp_path):
+    lake = _lake(tmp_path)
+    for extra in (["--lake", str(tmp_path / "other")], ["--db", str(tmp_path / "x.duckdb")], ["--max-age", "3d"],
+                  ["--sample"], ["--no-redact"]):
+        result = CliRunner().invoke(main, ["serve", "--from-lake", lake, "--port", "0", *extra])
+        assert result.exit_code == 2, (extra, result.output)
+        assert "--from-lake serves a lake read-only, so --" in result.output and extra[0] in result.output
+    assert not (tmp_path / "other").exists() and not (tmp_path / "x.duckdb").exists()
