@@ -55,7 +55,7 @@ class Upstream:
             (r"/v1/embeddings", _OpenAIEmbeddings, {"upstream": self}),
             (r"/v1/messages", _AnthropicMessages, {"upstream": self}),
         ])
-        server = HTTPServer(app)
+        server = HTTPServer(app, decompress_request=True)  # as providers take a gzipped request
         server.listen(self.port, "127.0.0.1")
         self._ready.set()
         loop.run_forever()

@@ -70,6 +70,12 @@ class Exchange:
     size: int = 0
     failure: tuple[str, str] | None = None  # (error type, message) when no whole answer came
     encoding: str = ""  # the answer's Content-Encoding, when the upstream compressed it anyway
+    request_encoding: str = ""  # the request's Content-Encoding, when the caller compressed it
+
+    @property
+    def request_body(self) -> bytes:
+        """The request's body as the recorder reads it: uncompressed."""
+        return _decoded(self.request, self.request_encoding)
 
     @property
     def response(self) -> bytes:
@@ -156,7 +162,7 @@ class Proxy:
         ingest = self.ingest
         try:
             calls = [
-                (e, parse_call(e.provider, e.path, e.request, e.status, e.response)) for e in exchanges
+                (e, parse_call(e.provider, e.path, e.request_body, e.status, e.response)) for e in exchanges
             ]
             body = calls_request(calls)
             decoded = await ingest.decode(body, PROTOBUF)
@@ -225,7 +231,8 @@ class ProxyHandler(RequestHandler):
         if "traceparent" in request.headers:
             mine["traceparent"] = request.headers["traceparent"]
         body = request.body if method in ("POST", "PUT", "PATCH") else None
-        self.exchange = exchange = Exchange(self.provider, method, path, body or b"", mine, start_ns)
+        self.exchange = exchange = Exchange(self.provider, method, path, body or b"", mine, start_ns,
+                                            request_encoding=request.headers.get("Content-Encoding", ""))
         stream = getattr(request.connection, "stream", None)
         if stream is not None:
             # Each chunk leaves at once: without this, a chunk written while the previous one

@@ -55,7 +55,7 @@ def call_span(exchange: Exchange, call: Call) -> trace_pb2.Span:
         "http.request.method": exchange.method,
         "url.path": exchange.path,
         "workbench.proxy": True,
-        "input.value": exchange.request.decode("utf-8", "replace"),
+        "input.value": exchange.request_body.decode("utf-8", "replace"),
         "input.mime_type": "application/json",
     }
     if call.model:
