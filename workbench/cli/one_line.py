@@ -11,9 +11,16 @@ import click
 
 from workbench.errors import StoreLockedError, WorkbenchError
 
-__all__ = ["one_line_errors", "server_url_option"]
+__all__ = ["cli_message", "one_line_errors", "server_url_option"]
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+def cli_message(exc: WorkbenchError) -> str:
+    """The error as a command prints it: a held file's fix is ``--url``, not Python's ``workbench.open``."""
+    if isinstance(exc, StoreLockedError):
+        exc = exc.for_cli()
+    return f"Error: {exc}"
 
 
 def one_line_errors(func: F) -> F:
@@ -24,9 +31,7 @@ def one_line_errors(func: F) -> F:
         try:
             return func(*args, **kwargs)
         except WorkbenchError as exc:
-            if isinstance(exc, StoreLockedError):  # the fix on the command line is --url
-                exc = exc.for_cli()
-            click.echo(f"Error: {exc}", err=True)
+            click.echo(cli_message(exc), err=True)
             sys.exit(1)
 
     return wrapper  # type: ignore[return-value]
