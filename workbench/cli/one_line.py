@@ -11,7 +11,7 @@ import click
 
 from workbench.errors import StoreLockedError, WorkbenchError
 
-__all__ = ["cli_message", "one_line_errors", "server_url_option"]
+__all__ = ["cli_message", "one_line_errors", "one_source", "server_url_option"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -21,6 +21,18 @@ def cli_message(exc: WorkbenchError) -> str:
     if isinstance(exc, StoreLockedError):
         exc = exc.for_cli()
     return f"Error: {exc}"
+
+
+def one_source(**given: str | None) -> None:
+    """Refuse two sources at once (``--db`` and ``--url`` ...): which one to read would be a guess.
+
+    Raises:
+        click.UsageError: More than one is given.
+    """
+    named = [f"--{name}" for name, value in given.items() if value]
+    if len(named) > 1:
+        raise click.UsageError(f"Give one of {', '.join(f'--{n}' for n in given)}, not {' and '.join(named)}: "
+                               "each names where to read.")
 
 
 def one_line_errors(func: F) -> F:
