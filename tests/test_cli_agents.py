@@ -164,3 +164,18 @@ def test_tail_reports_a_bad_filter_in_the_users_own_words(runner, tmp_path, rag_
     result = runner.invoke(main, ["tail", bad, "--db", str(db), "--for", "1"])
     assert result.exit_code == 1 and result.output.startswith(f"Error: The filter {bad!r} is not valid")
     assert "end_time" not in result.output and len(result.output.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("args", [
+    ["sql", "SELECT 1", "--db", "a.duckdb", "--url", "127.0.0.1:9"],
+    ["traces", "--db", "a.duckdb", "--lake", "lake"],
+    ["trace", "0" * 32, "--url", "127.0.0.1:9", "--lake", "lake"],
+    ["tail", "--db", "a.duckdb", "--url", "127.0.0.1:9", "--for", "1"],
+    ["check", "--db", "a.duckdb", "--url", "127.0.0.1:9"],
+    ["mcp", "--db", "a.duckdb", "--lake", "lake"],
+    ["trace", "0" * 32, "--md", "--json", "--db", "a.duckdb"],
+])
+def test_two_answers_to_one_question_are_a_usage_error_not_a_guess(runner, args):
+    result = runner.invoke(main, args)
+    assert result.exit_code == 2, result.output
+    assert "Error: Give " in result.output and "not " in result.output

@@ -27,7 +27,7 @@ ALLOWED = {
     "pricing": {"model", "errors", "config"},
     "tree": {"errors", "render", "tracetext"},
     "render": {"errors", "semconv", "pricing"},
-    "tracetext": {"pricing"},
+    "tracetext": {"pricing", "config"},
     "collector": {"model", "errors", "semconv", "pricing", "config"},
     "store": {"model", "errors", "config", "semconv"},
     # The ingest pipeline: the collector's stages, the store's rows, sampling; both ways in run it.

@@ -72,3 +72,23 @@ def test_calls_of_unknown_cost_are_named_never_read_as_free(store):
     store.write([make_span(0, trace=1, name="alone", model_name="acme-llm-7", tokens=TokenUsage(prompt=5))])
     alone = reader.trace(f"{2:032x}").to_markdown()
     assert "cost unknown (1 call of unknown cost)" in alone and "$0" not in alone
+
+
+def test_the_default_budget_is_a_setting_everywhere(agent_trace, store, monkeypatch):
+    from click.testing import CliRunner
+
+    from workbench.cli import main
+    from workbench.errors import ConfigError
+    from workbench.mcp import tools
+
+    assert len(agent_trace.to_markdown()) > 3_000
+    monkeypatch.setenv("WORKBENCH_MARKDOWN_CHARS", "3000")
+    text = agent_trace.to_markdown()
+    assert len(text) <= 3_000 and text == agent_trace.to_markdown(max_chars=3_000)
+    reader = Reader(store, owns_store=False)
+    assert tools.get_trace(reader, agent_trace.trace_id) == text
+    printed = CliRunner().invoke(main, ["trace", agent_trace.trace_id, "--md", "--db", store.path])
+    assert printed.exit_code == 0 and printed.output == text
+    monkeypatch.setenv("WORKBENCH_MARKDOWN_CHARS", "20")
+    with pytest.raises(ConfigError, match="WORKBENCH_MARKDOWN_CHARS"):
+        agent_trace.to_markdown()

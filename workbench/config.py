@@ -31,6 +31,13 @@ def _positive_int(value: str) -> int:
     return number
 
 
+def _markdown_budget(value: str) -> int:
+    number = int(value)
+    if number < 500:
+        raise ValueError("must be a whole number of characters from 500 (a trace's heading needs that)")
+    return number
+
+
 def _non_negative_int(value: str) -> int:
     number = int(value)
     if number < 0:
@@ -336,6 +343,14 @@ SETTINGS: dict[str, Setting] = {
             _positive_float,
             "Seconds `workbench serve` waits for a request's whole body before closing the "
             "connection. Default: 120.",
+        ),
+        Setting(
+            "markdown_chars",
+            24_000,
+            _markdown_budget,
+            "The size budget, in characters, of a trace as Markdown for an LLM when none is given: the Trace "
+            "page's Copy for an LLM button, `workbench trace --md`, the MCP `get_trace` tool and "
+            "`Trace.to_markdown()`. At least 500. Default: 24000 (about 6,000 tokens).",
         ),
         Setting(
             "sql_max_rows",

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import math
 import re
 import urllib.error
 import urllib.parse
@@ -103,8 +104,8 @@ def _json_body(body: Any) -> bytes:
         return json.dumps(body, default=plain, allow_nan=False).encode()
     except (TypeError, ValueError, RecursionError) as exc:
         raise ConfigError(
-            f"The annotations cannot be sent as JSON ({exc}); give plain values: text, numbers, lists and dicts, "
-            "with no NaN."
+            f"The values cannot be sent to the server as JSON ({exc}); give plain values: text, numbers, lists "
+            "and dicts, with no NaN."
         ) from None
 
 
@@ -176,6 +177,12 @@ class RemoteReader:
         Raises:
             SqlError: The server refused the query, or it failed or ran past its deadline.
         """
+        if isinstance(params, (str, bytes)):
+            raise SqlError("params must be a list of values, one per ? in the query, like ['LLM', 2000].")
+        for name, value in (("max_rows", max_rows), ("timeout_s", timeout_s)):  # as a file's reader says it
+            if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))
+                                      or not math.isfinite(value) or value < 0):
+                raise SqlError(f"{name}={value!r} is not valid; give a number from 0 up, like {name}=100.")
         body: dict[str, Any] = {"sql": query}
         if params is not None:
             body["params"] = list(params)

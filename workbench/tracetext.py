@@ -205,18 +205,23 @@ def _limit(rows: list[tuple[str, str, list[tuple[str, str]]]], fixed: int, budge
     return 0
 
 
-def trace_markdown(trace: Any, max_chars: int = DEFAULT_MAX_CHARS, text_chars: int = DEFAULT_TEXT_CHARS) -> str:
+def trace_markdown(trace: Any, max_chars: int | None = None, text_chars: int = DEFAULT_TEXT_CHARS) -> str:
     """The trace as Markdown within ``max_chars`` characters.
 
     Args:
         trace: A :class:`workbench.tree.Trace`.
-        max_chars: The size budget of the whole text.
+        max_chars: The size budget of the whole text (default ``WORKBENCH_MARKDOWN_CHARS``,
+            24,000).
         text_chars: How much of each input, output and message to keep at most.
 
     Returns:
         The text. When the whole trace does not fit, texts are shortened, then left out, then
         the last spans are counted in a closing line instead of shown; the text says so.
     """
+    if max_chars is None:
+        from workbench import config
+
+        max_chars = int(config.get("markdown_chars"))
     if max_chars < 500:
         raise ValueError(f"max_chars={max_chars} is too small for a trace; give 500 or more.")
     nodes = list(trace)

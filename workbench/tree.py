@@ -180,8 +180,9 @@ class Trace:
         """The spans the trace waited on, from the root down."""
         return [n for n in self if n.on_critical_path]
 
-    def to_markdown(self, max_chars: int = 24_000, text_chars: int = 600) -> str:
-        """The trace as Markdown for an LLM or a bug report, within ``max_chars`` characters.
+    def to_markdown(self, max_chars: int | None = None, text_chars: int = 600) -> str:
+        """The trace as Markdown for an LLM or a bug report, within ``max_chars`` characters
+        (default ``WORKBENCH_MARKDOWN_CHARS``, 24,000).
 
         Each span on one line (kind, duration, self time, model, tokens, cost, errors), its
         inputs and outputs under it cut to ``text_chars``; see :mod:`workbench.tracetext`.
@@ -204,7 +205,7 @@ class Trace:
         return out
 
 
-def markdown(trace: Any, max_chars: int = 24_000, text_chars: int = 600) -> str:
+def markdown(trace: Any, max_chars: int | None = None, text_chars: int = 600) -> str:
     """A trace as Markdown (:meth:`Trace.to_markdown`), or anything shaped like one: ``trace_id``,
     ``duration_ms``, and its nodes in display order, each with ``span``, ``depth``, ``children``,
     ``duration_ms`` and ``self_time_ms`` (the Trace page's columnar outline is one)."""

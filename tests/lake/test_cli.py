@@ -120,3 +120,36 @@ def test_a_folder_that_holds_no_lake_is_an_error_and_is_left_alone(tmp_path):
     lake = _lake(tmp_path)
     assert len(runner.invoke(main, ["lake", "files", lake]).output.split()) == 6
     assert runner.invoke(main, ["traces", "--lake", lake, "--json"]).exit_code == 0
+
+
+def test_a_server_over_a_lake_refuses_writes_with_a_4xx_and_offers_only_what_it_serves(tmp_path):
+    import requests
+
+    from workbench.read.lake import LakeReader
+    from workbench.server import Server
+    from workbench.server.run import banner
+
+    lake = _lake(tmp_path)
+    with Store(":memory:") as store:
+        srv = Server(store, reader=LakeReader(lake), host="127.0.0.1", port=0, app=False, decode_workers=0).start()
+        try:
+            posted = requests.post(f"{srv.url}/api/annotations", json={"name": "x", "span_id": "0" * 16, "score": 1},
+                                   timeout=30)
+            assert posted.status_code == 405 and "cannot take annotations" in posted.json()["error"]
+            lines = banner(srv, f"the lake {lake} (read-only)")
+            assert not [line for line in lines if "/v1/traces" in line or "/proxy/" in line or "/metrics" in line]
+            assert any("read-only" in line and "workbench serve --lake" in line for line in lines)
+        finally:
+            srv.stop()
+    result = CliRunner().invoke(main, ["serve", "--from-lake", str(tmp_path / "typo"), "--port", "0"])
+    assert result.exit_code == 1 and result.output.startswith("Error: There is no lake at")
+
+
+def test_serve_from_a_lake_refuses_options_that_cannot_apply(tmp_path):
+    lake = _lake(tmp_path)
+    for extra in (["--lake", str(tmp_path / "other")], ["--db", str(tmp_path / "x.duckdb")], ["--max-age", "3d"],
+                  ["--sample"], ["--no-redact"]):
+        result = CliRunner().invoke(main, ["serve", "--from-lake", lake, "--port", "0", *extra])
+        assert result.exit_code == 2, (extra, result.output)
+        assert "--from-lake serves a lake read-only, so --" in result.output and extra[0] in result.output
+    assert not (tmp_path / "other").exists() and not (tmp_path / "x.duckdb").exists()

@@ -111,3 +111,13 @@ def test_export_from_a_lake_writes_the_usual_folder(tmp_path):
         counts = reader.export_parquet(str(tmp_path / "out"))
     assert counts["spans"] == 12
     assert len(list((tmp_path / "out" / "spans").glob("day=*/*.parquet"))) == 2
+
+
+def test_spark_over_a_folder_that_holds_no_lake_says_so_before_spark_starts(tmp_path):
+    from workbench.errors import LakeError
+    from workbench.spark import Lake
+
+    with pytest.raises(LakeError, match="There is no lake at"):
+        Lake(None, str(tmp_path / "typo"))  # no session is touched: the lake is checked first
+    lake, _ = _lake(tmp_path)
+    assert Lake(None, lake)._files["spans"]

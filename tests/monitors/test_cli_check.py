@@ -212,3 +212,20 @@ def test_outside_github_actions_no_annotations(deprecated_db, tmp_path, monkeypa
     monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(tmp_path / "s.md"))
     result = _run("--db", str(deprecated_db))
     assert "::" not in result.stdout and not (tmp_path / "s.md").exists()
+
+
+def test_a_file_a_server_holds_names_the_command_lines_fix(tmp_path):
+    from tests.server.processes import Served
+    from workbench.store import Store
+
+    db = tmp_path / "held.duckdb"
+    with Store(db) as store:
+        fill(store, World(now=_now(), days=3))
+    served = Served(db, tmp_path / "logs")
+    try:
+        result = CliRunner().invoke(main, ["check", "--db", str(db)])
+        assert result.exit_code == 2, result.output
+        assert f"pass --url {served.url}" in result.output and "workbench.open" not in result.output
+        assert len(result.output.strip().splitlines()) == 1
+    finally:
+        served.kill_group()

@@ -139,3 +139,22 @@ def test_spans_cost_follows_new_spans_and_a_new_price(reader, store, db_path):
     set_price(price_file(), pattern="my-own-model", input=1.0, output=2.0)
     priced = dict(zip(*reader.sql(query).to_dict("list").values(), strict=True))
     assert priced["my-own-model"] == pytest.approx(3 * (10 * 1.0 + 5 * 2.0) / 1e6)
+
+
+@pytest.mark.parametrize("kwargs, says", [
+    ({"params": "LLM"}, "params must be a list of values"),
+    ({"params": b"LLM"}, "params must be a list of values"),
+    ({"max_rows": -1}, "max_rows=-1 is not valid"),
+    ({"max_rows": True}, "max_rows=True is not valid"),
+    ({"timeout_s": -0.5}, "timeout_s=-0.5 is not valid"),
+    ({"timeout_s": float("nan")}, "timeout_s=nan is not valid"),
+])
+def test_bad_arguments_are_refused_in_one_sentence_not_bent(reader, server, store, kwargs, says):
+    from workbench.remote import RemoteReader
+
+    query = "SELECT count(*) AS n FROM spans WHERE span_kind = ?" if "params" in kwargs else "SELECT 1 AS n"
+    with pytest.raises(SqlError, match=says):
+        reader.sql(query, **kwargs)
+    with pytest.raises(SqlError) as remote:
+        RemoteReader(server.url).sql(query, **kwargs)
+    assert str(remote.value).endswith(".") and "\n" not in str(remote.value)

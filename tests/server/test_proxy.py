@@ -346,3 +346,27 @@ def test_the_proxys_own_refusals_come_in_the_providers_format(store, upstream, m
         assert "application/json" in form.json()["error"]["message"]
     finally:
         srv.stop()
+
+
+def test_a_gzipped_request_passes_through_and_is_recorded_readable(proxied, store, upstream):
+    import gzip
+
+    body = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "How long do refunds take?"}]}
+    zipped = gzip.compress(json.dumps(body).encode())
+    answer = requests.post(proxied.url + "/proxy/openai/v1/chat/completions", data=zipped,
+                           headers={"Content-Type": "application/json", "Content-Encoding": "gzip",
+                                    "Authorization": f"Bearer {SECRET}"}, timeout=20)
+    assert answer.status_code == 200 and answer.json()["choices"][0]["message"]["content"] == "Refunds take 5 days."
+    assert upstream.seen[-1]["body"] == body  # forwarded as sent; the provider unzips it
+    span = _one_span(store)
+    assert span["model_name"] == "gpt-4o-mini-2024" and span["input_value"] == json.dumps(body)
+    assert json.loads(span["input_messages"])[0]["content"] == "How long do refunds take?"
+
+
+def test_time_to_first_token_is_measured_to_the_first_token_not_the_streams_opening(proxied, store):
+    client = _anthropic(proxied)
+    with client.messages.stream(model="ponders", max_tokens=100, messages=[{"role": "user", "content": "Hi"}]) as s:
+        assert "".join(s.text_stream) == "Hello from Claude."
+    span = _one_span(store)
+    # message_start and content_block_start arrive at once; the first text 0.6 s later
+    assert 550 <= span["time_to_first_token_ms"] <= span["latency_ms"]

@@ -3,7 +3,8 @@
 The model name in a request picks the behaviour: ``error-<status>`` answers that status with
 the provider's error body, ``slow`` waits past any test timeout, ``gated`` streams its first
 chunk then waits for :attr:`Upstream.gate` before the rest, ``gzipped`` compresses its answer
-unasked, ``fails-midway`` streams a chunk then an error; anything else answers normally.
+unasked, ``fails-midway`` streams a chunk then an error, ``ponders`` (Anthropic) opens its stream
+then waits before its first token; anything else answers normally.
 Every request's headers and body are kept in :attr:`Upstream.seen`.
 """
 
@@ -55,7 +56,7 @@ class Upstream:
             (r"/v1/embeddings", _OpenAIEmbeddings, {"upstream": self}),
             (r"/v1/messages", _AnthropicMessages, {"upstream": self}),
         ])
-        server = HTTPServer(app)
+        server = HTTPServer(app, decompress_request=True)  # as providers take a gzipped request
         server.listen(self.port, "127.0.0.1")
         self._ready.set()
         loop.run_forever()
@@ -185,6 +186,9 @@ class _AnthropicMessages(_Base):
         self.event({"type": "message_start", "message": start}, "message_start")
         self.event({"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}},
                    "content_block_start")
+        if model == "ponders":  # the stream opens at once; the first token comes later
+            await self.flush()
+            await asyncio.sleep(0.6)
         self.event({"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": "Hello"}},
                    "content_block_delta")
         await self.flush()

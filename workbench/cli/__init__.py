@@ -98,6 +98,15 @@ def serve(db: str | None, host: str | None, port: int | None, sample: bool, no_a
     from workbench.server.run import serve as run
     from workbench.store.retention import load_retention
 
+    if from_lake:  # a read-only server over a lake: options about a file or taking spans mean nothing there
+        ignored = [name for name, value in (
+            ("--db", db), ("--sample", sample or None), ("--redact/--no-redact", redact),
+            ("--sample-rate", sample_rate),
+            ("--mcp-write", mcp_write or None), ("--lake", lake_uri), ("--lake-keep-hours", lake_keep_hours),
+            ("--max-age", max_age), ("--max-spans", max_spans)) if value is not None]
+        if ignored:
+            raise click.UsageError(f"--from-lake serves a lake read-only, so {', '.join(ignored)} cannot apply; "
+                                   "give those to the ingesters (workbench serve --lake), or leave out --from-lake.")
     retention = load_retention(max_age=max_age, max_spans=max_spans)
     run(db=db, host=host, port=port, sample=sample, app=not no_app, redact=redact, sample_rate=sample_rate,
         token=token, allowed_hosts=allowed_hosts, allowed_origins=allowed_origins, mcp_write=mcp_write,

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from workbench import config
-from workbench.cli.one_line import server_url_option
+from workbench.cli.one_line import cli_message, one_source, server_url_option
 from workbench.errors import WorkbenchError
 
 if TYPE_CHECKING:
@@ -59,6 +59,7 @@ def check(db: str | None, url: str | None, config_path: str | None, window: str 
     import workbench
     from workbench import monitors
 
+    one_source(db=db, url=url)
     try:
         cfg = monitors.load_config(config_path)
         reader = workbench.open(url or db)
@@ -67,7 +68,7 @@ def check(db: str | None, url: str | None, config_path: str | None, window: str 
         finally:
             reader.close()
     except WorkbenchError as exc:
-        click.echo(f"Error: {exc}", err=True)
+        click.echo(cli_message(exc), err=True)
         sys.exit(FAILED)
     except Exception:  # noqa: BLE001 - a bug, not a finding: exit 2 (not 1, which means "fired"), with the traceback
         traceback.print_exc()

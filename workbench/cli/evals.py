@@ -11,7 +11,7 @@ import sys
 import click
 
 from workbench import config
-from workbench.cli.one_line import server_url_option
+from workbench.cli.one_line import cli_message, server_url_option
 from workbench.errors import WorkbenchError
 
 __all__ = ["PARTIAL", "eval_command"]
@@ -88,7 +88,7 @@ def eval_command(evaluators: tuple[str, ...], model: str | None, base_url: str, 
                         limit=limit or None, skip_existing=not rejudge, write=not dry_run,
                         concurrency=concurrency, progress=not quiet)
     except WorkbenchError as exc:
-        click.echo(f"Error: {exc}", err=True)
+        click.echo(cli_message(exc), err=True)
         sys.exit(1)
     for row in run.summary().itertuples(index=False):
         mean = "-" if row.mean_score is None or row.mean_score != row.mean_score else f"{row.mean_score:.2f}"

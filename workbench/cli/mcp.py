@@ -9,7 +9,7 @@ from typing import Any
 import click
 
 from workbench import config
-from workbench.cli.one_line import one_line_errors, server_url_option
+from workbench.cli.one_line import one_line_errors, one_source, server_url_option
 
 __all__ = ["mcp_command"]
 
@@ -36,6 +36,7 @@ def mcp_command(db: str | None, url: str | None, lake: str | None, write: bool |
 
     logging.basicConfig(stream=sys.stderr, level=logging.WARNING)
     allow = config.get("mcp_write", write)
+    one_source(db=db, url=url, lake=lake)
     if lake:
         from workbench.read.lake import open_lake
 

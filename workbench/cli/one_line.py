@@ -11,9 +11,28 @@ import click
 
 from workbench.errors import StoreLockedError, WorkbenchError
 
-__all__ = ["one_line_errors", "server_url_option"]
+__all__ = ["cli_message", "one_line_errors", "one_source", "server_url_option"]
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+def cli_message(exc: WorkbenchError) -> str:
+    """The error as a command prints it: a held file's fix is ``--url``, not Python's ``workbench.open``."""
+    if isinstance(exc, StoreLockedError):
+        exc = exc.for_cli()
+    return f"Error: {exc}"
+
+
+def one_source(**given: str | None) -> None:
+    """Refuse two sources at once (``--db`` and ``--url`` ...): which one to read would be a guess.
+
+    Raises:
+        click.UsageError: More than one is given.
+    """
+    named = [f"--{name}" for name, value in given.items() if value]
+    if len(named) > 1:
+        raise click.UsageError(f"Give one of {', '.join(f'--{n}' for n in given)}, not {' and '.join(named)}: "
+                               "each names where to read.")
 
 
 def one_line_errors(func: F) -> F:
@@ -24,9 +43,7 @@ def one_line_errors(func: F) -> F:
         try:
             return func(*args, **kwargs)
         except WorkbenchError as exc:
-            if isinstance(exc, StoreLockedError):  # the fix on the command line is --url
-                exc = exc.for_cli()
-            click.echo(f"Error: {exc}", err=True)
+            click.echo(cli_message(exc), err=True)
             sys.exit(1)
 
     return wrapper  # type: ignore[return-value]

@@ -12,7 +12,7 @@ from typing import Any
 import click
 
 from workbench import config
-from workbench.cli.one_line import one_line_errors, server_url_option
+from workbench.cli.one_line import one_line_errors, one_source, server_url_option
 
 __all__ = ["sql_command", "to_json"]
 
@@ -66,6 +66,7 @@ def sql_command(query: str, db: str | None, url: str | None, lake: str | None, f
     import workbench
     from workbench.read.lake import open_lake
 
+    one_source(db=db, url=url, lake=lake)
     reader = open_lake(lake) if lake else workbench.open(url or db)
     try:
         with warnings.catch_warnings(record=True) as cut:

@@ -14,7 +14,7 @@ from typing import Any
 import click
 
 from workbench import config
-from workbench.cli.one_line import one_line_errors, server_url_option
+from workbench.cli.one_line import one_line_errors, one_source, server_url_option
 from workbench.cli.sql import to_json
 from workbench.pricing.money import usd
 
@@ -52,6 +52,7 @@ def _with_source(func: Any) -> Any:
 def _open(db: str | None, url: str | None, lake: str | None = None) -> Any:
     import workbench
 
+    one_source(db=db, url=url, lake=lake)
     if lake:
         from workbench.read.lake import open_lake
 
@@ -133,13 +134,15 @@ def traces_command(filter: str | None, since: str | None, project: str | None, l
 @click.argument("trace_id")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON: the trace id and its spans with fixed fields.")
 @click.option("--md", "as_md", is_flag=True, help="Print Markdown for an LLM or a bug report.")
-@click.option("--max-chars", type=click.IntRange(500), default=24_000, show_default=True,
-              help="The Markdown's size budget, in characters.")
+@click.option("--max-chars", type=click.IntRange(500), default=None,
+              help="The Markdown's size budget, in characters (default: $WORKBENCH_MARKDOWN_CHARS, 24000).")
 @_with_source
 @one_line_errors
-def trace_command(trace_id: str, as_json: bool, as_md: bool, max_chars: int, db: str | None, url: str | None,
+def trace_command(trace_id: str, as_json: bool, as_md: bool, max_chars: int | None, db: str | None, url: str | None,
                   lake: str | None) -> None:
     """Print one trace as a tree (or --md, --json)."""
+    if as_md and as_json:
+        raise click.UsageError("Give --md or --json, not both: each is a whole answer of its own.")
     reader = _open(db, url, lake)
     try:
         trace = reader.trace(trace_id)

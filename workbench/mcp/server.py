@@ -91,10 +91,11 @@ def build_server(reader: Any, *, write: bool | None = None) -> Any:
         `order_by` is a column such as start_time, latency_ms, cost or error_count. At most 200 rows."""
         return tools.find_traces(reader, filter, start, end, project, order_by, descending, limit)
 
-    def get_trace(trace_id: str, max_chars: int = 24_000, text_chars: int = 600) -> str:
+    def get_trace(trace_id: str, max_chars: int | None = None, text_chars: int = 600) -> str:
         """One trace as Markdown: the span tree with kinds, durations, self time, errors, models, tokens and cost,
-        each span's inputs and outputs cut to `text_chars`; the whole text stays within `max_chars` (texts are
-        shortened, then left out, then the last spans counted, and the text says so)."""
+        each span's inputs and outputs cut to `text_chars`; the whole text stays within `max_chars` (default 24,000
+        or the server's setting; texts are shortened, then left out, then the last spans counted, and the text
+        says so)."""
         return tools.get_trace(reader, trace_id, max_chars, text_chars)
 
     def get_span(span_id: str, text_chars: int = 4000) -> dict[str, Any]:

@@ -19,11 +19,12 @@ import json
 import math
 from typing import Any
 
+from workbench import config
 from workbench.errors import CapabilityError, NotFoundError, WorkbenchError
 from workbench.read.selection import Selection, parse_time
 from workbench.read.sql import RELATIONS, server_limits
 from workbench.read.summary import summary_rows
-from workbench.tracetext import DEFAULT_MAX_CHARS, DEFAULT_TEXT_CHARS
+from workbench.tracetext import DEFAULT_TEXT_CHARS
 
 __all__ = [
     "MAX_TRACES",
@@ -125,7 +126,7 @@ def find_traces(
 
 def get_trace(reader: Any, trace_id: str, max_chars: int | None = None, text_chars: int | None = None) -> str:
     """One trace as Markdown (:meth:`workbench.tree.Trace.to_markdown`) within ``max_chars``."""
-    budget = _bounded(max_chars, DEFAULT_MAX_CHARS, _MAX_CHARS_CEILING, "max_chars", floor=_MIN_CHARS)
+    budget = _bounded(max_chars, config.get("markdown_chars"), _MAX_CHARS_CEILING, "max_chars", floor=_MIN_CHARS)
     texts = _bounded(text_chars, DEFAULT_TEXT_CHARS, _MAX_CHARS_CEILING, "text_chars", floor=0)
     return reader.trace(trace_id).to_markdown(max_chars=budget, text_chars=texts)
 

@@ -43,7 +43,15 @@ import pyarrow as pa
 from tornado.web import HTTPError, RequestHandler
 
 from workbench import config
-from workbench.errors import ConfigError, DiskFullError, FilterError, NotFoundError, QueueFullError, WorkbenchError
+from workbench.errors import (
+    CapabilityError,
+    ConfigError,
+    DiskFullError,
+    FilterError,
+    NotFoundError,
+    QueueFullError,
+    WorkbenchError,
+)
 from workbench.read import Reader, Selection
 from workbench.read.tablefile import csv_bytes, parquet_bytes
 from workbench.store.schema import TABLES
@@ -191,6 +199,9 @@ class _ApiHandler(RequestHandler):
             self.error(400, "The request is nested too deeply to read; send something flatter.", "ConfigError")
         except _BodyRefused as exc:
             self.error(exc.status, str(exc))
+        except CapabilityError as exc:  # what this server's source cannot do (a lake takes no annotations ...)
+            writes = self.request.method in ("POST", "PUT", "PATCH", "DELETE")
+            self.error(405 if writes else 501, str(exc), type(exc).__name__)
         except WorkbenchError as exc:
             self.error(500, str(exc), type(exc).__name__)
 

@@ -25,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 import time
 import zlib
 from dataclasses import dataclass, field
@@ -50,6 +51,12 @@ _HOP = frozenset({
 })
 _GATHER_S = 0.2  # finished calls wait this long to be recorded together
 _GATHER_MAX = 256  # ... or until this many have finished
+# What marks a streamed event carrying generated output, so time to first token is measured to
+# it rather than to a stream's opening events (Anthropic's message_start, OpenAI's role chunk):
+# OpenAI chat deltas with text, tool arguments or reasoning; Responses API ``*.delta`` events;
+# Anthropic's text, tool-input and thinking deltas.
+_TOKEN = re.compile(rb'"(?:content|arguments|reasoning_content|reasoning|refusal)"\s*:\s*"[^"]'
+                    rb'|\.delta"|"(?:text|input_json|thinking)_delta"')
 _RECORD_LIMIT = 16 << 20  # bytes of a body kept for recording; the rest passes through unrecorded
 
 
@@ -66,10 +73,17 @@ class Exchange:
     end_ns: int = 0
     status: int | None = None
     first_chunk_ns: int | None = None
+    first_token_ns: int | None = None  # the first chunk that carries generated output
     chunks: list[bytes] = field(default_factory=list)
     size: int = 0
     failure: tuple[str, str] | None = None  # (error type, message) when no whole answer came
     encoding: str = ""  # the answer's Content-Encoding, when the upstream compressed it anyway
+    request_encoding: str = ""  # the request's Content-Encoding, when the caller compressed it
+
+    @property
+    def request_body(self) -> bytes:
+        """The request's body as the recorder reads it: uncompressed."""
+        return _decoded(self.request, self.request_encoding)
 
     @property
     def response(self) -> bytes:
@@ -156,7 +170,7 @@ class Proxy:
         ingest = self.ingest
         try:
             calls = [
-                (e, parse_call(e.provider, e.path, e.request, e.status, e.response)) for e in exchanges
+                (e, parse_call(e.provider, e.path, e.request_body, e.status, e.response)) for e in exchanges
             ]
             body = calls_request(calls)
             decoded = await ingest.decode(body, PROTOBUF)
@@ -225,7 +239,8 @@ class ProxyHandler(RequestHandler):
         if "traceparent" in request.headers:
             mine["traceparent"] = request.headers["traceparent"]
         body = request.body if method in ("POST", "PUT", "PATCH") else None
-        self.exchange = exchange = Exchange(self.provider, method, path, body or b"", mine, start_ns)
+        self.exchange = exchange = Exchange(self.provider, method, path, body or b"", mine, start_ns,
+                                            request_encoding=request.headers.get("Content-Encoding", ""))
         stream = getattr(request.connection, "stream", None)
         if stream is not None:
             # Each chunk leaves at once: without this, a chunk written while the previous one
@@ -270,9 +285,14 @@ class ProxyHandler(RequestHandler):
             self._sent_headers = True
             if response.headers.get("content-type", "").startswith("text/event-stream"):
                 await self._flush()  # a stream's headers reach the caller at once
+            tail = b""
             async for chunk in response.aiter_raw():
                 if exchange.first_chunk_ns is None:
                     exchange.first_chunk_ns = time.time_ns()
+                if exchange.first_token_ns is None:
+                    if _TOKEN.search(tail + chunk):
+                        exchange.first_token_ns = time.time_ns()
+                    tail = chunk[-64:]  # a mark split between two chunks is still found
                 self.write(chunk)
                 await self._flush()
                 if exchange.size + len(chunk) <= _RECORD_LIMIT:

@@ -55,7 +55,7 @@ def call_span(exchange: Exchange, call: Call) -> trace_pb2.Span:
         "http.request.method": exchange.method,
         "url.path": exchange.path,
         "workbench.proxy": True,
-        "input.value": exchange.request.decode("utf-8", "replace"),
+        "input.value": exchange.request_body.decode("utf-8", "replace"),
         "input.mime_type": "application/json",
     }
     if call.model:
@@ -112,8 +112,9 @@ def call_span(exchange: Exchange, call: Call) -> trace_pb2.Span:
         span.status.message = error_message or error_type
     elif exchange.status is not None:
         span.status.code = trace_pb2.Status.STATUS_CODE_OK
-    if call.stream and exchange.first_chunk_ns is not None:
-        span.events.add(name="First Token Stream Event", time_unix_nano=exchange.first_chunk_ns)
+    first = exchange.first_token_ns or exchange.first_chunk_ns  # a stream of a shape not known: its first bytes
+    if call.stream and first is not None:
+        span.events.add(name="First Token Stream Event", time_unix_nano=first)
     span.attributes.extend(_kv(k, v) for k, v in attributes.items())
     return span
 

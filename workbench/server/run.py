@@ -125,10 +125,10 @@ def serve(
 
 def _serve_lake(uri: str, endpoint: str | None, *, echo: Callable[[str], None], **options: object) -> None:
     """Serve the app and the API over a Parquet lake, read-only, until Ctrl-C."""
-    from workbench.read.lake import LakeReader
+    from workbench.read.lake import open_lake
     from workbench.server.server import Server
 
-    reader = LakeReader(uri, endpoint=endpoint)
+    reader = open_lake(uri, endpoint=endpoint)
     store = Store(":memory:")
     try:
         server = Server(store, reader=reader, **options)  # type: ignore[arg-type]
@@ -153,9 +153,12 @@ def banner(server: Server, db: object) -> list[str]:
         reach = socket.gethostname() if everywhere else server.host
         base = f"http://[{reach}]:{server.port}" if ":" in reach else f"http://{reach}:{server.port}"
     lines.append(f"  app and API: {base}/")
-    lines.append(f"  OTLP/HTTP:   {base}/v1/traces  (protobuf or JSON)")
-    lines.append(f"  proxy:       {base}/proxy/openai/v1 and {base}/proxy/anthropic  (recorded calls)")
-    lines.append(f"  metrics:     {base}/metrics  (Prometheus)")
+    if server.read_only_source is None:
+        lines.append(f"  OTLP/HTTP:   {base}/v1/traces  (protobuf or JSON)")
+        lines.append(f"  proxy:       {base}/proxy/openai/v1 and {base}/proxy/anthropic  (recorded calls)")
+        lines.append(f"  metrics:     {base}/metrics  (Prometheus)")
+    else:  # it takes no spans: no OTLP, no recording proxy, nothing to count
+        lines.append("  read-only:   spans, proxied calls and annotations go to the ingesters (workbench serve --lake)")
     if access.token:
         lines.append(f"  token:       {access.token}")
         lines.append(f"  browser:     {access.app_url(base)}  (opens the app once, then a cookie keeps the token)")

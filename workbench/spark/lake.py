@@ -11,7 +11,7 @@ from typing import Any
 import pyarrow as pa
 
 from workbench.errors import ConfigError
-from workbench.lake import committed_files
+from workbench.lake import committed_files, require_lake
 from workbench.pricing import PriceLookup, is_call_sql
 from workbench.pricing.effective import effective
 from workbench.read.costs import _priced_measures, _resolved, _span_measures
@@ -39,13 +39,16 @@ class Lake:
         endpoint: An S3-compatible endpoint, to list the committed files.
 
     The committed files are listed when the Lake is made; make another to see newer ones.
+
+    Raises:
+        LakeError: Nothing was ever published there, or it cannot be reached.
     """
 
     def __init__(self, spark: Any, lake: str | Path, *, endpoint: str | None = None) -> None:
         self.spark = spark
         self.uri = str(lake).replace("s3a://", "s3://", 1)
-        self._files = {t: committed_files(self.uri, t, endpoint=endpoint)
-                       for t in ("spans", "documents", "embeddings", "annotations")}
+        location = require_lake(self.uri, endpoint=endpoint)  # a mistyped lake is an error, not empty frames
+        self._files = {t: committed_files(location, t) for t in ("spans", "documents", "embeddings", "annotations")}
         self._frames: dict[str, Any] = {}
 
     def __repr__(self) -> str:

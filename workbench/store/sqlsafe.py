@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import functools
 import json
+import math
 import threading
 import time
 from collections.abc import Callable, Collection, Mapping, Sequence
@@ -70,6 +71,17 @@ class Limits:
     max_rows: int | None = None
     max_bytes: int | None = None
     timeout_s: float | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("max_rows", "max_bytes", "timeout_s"):
+            value = getattr(self, name)
+            whole = name != "timeout_s"
+            kinds = (int,) if whole else (int, float)
+            if value is None:
+                continue
+            if isinstance(value, bool) or not isinstance(value, kinds) or not math.isfinite(value) or value < 0:
+                what = "a whole number" if whole else "a number of seconds"
+                raise SqlError(f"{name}={value!r} is not valid; give {what} from 0 up, like {name}=100.")
 
 
 #: No row cap, no byte cap, no deadline.
@@ -284,6 +296,8 @@ def run_guarded(
     Raises:
         SqlError: The query is refused, ran past its deadline, or failed.
     """
+    if isinstance(params, (str, bytes)) or (params is not None and not isinstance(params, (Sequence, Mapping))):
+        raise SqlError("params must be a list of values, one per ? in the query, like ['LLM', 2000].")
     used = check_sql(sql, relations)
     views, tables = prepare(used) if prepare is not None else ({}, {})
     started = time.perf_counter()
