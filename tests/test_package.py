@@ -42,7 +42,9 @@ ALLOWED = {
     "analysis": {"read", "query", "store", "tree", "errors", "model", "pricing", "config", "evals"},
     "evals": {"read", "query", "store", "model", "errors", "config", "remote"},
     "experiments": {"evals", "read", "store", "instrument", "model", "errors", "config", "pricing", "remote"},
-    "instrument": {"collector", "ingest", "store", "model", "config", "errors"},
+    # Spans around generators, for instrument's @traced.
+    "streams": set(),
+    "instrument": {"collector", "ingest", "store", "model", "config", "errors", "streams"},
     "instrumentors": {"instrument", "collector", "errors"},
     "monitors": {"analysis", "read", "query", "store", "pricing", "model", "errors", "config", "snapshots",
                  "version"},
