@@ -5,12 +5,13 @@ Shared by ``workbench serve`` and anything else that wants a blocking server.
 
 from __future__ import annotations
 
+import functools
 import gc
 import socket
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ParamSpec, TypeVar
 
 from workbench import config
 from workbench.errors import DiskFullError
@@ -23,7 +24,28 @@ if TYPE_CHECKING:
 
 __all__ = ["banner", "serve"]
 
+P = ParamSpec("P")
+R = TypeVar("R")
 
+
+def _collector_off_while_starting(function: Callable[P, R]) -> Callable[P, R]:
+    """Run ``function`` with the cycle collector off, as it was after (a served server turns it
+    on once it serves): while starting, it only walked what was being imported, again and again
+    (0.17 s of the 1.4 s of CPU that imports take before the first page)."""
+    @functools.wraps(function)
+    def run(*args: P.args, **kwargs: P.kwargs) -> R:
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            return function(*args, **kwargs)
+        finally:
+            if collecting:
+                gc.enable()
+
+    return run
+
+
+@_collector_off_while_starting
 def serve(
     *,
     db: str | Path | None = None,
@@ -62,40 +84,6 @@ def serve(
     published to that Parquet lake (:class:`workbench.lake.publish.Publisher`). With
     ``from_lake``, the server reads a lake instead of a store, and takes no spans.
     """
-    # No cycle collection while starting: it would only walk what is being imported, again and
-    # again (0.17 s of CPU before the first page). The server turns it on once it serves.
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
-        _serve(db=db, host=host, port=port, sample=sample, app=app, redact=redact, sample_rate=sample_rate,
-               token=token, allowed_hosts=allowed_hosts, allowed_origins=allowed_origins, mcp_write=mcp_write,
-               lake=lake, lake_endpoint=lake_endpoint, lake_keep_hours=lake_keep_hours, from_lake=from_lake,
-               echo=echo, retention=retention)
-    finally:
-        if collecting:
-            gc.enable()
-
-
-def _serve(
-    *,
-    db: str | Path | None,
-    host: str | None,
-    port: int | None,
-    sample: bool,
-    app: bool,
-    redact: bool | None,
-    sample_rate: float | None,
-    token: str | None,
-    allowed_hosts: Sequence[str] | None,
-    allowed_origins: Sequence[str] | None,
-    mcp_write: bool | None,
-    lake: str | None,
-    lake_endpoint: str | None,
-    lake_keep_hours: int | None,
-    from_lake: str | None,
-    echo: Callable[[str], None],
-    retention: Retention | None,
-) -> None:
     if from_lake:
         _serve_lake(from_lake, lake_endpoint, host=host, port=port, app=app, token=token,
                     allowed_hosts=allowed_hosts, allowed_origins=allowed_origins, echo=echo)
