@@ -12,7 +12,8 @@ on a fresh file under a temporary folder:
   fresh file (the sample is loaded first) until headless chromium, already open and
   retrying the address, shows the Traces page's rows; then the same on the file that
   already holds the sample. Beside each, the CPU the server process had used by then
-  (all its threads, DuckDB's included), which other load on the machine moves much less.
+  (all its threads, DuckDB's included), which other load on the machine moves much less;
+* with that server up and warm, a new browser tab (nothing cached) to the first rows.
 
 ``--root`` runs another checkout's code (``PYTHONPATH``), e.g. the code before a change;
 ``--compare`` takes the sample figures of a second checkout too, each run beside one of
@@ -125,6 +126,28 @@ def sample_to_rows(root: Path, browser, db: Path) -> tuple[float, float]:
         stop(proc)
 
 
+def tabs_to_rows(root: Path, browser, db: Path, tabs: int) -> list[float]:
+    """With the server already up and one session served: seconds from opening a new tab (its
+    own browser context, nothing cached) to the Traces page's rows, ``tabs`` times."""
+    port = free_port()
+    proc = start(db, port, root, "--sample")
+    try:
+        wait_health(port)
+        times = []
+        for i in range(tabs + 1):
+            context = browser.new_context(viewport={"width": 1440, "height": 900})
+            page = context.new_page()
+            t = time.perf_counter()
+            page.goto(f"http://127.0.0.1:{port}/")
+            page.wait_for_selector(ROWS, timeout=120_000)
+            if i:  # the first tab only warms the server up
+                times.append(time.perf_counter() - t)
+            context.close()
+        return times
+    finally:
+        stop(proc)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=3)
@@ -147,13 +170,15 @@ def main() -> None:
             print(f"  {label:<52} {statistics.median(values):7.0f} MiB  ({', '.join(f'{v:.0f}' for v in values)})",
                   flush=True)
         roots = [root] + ([Path(args.compare).resolve()] if args.compare else [])
-        runs: dict[Path, dict[str, list[tuple[float, float]]]] = {r: {"fresh": [], "loaded": []} for r in roots}
+        runs: dict[Path, dict[str, list[tuple[float, float]]]] = {
+            r: {"fresh": [], "loaded": [], "tab": []} for r in roots}
         for _ in range(args.repeat):
             for code in roots:  # interleaved, so both meet the same load
                 with tempfile.TemporaryDirectory(prefix="wb-bench-sample-") as tmp:
                     db = Path(tmp) / "sample.duckdb"
                     runs[code]["fresh"].append(sample_to_rows(code, browser, db))
                     runs[code]["loaded"].append(sample_to_rows(code, browser, db))
+                    runs[code]["tab"].extend((t, 0.0) for t in tabs_to_rows(code, browser, db, 1))
         browser.close()
     for code in roots:
         if len(roots) > 1:
@@ -165,6 +190,9 @@ def main() -> None:
                   f"({', '.join(f'{v * 1000:.0f}' for v in walls)})")
             print(f"  {'  the server process CPU by then':<52} {statistics.median(cpus) * 1000:7.0f} ms   "
                   f"({', '.join(f'{v * 1000:.0f}' for v in cpus)})")
+        tabs = [w for w, _ in runs[code]["tab"]]
+        print(f"  {'a served sample, a new tab to first rows':<52} {statistics.median(tabs) * 1000:7.0f} ms   "
+              f"({', '.join(f'{v * 1000:.0f}' for v in tabs)})")
     print(f"load average {os.getloadavg()[0]:.2f}")
 
 
