@@ -1,6 +1,6 @@
 """A light server: ``workbench serve`` idle memory and the sample's way to the first rows. Run by hand.
 
-    python benchmarks/bench_serve.py [--repeat 3] [--root another/checkout]
+    python benchmarks/bench_serve.py [--repeat 3] [--root another/checkout] [--only-sample] [--compare before/checkout]
 
 Every figure runs the real command (``python -m workbench serve``) in a process of its own,
 on a fresh file under a temporary folder:
@@ -11,9 +11,13 @@ on a fresh file under a temporary folder:
 * ``serve --sample`` to the first rows in the browser: from starting the command on a
   fresh file (the sample is loaded first) until headless chromium, already open and
   retrying the address, shows the Traces page's rows; then the same on the file that
-  already holds the sample.
+  already holds the sample. Beside each, the CPU the server process had used by then
+  (all its threads, DuckDB's included), which other load on the machine moves much less;
+* with that server up and warm, a new browser tab (nothing cached) to the first rows.
 
-``--root`` runs another checkout's code (``PYTHONPATH``), e.g. the code before a change.
+``--root`` runs another checkout's code (``PYTHONPATH``), e.g. the code before a change;
+``--compare`` takes the sample figures of a second checkout too, each run beside one of
+``--root``'s, so both meet the same load.
 """
 
 from __future__ import annotations
@@ -94,7 +98,14 @@ def idle_rss(root: Path, app: bool, browse: bool, browser=None) -> float:
             stop(proc)
 
 
-def sample_to_rows(root: Path, browser, db: Path) -> float:
+def cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) a process has used so far: less moved by other load than wall clock."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def sample_to_rows(root: Path, browser, db: Path) -> tuple[float, float]:
+    """Seconds from the command to the first rows in the browser, and the server's CPU seconds by then."""
     port = free_port()
     page = browser.new_page(viewport={"width": 1440, "height": 900})
     t = time.perf_counter()
@@ -109,9 +120,31 @@ def sample_to_rows(root: Path, browser, db: Path) -> float:
                     raise
                 time.sleep(0.02)
         page.wait_for_selector(ROWS, timeout=120_000)
-        return time.perf_counter() - t
+        return time.perf_counter() - t, cpu_s(proc.pid)
     finally:
         page.close()
+        stop(proc)
+
+
+def tabs_to_rows(root: Path, browser, db: Path, tabs: int) -> list[float]:
+    """With the server already up and one session served: seconds from opening a new tab (its
+    own browser context, nothing cached) to the Traces page's rows, ``tabs`` times."""
+    port = free_port()
+    proc = start(db, port, root, "--sample")
+    try:
+        wait_health(port)
+        times = []
+        for i in range(tabs + 1):
+            context = browser.new_context(viewport={"width": 1440, "height": 900})
+            page = context.new_page()
+            t = time.perf_counter()
+            page.goto(f"http://127.0.0.1:{port}/")
+            page.wait_for_selector(ROWS, timeout=120_000)
+            if i:  # the first tab only warms the server up
+                times.append(time.perf_counter() - t)
+            context.close()
+        return times
+    finally:
         stop(proc)
 
 
@@ -119,6 +152,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--root", default=str(Path(__file__).resolve().parent.parent))
+    parser.add_argument("--only-sample", action="store_true", help="Skip the idle RSS figures.")
+    parser.add_argument("--compare", default=None,
+                        help="Another checkout whose sample figures are taken too, runs interleaved with --root's.")
     args = parser.parse_args()
     root = Path(args.root).resolve()
     from playwright.sync_api import sync_playwright
@@ -127,22 +163,36 @@ def main() -> None:
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=shutil.which("chromium") or "/usr/bin/chromium",
                                     args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
-        for label, app, browse in (("idle RSS, --no-app", False, False), ("idle RSS, with the app", True, False),
-                                   ("RSS with the app, idle after one session", True, True)):
+        for label, app, browse in () if args.only_sample else (
+                ("idle RSS, --no-app", False, False), ("idle RSS, with the app", True, False),
+                ("RSS with the app, idle after one session", True, True)):
             values = [idle_rss(root, app, browse, browser) for _ in range(args.repeat)]
             print(f"  {label:<52} {statistics.median(values):7.0f} MiB  ({', '.join(f'{v:.0f}' for v in values)})",
                   flush=True)
-        fresh, loaded = [], []
+        roots = [root] + ([Path(args.compare).resolve()] if args.compare else [])
+        runs: dict[Path, dict[str, list[tuple[float, float]]]] = {
+            r: {"fresh": [], "loaded": [], "tab": []} for r in roots}
         for _ in range(args.repeat):
-            with tempfile.TemporaryDirectory(prefix="wb-bench-sample-") as tmp:
-                db = Path(tmp) / "sample.duckdb"
-                fresh.append(sample_to_rows(root, browser, db))
-                loaded.append(sample_to_rows(root, browser, db))
+            for code in roots:  # interleaved, so both meet the same load
+                with tempfile.TemporaryDirectory(prefix="wb-bench-sample-") as tmp:
+                    db = Path(tmp) / "sample.duckdb"
+                    runs[code]["fresh"].append(sample_to_rows(code, browser, db))
+                    runs[code]["loaded"].append(sample_to_rows(code, browser, db))
+                    runs[code]["tab"].extend((t, 0.0) for t in tabs_to_rows(code, browser, db, 1))
         browser.close()
-    for label, values in (("serve --sample, fresh file, to first rows", fresh),
-                          ("serve --sample, sample loaded, to first rows", loaded)):
-        print(f"  {label:<52} {statistics.median(values) * 1000:7.0f} ms   "
-              f"({', '.join(f'{v * 1000:.0f}' for v in values)})")
+    for code in roots:
+        if len(roots) > 1:
+            print(f"code: {code}")
+        for label, key in (("serve --sample, fresh file, to first rows", "fresh"),
+                           ("serve --sample, sample loaded, to first rows", "loaded")):
+            walls, cpus = [w for w, _ in runs[code][key]], [c for _, c in runs[code][key]]
+            print(f"  {label:<52} {statistics.median(walls) * 1000:7.0f} ms   "
+                  f"({', '.join(f'{v * 1000:.0f}' for v in walls)})")
+            print(f"  {'  the server process CPU by then':<52} {statistics.median(cpus) * 1000:7.0f} ms   "
+                  f"({', '.join(f'{v * 1000:.0f}' for v in cpus)})")
+        tabs = [w for w, _ in runs[code]["tab"]]
+        print(f"  {'a served sample, a new tab to first rows':<52} {statistics.median(tabs) * 1000:7.0f} ms   "
+              f"({', '.join(f'{v * 1000:.0f}' for v in tabs)})")
     print(f"load average {os.getloadavg()[0]:.2f}")
 
 

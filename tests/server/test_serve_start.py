@@ -37,7 +37,7 @@ def test_the_app_import_at_start_prepares_the_first_page(tmp_path: Path) -> None
 
 
 LOAD_FIRST = textwrap.dedent("""
-    import json, sys
+    import gc, json, sys
     import workbench.sample
     from workbench.errors import StoreError
     from workbench.server import run
@@ -46,6 +46,7 @@ LOAD_FIRST = textwrap.dedent("""
 
     def load_sample(store, **_):
         seen["server_imported_when_the_load_began"] = "workbench.server.server" in sys.modules
+        seen["collecting_while_starting"] = gc.isenabled()
         raise StoreError("The sample is broken here.")
 
     workbench.sample.load_sample = load_sample
@@ -54,11 +55,19 @@ LOAD_FIRST = textwrap.dedent("""
     except StoreError as exc:
         seen["error"] = str(exc)
     seen["server_imported_after"] = "workbench.server.server" in sys.modules
+    seen["collecting_after_a_failed_start"] = gc.isenabled()
+    gc.disable()
+    from workbench.server.server import _settle_garbage_collector
+
+    _settle_garbage_collector()  # what the server does once it serves
+    seen["collecting_once_serving"] = gc.isenabled()
     print(json.dumps(seen))
 """)
 
 
 def test_the_sample_loads_while_the_server_is_imported_and_its_failure_is_reported(tmp_path: Path) -> None:
+    """Also: no cycle collection while starting (it walked what was being imported), and it is
+    on again once the server serves, or once a start failed."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("WORKBENCH_")}
     env["PYTHONPATH"] = str(Path(__file__).resolve().parents[2])
     env["HOME"] = str(tmp_path)
@@ -70,4 +79,6 @@ def test_the_sample_loads_while_the_server_is_imported_and_its_failure_is_report
     assert seen["server_imported_when_the_load_began"] is False
     assert seen["error"] == "The sample is broken here."
     assert seen["server_imported_after"] is True
+    assert seen["collecting_while_starting"] is False
+    assert seen["collecting_after_a_failed_start"] is True and seen["collecting_once_serving"] is True
     assert not db.exists()  # a server that could not start leaves no new file behind

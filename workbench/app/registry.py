@@ -28,7 +28,9 @@ class Page:
         view: ``"module:Class"`` of its view, or the class itself.
         order: Position in the navigation (lower first).
         nav: Whether the navigation lists it (a page reached only by links says False).
-        extensions: Panel extensions its view needs loaded with the app (``"plotly"`` ...).
+        extensions: Panel extensions its view needs (``"plotly"`` ...): a served browser
+            document includes them when it opens on this page, and is loaded anew to show it
+            from a page that did not.
         description: One line shown as the navigation's tooltip.
     """
 

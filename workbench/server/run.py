@@ -5,11 +5,13 @@ Shared by ``workbench serve`` and anything else that wants a blocking server.
 
 from __future__ import annotations
 
+import functools
+import gc
 import socket
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ParamSpec, TypeVar
 
 from workbench import config
 from workbench.errors import DiskFullError
@@ -22,7 +24,28 @@ if TYPE_CHECKING:
 
 __all__ = ["banner", "serve"]
 
+P = ParamSpec("P")
+R = TypeVar("R")
 
+
+def _collector_off_while_starting(function: Callable[P, R]) -> Callable[P, R]:
+    """Run ``function`` with the cycle collector off, as it was after (a served server turns it
+    on once it serves): while starting, it only walked what was being imported, again and again
+    (0.17 s of the 1.4 s of CPU that imports take before the first page)."""
+    @functools.wraps(function)
+    def run(*args: P.args, **kwargs: P.kwargs) -> R:
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            return function(*args, **kwargs)
+        finally:
+            if collecting:
+                gc.enable()
+
+    return run
+
+
+@_collector_off_while_starting
 def serve(
     *,
     db: str | Path | None = None,

@@ -15,7 +15,7 @@ import duckdb
 import pyarrow as pa
 
 from workbench import config
-from workbench.errors import NotFoundError, StoreError
+from workbench.errors import NotFoundError, QueueFullError, StoreError
 from workbench.model import LogRecord, Span
 from workbench.store import parquet
 from workbench.store.database import CHECKPOINT_BACKSTOP, MEMORY, Database
@@ -273,15 +273,19 @@ class Store:
         self.flush()
 
         def work(cur: duckdb.DuckDBPyConnection) -> dict[str, int]:
-            # Global: a commit whose log would pass the threshold checkpoints instead. Set
-            # back right after; a small commit of another thread meanwhile only logs.
+            # Database-wide: a commit whose log would pass the threshold checkpoints instead.
+            # Set back right after (spans committed meanwhile may checkpoint with it, which
+            # only costs their commit the time).
             cur.execute(f"SET checkpoint_threshold = '{_IMPORT_CHECKPOINT}'")
             return parquet.import_parquet(cur, path, shift=shift)
 
         try:
             return writer.execute(work).result()
         finally:
-            writer.execute(_restore_checkpoint_threshold).result()
+            try:
+                writer.execute(_restore_checkpoint_threshold).result()
+            except (StoreError, QueueFullError):  # closed or full: the import's own outcome is what counts
+                pass
 
     def close(self) -> None:
         """Let go of the file: the last store on it in this process writes what is queued and closes it."""
