@@ -247,9 +247,42 @@ def test_with_a_token_the_proxy_takes_it_in_its_own_header(store, upstream, monk
 
 def test_embeddings_are_recorded_as_embedding_spans(proxied, store):
     result = _openai(proxied).embeddings.create(model="text-embedding-3-small", input="refund policy")
-    assert result.data[0].embedding == [0.1, 0.2, 0.3]
+    assert [round(v, 3) for v in result.data[0].embedding] == [0.1, 0.2, 0.3]
     span = _one_span(store)
     assert span["span_kind"] == "EMBEDDING" and span["prompt_tokens"] == 5
+
+
+def test_embeddings_keep_their_texts_vectors_and_tokens(proxied, store):
+    # The openai SDK asks for base64 vectors by default; a list of texts is one call.
+    result = _openai(proxied).embeddings.create(model="text-embedding-3-small", input=["refunds", "returns"])
+    assert len(result.data) == 2
+    span = _one_span(store)
+    assert span["span_kind"] == "EMBEDDING"
+    assert span["prompt_tokens"] == 10 and span["total_tokens"] == 10
+    messages = span["input_messages"]  # texts are embeddings, not chat messages
+    assert not isinstance(messages, str) or messages in ("[]", "null")
+    rows = Reader(store).embeddings().sort_values("position")
+    assert list(rows["text"]) == ["refunds", "returns"]
+    assert [round(v, 3) for v in rows["vector"].iloc[1]] == [0.2, 0.2, 0.3]
+
+
+def test_only_model_calls_are_recorded_and_each_as_its_kind(proxied, store):
+    client = _openai(proxied)
+    anthropic_client = _anthropic(proxied)
+    assert anthropic_client.messages.count_tokens(
+        model="c", messages=[{"role": "user", "content": "x"}]).input_tokens == 12
+    batch = requests.post(proxied.url + "/proxy/openai/v1/batches", json={"input_file_id": "f"}, timeout=20,
+                          headers={"Authorization": f"Bearer {SECRET}"})
+    assert batch.status_code == 200 and batch.json()["id"] == "batch_1"
+    assert client.models.list().data[0].id == "m-2024"
+    moderation = client.moderations.create(model="omni-moderation-latest", input="is this fine?")
+    assert moderation.results[0].flagged is False
+    guard = _one_span(store)
+    assert guard["span_kind"] == "GUARDRAIL" and "is this fine?" in guard["input_messages"]
+    client.chat.completions.create(model="m", messages=[{"role": "user", "content": "x"}])
+    wait_for(lambda: Reader(store).count() >= 2, timeout=20)
+    kinds = sorted(Reader(store).spans()["span_kind"])
+    assert kinds == ["GUARDRAIL", "LLM"]  # neither count_tokens, batches nor models became a span
 
 
 def test_a_client_that_leaves_mid_stream_does_not_disturb_the_server(proxied, store, upstream):
@@ -289,7 +322,7 @@ def test_a_stream_that_stalls_is_cut_off_and_recorded_as_a_timeout(proxied, stor
 def test_reads_pass_through_and_are_not_recorded(proxied, store):
     answer = requests.get(proxied.url + "/proxy/openai/v1/models", headers={"Authorization": f"Bearer {SECRET}"},
                           timeout=10)
-    assert answer.status_code == 404  # the stand-in has no /models: its answer, unchanged
+    assert answer.status_code == 200 and answer.json()["data"][0]["id"] == "m-2024"
     _openai(proxied).chat.completions.create(model="m", messages=[{"role": "user", "content": "x"}])
     assert _one_span(store)["model_name"] == "m-2024"
     assert Reader(store).count() == 1

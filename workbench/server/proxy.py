@@ -37,7 +37,7 @@ from tornado.web import RequestHandler
 
 from workbench.errors import QueueFullError, StoreError
 from workbench.server.otlp import PROTOBUF, Ingest
-from workbench.server.proxy_parse import parse_call, provider_error, proxy_provider
+from workbench.server.proxy_parse import call_kind, parse_call, provider_error, proxy_provider
 from workbench.server.proxy_span import calls_request
 
 __all__ = ["Exchange", "Proxy", "ProxyHandler", "proxy_handlers"]
@@ -264,8 +264,8 @@ class ProxyHandler(RequestHandler):
             self._fail(*exchange.failure)
         elif not self._client_gone:
             self.finish()
-        if method in ("POST", "PUT", "PATCH"):
-            self.proxy.record_later(exchange)
+        if method in ("POST", "PUT", "PATCH") and call_kind(self.provider, path) is not None:
+            self.proxy.record_later(exchange)  # a model call; counting tokens, files ... are not recorded
 
     async def _relay(self, method: str, url: str, headers: list[tuple[str, str]], body: bytes | None) -> None:
         client = self.proxy.client

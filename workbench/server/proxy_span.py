@@ -60,6 +60,13 @@ def call_span(exchange: Exchange, call: Call) -> trace_pb2.Span:
     }
     if call.model:
         attributes["llm.model_name"] = call.model
+        if call.kind == "EMBEDDING":
+            attributes["embedding.model_name"] = call.model
+    for i, embedding in enumerate(call.embeddings):
+        if embedding.get("text") is not None:
+            attributes[f"embedding.embeddings.{i}.embedding.text"] = embedding["text"]
+        if embedding.get("vector"):
+            attributes[f"embedding.embeddings.{i}.embedding.vector"] = embedding["vector"]
     if call.parameters:
         attributes["llm.invocation_parameters"] = json.dumps(call.parameters)
     attributes["llm.is_streaming"] = call.stream
@@ -71,6 +78,9 @@ def call_span(exchange: Exchange, call: Call) -> trace_pb2.Span:
     if output is not None:
         attributes["output.value"] = output
         attributes["output.mime_type"] = "text/plain"
+    elif call.output_json is not None:  # a moderation's results
+        attributes["output.value"] = json.dumps(call.output_json)
+        attributes["output.mime_type"] = "application/json"
     for key, value in (
         ("llm.token_count.prompt", call.prompt_tokens),
         ("llm.token_count.completion", call.completion_tokens),
