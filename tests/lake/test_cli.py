@@ -145,6 +145,39 @@ def test_a_server_over_a_lake_refuses_writes_with_a_4xx_and_offers_only_what_it_
     assert result.exit_code == 1 and result.output.startswith("Error: There is no lake at")
 
 
+def test_a_server_over_a_lake_answers_metrics_and_refuses_the_proxy_in_the_providers_format(tmp_path):
+    import anthropic
+    import openai
+    import requests
+    from prometheus_client.parser import text_string_to_metric_families
+
+    from workbench.read.lake import LakeReader
+    from workbench.server import Server
+
+    lake = _lake(tmp_path)
+    with Store(":memory:") as store:
+        srv = Server(store, reader=LakeReader(lake), host="127.0.0.1", port=0, app=False, decode_workers=0).start()
+        try:
+            scrape = requests.get(f"{srv.url}/metrics", timeout=30)
+            assert scrape.status_code == 200
+            assert any(f.name.startswith("workbench_") for f in text_string_to_metric_families(scrape.text))
+            client = openai.OpenAI(base_url=f"{srv.url}/proxy/openai/v1", api_key="k", max_retries=0)
+            with pytest.raises(openai.APIStatusError, match="only reads the lake") as raised:
+                client.chat.completions.create(model="m", messages=[{"role": "user", "content": "x"}])
+            assert raised.value.status_code == 405
+            with pytest.raises(anthropic.APIStatusError, match="cannot record proxied calls"):
+                anthropic.Anthropic(base_url=f"{srv.url}/proxy/anthropic", api_key="k", max_retries=0).messages.create(
+                    model="c", max_tokens=5, messages=[{"role": "user", "content": "x"}])
+            for method in ("GET", "OPTIONS"):
+                for path in ("/proxy/openai/v1/models", "/v1/traces"):
+                    answer = requests.request(method, srv.url + path, timeout=30)
+                    assert answer.status_code == 405, (method, path)
+                    assert "only reads the lake" in answer.text
+                    assert answer.headers["Content-Type"].startswith("application/json")
+        finally:
+            srv.stop()
+
+
 def test_serve_from_a_lake_refuses_options_that_cannot_apply(tmp_path):
     lake = _lake(tmp_path)
     for extra in (["--lake", str(tmp_path / "other")], ["--db", str(tmp_path / "x.duckdb")], ["--max-age", "3d"],

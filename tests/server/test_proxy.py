@@ -403,3 +403,21 @@ def test_time_to_first_token_is_measured_to_the_first_token_not_the_streams_open
     span = _one_span(store)
     # message_start and content_block_start arrive at once; the first text 0.6 s later
     assert 550 <= span["time_to_first_token_ms"] <= span["latency_ms"]
+
+
+def test_every_method_and_error_under_proxy_answers_json_in_the_providers_format(proxied, store):
+    listed = requests.head(proxied.url + "/proxy/openai/v1/models", timeout=20,
+                           headers={"Authorization": f"Bearer {SECRET}"})
+    assert listed.status_code == 200  # HEAD is forwarded like GET
+    for method, path in (("OPTIONS", "/proxy/gemini/v1/models"), ("HEAD", "/proxy/openai/models"),
+                         ("OPTIONS", "/proxy")):
+        answer = requests.request(method, proxied.url + path, timeout=20)
+        assert answer.status_code == 404 and answer.headers["Content-Type"] == "application/json", (method, path)
+    other = requests.request("TRACE", proxied.url + "/proxy/anthropic/v1/messages", timeout=20)
+    assert other.status_code == 405 and other.json()["type"] == "error"
+    assert "does not forward TRACE requests" in other.json()["error"]["message"]
+    other = requests.request("TRACE", proxied.url + "/proxy/openai/v1/chat/completions", timeout=20)
+    assert other.status_code == 405 and "does not forward TRACE" in other.json()["error"]["message"]
+    scrape = requests.options(proxied.url + "/metrics", timeout=20)
+    assert scrape.status_code == 405 and "answers GET only" in scrape.json()["error"]
+    assert Reader(store).count() == 0

@@ -192,6 +192,8 @@ class _Other(_Base):
         self.set_header("Content-Type", "application/json")
         self.finish(json.dumps({"object": "list", "data": [{"id": "m-2024", "object": "model"}]}))
 
+    head = get
+
 
 class _AnthropicMessages(_Base):
     async def post(self) -> None:
