@@ -421,3 +421,16 @@ def test_every_method_and_error_under_proxy_answers_json_in_the_providers_format
     scrape = requests.options(proxied.url + "/metrics", timeout=20)
     assert scrape.status_code == 405 and "answers GET only" in scrape.json()["error"]
     assert Reader(store).count() == 0
+
+
+def test_a_call_without_a_project_header_lands_in_the_servers_project(store, upstream, monkeypatch):
+    monkeypatch.setenv("WORKBENCH_PROXY_OPENAI_URL", upstream.url + "/v1")
+    srv = Server(store, host="127.0.0.1", port=0, app=False, decode_workers=0, default_project="support").start()
+    try:
+        _openai(srv).chat.completions.create(model="m", messages=[{"role": "user", "content": "x"}])
+        _openai(srv, **{"X-Workbench-Project": "shop"}).chat.completions.create(
+            model="m", messages=[{"role": "user", "content": "y"}])
+        wait_for(lambda: Reader(store).count() >= 2, timeout=20)
+        assert sorted(Reader(store).spans()["project"]) == ["shop", "support"]
+    finally:
+        srv.stop()

@@ -172,7 +172,7 @@ class Proxy:
             calls = [
                 (e, parse_call(e.provider, e.path, e.request_body, e.status, e.response)) for e in exchanges
             ]
-            body = calls_request(calls)
+            body = calls_request(calls, ingest.default_project)
             decoded = await ingest.decode(body, PROTOBUF)
             try:
                 batch = decoded.to_batch()

@@ -27,18 +27,19 @@ _TRACEPARENT = re.compile(r"^[0-9a-f]{2}-([0-9a-f]{32})-([0-9a-f]{16})-[0-9a-f]{
 _SCOPE = "workbench.proxy"
 
 
-def calls_request(calls: list[tuple[Exchange, Call]]) -> bytes:
-    """The serialized ``ExportTraceServiceRequest`` holding one span per call, by project."""
+def calls_request(calls: list[tuple[Exchange, Call]], default_project: str = "default") -> bytes:
+    """The serialized ``ExportTraceServiceRequest`` holding one span per call, by project: the
+    call's ``X-Workbench-Project``, else ``default_project`` (the server's, as for OTLP spans
+    whose resource names none; never the proxy's service name)."""
     request = ExportTraceServiceRequest()
     by_project: dict[str, Any] = {}
     for exchange, call in calls:
-        project = exchange.headers.get("project", "")
+        project = exchange.headers.get("project", "").strip() or default_project
         scope_spans = by_project.get(project)
         if scope_spans is None:
             resource_spans = request.resource_spans.add()
             resource_spans.resource.attributes.append(_kv("service.name", "workbench-proxy"))
-            if project:
-                resource_spans.resource.attributes.append(_kv("openinference.project.name", project))
+            resource_spans.resource.attributes.append(_kv("openinference.project.name", project))
             scope_spans = by_project[project] = resource_spans.scope_spans.add()
             scope_spans.scope.name = _SCOPE
         scope_spans.spans.append(call_span(exchange, call))
