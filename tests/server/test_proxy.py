@@ -434,3 +434,21 @@ def test_a_call_without_a_project_header_lands_in_the_servers_project(store, ups
         assert sorted(Reader(store).spans()["project"]) == ["shop", "support"]
     finally:
         srv.stop()
+
+
+def test_a_call_too_large_is_refused_in_the_providers_format_with_its_size(store, upstream, monkeypatch):
+    monkeypatch.setenv("WORKBENCH_PROXY_OPENAI_URL", upstream.url + "/v1")
+    monkeypatch.setenv("WORKBENCH_PROXY_ANTHROPIC_URL", upstream.url)
+    monkeypatch.setenv("WORKBENCH_MAX_REQUEST_MB", "1")
+    srv = Server(store, host="127.0.0.1", port=0, app=False, decode_workers=0).start()
+    try:
+        huge = [{"role": "user", "content": "x" * 1_900_000}]
+        with pytest.raises(openai.APIStatusError, match=r"is 1\.8 MiB, larger than the 1 MiB") as raised:
+            _openai(srv).chat.completions.create(model="m", messages=huge)
+        assert raised.value.status_code == 413 and "send a smaller request" in raised.value.message
+        with pytest.raises(anthropic.APIStatusError, match="WORKBENCH_MAX_REQUEST_MB") as refused:
+            _anthropic(srv).messages.create(model="c", max_tokens=5, messages=huge)
+        assert refused.value.body["type"] == "error" and refused.value.body["error"]["type"] == "request_too_large"
+        assert _openai(srv).chat.completions.create(model="m", messages=[{"role": "user", "content": "x"}]).choices
+    finally:
+        srv.stop()
