@@ -168,12 +168,43 @@ def test_a_server_over_a_lake_answers_metrics_and_refuses_the_proxy_in_the_provi
             with pytest.raises(anthropic.APIStatusError, match="cannot record proxied calls"):
                 anthropic.Anthropic(base_url=f"{srv.url}/proxy/anthropic", api_key="k", max_retries=0).messages.create(
                     model="c", max_tokens=5, messages=[{"role": "user", "content": "x"}])
+            other_signal = requests.post(f"{srv.url}/v1/metrics", json={}, timeout=30)
+            assert other_signal.status_code == 405 and "only reads the lake" in other_signal.json()["error"]
             for method in ("GET", "OPTIONS"):
-                for path in ("/proxy/openai/v1/models", "/v1/traces"):
+                for path in ("/proxy/openai/v1/models", "/v1/traces", "/v1/metrics"):
                     answer = requests.request(method, srv.url + path, timeout=30)
                     assert answer.status_code == 405, (method, path)
                     assert "only reads the lake" in answer.text
                     assert answer.headers["Content-Type"].startswith("application/json")
+        finally:
+            srv.stop()
+
+
+def test_a_server_over_a_lake_answers_mcp_clients(tmp_path):
+    pytest.importorskip("mcp")
+    import asyncio
+    import concurrent.futures
+
+    from mcp import Client
+
+    from workbench.read.lake import LakeReader
+    from workbench.server import Server
+
+    lake = _lake(tmp_path)
+
+    async def ask(url: str) -> tuple[list[str], str]:
+        async with Client(url + "/mcp") as client:
+            tools = [tool.name for tool in (await client.list_tools()).tools]
+            counted = await client.call_tool("sql", {"query": "SELECT count(*) AS n FROM spans"})
+            return tools, counted.content[0].text
+
+    with Store(":memory:") as store:
+        srv = Server(store, reader=LakeReader(lake), host="127.0.0.1", port=0, app=False, decode_workers=0).start()
+        try:
+            with concurrent.futures.ThreadPoolExecutor(1) as pool:
+                tools, counted = pool.submit(asyncio.run, ask(srv.url)).result(timeout=120)
+            assert "sql" in tools and "annotate" not in tools
+            assert json.loads(counted)["rows"][0]["n"] == LakeReader(lake).count()
         finally:
             srv.stop()
 

@@ -297,6 +297,8 @@ class Server:
             return [(r"/v1/traces", _ReadOnlyHandler, refuse),
                     *api_handlers(self.reader, self.read_executor, self.info),
                     (r"/v1/logs", _ReadOnlyHandler, refuse),
+                    (r"/v1/.*", _ReadOnlyHandler, refuse),
+                    (r"/mcp/?", McpHandler, {"endpoint": self.mcp}),
                     # Scrapes keep working (the server's own counters; it ingests nothing), and a
                     # client pointed at the proxy hears why it is refused, in its provider's format.
                     (r"/metrics", MetricsHandler, {"metrics": self.metrics, "executor": self.read_executor}),
