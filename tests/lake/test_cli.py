@@ -180,8 +180,9 @@ def test_a_server_over_a_lake_answers_metrics_and_refuses_the_proxy_in_the_provi
             srv.stop()
 
 
-def test_a_server_over_a_lake_answers_mcp_clients(tmp_path):
+def test_a_server_over_a_lake_answers_mcp_clients(tmp_path, monkeypatch):
     pytest.importorskip("mcp")
+    monkeypatch.setenv("WORKBENCH_MCP_WRITE", "1")  # still no annotate: a lake takes no annotations
     import asyncio
     import concurrent.futures
 

@@ -157,7 +157,8 @@ class Server:
         # A reader of another source (a lake) makes the server read-only: OTLP posts are refused.
         self.reader = Reader(store) if reader is None else reader
         self.read_only_source: str | None = None if reader is None else str(getattr(reader, "uri", reader))
-        self.mcp = McpEndpoint(self.reader, write=mcp_write)
+        # Over a lake, MCP only reads (WORKBENCH_MCP_WRITE cannot offer annotate where nothing is written).
+        self.mcp = McpEndpoint(self.reader, write=mcp_write if reader is None else False)
         self.host = config.get("host", host)
         requested = config.get("port", port)
         self.started_at = time.time()
