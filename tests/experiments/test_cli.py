@@ -117,6 +117,11 @@ def test_dataset_and_experiment_commands_in_process(project, monkeypatch, standi
     assert (project / "cmp.csv").read_text().startswith("example_id,input,expected,output[a]")
     result = runner.invoke(main, ["experiment", "compare", "a", "--production", "--db", db])
     assert result.exit_code == 1 and "came from no spans" in result.output
+    result = runner.invoke(main, ["experiment", "compare", "a", "--db", db])
+    assert result.exit_code == 2 and "or one with --production" in result.output
+    result = runner.invoke(main, ["experiment", "compare", "a", "b", "--out", str(project / "cmp.xlsx"), "--db", db])
+    assert result.exit_code == 2 and "names no .csv or .parquet file" in result.output
+    assert not (project / "cmp.xlsx").exists()
     shown = run("experiment", "show", "b")
     assert "Experiment b: prompt:gpt-4o-mini on s version 2, 4 runs, pass rate 100%." in shown
     assert "Failing examples" not in shown and "contains" in shown

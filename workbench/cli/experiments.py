@@ -291,6 +291,11 @@ def experiment_compare(experiments: tuple[str, ...], production: bool, out: str 
     """Compare EXPERIMENTS (the first is the baseline): a summary, then the examples that changed."""
     from workbench.experiments import PRODUCTION, compare
 
+    if len(experiments) < 2 and not production:
+        raise click.UsageError("Give two or more experiments to compare, or one with --production to compare it "
+                               "with the production spans its dataset came from.")
+    if out is not None and Path(out).suffix.lower() not in (".csv", ".parquet"):
+        raise click.UsageError(f"--out {out} names no .csv or .parquet file; give a path ending in one of them.")
     names = [*experiments, PRODUCTION] if production else list(experiments)
     result = compare(_where(db), *names)
     summary = result.summary()
