@@ -452,3 +452,21 @@ def test_a_call_too_large_is_refused_in_the_providers_format_with_its_size(store
         assert _openai(srv).chat.completions.create(model="m", messages=[{"role": "user", "content": "x"}]).choices
     finally:
         srv.stop()
+
+
+def test_file_and_audio_uploads_pass_through_unrecorded(proxied, store, upstream):
+    client = _openai(proxied)
+    made = client.files.create(file=("batch.jsonl", b'{"custom_id": "1"}\n'), purpose="batch")
+    assert made.id == "file-1" and made.bytes == 19 and made.filename == "batch.jsonl"
+    heard = client.audio.transcriptions.create(model="whisper-1", file=("hello.wav", b"RIFF-not-really-audio"))
+    assert heard.text == "RIFF-not-really-audi"
+    assert upstream.seen[-1]["headers"]["Authorization"] == f"Bearer {SECRET}"
+    client.chat.completions.create(model="m", messages=[{"role": "user", "content": "x"}])
+    assert _one_span(store)["span_kind"] == "LLM"
+    assert Reader(store).count() == 1  # uploads run no model that workbench prices: not recorded
+    plain = requests.post(proxied.url + "/proxy/openai/v1/files", data="x", timeout=20,
+                          headers={"Content-Type": "text/plain"})
+    assert plain.status_code == 415 and "application/json" in plain.json()["error"]["message"]
+    forged = requests.post(proxied.url + "/proxy/openai/v1/files", files={"file": ("x.txt", b"x")}, timeout=20,
+                           headers={"Origin": "http://evil.example"})  # a web page's form: refused by its origin
+    assert forged.status_code == 403 and "not allowed" in forged.json()["error"]["message"]

@@ -58,6 +58,7 @@ class Upstream:
             (r"/v1/embeddings", _OpenAIEmbeddings, {"upstream": self}),
             (r"/v1/messages", _AnthropicMessages, {"upstream": self}),
             (r"/v1/(messages/count_tokens|moderations|batches|models)", _Other, {"upstream": self}),
+            (r"/v1/(files|audio/transcriptions)", _Upload, {"upstream": self}),
         ])
         server = HTTPServer(app, decompress_request=True)  # as providers take a gzipped request
         server.listen(self.port, "127.0.0.1")
@@ -172,6 +173,23 @@ class _OpenAIEmbeddings(_Base):
             "object": "list", "model": body["model"], "data": data,
             "usage": {"prompt_tokens": 5 * len(texts), "total_tokens": 5 * len(texts)},
         }))
+
+
+class _Upload(_Base):
+    """Multipart uploads (files, audio): answers with what it received."""
+
+    async def post(self, route: str) -> None:
+        files = self.request.files
+        self.upstream.seen.append({"headers": dict(self.request.headers), "path": self.request.path,
+                                   "files": {k: v[0]["body"] for k, v in files.items()}})
+        self.set_header("Content-Type", "application/json")
+        upload = next(iter(files.values()))[0] if files else {"filename": None, "body": b""}
+        if route == "files":
+            self.finish(json.dumps({"id": "file-1", "object": "file", "bytes": len(upload["body"]),
+                                    "created_at": 0, "filename": upload["filename"], "purpose": "batch",
+                                    "status": "processed"}))
+        else:
+            self.finish(json.dumps({"text": upload["body"].decode("latin-1")[:20]}))
 
 
 class _Other(_Base):
