@@ -80,6 +80,10 @@ def test_files_from_spreadsheets_and_windows_tools_import_as_written(store, tmp_
     single = tmp_path / "single.csv"
     single.write_text("input\nonly; a question\n")
     assert import_dataset(store, single).examples.loc[0, "input"] == "only; a question"
+    latin = tmp_path / "latin.csv"
+    latin.write_bytes("input,expected\ncaf\u00e9,1\n".encode("cp1252"))
+    with pytest.raises(ImportFormatError, match=r"latin\.csv is not UTF-8 text \(byte 0xe9 at position 18\); save it"):
+        import_dataset(store, latin)
     marked = tmp_path / "marked.jsonl"
     marked.write_bytes("\ufeff".encode() + json.dumps({"input": "a", "expected": "b"}).encode() + b"\r\n")
     assert import_dataset(store, marked).examples.loc[0, "expected"] == "b"

@@ -259,6 +259,11 @@ def read_file(path: str | Path, format: str | None = None) -> list[dict[str, Any
     except (OSError, ValueError, UnicodeDecodeError) as exc:
         if isinstance(exc, ImportFormatError):
             raise
+        if isinstance(exc, UnicodeDecodeError):
+            raise ImportFormatError(
+                f"{source.name} is not UTF-8 text (byte {exc.object[exc.start]:#04x} at position {exc.start}); save "
+                "it as UTF-8 (in Excel: CSV UTF-8) and import it again."
+            ) from None
         raise ImportFormatError(f"Cannot read {source}: {exc}; give a {kind} file of examples.") from None
     if any(not isinstance(r, dict) for r in rows):
         raise ImportFormatError(f"{source.name} holds something other than objects; give one example per row.")
