@@ -59,7 +59,7 @@ ALLOWED = {
     "notebook": {"server", "app", "store", "instrument", "collector", "read", "query", "errors", "config", "sample"},
     # The command line is the one part that uses the public API of the package root (workbench.open).
     "cli": {"lake", "server", "config", "errors", "store", "read", "query", "remote", "pricing", "evals", "monitors",
-            "analysis", "version", "mcp", "experiments", ROOT_API},
+            "analysis", "version", "mcp", "experiments", "playground", ROOT_API},
 }
 
 

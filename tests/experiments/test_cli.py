@@ -117,6 +117,11 @@ def test_dataset_and_experiment_commands_in_process(project, monkeypatch, standi
     assert (project / "cmp.csv").read_text().startswith("example_id,input,expected,output[a]")
     result = runner.invoke(main, ["experiment", "compare", "a", "--production", "--db", db])
     assert result.exit_code == 1 and "came from no spans" in result.output
+    result = runner.invoke(main, ["experiment", "compare", "a", "--db", db])
+    assert result.exit_code == 2 and "or one with --production" in result.output
+    result = runner.invoke(main, ["experiment", "compare", "a", "b", "--out", str(project / "cmp.xlsx"), "--db", db])
+    assert result.exit_code == 2 and "names no .csv or .parquet file" in result.output
+    assert not (project / "cmp.xlsx").exists()
     shown = run("experiment", "show", "b")
     assert "Experiment b: prompt:gpt-4o-mini on s version 2, 4 runs, pass rate 100%." in shown
     assert "Failing examples" not in shown and "contains" in shown
@@ -171,3 +176,32 @@ def test_ctrl_c_keeps_the_finished_runs_and_the_same_command_with_name_resumes(p
     assert done.returncode == 0, done.stderr
     assert sorted(calls.read_text().split()) == sorted(f"q{n}" for n in range(12) if f"e{n}" not in stored)
     assert len(load_experiment(db, name).runs) == 12
+
+
+def test_a_prompt_saved_from_the_playground_is_a_cli_task(project, monkeypatch, standin):
+    from workbench.playground import save_prompt
+    from workbench.playground.request import ChatRequest
+
+    monkeypatch.chdir(project)
+    runner = CliRunner()
+    db = str(project / "cli.duckdb")
+    assert runner.invoke(main, ["dataset", "import", "sums.jsonl", "--name", "s", "--db", db]).exit_code == 0
+    request = ChatRequest(messages=[{"role": "system", "content": "Add."}, {"role": "user", "content": "{input}=?"}],
+                          model="gpt-4o-mini", parameters={"temperature": 0})
+    with Store(db) as store:
+        save_prompt(store, "adder", request)
+    args = ["experiment", "run", "s", "--base-url", standin.url, "--evaluator", "contains:Answer", "--quiet",
+            "--db", db]
+    result = runner.invoke(main, [*args, "--saved-prompt", "adder@1", "--fail-under", "1"])
+    assert result.exit_code == 0, result.output
+    assert "Experiment s-adder-" in result.output and "Pass rate 100% passes" in result.output
+    sent = standin.requests[0]
+    assert sent["model"] == "gpt-4o-mini" and sent["messages"][0] == {"role": "system", "content": "Add."}
+    assert sent["messages"][1]["content"].endswith("=?") and sent["temperature"] == 0
+    missing = runner.invoke(main, [*args, "--saved-prompt", "nope"])
+    assert missing.exit_code == 1 and "There is no prompt 'nope'; saved prompts: adder." in missing.output
+    both = runner.invoke(main, [*args, "--saved-prompt", "adder", "--task", "mytasks:good"])
+    assert both.exit_code == 2 and "--saved-prompt NAME: one task" in both.output
+    unread = runner.invoke(main, [*args, "--prompt", "@no-such-template.txt", "--model", "m"])
+    assert unread.exit_code == 2 and "Cannot read the template file no-such-template.txt" in unread.output
+    assert "Traceback" not in unread.output

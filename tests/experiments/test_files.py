@@ -63,3 +63,27 @@ def test_workbench_export_and_import_carry_datasets_and_experiments(store, tmp_p
         listed = list_experiments(copy)
         assert list(listed["name"]) == ["fours"] and int(listed["runs"][0]) == 4
         assert copy.import_parquet(tmp_path / "out")["dataset_examples"] == 0  # nothing twice
+
+
+def test_files_from_spreadsheets_and_windows_tools_import_as_written(store, tmp_path):
+    # Excel's "CSV UTF-8" starts with a byte-order mark; many locales separate with ';'.
+    excel = tmp_path / "excel.csv"
+    excel.write_bytes("\ufeffinput,expected\nWhat is 2+2?,4\n".encode())
+    assert import_dataset(store, excel).examples.loc[0, "input"] == "What is 2+2?"
+    semicolons = tmp_path / "semi.csv"
+    semicolons.write_bytes("\ufeffinput;expected\n\"Refunds, how?\";Prorated\n".encode())
+    made = import_dataset(store, semicolons).examples
+    assert made.loc[0, "input"] == "Refunds, how?" and made.loc[0, "expected"] == "Prorated"
+    tabs = tmp_path / "tabs.csv"
+    tabs.write_text("input\texpected\nq\ta\n")
+    assert import_dataset(store, tabs).examples.loc[0, "expected"] == "a"
+    single = tmp_path / "single.csv"
+    single.write_text("input\nonly; a question\n")
+    assert import_dataset(store, single).examples.loc[0, "input"] == "only; a question"
+    latin = tmp_path / "latin.csv"
+    latin.write_bytes("input,expected\ncaf\u00e9,1\n".encode("cp1252"))
+    with pytest.raises(ImportFormatError, match=r"latin\.csv is not UTF-8 text \(byte 0xe9 at position 18\); save it"):
+        import_dataset(store, latin)
+    marked = tmp_path / "marked.jsonl"
+    marked.write_bytes("\ufeff".encode() + json.dumps({"input": "a", "expected": "b"}).encode() + b"\r\n")
+    assert import_dataset(store, marked).examples.loc[0, "expected"] == "b"

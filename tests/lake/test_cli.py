@@ -145,6 +145,71 @@ def test_a_server_over_a_lake_refuses_writes_with_a_4xx_and_offers_only_what_it_
     assert result.exit_code == 1 and result.output.startswith("Error: There is no lake at")
 
 
+def test_a_server_over_a_lake_answers_metrics_and_refuses_the_proxy_in_the_providers_format(tmp_path):
+    import anthropic
+    import openai
+    import requests
+    from prometheus_client.parser import text_string_to_metric_families
+
+    from workbench.read.lake import LakeReader
+    from workbench.server import Server
+
+    lake = _lake(tmp_path)
+    with Store(":memory:") as store:
+        srv = Server(store, reader=LakeReader(lake), host="127.0.0.1", port=0, app=False, decode_workers=0).start()
+        try:
+            scrape = requests.get(f"{srv.url}/metrics", timeout=30)
+            assert scrape.status_code == 200
+            assert any(f.name.startswith("workbench_") for f in text_string_to_metric_families(scrape.text))
+            client = openai.OpenAI(base_url=f"{srv.url}/proxy/openai/v1", api_key="k", max_retries=0)
+            with pytest.raises(openai.APIStatusError, match="only reads the lake") as raised:
+                client.chat.completions.create(model="m", messages=[{"role": "user", "content": "x"}])
+            assert raised.value.status_code == 405
+            with pytest.raises(anthropic.APIStatusError, match="cannot record proxied calls"):
+                anthropic.Anthropic(base_url=f"{srv.url}/proxy/anthropic", api_key="k", max_retries=0).messages.create(
+                    model="c", max_tokens=5, messages=[{"role": "user", "content": "x"}])
+            other_signal = requests.post(f"{srv.url}/v1/metrics", json={}, timeout=30)
+            assert other_signal.status_code == 405 and "only reads the lake" in other_signal.json()["error"]
+            for method in ("GET", "OPTIONS"):
+                for path in ("/proxy/openai/v1/models", "/v1/traces", "/v1/metrics"):
+                    answer = requests.request(method, srv.url + path, timeout=30)
+                    assert answer.status_code == 405, (method, path)
+                    assert "only reads the lake" in answer.text
+                    assert answer.headers["Content-Type"].startswith("application/json")
+        finally:
+            srv.stop()
+
+
+def test_a_server_over_a_lake_answers_mcp_clients(tmp_path, monkeypatch):
+    pytest.importorskip("mcp")
+    monkeypatch.setenv("WORKBENCH_MCP_WRITE", "1")  # still no annotate: a lake takes no annotations
+    import asyncio
+    import concurrent.futures
+
+    from mcp import Client
+
+    from workbench.read.lake import LakeReader
+    from workbench.server import Server
+
+    lake = _lake(tmp_path)
+
+    async def ask(url: str) -> tuple[list[str], str]:
+        async with Client(url + "/mcp") as client:
+            tools = [tool.name for tool in (await client.list_tools()).tools]
+            counted = await client.call_tool("sql", {"query": "SELECT count(*) AS n FROM spans"})
+            return tools, counted.content[0].text
+
+    with Store(":memory:") as store:
+        srv = Server(store, reader=LakeReader(lake), host="127.0.0.1", port=0, app=False, decode_workers=0).start()
+        try:
+            with concurrent.futures.ThreadPoolExecutor(1) as pool:
+                tools, counted = pool.submit(asyncio.run, ask(srv.url)).result(timeout=120)
+            assert "sql" in tools and "annotate" not in tools
+            assert json.loads(counted)["rows"][0]["n"] == LakeReader(lake).count()
+        finally:
+            srv.stop()
+
+
 def test_serve_from_a_lake_refuses_options_that_cannot_apply(tmp_path):
     lake = _lake(tmp_path)
     for extra in (["--lake", str(tmp_path / "other")], ["--db", str(tmp_path / "x.duckdb")], ["--max-age", "3d"],

@@ -247,9 +247,42 @@ def test_with_a_token_the_proxy_takes_it_in_its_own_header(store, upstream, monk
 
 def test_embeddings_are_recorded_as_embedding_spans(proxied, store):
     result = _openai(proxied).embeddings.create(model="text-embedding-3-small", input="refund policy")
-    assert result.data[0].embedding == [0.1, 0.2, 0.3]
+    assert [round(v, 3) for v in result.data[0].embedding] == [0.1, 0.2, 0.3]
     span = _one_span(store)
     assert span["span_kind"] == "EMBEDDING" and span["prompt_tokens"] == 5
+
+
+def test_embeddings_keep_their_texts_vectors_and_tokens(proxied, store):
+    # The openai SDK asks for base64 vectors by default; a list of texts is one call.
+    result = _openai(proxied).embeddings.create(model="text-embedding-3-small", input=["refunds", "returns"])
+    assert len(result.data) == 2
+    span = _one_span(store)
+    assert span["span_kind"] == "EMBEDDING"
+    assert span["prompt_tokens"] == 10 and span["total_tokens"] == 10
+    messages = span["input_messages"]  # texts are embeddings, not chat messages
+    assert not isinstance(messages, str) or messages in ("[]", "null")
+    rows = Reader(store).embeddings().sort_values("position")
+    assert list(rows["text"]) == ["refunds", "returns"]
+    assert [round(v, 3) for v in rows["vector"].iloc[1]] == [0.2, 0.2, 0.3]
+
+
+def test_only_model_calls_are_recorded_and_each_as_its_kind(proxied, store):
+    client = _openai(proxied)
+    anthropic_client = _anthropic(proxied)
+    assert anthropic_client.messages.count_tokens(
+        model="c", messages=[{"role": "user", "content": "x"}]).input_tokens == 12
+    batch = requests.post(proxied.url + "/proxy/openai/v1/batches", json={"input_file_id": "f"}, timeout=20,
+                          headers={"Authorization": f"Bearer {SECRET}"})
+    assert batch.status_code == 200 and batch.json()["id"] == "batch_1"
+    assert client.models.list().data[0].id == "m-2024"
+    moderation = client.moderations.create(model="omni-moderation-latest", input="is this fine?")
+    assert moderation.results[0].flagged is False
+    guard = _one_span(store)
+    assert guard["span_kind"] == "GUARDRAIL" and "is this fine?" in guard["input_messages"]
+    client.chat.completions.create(model="m", messages=[{"role": "user", "content": "x"}])
+    wait_for(lambda: Reader(store).count() >= 2, timeout=20)
+    kinds = sorted(Reader(store).spans()["span_kind"])
+    assert kinds == ["GUARDRAIL", "LLM"]  # neither count_tokens, batches nor models became a span
 
 
 def test_a_client_that_leaves_mid_stream_does_not_disturb_the_server(proxied, store, upstream):
@@ -289,7 +322,7 @@ def test_a_stream_that_stalls_is_cut_off_and_recorded_as_a_timeout(proxied, stor
 def test_reads_pass_through_and_are_not_recorded(proxied, store):
     answer = requests.get(proxied.url + "/proxy/openai/v1/models", headers={"Authorization": f"Bearer {SECRET}"},
                           timeout=10)
-    assert answer.status_code == 404  # the stand-in has no /models: its answer, unchanged
+    assert answer.status_code == 200 and answer.json()["data"][0]["id"] == "m-2024"
     _openai(proxied).chat.completions.create(model="m", messages=[{"role": "user", "content": "x"}])
     assert _one_span(store)["model_name"] == "m-2024"
     assert Reader(store).count() == 1
@@ -370,3 +403,70 @@ def test_time_to_first_token_is_measured_to_the_first_token_not_the_streams_open
     span = _one_span(store)
     # message_start and content_block_start arrive at once; the first text 0.6 s later
     assert 550 <= span["time_to_first_token_ms"] <= span["latency_ms"]
+
+
+def test_every_method_and_error_under_proxy_answers_json_in_the_providers_format(proxied, store):
+    listed = requests.head(proxied.url + "/proxy/openai/v1/models", timeout=20,
+                           headers={"Authorization": f"Bearer {SECRET}"})
+    assert listed.status_code == 200  # HEAD is forwarded like GET
+    for method, path in (("OPTIONS", "/proxy/gemini/v1/models"), ("HEAD", "/proxy/openai/models"),
+                         ("OPTIONS", "/proxy")):
+        answer = requests.request(method, proxied.url + path, timeout=20)
+        assert answer.status_code == 404 and answer.headers["Content-Type"] == "application/json", (method, path)
+    other = requests.request("TRACE", proxied.url + "/proxy/anthropic/v1/messages", timeout=20)
+    assert other.status_code == 405 and other.json()["type"] == "error"
+    assert "does not forward TRACE requests" in other.json()["error"]["message"]
+    other = requests.request("TRACE", proxied.url + "/proxy/openai/v1/chat/completions", timeout=20)
+    assert other.status_code == 405 and "does not forward TRACE" in other.json()["error"]["message"]
+    scrape = requests.options(proxied.url + "/metrics", timeout=20)
+    assert scrape.status_code == 405 and "answers GET only" in scrape.json()["error"]
+    assert Reader(store).count() == 0
+
+
+def test_a_call_without_a_project_header_lands_in_the_servers_project(store, upstream, monkeypatch):
+    monkeypatch.setenv("WORKBENCH_PROXY_OPENAI_URL", upstream.url + "/v1")
+    srv = Server(store, host="127.0.0.1", port=0, app=False, decode_workers=0, default_project="support").start()
+    try:
+        _openai(srv).chat.completions.create(model="m", messages=[{"role": "user", "content": "x"}])
+        _openai(srv, **{"X-Workbench-Project": "shop"}).chat.completions.create(
+            model="m", messages=[{"role": "user", "content": "y"}])
+        wait_for(lambda: Reader(store).count() >= 2, timeout=20)
+        assert sorted(Reader(store).spans()["project"]) == ["shop", "support"]
+    finally:
+        srv.stop()
+
+
+def test_a_call_too_large_is_refused_in_the_providers_format_with_its_size(store, upstream, monkeypatch):
+    monkeypatch.setenv("WORKBENCH_PROXY_OPENAI_URL", upstream.url + "/v1")
+    monkeypatch.setenv("WORKBENCH_PROXY_ANTHROPIC_URL", upstream.url)
+    monkeypatch.setenv("WORKBENCH_MAX_REQUEST_MB", "1")
+    srv = Server(store, host="127.0.0.1", port=0, app=False, decode_workers=0).start()
+    try:
+        huge = [{"role": "user", "content": "x" * 1_900_000}]
+        with pytest.raises(openai.APIStatusError, match=r"is 1\.8 MiB, larger than the 1 MiB") as raised:
+            _openai(srv).chat.completions.create(model="m", messages=huge)
+        assert raised.value.status_code == 413 and "send a smaller request" in raised.value.message
+        with pytest.raises(anthropic.APIStatusError, match="WORKBENCH_MAX_REQUEST_MB") as refused:
+            _anthropic(srv).messages.create(model="c", max_tokens=5, messages=huge)
+        assert refused.value.body["type"] == "error" and refused.value.body["error"]["type"] == "request_too_large"
+        assert _openai(srv).chat.completions.create(model="m", messages=[{"role": "user", "content": "x"}]).choices
+    finally:
+        srv.stop()
+
+
+def test_file_and_audio_uploads_pass_through_unrecorded(proxied, store, upstream):
+    client = _openai(proxied)
+    made = client.files.create(file=("batch.jsonl", b'{"custom_id": "1"}\n'), purpose="batch")
+    assert made.id == "file-1" and made.bytes == 19 and made.filename == "batch.jsonl"
+    heard = client.audio.transcriptions.create(model="whisper-1", file=("hello.wav", b"RIFF-not-really-audio"))
+    assert heard.text == "RIFF-not-really-audi"
+    assert upstream.seen[-1]["headers"]["Authorization"] == f"Bearer {SECRET}"
+    client.chat.completions.create(model="m", messages=[{"role": "user", "content": "x"}])
+    assert _one_span(store)["span_kind"] == "LLM"
+    assert Reader(store).count() == 1  # uploads run no model that workbench prices: not recorded
+    plain = requests.post(proxied.url + "/proxy/openai/v1/files", data="x", timeout=20,
+                          headers={"Content-Type": "text/plain"})
+    assert plain.status_code == 415 and "application/json" in plain.json()["error"]["message"]
+    forged = requests.post(proxied.url + "/proxy/openai/v1/files", files={"file": ("x.txt", b"x")}, timeout=20,
+                           headers={"Origin": "http://evil.example"})  # a web page's form: refused by its origin
+    assert forged.status_code == 403 and "not allowed" in forged.json()["error"]["message"]

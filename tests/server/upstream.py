@@ -11,9 +11,11 @@ Every request's headers and body are kept in :attr:`Upstream.seen`.
 from __future__ import annotations
 
 import asyncio
+import base64
 import gzip
 import json
 import socket
+import struct
 import threading
 from typing import Any
 
@@ -55,6 +57,8 @@ class Upstream:
             (r"/v1/chat/completions", _OpenAIChat, {"upstream": self}),
             (r"/v1/embeddings", _OpenAIEmbeddings, {"upstream": self}),
             (r"/v1/messages", _AnthropicMessages, {"upstream": self}),
+            (r"/v1/(messages/count_tokens|moderations|batches|models)", _Other, {"upstream": self}),
+            (r"/v1/(files|audio/transcriptions)", _Upload, {"upstream": self}),
         ])
         server = HTTPServer(app, decompress_request=True)  # as providers take a gzipped request
         server.listen(self.port, "127.0.0.1")
@@ -155,12 +159,58 @@ class _OpenAIChat(_Base):
 class _OpenAIEmbeddings(_Base):
     async def post(self) -> None:
         body = self.body()
+        texts = body["input"] if isinstance(body["input"], list) else [body["input"]]
+        data = []
+        for i, _text in enumerate(texts):
+            vector = [0.1 * (i + 1), 0.2, 0.3]
+            if body.get("encoding_format") == "base64":  # what the openai SDK asks for by default
+                data.append({"object": "embedding", "index": i,
+                             "embedding": base64.b64encode(struct.pack("<3f", *vector)).decode()})
+            else:
+                data.append({"object": "embedding", "index": i, "embedding": vector})
         self.set_header("Content-Type", "application/json")
         self.finish(json.dumps({
-            "object": "list", "model": body["model"],
-            "data": [{"object": "embedding", "index": 0, "embedding": [0.1, 0.2, 0.3]}],
-            "usage": {"prompt_tokens": 5, "total_tokens": 5},
+            "object": "list", "model": body["model"], "data": data,
+            "usage": {"prompt_tokens": 5 * len(texts), "total_tokens": 5 * len(texts)},
         }))
+
+
+class _Upload(_Base):
+    """Multipart uploads (files, audio): answers with what it received."""
+
+    async def post(self, route: str) -> None:
+        files = self.request.files
+        self.upstream.seen.append({"headers": dict(self.request.headers), "path": self.request.path,
+                                   "files": {k: v[0]["body"] for k, v in files.items()}})
+        self.set_header("Content-Type", "application/json")
+        upload = next(iter(files.values()))[0] if files else {"filename": None, "body": b""}
+        if route == "files":
+            self.finish(json.dumps({"id": "file-1", "object": "file", "bytes": len(upload["body"]),
+                                    "created_at": 0, "filename": upload["filename"], "purpose": "batch",
+                                    "status": "processed"}))
+        else:
+            self.finish(json.dumps({"text": upload["body"].decode("latin-1")[:20]}))
+
+
+class _Other(_Base):
+    """Calls that run no model: token counting, moderations, batches, the model list."""
+
+    async def post(self, route: str) -> None:
+        body = self.body()
+        answers: dict[str, Any] = {
+            "messages/count_tokens": {"input_tokens": 12},
+            "moderations": {"id": "modr-1", "model": body.get("model", "omni-moderation-latest"),
+                            "results": [{"flagged": False, "categories": {"violence": False}}]},
+            "batches": {"id": "batch_1", "object": "batch", "status": "validating"},
+        }
+        self.set_header("Content-Type", "application/json")
+        self.finish(json.dumps(answers.get(route, {"id": "x", "route": route})))
+
+    async def get(self, route: str) -> None:
+        self.set_header("Content-Type", "application/json")
+        self.finish(json.dumps({"object": "list", "data": [{"id": "m-2024", "object": "model"}]}))
+
+    head = get
 
 
 class _AnthropicMessages(_Base):

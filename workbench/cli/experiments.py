@@ -157,6 +157,8 @@ def experiment_group() -> None:
 @click.argument("dataset")
 @click.option("--task", "task_spec", default=None, help="A Python task: module:function, imported from here.")
 @click.option("--prompt", default=None, help="Or a prompt task: a template with {placeholders} (or @FILE).")
+@click.option("--saved-prompt", default=None,
+              help="Or a prompt saved from the playground: NAME or NAME@VERSION (its model and parameters).")
 @click.option("--model", default=None, help="The prompt task's model.")
 @click.option("--system", default=None, help="The prompt task's system message.")
 @click.option("--temperature", type=float, default=None, help="The prompt task's temperature.")
@@ -179,7 +181,8 @@ def experiment_group() -> None:
 @_db
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @one_line_errors
-def experiment_run(dataset: str, task_spec: str | None, prompt: str | None, model: str | None, system: str | None,
+def experiment_run(dataset: str, task_spec: str | None, prompt: str | None, saved_prompt: str | None,
+                   model: str | None, system: str | None,
                    temperature: float | None, max_tokens: int | None, base_url: str, api_key: str | None,
                    evaluators: tuple[str, ...], judge_model: str | None, fail_under: float | None, name: str | None,
                    project: str, concurrency: int, max_retries: int, max_cost: float | None, db: str | None,
@@ -196,14 +199,33 @@ def experiment_run(dataset: str, task_spec: str | None, prompt: str | None, mode
     from workbench.experiments import PromptTask, parse_evaluator, run_experiment, summary_table
     from workbench.experiments.tasks import load_callable
 
-    if bool(task_spec) == bool(prompt):
-        raise click.UsageError("Give --task module:function, or --prompt TEMPLATE with --model.")
-    if prompt is not None:
+    if sum(bool(t) for t in (task_spec, prompt, saved_prompt)) != 1:
+        raise click.UsageError("Give --task module:function, or --prompt TEMPLATE with --model, or "
+                               "--saved-prompt NAME: one task.")
+    if saved_prompt is not None:
+        from workbench.playground import prompt_task
+        from workbench.store import Store
+
+        prompt_name, _, version = saved_prompt.partition("@")
+        if version and not version.isdigit():
+            raise click.UsageError(f"--saved-prompt {saved_prompt} is not NAME or NAME@VERSION (a whole number).")
+        with Store(_where(db), read_only=True) as saved:
+            task: Any = prompt_task(saved, prompt_name, int(version) if version else None, base_url=base_url,
+                                    api_key=api_key)
+        model = getattr(task, "model", None) or model
+    elif prompt is not None:
         if not model:
             raise click.UsageError("A --prompt task needs --model.")
-        template = Path(prompt[1:]).read_text() if prompt.startswith("@") else prompt
+        template = prompt
+        if prompt.startswith("@"):
+            try:
+                template = Path(prompt[1:]).expanduser().read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError) as exc:
+                reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+                raise click.UsageError(f"Cannot read the template file {prompt[1:]} ({reason}); give --prompt "
+                                       "@FILE with a UTF-8 text file, or the template itself.") from None
         params = {k: v for k, v in (("temperature", temperature), ("max_tokens", max_tokens)) if v is not None}
-        task: Any = PromptTask(template, model, system=system, base_url=base_url, api_key=api_key, params=params)
+        task = PromptTask(template, model, system=system, base_url=base_url, api_key=api_key, params=params)
     else:
         sys.path.insert(0, str(Path.cwd()))  # the task's module, from where the command runs
         task = load_callable(task_spec or "", "task")
@@ -216,7 +238,8 @@ def experiment_run(dataset: str, task_spec: str | None, prompt: str | None, mode
         sys.path.insert(0, str(Path.cwd()))
     chosen = [parse_evaluator(e, judge=judge) for e in evaluators]
     if name is None:
-        what = (task_spec or "").rsplit(":", 1)[-1] if task_spec else f"prompt-{model}"
+        what = ((task_spec or "").rsplit(":", 1)[-1] if task_spec
+                else saved_prompt.partition("@")[0] if saved_prompt else f"prompt-{model}")
         name = f"{dataset.split('@')[0]}-{what}-{datetime.now(timezone.utc):%Y%m%d-%H%M%S}"
     try:
         exp = run_experiment(_where(db), dataset, task, chosen, name=name, project=project, concurrency=concurrency,
@@ -291,6 +314,11 @@ def experiment_compare(experiments: tuple[str, ...], production: bool, out: str 
     """Compare EXPERIMENTS (the first is the baseline): a summary, then the examples that changed."""
     from workbench.experiments import PRODUCTION, compare
 
+    if len(experiments) < 2 and not production:
+        raise click.UsageError("Give two or more experiments to compare, or one with --production to compare it "
+                               "with the production spans its dataset came from.")
+    if out is not None and Path(out).suffix.lower() not in (".csv", ".parquet"):
+        raise click.UsageError(f"--out {out} names no .csv or .parquet file; give a path ending in one of them.")
     names = [*experiments, PRODUCTION] if production else list(experiments)
     result = compare(_where(db), *names)
     summary = result.summary()

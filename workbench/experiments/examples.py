@@ -209,6 +209,16 @@ def write_file(examples: pd.DataFrame, path: str | Path, format: str | None = No
     return target
 
 
+def _delimiter(header: str) -> str:
+    """The CSV file's delimiter, told from its header line: a comma unless the header holds none
+    and has semicolons or tabs instead (spreadsheets in many locales save ``;``-separated CSV)."""
+    if "," in header:
+        return ","
+    counts = {d: header.count(d) for d in (";", "\t")}
+    best = max(counts, key=lambda d: counts[d])
+    return best if counts[best] else ","
+
+
 def read_file(path: str | Path, format: str | None = None) -> list[dict[str, Any]]:
     """Read examples from a Parquet, JSONL or CSV file, as :func:`normalise` returns them.
 
@@ -222,7 +232,7 @@ def read_file(path: str | Path, format: str | None = None) -> list[dict[str, Any
     try:
         if kind == "jsonl":
             rows = []
-            with source.open(encoding="utf-8") as f:
+            with source.open(encoding="utf-8-sig") as f:  # a byte-order mark (Windows tools) is skipped
                 for number, line in enumerate(f, 1):
                     if line.strip():
                         try:
@@ -232,8 +242,10 @@ def read_file(path: str | Path, format: str | None = None) -> list[dict[str, Any
                                 f"Line {number} of {source.name} is not JSON; give one JSON object per line."
                             ) from None
         elif kind == "csv":
-            with source.open(encoding="utf-8", newline="") as f:
-                rows = [{k: (None if v == "" else _uncell(v)) for k, v in r.items()} for r in csv.DictReader(f)]
+            with source.open(encoding="utf-8-sig", newline="") as f:  # Excel's "CSV UTF-8" starts with a BOM
+                reader = csv.DictReader(f, delimiter=_delimiter(f.readline()))
+                f.seek(0)  # the decoder starts again, and skips the mark again
+                rows = [{k: (None if v == "" else _uncell(v)) for k, v in r.items()} for r in reader]
         else:
             frame = pd.read_parquet(source)
             rows = frame.to_dict(orient="records")
@@ -247,6 +259,11 @@ def read_file(path: str | Path, format: str | None = None) -> list[dict[str, Any
     except (OSError, ValueError, UnicodeDecodeError) as exc:
         if isinstance(exc, ImportFormatError):
             raise
+        if isinstance(exc, UnicodeDecodeError):
+            raise ImportFormatError(
+                f"{source.name} is not UTF-8 text (byte {exc.object[exc.start]:#04x} at position {exc.start}); save "
+                "it as UTF-8 (in Excel: CSV UTF-8) and import it again."
+            ) from None
         raise ImportFormatError(f"Cannot read {source}: {exc}; give a {kind} file of examples.") from None
     if any(not isinstance(r, dict) for r in rows):
         raise ImportFormatError(f"{source.name} holds something other than objects; give one example per row.")

@@ -26,6 +26,8 @@ from typing import Any
 
 from tornado import httputil
 
+from workbench.server.proxy_parse import provider_error, proxy_provider
+
 __all__ = ["Admission", "ByteBudget", "media_type", "refusal_body"]
 
 PROTOBUF = "application/x-protobuf"
@@ -87,7 +89,16 @@ def refusal_body(status: int, message: str, path: str, content_type: str) -> tup
 
             return PROTOBUF, status_pb2.Status(code=code, message=message).SerializeToString()
         return "application/json", json.dumps({"code": code, "message": message}).encode()
+    provider = proxy_provider(path)
+    if provider is not None:  # the provider's error format: its SDK raises its usual error
+        return "application/json", json.dumps(provider_error(provider, status, message)).encode()
     return "application/json", json.dumps({"error": message}).encode()
+
+
+def _mib(size: int) -> str:
+    """A size in MiB as a person reads it: ``1.9 MiB``, never a rounded-down ``1 MiB`` over a 1 MiB limit."""
+    mib = size / (1 << 20)
+    return f"{mib:.1f} MiB" if mib < 10 else f"{mib:.0f} MiB"
 
 
 _REASONS = {413: "Content Too Large", 503: "Service Unavailable"}
@@ -134,10 +145,12 @@ class _Guard(httputil.HTTPMessageDelegate):
         length = int(declared) if declared and declared.strip().isdigit() else 0
         refusal: tuple[int, str, int] | None = None
         if length > admission.limit:
+            fix = ("send a smaller request, or raise the limit" if proxy_provider(path) is not None
+                   else "send smaller batches")
             refusal = (
                 413,
-                f"The request body is {length >> 20} MiB, larger than the {admission.limit >> 20} MiB this "
-                "server takes (WORKBENCH_MAX_REQUEST_MB); send smaller batches.",
+                f"The request body is {_mib(length)}, larger than the {admission.limit >> 20} MiB this "
+                f"server takes (WORKBENCH_MAX_REQUEST_MB); {fix}.",
                 0,
             )
         elif method == "POST" and path.startswith("/v1/"):

@@ -390,3 +390,13 @@ class MetricsHandler(RequestHandler):
         text = await asyncio.get_running_loop().run_in_executor(self.executor, self.metrics.render)
         self.set_header("Content-Type", CONTENT_TYPE_LATEST)
         self.finish(text)
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:  # tornado's hook
+        """Errors as one JSON sentence (a 405 for another method included), never an HTML page."""
+        if status_code == 405:
+            self.set_header("Allow", "GET")
+            message = f"/metrics answers GET only (not {self.request.method}); scrape it with GET."
+        else:
+            message = "The metrics could not be rendered; see the server's log, and scrape again."
+        self.set_header("Content-Type", "application/json")
+        self.finish(json.dumps({"error": message}))

@@ -37,10 +37,10 @@ from tornado.web import RequestHandler
 
 from workbench.errors import QueueFullError, StoreError
 from workbench.server.otlp import PROTOBUF, Ingest
-from workbench.server.proxy_parse import parse_call, provider_error, proxy_provider
+from workbench.server.proxy_parse import call_kind, parse_call, provider_error, proxy_provider
 from workbench.server.proxy_span import calls_request
 
-__all__ = ["Exchange", "Proxy", "ProxyHandler", "proxy_handlers"]
+__all__ = ["Exchange", "Proxy", "ProxyHandler", "ProxyReadOnly", "proxy_handlers"]
 
 logger = logging.getLogger(__name__)
 
@@ -172,7 +172,7 @@ class Proxy:
             calls = [
                 (e, parse_call(e.provider, e.path, e.request_body, e.status, e.response)) for e in exchanges
             ]
-            body = calls_request(calls)
+            body = calls_request(calls, ingest.default_project)
             decoded = await ingest.decode(body, PROTOBUF)
             try:
                 batch = decoded.to_batch()
@@ -201,10 +201,32 @@ class Proxy:
             await client.aclose()
 
 
-class ProxyHandler(RequestHandler):
+_METHODS = ("GET", "HEAD", "OPTIONS", "POST", "PUT", "PATCH", "DELETE")
+
+
+class _ProviderErrors(RequestHandler):
+    """Every error this server makes under ``/proxy/`` (Tornado's own 405 and 400 included) in
+    the provider's JSON error format, so the client's SDK raises its usual error; never HTML."""
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:  # tornado's hook
+        method = self.request.method or ""
+        if status_code == 405:
+            message = (f"The workbench proxy does not forward {method} requests; send "
+                       f"{', '.join(_METHODS)} (see docs/proxy.md).")
+            self.set_header("Allow", ", ".join(_METHODS))
+        elif status_code < 500:
+            message = (f"The request to {self.request.path} could not be read ({self._reason}); "
+                       "fix it and send it again.")
+        else:
+            message = "The workbench proxy failed on this request; see the server's log, and send it again."
+        self.set_header("Content-Type", "application/json")
+        self.finish(json.dumps(provider_error(proxy_provider(self.request.path), status_code, message)))
+
+
+class ProxyHandler(_ProviderErrors):
     """Forwards one request to a provider and passes its answer back as it arrives."""
 
-    SUPPORTED_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+    SUPPORTED_METHODS = _METHODS
 
     def initialize(self, proxy: Proxy, provider: str) -> None:  # tornado's hook
         self.proxy = proxy
@@ -219,7 +241,7 @@ class ProxyHandler(RequestHandler):
     async def get(self, rest: str | None = None) -> None:
         await self._forward(rest or "")
 
-    post = put = patch = delete = get
+    head = options = post = put = patch = delete = get
 
     async def _forward(self, rest: str) -> None:
         start_ns = time.time_ns()
@@ -264,8 +286,8 @@ class ProxyHandler(RequestHandler):
             self._fail(*exchange.failure)
         elif not self._client_gone:
             self.finish()
-        if method in ("POST", "PUT", "PATCH"):
-            self.proxy.record_later(exchange)
+        if method in ("POST", "PUT", "PATCH") and call_kind(self.provider, path) is not None:
+            self.proxy.record_later(exchange)  # a model call; counting tokens, files ... are not recorded
 
     async def _relay(self, method: str, url: str, headers: list[tuple[str, str]], body: bytes | None) -> None:
         client = self.proxy.client
@@ -325,10 +347,10 @@ class ProxyHandler(RequestHandler):
         self.finish(json.dumps(provider_error(self.provider, status, message + " (workbench proxy)", error_kind)))
 
 
-class _ProxyNotFound(RequestHandler):
+class _ProxyNotFound(_ProviderErrors):
     """Any other path under ``/proxy/``: a 404 in the provider's format that names the base URLs."""
 
-    SUPPORTED_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+    SUPPORTED_METHODS = _METHODS
 
     def prepare(self) -> None:  # tornado's hook
         path = self.request.path
@@ -339,6 +361,25 @@ class _ProxyNotFound(RequestHandler):
         self.set_status(404)
         self.set_header("Content-Type", "application/json")
         self.finish(json.dumps(provider_error(provider, 404, message)))
+
+
+class ProxyReadOnly(_ProviderErrors):
+    """``/proxy/...`` on a server that reads a lake: it stores nothing, so it records nothing.
+
+    Refused in the provider's format (405) rather than forwarded unrecorded.
+    """
+
+    SUPPORTED_METHODS = _METHODS
+
+    def initialize(self, source: str) -> None:  # tornado's hook
+        self.source = source
+
+    def prepare(self) -> None:  # tornado's hook
+        message = (f"This server only reads the lake {self.source}, so it cannot record proxied calls; point your "
+                   "client's base URL at a server that stores spans (workbench serve, or serve --lake).")
+        self.set_status(405)
+        self.set_header("Content-Type", "application/json")
+        self.finish(json.dumps(provider_error(proxy_provider(self.request.path), 405, message)))
 
 
 class _ClientGone(Exception):

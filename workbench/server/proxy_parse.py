@@ -5,18 +5,24 @@ once the caller has its answer, reads them here into a :class:`Call`: the model,
 parameters, output, tokens (cached ones included) and the provider's error. Pure functions
 over bytes; whatever cannot be read is left empty, never raised.
 
-OpenAI: chat completions, the Responses API, completions and embeddings, streamed (SSE) or
-not. Anthropic: messages, streamed or not. Anthropic reports cache reads and writes apart from
+OpenAI: chat completions, the Responses API, completions, embeddings and moderations, streamed
+(SSE) or not. Anthropic: messages, streamed or not. Which calls are recorded at all, and as what
+kind of span, is :func:`call_kind`'s answer: a call that runs no model (counting tokens, files,
+listing models, batches) is forwarded but not recorded. Anthropic reports cache reads and writes apart from
 ``input_tokens``; the prompt count recorded here includes them, as OpenInference's does.
 """
 
 from __future__ import annotations
 
+import array
+import base64
+import binascii
 import json
+import sys
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["Call", "parse_call", "provider_error", "proxy_provider"]
+__all__ = ["Call", "call_kind", "parse_call", "provider_error", "proxy_provider"]
 
 # Request keys that are the call's content rather than its parameters.
 _CONTENT_KEYS = frozenset({"model", "messages", "input", "prompt", "system", "stream", "instructions"})
@@ -41,6 +47,25 @@ class Call:
     error_type: str | None = None
     error_message: str | None = None
     finish_reason: str | None = None
+    embeddings: list[dict[str, Any]] = field(default_factory=list)  # {"text": ..., "vector": [...]}
+    output_json: Any = None  # a moderation's results
+
+
+def call_kind(provider: str, path: str) -> str | None:
+    """The span kind a ``POST`` to ``path`` is recorded as, or None when it runs no model.
+
+    Generation (OpenAI chat completions, completions and the Responses API; Anthropic messages
+    and the legacy complete) is ``LLM``; embeddings ``EMBEDDING``; moderations ``GUARDRAIL``.
+    Everything else (Anthropic's ``messages/count_tokens`` and ``messages/batches``, OpenAI's
+    files, uploads, batches, a response's ``cancel``, ``responses/input_tokens`` ...) is None.
+    """
+    route = "/" + path.split("?", 1)[0].strip("/")
+    last = route.rsplit("/", 1)[-1]
+    if provider == "anthropic":
+        return "LLM" if last in ("messages", "complete") else None
+    if last in ("completions", "responses"):  # also /chat/completions and Azure's deployment paths
+        return "LLM"
+    return {"embeddings": "EMBEDDING", "moderations": "GUARDRAIL"}.get(last)
 
 
 _ANTHROPIC_TYPES = {400: "invalid_request_error", 401: "authentication_error", 403: "permission_error",
@@ -75,7 +100,7 @@ def parse_call(provider: str, path: str, request: bytes, status: int | None, res
         status: The upstream's HTTP status; None when no answer came.
         response: The response body as passed through (SSE text when streamed).
     """
-    call = Call()
+    call = Call(kind=call_kind(provider, path) or "LLM")
     try:
         body = _json(request)
         if isinstance(body, dict):
@@ -114,8 +139,11 @@ def _read_request(call: Call, provider: str, path: str, body: dict[str, Any]) ->
     call.model = body.get("model") if isinstance(body.get("model"), str) else None
     call.stream = body.get("stream") is True
     call.parameters = {k: v for k, v in body.items() if k not in _CONTENT_KEYS}
-    if path.rstrip("/").endswith("/embeddings"):
-        call.kind = "EMBEDDING"
+    if call.kind == "EMBEDDING":
+        texts = body.get("input")
+        for text in texts if isinstance(texts, list) else [texts]:
+            call.embeddings.append({"text": text if isinstance(text, str) else None})
+        return
     messages: list[dict[str, Any]] = []
     system = body.get("system") if provider == "anthropic" else body.get("instructions")
     if system is not None:
@@ -131,6 +159,8 @@ def _read_request(call: Call, provider: str, path: str, body: dict[str, Any]) ->
                 messages.append(_message(item))
     elif isinstance(body.get("input"), str) or isinstance(body.get("prompt"), str):
         messages.append({"role": "user", "content": body.get("input") or body.get("prompt")})
+    elif call.kind == "GUARDRAIL" and isinstance(body.get("input"), list):  # moderations of many texts
+        messages.extend({"role": "user", "content": _text([t])} for t in body["input"])
     call.input_messages = messages
 
 
@@ -225,6 +255,12 @@ def _openai_response(call: Call, body: Any) -> None:
         return
     call.model = body.get("model") or call.model
     _openai_usage(call, body.get("usage"))
+    if call.kind == "EMBEDDING":
+        _openai_embeddings(call, body.get("data"))
+        return
+    if call.kind == "GUARDRAIL":
+        call.output_json = body.get("results")
+        return
     for choice in body.get("choices") or []:
         message = choice.get("message")
         if isinstance(message, dict):
@@ -243,6 +279,43 @@ def _openai_response(call: Call, body: Any) -> None:
         if calls:
             reply["tool_calls"] = calls
         call.output_messages.append(reply)
+
+
+def _openai_embeddings(call: Call, data: Any) -> None:
+    """The vectors of an embeddings answer, beside the texts the request sent (by ``index``)."""
+    if not isinstance(data, list):
+        return
+    for position, item in enumerate(data):
+        if not isinstance(item, dict):
+            continue
+        index = item.get("index", position)
+        if not isinstance(index, int) or not 0 <= index < 100_000:
+            continue
+        while len(call.embeddings) <= index:
+            call.embeddings.append({"text": None})
+        vector = _vector(item.get("embedding"))
+        if vector is not None:
+            call.embeddings[index]["vector"] = vector
+
+
+def _vector(value: Any) -> list[float] | None:
+    """A vector as floats: a JSON list, or the base64 float32 form the openai SDK asks for."""
+    if isinstance(value, list):
+        if value and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value):
+            return [float(v) for v in value]
+        return None
+    if isinstance(value, str):
+        try:
+            raw = base64.b64decode(value, validate=True)
+        except (ValueError, binascii.Error):
+            return None
+        if raw and len(raw) % 4 == 0:
+            floats = array.array("f")
+            floats.frombytes(raw)
+            if sys.byteorder != "little":
+                floats.byteswap()
+            return floats.tolist()
+    return None
 
 
 def _openai_stream(call: Call, events: list[tuple[str | None, Any]]) -> None:

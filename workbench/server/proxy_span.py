@@ -27,18 +27,19 @@ _TRACEPARENT = re.compile(r"^[0-9a-f]{2}-([0-9a-f]{32})-([0-9a-f]{16})-[0-9a-f]{
 _SCOPE = "workbench.proxy"
 
 
-def calls_request(calls: list[tuple[Exchange, Call]]) -> bytes:
-    """The serialized ``ExportTraceServiceRequest`` holding one span per call, by project."""
+def calls_request(calls: list[tuple[Exchange, Call]], default_project: str = "default") -> bytes:
+    """The serialized ``ExportTraceServiceRequest`` holding one span per call, by project: the
+    call's ``X-Workbench-Project``, else ``default_project`` (the server's, as for OTLP spans
+    whose resource names none; never the proxy's service name)."""
     request = ExportTraceServiceRequest()
     by_project: dict[str, Any] = {}
     for exchange, call in calls:
-        project = exchange.headers.get("project", "")
+        project = exchange.headers.get("project", "").strip() or default_project
         scope_spans = by_project.get(project)
         if scope_spans is None:
             resource_spans = request.resource_spans.add()
             resource_spans.resource.attributes.append(_kv("service.name", "workbench-proxy"))
-            if project:
-                resource_spans.resource.attributes.append(_kv("openinference.project.name", project))
+            resource_spans.resource.attributes.append(_kv("openinference.project.name", project))
             scope_spans = by_project[project] = resource_spans.scope_spans.add()
             scope_spans.scope.name = _SCOPE
         scope_spans.spans.append(call_span(exchange, call))
@@ -60,6 +61,13 @@ def call_span(exchange: Exchange, call: Call) -> trace_pb2.Span:
     }
     if call.model:
         attributes["llm.model_name"] = call.model
+        if call.kind == "EMBEDDING":
+            attributes["embedding.model_name"] = call.model
+    for i, embedding in enumerate(call.embeddings):
+        if embedding.get("text") is not None:
+            attributes[f"embedding.embeddings.{i}.embedding.text"] = embedding["text"]
+        if embedding.get("vector"):
+            attributes[f"embedding.embeddings.{i}.embedding.vector"] = embedding["vector"]
     if call.parameters:
         attributes["llm.invocation_parameters"] = json.dumps(call.parameters)
     attributes["llm.is_streaming"] = call.stream
@@ -71,6 +79,9 @@ def call_span(exchange: Exchange, call: Call) -> trace_pb2.Span:
     if output is not None:
         attributes["output.value"] = output
         attributes["output.mime_type"] = "text/plain"
+    elif call.output_json is not None:  # a moderation's results
+        attributes["output.value"] = json.dumps(call.output_json)
+        attributes["output.mime_type"] = "application/json"
     for key, value in (
         ("llm.token_count.prompt", call.prompt_tokens),
         ("llm.token_count.completion", call.completion_tokens),

@@ -16,7 +16,8 @@ before any handler sees it, in this order:
    browser gets from ``?token=<token>``, or ``?token=`` itself. Otherwise 401.
 4. **Writes.** A ``POST``, ``PUT`` or ``PATCH`` must say it carries JSON or protobuf, which a
    web page cannot send to another origin without the browser asking first (a preflight,
-   refused above). Otherwise 415.
+   refused above). Otherwise 415. The recording proxy also forwards uploads
+   (``multipart/form-data``, ``application/octet-stream``: files, audio) to the provider.
 
 A refusal is answered before the body is read, with one sentence saying what to do: JSON
 under ``/api/`` (``{"error": ...}``) and ``/v1/`` (OTLP's ``{"code", "message"}``), the
@@ -55,6 +56,10 @@ CORS_PATHS = frozenset({"/v1/traces"})
 
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH"})
 WRITE_TYPES = frozenset({"application/json", "application/x-protobuf"})
+PROXY_UPLOAD_TYPES = frozenset({"multipart/form-data", "application/octet-stream"})
+"""What the recording proxy also forwards (file and audio uploads): a web page's form could send
+these, but it is refused by its Origin above, and a forwarded upload carries no provider key
+unless the caller sent one."""
 _LOOPBACK_NAMES = frozenset({"localhost", "localhost."})
 _WILDCARD_BINDS = frozenset({"", "0.0.0.0", "::"})
 
@@ -281,7 +286,8 @@ class Access:
             )
         if request.method in WRITE_METHODS:
             media = media_type(headers)
-            if media not in WRITE_TYPES:
+            upload = media in PROXY_UPLOAD_TYPES and proxy_provider(request.path) is not None
+            if media not in WRITE_TYPES and not upload:
                 return 415, (
                     f"Content-Type {media or '(none)'!r} is not supported for a {request.method}; send "
                     "application/json (or application/x-protobuf for OTLP)."

@@ -42,7 +42,7 @@ from workbench.server.decode import remove_orphan_spools
 from workbench.server.logs import OtlpLogsHandler
 from workbench.server.metrics import Metrics, MetricsHandler
 from workbench.server.otlp import Ingest, OtlpOtherSignalHandler, OtlpTracesHandler
-from workbench.server.proxy import Proxy, proxy_handlers
+from workbench.server.proxy import Proxy, ProxyReadOnly, proxy_handlers
 from workbench.server.security import Access, Guard
 from workbench.store import Store
 from workbench.store.holder import forget_holder, write_holder
@@ -92,10 +92,12 @@ class _AppLoadingHandler(RequestHandler):
 class _ReadOnlyHandler(RequestHandler):
     """Answers OTLP posts to a server that reads a lake: it stores nothing, so it takes nothing."""
 
+    SUPPORTED_METHODS = ("GET", "HEAD", "OPTIONS", "POST", "PUT", "PATCH", "DELETE")
+
     def initialize(self, source: str) -> None:
         self.source = source
 
-    def post(self) -> None:
+    def prepare(self) -> None:  # tornado's hook: every method gets the same JSON sentence
         self.set_status(405)
         self.set_header("Content-Type", "application/json")
         self.finish({"error": f"This server only reads the lake {self.source}; send spans to an ingester "
@@ -155,7 +157,8 @@ class Server:
         # A reader of another source (a lake) makes the server read-only: OTLP posts are refused.
         self.reader = Reader(store) if reader is None else reader
         self.read_only_source: str | None = None if reader is None else str(getattr(reader, "uri", reader))
-        self.mcp = McpEndpoint(self.reader, write=mcp_write)
+        # Over a lake, MCP only reads (WORKBENCH_MCP_WRITE cannot offer annotate where nothing is written).
+        self.mcp = McpEndpoint(self.reader, write=mcp_write if reader is None else False)
         self.host = config.get("host", host)
         requested = config.get("port", port)
         self.started_at = time.time()
@@ -294,7 +297,13 @@ class Server:
             refuse = {"source": self.read_only_source}
             return [(r"/v1/traces", _ReadOnlyHandler, refuse),
                     *api_handlers(self.reader, self.read_executor, self.info),
-                    (r"/v1/logs", _ReadOnlyHandler, refuse)]
+                    (r"/v1/logs", _ReadOnlyHandler, refuse),
+                    (r"/v1/.*", _ReadOnlyHandler, refuse),
+                    (r"/mcp/?", McpHandler, {"endpoint": self.mcp}),
+                    # Scrapes keep working (the server's own counters; it ingests nothing), and a
+                    # client pointed at the proxy hears why it is refused, in its provider's format.
+                    (r"/metrics", MetricsHandler, {"metrics": self.metrics, "executor": self.read_executor}),
+                    (r"/proxy(/.*)?", ProxyReadOnly, refuse)]
         return [
             (r"/v1/traces", OtlpTracesHandler, {"ingest": self.ingest, "access": self.access}),
             *api_handlers(self.reader, self.read_executor, self.info),
