@@ -12,6 +12,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import StatusCode
 
 import workbench
+from tests.helpers import run_async
 from workbench.streams import KEPT_ITEMS
 
 
@@ -156,15 +157,15 @@ def test_an_async_generator_is_traced_the_same_way(sdk):
         with pytest.raises(RuntimeError):
             async for _ in broken():
                 pass
+        assert trace.get_current_span() is trace.INVALID_SPAN  # no context left attached
         return got
 
-    assert asyncio.run(main()) == ["streamed ", "text"]
+    assert run_async(main()) == ["streamed ", "text"]
     spans = _by_name(memory)
     assert spans["stream"].attributes["output.value"] == "streamed text"
     inside = [s for s in memory.get_finished_spans() if s.name == "inside"]
     assert all(s.parent.span_id == spans["stream"].context.span_id for s in inside)
     assert spans["broken"].status.status_code is StatusCode.ERROR
-    assert trace.get_current_span() is trace.INVALID_SPAN  # no context left attached
 
 
 def test_a_traced_generator_lands_in_the_store_with_its_output(db_path):

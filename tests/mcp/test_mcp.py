@@ -3,8 +3,6 @@ and streamable HTTP (`/mcp` on a real server), with spans sent by the real OTel 
 
 from __future__ import annotations
 
-import asyncio
-import concurrent.futures
 import json
 import os
 import sys
@@ -17,18 +15,12 @@ pytest.importorskip("mcp", reason="the MCP tests need the MCP SDK: pip install '
 from mcp import Client, StdioServerParameters
 
 from tests.drift import scenario
+from tests.helpers import run_async as _run
 from tests.helpers import wait_for
 from workbench.read import Reader
 
 ROOT = Path(__file__).resolve().parents[2]
 READ_TOOLS = {"overview", "find_traces", "get_trace", "get_span", "sql", "summary", "drift", "monitors"}
-
-
-def _run(coroutine):
-    """Run a client coroutine on a thread of its own: a browser test of the same run may
-    leave an event loop running on this one, where asyncio.run refuses to start."""
-    with concurrent.futures.ThreadPoolExecutor(1) as pool:
-        return pool.submit(asyncio.run, coroutine).result()
 
 
 def _send_agent_traces(url: str, failing: bool = True) -> None:
