@@ -19,6 +19,7 @@ def _pages(dataset) -> list[tuple[str, str]]:
         ("page=traces&mode=spans", ".wb-grid tbody tr[data-href]"),
         (f"page=trace&trace_id={dataset.llm_trace}", ".wf-row[data-id]"),
         ("page=latency", ".wb-card"),
+        ("page=latency&by=model", ".wb-model-link"),
         ("page=sessions&order=turns", ".wb-turn"),
         ("page=quality", ".wb-rates, .wb-muted"),
         ("page=experiments", ".wb-datasets"),
