@@ -55,3 +55,19 @@ def test_in_a_narrow_window_the_session_turns_keep_a_readable_width(browser, app
         app.assert_no_errors()
     finally:
         app.page.context.close()
+
+
+@pytest.mark.parametrize("query", ["page=cost", "page=latency"])
+def test_in_a_narrow_window_the_summary_cards_wrap_inside_their_box(browser, app_server, query):
+    app = new_app_page(browser, app_server.url, width=700)
+    try:
+        app.goto(query, ready=".wb-cards .wb-card")
+        box = app.page.locator(".wb-cards").first.evaluate(
+            "el => { const cards = [...el.querySelectorAll('.wb-card')].map(c => c.getBoundingClientRect());"
+            " const host = el.getRootNode().host.getBoundingClientRect();"
+            " return {host: host.bottom, cards: Math.max(...cards.map(c => c.bottom)),"
+            " lines: new Set(cards.map(c => Math.round(c.top))).size}; }")
+        assert box["cards"] <= box["host"] + 0.5, box  # a second line of cards is not drawn over the next part
+        app.assert_no_errors()
+    finally:
+        app.page.context.close()
