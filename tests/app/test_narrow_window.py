@@ -71,3 +71,19 @@ def test_in_a_narrow_window_the_summary_cards_wrap_inside_their_box(browser, app
         app.assert_no_errors()
     finally:
         app.page.context.close()
+
+
+def test_in_a_narrow_window_the_trace_tree_keeps_a_usable_width(browser, app_server, dataset):
+    app = new_app_page(browser, app_server.url, width=700)
+    try:
+        app.goto(f"page=trace&trace_id={dataset.llm_trace}", ready=".wf-row[data-id]")
+        app.wait_for(".wb-tabs")
+        tree = app.page.locator(".wf-row[data-id]").first.evaluate(
+            "el => { const r = el.getRootNode().host.getBoundingClientRect(); return [r.left, r.right]; }")
+        detail = app.page.locator(".wb-tabs").first.evaluate(
+            "el => { const r = el.getRootNode().host.getBoundingClientRect(); return [r.left, r.right]; }")
+        assert tree[1] - tree[0] >= 250, tree  # names and durations readable, not a sliver
+        assert detail[1] - detail[0] >= 250 and detail[1] <= 700 + 0.5, detail
+        app.assert_no_errors()
+    finally:
+        app.page.context.close()
