@@ -142,6 +142,24 @@ def test_the_point_cloud_fills_its_panel_and_the_cluster_table_is_whole(app):
     assert table[0] <= table[1] + 0.5, table
 
 
+def test_in_a_narrow_window_the_clusters_go_below_a_readable_point_cloud(browser, app_server):
+    tab = new_app_page(browser, app_server.url, width=900)
+    try:
+        tab.goto(f"page=drift&{QUERY}", ready=".wb-drift-clusters")
+        tab.wait_for(".js-plotly-plot .scatterlayer .point")
+        cloud = tab.page.locator(".js-plotly-plot").first.evaluate(
+            "el => { const r = el.getRootNode().host.getBoundingClientRect(); return [r.left, r.right]; }")
+        table = tab.page.locator("table.wb-drift-clusters").evaluate(
+            "el => { const r = el.getBoundingClientRect(); return [r.left, r.right]; }")
+        width = tab.page.evaluate("() => [document.documentElement.scrollWidth, window.innerWidth]")
+        assert width[0] <= width[1], width  # the page does not scroll sideways
+        assert cloud[1] - cloud[0] >= 360, cloud  # not squeezed beside the table
+        assert table[1] <= width[1] + 0.5, table  # the table is whole
+        tab.assert_no_errors()
+    finally:
+        tab.page.context.close()
+
+
 class _Gate:
     """A projection that waits until it is let through: it keeps the worker busy, so the
     page's analysis queued behind it finishes when the test says."""

@@ -305,7 +305,7 @@ class CostView(PageView):
                                                         start=0, width=150, margin=(5, 5))
         self._status = pn.pane.HTML(status_line(), stylesheets=[CSS], min_height=20, margin=(0, 10),
                                     sizing_mode="stretch_width")
-        self._cards = pn.pane.HTML("", stylesheets=[CSS], sizing_mode="stretch_width", margin=(4, 10), height=62)
+        self._cards = pn.pane.HTML("", stylesheets=[CSS], sizing_mode="stretch_width", margin=(4, 10), min_height=62)
         self._over_time = pn.pane.Bokeh(None, sizing_mode="stretch_width", height=310, margin=(4, 10))
         self._groups = pn.pane.HTML("", stylesheets=[_PAGE_CSS], sizing_mode="stretch_width", margin=(4, 10))
         self._burn = pn.pane.Bokeh(None, sizing_mode="stretch_width", height=250, margin=(4, 6))

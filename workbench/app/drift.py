@@ -47,6 +47,8 @@ from workbench.read import supports
 
 __all__ = ["DriftView"]
 
+_CLOUD_MIN_WIDTH = 360  # pixels: the point cloud stays readable in a narrow window
+
 _POLL_MS = 250
 _CSS = """
 .wb-drift-gap { font-size: 11px; font-weight: 600; color: #b45309; background: #fef3c7; border-radius: 3px;
@@ -240,8 +242,9 @@ class DriftView(PageView):
                     "each bucket's query centroid against the reference centroid, sampling noise taken out"),
             self._timeline,
             pn.Row(
+                # In a narrow window the clusters go below the cloud rather than squeeze it.
                 pn.Column(heading("Queries and corpus", "click a query to open its trace"), self._cloud,
-                          sizing_mode="stretch_width", margin=0),
+                          sizing_mode="stretch_width", min_width=_CLOUD_MIN_WIDTH, margin=0),
                 pn.Column(heading("Clusters", "most drifted first; gap: queries with no corpus near"),
                           self._clusters, width=640, margin=0),
                 sizing_mode="stretch_width", margin=0,

@@ -31,8 +31,8 @@ from typing import Any
 
 import panel as pn
 import param
-from panel.layout.base import ListPanel
 
+from workbench.app.fit import SHRINK_CSS
 from workbench.app.shell import App
 from workbench.read import Reader
 
@@ -51,11 +51,8 @@ RESOURCE_MODES = ("server", "inline")
 
 _EXEC_MIME = "application/vnd.holoviews_exec.v0+json"
 
-# The pages are laid out for a browser tab: toolbars of fixed-width widgets make Bokeh give every
-# enclosing layout a minimum width of their sum (1,290 px on the Traces page). In a cell narrower
-# than that, layouts may shrink and rows wrap instead of running off the cell's right edge.
-_SHRINK_CSS = ":host { min-width: 0 !important; }"
-_WRAP_CSS = ":host { min-width: 0 !important; flex-wrap: wrap; row-gap: 2px; }"
+# In a cell narrower than a page's toolbars, layouts shrink and rows wrap (see workbench.app.fit).
+_SHRINK_CSS = SHRINK_CSS
 
 _NOTICE_CSS = """
 .wb-inline { position: relative; width: 100%; }
@@ -204,15 +201,6 @@ def _publish_server_loader(server_url: str) -> None:
     publish_display_data(data={LOAD_MIME: comms, "application/javascript": comms})
 
 
-def _fit(root: Any) -> None:
-    """Let every layout under ``root`` shrink to the cell's width, and every row wrap."""
-    layouts = root.select(ListPanel) if hasattr(root, "select") else []
-    for layout in layouts:
-        css = _WRAP_CSS if isinstance(layout, pn.Row) else _SHRINK_CSS
-        if css not in layout.stylesheets:
-            layout.stylesheets = [*layout.stylesheets, css]
-
-
 class InlineApp(App):
     """The whole app for a notebook cell: as wide as the cell, ``height`` pixels high.
 
@@ -254,16 +242,6 @@ class InlineApp(App):
             styles={"border": "1px solid #e2e8f0", "border-radius": "6px", "overflow": "hidden"},
         )
         self.param.watch(lambda event: setattr(self._frame, "height", event.new), "height")
-        _fit(self._layout)
-
-    def view(self, name: str) -> Any:
-        """The view of page ``name`` (see :meth:`App.view`), its layouts fitted to the cell's width."""
-        fresh = name not in self._views
-        view = super().view(name)
-        if fresh:
-            # Before it is shown: a stylesheet changed later would be fetched from Panel's CDN.
-            _fit(view.__panel__())
-        return view
 
     def __panel__(self) -> Any:
         return self._frame

@@ -44,6 +44,7 @@ class LinkedHTML(JSComponent):
     html = param.String(default="", doc="The HTML shown.")
 
     _stylesheets: ClassVar[list[str]] = [CSS + """
+.wb-html { overflow-x: auto; }  /* a table wider than its box (a narrow window) scrolls in it */
 :host(.wb-scroll) { display: block; }
 :host(.wb-scroll) .wb-html { height: 100%; overflow: auto; padding: 0 8px 0 12px; box-sizing: border-box; }
 """]

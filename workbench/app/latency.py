@@ -137,7 +137,7 @@ class LatencyView(PageView):
                                                                   width=150, margin=(5, 5))
         self._status = pn.pane.HTML(status_line(), stylesheets=[CSS], min_height=20, margin=(0, 10),
                                     sizing_mode="stretch_width")
-        self._cards = pn.pane.HTML("", stylesheets=[CSS], sizing_mode="stretch_width", margin=(4, 10), height=62)
+        self._cards = pn.pane.HTML("", stylesheets=[CSS], sizing_mode="stretch_width", margin=(4, 10), min_height=62)
         self._over_time = pn.pane.Bokeh(None, sizing_mode="stretch_width", height=300, margin=(4, 10))
         self._ttft = pn.pane.Bokeh(None, sizing_mode="stretch_width", height=220, margin=(4, 6))
         self._last = pn.pane.Bokeh(None, sizing_mode="stretch_width", height=220, margin=(4, 6))

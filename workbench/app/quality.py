@@ -313,7 +313,7 @@ class QualityView(PageView):
         self._by = pn.widgets.Select.from_param(self.param.by, name="", options=_BY_LABELS, width=150, margin=(5, 5))
         self._status = pn.pane.HTML(status_line(), stylesheets=[CSS], min_height=20, margin=(0, 10),
                                     sizing_mode="stretch_width")
-        self._cards = pn.pane.HTML("", stylesheets=[CSS], sizing_mode="stretch_width", margin=(4, 10), height=62)
+        self._cards = pn.pane.HTML("", stylesheets=[CSS], sizing_mode="stretch_width", margin=(4, 10), min_height=62)
         self._names = LinkedHTML(on_link=self._follow, sizing_mode="stretch_width", margin=(4, 10))
         self._over_time = pn.pane.Bokeh(None, sizing_mode="stretch_width", height=290, margin=(4, 10))
         self._by_group = pn.pane.Bokeh(None, sizing_mode="stretch_width", height=240, margin=(4, 6))

@@ -22,6 +22,7 @@ __all__ = ["SessionsView"]
 
 
 _LIST_WIDTH = 720  # pixels: every column of the list, "Last activity" included, without a cut
+_DETAIL_MIN_WIDTH = 360  # pixels: the session's turns stay readable in a narrow window
 
 _ORDERS = {"Latest activity": "last_end", "Most turns": "turns", "Longest": "duration_ms",
            "Most tokens": "total_tokens", "Most errors": "error_count"}
@@ -128,12 +129,13 @@ class SessionsView(PageView):
         left = pn.Column(
             pn.Column(self._list, scroll=True, sizing_mode="stretch_both", margin=0),
             pn.Row(self._prev, self._next, self._page_info, height=42, margin=(0, 4)),
-            width=_LIST_WIDTH, sizing_mode="stretch_height", margin=0,
+            max_width=_LIST_WIDTH, sizing_mode="stretch_both", margin=0,
         )
         self._add = AddToDataset(self.reader, self._examples, label="Add this session's turns",
                                  on_link=self._follow)
+        # In a narrow window the list gives way, down to what leaves the session readable.
         right = pn.Column(self._add, self._turns, scroll=True, sizing_mode="stretch_both", margin=0,
-                          styles={"border-left": "1px solid #e2e8f0"})
+                          min_width=_DETAIL_MIN_WIDTH, styles={"border-left": "1px solid #e2e8f0"})
         scope_row = pn.Row(*self.scope.widgets(self.reader, filter_width=340), self._search, self._order,
                            sizing_mode="stretch_width", margin=(4, 5, 0, 5))
         return pn.Column(scope_row, self._status, pn.Row(left, right, sizing_mode="stretch_both", margin=0),

@@ -17,6 +17,7 @@ import param
 from panel.viewable import Viewer
 
 from workbench.app.connection import connect_on_open
+from workbench.app.fit import fit
 from workbench.app.history import BrowserHistory
 from workbench.app.markup import esc
 from workbench.app.page import PageView, Scope
@@ -102,12 +103,13 @@ class App(Viewer):
             pn.pane.HTML("<div class='wb-brand'>work<span>bench</span></div>", stylesheets=[_HEADER_CSS],
                          margin=(12, 0, 0, 16)),
             self._nav, pn.layout.HSpacer(), self._store_info, *([self._history] if self._history else []),
-            sizing_mode="stretch_width", height=48,
+            sizing_mode="stretch_width", min_height=48,
             styles={"border-bottom": "1px solid #e2e8f0", "background": "white"},
             margin=0,
         )
         self._layout = pn.Column(self._header, self._content, sizing_mode="stretch_both", margin=0,
                                  styles={"background": "white"})
+        fit(self._layout)  # a narrow window wraps the header and the pages' toolbars
         initial = {k: str(v) for k, v in (query or {}).items()}
         self.url = "?" + urlencode(initial) if initial else ""  # what the address bar shows
         page_name = initial.pop("page", page) or page
@@ -128,6 +130,7 @@ class App(Viewer):
         if name not in self._views:
             view_class = get_page(name).view_class()
             view = view_class(self.reader, scope=self.scope, links=self)
+            fit(view.__panel__())  # before it is shown: a stylesheet added later is fetched apart
             # The app watches only what the view owns, so a view left behind holds nothing.
             if view.url_params:
                 view.param.watch(lambda *_: self._view_changed(view), list(view.url_params))

@@ -260,8 +260,9 @@ class TraceView(PageView):
                                         sizing_mode="stretch_width", margin=(0, 8, 6, 8), visible=False,
                                         css_classes=["wb-correction-card"], header_background="#f8fafc",
                                         styles={"flex-shrink": "0"})
-        side = pn.Column(self._cost, self._detail, self._correction_card, self._feedback_card, width=_SIDE_WIDTH,
-                         sizing_mode="stretch_height", margin=0)
+        # In a narrow window the span detail gives way too, so the tree keeps half the width.
+        side = pn.Column(self._cost, self._detail, self._correction_card, self._feedback_card,
+                         max_width=_SIDE_WIDTH, sizing_mode="stretch_both", margin=0)
         self._body = pn.Row(self._waterfall, side, sizing_mode="stretch_both", margin=0)
         self._load()
         return pn.Column(pn.Row(self._summary, self._copy, self._id_input, sizing_mode="stretch_width", margin=0),
