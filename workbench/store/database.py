@@ -520,7 +520,7 @@ def _refuse_writes(sql: str, cursor: duckdb.DuckDBPyConnection) -> None:
     kind = _write_in(sql, cursor)
     if kind is not None:
         raise StoreError(
-            f"The query path only reads, and this SQL would write (a {kind} statement); change the store "
+            f"The query path only reads, and this SQL would write ({kind}); change the store "
             "through its methods (add_annotations, load_corpus, set_meta) or Store.execute_write."
         )
 
