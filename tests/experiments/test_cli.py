@@ -28,6 +28,10 @@ def off_by_one(input):
     return str(int(a) + int(b) + (1 if a == "3" else 0))
 
 
+def broken(input):
+    raise ConnectionError("the model endpoint is down")
+
+
 def is_even(output):
     return int(output) % 2 == 0
 '''
@@ -81,6 +85,20 @@ def test_unknown_tasks_and_evaluators_are_one_line_errors(project):
     assert no_dataset.returncode == 1 and "There is no dataset 'nope'; the datasets are sums." in no_dataset.stderr
     neither = _workbench(project, "experiment", "run", "sums", "--db", db)
     assert neither.returncode == 2 and "Give --task module:function, or --prompt" in neither.stderr
+
+
+@pytest.mark.parametrize("bar", [[], ["--fail-under", "0.5"]])
+def test_an_experiment_whose_every_run_failed_exits_1_whatever_the_bar(project, monkeypatch, bar):
+    db = str(project / "ci.duckdb")
+    monkeypatch.chdir(project)
+    runner = CliRunner()
+    assert runner.invoke(main, ["dataset", "import", "sums.jsonl", "--db", db]).exit_code == 0
+    result = runner.invoke(main, ["experiment", "run", "sums", "--task", "mytasks:broken", "--evaluator",
+                                  "exact_match", "--max-retries", "0", "--db", db, "--quiet", "--name", "down", *bar])
+    assert result.exit_code == 1, result.output
+    assert "4 runs failed; the first: ConnectionError: the model endpoint is down" in result.output
+    assert "Error: Every run of down failed, so nothing was scored" in result.output
+    assert "--name down" in result.output and "Traceback" not in result.output
 
 
 def test_dataset_and_experiment_commands_in_process(project, monkeypatch, standin):

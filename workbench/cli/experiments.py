@@ -190,7 +190,7 @@ def experiment_run(dataset: str, task_spec: str | None, prompt: str | None, save
     """Run DATASET (NAME or NAME@VERSION) through a task, score it, print a summary.
 
     Exit status: 0 when the pass rate clears --fail-under (or none is given), 4 under it,
-    1 when the run could not happen (the cause is printed).
+    1 when the run could not happen or every run failed (the cause is printed).
 
         workbench experiment run refunds --task myapp.answer:answer --evaluator exact_match --fail-under 0.8
 
@@ -254,6 +254,9 @@ def experiment_run(dataset: str, task_spec: str | None, prompt: str | None, save
     if len(errors):
         click.echo(f"{len(errors)} runs failed; the first: {errors['error'].iloc[0]} (run again to retry them)",
                    err=True)
+        if len(errors) == len(exp.runs):  # nothing was scored: the run did not happen, whatever the bar
+            raise click.ClickException(f"Every run of {exp.name} failed, so nothing was scored; fix the cause "
+                                       f"above and run the same command with --name {exp.name} to retry them.")
     if fail_under is not None:
         verdict = "passes" if exp.pass_rate >= fail_under else "is under"
         click.echo(f"Pass rate {exp.pass_rate:.0%} {verdict} the bar of {fail_under:.0%}.")
