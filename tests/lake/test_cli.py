@@ -137,7 +137,9 @@ def test_a_server_over_a_lake_refuses_writes_with_a_4xx_and_offers_only_what_it_
                                    timeout=30)
             assert posted.status_code == 405 and "cannot take annotations" in posted.json()["error"]
             lines = banner(srv, f"the lake {lake} (read-only)")
-            assert not [line for line in lines if "/v1/traces" in line or "/proxy/" in line or "/metrics" in line]
+            assert not [line for line in lines if "/v1/traces" in line or "/proxy/" in line]
+            assert [line for line in lines if "/metrics" in line] == [
+                f"  metrics:     {srv.url}/metrics  (Prometheus; this server's own counters)"]
             assert any("read-only" in line and "workbench serve --lake" in line for line in lines)
         finally:
             srv.stop()
