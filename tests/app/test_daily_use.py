@@ -7,6 +7,7 @@ import pytest
 
 from tests.app.browser import new_app_page
 from tests.app.page_charts import legends
+from tests.helpers import wait_for
 
 pytestmark = pytest.mark.browser
 
@@ -99,9 +100,18 @@ def test_the_slow_tool_is_one_click_from_the_latency_page(app, dataset):
     assert "lookup_invoice" in tools
     app.page.locator("a.wb-tool-link", has_text="lookup_invoice").click()
     app.wait_url(page="traces", mode="spans")
+    _wait_rows(app, lambda row: "lookup_invoice" in row)
+
+
+def _wait_rows(app, each) -> list[str]:
+    """The list's rows once every one passes ``each``: the address changes before the new
+    rows arrive, so the previous page's rows may still show for a moment."""
+    def rows():
+        names = app.page.locator(ROWS).all_inner_texts()
+        return names if names and all(each(n) for n in names) else None
+
     app.wait_for(ROWS)
-    names = app.page.locator(ROWS).all_inner_texts()
-    assert names and all("lookup_invoice" in n for n in names)
+    return wait_for(rows, timeout=30)
 
 
 
@@ -110,8 +120,7 @@ def test_each_model_of_the_latency_page_lists_its_calls_slowest_first(app):
     model = app.page.locator("a.wb-model-link").first.inner_text()
     app.page.locator("a.wb-model-link").first.click()
     app.wait_url(page="traces", mode="spans", model=model, sort="latency_ms")
-    app.wait_for(ROWS)
-    assert all(model in row for row in app.page.locator(ROWS).all_inner_texts())
+    _wait_rows(app, lambda row: model in row)
 
 
 # Layout ------------------------------------------------------------------------------------
