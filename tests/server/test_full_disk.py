@@ -126,7 +126,17 @@ def test_a_store_duckdb_invalidated_on_a_full_disk_is_opened_again(small_disk, m
                 _checkpoint_when_no_write_is_running(cursor)
             health = requests.get(server.url + "/api/health", timeout=30)
             assert health.status_code == 200
-            wait_for(lambda: requests.get(server.url + "/api/health", timeout=30).json()["spans"] == 2000)
+            seen: list[dict] = []
+
+            def reopened() -> bool:
+                seen.append(requests.get(server.url + "/api/health", timeout=30).json())
+                return seen[-1]["spans"] == 2000
+
+            # Reads are answered again once the file is reopened (one attempt a second).
+            try:
+                wait_for(reopened, timeout=30)
+            except AssertionError:
+                raise AssertionError(f"reads did not come back; last health: {seen[-1]}") from None
             refused = requests.post(server.url + "/v1/traces", data=_body(5, "full"), headers=PROTOBUF, timeout=30)
             assert refused.status_code in (200, 503)
             assert "rollback" not in refused.text

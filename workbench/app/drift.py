@@ -205,8 +205,9 @@ class DriftView(PageView):
         )
         self._status = pn.pane.HTML(status_line(), stylesheets=[CSS], min_height=20, margin=(0, 10),
                                     sizing_mode="stretch_width")
-        self._progress = pn.indicators.Progress(value=0, max=100, width=220, height=12, visible=False,
-                                                margin=(4, 10), bar_color="primary")
+        # A plain <progress> element: Panel's Progress indicator fails in the browser when its
+        # value changes before its view is drawn (an analysis that moves on while the page loads).
+        self._progress = pn.pane.HTML("", width=220, height=16, margin=(4, 10), visible=False)
         self._timeline = pn.pane.Bokeh(None, sizing_mode="stretch_width", height=260, margin=(4, 10))
         self._cloud = pn.pane.Plotly(None, sizing_mode="stretch_width", height=540, margin=(4, 6),
                                      config={"displaylogo": False, "responsive": True})
@@ -312,7 +313,7 @@ class DriftView(PageView):
         projector = PCAProjector(self.dims) if self.method == "pca" else None
         self.job = worker.submit(primary, reference, params=DriftParams(n_components=self.dims),
                                  projector=projector, replace=True, owner=self)
-        self._progress.param.update(value=0, visible=True)
+        self._progress.param.update(object=_progress_bar(0), visible=True)
         self._status.object = status_line("Starting&hellip;")
         self._watch_job()
 
@@ -346,7 +347,7 @@ class DriftView(PageView):
         if job is None:
             return
         if not job.done():
-            self._progress.value = int(job.fraction * 100)
+            self._progress.object = _progress_bar(job.fraction)
             self._status.object = status_line(f"{esc(job.stage.capitalize())}&hellip;")
             return
         if self._poll is not None:
@@ -490,3 +491,10 @@ class DriftView(PageView):
             self.link("trace", trace_id=str(custom[0]))
         elif len(custom) > 2 and custom[2] not in (None, "", "-1"):
             self.cluster = int(custom[2])  # a corpus document: show its cluster instead
+
+
+def _progress_bar(fraction: float) -> str:
+    """The HTML of the analysis' progress bar, ``fraction`` done (0 to 1)."""
+    percent = max(0, min(100, round(fraction * 100)))
+    return (f'<progress class="wb-progress" value="{percent}" max="100" aria-label="analysis progress" '
+            f'style="width:100%;height:12px">{percent}%</progress>')

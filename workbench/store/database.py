@@ -7,6 +7,7 @@ writes go through :class:`workbench.store.writer.Writer` alone.
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import re
@@ -273,7 +274,7 @@ class Database:
             con = None
             # DuckDB hands out the same (invalidated) database while anything still holds it,
             # such as a query another thread is finishing: close again and retry a moment.
-            for _ in range(50):
+            for attempt in range(50):
                 for closable in old_ones:
                     try:
                         closable.interrupt()
@@ -297,6 +298,10 @@ class Database:
                     if not is_invalidated(exc) and "different configuration" not in str(exc):
                         logger.debug("could not open %s again yet: %s", self.path, exc)
                         break
+                    if attempt % 10 == 9:
+                        # Still the old database: something no longer used (a query result left
+                        # in a reference cycle, say) keeps it alive until the collector runs.
+                        gc.collect()
                     time.sleep(0.05)
             if con is None:
                 self._next_attempt = time.monotonic() + 1.0
