@@ -64,6 +64,10 @@ def _database_settings(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(f"SET checkpoint_threshold = '{CHECKPOINT_BACKSTOP}'")
 
 
+# Free space a disk must gain after a write failed on it before writes are tried again.
+_ROOM_AFTER_FULL = 8 << 20
+
+
 def _connect(path: str, read_only: bool) -> duckdb.DuckDBPyConnection:
     # Replacement scans off: a notebook variable named `spans` must never shadow the table.
     config: dict[str, str | bool | int | float | list[str]] = {"python_enable_replacements": False}
@@ -137,6 +141,7 @@ class Database:
         self._next_attempt = 0.0
         self._broken: str | None = None  # why the database is unusable, while it is
         self._low_disk: str | None = None  # the message while the disk is low
+        self._full_at: int | None = None  # free bytes when a write last failed on a full disk
         try:
             self._prepare()
         except BaseException:
@@ -209,11 +214,24 @@ class Database:
 
         Logs once when the disk becomes low, and once when it has room again.
         """
-        if not self.min_free_bytes:
+        if not self.min_free_bytes and self._full_at is None:
             return None
         free = self.free_bytes()
         if free is None:
             return None
+        if self._full_at is not None:
+            # A write failed on a full disk: more writes would only fail (and a failed commit
+            # invalidates the database again), so they wait until space has been freed.
+            if free < self._full_at + _ROOM_AFTER_FULL:
+                message = (
+                    f"The disk holding {self.path} is full ({_mib(free)} free); writes are refused "
+                    "until space is freed, then resume by themselves."
+                )
+                if self._low_disk is None:
+                    logger.error("%s", message)
+                self._low_disk = message
+                return message
+            self._full_at = None
         if free >= self.min_free_bytes + need:
             if self._low_disk is not None:
                 self._low_disk = None
@@ -228,6 +246,19 @@ class Database:
             logger.error("%s", message)
         self._low_disk = message
         return message
+
+    def ran_out_of_space(self, error: BaseException | str) -> bool:
+        """Note a write that failed for want of space (when ``error`` says so); return whether it did.
+
+        From then on :meth:`low_disk` refuses writes until some space has been freed, even
+        with the free-space check turned off.
+        """
+        if "No space left on device" not in str(error):
+            return False
+        free = self.free_bytes()
+        if free is not None:
+            self._full_at = free
+        return True
 
     def check_disk(self, need: int = 0) -> None:
         """Refuse a write when the disk is (nearly) full.
@@ -259,6 +290,8 @@ class Database:
         with self._recover_lock:
             if self.generation != seen and self._broken is None:
                 return True  # another thread has reopened it meanwhile
+            if cause is not None:
+                self.ran_out_of_space(cause)
             if cause is not None and self._broken is None:
                 self._broken = str(cause).strip().splitlines()[-1] if str(cause).strip() else repr(cause)
                 logger.error("the database %s stopped working (%s); opening it again", self.path, cause)

@@ -471,7 +471,7 @@ class Writer:
                 f"The database stopped working ({str(exc).strip().splitlines()[-1]}) and is being "
                 "opened again; retry in a moment."
             )
-        if isinstance(exc, duckdb.Error) and "No space left on device" in str(exc):
+        if isinstance(exc, duckdb.Error) and self._db.ran_out_of_space(exc):
             return DiskFullError(
                 f"The disk holding {self._db.path} is full ({exc}); writes are refused until space "
                 "is freed, then resume by themselves."
