@@ -14,14 +14,16 @@ Pages are listed in :mod:`workbench.app.registry`; a new page plugs in with
 
 from __future__ import annotations
 
+import importlib.util
 from typing import Any
 
-try:
-    import panel  # noqa: F401
-except ImportError as exc:  # pragma: no cover - depends on the installation
+# Checked, not imported: the plain-HTML parts (trace_list, first_page, markup, style) serve
+# a first page before panel has loaded; the views import it themselves.
+if importlib.util.find_spec("panel") is None:  # pragma: no cover - depends on the installation
     raise ImportError(
-        f"The workbench app needs panel ({exc}); install it with pip install 'llm-trace-workbench[app]'."
-    ) from None
+        "The workbench app needs panel (No module named 'panel'); install it with pip install "
+        "'llm-trace-workbench[app]'."
+    )
 
 from workbench.app.registry import PAGES, Page, get_page, register_page
 

@@ -48,7 +48,7 @@ FOLD_AT = 600
 
 def is_missing(value: Any) -> bool:
     """None, NaN, NaT and pandas' NA are all missing."""
-    if value is None:
+    if value is None or type(value).__name__ == "NAType":  # pandas' NA, which bool() refuses
         return True
     try:
         return bool(value != value)  # NaN and NaT are not equal to themselves

@@ -112,11 +112,12 @@ def serve(
                 echo(f"Loaded the sample data: {added.get('spans', 0)} spans of a fictional support assistant.")
             else:
                 echo("The sample data is already in this store.")
-        # The app loads when a browser first asks for it (an idle server stays small), except
-        # with the sample, whose browser comes right away.
+        # The app loads when a browser first asks for it (an idle server stays small; with the
+        # sample, whose browser comes right away, its packages are imported already); that
+        # browser gets the first rows drawn without it meanwhile.
         server = Server(store, host=host, port=port, app=app, redact=redact, sampling=sample_rate, token=token,
                         allowed_hosts=allowed_hosts or None, allowed_origins=allowed_origins or None,
-                        app_on_demand=not sample, mcp_write=mcp_write)
+                        app_on_demand=True, mcp_write=mcp_write)
     except BaseException:
         store.close()
         undo()

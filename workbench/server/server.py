@@ -83,10 +83,32 @@ class _AppLoadingHandler(RequestHandler):
         self.server = server
 
     async def get(self) -> None:
+        if self.server.wants_first_page(self.request.query_arguments):
+            # The Traces page's first rows, drawn without the app, while the app loads.
+            self.server.load_app_soon()
+            page = await asyncio.get_running_loop().run_in_executor(self.server.read_executor,
+                                                                   self.server.first_page)
+            if page is not None:
+                self.set_header("Content-Type", "text/html; charset=utf-8")
+                self.set_header("Cache-Control", "no-store")
+                self.finish(page)
+                return
         if await self.server.load_app():
             self.redirect(self.request.uri or "/")
         else:  # the app's packages are missing: the plain page says so
             _HomeHandler.get(self)  # type: ignore[arg-type]
+
+
+class _AppReadyHandler(RequestHandler):
+    """Answers once the app is loaded (or failed to load): the first page then loads itself again."""
+
+    def initialize(self, server: Server) -> None:
+        self.server = server
+
+    async def get(self) -> None:
+        served = await self.server.load_app()
+        self.set_header("Cache-Control", "no-store")
+        self.finish({"app": served})
 
 
 class _ReadOnlyHandler(RequestHandler):
@@ -113,8 +135,10 @@ class Server:
         port: Port to listen on (default ``WORKBENCH_PORT``, 4318); 0 picks a free one.
         app: Serve the app at ``/`` (needs the ``app`` extra); False serves a plain page.
         app_on_demand: Import the app when a browser first opens ``/`` instead of at start, so
-            an idle server holds only what OTLP and the API need (``workbench serve`` does);
-            that first page then waits for the import (about 1.5 s of CPU).
+            an idle server holds only what OTLP and the API need (``workbench serve`` does).
+            Meanwhile ``/`` answers with the Traces page's first rows drawn without the app
+            (:mod:`workbench.app.first_page`), which hands over to the app once it is loaded;
+            other addresses wait for it (about 1.5 s of CPU).
         redact: Redact personal data on the way in (default ``WORKBENCH_REDACT``).
         capture_text: Keep prompt and response text (default ``WORKBENCH_CAPTURE_TEXT``).
         default_project: Project of spans whose resource names none.
@@ -178,6 +202,8 @@ class Server:
         self._guard: Guard | None = None
         self._app_loading: asyncio.Future[bool] | None = None
         self._app_on_demand = app_on_demand
+        self._first_page_ok = True  # False once drawing it failed: the app is waited for then
+        self._app_task: asyncio.Future[bool] | None = None
         if app and app_on_demand:
             # The app (panel, every page) is imported when a browser first asks for it: an
             # idle server holds only what OTLP and the API need (see load_app).
@@ -295,7 +321,8 @@ class Server:
         """Every Tornado route except the app's."""
         if self.read_only_source is not None:
             refuse = {"source": self.read_only_source}
-            return [(r"/v1/traces", _ReadOnlyHandler, refuse),
+            return [(r"/api/app/ready", _AppReadyHandler, {"server": self}),
+                    (r"/v1/traces", _ReadOnlyHandler, refuse),
                     *api_handlers(self.reader, self.read_executor, self.info),
                     (r"/v1/logs", _ReadOnlyHandler, refuse),
                     (r"/v1/.*", _ReadOnlyHandler, refuse),
@@ -305,6 +332,7 @@ class Server:
                     (r"/metrics", MetricsHandler, {"metrics": self.metrics, "executor": self.read_executor}),
                     (r"/proxy(/.*)?", ProxyReadOnly, refuse)]
         return [
+            (r"/api/app/ready", _AppReadyHandler, {"server": self}),
             (r"/v1/traces", OtlpTracesHandler, {"ingest": self.ingest, "access": self.access}),
             *api_handlers(self.reader, self.read_executor, self.info),
             (r"/v1/logs", OtlpLogsHandler, {"ingest": self.ingest, "access": self.access}),
@@ -330,6 +358,32 @@ class Server:
         except ImportError as exc:
             self._app_error = str(exc)
             logger.warning("The app is not served (%s); install it with pip install 'llm-trace-workbench[app]'.", exc)
+
+    def wants_first_page(self, query: dict[str, list[bytes]]) -> bool:
+        """Whether a request for ``/`` with ``query`` gets the first page (the app is still loading).
+
+        Only the unfiltered Traces page has one: any other address waits for the app.
+        """
+        if self._app_host is not None or self._app_error is not None or not self._first_page_ok:
+            return False
+        page = query.get("page", [b"traces"])
+        return set(query) <= {"page", "token"} and page == [b"traces"]
+
+    def first_page(self) -> str | None:
+        """The HTML of the first page, or None when it cannot be drawn (the app is then waited for)."""
+        try:
+            from workbench.app.first_page import first_page_html
+
+            return first_page_html(self.reader)
+        except Exception:  # the app, loading meanwhile, answers instead
+            logger.exception("the first page could not be drawn; waiting for the app")
+            self._first_page_ok = False
+            return None
+
+    def load_app_soon(self) -> None:
+        """Start loading the app, without waiting for it."""
+        if self._app_host is None and self._app_loading is None and self._app_error is None:
+            self._app_task = asyncio.ensure_future(self.load_app())
 
     async def load_app(self) -> bool:
         """Import the app and serve it at ``/`` from now on (once; later calls wait for the first).
