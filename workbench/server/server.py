@@ -472,6 +472,11 @@ class Server:
         if self._release is not None:
             self._release.stop()
             self.ingest.pipeline.release(everything=True)  # decide and store what is held
+        if self._app_task is not None and not self._app_task.done():
+            try:  # an app still loading is let finish, then stopped with the rest
+                await asyncio.wait_for(asyncio.shield(self._app_task), _DRAIN_S)
+            except Exception:  # stopping anyway
+                logger.debug("the app was still loading at the stop", exc_info=True)
         if self._app_host is not None:
             self._app_host.stop()
         if self._http is not None:
