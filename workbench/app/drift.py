@@ -204,7 +204,7 @@ class DriftView(PageView):
             sizing_mode="stretch_width", margin=(0, 5),
         )
         self._status = pn.pane.HTML(status_line(), stylesheets=[CSS], min_height=20, margin=(0, 10),
-                                    sizing_mode="stretch_width")
+                                    sizing_mode="stretch_width", css_classes=["wb-drift-status"])
         # A plain <progress> element: Panel's Progress indicator fails in the browser when its
         # value changes before its view is drawn (an analysis that moves on while the page loads).
         self._progress = pn.pane.HTML("", width=220, height=16, margin=(4, 10), visible=False)
