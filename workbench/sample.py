@@ -56,6 +56,11 @@ def sample_db_path() -> Path:
     return Path(config.get("db")).with_name("sample.duckdb")
 
 
+def has_sample(store: Store) -> bool:
+    """Whether ``store`` already holds this version of the sample (loading it would add nothing)."""
+    return store.get_meta("sample") == _fingerprint(sample_path())
+
+
 def load_sample(store: Store, *, now: dt.datetime | None = None) -> dict[str, int]:
     """Import the sample into ``store``, shifted so its latest span ends at ``now``.
 

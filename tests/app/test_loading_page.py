@@ -161,3 +161,24 @@ def test_a_trace_without_tokens_shows_an_empty_cell_not_pandas_na():
         "project": ["p"], "input_value": ["q"], "output_value": ["a"],
     })
     assert trace_rows(frame)["Tokens"].tolist() == [""]
+
+
+def test_a_first_page_drawn_before_serving_is_answered_until_spans_arrive(tmp_path, dataset):
+    from workbench.store import Store
+
+    store = Store(tmp_path / "wb.duckdb")
+    try:
+        store.write(dataset.spans[:40])
+        server = Server(store, host="127.0.0.1", port=0, app=True, app_on_demand=True)
+        server.prepare_first_page()
+        prepared = server.prepared_first_page()
+        assert prepared is not None and 'id="wb-first"' in prepared
+        server.start()
+        try:
+            assert _get(server.url + "/") == prepared
+            store.write(dataset.spans[40:80])  # written since: the page is drawn again
+            assert server.prepared_first_page() is None
+        finally:
+            server.stop()
+    finally:
+        store.close()

@@ -82,3 +82,44 @@ def test_the_sample_loads_while_the_server_is_imported_and_its_failure_is_report
     assert seen["collecting_while_starting"] is False
     assert seen["collecting_after_a_failed_start"] is True and seen["collecting_once_serving"] is True
     assert not db.exists()  # a server that could not start leaves no new file behind
+
+
+LISTENING_FIRST = textwrap.dedent("""
+    import json, socket, sys
+    import workbench.sample
+    from workbench.errors import StoreError
+    from workbench.server import run
+
+    port = int(sys.argv[2])
+    seen = {}
+
+    def load_sample(store, **_):
+        # A browser opened at once: its connection is taken, to be answered once the server serves.
+        with socket.create_connection(("127.0.0.1", port), timeout=5):
+            seen["connected_while_the_sample_loads"] = True
+        raise StoreError("The sample is broken here.")
+
+    workbench.sample.load_sample = load_sample
+    try:
+        run.serve(db=sys.argv[1], port=port, sample=True, app=False, echo=lambda line: None)
+    except StoreError as exc:
+        seen["error"] = str(exc)
+    with socket.socket() as again:  # the failed start let the port go
+        again.bind(("127.0.0.1", port))
+        seen["port_free_after"] = True
+    print(json.dumps(seen))
+""")
+
+
+def test_serve_listens_before_the_sample_loads_and_lets_the_port_go_when_it_fails(tmp_path: Path) -> None:
+    from tests.server.processes import free_port
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WORKBENCH_")}
+    env["PYTHONPATH"] = str(Path(__file__).resolve().parents[2])
+    env["HOME"] = str(tmp_path)
+    done = subprocess.run([sys.executable, "-c", LISTENING_FIRST, str(tmp_path / "sample.duckdb"), str(free_port())],
+                          env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    seen = json.loads(done.stdout.strip().splitlines()[-1])
+    assert seen == {"connected_while_the_sample_loads": True, "error": "The sample is broken here.",
+                    "port_free_after": True}

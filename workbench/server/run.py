@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, ParamSpec, TypeVar
 
 from workbench import config
 from workbench.errors import DiskFullError
+from workbench.server.listen import listen
 from workbench.store import Store
 from workbench.store.fresh import remover_if_new
 from workbench.store.retention import Retention, Sweeper
@@ -88,12 +89,19 @@ def serve(
         _serve_lake(from_lake, lake_endpoint, host=host, port=port, app=app, token=token,
                     allowed_hosts=allowed_hosts, allowed_origins=allowed_origins, echo=echo)
         return
+    # The port first: a browser opened right away then waits for its answer, not refused.
+    host = config.get("host", host)
+    sockets = listen(host, config.get("port", port))
     if sample and db is None:
         from workbench.sample import sample_db_path
 
         db = sample_db_path()
-    undo = remover_if_new(db)  # a server that cannot start leaves no new, empty file behind
-    store = Store(db)
+    try:
+        undo = remover_if_new(db)  # a server that cannot start leaves no new, empty file behind
+        store = Store(db)
+    except BaseException:
+        _close(sockets)
+        raise
     try:
         _check_disk(store)
         loading = None
@@ -101,9 +109,10 @@ def serve(
             # The sample loads (in DuckDB, mostly off the GIL) while this thread imports the
             # server and another the app, for the browser that comes right away; the store's
             # readers see the sample once it is committed, before the port opens.
-            loading = _SampleLoad(store).start()
-            if app:
-                threading.Thread(target=_import_app, name="workbench-app-import", daemon=True).start()
+            # The app is imported meanwhile when the sample has to be loaded (mostly DuckDB's
+            # threads, off the GIL); when it is there already, once the server serves, so that
+            # it does not slow the start.
+            loading = _SampleLoad(store, before=_start_app_import if app else None).start()
         from workbench.server.server import Server
 
         if loading is not None:
@@ -117,13 +126,18 @@ def serve(
         # browser gets the first rows drawn without it meanwhile.
         server = Server(store, host=host, port=port, app=app, redact=redact, sampling=sample_rate, token=token,
                         allowed_hosts=allowed_hosts or None, allowed_origins=allowed_origins or None,
-                        app_on_demand=True, mcp_write=mcp_write)
+                        app_on_demand=True, mcp_write=mcp_write, sockets=sockets)
     except BaseException:
+        _close(sockets)
         store.close()
         undo()
         raise
     sweeper = None
     publisher = None
+    if sample and app:
+        # The browser comes right away: its first rows are ready before the port answers.
+        server.prepare_first_page()
+        _start_app_import()
     try:
         if lake or config.get("lake"):
             from workbench.lake.publish import Publisher
@@ -207,11 +221,20 @@ def _check_disk(store: Store) -> None:
         )
 
 
-class _SampleLoad:
-    """:func:`workbench.sample.load_sample` on a thread of its own; :meth:`result` waits for it."""
+def _close(sockets: list[socket.socket]) -> None:
+    for sock in sockets:
+        sock.close()
 
-    def __init__(self, store: Store) -> None:
+
+class _SampleLoad:
+    """:func:`workbench.sample.load_sample` on a thread of its own; :meth:`result` waits for it.
+
+    ``before`` is called first when the sample is not in the store yet (loading it takes a while).
+    """
+
+    def __init__(self, store: Store, *, before: Callable[[], None] | None = None) -> None:
         self.store = store
+        self._before = before
         self._added: dict[str, int] = {}
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._run, name="workbench-sample-load", daemon=True)
@@ -222,8 +245,10 @@ class _SampleLoad:
 
     def _run(self) -> None:
         try:
-            from workbench.sample import load_sample
+            from workbench.sample import has_sample, load_sample
 
+            if self._before is not None and not has_sample(self.store):
+                self._before()
             self._added = load_sample(self.store)
         except BaseException as exc:  # noqa: BLE001 - raised again on the serving thread
             self._error = exc
@@ -238,6 +263,16 @@ class _SampleLoad:
         if self._error is not None:
             raise self._error
         return self._added
+
+
+_app_import: list[threading.Thread] = []
+
+
+def _start_app_import() -> None:
+    """Import the app on a thread of its own (once)."""
+    if not _app_import:
+        _app_import.append(threading.Thread(target=_import_app, name="workbench-app-import", daemon=True))
+        _app_import[0].start()
 
 
 def _import_app() -> None:

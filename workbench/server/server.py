@@ -13,7 +13,6 @@ a request too slowly, are closed (``WORKBENCH_IDLE_TIMEOUT_S``, ``WORKBENCH_BODY
 from __future__ import annotations
 
 import asyncio
-import errno
 import gc
 import logging
 import os
@@ -27,18 +26,17 @@ from typing import Any
 
 from tornado.httpserver import HTTPServer
 from tornado.ioloop import PeriodicCallback
-from tornado.netutil import bind_sockets
 from tornado.web import Application, RequestHandler
 
 from workbench import config
 from workbench.collector.pipeline import redaction_config
 from workbench.collector.sampling import SamplingPolicy, sampling_policy
-from workbench.errors import ServerError
 from workbench.mcp.http import McpEndpoint, McpHandler
 from workbench.read import Reader
 from workbench.server.admission import Admission
 from workbench.server.api import api_handlers
 from workbench.server.decode import remove_orphan_spools
+from workbench.server.listen import listen
 from workbench.server.logs import OtlpLogsHandler
 from workbench.server.metrics import Metrics, MetricsHandler
 from workbench.server.otlp import Ingest, OtlpOtherSignalHandler, OtlpTracesHandler
@@ -84,10 +82,12 @@ class _AppLoadingHandler(RequestHandler):
 
     async def get(self) -> None:
         if self.server.wants_first_page(self.request.query_arguments):
-            # The Traces page's first rows, drawn without the app, while the app loads.
+            # The Traces page's first rows, drawn without the app; the app loads meanwhile.
+            page = self.server.prepared_first_page()
+            if page is None:
+                page = await asyncio.get_running_loop().run_in_executor(self.server.read_executor,
+                                                                       self.server.first_page)
             self.server.load_app_soon()
-            page = await asyncio.get_running_loop().run_in_executor(self.server.read_executor,
-                                                                   self.server.first_page)
             if page is not None:
                 self.set_header("Content-Type", "text/html; charset=utf-8")
                 self.set_header("Cache-Control", "no-store")
@@ -153,6 +153,9 @@ class Server:
             (default ``WORKBENCH_ALLOWED_ORIGINS``).
         mcp_write: Let MCP clients of ``/mcp`` annotate spans and traces (default
             ``WORKBENCH_MCP_WRITE``, off).
+        reader: Read another source (a lake) instead of ``store``; the server then takes no spans.
+        sockets: Sockets already listening on ``host`` (:func:`~workbench.server.listen.listen`),
+            used instead of binding ``port``; the server closes them when it stops.
 
     Raises:
         ServerError: The port is in use or the address cannot be bound.
@@ -176,6 +179,7 @@ class Server:
         app_on_demand: bool = False,
         mcp_write: bool | None = None,
         reader: Any = None,
+        sockets: list[socket.socket] | None = None,
     ) -> None:
         self.store = store
         # A reader of another source (a lake) makes the server read-only: OTLP posts are refused.
@@ -186,7 +190,7 @@ class Server:
         self.host = config.get("host", host)
         requested = config.get("port", port)
         self.started_at = time.time()
-        self._sockets = self._bind(self.host, requested)
+        self._sockets = sockets if sockets else listen(self.host, requested)
         self.port = self._sockets[0].getsockname()[1]
         try:
             self.access = Access.for_server(
@@ -203,6 +207,7 @@ class Server:
         self._app_loading: asyncio.Future[bool] | None = None
         self._app_on_demand = app_on_demand
         self._first_page_ok = True  # False once drawing it failed: the app is waited for then
+        self._prepared: tuple[int, str] | None = None  # (what was written, the first page)
         self._app_task: asyncio.Future[bool] | None = None
         if app and app_on_demand:
             # The app (panel, every page) is imported when a browser first asks for it: an
@@ -241,19 +246,6 @@ class Server:
         # Last: a refused opener of the file can then name this server; a server that failed to
         # start (a bad setting above) leaves no note claiming the file.
         write_holder(store.path, self.url)
-
-    @staticmethod
-    def _bind(host: str, port: int) -> list[socket.socket]:
-        try:
-            return bind_sockets(port, host, family=socket.AF_INET if host not in ("::", "::1") else socket.AF_UNSPEC)
-        except OSError as exc:
-            if exc.errno == errno.EADDRINUSE:
-                raise ServerError(
-                    f"Port {port} on {host} is already in use (another workbench serve, or an OTLP "
-                    "collector?); pass --port with another number, --port 0 for any free port, or "
-                    "stop the other process."
-                ) from None
-            raise ServerError(f"Cannot listen on {host}:{port}: {exc.strerror}; check --host and --port.") from None
 
     @property
     def url(self) -> str:
@@ -379,6 +371,25 @@ class Server:
             logger.exception("the first page could not be drawn; waiting for the app")
             self._first_page_ok = False
             return None
+
+    def prepare_first_page(self) -> None:
+        """Draw the first page now, before serving, for a browser known to come right away
+        (``serve --sample``): it is then answered at once, while the app is imported."""
+        if self.with_app and self._app_error is None:
+            page = self.first_page()
+            if page is not None:
+                self._prepared = (self._written(), page)
+
+    def prepared_first_page(self) -> str | None:
+        """The page :meth:`prepare_first_page` drew, if nothing was written since."""
+        if self._prepared is not None and self._prepared[0] == self._written():
+            return self._prepared[1]
+        self._prepared = None
+        return None
+
+    def _written(self) -> int:
+        writer = self.store.writer
+        return writer.committed_spans + writer.failed_batches if writer else 0
 
     def load_app_soon(self) -> None:
         """Start loading the app, without waiting for it."""
