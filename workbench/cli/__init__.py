@@ -95,9 +95,6 @@ def serve(db: str | None, host: str | None, port: int | None, sample: bool, no_a
     With retention limits (--max-age, --max-spans, or [retention] in the config file), older
     traces are removed in the background, hourly unless the file says otherwise.
     """
-    from workbench.server.run import serve as run
-    from workbench.store.retention import load_retention
-
     if from_lake:  # a read-only server over a lake: options about a file or taking spans mean nothing there
         ignored = [name for name, value in (
             ("--db", db), ("--sample", sample or None), ("--redact/--no-redact", redact),
@@ -107,12 +104,21 @@ def serve(db: str | None, host: str | None, port: int | None, sample: bool, no_a
         if ignored:
             raise click.UsageError(f"--from-lake serves a lake read-only, so {', '.join(ignored)} cannot apply; "
                                    "give those to the ingesters (workbench serve --lake), or leave out --from-lake.")
+    sockets = None
+    if not from_lake:
+        # The port before the imports below: a browser opened at once waits instead of being refused.
+        from workbench.server.listen import listen
+
+        host = config.get("host", host)
+        sockets = listen(host, config.get("port", port))
+    from workbench.server.run import serve as run
+    from workbench.store.retention import load_retention
+
     retention = load_retention(max_age=max_age, max_spans=max_spans)
     run(db=db, host=host, port=port, sample=sample, app=not no_app, redact=redact, sample_rate=sample_rate,
         token=token, allowed_hosts=allowed_hosts, allowed_origins=allowed_origins, mcp_write=mcp_write,
         lake=lake_uri, lake_endpoint=lake_endpoint, lake_keep_hours=lake_keep_hours, from_lake=from_lake,
-        echo=click.echo,
-        retention=retention)
+        echo=click.echo, retention=retention, sockets=sockets)
 
 
 @main.command()

@@ -66,8 +66,12 @@ def serve(
     from_lake: str | None = None,
     echo: Callable[[str], None] = print,
     retention: Retention | None = None,
+    sockets: list[socket.socket] | None = None,
 ) -> None:
     """Serve a store on this thread until Ctrl-C.
+
+    ``sockets``, already listening on ``host`` (:func:`~workbench.server.listen.listen`), are
+    served instead of binding ``port`` (the command line binds them before its imports).
 
     With ``retention`` limits, a background thread applies them every ``retention.every``
     through the store's writer and compacts the file once enough was removed.
@@ -91,7 +95,8 @@ def serve(
         return
     # The port first: a browser opened right away then waits for its answer, not refused.
     host = config.get("host", host)
-    sockets = listen(host, config.get("port", port))
+    if sockets is None:
+        sockets = listen(host, config.get("port", port))
     if sample and db is None:
         from workbench.sample import sample_db_path
 
@@ -135,9 +140,12 @@ def serve(
     sweeper = None
     publisher = None
     if sample and app:
-        # The browser comes right away: its first rows are ready before the port answers.
+        # The browser comes right away: its first rows are ready before the port answers, and
+        # the app is imported once they are sent (or in a second, if no browser came).
         server.prepare_first_page()
-        _start_app_import()
+        later = threading.Timer(1.0, _start_app_import)
+        later.daemon = True
+        later.start()
     try:
         if lake or config.get("lake"):
             from workbench.lake.publish import Publisher

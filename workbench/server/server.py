@@ -87,12 +87,13 @@ class _AppLoadingHandler(RequestHandler):
             if page is None:
                 page = await asyncio.get_running_loop().run_in_executor(self.server.read_executor,
                                                                        self.server.first_page)
-            self.server.load_app_soon()
             if page is not None:
                 self.set_header("Content-Type", "text/html; charset=utf-8")
                 self.set_header("Cache-Control", "no-store")
-                self.finish(page)
+                await self.finish(page)
+                self.server.load_app_soon()  # once the page is on its way, not competing with it
                 return
+            self.server.load_app_soon()
         if await self.server.load_app():
             self.redirect(self.request.uri or "/")
         else:  # the app's packages are missing: the plain page says so
