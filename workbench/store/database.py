@@ -223,25 +223,21 @@ class Database:
             # A write failed on a full disk: more writes would only fail (and a failed commit
             # invalidates the database again), so they wait until space has been freed.
             if free < self._full_at + _ROOM_AFTER_FULL:
-                message = (
-                    f"The disk holding {self.path} is full ({_mib(free)} free); writes are refused "
-                    "until space is freed, then resume by themselves."
-                )
-                if self._low_disk is None:
-                    logger.error("%s", message)
-                self._low_disk = message
-                return message
+                return self._refusing(f"The disk holding {self.path} is full ({_mib(free)} free)")
             self._full_at = None
         if free >= self.min_free_bytes + need:
             if self._low_disk is not None:
                 self._low_disk = None
                 logger.warning("the disk holding %s has room again (%s free); writes resume", self.path, _mib(free))
             return None
-        message = (
+        return self._refusing(
             f"The disk holding {self.path} has {_mib(free)} free, less than the "
-            f"{_mib(self.min_free_bytes + need)} workbench keeps free (WORKBENCH_MIN_FREE_MB); "
-            "writes are refused until space is freed, then resume by themselves."
+            f"{_mib(self.min_free_bytes + need)} workbench keeps free (WORKBENCH_MIN_FREE_MB)"
         )
+
+    def _refusing(self, why: str) -> str:
+        # The sentence writes are refused with; logged when the refusing begins.
+        message = f"{why}; writes are refused until space is freed, then resume by themselves."
         if self._low_disk is None:
             logger.error("%s", message)
         self._low_disk = message
