@@ -62,7 +62,7 @@ def test_quick_filters_and_the_spans_switch(app, dataset):
     app.wait_for(".wb-muted", text=f"{len(dataset.errors)} spans match")
     app.wait_for(ROWS + ":first-child", text="lookup_invoice")
     app.wait_count(ROWS, len(dataset.errors))
-    assert _query(app.page.url)["mode"] == "spans"
+    app.wait_url(mode="spans")  # the address follows once the change is complete
 
 
 def test_sorting_happens_in_the_store(app, dataset):
@@ -81,8 +81,9 @@ def test_clicking_a_trace_opens_its_tree(app, dataset):
     app.goto(ready=ROWS)
     app.page.locator(ROWS).first.locator("td").nth(3).click()
     app.wait_for(".wf-row[data-id]")
+    app.wait_url(page="trace")  # the address follows once the change is complete
     trace_id = _query(app.page.url)["trace_id"]
-    assert trace_id in dataset.trace_ids and _query(app.page.url)["page"] == "trace"
+    assert trace_id in dataset.trace_ids
     names = app.page.locator(".wf-row[data-id] .nm").all_inner_texts()
     assert names[0] == "support_chat" and {"embed_question", "search_knowledge_base", "answer"} <= set(names)
 
@@ -95,7 +96,7 @@ def test_selecting_an_llm_span_shows_its_messages(app, dataset):
     assert "You are Acme Cloud's support assistant" in overview
     assert "Time to first token" in overview and "Invocation parameters" in overview
     assert app.page.locator(".wb-role-assistant").count() >= 1
-    assert _query(app.page.url)["span_id"]
+    app.wait_until("() => new URLSearchParams(location.search).get('span_id')")
 
 
 def test_a_failed_tool_shows_its_stack_trace_and_folds_expand(app, dataset):
@@ -131,7 +132,7 @@ def test_the_latency_page_shows_the_slow_tail(app, dataset):
     app.wait_for("table.wb-list", text="Tokens/s p50")
     slowest.click()
     app.wait_for(".wf-row[data-id]")
-    assert _query(app.page.url)["trace_id"] == trace_id
+    app.wait_url(page="trace", trace_id=trace_id)
 
 
 def test_a_point_on_the_latency_chart_lists_its_traces_slowest_first(app):
@@ -157,7 +158,7 @@ def test_the_sessions_page_lists_turns_in_order(app, dataset):
     assert heads == [f"Turn {i}" for i in range(1, len(dataset.sessions[session_id]) + 1)]
     app.page.locator(".wb-turn a", has_text="open trace").first.click()
     app.wait_for(".wf-row[data-id]")
-    assert _query(app.page.url)["trace_id"] == dataset.sessions[session_id][0]
+    app.wait_url(page="trace", trace_id=dataset.sessions[session_id][0])
 
 
 def test_a_shared_link_restores_the_view(browser, app_server, dataset):
@@ -177,8 +178,7 @@ def test_navigation_between_pages_keeps_the_scope(app):
     app.wait_url(range="24h")
     app.page.get_by_role("button", name="Latency").click()
     app.wait_for(".wb-card")
-    query = _query(app.page.url)
-    assert query["page"] == "latency" and query["range"] == "24h"
+    app.wait_url(page="latency", range="24h")
 
 
 def test_live_shows_new_traces_as_they_arrive(browser, tmp_path):

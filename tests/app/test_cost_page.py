@@ -122,7 +122,7 @@ def test_the_costliest_trace_is_one_click_away(app):
     trace_id = _query(link.get_attribute("href"))["trace_id"]
     link.click()
     app.wait_for(".wf-row[data-id]")
-    assert _query(app.page.url)["trace_id"] == trace_id
+    app.wait_url(page="trace", trace_id=trace_id)
 
 
 def test_editing_the_price_table_saves_and_recosts(cost_store, tmp_path):
