@@ -182,3 +182,17 @@ def test_a_first_page_drawn_before_serving_is_answered_until_spans_arrive(tmp_pa
             server.stop()
     finally:
         store.close()
+
+
+def test_an_empty_store_gets_a_first_page_that_says_so(tmp_path):
+    from workbench.store import Store
+
+    store = Store(tmp_path / "empty.duckdb")
+    server = Server(store, host="127.0.0.1", port=0, app=True, app_on_demand=True).start()
+    try:
+        page = _get(server.url + "/")
+        assert 'id="wb-first"' in page and "0 traces match" in page and "No traces match." in page
+        assert "data-href" not in page
+    finally:
+        server.stop()
+        store.close()
