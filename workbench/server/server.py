@@ -36,6 +36,7 @@ from workbench.read import Reader
 from workbench.server.admission import Admission
 from workbench.server.api import api_handlers
 from workbench.server.decode import remove_orphan_spools
+from workbench.server.home import AppLoadingHandler, AppReadyHandler, HomeHandler
 from workbench.server.listen import listen
 from workbench.server.logs import OtlpLogsHandler
 from workbench.server.metrics import Metrics, MetricsHandler
@@ -51,65 +52,6 @@ __all__ = ["Server"]
 logger = logging.getLogger(__name__)
 
 _DRAIN_S = 15.0  # how long a stop waits for accepted requests to be answered
-
-
-class _HomeHandler(RequestHandler):
-    """A plain page at ``/`` when the app's packages are not installed."""
-
-    def initialize(self, server: Server) -> None:
-        self.server = server
-
-    def get(self) -> None:
-        stats = self.server.info()
-        self.set_header("Content-Type", "text/html; charset=utf-8")
-        self.finish(
-            "<!doctype html><html><head><title>workbench</title></head><body style='font-family:sans-serif'>"
-            f"<h1>workbench {__version__}</h1>"
-            f"<p>Store: <code>{stats['db']}</code>: {stats['spans']} spans.</p>"
-            f"<p>Send OTLP/HTTP to <code>{self.server.url}/v1/traces</code>. "
-            "Read spans at <a href='/api/spans?format=json&limit=20'>/api/spans</a> and traces at "
-            "<a href='/api/traces?format=json'>/api/traces</a>.</p>"
-            "<p>The app needs its packages: <code>pip install 'llm-trace-workbench[app]'</code>.</p></body></html>"
-        )
-
-
-class _AppLoadingHandler(RequestHandler):
-    """``/`` until the app is loaded: loads it (the first browser request does), then sends the
-    browser to the same address again, which the app now answers."""
-
-    def initialize(self, server: Server) -> None:
-        self.server = server
-
-    async def get(self) -> None:
-        if self.server.wants_first_page(self.request.query_arguments):
-            # The Traces page's first rows, drawn without the app; the app loads meanwhile.
-            page = self.server.prepared_first_page()
-            if page is None:
-                page = await asyncio.get_running_loop().run_in_executor(self.server.read_executor,
-                                                                       self.server.first_page)
-            if page is not None:
-                self.set_header("Content-Type", "text/html; charset=utf-8")
-                self.set_header("Cache-Control", "no-store")
-                await self.finish(page)
-                self.server.load_app_soon()  # once the page is on its way, not competing with it
-                return
-            self.server.load_app_soon()
-        if await self.server.load_app():
-            self.redirect(self.request.uri or "/")
-        else:  # the app's packages are missing: the plain page says so
-            _HomeHandler.get(self)  # type: ignore[arg-type]
-
-
-class _AppReadyHandler(RequestHandler):
-    """Answers once the app is loaded (or failed to load): the first page then loads itself again."""
-
-    def initialize(self, server: Server) -> None:
-        self.server = server
-
-    async def get(self) -> None:
-        served = await self.server.load_app()
-        self.set_header("Cache-Control", "no-store")
-        self.finish({"app": served})
 
 
 class _ReadOnlyHandler(RequestHandler):
@@ -314,7 +256,7 @@ class Server:
         """Every Tornado route except the app's."""
         if self.read_only_source is not None:
             refuse = {"source": self.read_only_source}
-            return [(r"/api/app/ready", _AppReadyHandler, {"server": self}),
+            return [(r"/api/app/ready", AppReadyHandler, {"server": self}),
                     (r"/v1/traces", _ReadOnlyHandler, refuse),
                     *api_handlers(self.reader, self.read_executor, self.info),
                     (r"/v1/logs", _ReadOnlyHandler, refuse),
@@ -325,7 +267,7 @@ class Server:
                     (r"/metrics", MetricsHandler, {"metrics": self.metrics, "executor": self.read_executor}),
                     (r"/proxy(/.*)?", ProxyReadOnly, refuse)]
         return [
-            (r"/api/app/ready", _AppReadyHandler, {"server": self}),
+            (r"/api/app/ready", AppReadyHandler, {"server": self}),
             (r"/v1/traces", OtlpTracesHandler, {"ingest": self.ingest, "access": self.access}),
             *api_handlers(self.reader, self.read_executor, self.info),
             (r"/v1/logs", OtlpLogsHandler, {"ingest": self.ingest, "access": self.access}),
@@ -429,9 +371,9 @@ class Server:
     def _application(self) -> Application:
         routes = self.handlers()
         if self.with_app and self._app_error is None:
-            routes.append((r"/", _AppLoadingHandler, {"server": self}))
+            routes.append((r"/", AppLoadingHandler, {"server": self}))
         else:
-            routes.append((r"/", _HomeHandler, {"server": self}))
+            routes.append((r"/", HomeHandler, {"server": self}))
         return Application(routes)
 
     async def _start(self) -> None:
