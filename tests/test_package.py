@@ -262,3 +262,18 @@ def test_only_the_read_and_store_packages_run_sql_over_the_store():
             if door.search(line):
                 offenders.append(f"{path.relative_to(ROOT)}:{number}: {line.strip()}")
     assert offenders == []
+
+
+def test_importing_workbench_loads_no_collector_store_or_app():
+    """``import workbench`` (and the command line) stays light: ``serve`` binds its port before
+    the heavy imports, and ``register()`` loads the collector when it is called."""
+    import json
+    import subprocess
+    import sys
+
+    heavy = ["opentelemetry.sdk", "numpy", "duckdb", "pyarrow", "pandas", "panel", "workbench.collector.otlp"]
+    script = ("import json, sys, workbench, workbench.cli; "
+              f"print(json.dumps([m for m in {heavy!r} if m in sys.modules]))")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == []

@@ -23,26 +23,22 @@ import logging
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from opentelemetry import trace
-from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import BatchSpanProcessor
 from opentelemetry.trace import Status
 from opentelemetry.trace import StatusCode as OtelStatusCode
 
 from workbench import config
-from workbench.collector.current import CURRENT
-from workbench.collector.log_processor import install as _collect_logs
-from workbench.collector.pipeline import build_pipeline, redaction_config
-from workbench.collector.processor import CollectorProcessor
-from workbench.collector.sampling import SamplingPolicy, sampling_policy
-from workbench.collector.sink import SpanSink
 from workbench.errors import ConfigError
-from workbench.ingest import IngestPipeline
 from workbench.model import SpanKind
 from workbench.streams import traced_async_generator, traced_generator
+
+if TYPE_CHECKING:
+    from opentelemetry.sdk.trace import TracerProvider
+
+    from workbench.collector.sampling import SamplingPolicy
+    from workbench.collector.sink import SpanSink
 
 __all__ = ["SpanRecorder", "register", "span", "traced"]
 
@@ -99,6 +95,18 @@ def register(
             serve``); pass ``endpoint=`` with its URL instead.
         ConfigError: ``endpoint`` is not an http(s) URL with a host and a port from 0 to 65535.
     """
+    # Imported here: `import workbench` stays light for what needs no collector (the CLI, serve).
+    from opentelemetry.sdk.resources import Resource
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor
+
+    from workbench.collector.current import CURRENT
+    from workbench.collector.log_processor import install as _collect_logs
+    from workbench.collector.pipeline import build_pipeline, redaction_config
+    from workbench.collector.processor import CollectorProcessor
+    from workbench.collector.sampling import sampling_policy
+    from workbench.ingest import IngestPipeline
+
     project = config.get("project", project_name)
     attributes = {"openinference.project.name": project}
     attributes.update(resource_attributes or {})
