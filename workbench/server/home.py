@@ -18,7 +18,7 @@ __all__ = ["AppLoadingHandler", "AppReadyHandler", "HomeHandler"]
 
 
 class HomeHandler(RequestHandler):
-    """A plain page at ``/`` when the app's packages are not installed."""
+    """A plain page at ``/`` when the app is not served (``--no-app``, or its packages missing)."""
 
     def initialize(self, server: Server) -> None:
         self.server = server
@@ -38,8 +38,9 @@ class HomeHandler(RequestHandler):
 
 
 class AppLoadingHandler(RequestHandler):
-    """``/`` until the app is loaded: loads it (the first browser request does), then sends the
-    browser to the same address again, which the app now answers."""
+    """``/`` until the app is loaded: the unfiltered Traces page gets the first page at once
+    (:mod:`workbench.app.first_page`) while the app loads; any other address waits for the app,
+    then is sent to the same address again, which the app now answers."""
 
     def initialize(self, server: Server) -> None:
         self.server = server

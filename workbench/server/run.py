@@ -112,11 +112,9 @@ def serve(
         loading = None
         if sample:
             # The sample loads (in DuckDB, mostly off the GIL) while this thread imports the
-            # server and another the app, for the browser that comes right away; the store's
-            # readers see the sample once it is committed, before the port opens.
-            # The app is imported meanwhile when the sample has to be loaded (mostly DuckDB's
-            # threads, off the GIL); when it is there already, once the server serves, so that
-            # it does not slow the start.
+            # server; the store's readers see it once it is committed, before the server serves.
+            # When it has to be loaded, the app is imported meanwhile; when it is there already,
+            # once the first rows are sent, so that it does not slow the start.
             loading = _SampleLoad(store, before=_start_app_import if app else None).start()
         from workbench.server.server import Server
 
