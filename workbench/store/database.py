@@ -136,6 +136,7 @@ class Database:
         self._cursors: list[duckdb.DuckDBPyConnection] = []
         self._cursors_lock = threading.Lock()
         self._closed = False
+        self._running = 0  # queries query() is running now
         self.generation = 0  # counts reopenings: cursors of an older generation are stale
         self._recover_lock = threading.Lock()
         self._next_attempt = 0.0
@@ -456,6 +457,9 @@ class Database:
             StoreError: The SQL would change the store (writes go through the writer), or the
                 query failed for another reason.
         """
+        with self._cursors_lock:  # counted, so that close() interrupts it even as it starts
+            self._refuse_if_closed()
+            self._running += 1
         try:
             try:
                 cursor = self.cursor()
@@ -474,6 +478,9 @@ class Database:
             raise FilterError(f"A value in the query cannot be used: {_first_line(exc)}; check it.") from None
         except duckdb.Error as exc:
             raise StoreError(f"The query on {self.path} failed: {_first_line(exc)}.") from None
+        finally:
+            with self._cursors_lock:
+                self._running -= 1
 
     def fetchall(self, sql: str, params: Sequence[Any] | None = None) -> list[tuple[Any, ...]]:
         """Run a query on this thread's cursor and return its rows as tuples."""
@@ -502,6 +509,19 @@ class Database:
             self._closed = True
             cursors = list(self._cursors)
         deadline = time.monotonic() + timeout
+        # A query that began before the close is interrupted, also one just starting (an
+        # interrupt reaches only a query already running): again until none runs.
+        while True:
+            for cur in cursors:
+                try:
+                    cur.interrupt()
+                except duckdb.Error:
+                    pass
+            with self._cursors_lock:
+                running = self._running
+            if not running or time.monotonic() > deadline:
+                break
+            time.sleep(0.01)
         for closable in (*cursors, *([self._con] if self._con is not None else [])):
             while True:
                 for cur in cursors:
