@@ -512,11 +512,7 @@ class Database:
         # A query that began before the close is interrupted, also one just starting (an
         # interrupt reaches only a query already running): again until none runs.
         while True:
-            for cur in cursors:
-                try:
-                    cur.interrupt()
-                except duckdb.Error:
-                    pass
+            _interrupt(cursors)
             with self._cursors_lock:
                 running = self._running
             if not running or time.monotonic() > deadline:
@@ -524,11 +520,7 @@ class Database:
             time.sleep(0.01)
         for closable in (*cursors, *([self._con] if self._con is not None else [])):
             while True:
-                for cur in cursors:
-                    try:
-                        cur.interrupt()
-                    except duckdb.Error:
-                        pass
+                _interrupt(cursors)
                 try:
                     closable.close()
                     break
@@ -544,6 +536,15 @@ class Database:
         # outlives the store (DuckDB reports such objects as leaked when Python exits).
         self._local = threading.local()
         self._con = None  # type: ignore[assignment]
+
+
+def _interrupt(cursors: Sequence[duckdb.DuckDBPyConnection]) -> None:
+    """Interrupt the query each cursor runs, if any."""
+    for cur in cursors:
+        try:
+            cur.interrupt()
+        except duckdb.Error:
+            pass
 
 
 # What the read path runs: queries, plans, and session settings. Everything else (INSERT,
