@@ -9,7 +9,7 @@ import pytest
 import workbench
 from tests.helpers import make_span
 from workbench.analysis.latency import latency_summary
-from workbench.errors import CapabilityError
+from workbench.errors import CapabilityError, LakeError, StoreError
 from workbench.lake.location import locate
 from workbench.lake.publish import Publisher
 from workbench.model import SpanKind, StatusCode, TokenUsage
@@ -65,25 +65,43 @@ def test_a_lake_answers_like_the_file_it_was_published_from(tmp_path):
     store.close()
 
 
+def _spoil(files) -> None:
+    """Overwrite data files with bytes that are no Parquet: reading one fails."""
+    for f in files:
+        f.write_bytes(b"not parquet")
+
+
 def test_a_one_week_view_of_a_ninety_day_lake_opens_only_that_weeks_files(tmp_path):
     lake, store = _lake(tmp_path, days=90, per_day=2)
     store.close()
-    fs, recorder = recording()
-    reader = LakeReader(locate(lake, filesystem=fs))
-    assert reader.count() == 180
-    assert len(set(recorder.opened)) >= 180  # 90 days x 2 projects
-    recorder.opened.clear()
+    with LakeReader(lake) as reader:
+        assert reader.count() == 180
+    week_days = {f"day=2025-12-{d:02d}" for d in range(23, 30)}
+    spans = sorted((tmp_path / "lake" / "table=spans").rglob("*.parquet"))
+    assert len(spans) == 180  # 90 days x 2 projects
+    # Every file outside the week becomes unreadable: a read that opened one would fail.
+    _spoil(f for f in spans if f.parent.name not in week_days)
     start = dt.datetime(2025, 11, 23, tzinfo=dt.timezone.utc) + dt.timedelta(days=30)
-    week = reader.spans(start=start, end=start + dt.timedelta(days=7))
-    assert len(week) == 14
-    data_files = {p for p in recorder.opened if p.endswith(".parquet")}
-    assert len(data_files) == 14  # 7 days x 2 projects, and none of the other 83 days
-    assert all(any(f"day=2025-12-{d:02d}" in p for d in range(23, 30)) for p in data_files)
-    recorder.opened.clear()
-    assert reader.count(project="alpha", start=start, end=start + dt.timedelta(days=7)) == 7
-    alpha = {p for p in recorder.opened if p.endswith(".parquet")}
-    assert len(alpha) == 7 and alpha <= data_files and all("project=alpha" in p for p in alpha)
-    reader.close()
+    end = start + dt.timedelta(days=7)
+    with LakeReader(lake) as reader:
+        week = reader.spans(start=start, end=end)
+        assert len(week) == 14 and week["start_time"].between(start, end).all()
+        # And then the beta files of that week: a read bounded to alpha opens none of them.
+        _spoil(f for f in spans if f.parent.name in week_days and f.parent.parent.name == "project=beta")
+        assert reader.count(project="alpha", start=start, end=end) == 7
+        with pytest.raises(StoreError, match=r"could not read a file.*restore that file"):  # read when unbounded
+            reader.count()
+
+
+def test_a_python_filesystem_is_refused_in_one_sentence_not_left_to_deadlock(tmp_path):
+    lake, store = _lake(tmp_path)
+    store.close()
+    fs, recorder = recording()
+    with pytest.raises(LakeError, match=r"written in Python.*deadlock.*S3FileSystem"):
+        LakeReader(locate(lake, filesystem=fs))
+    with pytest.raises(LakeError, match="written in Python"):
+        LakeReader(lake, filesystem=fs)
+    assert recorder.opened == []
 
 
 def test_a_lake_reader_sees_new_publications_and_refuses_what_it_cannot_do(tmp_path):

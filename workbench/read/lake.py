@@ -41,8 +41,13 @@ class LakeReader(Reader):
         lake: A folder, ``s3://bucket/prefix``, or a :class:`~workbench.lake.location.Location`.
         endpoint: An S3-compatible endpoint (default ``WORKBENCH_LAKE_ENDPOINT``, else
             ``AWS_ENDPOINT_URL``).
-        filesystem: Read through this pyarrow filesystem instead.
+        filesystem: Read through this pyarrow filesystem instead: one of pyarrow's own
+            (``LocalFileSystem``, ``S3FileSystem``, ``GcsFileSystem``, ``AzureFileSystem``,
+            ``HadoopFileSystem``), not one written in Python (``PyFileSystem``, fsspec's).
         refresh_s: A read looks for new publications when the last look is older than this.
+
+    Raises:
+        LakeError: ``filesystem`` is written in Python: DuckDB's scan would deadlock on it.
     """
 
     capabilities: frozenset[str] = frozenset({"sql"})

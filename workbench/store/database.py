@@ -475,6 +475,9 @@ class Database:
                 "with times and text with quoted text, like latency_ms > 2000 or model_name == 'gpt-4o'."
             ) from None
         except duckdb.InvalidInputException as exc:
+            if _UNREADABLE_SOURCE in str(exc):  # a file under a registered dataset (a lake's)
+                raise StoreError(f"The query on {self.path} could not read a file: {_first_line(exc)}; "
+                                 "restore that file, or remove it from where it is published.") from None
             raise FilterError(f"A value in the query cannot be used: {_first_line(exc)}; check it.") from None
         except duckdb.Error as exc:
             raise StoreError(f"The query on {self.path} failed: {_first_line(exc)}.") from None
@@ -578,6 +581,10 @@ def _refuse_writes(sql: str, cursor: duckdb.DuckDBPyConnection) -> None:
             f"The query path only reads, and this SQL would write ({kind}); change the store "
             "through its methods (add_annotations, load_corpus, set_meta) or Store.execute_write."
         )
+
+
+#: How DuckDB begins the message of a registered Arrow source that failed to read.
+_UNREADABLE_SOURCE = "reading the stream registered as"
 
 
 def _first_line(exc: Exception) -> str:

@@ -26,12 +26,12 @@ import pyarrow as pa
 import pyarrow.dataset as ds
 import pyarrow.fs as pafs
 
-from workbench.errors import NotFoundError, StoreError
+from workbench.errors import LakeError, NotFoundError, StoreError
 from workbench.store import parquet
 from workbench.store.database import MEMORY, Database
 from workbench.store.schema import TABLES
 
-__all__ = ["LAKE_TABLES", "LakeDatabase", "LakeFile", "LakeStore"]
+__all__ = ["LAKE_TABLES", "LakeDatabase", "LakeFile", "LakeStore", "refuse_python_filesystem"]
 
 #: The tables a lake holds, with the column each is partitioned by the day of.
 LAKE_TABLES: dict[str, str] = {
@@ -69,6 +69,23 @@ def dataset(table: str, files: Sequence[LakeFile], filesystem: pafs.FileSystem) 
     return ds.FileSystemDataset(fragments, schema, fmt, filesystem)
 
 
+def refuse_python_filesystem(name: str, filesystem: pafs.FileSystem) -> None:
+    """Refuse a filesystem written in Python (``pyarrow.fs.PyFileSystem``, as fsspec's are wrapped).
+
+    DuckDB starts a scan of a pyarrow dataset while holding Python's lock, and pyarrow opens
+    the files on its I/O threads: a filesystem whose methods are Python code then waits for
+    that lock while the scan waits for the file, and the query never ends.
+
+    Raises:
+        LakeError: ``filesystem`` is implemented in Python.
+    """
+    if isinstance(filesystem, pafs.PyFileSystem):
+        raise LakeError(
+            f"The lake {name} cannot be read through a filesystem written in Python ({filesystem.type_name}); "
+            "its reads would deadlock. Give one of pyarrow's own filesystems (a folder, S3FileSystem, "
+            "GcsFileSystem, AzureFileSystem or HadoopFileSystem).")
+
+
 class LakeDatabase(Database):
     """An in-memory DuckDB database whose lake tables are the lake's committed files.
 
@@ -81,6 +98,7 @@ class LakeDatabase(Database):
 
     def __init__(self, name: str, files: Callable[[], Mapping[str, Sequence[LakeFile]]],
                  filesystem: pafs.FileSystem, *, refresh_s: float = 5.0) -> None:
+        refuse_python_filesystem(name, filesystem)
         super().__init__(MEMORY, min_free_bytes=0)
         self.path = name
         self._files = files
