@@ -37,15 +37,19 @@ def _lake(tmp_path) -> str:
 def test_lake_commands_compact_retain_and_list_files(tmp_path):
     lake = _lake(tmp_path)
     runner = CliRunner()
-    listed = runner.invoke(main, ["lake", "files", lake])
-    assert listed.exit_code == 0 and len(listed.output.split()) == 6
+    def files() -> list[str]:  # the listing is stdout: one file per line
+        listed = runner.invoke(main, ["lake", "files", lake])
+        assert listed.exit_code == 0, listed.output
+        return listed.stdout.split()
+
+    assert len(files()) == 6, files()
     compacted = runner.invoke(main, ["lake", "compact", lake, "--grace-s", "0"])
     assert compacted.exit_code == 0, compacted.output
     assert "Compacted 3 partitions (6 files into 3)" in compacted.output
-    assert len(runner.invoke(main, ["lake", "files", lake]).output.split()) == 3
+    assert len(files()) == 3, files()
     retained = runner.invoke(main, ["lake", "retain", lake, "--days", "0", "--grace-s", "0"])
-    assert retained.exit_code == 0 and "Partitions before" in retained.output
-    assert runner.invoke(main, ["lake", "files", lake]).output == ""
+    assert retained.exit_code == 0 and "Partitions before" in retained.output, retained.output
+    assert files() == []
 
 
 def test_a_lake_that_is_no_lake_is_one_line_of_error(tmp_path):
