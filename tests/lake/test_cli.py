@@ -145,6 +145,7 @@ def test_a_server_over_a_lake_refuses_writes_with_a_4xx_and_offers_only_what_it_
             assert [line for line in lines if "/metrics" in line] == [
                 f"  metrics:     {srv.url}/metrics  (Prometheus; this server's own counters)"]
             assert any("read-only" in line and "workbench serve --lake" in line for line in lines)
+            assert f"  MCP:         {srv.url}/mcp  (streamable HTTP, for agents; read tools only)" in lines
         finally:
             srv.stop()
     result = CliRunner().invoke(main, ["serve", "--from-lake", str(tmp_path / "typo"), "--port", "0"])

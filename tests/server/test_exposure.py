@@ -336,6 +336,7 @@ def test_the_banner_on_loopback_has_no_token_and_no_warning(server, store):
 
     text = "\n".join(banner(server, store.path))
     assert f"app and API: {server.url}/" in text
+    assert f"MCP:         {server.url}/mcp  (streamable HTTP, for agents)" in text
     assert "Warning" not in text and "token" not in text
 
 

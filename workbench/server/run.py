@@ -201,9 +201,11 @@ def banner(server: Server, db: object) -> list[str]:
         lines.append(f"  OTLP/HTTP:   {base}/v1/traces  (protobuf or JSON)")
         lines.append(f"  proxy:       {base}/proxy/openai/v1 and {base}/proxy/anthropic  (recorded calls)")
         lines.append(f"  metrics:     {base}/metrics  (Prometheus)")
+        lines.append(f"  MCP:         {base}/mcp  (streamable HTTP, for agents)")
     else:  # it takes no spans: no OTLP, no recording proxy; /metrics counts its own requests only
         lines.append("  read-only:   spans, proxied calls and annotations go to the ingesters (workbench serve --lake)")
         lines.append(f"  metrics:     {base}/metrics  (Prometheus; this server's own counters)")
+        lines.append(f"  MCP:         {base}/mcp  (streamable HTTP, for agents; read tools only)")
     if access.token:
         lines.append(f"  token:       {access.token}")
         lines.append(f"  browser:     {access.app_url(base)}  (opens the app once, then a cookie keeps the token)")
