@@ -309,7 +309,7 @@ class Outline:
         return [i for i, hay in enumerate(self.texts()) if needle in hay]
 
     def rows(self, positions: Sequence[int], costs: Any = None) -> list[dict[str, Any]]:
-        """The :class:`workbench.app.js_components.Waterfall` rows of these spans, in the order given.
+        """The :class:`workbench.app.waterfall.Waterfall` rows of these spans, in the order given.
 
         Args:
             positions: Spans by position (e.g. :meth:`workbench.app.folds.Folds.shown`).
