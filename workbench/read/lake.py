@@ -41,13 +41,10 @@ class LakeReader(Reader):
         lake: A folder, ``s3://bucket/prefix``, or a :class:`~workbench.lake.location.Location`.
         endpoint: An S3-compatible endpoint (default ``WORKBENCH_LAKE_ENDPOINT``, else
             ``AWS_ENDPOINT_URL``).
-        filesystem: Read through this pyarrow filesystem instead: one of pyarrow's own
-            (``LocalFileSystem``, ``S3FileSystem``, ``GcsFileSystem``, ``AzureFileSystem``,
-            ``HadoopFileSystem``), not one written in Python (``PyFileSystem``, fsspec's).
+        filesystem: Read through this pyarrow filesystem instead. One written in Python
+            (``PyFileSystem``, as fsspec's are wrapped) works too; each query then reads the
+            files it needs whole (after pruning) before DuckDB scans them.
         refresh_s: A read looks for new publications when the last look is older than this.
-
-    Raises:
-        LakeError: ``filesystem`` is written in Python: DuckDB's scan would deadlock on it.
     """
 
     capabilities: frozenset[str] = frozenset({"sql"})

@@ -25,13 +25,14 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.dataset as ds
 import pyarrow.fs as pafs
+import pyarrow.parquet as pq
 
-from workbench.errors import LakeError, NotFoundError, StoreError
+from workbench.errors import NotFoundError, StoreError
 from workbench.store import parquet
 from workbench.store.database import MEMORY, Database
 from workbench.store.schema import TABLES
 
-__all__ = ["LAKE_TABLES", "LakeDatabase", "LakeFile", "LakeStore", "refuse_python_filesystem"]
+__all__ = ["LAKE_TABLES", "LakeDatabase", "LakeFile", "LakeStore"]
 
 #: The tables a lake holds, with the column each is partitioned by the day of.
 LAKE_TABLES: dict[str, str] = {
@@ -66,24 +67,37 @@ def dataset(table: str, files: Sequence[LakeFile], filesystem: pafs.FileSystem) 
         return schema.empty_table()
     fmt = ds.ParquetFileFormat()
     fragments = [fmt.make_fragment(f.path, filesystem=filesystem, partition_expression=_guarantee(f)) for f in files]
-    return ds.FileSystemDataset(fragments, schema, fmt, filesystem)
+    kind = PythonFilesystemDataset if isinstance(filesystem, pafs.PyFileSystem) else ds.FileSystemDataset
+    return kind(fragments, schema, fmt, filesystem)
 
 
-def refuse_python_filesystem(name: str, filesystem: pafs.FileSystem) -> None:
-    """Refuse a filesystem written in Python (``pyarrow.fs.PyFileSystem``, as fsspec's are wrapped).
+class PythonFilesystemDataset(ds.FileSystemDataset):
+    """A dataset on a filesystem written in Python (``pyarrow.fs.PyFileSystem``, as fsspec's
+    are wrapped), whose scans read the files they need on the scanning thread.
 
-    DuckDB starts a scan of a pyarrow dataset while holding Python's lock, and pyarrow opens
-    the files on its I/O threads: a filesystem whose methods are Python code then waits for
-    that lock while the scan waits for the file, and the query never ends.
-
-    Raises:
-        LakeError: ``filesystem`` is implemented in Python.
+    DuckDB starts a scan of a pyarrow dataset while holding Python's lock (the GIL), and
+    pyarrow's scanner waits there for files that its I/O threads open. Through a filesystem
+    written in Python each open needs that lock, so the two would wait for each other for
+    ever. Here a scan first prunes the files by their partitions, as pyarrow's would, then
+    reads those files whole (pyarrow lets the lock go while it reads), and scans them in
+    memory. pyarrow's own filesystems (a folder, S3, GCS, Azure, HDFS) never get here.
     """
-    if isinstance(filesystem, pafs.PyFileSystem):
-        raise LakeError(
-            f"The lake {name} cannot be read through a filesystem written in Python ({filesystem.type_name}); "
-            "its reads would deadlock. Give one of pyarrow's own filesystems (a folder, S3FileSystem, "
-            "GcsFileSystem, AzureFileSystem or HadoopFileSystem).")
+
+    def scanner(self, columns: Any = None, filter: Any = None, **options: Any) -> ds.Scanner:
+        schema = self.schema
+        fragments = self.get_fragments(filter=filter) if filter is not None else self.get_fragments()
+        tables = [_conform(pq.ParquetFile(self.filesystem.open_input_file(f.path)).read(), schema)
+                  for f in fragments]
+        data = pa.concat_tables(tables) if tables else schema.empty_table()
+        return ds.dataset(data).scanner(columns=columns, filter=filter, **options)
+
+
+def _conform(table: pa.Table, schema: pa.Schema) -> pa.Table:
+    """``table`` with ``schema``'s columns in its order: missing ones null, others cast (as a
+    dataset scan reads a file written before a column was added)."""
+    columns = [table[f.name].cast(f.type) if f.name in table.column_names else pa.nulls(len(table), f.type)
+               for f in schema]
+    return pa.Table.from_arrays(columns, schema=schema)
 
 
 class LakeDatabase(Database):
@@ -98,7 +112,6 @@ class LakeDatabase(Database):
 
     def __init__(self, name: str, files: Callable[[], Mapping[str, Sequence[LakeFile]]],
                  filesystem: pafs.FileSystem, *, refresh_s: float = 5.0) -> None:
-        refuse_python_filesystem(name, filesystem)
         super().__init__(MEMORY, min_free_bytes=0)
         self.path = name
         self._files = files
