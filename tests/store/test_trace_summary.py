@@ -4,6 +4,8 @@ from it as from the spans."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import duckdb
@@ -12,6 +14,7 @@ import pytest
 from tests.helpers import make_span, wait_for
 from workbench.model import SpanKind, StatusCode
 from workbench.query import Reader
+from workbench.read.heads import TraceHeads
 from workbench.read.tracefilter import summary_filter
 from workbench.store import Store
 from workbench.store.retention import Limits, Retention, apply
@@ -88,16 +91,23 @@ def _fill(store: Store) -> None:
     store.write([b[0], c[0], d[2], d[3], f[0]])
 
 
+@contextmanager
+def _spans_only() -> Iterator[None]:
+    """Readers answer from the spans, as if there were no summary."""
+    original = TraceHeads.summary
+    TraceHeads.summary = lambda self, filter: None  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        TraceHeads.summary = original  # type: ignore[method-assign]
+
+
 def _both(reader: Reader, expression: str) -> tuple[Any, Any]:
     """The trace list and count from the summary, then from the spans."""
-    assert reader._summary(expression) == NAME
+    assert reader.heads.summary(expression) == NAME
     fast = reader.traces(expression, limit=None), reader.count_traces(expression)
-    original = Reader._summary
-    try:
-        Reader._summary = lambda self, filter: None  # type: ignore[method-assign]
+    with _spans_only():
         slow = reader.traces(expression, limit=None), reader.count_traces(expression)
-    finally:
-        Reader._summary = original  # type: ignore[method-assign]
     return fast, slow
 
 
@@ -127,12 +137,8 @@ def test_the_summary_answers_as_the_spans_do_for_spans_in_many_batches(store):
     for kwargs in ({"limit": 2, "offset": 1}, {"order_by": "latency_ms"}, {"project": "test"},
                    {"start": "2025-11-23T08:00:20Z"}):
         fast = reader.traces("model_name == 'gpt-4o'", **kwargs)
-        original = Reader._summary
-        Reader._summary = lambda self, filter: None  # type: ignore[method-assign]
-        try:
+        with _spans_only():
             slow = reader.traces("model_name == 'gpt-4o'", **kwargs)
-        finally:
-            Reader._summary = original  # type: ignore[method-assign]
         assert len(fast) and fast.equals(slow), kwargs
 
 
@@ -158,7 +164,7 @@ def test_a_store_made_before_the_summary_is_summarized_after_opening(db_path):
     con.close()
     with Store(db_path, read_only=True) as old:  # read-only: no summary, the spans answer
         reader = Reader(old, owns_store=False)
-        assert reader._summary("model_name == 'claude'") is None
+        assert reader.heads.summary("model_name == 'claude'") is None
         assert reader.traces("model_name == 'claude'", limit=None).equals(expected)
     with Store(db_path) as store:
         wait_for(lambda: _current(store), timeout=60)

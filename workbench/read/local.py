@@ -10,7 +10,6 @@ annotations, and the store itself for the caches that write.
 
 from __future__ import annotations
 
-import datetime as dt
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -19,19 +18,18 @@ from typing import Any
 import pandas as pd
 import pyarrow as pa
 
-from workbench.errors import CapabilityError, FilterError, NotFoundError, WorkbenchError
+from workbench.errors import CapabilityError, FilterError, NotFoundError
 from workbench.read.costs import COST_INPUTS, with_span_cost, with_trace_costs
+from workbench.read.heads import TraceHeads
 from workbench.read.selection import SPAN_FIELDS, Selection, Where, an_id, page, parse_time, texts
 from workbench.read.source import CAPABILITIES
 from workbench.read.sql import NO_LIMITS, Answer, Limits, run_sql
 from workbench.read.tracefilter import summary_filter
 from workbench.store import Store
-from workbench.store.schema import TRACE_SUMMARY
 from workbench.tree import Trace
 
 __all__ = ["SPAN_FIELDS", "TRACE_COLUMNS", "Reader", "parse_time"]
 
-SUMMARY_TABLE = TRACE_SUMMARY.name
 _HEAVY = ("attributes", "resource", "events", "links", "input_messages", "output_messages")
 _MAX_ROWS = 2**63 - 1  # DuckDB's LIMIT and OFFSET are signed 64-bit
 
@@ -45,25 +43,6 @@ TRACE_COLUMNS = (
 _TRACE_COSTS = ("cost", "client_cost", "unpriced", "unpriced_calls")
 # Integer totals that may be null (a trace without LLM calls): pandas' nullable Int64.
 _NULLABLE_INTS = ("prompt_tokens", "completion_tokens", "total_tokens")
-
-# A trace is listed under its head: its root span (a span without a parent), else, while
-# the root has not arrived (or never will), its earliest span, flagged root_missing, whose
-# latency is then the trace's extent so far. A trace with several parentless spans is
-# listed once, under the earliest. Such traces are found by one grouped scan of the trace
-# ids (Reader._irregular_traces, reused until the next write), which also returns what the
-# filters and the sorting of the list read of each rootless head, so that only the heads of
-# the page are read whole.
-_ROOTLESS_FIELDS = (
-    ("trace_id", "VARCHAR"), ("span_id", "VARCHAR"), ("start_time", "TIMESTAMPTZ"), ("latency_ms", "DOUBLE"),
-    ("name", "VARCHAR"), ("status_code", "VARCHAR"), ("project", "VARCHAR"),
-)
-_ROOTLESS_KEYS = "SELECT " + ", ".join(f"unnest(?::{sql}[]) AS {name}" for name, sql in _ROOTLESS_FIELDS)
-_ROOTLESS_HEADS = """
-    SELECT o.* REPLACE (h.latency_ms AS latency_ms), TRUE AS root_missing
-    FROM spans o JOIN ({keys}) h
-      ON o.trace_id = h.trace_id AND o.span_id = h.span_id AND o.start_time = h.start_time
-"""
-
 
 _TREE_KEYS = ("trace_id", "span_id", "parent_span_id", "start_time", "end_time")
 
@@ -104,7 +83,7 @@ class Reader:
     def __init__(self, store: Store, *, owns_store: bool = True) -> None:
         self.store = store
         self._owns_store = owns_store
-        self._irregular: tuple[int, Any] | None = None  # (span count, Reader._irregular_traces())
+        self.heads = TraceHeads(store)
 
     def __repr__(self) -> str:
         return f"Reader({self.store.path!r})"
@@ -326,7 +305,7 @@ class Reader:
         if by_cost:
             self._order(order_by, descending, allowed)  # checks the name
         order = self._order("start_time" if by_cost else order_by, descending, allowed, "t.")
-        root_where = Selection.of(filter, start, end, project).trace_where("r", "m", summary=self._summary(filter))
+        root_where = Selection.of(filter, start, end, project).trace_where("r", "m", summary=self.heads.summary(filter))
         cheap_sort = order_by in ("start_time", "latency_ms", "name", "status_code", "project", "trace_id")
         paged = limit is not None and not by_cost
         if paged and cheap_sort:
@@ -334,11 +313,11 @@ class Reader:
             # Sorting by a head column: page the heads first (each kind apart, then together),
             # then total only that page.
             by = f"ORDER BY {self._order(order_by, descending, allowed, 'r.')}, r.trace_id"
-            heads, params = self._heads(root_where, by, int(limit) + int(offset))
+            heads, params = self.heads.sql(root_where, by, int(limit) + int(offset))
             roots = f"SELECT r.* FROM ({heads}) r {by} LIMIT ? OFFSET ?"
             params += [int(limit), int(offset)]
         else:
-            heads, params = self._heads(root_where)
+            heads, params = self.heads.sql(root_where)
             roots = f"SELECT r.* FROM ({heads}) r"
         sql = f"""
             WITH roots AS ({roots}),
@@ -376,108 +355,6 @@ class Reader:
             table = table.slice(int(offset), None if limit is None else int(limit))
         return _traces_frame(table, arrow)
 
-    def _summary(self, filter: str | Selection | None) -> str | None:
-        """The trace summary's table name when a filter is given and the summary covers every
-        span (else the spans answer)."""
-        if not (filter.filter if isinstance(filter, Selection) else filter):
-            return None
-        return self._summary_current()
-
-    def _summary_current(self) -> str | None:
-        """The trace summary's table name when it covers every span (see workbench.store.summary)."""
-        try:
-            rows = self.store.fetchall(
-                "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'main' AND table_name = ?",
-                [SUMMARY_TABLE],
-            )
-            if not rows[0][0]:
-                return None
-            spans, summarized = self.store.fetchall(
-                f"SELECT (SELECT count(*) FROM spans), (SELECT coalesce(sum(span_count), 0) FROM {SUMMARY_TABLE})"
-            )[0]
-        except WorkbenchError:  # a source that holds no summary (a lake): the spans answer
-            return None
-        return SUMMARY_TABLE if spans == summarized else None
-
-    def _irregular_traces(self) -> tuple[list[list[Any]], list[str]]:
-        """The traces without exactly one root.
-
-        Returns:
-            For the traces without a root, their heads' :data:`_ROOTLESS_FIELDS` as aligned
-            lists; and the ``trace_id || span_id`` keys of the roots passed over in traces with
-            several (all but each one's earliest).
-        """
-        # Spans are only ever added (or a duplicate of one removed), so while the count stands
-        # the answer does: a page and its count, or a reload, scan the trace ids once.
-        count = self.store.fetchall("SELECT count(*) FROM spans")[0][0]
-        cached = self._irregular
-        if cached is not None and cached[0] == count:
-            return cached[1]
-        # The summary counts each trace's roots in a tenth of the rows.
-        source = self._summary_current()
-        odd = (f"SELECT trace_id FROM {source} GROUP BY trace_id HAVING sum(root_count) <> 1" if source else
-               "SELECT trace_id FROM spans GROUP BY trace_id "
-               "HAVING count(*) FILTER (WHERE parent_span_id IS NULL) <> 1")
-        rows = self.store.fetchall(
-            f"""
-            WITH odd AS ({odd})
-            SELECT trace_id,
-                   list(span_id ORDER BY start_time, span_id) FILTER (WHERE parent_span_id IS NULL),
-                   (list(struct_pack(span_id, start_time, end_time, name, status_code, project)
-                         ORDER BY start_time, span_id))[1],
-                   max(end_time)
-            FROM spans WHERE trace_id IN (SELECT trace_id FROM odd) GROUP BY trace_id
-            """
-        )
-        heads: list[list[Any]] = [[] for _ in _ROOTLESS_FIELDS]
-        extra: list[str] = []
-        for trace_id, roots, first, last_end in rows:
-            if roots:
-                extra += [trace_id + span_id for span_id in roots[1:]]
-                continue
-            extent = (max(first["end_time"], last_end) - first["start_time"]) / dt.timedelta(milliseconds=1)
-            values = (trace_id, first["span_id"], first["start_time"], extent, first["name"], first["status_code"],
-                      first["project"])
-            for column, value in zip(heads, values, strict=True):
-                column.append(value)
-        self._irregular = (count, (heads, extra))
-        return heads, extra
-
-    def _roots(self, where: Where, extra: list[str], order: str = "", count: int = 0) -> tuple[str, list[Any]]:
-        """SQL (alias ``r``) for the roots ``where`` keeps, the ``extra`` ones left out."""
-        roots = f"SELECT r.*, FALSE AS root_missing FROM spans r WHERE r.parent_span_id IS NULL AND {where.sql}"
-        params = list(where.params)
-        if order:
-            # The page's keys first, then only their rows whole: sorting whole rows of every
-            # matching root cost several times more on 10 million spans.
-            keys = (f"SELECT DISTINCT * FROM (SELECT r.trace_id, r.span_id, r.start_time FROM spans r "
-                    f"WHERE r.parent_span_id IS NULL AND {where.sql} {order} LIMIT ?)")
-            roots = (f"SELECT r.*, FALSE AS root_missing FROM spans r SEMI JOIN ({keys}) k "
-                     "ON r.trace_id = k.trace_id AND r.span_id = k.span_id AND r.start_time = k.start_time "
-                     "WHERE r.parent_span_id IS NULL")
-            params.append(count + len(extra))  # the roots passed over may all come first
-        if extra:
-            roots = f"SELECT r.* FROM ({roots}) r WHERE r.trace_id || r.span_id NOT IN (SELECT unnest(?::VARCHAR[]))"
-            params.append(extra)
-        return roots, params
-
-    def _heads(self, where: Where, order: str = "", count: int = 0) -> tuple[str, list[Any]]:
-        """SQL (alias ``r``) for the heads of the traces ``where`` keeps, with its parameters.
-
-        With ``order`` (an ``ORDER BY`` over ``r``), only the first ``count`` heads are needed:
-        each kind of head is cut to them before the two are put together.
-        """
-        rootless, extra = self._irregular_traces()
-        roots, params = self._roots(where, extra, order, count)
-        if not rootless[0]:
-            return roots, params
-        keys = f"SELECT r.* FROM ({_ROOTLESS_KEYS}) r WHERE {where.sql}"
-        params += [*rootless, *where.params]
-        if order:
-            keys += f" {order} LIMIT ?"
-            params.append(count)
-        return f"({roots}) UNION ALL ({_ROOTLESS_HEADS.format(keys=keys)})", params
-
     def count_traces(
         self,
         filter: str | Selection | None = None,
@@ -488,19 +365,13 @@ class Reader:
     ) -> int:
         """How many traces :meth:`traces` would list without a limit."""
         selection = Selection.of(filter, start, end, project)
-        source = self._summary(filter)
+        source = self.heads.summary(filter)
         translated = summary_filter(selection.filter, "ts") if source else None
         if translated is not None and selection.time_only.everything:
             # Every trace is listed once, under one head: the traces with a matching span.
             sql = f"SELECT count(DISTINCT ts.trace_id) FROM {source} ts WHERE {translated.sql}"
             return int(self.store.fetchall(sql, translated.params)[0][0])
-        where = selection.trace_where("r", "m", summary=source)
-        rootless, extra = self._irregular_traces()
-        roots, params = self._roots(where, extra)
-        sql = f"SELECT (SELECT count(*) FROM ({roots}) r)"
-        if rootless[0]:
-            sql += f" + (SELECT count(*) FROM ({_ROOTLESS_KEYS}) r WHERE {where.sql})"
-            params += [*rootless, *where.params]
+        sql, params = self.heads.count(selection.trace_where("r", "m", summary=source))
         return int(self.store.fetchall(sql, params)[0][0])
 
     def trace(self, trace_id: str, *, columns: Sequence[str] | None = None) -> Trace:
