@@ -19,21 +19,11 @@ re-costs history at once. The pieces:
   configured price file (``workbench.prices``, ``workbench prices ...``); imported on its own,
   since it needs pandas.
 
-Pricing a query in SQL (how the store should do it)::
-
-    -- 1. The distinct keys of the window (day = the span's start, as a UTC date).
-    SELECT DISTINCT model_name, provider, CAST(start_time AS DATE) AS day
-    FROM spans WHERE <window>;
-
-    # 2. In Python: prices = table.resolve(keys)   -> a pyarrow.Table, registered as "prices"
-
-    -- 3. Join and compute; cost_sql("s", "p") returns these expressions ready-made.
-    SELECT s.*, <cost_sql()["total_cost"]> AS total_cost
-    FROM spans s
-    LEFT JOIN prices p
-      ON p.model_name = s.model_name
-     AND p.provider IS NOT DISTINCT FROM s.provider
-     AND p.day = CAST(s.start_time AS DATE);
+Pricing a query in SQL is the read door's work (:mod:`workbench.read.costs`): it takes the
+distinct keys of the rows it prices (model name, provider, and the UTC day the span started),
+resolves them with :meth:`PriceTable.resolve` into a ``prices`` table, joins that on those
+three keys (the provider with ``IS NOT DISTINCT FROM``), and computes with :func:`cost_sql`'s
+expressions.
 
 The ``prices`` table (:data:`RESOLVED_COLUMNS`), one row per distinct key:
 
