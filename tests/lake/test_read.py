@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -94,7 +95,8 @@ def test_a_one_week_view_of_a_ninety_day_lake_opens_only_that_weeks_files(tmp_pa
         # And then the beta files of that week: a read bounded to alpha opens none of them.
         _spoil(f for f in spans if f.parent.name in week_days and f.parent.parent.name == "project=beta")
         assert reader.count(project="alpha", start=start, end=end) == 7
-        with pytest.raises(StoreError, match=r"could not read a file.*restore that file"):  # read when unbounded
+        # Unbounded, the files outside the week are read.
+        with pytest.raises(StoreError, match=r"could not read its data.*restore the file it names"):
             reader.count()
 
 
@@ -117,6 +119,10 @@ def test_reads_through_a_python_filesystem_open_only_the_files_they_need(tmp_pat
         alpha = {p for p in recorder.opened if p.endswith(".parquet")}
         assert len(alpha) == 7 and alpha <= data_files and all("project=alpha" in p for p in alpha)
         assert reader.sql("SELECT count(*) AS n FROM spans WHERE project = 'beta'")["n"][0] == 90
+        spoiled = sorted((tmp_path / "lake" / "table=spans" / "project=beta").rglob("*.parquet"))[0]
+        _spoil([spoiled])
+        with pytest.raises(StoreError, match=r"could not read its data.*" + re.escape(spoiled.name)):
+            reader.count(project="beta")
 
 
 # DuckDB starts a scan of a pyarrow dataset holding the GIL, and pyarrow's I/O threads open the

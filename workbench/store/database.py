@@ -475,9 +475,9 @@ class Database:
                 "with times and text with quoted text, like latency_ms > 2000 or model_name == 'gpt-4o'."
             ) from None
         except duckdb.InvalidInputException as exc:
-            if _UNREADABLE_SOURCE in str(exc):  # a file under a registered dataset (a lake's)
-                raise StoreError(f"The query on {self.path} could not read a file: {_first_line(exc)}; "
-                                 "restore that file, or remove it from where it is published.") from None
+            if any(marker in str(exc) for marker in _UNREADABLE_SOURCE):  # a registered dataset's (a lake's)
+                raise StoreError(f"The query on {self.path} could not read its data: {_first_line(exc)}; "
+                                 "restore the file it names, or remove it from where it is published.") from None
             raise FilterError(f"A value in the query cannot be used: {_first_line(exc)}; check it.") from None
         except duckdb.Error as exc:
             raise StoreError(f"The query on {self.path} failed: {_first_line(exc)}.") from None
@@ -583,8 +583,9 @@ def _refuse_writes(sql: str, cursor: duckdb.DuckDBPyConnection) -> None:
         )
 
 
-#: How DuckDB begins the message of a registered Arrow source that failed to read.
-_UNREADABLE_SOURCE = "reading the stream registered as"
+#: How DuckDB's message begins when a registered Arrow source failed to read, while it was
+#: read or as its stream was made.
+_UNREADABLE_SOURCE = ("reading the stream registered as", "stream from the object registered as")
 
 
 def _first_line(exc: Exception) -> str:

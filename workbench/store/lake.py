@@ -86,10 +86,17 @@ class PythonFilesystemDataset(ds.FileSystemDataset):
     def scanner(self, columns: Any = None, filter: Any = None, **options: Any) -> ds.Scanner:
         schema = self.schema
         fragments = self.get_fragments(filter=filter) if filter is not None else self.get_fragments()
-        tables = [_conform(pq.ParquetFile(self.filesystem.open_input_file(f.path)).read(), schema)
-                  for f in fragments]
+        tables = [_conform(_read(self.filesystem, f.path), schema) for f in fragments]
         data = pa.concat_tables(tables) if tables else schema.empty_table()
         return ds.dataset(data).scanner(columns=columns, filter=filter, **options)
+
+
+def _read(filesystem: pafs.FileSystem, path: str) -> pa.Table:
+    """One Parquet file whole; an error names the file."""
+    try:
+        return pq.ParquetFile(filesystem.open_input_file(path)).read()
+    except (pa.ArrowException, OSError) as exc:
+        raise pa.ArrowInvalid(f"Could not read the Parquet file '{path}': {exc}") from exc
 
 
 def _conform(table: pa.Table, schema: pa.Schema) -> pa.Table:
