@@ -61,10 +61,15 @@ def test_import_export_and_a_file_option(runner, tmp_path, price_file):
 def test_errors_are_one_line(runner, price_file):
     result = runner.invoke(main, ["prices", "set", "gpt(", "--input", "1", "--output", "1"])
     assert result.exit_code == 1
-    assert result.output.startswith("Error: set_price: the pattern 'gpt(' cannot be used: the '(' is never closed "
+    assert result.output.startswith("Error: the pattern 'gpt(' cannot be used: the '(' is never closed "
                                     "at character 4")
     assert "position" not in result.output  # no place in the expression built around the pattern
     assert "Traceback" not in result.output and len(result.output.strip().splitlines()) == 1
+    # A value's error names the flag that gave it.
+    negative = runner.invoke(main, ["prices", "set", "gpt-x", "--input", "-1", "--output", "1"])
+    assert negative.exit_code == 1 and negative.output.startswith("Error: --input -1.0 is negative;"), negative.output
+    day = runner.invoke(main, ["prices", "set", "gpt-x", "--input", "1", "--output", "1", "--from", "2025-13-01"])
+    assert day.exit_code == 1 and day.output.startswith("Error: --from '2025-13-01' is not a date;"), day.output
     bad = runner.invoke(main, ["prices", "export", str(price_file.with_suffix(".txt"))])
     assert bad.exit_code == 1 and "use one of those names" in bad.output
 

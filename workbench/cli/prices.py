@@ -13,6 +13,7 @@ import click
 
 from workbench import config
 from workbench.cli.one_line import one_line_errors
+from workbench.errors import ConfigError
 from workbench.pricing.money import rate
 
 __all__ = ["prices"]
@@ -62,6 +63,18 @@ def list_cmd(ctx: click.Context, model: str | None, user_only: bool) -> None:
     click.echo(shown.to_string(index=False))
 
 
+# The price columns as ``prices set`` spells them.
+_FLAGS = {"input": "--input", "output": "--output", "cache_read": "--cache-read", "cache_write": "--cache-write",
+          "reasoning": "--reasoning", "valid_from": "--from"}
+
+
+def _as_flags(message: str) -> str:
+    """A price row's error as the command's user reads it: no function name, flags for columns."""
+    message = message.removeprefix("set_price: ")
+    first, _, rest = message.partition(" ")
+    return f"{_FLAGS[first]} {rest}" if first in _FLAGS else message
+
+
 @prices.command("set")
 @click.argument("pattern")
 @click.option("--input", "input_", type=float, required=True, help="USD per million uncached input tokens.")
@@ -82,7 +95,10 @@ def set_cmd(ctx: click.Context, pattern: str, input_: float, **fields: Any) -> N
     the old price for the days before it.
     """
     table = _prices(ctx)
-    row = table.set(pattern, input=input_, **fields)
+    try:
+        row = table.set(pattern, input=input_, **fields)
+    except ConfigError as exc:
+        raise ConfigError(_as_flags(str(exc))) from None
     since = f"from {row.valid_from}" if row.valid_from else "always"
     click.echo(
         f"Set {row.model!r} ({row.provider or 'any provider'}, {since}): {rate(row.input)} in, "
