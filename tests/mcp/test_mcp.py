@@ -103,6 +103,14 @@ async def _exercise(client: Client, *, agent_trace: bool) -> dict:
     ):  # a bad bound is refused in one sentence, never quietly bent
         bent = await client.call_tool(tool, arguments)
         assert bent.is_error and says in _text(bent), (tool, arguments, _text(bent))
+    # Arguments that do not fit the schema: one sentence that names each, not the validator's report.
+    typed = await client.call_tool("find_traces", {"limit": "many", "descending": "sideways"})
+    said = _text(typed)
+    assert typed.is_error and said.startswith("The arguments of find_traces do not fit: "), said
+    assert "limit: input should be a valid integer" in said and "(got 'many')" in said and "descending" in said
+    assert "\n" not in said and "pydantic" not in said
+    nothing = await client.call_tool("get_span", {})
+    assert nothing.is_error and "span_id is required" in _text(nothing), _text(nothing)
     seen["summary"] = _json(await client.call_tool("summary", {"start": "3650d"}))
     tools_only = _json(await client.call_tool("summary", {"start": "3650d", "filter": "name == 'lookup'"}))
     assert tools_only["totals"]["spans"] == 2 and tools_only["totals"]["errors"] == 1

@@ -64,6 +64,26 @@ def _tool_errors(func: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
+def _with_plain_argument_errors(server_class: Any) -> Any:
+    """The SDK's server class, whose answer to arguments that do not fit a tool is one sentence
+    (:func:`workbench.mcp.tools.describe_invalid`) instead of the validator's report of several
+    lines and a link."""
+    from mcp.server.mcpserver.exceptions import ToolError, UnexpectedToolError
+    from pydantic import ValidationError
+
+    class Server(server_class):
+        async def call_tool(self, name: str, arguments: dict[str, Any], context: Any = None) -> Any:
+            try:
+                return await super().call_tool(name, arguments, context)
+            except ToolError as exc:
+                cause = exc.__cause__
+                if isinstance(exc, UnexpectedToolError) or not isinstance(cause, ValidationError):
+                    raise
+                raise ToolError(tools.describe_invalid(name, cause.errors())) from cause
+
+    return Server
+
+
 def build_server(reader: Any, *, write: bool | None = None) -> Any:
     """An ``MCPServer`` whose tools read ``reader``.
 
@@ -71,8 +91,8 @@ def build_server(reader: Any, *, write: bool | None = None) -> Any:
         reader: A reader: ``workbench.open(path_or_url)``.
         write: Add the ``annotate`` tool (default ``WORKBENCH_MCP_WRITE``, off).
     """
-    mcp_server_class = import_sdk()
-    server = mcp_server_class("workbench", instructions=INSTRUCTIONS, version=__version__, log_level="WARNING")
+    server = _with_plain_argument_errors(import_sdk())(
+        "workbench", instructions=INSTRUCTIONS, version=__version__, log_level="WARNING")
 
     def tool(func: Callable[..., Any]) -> None:
         server.add_tool(_tool_errors(func), name=func.__name__, description=func.__doc__)

@@ -17,6 +17,7 @@ import datetime as dt
 import decimal
 import json
 import math
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from workbench import config
@@ -254,6 +255,20 @@ def annotate(reader: Any, name: str, trace_id: str | None = None, span_id: str |
         record["trace_id"] = reader.span(span_id)["trace_id"]
     added = reader.add_annotations([record])
     return {"added": added}
+
+
+def describe_invalid(tool: str, errors: Sequence[Mapping[str, Any]]) -> str:
+    """One sentence for an agent whose arguments do not fit a tool's input schema (``errors``
+    as a validation error lists them: where, what, the value given)."""
+    parts = []
+    for err in errors:
+        field = ".".join(str(part) for part in err.get("loc", ())) or "the arguments"
+        if err.get("type") == "missing":
+            parts.append(f"{field} is required")
+            continue
+        what = str(err.get("msg") or "is not valid")
+        parts.append(f"{field}: {what[:1].lower()}{what[1:]} (got {repr(err.get('input'))[:60]})")
+    return f"The arguments of {tool} do not fit: {'; '.join(parts)}. The tool's input schema gives each one's type."
 
 
 def describe_error(exc: BaseException) -> str:
