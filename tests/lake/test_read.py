@@ -166,6 +166,24 @@ def test_reads_through_a_python_filesystem_never_deadlock_beside_busy_threads(tm
     assert done.returncode == 0 and done.stdout.strip() == "done", done.stderr[-2000:]
 
 
+def test_the_trace_list_of_a_lake_follows_its_commits(tmp_path):
+    lake, store = _lake(tmp_path, days=3)
+    reader = LakeReader(lake, refresh_s=0)
+    assert len(reader.traces(limit=None)) == 6
+    version = reader.store.data_version()
+    assert len(reader.traces(limit=None)) == 6
+    assert reader.store.data_version() == version  # nothing new: the traces without one root are known
+    # A trace whose root has not arrived, published: the list shows it under its earliest span.
+    store.write([make_span(200, trace=200, parent=7, base_ns=BASE_NS, start_ms=500)])
+    Publisher(store, lake).publish()
+    assert reader.store.data_version() != version
+    listed = reader.traces(limit=None)
+    assert len(listed) == 7 and listed.loc[listed["root_missing"], "span_count"].tolist() == [1]
+    assert reader.count_traces() == 7
+    reader.close()
+    store.close()
+
+
 def test_a_lake_reader_sees_new_publications_and_refuses_what_it_cannot_do(tmp_path):
     lake, store = _lake(tmp_path)
     reader = LakeReader(lake, refresh_s=0)

@@ -45,7 +45,7 @@ class TraceHeads:
 
     def __init__(self, store: Any) -> None:
         self.store = store
-        self._irregular: tuple[int, Any] | None = None  # (span count, irregular())
+        self._irregular: tuple[Any, Any] | None = None  # (span count or data version, irregular())
 
     def summary(self, filter: str | Selection | None) -> str | None:
         """The trace summary's table name when a filter is given and the summary covers every
@@ -79,8 +79,10 @@ class TraceHeads:
             several (all but each one's earliest).
         """
         # Spans are only ever added (or a duplicate of one removed), so while the count stands
-        # the answer does: a page and its count, or a reload, scan the trace ids once.
-        count = self.store.fetchall("SELECT count(*) FROM spans")[0][0]
+        # the answer does: a page and its count, or a reload, scan the trace ids once. A store
+        # that knows when its data last changed (a lake: its commits) says so without a scan.
+        version = getattr(self.store, "data_version", None)
+        count = version() if version is not None else self.store.fetchall("SELECT count(*) FROM spans")[0][0]
         cached = self._irregular
         if cached is not None and cached[0] == count:
             return cached[1]

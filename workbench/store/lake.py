@@ -146,6 +146,11 @@ class LakeDatabase(Database):
             self._key = key
             self._version += 1
 
+    @property
+    def version(self) -> int:
+        """How many times the lake's committed files have changed since this database opened."""
+        return self._version
+
     def cursor(self) -> Any:
         """This thread's cursor, with the lake's tables as they were at the last look."""
         self.refresh()
@@ -179,6 +184,11 @@ class LakeStore:
 
     def __repr__(self) -> str:
         return f"LakeStore({self.path!r})"
+
+    def data_version(self) -> tuple[str, int]:
+        """Changes whenever the lake's committed files do (looking for new commits first, when due)."""
+        self.db.refresh()
+        return ("lake", self.db.version)
 
     def query(self, sql: str, params: Sequence[Any] | None = None) -> pa.Table:
         """Run read-only SQL over the lake's tables; an Arrow table."""
