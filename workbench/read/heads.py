@@ -82,9 +82,9 @@ class TraceHeads:
         # the answer does: a page and its count, or a reload, scan the trace ids once. A store
         # that knows when its data last changed (a lake: its commits) says so without a scan.
         version = getattr(self.store, "data_version", None)
-        count = version() if version is not None else self.store.fetchall("SELECT count(*) FROM spans")[0][0]
+        key = version() if version is not None else self.store.fetchall("SELECT count(*) FROM spans")[0][0]
         cached = self._irregular
-        if cached is not None and cached[0] == count:
+        if cached is not None and cached[0] == key:
             return cached[1]
         # The summary counts each trace's roots in a tenth of the rows.
         source = self.summary_current()
@@ -113,7 +113,7 @@ class TraceHeads:
                       first["project"])
             for column, value in zip(heads, values, strict=True):
                 column.append(value)
-        self._irregular = (count, (heads, extra))
+        self._irregular = (key, (heads, extra))
         return heads, extra
 
     def roots(self, where: Where, extra: list[str], order: str = "", count: int = 0) -> tuple[str, list[Any]]:
