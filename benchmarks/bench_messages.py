@@ -1,13 +1,23 @@
-"""Bytes per span of a long agent conversation, whose every LLM call repeats the whole history.
+"""Bytes per span of long agent conversations, whose every LLM call repeats the whole history.
 
-    python benchmarks/bench_messages.py [--turns 50] [--conversations 40]
+    python benchmarks/bench_messages.py [--turns 50] [--conversations 40] [--concurrent 1 20 60]
 
 Makes ``--conversations`` agent runs of ``--turns`` turns, OpenInference-style: each turn is an
 LLM span whose input is the system prompt and every earlier user, assistant and tool message
 (as ``llm.input_messages.N.message.*`` attributes and as ``input.value`` JSON, the way the
-OpenAI instrumentation sends them), followed by a TOOL span. The spans go through the
-conventions (``make_span``) and the store's writer into a fresh file; the figure is the
-file's growth after a checkpoint, per span, beside the same spans without their messages.
+OpenAI instrumentation sends them), followed by a TOOL span. The text is drawn from a
+vocabulary of 30,000 made-up words with Zipf frequencies, so it compresses about as well
+as prose does (a vocabulary of a few words would flatter every compressor).
+
+``--concurrent`` is how many conversations run at once: their spans reach the store in the
+order they end, in batches of 200 (as an exporter sends them), so a conversation's calls
+lie among the others' as they do on a busy server. For each setting the figures are:
+
+* the store file's growth per span after a checkpoint, beside the same spans without
+  their messages (what the messages cost on disk);
+* a Parquet export (``Store.export_parquet``) per span;
+* a lake publication (``lake.Publisher``) per span.
+
 It also prints how much text each column holds before compression, which says where the
 repetition lives (the ``attributes`` document, ``input_value`` and ``input_messages``).
 """
@@ -21,16 +31,28 @@ import tempfile
 import time
 from pathlib import Path
 
+from workbench.lake.publish import Publisher
 from workbench.semconv import make_span
 from workbench.store import Store
 
 SYSTEM = ("You are a research agent. Use the tools to find facts, cite every source, and answer in a "
           "short report. Never invent numbers; say when a source is missing.")
-WORDS = ["inverter", "solar", "market", "share", "revenue", "europe", "growth", "price", "module", "supplier", "report", "cite", "source", "quarter", "capacity", "battery", "grid", "residential", "commercial", "tariff", "demand", "forecast"]
+_LETTERS = "etaoinshrdlucmfwypvbgkjqxz"
+
+
+def _vocabulary(size: int = 30_000) -> tuple[list[str], list[float]]:
+    rng = random.Random(1)
+    words = sorted({"".join(rng.choice(_LETTERS[:rng.randint(8, 26)]) for _ in range(rng.randint(2, 10)))
+                    for _ in range(size)})
+    rng.shuffle(words)
+    return words, [1 / (rank + 1) for rank in range(len(words))]
+
+
+WORDS, WEIGHTS = _vocabulary()
 
 
 def _text(rng: random.Random, n: int) -> str:
-    return " ".join(rng.choice(WORDS) for _ in range(n))
+    return " ".join(rng.choices(WORDS, WEIGHTS, k=n))
 
 
 def conversation(c: int, turns: int, rng: random.Random, *, messages: bool = True) -> list:
@@ -70,43 +92,69 @@ def conversation(c: int, turns: int, rng: random.Random, *, messages: bool = Tru
     return spans
 
 
-def measure(turns: int, conversations: int, messages: bool) -> tuple[float, int, dict[str, int]]:
+def arrivals(spans: list, concurrent: int, conversations: int, turns: int) -> list:
+    """The spans in the order a server would get them with ``concurrent`` conversations at once."""
+    per = 1 + 2 * turns
+    waves = [spans[c * per:(c + 1) * per] for c in range(conversations)]
+    out = []
+    for first in range(0, conversations, concurrent):
+        out.extend(sorted((s for w in waves[first:first + concurrent] for s in w), key=lambda s: s.end_time_ns))
+    return out
+
+
+def _size(folder: Path) -> int:
+    return sum(f.stat().st_size for f in folder.rglob("*.parquet"))
+
+
+def measure(turns: int, conversations: int, concurrent: int, messages: bool) -> dict[str, float]:
     rng = random.Random(5)
     spans = [s for c in range(conversations) for s in conversation(c, turns, rng, messages=messages)]
+    spans = arrivals(spans, concurrent, conversations, turns)
+    out: dict[str, float] = {}
     with tempfile.TemporaryDirectory(prefix="wb-bench-messages-") as tmp:
         path = Path(tmp) / "wb.duckdb"
         with Store(path) as store:
             store.flush()
         empty = path.stat().st_size  # closed: everything checkpointed into the file
         with Store(path) as store:
-            for i in range(0, len(spans), 500):
-                store.write(spans[i:i + 500])
+            for i in range(0, len(spans), 200):
+                store.write(spans[i:i + 200])
             store.flush()
-            text = dict(zip(
-                ("attributes", "input_value", "input_messages", "output_messages", "output_value"),
-                store.fetchall("SELECT sum(strlen(attributes)), sum(strlen(input_value)), sum(strlen(input_messages)), "
-                               "sum(strlen(output_messages)), sum(strlen(output_value)) FROM spans")[0],
-                strict=True,
-            ))
+            text = store.fetchall("SELECT sum(strlen(attributes)), sum(strlen(input_value)), sum(strlen(input_messages)), "
+                                  "sum(strlen(output_messages)), sum(strlen(output_value)) FROM spans")[0]
+            for column, size in zip(COLUMNS, text, strict=True):
+                out[column] = int(size or 0) / len(spans)
+            store.export_parquet(Path(tmp) / "export")
+            out["export"] = _size(Path(tmp) / "export" / "spans") / len(spans)
+            Publisher(store, Path(tmp) / "lake", interval=3600).publish()
+            out["lake"] = _size(Path(tmp) / "lake" / "table=spans") / len(spans)
         wal = path.with_name(path.name + ".wal")
-        grown = path.stat().st_size + (wal.stat().st_size if wal.exists() else 0) - empty
-    return grown / len(spans), len(spans), {k: int(v or 0) for k, v in text.items()}
+        out["file"] = (path.stat().st_size + (wal.stat().st_size if wal.exists() else 0) - empty) / len(spans)
+    out["spans"] = len(spans)
+    return out
+
+
+COLUMNS = ("attributes", "input_value", "input_messages", "output_messages", "output_value")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--turns", type=int, default=50)
     parser.add_argument("--conversations", type=int, default=40)
+    parser.add_argument("--concurrent", type=int, nargs="+", default=[1, 20, 40])
     args = parser.parse_args()
-    with_messages, n, text = measure(args.turns, args.conversations, True)
-    without, _, _ = measure(args.turns, args.conversations, False)
-    print(f"{args.conversations} agent runs of {args.turns} turns: {n:,} spans "
-          f"({args.conversations * args.turns:,} LLM calls)")
-    print(f"  file bytes per span, with the messages:    {with_messages:10,.0f}")
-    print(f"  file bytes per span, same spans, no text:  {without:10,.0f}")
-    print("  text per span before compression, by column:")
-    for column, size in text.items():
-        print(f"    {column:<18} {size / n:10,.0f}")
+    for concurrent in args.concurrent:
+        full = measure(args.turns, args.conversations, concurrent, True)
+        bare = measure(args.turns, args.conversations, concurrent, False)
+        print(f"{args.conversations} agent runs of {args.turns} turns, {concurrent} at once: {full['spans']:,.0f} spans "
+              f"({args.conversations * args.turns:,} LLM calls)")
+        print("  bytes per span              with the messages   same spans, no text")
+        for key, label in (("file", "store file"), ("export", "Parquet export"), ("lake", "lake publication")):
+            print(f"    {label:<24} {full[key]:16,.0f} {bare[key]:21,.0f}")
+        if concurrent == args.concurrent[0]:
+            print("  text per span before compression, by column:")
+            for column in COLUMNS:
+                print(f"    {column:<18} {full[column]:10,.0f}")
 
 
 if __name__ == "__main__":

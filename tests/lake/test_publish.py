@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import io
+import random
+from pathlib import Path
+
 import duckdb
+import pyarrow.parquet as pq
 import pytest
 
 from tests.helpers import make_span
@@ -108,3 +113,36 @@ def test_keep_hours_removes_only_published_spans_from_the_store(tmp_path):
         store.write(_spans(0, 2))  # a late retry of forgotten spans is not published again
         publisher.publish()
     assert _count(lake) == (10, 10)
+
+
+def _conversations(traces: int, turns: int) -> list:
+    """Agent runs that take turns, as concurrent users' do: each LLM call's input repeats
+    the conversation so far, and the calls of one run lie among the others' in time."""
+    rng = random.Random(3)
+    words = [f"w{rng.getrandbits(40):x}" for _ in range(5000)]
+    spans = []
+    for t in range(traces):
+        history: list[str] = []
+        for turn in range(turns):
+            history.append(" ".join(rng.choices(words, k=80)))
+            spans.append(make_span(turn, trace=t, start_ms=turn * 1000 + t, input_value="\n".join(history)))
+    return sorted(spans, key=lambda s: s.start_time_ns)
+
+
+def test_lake_files_hold_each_trace_together_so_a_repeated_history_is_stored_about_once(tmp_path):
+    lake = str(tmp_path / "lake")
+    spans = _conversations(traces=40, turns=20)
+    with Store(tmp_path / "a.duckdb") as store:
+        store.write(spans)
+        assert Publisher(store, lake).publish() == len(spans)
+        as_sent = store.query("SELECT * FROM spans ORDER BY start_time")
+    (path,) = committed_files(lake)
+    rows = duckdb.sql(f"SELECT trace_id, start_time FROM read_parquet('{path}')").fetchall()
+    assert rows == sorted(rows), "rows are grouped by trace, in time within each"
+    assert len({r[0] for r in rows}) == 40
+    # The same rows in time order (the calls of the forty runs interleaved), written alike
+    # but without the order, take several times the bytes.
+    interleaved = io.BytesIO()
+    pq.write_table(as_sent.select(TABLES["spans"].column_names), interleaved, compression="zstd")
+    published = Path(path).stat().st_size
+    assert published * 3 < interleaved.tell(), (published, interleaved.tell())

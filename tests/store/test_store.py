@@ -113,6 +113,20 @@ def test_writes_beyond_the_queue_limit_are_refused_not_lost(db_path):
         store.close()
 
 
+def test_an_exports_day_files_hold_each_trace_together_in_time_order(tmp_path, store):
+    # Two traces whose calls interleave in time, on two days.
+    spans = [make_span(n, trace=t, start_ms=day * 86_400_000 + n * 1000 + t)
+             for day in (0, 1) for n in range(day * 10, day * 10 + 6) for t in (0, 1)]
+    store.write(spans)
+    store.export_parquet(tmp_path / "out")
+    files = sorted((tmp_path / "out" / "spans").rglob("*.parquet"))
+    assert len(files) == 2
+    for f in files:
+        rows = pq.read_table(f, columns=["trace_id", "start_time"]).to_pylist()
+        keys = [(r["trace_id"], r["start_time"]) for r in rows]
+        assert keys == sorted(keys) and len({k[0] for k in keys}) == 2
+
+
 def test_parquet_round_trip_is_lossless(tmp_path, store, rag_spans):
     store.write(rag_spans)
     store.add_annotations([{"span_id": rag_spans[3].span_id, "trace_id": rag_spans[3].trace_id,

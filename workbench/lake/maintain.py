@@ -31,7 +31,7 @@ import pyarrow.parquet as pq
 
 from workbench.lake import require_lake
 from workbench.lake.commits import Commit, CommitLog, DataFile, Snapshot, new_commit_name, retention_cutoff
-from workbench.lake.layout import CHECKPOINTS, COMMITS, TABLES, data_path, parse_data_path
+from workbench.lake.layout import CHECKPOINTS, COMMITS, data_path, parse_data_path
 from workbench.lake.location import Location
 from workbench.lake.publish import parquet_bytes
 
@@ -83,8 +83,7 @@ def compact(lake: str | Path | Location, *, endpoint: str | None = None, min_fil
             continue
         files.sort(key=lambda f: f.path)
         merged = pa.concat_tables([pq.read_table(location.open_input(f.path)) for f in files])
-        merged = merged.sort_by([(TABLES[table], "ascending")])
-        data = parquet_bytes(merged)
+        data = parquet_bytes(merged)  # ordered by trace, then time
         path = data_path(table, project, day, f"compact-{int(time.time() * 1000):013d}-{uuid.uuid4().hex[:8]}")
         location.put(path, data)
         added = DataFile(path, table, project, day, merged.num_rows, data.size)

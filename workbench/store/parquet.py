@@ -44,6 +44,18 @@ _KEYS: dict[str, tuple[str, ...]] = {
 }
 
 
+def _file_order(table: Table) -> str:
+    """A day file's rows: trace by trace, in time within each, where the table has traces.
+
+    An agent's LLM calls each repeat the conversation so far; side by side, the compressor
+    keeps that history about once per trace instead of once per call.
+    """
+    names = [table.time_column, *_KEYS[table.name]]
+    if "trace_id" in table.column_names:
+        names.insert(0, "trace_id")
+    return ", ".join(dict.fromkeys(n for n in names if n))
+
+
 def _quote(path: Path) -> str:
     return "'" + str(path).replace("'", "''") + "'"
 
@@ -76,7 +88,7 @@ def export_parquet(db: Database, out_dir: str | Path, *, compression: str = "zst
             if table.time_column:
                 cur.execute(
                     f"COPY (SELECT *, strftime({table.time_column}, '%Y-%m-%d') AS day FROM {table.name} "
-                    f"ORDER BY {table.time_column}, {order}) TO {_quote(target)} "
+                    f"ORDER BY {_file_order(table)}) TO {_quote(target)} "
                     f"(FORMAT PARQUET, PARTITION_BY (day), OVERWRITE_OR_IGNORE, COMPRESSION {compression})"
                 ).fetchall()
             else:

@@ -442,7 +442,9 @@ def markdown() -> str:
         "",
         f"Schema version {SCHEMA_VERSION}. The DuckDB file and the Parquet export hold the same "
         "tables with the same columns. `workbench export DIR` writes one folder per table, "
-        "partitioned by day (`DIR/spans/day=2026-11-23/*.parquet`); any Parquet reader "
+        "partitioned by day (`DIR/spans/day=2026-11-23/*.parquet`), each file's rows trace by trace "
+        "and in time within a trace (an agent's calls repeat its conversation; side by side they "
+        "compress to about one copy); any Parquet reader "
         "(pandas, polars, DuckDB, Spark) reads them. JSON columns are UTF-8 text holding JSON "
         "(DuckDB: `json_extract_string(attributes, '$.\"llm.model_name\"')`). "
         "Times are UTC, microseconds.",
