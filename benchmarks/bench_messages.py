@@ -31,9 +31,11 @@ import tempfile
 import time
 from pathlib import Path
 
+import duckdb
+
 from workbench.lake.publish import Publisher
 from workbench.semconv import make_span
-from workbench.store import Store
+from workbench.store import Store, cluster
 
 SYSTEM = ("You are a research agent. Use the tools to find facts, cite every source, and answer in a "
           "short report. Never invent numbers; say when a source is missing.")
@@ -102,6 +104,25 @@ def arrivals(spans: list, concurrent: int, conversations: int, turns: int) -> li
     return out
 
 
+def _used(path: Path) -> int:
+    """The bytes of a closed file's blocks in use (blocks freed by a rewrite are reused by
+    later writes, so the file's size alone would count them)."""
+    with duckdb.connect(str(path), read_only=True) as con:
+        return con.execute("SELECT used_blocks * block_size FROM pragma_database_size()").fetchall()[0][0]
+
+
+def _wait_for_clustering(store: Store, last_start_ns: int, timeout: float = 120.0) -> None:
+    """Wait until the writer has looked at the stretch the last span starts in."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        until = cluster.settled_until(store.get_meta(cluster.WATERMARK))
+        if until is not None and until.timestamp() * 1e9 > last_start_ns:
+            break
+        time.sleep(0.1)
+    else:
+        raise SystemExit("the writer did not look at the spans' stretch within the timeout")
+
+
 def _size(folder: Path) -> int:
     return sum(f.stat().st_size for f in folder.rglob("*.parquet"))
 
@@ -116,10 +137,18 @@ def measure(turns: int, conversations: int, concurrent: int, messages: bool) -> 
         with Store(path) as store:
             store.flush()
         empty = path.stat().st_size  # closed: everything checkpointed into the file
+        empty_used = _used(path)
         with Store(path) as store:
             for i in range(0, len(spans), 200):
                 store.write(spans[i:i + 200])
             store.flush()
+            assert store.writer is not None and not store.writer.spans_clustered, "clustered before closing"
+            # The stretch the spans start in has settled (an hour ago): the writer rewrites it
+            # in trace order at its first pause after it is opened again.
+        out["file as written"] = (_used(path) - empty_used) / len(spans)
+        with Store(path) as store:
+            _wait_for_clustering(store, max(s.start_time_ns for s in spans))
+            writer = store.writer
             text = store.fetchall("SELECT sum(strlen(attributes)), sum(strlen(input_value)), sum(strlen(input_messages)), "
                                   "sum(strlen(output_messages)), sum(strlen(output_value)) FROM spans")[0]
             for column, size in zip(COLUMNS, text, strict=True):
@@ -128,8 +157,9 @@ def measure(turns: int, conversations: int, concurrent: int, messages: bool) -> 
             out["export"] = _size(Path(tmp) / "export" / "spans") / len(spans)
             Publisher(store, Path(tmp) / "lake", interval=3600).publish()
             out["lake"] = _size(Path(tmp) / "lake" / "table=spans") / len(spans)
-        wal = path.with_name(path.name + ".wal")
-        out["file"] = (path.stat().st_size + (wal.stat().st_size if wal.exists() else 0) - empty) / len(spans)
+        out["file"] = (_used(path) - empty_used) / len(spans)
+        out["clustered"] = writer.spans_clustered if writer is not None else 0  # counted once its pass ended
+        out["file growth"] = (path.stat().st_size - empty) / len(spans)
     out["spans"] = len(spans)
     return out
 
@@ -148,8 +178,11 @@ def main() -> None:
         bare = measure(args.turns, args.conversations, concurrent, False)
         print(f"{args.conversations} agent runs of {args.turns} turns, {concurrent} at once: {full['spans']:,.0f} spans "
               f"({args.conversations * args.turns:,} LLM calls)")
+        print(f"  spans rewritten in trace order: {full['clustered']:,.0f} (no text: {bare['clustered']:,.0f})")
         print("  bytes per span              with the messages   same spans, no text")
-        for key, label in (("file", "store file"), ("export", "Parquet export"), ("lake", "lake publication")):
+        for key, label in (("file as written", "store, as written"), ("file", "store, once clustered"),
+                           ("file growth", "store file's growth"), ("export", "Parquet export"),
+                           ("lake", "lake publication")):
             print(f"    {label:<24} {full[key]:16,.0f} {bare[key]:21,.0f}")
         if concurrent == args.concurrent[0]:
             print("  text per span before compression, by column:")

@@ -341,7 +341,7 @@ TABLES: dict[str, Table] = {
 WORKBENCH_META = Table(
     "workbench_meta",
     "The store's own key-value table: the schema version, ranges waiting for de-duplication, "
-    "what sample data was loaded (`Store.set_meta`).",
+    "how far spans were rewritten in trace order, what sample data was loaded (`Store.set_meta`).",
     (
         _c("key", "VARCHAR", "The key."),
         _c("value", "VARCHAR", "Its value, as text."),

@@ -17,7 +17,9 @@ nothing has been written for ``idle_checkpoint_s`` and the log holds more than
 At the same pause, before checkpointing, the writer removes spans stored twice (a batch a
 client sent again after losing its answer) in the time ranges written since the last pause;
 the ranges are recorded in the store with the spans, so a pass interrupted by a crash or a
-stop is made after the next start. See :mod:`workbench.store.dedupe`.
+stop is made after the next start. See :mod:`workbench.store.dedupe`. Then it rewrites in trace order the spans of
+stretches of time that have settled, when their traces' spans lie among each other and carry
+long text, so that an agent's repeated history compresses (:mod:`workbench.store.cluster`).
 
 A full disk: before each transaction and checkpoint the writer checks the free space on the
 database's disk (:meth:`Database.check_disk`), and refuses the transaction's spans with
@@ -63,6 +65,7 @@ import pyarrow.compute as pc
 from workbench.errors import DiskFullError, QueueFullError, StoreError
 from workbench.model import Span
 from workbench.store import summary
+from workbench.store.cluster import cluster_settled
 from workbench.store.database import Database, is_invalidated
 from workbench.store.dedupe import record_pending, remove_pending_duplicates
 from workbench.store.queued import Append, Work, _append, _Item
@@ -131,6 +134,7 @@ class Writer:
         self._checkpoint_after = 0.0  # no idle checkpoint before this time (after one failed)
         self._summary = summary.Reconciler()  # rebuilds the trace summary in a pause, when due
         self.duplicates_removed = 0
+        self.spans_clustered = 0  # rewritten in trace order (workbench.store.cluster)
         self._db_threads = int(database.fetchall("SELECT current_setting('threads')")[0][0])
         self.checkpoints = 0
         self.committed_spans = 0
@@ -293,6 +297,7 @@ class Writer:
                         cursor, generation = self._fresh(cursor, generation)
                         self._widen(cursor)
                         self._remove_duplicates(cursor)
+                        self._cluster(cursor)
                         self._summary.run(cursor)
                         self._checkpoint_if_due(cursor)
                     except (StoreError, duckdb.Error) as exc:  # the database is being opened again
@@ -370,6 +375,28 @@ class Writer:
             with self._cond:
                 self.duplicates_removed += removed
             logger.info("removed %d spans that were sent twice", removed)
+
+    def _cluster(self, cursor: duckdb.DuckDBPyConnection) -> None:
+        # After de-duplication (which keeps a span's first copy, so it must see the rows in
+        # the order they came), and never beside a unit of work (which may change spans).
+        with self._cond:
+            if self._dedupe_due:
+                return
+        if self._db.low_disk() is not None or not self._work_lock.acquire(blocking=False):
+            return
+        try:
+            moved = cluster_settled(cursor)
+        except duckdb.Error as exc:  # e.g. a conflicting transaction: the next pause tries again
+            logger.debug("keeping traces together failed: %s", exc)
+            if is_invalidated(exc):
+                self._db.recover(exc)
+            return
+        finally:
+            self._work_lock.release()
+        if moved:
+            with self._cond:
+                self.spans_clustered += moved
+            logger.debug("rewrote %d spans in trace order", moved)
 
     def _checkpoint_if_due(self, cursor: duckdb.DuckDBPyConnection) -> None:
         log = self._db.log_bytes()

@@ -1,0 +1,106 @@
+"""The writer rewrites settled stretches of interleaved, text-heavy spans in trace order."""
+
+from __future__ import annotations
+
+import random
+import time
+
+import pytest
+
+from tests.helpers import make_span, wait_for
+from workbench.store import Store, cluster
+
+HOUR_AGO_NS = time.time_ns() - 3600 * 10**9
+
+
+def _conversations(traces: int, turns: int, *, base_ns: int = HOUR_AGO_NS, words: int = 80) -> list:
+    """Agent runs taking turns, as concurrent users' do: each call's input repeats the
+    conversation so far, and the calls of one run lie among the others' in time."""
+    rng = random.Random(7)
+    vocabulary = [f"w{rng.getrandbits(40):x}" for _ in range(3000)]
+    spans = []
+    for t in range(traces):
+        history: list[str] = []
+        for turn in range(turns):
+            history.append(" ".join(rng.choices(vocabulary, k=words)))
+            spans.append(make_span(turn, trace=t, start_ms=turn * 1000 + t * 10, base_ns=base_ns,
+                                   input_value="\n".join(history)))
+    return sorted(spans, key=lambda s: s.end_time_ns)
+
+
+def _write(store: Store, spans: list) -> None:
+    for i in range(0, len(spans), 40):  # as exporters send them, in the order they end
+        store.write(spans[i:i + 40])
+
+
+def _runs(store: Store) -> int:
+    """How many runs of one trace the rows make in the order they are stored."""
+    ids = [t for (t,) in store.fetchall("SELECT trace_id FROM spans ORDER BY rowid")]
+    return sum(1 for i, t in enumerate(ids) if i == 0 or ids[i - 1] != t)
+
+
+def _rows(store: Store) -> list:
+    return store.query("SELECT * FROM spans ORDER BY trace_id, span_id").to_pylist()
+
+
+def _looked_past(store: Store, spans: list) -> bool:
+    until = cluster.settled_until(store.get_meta(cluster.WATERMARK))
+    return until is not None and until.timestamp() * 1e9 > max(s.start_time_ns for s in spans)
+
+
+def test_a_settled_stretch_of_interleaved_conversations_is_rewritten_trace_by_trace(tmp_path):
+    spans = _conversations(traces=24, turns=10)
+    with Store(tmp_path / "wb.duckdb") as store:
+        _write(store, spans)
+        before = _rows(store)
+        writer = store.writer
+        assert writer is not None
+        wait_for(lambda: writer.spans_clustered == len(spans), timeout=60)
+        assert _runs(store) == 24  # each trace's rows side by side
+        assert _rows(store) == before  # the same rows, only their place changed
+        assert _looked_past(store, spans)
+        # A span that arrives after its stretch was rewritten is stored where it lands.
+        late = make_span(99, trace=0, start_ms=5, base_ns=HOUR_AGO_NS, input_value="late")
+        store.write([late])
+        assert store.fetchall("SELECT count(*) FROM spans")[0][0] == len(spans) + 1
+
+
+@pytest.mark.parametrize("case", ["short text", "already together"])
+def test_spans_that_gain_nothing_are_left_where_they_are(tmp_path, case):
+    if case == "short text":
+        spans = _conversations(traces=24, turns=10, words=2)
+    else:
+        spans = sorted(_conversations(traces=24, turns=10), key=lambda s: (s.trace_id, s.start_time_ns))
+    with Store(tmp_path / "wb.duckdb") as store:
+        _write(store, spans)
+        runs = _runs(store)
+        wait_for(lambda: _looked_past(store, spans), timeout=60)
+        assert store.writer is not None and store.writer.spans_clustered == 0
+        assert _runs(store) == runs
+
+
+def test_a_stretch_that_has_not_settled_waits(tmp_path):
+    recent = _conversations(traces=24, turns=10, base_ns=time.time_ns() - 60 * 10**9)
+    older = _conversations(traces=24, turns=10)
+    with Store(tmp_path / "wb.duckdb") as store:
+        _write(store, older)
+        _write(store, recent)
+        writer = store.writer
+        assert writer is not None
+        wait_for(lambda: writer.spans_clustered == len(older), timeout=60)
+        until = cluster.settled_until(store.get_meta(cluster.WATERMARK))
+        assert until is not None and until.timestamp() * 1e9 <= min(s.start_time_ns for s in recent)
+        assert writer.spans_clustered == len(older)
+
+
+def test_a_resent_batch_is_stored_once_and_its_traces_kept_together(tmp_path):
+    spans = _conversations(traces=24, turns=10)
+    with Store(tmp_path / "wb.duckdb") as store:
+        _write(store, spans)
+        store.write(spans[100:140])  # an exporter sends a batch again after losing its answer
+        writer = store.writer
+        assert writer is not None
+        wait_for(lambda: writer.spans_clustered == len(spans), timeout=60)
+        assert store.fetchall("SELECT count(*), count(DISTINCT (trace_id, span_id)) FROM spans")[0] == (
+            len(spans), len(spans))
+        assert _runs(store) == 24

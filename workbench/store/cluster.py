@@ -1,0 +1,173 @@
+"""Keeping each trace's spans side by side in the file, so that a repeated history compresses.
+
+Spans reach the store in the order they end, so on a busy server the calls of many agent runs
+lie among each other. Every LLM call of a run repeats the conversation so far, and DuckDB
+compresses a column one segment at a time: when the copies of one history lie far apart, most
+of them are stored again. Measured with ``benchmarks/bench_messages.py`` (40 agent runs of 50
+turns), the file takes 9,600 bytes a span when the 40 runs take turns, and 2,100 when each
+run's spans lie together.
+
+So, at a pause in ingest, the writer rewrites in trace order the spans of each stretch of
+:data:`STRETCH` (ten minutes of start times) that ended at least :data:`SETTLE_AFTER` ago,
+when they are worth it: several spans a trace, :data:`MIN_TEXT` characters of text a span
+(``attributes``, ``input_value`` and ``input_messages``) on average, and their traces
+interleaved. Each stretch is rewritten once, in one transaction that also moves the
+watermark (``cluster:until`` in ``workbench_meta``), so a crash leaves either the old rows or
+the new. The rows are the same before and after; only their place in the file changes. The
+blocks they leave are reused by later writes (``PRAGMA database_size`` shows them as free).
+
+A span that arrives after its stretch was rewritten stays where it landed, and so do the
+spans a store held before its first pass, save the last day's (:data:`FIRST_LOOK`). At most
+:data:`BUDGET` spans are rewritten a pause, in transactions of at most :data:`BATCH` spans
+(a larger stretch is rewritten a share of its traces at a time), and a pause looks at a
+day of stretches at most; the next pause goes on.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+
+import duckdb
+
+__all__ = [
+    "BATCH", "BUDGET", "FIRST_LOOK", "MIN_TEXT", "SETTLE_AFTER", "STRETCH", "WATERMARK", "cluster_settled",
+    "settled_until",
+]
+
+#: The length of a stretch of start times rewritten at once.
+STRETCH = dt.timedelta(minutes=10)
+#: How long after a stretch ends its spans are rewritten (late spans have come by then).
+SETTLE_AFTER = dt.timedelta(minutes=10)
+#: The text a span must carry on average for its stretch to be rewritten.
+MIN_TEXT = 2048
+#: The most spans rewritten in one pause, and in one transaction.
+BUDGET = 50_000
+BATCH = 10_000
+#: How far back the first pass looks in a store that has none yet.
+FIRST_LOOK = dt.timedelta(days=1)
+_PER_PASS = 144  # stretches looked at in one pause (a day's)
+
+#: The ``workbench_meta`` key of the watermark: the first stretch not looked at yet.
+WATERMARK = "cluster:until"
+_STRETCH_US = int(STRETCH.total_seconds() * 1_000_000)
+
+# Per stretch: spans, traces, text, and how many runs of one trace the rows make in the
+# order they were written (as many as the traces when each trace's rows lie together).
+_STRETCHES = f"""
+SELECT stretch, count(*) AS spans, count(DISTINCT trace_id) AS traces, sum(text) AS text,
+       count(*) FILTER (WHERE moved) AS runs
+FROM (
+    SELECT epoch_us(start_time) // {_STRETCH_US} AS stretch, trace_id,
+           coalesce(strlen(attributes), 0) + coalesce(strlen(input_value), 0)
+               + coalesce(strlen(input_messages), 0) AS text,
+           trace_id IS DISTINCT FROM lag(trace_id) OVER (
+               PARTITION BY epoch_us(start_time) // {_STRETCH_US} ORDER BY rowid) AS moved
+    FROM spans WHERE start_time >= $lo AND start_time < $hi
+)
+GROUP BY stretch ORDER BY stretch
+"""
+
+_IN_STRETCH = "start_time >= $lo AND start_time < $hi AND hash(trace_id) % $shares = $share"
+
+
+def _time(us: int) -> dt.datetime:
+    return dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc) + dt.timedelta(microseconds=us)
+
+
+def settled_until(value: str | None) -> dt.datetime | None:
+    """The time up to which stretches were looked at, from the watermark's stored value."""
+    return None if value is None else _time(int(value) * _STRETCH_US)
+
+
+def _worth_it(spans: int, traces: int, text: int, runs: int) -> bool:
+    return spans >= 2 * traces and text >= MIN_TEXT * spans and runs > traces + traces // 2
+
+
+def _start(cursor: duckdb.DuckDBPyConnection, now: dt.datetime) -> int | None:
+    rows = cursor.execute("SELECT value FROM workbench_meta WHERE key = ?", [WATERMARK]).fetchall()
+    if rows:
+        return int(rows[0][0])
+    # The first time: from the first span of the last day (older ones stay where they are).
+    first = cursor.execute(
+        "SELECT epoch_us(min(start_time)) FROM spans WHERE start_time >= ?", [now - FIRST_LOOK]
+    ).fetchall()[0][0]
+    return None if first is None else int(first) // _STRETCH_US
+
+
+def _rewrite(cursor: duckdb.DuckDBPyConnection, stretch: int, spans: int, moved_to: int) -> int:
+    """Rewrite one stretch's spans in trace order and move the watermark, in transactions of
+    at most :data:`BATCH` spans (the watermark moves with the last)."""
+    shares = max(1, math.ceil(spans / BATCH))
+    lo, hi = _time(stretch * _STRETCH_US), _time((stretch + 1) * _STRETCH_US)
+    done = 0
+    for share in range(shares):
+        params = {"lo": lo, "hi": hi, "shares": shares, "share": share}
+        cursor.execute("BEGIN TRANSACTION")
+        try:
+            cursor.execute(
+                f"CREATE OR REPLACE TEMP TABLE _cluster AS SELECT * FROM spans WHERE {_IN_STRETCH}", params
+            )
+            cursor.execute(f"DELETE FROM spans WHERE {_IN_STRETCH}", params)
+            done += cursor.execute(
+                "INSERT INTO spans SELECT * FROM _cluster ORDER BY trace_id, start_time, span_id"
+            ).fetchall()[0][0]
+            cursor.execute("DROP TABLE _cluster")
+            if share == shares - 1:
+                _move(cursor, moved_to)
+            cursor.execute("COMMIT")
+        except BaseException:
+            _rollback(cursor)
+            raise
+    return done
+
+
+def _move(cursor: duckdb.DuckDBPyConnection, stretch: int) -> None:
+    cursor.execute("INSERT OR REPLACE INTO workbench_meta VALUES (?, ?)", [WATERMARK, str(stretch)])
+
+
+def _rollback(cursor: duckdb.DuckDBPyConnection) -> None:
+    try:
+        cursor.execute("ROLLBACK")
+    except duckdb.Error:  # a failed COMMIT has ended it already
+        pass
+
+
+def cluster_settled(cursor: duckdb.DuckDBPyConnection, now: dt.datetime | None = None,
+                    budget: int = BUDGET) -> int:
+    """Rewrite in trace order the stretches that have settled and are worth it (see the
+    module's docstring); returns the spans rewritten.
+
+    Raises:
+        duckdb.Error: A transaction failed (what it began is rolled back; the next pause
+            takes it up again).
+    """
+    now = now or dt.datetime.now(dt.timezone.utc)
+    start = _start(cursor, now)
+    if start is None:
+        return 0
+    end = int((now - SETTLE_AFTER).timestamp() * 1_000_000) // _STRETCH_US  # stretches before it have settled
+    if start >= end:
+        return 0
+    end = min(end, start + _PER_PASS)
+    params = {"lo": _time(start * _STRETCH_US), "hi": _time(end * _STRETCH_US)}
+    done = 0
+    passed = start
+    for stretch, spans, traces, text, runs in cursor.execute(_STRETCHES, params).fetchall():
+        if not _worth_it(spans, traces, int(text or 0), runs):
+            continue
+        if done and done + spans > budget:
+            break
+        done += _rewrite(cursor, stretch, spans, stretch + 1)
+        passed = stretch + 1
+    else:
+        passed = end
+    if passed != start:
+        cursor.execute("BEGIN TRANSACTION")
+        try:
+            _move(cursor, passed)
+            cursor.execute("COMMIT")
+        except BaseException:
+            _rollback(cursor)
+            raise
+    return done
