@@ -8,7 +8,8 @@ import time
 import pytest
 
 from tests.helpers import make_span, wait_for
-from workbench.store import Store, cluster
+from workbench.query import Reader
+from workbench.store import Store, cluster, summary
 
 HOUR_AGO_NS = time.time_ns() - 3600 * 10**9
 
@@ -58,6 +59,10 @@ def test_a_settled_stretch_of_interleaved_conversations_is_rewritten_trace_by_tr
         wait_for(lambda: writer.spans_clustered == len(spans), timeout=60)
         assert _runs(store) == 24  # each trace's rows side by side
         assert _rows(store) == before  # the same rows, only their place changed
+        # The trace summary had a row per trace and batch; it has one per trace, still current.
+        assert store.fetchall("SELECT count(*), count(DISTINCT trace_id) FROM trace_summary")[0] == (24, 24)
+        assert summary.is_current(store.db.cursor())
+        assert Reader(store).count_traces(filter="'w' in input_value") == 24
         assert _looked_past(store, spans)
         # A span that arrives after its stretch was rewritten is stored where it lands.
         late = make_span(99, trace=0, start_ms=5, base_ns=HOUR_AGO_NS, input_value="late")

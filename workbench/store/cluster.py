@@ -11,7 +11,9 @@ So, at a pause in ingest, the writer rewrites in trace order the spans of each s
 :data:`STRETCH` (ten minutes of start times) that ended at least :data:`SETTLE_AFTER` ago,
 when they are worth it: several spans a trace, :data:`MIN_TEXT` characters of text a span
 (``attributes``, ``input_value`` and ``input_messages``) on average, and their traces
-interleaved. Each stretch is rewritten once, in one transaction that also moves the
+interleaved. Their traces' rows of the trace summary, one a batch they came in, become one a
+trace (:func:`workbench.store.summary.refresh`). Each stretch is rewritten once, in one
+transaction that also moves the
 watermark (``cluster:until`` in ``workbench_meta``), so a crash leaves either the old rows or
 the new. The rows are the same before and after; only their place in the file changes. The
 blocks they leave are reused by later writes (``PRAGMA database_size`` shows them as free).
@@ -29,6 +31,8 @@ import datetime as dt
 import math
 
 import duckdb
+
+from workbench.store import summary
 
 __all__ = [
     "BATCH", "BUDGET", "FIRST_LOOK", "MIN_TEXT", "SETTLE_AFTER", "STRETCH", "WATERMARK", "cluster_settled",
@@ -112,6 +116,9 @@ def _rewrite(cursor: duckdb.DuckDBPyConnection, stretch: int, spans: int, moved_
             done += cursor.execute(
                 "INSERT INTO spans SELECT * FROM _cluster ORDER BY trace_id, start_time, span_id"
             ).fetchall()[0][0]
+            # The traces' summary rows (one a batch they came in, each with its batch's inputs)
+            # become one a trace, side by side too.
+            summary.refresh(cursor, "SELECT trace_id FROM _cluster")
             cursor.execute("DROP TABLE _cluster")
             if share == shares - 1:
                 _move(cursor, moved_to)
