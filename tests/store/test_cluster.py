@@ -49,7 +49,9 @@ def _looked_past(store: Store, spans: list) -> bool:
     return until is not None and until.timestamp() * 1e9 > max(s.start_time_ns for s in spans)
 
 
-def test_a_settled_stretch_of_interleaved_conversations_is_rewritten_trace_by_trace(tmp_path):
+@pytest.mark.parametrize("batch", [cluster.BATCH, 60], ids=["one transaction", "a share of the traces at a time"])
+def test_a_settled_stretch_of_interleaved_conversations_is_rewritten_trace_by_trace(tmp_path, monkeypatch, batch):
+    monkeypatch.setattr(cluster, "BATCH", batch)
     spans = _conversations(traces=24, turns=10)
     with Store(tmp_path / "wb.duckdb") as store:
         _write(store, spans)

@@ -27,8 +27,12 @@ day of stretches at most; the next pause goes on.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import math
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from typing import Any
 
 import duckdb
 
@@ -46,8 +50,8 @@ SETTLE_AFTER = dt.timedelta(minutes=10)
 #: The text a span must carry on average for its stretch to be rewritten.
 MIN_TEXT = 2048
 #: The most spans rewritten in one pause, and in one transaction.
-BUDGET = 50_000
-BATCH = 10_000
+BUDGET = 20_000
+BATCH = 2_000
 #: How far back the first pass looks in a store that has none yet.
 FIRST_LOOK = dt.timedelta(days=1)
 _PER_PASS = 144  # stretches looked at in one pause (a day's)
@@ -71,6 +75,8 @@ FROM (
 )
 GROUP BY stretch ORDER BY stretch
 """
+
+Guard = Callable[[], AbstractContextManager[Any]]
 
 _IN_STRETCH = "start_time >= $lo AND start_time < $hi AND hash(trace_id) % $shares = $share"
 
@@ -99,33 +105,37 @@ def _start(cursor: duckdb.DuckDBPyConnection, now: dt.datetime) -> int | None:
     return None if first is None else int(first) // _STRETCH_US
 
 
-def _rewrite(cursor: duckdb.DuckDBPyConnection, stretch: int, spans: int, moved_to: int) -> int:
-    """Rewrite one stretch's spans in trace order and move the watermark, in transactions of
-    at most :data:`BATCH` spans (the watermark moves with the last)."""
+def _rewrite(cursor: duckdb.DuckDBPyConnection, stretch: int, spans: int, guard: Guard) -> int:
+    """Rewrite one stretch's spans in trace order and move the watermark past it, in
+    transactions of at most :data:`BATCH` spans (the watermark moves with the last)."""
     shares = max(1, math.ceil(spans / BATCH))
     lo, hi = _time(stretch * _STRETCH_US), _time((stretch + 1) * _STRETCH_US)
     done = 0
     for share in range(shares):
         params = {"lo": lo, "hi": hi, "shares": shares, "share": share}
-        cursor.execute("BEGIN TRANSACTION")
-        try:
-            cursor.execute(
-                f"CREATE OR REPLACE TEMP TABLE _cluster AS SELECT * FROM spans WHERE {_IN_STRETCH}", params
-            )
-            cursor.execute(f"DELETE FROM spans WHERE {_IN_STRETCH}", params)
-            done += cursor.execute(
-                "INSERT INTO spans SELECT * FROM _cluster ORDER BY trace_id, start_time, span_id"
-            ).fetchall()[0][0]
-            # The traces' summary rows (one a batch they came in, each with its batch's inputs)
-            # become one a trace, side by side too.
-            summary.refresh(cursor, "SELECT trace_id FROM _cluster")
-            cursor.execute("DROP TABLE _cluster")
-            if share == shares - 1:
-                _move(cursor, moved_to)
-            cursor.execute("COMMIT")
-        except BaseException:
-            _rollback(cursor)
-            raise
+        with guard():
+            done += _rewrite_share(cursor, params, stretch + 1 if share == shares - 1 else None)
+    return done
+
+
+def _rewrite_share(cursor: duckdb.DuckDBPyConnection, params: dict[str, Any], moved_to: int | None) -> int:
+    cursor.execute("BEGIN TRANSACTION")
+    try:
+        cursor.execute(f"CREATE OR REPLACE TEMP TABLE _cluster AS SELECT * FROM spans WHERE {_IN_STRETCH}", params)
+        cursor.execute(f"DELETE FROM spans WHERE {_IN_STRETCH}", params)
+        done = int(cursor.execute(
+            "INSERT INTO spans SELECT * FROM _cluster ORDER BY trace_id, start_time, span_id"
+        ).fetchall()[0][0])
+        # The traces' summary rows (one a batch they came in, each with its batch's inputs)
+        # become one a trace, side by side too.
+        summary.refresh(cursor, "SELECT trace_id FROM _cluster")
+        cursor.execute("DROP TABLE _cluster")
+        if moved_to is not None:
+            _move(cursor, moved_to)
+        cursor.execute("COMMIT")
+    except BaseException:
+        _rollback(cursor)
+        raise
     return done
 
 
@@ -140,10 +150,15 @@ def _rollback(cursor: duckdb.DuckDBPyConnection) -> None:
         pass
 
 
-def cluster_settled(cursor: duckdb.DuckDBPyConnection, now: dt.datetime | None = None,
-                    budget: int = BUDGET) -> int:
+def cluster_settled(cursor: duckdb.DuckDBPyConnection, now: dt.datetime | None = None, *, budget: int = BUDGET,
+                    guard: Guard = contextlib.nullcontext, keep_going: Callable[[], bool] = lambda: True) -> int:
     """Rewrite in trace order the stretches that have settled and are worth it (see the
     module's docstring); returns the spans rewritten.
+
+    Args:
+        guard: Held around each transaction (the writer's lock on units of work).
+        keep_going: Asked before each stretch; false ends the pass there (spans are waiting
+            to be written, or the store closes).
 
     Raises:
         duckdb.Error: A transaction failed (what it began is rolled back; the next pause
@@ -163,9 +178,9 @@ def cluster_settled(cursor: duckdb.DuckDBPyConnection, now: dt.datetime | None =
     for stretch, spans, traces, text, runs in cursor.execute(_STRETCHES, params).fetchall():
         if not _worth_it(spans, traces, int(text or 0), runs):
             continue
-        if done and done + spans > budget:
+        if (done and done + spans > budget) or not keep_going():
             break
-        done += _rewrite(cursor, stretch, spans, stretch + 1)
+        done += _rewrite(cursor, stretch, spans, guard)
         passed = stretch + 1
     else:
         passed = end

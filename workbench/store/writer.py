@@ -378,21 +378,21 @@ class Writer:
 
     def _cluster(self, cursor: duckdb.DuckDBPyConnection) -> None:
         # After de-duplication (which keeps a span's first copy, so it must see the rows in
-        # the order they came), and never beside a unit of work (which may change spans).
+        # the order they came). Each transaction holds the lock of units of work (which may
+        # change spans); the pass gives way to spans waiting to be written.
         with self._cond:
             if self._dedupe_due:
                 return
-        if self._db.low_disk() is not None or not self._work_lock.acquire(blocking=False):
+        if self._db.low_disk() is not None:
             return
         try:
-            moved = cluster_settled(cursor)
+            moved = cluster_settled(cursor, guard=lambda: self._work_lock,
+                                    keep_going=lambda: not (self._queue or self._stopping))
         except duckdb.Error as exc:  # e.g. a conflicting transaction: the next pause tries again
             logger.debug("keeping traces together failed: %s", exc)
             if is_invalidated(exc):
                 self._db.recover(exc)
             return
-        finally:
-            self._work_lock.release()
         if moved:
             with self._cond:
                 self.spans_clustered += moved
