@@ -54,6 +54,7 @@ BATCH = 2_000
 #: How far back the first pass looks in a store that has none yet.
 FIRST_LOOK = dt.timedelta(days=1)
 _PER_PASS = 144  # stretches looked at in one pause (a day's)
+_SPAN_BYTES = 1024  # a span's columns other than its text, about, in the log
 
 #: The ``workbench_meta`` key of the watermark: the first stretch not looked at yet.
 WATERMARK = "cluster:until"
@@ -150,14 +151,16 @@ def _rollback(cursor: duckdb.DuckDBPyConnection) -> None:
 
 
 def cluster_settled(cursor: duckdb.DuckDBPyConnection, now: dt.datetime | None = None, *, budget: int = BUDGET,
-                    guard: Guard = contextlib.nullcontext, keep_going: Callable[[], bool] = lambda: True) -> int:
+                    guard: Guard = contextlib.nullcontext,
+                    keep_going: Callable[[int], bool] = lambda need: True) -> int:
     """Rewrite in trace order the stretches that have settled and are worth it (see the
     module's docstring); returns the spans rewritten.
 
     Args:
         guard: Held around each transaction (the writer's lock on units of work).
-        keep_going: Asked before each stretch; false ends the pass there (spans are waiting
-            to be written, or the store closes).
+        keep_going: Asked before each stretch with the bytes its rewrite may take on disk
+            (the log holds the rows uncompressed until a checkpoint); false ends the pass
+            there (spans are waiting to be written, the store closes, or the disk is short).
 
     Raises:
         duckdb.Error: A transaction failed (what it began is rolled back; the next pause
@@ -177,7 +180,8 @@ def cluster_settled(cursor: duckdb.DuckDBPyConnection, now: dt.datetime | None =
     for stretch, spans, traces, text, runs in cursor.execute(_STRETCHES, params).fetchall():
         if not _worth_it(spans, traces, int(text or 0), runs):
             continue
-        if (done and done + spans > budget) or not keep_going():
+        need = int(text or 0) // max(1, math.ceil(spans / BATCH)) + 2 * _SPAN_BYTES * min(spans, BATCH)
+        if (done and done + spans > budget) or not keep_going(need):
             break
         done += _rewrite(cursor, stretch, spans, guard)
         passed = stretch + 1

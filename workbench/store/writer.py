@@ -17,9 +17,10 @@ nothing has been written for ``idle_checkpoint_s`` and the log holds more than
 At the same pause, before checkpointing, the writer removes spans stored twice (a batch a
 client sent again after losing its answer) in the time ranges written since the last pause;
 the ranges are recorded in the store with the spans, so a pass interrupted by a crash or a
-stop is made after the next start. See :mod:`workbench.store.dedupe`. Then it rewrites in trace order the spans of
-stretches of time that have settled, when their traces' spans lie among each other and carry
-long text, so that an agent's repeated history compresses (:mod:`workbench.store.cluster`).
+stop is made after the next start. See :mod:`workbench.store.dedupe`. Then it rewrites in
+trace order the spans of stretches of time that have settled, when their traces' spans lie
+among each other and carry long text, so that an agent's repeated history compresses
+(:mod:`workbench.store.cluster`).
 
 A full disk: before each transaction and checkpoint the writer checks the free space on the
 database's disk (:meth:`Database.check_disk`), and refuses the transaction's spans with
@@ -385,11 +386,15 @@ class Writer:
                 return
         if self._db.low_disk() is not None:
             return
+        def keep_going(need: int) -> bool:
+            free = self._db.free_bytes()
+            return not (self._queue or self._stopping) and (free is None or free >= self._db.min_free_bytes + need)
+
         try:
-            moved = cluster_settled(cursor, guard=lambda: self._work_lock,
-                                    keep_going=lambda: not (self._queue or self._stopping))
+            moved = cluster_settled(cursor, guard=lambda: self._work_lock, keep_going=keep_going)
         except duckdb.Error as exc:  # e.g. a conflicting transaction: the next pause tries again
             logger.debug("keeping traces together failed: %s", exc)
+            self._db.ran_out_of_space(exc)
             if is_invalidated(exc):
                 self._db.recover(exc)
             return
