@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import random
 import time
 from collections.abc import Callable
 from typing import Any
@@ -57,6 +58,22 @@ def make_span(
     values.update(fields)
     return Span(**values)
 
+
+
+def agent_runs(traces: int, turns: int, *, words: int = 80, seed: int = 3, **fields: Any) -> list[Span]:
+    """Agent runs taking turns, as concurrent users' do: each LLM call's input repeats the
+    conversation so far, and the calls of one run lie among the others' (in the order they end).
+    ``fields`` go to :func:`make_span` (``base_ns`` to move them in time)."""
+    rng = random.Random(seed)
+    vocabulary = [f"w{rng.getrandbits(40):x}" for _ in range(5000)]
+    spans = []
+    for t in range(traces):
+        history: list[str] = []
+        for turn in range(turns):
+            history.append(" ".join(rng.choices(vocabulary, k=words)))
+            spans.append(make_span(turn, trace=t, start_ms=turn * 1000 + t * 10, input_value="\n".join(history),
+                                   **fields))
+    return sorted(spans, key=lambda s: s.end_time_ns)
 
 def otlp_body(emit: Callable[[Any], None], resource: dict[str, Any] | None = None) -> bytes:
     """The OTLP protobuf request body the SDK's exporter would post for the spans ``emit(tracer)`` makes."""

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import io
-import random
 from pathlib import Path
 
 import duckdb
 import pyarrow.parquet as pq
 import pytest
 
-from tests.helpers import make_span
+from tests.helpers import agent_runs, make_span
 from workbench.errors import LakeError
 from workbench.lake import committed_files
 from workbench.lake.location import locate
@@ -115,23 +114,9 @@ def test_keep_hours_removes_only_published_spans_from_the_store(tmp_path):
     assert _count(lake) == (10, 10)
 
 
-def _conversations(traces: int, turns: int) -> list:
-    """Agent runs that take turns, as concurrent users' do: each LLM call's input repeats
-    the conversation so far, and the calls of one run lie among the others' in time."""
-    rng = random.Random(3)
-    words = [f"w{rng.getrandbits(40):x}" for _ in range(5000)]
-    spans = []
-    for t in range(traces):
-        history: list[str] = []
-        for turn in range(turns):
-            history.append(" ".join(rng.choices(words, k=80)))
-            spans.append(make_span(turn, trace=t, start_ms=turn * 1000 + t, input_value="\n".join(history)))
-    return sorted(spans, key=lambda s: s.start_time_ns)
-
-
 def test_lake_files_hold_each_trace_together_so_a_repeated_history_is_stored_about_once(tmp_path):
     lake = str(tmp_path / "lake")
-    spans = _conversations(traces=40, turns=20)
+    spans = agent_runs(traces=40, turns=20)
     with Store(tmp_path / "a.duckdb") as store:
         store.write(spans)
         assert Publisher(store, lake).publish() == len(spans)

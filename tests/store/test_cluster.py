@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import random
 import time
 
 import pytest
 
-from tests.helpers import make_span, wait_for
+from tests.helpers import agent_runs, make_span, wait_for
 from workbench.query import Reader
 from workbench.store import Store, cluster, summary
 
@@ -15,18 +14,7 @@ HOUR_AGO_NS = time.time_ns() - 3600 * 10**9
 
 
 def _conversations(traces: int, turns: int, *, base_ns: int = HOUR_AGO_NS, words: int = 80) -> list:
-    """Agent runs taking turns, as concurrent users' do: each call's input repeats the
-    conversation so far, and the calls of one run lie among the others' in time."""
-    rng = random.Random(7)
-    vocabulary = [f"w{rng.getrandbits(40):x}" for _ in range(3000)]
-    spans = []
-    for t in range(traces):
-        history: list[str] = []
-        for turn in range(turns):
-            history.append(" ".join(rng.choices(vocabulary, k=words)))
-            spans.append(make_span(turn, trace=t, start_ms=turn * 1000 + t * 10, base_ns=base_ns,
-                                   input_value="\n".join(history)))
-    return sorted(spans, key=lambda s: s.end_time_ns)
+    return agent_runs(traces, turns, words=words, seed=7, base_ns=base_ns)
 
 
 def _write(store: Store, spans: list) -> None:
