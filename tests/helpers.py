@@ -60,14 +60,15 @@ def make_span(
 
 
 
-def agent_runs(traces: int, turns: int, *, words: int = 80, seed: int = 3, **fields: Any) -> list[Span]:
+def agent_runs(traces: int, turns: int, *, words: int = 80, seed: int = 3, first_trace: int = 0,
+               **fields: Any) -> list[Span]:
     """Agent runs taking turns, as concurrent users' do: each LLM call's input repeats the
     conversation so far, and the calls of one run lie among the others' (in the order they end).
     ``fields`` go to :func:`make_span` (``base_ns`` to move them in time)."""
     rng = random.Random(seed)
     vocabulary = [f"w{rng.getrandbits(40):x}" for _ in range(5000)]
     spans = []
-    for t in range(traces):
+    for t in range(first_trace, first_trace + traces):
         history: list[str] = []
         for turn in range(turns):
             history.append(" ".join(rng.choices(vocabulary, k=words)))

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 
+import duckdb
 import pytest
 
 from tests.helpers import agent_runs, make_span, wait_for
@@ -13,8 +15,9 @@ from workbench.store import Store, cluster, summary
 HOUR_AGO_NS = time.time_ns() - 3600 * 10**9
 
 
-def _conversations(traces: int, turns: int, *, base_ns: int = HOUR_AGO_NS, words: int = 80) -> list:
-    return agent_runs(traces, turns, words=words, seed=7, base_ns=base_ns)
+def _conversations(traces: int, turns: int, *, base_ns: int = HOUR_AGO_NS, words: int = 80,
+                   first_trace: int = 0) -> list:
+    return agent_runs(traces, turns, words=words, seed=7, first_trace=first_trace, base_ns=base_ns)
 
 
 def _write(store: Store, spans: list) -> None:
@@ -75,7 +78,7 @@ def test_spans_that_gain_nothing_are_left_where_they_are(tmp_path, case):
 
 
 def test_a_stretch_that_has_not_settled_waits(tmp_path):
-    recent = _conversations(traces=24, turns=10, base_ns=time.time_ns() - 60 * 10**9)
+    recent = _conversations(traces=24, turns=10, base_ns=time.time_ns() - 60 * 10**9, first_trace=100)
     older = _conversations(traces=24, turns=10)
     with Store(tmp_path / "wb.duckdb") as store:
         _write(store, older)
@@ -86,6 +89,7 @@ def test_a_stretch_that_has_not_settled_waits(tmp_path):
         until = cluster.settled_until(store.get_meta(cluster.WATERMARK))
         assert until is not None and until.timestamp() * 1e9 <= min(s.start_time_ns for s in recent)
         assert writer.spans_clustered == len(older)
+        assert store.fetchall("SELECT count(*) FROM spans")[0][0] == len(older) + len(recent)
 
 
 def test_a_resent_batch_is_stored_once_and_its_traces_kept_together(tmp_path):
@@ -99,3 +103,39 @@ def test_a_resent_batch_is_stored_once_and_its_traces_kept_together(tmp_path):
         assert store.fetchall("SELECT count(*), count(DISTINCT (trace_id, span_id)) FROM spans")[0] == (
             len(spans), len(spans))
         assert _runs(store) == 24
+
+
+def test_a_pass_that_stops_goes_on_from_where_it_stopped(tmp_path):
+    # Three stretches, two days ahead so the writer's own passes leave them alone: short
+    # spans, then two stretches of interleaved runs.
+    ahead = time.time_ns() + 2 * 86_400 * 10**9
+    stretch_ns = int(cluster.STRETCH.total_seconds() * 10**9)
+    first = ahead - ahead % stretch_ns
+    short = _conversations(traces=10, turns=6, base_ns=first, words=2)
+    one = _conversations(traces=12, turns=6, base_ns=first + stretch_ns, first_trace=100)
+    two = _conversations(traces=12, turns=6, base_ns=first + 2 * stretch_ns, first_trace=200)
+    path = tmp_path / "wb.duckdb"
+    with Store(path) as store:
+        _write(store, short + one + two)
+    now = dt.datetime.fromtimestamp((first + 4 * stretch_ns) / 1e9, dt.timezone.utc) + cluster.SETTLE_AFTER
+    with duckdb.connect(str(path)) as con:
+        def watermark() -> dt.datetime | None:
+            rows = con.execute("SELECT value FROM workbench_meta WHERE key = ?", [cluster.WATERMARK]).fetchall()
+            return cluster.settled_until(rows[0][0] if rows else None)
+
+        def runs(spans: list) -> int:
+            ids = {s.trace_id for s in spans}
+            order = [t for (t,) in con.execute("SELECT trace_id FROM spans ORDER BY rowid").fetchall() if t in ids]
+            return sum(1 for i, t in enumerate(order) if i == 0 or order[i - 1] != t)
+
+        # No room: nothing is rewritten; the short stretch is passed, the next waits.
+        assert cluster.cluster_settled(con, now, keep_going=lambda need: False) == 0
+        assert watermark() == dt.datetime.fromtimestamp((first + stretch_ns) / 1e9, dt.timezone.utc)
+        # A budget of one span: the first stretch of runs, then the pass stops before the next.
+        assert cluster.cluster_settled(con, now, budget=1) == len(one)
+        assert (runs(one), runs(two)) == (12, len(two))
+        assert watermark() == dt.datetime.fromtimestamp((first + 2 * stretch_ns) / 1e9, dt.timezone.utc)
+        assert cluster.cluster_settled(con, now) == len(two)
+        assert runs(two) == 12
+        assert watermark() == dt.datetime.fromtimestamp((first + 4 * stretch_ns) / 1e9, dt.timezone.utc)
+        assert cluster.cluster_settled(con, now) == 0

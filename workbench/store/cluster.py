@@ -176,18 +176,17 @@ def cluster_settled(cursor: duckdb.DuckDBPyConnection, now: dt.datetime | None =
     end = min(end, start + _PER_PASS)
     params = {"lo": _time(start * _STRETCH_US), "hi": _time(end * _STRETCH_US)}
     done = 0
-    passed = start
+    stored, passed = start, end  # where the watermark is, and where it goes
     for stretch, spans, traces, text, runs in cursor.execute(_STRETCHES, params).fetchall():
         if not _worth_it(spans, traces, int(text or 0), runs):
             continue
         need = int(text or 0) // max(1, math.ceil(spans / BATCH)) + 2 * _SPAN_BYTES * min(spans, BATCH)
         if (done and done + spans > budget) or not keep_going(need):
+            passed = stretch  # the next pause starts here
             break
         done += _rewrite(cursor, stretch, spans, guard)
-        passed = stretch + 1
-    else:
-        passed = end
-    if passed != start:
+        stored = stretch + 1
+    if passed != stored:
         cursor.execute("BEGIN TRANSACTION")
         try:
             _move(cursor, passed)
