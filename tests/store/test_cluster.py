@@ -139,3 +139,21 @@ def test_a_pass_that_stops_goes_on_from_where_it_stopped(tmp_path):
         assert runs(two) == 12
         assert watermark() == dt.datetime.fromtimestamp((first + 4 * stretch_ns) / 1e9, dt.timezone.utc)
         assert cluster.cluster_settled(con, now) == 0
+
+
+def test_a_trace_across_the_end_of_a_stretch_is_rewritten_whole_once(tmp_path):
+    ahead = time.time_ns() + 2 * 86_400 * 10**9
+    stretch_ns = int(cluster.STRETCH.total_seconds() * 10**9)
+    boundary = ahead - ahead % stretch_ns + stretch_ns
+    # Ten turns a second apart, from five seconds before a stretch ends: each run lies in two.
+    spans = _conversations(traces=16, turns=10, base_ns=boundary - 5 * 10**9)
+    assert {s.start_time_ns >= boundary for s in spans} == {True, False}
+    path = tmp_path / "wb.duckdb"
+    with Store(path) as store:
+        _write(store, spans)
+    now = dt.datetime.fromtimestamp((boundary + 2 * stretch_ns) / 1e9, dt.timezone.utc) + cluster.SETTLE_AFTER
+    with duckdb.connect(str(path)) as con:
+        assert cluster.cluster_settled(con, now) == len(spans)
+        order = [t for (t,) in con.execute("SELECT trace_id FROM spans ORDER BY rowid").fetchall()]
+        assert sum(1 for i, t in enumerate(order) if i == 0 or order[i - 1] != t) == 16
+        assert con.execute("SELECT count(*), count(DISTINCT trace_id) FROM trace_summary").fetchall()[0] == (16, 16)

@@ -7,14 +7,15 @@ of them are stored again. Measured with ``benchmarks/bench_messages.py`` (40 age
 turns, all at once), the file takes 9,603 bytes a span as the spans arrived, and 1,947 once
 rewritten trace by trace.
 
-So, at a pause in ingest, the writer rewrites in trace order the spans of each stretch of
-:data:`STRETCH` (ten minutes of start times) that ended at least :data:`SETTLE_AFTER` ago,
-when they are worth it: several spans a trace, :data:`MIN_TEXT` characters of text a span
-(``attributes``, ``input_value`` and ``input_messages``) on average, and their traces
-interleaved. Their traces' rows of the trace summary, one a batch they came in, become one a
-trace (:func:`workbench.store.summary.refresh`). A stretch is rewritten once, a share of its
-traces (at most :data:`BATCH` spans) a transaction; the last also moves the watermark
-(``cluster:until`` in ``workbench_meta``), so a crash leaves either the old rows or the new.
+So, at a pause in ingest, the writer looks at each stretch of :data:`STRETCH` (ten minutes
+of start times) that ended at least :data:`SETTLE_AFTER` ago, and when its spans are worth it
+(several spans a trace, :data:`MIN_TEXT` characters of text a span in ``attributes``,
+``input_value`` and ``input_messages`` on average, and their traces interleaved), it rewrites
+the traces that begin in the stretch, whole, trace by trace: a stretch's end never cuts a
+trace in two. Their rows of the trace summary, one a batch they came in, become one a trace
+(:func:`workbench.store.summary.refresh`). A stretch is looked at once, a share of its traces
+(about :data:`BATCH` spans) a transaction; the last also moves the watermark (``cluster:until``
+in ``workbench_meta``), so a crash leaves either the old rows or the new.
 The rows are the same before and after; only their place in the file changes. The blocks they
 leave are reused by later writes (``PRAGMA database_size`` shows them as free).
 
@@ -78,7 +79,14 @@ GROUP BY stretch ORDER BY stretch
 
 Guard = Callable[[], AbstractContextManager[Any]]
 
-_IN_STRETCH = "start_time >= $lo AND start_time < $hi AND hash(trace_id) % $shares = $share"
+# The traces that begin in a stretch (a share of them): each trace is rewritten whole, once,
+# with the stretch it begins in, so a stretch's end never cuts one in two.
+_TRACES_OF_SHARE = """
+SELECT trace_id FROM spans
+WHERE trace_id IN (SELECT trace_id FROM spans
+                   WHERE start_time >= $lo AND start_time < $hi AND hash(trace_id) % $shares = $share)
+GROUP BY trace_id HAVING min(start_time) >= $lo
+"""
 
 
 def _time(us: int) -> dt.datetime:
@@ -121,15 +129,18 @@ def _rewrite(cursor: duckdb.DuckDBPyConnection, stretch: int, spans: int, guard:
 def _rewrite_share(cursor: duckdb.DuckDBPyConnection, params: dict[str, Any], moved_to: int | None) -> int:
     cursor.execute("BEGIN TRANSACTION")
     try:
-        cursor.execute(f"CREATE OR REPLACE TEMP TABLE _cluster AS SELECT * FROM spans WHERE {_IN_STRETCH}", params)
-        cursor.execute(f"DELETE FROM spans WHERE {_IN_STRETCH}", params)
+        cursor.execute(f"CREATE OR REPLACE TEMP TABLE _cluster_traces AS {_TRACES_OF_SHARE}", params)
+        cursor.execute("CREATE OR REPLACE TEMP TABLE _cluster AS "
+                       "SELECT * FROM spans WHERE trace_id IN (SELECT trace_id FROM _cluster_traces)")
+        cursor.execute("DELETE FROM spans WHERE trace_id IN (SELECT trace_id FROM _cluster_traces)")
         done = int(cursor.execute(
             "INSERT INTO spans SELECT * FROM _cluster ORDER BY trace_id, start_time, span_id"
         ).fetchall()[0][0])
         # The traces' summary rows (one a batch they came in, each with its batch's inputs)
         # become one a trace, side by side too.
-        summary.refresh(cursor, "SELECT trace_id FROM _cluster")
+        summary.refresh(cursor, "SELECT trace_id FROM _cluster_traces")
         cursor.execute("DROP TABLE _cluster")
+        cursor.execute("DROP TABLE _cluster_traces")
         if moved_to is not None:
             _move(cursor, moved_to)
         cursor.execute("COMMIT")
