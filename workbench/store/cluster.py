@@ -19,7 +19,7 @@ in ``workbench_meta``), so a crash leaves either the old rows or the new.
 The rows are the same before and after; only their place in the file changes. The blocks they
 leave are reused by later writes (``PRAGMA database_size`` shows them as free).
 
-A span that arrives after its stretch was rewritten stays where it landed, and so do the
+A span that arrives after its trace was rewritten stays where it landed, and so do the
 spans a store held before its first pass, save the last day's (:data:`FIRST_LOOK`). A pause
 rewrites at most :data:`BUDGET` spans and looks at a day of stretches at most; the next pause
 goes on.
