@@ -17,10 +17,8 @@ nothing has been written for ``idle_checkpoint_s`` and the log holds more than
 At the same pause, before checkpointing, the writer removes spans stored twice (a batch a
 client sent again after losing its answer) in the time ranges written since the last pause;
 the ranges are recorded in the store with the spans, so a pass interrupted by a crash or a
-stop is made after the next start. See :mod:`workbench.store.dedupe`. Then it rewrites in
-trace order the spans of stretches of time that have settled, when their traces' spans lie
-among each other and carry long text, so that an agent's repeated history compresses
-(:mod:`workbench.store.cluster`).
+stop is made after the next start. See :mod:`workbench.store.dedupe`. Then it rewrites settled
+stretches of interleaved, text-heavy traces trace by trace (:mod:`workbench.store.cluster`).
 
 A full disk: before each transaction and checkpoint the writer checks the free space on the
 database's disk (:meth:`Database.check_disk`), and refuses the transaction's spans with
@@ -378,14 +376,11 @@ class Writer:
             logger.info("removed %d spans that were sent twice", removed)
 
     def _cluster(self, cursor: duckdb.DuckDBPyConnection) -> None:
-        # After de-duplication (which keeps a span's first copy, so it must see the rows in
-        # the order they came). Each transaction holds the lock of units of work (which may
-        # change spans); the pass gives way to spans waiting to be written.
-        with self._cond:
-            if self._dedupe_due:
-                return
-        if self._db.low_disk() is not None:
+        # After de-duplication (it keeps a span's first copy, so sees rows as they came); each
+        # transaction holds the units of work's lock; the pass gives way to waiting spans.
+        if self._dedupe_due or self._db.low_disk() is not None:
             return
+
         def keep_going(need: int) -> bool:
             free = self._db.free_bytes()
             return not (self._queue or self._stopping) and (free is None or free >= self._db.min_free_bytes + need)
