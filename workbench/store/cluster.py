@@ -37,6 +37,7 @@ from typing import Any
 import duckdb
 
 from workbench.store import summary
+from workbench.store.transactions import transaction
 
 __all__ = [
     "BATCH", "BUDGET", "FIRST_LOOK", "MIN_TEXT", "SETTLE_AFTER", "STRETCH", "WATERMARK", "cluster_settled",
@@ -127,8 +128,7 @@ def _rewrite(cursor: duckdb.DuckDBPyConnection, stretch: int, spans: int, guard:
 
 
 def _rewrite_share(cursor: duckdb.DuckDBPyConnection, params: dict[str, Any], moved_to: int | None) -> int:
-    cursor.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(cursor):
         cursor.execute(f"CREATE OR REPLACE TEMP TABLE _cluster_traces AS {_TRACES_OF_SHARE}", params)
         cursor.execute("CREATE OR REPLACE TEMP TABLE _cluster AS "
                        "SELECT * FROM spans WHERE trace_id IN (SELECT trace_id FROM _cluster_traces)")
@@ -143,22 +143,11 @@ def _rewrite_share(cursor: duckdb.DuckDBPyConnection, params: dict[str, Any], mo
         cursor.execute("DROP TABLE _cluster_traces")
         if moved_to is not None:
             _move(cursor, moved_to)
-        cursor.execute("COMMIT")
-    except BaseException:
-        _rollback(cursor)
-        raise
     return done
 
 
 def _move(cursor: duckdb.DuckDBPyConnection, stretch: int) -> None:
     cursor.execute("INSERT OR REPLACE INTO workbench_meta VALUES (?, ?)", [WATERMARK, str(stretch)])
-
-
-def _rollback(cursor: duckdb.DuckDBPyConnection) -> None:
-    try:
-        cursor.execute("ROLLBACK")
-    except duckdb.Error:  # a failed COMMIT has ended it already
-        pass
 
 
 def cluster_settled(cursor: duckdb.DuckDBPyConnection, now: dt.datetime | None = None, *, budget: int = BUDGET,
@@ -198,11 +187,6 @@ def cluster_settled(cursor: duckdb.DuckDBPyConnection, now: dt.datetime | None =
         done += _rewrite(cursor, stretch, spans, guard)
         stored = stretch + 1
     if passed != stored:
-        cursor.execute("BEGIN TRANSACTION")
-        try:
+        with transaction(cursor):
             _move(cursor, passed)
-            cursor.execute("COMMIT")
-        except BaseException:
-            _rollback(cursor)
-            raise
     return done

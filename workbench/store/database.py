@@ -25,6 +25,7 @@ from workbench import config
 from workbench.errors import DiskFullError, FilterError, SchemaVersionError, StoreError, StoreLockedError
 from workbench.store.holder import read_holder_url
 from workbench.store.schema import OWN_TABLES, SCHEMA_VERSION, TABLES, ddl
+from workbench.store.transactions import transaction
 
 __all__ = ["MEMORY", "Database", "is_invalidated"]
 
@@ -181,13 +182,10 @@ class Database:
             return
         if self.read_only:
             raise StoreError(f"The file {self.path} is a DuckDB database but not a workbench store.")
-        con.execute("BEGIN")
-        for statement in ddl():
-            con.execute(statement)
-        con.execute(
-            "INSERT INTO workbench_meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)]
-        )
-        con.execute("COMMIT")
+        with transaction(con):
+            for statement in ddl():
+                con.execute(statement)
+            con.execute("INSERT INTO workbench_meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)])
 
     def log_bytes(self) -> int:
         """The size of the write-ahead log: what the next checkpoint will compress (0 in memory)."""

@@ -23,6 +23,7 @@ import uuid
 import duckdb
 
 from workbench.store import summary
+from workbench.store.transactions import transaction
 
 __all__ = ["record_pending", "remove_duplicates", "remove_pending_duplicates"]
 
@@ -86,25 +87,11 @@ def _delete_later_copies(cursor: duckdb.DuckDBPyConnection, lo: dt.datetime, hi:
     return spans
 
 
-def _rollback(cursor: duckdb.DuckDBPyConnection) -> None:
-    # A failed COMMIT has ended the transaction already: its error is the one to report.
-    try:
-        cursor.execute("ROLLBACK")
-    except duckdb.Error:
-        pass
-
-
 def remove_duplicates(cursor: duckdb.DuckDBPyConnection, lo: dt.datetime, hi: dt.datetime) -> int:
     """Delete the later copies of spans starting between ``lo`` and ``hi`` (and of their
     documents, embeddings and evaluations), in one transaction; returns the spans removed."""
-    cursor.execute("BEGIN TRANSACTION")
-    try:
-        spans = _delete_later_copies(cursor, lo, hi)
-        cursor.execute("COMMIT")
-    except BaseException:
-        _rollback(cursor)
-        raise
-    return spans
+    with transaction(cursor):
+        return _delete_later_copies(cursor, lo, hi)
 
 
 def remove_pending_duplicates(cursor: duckdb.DuckDBPyConnection) -> int | None:
@@ -112,21 +99,15 @@ def remove_pending_duplicates(cursor: duckdb.DuckDBPyConnection) -> int | None:
 
     Returns the spans removed, or None when no range was pending.
     """
-    cursor.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(cursor):
         rows = cursor.execute(
             "SELECT key, value FROM workbench_meta WHERE starts_with(key, ?)", [_PREFIX]
         ).fetchall()
         if not rows:
-            cursor.execute("COMMIT")
             return None
         bounds = [value.split("|") for _, value in rows]
         lo = min(dt.datetime.fromisoformat(b[0]) for b in bounds)
         hi = max(dt.datetime.fromisoformat(b[1]) for b in bounds)
         spans = _delete_later_copies(cursor, lo, hi)
         cursor.execute("DELETE FROM workbench_meta WHERE key IN (SELECT unnest(?::VARCHAR[]))", [[k for k, _ in rows]])
-        cursor.execute("COMMIT")
-    except BaseException:
-        _rollback(cursor)
-        raise
     return spans

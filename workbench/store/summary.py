@@ -36,6 +36,7 @@ from typing import Any
 import duckdb
 
 from workbench.store.schema import TABLES, TRACE_SUMMARY
+from workbench.store.transactions import transaction
 
 __all__ = ["NAME", "SEPARATOR", "Reconciler", "is_current", "rebuild", "refresh", "summarize_rows", "summary_select"]
 
@@ -144,17 +145,8 @@ def reconcile(cursor: duckdb.DuckDBPyConnection) -> int | None:
     """
     if not has_table(cursor) or is_current(cursor):
         return None
-    cursor.execute("BEGIN TRANSACTION")
-    try:
-        traces = rebuild(cursor)
-        cursor.execute("COMMIT")
-    except BaseException:
-        try:
-            cursor.execute("ROLLBACK")
-        except duckdb.Error:  # a failed COMMIT has ended the transaction already
-            pass
-        raise
-    return traces
+    with transaction(cursor):
+        return rebuild(cursor)
 
 
 class Reconciler:

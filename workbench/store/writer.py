@@ -70,6 +70,7 @@ from workbench.store.dedupe import record_pending, remove_pending_duplicates
 from workbench.store.queued import Append, Work, _append, _Item
 from workbench.store.rows import SpanBatch, to_tables
 from workbench.store.salvage import insert_what_can_be, is_data_error
+from workbench.store.transactions import transaction
 
 __all__ = ["Append", "Work", "Writer"]
 
@@ -515,16 +516,8 @@ class Writer:
             cursor, generation = self._fresh(cursor, generation)
             with self._work_lock:
                 self._db.check_disk()
-                cursor.execute("BEGIN TRANSACTION")
-                try:
+                with transaction(cursor):
                     result = item.work(cursor)
-                    cursor.execute("COMMIT")
-                except BaseException:
-                    try:
-                        cursor.execute("ROLLBACK")
-                    except duckdb.Error:  # a failed COMMIT has ended the transaction already
-                        pass
-                    raise
         except Exception as exc:  # noqa: BLE001 - the caller's error, on its future; the writer goes on
             exc = self._explained(exc)
             if not item.future.done():
@@ -570,20 +563,12 @@ class Writer:
             ("annotations", batch.annotations),
         ]
         inserts += extra
-        cur.execute("BEGIN TRANSACTION")
-        try:
+        with transaction(cur):
             for table, rows in inserts:
                 if table is not None and rows is not None and rows.num_rows:
                     _append(cur, table, rows)
             if written is not None:
                 record_pending(cur, *written)  # type: ignore[arg-type]
-            cur.execute("COMMIT")
-        except BaseException:
-            try:
-                cur.execute("ROLLBACK")
-            except duckdb.Error:  # a failed COMMIT has ended the transaction: report its own error
-                pass
-            raise
 
 
 def _span_rows(items: Sequence[_Item]) -> SpanBatch:
