@@ -199,3 +199,29 @@ def test_an_analysis_that_ends_while_the_page_is_still_loading_fills_the_cluster
     finally:
         gate.open.set()
         tab.page.context.close()
+
+
+def test_a_point_cloud_resized_after_its_page_was_left_raises_nothing_in_the_browser(app):
+    # Panel's Plotly pane resizes its chart a moment after each layout pass and after its first
+    # draw. When the page is left in that moment, the chart is purged first, and the resize used
+    # to throw "Cannot read properties of undefined (reading '_guiEditing')" in the browser.
+    # Leave the page for real, then make the calls the pane's pending timers make.
+    app.goto(f"page=drift&{QUERY}", ready=".wb-drift-clusters")
+    chart = app.page.locator(".js-plotly-plot").first
+    chart.wait_for()
+    handle = chart.element_handle()
+    app.page.locator(".bk-btn-group .bk-btn").filter(has_text="Traces").first.click()
+    app.wait_for(".bk-btn.bk-active", text="Traces")
+    app.wait_until("gd => !gd.isConnected && gd._fullLayout === undefined", handle)  # left, and purged
+    outcomes = handle.evaluate("""async (gd) => {
+      const settle = (call) => { try { return Promise.resolve(call()).then(() => "ok", (e) => String(e)); }
+                                  catch (e) { return Promise.resolve(String(e)); } };
+      return Promise.all([
+        settle(() => window.Plotly.relayout(gd, {width: 640, height: 480})),
+        settle(() => window.Plotly.restyle(gd, {opacity: 0.5})),
+        settle(() => window.Plotly.update(gd, {}, {width: 640})),
+        settle(() => window.Plotly.Plots.resize(gd)),
+      ]);
+    }""")
+    assert outcomes == ["ok"] * 4, outcomes
+    app.assert_no_errors()

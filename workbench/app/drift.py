@@ -26,7 +26,7 @@ from bokeh.models import NumeralTickFormatter
 
 from workbench.app.charts import lines_over_time
 from workbench.app.figures import COLOR_BY, point_cloud
-from workbench.app.js_components import LinkedHTML
+from workbench.app.js_components import LinkedHTML, PlotlyGuard
 from workbench.app.markup import esc, fmt_count, fmt_time, href, is_missing, short, zone_label
 from workbench.app.page import PageView, status_line
 from workbench.app.style import CSS
@@ -244,7 +244,7 @@ class DriftView(PageView):
             self._timeline,
             pn.Row(
                 # In a narrow window the clusters go below the cloud rather than squeeze it.
-                pn.Column(heading("Queries and corpus", "click a query to open its trace"), self._cloud,
+                pn.Column(heading("Queries and corpus", "click a query to open its trace"), PlotlyGuard(), self._cloud,
                           sizing_mode="stretch_width", min_width=_CLOUD_MIN_WIDTH, margin=0),
                 pn.Column(heading("Clusters", "most drifted first; gap: queries with no corpus near"),
                           self._clusters, width=640, margin=0),

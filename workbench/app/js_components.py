@@ -5,6 +5,8 @@
   since every link is a real URL.
 * :class:`~workbench.app.waterfall.Waterfall`: a trace's span tree beside a time bar per span.
 * :class:`~workbench.app.copy_button.CopyButton`: copies text to the clipboard.
+* :class:`~workbench.app.plotly_guard.PlotlyGuard`: calls on a Plotly chart that has left the
+  page do nothing instead of failing.
 
 Importing this module loads all of them: a notebook registers them at once.
 """
@@ -19,10 +21,11 @@ import param
 from panel.custom import JSComponent
 
 from workbench.app.copy_button import CopyButton  # loaded with the others: a notebook registers them all at once
+from workbench.app.plotly_guard import PlotlyGuard
 from workbench.app.style import CSS
 from workbench.app.waterfall import Waterfall
 
-__all__ = ["CopyButton", "LinkedHTML", "Waterfall", "parse_href"]
+__all__ = ["CopyButton", "LinkedHTML", "PlotlyGuard", "Waterfall", "parse_href"]
 
 
 def parse_href(href: str) -> tuple[str, dict[str, str]]:
