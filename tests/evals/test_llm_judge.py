@@ -94,6 +94,14 @@ def test_a_timeout_is_retried_then_reported(standin):
         judge.judge(Task("answer_relevance", question="a question", answer="an answer"))
 
 
+def test_https_to_a_plain_http_endpoint_is_reported_at_once_not_retried(standin):
+    # A retry meets the same server: the error says what to change, before any backoff.
+    judge = LLMJudge("judge-1", base_url=standin.url.replace("http://", "https://"), backoff=30)
+    with pytest.raises(JudgeError, match=r"does not speak TLS \(https\).*use an http:// base_url"):
+        judge.judge(Task("answer_relevance", question="a question", answer="an answer"))
+    assert judge.retries == 0 and judge.calls == 1
+
+
 def test_an_endpoint_without_json_mode_is_asked_again_without_it(standin):
     judge = LLMJudge("judge-1", base_url=standin.url)
     standin.script = ["no-json-mode"]
