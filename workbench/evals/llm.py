@@ -198,7 +198,8 @@ def _tls_message(url: str, error: ssl.SSLError, role: str) -> str:
     if error.reason in ("WRONG_VERSION_NUMBER", "RECORD_LAYER_FAILURE", "HTTP_REQUEST"):
         return (f"The {role} {url} does not speak TLS (https); if it is served over plain http, "
                 f"use an http:// base_url ({error.reason or error}).")
-    return f"Cannot open a TLS connection to the {role} {url} ({error.reason or error}); check its certificate and base_url."
+    return (f"Cannot open a TLS connection to the {role} {url} ({error.reason or error}); "
+            f"check its certificate and base_url.")
 
 
 def error_text(exc: urllib.error.HTTPError) -> str:
