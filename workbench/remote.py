@@ -38,6 +38,7 @@ from workbench.errors import (
     SqlError,
     WorkbenchError,
 )
+from workbench.tls import tls_failure
 from workbench.tree import Trace
 
 __all__ = ["RemoteReader", "as_url", "server_url"]
@@ -241,10 +242,10 @@ class RemoteReader:
             raise self._error(path, exc) from None
         except (urllib.error.URLError, OSError) as exc:
             reason = getattr(exc, "reason", exc)
-            raise ServerError(
+            raise ServerError(tls_failure(reason, "The workbench server at", self.url) or (
                 f"Cannot reach a workbench server at {self.url} ({reason}); start one with "
                 "`workbench serve`, or open the database file directly."
-            ) from None
+            )) from None
         except http.client.HTTPException as exc:  # the answer broke off or was not HTTP
             raise ServerError(
                 f"The answer from {self.url}{path} broke off ({type(exc).__name__}); try again, or check the server."

@@ -109,3 +109,12 @@ def test_payload_is_json_ready():
 def test_webhook_settings_are_checked(params, message):
     with pytest.raises(ConfigError, match=message.replace("(", r"\(").replace(")", r"\)")):
         Webhook(**params)
+
+
+def test_https_to_a_plain_http_receiver_is_reported_at_once_not_retried():
+    with Receiver() as receiver:
+        url = receiver.url.replace("http://", "https://")
+        delivery = notify([_result()], Webhook(url=url, retries=3), sleep=_no_sleep)
+    assert not delivery.sent and delivery.attempts == 1 and delivery.status is None
+    assert f"the receiver {url} does not speak TLS (https); if it is served over plain http, use an http:// URL" \
+        in delivery.error

@@ -90,9 +90,12 @@ def test_a_failed_call_is_said_and_still_recorded(standin, store, step, model, s
         assert result.text == "Answer: "  # what arrived before the cut is kept
 
 
-def test_an_endpoint_that_cannot_be_reached_or_no_model_is_an_endpoint_error():
+def test_an_endpoint_that_cannot_be_reached_or_no_model_is_an_endpoint_error(standin):
     with pytest.raises(EndpointError, match="Cannot reach the endpoint"):
         list(stream_chat([{"role": "user", "content": "hi"}], model="m", base_url="http://127.0.0.1:9/v1",
+                         timeout=5))
+    with pytest.raises(EndpointError, match=r"does not speak TLS \(https\).*use an http:// base URL"):
+        list(stream_chat([{"role": "user", "content": "hi"}], model="m", base_url=standin.url.replace("http", "https"),
                          timeout=5))
     with pytest.raises(EndpointError, match="No model is given"):
         list(stream_chat([{"role": "user", "content": "hi"}], model="", base_url="http://127.0.0.1:9/v1"))

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import random
-import ssl
 import threading
 import time
 import urllib.error
@@ -27,6 +26,7 @@ from workbench.errors import ConfigError
 from workbench.evals import prompts
 from workbench.evals.judge import JudgeError, Task, Verdict
 from workbench.evals.parse import verdict
+from workbench.tls import tls_failure
 
 __all__ = ["LLMJudge", "error_text"]
 
@@ -177,8 +177,9 @@ class LLMJudge:
                 wait = _retry_after(exc) or self._delay(attempt)
             except (urllib.error.URLError, TimeoutError, ConnectionError) as exc:
                 reason = getattr(exc, "reason", exc)
-                if isinstance(reason, ssl.SSLError):  # a retry meets the same server: say it now
-                    raise JudgeError(_tls_message(url, reason, self.role)) from None
+                tls = tls_failure(reason, f"The {self.role}", url, "base_url")
+                if tls:  # a retry meets the same server: say it now
+                    raise JudgeError(tls) from None
                 if attempt >= self.max_retries:
                     raise JudgeError(
                         f"Cannot reach the {self.role} {url} ({reason}) after {attempt + 1} attempts; "
@@ -192,14 +193,6 @@ class LLMJudge:
 
     def _delay(self, attempt: int) -> float:
         return self.backoff * (2 ** attempt) * (0.5 + random.random() / 2)
-
-
-def _tls_message(url: str, error: ssl.SSLError, role: str) -> str:
-    if error.reason in ("WRONG_VERSION_NUMBER", "RECORD_LAYER_FAILURE", "HTTP_REQUEST"):
-        return (f"The {role} {url} does not speak TLS (https); if it is served over plain http, "
-                f"use an http:// base_url ({error.reason or error}).")
-    return (f"Cannot open a TLS connection to the {role} {url} ({error.reason or error}); "
-            f"check its certificate and base_url.")
 
 
 def error_text(exc: urllib.error.HTTPError) -> str:

@@ -27,6 +27,7 @@ from typing import Any, ClassVar
 from workbench.errors import ConfigError
 from workbench.monitors.alerts import AlertLog, Resolved
 from workbench.monitors.base import Result, parse_duration
+from workbench.tls import tls_failure
 from workbench.version import __version__
 
 __all__ = ["Delivery", "Webhook", "notify", "payload"]
@@ -248,4 +249,8 @@ def _post(webhook: Webhook, body: bytes, headers: Mapping[str, str],
         except (urllib.error.URLError, TimeoutError, OSError) as exc:
             reason = getattr(exc, "reason", exc)
             status, error = None, f"no answer ({reason})"
+            tls = tls_failure(reason, "the receiver", webhook.url, "URL")
+            if tls:  # a retry meets the same receiver
+                error = tls.rstrip(".")  # a clause of the delivery's error
+                break
     return attempts, status, error

@@ -21,6 +21,7 @@ from typing import Any
 from workbench import config
 from workbench.errors import ConfigError, EndpointError
 from workbench.evals.llm import error_text
+from workbench.tls import tls_failure
 
 __all__ = ["Completion", "stream_chat"]
 
@@ -122,8 +123,9 @@ def _open(url: str, body: dict[str, Any], headers: dict[str, str], timeout: floa
             raise EndpointError(_http_message(url, exc.code, detail, model, has_key)) from None
         except (urllib.error.URLError, TimeoutError, ConnectionError, OSError) as exc:
             reason = getattr(exc, "reason", exc)
-            raise EndpointError(f"Cannot reach the endpoint {url} ({reason}); check the base URL and that "
-                                "the server is running.") from None
+            raise EndpointError(tls_failure(reason, "The endpoint", url, "base URL") or (
+                f"Cannot reach the endpoint {url} ({reason}); check the base URL and that the server is running."
+            )) from None
 
 
 def _events(response: Any, url: str) -> Iterator[dict[str, Any]]:
