@@ -34,6 +34,9 @@ def test_remote_errors_are_the_local_errors(server):
         remote.trace("ab" * 16)
     with pytest.raises(ServerError, match="Cannot reach a workbench server"):
         workbench.open("http://127.0.0.1:9").spans()
+    https = server.url.replace("http://", "https://")
+    with pytest.raises(ServerError, match=r"The workbench server at https://\S+ does not speak TLS \(https\)"):
+        workbench.open(https).spans()
 
 
 def test_annotations_can_be_posted_for_user_feedback(server, store, rag_spans):

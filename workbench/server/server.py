@@ -24,7 +24,6 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from tornado.httpserver import HTTPServer
 from tornado.ioloop import PeriodicCallback
 from tornado.web import Application, RequestHandler
 
@@ -41,6 +40,7 @@ from workbench.server.listen import listen
 from workbench.server.logs import OtlpLogsHandler
 from workbench.server.metrics import Metrics, MetricsHandler
 from workbench.server.otlp import Ingest, OtlpOtherSignalHandler, OtlpTracesHandler
+from workbench.server.plain_http import PlainHTTPServer
 from workbench.server.proxy import Proxy, ProxyReadOnly, proxy_handlers
 from workbench.server.security import Access, Guard
 from workbench.store import Store
@@ -181,7 +181,7 @@ class Server:
         self._release: PeriodicCallback | None = None
         self.read_executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix="workbench-read")
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._http: HTTPServer | None = None
+        self._http: PlainHTTPServer | None = None
         self._admission: Admission | None = None
         self._thread: threading.Thread | None = None
         self._ready = threading.Event()
@@ -384,7 +384,7 @@ class Server:
         guarded = self._guard = Guard(application if self._app_host is None else self._app_host.application,
                                       self.access)  # host, origin, token and content-type rules first
         self._admission = Admission(guarded, self.ingest.max_body_bytes, self.ingest.budget, self.store.db.low_disk)
-        self._http = HTTPServer(
+        self._http = PlainHTTPServer(
             self._admission,
             max_body_size=self.ingest.max_body_bytes,
             xheaders=False,
