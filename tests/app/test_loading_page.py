@@ -4,6 +4,7 @@ without it (plain HTML from the store), and hands over to the app once it is loa
 from __future__ import annotations
 
 import html
+import time
 import urllib.request
 from collections.abc import Iterator
 from typing import Any
@@ -196,3 +197,30 @@ def test_an_empty_store_gets_a_first_page_that_says_so(tmp_path):
     finally:
         server.stop()
         store.close()
+
+
+@pytest.mark.browser
+def test_an_address_opened_while_the_app_loads_is_not_undone_by_the_hand_over(browser, loading_server):
+    # The first page loads itself again once the app is loaded. When the user (or a test) is
+    # already on the way to another address, that reload must not cancel it.
+    tab = new_app_page(browser, loading_server.url)
+    held = _HeldReady(tab.page)
+    pending: list[Any] = []
+    try:
+        tab.goto(ready=ROWS)
+        tab.page.route("**/?page=latency*", lambda route: pending.append(route))  # asked for, not answered yet
+        tab.page.evaluate("() => { location.href = '/?page=latency'; }")
+        deadline = time.monotonic() + 30
+        while not pending:
+            assert time.monotonic() < deadline, "the browser did not ask for the next address"
+            tab.page.wait_for_timeout(20)  # lets Playwright deliver the route
+        # The app is loaded: the first page has the answer, and its handler runs, while the next
+        # address is still pending (the page cannot be asked anything meanwhile: it is navigating).
+        with tab.page.expect_response("**/api/app/ready"):
+            held.release()
+        pending[0].continue_()
+        tab.wait_url(page="latency")
+        tab.wait_for(".wb-card")
+        tab.assert_no_errors()
+    finally:
+        tab.page.context.close()

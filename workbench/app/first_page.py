@@ -37,15 +37,20 @@ html, body { margin: 0; height: 100%; background: #fff; }
 .wb-first-tools div { height: 30px; width: 720px; max-width: 100%; border-radius: 4px; background: #f1f5f9; }
 """
 
-# Rows open their trace; the page is loaded again once the app answers at the same address.
+# Rows open their trace; the page is loaded again once the app answers at the same address,
+# unless the browser is already on its way to another one.
 _SCRIPT = """
 document.addEventListener("click", function (event) {
   var row = event.target.closest("tr[data-href]");
   if (row && !event.target.closest("a")) { location.href = row.getAttribute("data-href"); }
 });
+// On the way to another address already: the reload would cancel it, and the app is there anyway.
+var leaving = false;
+addEventListener("beforeunload", function () { leaving = true; });
 (function wait(delay) {
   fetch("%(ready)s", {cache: "no-store", credentials: "same-origin"}).then(function (answer) {
-    if (answer.ok) { location.reload(); } else { setTimeout(function () { wait(1000); }, delay); }
+    if (answer.ok) { if (!leaving) { location.reload(); } }
+    else { setTimeout(function () { wait(1000); }, delay); }
   }, function () { setTimeout(function () { wait(Math.min(delay * 2, 5000)); }, delay); });
 })(500);
 """
